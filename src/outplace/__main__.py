@@ -1,0 +1,3 @@
+from outplace.cli import main
+
+main()
