@@ -19,6 +19,7 @@ class Settings:
     exclude: tuple[str, ...] = DEFAULT_EXCLUDES
     extend_exclude: tuple[str, ...] = ()
     respect_gitignore: bool = True
+    force_exclude: bool = False  # apply exclude/.gitignore to explicitly named files and directories too
 
     def enabled(self, code: str) -> bool:
         """True when `code` is selected and not ignored (the longest matching prefix wins, like ruff)."""
