@@ -1,9 +1,365 @@
-"""Command-line front end (placeholder until the engine lands)."""
+"""The `outplace` command line: check, fix, rule(s), and the front ends of the other parts.
+
+Exit codes (like ruff): 0 nothing found / nothing to change; 1 findings remain (check, fix) or
+something would change (--diff, --check); 2 usage error, bad configuration, or a file that could
+not be processed (its one-line error is on stderr; the run still covers every other file).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from enum import Enum
+from pathlib import Path
+from typing import Iterable, Optional
 
 import typer
 
-app = typer.Typer(no_args_is_help=True, add_completion=False)
+from outplace import __version__
+from outplace.settings import Settings
+
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    rich_markup_mode=None,
+    context_settings={"help_option_names": ["-h", "--help"]},
+    help="Rewrite in-place PyTorch tensor operations that break autograd into out-of-place code.",
+)
+
+PROGRESS_MIN_FILES = 50
 
 
-def main() -> None:
-    app()
+class Format(str, Enum):
+    text = "text"
+    json = "json"
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"outplace {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
+                                       help="Show the version and exit.")) -> None:
+    pass
+
+
+# ---- shared plumbing ------------------------------------------------------------------------------
+
+def _codes(values: Optional[list[str]]) -> Optional[tuple[str, ...]]:
+    if not values:
+        return None
+    return tuple(c.strip().upper() for v in values for c in v.split(",") if c.strip())
+
+
+def _stderr_is_tty() -> bool:
+    return sys.stderr.isatty() and os.environ.get("NO_COLOR") is None
+
+
+def _err(message: str) -> None:
+    typer.echo(message, err=True)
+
+
+def _fail(message: str) -> typer.Exit:
+    _err(f"outplace: error: {message}")
+    return typer.Exit(2)
+
+
+def _load(paths: list[str], stdin_filename: Optional[str], **overrides) -> tuple[Settings, Path]:
+    from outplace.config import ConfigError, find_project_root, load_settings
+
+    anchor = [p for p in paths if p != "-"] or ([stdin_filename] if stdin_filename else [])
+    root = find_project_root(anchor)
+    try:
+        return load_settings(root, **{k: v for k, v in overrides.items() if v is not None}), root
+    except ConfigError as e:
+        raise _fail(str(e)) from None
+
+
+def _files(paths: list[str], settings: Settings, root: Path) -> list[Path]:
+    from outplace.discovery import iter_python_files
+
+    def warn(e: OSError) -> None:
+        _err(f"outplace: warning: {e.filename}: cannot list: {e.strerror}")
+
+    try:
+        return list(iter_python_files(paths, settings, root=root, on_error=warn))
+    except FileNotFoundError as e:
+        raise _fail(f"{e.filename}: no such file or directory") from None
+
+
+def _results(files: list[Path], settings: Settings, *, fix: bool, jobs: Optional[int]):
+    from outplace.runner import run
+
+    if not (_stderr_is_tty() and len(files) >= PROGRESS_MIN_FILES):
+        return list(run(files, settings, fix=fix, jobs=jobs))
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  console=Console(stderr=True), transient=True) as progress:
+        task = progress.add_task("outplace", total=len(files))
+        return list(run(files, settings, fix=fix, jobs=jobs, on_done=lambda _: progress.advance(task)))
+
+
+def _style(text: str, **kw) -> str:
+    return typer.style(text, **kw) if sys.stdout.isatty() and os.environ.get("NO_COLOR") is None else text
+
+
+def _print_finding(path: str, f) -> None:
+    from outplace.report import finding_line
+
+    line = finding_line(path, f)
+    if sys.stdout.isatty():
+        head, _, rest = line.partition(f" {f.code}")
+        line = _style(head, bold=True) + " " + _style(f.code, fg="red", bold=True) + rest
+    typer.echo(line)
+
+
+def _print_diff(diff: str) -> None:
+    if not (sys.stdout.isatty() and os.environ.get("NO_COLOR") is None):
+        sys.stdout.write(diff)
+        return
+    for line in diff.splitlines(keepends=True):
+        if line.startswith(("+++", "---")):
+            sys.stdout.write(typer.style(line, bold=True))
+        elif line.startswith("+"):
+            sys.stdout.write(typer.style(line, fg="green"))
+        elif line.startswith("-"):
+            sys.stdout.write(typer.style(line, fg="red"))
+        elif line.startswith("@@"):
+            sys.stdout.write(typer.style(line, fg="cyan"))
+        else:
+            sys.stdout.write(line)
+
+
+# Options shared by check and fix.
+SelectOpt = typer.Option(None, "--select", help="Rule codes or prefixes to enable (comma-separated).")
+IgnoreOpt = typer.Option(None, "--ignore", help="Rule codes or prefixes to disable (comma-separated).")
+ExcludeOpt = typer.Option(None, "--exclude", help="Glob patterns to exclude (replaces the defaults).")
+ExtendExcludeOpt = typer.Option(None, "--extend-exclude", help="Glob patterns to exclude, on top of the defaults.")
+JobsOpt = typer.Option(None, "-j", "--jobs", min=1, help="Worker processes (default: one per core).")
+StdinNameOpt = typer.Option(None, "--stdin-filename", help="The name of the file read from `-` (for config and messages).")
+UnsafeOpt = typer.Option(None, "--unsafe-fixes/--no-unsafe-fixes", help="Also apply fixes that may change behaviour.")
+CloneOpt = typer.Option(None, "--clone/--no-clone", help="Allow `x = x.clone()` before writes that have no exact out-of-place form.")
+PathsArg = typer.Argument(None, help="Files or directories (default: .); `-` reads standard input.")
+
+
+def _overrides(select, ignore, exclude, extend_exclude, unsafe_fixes=None, clone=None) -> dict:
+    return {
+        "select": _codes(select), "ignore": _codes(ignore),
+        "exclude": tuple(exclude) if exclude else None,
+        "extend_exclude": tuple(extend_exclude) if extend_exclude else None,
+        "unsafe_fixes": unsafe_fixes, "clone": clone,
+    }
+
+
+def _read_stdin(stdin_filename: Optional[str]):
+    from outplace.source import SourceError, SourceFile, decode_bytes
+
+    data = sys.stdin.buffer.read()
+    name = stdin_filename or "-"
+    try:
+        text, encoding, bom = decode_bytes(data, name)
+    except SourceError as e:
+        raise _fail(str(e)) from None
+    return SourceFile(Path(name), text, encoding, bom, "\n", 0, len(data), ""), data
+
+
+def _stdin_excluded(stdin_filename: Optional[str], settings: Settings, root: Path) -> bool:
+    if not stdin_filename:
+        return False
+    from outplace.discovery import is_excluded
+
+    return is_excluded(Path(stdin_filename), settings, root=root)
+
+
+# ---- check ------------------------------------------------------------------------------------------
+
+@app.command(help="Report in-place tensor operations that can break autograd.")
+def check(
+    paths: Optional[list[str]] = PathsArg,
+    output_format: Format = typer.Option(Format.text, "--format", help="text, or json for scripts."),
+    select: Optional[list[str]] = SelectOpt,
+    ignore: Optional[list[str]] = IgnoreOpt,
+    exclude: Optional[list[str]] = ExcludeOpt,
+    extend_exclude: Optional[list[str]] = ExtendExcludeOpt,
+    unsafe_fixes: Optional[bool] = UnsafeOpt,
+    clone: Optional[bool] = CloneOpt,
+    jobs: Optional[int] = JobsOpt,
+    stdin_filename: Optional[str] = StdinNameOpt,
+    exit_zero: bool = typer.Option(False, "--exit-zero", help="Exit 0 even when there are findings."),
+    quiet: bool = typer.Option(False, "-q", "--quiet", help="No summary on stderr."),
+) -> None:
+    from outplace.engine import fix_edit
+    from outplace.report import Summary, display_path, finding_json, json_dump, replacement_json
+    from outplace.runner import FileResult, process_text
+
+    paths = paths or ["."]
+    settings, root = _load(paths, stdin_filename, **_overrides(select, ignore, exclude, extend_exclude,
+                                                               unsafe_fixes, clone))
+    if paths == ["-"]:
+        src, _ = _read_stdin(stdin_filename)
+        results = [] if _stdin_excluded(stdin_filename, settings, root) else \
+            [process_text(src.path, src, settings, fix=False)]
+    elif "-" in paths:
+        raise _fail("`-` (standard input) cannot be combined with other paths")
+    else:
+        results = _results(_files(paths, settings, root), settings, fix=False, jobs=jobs)
+
+    summary, items = Summary(), []
+    for r in results:
+        shown = display_path(r.path)
+        if r.error:
+            summary.errors += 1
+            _err(r.error)
+            continue
+        summary.add(r.findings, [], [f for f in r.findings if f.fix and not f.fix.is_safe
+                                     and not settings.unsafe_fixes], False)
+        for f in r.findings:
+            if output_format is Format.json:
+                edit = fix_edit(r.source.text, f) if f.plan is not None else None
+                items.append(finding_json(shown, f, replacement_json(r.source.text, edit)))
+            else:
+                _print_finding(shown, f)
+    if output_format is Format.json:
+        sys.stdout.write(json_dump(items))
+    if not quiet:
+        _err(summary.text("check", write=False))
+    if summary.errors:
+        raise typer.Exit(2)
+    raise typer.Exit(0 if exit_zero or not summary.findings else 1)
+
+
+# ---- fix --------------------------------------------------------------------------------------------
+
+@app.command(help="Rewrite in-place tensor operations out of place (safe fixes unless --unsafe-fixes).")
+def fix(
+    paths: Optional[list[str]] = PathsArg,
+    diff: bool = typer.Option(False, "--diff", help="Print a unified diff of the changes; write nothing."),
+    check_only: bool = typer.Option(False, "--check", help="List files that would change; write nothing."),
+    unsafe_fixes: Optional[bool] = UnsafeOpt,
+    clone: Optional[bool] = CloneOpt,
+    select: Optional[list[str]] = SelectOpt,
+    ignore: Optional[list[str]] = IgnoreOpt,
+    exclude: Optional[list[str]] = ExcludeOpt,
+    extend_exclude: Optional[list[str]] = ExtendExcludeOpt,
+    jobs: Optional[int] = JobsOpt,
+    stdin_filename: Optional[str] = StdinNameOpt,
+    quiet: bool = typer.Option(False, "-q", "--quiet", help="No summary on stderr; no remaining findings."),
+) -> None:
+    from outplace.report import Summary, display_path, unified_diff
+    from outplace.runner import process_text
+    from outplace.source import SourceError, encode_text, write_source
+
+    paths = paths or ["."]
+    settings, root = _load(paths, stdin_filename, **_overrides(select, ignore, exclude, extend_exclude,
+                                                               unsafe_fixes, clone))
+    write = not (diff or check_only)
+    if paths == ["-"]:
+        src, raw = _read_stdin(stdin_filename)
+        if _stdin_excluded(stdin_filename, settings, root):
+            sys.stdout.buffer.write(raw)
+            raise typer.Exit(0)
+        r = process_text(src.path, src, settings, fix=True)
+        if r.error:
+            _err(r.error)
+        shown = display_path(src.path)
+        if diff:
+            if r.fixed is not None:
+                _print_diff(unified_diff(src.text, r.fixed, shown))
+        else:
+            sys.stdout.buffer.write(encode_text(r.fixed, src.encoding, src.bom) if r.fixed is not None else raw)
+        if not quiet:
+            s = Summary()
+            s.add(r.findings, r.applied, r.held_back, r.fixed is not None)
+            s.errors = int(bool(r.error))
+            _err(s.text("fix", write=not diff))
+        raise typer.Exit(2 if r.error else (1 if diff and r.fixed is not None else 0))
+    if "-" in paths:
+        raise _fail("`-` (standard input) cannot be combined with other paths")
+
+    summary = Summary()
+    for r in _results(_files(paths, settings, root), settings, fix=True, jobs=jobs):
+        shown = display_path(r.path)
+        if r.error:
+            summary.errors += 1
+            _err(r.error)
+            continue
+        changed = r.fixed is not None
+        if changed and write:
+            try:
+                write_source(r.source, r.fixed)
+            except SourceError as e:
+                summary.errors += 1
+                _err(str(e))
+                continue
+        summary.add(r.findings, r.applied, r.held_back, changed)
+        if changed and diff:
+            _print_diff(unified_diff(r.source.text, r.fixed, shown))
+        elif changed and check_only:
+            typer.echo(f"would fix {shown}")
+        if write and not quiet:
+            for f in r.findings:
+                _print_finding(shown, f)
+    if not quiet:
+        _err(summary.text("fix", write=write))
+    if summary.errors:
+        raise typer.Exit(2)
+    if not write:
+        raise typer.Exit(1 if summary.changed else 0)
+    raise typer.Exit(1 if summary.findings else 0)
+
+
+# ---- rule docs ----------------------------------------------------------------------------------------
+
+def rule_text(code: str) -> str:
+    from outplace.codemods import RULES_BY_CODE
+
+    rule = RULES_BY_CODE[code]
+    d = rule.doc
+    indent = lambda s: "\n".join("    " + ln for ln in s.splitlines())  # noqa: E731
+    return (f"# {rule.code} {rule.name}\n\n{rule.summary}.\n\n## What it does\n{d.what}\n\n"
+            f"## Why is this bad?\n{d.why}\n\n## Example\n{indent(d.example)}\n\n"
+            f"## Use instead\n{indent(d.use_instead)}\n\n## Fix safety\n{d.fix_safety}\n")
+
+
+@app.command(help="Show the documentation of one rule, e.g. `outplace rule OP101`.")
+def rule(code: str = typer.Argument(..., help="A rule code such as OP101.")) -> None:
+    from outplace.codemods import RULES_BY_CODE
+
+    if code.upper() not in RULES_BY_CODE:
+        raise _fail(f"unknown rule {code!r}; `outplace rules` lists them")
+    typer.echo(rule_text(code.upper()))
+
+
+@app.command(help="List every rule.")
+def rules(output_format: Format = typer.Option(Format.text, "--format")) -> None:
+    from outplace.codemods import RULES
+
+    if output_format is Format.json:
+        import json
+
+        typer.echo(json.dumps([{"code": r.code, "name": r.name, "summary": r.summary} for r in RULES], indent=2))
+        return
+    for r in RULES:
+        typer.echo(f"{r.code}  {r.name:<22} {r.summary}")
+
+
+def _register_optional() -> None:
+    """Front ends of the other parts; each imports its heavy dependencies only when run."""
+    try:
+        from outplace.harness.command import verify_cli
+    except ImportError:
+        pass
+    else:
+        app.command("verify", help="Run original and rewritten code and compare values and gradients.")(verify_cli)
+
+
+_register_optional()
+
+
+def main(argv: Iterable[str] | None = None) -> None:
+    app(args=list(argv) if argv is not None else None, prog_name="outplace")

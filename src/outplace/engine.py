@@ -1,17 +1,31 @@
 """The engine: source text in, findings and fixed source text out. No I/O here.
 
-    check_source(text, settings)  -> list[Finding]           (stdlib ast only: cheap)
-    fix_source(text, settings)    -> FixResult               (libcst only on the regions that change)
+    check_source(text, settings)  -> list[Finding]     stdlib ast only: cheap
+    fix_source(text, settings)    -> FixResult         libcst only on the regions that change
+    fix_edit(text, finding)       -> Edit              one finding's fix as a minimal text edit
 
-Front ends (CLI, editor server, harness, diagnose) call these two functions and nothing deeper.
+Front ends (CLI, editor server, harness, diagnose) call these and nothing deeper.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import ast
+import re
+import warnings
+from dataclasses import dataclass, field, replace
 
-from outplace.findings import Finding
+from outplace.findings import Edit, Finding
+from outplace.rewrite import rewrite_source, split_lines
 from outplace.settings import Settings
+from outplace.source import dominant_newline
+
+# A file that never mentions torch holds no tensor we can recognise: skip it before parsing.
+_PREFILTER = re.compile(r"torch|Tensor")
+_NOQA = re.compile(r"#\s*noqa(?::\s*(?P<codes>[A-Z]+[0-9]*(?:[\s,]+[A-Z]+[0-9]*)*))?", re.IGNORECASE)
+
+
+class ParseError(Exception):
+    """The source is not valid Python. `str()` is one line: `line:col: message`."""
 
 
 @dataclass
@@ -19,16 +33,135 @@ class FixResult:
     output: str  # the fixed source (== input when nothing applied)
     applied: list[Finding] = field(default_factory=list)  # fixes that landed in `output`
     held_back: list[Finding] = field(default_factory=list)  # unsafe fixes not applied (no --unsafe-fixes)
-    remaining: list[Finding] = field(default_factory=list)  # findings left in `output` (incl. unfixable)
+    remaining: list[Finding] = field(default_factory=list)  # findings of the input not fixed in `output`
 
     @property
     def changed(self) -> bool:
-        return bool(self.applied)
+        return self.output is not None and bool(self.applied)
+
+
+def parse(source: str) -> ast.Module:
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # invalid escape sequences etc. are not our business
+            return ast.parse(source)
+    except SyntaxError as e:
+        raise ParseError(f"{e.lineno or 0}:{(e.offset or 0)}: syntax error: {e.msg}") from None
+    except (ValueError, RecursionError, MemoryError) as e:  # null bytes, absurd nesting
+        raise ParseError(f"1:1: cannot parse: {e}") from None
+
+
+def _analyse(source: str, settings: Settings) -> tuple[list[Finding], ast.Module | None]:
+    if not _PREFILTER.search(source):
+        return [], None
+    tree = parse(source)
+    from outplace.analysis import Analysis  # deferred: a skipped file never loads the op table
+    from outplace.codemods import RULES
+
+    lines = split_lines(source)
+    an = Analysis(tree, lines, settings)
+    found: list[Finding] = []
+    for rule in RULES:
+        if settings.enabled(rule.code):
+            found.extend(f for f in rule.findings(an) if not _suppressed(lines, f))
+    found.sort(key=lambda f: (f.line, f.col, f.code))
+    return _one_fix_per_statement(found), tree
+
+
+def _suppressed(lines: list[str], f: Finding) -> bool:
+    if f.line > len(lines):
+        return False
+    m = _NOQA.search(lines[f.line - 1])
+    if m is None:
+        return False
+    codes = m.group("codes")
+    if not codes:
+        return True
+    return any(f.code.startswith(c.upper()) for c in re.split(r"[\s,]+", codes) if c)
+
+
+def _one_fix_per_statement(found: list[Finding]) -> list[Finding]:
+    """Fixes that touch the same statement must compose; otherwise none of them is offered.
+
+    Pure call edits (no rebinding) compose; anything that restructures the statement does not.
+    Dropping all of them (not just the later ones) keeps `fix` idempotent: a second run sees the
+    same statement and makes the same decision.
+    """
+    by_stmt: dict[tuple[int, int], list[int]] = {}
+    for i, f in enumerate(found):
+        if f.plan is not None:
+            by_stmt.setdefault(f.plan.stmt, []).append(i)  # type: ignore[attr-defined]
+    out = list(found)
+    for idxs in by_stmt.values():
+        if len(idxs) < 2:
+            continue
+        plans = [found[i].plan for i in idxs]
+        if all(getattr(p, "edits", None) and getattr(p, "rebind", "x") is None for p in plans):
+            continue
+        for i in idxs:
+            out[i] = replace(found[i], fix=None, plan=None)
+    return out
 
 
 def check_source(source: str, settings: Settings = Settings(), *, path: str = "<string>") -> list[Finding]:
-    raise NotImplementedError
+    return _analyse(source, settings)[0]
 
 
 def fix_source(source: str, settings: Settings = Settings(), *, path: str = "<string>") -> FixResult:
-    raise NotImplementedError
+    findings, tree = _analyse(source, settings)
+    chosen = [(i, f) for i, f in enumerate(findings)
+              if f.fix is not None and (f.fix.is_safe or settings.unsafe_fixes)]
+    held_back = [f for f in findings if f.fix is not None and not f.fix.is_safe and not settings.unsafe_fixes]
+    if not chosen or tree is None:
+        return FixResult(source, [], held_back, findings)
+    new, landed = _rewrite(source, tree, [(i, f) for i, f in chosen])
+    applied = [findings[i] for i in sorted(landed)]
+    remaining = [f for i, f in enumerate(findings) if i not in landed]
+    return FixResult(new, applied, held_back, remaining)
+
+
+def fix_edit(source: str, finding: Finding) -> Edit | None:
+    """The minimal text edit that applies `finding`'s fix alone (for JSON output and editor quick fixes)."""
+    if finding.plan is None:
+        return None
+    tree = parse(source)
+    new, landed = _rewrite(source, tree, [(0, finding)])
+    if not landed:
+        return None
+    start = 0
+    limit = min(len(source), len(new))
+    while start < limit and source[start] == new[start]:
+        start += 1
+    end_old, end_new = len(source), len(new)
+    while end_old > start and end_new > start and source[end_old - 1] == new[end_new - 1]:
+        end_old -= 1
+        end_new -= 1
+    return Edit(start, end_old, new[start:end_new])
+
+
+def _rewrite(source: str, tree: ast.Module, chosen: list[tuple[int, Finding]]) -> tuple[str, set[int]]:
+    stmts = _statements_by_start(tree, split_lines(source))
+    triples = []
+    for i, f in chosen:
+        stmt = stmts.get(f.plan.stmt)  # type: ignore[union-attr]
+        if stmt is not None:
+            triples.append((i, f.plan, stmt))
+    new, landed = rewrite_source(source, tree, triples, dominant_newline(source))
+    if not landed or new == source:
+        return source, set()
+    try:
+        parse(new)
+    except ParseError:
+        # Never hand back code that does not parse: report the findings as unfixed instead.
+        return source, set()
+    return new, landed
+
+
+def _statements_by_start(tree: ast.Module, lines: list[str]) -> dict[tuple[int, int], ast.stmt]:
+    out = {}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.stmt):
+            text = lines[node.lineno - 1] if node.lineno <= len(lines) else ""
+            col = node.col_offset if text.isascii() else len(text.encode()[: node.col_offset].decode("utf-8", "replace"))
+            out[(node.lineno, col)] = node
+    return out

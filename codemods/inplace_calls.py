@@ -1,0 +1,150 @@
+"""Shared judgement for rules whose in-place write is a call (OP102-OP105, OP107):
+where the written tensor must be rebound, whether operands can change dtype or shape, and the
+resulting `CallPlan`.
+"""
+
+from __future__ import annotations
+
+import ast
+
+from outplace.analysis import Analysis
+from outplace.analysis.imports import dotted
+from outplace.analysis.infer import Info, literal_number
+from outplace.plans import CallEdit, CallPlan, ClonePlan
+
+# Arguments that are not operands of the math (dims, flags, modes).
+STRUCTURAL_KWARGS = {"dim", "dims", "keepdim", "dtype", "memory_format", "non_blocking", "generator", "out",
+                     "inplace", "rounding_mode", "approximate", "implicit", "descending", "stable", "reduce",
+                     "accumulate", "include_self", "index", "diagonal", "wrap"}
+# In-place methods whose positional arguments are math operands (elsewhere positional ints are dims).
+OPERAND_METHODS = {"add_", "sub_", "subtract_", "mul_", "multiply_", "div_", "divide_", "true_divide_",
+                   "floor_divide_", "remainder_", "fmod_", "pow_", "float_power_", "clamp_", "clamp_min_",
+                   "clamp_max_", "clip_", "addcmul_", "addcdiv_", "lerp_", "masked_fill_", "fill_", "copy_",
+                   "maximum_", "minimum_", "fmax_", "fmin_", "hypot_", "atan2_", "xlogy_", "copysign_",
+                   "bitwise_and_", "bitwise_or_", "bitwise_xor_", "bitwise_left_shift_", "bitwise_right_shift_",
+                   "logical_and_", "logical_or_", "logical_xor_", "eq_", "ne_", "lt_", "le_", "gt_", "ge_",
+                   "greater_", "greater_equal_", "less_", "less_equal_", "not_equal_", "add", "sub", "mul", "div"}
+
+
+def operand_reasons(an: Analysis, target: Info, shown: str, args: list[ast.AST], *,
+                    positional_operands: bool) -> list[str]:
+    """Why computing out of place could give another dtype or shape than writing into `target`."""
+    reasons: list[str] = []
+    for i, (arg, is_kw) in enumerate(args):  # type: ignore[misc]
+        if not is_kw and not positional_operands and literal_number(arg) and _is_int_literal(arg):
+            continue
+        info = an.info(arg)
+        text = ast.unparse(arg)
+        if literal_number(arg) or info.is_scalar:
+            reasons += scalar_reasons(target, shown, info.dtype if not literal_number(arg) else _lit_dtype(arg))
+        elif isinstance(arg, ast.Constant) and (arg.value is None or isinstance(arg.value, (bool, str))):
+            continue
+        elif info.tensor:
+            reasons.append(f"`{text}` is a tensor: out of place it may broadcast `{shown}` to a larger shape "
+                           "or promote its dtype, where in place this raises or keeps the dtype")
+        else:
+            reasons.append(f"`{text}` may be a tensor that broadcasts or promotes `{shown}`")
+    return reasons
+
+
+def scalar_reasons(target: Info, shown: str, scalar_dtype: str) -> list[str]:
+    if scalar_dtype == "float" and target.dtype != "float":
+        return [f"`{shown}` is not known to be floating: with an integer tensor the float operand raises "
+                "in place but silently promotes out of place"]
+    if scalar_dtype in ("int", "unknown") and target.dtype not in ("float", "int"):
+        return [f"the dtype of `{shown}` is unknown: a bool tensor raises in place but promotes out of place"]
+    if scalar_dtype == "complex":
+        return [f"a complex operand promotes `{shown}` out of place"]
+    return []
+
+
+def _is_int_literal(node: ast.AST) -> bool:
+    return _lit_dtype(node) == "int"
+
+
+def _lit_dtype(node: ast.AST) -> str:
+    if isinstance(node, ast.UnaryOp):
+        node = node.operand
+    return "float" if isinstance(node.value, float) else "int"  # type: ignore[attr-defined]
+
+
+def call_args(call: ast.Call, skip_first: bool = False) -> list[tuple[ast.AST, bool]]:
+    args = [(a, False) for a in call.args[1 if skip_first else 0:] if not isinstance(a, ast.Starred)]
+    args += [(k.value, True) for k in call.keywords if k.arg and k.arg not in STRUCTURAL_KWARGS]
+    return args
+
+
+def has_star_args(call: ast.Call) -> bool:
+    return any(isinstance(a, ast.Starred) for a in call.args) or any(k.arg is None for k in call.keywords)
+
+
+def torch_alias(an: Analysis) -> str | None:
+    """The local name bound to the torch module (`torch`, or `th` after `import torch as th`)."""
+    for local, q in an.imports.names.items():
+        if q == "torch":
+            return local
+    return None
+
+
+def place_call(an: Analysis, stmt: ast.stmt, outer: ast.Call, receiver: ast.AST,
+               edits: list[tuple[ast.Call, CallEdit]]) -> CallPlan | None:
+    """A plan that rewrites `edits` and rebinds the receiver where the in-place result was kept."""
+    spelling = dotted(receiver)
+    keyed = tuple((an.span(c), e) for c, e in edits)
+    key = an.start(stmt)
+    value = _whole_value(stmt)
+    if value is outer:
+        if isinstance(stmt, ast.Expr):
+            return CallPlan(key, keyed, spelling) if spelling else None
+        if isinstance(stmt, ast.Return):
+            return CallPlan(key, keyed)
+        target = dotted(stmt.targets[0]) if isinstance(stmt, ast.Assign) else dotted(stmt.target)  # type: ignore[attr-defined]
+        if target is None:
+            return None
+        if spelling is None or spelling == target:
+            return CallPlan(key, keyed)
+        if isinstance(receiver, ast.Name) and not an.used_after(receiver.id, stmt):
+            return CallPlan(key, keyed)
+        if not isinstance(stmt, ast.Assign):
+            return None
+        return CallPlan(key, keyed, spelling)
+    # Nested in a larger expression: only when nothing needs to see the new value afterwards.
+    if spelling is None or (isinstance(receiver, ast.Name) and not an.used_after(receiver.id, stmt)):
+        return CallPlan(key, keyed)
+    return None
+
+
+def clone_before(an: Analysis, stmt: ast.stmt, receiver: ast.AST) -> ClonePlan | None:
+    spelling = dotted(receiver)
+    if spelling is None or not isinstance(stmt, (ast.Expr, ast.Assign, ast.AugAssign)):
+        return None
+    return ClonePlan(an.start(stmt), spelling)
+
+
+def follows_clone(an: Analysis, stmt: ast.stmt, spelling: str | None) -> bool:
+    """`x = x.clone()` right before: the write goes to a fresh copy (what --clone produces)."""
+    if spelling is None:
+        return False
+    parent = an.index.parent.get(stmt)
+    for field in ("body", "orelse", "finalbody"):
+        block = getattr(parent, field, None)
+        if isinstance(block, list) and stmt in block:
+            i = block.index(stmt)
+            if i == 0:
+                return False
+            prev = block[i - 1]
+            return (isinstance(prev, ast.Assign) and len(prev.targets) == 1
+                    and dotted(prev.targets[0]) == spelling and isinstance(prev.value, ast.Call)
+                    and isinstance(prev.value.func, ast.Attribute) and prev.value.func.attr == "clone"
+                    and dotted(prev.value.func.value) == spelling)
+    return False
+
+
+def _whole_value(stmt: ast.stmt) -> ast.AST | None:
+    if isinstance(stmt, (ast.Expr, ast.Return)):
+        return stmt.value
+    if isinstance(stmt, ast.Assign) and len(stmt.targets) == 1:
+        return stmt.value
+    if isinstance(stmt, ast.AnnAssign):
+        return stmt.value
+    return None

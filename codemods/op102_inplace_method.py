@@ -1,0 +1,135 @@
+"""OP102: in-place tensor method with a same-name twin (`x.add_(y)`) -> `x = x.add(y)`.
+Also the home of method chains: `x.mul_(a).add_(b)` -> `x = x.mul(a).add(b)`.
+"""
+
+from __future__ import annotations
+
+import ast
+from typing import Iterator
+
+from outplace.analysis import Analysis
+from outplace.analysis.imports import dotted
+from outplace.findings import Finding
+from outplace.plans import CallEdit
+
+from .base import Rule, RuleCommand, RuleDoc
+from .inplace_calls import (OPERAND_METHODS, call_args, clone_before, follows_clone, has_star_args,
+                            operand_reasons, place_call, torch_alias)
+
+TWIN_KINDS = ("twin", "view")
+GRAPH_REASON = ("out of place `{self}` starts without `{old}`'s graph: gradients to what `{old}` was computed "
+                "from become None instead of zeros")
+
+
+class InplaceMethod(Rule):
+    code = "OP102"
+    name = "inplace-method"
+    summary = "In-place tensor method (`x.add_(y)`) where an out-of-place twin exists"
+    doc = RuleDoc(
+        what="Finds calls of in-place tensor methods that have a same-name out-of-place twin (`add_` -> "
+             "`add`, `relu_` -> `relu`, `clamp_` -> `clamp`, 138 in torch 2.13), including chains "
+             "(`x.mul_(a).add_(b)`) and in-place calls used as values (`u = t.mul_(2)`).",
+        why="The method overwrites the tensor's storage and bumps its version counter; if autograd saved "
+            "the tensor for backward, backward fails with \"modified by an inplace operation\".",
+        example="h = self.fc(x).sigmoid()\nh.mul_(mask)\nloss = h.sum()",
+        use_instead="h = self.fc(x).sigmoid()\nh = h.mul(mask)\nloss = h.sum()",
+        fix_safety="The in-place call returns its receiver, so every name that held the tensor is rebound "
+                   "(`u = t.mul_(2)` becomes `u = t = t.mul(2)` when `t` is used later). Twins that change "
+                   "the dtype keep it: comparisons become `x.eq(y).to(x.dtype)`, `cumsum_` passes "
+                   "`dtype=x.dtype`. Unsafe when the receiver is a parameter, attribute, global, view or "
+                   "alias, when an operand is a tensor (broadcasting or promotion), or when the op turns "
+                   "integers into floats and the receiver is not known to be floating.",
+    )
+
+    kinds: tuple[str, ...] = TWIN_KINDS  # which op-table kinds this rule reports (OP107: the others)
+
+    def message(self, an: Analysis, shown: str, links: list[ast.Call]) -> str:
+        chain = ".".join(f"{ln.func.attr}()" for ln in reversed(links))  # type: ignore[attr-defined]
+        twins = ".".join(f"{an.ops.methods[ln.func.attr]['twin']}()" for ln in reversed(links))  # type: ignore[attr-defined]
+        return f"`{shown}.{chain}` modifies tensor `{shown}` in place; use `{shown} = {shown}.{twins}`"
+
+    def findings(self, an: Analysis) -> Iterator[Finding]:
+        ops = an.ops
+        for call in an.nodes(ast.Call):
+            if not _is_inplace_method(an, call) or _is_inner_link(an, call):
+                continue
+            links, receiver = [], call
+            while isinstance(receiver, ast.Call) and _is_inplace_method(an, receiver):
+                links.append(receiver)
+                receiver = receiver.func.value  # type: ignore[attr-defined]
+            outer_name = call.func.attr  # type: ignore[attr-defined]
+            row = ops.methods[outer_name]
+            if row["kind"] not in self.kinds:
+                continue
+            if an.intent_reason(call):
+                continue
+            judged = an.target(receiver, call, assume_tensor=True)
+            if judged is None:
+                continue
+            stmt = an.index.statement_of(call)
+            shown = judged.spelling or ast.unparse(receiver)
+            if follows_clone(an, stmt, judged.spelling):
+                continue
+            edits, reasons, fixable = [], list(judged.reasons), not has_star_args(call)
+            dtype = judged.info.dtype
+            for link in reversed(links):  # innermost first
+                name = link.func.attr  # type: ignore[attr-defined]
+                r = ops.methods[name]
+                edit = _edit(an, name, r, judged.spelling if link.func.value is receiver else None)  # type: ignore[attr-defined]
+                if edit is None:
+                    fixable = False
+                    break
+                edits.append((link, edit))
+                if r["dtype"] == "int_to_float" and dtype != "float":
+                    reasons.append(f"`{shown}` is not known to be floating: on an integer tensor `{name}` "
+                                   f"raises but `{r['twin']}` returns floats")
+                    dtype = "float"
+                elif r["dtype"] == "unknown":
+                    reasons.append(f"how `{name}` treats dtypes was not verified")
+                if name in ("zero_", "copy_") or r["kind"] == "random":
+                    reasons.append(GRAPH_REASON.format(self=edit.new.split("(")[0] if edit.new else name,
+                                                       old=shown))
+                reasons += operand_reasons(an, judged.info, shown, call_args(link),
+                                           positional_operands=name in OPERAND_METHODS)
+            plan = place_call(an, stmt, call, receiver, edits) if fixable else None
+            if plan is None and len(links) == 1 and an.settings.clone and row["kind"] not in TWIN_KINDS:
+                plan = clone_before(an, stmt, receiver) if isinstance(stmt, ast.Expr) and stmt.value is call else None
+            yield self.finding(an, call, self.message(an, shown, links), plan, reasons)
+
+
+def _is_inplace_method(an: Analysis, call: ast.AST) -> bool:
+    if not (isinstance(call, ast.Call) and isinstance(call.func, ast.Attribute)):
+        return False
+    row = an.ops.methods.get(call.func.attr)
+    if row is None or row["kind"] == "nonmath":
+        return False
+    # `torch.relu_(x)` is a function (OP103), `nn.init.zeros_(w)` an initialiser.
+    return not (an.qualname(call.func) or "").startswith("torch")
+
+
+def _is_inner_link(an: Analysis, call: ast.Call) -> bool:
+    up = an.index.parent.get(call)
+    return (isinstance(up, ast.Attribute) and up.value is call
+            and _is_inplace_method(an, an.index.parent.get(up)))
+
+
+def _edit(an: Analysis, name: str, row: dict, recv: str | None) -> CallEdit | None:
+    kind = row["kind"]
+    if kind in TWIN_KINDS:
+        if row["dtype"] == "bool_result":
+            return CallEdit("cast", row["twin"], recv=recv) if recv else None
+        if row["dtype"] == "int_widens":
+            return CallEdit("dtype_kw", row["twin"], recv=recv) if recv else None
+        return CallEdit("rename", row["twin"])
+    template = row.get("template")
+    if not template:
+        return None
+    torch = torch_alias(an)
+    if torch is None:
+        return None
+    return CallEdit("template", template.replace("torch.", f"{torch}."))
+
+
+class InplaceMethodCommand(RuleCommand):
+    DESCRIPTION = InplaceMethod.summary
+    rule = InplaceMethod

@@ -1,0 +1,208 @@
+"""The per-file analysis every rule shares: scopes, inference, intent and safety.
+
+Built once per file from the stdlib AST (cheap); rules ask it questions about write sites.
+"""
+
+from __future__ import annotations
+
+import ast
+from dataclasses import dataclass
+
+from outplace.analysis.context import IntentContext
+from outplace.analysis.imports import ImportMap, dotted
+from outplace.analysis.infer import Inference, Info
+from outplace.analysis.scopes import Scope, ScopeIndex, pos
+from outplace.optable import OpTable, load_optable
+from outplace.settings import Settings
+
+# Calls that read a tensor without keeping a reference to it.
+NON_STORING_BUILTINS = {"print", "len", "isinstance", "float", "int", "bool", "str", "repr", "id", "type",
+                        "hasattr", "getattr", "min", "max", "abs", "round", "sum", "any", "all", "format"}
+
+
+@dataclass(frozen=True)
+class Target:
+    """What an in-place write writes to, and how observable a rewrite of it would be."""
+
+    info: Info
+    spelling: str | None  # `x`, `self.h` (pure dotted) or None for other expressions
+    reasons: tuple[str, ...]  # why rewriting it could be observed; empty = safe as far as the target goes
+
+
+class Analysis:
+    def __init__(self, tree: ast.Module, lines: list[str], settings: Settings | None = None,
+                 ops: OpTable | None = None) -> None:
+        self.tree = tree
+        self.settings = settings or Settings()
+        self.lines = lines  # the source split as Python numbers lines (outplace.rewrite.split_lines)
+        self.ops = ops or load_optable()
+        self.imports = ImportMap(tree)
+        self.index = ScopeIndex(tree)
+        self.infer = Inference(tree, self.index, self.imports, self.ops)
+        self.intent = IntentContext(self.index, self.imports)
+        self._escapes: dict[tuple[int, str], list[ast.AST]] = {}
+        self._by_type: dict[type, list[ast.AST]] = {}
+        for node in ast.walk(tree):
+            self._by_type.setdefault(type(node), []).append(node)
+
+    def nodes(self, kind: type) -> list:
+        """All nodes of one type, in source order (one walk of the tree serves every rule)."""
+        return sorted(self._by_type.get(kind, []), key=pos)
+
+    # ---- positions ----------------------------------------------------------------------------
+    def char_col(self, line: int, byte_col: int) -> int:
+        """ast columns count UTF-8 bytes; editors and libcst count characters."""
+        text = self.lines[line - 1] if 0 < line <= len(self.lines) else ""
+        if text.isascii():
+            return byte_col
+        return len(text.encode("utf-8")[:byte_col].decode("utf-8", "replace"))
+
+    def span(self, node: ast.AST) -> tuple[int, int, int, int]:
+        """(line, col, end line, end col): 1-based lines, 0-based character columns."""
+        n = node  # type: ignore[assignment]
+        return (n.lineno, self.char_col(n.lineno, n.col_offset),
+                n.end_lineno, self.char_col(n.end_lineno, n.end_col_offset))
+
+    def start(self, node: ast.AST) -> tuple[int, int]:
+        line, col, _, _ = self.span(node)
+        return (line, col)
+
+    def info(self, node: ast.AST) -> Info:
+        return self.infer.info(node)
+
+    def qualname(self, node: ast.AST) -> str | None:
+        return self.imports.qualname(node)
+
+    # ---- the target of a write ------------------------------------------------------------------
+    def target(self, expr: ast.AST, at: ast.AST, *, assume_tensor: bool = False) -> Target | None:
+        """Judge the tensor written by an in-place op at `at`; None when it is no tensor we report.
+
+        `assume_tensor`: the operation itself proves a tensor (`x.add_()`, `F.relu(x, inplace=True)`),
+        so an expression of unknown kind is a tensor of unknown origin.
+        """
+        info = self.infer.info(expr)
+        if assume_tensor and not info.tensor and info.origin in ("unknown",):
+            info = Info(True, "unknown")
+        if not info.tensor or info.origin in ("data", "buffer", "factory"):
+            return None
+        spelling = dotted(expr)
+        reasons: list[str] = []
+        shown = spelling or "the target"
+        origin = info.origin
+        if origin == "parameter":
+            reasons.append(f"`{shown}` is a parameter: the caller sees the in-place change")
+        elif origin == "attribute":
+            reasons.append(f"`{shown}` is an attribute: other code holding the object sees the change")
+        elif origin == "global":
+            reasons.append(f"`{shown}` is a global: other code sees the change")
+        elif origin == "view":
+            root = f" with `{info.root}`" if info.root and info.root != spelling else ""
+            reasons.append(f"`{shown}` may share storage{root}: the in-place write changes it too")
+        elif origin == "leaf":
+            reasons.append(f"`{shown}` is a leaf that requires grad: in place this raises; "
+                           "out of place it silently replaces the leaf")
+        elif origin == "unknown":
+            reasons.append(f"where `{shown}` comes from is unknown: it may be shared")
+        if isinstance(expr, ast.Name) and not reasons:
+            for other in self.references_before(expr.id, at):
+                reasons.append(f"`{expr.id}` is also referenced on line {other.lineno}: that reference "
+                               "would keep the old value")
+                break
+        if spelling is None and not isinstance(expr, ast.Name):
+            if origin not in ("fresh",):
+                reasons.append("the written expression may share storage with another tensor")
+        return Target(info, spelling, tuple(reasons))
+
+    # ---- aliasing ------------------------------------------------------------------------------
+    def references_before(self, name: str, at: ast.AST) -> list[ast.AST]:
+        """Places that may hold another reference to `name`'s current tensor when `at` runs."""
+        scope = self.index.scope_for(at)
+        _, dom = self.index.reaching(scope, name, at)
+        dom_pos = (0, 0) if dom is None or dom.kind == "param" else pos(dom.node)
+        here = pos(at)
+        out = []
+        for ev in self.escapes(scope, name):
+            p = pos(ev)
+            if p <= dom_pos:
+                continue
+            if p < here or self.index.in_common_loop(ev, at, within=dom.stmt if dom and dom.kind != "param" else None):
+                out.append(ev)
+        return out
+
+    def escapes(self, scope: Scope, name: str) -> list[ast.AST]:
+        key = (id(scope.node), name)
+        if key not in self._escapes:
+            self._escapes[key] = [n for n in scope.loads.get(name, []) if self._escapes_here(n)]
+        return self._escapes[key]
+
+    def _escapes_here(self, node: ast.AST) -> bool:
+        parent = self.index.parent
+        ops = self.ops
+        cur = node
+        while True:
+            up = parent.get(cur)
+            if up is None:
+                return False
+            if isinstance(up, ast.Subscript) and up.value is cur:
+                cur = up
+                continue
+            if isinstance(up, ast.Attribute) and up.value is cur:
+                if up.attr in ("T", "mT", "H", "mH", "real", "imag", "data"):
+                    cur = up
+                    continue
+                call = parent.get(up)
+                if isinstance(call, ast.Call) and call.func is up and (
+                        up.attr in ops.tensor_methods["alias"] or up.attr in ops.methods):
+                    cur = call
+                    continue
+                return False  # `x.shape`, `x.sum()`: a read
+            if isinstance(up, ast.IfExp) and cur is not up.test:
+                cur = up
+                continue
+            if isinstance(up, (ast.Tuple, ast.List, ast.Set, ast.Dict, ast.Starred)):
+                return True  # into a container
+            if isinstance(up, (ast.Assign, ast.AnnAssign, ast.NamedExpr)):
+                return cur is up.value
+            if isinstance(up, (ast.Return, ast.Yield, ast.YieldFrom)):
+                return True
+            if isinstance(up, (ast.For, ast.AsyncFor)):
+                return cur is up.iter  # iterating yields views
+            if isinstance(up, ast.keyword):
+                up = parent.get(up)
+            if isinstance(up, ast.Call) and cur is not up.func:
+                return not self._non_storing_call(up, cur)
+            return False
+
+    def _non_storing_call(self, call: ast.Call, arg: ast.AST) -> bool:
+        q = self.imports.qualname(call.func) or ""
+        if q.startswith("torch."):
+            name = q.rsplit(".", 1)[-1]
+            if name in self.ops.torch_functions["alias"]:
+                return not self._escapes_here(call)  # `torch.squeeze(x)` assigned somewhere is a view
+            return True
+        if isinstance(call.func, ast.Name) and call.func.id in NON_STORING_BUILTINS:
+            return True
+        if isinstance(call.func, ast.Attribute):
+            recv = self.infer.info(call.func.value)
+            if recv.tensor:
+                return True  # tensor methods do not keep their arguments
+        callee = self.infer.info(call.func)
+        if callee.origin == "module":
+            return True
+        if callee.origin == "passthrough_module":  # returns its input: a new reference if kept
+            return not self._escapes_here(call)
+        return False
+
+    def used_after(self, name: str, stmt: ast.AST) -> bool:
+        """Is `name` read after `stmt` (later in the scope, or anywhere in a loop around it)?"""
+        scope = self.index.scope_for(stmt)
+        end = (stmt.end_lineno, stmt.end_col_offset)  # type: ignore[attr-defined]
+        for load in scope.loads.get(name, []):
+            if self.index.contains(stmt, load):
+                continue
+            if pos(load) > end or self.index.in_common_loop(load, stmt):
+                return True
+        return False
+
+    def intent_reason(self, node: ast.AST) -> str | None:
+        return self.intent.reason(node)

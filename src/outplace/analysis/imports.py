@@ -1,0 +1,55 @@
+"""Resolve dotted names through a file's imports, cheaply (no libcst QualifiedNameProvider).
+
+`import torch.nn.functional as F` makes `F.relu` resolve to `torch.nn.functional.relu`;
+`from torch import nn` makes `nn.ReLU` resolve to `torch.nn.ReLU`.
+"""
+
+from __future__ import annotations
+
+import ast
+
+
+class ImportMap:
+    def __init__(self, tree: ast.Module) -> None:
+        self.names: dict[str, str] = {}
+        # Imports anywhere in the file count (function-local `import torch` is common in scripts).
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
+                for alias in node.names:
+                    if alias.asname:
+                        self.names[alias.asname] = alias.name
+                    else:
+                        top = alias.name.split(".")[0]
+                        self.names[top] = top
+            elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                for alias in node.names:
+                    if alias.name != "*":
+                        self.names[alias.asname or alias.name] = f"{node.module}.{alias.name}"
+
+    def qualname(self, node: ast.AST) -> str | None:
+        """`F.relu` -> 'torch.nn.functional.relu'; None unless the chain starts at an imported name."""
+        parts: list[str] = []
+        while isinstance(node, ast.Attribute):
+            parts.append(node.attr)
+            node = node.value
+        if not isinstance(node, ast.Name):
+            return None
+        base = self.names.get(node.id)
+        if base is None:
+            return None
+        return ".".join([base, *reversed(parts)])
+
+    @property
+    def uses_torch(self) -> bool:
+        return any(q == "torch" or q.startswith("torch.") for q in self.names.values())
+
+
+def dotted(node: ast.AST) -> str | None:
+    """The source spelling of a Name/Attribute chain (`self.bn.weight`), else None."""
+    parts: list[str] = []
+    while isinstance(node, ast.Attribute):
+        parts.append(node.attr)
+        node = node.value
+    if not isinstance(node, ast.Name):
+        return None
+    return ".".join([node.id, *reversed(parts)])

@@ -1,0 +1,455 @@
+"""What an expression is, statically: a tensor or not, where it came from, and its dtype class.
+
+Origins, from harmless to observable:
+  factory   a fresh tensor from a creation op (`torch.zeros`, `empty_like`): not in any graph yet
+  fresh     a new tensor produced by a differentiable op: nothing else refers to it
+  leaf      created with `requires_grad=True`: in-place on it raises at the op
+  view      may share storage with another tensor (`x[0]`, `x.view(...)`, `x.to(...)`, `b = a`)
+  parameter a function parameter (the caller holds it), or an `nn.Parameter`
+  attribute an attribute (`self.h`): other methods and the caller can see it
+  global    a module-level name written from a function
+  data      reached through `.data` / `.grad` (intentional, never rewritten)
+  buffer    a registered buffer (`self.register_buffer`): state updates are intentional
+  unknown   a tensor of unknown provenance
+"""
+
+from __future__ import annotations
+
+import ast
+from dataclasses import dataclass
+
+from outplace.analysis.imports import ImportMap
+from outplace.analysis.scopes import Binding, Scope, ScopeIndex, pos
+from outplace.optable import OpTable
+
+# Worst first: joining two infos keeps the more observable origin.
+ORIGIN_RANK = {o: i for i, o in enumerate(
+    ["data", "buffer", "parameter", "attribute", "global", "view", "unknown", "leaf", "fresh", "factory"])}
+
+TENSOR_ANNOTATIONS = {"torch.Tensor", "Tensor", "torch.FloatTensor", "torch.LongTensor", "torch.nn.Parameter"}
+NON_TENSOR_ANNOTATIONS = {"int", "float", "bool", "str", "bytes", "list", "dict", "tuple", "set"}
+FLOAT_DTYPES = {"float", "float16", "float32", "float64", "half", "double", "bfloat16", "float8_e4m3fn",
+                "float8_e5m2"}
+INT_DTYPES = {"int", "int8", "int16", "int32", "int64", "long", "short", "uint8", "uint16", "uint32", "uint64"}
+FLOAT_CAST_METHODS = {"float", "double", "half", "bfloat16"}
+INT_CAST_METHODS = {"long", "int", "short", "byte", "char"}
+COMPARE_METHODS = {"eq", "ne", "lt", "le", "gt", "ge", "isnan", "isinf", "isfinite", "logical_and",
+                   "logical_or", "logical_not", "logical_xor", "isclose", "isneginf", "isposinf", "signbit"}
+# torch.nn modules whose forward may return its input (or a view of it) instead of a new tensor.
+ALIASING_MODULES = {"Identity", "Dropout", "Dropout1d", "Dropout2d", "Dropout3d", "AlphaDropout",
+                    "FeatureAlphaDropout", "Flatten", "Unflatten"}
+FLOAT_FACTORIES = {"rand", "randn", "rand_like", "randn_like", "linspace", "logspace", "normal", "empty",
+                   "zeros", "ones", "eye", "randperm_float"}  # default dtype float when no dtype= is given
+
+
+@dataclass(frozen=True)
+class Info:
+    tensor: bool
+    origin: str = "unknown"  # see module docstring; "scalar"/"none"/"module"/"other" for non-tensors
+    dtype: str = "unknown"  # "float" | "int" | "bool" | "complex" | "unknown"
+    root: str | None = None  # for views/aliases: the dotted name they alias (`x` for `x[0]`)
+
+    @property
+    def is_scalar(self) -> bool:
+        return self.origin == "scalar"
+
+
+UNKNOWN = Info(False)
+NONE = Info(False, "none")
+
+
+def join(a: Info | None, b: Info | None) -> Info | None:
+    if a is None:
+        return b
+    if b is None:
+        return a
+    if a.origin == "none":
+        return b
+    if b.origin == "none":
+        return a
+    if a.tensor != b.tensor:
+        return UNKNOWN
+    if not a.tensor:
+        if a.is_scalar and b.is_scalar:
+            return Info(False, "scalar", a.dtype if a.dtype == b.dtype else "unknown")
+        return a if a == b else UNKNOWN
+    origin = min(a.origin, b.origin, key=lambda o: ORIGIN_RANK.get(o, 0))
+    return Info(True, origin, a.dtype if a.dtype == b.dtype else "unknown", a.root if a.root == b.root else None)
+
+
+def promote(a: Info, b: Info, op: ast.operator | None = None) -> str:
+    """The dtype class of `a <op> b` where at least one side is a tensor."""
+    if isinstance(op, ast.Div):
+        return "float" if "complex" not in (a.dtype, b.dtype) else "complex"
+    kinds = {a.dtype, b.dtype}
+    if "unknown" in kinds:
+        # A python scalar never lifts a float tensor's dtype class.
+        if "float" in kinds and (a.is_scalar or b.is_scalar) and {a.dtype, b.dtype} - {"float"} <= {"int", "bool"}:
+            return "float"
+        return "unknown"
+    for k in ("complex", "float", "int", "bool"):
+        if k in kinds:
+            return k
+    return "unknown"
+
+
+class Inference:
+    def __init__(self, tree: ast.Module, index: ScopeIndex, imports: ImportMap, ops: OpTable) -> None:
+        self.tree, self.index, self.imports, self.ops = tree, index, imports, ops
+        self._busy: set[int] = set()
+        self._class_attrs: dict[ast.ClassDef, dict[str, Info]] = {}
+
+    # ---- names ----------------------------------------------------------------------------------
+    def name_info(self, name: str, at: ast.AST, scope: Scope | None = None) -> Info:
+        scope = scope or self.index.scope_for(at)
+        bindings, _ = self.index.reaching(scope, name, at)
+        if not bindings:
+            if scope.is_function and name in scope.declared_global:
+                return Info(True, "global") if self._global_is_tensor(name) else UNKNOWN
+            if scope.is_function and not scope.bindings.get(name) and self._global_is_tensor(name):
+                return Info(True, "global")
+            return UNKNOWN
+        out: Info | None = None
+        for b in bindings:
+            out = join(out, self.binding_info(b, scope))
+        out = out or UNKNOWN
+        if scope.is_function and name in scope.declared_global and out.tensor:
+            out = Info(True, "global", out.dtype)
+        return out
+
+    def binding_info(self, b: Binding, scope: Scope) -> Info | None:
+        key = id(b.node)
+        if key in self._busy:
+            return None  # a binding that depends on itself (`x = x * 2` in a loop): neutral
+        self._busy.add(key)
+        try:
+            if b.kind == "param":
+                return self.param_info(scope, b.name)
+            if b.kind == "assign" and b.value is not None:
+                info = self.info(b.value, scope)
+                if isinstance(b.value, ast.Name) and info.tensor:
+                    # `b = a`: two names, one tensor.
+                    return Info(True, _worse(info.origin, "view"), info.dtype, b.value.id)
+                return info
+            return UNKNOWN
+        finally:
+            self._busy.discard(key)
+
+    def param_info(self, scope: Scope, name: str) -> Info:
+        arg = scope.params[name]
+        fn = scope.node
+        ann = arg.annotation
+        if ann is not None:
+            text = self._annotation_text(ann)
+            if any(t in text for t in TENSOR_ANNOTATIONS):
+                return Info(True, "parameter")
+            return UNKNOWN
+        if isinstance(fn, (ast.FunctionDef, ast.AsyncFunctionDef)) and fn.name == "forward":
+            first = (fn.args.posonlyargs + fn.args.args)[:1]
+            if (not first or first[0].arg != name) and arg is not fn.args.vararg and arg is not fn.args.kwarg:
+                return Info(True, "parameter")
+        return UNKNOWN
+
+    def _annotation_text(self, ann: ast.AST) -> str:
+        if isinstance(ann, ast.Constant) and isinstance(ann.value, str):
+            return ann.value
+        names = []
+        for n in ast.walk(ann):
+            if isinstance(n, (ast.Name, ast.Attribute)):
+                q = self.imports.qualname(n)
+                from outplace.analysis.imports import dotted
+                names.append(q or dotted(n) or "")
+        text = " ".join(names)
+        return text if not set(text.split()) <= NON_TENSOR_ANNOTATIONS else "int"
+
+    def _global_is_tensor(self, name: str) -> bool:
+        module_scope = self.index.scopes[self.tree]
+        binds = module_scope.bindings.get(name, [])
+        if not binds:
+            return False
+        return all(b.kind == "assign" and b.value is not None and self.info(b.value, module_scope).tensor
+                   for b in binds if b.kind != "aug")
+
+    # ---- expressions ----------------------------------------------------------------------------
+    def info(self, node: ast.AST, scope: Scope | None = None) -> Info:
+        scope = scope or self.index.scope_for(node)
+        m = getattr(self, "_" + type(node).__name__, None)
+        return m(node, scope) if m else UNKNOWN
+
+    def _Constant(self, node: ast.Constant, scope: Scope) -> Info:
+        v = node.value
+        if v is None:
+            return NONE
+        if isinstance(v, bool):
+            return Info(False, "scalar", "bool")
+        if isinstance(v, int):
+            return Info(False, "scalar", "int")
+        if isinstance(v, float):
+            return Info(False, "scalar", "float")
+        if isinstance(v, complex):
+            return Info(False, "scalar", "complex")
+        return Info(False, "other")
+
+    def _UnaryOp(self, node: ast.UnaryOp, scope: Scope) -> Info:
+        inner = self.info(node.operand, scope)
+        if isinstance(node.op, ast.Not):
+            return Info(False, "other")
+        if inner.is_scalar:
+            return inner
+        if inner.tensor:
+            return Info(True, "fresh", inner.dtype)
+        return UNKNOWN
+
+    def _Name(self, node: ast.Name, scope: Scope) -> Info:
+        return self.name_info(node.id, node, scope)
+
+    def _NamedExpr(self, node: ast.NamedExpr, scope: Scope) -> Info:
+        return self.info(node.value, scope)
+
+    def _IfExp(self, node: ast.IfExp, scope: Scope) -> Info:
+        return join(self.info(node.body, scope), self.info(node.orelse, scope)) or UNKNOWN
+
+    def _BinOp(self, node: ast.BinOp, scope: Scope) -> Info:
+        left, right = self.info(node.left, scope), self.info(node.right, scope)
+        if left.tensor or right.tensor:
+            return Info(True, "fresh", promote(left, right, node.op))
+        if left.is_scalar and right.is_scalar:
+            return Info(False, "scalar", "unknown")
+        return UNKNOWN
+
+    def _Compare(self, node: ast.Compare, scope: Scope) -> Info:
+        if len(node.ops) == 1 and not isinstance(node.ops[0], (ast.Is, ast.IsNot, ast.In, ast.NotIn)):
+            if self.info(node.left, scope).tensor or self.info(node.comparators[0], scope).tensor:
+                return Info(True, "fresh", "bool")
+        return Info(False, "other")
+
+    def _Subscript(self, node: ast.Subscript, scope: Scope) -> Info:
+        base = self.info(node.value, scope)
+        if base.tensor:
+            return Info(True, _worse(base.origin, "view"), base.dtype, self.root_of(node.value, scope))
+        return UNKNOWN
+
+    def _Attribute(self, node: ast.Attribute, scope: Scope) -> Info:
+        if node.attr in ("data", "grad"):
+            return Info(True, "data")
+        base_node = node.value
+        if isinstance(base_node, ast.Name) and base_node.id == "self":
+            return self.self_attr_info(node, scope)
+        base = self.info(base_node, scope)
+        if base.tensor:
+            if node.attr in ("T", "mT", "H", "mH", "real", "imag"):
+                return Info(True, _worse(base.origin, "view"), base.dtype, self.root_of(base_node, scope))
+            return Info(False, "other")
+        return UNKNOWN
+
+    def _Call(self, node: ast.Call, scope: Scope) -> Info:
+        func = node.func
+        q = self.imports.qualname(func)
+        ops = self.ops
+        if q is not None and q.startswith("torch"):
+            return self._torch_call(node, q, scope)
+        if isinstance(func, ast.Attribute):
+            method = func.attr
+            recv = self.info(func.value, scope)
+            if method in ops.methods:  # an in-place method returns its receiver
+                return recv if recv.tensor else UNKNOWN
+            if recv.origin in ("module", "passthrough_module"):
+                return Info(True, "fresh", "float") if method in ("forward", "__call__") else UNKNOWN
+            if recv.tensor:
+                return self._method_result(node, recv, method, scope)
+            return UNKNOWN
+        callee = self.info(func, scope)
+        if callee.origin == "module":
+            return Info(True, "fresh", "float")
+        if callee.origin == "passthrough_module":  # nn.Identity, Dropout, ReLU(inplace=True)...
+            return Info(True, "view", "unknown", self.root_of(node.args[0], scope) if node.args else None)
+        return UNKNOWN
+
+    def _torch_call(self, node: ast.Call, q: str, scope: Scope) -> Info:
+        ops = self.ops
+        parts = q.split(".")
+        name = parts[-1]
+        if q in ("torch.nn.Parameter", "torch.nn.parameter.Parameter"):
+            return Info(True, "parameter", "float")
+        if len(parts) >= 3 and parts[1] == "nn" and parts[2] not in ("functional", "init", "utils") and name[:1].isupper():
+            inplace = self._module_inplace(node, name)
+            return Info(False, "passthrough_module" if (name in ALIASING_MODULES or inplace) else "module")
+        if parts[:3] == ["torch", "nn", "functional"]:
+            if name in ops.functional["inplace_param"] and self._has_inplace_true(node, ops.functional["inplace_param"][name]):
+                first = self.info(node.args[0], scope) if node.args else UNKNOWN
+                return first if first.tensor else Info(True, "unknown")
+            if name in ops.functional["inplace_functions"]:
+                first = self.info(node.args[0], scope) if node.args else UNKNOWN
+                return first if first.tensor else Info(True, "unknown")
+            return Info(True, "fresh", "float")
+        if len(parts) != 2:
+            return UNKNOWN
+        if name in ops.torch_functions["factory"]:
+            return self._factory(node, name, scope)
+        if name in ops.functions:  # torch.relu_(x) returns x
+            first = self.info(node.args[0], scope) if node.args else UNKNOWN
+            return first if first.tensor else Info(True, "unknown")
+        if name in ops.torch_functions["nontensor"]:
+            return Info(False, "other")
+        dtype = self._args_dtype(node, scope)
+        if name in ops.float_only:
+            dtype = "float"
+        elif name in COMPARE_METHODS:
+            dtype = "bool"
+        if name in ops.torch_functions["alias"]:
+            root = self.root_of(node.args[0], scope) if node.args else None
+            return Info(True, "view", dtype, root)
+        if name in ops.torch_functions["fresh"]:
+            if any(k.arg == "out" for k in node.keywords):
+                return Info(True, "view", dtype)
+            return Info(True, "fresh", dtype)
+        return UNKNOWN
+
+    def _factory(self, node: ast.Call, name: str, scope: Scope) -> Info:
+        dtype = "unknown"
+        kw = {k.arg: k.value for k in node.keywords if k.arg}
+        if "dtype" in kw:
+            dtype = self.dtype_of_expr(kw["dtype"])
+        elif name.endswith("_like") and node.args:
+            dtype = self.info(node.args[0], scope).dtype
+        elif name in FLOAT_FACTORIES:
+            dtype = "float"
+        elif name in ("full",) and len(node.args) >= 2:
+            dtype = self.info(node.args[1], scope).dtype
+        rg = kw.get("requires_grad")
+        if isinstance(rg, ast.Constant) and rg.value is True:
+            return Info(True, "leaf", dtype)
+        if rg is not None and not isinstance(rg, ast.Constant):
+            return Info(True, "leaf", dtype)  # may require grad
+        return Info(True, "factory", dtype)
+
+    def _method_result(self, node: ast.Call, recv: Info, method: str, scope: Scope) -> Info:
+        ops = self.ops
+        root = self.root_of(node.func.value, scope)  # type: ignore[attr-defined]
+        if method in ops.tensor_methods["nontensor"]:
+            return Info(False, "other")
+        if method == "requires_grad_":
+            return Info(True, "leaf", recv.dtype)
+        dtype = recv.dtype
+        if method in FLOAT_CAST_METHODS:
+            dtype = "float"
+        elif method in INT_CAST_METHODS:
+            dtype = "int"
+        elif method == "bool" or method in COMPARE_METHODS:
+            dtype = "bool"
+        elif method == "to":
+            dtype = next((self.dtype_of_expr(a) for a in [*node.args, *(k.value for k in node.keywords if k.arg == "dtype")]
+                          if self.dtype_of_expr(a) != "unknown"), recv.dtype)
+        elif method in ops.float_only:
+            dtype = "float" if recv.dtype != "complex" else "complex"
+        if method in ("clone",):
+            return Info(True, "fresh" if recv.origin != "data" else "data", dtype)
+        if method in ("detach",) and recv.origin == "leaf":
+            return Info(True, "view", dtype, root)
+        if method in ops.tensor_methods["alias"]:
+            return Info(True, _worse(recv.origin, "view"), dtype, root)
+        if method in ops.tensor_methods["fresh"]:
+            return Info(True, "fresh" if recv.origin != "data" else "data", dtype)
+        return UNKNOWN
+
+    def _module_inplace(self, node: ast.Call, cls: str) -> bool:
+        idx = self.ops.modules_inplace.get(cls)
+        return idx is not None and self._has_inplace_true(node, idx)
+
+    @staticmethod
+    def _has_inplace_true(node: ast.Call, index: int) -> bool:
+        for k in node.keywords:
+            if k.arg == "inplace":
+                return isinstance(k.value, ast.Constant) and k.value.value is True
+        if len(node.args) > index:
+            a = node.args[index]
+            return isinstance(a, ast.Constant) and a.value is True
+        return False
+
+    def _args_dtype(self, node: ast.Call, scope: Scope) -> str:
+        out = None
+        for a in node.args:
+            i = self.info(a, scope)
+            if i.tensor:
+                out = i.dtype if out in (None, i.dtype) else "unknown"
+        return out or "unknown"
+
+    def dtype_of_expr(self, node: ast.AST) -> str:
+        q = self.imports.qualname(node) or ""
+        name = q.rsplit(".", 1)[-1] if q.startswith("torch.") else ""
+        if name in FLOAT_DTYPES:
+            return "float"
+        if name in INT_DTYPES:
+            return "int"
+        if name == "bool":
+            return "bool"
+        if name.startswith("complex") or name in ("cfloat", "cdouble"):
+            return "complex"
+        return "unknown"
+
+    # ---- classes ----------------------------------------------------------------------------------
+    def enclosing_class(self, node: ast.AST) -> ast.ClassDef | None:
+        for anc in self.index.ancestors(node):
+            if isinstance(anc, ast.ClassDef):
+                return anc
+        return None
+
+    def self_attr_info(self, node: ast.Attribute, scope: Scope) -> Info:
+        cls = self.enclosing_class(node)
+        if cls is None:
+            return UNKNOWN
+        attrs = self.class_attrs(cls)
+        return attrs.get(node.attr, UNKNOWN)
+
+    def class_attrs(self, cls: ast.ClassDef) -> dict[str, Info]:
+        if cls in self._class_attrs:
+            return self._class_attrs[cls]
+        attrs: dict[str, Info] = {}
+        self._class_attrs[cls] = attrs  # recursion guard while filling in
+        for node in ast.walk(cls):
+            if isinstance(node, ast.Assign) and len(node.targets) == 1:
+                t = node.targets[0]
+                if isinstance(t, ast.Attribute) and isinstance(t.value, ast.Name) and t.value.id == "self":
+                    info = self.info(node.value, self.index.scope_for(node))
+                    if info.origin in ("module", "passthrough_module"):
+                        new = info
+                    elif info.tensor:
+                        new = Info(True, "parameter" if info.origin == "parameter" else "attribute", info.dtype)
+                    else:
+                        new = Info(False, "other")
+                    attrs[t.attr] = join(attrs.get(t.attr), new) if t.attr in attrs else new
+            elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.args \
+                    and node.func.attr in ("register_buffer", "register_parameter") \
+                    and isinstance(node.args[0], ast.Constant) and isinstance(node.args[0].value, str):
+                attrs[node.args[0].value] = Info(True, "buffer" if node.func.attr == "register_buffer" else "parameter")
+        return attrs
+
+    # ---- roots -------------------------------------------------------------------------------------
+    def root_of(self, node: ast.AST, scope: Scope) -> str | None:
+        """The name whose storage `node` may share: `x` for `x[0].view(-1)`."""
+        while True:
+            if isinstance(node, ast.Name):
+                info = self.name_info(node.id, node, scope)
+                return info.root or node.id
+            if isinstance(node, ast.Subscript):
+                node = node.value
+            elif isinstance(node, ast.Attribute):
+                node = node.value
+            elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
+                node = node.func.value
+            else:
+                return None
+
+
+def _worse(a: str, b: str) -> str:
+    return min(a, b, key=lambda o: ORIGIN_RANK.get(o, 0))
+
+
+def literal_number(node: ast.AST) -> bool:
+    """`2`, `-0.5`, `1e-3`: a python number literal."""
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
+        node = node.operand
+    return isinstance(node, ast.Constant) and isinstance(node.value, (int, float)) and not isinstance(node.value, bool)
+
+
+__all__ = ["Info", "Inference", "join", "literal_number", "pos", "UNKNOWN"]

@@ -1,0 +1,122 @@
+"""Turn results into what people and programs read: finding lines, JSON, unified diffs, summaries."""
+
+from __future__ import annotations
+
+import difflib
+import json
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterable
+
+from outplace.findings import Finding
+from outplace.rewrite import split_lines
+
+NO_EOL = "\\ No newline at end of file\n"
+
+
+def finding_line(path: str, f: Finding) -> str:
+    marker = " [*]" if f.fix is not None else ""
+    unsafe = " (unsafe fix)" if f.fix is not None and not f.fix.is_safe else ""
+    return f"{path}:{f.line}:{f.col}: {f.code}{marker} {f.message}{unsafe}"
+
+
+def finding_json(path: str, f: Finding, replacement: dict | None) -> dict:
+    return {
+        "code": f.code,
+        "path": path,
+        "line": f.line,
+        "col": f.col,
+        "end_line": f.end_line,
+        "end_col": f.end_col,
+        "message": f.message,
+        "fix": None if f.fix is None else {
+            "applicability": f.fix.applicability.value,
+            "reasons": list(f.fix.reasons),
+        },
+        "replacement": replacement,
+    }
+
+
+def replacement_json(source: str, edit) -> dict | None:
+    """An edit as 1-based line / 1-based column positions plus the new text."""
+    if edit is None:
+        return None
+    (sl, sc), (el, ec) = _line_col(source, edit.start), _line_col(source, edit.end)
+    return {"line": sl, "col": sc, "end_line": el, "end_col": ec, "content": edit.content}
+
+
+def _line_col(source: str, offset: int) -> tuple[int, int]:
+    line, start = 1, 0
+    for text in split_lines(source):
+        if start + len(text) > offset:
+            break
+        start += len(text)
+        line += 1
+    return line, offset - start + 1
+
+
+def unified_diff(old: str, new: str, path: str) -> str:
+    """A patch `git apply` accepts: a/ b/ prefixes, exact line endings, no-newline-at-EOF markers."""
+    a, b = split_lines(old), split_lines(new)
+    out = []
+    for line in difflib.unified_diff(a, b, f"a/{path}", f"b/{path}", n=3):
+        if not line.endswith(("\n", "\r")):
+            line += "\n" + NO_EOL
+        out.append(line)
+    text = "".join(out)
+    # difflib's header lines end in "\n" already; content lines keep their own endings.
+    return text
+
+
+def json_dump(items: list[dict]) -> str:
+    return json.dumps(items, indent=2, ensure_ascii=False) + "\n"
+
+
+@dataclass
+class Summary:
+    files: int = 0
+    changed: int = 0
+    errors: int = 0
+    findings: int = 0
+    fixed: Counter = field(default_factory=Counter)
+    held_back: int = 0
+    unfixable: int = 0
+
+    def add(self, findings: Iterable[Finding], applied: Iterable[Finding], held_back: Iterable[Finding],
+            changed: bool) -> None:
+        self.files += 1
+        self.changed += int(changed)
+        findings = list(findings)
+        self.findings += len(findings)
+        self.fixed.update(f.code for f in applied)
+        self.held_back += len(list(held_back))
+        self.unfixable += sum(1 for f in findings if f.fix is None)
+
+    def text(self, mode: str, write: bool) -> str:
+        parts = [f"{self.files} file{'s' * (self.files != 1)} scanned"]
+        if mode == "fix":
+            verb = "changed" if write else "would change"
+            parts.append(f"{self.changed} {verb}")
+            total = sum(self.fixed.values())
+            if total:
+                by_rule = ", ".join(f"{c} {n}" for c, n in sorted(self.fixed.items()))
+                parts.append(f"{total} fix{'es' * (total != 1)} {'applied' if write else 'to apply'} ({by_rule})")
+            left = self.findings
+            if left:
+                parts.append(f"{left} finding{'s' * (left != 1)} left")
+        else:
+            parts.append(f"{self.findings} finding{'s' * (self.findings != 1)}")
+        if self.held_back:
+            parts.append(f"{self.held_back} unsafe fix{'es' * (self.held_back != 1)} held back "
+                         "(use --unsafe-fixes)")
+        if self.errors:
+            parts.append(f"{self.errors} file{'s' * (self.errors != 1)} could not be processed")
+        return "; ".join(parts) + "."
+
+
+def display_path(path: Path) -> str:
+    try:
+        return path.resolve().relative_to(Path.cwd().resolve()).as_posix() if path.is_absolute() else path.as_posix()
+    except ValueError:
+        return path.as_posix()

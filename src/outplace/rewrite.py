@@ -1,0 +1,207 @@
+"""Apply rewrite plans to source text with libcst, touching only the regions that change.
+
+A region is the run of whole lines holding one or more statements that carry plans. Each region is
+parsed by libcst on its own (inside a synthetic `if True:` when indented), transformed, printed and
+spliced back; every other byte of the file is left exactly as it was. When a region cannot stand on
+its own (a statement sharing a line with a compound header, say), the whole file is transformed.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+from dataclasses import dataclass
+from typing import Iterable, Sequence
+
+import libcst as cst
+from libcst.metadata import MetadataWrapper, PositionProvider
+
+from outplace.plans import Plan, Span
+
+
+@dataclass(frozen=True)
+class Region:
+    first: int  # 1-based first line
+    last: int  # 1-based last line (inclusive)
+
+
+class _Transformer(cst.CSTTransformer):
+    METADATA_DEPENDENCIES = (PositionProvider,)
+
+    def __init__(self, plans: Sequence[tuple[int, Plan]], line_shift: int) -> None:
+        super().__init__()
+        self.shift = line_shift  # region line + shift = file line
+        self.by_stmt: dict[tuple[int, int], list[tuple[int, Plan]]] = {}
+        self.call_spans: dict[Span, list[tuple[int, Plan]]] = {}
+        for pid, plan in plans:
+            self.by_stmt.setdefault(plan.stmt, []).append((pid, plan))
+            for span, _ in getattr(plan, "edits", ()):
+                self.call_spans.setdefault(span, []).append((pid, plan))
+        self.applied_calls: dict[int, int] = {}
+        self.applied: set[int] = set()
+
+    def _span(self, node: cst.CSTNode) -> Span:
+        r = self.get_metadata(PositionProvider, node)
+        return (r.start.line + self.shift, r.start.column, r.end.line + self.shift, r.end.column)
+
+    def leave_Call(self, original: cst.Call, updated: cst.Call) -> cst.BaseExpression:
+        hits = self.call_spans.get(self._span(original))
+        if not hits:
+            return updated
+        pid, plan = hits[0]
+        new = plan.call(self._span(original), updated)  # type: ignore[union-attr]
+        if new is None:
+            return updated
+        self.applied_calls[pid] = self.applied_calls.get(pid, 0) + 1
+        return new
+
+    def leave_SimpleStatementLine(
+        self, original: cst.SimpleStatementLine, updated: cst.SimpleStatementLine
+    ) -> cst.BaseStatement | cst.FlattenSentinel[cst.BaseStatement]:
+        new_body: list[cst.BaseSmallStatement] = []
+        for orig_small, small in zip(original.body, updated.body):
+            span = self._span(orig_small)
+            plans = self.by_stmt.get((span[0], span[1]), [])
+            for pid, plan in plans:
+                if self.applied_calls.get(pid, 0) != len(getattr(plan, "edits", ())):
+                    continue  # its call edits did not all land: leave the statement alone
+                out = plan.statement(small)
+                if out is None:
+                    continue
+                self.applied.add(pid)
+                small = out[-1]
+                new_body.extend(out[:-1])
+            new_body.append(small)
+        if len(new_body) == len(updated.body):
+            return updated.with_changes(body=new_body)
+        if len(updated.body) == 1:
+            # One statement became several: put each on its own line, comments on the right ones.
+            lines = [cst.SimpleStatementLine(body=[s.with_changes(semicolon=cst.MaybeSentinel.DEFAULT)])
+                     for s in new_body]
+            lines[0] = lines[0].with_changes(leading_lines=updated.leading_lines)
+            lines[-1] = lines[-1].with_changes(trailing_whitespace=updated.trailing_whitespace)
+            return cst.FlattenSentinel(lines)
+        fixed = [s.with_changes(semicolon=cst.Semicolon(whitespace_after=cst.SimpleWhitespace(" ")))
+                 for s in new_body[:-1]] + [new_body[-1]]
+        return updated.with_changes(body=fixed)
+
+
+def _transform(code: str, plans: Sequence[tuple[int, Plan]], line_shift: int) -> tuple[str, set[int]]:
+    module = cst.parse_module(code)
+    wrapper = MetadataWrapper(module, unsafe_skip_copy=True)
+    transformer = _Transformer(plans, line_shift)
+    new = wrapper.visit(transformer)
+    return new.code, transformer.applied
+
+
+def split_lines(source: str) -> list[str]:
+    """Lines as Python numbers them: only \\n, \\r\\n and \\r end a line (not \\x0c or \\u2028)."""
+    return _LINE.findall(source)
+
+
+_LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+\Z")
+_COMPOUND = (ast.If, ast.For, ast.AsyncFor, ast.While, ast.With, ast.AsyncWith, ast.Try, ast.FunctionDef,
+             ast.AsyncFunctionDef, ast.ClassDef) + ((ast.TryStar,) if hasattr(ast, "TryStar") else ()) \
+    + ((ast.Match,) if hasattr(ast, "Match") else ())
+
+
+def statement_lines(stmt: ast.stmt) -> Region:
+    first = stmt.lineno
+    for deco in getattr(stmt, "decorator_list", []):
+        first = min(first, deco.lineno)
+    return Region(first, stmt.end_lineno or stmt.lineno)
+
+
+def plan_regions(lines: Sequence[str], stmts: Iterable[ast.stmt], index: "StatementIndex") -> list[Region]:
+    """Merged whole-line regions covering `stmts`, each parseable on its own."""
+    regions = sorted((index.standalone(statement_lines(s), s, lines) for s in stmts), key=lambda r: r.first)
+    merged: list[Region] = []
+    for r in regions:
+        if merged and r.first <= merged[-1].last:
+            merged[-1] = Region(merged[-1].first, max(merged[-1].last, r.last))
+        else:
+            merged.append(r)
+    return merged
+
+
+class StatementIndex:
+    """Statements by line, to grow a region until it holds whole statements and starts a line."""
+
+    def __init__(self, tree: ast.Module) -> None:
+        self.by_line: dict[int, list[ast.stmt]] = {}
+        self.parent: dict[ast.stmt, ast.stmt] = {}
+        for node in ast.walk(tree):
+            for child in ast.iter_child_nodes(node):
+                if isinstance(child, ast.stmt) and isinstance(node, ast.stmt):
+                    self.parent[child] = node
+            if isinstance(node, ast.stmt):
+                r = statement_lines(node)
+                for line in {r.first, r.last}:
+                    self.by_line.setdefault(line, []).append(node)
+
+    def standalone(self, region: Region, stmt: ast.stmt, lines: Sequence[str]) -> Region:
+        while True:
+            grown = region
+            for line in (region.first, region.last):
+                for other in self.by_line.get(line, ()):
+                    o = statement_lines(other)
+                    if o.first >= grown.first and o.last <= grown.last:
+                        continue
+                    if self._encloses(other, stmt) and o.first < grown.first:
+                        continue  # an enclosing block whose header is above the region
+                    grown = Region(min(grown.first, o.first), max(grown.last, o.last))
+            # The region must start at the beginning of a line (`else: x += 1` does not).
+            first_stmt = min((s for s in self.by_line.get(grown.first, ()) if statement_lines(s).first == grown.first),
+                             key=lambda s: s.col_offset, default=None)
+            if first_stmt is not None and lines[grown.first - 1].encode()[: first_stmt.col_offset].strip():
+                up = self.parent.get(first_stmt)
+                while up is not None and statement_lines(up).first >= grown.first:
+                    up = self.parent.get(up)
+                if up is None:
+                    return Region(1, len(lines))
+                r = statement_lines(up)
+                grown = Region(min(grown.first, r.first), max(grown.last, r.last))
+            if grown == region:
+                return region
+            region = grown
+
+    def _encloses(self, outer: ast.stmt, inner: ast.stmt) -> bool:
+        node = self.parent.get(inner)
+        while node is not None:
+            if node is outer:
+                return True
+            node = self.parent.get(node)
+        return False
+
+
+def _indent_len(line: str) -> int:
+    return len(line) - len(line.lstrip(" \t"))
+
+
+def rewrite_source(
+    source: str, tree: ast.Module, plans: Sequence[tuple[int, Plan, ast.stmt]], newline: str = "\n"
+) -> tuple[str, set[int]]:
+    """Apply `(plan id, plan, statement)` triples; returns the new source and the ids that landed."""
+    if not plans:
+        return source, set()
+    lines = split_lines(source)
+    regions = plan_regions(lines, [s for _, _, s in plans], StatementIndex(tree))
+    applied: set[int] = set()
+    out: list[str] = []
+    cursor = 0  # 0-based index of the next line to copy
+    for region in regions:
+        inside = [(pid, p) for pid, p, s in plans if region.first <= s.lineno <= region.last]
+        text = "".join(lines[region.first - 1: region.last])
+        indent = lines[region.first - 1][: _indent_len(lines[region.first - 1])]
+        if indent:
+            header = "if True:" + newline
+            new, got = _transform(header + text, inside, region.first - 2)
+            new = new[len(header):]
+        else:
+            new, got = _transform(text, inside, region.first - 1)
+        out.extend(lines[cursor: region.first - 1])
+        out.append(new)
+        cursor = region.last
+        applied |= got
+    out.extend(lines[cursor:])
+    return "".join(out), applied

@@ -1,0 +1,79 @@
+"""Run the engine over many files: read, analyse/fix, hand results back. Writes nothing.
+
+One file's failure (unreadable, not UTF-8, not Python, an internal error) becomes that file's
+`error`; the run goes on. With more than one job, files are spread over worker processes.
+"""
+
+from __future__ import annotations
+
+import os
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Iterable, Iterator
+
+from outplace.engine import ParseError, check_source, fix_source
+from outplace.findings import Finding
+from outplace.settings import Settings
+from outplace.source import SourceError, SourceFile, read_source
+
+# Below this many files a process pool costs more than it saves.
+_PARALLEL_THRESHOLD = 8
+
+
+@dataclass
+class FileResult:
+    path: Path
+    findings: list[Finding] = field(default_factory=list)  # check: all; fix: those left after fixing
+    source: SourceFile | None = None
+    fixed: str | None = None  # fix mode: the new text when it differs
+    applied: list[Finding] = field(default_factory=list)
+    held_back: list[Finding] = field(default_factory=list)
+    error: str | None = None  # one line naming the file
+
+
+def process(path: Path, settings: Settings, fix: bool) -> FileResult:
+    try:
+        src = read_source(path)
+    except SourceError as e:
+        return FileResult(path, error=str(e))
+    return process_text(path, src, settings, fix)
+
+
+def process_text(path: Path, src: SourceFile, settings: Settings, fix: bool) -> FileResult:
+    try:
+        if not fix:
+            return FileResult(path, check_source(src.text, settings, path=str(path)), src)
+        result = fix_source(src.text, settings, path=str(path))
+    except ParseError as e:
+        return FileResult(path, source=src, error=f"{path}:{e}")
+    except RecursionError:
+        return FileResult(path, source=src, error=f"{path}: too deeply nested to analyse")
+    except Exception as e:  # an engine bug must not take the whole run (or the file) down
+        return FileResult(path, source=src, error=f"{path}: internal error: {type(e).__name__}: {e}")
+    fixed = result.output if result.changed and result.output != src.text else None
+    return FileResult(path, result.remaining, src, fixed, result.applied, result.held_back)
+
+
+def _work(args: tuple[Path, Settings, bool]) -> FileResult:
+    return process(*args)
+
+
+def run(paths: Iterable[Path], settings: Settings, *, fix: bool, jobs: int | None = None,
+        on_done: Callable[[FileResult], None] | None = None) -> Iterator[FileResult]:
+    """Results in input order."""
+    files = list(paths)
+    jobs = jobs or os.cpu_count() or 1
+    if jobs <= 1 or len(files) < _PARALLEL_THRESHOLD:
+        for p in files:
+            r = process(p, settings, fix)
+            if on_done:
+                on_done(r)
+            yield r
+        return
+    with ProcessPoolExecutor(max_workers=min(jobs, len(files))) as pool:
+        chunk = max(1, min(32, len(files) // (jobs * 4)))
+        for r in pool.map(_work, [(p, settings, fix) for p in files], chunksize=chunk):
+            if on_done:
+                on_done(r)
+            yield r
