@@ -11,7 +11,7 @@ from typing import ClassVar, Iterator
 import libcst as cst
 from libcst.codemod import CodemodContext, SkipFile, VisitorBasedCodemodCommand
 
-from outplace.analysis import Analysis
+from outplace.analysis import Analysis, Target
 from outplace.findings import Applicability, Finding, Fix
 from outplace.plans import Plan
 
@@ -36,8 +36,11 @@ class Rule:
 
     # ---- helpers shared by the rules ----------------------------------------------------------------
     def finding(self, an: Analysis, node: ast.AST, message: str, plan: Plan | None = None,
-                reasons: tuple[str, ...] | list[str] = ()) -> Finding:
+                reasons: tuple[str, ...] | list[str] = (), target: Target | None = None) -> Finding:
+        """A finding at `node`; its fix is safe when there is no reason against it."""
         line, col, end_line, end_col = an.span(node)
+        if target is not None and not target.rebindable:
+            plan = None  # e.g. an nn.Parameter attribute: no out-of-place form can replace it
         fix = None
         if plan is not None:
             reasons = tuple(dict.fromkeys(reasons))

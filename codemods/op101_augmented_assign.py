@@ -64,7 +64,7 @@ class AugmentedAssign(Rule):
                                "`/` silently returns floats")
             yield self.finding(
                 an, node, f"`{shown} {op}= ...` modifies tensor `{shown}` in place; use `{shown} = {shown} {op} ...`",
-                AugAssignPlan(an.start(node)), reasons)
+                AugAssignPlan(an.start(node)), reasons, target=judged)
 
 
 def _number(node: ast.AST) -> str | None:

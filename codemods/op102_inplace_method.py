@@ -43,9 +43,11 @@ class InplaceMethod(Rule):
 
     kinds: tuple[str, ...] = TWIN_KINDS  # which op-table kinds this rule reports (OP107: the others)
 
-    def message(self, an: Analysis, shown: str, links: list[ast.Call]) -> str:
+    def message(self, an: Analysis, shown: str, links: list[ast.Call], named: bool) -> str:
         chain = ".".join(f"{ln.func.attr}()" for ln in reversed(links))  # type: ignore[attr-defined]
         twins = ".".join(f"{an.ops.methods[ln.func.attr]['twin']}()" for ln in reversed(links))  # type: ignore[attr-defined]
+        if not named:
+            return f"`{shown}.{chain}` writes into a tensor in place; use `{twins}` on a value you keep"
         return f"`{shown}.{chain}` modifies tensor `{shown}` in place; use `{shown} = {shown}.{twins}`"
 
     def findings(self, an: Analysis) -> Iterator[Finding]:
@@ -94,7 +96,8 @@ class InplaceMethod(Rule):
             plan = place_call(an, stmt, call, receiver, edits) if fixable else None
             if plan is None and len(links) == 1 and an.settings.clone and row["kind"] not in TWIN_KINDS:
                 plan = clone_before(an, stmt, receiver) if isinstance(stmt, ast.Expr) and stmt.value is call else None
-            yield self.finding(an, call, self.message(an, shown, links), plan, reasons)
+            yield self.finding(an, call, self.message(an, shown, links, judged.spelling is not None), plan, reasons,
+                               target=judged)
 
 
 def _is_inplace_method(an: Analysis, call: ast.AST) -> bool:

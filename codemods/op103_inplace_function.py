@@ -63,7 +63,7 @@ class InplaceFunction(Rule):
             func = ast.unparse(call.func)
             yield self.finding(
                 an, call, f"`{func}({shown})` modifies tensor `{shown}` in place; use "
-                          f"`{shown} = {func[: -len(name)]}{twin}({shown})`", plan, reasons)
+                          f"`{shown} = {func[: -len(name)]}{twin}({shown})`", plan, reasons, target=judged)
 
 
 class InplaceFunctionCommand(RuleCommand):

@@ -74,7 +74,7 @@ class InplaceArgument(Rule):
         plan = None if has_star_args(call) else place_call(an, stmt, call, receiver, [(call, CallEdit("drop_arg", arg=where))])
         func = ast.unparse(call.func)
         yield self.finding(an, call, f"`{func}(..., inplace=True)` modifies tensor `{shown}` in place; drop "
-                                     "`inplace=True`", plan, judged.reasons)
+                                     "`inplace=True`", plan, judged.reasons, target=judged)
 
     def _module(self, an: Analysis, call: ast.Call, name: str, where: str | int) -> Finding:
         reasons = []

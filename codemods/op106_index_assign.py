@@ -12,6 +12,7 @@ from outplace.plans import MaskedFillPlan
 
 from .base import Rule, RuleCommand, RuleDoc
 from .inplace_calls import clone_before, follows_clone
+from .op101_augmented_assign import OPS
 
 ELEMENTWISE_PREDICATES = {"isnan", "isinf", "isfinite", "isneginf", "isposinf", "signbit", "isreal"}
 
@@ -56,9 +57,9 @@ class IndexAssign(Rule):
                 plan = MaskedFillPlan(an.start(node))
             elif an.settings.clone:
                 plan = clone_before(an, node, sub.value)
-            op = "=" if isinstance(node, ast.Assign) else "op="
+            op = "=" if isinstance(node, ast.Assign) else OPS[type(node.op)] + "="
             yield self.finding(an, node, f"`{shown}[...] {op} ...` writes into tensor `{shown}` in place",
-                               plan, judged.reasons)
+                               plan, judged.reasons, target=judged)
 
 
 def _scalar(an: Analysis, value: ast.AST) -> bool:

@@ -34,9 +34,10 @@ class InplaceWithoutTwin(InplaceMethod):
 
     kinds = ("equivalent", "random")
 
-    def message(self, an: Analysis, shown: str, links: list[ast.Call]) -> str:
+    def message(self, an: Analysis, shown: str, links: list[ast.Call], named: bool) -> str:
         chain = ".".join(f"{ln.func.attr}()" for ln in reversed(links))  # type: ignore[attr-defined]
-        return f"`{shown}.{chain}` modifies tensor `{shown}` in place; it has no same-name out-of-place twin"
+        what = f"tensor `{shown}`" if named else "a tensor"
+        return f"`{shown}.{chain}` modifies {what} in place; it has no same-name out-of-place twin"
 
 
 class InplaceWithoutTwinCommand(RuleCommand):

@@ -240,6 +240,8 @@ def fix(
     paths: Optional[list[str]] = PathsArg,
     diff: bool = typer.Option(False, "--diff", help="Print a unified diff of the changes; write nothing."),
     check_only: bool = typer.Option(False, "--check", help="List files that would change; write nothing."),
+    interactive: bool = typer.Option(False, "-i", "--interactive",
+                                     help="Review each hunk (y/n/a/q, like `git add -p`); write the accepted ones."),
     unsafe_fixes: Optional[bool] = UnsafeOpt,
     clone: Optional[bool] = CloneOpt,
     select: Optional[list[str]] = SelectOpt,
@@ -258,6 +260,10 @@ def fix(
     settings, root = _load(paths, stdin_filename, **_overrides(select, ignore, exclude, extend_exclude,
                                                                unsafe_fixes, clone))
     write = not (diff or check_only)
+    if interactive and (diff or check_only or paths == ["-"]):
+        raise _fail("--interactive cannot be combined with --diff, --check or `-`")
+    if interactive:
+        from outplace.interactive import Quit, review_file
     if paths == ["-"]:
         src, raw = _read_stdin(stdin_filename)
         if _stdin_excluded(stdin_filename, settings, root):
@@ -281,7 +287,7 @@ def fix(
     if "-" in paths:
         raise _fail("`-` (standard input) cannot be combined with other paths")
 
-    summary = Summary()
+    summary, quit_review = Summary(), False
     for r in _results(_files(paths, settings, root), settings, fix=True, jobs=jobs):
         shown = display_path(r.path)
         if r.error:
@@ -289,6 +295,18 @@ def fix(
             _err(r.error)
             continue
         changed = r.fixed is not None
+        if changed and interactive and quit_review:
+            r.fixed, changed = None, False  # the user quit: leave the remaining files alone
+        elif changed and interactive:
+            try:
+                r.fixed = review_file(shown, r.source.text, r.fixed, r.applied, input_stream=sys.stdin,
+                                      output=sys.stdout)
+            except Quit:
+                quit_review = True
+                r.fixed = None
+            changed = r.fixed is not None and r.fixed != r.source.text
+            if not changed:
+                r.fixed = None
         if changed and write:
             try:
                 write_source(r.source, r.fixed)
@@ -349,13 +367,19 @@ def rules(output_format: Format = typer.Option(Format.text, "--format")) -> None
 
 
 def _register_optional() -> None:
-    """Front ends of the other parts; each imports its heavy dependencies only when run."""
-    try:
-        from outplace.harness.command import verify_cli
-    except ImportError:
-        pass
-    else:
-        app.command("verify", help="Run original and rewritten code and compare values and gradients.")(verify_cli)
+    """Front ends of the other parts; each imports its heavy dependencies (torch, pygls) only when run."""
+    for module, attr, name, help_text in (
+        ("outplace.harness.command", "verify_cli", "verify",
+         "Run original and rewritten code and compare forward values and gradients."),
+        ("outplace.diagnose.command", "diagnose_cli", "diagnose",
+         "Run a program, find the in-place write that broke backward, and propose its fix."),
+        ("outplace.lsp.command", "lsp_cli", "lsp", "Run the language server (stdio) for editors."),
+    ):
+        try:
+            command = getattr(__import__(module, fromlist=[attr]), attr)
+        except (ImportError, AttributeError):
+            continue
+        app.command(name, help=help_text, context_settings={"allow_interspersed_args": True})(command)
 
 
 _register_optional()

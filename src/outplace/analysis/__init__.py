@@ -27,6 +27,7 @@ class Target:
     info: Info
     spelling: str | None  # `x`, `self.h` (pure dotted) or None for other expressions
     reasons: tuple[str, ...]  # why rewriting it could be observed; empty = safe as far as the target goes
+    rebindable: bool = True  # False for nn.Parameter attributes: assigning a plain tensor raises TypeError
 
 
 class Analysis:
@@ -74,22 +75,27 @@ class Analysis:
         return self.imports.qualname(node)
 
     # ---- the target of a write ------------------------------------------------------------------
-    def target(self, expr: ast.AST, at: ast.AST, *, assume_tensor: bool = False) -> Target | None:
+    def target(self, expr: ast.AST, at: ast.AST, *, assume_tensor: bool = False,
+               include_factory: bool = False) -> Target | None:
         """Judge the tensor written by an in-place op at `at`; None when it is no tensor we report.
 
         `assume_tensor`: the operation itself proves a tensor (`x.add_()`, `F.relu(x, inplace=True)`),
         so an expression of unknown kind is a tensor of unknown origin.
+        `include_factory`: report writes into fresh buffers too (`out=` raises under autograd at once).
         """
         info = self.infer.info(expr)
         if assume_tensor and not info.tensor and info.origin in ("unknown",):
             info = Info(True, "unknown")
-        if not info.tensor or info.origin in ("data", "buffer", "factory"):
+        if not info.tensor or info.origin in ("data", "buffer") or (info.origin == "factory" and not include_factory):
             return None
         spelling = dotted(expr)
         reasons: list[str] = []
         shown = spelling or "the target"
         origin = info.origin
-        if origin == "parameter":
+        if origin == "nn_parameter":
+            reasons.append(f"`{shown}` is an nn.Parameter: in-place on it raises (a leaf that requires grad), "
+                           "and assigning a plain tensor to it raises TypeError")
+        elif origin == "parameter":
             reasons.append(f"`{shown}` is a parameter: the caller sees the in-place change")
         elif origin == "attribute":
             reasons.append(f"`{shown}` is an attribute: other code holding the object sees the change")
@@ -111,7 +117,7 @@ class Analysis:
         if spelling is None and not isinstance(expr, ast.Name):
             if origin not in ("fresh",):
                 reasons.append("the written expression may share storage with another tensor")
-        return Target(info, spelling, tuple(reasons))
+        return Target(info, spelling, tuple(reasons), rebindable=origin != "nn_parameter")
 
     # ---- aliasing ------------------------------------------------------------------------------
     def references_before(self, name: str, at: ast.AST) -> list[ast.AST]:

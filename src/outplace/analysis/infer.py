@@ -5,7 +5,8 @@ Origins, from harmless to observable:
   fresh     a new tensor produced by a differentiable op: nothing else refers to it
   leaf      created with `requires_grad=True`: in-place on it raises at the op
   view      may share storage with another tensor (`x[0]`, `x.view(...)`, `x.to(...)`, `b = a`)
-  parameter a function parameter (the caller holds it), or an `nn.Parameter`
+  parameter a function parameter (the caller holds it)
+  nn_parameter  an `nn.Parameter` (a leaf; `self.w = self.w + x` raises TypeError: never rebound)
   attribute an attribute (`self.h`): other methods and the caller can see it
   global    a module-level name written from a function
   data      reached through `.data` / `.grad` (intentional, never rewritten)
@@ -24,7 +25,7 @@ from outplace.optable import OpTable
 
 # Worst first: joining two infos keeps the more observable origin.
 ORIGIN_RANK = {o: i for i, o in enumerate(
-    ["data", "buffer", "parameter", "attribute", "global", "view", "unknown", "leaf", "fresh", "factory"])}
+    ["data", "buffer", "nn_parameter", "parameter", "attribute", "global", "view", "unknown", "leaf", "fresh", "factory"])}
 
 TENSOR_ANNOTATIONS = {"torch.Tensor", "Tensor", "torch.FloatTensor", "torch.LongTensor", "torch.nn.Parameter"}
 NON_TENSOR_ANNOTATIONS = {"int", "float", "bool", "str", "bytes", "list", "dict", "tuple", "set"}
@@ -270,7 +271,7 @@ class Inference:
         parts = q.split(".")
         name = parts[-1]
         if q in ("torch.nn.Parameter", "torch.nn.parameter.Parameter"):
-            return Info(True, "parameter", "float")
+            return Info(True, "nn_parameter", "float")
         if len(parts) >= 3 and parts[1] == "nn" and parts[2] not in ("functional", "init", "utils") and name[:1].isupper():
             inplace = self._module_inplace(node, name)
             return Info(False, "passthrough_module" if (name in ALIASING_MODULES or inplace) else "module")
@@ -316,6 +317,8 @@ class Inference:
             dtype = "float"
         elif name in ("full",) and len(node.args) >= 2:
             dtype = self.info(node.args[1], scope).dtype
+        elif name in ("tensor", "as_tensor") and node.args and isinstance(node.args[0], (ast.List, ast.Tuple)):
+            dtype = _literal_list_dtype(node.args[0])
         rg = kw.get("requires_grad")
         if isinstance(rg, ast.Constant) and rg.value is True:
             return Info(True, "leaf", dtype)
@@ -414,14 +417,14 @@ class Inference:
                     if info.origin in ("module", "passthrough_module"):
                         new = info
                     elif info.tensor:
-                        new = Info(True, "parameter" if info.origin == "parameter" else "attribute", info.dtype)
+                        new = Info(True, "nn_parameter" if info.origin == "nn_parameter" else "attribute", info.dtype)
                     else:
                         new = Info(False, "other")
                     attrs[t.attr] = join(attrs.get(t.attr), new) if t.attr in attrs else new
             elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.args \
                     and node.func.attr in ("register_buffer", "register_parameter") \
                     and isinstance(node.args[0], ast.Constant) and isinstance(node.args[0].value, str):
-                attrs[node.args[0].value] = Info(True, "buffer" if node.func.attr == "register_buffer" else "parameter")
+                attrs[node.args[0].value] = Info(True, "buffer" if node.func.attr == "register_buffer" else "nn_parameter")
         return attrs
 
     # ---- roots -------------------------------------------------------------------------------------
@@ -439,6 +442,19 @@ class Inference:
                 node = node.func.value
             else:
                 return None
+
+
+def _literal_list_dtype(node: ast.AST) -> str:
+    """`[1.0, 2.0]` -> float, `[[1, 2]]` -> int: the dtype torch.tensor infers from Python numbers."""
+    kinds = set()
+    for n in ast.walk(node):
+        if isinstance(n, ast.Constant):
+            kinds.add(type(n.value))
+        elif not isinstance(n, (ast.List, ast.Tuple, ast.UnaryOp, ast.USub, ast.UAdd, ast.Load)):
+            return "unknown"
+    if kinds - {int, float, bool}:
+        return "unknown"
+    return "float" if float in kinds else "int" if int in kinds else "bool" if kinds else "unknown"
 
 
 def _worse(a: str, b: str) -> str:
