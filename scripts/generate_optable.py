@@ -677,7 +677,7 @@ def verify_random() -> list[str]:
 # OpInfo samples: when both forms succeed, values must agree
 # --------------------------------------------------------------------------------------------------
 
-def load_op_db() -> list | None:
+def load_op_db() -> list:
     # common_utils imports `expecttest` (a test-only package) for its TestCase base class; the
     # samples do not need it, so a stand-in module is enough when it is not installed.
     if "expecttest" not in sys.modules:
@@ -873,7 +873,7 @@ def build_torch_functions() -> dict[str, str]:
     return classes
 
 
-def apply_measured_aliasing(op_db: list | None, methods_cls: dict[str, str],
+def apply_measured_aliasing(op_db: list, methods_cls: dict[str, str],
                             torch_cls: dict[str, str]) -> None:
     """Move names measured to return an input's storage from fresh to alias, with a note."""
     fresh_m = sorted(n for n, c in methods_cls.items() if c == "fresh" and n not in TENSOR_METHODS_HAND)
@@ -887,9 +887,8 @@ def apply_measured_aliasing(op_db: list | None, methods_cls: dict[str, str],
 
     found = {"Tensor." + k: v for k, v in find_aliasing(fresh_m, method_call, False).items()}
     found.update({"torch." + k: v for k, v in find_aliasing(fresh_f, function_call, True).items()})
-    if op_db is not None:
-        for k, v in opinfo_aliasing(op_db, set(fresh_f), set(fresh_m)).items():
-            found.setdefault(k, v)
+    for k, v in opinfo_aliasing(op_db, set(fresh_f), set(fresh_m)).items():
+        found.setdefault(k, v)
     for label, evidence in sorted(found.items()):
         ns, name = label.split(".", 1)
         (methods_cls if ns == "Tensor" else torch_cls)[name] = "alias"

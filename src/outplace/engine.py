@@ -24,6 +24,10 @@ _PREFILTER = re.compile(r"torch|Tensor")
 _NOQA = re.compile(r"#\s*noqa(?::\s*(?P<codes>[A-Z]+[0-9]*(?:[\s,]+[A-Z]+[0-9]*)*))?", re.IGNORECASE)
 
 
+# Fix passes per file; real code converges in one or two.
+MAX_FIX_PASSES = 8
+
+
 class ParseError(Exception):
     """The source is not valid Python. `str()` is one line: `line:col: message`."""
 
@@ -33,7 +37,7 @@ class FixResult:
     output: str  # the fixed source (== input when nothing applied)
     applied: list[Finding] = field(default_factory=list)  # fixes that landed in `output`
     held_back: list[Finding] = field(default_factory=list)  # unsafe fixes not applied (no --unsafe-fixes)
-    remaining: list[Finding] = field(default_factory=list)  # findings of the input not fixed in `output`
+    remaining: list[Finding] = field(default_factory=list)  # findings left in `output` (positions in `output`)
 
     @property
     def changed(self) -> bool:
@@ -108,16 +112,25 @@ def check_source(source: str, settings: Settings = Settings(), *, path: str = "<
 
 
 def fix_source(source: str, settings: Settings = Settings(), *, path: str = "<string>") -> FixResult:
-    findings, tree = _analyse(source, settings)
-    chosen = [(i, f) for i, f in enumerate(findings)
-              if f.fix is not None and (f.fix.is_safe or settings.unsafe_fixes)]
+    """Apply fixes until none applies (a rewrite can reveal what a tensor is: `torch.relu_(h)` ->
+    `h = torch.relu(h)` binds `h`), so the output is a fixed point: fixing it again changes nothing."""
+    applied: list[Finding] = []
+    current = source
+    for _ in range(MAX_FIX_PASSES):
+        findings, tree = _analyse(current, settings)
+        chosen = [(i, f) for i, f in enumerate(findings)
+                  if f.fix is not None and (f.fix.is_safe or settings.unsafe_fixes)]
+        held_back = [f for f in findings if f.fix is not None and not f.fix.is_safe and not settings.unsafe_fixes]
+        if not chosen or tree is None:
+            return FixResult(current, applied, held_back, findings)
+        new, landed = _rewrite(current, tree, chosen)
+        if not landed:
+            return FixResult(current, applied, held_back, findings)
+        applied += [findings[i] for i in sorted(landed)]
+        current = new
+    findings, _ = _analyse(current, settings)
     held_back = [f for f in findings if f.fix is not None and not f.fix.is_safe and not settings.unsafe_fixes]
-    if not chosen or tree is None:
-        return FixResult(source, [], held_back, findings)
-    new, landed = _rewrite(source, tree, [(i, f) for i, f in chosen])
-    applied = [findings[i] for i in sorted(landed)]
-    remaining = [f for i, f in enumerate(findings) if i not in landed]
-    return FixResult(new, applied, held_back, remaining)
+    return FixResult(current, applied, held_back, findings)
 
 
 def fix_edit(source: str, finding: Finding) -> Edit | None:
@@ -136,6 +149,14 @@ def fix_edit(source: str, finding: Finding) -> Edit | None:
     while end_old > start and end_new > start and source[end_old - 1] == new[end_new - 1]:
         end_old -= 1
         end_new -= 1
+    # Widen to whole lines (minus the indentation they share) so the edit reads as code.
+    while start > 0 and source[start - 1] not in "\r\n":
+        start -= 1
+    while end_old < len(source) and source[end_old] not in "\r\n":
+        end_old += 1
+        end_new += 1
+    while start < end_old and source[start] in " \t" and new[start] == source[start]:
+        start += 1
     return Edit(start, end_old, new[start:end_new])
 
 

@@ -1,0 +1,170 @@
+"""The command-line contract, exercised the way a user runs it: a real `outplace` process."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+BAD = "import torch\n\n\ndef f(x: torch.Tensor):\n    y = torch.sigmoid(x)\n    y *= 2\n    return y\n"
+GOOD = "import torch\n\n\ndef f(x: torch.Tensor):\n    y = torch.sigmoid(x)\n    y = y * 2\n    return y\n"
+UNSAFE = "import torch\n\n\ndef f(x: torch.Tensor):\n    x += 1\n    return x\n"
+
+
+def run(*args: str, cwd: Path, stdin: bytes | None = None) -> subprocess.CompletedProcess:
+    env = {**os.environ, "NO_COLOR": "1"}
+    return subprocess.run([sys.executable, "-m", "outplace", *args], cwd=cwd, input=stdin,
+                          capture_output=True, env=env, timeout=120)
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    (tmp_path / "pkg").mkdir()
+    (tmp_path / "pkg" / "model.py").write_text(BAD)
+    (tmp_path / "pkg" / "clean.py").write_text(GOOD)
+    return tmp_path
+
+
+def test_check_lists_findings_and_exits_1(project: Path) -> None:
+    r = run("check", "pkg", cwd=project)
+    assert r.returncode == 1
+    assert r.stdout.decode() == ("pkg/model.py:6:5: OP101 [*] `y *= ...` modifies tensor `y` in place; "
+                                 "use `y = y * ...`\n")
+    assert "2 files scanned; 1 finding." in r.stderr.decode()
+
+
+def test_check_clean_exits_0(project: Path) -> None:
+    r = run("check", "pkg/clean.py", cwd=project)
+    assert r.returncode == 0 and r.stdout == b""
+
+
+def test_check_json_fields(project: Path) -> None:
+    r = run("check", "--format", "json", "pkg", cwd=project)
+    assert r.returncode == 1
+    [item] = json.loads(r.stdout)
+    assert item["code"] == "OP101" and item["path"] == "pkg/model.py"
+    assert (item["line"], item["col"]) == (6, 5)
+    assert item["fix"]["applicability"] == "safe"
+    assert item["replacement"]["content"] == "y = y * 2"
+    assert (item["replacement"]["line"], item["replacement"]["col"]) == (6, 5)
+
+
+def test_fix_writes_safe_fixes_and_second_run_changes_nothing(project: Path) -> None:
+    r = run("fix", "pkg", cwd=project)
+    assert r.returncode == 0, r.stderr
+    assert (project / "pkg" / "model.py").read_text() == GOOD
+    assert "1 changed; 1 fix applied (OP101 1)" in r.stderr.decode()
+    again = run("fix", "pkg", cwd=project)
+    assert again.returncode == 0 and "0 changed" in again.stderr.decode()
+
+
+def test_unsafe_fix_held_back_unless_asked(project: Path) -> None:
+    target = project / "pkg" / "arg.py"
+    target.write_text(UNSAFE)
+    r = run("fix", "pkg/arg.py", cwd=project)
+    assert r.returncode == 1  # the finding remains
+    assert target.read_text() == UNSAFE
+    assert "1 unsafe fix held back (use --unsafe-fixes)" in r.stderr.decode()
+    assert "(unsafe fix)" in r.stdout.decode()
+    r = run("fix", "--unsafe-fixes", "pkg/arg.py", cwd=project)
+    assert r.returncode == 0 and "x = x + 1" in target.read_text()
+
+
+@pytest.mark.skipif(shutil.which("git") is None, reason="needs git")
+def test_diff_writes_nothing_and_git_apply_accepts_it(project: Path) -> None:
+    crlf = project / "pkg" / "crlf.py"
+    crlf.write_bytes(BAD.replace("\n", "\r\n").encode())
+    noeol = project / "pkg" / "noeol.py"
+    noeol.write_text(BAD.rstrip("\n"))
+    before = {p: p.read_bytes() for p in (project / "pkg").iterdir()}
+    r = run("fix", "--diff", "pkg", cwd=project)
+    assert r.returncode == 1
+    assert {p: p.read_bytes() for p in (project / "pkg").iterdir()} == before
+    patch = r.stdout
+    assert b"--- a/pkg/model.py\n+++ b/pkg/model.py\n" in patch
+    subprocess.run(["git", "init", "-q"], cwd=project, check=True)
+    subprocess.run(["git", "apply", "--check", "-"], cwd=project, input=patch, check=True)
+    subprocess.run(["git", "apply", "-"], cwd=project, input=patch, check=True)
+    assert (project / "pkg" / "model.py").read_text() == GOOD
+    assert crlf.read_bytes() == GOOD.replace("\n", "\r\n").encode()
+    assert noeol.read_text() == GOOD.rstrip("\n")
+
+
+def test_fix_check_lists_files(project: Path) -> None:
+    r = run("fix", "--check", "pkg", cwd=project)
+    assert r.returncode == 1 and r.stdout.decode() == "would fix pkg/model.py\n"
+    assert (project / "pkg" / "model.py").read_text() == BAD
+
+
+def test_stdin_filter(project: Path) -> None:
+    r = run("fix", "-", "--stdin-filename", "pkg/model.py", cwd=project, stdin=BAD.encode())
+    assert r.returncode == 0 and r.stdout.decode() == GOOD
+    (project / "pyproject.toml").write_text('[tool.outplace]\nextend-exclude = ["gen_*.py"]\nforce-exclude = true\n')
+    r = run("fix", "-", "--stdin-filename", "pkg/gen_model.py", cwd=project, stdin=BAD.encode())
+    assert r.returncode == 0 and r.stdout.decode() == BAD  # excluded: echoed back unchanged
+
+
+def test_bad_files_get_one_line_and_the_run_goes_on(project: Path) -> None:
+    (project / "pkg" / "broken.py").write_text("import torch\ndef f(:\n")
+    (project / "pkg" / "latin.py").write_bytes(b"import torch\nx = '\xff'\n")
+    r = run("fix", "pkg", cwd=project)
+    assert r.returncode == 2
+    err = r.stderr.decode().splitlines()
+    assert any(line.startswith("pkg/broken.py:2:") and "syntax error" in line for line in err)
+    assert any(line.startswith("pkg/latin.py: ") and "utf-8" in line for line in err)
+    assert (project / "pkg" / "model.py").read_text() == GOOD  # the good file was still fixed
+    assert (project / "pkg" / "broken.py").read_text() == "import torch\ndef f(:\n"
+
+
+def test_bom_crlf_tabs_and_untouched_bytes_survive(project: Path) -> None:
+    body = ("# -*- coding: utf-8 -*-\r\nimport torch\r\n\r\n\r\ndef f(x: torch.Tensor):\r\n"
+            "\ty = torch.exp(x)  # é\r\n\ty += 1\r\n\treturn y\r\n")
+    path = project / "pkg" / "bom.py"
+    path.write_bytes(b"\xef\xbb\xbf" + body.encode())
+    assert run("fix", "pkg/bom.py", cwd=project).returncode == 0
+    assert path.read_bytes() == b"\xef\xbb\xbf" + body.replace("\ty += 1", "\ty = y + 1").encode()
+
+
+def test_select_ignore_and_config(project: Path) -> None:
+    (project / "pkg" / "m.py").write_text(BAD + "\n\ndef g(x: torch.Tensor):\n    h = x.exp()\n    h.add_(1)\n")
+    assert set(_codes(run("check", "--select", "OP102", "pkg/m.py", cwd=project))) == {"OP102"}
+    assert set(_codes(run("check", "--ignore", "OP102", "pkg/m.py", cwd=project))) == {"OP101"}
+    (project / "pyproject.toml").write_text('[tool.outplace]\nignore = ["OP101"]\n')
+    assert set(_codes(run("check", "pkg/m.py", cwd=project))) == {"OP102"}
+    (project / "pyproject.toml").write_text('[tool.outplace]\nselekt = ["OP101"]\n')
+    r = run("check", "pkg/m.py", cwd=project)
+    assert r.returncode == 2 and "unknown key 'selekt'" in r.stderr.decode()
+
+
+def _codes(r: subprocess.CompletedProcess) -> list[str]:
+    return [line.split()[1] for line in r.stdout.decode().splitlines()]
+
+
+def test_usage_errors_exit_2(project: Path) -> None:
+    assert run("check", "does/not/exist", cwd=project).returncode == 2
+    assert run("check", "--bogus", cwd=project).returncode == 2
+    assert run("rule", "OP999", cwd=project).returncode == 2
+
+
+def test_rule_docs(project: Path) -> None:
+    listing = run("rules", cwd=project).stdout.decode().splitlines()
+    assert [line.split()[0] for line in listing] == [f"OP10{i}" for i in range(1, 8)]
+    for code in ("OP101", "OP104", "OP107"):
+        text = run("rule", code, cwd=project).stdout.decode()
+        for heading in ("## What it does", "## Why is this bad?", "## Example", "## Use instead", "## Fix safety"):
+            assert heading in text
+
+
+def test_libcst_codemod_command_runs(project: Path) -> None:
+    repo = Path(__file__).resolve().parent.parent
+    shutil.copy(repo / ".libcst.codemod.yaml", project / ".libcst.codemod.yaml")
+    r = subprocess.run([sys.executable, "-m", "libcst.tool", "codemod", "--no-format",
+                        "op101_augmented_assign.AugmentedAssignCommand", "pkg/model.py"],
+                       cwd=project, capture_output=True, timeout=120)
+    assert r.returncode == 0, r.stderr.decode()
+    assert (project / "pkg" / "model.py").read_text() == GOOD

@@ -1,0 +1,262 @@
+"""The checked-in operator table: its shape, its known rows, and that it is what torch says today."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import re
+import subprocess
+import sys
+from importlib import resources
+from pathlib import Path
+
+import pytest
+
+from outplace.optable import OpTable, load_optable, parse_optable
+
+ROOT = Path(__file__).resolve().parent.parent
+GENERATOR = ROOT / "scripts" / "generate_optable.py"
+
+KINDS = {"twin", "equivalent", "random", "view", "nonmath"}
+DTYPES = {"same", "bool_result", "int_widens", "int_to_float", "unknown"}
+
+
+@pytest.fixture(scope="module")
+def table() -> OpTable:
+    return load_optable()
+
+
+@pytest.fixture(scope="module")
+def raw() -> dict:
+    text = resources.files("outplace").joinpath("data/optable.json").read_text(encoding="utf-8")
+    return json.loads(text)
+
+
+# --- the loader ---------------------------------------------------------------------------------
+
+def test_loader_is_cached_and_read_only(table: OpTable) -> None:
+    assert load_optable() is table
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        table.float_only = frozenset()  # type: ignore[misc]
+    with pytest.raises(TypeError):
+        table.methods["add_"] = {}  # type: ignore[index]
+    with pytest.raises(TypeError):
+        table.methods["add_"]["kind"] = "nonmath"  # type: ignore[index]
+    assert isinstance(table.float_only, frozenset)
+    assert all(isinstance(v, frozenset) for v in table.tensor_methods.values())
+
+
+def test_loader_mirrors_the_json(table: OpTable, raw: dict) -> None:
+    assert set(raw) == {f.name for f in dataclasses.fields(OpTable)}
+    assert table.torch_version == raw["torch_version"] == "2.13.0"
+    assert {k: dict(v) for k, v in table.methods.items()} == raw["methods"]
+    assert {k: sorted(v) for k, v in table.torch_functions.items()} == raw["torch_functions"]
+    assert table.notes == tuple(raw["notes"])
+
+
+def test_parse_names_a_missing_key(raw: dict) -> None:
+    broken = {k: v for k, v in raw.items() if k != "functional"}
+    with pytest.raises(KeyError, match="functional"):
+        parse_optable(broken)
+
+
+def test_json_is_sorted_and_deterministic(raw: dict) -> None:
+    text = resources.files("outplace").joinpath("data/optable.json").read_text(encoding="utf-8")
+    assert text == json.dumps(raw, indent=1, sort_keys=True) + "\n"
+    for groups in (raw["tensor_methods"], raw["torch_functions"]):
+        for names in groups.values():
+            assert names == sorted(set(names))
+    assert raw["float_only"] == sorted(set(raw["float_only"]))
+
+
+# --- shape and counts (design.md §2) ------------------------------------------------------------
+
+def test_method_rows_are_well_formed(table: OpTable) -> None:
+    for name, row in table.methods.items():
+        assert set(row) == {"kind", "twin", "dtype", "template"}, name
+        assert name.endswith("_") and not name.startswith("_") and not name.endswith("__"), name
+        assert row["kind"] in KINDS and row["dtype"] in DTYPES, name
+        if row["kind"] in ("twin", "view"):
+            assert row["twin"] == name[:-1] and row["template"] is None, name
+        else:
+            assert row["twin"] is None, name
+        if row["template"] is not None:
+            placeholders = set(re.findall(r"\{(\w+)\}", row["template"]))
+            assert placeholders <= {"self", "args", "arg0"} and "self" in placeholders, name
+
+
+def test_method_counts(table: OpTable) -> None:
+    # design.md counts 165 including the private _coalesced_, _philox_normal_ and _philox_uniform_
+    # among its 15 "not math"; the table lists public methods only: 162.
+    kinds: dict[str, set[str]] = {}
+    for name, row in table.methods.items():
+        kinds.setdefault(row["kind"], set()).add(name)
+    assert len(table.methods) == 162
+    assert len(kinds["twin"]) + len(kinds["view"]) == 138
+    assert len(kinds["equivalent"]) + len(kinds["random"]) == 12
+    assert len(kinds["nonmath"]) == 12
+    assert kinds["view"] == {"t_", "transpose_", "squeeze_", "unsqueeze_", "swapaxes_", "swapdims_", "as_strided_"}
+    assert kinds["random"] == {
+        "uniform_", "normal_", "bernoulli_", "random_", "exponential_", "geometric_", "cauchy_", "log_normal_",
+    }
+    assert kinds["equivalent"] == {"zero_", "fill_", "copy_", "fill_diagonal_"}
+    assert {"requires_grad_", "share_memory_", "resize_", "resize_as_", "set_", "apply_", "map_",
+            "map2_", "detach_", "sparse_resize_", "sparse_resize_and_clear_"} <= kinds["nonmath"]
+
+
+def test_dtype_classes(table: OpTable) -> None:
+    by_dtype: dict[str, set[str]] = {}
+    for name, row in table.methods.items():
+        by_dtype.setdefault(row["dtype"], set()).add(name)
+    assert by_dtype["bool_result"] == {
+        "eq_", "ne_", "lt_", "le_", "gt_", "ge_", "greater_", "greater_equal_", "less_", "less_equal_",
+        "not_equal_", "logical_and_", "logical_or_", "logical_xor_", "logical_not_",
+    }
+    assert by_dtype["int_widens"] == {"cumsum_", "cumprod_"}
+    assert {"exp_", "sigmoid_", "tanh_", "sqrt_", "div_", "true_divide_", "log_", "float_power_"} <= by_dtype["int_to_float"]
+    assert {"add_", "mul_", "sub_", "clamp_", "relu_", "masked_fill_", "index_add_", "scatter_"} <= by_dtype["same"]
+    # Only rows with nothing to compare against are unknown: non-math ops and fill_diagonal_.
+    nonmath = {n for n, r in table.methods.items() if r["kind"] == "nonmath"}
+    assert by_dtype["unknown"] == nonmath | {"fill_diagonal_"}
+
+
+def test_notes_record_no_value_difference(table: OpTable) -> None:
+    # design.md §2: where both forms succeed, values never differ (only dtypes do).
+    assert not [n for n in table.notes if "values differ" in n]
+    assert any(n.startswith("opinfo: compared") for n in table.notes)
+
+
+def test_spot_rows(table: OpTable) -> None:
+    assert dict(table.methods["add_"]) == {"kind": "twin", "twin": "add", "dtype": "same", "template": None}
+    assert dict(table.methods["t_"]) == {"kind": "view", "twin": "t", "dtype": "same", "template": None}
+    assert table.methods["zero_"]["template"] == "torch.zeros_like({self})"
+    assert table.methods["fill_"]["template"] == "torch.fill({self}, {args})"
+    assert table.methods["copy_"]["template"] == "{arg0}.expand_as({self}).to({self}, copy=True)"
+    assert table.methods["fill_diagonal_"]["template"] is None
+    assert table.methods["uniform_"]["template"] == "torch.empty_like({self}).uniform_({args})"
+    assert table.methods["bernoulli_"]["twin"] is None  # Tensor.bernoulli() is a different op
+    assert table.methods["requires_grad_"]["kind"] == "nonmath"
+
+
+def test_functions(table: OpTable) -> None:
+    assert len(table.functions) == 74
+    assert dict(table.functions["relu_"]) == {"twin": "relu", "dtype": "same"}
+    assert dict(table.functions["sigmoid_"]) == {"twin": "sigmoid", "dtype": "int_to_float"}
+    assert table.functions["fill_"]["twin"] == "fill"
+    for name in ("detach_", "resize_as_", "resize_as_sparse_", "zero_", "embedding_renorm_"):
+        assert dict(table.functions[name]) == {"twin": None, "dtype": "unknown"}, name
+    for name, row in table.functions.items():
+        assert row["twin"] in (None, name[:-1]) and row["dtype"] in DTYPES, name
+
+
+def test_functional_and_modules(table: OpTable) -> None:
+    params = table.functional["inplace_param"]
+    assert len(params) == 19
+    assert params["relu"] == 1 and params["leaky_relu"] == 2 and params["dropout"] == 3 and params["rrelu"] == 4
+    assert dict(table.functional["inplace_functions"]) == {
+        "celu_": "celu", "elu_": "elu", "hardtanh_": "hardtanh", "leaky_relu_": "leaky_relu",
+        "relu_": "relu", "rrelu_": "rrelu", "selu_": "selu", "threshold_": "threshold",
+    }
+    assert dict(table.modules_inplace) == {
+        "ReLU": 0, "ReLU6": 0, "SELU": 0, "SiLU": 0, "Mish": 0, "Hardswish": 0, "Hardsigmoid": 0,
+        "LeakyReLU": 1, "ELU": 1, "CELU": 1, "Dropout": 1, "Dropout1d": 1, "Dropout2d": 1,
+        "Dropout3d": 1, "AlphaDropout": 1, "FeatureAlphaDropout": 1,
+        "Hardtanh": 2, "RReLU": 2, "Threshold": 2,
+    }
+
+
+def test_tensor_methods_partition(table: OpTable) -> None:
+    fresh, alias, nontensor = (table.tensor_methods[k] for k in ("fresh", "alias", "nontensor"))
+    assert set(table.tensor_methods) == {"fresh", "alias", "nontensor"}
+    assert not (fresh & alias) and not (fresh & nontensor) and not (alias & nontensor)
+    assert set(table.methods) <= alias  # in-place methods return self
+    assert {"to", "float", "half", "double", "int", "long", "bool", "cuda", "cpu", "contiguous",
+            "type_as", "detach", "view_as", "expand_as", "reshape_as", "data", "view", "reshape",
+            "T", "mT", "real", "transpose", "split", "unbind", "to_dense"} <= alias
+    assert {"clone", "add", "exp", "sigmoid", "matmul", "sum", "new_zeros", "masked_fill"} <= fresh
+    assert {"item", "tolist", "size", "dim", "numel", "stride", "data_ptr", "is_contiguous",
+            "element_size", "get_device", "shape", "dtype", "device", "ndim", "numpy",
+            "storage"} <= nontensor
+
+
+def test_torch_functions_partition(table: OpTable) -> None:
+    groups = table.torch_functions
+    assert set(groups) == {"fresh", "alias", "nontensor", "factory"}
+    names = [n for g in groups.values() for n in g]
+    assert len(names) == len(set(names))  # disjoint
+    assert {"empty", "zeros", "ones", "full", "rand", "randn", "randint", "arange", "linspace", "eye",
+            "tensor", "empty_like", "zeros_like", "ones_like", "full_like", "rand_like",
+            "randn_like", "randint_like"} <= groups["factory"]
+    assert {"as_tensor", "asarray", "reshape", "squeeze", "split", "einsum", "Tensor"} <= groups["alias"]
+    assert {"add", "exp", "sigmoid", "cat", "stack", "where", "clone"} <= groups["fresh"]
+    assert {"is_tensor", "numel", "manual_seed", "no_grad", "dtype"} <= groups["nontensor"]
+    assert not {"cond", "while_loop", "load"} & set(names)
+
+
+def test_float_only(table: OpTable) -> None:
+    assert {"exp", "sigmoid", "tanh", "sqrt", "div", "true_divide", "log", "float", "double"} <= table.float_only
+    # Integer in, integer out; and mean/softmax raise on integer input rather than return floats.
+    assert not {"add", "mul", "relu", "abs", "cumsum", "mean", "softmax", "clone"} & table.float_only
+
+
+# --- against torch --------------------------------------------------------------------------------
+
+def test_methods_are_all_public_inplace_tensor_methods(table: OpTable) -> None:
+    torch = pytest.importorskip("torch")
+    public = {n for n in dir(torch.Tensor) if n.endswith("_") and not n.endswith("__") and not n.startswith("_")}
+    assert set(table.methods) == public
+    for name, row in table.methods.items():
+        if row["twin"]:
+            assert hasattr(torch.Tensor, row["twin"]), name
+
+
+def test_dtype_rows_hold_in_torch(table: OpTable) -> None:
+    torch = pytest.importorskip("torch")
+    x = torch.arange(1, 6, dtype=torch.int32)
+    assert x.clone().cumsum_(0).dtype == torch.int32 and x.cumsum(0).dtype == torch.int64
+    f = torch.tensor([0.5, 1.5])
+    assert f.clone().lt_(1).dtype == torch.float32 and f.lt(1).dtype == torch.bool
+    with pytest.raises(RuntimeError):
+        x.clone().exp_()
+    assert x.exp().dtype == torch.float32
+
+
+@pytest.mark.parametrize("name", ["zero_", "fill_", "copy_"])
+def test_equivalent_templates_evaluate_like_the_inplace_op(table: OpTable, name: str) -> None:
+    torch = pytest.importorskip("torch")
+    args = {"zero_": (), "fill_": (torch.tensor(2.5),), "copy_": (torch.arange(4, dtype=torch.float64),)}[name]
+    x = torch.arange(12, dtype=torch.int64).reshape(3, 4)
+    expected = x.clone()
+    getattr(expected, name)(*args)
+    code = table.methods[name]["template"].format(
+        self="x", args=", ".join(f"a{i}" for i in range(len(args))), arg0="a0")
+    got = eval(code, {"torch": torch, "x": x, **{f"a{i}": a for i, a in enumerate(args)}})  # noqa: S307
+    assert got.dtype == expected.dtype and torch.equal(got, expected)
+    assert got.data_ptr() != x.data_ptr()
+
+
+def test_random_template_draws_the_same_stream(table: OpTable) -> None:
+    torch = pytest.importorskip("torch")
+    code = table.methods["uniform_"]["template"].format(self="x", args="-1.0, 2.0")
+    x = torch.zeros(4, 5)
+    torch.manual_seed(7)
+    expected = x.clone().uniform_(-1.0, 2.0)
+    torch.manual_seed(7)
+    got = eval(code, {"torch": torch, "x": x})  # noqa: S307
+    assert torch.equal(got, expected)
+
+
+@pytest.mark.slow
+def test_checked_in_table_is_what_the_generator_produces(raw: dict, tmp_path: Path) -> None:
+    torch = pytest.importorskip("torch")
+    if torch.__version__.split("+")[0] != raw["torch_version"]:
+        pytest.skip(f"the table was generated with torch {raw['torch_version']}, not {torch.__version__}")
+    out = tmp_path / "optable.json"
+    proc = subprocess.run([sys.executable, str(GENERATOR), "--output", str(out)],
+                          capture_output=True, text=True, timeout=600, check=False)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "methods: 162" in proc.stdout  # the printed summary
+    fresh = json.loads(out.read_text(encoding="utf-8"))
+    for key in raw:  # key by key, so a failure names the part that drifted
+        assert fresh[key] == raw[key], key
+    assert out.read_text(encoding="utf-8") == (ROOT / "src/outplace/data/optable.json").read_text(encoding="utf-8")
