@@ -5,23 +5,14 @@ from __future__ import annotations
 import ast
 from typing import Iterator
 
-from outplace.analysis import Analysis
+from outplace.analysis import OUTPUT_NOT_SAVED, Analysis
+from outplace.analysis.infer import ALIASING_MODULES
 from outplace.findings import Finding
 from outplace.plans import CallEdit, CallPlan
 
 from .base import Rule, RuleCommand, RuleDoc
 from .inplace_calls import has_star_args, place_call
 
-# Modules whose output is always a new tensor: an in-place activation right after them writes into
-# a tensor nothing else refers to.
-FRESH_OUTPUT_MODULES = {
-    "Conv1d", "Conv2d", "Conv3d", "ConvTranspose1d", "ConvTranspose2d", "ConvTranspose3d", "Linear",
-    "Bilinear", "BatchNorm1d", "BatchNorm2d", "BatchNorm3d", "SyncBatchNorm", "LayerNorm", "GroupNorm",
-    "InstanceNorm1d", "InstanceNorm2d", "InstanceNorm3d", "Embedding", "LazyConv1d", "LazyConv2d",
-    "LazyConv3d", "LazyLinear", "LazyBatchNorm1d", "LazyBatchNorm2d", "LazyBatchNorm3d", "RMSNorm",
-    "AvgPool1d", "AvgPool2d", "AvgPool3d", "MaxPool1d", "MaxPool2d", "MaxPool3d", "AdaptiveAvgPool1d",
-    "AdaptiveAvgPool2d", "AdaptiveAvgPool3d", "Upsample",
-}
 
 
 class InplaceArgument(Rule):
@@ -40,10 +31,13 @@ class InplaceArgument(Rule):
         use_instead="y = torch.sigmoid(x)\nz = F.relu(y)",
         fix_safety="The argument is removed. A bare call `F.relu(x, inplace=True)` becomes "
                    "`x = F.relu(x)`; `z = F.relu(y, inplace=True)` becomes `z = y = F.relu(y)` when `y` is "
-                   "used later. For modules the fix is safe inside `nn.Sequential` right after a layer that "
-                   "always returns a new tensor (Conv, Linear, BatchNorm, ...): nothing else refers to that "
-                   "tensor. Elsewhere it is unsafe: the module's input may be referenced by the caller "
-                   "(a residual branch), which saw the activated values before and would see the raw ones.",
+                   "used later. For modules the fix is safe inside `nn.Sequential` after a layer that returns "
+                   "a new tensor: nothing else refers to it. Elsewhere it is unsafe: the module's input may be "
+                   "referenced by the caller (a residual branch), which saw the activated values and would "
+                   "see the raw ones. Not reported at all: the idiom `Conv/Linear/BatchNorm/LayerNorm -> "
+                   "ReLU(inplace=True)` (in a Sequential, or a module attribute only ever applied to such a "
+                   "layer's output): those layers do not save their output, so the write cannot break "
+                   "backward.",
     )
 
     def findings(self, an: Analysis) -> Iterator[Finding]:
@@ -57,7 +51,7 @@ class InplaceArgument(Rule):
                     yield from self._functional(an, call, name, where)
             elif q.startswith("torch.nn.") and name in ops.modules_inplace and q.count(".") in (2, 3):
                 where = _inplace_arg(call, ops.modules_inplace[name])
-                if where is not None:
+                if where is not None and not _after_unsaved_output(an, call) and not _harmless_uses(an, call):
                     yield self._module(an, call, name, where)
 
     def _functional(self, an: Analysis, call: ast.Call, name: str, where: str | int) -> Iterator[Finding]:
@@ -77,10 +71,9 @@ class InplaceArgument(Rule):
                                      "`inplace=True`", plan, judged.reasons, target=judged)
 
     def _module(self, an: Analysis, call: ast.Call, name: str, where: str | int) -> Finding:
-        reasons = []
-        if not _after_fresh_layer(an, call):
-            reasons.append(f"`{name}` writes into its input: references to that input elsewhere (a residual "
-                           "branch) saw the activated values and would see the raw ones")
+        reasons = [] if _unshared_input_in_sequential(an, call) else [
+            f"`{name}` writes into its input: references to that input elsewhere (a residual branch) saw "
+            "the activated values and would see the raw ones"]
         stmt = an.index.statement_of(call)
         plan = CallPlan(an.start(stmt), ((an.span(call), CallEdit("drop_arg", arg=where)),))
         return self.finding(an, call, f"`{ast.unparse(call.func)}(..., inplace=True)` modifies its input in "
@@ -99,18 +92,60 @@ def _inplace_arg(call: ast.Call, index: int) -> str | int | None:
     return None
 
 
-def _after_fresh_layer(an: Analysis, call: ast.Call) -> bool:
+def _after_unsaved_output(an: Analysis, call: ast.Call) -> bool:
+    """In `nn.Sequential(..., nn.BatchNorm2d(c), nn.ReLU(inplace=True))` the activation writes into a
+    tensor nothing else refers to and no backward needs: harmless, not reported."""
+    prev = _sequential_predecessor(an, call)
+    q = an.qualname(prev.func) if prev is not None else None
+    return bool(q) and q.startswith("torch.nn.") and q.rsplit(".", 1)[-1] in OUTPUT_NOT_SAVED
+
+
+def _unshared_input_in_sequential(an: Analysis, call: ast.Call) -> bool:
+    """Inside `nn.Sequential`, after a layer that returns a new tensor, nothing else refers to the
+    activation's input: dropping `inplace=True` cannot be observed."""
+    prev = _sequential_predecessor(an, call)
+    if prev is None:
+        return False
+    q = an.qualname(prev.func) or ""
+    name = q.rsplit(".", 1)[-1]
+    if not q.startswith("torch.nn.") or name in ALIASING_MODULES or name == "Sequential":
+        return False
+    index = an.ops.modules_inplace.get(name)
+    return index is None or _inplace_arg(prev, index) is None
+
+
+def _sequential_predecessor(an: Analysis, call: ast.Call) -> ast.Call | None:
     parent = an.index.parent.get(call)
     if not (isinstance(parent, ast.Call) and (an.qualname(parent.func) or "").endswith("nn.Sequential")):
+        return None
+    if call not in parent.args or parent.args.index(call) == 0:
+        return None
+    prev = parent.args[parent.args.index(call) - 1]
+    return prev if isinstance(prev, ast.Call) else None
+
+
+def _harmless_uses(an: Analysis, call: ast.Call) -> bool:
+    """`self.act = nn.ReLU(inplace=True)` whose every use in the class is `self.act(<unsaved output>)`."""
+    stmt = an.index.statement_of(call)
+    if not (isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 and stmt.value is call):
         return False
-    if call not in parent.args:
+    target = stmt.targets[0]
+    if not (isinstance(target, ast.Attribute) and isinstance(target.value, ast.Name) and target.value.id == "self"):
         return False
-    i = parent.args.index(call)
-    if i == 0:
+    cls = an.infer.enclosing_class(call)
+    if cls is None:
         return False
-    prev = parent.args[i - 1]
-    return isinstance(prev, ast.Call) and (an.qualname(prev.func) or "").rsplit(".", 1)[-1] in FRESH_OUTPUT_MODULES \
-        and (an.qualname(prev.func) or "").startswith("torch.nn.")
+    uses = [n for n in ast.walk(cls) if isinstance(n, ast.Attribute) and n.attr == target.attr
+            and isinstance(n.value, ast.Name) and n.value.id == "self" and isinstance(n.ctx, ast.Load)]
+    if not uses:
+        return False
+    for use in uses:
+        up = an.index.parent.get(use)
+        if not (isinstance(up, ast.Call) and up.func is use and len(up.args) == 1 and not up.keywords):
+            return False
+        if not an.unsaved_layer_output(up.args[0], up):
+            return False
+    return True
 
 
 class InplaceArgumentCommand(RuleCommand):

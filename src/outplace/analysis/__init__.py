@@ -15,6 +15,17 @@ from outplace.analysis.scopes import Scope, ScopeIndex, pos
 from outplace.optable import OpTable, load_optable
 from outplace.settings import Settings
 
+# torch.nn layers whose backward never needs their output: an in-place write into that output,
+# before anything else used it, cannot break autograd (the `Conv -> BN -> ReLU(inplace=True)` idiom).
+OUTPUT_NOT_SAVED = {
+    "Conv1d", "Conv2d", "Conv3d", "ConvTranspose1d", "ConvTranspose2d", "ConvTranspose3d", "Linear",
+    "Bilinear", "BatchNorm1d", "BatchNorm2d", "BatchNorm3d", "SyncBatchNorm", "LayerNorm", "GroupNorm",
+    "InstanceNorm1d", "InstanceNorm2d", "InstanceNorm3d", "Embedding", "LazyConv1d", "LazyConv2d",
+    "LazyConv3d", "LazyLinear", "LazyBatchNorm1d", "LazyBatchNorm2d", "LazyBatchNorm3d", "RMSNorm",
+    "AvgPool1d", "AvgPool2d", "AvgPool3d", "MaxPool1d", "MaxPool2d", "MaxPool3d", "AdaptiveAvgPool1d",
+    "AdaptiveAvgPool2d", "AdaptiveAvgPool3d", "Upsample",
+}
+
 # Calls that read a tensor without keeping a reference to it.
 NON_STORING_BUILTINS = {"print", "len", "isinstance", "float", "int", "bool", "str", "repr", "id", "type",
                         "hasattr", "getattr", "min", "max", "abs", "round", "sum", "any", "all", "format"}
@@ -83,6 +94,8 @@ class Analysis:
         so an expression of unknown kind is a tensor of unknown origin.
         `include_factory`: report writes into fresh buffers too (`out=` raises under autograd at once).
         """
+        if self.unsaved_layer_output(expr, at):
+            return None
         info = self.infer.info(expr)
         if assume_tensor and not info.tensor and info.origin in ("unknown",):
             info = Info(True, "unknown")
@@ -118,6 +131,38 @@ class Analysis:
             if origin not in ("fresh",):
                 reasons.append("the written expression may share storage with another tensor")
         return Target(info, spelling, tuple(reasons), rebindable=origin != "nn_parameter")
+
+    def unsaved_layer_output(self, expr: ast.AST, at: ast.AST) -> bool:
+        """Is `expr` the untouched output of a layer whose backward does not need it?
+
+        Either the layer call itself (`F.relu(self.bn(x), inplace=True)`) or a name bound to it by
+        the statement right before the write, with nothing in between (`x = self.bn(x)` then
+        `x.relu_()`). Nothing can have saved that tensor for backward yet.
+        """
+        if isinstance(expr, ast.Call):
+            return self.infer.module_class(expr.func) in OUTPUT_NOT_SAVED
+        if not isinstance(expr, ast.Name):
+            return False
+        stmt = self.index.statement_of(at)
+        parent = self.index.parent.get(stmt)
+        block = next((b for f in ("body", "orelse", "finalbody")
+                      if isinstance(b := getattr(parent, f, None), list) and stmt in b), None)
+        if block is None or block.index(stmt) == 0:
+            return False
+        prev = block[block.index(stmt) - 1]
+        if not (isinstance(prev, ast.Assign) and len(prev.targets) == 1 and isinstance(prev.targets[0], ast.Name)
+                and prev.targets[0].id == expr.id and isinstance(prev.value, ast.Call)):
+            return False
+        if self.infer.module_class(prev.value.func) not in OUTPUT_NOT_SAVED:
+            return False
+        # The write must be the first use of the new tensor in its own statement.
+        uses = [n for n in ast.walk(stmt) if isinstance(n, ast.Name) and n.id == expr.id
+                and isinstance(n.ctx, ast.Load)]
+        if any(pos(u) < pos(expr) for u in uses):
+            return False
+        # In a loop the binding must be re-made each iteration before the write (it is: `prev` is in
+        # the same block), so only loops around both matter, and `prev` is inside every one of them.
+        return True
 
     # ---- aliasing ------------------------------------------------------------------------------
     def references_before(self, name: str, at: ast.AST) -> list[ast.AST]:

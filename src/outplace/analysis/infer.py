@@ -427,6 +427,28 @@ class Inference:
                 attrs[node.args[0].value] = Info(True, "buffer" if node.func.attr == "register_buffer" else "nn_parameter")
         return attrs
 
+    def module_class(self, func: ast.AST) -> str | None:
+        """`self.bn` (assigned `nn.BatchNorm2d(...)` in the class) or a local `bn = nn.BatchNorm2d()`
+        -> "BatchNorm2d"; None when the callee is not a known torch.nn module."""
+        value = None
+        if isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name) and func.value.id == "self":
+            cls = self.enclosing_class(func)
+            if cls is None:
+                return None
+            values = [n.value for n in ast.walk(cls) if isinstance(n, ast.Assign) and len(n.targets) == 1
+                      and isinstance(n.targets[0], ast.Attribute) and isinstance(n.targets[0].value, ast.Name)
+                      and n.targets[0].value.id == "self" and n.targets[0].attr == func.attr]
+            value = values[0] if len(values) == 1 else None
+        elif isinstance(func, ast.Name):
+            scope = self.index.scope_for(func)
+            binds, _ = self.index.reaching(scope, func.id, func)
+            value = binds[0].value if len(binds) == 1 and binds[0].kind == "assign" else None
+        if isinstance(value, ast.Call):
+            q = self.imports.qualname(value.func) or ""
+            if q.startswith("torch.nn.") and q.count(".") in (2, 3):
+                return q.rsplit(".", 1)[-1]
+        return None
+
     # ---- roots -------------------------------------------------------------------------------------
     def root_of(self, node: ast.AST, scope: Scope) -> str | None:
         """The name whose storage `node` may share: `x` for `x[0].view(-1)`."""
