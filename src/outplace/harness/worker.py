@@ -1,0 +1,463 @@
+"""The harness worker: a child process that imports torch once and then runs many cases.
+
+Started by `runner.WorkerPool` as ``python -m outplace.harness.worker --capture FILE --threads N``.
+It speaks the JSON-lines protocol of `protocol.py` on private duplicates of its stdin/stdout; fd 0
+is /dev/null and fds 1/2 point at FILE, so user code can print, read stdin or crash with a C-level
+message without disturbing the channel (the parent reads FILE's tail when a run crashes).
+
+Each ``run`` request executes one script in a fresh module namespace, `runpy.run_path`-like:
+``__name__ == "__main__"`` (entry mode: ``"__outplace_case__"``), ``__file__``, ``sys.argv`` and
+``sys.path[0]`` set for the script; seeds fixed (`random`, `torch`, numpy when installed);
+``torch.use_deterministic_algorithms(True, warn_only=True)``; on CPU the address space may grow by
+at most ``memory_mb`` (``RLIMIT_AS``, soft limit, lifted again after the case). Afterwards the
+interpreter state the script could have changed (argv, path, cwd, environment, modules imported
+from outside the Python installation, default dtype/device, grad mode, std streams) is restored.
+"""
+
+from __future__ import annotations
+
+import argparse
+import builtins
+import contextlib
+import faulthandler
+import inspect
+import os
+import platform
+import random
+import sys
+import sysconfig
+import time
+import traceback
+import types
+import warnings
+from typing import Any, NoReturn
+
+from outplace.harness import protocol
+from outplace.harness.compare import classify_inplace_error, normalize_message
+
+try:
+    import resource
+except ImportError:  # pragma: no cover - not on Windows
+    resource = None  # type: ignore[assignment]
+
+OUTPUT_TAIL = 4000
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+class MissingEntryPoint(Exception):
+    """Entry mode: the (rewritten) file no longer defines a callable outplace_case()."""
+
+
+MissingEntryPoint.__module__ = "outplace.harness"  # reported as outplace.harness.MissingEntryPoint
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="outplace.harness.worker")
+    parser.add_argument("--capture", required=True)
+    parser.add_argument("--threads", type=int, default=1)
+    args = parser.parse_args(argv)
+
+    proto_in = os.fdopen(os.dup(0), "rb")
+    proto_out = os.fdopen(os.dup(1), "wb")
+    devnull = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(devnull, 0)
+    os.close(devnull)
+    capture_fd = os.open(args.capture, os.O_RDWR | os.O_CREAT | os.O_TRUNC | os.O_APPEND, 0o600)
+    os.dup2(capture_fd, 1)
+    os.dup2(capture_fd, 2)
+    faulthandler.enable()
+
+    def send(message: dict[str, Any]) -> None:
+        proto_out.write(protocol.encode(message))
+        proto_out.flush()
+
+    try:
+        import torch
+    except BaseException as exc:  # noqa: BLE001 - report whatever stops torch from importing
+        send({"op": "ready", "error": f"{type(exc).__name__}: {exc}"})
+        return 3
+    try:
+        import numpy  # noqa: F401  (seeded per case when present)
+    except Exception:
+        pass
+
+    state = Worker(torch, capture_fd, args.threads)
+    send({"op": "ready", **state.probe()})
+    while True:
+        line = proto_in.readline()
+        if not line:
+            _quit()
+        try:
+            request = protocol.decode(line)
+        except ValueError as exc:
+            send({"op": "error", "error": f"bad request: {exc}"})
+            continue
+        op = request.get("op")
+        if op == "exit":
+            _quit()
+        try:
+            if op == "run":
+                answer = state.run(request)
+            elif op == "compare":
+                answer = state.compare(request)
+            elif op == "probe":
+                answer = state.probe()
+            else:
+                answer = {"error": f"unknown op {op!r}"}
+        except BaseException as exc:  # noqa: BLE001 - a harness bug must not kill the worker silently
+            answer = {"error": "".join(traceback.format_exception(exc))[-4000:]}
+        answer.update({"op": op, "id": request.get("id")})
+        send(answer)
+
+
+def _quit() -> NoReturn:
+    """Leave without interpreter finalization (torch's takes seconds); nothing is left to flush."""
+    with contextlib.suppress(Exception):
+        sys.stdout.flush()
+        sys.stderr.flush()
+    os._exit(0)
+
+
+class Worker:
+    def __init__(self, torch: Any, capture_fd: int, threads: int) -> None:
+        self.torch = torch
+        self.capture_fd = capture_fd
+        self.threads = max(1, threads)
+        torch.set_num_threads(self.threads)
+        self.default_dtype = torch.get_default_dtype()
+        self.library_paths = _library_paths()
+        self._reset_torch()
+        import outplace.harness.record  # noqa: F401  (warm: paid once, before "ready")
+        import outplace.harness.tensordiff  # noqa: F401
+
+    def probe(self) -> dict[str, Any]:
+        torch = self.torch
+        try:
+            cuda = bool(torch.cuda.is_available())
+            devices = torch.cuda.device_count() if cuda else 0
+        except Exception:
+            cuda, devices = False, 0
+        return {
+            "pid": os.getpid(),
+            "torch": torch.__version__,
+            "cuda": cuda,
+            "cuda_devices": devices,
+            "python": platform.python_version(),
+            "threads": self.threads,
+        }
+
+    # ------------------------------------------------------------------ compare
+    def compare(self, request: dict[str, Any]) -> dict[str, Any]:
+        from outplace.harness.tensordiff import compare_runs
+
+        diffs = compare_runs(
+            self.torch,
+            request["ref"],
+            request["new"],
+            rtol=float(request.get("rtol", 0.0)),
+            atol=float(request.get("atol", 0.0)),
+            scope=request.get("scope", "all"),
+        )
+        return {"differences": diffs}
+
+    # ------------------------------------------------------------------ run
+    def run(self, request: dict[str, Any]) -> dict[str, Any]:
+        from outplace.harness.record import Recorder
+
+        torch = self.torch
+        filename = request["filename"]
+        mode = request.get("mode", "script")
+        device = request.get("device", "cpu")
+        oracle = bool(request.get("oracle"))
+        os.ftruncate(self.capture_fd, 0)
+
+        saved = _InterpreterState(self)
+        module_name = "__main__" if mode == "script" else "__outplace_case__"
+        module = types.ModuleType(module_name)
+        module.__file__ = filename
+        module.__builtins__ = builtins
+        module.__loader__ = None
+        module.__spec__ = None
+        module.__package__ = None
+        module.__cached__ = None
+        sys.modules[module_name] = module
+        sys.argv = [filename]
+        if sys.path:
+            sys.path[0] = os.path.dirname(os.path.abspath(request.get("path", filename)))
+        self._reset_torch()
+        self._seed(int(request.get("seed", 0)))
+
+        rec = Recorder(torch, filename)
+        status, error, exit_code = "ok", None, None
+        notes: list[str] = []
+        entry_locals: dict[str, Any] = {}
+        limit = _apply_memory_cap(request.get("memory_mb"), device)
+        hooks = (
+            torch.autograd.graph.saved_tensors_hooks(_pack_clone, _unpack_identity)
+            if oracle
+            else contextlib.nullcontext()
+        )
+        start = time.perf_counter()
+        rec.install()
+        try:
+            with warnings.catch_warnings(), hooks:
+                if device != "cpu":
+                    torch.set_default_device(device)
+                try:
+                    code = compile(request["source"], filename, "exec", dont_inherit=True)
+                    exec(code, module.__dict__)
+                    if mode == "entry":
+                        self._call_entry(rec, module.__dict__, entry_locals)
+                except SystemExit as exc:
+                    status = "exit"
+                    exit_code, text = _exit_code(exc.code)
+                    if text:
+                        notes.append(f"sys.exit message: {text}"[:500])
+                except BaseException as exc:  # noqa: BLE001 - user code may raise anything
+                    status = "error"
+                    error = _error_info(exc, filename, self.library_paths)
+                finally:
+                    if device != "cpu":
+                        torch.set_default_device(None)
+            duration = time.perf_counter() - start
+            try:
+                if entry_locals:
+                    rec.collect_namespace(entry_locals)
+                rec.collect_namespace(module.__dict__)
+                rec.finish_leaves()
+            except BaseException as exc:  # noqa: BLE001
+                notes.append(f"collecting the final state failed: {type(exc).__name__}: {exc}"[:500])
+        finally:
+            rec.uninstall()
+            _release_memory_cap(limit)
+            saved.restore()
+
+        if rec.n_backward + rec.n_grad > 10_000:
+            notes.append(f"{rec.n_backward} backward and {rec.n_grad} grad calls; only the first 10000 were recorded")
+        notes.extend(rec.notes[:20])
+        record_path = request["record_path"]
+        rec.save(record_path)
+        entries = rec.entries()
+        module.__dict__.clear()
+        del rec, module, entry_locals
+        return {
+            "status": status,
+            "error": error,
+            "exit_code": exit_code,
+            "duration_s": duration,
+            "output_tail": self._output_tail(),
+            "entries": entries,
+            "record_path": record_path,
+            "notes": notes,
+        }
+
+    def _call_entry(self, rec: Any, namespace: dict[str, Any], entry_locals: dict[str, Any]) -> None:
+        torch = self.torch
+        fn = namespace.get("outplace_case")
+        if not callable(fn):
+            raise MissingEntryPoint("entry mode: the file does not define a callable outplace_case()")
+        code = getattr(inspect.unwrap(fn), "__code__", None)
+
+        def profiler(frame: types.FrameType, event: str, arg: Any) -> None:
+            if event == "return" and frame.f_code is code:
+                entry_locals.clear()
+                entry_locals.update(frame.f_locals)
+
+        previous = sys.getprofile()
+        sys.setprofile(profiler)
+        try:
+            result = fn()
+        finally:
+            sys.setprofile(previous)
+        outputs = rec.record_outputs(result)
+        roots = [
+            (t.real if t.is_complex() else t).sum()
+            for t in outputs
+            if t.requires_grad and (t.is_floating_point() or t.is_complex())
+        ]
+        if roots:
+            rec.walk_graph(roots, "output")
+            rec.original_backward(roots)
+
+    def _reset_torch(self) -> None:
+        torch = self.torch
+        torch.set_grad_enabled(True)
+        torch.set_default_dtype(self.default_dtype)
+        with contextlib.suppress(Exception):
+            torch.set_default_device(None)
+        torch.autograd.set_detect_anomaly(False)
+        if torch.get_num_threads() != self.threads:
+            torch.set_num_threads(self.threads)
+        _deterministic(torch)
+        with contextlib.suppress(Exception):
+            torch.backends.cudnn.deterministic = True
+            torch.backends.cudnn.benchmark = False
+
+    def _seed(self, seed: int) -> None:
+        random.seed(seed)
+        self.torch.manual_seed(seed)  # seeds every CUDA device too
+        np = sys.modules.get("numpy")
+        if np is not None:
+            with contextlib.suppress(Exception):
+                np.random.seed(seed)
+
+    def _output_tail(self) -> str:
+        with contextlib.suppress(Exception):
+            sys.stdout.flush()
+            sys.stderr.flush()
+        size = os.fstat(self.capture_fd).st_size
+        data = os.pread(self.capture_fd, OUTPUT_TAIL, max(0, size - OUTPUT_TAIL))
+        return data.decode("utf-8", "replace")
+
+
+class _InterpreterState:
+    """What a script can change in the worker's interpreter, saved before a case and restored after."""
+
+    def __init__(self, worker: Worker) -> None:
+        self.worker = worker
+        self.argv = list(sys.argv)
+        self.path = list(sys.path)
+        self.modules = set(sys.modules)
+        self.main = sys.modules.get("__main__")
+        self.cwd = os.getcwd()
+        self.environ = dict(os.environ)
+        self.streams = (sys.stdin, sys.stdout, sys.stderr)
+        self.recursion = sys.getrecursionlimit()
+
+    def restore(self) -> None:
+        with contextlib.suppress(Exception):
+            sys.stdout.flush()
+            sys.stderr.flush()
+        sys.stdin, sys.stdout, sys.stderr = self.streams
+        sys.setprofile(None)
+        sys.settrace(None)
+        sys.argv = self.argv
+        sys.path[:] = self.path
+        if self.main is not None:
+            sys.modules["__main__"] = self.main
+        sys.modules.pop("__outplace_case__", None)
+        for name in set(sys.modules) - self.modules:
+            mod = sys.modules.get(name)
+            file = getattr(mod, "__file__", None)
+            if file and not os.path.abspath(file).startswith(self.worker.library_paths):
+                del sys.modules[name]  # the script's own helper modules: fresh for the next case
+        with contextlib.suppress(OSError):
+            if os.getcwd() != self.cwd:
+                os.chdir(self.cwd)
+        if dict(os.environ) != self.environ:
+            os.environ.clear()
+            os.environ.update(self.environ)
+        sys.setrecursionlimit(self.recursion)
+        self.worker._reset_torch()
+
+
+def _library_paths() -> tuple[str, ...]:
+    paths = {sys.prefix, sys.base_prefix, sys.exec_prefix, HERE}
+    for key in ("stdlib", "platstdlib", "purelib", "platlib"):
+        with contextlib.suppress(KeyError):
+            paths.add(sysconfig.get_paths()[key])
+    import outplace
+
+    paths.add(os.path.dirname(os.path.abspath(outplace.__file__)))
+    return tuple(os.path.join(os.path.abspath(p), "") for p in paths if p)
+
+
+def _deterministic(torch: Any) -> None:
+    """torch.use_deterministic_algorithms(True, warn_only=True) without its 2-second import of inductor.
+
+    (The public function also sets ``torch._inductor.config.deterministic``; that only matters for
+    torch.compile, so it is set here only once a script has imported inductor itself.)
+    """
+    try:
+        torch._C._set_deterministic_algorithms(True, warn_only=True)
+    except Exception:
+        with contextlib.suppress(Exception):
+            torch.use_deterministic_algorithms(True, warn_only=True)
+    config = sys.modules.get("torch._inductor.config")
+    if config is not None:
+        with contextlib.suppress(Exception):
+            config.deterministic = True
+
+
+def _pack_clone(t: Any) -> Any:
+    return t.clone()
+
+
+def _unpack_identity(t: Any) -> Any:
+    return t
+
+
+def _exit_code(code: Any) -> tuple[int | None, str]:
+    if code is None or isinstance(code, int):
+        return code, ""
+    return 1, str(code)  # like the interpreter: sys.exit("msg") prints msg and exits 1
+
+
+def _error_info(exc: BaseException, filename: str, library: tuple[str, ...]) -> dict[str, Any]:
+    cls = type(exc)
+    name = cls.__qualname__ if cls.__module__ == "builtins" else f"{cls.__module__}.{cls.__qualname__}"
+    message = str(exc)
+    line = None
+    for frame in traceback.extract_tb(exc.__traceback__):
+        if frame.filename == filename:
+            line = frame.lineno
+    if isinstance(exc, SyntaxError) and exc.filename == filename:
+        line = exc.lineno
+    tb = traceback.TracebackException.from_exception(exc, limit=-20)
+    # The script's own frames (and its helper modules'), not the harness's or torch's.
+    tb.stack = traceback.StackSummary.from_list(
+        [
+            f
+            for f in tb.stack
+            if f.filename == filename
+            or not (f.filename.startswith("<") or os.path.abspath(f.filename).startswith(library))
+        ]
+    )
+    text = "".join(tb.format())
+    return {
+        "type": name,
+        "message": message[:4000],
+        "normalized": normalize_message(message[:4000], filename),
+        "line": line,
+        "inplace": classify_inplace_error(message),
+        "traceback": text[-4000:],
+    }
+
+
+def _vm_size() -> int | None:
+    try:
+        with open("/proc/self/status") as fh:
+            for line in fh:
+                if line.startswith("VmSize:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        return None
+    return None
+
+
+def _apply_memory_cap(memory_mb: Any, device: str) -> tuple[int, int] | None:
+    # Only on CPU: CUDA reserves huge virtual address ranges, so RLIMIT_AS would break it.
+    if not memory_mb or device != "cpu" or resource is None:
+        return None
+    current = _vm_size()
+    if current is None:
+        return None
+    soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+    new = current + int(memory_mb) * 2**20
+    if hard != resource.RLIM_INFINITY:
+        new = min(new, hard)
+    try:
+        resource.setrlimit(resource.RLIMIT_AS, (new, hard))
+    except (ValueError, OSError):
+        return None
+    return soft, hard
+
+
+def _release_memory_cap(saved: tuple[int, int] | None) -> None:
+    if saved is not None and resource is not None:
+        with contextlib.suppress(ValueError, OSError):
+            resource.setrlimit(resource.RLIMIT_AS, saved)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
