@@ -28,16 +28,10 @@ class ImportMap:
 
     def qualname(self, node: ast.AST) -> str | None:
         """`F.relu` -> 'torch.nn.functional.relu'; None unless the chain starts at an imported name."""
-        parts: list[str] = []
-        while isinstance(node, ast.Attribute):
-            parts.append(node.attr)
-            node = node.value
-        if not isinstance(node, ast.Name):
+        chain = _chain(node)
+        if chain is None or chain[0] not in self.names:
             return None
-        base = self.names.get(node.id)
-        if base is None:
-            return None
-        return ".".join([base, *reversed(parts)])
+        return ".".join([self.names[chain[0]], *chain[1:]])
 
     @property
     def uses_torch(self) -> bool:
@@ -46,10 +40,16 @@ class ImportMap:
 
 def dotted(node: ast.AST) -> str | None:
     """The source spelling of a Name/Attribute chain (`self.bn.weight`), else None."""
+    chain = _chain(node)
+    return ".".join(chain) if chain is not None else None
+
+
+def _chain(node: ast.AST) -> list[str] | None:
+    """`self.bn.weight` -> ["self", "bn", "weight"]; None for anything but a Name/Attribute chain."""
     parts: list[str] = []
     while isinstance(node, ast.Attribute):
         parts.append(node.attr)
         node = node.value
     if not isinstance(node, ast.Name):
         return None
-    return ".".join([node.id, *reversed(parts)])
+    return [node.id, *reversed(parts)]
