@@ -1,7 +1,6 @@
-"""The rewrite rules, one module each, every one a real `libcst.codemod` command.
+"""The rewrite rules, one module each; `commands.py` wraps each as a real `libcst.codemod` command:
 
-    python -m libcst.tool codemod op101_augmented_assign.AugmentedAssignCommand src/
-(`.libcst.codemod.yaml` at the repository root lists `outplace.codemods` as a command module.)
+    python -m libcst.tool codemod commands.AugmentedAssignCommand src/
 """
 
 from __future__ import annotations

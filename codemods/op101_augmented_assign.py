@@ -10,7 +10,7 @@ from outplace.analysis.imports import dotted
 from outplace.findings import Finding
 from outplace.plans import AugAssignPlan
 
-from .base import Rule, RuleCommand, RuleDoc
+from .base import Rule, RuleDoc
 from .inplace_calls import operand_reasons, scalar_reasons
 
 OPS = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/", ast.FloorDiv: "//", ast.Mod: "%",
@@ -77,8 +77,3 @@ def _number(node: ast.AST) -> str | None:
         if isinstance(inner.value, complex):
             return "complex"
     return None
-
-
-class AugmentedAssignCommand(RuleCommand):
-    DESCRIPTION = AugmentedAssign.summary
-    rule = AugmentedAssign

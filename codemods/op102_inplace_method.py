@@ -12,7 +12,7 @@ from outplace.analysis.imports import dotted
 from outplace.findings import Finding
 from outplace.plans import CallEdit
 
-from .base import Rule, RuleCommand, RuleDoc
+from .base import Rule, RuleDoc
 from .inplace_calls import (OPERAND_METHODS, call_args, clone_before, follows_clone, has_star_args,
                             operand_reasons, place_call, torch_alias)
 
@@ -131,8 +131,3 @@ def _edit(an: Analysis, name: str, row: dict, recv: str | None) -> CallEdit | No
     if torch is None:
         return None
     return CallEdit("template", template.replace("torch.", f"{torch}."))
-
-
-class InplaceMethodCommand(RuleCommand):
-    DESCRIPTION = InplaceMethod.summary
-    rule = InplaceMethod

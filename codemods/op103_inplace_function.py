@@ -9,7 +9,7 @@ from outplace.analysis import Analysis
 from outplace.findings import Finding
 from outplace.plans import CallEdit
 
-from .base import Rule, RuleCommand, RuleDoc
+from .base import Rule, RuleDoc
 from .inplace_calls import call_args, has_star_args, operand_reasons, place_call
 
 
@@ -64,8 +64,3 @@ class InplaceFunction(Rule):
             yield self.finding(
                 an, call, f"`{func}({shown})` modifies tensor `{shown}` in place; use "
                           f"`{shown} = {func[: -len(name)]}{twin}({shown})`", plan, reasons, target=judged)
-
-
-class InplaceFunctionCommand(RuleCommand):
-    DESCRIPTION = InplaceFunction.summary
-    rule = InplaceFunction

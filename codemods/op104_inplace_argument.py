@@ -10,7 +10,7 @@ from outplace.analysis.infer import ALIASING_MODULES
 from outplace.findings import Finding
 from outplace.plans import CallEdit, CallPlan
 
-from .base import Rule, RuleCommand, RuleDoc
+from .base import Rule, RuleDoc
 from .inplace_calls import has_star_args, place_call
 
 
@@ -146,8 +146,3 @@ def _harmless_uses(an: Analysis, call: ast.Call) -> bool:
         if not an.unsaved_layer_output(up.args[0], up):
             return False
     return True
-
-
-class InplaceArgumentCommand(RuleCommand):
-    DESCRIPTION = InplaceArgument.summary
-    rule = InplaceArgument

@@ -9,7 +9,7 @@ from outplace.analysis import Analysis
 from outplace.findings import Finding
 from outplace.plans import CallEdit
 
-from .base import Rule, RuleCommand, RuleDoc
+from .base import Rule, RuleDoc
 from .inplace_calls import has_star_args, place_call
 
 
@@ -53,8 +53,3 @@ class OutArgument(Rule):
                     plan = None
             yield self.finding(an, call, f"`out={shown}` writes into tensor `{shown}` in place; assign the "
                                          f"result to `{shown}` instead", plan, reasons, target=judged)
-
-
-class OutArgumentCommand(RuleCommand):
-    DESCRIPTION = OutArgument.summary
-    rule = OutArgument

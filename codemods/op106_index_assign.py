@@ -10,7 +10,7 @@ from outplace.analysis.imports import dotted
 from outplace.findings import Finding
 from outplace.plans import MaskedFillPlan
 
-from .base import Rule, RuleCommand, RuleDoc
+from .base import Rule, RuleDoc
 from .inplace_calls import clone_before, follows_clone
 from .op101_augmented_assign import OPS
 
@@ -108,8 +108,3 @@ def _elementwise_expr(an: Analysis, node: ast.AST, spelling: str) -> bool:
         if q.startswith("torch.") and q.rsplit(".", 1)[-1] in ELEMENTWISE_PREDICATES and len(node.args) == 1:
             return dotted(node.args[0]) == spelling
     return False
-
-
-class IndexAssignCommand(RuleCommand):
-    DESCRIPTION = IndexAssign.summary
-    rule = IndexAssign

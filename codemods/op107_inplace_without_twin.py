@@ -6,7 +6,7 @@ import ast
 
 from outplace.analysis import Analysis
 
-from .base import RuleCommand, RuleDoc
+from .base import RuleDoc
 from .op102_inplace_method import InplaceMethod
 
 
@@ -38,8 +38,3 @@ class InplaceWithoutTwin(InplaceMethod):
         chain = ".".join(f"{ln.func.attr}()" for ln in reversed(links))  # type: ignore[attr-defined]
         what = f"tensor `{shown}`" if named else "a tensor"
         return f"`{shown}.{chain}` modifies {what} in place; it has no same-name out-of-place twin"
-
-
-class InplaceWithoutTwinCommand(RuleCommand):
-    DESCRIPTION = InplaceWithoutTwin.summary
-    rule = InplaceWithoutTwin

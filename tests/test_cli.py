@@ -164,7 +164,7 @@ def test_libcst_codemod_command_runs(project: Path) -> None:
     repo = Path(__file__).resolve().parent.parent
     shutil.copy(repo / ".libcst.codemod.yaml", project / ".libcst.codemod.yaml")
     r = subprocess.run([sys.executable, "-m", "libcst.tool", "codemod", "--no-format",
-                        "op101_augmented_assign.AugmentedAssignCommand", "pkg/model.py"],
+                        "commands.AugmentedAssignCommand", "pkg/model.py"],
                        cwd=project, capture_output=True, timeout=120)
     assert r.returncode == 0, r.stderr.decode()
     assert (project / "pkg" / "model.py").read_text() == GOOD

@@ -90,18 +90,22 @@ def _files(paths: list[str], settings: Settings, root: Path) -> list[Path]:
         raise _fail(f"{e.filename}: no such file or directory") from None
 
 
-def _results(files: list[Path], settings: Settings, *, fix: bool, jobs: Optional[int]):
+def _results(files: list[Path], settings: Settings, *, fix: bool, jobs: Optional[int], root: Path,
+             use_cache: bool):
+    from outplace.cache import Cache
     from outplace.runner import run
 
+    cache = Cache(root, settings) if use_cache and os.environ.get("OUTPLACE_NO_CACHE") != "1" else None
     if not (_stderr_is_tty() and len(files) >= PROGRESS_MIN_FILES):
-        return list(run(files, settings, fix=fix, jobs=jobs))
+        return list(run(files, settings, fix=fix, jobs=jobs, cache=cache))
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                   console=Console(stderr=True), transient=True) as progress:
         task = progress.add_task("outplace", total=len(files))
-        return list(run(files, settings, fix=fix, jobs=jobs, on_done=lambda _: progress.advance(task)))
+        return list(run(files, settings, fix=fix, jobs=jobs, cache=cache,
+                        on_done=lambda _: progress.advance(task)))
 
 
 def _style(text: str, **kw) -> str:
@@ -145,6 +149,7 @@ StdinNameOpt = typer.Option(None, "--stdin-filename", help="The name of the file
 UnsafeOpt = typer.Option(None, "--unsafe-fixes/--no-unsafe-fixes", help="Also apply fixes that may change behaviour.")
 CloneOpt = typer.Option(None, "--clone/--no-clone", help="Allow `x = x.clone()` before writes that have no exact out-of-place form.")
 PathsArg = typer.Argument(None, help="Files or directories (default: .); `-` reads standard input.")
+NoCacheOpt = typer.Option(False, "--no-cache", help="Neither read nor write the results cache (.outplace_cache).")
 
 
 def _overrides(select, ignore, exclude, extend_exclude, unsafe_fixes=None, clone=None) -> dict:
@@ -191,11 +196,13 @@ def check(
     jobs: Optional[int] = JobsOpt,
     stdin_filename: Optional[str] = StdinNameOpt,
     exit_zero: bool = typer.Option(False, "--exit-zero", help="Exit 0 even when there are findings."),
+    no_cache: bool = NoCacheOpt,
     quiet: bool = typer.Option(False, "-q", "--quiet", help="No summary on stderr."),
 ) -> None:
     from outplace.engine import fix_edit
     from outplace.report import Summary, display_path, finding_json, json_dump, replacement_json
-    from outplace.runner import FileResult, process_text
+    from outplace.runner import process_text
+    from outplace.source import read_source
 
     paths = paths or ["."]
     settings, root = _load(paths, stdin_filename, **_overrides(select, ignore, exclude, extend_exclude,
@@ -207,7 +214,8 @@ def check(
     elif "-" in paths:
         raise _fail("`-` (standard input) cannot be combined with other paths")
     else:
-        results = _results(_files(paths, settings, root), settings, fix=False, jobs=jobs)
+        results = _results(_files(paths, settings, root), settings, fix=False, jobs=jobs, root=root,
+                           use_cache=not no_cache)
 
     summary, items = Summary(), []
     for r in results:
@@ -220,8 +228,9 @@ def check(
                                      and not settings.unsafe_fixes], False)
         for f in r.findings:
             if output_format is Format.json:
-                edit = fix_edit(r.source.text, f) if f.plan is not None else None
-                items.append(finding_json(shown, f, replacement_json(r.source.text, edit)))
+                text = r.source.text if r.source is not None else read_source(r.path).text  # cached result
+                edit = fix_edit(text, f) if f.plan is not None else None
+                items.append(finding_json(shown, f, replacement_json(text, edit)))
             else:
                 _print_finding(shown, f)
     if output_format is Format.json:
@@ -251,6 +260,7 @@ def fix(
     jobs: Optional[int] = JobsOpt,
     stdin_filename: Optional[str] = StdinNameOpt,
     quiet: bool = typer.Option(False, "-q", "--quiet", help="No summary on stderr; no remaining findings."),
+    no_cache: bool = NoCacheOpt,
 ) -> None:
     from outplace.report import Summary, display_path, unified_diff
     from outplace.runner import process_text
@@ -288,7 +298,8 @@ def fix(
         raise _fail("`-` (standard input) cannot be combined with other paths")
 
     summary, quit_review = Summary(), False
-    for r in _results(_files(paths, settings, root), settings, fix=True, jobs=jobs):
+    for r in _results(_files(paths, settings, root), settings, fix=True, jobs=jobs, root=root,
+                      use_cache=not no_cache):
         shown = display_path(r.path)
         if r.error:
             summary.errors += 1

@@ -15,9 +15,8 @@ import warnings
 from dataclasses import dataclass, field, replace
 
 from outplace.findings import Edit, Finding
-from outplace.rewrite import rewrite_source, split_lines
 from outplace.settings import Settings
-from outplace.source import dominant_newline
+from outplace.source import dominant_newline, split_lines
 
 # A file that never mentions torch holds no tensor we can recognise: skip it before parsing.
 _PREFILTER = re.compile(r"torch|Tensor")
@@ -161,6 +160,8 @@ def fix_edit(source: str, finding: Finding) -> Edit | None:
 
 
 def _rewrite(source: str, tree: ast.Module, chosen: list[tuple[int, Finding]]) -> tuple[str, set[int]]:
+    from outplace.rewrite import rewrite_source  # libcst: loaded only when something is rewritten
+
     stmts = _statements_by_start(tree, split_lines(source))
     triples = []
     for i, f in chosen:

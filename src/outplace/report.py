@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Iterable
 
 from outplace.findings import Finding
-from outplace.rewrite import split_lines
+from outplace.source import split_lines
 
 NO_EOL = "\\ No newline at end of file\n"
 

@@ -16,7 +16,8 @@ from typing import Iterable, Sequence
 import libcst as cst
 from libcst.metadata import MetadataWrapper, PositionProvider
 
-from outplace.plans import Plan, Span
+from outplace.plans import AugAssignPlan, CallEdit, CallPlan, ClonePlan, MaskedFillPlan, Plan, Span
+from outplace.source import split_lines
 
 
 @dataclass(frozen=True)
@@ -49,9 +50,9 @@ class _Transformer(cst.CSTTransformer):
         if not hits:
             return updated
         pid, plan = hits[0]
-        new = plan.call(self._span(original), updated)  # type: ignore[union-attr]
-        if new is None:
-            return updated
+        span = self._span(original)
+        edit = next(e for s, e in plan.edits if s == span)  # type: ignore[union-attr]
+        new = rewrite_call(edit, updated)
         self.applied_calls[pid] = self.applied_calls.get(pid, 0) + 1
         return new
 
@@ -65,7 +66,7 @@ class _Transformer(cst.CSTTransformer):
             for pid, plan in plans:
                 if self.applied_calls.get(pid, 0) != len(getattr(plan, "edits", ())):
                     continue  # its call edits did not all land: leave the statement alone
-                out = plan.statement(small)
+                out = rewrite_statement(plan, small)
                 if out is None:
                     continue
                 self.applied.add(pid)
@@ -94,12 +95,6 @@ def _transform(code: str, plans: Sequence[tuple[int, Plan]], line_shift: int) ->
     return new.code, transformer.applied
 
 
-def split_lines(source: str) -> list[str]:
-    """Lines as Python numbers them: only \\n, \\r\\n and \\r end a line (not \\x0c or \\u2028)."""
-    return _LINE.findall(source)
-
-
-_LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+\Z")
 _COMPOUND = (ast.If, ast.For, ast.AsyncFor, ast.While, ast.With, ast.AsyncWith, ast.Try, ast.FunctionDef,
              ast.AsyncFunctionDef, ast.ClassDef) + ((ast.TryStar,) if hasattr(ast, "TryStar") else ()) \
     + ((ast.Match,) if hasattr(ast, "Match") else ())
@@ -205,3 +200,128 @@ def rewrite_source(
         applied |= got
     out.extend(lines[cursor:])
     return "".join(out), applied
+
+
+# ---- plans to libcst nodes ---------------------------------------------------------------------
+
+AUG_TO_BIN = {
+    "+=": cst.Add, "-=": cst.Subtract, "*=": cst.Multiply, "/=": cst.Divide, "//=": cst.FloorDivide,
+    "%=": cst.Modulo, "**=": cst.Power, "@=": cst.MatrixMultiply, "&=": cst.BitAnd, "|=": cst.BitOr,
+    "^=": cst.BitXor, "<<=": cst.LeftShift, ">>=": cst.RightShift,
+}
+
+# Binding strength of an expression as the right operand (higher binds tighter).
+_BIN_PREC = {
+    cst.BitOr: 4, cst.BitXor: 5, cst.BitAnd: 6, cst.LeftShift: 7, cst.RightShift: 7, cst.Add: 8,
+    cst.Subtract: 8, cst.Multiply: 9, cst.MatrixMultiply: 9, cst.Divide: 9, cst.FloorDivide: 9,
+    cst.Modulo: 9, cst.Power: 11,
+}
+_UNARY_PREC = 10
+
+
+def _prec(node: cst.BaseExpression) -> int:
+    if node.lpar:  # already an atom
+        return 100
+    if isinstance(node, cst.BinaryOperation):
+        return _BIN_PREC[type(node.operator)]
+    if isinstance(node, cst.UnaryOperation):
+        return 3 if isinstance(node.operator, cst.Not) else _UNARY_PREC
+    if isinstance(node, cst.Comparison):
+        return 3
+    if isinstance(node, cst.BooleanOperation):
+        return 2
+    if isinstance(node, (cst.IfExp, cst.Lambda, cst.NamedExpr, cst.Tuple, cst.Yield, cst.StarredElement)):
+        return 0
+    if isinstance(node, cst.Await):
+        return 12
+    return 100  # names, calls, attributes, subscripts, literals, brackets
+
+
+def right_operand(op: type[cst.BaseBinaryOp], value: cst.BaseExpression) -> cst.BaseExpression:
+    """`value` as the right operand of `op`, parenthesised only where precedence requires it."""
+    theirs = _prec(value)
+    # `**` is right-associative and its right operand may be a bare unary (`x ** -a`).
+    needs = theirs < _UNARY_PREC if op is cst.Power else theirs <= _BIN_PREC[op]
+    return value.with_changes(lpar=[cst.LeftParen()], rpar=[cst.RightParen()]) if needs else value
+
+
+def _name(spelling: str) -> cst.BaseExpression:
+    return cst.parse_expression(spelling)
+
+
+def rewrite_statement(plan: Plan, node: cst.BaseSmallStatement) -> Sequence[cst.BaseSmallStatement] | None:
+    """The small statements that replace `node` under `plan`; None when the plan does not fit it."""
+    if isinstance(plan, AugAssignPlan):
+        if not isinstance(node, cst.AugAssign):
+            return None
+        bin_op = AUG_TO_BIN[node.operator._get_token()]  # e.g. "+=" -> cst.Add
+        value = cst.BinaryOperation(left=node.target.deep_clone(), operator=bin_op(),
+                                    right=right_operand(bin_op, node.value))
+        return [cst.Assign(
+            targets=[cst.AssignTarget(target=node.target, whitespace_before_equal=node.operator.whitespace_before,
+                                      whitespace_after_equal=node.operator.whitespace_after)],
+            value=value, semicolon=node.semicolon)]
+    if isinstance(plan, CallPlan):
+        if plan.rebind is None:
+            return [node]
+        target = cst.AssignTarget(_name(plan.rebind))
+        if isinstance(node, cst.Expr):
+            return [cst.Assign(targets=[target], value=node.value, semicolon=node.semicolon)]
+        if isinstance(node, cst.Assign):
+            return [node.with_changes(targets=[*node.targets, target])]
+        return None
+    if isinstance(plan, MaskedFillPlan):
+        if not isinstance(node, cst.Assign) or len(node.targets) != 1:
+            return None
+        sub = node.targets[0].target
+        if not isinstance(sub, cst.Subscript) or len(sub.slice) != 1 or not isinstance(sub.slice[0].slice, cst.Index):
+            return None
+        mask = sub.slice[0].slice.value
+        call = cst.Call(func=cst.Attribute(value=sub.value.deep_clone(), attr=cst.Name("masked_fill")),
+                        args=[cst.Arg(mask, comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" "))),
+                              cst.Arg(node.value)])
+        return [cst.Assign(targets=[node.targets[0].with_changes(target=sub.value)], value=call,
+                           semicolon=node.semicolon)]
+    if isinstance(plan, ClonePlan):
+        clone = cst.Assign(targets=[cst.AssignTarget(_name(plan.target))],
+                           value=cst.Call(func=cst.Attribute(value=_name(plan.target), attr=cst.Name("clone"))))
+        return [clone, node]
+    raise TypeError(f"unknown plan {plan!r}")
+
+
+def rewrite_call(edit: CallEdit, node: cst.Call) -> cst.BaseExpression:
+    kind = edit.kind
+    if kind in ("rename", "cast", "dtype_kw"):
+        if not isinstance(node.func, cst.Attribute):
+            raise ValueError("rename needs an attribute call")
+        node = node.with_changes(func=node.func.with_changes(attr=cst.Name(edit.new)))
+        if kind == "cast":
+            return cst.Call(func=cst.Attribute(value=node, attr=cst.Name("to")),
+                            args=[cst.Arg(_name(f"{edit.recv}.dtype"))])
+        if kind == "dtype_kw":
+            args = list(node.args)
+            if args and args[-1].comma is cst.MaybeSentinel.DEFAULT:
+                args[-1] = args[-1].with_changes(comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" ")))
+            no_space = cst.SimpleWhitespace("")
+            return node.with_changes(args=[*args, cst.Arg(
+                _name(f"{edit.recv}.dtype"), keyword=cst.Name("dtype"),
+                equal=cst.AssignEqual(whitespace_before=no_space, whitespace_after=no_space))])
+        return node
+    if kind == "drop_arg":
+        args = list(node.args)
+        if isinstance(edit.arg, str):
+            keep = [a for a in args if not (a.keyword is not None and a.keyword.value == edit.arg)]
+        else:
+            keep = [a for i, a in enumerate(args) if i != edit.arg]
+        if keep and len(keep) < len(args) and args[-1] is not keep[-1]:
+            # The new last argument inherits the old last one's comma (none, or a trailing comma).
+            keep[-1] = keep[-1].with_changes(comma=args[-1].comma)
+        return node.with_changes(args=keep)
+    if kind == "template":
+        module = cst.Module([])
+        args_code = ", ".join(module.code_for_node(a.with_changes(comma=cst.MaybeSentinel.DEFAULT))
+                              for a in node.args)
+        recv = module.code_for_node(node.func.value) if isinstance(node.func, cst.Attribute) else edit.recv
+        arg0 = module.code_for_node(node.args[0].value) if node.args else ""
+        return cst.parse_expression(edit.new.format(self=recv, args=args_code, arg0=arg0))
+    raise ValueError(f"unknown call edit {kind}")

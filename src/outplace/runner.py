@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable, Iterator
 
+from outplace.cache import Cache
 from outplace.engine import ParseError, check_source, fix_source
 from outplace.findings import Finding
 from outplace.settings import Settings
@@ -60,20 +61,48 @@ def _work(args: tuple[Path, Settings, bool]) -> FileResult:
 
 
 def run(paths: Iterable[Path], settings: Settings, *, fix: bool, jobs: int | None = None,
-        on_done: Callable[[FileResult], None] | None = None) -> Iterator[FileResult]:
-    """Results in input order."""
+        on_done: Callable[[FileResult], None] | None = None, cache: Cache | None = None) -> Iterator[FileResult]:
+    """Results in input order. With a cache, unchanged files are answered without being read."""
     files = list(paths)
+    results: dict[int, FileResult] = {}
+    todo: list[int] = []
+    for i, path in enumerate(files):
+        hit = cache.get(path) if cache is not None else None
+        if hit is not None and not (fix and _has_applicable_fix(hit[0], settings)):
+            results[i] = FileResult(path, hit[0], error=hit[1])
+            if on_done:
+                on_done(results[i])
+        else:
+            todo.append(i)
+    fresh = _process_all([files[i] for i in todo], settings, fix, jobs, on_done)
+    for i, r in zip(todo, fresh):
+        results[i] = r
+        if cache is not None and not fix and r.source is not None:
+            cache.put(r.path, r.source.mtime_ns, r.source.size, r.findings, r.error)
+    if cache is not None:
+        cache.save()
+    for i in range(len(files)):
+        yield results[i]
+
+
+def _has_applicable_fix(findings: list[Finding], settings: Settings) -> bool:
+    return any(f.fix is not None and (f.fix.is_safe or settings.unsafe_fixes) for f in findings)
+
+
+def _process_all(files: list[Path], settings: Settings, fix: bool, jobs: int | None,
+                 on_done: Callable[[FileResult], None] | None) -> list[FileResult]:
     jobs = jobs or os.cpu_count() or 1
+    out: list[FileResult] = []
     if jobs <= 1 or len(files) < _PARALLEL_THRESHOLD:
         for p in files:
-            r = process(p, settings, fix)
+            out.append(process(p, settings, fix))
             if on_done:
-                on_done(r)
-            yield r
-        return
+                on_done(out[-1])
+        return out
     with ProcessPoolExecutor(max_workers=min(jobs, len(files))) as pool:
         chunk = max(1, min(32, len(files) // (jobs * 4)))
         for r in pool.map(_work, [(p, settings, fix) for p in files], chunksize=chunk):
+            out.append(r)
             if on_done:
                 on_done(r)
-            yield r
+    return out

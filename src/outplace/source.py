@@ -240,3 +240,11 @@ def _fsync_dir(directory: str) -> None:
             os.fsync(fd)
         finally:
             os.close(fd)
+
+
+_LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+\Z")
+
+
+def split_lines(text: str) -> list[str]:
+    """Lines as Python numbers them, endings kept: only \\n, \\r\\n and \\r end a line (not \\x0c, \\u2028)."""
+    return _LINE.findall(text)

@@ -46,7 +46,7 @@ class Analysis:
                  ops: OpTable | None = None) -> None:
         self.tree = tree
         self.settings = settings or Settings()
-        self.lines = lines  # the source split as Python numbers lines (outplace.rewrite.split_lines)
+        self.lines = lines  # the source split as Python numbers lines (outplace.source.split_lines)
         self.ops = ops or load_optable()
         self.imports = ImportMap(tree)
         self.index = ScopeIndex(tree)
