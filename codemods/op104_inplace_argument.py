@@ -137,6 +137,8 @@ def _harmless_uses(an: Analysis, call: ast.Call) -> bool:
         return False
     uses = [n for n in ast.walk(cls) if isinstance(n, ast.Attribute) and n.attr == target.attr
             and isinstance(n.value, ast.Name) and n.value.id == "self" and isinstance(n.ctx, ast.Load)]
+    for use in uses:
+        an.index.ensure_scope_of(use)
     if not uses:
         return False
     for use in uses:

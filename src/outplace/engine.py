@@ -58,11 +58,16 @@ def _analyse(source: str, settings: Settings) -> tuple[list[Finding], ast.Module
     if not _PREFILTER.search(source):
         return [], None
     tree = parse(source)
-    from outplace.analysis import Analysis  # deferred: a skipped file never loads the op table
+    from outplace.analysis import Analysis, candidate_lines  # deferred: skipped files never load them
     from outplace.codemods import RULES
+    from outplace.optable import load_optable
 
     lines = split_lines(source)
-    an = Analysis(tree, lines, settings)
+    ops = load_optable()
+    interest = candidate_lines(source, ops)
+    if not interest:
+        return [], tree
+    an = Analysis(tree, lines, settings, ops, interest)
     found: list[Finding] = []
     for rule in RULES:
         if settings.enabled(rule.code):

@@ -6,6 +6,8 @@ Built once per file from the stdlib AST (cheap); rules ask it questions about wr
 from __future__ import annotations
 
 import ast
+import bisect
+import re
 from dataclasses import dataclass
 
 from outplace.analysis.context import IntentContext
@@ -26,6 +28,53 @@ OUTPUT_NOT_SAVED = {
     "AdaptiveAvgPool2d", "AdaptiveAvgPool3d", "Upsample",
 }
 
+# Lines that may hold an in-place write. Simple patterns, each one regex pass over the whole text
+# (an alternation of them is several times slower in `re`).
+_CANDIDATES = [re.compile(p) for p in (
+    r"_\((?<=[A-Za-z0-9]_\()",      # x.add_(  torch.relu_(   (literal first: `re` scans for it fast)
+    r"=(?<=[-+*/%@&|^]=)",          # augmented assignment, also `x[i] += v`
+    r"<<=|>>=",                     # shifts (`<=`/`>=` comparisons are not candidates)
+    r"\]\s*=[^=]",                  # x[m] = v
+    r"inplace",                     # inplace=True
+    r"out\s*=[^=]",                 # out=c
+)]
+_TRUE = re.compile(r"True")  # positional inplace: nn.ReLU(True), F.dropout(x, 0.5, True, True)
+_POSITIONAL: dict[int, re.Pattern[str]] = {}
+
+
+def _positional_inplace_names(ops: OpTable) -> re.Pattern[str]:
+    """Calls that can take `inplace` by position."""
+    if id(ops) not in _POSITIONAL:
+        names = sorted({*ops.modules_inplace, *ops.functional["inplace_param"]})
+        _POSITIONAL[id(ops)] = re.compile(r"\b(?:" + "|".join(map(re.escape, names)) + r")\s*\(")
+    return _POSITIONAL[id(ops)]
+
+
+def candidate_lines(source: str, ops: OpTable) -> set[int]:
+    """1-based numbers of the lines that may hold an in-place write (a superset: the analysis of
+    the scopes containing them decides; every in-place node has at least one such line)."""
+    offsets = [m.start() for p in _CANDIDATES for m in p.finditer(source)]
+    positional = _positional_inplace_names(ops)
+    for m in _TRUE.finditer(source):
+        start = max(source.rfind("\n", 0, m.start()), source.rfind("\r", 0, m.start())) + 1
+        if positional.search(source, start, m.start()):
+            offsets.append(m.start())
+    return set(_line_numbers(source, sorted(offsets)))
+
+
+def _line_numbers(source: str, offsets: list[int]) -> list[int]:
+    """1-based line numbers of sorted offsets (\\n, \\r\\n and lone \\r end lines, as in Python)."""
+    if "\r" in source:  # rare: count lone carriage returns too
+        starts = [0] + [m.end() for m in re.finditer(r"\r\n|\r|\n", source)]
+        return [bisect.bisect_right(starts, o) for o in offsets]
+    out, line, last = [], 1, 0
+    for o in offsets:
+        line += source.count("\n", last, o)
+        last = o
+        out.append(line)
+    return out
+
+
 # Calls that read a tensor without keeping a reference to it.
 NON_STORING_BUILTINS = {"print", "len", "isinstance", "float", "int", "bool", "str", "repr", "id", "type",
                         "hasattr", "getattr", "min", "max", "abs", "round", "sum", "any", "all", "format"}
@@ -43,23 +92,22 @@ class Target:
 
 class Analysis:
     def __init__(self, tree: ast.Module, lines: list[str], settings: Settings | None = None,
-                 ops: OpTable | None = None) -> None:
+                 ops: OpTable | None = None, interest: set[int] | None = None) -> None:
+        """`interest`: the lines that may hold an in-place write (see `candidate_lines`); only the
+        scopes that contain one are analysed. None analyses everything."""
         self.tree = tree
         self.settings = settings or Settings()
         self.lines = lines  # the source split as Python numbers lines (outplace.source.split_lines)
         self.ops = ops or load_optable()
-        self.imports = ImportMap(tree)
-        self.index = ScopeIndex(tree)
+        self.index = ScopeIndex(tree, interest)
+        self.imports = ImportMap(self.index.imports)
         self.infer = Inference(tree, self.index, self.imports, self.ops)
         self.intent = IntentContext(self.index, self.imports)
         self._escapes: dict[tuple[int, str], list[ast.AST]] = {}
-        self._by_type: dict[type, list[ast.AST]] = {}
-        for node in ast.walk(tree):
-            self._by_type.setdefault(type(node), []).append(node)
 
     def nodes(self, kind: type) -> list:
-        """All nodes of one type, in source order (one walk of the tree serves every rule)."""
-        return sorted(self._by_type.get(kind, []), key=pos)
+        """The nodes of one type in the analysed scopes, in source order."""
+        return sorted(self.index.by_type.get(kind, []), key=pos)
 
     # ---- positions ----------------------------------------------------------------------------
     def char_col(self, line: int, byte_col: int) -> int:

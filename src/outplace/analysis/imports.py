@@ -7,13 +7,15 @@
 from __future__ import annotations
 
 import ast
+from typing import Iterable
 
 
 class ImportMap:
-    def __init__(self, tree: ast.Module) -> None:
+    def __init__(self, nodes: Iterable[ast.AST]) -> None:
+        """From the Import/ImportFrom nodes of the scopes analysed: module-level imports and those of
+        any function analysed count (function-local `import torch` is common in scripts)."""
         self.names: dict[str, str] = {}
-        # Imports anywhere in the file count (function-local `import torch` is common in scripts).
-        for node in ast.walk(tree):
+        for node in nodes:
             if isinstance(node, ast.Import):
                 for alias in node.names:
                     if alias.asname:

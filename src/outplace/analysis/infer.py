@@ -99,6 +99,8 @@ class Inference:
         self.tree, self.index, self.imports, self.ops = tree, index, imports, ops
         self._busy: set[int] = set()
         self._class_attrs: dict[ast.ClassDef, dict[str, Info]] = {}
+        self._self_assigns: dict[ast.ClassDef, dict[str, list[ast.AST]]] = {}
+        self._params: dict[ast.arg, Info] = {}
 
     # ---- names ----------------------------------------------------------------------------------
     def name_info(self, name: str, at: ast.AST, scope: Scope | None = None) -> Info:
@@ -138,6 +140,11 @@ class Inference:
 
     def param_info(self, scope: Scope, name: str) -> Info:
         arg = scope.params[name]
+        if arg not in self._params:
+            self._params[arg] = self._param_info(scope, name, arg)
+        return self._params[arg]
+
+    def _param_info(self, scope: Scope, name: str, arg: ast.arg) -> Info:
         fn = scope.node
         ann = arg.annotation
         if ann is not None:
@@ -413,6 +420,7 @@ class Inference:
             if isinstance(node, ast.Assign) and len(node.targets) == 1:
                 t = node.targets[0]
                 if isinstance(t, ast.Attribute) and isinstance(t.value, ast.Name) and t.value.id == "self":
+                    self.index.ensure_scope_of(node)
                     info = self.info(node.value, self.index.scope_for(node))
                     if info.origin in ("module", "passthrough_module"):
                         new = info
@@ -427,6 +435,18 @@ class Inference:
                 attrs[node.args[0].value] = Info(True, "buffer" if node.func.attr == "register_buffer" else "nn_parameter")
         return attrs
 
+    def self_assignments(self, cls: ast.ClassDef) -> dict[str, list[ast.AST]]:
+        """`self.<attr> = <value>` anywhere in the class: attr -> values (one walk per class)."""
+        if cls not in self._self_assigns:
+            found: dict[str, list[ast.AST]] = {}
+            for n in ast.walk(cls):
+                if isinstance(n, ast.Assign) and len(n.targets) == 1:
+                    t = n.targets[0]
+                    if isinstance(t, ast.Attribute) and isinstance(t.value, ast.Name) and t.value.id == "self":
+                        found.setdefault(t.attr, []).append(n.value)
+            self._self_assigns[cls] = found
+        return self._self_assigns[cls]
+
     def module_class(self, func: ast.AST) -> str | None:
         """`self.bn` (assigned `nn.BatchNorm2d(...)` in the class) or a local `bn = nn.BatchNorm2d()`
         -> "BatchNorm2d"; None when the callee is not a known torch.nn module."""
@@ -435,9 +455,7 @@ class Inference:
             cls = self.enclosing_class(func)
             if cls is None:
                 return None
-            values = [n.value for n in ast.walk(cls) if isinstance(n, ast.Assign) and len(n.targets) == 1
-                      and isinstance(n.targets[0], ast.Attribute) and isinstance(n.targets[0].value, ast.Name)
-                      and n.targets[0].value.id == "self" and n.targets[0].attr == func.attr]
+            values = self.self_assignments(cls).get(func.attr, [])
             value = values[0] if len(values) == 1 else None
         elif isinstance(func, ast.Name):
             scope = self.index.scope_for(func)

@@ -50,42 +50,101 @@ class Scope:
 
 
 class ScopeIndex:
-    """Parents, enclosing statements, loops and scopes for every node of one module."""
+    """Parents, enclosing scopes, bindings and loads, built lazily one scope at a time.
 
-    def __init__(self, tree: ast.Module) -> None:
+    Only scopes that contain a line of `interest` are indexed up front (plus the module's own
+    top-level code); others on demand (`ensure_within`). Each scope is walked once, and that one
+    walk records parents, the scope of every node, bindings, loads, imports and nodes by type.
+    """
+
+    def __init__(self, tree: ast.Module, interest: set[int] | None = None) -> None:
         self.tree = tree
+        self.interest = interest
         self.parent: dict[ast.AST, ast.AST] = {}
         self.scope_of: dict[ast.AST, Scope] = {}  # node -> innermost scope it belongs to
         self.scopes: dict[ast.AST, Scope] = {}
-        self._build(tree, Scope(tree))
+        self.by_type: dict[type, list[ast.AST]] = {}
+        self.imports: list[ast.AST] = []  # Import/ImportFrom nodes seen so far
+        self._pending: dict[ast.AST, list[ast.AST]] = {}  # indexed scope -> nested scopes not yet indexed
+        self._index_scope(tree)
 
     # ---- construction -------------------------------------------------------------------------
-    def _build(self, root: ast.AST, root_scope: Scope) -> None:
-        self.scopes[root] = root_scope
-        stack: list[tuple[ast.AST, Scope]] = [(root, root_scope)]
+    def _wanted(self, node: ast.AST) -> bool:
+        if self.interest is None:
+            return True
+        first = min([node.lineno, *(d.lineno for d in getattr(node, "decorator_list", []))])  # type: ignore[attr-defined]
+        return any(first <= line <= node.end_lineno for line in self.interest)  # type: ignore[attr-defined]
+
+    def _index_scope(self, node: ast.AST) -> Scope:
+        scope = Scope(node)
+        self.scopes[node] = scope
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
+            self._add_params(node, scope)
+        if isinstance(node, ast.Lambda):
+            roots: list[ast.AST] = [node.body]
+        elif isinstance(node, ast.Module):
+            roots = list(node.body)
+        else:
+            roots = list(node.body)  # type: ignore[attr-defined]
+        for r in roots:
+            self.parent[r] = node
+        nested: list[ast.AST] = []
+        stack = roots[::-1]
+        by_type, parent, scope_of, note = self.by_type, self.parent, self.scope_of, _NOTE
         while stack:
-            node, scope = stack.pop()
-            for child in ast.iter_child_nodes(node):
-                self.parent[child] = node
-                child_scope = scope
-                if isinstance(child, SCOPE_NODES):
-                    self.scope_of[child] = scope  # the def itself lives in the outer scope
-                    if isinstance(child, ast.ClassDef):
-                        # Class bodies bind names of their own; treat them as a scope of their own.
-                        child_scope = Scope(child)
-                    else:
-                        child_scope = Scope(child)
-                        self._add_params(child, child_scope)
-                    self.scopes[child] = child_scope
-                    # decorators, defaults and bases are evaluated in the outer scope
-                    for outer in _outer_parts(child):
-                        self.parent.setdefault(outer, child)
-                    stack.append((child, child_scope))
-                    continue
-                self.scope_of[child] = scope
-                stack.append((child, child_scope))
-        for scope in self.scopes.values():
-            self._collect(scope)
+            n = stack.pop()
+            t = type(n)
+            scope_of[n] = scope
+            by_type.setdefault(t, []).append(n)
+            if t in note:
+                note[t](self, scope, n)
+            if t in _SCOPE_TYPES:
+                nested.append(n)
+                # Decorators, defaults and bases are evaluated here, in the outer scope.
+                children = _outer_parts(n)
+            else:
+                children = _children(n)
+            for c in reversed(children):
+                parent[c] = n
+                stack.append(c)
+        pending = []
+        for inner in nested:
+            if self._wanted(inner):
+                self._index_scope(inner)
+            else:
+                pending.append(inner)
+        if pending:
+            self._pending[node] = pending
+        return scope
+
+    def ensure_scope_of(self, node: ast.AST) -> None:
+        """Index the scopes enclosing `node` (a node found by walking an unindexed part of the tree)."""
+        if node in self.scope_of:
+            return
+        for owner, pending in list(self._pending.items()):
+            for inner in pending:
+                if self.contains_by_position(inner, node):
+                    pending.remove(inner)
+                    self._index_scope(inner)
+                    self.ensure_scope_of(node)
+                    return
+
+    @staticmethod
+    def contains_by_position(outer: ast.AST, inner: ast.AST) -> bool:
+        return (outer.lineno, outer.col_offset) <= (inner.lineno, inner.col_offset) and \
+            (inner.end_lineno, inner.end_col_offset) <= (outer.end_lineno, outer.end_col_offset)  # type: ignore
+
+    def ensure_within(self, node: ast.AST) -> None:
+        """Index every scope nested in `node` (e.g. all methods of a class before reading its attributes)."""
+        todo = [node]
+        while todo:
+            owner = todo.pop()
+            if owner not in self.scopes:
+                continue
+            for inner in self._pending.pop(owner, []):
+                self._index_scope(inner)
+                todo.append(inner)
+            todo.extend(k for k in self._pending if self.contains(owner, k))
 
     @staticmethod
     def _add_params(fn: ast.AST, scope: Scope) -> None:
@@ -95,23 +154,25 @@ class ScopeIndex:
                 scope.params[a.arg] = a
                 scope.bindings.setdefault(a.arg, []).append(Binding(a.arg, fn, fn, "param"))
 
-    def _collect(self, scope: Scope) -> None:
-        for node in self.walk_scope(scope):
-            if isinstance(node, (ast.Global, ast.Nonlocal)):
-                scope.declared_global.update(node.names)
-            elif isinstance(node, ast.Name):
-                if isinstance(node.ctx, ast.Load):
-                    scope.loads.setdefault(node.id, []).append(node)
-                else:
-                    self._bind(scope, node)
-            elif isinstance(node, (ast.Import, ast.ImportFrom)):
-                for alias in node.names:
-                    name = (alias.asname or alias.name).split(".")[0]
-                    scope.bindings.setdefault(name, []).append(Binding(name, node, node, "opaque"))
-            elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) and node is not scope.node:
-                scope.bindings.setdefault(node.name, []).append(Binding(node.name, node, node, "opaque"))
-            elif isinstance(node, ast.ExceptHandler) and node.name:
-                scope.bindings.setdefault(node.name, []).append(Binding(node.name, node, node, "opaque"))
+    def _note_name(self, scope: Scope, node: ast.Name) -> None:
+        if type(node.ctx) is ast.Load:
+            scope.loads.setdefault(node.id, []).append(node)
+        else:
+            self._bind(scope, node)
+
+    def _note_global(self, scope: Scope, node: ast.Global | ast.Nonlocal) -> None:
+        scope.declared_global.update(node.names)
+
+    def _note_import(self, scope: Scope, node: ast.Import | ast.ImportFrom) -> None:
+        self.imports.append(node)
+        for alias in node.names:
+            name = (alias.asname or alias.name).split(".")[0]
+            scope.bindings.setdefault(name, []).append(Binding(name, node, node, "opaque"))
+
+    def _note_named(self, scope: Scope, node: ast.AST) -> None:
+        name = node.name  # type: ignore[attr-defined]
+        if name:
+            scope.bindings.setdefault(name, []).append(Binding(name, node, node, "opaque"))
 
     def _bind(self, scope: Scope, target: ast.Name) -> None:
         parent = self.parent[target]
@@ -128,18 +189,6 @@ class ScopeIndex:
         scope.bindings.setdefault(target.id, []).append(b)
 
     # ---- navigation ---------------------------------------------------------------------------
-    def walk_scope(self, scope: Scope) -> Iterator[ast.AST]:
-        """Nodes that belong to `scope` (nested function/class bodies excluded, their defs included)."""
-        todo = list(ast.iter_child_nodes(scope.node)) if not isinstance(scope.node, ast.Lambda) else [scope.node.body]
-        if isinstance(scope.node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-            todo = list(scope.node.body)
-        while todo:
-            node = todo.pop()
-            yield node
-            if isinstance(node, SCOPE_NODES):
-                continue
-            todo.extend(ast.iter_child_nodes(node))
-
     def statement_of(self, node: ast.AST) -> ast.AST:
         while not isinstance(node, ast.stmt) and node in self.parent:
             node = self.parent[node]
@@ -224,11 +273,40 @@ def _in_loop_body(loop: ast.AST, node: ast.AST, index: ScopeIndex) -> bool:
     return False
 
 
+_SCOPE_TYPES = frozenset(SCOPE_NODES)
+_NOTE = {
+    ast.Name: ScopeIndex._note_name, ast.Global: ScopeIndex._note_global, ast.Nonlocal: ScopeIndex._note_global,
+    ast.Import: ScopeIndex._note_import, ast.ImportFrom: ScopeIndex._note_import,
+    ast.FunctionDef: ScopeIndex._note_named, ast.AsyncFunctionDef: ScopeIndex._note_named,
+    ast.ClassDef: ScopeIndex._note_named, ast.ExceptHandler: ScopeIndex._note_named,
+}
+# Fields that never hold nodes worth visiting: expression contexts and operator singletons.
+_SKIP_FIELDS = {"ctx", "op", "ops", "type_ignores"}
+_FIELDS: dict[type, tuple[str, ...]] = {}
+
+
+def _children(node: ast.AST) -> list[ast.AST]:
+    """ast.iter_child_nodes without Load/Store contexts and operators (a third of all nodes)."""
+    t = type(node)
+    fields = _FIELDS.get(t)
+    if fields is None:
+        fields = _FIELDS[t] = tuple(f for f in t._fields if f not in _SKIP_FIELDS)
+    out: list[ast.AST] = []
+    for f in fields:
+        v = getattr(node, f, None)
+        if isinstance(v, ast.AST):
+            out.append(v)
+        elif isinstance(v, list):
+            out.extend(x for x in v if isinstance(x, ast.AST))
+    return out
+
+
 def _outer_parts(node: ast.AST) -> list[ast.AST]:
+    """The parts of a def/class/lambda that the enclosing scope evaluates."""
     parts: list[ast.AST] = list(getattr(node, "decorator_list", []))
     if isinstance(node, ast.ClassDef):
         parts += node.bases + [k.value for k in node.keywords]
-    elif not isinstance(node, ast.ClassDef):
+    else:
         args = node.args  # type: ignore[attr-defined]
         parts += [d for d in args.defaults + args.kw_defaults if d is not None]
     return parts
