@@ -74,6 +74,13 @@ def call_args(call: ast.Call, skip_first: bool = False) -> list[tuple[ast.AST, b
     return args
 
 
+def shown_expr(node: ast.AST) -> str:
+    """Source text of a receiver as it must be written before `.method()`: `(a / b)`, `x[0]`."""
+    text = ast.unparse(node)
+    atomic = (ast.Name, ast.Attribute, ast.Call, ast.Subscript, ast.Constant, ast.List, ast.Tuple, ast.Dict)
+    return text if isinstance(node, atomic) else f"({text})"
+
+
 def has_star_args(call: ast.Call) -> bool:
     return any(isinstance(a, ast.Starred) for a in call.args) or any(k.arg is None for k in call.keywords)
 

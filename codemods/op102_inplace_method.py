@@ -14,7 +14,7 @@ from outplace.plans import CallEdit
 
 from .base import Rule, RuleDoc
 from .inplace_calls import (OPERAND_METHODS, call_args, clone_before, follows_clone, has_star_args,
-                            operand_reasons, place_call, torch_alias)
+                            operand_reasons, place_call, shown_expr, torch_alias)
 
 TWIN_KINDS = ("twin", "view")
 GRAPH_REASON = ("out of place `{self}` starts without `{old}`'s graph: gradients to what `{old}` was computed "
@@ -69,7 +69,7 @@ class InplaceMethod(Rule):
             if judged is None:
                 continue
             stmt = an.index.statement_of(call)
-            shown = judged.spelling or ast.unparse(receiver)
+            shown = judged.spelling or shown_expr(receiver)
             if follows_clone(an, stmt, judged.spelling):
                 continue
             edits, reasons, fixable = [], list(judged.reasons), not has_star_args(call)

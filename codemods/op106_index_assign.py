@@ -11,7 +11,7 @@ from outplace.findings import Finding
 from outplace.plans import MaskedFillPlan
 
 from .base import Rule, RuleDoc
-from .inplace_calls import clone_before, follows_clone
+from .inplace_calls import clone_before, follows_clone, shown_expr
 from .op101_augmented_assign import OPS
 
 ELEMENTWISE_PREDICATES = {"isnan", "isinf", "isfinite", "isneginf", "isposinf", "signbit", "isreal"}
@@ -49,7 +49,7 @@ class IndexAssign(Rule):
             judged = an.target(sub.value, node)
             if judged is None:
                 continue
-            shown = judged.spelling or ast.unparse(sub.value)
+            shown = judged.spelling or shown_expr(sub.value)
             if follows_clone(an, node, judged.spelling):
                 continue
             plan = None

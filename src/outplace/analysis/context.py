@@ -3,7 +3,11 @@
   * `with torch.no_grad():`, `torch.inference_mode()`, `torch.set_grad_enabled(False)` blocks;
   * functions decorated with `@torch.no_grad()` / `@torch.inference_mode()` (with or without parens);
   * optimizer and LR-scheduler classes (subclasses of `Optimizer`, `LRScheduler`, `_LRScheduler`):
-    their in-place updates are the point (rewriting `p.sub_(lr * g)` stops learning);
+    their in-place updates are the point (rewriting `p.sub_(lr * g)` stops learning); in a module
+    that defines an optimizer class, its module-level functions too (`_single_tensor_adam(...)`);
+  * functions with PyTorch's functional-optimizer signature (`params` and `grads` parameters);
+  * functions named like PyTorch's in-place APIs, `name_` (`orthogonal_`, `clip_grad_norm_`): mutating
+    their arguments is their contract;
   * anything reached through `.data` or `.grad` (handled by the origin model: origin "data").
 """
 
@@ -26,6 +30,9 @@ class IntentContext:
     def __init__(self, index: ScopeIndex, imports: ImportMap) -> None:
         self.index, self.imports = index, imports
         self._memo: dict[ast.AST, str | None] = {}
+        self.optimizer_module = any(
+            isinstance(n, ast.ClassDef) and any(_base_name(b) in STATEFUL_BASES for b in n.bases)
+            for n in index.tree.body)
 
     def reason(self, node: ast.AST) -> str | None:
         """Why a write at `node` is intentional (and must not be reported), or None."""
@@ -47,11 +54,16 @@ class IntentContext:
             for deco in node.decorator_list:
                 if self._disables_grad(deco):
                     return "in a no-grad function"
+            if node.name.endswith("_") and not node.name.endswith("__"):
+                return "in an in-place function (`name_`)"
+            if self.optimizer_module and self.index.parent.get(node) is self.index.tree:
+                return "in an optimizer implementation"
+            names = {a.arg for a in node.args.posonlyargs + node.args.args + node.args.kwonlyargs}
+            if {"params", "grads"} <= names or {"param", "grad"} <= names:
+                return "in an optimizer step function (takes params and grads)"
         elif isinstance(node, ast.ClassDef):
-            for base in node.bases:
-                name = dotted(base) or ""
-                if name.split(".")[-1] in STATEFUL_BASES:
-                    return "in an optimizer or scheduler class"
+            if any(_base_name(b) in STATEFUL_BASES for b in node.bases):
+                return "in an optimizer or scheduler class"
         return None
 
     def _disables_grad(self, expr: ast.AST) -> bool:
@@ -67,3 +79,7 @@ class IntentContext:
             first = call.args[0]
             return isinstance(first, ast.Constant) and first.value is False
         return False
+
+
+def _base_name(base: ast.AST) -> str:
+    return (dotted(base) or "").rsplit(".", 1)[-1]

@@ -39,6 +39,7 @@ COMPARE_METHODS = {"eq", "ne", "lt", "le", "gt", "ge", "isnan", "isinf", "isfini
 # torch.nn modules whose forward may return its input (or a view of it) instead of a new tensor.
 ALIASING_MODULES = {"Identity", "Dropout", "Dropout1d", "Dropout2d", "Dropout3d", "AlphaDropout",
                     "FeatureAlphaDropout", "Flatten", "Unflatten"}
+FACTORY_METHODS = {"new_empty", "new_zeros", "new_ones", "new_full", "new_tensor", "new_empty_strided"}
 FLOAT_FACTORIES = {"rand", "randn", "rand_like", "randn_like", "linspace", "logspace", "normal", "empty",
                    "zeros", "ones", "eye", "randperm_float"}  # default dtype float when no dtype= is given
 
@@ -340,6 +341,8 @@ class Inference:
             return Info(False, "other")
         if method == "requires_grad_":
             return Info(True, "leaf", recv.dtype)
+        if method in FACTORY_METHODS:  # `x.new_zeros(...)`: a fresh buffer, not in any graph
+            return Info(True, "factory", recv.dtype if method != "new_tensor" else "unknown")
         dtype = recv.dtype
         if method in FLOAT_CAST_METHODS:
             dtype = "float"
