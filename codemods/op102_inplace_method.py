@@ -78,6 +78,8 @@ class InplaceMethod(Rule):
                 name = link.func.attr  # type: ignore[attr-defined]
                 r = ops.methods[name]
                 edit = _edit(an, name, r, judged.spelling if link.func.value is receiver else None)  # type: ignore[attr-defined]
+                if name == "copy_" and not (link.args and an.info(link.args[0]).tensor):
+                    edit = None  # `x.copy_(2)` also takes numbers; the out-of-place form needs a tensor
                 if edit is None:
                     fixable = False
                     break

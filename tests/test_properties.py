@@ -5,6 +5,7 @@ from __future__ import annotations
 import ast
 import textwrap
 
+import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
@@ -98,3 +99,51 @@ def test_no_change_when_nothing_applies(body: list[str]) -> None:
     source = "import numpy as np\nimport torch\n\n\ndef g(a, d):\n" + textwrap.indent("\n".join(body), "    ") + "\n"
     assert check_source(source, UNSAFE) == []
     assert fix_source(source, UNSAFE).output == source
+
+
+TENSOR_OPS = ["+", "-", "*", "/"]
+
+
+def _tensor_expr(depth: int) -> st.SearchStrategy[str]:
+    leaf = st.one_of(st.sampled_from(NAMES), st.sampled_from(["2", "0.5", "-1"]))
+    if depth == 0:
+        return leaf
+    sub = _tensor_expr(depth - 1)
+    return st.one_of(
+        leaf,
+        st.tuples(sub, st.sampled_from(TENSOR_OPS), sub).map(lambda t: f"{t[0]} {t[1]} {t[2]}"),
+        sub.map(lambda e: f"-{e}"),
+        sub.map(lambda e: f"({e})"),
+        st.tuples(sub, sub).map(lambda t: f"torch.maximum({t[0]}, {t[1]})"),
+    )
+
+
+WRITES = ["h.copy_({e})", "h.add_({e})", "h.mul_({e}).sub_({e})", "h += {e}", "h /= {e}", "h **= {e}",
+          "torch.clamp_(h, min={e})", "h[h > 0] = 1.5", "h.fill_(2.0)"]
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(write=st.sampled_from(WRITES), expr=_tensor_expr(2))
+def test_rewrites_compute_what_the_original_computed(write: str, expr: str) -> None:
+    """Run original and rewritten code with torch: the rewritten tensor holds the same values."""
+    torch = pytest.importorskip("torch")
+    statement = write.format(e=expr)
+    source = ("import torch\n\n\ndef f(a: torch.Tensor, b: torch.Tensor, c: torch.Tensor):\n"
+              f"    h = torch.tanh(a)\n    {statement}\n    return h\n")
+    out = fix_source(source, UNSAFE).output
+    assert out != source, source
+    g = torch.Generator().manual_seed(0)
+    args = [torch.rand(3, 4, generator=g) + 0.5 for _ in range(3)]
+    results = []
+    for code in (source, out):
+        ns: dict = {}
+        exec(compile(code, "<case>", "exec"), ns)
+        try:
+            results.append(("ok", ns["f"](*[t.clone() for t in args])))
+        except Exception:  # noqa: BLE001 - invalid either way (`h.copy_(2)`): both must fail
+            results.append(("raised", None))
+    (k1, v1), (k2, v2) = results
+    assert k1 == k2, (source, out)
+    if k1 == "ok":
+        assert v1.dtype == v2.dtype and v1.shape == v2.shape, (source, out)
+        assert torch.equal(v1, v2) or torch.allclose(v1, v2, equal_nan=True, rtol=0, atol=0), (source, out)

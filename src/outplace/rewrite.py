@@ -52,7 +52,10 @@ class _Transformer(cst.CSTTransformer):
         pid, plan = hits[0]
         span = self._span(original)
         edit = next(e for s, e in plan.edits if s == span)  # type: ignore[union-attr]
-        new = rewrite_call(edit, updated)
+        try:
+            new = rewrite_call(edit, updated)
+        except (ValueError, cst.ParserSyntaxError):
+            return updated  # the plan does not fit this node: it is reported as not applied
         self.applied_calls[pid] = self.applied_calls.get(pid, 0) + 1
         return new
 
@@ -289,6 +292,16 @@ def rewrite_statement(plan: Plan, node: cst.BaseSmallStatement) -> Sequence[cst.
     raise TypeError(f"unknown plan {plan!r}")
 
 
+_ATOMS = (cst.Name, cst.Attribute, cst.Call, cst.Subscript, cst.SimpleString, cst.List, cst.Dict, cst.Set)
+
+
+def _atom(module: cst.Module, expr: cst.BaseExpression) -> str:
+    """Source of `expr`, parenthesised unless it is an atom: safe to put before `.method()` or
+    anywhere in a template (`a / b` -> `(a / b)`, `2` -> `(2)`: `2.expand_as` would not parse)."""
+    code = module.code_for_node(expr)
+    return code if isinstance(expr, _ATOMS) or expr.lpar else f"({code})"
+
+
 def rewrite_call(edit: CallEdit, node: cst.Call) -> cst.BaseExpression:
     kind = edit.kind
     if kind in ("rename", "cast", "dtype_kw"):
@@ -321,7 +334,7 @@ def rewrite_call(edit: CallEdit, node: cst.Call) -> cst.BaseExpression:
         module = cst.Module([])
         args_code = ", ".join(module.code_for_node(a.with_changes(comma=cst.MaybeSentinel.DEFAULT))
                               for a in node.args)
-        recv = module.code_for_node(node.func.value) if isinstance(node.func, cst.Attribute) else edit.recv
-        arg0 = module.code_for_node(node.args[0].value) if node.args else ""
+        recv = _atom(module, node.func.value) if isinstance(node.func, cst.Attribute) else edit.recv
+        arg0 = _atom(module, node.args[0].value) if node.args else ""
         return cst.parse_expression(edit.new.format(self=recv, args=args_code, arg0=arg0))
     raise ValueError(f"unknown call edit {kind}")
