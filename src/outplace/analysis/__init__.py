@@ -36,7 +36,7 @@ _CANDIDATES = [re.compile(p) for p in (
     r"<<=|>>=",                     # shifts (`<=`/`>=` comparisons are not candidates)
     r"\]\s*=[^=]",                  # x[m] = v
     r"inplace",                     # inplace=True
-    r"out\s*=[^=]",                 # out=c
+    r"out=[^=]",                    # out=c (a keyword argument; `out = ...` assignments are not)
 )]
 _TRUE = re.compile(r"True")  # positional inplace: nn.ReLU(True), F.dropout(x, 0.5, True, True)
 _POSITIONAL: dict[int, re.Pattern[str]] = {}
