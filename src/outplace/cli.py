@@ -312,9 +312,9 @@ def fix(
             try:
                 r.fixed = review_file(shown, r.source.text, r.fixed, r.applied, input_stream=sys.stdin,
                                       output=sys.stdout)
-            except Quit:
+            except Quit as stop:  # like `git add -p`: hunks accepted before `q` still apply
                 quit_review = True
-                r.fixed = None
+                r.fixed = stop.text
             changed = r.fixed is not None and r.fixed != r.source.text
             if not changed:
                 r.fixed = None
