@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import ast
 
-from outplace.analysis import Analysis
+from outplace.analysis import Analysis, Target
 from outplace.analysis.imports import dotted
 from outplace.analysis.infer import Info, literal_number
 from outplace.plans import CallEdit, CallPlan, ClonePlan
@@ -94,9 +94,17 @@ def torch_alias(an: Analysis) -> str | None:
 
 
 def place_call(an: Analysis, stmt: ast.stmt, outer: ast.Call, receiver: ast.AST,
-               edits: list[tuple[ast.Call, CallEdit]]) -> CallPlan | None:
-    """A plan that rewrites `edits` and rebinds the receiver where the in-place result was kept."""
+               edits: list[tuple[ast.Call, CallEdit]], target: Target) -> CallPlan | None:
+    """A plan that rewrites `edits` and rebinds the receiver where the in-place result was kept.
+
+    None when every rewrite would drop the write's effect: writing into a temporary that shares
+    storage with something else (`buf.narrow(0, 0, 2).copy_(x)`), or into a parameter or global
+    that nothing reads afterwards (the write was for the caller)."""
     spelling = dotted(receiver)
+    if spelling is None and target.info.origin != "fresh":
+        return None
+    if dead_store(an, target, stmt):
+        return None
     keyed = tuple((an.span(c), e) for c, e in edits)
     key = an.start(stmt)
     value = _whole_value(stmt)
@@ -121,7 +129,19 @@ def place_call(an: Analysis, stmt: ast.stmt, outer: ast.Call, receiver: ast.AST,
     return None
 
 
-def clone_before(an: Analysis, stmt: ast.stmt, receiver: ast.AST) -> ClonePlan | None:
+def dead_store(an: Analysis, target: Target, stmt: ast.stmt) -> bool:
+    """The statement only writes into a caller-visible name that nothing reads afterwards: a
+    rebinding rewrite would lose its whole effect (`n += 1` in a function that updates `n`)."""
+    name = target.spelling
+    only_writes = isinstance(stmt, (ast.Expr, ast.AugAssign)) or (
+        isinstance(stmt, ast.Assign) and all(isinstance(t, ast.Subscript) for t in stmt.targets))
+    return (only_writes and name is not None and "." not in name
+            and target.info.origin in ("parameter", "global") and not an.used_after(name, stmt))
+
+
+def clone_before(an: Analysis, stmt: ast.stmt, receiver: ast.AST, target: Target) -> ClonePlan | None:
+    if dead_store(an, target, stmt):
+        return None
     spelling = dotted(receiver)
     if spelling is None or not isinstance(stmt, (ast.Expr, ast.Assign, ast.AugAssign)):
         return None

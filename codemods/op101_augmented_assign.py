@@ -11,7 +11,7 @@ from outplace.findings import Finding
 from outplace.plans import AugAssignPlan
 
 from .base import Rule, RuleDoc
-from .inplace_calls import operand_reasons, scalar_reasons
+from .inplace_calls import dead_store, operand_reasons, scalar_reasons
 
 OPS = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/", ast.FloorDiv: "//", ast.Mod: "%",
        ast.Pow: "**", ast.MatMult: "@", ast.BitAnd: "&", ast.BitOr: "|", ast.BitXor: "^",
@@ -62,9 +62,10 @@ class AugmentedAssign(Rule):
             if op == "/" and judged.info.dtype != "float":
                 reasons.append(f"`{shown}` is not known to be floating: on an integer tensor `/=` raises, "
                                "`/` silently returns floats")
+            plan = None if dead_store(an, judged, node) else AugAssignPlan(an.start(node))
             yield self.finding(
                 an, node, f"`{shown} {op}= ...` modifies tensor `{shown}` in place; use `{shown} = {shown} {op} ...`",
-                AugAssignPlan(an.start(node)), reasons, target=judged)
+                plan, reasons, target=judged)
 
 
 def _number(node: ast.AST) -> str | None:

@@ -80,6 +80,9 @@ class InplaceMethod(Rule):
                 edit = _edit(an, name, r, judged.spelling if link.func.value is receiver else None)  # type: ignore[attr-defined]
                 if name == "copy_" and not (link.args and an.info(link.args[0]).tensor):
                     edit = None  # `x.copy_(2)` also takes numbers; the out-of-place form needs a tensor
+                if edit is not None and edit.kind == "template" and (edit.new or "").count("{self}") > 1 \
+                        and dotted(link.func.value) is None:  # type: ignore[attr-defined]
+                    edit = None  # the template would evaluate the receiver expression twice
                 if edit is None:
                     fixable = False
                     break
@@ -95,9 +98,10 @@ class InplaceMethod(Rule):
                                                        old=shown))
                 reasons += operand_reasons(an, judged.info, shown, call_args(link),
                                            positional_operands=name in OPERAND_METHODS)
-            plan = place_call(an, stmt, call, receiver, edits) if fixable else None
+            plan = place_call(an, stmt, call, receiver, edits, judged) if fixable else None
             if plan is None and len(links) == 1 and an.settings.clone and row["kind"] not in TWIN_KINDS:
-                plan = clone_before(an, stmt, receiver) if isinstance(stmt, ast.Expr) and stmt.value is call else None
+                if isinstance(stmt, ast.Expr) and stmt.value is call:
+                    plan = clone_before(an, stmt, receiver, judged)
             yield self.finding(an, call, self.message(an, shown, links, judged.spelling is not None), plan, reasons,
                                target=judged)
 

@@ -59,7 +59,7 @@ class InplaceFunction(Rule):
             stmt = an.index.statement_of(call)
             plan = None
             if isinstance(call.func, ast.Attribute) and not has_star_args(call):
-                plan = place_call(an, stmt, call, receiver, [(call, CallEdit("rename", twin))])
+                plan = place_call(an, stmt, call, receiver, [(call, CallEdit("rename", twin))], judged)
             func = ast.unparse(call.func)
             yield self.finding(
                 an, call, f"`{func}({shown})` modifies tensor `{shown}` in place; use "

@@ -65,7 +65,8 @@ class InplaceArgument(Rule):
             return
         shown = judged.spelling or ast.unparse(receiver)
         stmt = an.index.statement_of(call)
-        plan = None if has_star_args(call) else place_call(an, stmt, call, receiver, [(call, CallEdit("drop_arg", arg=where))])
+        edit = CallEdit("drop_arg", arg=where)
+        plan = None if has_star_args(call) else place_call(an, stmt, call, receiver, [(call, edit)], judged)
         func = ast.unparse(call.func)
         yield self.finding(an, call, f"`{func}(..., inplace=True)` modifies tensor `{shown}` in place; drop "
                                      "`inplace=True`", plan, judged.reasons, target=judged)

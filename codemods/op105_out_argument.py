@@ -47,8 +47,8 @@ class OutArgument(Rule):
                                         "storage; the assignment does neither"]
             stmt = an.index.statement_of(call)
             plan = None
-            if not isinstance(out, (ast.Tuple, ast.List)) and not has_star_args(call):
-                plan = place_call(an, stmt, call, out, [(call, CallEdit("drop_arg", arg="out"))])
+            if judged.spelling is not None and not has_star_args(call):  # a view target cannot be rebound
+                plan = place_call(an, stmt, call, out, [(call, CallEdit("drop_arg", arg="out"))], judged)
                 if plan is not None and plan.rebind is None and isinstance(stmt, ast.Expr):
                     plan = None
             yield self.finding(an, call, f"`out={shown}` writes into tensor `{shown}` in place; assign the "

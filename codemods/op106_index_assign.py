@@ -56,7 +56,7 @@ class IndexAssign(Rule):
             if isinstance(node, ast.Assign) and _elementwise_mask(an, sub.slice, sub.value, node) and _scalar(an, node.value):
                 plan = MaskedFillPlan(an.start(node))
             elif an.settings.clone:
-                plan = clone_before(an, node, sub.value)
+                plan = clone_before(an, node, sub.value, judged)
             op = "=" if isinstance(node, ast.Assign) else OPS[type(node.op)] + "="
             yield self.finding(an, node, f"`{shown}[...] {op} ...` writes into tensor `{shown}` in place",
                                plan, judged.reasons, target=judged)

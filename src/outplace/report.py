@@ -59,14 +59,29 @@ def _line_col(source: str, offset: int) -> tuple[int, int]:
 def unified_diff(old: str, new: str, path: str) -> str:
     """A patch `git apply` accepts: a/ b/ prefixes, exact line endings, no-newline-at-EOF markers."""
     a, b = split_lines(old), split_lines(new)
+    groups = difflib.SequenceMatcher(None, a, b, autojunk=False).get_grouped_opcodes(3)
     out = []
-    for line in difflib.unified_diff(a, b, f"a/{path}", f"b/{path}", n=3):
-        if not line.endswith(("\n", "\r")):
-            line += "\n" + NO_EOL
-        out.append(line)
-    text = "".join(out)
-    # difflib's header lines end in "\n" already; content lines keep their own endings.
-    return text
+    for group in groups:
+        if not out:
+            out += [f"--- a/{path}\n", f"+++ b/{path}\n"]
+        i1, j1 = group[0][1], group[0][3]  # opcodes: (tag, i1, i2, j1, j2)
+        i2, j2 = group[-1][2], group[-1][4]
+        out.append(f"@@ -{_range(i1, i2 - i1)} +{_range(j1, j2 - j1)} @@\n")
+        for tag, a1, a2, b1, b2 in group:
+            if tag == "equal":
+                out += [" " + line for line in a[a1:a2]]
+                continue
+            out += ["-" + line for line in a[a1:a2]]
+            out += ["+" + line for line in b[b1:b2]]
+    # Content lines keep their own endings; a last line without one gets git's marker.
+    return "".join(line if line.endswith(("\n", "\r")) else line + "\n" + NO_EOL for line in out)
+
+
+def _range(start: int, length: int) -> str:
+    """Unified-diff range: 1-based start, length omitted when 1, start-1 when empty (like difflib)."""
+    if length == 1:
+        return f"{start + 1}"
+    return f"{start + 1 if length else start},{length}"
 
 
 def json_dump(items: list[dict]) -> str:

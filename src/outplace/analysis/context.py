@@ -8,6 +8,7 @@
   * functions with PyTorch's functional-optimizer signature (`params` and `grads` parameters);
   * functions named like PyTorch's in-place APIs, `name_` (`orthogonal_`, `clip_grad_norm_`): mutating
     their arguments is their contract;
+  * the in-place branch of a switch named `inplace` (`x.mul_(g) if inplace else x * g`);
   * anything reached through `.data` or `.grad` (handled by the origin model: origin "data").
 """
 
@@ -36,13 +37,15 @@ class IntentContext:
 
     def reason(self, node: ast.AST) -> str | None:
         """Why a write at `node` is intentional (and must not be reported), or None."""
+        child = node
         for anc in self.index.ancestors(node):
-            if anc in self._memo:
-                r = self._memo[anc]
-            else:
-                r = self._memo[anc] = self._own_reason(anc)
-            if r:
-                return r
+            if _opted_in(anc, child):
+                return "in code that runs only when in-place was asked for (`inplace`)"
+            if anc not in self._memo:
+                self._memo[anc] = self._own_reason(anc)
+            if self._memo[anc]:
+                return self._memo[anc]
+            child = anc
         return None
 
     def _own_reason(self, node: ast.AST) -> str | None:
@@ -83,3 +86,12 @@ class IntentContext:
 
 def _base_name(base: ast.AST) -> str:
     return (dotted(base) or "").rsplit(".", 1)[-1]
+
+
+def _opted_in(anc: ast.AST, child: ast.AST) -> bool:
+    """`x.mul_(g) if inplace else x * g`, `if self.inplace: x.relu_()`: the in-place branch of a
+    switch named `inplace` is an in-place mode the caller asked for."""
+    if isinstance(anc, ast.IfExp) and child is anc.body or isinstance(anc, ast.If) and child in anc.body:
+        return any((dotted(n) or "").rsplit(".", 1)[-1] == "inplace"
+                   for n in ast.walk(anc.test) if isinstance(n, (ast.Name, ast.Attribute)))
+    return False
