@@ -54,10 +54,11 @@ def parse(source: str) -> ast.Module:
         raise ParseError(f"1:1: cannot parse: {e}") from None
 
 
-def _analyse(source: str, settings: Settings) -> tuple[list[Finding], ast.Module | None]:
+def _analyse(source: str, settings: Settings, tree: ast.Module | None = None
+             ) -> tuple[list[Finding], ast.Module | None]:
     if not _PREFILTER.search(source):
         return [], None
-    tree = parse(source)
+    tree = tree or parse(source)
     from outplace.analysis import Analysis, candidate_lines  # deferred: skipped files never load them
     from outplace.codemods import RULES
     from outplace.optable import load_optable
@@ -119,15 +120,15 @@ def fix_source(source: str, settings: Settings = Settings(), *, path: str = "<st
     """Apply fixes until none applies (a rewrite can reveal what a tensor is: `torch.relu_(h)` ->
     `h = torch.relu(h)` binds `h`), so the output is a fixed point: fixing it again changes nothing."""
     applied: list[Finding] = []
-    current = source
+    current, tree = source, None
     for _ in range(MAX_FIX_PASSES):
-        findings, tree = _analyse(current, settings)
+        findings, tree = _analyse(current, settings, tree)
         chosen = [(i, f) for i, f in enumerate(findings)
                   if f.fix is not None and (f.fix.is_safe or settings.unsafe_fixes)]
         held_back = [f for f in findings if f.fix is not None and not f.fix.is_safe and not settings.unsafe_fixes]
         if not chosen or tree is None:
             return FixResult(current, applied, held_back, findings)
-        new, landed = _rewrite(current, tree, chosen)
+        new, landed, tree = _rewrite(current, tree, chosen)
         if not landed:
             return FixResult(current, applied, held_back, findings)
         applied += [findings[i] for i in sorted(landed)]
@@ -142,7 +143,7 @@ def fix_edit(source: str, finding: Finding) -> Edit | None:
     if finding.plan is None:
         return None
     tree = parse(source)
-    new, landed = _rewrite(source, tree, [(0, finding)])
+    new, landed, _ = _rewrite(source, tree, [(0, finding)])
     if not landed:
         return None
     start = 0
@@ -164,7 +165,10 @@ def fix_edit(source: str, finding: Finding) -> Edit | None:
     return Edit(start, end_old, new[start:end_new])
 
 
-def _rewrite(source: str, tree: ast.Module, chosen: list[tuple[int, Finding]]) -> tuple[str, set[int]]:
+def _rewrite(source: str, tree: ast.Module, chosen: list[tuple[int, Finding]]
+             ) -> tuple[str, set[int], ast.Module | None]:
+    """Apply the chosen findings' plans; returns the new source, the indices that landed, and the
+    new source's tree (parsed to check it; the next pass reuses it)."""
     from outplace.rewrite import rewrite_source  # libcst: loaded only when something is rewritten
 
     stmts = _statements_by_start(tree, split_lines(source))
@@ -175,20 +179,21 @@ def _rewrite(source: str, tree: ast.Module, chosen: list[tuple[int, Finding]]) -
             triples.append((i, f.plan, stmt))
     new, landed = rewrite_source(source, tree, triples, dominant_newline(source))
     if not landed or new == source:
-        return source, set()
+        return source, set(), tree
     try:
-        parse(new)
+        new_tree = parse(new)
     except ParseError:
         # Never hand back code that does not parse: report the findings as unfixed instead.
-        return source, set()
-    return new, landed
+        return source, set(), tree
+    return new, landed, new_tree
 
 
 def _statements_by_start(tree: ast.Module, lines: list[str]) -> dict[tuple[int, int], ast.stmt]:
+    from outplace.rewrite import iter_statements
+
     out = {}
-    for node in ast.walk(tree):
-        if isinstance(node, ast.stmt):
-            text = lines[node.lineno - 1] if node.lineno <= len(lines) else ""
-            col = node.col_offset if text.isascii() else len(text.encode()[: node.col_offset].decode("utf-8", "replace"))
-            out[(node.lineno, col)] = node
+    for node, _ in iter_statements(tree):
+        text = lines[node.lineno - 1] if node.lineno <= len(lines) else ""
+        col = node.col_offset if text.isascii() else len(text.encode()[: node.col_offset].decode("utf-8", "replace"))
+        out[(node.lineno, col)] = node
     return out

@@ -103,6 +103,26 @@ _COMPOUND = (ast.If, ast.For, ast.AsyncFor, ast.While, ast.With, ast.AsyncWith, 
     + ((ast.Match,) if hasattr(ast, "Match") else ())
 
 
+_BLOCKS = ("body", "orelse", "finalbody", "handlers", "cases")
+
+
+def iter_statements(tree: ast.Module):
+    """Every statement with its enclosing statement (None at module level), without visiting
+    expressions: much cheaper than ast.walk when only statements matter."""
+    stack: list[tuple[ast.AST, ast.stmt | None]] = [(s, None) for s in reversed(tree.body)]
+    while stack:
+        node, parent = stack.pop()
+        if isinstance(node, ast.stmt):
+            yield node, parent
+            owner: ast.stmt | None = node
+        else:  # except handlers and match cases hold statements too
+            owner = parent
+        for field in _BLOCKS:
+            block = getattr(node, field, None)
+            if block:
+                stack.extend((child, owner) for child in reversed(block))
+
+
 def statement_lines(stmt: ast.stmt) -> Region:
     first = stmt.lineno
     for deco in getattr(stmt, "decorator_list", []):
@@ -125,17 +145,25 @@ def plan_regions(lines: Sequence[str], stmts: Iterable[ast.stmt], index: "Statem
 class StatementIndex:
     """Statements by line, to grow a region until it holds whole statements and starts a line."""
 
-    def __init__(self, tree: ast.Module) -> None:
+    def __init__(self, tree: ast.Module, near: list[tuple[int, int]] | None = None) -> None:
+        """`near`: line spans of the statements to cut out; only the top-level statements that
+        overlap one, and their neighbours (which may share a line with them), are indexed."""
         self.by_line: dict[int, list[ast.stmt]] = {}
         self.parent: dict[ast.stmt, ast.stmt] = {}
-        for node in ast.walk(tree):
-            for child in ast.iter_child_nodes(node):
-                if isinstance(child, ast.stmt) and isinstance(node, ast.stmt):
-                    self.parent[child] = node
-            if isinstance(node, ast.stmt):
-                r = statement_lines(node)
-                for line in {r.first, r.last}:
-                    self.by_line.setdefault(line, []).append(node)
+        body = tree.body
+        if near is not None:
+            keep = set()
+            for i, top in enumerate(body):
+                r = statement_lines(top)
+                if any(first <= r.last and r.first <= last for first, last in near):
+                    keep.update((i - 1, i, i + 1))
+            body = [body[i] for i in sorted(keep) if 0 <= i < len(body)]
+        for node, parent in iter_statements(ast.Module(body=body, type_ignores=[])):
+            if parent is not None:
+                self.parent[node] = parent
+            r = statement_lines(node)
+            for line in {r.first, r.last}:
+                self.by_line.setdefault(line, []).append(node)
 
     def standalone(self, region: Region, stmt: ast.stmt, lines: Sequence[str]) -> Region:
         while True:
@@ -183,7 +211,8 @@ def rewrite_source(
     if not plans:
         return source, set()
     lines = split_lines(source)
-    regions = plan_regions(lines, [s for _, _, s in plans], StatementIndex(tree))
+    plan_lines = [(s.lineno, s.end_lineno or s.lineno) for _, _, s in plans]
+    regions = plan_regions(lines, [s for _, _, s in plans], StatementIndex(tree, plan_lines))
     applied: set[int] = set()
     out: list[str] = []
     cursor = 0  # 0-based index of the next line to copy
@@ -191,12 +220,15 @@ def rewrite_source(
         inside = [(pid, p) for pid, p, s in plans if region.first <= s.lineno <= region.last]
         text = "".join(lines[region.first - 1: region.last])
         indent = lines[region.first - 1][: _indent_len(lines[region.first - 1])]
-        if indent:
-            header = "if True:" + newline
-            new, got = _transform(header + text, inside, region.first - 2)
-            new = new[len(header):]
-        else:
-            new, got = _transform(text, inside, region.first - 1)
+        try:
+            if indent:
+                header = "if True:" + newline
+                new, got = _transform(header + text, inside, region.first - 2)
+                new = new[len(header):]
+            else:
+                new, got = _transform(text, inside, region.first - 1)
+        except cst.ParserSyntaxError:  # the region does not stand alone after all: do the whole file
+            return _transform(source, [(pid, p) for pid, p, _ in plans], 0)
         out.extend(lines[cursor: region.first - 1])
         out.append(new)
         cursor = region.last

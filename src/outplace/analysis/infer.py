@@ -99,6 +99,8 @@ class Inference:
     def __init__(self, tree: ast.Module, index: ScopeIndex, imports: ImportMap, ops: OpTable) -> None:
         self.tree, self.index, self.imports, self.ops = tree, index, imports, ops
         self._busy: set[int] = set()
+        self._memo: dict[tuple[int, int], Info] = {}
+        self._cut = False  # set when the recursion guard cut a computation short
         self._class_attrs: dict[ast.ClassDef, dict[str, Info]] = {}
         self._self_assigns: dict[ast.ClassDef, dict[str, list[ast.AST]]] = {}
         self._params: dict[ast.arg, Info] = {}
@@ -124,6 +126,7 @@ class Inference:
     def binding_info(self, b: Binding, scope: Scope) -> Info | None:
         key = id(b.node)
         if key in self._busy:
+            self._cut = True
             return None  # a binding that depends on itself (`x = x * 2` in a loop): neutral
         self._busy.add(key)
         try:
@@ -181,9 +184,20 @@ class Inference:
 
     # ---- expressions ----------------------------------------------------------------------------
     def info(self, node: ast.AST, scope: Scope | None = None) -> Info:
+        """What `node` is. Memoised, except results cut short by the recursion guard (a binding
+        that depends on itself), which may be less precise than a fresh computation."""
+        key = (id(node), id(scope))
+        hit = self._memo.get(key)
+        if hit is not None:
+            return hit
         scope = scope or self.index.scope_for(node)
         m = getattr(self, "_" + type(node).__name__, None)
-        return m(node, scope) if m else UNKNOWN
+        outer_cut, self._cut = self._cut, False
+        result = m(node, scope) if m else UNKNOWN
+        if not self._cut:
+            self._memo[key] = result
+        self._cut = outer_cut or self._cut
+        return result
 
     def _Constant(self, node: ast.Constant, scope: Scope) -> Info:
         v = node.value
