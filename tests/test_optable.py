@@ -193,6 +193,72 @@ def test_torch_functions_partition(table: OpTable) -> None:
     assert not {"cond", "while_loop", "load"} & set(names)
 
 
+SAVE_CATEGORIES = {"methods", "torch", "functional", "modules"}
+
+
+def test_saves_output_shape(table: OpTable, raw: dict) -> None:
+    assert set(raw["saves_output"]) == set(raw["output_not_saved"]) == SAVE_CATEGORIES
+    for key in ("saves_output", "output_not_saved"):
+        for names in raw[key].values():
+            assert names == sorted(set(names))
+        assert {k: sorted(v) for k, v in getattr(table, key).items()} == raw[key]
+        assert all(isinstance(v, frozenset) for v in getattr(table, key).values())
+    for cat in SAVE_CATEGORIES:
+        assert not table.saves_output[cat] & table.output_not_saved[cat], cat
+    # Methods and torch functions come from the "fresh" and "alias" lists (never "nontensor").
+    methods = table.tensor_methods["fresh"] | table.tensor_methods["alias"]
+    functions = table.torch_functions["fresh"] | table.torch_functions["alias"]
+    for key in ("saves_output", "output_not_saved"):
+        assert getattr(table, key)["methods"] <= methods
+        assert getattr(table, key)["torch"] <= functions
+    measured = {c: table.saves_output[c] | table.output_not_saved[c] for c in SAVE_CATEGORIES}
+    assert len(measured["methods"]) > 450 and len(measured["torch"]) > 450
+    assert len(measured["functional"]) > 110 and len(measured["modules"]) > 140
+    # Not ops: containers are unknown (in neither list).
+    assert not {"Sequential", "ModuleList", "ModuleDict", "Module"} & measured["modules"]
+
+
+def test_saves_output_spot_rows(table: OpTable) -> None:
+    saves, not_saved = table.saves_output, table.output_not_saved
+    for cat in ("methods", "torch"):
+        assert {"exp", "sigmoid", "tanh", "relu", "softmax", "log_softmax", "sqrt", "rsqrt",
+                "reciprocal", "exp_", "sigmoid_", "prod", "cumprod", "logsumexp"} <= saves[cat], cat
+        # Conservative: pow saves with a tensor exponent, max/min without dim, norm for p != 'nuc';
+        # sort/topk save their indices.
+        assert {"pow", "max", "min", "norm", "sort", "topk"} <= saves[cat], cat
+        assert {"mul", "add", "sub", "div", "matmul", "lerp", "sign", "abs", "round", "clamp",
+                "sum", "mean", "var", "where", "clone", "neg", "sin", "log"} <= not_saved[cat], cat
+    assert {"to", "float", "double", "view", "reshape", "transpose", "contiguous", "detach", "T",
+            "add_", "mul_", "copy_", "fill_", "zero_"} <= not_saved["methods"]
+    assert {"cat", "stack", "einsum", "batch_norm", "layer_norm", "conv2d", "embedding"} <= not_saved["torch"]
+    assert {"relu", "relu_", "softmax", "log_softmax", "softmin", "sigmoid", "tanh",
+            "gumbel_softmax"} <= saves["functional"]
+    assert {"linear", "conv1d", "conv2d", "conv_transpose2d", "layer_norm", "group_norm",
+            "batch_norm", "gelu", "silu", "mish", "dropout", "cosine_similarity", "normalize",
+            "embedding", "mse_loss", "cross_entropy", "pad", "avg_pool2d", "hardtanh", "hardtanh_",
+            "threshold", "relu6"} <= not_saved["functional"]
+    # Keyword-dependent, classified saving: return_indices=True saves the indices; inplace=True
+    # saves the in-place result; SDPA's CPU flash kernel saves its output (4-D inputs only).
+    assert {"max_pool2d", "adaptive_max_pool2d", "leaky_relu", "elu", "selu",
+            "scaled_dot_product_attention"} <= saves["functional"]
+    assert {"ReLU", "Sigmoid", "Tanh", "Softmax", "LogSoftmax", "Softmin", "ELU", "LeakyReLU",
+            "MaxPool2d"} <= saves["modules"]
+    assert {"Linear", "Bilinear", "Conv1d", "Conv2d", "Conv3d", "ConvTranspose2d", "BatchNorm1d",
+            "BatchNorm2d", "LayerNorm", "GroupNorm", "InstanceNorm2d", "RMSNorm", "GELU", "SiLU",
+            "Mish", "ReLU6", "Hardtanh", "Dropout", "Embedding", "EmbeddingBag", "AvgPool2d",
+            "AdaptiveAvgPool2d", "Identity", "Flatten", "LSTM", "GRU", "MultiheadAttention",
+            "TransformerEncoderLayer", "MSELoss", "CrossEntropyLoss"} <= not_saved["modules"]
+
+
+def test_saves_output_notes(table: OpTable) -> None:
+    notes = "\n".join(n for n in table.notes if n.startswith("saves_output"))
+    assert "saves_output: methods.pow saves its output on some inputs only" in notes
+    assert "saves_output: functional.scaled_dot_product_attention saves its output on some inputs only" in notes
+    assert re.search(r"functional: saved only with inplace=True .*\bleaky_relu\b", notes)
+    assert re.search(r"methods: only a later returned tensor is saved .*\bsort\b", notes)
+    assert not [n for n in table.notes if "disagree" in n]  # introspection == direct check
+
+
 def test_float_only(table: OpTable) -> None:
     assert {"exp", "sigmoid", "tanh", "sqrt", "div", "true_divide", "log", "float", "double"} <= table.float_only
     # Integer in, integer out; and mean/softmax raise on integer input rather than return floats.
@@ -260,3 +326,101 @@ def test_checked_in_table_is_what_the_generator_produces(raw: dict, tmp_path: Pa
     for key in raw:  # key by key, so a failure names the part that drifted
         assert fresh[key] == raw[key], key
     assert out.read_text(encoding="utf-8") == (ROOT / "src/outplace/data/optable.json").read_text(encoding="utf-8")
+
+
+# --- saves_output against torch: write into the output, then backward ------------------------------
+
+def _direct_calls(torch):  # (category, name) -> () -> output; inputs are non-leaf, require grad
+    F, nn = torch.nn.functional, torch.nn
+
+    def x(*shape):
+        return torch.linspace(0.1, 0.9, int(torch.tensor(shape).prod())).reshape(shape).requires_grad_().clone()
+
+    def mod(cls, *args, inp=(3, 4), train=True):
+        def run():
+            torch.manual_seed(0)
+            m = cls(*args).train(train)
+            return m(x(*inp))
+        return run
+
+    return {
+        # saves_output
+        ("methods", "exp"): lambda: x(3, 4).exp(),
+        ("methods", "sigmoid"): lambda: x(3, 4).sigmoid(),
+        ("methods", "sqrt"): lambda: x(3, 4).sqrt(),
+        ("methods", "softmax"): lambda: x(3, 4).softmax(1),
+        ("methods", "tanh_"): lambda: x(3, 4).tanh_(),
+        ("methods", "sort"): lambda: x(3, 4).sort(),
+        ("torch", "exp"): lambda: torch.exp(x(3, 4)),
+        ("torch", "tanh"): lambda: torch.tanh(x(3, 4)),
+        ("torch", "relu"): lambda: torch.relu(x(3, 4)),
+        ("torch", "prod"): lambda: torch.prod(x(3, 4)),
+        ("torch", "pow"): lambda: torch.pow(x(3, 4), x(3, 4)),
+        ("functional", "relu"): lambda: F.relu(x(3, 4)),
+        ("functional", "softmax"): lambda: F.softmax(x(3, 4), dim=1),
+        ("functional", "log_softmax"): lambda: F.log_softmax(x(3, 4), dim=1),
+        ("functional", "leaky_relu"): lambda: F.leaky_relu(x(3, 4), inplace=True),
+        ("modules", "ReLU"): mod(nn.ReLU),
+        ("modules", "Sigmoid"): mod(nn.Sigmoid),
+        ("modules", "Tanh"): mod(nn.Tanh),
+        ("modules", "Softmax"): mod(nn.Softmax, 1),
+        # output_not_saved
+        ("methods", "mul"): lambda: x(3, 4).mul(x(3, 4)),
+        ("methods", "matmul"): lambda: x(3, 4).matmul(x(4, 2)),
+        ("methods", "lerp"): lambda: x(3, 4).lerp(x(3, 4), 0.5),
+        ("methods", "sign"): lambda: x(3, 4).sign(),
+        ("methods", "abs"): lambda: x(3, 4).abs(),
+        ("methods", "round"): lambda: x(3, 4).round(),
+        ("methods", "to"): lambda: x(3, 4).to(torch.float64),
+        ("methods", "view"): lambda: x(3, 4).view(-1),
+        ("torch", "add"): lambda: torch.add(x(3, 4), x(3, 4)),
+        ("torch", "matmul"): lambda: torch.matmul(x(3, 4), x(4, 2)),
+        ("torch", "clamp"): lambda: torch.clamp(x(3, 4), 0.2, 0.8),
+        ("torch", "where"): lambda: torch.where(x(3, 4) > 0.5, x(3, 4), x(3, 4)),
+        ("functional", "linear"): lambda: F.linear(x(3, 4), x(2, 4), x(2)),
+        ("functional", "conv2d"): lambda: F.conv2d(x(1, 3, 4, 4), x(2, 3, 2, 2)),
+        ("functional", "gelu"): lambda: F.gelu(x(3, 4)),
+        ("functional", "layer_norm"): lambda: F.layer_norm(x(3, 4), (4,)),
+        ("functional", "dropout"): lambda: F.dropout(x(3, 4), 0.5),
+        ("functional", "cosine_similarity"): lambda: F.cosine_similarity(x(3, 4), x(3, 4)),
+        ("modules", "Linear"): mod(nn.Linear, 4, 2),
+        ("modules", "Conv2d"): mod(nn.Conv2d, 3, 2, 2, inp=(1, 3, 4, 4)),
+        ("modules", "BatchNorm2d"): mod(nn.BatchNorm2d, 3, inp=(2, 3, 4, 4)),
+        ("modules", "LayerNorm"): mod(nn.LayerNorm, 4),
+        ("modules", "Dropout"): mod(nn.Dropout),
+        ("modules", "Embedding"): lambda: nn.Embedding(5, 3)(torch.tensor([[0, 2], [4, 2]])),
+    }
+
+
+DIRECT_CASES = [
+    ("methods", "exp"), ("methods", "sigmoid"), ("methods", "sqrt"), ("methods", "softmax"),
+    ("methods", "tanh_"), ("methods", "sort"), ("torch", "exp"), ("torch", "tanh"), ("torch", "relu"),
+    ("torch", "prod"), ("torch", "pow"), ("functional", "relu"), ("functional", "softmax"),
+    ("functional", "log_softmax"), ("functional", "leaky_relu"), ("modules", "ReLU"),
+    ("modules", "Sigmoid"), ("modules", "Tanh"), ("modules", "Softmax"),
+    ("methods", "mul"), ("methods", "matmul"), ("methods", "lerp"), ("methods", "sign"),
+    ("methods", "abs"), ("methods", "round"), ("methods", "to"), ("methods", "view"),
+    ("torch", "add"), ("torch", "matmul"), ("torch", "clamp"), ("torch", "where"),
+    ("functional", "linear"), ("functional", "conv2d"), ("functional", "gelu"),
+    ("functional", "layer_norm"), ("functional", "dropout"), ("functional", "cosine_similarity"),
+    ("modules", "Linear"), ("modules", "Conv2d"), ("modules", "BatchNorm2d"), ("modules", "LayerNorm"),
+    ("modules", "Dropout"), ("modules", "Embedding"),
+]
+
+
+@pytest.mark.parametrize("cat,name", DIRECT_CASES, ids=[f"{c}.{n}" for c, n in DIRECT_CASES])
+def test_saves_output_rows_hold_in_torch(table: OpTable, cat: str, name: str) -> None:
+    """Writing add_(0) into every output breaks backward exactly when the table says it saves."""
+    torch = pytest.importorskip("torch")
+    saves = name in table.saves_output[cat]
+    assert saves or name in table.output_not_saved[cat], f"{cat}.{name} is unknown"
+    out = _direct_calls(torch)[(cat, name)]()
+    outs = [out] if isinstance(out, torch.Tensor) else list(out)
+    for t in outs:
+        t.add_(0)
+    loss = sum(t.sum() for t in outs if t.requires_grad)
+    if saves:
+        with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+            loss.backward()
+    else:
+        loss.backward()

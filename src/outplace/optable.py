@@ -18,6 +18,16 @@ each field is decided); outplace never imports torch.  Every field mirrors a key
   only listed under "factory".  A name in no set is unknown.
 - `float_only`: out-of-place method names whose result is floating even for integer input
   (measured without keyword arguments: `div(..., rounding_mode=...)` stays integral).
+- `saves_output`: `{"methods", "torch", "functional", "modules"}` -> names (Tensor methods,
+  `torch.*` functions, `torch.nn.functional` functions, `torch.nn` module classes) measured to have
+  autograd save a tensor they return (`exp`, `sigmoid`, `softmax`, `F.relu`, `nn.Tanh`...): an
+  in-place write into that output breaks a later backward.  Conservative: an op is listed when any
+  measured input made it save (`pow` with a tensor exponent, `max` without dim, `sort`'s indices,
+  `inplace=True`, `return_indices=True`...; the notes say which).
+- `output_not_saved`: the same four keys -> names measured never to save what they return (`mul`,
+  `add`, `matmul`, `F.linear`, `nn.Conv2d`...): an in-place write into their untouched output is
+  harmless to autograd (whatever it does to an input the output aliases is a separate question).
+  A name in neither mapping could not be run: unknown.
 - `notes`: measurements that contradicted an expectation (for humans; no code should parse them).
 """
 
@@ -43,6 +53,8 @@ class OpTable:
     tensor_methods: Mapping[str, frozenset[str]]
     torch_functions: Mapping[str, frozenset[str]]
     float_only: frozenset[str]
+    saves_output: Mapping[str, frozenset[str]]
+    output_not_saved: Mapping[str, frozenset[str]]
     notes: tuple[str, ...]
 
 
@@ -65,6 +77,8 @@ def parse_optable(data: dict[str, Any]) -> OpTable:
         tensor_methods=_frozen_sets(data["tensor_methods"]),
         torch_functions=_frozen_sets(data["torch_functions"]),
         float_only=frozenset(data["float_only"]),
+        saves_output=_frozen_sets(data["saves_output"]),
+        output_not_saved=_frozen_sets(data["output_not_saved"]),
         notes=tuple(data.get("notes", ())),
     )
 
