@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from outplace.analysis.context import IntentContext
 from outplace.analysis.imports import ImportMap, dotted
-from outplace.analysis.infer import Inference, Info
+from outplace.analysis.infer import ALIASING_MODULES, Inference, Info
 from outplace.analysis.scopes import Scope, ScopeIndex, pos
 from outplace.optable import OpTable, load_optable
 from outplace.settings import Settings
@@ -48,6 +48,11 @@ def _positional_inplace_names(ops: OpTable) -> re.Pattern[str]:
         names = sorted({*ops.modules_inplace, *ops.functional["inplace_param"]})
         _POSITIONAL[id(ops)] = re.compile(r"\b(?:" + "|".join(map(re.escape, names)) + r")\s*\(")
     return _POSITIONAL[id(ops)]
+
+
+def _inplace_requested(call: ast.Call) -> bool:
+    return any(k.arg == "inplace" and not (isinstance(k.value, ast.Constant) and k.value.value is False)
+               for k in call.keywords)
 
 
 def candidate_lines(source: str, ops: OpTable) -> set[int]:
@@ -181,14 +186,15 @@ class Analysis:
         return Target(info, spelling, tuple(reasons), rebindable=origin != "nn_parameter")
 
     def unsaved_layer_output(self, expr: ast.AST, at: ast.AST) -> bool:
-        """Is `expr` the untouched output of a layer whose backward does not need it?
+        """Is `expr` the untouched, fresh output of an op whose backward does not need it?
 
-        Either the layer call itself (`F.relu(self.bn(x), inplace=True)`) or a name bound to it by
-        the statement right before the write, with nothing in between (`x = self.bn(x)` then
-        `x.relu_()`). Nothing can have saved that tensor for backward yet.
+        Either the producing call itself (`F.relu6(x + 3).div_(6)`, `F.relu(self.bn(x), inplace=True)`)
+        or a name bound to it by the statement right before the write, with no use in between
+        (`y = x * 2` then `y *= 3`). No autograd node can have saved that tensor yet, so writing
+        into it cannot break backward (torch computes the right gradient: 6 for the latter).
         """
-        if isinstance(expr, ast.Call):
-            return self.infer.module_class(expr.func) in OUTPUT_NOT_SAVED
+        if isinstance(expr, (ast.Call, ast.BinOp, ast.UnaryOp)):
+            return self.output_not_saved(expr)
         if not isinstance(expr, ast.Name):
             return False
         stmt = self.index.statement_of(at)
@@ -199,18 +205,37 @@ class Analysis:
             return False
         prev = block[block.index(stmt) - 1]
         if not (isinstance(prev, ast.Assign) and len(prev.targets) == 1 and isinstance(prev.targets[0], ast.Name)
-                and prev.targets[0].id == expr.id and isinstance(prev.value, ast.Call)):
-            return False
-        if self.infer.module_class(prev.value.func) not in OUTPUT_NOT_SAVED:
+                and prev.targets[0].id == expr.id and self.output_not_saved(prev.value)):
             return False
         # The write must be the first use of the new tensor in its own statement.
         uses = [n for n in ast.walk(stmt) if isinstance(n, ast.Name) and n.id == expr.id
                 and isinstance(n.ctx, ast.Load)]
-        if any(pos(u) < pos(expr) for u in uses):
+        return not any(pos(u) < pos(expr) for u in uses)
+
+    def output_not_saved(self, value: ast.AST) -> bool:
+        """Does `value` produce a new tensor (not a view of another) that its own backward does not
+        keep? Measured per op from torch (`optable.output_not_saved`); anything unknown: no."""
+        ons = self.ops.output_not_saved
+        if isinstance(value, ast.BinOp):
+            return isinstance(value.op, (ast.Add, ast.Sub, ast.Mult)) and self.infer.info(value).tensor
+        if isinstance(value, ast.UnaryOp):
+            return isinstance(value.op, ast.USub) and self.infer.info(value).tensor
+        if not isinstance(value, ast.Call):
             return False
-        # In a loop the binding must be re-made each iteration before the write (it is: `prev` is in
-        # the same block), so only loops around both matter, and `prev` is inside every one of them.
-        return True
+        cls = self.infer.module_class(value.func)
+        if cls is not None:
+            return cls not in ALIASING_MODULES and (cls in ons["modules"] or cls in OUTPUT_NOT_SAVED)
+        q = self.qualname(value.func) or ""
+        name = q.rsplit(".", 1)[-1]
+        if q.startswith("torch.nn.functional."):
+            return name in ons["functional"] and not _inplace_requested(value)
+        if q.startswith("torch.") and q.count(".") == 1:
+            return name in ons["torch"] and name in self.ops.torch_functions["fresh"]
+        if isinstance(value.func, ast.Attribute) and not q:
+            method = value.func.attr
+            return (method in ons["methods"] and method in self.ops.tensor_methods["fresh"]
+                    and self.infer.info(value.func.value).tensor)
+        return False
 
     # ---- aliasing ------------------------------------------------------------------------------
     def references_before(self, name: str, at: ast.AST) -> list[ast.AST]:
