@@ -50,6 +50,18 @@ def _positional_inplace_names(ops: OpTable) -> re.Pattern[str]:
     return _POSITIONAL[id(ops)]
 
 
+def _mentions(node: ast.AST, name: str) -> bool:
+    return any(isinstance(n, ast.Name) and n.id == name for n in ast.walk(node))
+
+
+def _header_mentions(stmt: ast.AST, name: str) -> bool:
+    if isinstance(stmt, ast.If):
+        return _mentions(stmt.test, name)
+    if isinstance(stmt, ast.With):
+        return any(_mentions(item, name) for item in stmt.items)
+    return False
+
+
 def _inplace_requested(call: ast.Call) -> bool:
     return any(k.arg == "inplace" and not (isinstance(k.value, ast.Constant) and k.value.value is False)
                for k in call.keywords)
@@ -198,19 +210,34 @@ class Analysis:
         if not isinstance(expr, ast.Name):
             return False
         stmt = self.index.statement_of(at)
-        parent = self.index.parent.get(stmt)
-        block = next((b for f in ("body", "orelse", "finalbody")
-                      if isinstance(b := getattr(parent, f, None), list) and stmt in b), None)
-        if block is None or block.index(stmt) == 0:
-            return False
-        prev = block[block.index(stmt) - 1]
-        if not (isinstance(prev, ast.Assign) and len(prev.targets) == 1 and isinstance(prev.targets[0], ast.Name)
-                and prev.targets[0].id == expr.id and self.output_not_saved(prev.value)):
-            return False
         # The write must be the first use of the new tensor in its own statement.
-        uses = [n for n in ast.walk(stmt) if isinstance(n, ast.Name) and n.id == expr.id
-                and isinstance(n.ctx, ast.Load)]
-        return not any(pos(u) < pos(expr) for u in uses)
+        if any(pos(n) < pos(expr) for n in ast.walk(stmt)
+               if isinstance(n, ast.Name) and n.id == expr.id and isinstance(n.ctx, ast.Load)):
+            return False
+        binding = self._binding_before(stmt, expr.id)
+        return binding is not None and self.output_not_saved(binding.value)
+
+    def _binding_before(self, stmt: ast.AST, name: str) -> ast.Assign | None:
+        """The `name = ...` statement reached walking back from `stmt` through statements that do
+        not mention `name` at all, and out of if/with/try blocks whose header does not mention it;
+        None if anything mentions `name` first or a loop is crossed (a second iteration would
+        write into a tensor the first may have had saved)."""
+        node = stmt
+        while True:
+            parent = self.index.parent.get(node)
+            block = next((b for f in ("body", "orelse", "finalbody")
+                          if isinstance(b := getattr(parent, f, None), list) and node in b), None)
+            if block is None:
+                return None
+            for prev in reversed(block[: block.index(node)]):
+                if isinstance(prev, ast.Assign) and len(prev.targets) == 1 and \
+                        isinstance(prev.targets[0], ast.Name) and prev.targets[0].id == name:
+                    return prev  # its value may use the old `name`: that is another tensor
+                if _mentions(prev, name):
+                    return None
+            if not isinstance(parent, (ast.If, ast.With, ast.Try)) or _header_mentions(parent, name):
+                return None
+            node = parent
 
     def output_not_saved(self, value: ast.AST) -> bool:
         """Does `value` produce a new tensor (not a view of another) that its own backward does not
