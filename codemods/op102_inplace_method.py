@@ -17,6 +17,17 @@ from .inplace_calls import (OPERAND_METHODS, call_args, clone_before, follows_cl
                             operand_reasons, place_call, shown_expr, torch_alias)
 
 TWIN_KINDS = ("twin", "view")
+# Rows whose in-place form raises for some dtypes where the twin computes, beyond the table's dtype
+# column (found by scripts/verify_optable.py): name -> (dtype classes that are fine, reason).
+DTYPE_TRAPS = {
+    "square_": (("float", "int"), "the dtype of `{shown}` is unknown: on a bool tensor `square_` raises, "
+                                  "`square` returns int64"),
+    "abs_": (("float", "int", "bool"), "the dtype of `{shown}` is unknown: on a complex tensor `abs_` raises, "
+                                       "`abs` returns real values"),
+    "absolute_": (("float", "int", "bool"), "the dtype of `{shown}` is unknown: on a complex tensor `absolute_` "
+                                            "raises, `absolute` returns real values"),
+    "float_power_": ((), "`float_power_` works in place only on float64; `float_power` always returns float64"),
+}
 GRAPH_REASON = ("out of place `{self}` starts without `{old}`'s graph: gradients to what `{old}` was computed "
                 "from become None instead of zeros")
 
@@ -87,6 +98,11 @@ class InplaceMethod(Rule):
                     fixable = False
                     break
                 edits.append((link, edit))
+                if any(k.arg == "dtype" for k in link.keywords):
+                    reasons.append(f"`{name}(..., dtype=...)` raises in place unless the dtype is "
+                                   f"`{shown}`'s own; `{r['twin'] or name}` accepts any dtype")
+                if name in DTYPE_TRAPS and dtype not in DTYPE_TRAPS[name][0]:
+                    reasons.append(DTYPE_TRAPS[name][1].format(shown=shown))
                 if r["dtype"] == "int_to_float" and dtype != "float":
                     reasons.append(f"`{shown}` is not known to be floating: on an integer tensor `{name}` "
                                    f"raises but `{r['twin']}` returns floats")

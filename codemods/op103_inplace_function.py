@@ -11,6 +11,7 @@ from outplace.plans import CallEdit
 
 from .base import Rule, RuleDoc
 from .inplace_calls import call_args, has_star_args, operand_reasons, place_call
+from .op102_inplace_method import DTYPE_TRAPS
 
 
 class InplaceFunction(Rule):
@@ -51,6 +52,8 @@ class InplaceFunction(Rule):
                 continue
             shown = judged.spelling or ast.unparse(receiver)
             reasons = list(judged.reasons)
+            if name in DTYPE_TRAPS and judged.info.dtype not in DTYPE_TRAPS[name][0]:
+                reasons.append(DTYPE_TRAPS[name][1].format(shown=shown))
             if row.get("dtype") == "int_to_float" and judged.info.dtype != "float":
                 reasons.append(f"`{shown}` is not known to be floating: on an integer tensor `{name}` raises "
                                f"but `{twin}` returns floats")

@@ -182,10 +182,23 @@ def _rewrite(source: str, tree: ast.Module, chosen: list[tuple[int, Finding]]
         return source, set(), tree
     try:
         new_tree = parse(new)
+        if not _compiles(new) and _compiles(source):
+            raise ParseError("rewrite does not compile")  # e.g. a repeated keyword argument
     except ParseError:
-        # Never hand back code that does not parse: report the findings as unfixed instead.
+        # Never hand back code that does not compile: report the findings as unfixed instead.
         return source, set(), tree
     return new, landed, new_tree
+
+
+def _compiles(source: str) -> bool:
+    """Full compilation catches what parsing accepts (`f(dtype=a, dtype=b)`, misplaced `return`)."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            compile(source, "<outplace>", "exec", dont_inherit=True)
+        return True
+    except (SyntaxError, ValueError):
+        return False
 
 
 def _statements_by_start(tree: ast.Module, lines: list[str]) -> dict[tuple[int, int], ast.stmt]:

@@ -345,6 +345,8 @@ def rewrite_call(edit: CallEdit, node: cst.Call) -> cst.BaseExpression:
                             args=[cst.Arg(_name(f"{edit.recv}.dtype"))])
         if kind == "dtype_kw":
             args = list(node.args)
+            if any(a.keyword is not None and a.keyword.value == "dtype" for a in args):
+                return node  # `cumsum_(0, dtype=d)` only runs in place when d is x's dtype already
             if args and args[-1].comma is cst.MaybeSentinel.DEFAULT:
                 args[-1] = args[-1].with_changes(comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" ")))
             no_space = cst.SimpleWhitespace("")
