@@ -3,6 +3,7 @@
     check_source(text, settings)  -> list[Finding]     stdlib ast only: cheap
     fix_source(text, settings)    -> FixResult         libcst only on the regions that change
     fix_edit(text, finding)       -> Edit              one finding's fix as a minimal text edit
+    fix_selected(text, findings)  -> (text, applied)   exactly the given findings' fixes
 
 Front ends (CLI, editor server, harness, diagnose) call these and nothing deeper.
 """
@@ -136,6 +137,17 @@ def fix_source(source: str, settings: Settings = Settings(), *, path: str = "<st
     findings, _ = _analyse(current, settings)
     held_back = [f for f in findings if f.fix is not None and not f.fix.is_safe and not settings.unsafe_fixes]
     return FixResult(current, applied, held_back, findings)
+
+
+def fix_selected(source: str, findings: list[Finding]) -> tuple[str, list[Finding]]:
+    """Apply exactly these findings' fixes (from `check_source` on `source`), whatever their safety:
+    the caller chose them (diagnose fixes the culprit lines only). Returns the new source and the
+    findings whose fixes landed; the source is unchanged when none did or the result would not compile."""
+    chosen = [(i, f) for i, f in enumerate(findings) if f.plan is not None]
+    if not chosen:
+        return source, []
+    new, landed, _ = _rewrite(source, parse(source), chosen)
+    return new, [findings[i] for i in sorted(landed)]
 
 
 def fix_edit(source: str, finding: Finding) -> Edit | None:
