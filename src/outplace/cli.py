@@ -379,18 +379,19 @@ def rules(output_format: Format = typer.Option(Format.text, "--format")) -> None
 
 def _register_optional() -> None:
     """Front ends of the other parts; each imports its heavy dependencies (torch, pygls) only when run."""
-    for module, attr, name, help_text in (
+    program_args = {"allow_interspersed_args": False, "ignore_unknown_options": True}  # like `python`
+    for module, attr, name, help_text, settings in (
         ("outplace.harness.command", "verify_cli", "verify",
-         "Run original and rewritten code and compare forward values and gradients."),
+         "Run original and rewritten code and compare forward values and gradients.", {}),
         ("outplace.diagnose.command", "diagnose_cli", "diagnose",
-         "Run a program, find the in-place write that broke backward, and propose its fix."),
-        ("outplace.lsp.command", "lsp_cli", "lsp", "Run the language server (stdio) for editors."),
+         "Run a program, find the in-place write that broke backward, and propose its fix.", program_args),
+        ("outplace.lsp.command", "lsp_cli", "lsp", "Run the language server (stdio) for editors.", {}),
     ):
         try:
             command = getattr(__import__(module, fromlist=[attr]), attr)
         except (ImportError, AttributeError):
             continue
-        app.command(name, help=help_text, context_settings={"allow_interspersed_args": True})(command)
+        app.command(name, help=help_text, context_settings=settings)(command)
 
 
 _register_optional()
