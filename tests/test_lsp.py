@@ -63,7 +63,7 @@ SAMPLE = '''import torch
 
 
 def f(x: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
-    y = x * 2
+    y = torch.exp(x)  # exp saves its output for backward
     y.add_(w)
     torch.relu_(y)
     return y
@@ -365,7 +365,7 @@ class Block{i}(torch.nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         # normalise, then apply the affine transform
         h = self.normalise(x)
-        h = h * self.scale + self.shift
+        h = torch.sigmoid(h * self.scale + self.shift)  # sigmoid saves its output
         torch.relu_(h)
         return h + x
 """

@@ -26,7 +26,7 @@ FIXABLE = '''import torch
 
 
 def f(x: torch.Tensor) -> torch.Tensor:
-    y = x * 2
+    y = torch.exp(x)  # exp saves its output for backward
     torch.relu_(y)
     return y
 '''
