@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import errno
 import fnmatch
+import functools
 import os
 import re
 from collections.abc import Callable, Iterator, Sequence
@@ -154,17 +155,19 @@ def _clean_glob(glob: str) -> str:
 
 def _matches_excludes(path: Path, globs: tuple[str, ...], root: Path) -> bool:
     """`path` is absolute. Globs match its basename, or its path relative to `root` (fnmatch, case-sensitive)."""
-    name = path.name
-    try:
-        rel = path.relative_to(root).as_posix()
-    except ValueError:
-        rel = None
-    for glob in globs:
-        if fnmatch.fnmatchcase(name, glob):
-            return True
-        if rel is not None and fnmatch.fnmatchcase(rel, glob):
-            return True
-    return False
+    if not globs:
+        return False
+    pattern = _globs_regex(globs)
+    if pattern.match(path.name):
+        return True
+    text, base = path.as_posix(), root.as_posix().rstrip("/") + "/"
+    return text.startswith(base) and bool(pattern.match(text[len(base):]))
+
+
+@functools.lru_cache(maxsize=64)
+def _globs_regex(globs: tuple[str, ...]) -> re.Pattern[str]:
+    """All exclude globs as one compiled regex (fnmatch's translation; one match call per path)."""
+    return re.compile("|".join(f"(?:{fnmatch.translate(g)})" for g in globs))
 
 
 # --- .gitignore -----------------------------------------------------------------------------------------
@@ -304,6 +307,7 @@ class GitIgnore:
         self.root = Path(os.path.abspath(root))
         self._files: dict[Path, list[_Pattern]] = {}
         self._repo_of: dict[Path, Path | None] = {}
+        self._chains: dict[Path, list[tuple[Path, int, list[_Pattern]]]] = {}
 
     def _patterns(self, directory: Path) -> list[_Pattern]:
         pats = self._files.get(directory)
@@ -342,25 +346,44 @@ class GitIgnore:
     def ignored(self, path: Path, is_dir: bool) -> bool:
         """Whether git would ignore `path` (absolute) on its own merits; directories above it are not checked."""
         path = Path(os.path.abspath(path))
-        directory = path.parent
-        base, repo = self._base(directory)
-        chain = [directory, *(p for p in directory.parents if p == base or base in p.parents)]
-        for d in chain:  # deepest first: the first decisive match wins
-            verdict = self._match(self._patterns(d), path, d, is_dir)
-            if verdict is not None:
-                return verdict
-            if d == base:
-                break
-        if repo is not None:
-            verdict = self._match(self._info_exclude(repo), path, repo, is_dir)
+        text = path.as_posix()
+        for d, prefix, patterns in self._chain(path.parent):  # deepest first: the first decisive match wins
+            verdict = self._match(patterns, text[prefix:], path.name, is_dir)
             if verdict is not None:
                 return verdict
         return False
 
+    def _chain(self, directory: Path) -> list[tuple[Path, int, list[_Pattern]]]:
+        """The directories whose rules apply to files in `directory`, deepest first, with patterns
+        (those without any are skipped), and where a path relative to each starts in a posix string.
+        Cached per directory: a tree walk asks about every file."""
+        cached = self._chains.get(directory)
+        if cached is not None:
+            return cached
+        base, repo = self._base(directory)
+        dirs = [directory, *(p for p in directory.parents if p == base or base in p.parents)]
+        chain = []
+        for d in dirs:
+            pats = self._patterns(d)
+            if pats:
+                chain.append((d, len(d.as_posix().rstrip("/")) + 1, pats))
+            if d == base:
+                break
+        if repo is not None:
+            pats = self._info_exclude(repo)
+            if pats:
+                chain.append((repo, len(repo.as_posix().rstrip("/")) + 1, pats))
+        self._chains[directory] = chain
+        return chain
+
     @staticmethod
-    def _match(patterns: list[_Pattern], path: Path, directory: Path, is_dir: bool) -> bool | None:
-        if not patterns:
-            return None
+    def _match(patterns: list[_Pattern], rel: str, name: str, is_dir: bool) -> bool | None:
+        for pat in reversed(patterns):
+            if pat.dir_only and not is_dir:
+                continue
+            if pat.regex.fullmatch(rel if pat.anchored else name):
+                return not pat.negated
+        return None
         rel = path.relative_to(directory).as_posix()
         name = path.name
         for pat in reversed(patterns):
