@@ -377,8 +377,15 @@ def rules(output_format: Format = typer.Option(Format.text, "--format")) -> None
         typer.echo(f"{r.code}  {r.name:<22} {r.summary}")
 
 
-def _register_optional() -> None:
-    """Front ends of the other parts; each imports its heavy dependencies (torch, pygls) only when run."""
+CORE_COMMANDS = {"check", "fix", "rule", "rules"}
+
+
+def _register_optional(argv: list[str]) -> None:
+    """Front ends of the other parts; each imports its heavy dependencies (torch, pygls) only when
+    run. Not even registered when a core command runs: `check` starts faster without them."""
+    command = next((a for a in argv[1:] if not a.startswith("-")), None)
+    if command in CORE_COMMANDS:
+        return
     program_args = {"allow_interspersed_args": False, "ignore_unknown_options": True}  # like `python`
     for module, attr, name, help_text, settings in (
         ("outplace.harness.command", "verify_cli", "verify",
@@ -394,8 +401,7 @@ def _register_optional() -> None:
         app.command(name, help=help_text, context_settings=settings)(command)
 
 
-_register_optional()
-
-
 def main(argv: Iterable[str] | None = None) -> None:
-    app(args=list(argv) if argv is not None else None, prog_name="outplace")
+    args = list(argv) if argv is not None else sys.argv[1:]
+    _register_optional(["outplace", *args])
+    app(args=args, prog_name="outplace")
