@@ -96,7 +96,6 @@ class Summary:
     findings: int = 0
     fixed: Counter = field(default_factory=Counter)
     held_back: int = 0
-    unfixable: int = 0
 
     def add(self, findings: Iterable[Finding], applied: Iterable[Finding], held_back: Iterable[Finding],
             changed: bool) -> None:
@@ -106,7 +105,6 @@ class Summary:
         self.findings += len(findings)
         self.fixed.update(f.code for f in applied)
         self.held_back += len(list(held_back))
-        self.unfixable += sum(1 for f in findings if f.fix is None)
 
     def text(self, mode: str, write: bool) -> str:
         parts = [f"{self.files} file{'s' * (self.files != 1)} scanned"]

@@ -35,10 +35,6 @@ class ImportMap:
             return None
         return ".".join([self.names[chain[0]], *chain[1:]])
 
-    @property
-    def uses_torch(self) -> bool:
-        return any(q == "torch" or q.startswith("torch.") for q in self.names.values())
-
 
 def dotted(node: ast.AST) -> str | None:
     """The source spelling of a Name/Attribute chain (`self.bn.weight`), else None."""

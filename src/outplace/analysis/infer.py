@@ -19,7 +19,7 @@ from __future__ import annotations
 import ast
 from dataclasses import dataclass
 
-from outplace.analysis.imports import ImportMap
+from outplace.analysis.imports import ImportMap, dotted
 from outplace.analysis.scopes import Binding, Scope, ScopeIndex, pos
 from outplace.optable import OpTable
 
@@ -168,9 +168,7 @@ class Inference:
         names = []
         for n in ast.walk(ann):
             if isinstance(n, (ast.Name, ast.Attribute)):
-                q = self.imports.qualname(n)
-                from outplace.analysis.imports import dotted
-                names.append(q or dotted(n) or "")
+                names.append(self.imports.qualname(n) or dotted(n) or "")
         text = " ".join(names)
         return text if not set(text.split()) <= NON_TENSOR_ANNOTATIONS else "int"
 

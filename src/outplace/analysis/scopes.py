@@ -41,10 +41,6 @@ class Scope:
     loads: dict[str, list[ast.Name]] = field(default_factory=dict)
 
     @property
-    def is_module(self) -> bool:
-        return isinstance(self.node, ast.Module)
-
-    @property
     def is_function(self) -> bool:
         return isinstance(self.node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda))
 
@@ -53,7 +49,7 @@ class ScopeIndex:
     """Parents, enclosing scopes, bindings and loads, built lazily one scope at a time.
 
     Only scopes that contain a line of `interest` are indexed up front (plus the module's own
-    top-level code); others on demand (`ensure_within`). Each scope is walked once, and that one
+    top-level code); others on demand (`ensure_scope_of`). Each scope is walked once, and that one
     walk records parents, the scope of every node, bindings, loads, imports and nodes by type.
     """
 
@@ -133,18 +129,6 @@ class ScopeIndex:
     def contains_by_position(outer: ast.AST, inner: ast.AST) -> bool:
         return (outer.lineno, outer.col_offset) <= (inner.lineno, inner.col_offset) and \
             (inner.end_lineno, inner.end_col_offset) <= (outer.end_lineno, outer.end_col_offset)  # type: ignore
-
-    def ensure_within(self, node: ast.AST) -> None:
-        """Index every scope nested in `node` (e.g. all methods of a class before reading its attributes)."""
-        todo = [node]
-        while todo:
-            owner = todo.pop()
-            if owner not in self.scopes:
-                continue
-            for inner in self._pending.pop(owner, []):
-                self._index_scope(inner)
-                todo.append(inner)
-            todo.extend(k for k in self._pending if self.contains(owner, k))
 
     @staticmethod
     def _add_params(fn: ast.AST, scope: Scope) -> None:
