@@ -64,16 +64,15 @@ def _analyse(source: str, settings: Settings, tree: ast.Module | None = None
     from outplace.codemods import RULES
     from outplace.optable import load_optable
 
-    lines = split_lines(source)
     ops = load_optable()
     interest = candidate_lines(source, ops)
     if not interest:
         return [], tree
-    an = Analysis(tree, lines, settings, ops, interest)
+    an = Analysis(tree, lambda: split_lines(source), settings, ops, interest)
     found: list[Finding] = []
     for rule in RULES:
         if settings.enabled(rule.code):
-            found.extend(f for f in rule.findings(an) if not _suppressed(lines, f))
+            found.extend(f for f in rule.findings(an) if not _suppressed(an.lines, f))
     found.sort(key=lambda f: (f.line, f.col, f.code))
     return _one_fix_per_statement(found), tree
 

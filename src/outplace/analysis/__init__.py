@@ -9,6 +9,7 @@ import ast
 import bisect
 import re
 from dataclasses import dataclass
+from typing import Callable
 
 from outplace.analysis.context import IntentContext
 from outplace.analysis.imports import ImportMap, dotted
@@ -108,13 +109,14 @@ class Target:
 
 
 class Analysis:
-    def __init__(self, tree: ast.Module, lines: list[str], settings: Settings | None = None,
+    def __init__(self, tree: ast.Module, lines: list[str] | Callable[[], list[str]],
+                 settings: Settings | None = None,
                  ops: OpTable | None = None, interest: set[int] | None = None) -> None:
         """`interest`: the lines that may hold an in-place write (see `candidate_lines`); only the
         scopes that contain one are analysed. None analyses everything."""
         self.tree = tree
         self.settings = settings or Settings()
-        self.lines = lines  # the source split as Python numbers lines (outplace.source.split_lines)
+        self._lines = lines  # the source split as Python numbers lines, or how to get it (lazily)
         self.ops = ops or load_optable()
         self.index = ScopeIndex(tree, interest)
         self.imports = ImportMap(self.index.imports)
@@ -125,6 +127,13 @@ class Analysis:
     def nodes(self, kind: type) -> list:
         """The nodes of one type in the analysed scopes, in source order."""
         return sorted(self.index.by_type.get(kind, []), key=pos)
+
+    @property
+    def lines(self) -> list[str]:
+        """The source's lines (outplace.source.split_lines); split only when a finding needs them."""
+        if callable(self._lines):
+            self._lines = self._lines()
+        return self._lines
 
     # ---- positions ----------------------------------------------------------------------------
     def char_col(self, line: int, byte_col: int) -> int:

@@ -101,8 +101,8 @@ class Inference:
         self._busy: set[int] = set()
         self._memo: dict[tuple[int, int], Info] = {}
         self._cut = False  # set when the recursion guard cut a computation short
-        self._class_attrs: dict[ast.ClassDef, dict[str, Info]] = {}
-        self._self_assigns: dict[ast.ClassDef, dict[str, list[ast.AST]]] = {}
+        self._attr_infos: dict[tuple[ast.ClassDef, str], Info] = {}
+        self._facts: dict[ast.ClassDef, tuple[dict[str, list[ast.Assign]], dict[str, Info]]] = {}
         self._params: dict[ast.arg, Info] = {}
 
     # ---- names ----------------------------------------------------------------------------------
@@ -420,47 +420,60 @@ class Inference:
         return None
 
     def self_attr_info(self, node: ast.Attribute, scope: Scope) -> Info:
+        """What `self.<attr>` is, from the class's `self.<attr> = ...` assignments and
+        `register_buffer`/`register_parameter` calls (computed for this attribute only)."""
         cls = self.enclosing_class(node)
         if cls is None:
             return UNKNOWN
-        attrs = self.class_attrs(cls)
-        return attrs.get(node.attr, UNKNOWN)
+        key = (cls, node.attr)
+        if key in self._attr_infos:
+            return self._attr_infos[key]
+        self._attr_infos[key] = UNKNOWN  # recursion guard while computing
+        assigns, registered = self._class_facts(cls)
+        if node.attr in registered:
+            info: Info | None = registered[node.attr]
+        else:
+            # Assignments that do not read the attribute first (`self.h = torch.zeros(3)`); their
+            # join is the provisional answer while the self-referential ones are computed
+            # (`self.h = self.h.to(device)`), as a fixed point would start.
+            mine = [a for a in assigns.get(node.attr, []) if not _reads_attr(a.value, node.attr)]
+            later = [a for a in assigns.get(node.attr, []) if _reads_attr(a.value, node.attr)]
+            info = None
+            for group in (mine, later):
+                for assign in group:
+                    info = join(info, self._assigned_attr_info(assign))
+                self._attr_infos[key] = info or UNKNOWN
+        self._attr_infos[key] = info or UNKNOWN
+        return self._attr_infos[key]
 
-    def class_attrs(self, cls: ast.ClassDef) -> dict[str, Info]:
-        if cls in self._class_attrs:
-            return self._class_attrs[cls]
-        attrs: dict[str, Info] = {}
-        self._class_attrs[cls] = attrs  # recursion guard while filling in
-        for node in ast.walk(cls):
-            if isinstance(node, ast.Assign) and len(node.targets) == 1:
-                t = node.targets[0]
-                if isinstance(t, ast.Attribute) and isinstance(t.value, ast.Name) and t.value.id == "self":
-                    self.index.ensure_scope_of(node)
-                    info = self.info(node.value, self.index.scope_for(node))
-                    if info.origin in ("module", "passthrough_module"):
-                        new = info
-                    elif info.tensor:
-                        new = Info(True, "nn_parameter" if info.origin == "nn_parameter" else "attribute", info.dtype)
-                    else:
-                        new = Info(False, "other")
-                    attrs[t.attr] = join(attrs.get(t.attr), new) if t.attr in attrs else new
-            elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.args \
-                    and node.func.attr in ("register_buffer", "register_parameter") \
-                    and isinstance(node.args[0], ast.Constant) and isinstance(node.args[0].value, str):
-                attrs[node.args[0].value] = Info(True, "buffer" if node.func.attr == "register_buffer" else "nn_parameter")
-        return attrs
+    def _assigned_attr_info(self, assign: ast.Assign) -> Info:
+        self.index.ensure_scope_of(assign)
+        value = self.info(assign.value, self.index.scope_for(assign))
+        if value.origin in ("module", "passthrough_module"):
+            return value
+        if value.tensor:
+            return Info(True, "nn_parameter" if value.origin == "nn_parameter" else "attribute", value.dtype)
+        return Info(False, "other")
 
-    def self_assignments(self, cls: ast.ClassDef) -> dict[str, list[ast.AST]]:
-        """`self.<attr> = <value>` anywhere in the class: attr -> values (one walk per class)."""
-        if cls not in self._self_assigns:
-            found: dict[str, list[ast.AST]] = {}
-            for n in ast.walk(cls):
+    def _class_facts(self, cls: ast.ClassDef) -> tuple[dict[str, list[ast.Assign]], dict[str, Info]]:
+        """One walk per class: `self.<attr> = ...` statements by attr, and registered buffers and
+        parameters."""
+        if cls not in self._facts:
+            assigns: dict[str, list[ast.Assign]] = {}
+            registered: dict[str, Info] = {}
+            for stmt in _statements(cls):  # both are statements: no need to visit expressions
+                n = stmt.value if isinstance(stmt, ast.Expr) else stmt
                 if isinstance(n, ast.Assign) and len(n.targets) == 1:
                     t = n.targets[0]
                     if isinstance(t, ast.Attribute) and isinstance(t.value, ast.Name) and t.value.id == "self":
-                        found.setdefault(t.attr, []).append(n.value)
-            self._self_assigns[cls] = found
-        return self._self_assigns[cls]
+                        assigns.setdefault(t.attr, []).append(n)
+                elif isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute) and n.args \
+                        and n.func.attr in ("register_buffer", "register_parameter") \
+                        and isinstance(n.args[0], ast.Constant) and isinstance(n.args[0].value, str):
+                    kind = "buffer" if n.func.attr == "register_buffer" else "nn_parameter"
+                    registered[n.args[0].value] = Info(True, kind)
+            self._facts[cls] = (assigns, registered)
+        return self._facts[cls]
 
     def module_class(self, func: ast.AST) -> str | None:
         """`self.bn` (assigned `nn.BatchNorm2d(...)` in the class) or a local `bn = nn.BatchNorm2d()`
@@ -470,8 +483,8 @@ class Inference:
             cls = self.enclosing_class(func)
             if cls is None:
                 return None
-            values = self.self_assignments(cls).get(func.attr, [])
-            value = values[0] if len(values) == 1 else None
+            assigns = self._class_facts(cls)[0].get(func.attr, [])
+            value = assigns[0].value if len(assigns) == 1 else None
         elif isinstance(func, ast.Name):
             scope = self.index.scope_for(func)
             binds, _ = self.index.reaching(scope, func.id, func)
@@ -497,6 +510,24 @@ class Inference:
                 node = node.func.value
             else:
                 return None
+
+
+def _reads_attr(value: ast.AST, attr: str) -> bool:
+    """Does `value` read `self.<attr>`?"""
+    return any(isinstance(n, ast.Attribute) and n.attr == attr and isinstance(n.value, ast.Name)
+               and n.value.id == "self" for n in ast.walk(value))
+
+
+def _statements(node: ast.AST):
+    """Every statement nested in `node`'s blocks (bodies of defs, ifs, loops, with, try), no expressions."""
+    todo = [node]
+    while todo:
+        current = todo.pop()
+        for field in ("body", "orelse", "finalbody", "handlers", "cases"):
+            for child in getattr(current, field, None) or ():
+                if isinstance(child, ast.stmt):
+                    yield child
+                todo.append(child)
 
 
 def _literal_list_dtype(node: ast.AST) -> str:
