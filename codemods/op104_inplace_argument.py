@@ -5,8 +5,8 @@ from __future__ import annotations
 import ast
 from typing import Iterator
 
-from outplace.analysis import OUTPUT_NOT_SAVED, Analysis
-from outplace.analysis.infer import ALIASING_MODULES
+from outplace.analysis import Analysis
+from outplace.analysis.infer import ALIASING_MODULES, inplace_arg
 from outplace.findings import Finding
 from outplace.plans import CallEdit, CallPlan
 
@@ -46,11 +46,11 @@ class InplaceArgument(Rule):
             q = an.qualname(call.func) or ""
             name = q.rsplit(".", 1)[-1]
             if q.startswith("torch.nn.functional.") and name in ops.functional["inplace_param"]:
-                where = _inplace_arg(call, ops.functional["inplace_param"][name])
+                where = inplace_arg(call, ops.functional["inplace_param"][name])
                 if where is not None:
                     yield from self._functional(an, call, name, where)
             elif q.startswith("torch.nn.") and name in ops.modules_inplace and q.count(".") in (2, 3):
-                where = _inplace_arg(call, ops.modules_inplace[name])
+                where = inplace_arg(call, ops.modules_inplace[name])
                 if where is not None and not _after_unsaved_output(an, call) and not _harmless_uses(an, call):
                     yield self._module(an, call, name, where)
 
@@ -81,24 +81,12 @@ class InplaceArgument(Rule):
                                       "place; drop `inplace=True`", plan, reasons)
 
 
-def _inplace_arg(call: ast.Call, index: int) -> str | int | None:
-    """Where `inplace=True` is passed: "inplace" (keyword), a positional index, or None."""
-    for k in call.keywords:
-        if k.arg == "inplace":
-            return "inplace" if isinstance(k.value, ast.Constant) and k.value.value is True else None
-    if len(call.args) > index and not any(isinstance(a, ast.Starred) for a in call.args[: index + 1]):
-        a = call.args[index]
-        if isinstance(a, ast.Constant) and a.value is True:
-            return index
-    return None
-
-
 def _after_unsaved_output(an: Analysis, call: ast.Call) -> bool:
     """In `nn.Sequential(..., nn.BatchNorm2d(c), nn.ReLU(inplace=True))` the activation writes into a
     tensor nothing else refers to and no backward needs: harmless, not reported."""
     prev = _sequential_predecessor(an, call)
     q = an.qualname(prev.func) if prev is not None else None
-    return bool(q) and q.startswith("torch.nn.") and q.rsplit(".", 1)[-1] in OUTPUT_NOT_SAVED
+    return bool(q) and q.startswith("torch.nn.") and an.module_output_not_saved(q.rsplit(".", 1)[-1], prev)
 
 
 def _unshared_input_in_sequential(an: Analysis, call: ast.Call) -> bool:
@@ -112,7 +100,7 @@ def _unshared_input_in_sequential(an: Analysis, call: ast.Call) -> bool:
     if not q.startswith("torch.nn.") or name in ALIASING_MODULES or name == "Sequential":
         return False
     index = an.ops.modules_inplace.get(name)
-    return index is None or _inplace_arg(prev, index) is None
+    return index is None or inplace_arg(prev, index) is None
 
 
 def _sequential_predecessor(an: Analysis, call: ast.Call) -> ast.Call | None:

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field, replace
 
 from outplace.findings import Edit, Finding
 from outplace.settings import Settings
-from outplace.source import dominant_newline, split_lines
+from outplace.source import char_col, dominant_newline, split_lines
 
 # A file that never mentions torch holds no tensor we can recognise: skip it before parsing.
 _PREFILTER = re.compile(r"torch|Tensor")
@@ -218,6 +218,5 @@ def _statements_by_start(tree: ast.Module, lines: list[str]) -> dict[tuple[int, 
     out = {}
     for node, _ in iter_statements(tree):
         text = lines[node.lineno - 1] if node.lineno <= len(lines) else ""
-        col = node.col_offset if text.isascii() else len(text.encode()[: node.col_offset].decode("utf-8", "replace"))
-        out[(node.lineno, col)] = node
+        out[(node.lineno, char_col(text, node.col_offset))] = node
     return out

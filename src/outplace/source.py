@@ -248,3 +248,10 @@ _LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+\Z")
 def split_lines(text: str) -> list[str]:
     """Lines as Python numbers them, endings kept: only \\n, \\r\\n and \\r end a line (not \\x0c, \\u2028)."""
     return _LINE.findall(text)
+
+
+def char_col(line: str, byte_col: int) -> int:
+    """ast columns count UTF-8 bytes; editors and libcst count characters."""
+    if line.isascii():
+        return byte_col
+    return len(line.encode("utf-8")[:byte_col].decode("utf-8", "replace"))

@@ -13,21 +13,11 @@ from typing import Callable
 
 from outplace.analysis.context import IntentContext
 from outplace.analysis.imports import ImportMap, dotted
-from outplace.analysis.infer import ALIASING_MODULES, Inference, Info
+from outplace.analysis.infer import ALIASING_MODULES, Inference, Info, inplace_arg
 from outplace.analysis.scopes import Scope, ScopeIndex, pos
 from outplace.optable import OpTable, load_optable
 from outplace.settings import Settings
-
-# torch.nn layers whose backward never needs their output: an in-place write into that output,
-# before anything else used it, cannot break autograd (the `Conv -> BN -> ReLU(inplace=True)` idiom).
-OUTPUT_NOT_SAVED = {
-    "Conv1d", "Conv2d", "Conv3d", "ConvTranspose1d", "ConvTranspose2d", "ConvTranspose3d", "Linear",
-    "Bilinear", "BatchNorm1d", "BatchNorm2d", "BatchNorm3d", "SyncBatchNorm", "LayerNorm", "GroupNorm",
-    "InstanceNorm1d", "InstanceNorm2d", "InstanceNorm3d", "Embedding", "LazyConv1d", "LazyConv2d",
-    "LazyConv3d", "LazyLinear", "LazyBatchNorm1d", "LazyBatchNorm2d", "LazyBatchNorm3d", "RMSNorm",
-    "AvgPool1d", "AvgPool2d", "AvgPool3d", "MaxPool1d", "MaxPool2d", "MaxPool3d", "AdaptiveAvgPool1d",
-    "AdaptiveAvgPool2d", "AdaptiveAvgPool3d", "Upsample",
-}
+from outplace.source import char_col
 
 # Lines that may hold an in-place write. Simple patterns, each one regex pass over the whole text
 # (an alternation of them is several times slower in `re`).
@@ -137,11 +127,7 @@ class Analysis:
 
     # ---- positions ----------------------------------------------------------------------------
     def char_col(self, line: int, byte_col: int) -> int:
-        """ast columns count UTF-8 bytes; editors and libcst count characters."""
-        text = self.lines[line - 1] if 0 < line <= len(self.lines) else ""
-        if text.isascii():
-            return byte_col
-        return len(text.encode("utf-8")[:byte_col].decode("utf-8", "replace"))
+        return char_col(self.lines[line - 1] if 0 < line <= len(self.lines) else "", byte_col)
 
     def span(self, node: ast.AST) -> tuple[int, int, int, int]:
         """(line, col, end line, end col): 1-based lines, 0-based character columns."""
@@ -248,6 +234,13 @@ class Analysis:
                 return None
             node = parent
 
+    def module_output_not_saved(self, cls: str, constructor: ast.Call) -> bool:
+        """A torch.nn layer built by `constructor` returns a new tensor its backward does not keep.
+        (Measured with default arguments: with `inplace=True` a layer passes its input through.)"""
+        index = self.ops.modules_inplace.get(cls)
+        return (cls in self.ops.output_not_saved["modules"] and cls not in ALIASING_MODULES
+                and (index is None or inplace_arg(constructor, index) is None))
+
     def output_not_saved(self, value: ast.AST) -> bool:
         """Does `value` produce a new tensor (not a view of another) that its own backward does not
         keep? Measured per op from torch (`optable.output_not_saved`); anything unknown: no."""
@@ -260,7 +253,7 @@ class Analysis:
             return False
         cls = self.infer.module_class(value.func)
         if cls is not None:
-            return cls not in ALIASING_MODULES and (cls in ons["modules"] or cls in OUTPUT_NOT_SAVED)
+            return self.infer.info(value.func).origin == "module" and cls in ons["modules"]
         q = self.qualname(value.func) or ""
         name = q.rsplit(".", 1)[-1]
         if q.startswith("torch.nn.functional."):

@@ -296,7 +296,7 @@ class Inference:
             inplace = self._module_inplace(node, name)
             return Info(False, "passthrough_module" if (name in ALIASING_MODULES or inplace) else "module")
         if parts[:3] == ["torch", "nn", "functional"]:
-            if name in ops.functional["inplace_param"] and self._has_inplace_true(node, ops.functional["inplace_param"][name]):
+            if name in ops.functional["inplace_param"] and inplace_arg(node, ops.functional["inplace_param"][name]) is not None:
                 first = self.info(node.args[0], scope) if node.args else UNKNOWN
                 return first if first.tensor else Info(True, "unknown")
             if name in ops.functional["inplace_functions"]:
@@ -379,17 +379,7 @@ class Inference:
 
     def _module_inplace(self, node: ast.Call, cls: str) -> bool:
         idx = self.ops.modules_inplace.get(cls)
-        return idx is not None and self._has_inplace_true(node, idx)
-
-    @staticmethod
-    def _has_inplace_true(node: ast.Call, index: int) -> bool:
-        for k in node.keywords:
-            if k.arg == "inplace":
-                return isinstance(k.value, ast.Constant) and k.value.value is True
-        if len(node.args) > index:
-            a = node.args[index]
-            return isinstance(a, ast.Constant) and a.value is True
-        return False
+        return idx is not None and inplace_arg(node, idx) is not None
 
     def _args_dtype(self, node: ast.Call, scope: Scope) -> str:
         out = None
@@ -516,6 +506,18 @@ def _reads_attr(value: ast.AST, attr: str) -> bool:
     """Does `value` read `self.<attr>`?"""
     return any(isinstance(n, ast.Attribute) and n.attr == attr and isinstance(n.value, ast.Name)
                and n.value.id == "self" for n in ast.walk(value))
+
+
+def inplace_arg(call: ast.Call, index: int) -> str | int | None:
+    """Where `inplace=True` is passed: "inplace" (keyword), its positional index, or None."""
+    for k in call.keywords:
+        if k.arg == "inplace":
+            return "inplace" if isinstance(k.value, ast.Constant) and k.value.value is True else None
+    if len(call.args) > index and not any(isinstance(a, ast.Starred) for a in call.args[: index + 1]):
+        a = call.args[index]
+        if isinstance(a, ast.Constant) and a.value is True:
+            return index
+    return None
 
 
 def _statements(node: ast.AST):
