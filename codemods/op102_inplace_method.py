@@ -29,7 +29,7 @@ DTYPE_TRAPS = {
     "float_power_": ((), "`float_power_` works in place only on float64; `float_power` always returns float64"),
 }
 GRAPH_REASON = ("out of place `{self}` starts without `{old}`'s graph: gradients to what `{old}` was computed "
-                "from become None instead of zeros")
+                "from become None instead of zeros, and a backward through it alone raises")
 
 
 class InplaceMethod(Rule):
@@ -109,7 +109,7 @@ class InplaceMethod(Rule):
                     dtype = "float"
                 elif r["dtype"] == "unknown":
                     reasons.append(f"how `{name}` treats dtypes was not verified")
-                if name in ("zero_", "copy_") or r["kind"] == "random":
+                if name == "copy_" or r["kind"] == "random":
                     reasons.append(GRAPH_REASON.format(self=edit.new.split("(")[0] if edit.new else name,
                                                        old=shown))
                 reasons += operand_reasons(an, judged.info, shown, call_args(link),

@@ -23,11 +23,11 @@ class InplaceWithoutTwin(InplaceMethod):
         why="Like every in-place write, it breaks backward when autograd saved the tensor.",
         example="y = torch.tanh(x)\ny.fill_(0.5)",
         use_instead="y = torch.tanh(x)\ny = torch.fill(y, 0.5)",
-        fix_safety="`fill_(v)` -> `torch.fill(x, v)` keeps values, dtype and graph. `zero_()` -> "
-                   "`torch.zeros_like(x)`, `copy_(src)` -> `src.expand_as(x).to(x, copy=True)` and random "
-                   "fills -> `torch.empty_like(x).uniform_(...)` (the same stream under the same seed) are "
-                   "unsafe: the new tensor is not connected to what `x` was computed from, so gradients "
-                   "there become None instead of zeros. `fill_diagonal_` has no exact out-of-place form: "
+        fix_safety="`fill_(v)` -> `torch.fill(x, v)` and `zero_()` -> `torch.fill(x, 0)` keep values, dtype "
+                   "and graph. `copy_(src)` -> `src.expand_as(x).to(x, copy=True)` and random fills -> "
+                   "`torch.empty_like(x).uniform_(...)` (the same stream under the same seed) are unsafe: the "
+                   "new tensor is not connected to what `x` was computed from, so gradients there become None "
+                   "instead of zeros, and a backward through it alone raises. `fill_diagonal_` has no exact out-of-place form: "
                    "with `--clone` it becomes `x = x.clone()` before the write; otherwise it is reported "
                    "without a fix.",
     )

@@ -94,7 +94,8 @@ RANDOM_TEMPLATE = "torch.empty_like({self}).%s({args})"
 # Equivalents under another name.  Placeholders: {self} the receiver, {args} the call's argument
 # text, {arg0} its first positional argument.  None: no exact out-of-place form exists.
 EQUIVALENT: dict[str, str | None] = {
-    "zero_": "torch.zeros_like({self})",
+    # fill keeps the graph (zeros_like would not: backward through it raises "does not require grad").
+    "zero_": "torch.fill({self}, 0)",
     # full_like rejects a tensor fill value; torch.fill takes a Scalar or a 0-dim tensor.
     "fill_": "torch.fill({self}, {args})",
     # copy_ broadcasts src to self's shape and casts it to self's dtype and device.

@@ -129,7 +129,7 @@ def test_notes_record_no_value_difference(table: OpTable) -> None:
 def test_spot_rows(table: OpTable) -> None:
     assert dict(table.methods["add_"]) == {"kind": "twin", "twin": "add", "dtype": "same", "template": None}
     assert dict(table.methods["t_"]) == {"kind": "view", "twin": "t", "dtype": "same", "template": None}
-    assert table.methods["zero_"]["template"] == "torch.zeros_like({self})"
+    assert table.methods["zero_"]["template"] == "torch.fill({self}, 0)"
     assert table.methods["fill_"]["template"] == "torch.fill({self}, {args})"
     assert table.methods["copy_"]["template"] == "{arg0}.expand_as({self}).to({self}, copy=True)"
     assert table.methods["fill_diagonal_"]["template"] is None
