@@ -199,7 +199,7 @@ def check(
     no_cache: bool = NoCacheOpt,
     quiet: bool = typer.Option(False, "-q", "--quiet", help="No summary on stderr."),
 ) -> None:
-    from outplace.engine import fix_edit
+    from outplace.engine import fix_edit, parse
     from outplace.report import Summary, display_path, finding_json, json_dump, replacement_json
     from outplace.runner import process_text
     from outplace.source import read_source
@@ -226,12 +226,14 @@ def check(
             continue
         summary.add(r.findings, [], [f for f in r.findings if f.fix and not f.fix.is_safe
                                      and not settings.unsafe_fixes], False)
-        for f in r.findings:
-            if output_format is Format.json:
-                text = r.source.text if r.source is not None else read_source(r.path).text  # cached result
-                edit = fix_edit(text, f) if f.plan is not None else None
+        if output_format is Format.json and r.findings:
+            text = r.source.text if r.source is not None else read_source(r.path).text  # cached result
+            tree = parse(text) if any(f.plan is not None for f in r.findings) else None
+            for f in r.findings:
+                edit = fix_edit(text, f, tree) if f.plan is not None else None
                 items.append(finding_json(shown, f, replacement_json(text, edit)))
-            else:
+        elif output_format is Format.text:
+            for f in r.findings:
                 _print_finding(shown, f)
     if output_format is Format.json:
         sys.stdout.write(json_dump(items))

@@ -149,12 +149,12 @@ def fix_selected(source: str, findings: list[Finding]) -> tuple[str, list[Findin
     return new, [findings[i] for i in sorted(landed)]
 
 
-def fix_edit(source: str, finding: Finding) -> Edit | None:
-    """The minimal text edit that applies `finding`'s fix alone (for JSON output and editor quick fixes)."""
+def fix_edit(source: str, finding: Finding, tree: ast.Module | None = None) -> Edit | None:
+    """The minimal text edit that applies `finding`'s fix alone (for JSON output and editor quick
+    fixes). Pass `tree` (the source's parse) when asking about several findings of one file."""
     if finding.plan is None:
         return None
-    tree = parse(source)
-    new, landed, _ = _rewrite(source, tree, [(0, finding)])
+    new, landed, _ = _rewrite(source, tree or parse(source), [(0, finding)])
     if not landed:
         return None
     start = 0
