@@ -44,7 +44,7 @@ class IndexAssign(Rule):
             if len(targets) != 1 or not isinstance(targets[0], ast.Subscript):
                 continue
             sub = targets[0]
-            if an.intent_reason(node):
+            if _string_key(sub.slice) or an.intent_reason(node):
                 continue
             judged = an.target(sub.value, node)
             if judged is None:
@@ -60,6 +60,24 @@ class IndexAssign(Rule):
             op = "=" if isinstance(node, ast.Assign) else OPS[type(node.op)] + "="
             yield self.finding(an, node, f"`{shown}[...] {op} ...` writes into tensor `{shown}` in place",
                                plan, judged.reasons, target=judged)
+
+
+def _string_key(index: ast.AST) -> bool:
+    """`d["eta"] = v`, `sd[prefix + ".weight"] = w`: an index that ends in a string literal keys a
+    mapping (a tensor index cannot hold a string). candidate_lines skips these lines for the same reason."""
+    while True:
+        if isinstance(index, ast.Constant):
+            return isinstance(index.value, (str, bytes))
+        if isinstance(index, ast.JoinedStr):
+            return True
+        if isinstance(index, ast.BinOp):
+            index = index.right
+        elif isinstance(index, ast.IfExp):
+            index = index.orelse
+        elif isinstance(index, ast.Tuple) and index.elts:
+            index = index.elts[-1]
+        else:
+            return False
 
 
 def _scalar(an: Analysis, value: ast.AST) -> bool:

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import pytest
+
 from outplace.engine import check_source, fix_edit, fix_selected, fix_source
 from outplace.settings import Settings
 
@@ -30,3 +34,40 @@ def test_fix_edit_is_one_findings_fix_and_fix_source_all_safe_ones() -> None:
 
 def test_files_without_torch_are_not_analysed() -> None:
     assert check_source("x = [1]\nx += [2]\n", Settings(unsafe_fixes=True)) == []
+
+
+def _every_fixture_source() -> list[Path]:
+    root = Path(__file__).resolve().parent.parent
+    return sorted(p for d in ("fixtures", "examples") for p in (root / d).rglob("*.py"))
+
+
+@pytest.mark.parametrize("settings", [Settings(), Settings(unsafe_fixes=True, clone=True)], ids=["safe", "unsafe-clone"])
+def test_candidate_lines_only_narrow_the_work_never_the_findings(monkeypatch, settings: Settings) -> None:
+    """The regex pre-pass picks the scopes worth analysing; analysing every scope must find exactly
+    the same. Run over every fixture and example (clean_* files hold the lines it skips on purpose:
+    string keys, annotations)."""
+    import outplace.analysis as analysis
+
+    paths = _every_fixture_source()
+    narrowed = [check_source(p.read_text(encoding="utf-8"), settings) for p in paths]
+    monkeypatch.setattr(analysis, "candidate_lines", lambda source, ops: set(range(1, source.count("\n") + 2)))
+    everything = [check_source(p.read_text(encoding="utf-8"), settings) for p in paths]
+    assert sum(map(len, everything)) > 100  # the comparison is not vacuous
+    for path, a, b in zip(paths, narrowed, everything):
+        assert a == b, path
+
+
+def test_candidate_lines_skip_string_keys_and_annotations_but_keep_real_stores() -> None:
+    from outplace.analysis import candidate_lines
+    from outplace.optable import load_optable
+
+    src = ("def f(x: Optional[Tensor] = None, y: List[int] = []):\n"   # 1 annotations
+           "    d['a'] = 1\n"                                          # 2 string key
+           "    if ok: x[m] = 0\n"                                     # 3 a store after a colon
+           "    z: Optional[Union[int, List[int]]] = None\n"           # 4 nested annotation
+           "    y[i:x[0]] = 1\n"                                       # 5 slice holding an index
+           "    a[b:c] = 2\n"                                          # 6 slice
+           "    q: dict[str, int] = {}\n"                              # 7 annotation
+           "    x <<= 1\n"                                             # 8 shift
+           "    w[k] == v\n")                                          # 9 comparison
+    assert sorted(candidate_lines(src, load_optable())) == [3, 5, 6, 8]

@@ -20,17 +20,22 @@ from outplace.settings import Settings
 from outplace.source import char_col
 
 # Lines that may hold an in-place write. Simple patterns, each one regex pass over the whole text
-# (an alternation of them is several times slower in `re`).
+# (an alternation of them is several times slower in `re`, and so is one without a literal to scan for).
 _CANDIDATES = [re.compile(p) for p in (
     r"_\((?<=[A-Za-z0-9]_\()",      # x.add_(  torch.relu_(   (literal first: `re` scans for it fast)
     r"=(?<=[-+*/%@&|^]=)",          # augmented assignment, also `x[i] += v`
-    r"<<=|>>=",                     # shifts (`<=`/`>=` comparisons are not candidates)
-    r"\]\s*=[^=]",                  # x[m] = v
+    r"=(?<=<<=|>>=)",               # shifts (`<=`/`>=` comparisons are not candidates)
     r"inplace",                     # inplace=True
     r"out=[^=]",                    # out=c (a keyword argument; `out = ...` assignments are not)
 )]
+_INDEX_STORE = re.compile(r"\]\s*=[^=]")  # x[m] = v, unless `_not_a_tensor_index` says otherwise
 _TRUE = re.compile(r"True")  # positional inplace: nn.ReLU(True), F.dropout(x, 0.5, True, True)
 _POSITIONAL: dict[int, re.Pattern[str]] = {}
+# `name: Optional[Tensor] = None`: an annotated parameter or variable, not an index store. Names a
+# tensor would never have; `if ok: x[m] = 0` (a colon before a real store) keeps its line.
+_ANNOTATION = re.compile(r":\s*(?:typing\.|t\.)?(?:Optional|Union|List|Tuple|Dict|Set|FrozenSet|Type|Callable|"
+                         r"Literal|Sequence|Mapping|MutableMapping|Iterable|Iterator|Annotated|ClassVar|Final|"
+                         r"list|tuple|dict|set|frozenset|type)\s*$")
 
 
 def _positional_inplace_names(ops: OpTable) -> re.Pattern[str]:
@@ -58,14 +63,37 @@ def _inplace_requested(call: ast.Call) -> bool:
                for k in call.keywords)
 
 
+def _line_start(source: str, offset: int) -> int:
+    return max(source.rfind("\n", 0, offset), source.rfind("\r", 0, offset)) + 1
+
+
+def _not_a_tensor_index(source: str, bracket: int) -> bool:
+    """`]` at `bracket`, followed by `=`: True when what it closes cannot be a tensor's index: a
+    string key (`kwargs["eta"] = eta`) or a subscripted annotation (`mask: Optional[Tensor] = None`,
+    the bulk of such lines in typed code). Looks at the one line only; anything unclear is kept."""
+    if source[bracket - 1] in "\"'":
+        return True
+    depth, i, start = 0, bracket, _line_start(source, bracket)
+    while i >= start:
+        c = source[i]
+        if c == "]":
+            depth += 1
+        elif c == "[":
+            depth -= 1
+            if depth == 0:
+                return _ANNOTATION.search(source, start, i) is not None
+        i -= 1
+    return False
+
+
 def candidate_lines(source: str, ops: OpTable) -> set[int]:
     """1-based numbers of the lines that may hold an in-place write (a superset: the analysis of
     the scopes containing them decides; every in-place node has at least one such line)."""
     offsets = [m.start() for p in _CANDIDATES for m in p.finditer(source)]
+    offsets += [m.start() for m in _INDEX_STORE.finditer(source) if not _not_a_tensor_index(source, m.start())]
     positional = _positional_inplace_names(ops)
     for m in _TRUE.finditer(source):
-        start = max(source.rfind("\n", 0, m.start()), source.rfind("\r", 0, m.start())) + 1
-        if positional.search(source, start, m.start()):
+        if positional.search(source, _line_start(source, m.start()), m.start()):
             offsets.append(m.start())
     return set(_line_numbers(source, sorted(offsets)))
 
@@ -157,8 +185,9 @@ class Analysis:
         if self.unsaved_layer_output(expr, at):
             return None
         info = self.infer.info(expr)
-        if assume_tensor and not info.tensor and info.origin in ("unknown",):
-            info = Info(True, "unknown")
+        if assume_tensor and not info.tensor and info.origin in ("unknown", "tensors"):
+            # `out=outs` with `outs: list[Tensor]` writes into the caller's tensors.
+            info = Info(True, "parameter" if info.origin == "tensors" else "unknown")
         if not info.tensor or info.origin in ("data", "buffer") or (info.origin == "factory" and not include_factory):
             return None
         spelling = dotted(expr)

@@ -12,6 +12,9 @@ Origins, from harmless to observable:
   data      reached through `.data` / `.grad` (intentional, never rewritten)
   buffer    a registered buffer (`self.register_buffer`): state updates are intentional
   unknown   a tensor of unknown provenance
+
+and, for things that are not tensors, "scalar", "none", "module", "other", or "tensors" (a container
+of the caller's tensors, from an annotation like `list[Tensor]`: its elements are "parameter").
 """
 
 from __future__ import annotations
@@ -28,7 +31,11 @@ ORIGIN_RANK = {o: i for i, o in enumerate(
     ["data", "buffer", "nn_parameter", "parameter", "attribute", "global", "view", "unknown", "leaf", "fresh", "factory"])}
 
 TENSOR_ANNOTATIONS = {"torch.Tensor", "Tensor", "torch.FloatTensor", "torch.LongTensor", "torch.nn.Parameter"}
-NON_TENSOR_ANNOTATIONS = {"int", "float", "bool", "str", "bytes", "list", "dict", "tuple", "set"}
+# Generic types whose arguments are what they hold, not what they are: `dict[str, Tensor]` is no tensor.
+CONTAINER_ANNOTATIONS = {"list", "List", "dict", "Dict", "tuple", "Tuple", "set", "Set", "frozenset", "FrozenSet",
+                         "Sequence", "MutableSequence", "Mapping", "MutableMapping", "Iterable", "Iterator",
+                         "Generator", "Collection", "Callable", "Type", "type", "DefaultDict", "defaultdict",
+                         "OrderedDict", "Deque", "deque", "ModuleList", "ParameterList", "ParameterDict"}
 FLOAT_DTYPES = {"float", "float16", "float32", "float64", "half", "double", "bfloat16", "float8_e4m3fn",
                 "float8_e5m2"}
 INT_DTYPES = {"int", "int8", "int16", "int32", "int64", "long", "short", "uint8", "uint16", "uint32", "uint64"}
@@ -47,7 +54,7 @@ FLOAT_FACTORIES = {"rand", "randn", "rand_like", "randn_like", "linspace", "logs
 @dataclass(frozen=True)
 class Info:
     tensor: bool
-    origin: str = "unknown"  # see module docstring; "scalar"/"none"/"module"/"other" for non-tensors
+    origin: str = "unknown"  # see module docstring; "scalar"/"none"/"module"/"other"/"tensors" for non-tensors
     dtype: str = "unknown"  # "float" | "int" | "bool" | "complex" | "unknown"
     root: str | None = None  # for views/aliases: the dotted name they alias (`x` for `x[0]`)
 
@@ -77,6 +84,11 @@ def join(a: Info | None, b: Info | None) -> Info | None:
         return a if a == b else UNKNOWN
     origin = min(a.origin, b.origin, key=lambda o: ORIGIN_RANK.get(o, 0))
     return Info(True, origin, a.dtype if a.dtype == b.dtype else "unknown", a.root if a.root == b.root else None)
+
+
+def _either(a: str | None, b: str | None) -> str | None:
+    """The annotation kind of a union: a tensor if any member is one."""
+    return "tensor" if "tensor" in (a, b) else (a or b)
 
 
 def promote(a: Info, b: Info, op: ast.operator | None = None) -> str:
@@ -152,25 +164,43 @@ class Inference:
         fn = scope.node
         ann = arg.annotation
         if ann is not None:
-            text = self._annotation_text(ann)
-            if any(t in text for t in TENSOR_ANNOTATIONS):
+            kind = self._annotation_kind(ann)
+            if kind == "tensor":
                 return Info(True, "parameter")
-            return UNKNOWN
+            return Info(False, "tensors") if kind == "tensors" else UNKNOWN
         if isinstance(fn, (ast.FunctionDef, ast.AsyncFunctionDef)) and fn.name == "forward":
             first = (fn.args.posonlyargs + fn.args.args)[:1]
             if (not first or first[0].arg != name) and arg is not fn.args.vararg and arg is not fn.args.kwarg:
                 return Info(True, "parameter")
         return UNKNOWN
 
-    def _annotation_text(self, ann: ast.AST) -> str:
-        if isinstance(ann, ast.Constant) and isinstance(ann.value, str):
-            return ann.value
-        names = []
-        for n in ast.walk(ann):
-            if isinstance(n, (ast.Name, ast.Attribute)):
-                names.append(self.imports.qualname(n) or dotted(n) or "")
-        text = " ".join(names)
-        return text if not set(text.split()) <= NON_TENSOR_ANNOTATIONS else "int"
+    def _annotation_kind(self, ann: ast.AST) -> str | None:
+        """"tensor" when the annotation says a tensor (`Tensor`, `Optional[Tensor]`, `Tensor | None`,
+        jaxtyping's `Float[Tensor, "b n"]`), "tensors" for a container of them (`dict[str, Tensor]`,
+        `list[Tensor]`: its elements are the caller's tensors, the container itself is none), else None."""
+        if isinstance(ann, ast.Constant) and isinstance(ann.value, str):  # "torch.Tensor"
+            try:
+                ann = ast.parse(ann.value.strip(), mode="eval").body
+            except SyntaxError:
+                return None
+        if isinstance(ann, ast.BinOp) and isinstance(ann.op, ast.BitOr):
+            return _either(self._annotation_kind(ann.left), self._annotation_kind(ann.right))
+        if isinstance(ann, ast.Subscript):
+            base = (self.imports.qualname(ann.value) or dotted(ann.value) or "").rsplit(".", 1)[-1]
+            args = ann.slice.elts if isinstance(ann.slice, ast.Tuple) else [ann.slice]
+            if base in ("Optional", "Union"):
+                kind = None
+                for a in args:
+                    kind = _either(kind, self._annotation_kind(a))
+                return kind
+            if base == "Annotated":
+                return self._annotation_kind(args[0])
+            if base in CONTAINER_ANNOTATIONS:
+                return "tensors" if any(self._annotation_kind(a) for a in args) else None
+        names = {self.imports.qualname(n) or dotted(n) or "" for n in ast.walk(ann) if isinstance(n, (ast.Name, ast.Attribute))}
+        if any(n in TENSOR_ANNOTATIONS or "Tensor" in n.rsplit(".", 1)[-1] for n in names):  # FloatTensor, TensorLike
+            return "tensor"
+        return None
 
     def _global_is_tensor(self, name: str) -> bool:
         module_scope = self.index.scopes[self.tree]
@@ -248,6 +278,8 @@ class Inference:
         base = self.info(node.value, scope)
         if base.tensor:
             return Info(True, _worse(base.origin, "view"), base.dtype, self.root_of(node.value, scope))
+        if base.origin == "tensors":  # an element of the caller's `list[Tensor]`: the caller's tensor
+            return Info(True, "parameter")
         return UNKNOWN
 
     def _Attribute(self, node: ast.Attribute, scope: Scope) -> Info:
