@@ -6,6 +6,7 @@ One file's failure (unreadable, not UTF-8, not Python, an internal error) become
 
 from __future__ import annotations
 
+import gc
 import os
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
@@ -31,14 +32,27 @@ class FileResult:
     applied: list[Finding] = field(default_factory=list)
     held_back: list[Finding] = field(default_factory=list)
     error: str | None = None  # one line naming the file
+    stamp: tuple[int, int] | None = None  # (mtime_ns, size) as read, when `source` is not kept
+
+    def __post_init__(self) -> None:
+        if self.stamp is None and self.source is not None:
+            self.stamp = (self.source.mtime_ns, self.source.size)
 
 
 def process(path: Path, settings: Settings, fix: bool) -> FileResult:
+    # The cyclic garbage collector finds nothing here (syntax trees and the analysis are acyclic) but
+    # would rescan each growing tree many times while it is built: ~13% of parsing time. Reference
+    # counting frees a file's objects as soon as it is done.
+    collecting = gc.isenabled()
+    gc.disable()
     try:
         src = read_source(path)
+        return process_text(path, src, settings, fix)
     except SourceError as e:
         return FileResult(path, error=str(e))
-    return process_text(path, src, settings, fix)
+    finally:
+        if collecting:
+            gc.enable()
 
 
 def process_text(path: Path, src: SourceFile, settings: Settings, fix: bool) -> FileResult:
@@ -57,7 +71,13 @@ def process_text(path: Path, src: SourceFile, settings: Settings, fix: bool) -> 
 
 
 def _work(args: tuple[Path, Settings, bool]) -> FileResult:
-    return process(*args)
+    result = process(*args)
+    if not args[2] and result.source is not None:
+        # `check` needs only the file's stamp back from a worker, not its text (pickling every
+        # file's text back to the parent costs more than reading it again for `--format json`).
+        result.stamp = (result.source.mtime_ns, result.source.size)
+        result.source = None
+    return result
 
 
 def run(paths: Iterable[Path], settings: Settings, *, fix: bool, jobs: int | None = None,
@@ -77,8 +97,8 @@ def run(paths: Iterable[Path], settings: Settings, *, fix: bool, jobs: int | Non
     fresh = _process_all([files[i] for i in todo], settings, fix, jobs, on_done)
     for i, r in zip(todo, fresh):
         results[i] = r
-        if cache is not None and not fix and r.source is not None:
-            cache.put(r.path, r.source.mtime_ns, r.source.size, r.findings, r.error)
+        if cache is not None and not fix and r.stamp is not None:
+            cache.put(r.path, *r.stamp, r.findings, r.error)
     if cache is not None:
         cache.save()
     for i in range(len(files)):
@@ -99,10 +119,21 @@ def _process_all(files: list[Path], settings: Settings, fix: bool, jobs: int | N
             if on_done:
                 on_done(out[-1])
         return out
+    # Largest files first, so that the run does not end with one worker parsing a big file while the
+    # others idle; results are handed back in input order all the same.
+    order = sorted(range(len(files)), key=lambda i: -_size(files[i]))
+    done: dict[int, FileResult] = {}
     with ProcessPoolExecutor(max_workers=min(jobs, len(files))) as pool:
-        chunk = max(1, min(32, len(files) // (jobs * 4)))
-        for r in pool.map(_work, [(p, settings, fix) for p in files], chunksize=chunk):
-            out.append(r)
+        chunk = max(1, min(16, len(files) // (jobs * 8)))
+        for i, r in zip(order, pool.map(_work, [(files[i], settings, fix) for i in order], chunksize=chunk)):
+            done[i] = r
             if on_done:
                 on_done(r)
-    return out
+    return [done[i] for i in range(len(files))]
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0  # reading it will say what is wrong

@@ -150,6 +150,8 @@ def encode_text(text: str, encoding: str, bom: bool, *, path: str | os.PathLike[
 
 def dominant_newline(text: str) -> str:
     """The most frequent line ending in `text`; ties go to the one seen first; "\\n" when there is none."""
+    if "\r" not in text:  # the common case, without scanning every line ending
+        return "\n"
     counts = collections.Counter(m.group() for m in _NEWLINE_RE.finditer(text))
     if not counts:
         return "\n"

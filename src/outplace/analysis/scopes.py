@@ -10,8 +10,9 @@ answer the two questions the safety model asks at an in-place write `x.op_()`:
 from __future__ import annotations
 
 import ast
+import re
 from dataclasses import dataclass, field
-from typing import Iterator
+from typing import Callable, Iterator
 
 Pos = tuple[int, int]
 
@@ -86,12 +87,16 @@ class ScopeIndex:
             self.parent[r] = node
         nested: list[ast.AST] = []
         stack = roots[::-1]
-        by_type, parent, scope_of, note = self.by_type, self.parent, self.scope_of, _NOTE
-        while stack:
+        by_type, parent, scope_of, note, getters = self.by_type, self.parent, self.scope_of, _NOTE, _CHILDREN
+        while stack:  # the hot loop of the whole analysis: kept lean
             n = stack.pop()
             t = type(n)
             scope_of[n] = scope
-            by_type.setdefault(t, []).append(n)
+            same_type = by_type.get(t)
+            if same_type is None:
+                by_type[t] = [n]
+            else:
+                same_type.append(n)
             if t in note:
                 note[t](self, scope, n)
             if t in _SCOPE_TYPES:
@@ -99,10 +104,13 @@ class ScopeIndex:
                 # Decorators, defaults and bases are evaluated here, in the outer scope.
                 children = _outer_parts(n)
             else:
-                children = _children(n)
-            for c in reversed(children):
-                parent[c] = n
-                stack.append(c)
+                getter = getters.get(t)
+                children = getter(n) if getter is not None else _children(n)
+            if children:
+                for c in children:
+                    parent[c] = n
+                children.reverse()
+                stack += children
         pending = []
         for inner in nested:
             if self._wanted(inner):
@@ -264,25 +272,51 @@ _NOTE = {
     ast.FunctionDef: ScopeIndex._note_named, ast.AsyncFunctionDef: ScopeIndex._note_named,
     ast.ClassDef: ScopeIndex._note_named, ast.ExceptHandler: ScopeIndex._note_named,
 }
-# Fields that never hold nodes worth visiting: expression contexts and operator singletons.
-_SKIP_FIELDS = {"ctx", "op", "ops", "type_ignores"}
-_FIELDS: dict[type, tuple[str, ...]] = {}
+# What `_children` leaves out: scalars and the expression-context/operator singletons (a third of all
+# nodes, never worth visiting), by their ASDL types as each node class's docstring spells them:
+# `Call(expr func, expr* args, keyword* keywords)`.
+_LEAF_TYPES = {"identifier", "string", "constant", "int", "expr_context", "operator", "cmpop", "unaryop",
+               "boolop", "type_ignore"}
+_ASDL_FIELD = re.compile(r"(\w+)([*?]?) (\w+)")
+_LISTS_WITH_NONE = {(ast.Dict, "keys"), (ast.arguments, "kw_defaults")}  # `{**d}`, `def f(*, a)`
+_CHILDREN: dict[type, Callable[[ast.AST], list[ast.AST]]] = {}
 
 
 def _children(node: ast.AST) -> list[ast.AST]:
-    """ast.iter_child_nodes without Load/Store contexts and operators (a third of all nodes)."""
+    """ast.iter_child_nodes without contexts and operators, in field order; one generated getter per
+    node class (a generic loop over `_fields` with isinstance checks costs twice as much)."""
     t = type(node)
-    fields = _FIELDS.get(t)
-    if fields is None:
-        fields = _FIELDS[t] = tuple(f for f in t._fields if f not in _SKIP_FIELDS)
-    out: list[ast.AST] = []
-    for f in fields:
-        v = getattr(node, f, None)
-        if isinstance(v, ast.AST):
-            out.append(v)
-        elif isinstance(v, list):
-            out.extend(x for x in v if isinstance(x, ast.AST))
-    return out
+    getter = _CHILDREN.get(t)
+    if getter is None:
+        getter = _CHILDREN[t] = _children_getter(t)
+    return getter(node)
+
+
+def _children_getter(cls: type) -> Callable[[ast.AST], list[ast.AST]]:
+    spec = {name: (kind, mark) for kind, mark, name in _ASDL_FIELD.findall((cls.__doc__ or "").partition("(")[2])}
+    lines = ["def children(n):", "    out = []"]
+    for name in cls._fields:  # type: ignore[attr-defined]
+        kind, mark = spec.get(name, ("?", "?"))
+        if kind in _LEAF_TYPES:
+            continue
+        if kind == "?" or (cls, name) in _LISTS_WITH_NONE:
+            lines.append(f"    out += _nodes(n.{name})")
+        elif mark == "*":
+            lines.append(f"    out += n.{name}")
+        elif mark == "?":
+            lines += [f"    v = n.{name}", "    if v is not None:", "        out.append(v)"]
+        else:
+            lines.append(f"    out.append(n.{name})")
+    lines.append("    return out")
+    namespace: dict = {"_nodes": _nodes}
+    exec("\n".join(lines), namespace)  # noqa: S102 - code built from ast's own field names
+    return namespace["children"]
+
+
+def _nodes(value: object) -> list[ast.AST]:
+    if isinstance(value, list):
+        return [v for v in value if isinstance(v, ast.AST)]
+    return [value] if isinstance(value, ast.AST) else []
 
 
 def _outer_parts(node: ast.AST) -> list[ast.AST]:
