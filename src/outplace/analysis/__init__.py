@@ -14,7 +14,7 @@ from typing import Callable
 from outplace.analysis.context import IntentContext
 from outplace.analysis.imports import ImportMap, dotted
 from outplace.analysis.infer import ALIASING_MODULES, Inference, Info, inplace_arg
-from outplace.analysis.scopes import Scope, ScopeIndex, pos
+from outplace.analysis.scopes import Scope, ScopeIndex, pos, walk
 from outplace.optable import OpTable, load_optable
 from outplace.settings import Settings
 from outplace.source import char_col
@@ -47,7 +47,7 @@ def _positional_inplace_names(ops: OpTable) -> re.Pattern[str]:
 
 
 def _mentions(node: ast.AST, name: str) -> bool:
-    return any(isinstance(n, ast.Name) and n.id == name for n in ast.walk(node))
+    return any(type(n) is ast.Name and n.id == name for n in walk(node))
 
 
 def _header_mentions(stmt: ast.AST, name: str) -> bool:
@@ -235,7 +235,7 @@ class Analysis:
             return False
         stmt = self.index.statement_of(at)
         # The write must be the first use of the new tensor in its own statement.
-        if any(pos(n) < pos(expr) for n in ast.walk(stmt)
+        if any(pos(n) < pos(expr) for n in walk(stmt)
                if isinstance(n, ast.Name) and n.id == expr.id and isinstance(n.ctx, ast.Load)):
             return False
         binding = self._binding_before(stmt, expr.id)

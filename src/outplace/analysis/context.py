@@ -17,7 +17,7 @@ from __future__ import annotations
 import ast
 
 from outplace.analysis.imports import ImportMap, dotted
-from outplace.analysis.scopes import ScopeIndex
+from outplace.analysis.scopes import ScopeIndex, walk
 
 NO_GRAD = {
     "torch.no_grad", "torch.inference_mode", "torch.autograd.no_grad", "torch.autograd.grad_mode.no_grad",
@@ -93,5 +93,5 @@ def _opted_in(anc: ast.AST, child: ast.AST) -> bool:
     switch named `inplace` is an in-place mode the caller asked for."""
     if isinstance(anc, ast.IfExp) and child is anc.body or isinstance(anc, ast.If) and child in anc.body:
         return any((dotted(n) or "").rsplit(".", 1)[-1] == "inplace"
-                   for n in ast.walk(anc.test) if isinstance(n, (ast.Name, ast.Attribute)))
+                   for n in walk(anc.test) if isinstance(n, (ast.Name, ast.Attribute)))
     return False

@@ -23,7 +23,7 @@ import ast
 from dataclasses import dataclass
 
 from outplace.analysis.imports import ImportMap, dotted
-from outplace.analysis.scopes import Binding, Scope, ScopeIndex, pos
+from outplace.analysis.scopes import Binding, Scope, ScopeIndex, pos, walk
 from outplace.optable import OpTable
 
 # Worst first: joining two infos keeps the more observable origin.
@@ -537,7 +537,7 @@ class Inference:
 def _reads_attr(value: ast.AST, attr: str) -> bool:
     """Does `value` read `self.<attr>`?"""
     return any(isinstance(n, ast.Attribute) and n.attr == attr and isinstance(n.value, ast.Name)
-               and n.value.id == "self" for n in ast.walk(value))
+               and n.value.id == "self" for n in walk(value))
 
 
 def inplace_arg(call: ast.Call, index: int) -> str | int | None:

@@ -10,6 +10,7 @@ answer the two questions the safety model asks at an in-place write `x.op_()`:
 from __future__ import annotations
 
 import ast
+import bisect
 import re
 from dataclasses import dataclass, field
 from typing import Callable, Iterator
@@ -57,6 +58,7 @@ class ScopeIndex:
     def __init__(self, tree: ast.Module, interest: set[int] | None = None) -> None:
         self.tree = tree
         self.interest = interest
+        self._interest_sorted = sorted(interest or ())
         self.parent: dict[ast.AST, ast.AST] = {}
         self.scope_of: dict[ast.AST, Scope] = {}  # node -> innermost scope it belongs to
         self.scopes: dict[ast.AST, Scope] = {}
@@ -70,7 +72,8 @@ class ScopeIndex:
         if self.interest is None:
             return True
         first = min([node.lineno, *(d.lineno for d in getattr(node, "decorator_list", []))])  # type: ignore[attr-defined]
-        return any(first <= line <= node.end_lineno for line in self.interest)  # type: ignore[attr-defined]
+        i = bisect.bisect_left(self._interest_sorted, first)
+        return i < len(self._interest_sorted) and self._interest_sorted[i] <= node.end_lineno  # type: ignore[attr-defined]
 
     def _index_scope(self, node: ast.AST) -> Scope:
         scope = Scope(node)
@@ -290,6 +293,16 @@ def _children(node: ast.AST) -> list[ast.AST]:
     if getter is None:
         getter = _CHILDREN[t] = _children_getter(t)
     return getter(node)
+
+
+def walk(node: ast.AST) -> Iterator[ast.AST]:
+    """Every node under `node` (itself included) like ast.walk, in no promised order, without
+    contexts and operators; about twice as fast."""
+    stack = [node]
+    while stack:
+        n = stack.pop()
+        yield n
+        stack += _children(n)
 
 
 def _children_getter(cls: type) -> Callable[[ast.AST], list[ast.AST]]:
