@@ -231,8 +231,8 @@ def table(results: dict, floor_key: str = "floor") -> str:
     floor = results.get(floor_key)
     rows = [("", "wall s", "CPU s", "peak RSS MB", "wall/floor", "CPU/floor")]
     for name, r in results.items():
-        wf = f"{r['wall_s'] / floor['wall_s']:.1f}x" if floor and floor["wall_s"] else "-"
-        cf = f"{r['cpu_s'] / floor['cpu_s']:.1f}x" if floor and floor["cpu_s"] else "-"
+        wf = f"{r['wall_s'] / floor['wall_s']:.2f}x" if floor and floor["wall_s"] else "-"
+        cf = f"{r['cpu_s'] / floor['cpu_s']:.2f}x" if floor and floor["cpu_s"] else "-"
         rows.append((name, f"{r['wall_s']:.2f}", f"{r['cpu_s']:.2f}", f"{r['peak_rss_mb']:.0f}", wf, cf))
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     lines = []
@@ -241,6 +241,31 @@ def table(results: dict, floor_key: str = "floor") -> str:
         if k == 0:
             lines.append("  ".join("-" * w for w in widths))
     return "\n".join(lines)
+
+
+def targets(corpus: str, results: dict, lat: dict) -> list[dict]:
+    """Issue 5's targets that this run measured: what, the measured value, the limit, met or not.
+    Core's are ratios to the floor (noise cancels); the full corpus's are absolute."""
+    out = []
+
+    def add(what: str, value: float | None, limit: float, unit: str) -> None:
+        if value is not None:
+            out.append({"what": what, "value": value, "limit": limit, "unit": unit, "met": value < limit
+                        if unit in ("s", "MB", "ms") else value <= limit})
+
+    floor, cold, warm = (results.get(k) for k in ("floor", "check cold", "check warm"))
+    if corpus == "core":
+        if floor and cold:
+            add("check cold / floor (wall)", cold["wall_s"] / floor["wall_s"], 2.0, "x")
+        if floor and warm:
+            add("check warm / floor (wall)", warm["wall_s"] / floor["wall_s"], 0.2, "x")
+        if lat.get("files"):
+            add("single-file fix p99", lat["p99_ms"], 150, "ms")
+            add("single-file fix max", lat["max_ms"], 400, "ms")
+    elif corpus == "full" and cold:
+        add("check cold (wall)", cold["wall_s"], 20, "s")
+        add("check cold peak RSS", cold["peak_rss_mb"], 400, "MB")
+    return out
 
 
 def outplace_revision() -> str:
@@ -339,11 +364,16 @@ def main(argv: list[str] | None = None) -> int:
         "jobs": args.jobs, "results": results,
         "check": check_counts, "check_warm_matches_cold": warm_counts["findings_by_rule"] == check_counts["findings_by_rule"],
         "fix": fix_counts, "latency": lat, "torchfix": torchfix_note,
+        "targets": targets(label, results, lat),
     }
     print()
     print(f"{label}: {len(files)} files, {size / 1e6:.1f} MB, {runs} run(s), median; "
           f"{os.cpu_count()} cores; {version}")
     print(table(results))
+    for t in report["targets"]:
+        limit = f"{'<=' if t['unit'] == 'x' else '<'} {t['limit']:g}{t['unit'] if t['unit'] == 'x' else ' ' + t['unit']}"
+        print(f"target: {t['what']} {t['value']:.2f}{t['unit'] if t['unit'] == 'x' else ' ' + t['unit']} "
+              f"({limit}): {'met' if t['met'] else 'NOT MET'}")
     print()
     c, f = check_counts, fix_counts
     print(f"check: {c['files_scanned']} files scanned, {c['findings']} findings "
