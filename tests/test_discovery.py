@@ -124,6 +124,14 @@ def test_symlinks(tmp_path):
     assert found(tmp_path, s) == ["outside_file.py", "real/a.py"]
 
 
+@pytest.mark.skipif(sys.platform == "win32", reason="symlinks")
+def test_a_file_reached_through_a_symlinked_top_and_by_name_is_found_once(tmp_path):
+    make(tmp_path, "pkg/sub/b.py")
+    (tmp_path / "via").symlink_to(tmp_path / "pkg", target_is_directory=True)
+    # A symlinked directory named on the command line is walked; below it, keys are real paths.
+    assert found(tmp_path, paths=["via", "pkg/sub/b.py", "pkg"]) == ["via/sub/b.py"]
+
+
 @pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() == 0, reason="root can list anything")
 def test_unlistable_directory_goes_to_on_error(tmp_path):
     make(tmp_path, "a.py", "locked/b.py")

@@ -113,7 +113,13 @@ def _walk_dir(
     excluded: Callable[[Path, bool], bool],
     seen: set[str],
     on_error: Callable[[OSError], None] | None,
+    real_top: str | None = None,
 ) -> Iterator[Path]:
+    """Python files under `top`, sorted by name, depth first. `real_top` is `top` with symlinks
+    resolved: symlinked directories are never followed, so below it only a symlinked file needs
+    its own `realpath` (the key that keeps a file reached twice from being processed twice)."""
+    real_top = real_top or os.path.realpath(top)
+    abs_top = Path(os.path.abspath(top))
     try:
         with os.scandir(top) as it:
             entries = sorted(it, key=lambda e: e.name)
@@ -122,7 +128,7 @@ def _walk_dir(
             on_error(exc)
         return
     for entry in entries:
-        path = top / entry.name
+        name = entry.name
         try:
             is_link = entry.is_symlink()
             is_dir = entry.is_dir(follow_symlinks=False)
@@ -132,12 +138,13 @@ def _walk_dir(
         if is_link and not is_file:
             continue  # symlinked directories are not followed; dangling links skipped
         if is_dir:
-            if not excluded(Path(os.path.abspath(path)), True):
-                yield from _walk_dir(path, excluded, seen, on_error)
-        elif is_file and entry.name.endswith(PYTHON_SUFFIXES):
-            if excluded(Path(os.path.abspath(path)), False):
+            if not excluded(abs_top / name, True):
+                yield from _walk_dir(top / name, excluded, seen, on_error, os.path.join(real_top, name))
+        elif is_file and name.endswith(PYTHON_SUFFIXES):
+            if excluded(abs_top / name, False):
                 continue
-            key = os.path.realpath(path)
+            path = top / name
+            key = os.path.realpath(path) if is_link else os.path.join(real_top, name)
             if key not in seen:
                 seen.add(key)
                 yield path
@@ -344,8 +351,8 @@ class GitIgnore:
         return directory, None
 
     def ignored(self, path: Path, is_dir: bool) -> bool:
-        """Whether git would ignore `path` (absolute) on its own merits; directories above it are not checked."""
-        path = Path(os.path.abspath(path))
+        """Whether git would ignore `path` (absolute and normalised, as `os.path.abspath` makes it) on
+        its own merits; directories above it are not checked."""
         text = path.as_posix()
         for d, prefix, patterns in self._chain(path.parent):  # deepest first: the first decisive match wins
             verdict = self._match(patterns, text[prefix:], path.name, is_dir)
@@ -378,14 +385,6 @@ class GitIgnore:
 
     @staticmethod
     def _match(patterns: list[_Pattern], rel: str, name: str, is_dir: bool) -> bool | None:
-        for pat in reversed(patterns):
-            if pat.dir_only and not is_dir:
-                continue
-            if pat.regex.fullmatch(rel if pat.anchored else name):
-                return not pat.negated
-        return None
-        rel = path.relative_to(directory).as_posix()
-        name = path.name
         for pat in reversed(patterns):
             if pat.dir_only and not is_dir:
                 continue
