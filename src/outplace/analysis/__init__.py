@@ -144,7 +144,7 @@ class Analysis:
 
     def nodes(self, kind: type) -> list:
         """The nodes of one type in the analysed scopes, in source order."""
-        return sorted(self.index.by_type.get(kind, []), key=pos)
+        return sorted(self.index.by_type[kind], key=pos)  # KeyError: add `kind` to scopes.INDEXED_TYPES
 
     @property
     def lines(self) -> list[str]:

@@ -17,6 +17,8 @@ from typing import Callable, Iterator
 
 Pos = tuple[int, int]
 
+# The node types the rules ask for by type (Analysis.nodes); only these are collected while walking.
+INDEXED_TYPES = (ast.Call, ast.Assign, ast.AugAssign)
 SCOPE_NODES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)
 LOOP_NODES = (ast.For, ast.AsyncFor, ast.While)
 
@@ -62,7 +64,7 @@ class ScopeIndex:
         self.parent: dict[ast.AST, ast.AST] = {}
         self.scope_of: dict[ast.AST, Scope] = {}  # node -> innermost scope it belongs to
         self.scopes: dict[ast.AST, Scope] = {}
-        self.by_type: dict[type, list[ast.AST]] = {}
+        self.by_type: dict[type, list[ast.AST]] = {t: [] for t in INDEXED_TYPES}
         self.imports: list[ast.AST] = []  # Import/ImportFrom nodes seen so far
         self._pending: dict[ast.AST, list[ast.AST]] = {}  # indexed scope -> nested scopes not yet indexed
         self._index_scope(tree)
@@ -95,11 +97,8 @@ class ScopeIndex:
             n = stack.pop()
             t = type(n)
             scope_of[n] = scope
-            same_type = by_type.get(t)
-            if same_type is None:
-                by_type[t] = [n]
-            else:
-                same_type.append(n)
+            if t in by_type:
+                by_type[t].append(n)
             if t in note:
                 note[t](self, scope, n)
             if t in _SCOPE_TYPES:
