@@ -13,8 +13,9 @@ Origins, from harmless to observable:
   buffer    a registered buffer (`self.register_buffer`): state updates are intentional
   unknown   a tensor of unknown provenance
 
-and, for things that are not tensors, "scalar", "none", "module", "other", or "tensors" (a container
-of the caller's tensors, from an annotation like `list[Tensor]`: its elements are "parameter").
+and, for things that are not tensors, "scalar", "none", "module", "other", "import" (a name bound
+by an import statement), or "tensors" (a container of the caller's tensors, from an annotation like
+`list[Tensor]`: its elements are "parameter").
 """
 
 from __future__ import annotations
@@ -46,6 +47,10 @@ COMPARE_METHODS = {"eq", "ne", "lt", "le", "gt", "ge", "isnan", "isinf", "isfini
 # torch.nn modules whose forward may return its input (or a view of it) instead of a new tensor.
 ALIASING_MODULES = {"Identity", "Dropout", "Dropout1d", "Dropout2d", "Dropout3d", "AlphaDropout",
                     "FeatureAlphaDropout", "Flatten", "Unflatten"}
+# The legacy typed constructors and the dtype class of what they make.
+LEGACY_CONSTRUCTORS = {"Tensor": "float", "FloatTensor": "float", "DoubleTensor": "float", "HalfTensor": "float",
+                       "BFloat16Tensor": "float", "LongTensor": "int", "IntTensor": "int", "ShortTensor": "int",
+                       "CharTensor": "int", "ByteTensor": "int", "BoolTensor": "bool"}
 FACTORY_METHODS = {"new_empty", "new_zeros", "new_ones", "new_full", "new_tensor", "new_empty_strided"}
 FLOAT_FACTORIES = {"rand", "randn", "rand_like", "randn_like", "linspace", "logspace", "normal", "empty",
                    "zeros", "ones", "eye", "randperm_float"}  # default dtype float when no dtype= is given
@@ -54,7 +59,7 @@ FLOAT_FACTORIES = {"rand", "randn", "rand_like", "randn_like", "linspace", "logs
 @dataclass(frozen=True)
 class Info:
     tensor: bool
-    origin: str = "unknown"  # see module docstring; "scalar"/"none"/"module"/"other"/"tensors" for non-tensors
+    origin: str = "unknown"  # see module docstring; "scalar"/"none"/"module"/"other"/"import"/"tensors" for non-tensors
     dtype: str = "unknown"  # "float" | "int" | "bool" | "complex" | "unknown"
     root: str | None = None  # for views/aliases: the dotted name they alias (`x` for `x[0]`)
 
@@ -65,6 +70,7 @@ class Info:
 
 UNKNOWN = Info(False)
 NONE = Info(False, "none")
+IMPORTED = Info(False, "import")
 
 
 def join(a: Info | None, b: Info | None) -> Info | None:
@@ -84,6 +90,10 @@ def join(a: Info | None, b: Info | None) -> Info | None:
         return a if a == b else UNKNOWN
     origin = min(a.origin, b.origin, key=lambda o: ORIGIN_RANK.get(o, 0))
     return Info(True, origin, a.dtype if a.dtype == b.dtype else "unknown", a.root if a.root == b.root else None)
+
+
+def _all_imports(bindings: list[Binding] | None) -> bool:
+    return bool(bindings) and all(isinstance(b.stmt, (ast.Import, ast.ImportFrom)) for b in bindings)
 
 
 def _either(a: str | None, b: str | None) -> str | None:
@@ -122,11 +132,18 @@ class Inference:
         scope = scope or self.index.scope_for(at)
         bindings, _ = self.index.reaching(scope, name, at)
         if not bindings:
+            if scope.is_function and not scope.bindings.get(name) and _all_imports(
+                    self.index.scopes[self.tree].bindings.get(name)):
+                return IMPORTED  # a module-level import used in a function
             if scope.is_function and name in scope.declared_global:
                 return Info(True, "global") if self._global_is_tensor(name) else UNKNOWN
             if scope.is_function and not scope.bindings.get(name) and self._global_is_tensor(name):
                 return Info(True, "global")
             return UNKNOWN
+        if _all_imports(bindings):
+            # A module, class or function (`from transformers import initialization as init`;
+            # `init.normal_(w)` is that module's function), not a tensor.
+            return IMPORTED
         out: Info | None = None
         for b in bindings:
             out = join(out, self.binding_info(b, scope))
@@ -335,6 +352,11 @@ class Inference:
                 first = self.info(node.args[0], scope) if node.args else UNKNOWN
                 return first if first.tensor else Info(True, "unknown")
             return Info(True, "fresh", "float")
+        if name in LEGACY_CONSTRUCTORS and parts[1] in (name, "cuda"):
+            # torch.Tensor(3, 4), torch.FloatTensor([1, 2]): a new tensor; given a tensor it may share it.
+            if any(self.info(a, scope).tensor for a in node.args):
+                return UNKNOWN
+            return Info(True, "factory", LEGACY_CONSTRUCTORS[name])
         if len(parts) != 2:
             return UNKNOWN
         if name in ops.torch_functions["factory"]:
