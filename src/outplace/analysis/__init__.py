@@ -184,6 +184,8 @@ class Analysis:
         """
         if self.unsaved_layer_output(expr, at):
             return None
+        if not include_factory and self._into_new_buffer(expr):
+            return None
         info = self.infer.info(expr)
         if assume_tensor and not info.tensor and info.origin in ("unknown", "tensors"):
             # `out=outs` with `outs: list[Tensor]` writes into the caller's tensors.
@@ -240,6 +242,22 @@ class Analysis:
             return False
         binding = self._binding_before(stmt, expr.id)
         return binding is not None and self.output_not_saved(binding.value)
+
+    def _into_new_buffer(self, expr: ast.AST) -> bool:
+        """`buf[..., :n].copy_(k)`, `buf[:, g].view(b, f, hw)[:, :, :m] = q` with `buf =
+        x.new_zeros(...)`: filling a new buffer piece by piece through slices and views, as
+        `buf[i] = v` does (a write into the buffer itself is not reported either)."""
+        base, through = expr, False
+        while True:
+            if isinstance(base, ast.Subscript):
+                base = base.value
+            elif isinstance(base, ast.Call) and isinstance(base.func, ast.Attribute) and \
+                    base.func.attr in self.ops.tensor_methods["alias"]:
+                base = base.func.value
+            else:
+                break
+            through = True
+        return through and self.infer.info(base).origin == "factory"
 
     def _binding_before(self, stmt: ast.AST, name: str) -> ast.Assign | None:
         """The `name = ...` statement reached walking back from `stmt` through statements that do

@@ -327,6 +327,8 @@ class Inference:
                 return Info(True, "fresh", "float") if method in ("forward", "__call__") else UNKNOWN
             if recv.tensor:
                 return self._method_result(node, recv, method, scope)
+            if method in FACTORY_METHODS and method != "new_tensor":  # `x.new_zeros(n)`: a tensor-only API
+                return Info(True, "factory")
             return UNKNOWN
         callee = self.info(func, scope)
         if callee.origin == "module":
