@@ -7,6 +7,7 @@ from typing import Iterator
 
 from outplace.analysis import Analysis
 from outplace.analysis.imports import dotted
+from outplace.analysis.infer import never_a_tensor_element
 from outplace.findings import Finding
 from outplace.plans import MaskedFillPlan
 
@@ -44,7 +45,7 @@ class IndexAssign(Rule):
             if len(targets) != 1 or not isinstance(targets[0], ast.Subscript):
                 continue
             sub = targets[0]
-            if _string_key(sub.slice) or an.intent_reason(node):
+            if _string_key(sub.slice) or never_a_tensor_element(node.value) or an.intent_reason(node):
                 continue
             judged = an.target(sub.value, node)
             if judged is None:

@@ -92,6 +92,29 @@ def join(a: Info | None, b: Info | None) -> Info | None:
     return Info(True, origin, a.dtype if a.dtype == b.dtype else "unknown", a.root if a.root == b.root else None)
 
 
+def never_a_tensor_element(value: ast.AST) -> bool:
+    """`cache[i] = "Rep"`, `slots[i] = None`: a tensor cannot store a string or None, so what is
+    subscripted is a container (diffusers' VAE feature caches)."""
+    if isinstance(value, ast.Constant):
+        return value.value is None or isinstance(value.value, (str, bytes))
+    return isinstance(value, (ast.JoinedStr, ast.Dict))
+
+
+def _non_tensor_default(args: ast.arguments, arg: ast.arg) -> bool:
+    """`def forward(self, x, feat_idx=[0], scale=1.0, mode="bilinear")`: a default that is a literal
+    other than None says what the parameter is (`mask=None` says nothing)."""
+    positional = args.posonlyargs + args.args
+    default = None
+    if arg in positional:
+        i = positional.index(arg) - (len(positional) - len(args.defaults))
+        default = args.defaults[i] if i >= 0 else None
+    elif arg in args.kwonlyargs:
+        default = args.kw_defaults[args.kwonlyargs.index(arg)]
+    if isinstance(default, ast.Constant):
+        return default.value is not None
+    return isinstance(default, (ast.List, ast.Tuple, ast.Dict, ast.Set, ast.JoinedStr, ast.UnaryOp))
+
+
 def _all_imports(bindings: list[Binding] | None) -> bool:
     return bool(bindings) and all(isinstance(b.stmt, (ast.Import, ast.ImportFrom)) for b in bindings)
 
@@ -187,9 +210,18 @@ class Inference:
             return Info(False, "tensors") if kind == "tensors" else UNKNOWN
         if isinstance(fn, (ast.FunctionDef, ast.AsyncFunctionDef)) and fn.name == "forward":
             first = (fn.args.posonlyargs + fn.args.args)[:1]
-            if (not first or first[0].arg != name) and arg is not fn.args.vararg and arg is not fn.args.kwarg:
+            if (not first or first[0].arg != name) and arg is not fn.args.vararg and arg is not fn.args.kwarg \
+                    and not _non_tensor_default(fn.args, arg) and not self._stores_non_tensor(scope, name):
                 return Info(True, "parameter")
         return UNKNOWN
+
+    def _stores_non_tensor(self, scope: Scope, name: str) -> bool:
+        """Does the scope store a string or None into `name[...]` (`feat_cache[idx] = "Rep"`)? Then
+        `name` is a container, whatever else is stored in it."""
+        return any(self.index.scope_of.get(a) is scope and len(a.targets) == 1
+                   and isinstance(t := a.targets[0], ast.Subscript) and isinstance(t.value, ast.Name)
+                   and t.value.id == name and never_a_tensor_element(a.value)
+                   for a in self.index.by_type[ast.Assign])
 
     def _annotation_kind(self, ann: ast.AST) -> str | None:
         """"tensor" when the annotation says a tensor (`Tensor`, `Optional[Tensor]`, `Tensor | None`,
