@@ -27,11 +27,15 @@ Entry = tuple[int, int, list[Finding], "str | None"]  # mtime_ns, size, findings
 @functools.cache
 def _code_fingerprint() -> str:
     """A hash of outplace's own source and data: a new version or a local edit invalidates the cache."""
-    import outplace
-    import outplace.codemods
+    import importlib.util
 
+    import outplace
+
+    # The rules' directory, found without importing them (a warm run never needs them).
+    codemods = importlib.util.find_spec("outplace.codemods")
+    assert codemods is not None and codemods.origin is not None
     h = hashlib.sha256()
-    for base in (Path(outplace.__file__).parent, Path(outplace.codemods.__file__).parent):
+    for base in (Path(outplace.__file__).parent, Path(codemods.origin).parent):
         for path in sorted(base.rglob("*")):
             if path.suffix in (".py", ".json") and "__pycache__" not in path.parts:
                 h.update(path.as_posix().encode())
