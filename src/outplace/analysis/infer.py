@@ -148,6 +148,7 @@ class Inference:
         self._cut = False  # set when the recursion guard cut a computation short
         self._attr_infos: dict[tuple[ast.ClassDef, str], Info] = {}
         self._facts: dict[ast.ClassDef, tuple[dict[str, list[ast.Assign]], dict[str, Info]]] = {}
+        self._classes: dict[str, ast.ClassDef] | None = None
         self._params: dict[ast.arg, Info] = {}
 
     # ---- names ----------------------------------------------------------------------------------
@@ -534,24 +535,47 @@ class Inference:
         return Info(False, "other")
 
     def _class_facts(self, cls: ast.ClassDef) -> tuple[dict[str, list[ast.Assign]], dict[str, Info]]:
-        """One walk per class: `self.<attr> = ...` statements by attr, and registered buffers and
-        parameters."""
+        """`self.<attr> = ...` statements by attr, and registered buffers and parameters: the class's
+        own (one walk) and those of its base classes defined in the same file (`super().__init__()`
+        runs theirs), all of them: what the attribute may hold."""
         if cls not in self._facts:
-            assigns: dict[str, list[ast.Assign]] = {}
-            registered: dict[str, Info] = {}
-            for stmt in _statements(cls):  # both are statements: no need to visit expressions
-                n = stmt.value if isinstance(stmt, ast.Expr) else stmt
-                if isinstance(n, ast.Assign) and len(n.targets) == 1:
-                    t = n.targets[0]
-                    if isinstance(t, ast.Attribute) and isinstance(t.value, ast.Name) and t.value.id == "self":
-                        assigns.setdefault(t.attr, []).append(n)
-                elif isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute) and n.args \
-                        and n.func.attr in ("register_buffer", "register_parameter") \
-                        and isinstance(n.args[0], ast.Constant) and isinstance(n.args[0].value, str):
-                    kind = "buffer" if n.func.attr == "register_buffer" else "nn_parameter"
-                    registered[n.args[0].value] = Info(True, kind)
+            self._facts[cls] = ({}, {})  # guards a cycle of same-named classes
+            assigns, registered = self._own_class_facts(cls)
+            by_name = self._top_level_classes()
+            for base in cls.bases:
+                if isinstance(base, ast.Name) and by_name.get(base.id) not in (None, cls):
+                    base_assigns, base_registered = self._class_facts(by_name[base.id])
+                    for attr, stmts in base_assigns.items():
+                        # Not the base's `self.h = self.h.to(d)`: evaluated in the base class, its
+                        # `self.h` would be the base's idea of it, not this class's.
+                        inherited = [a for a in stmts if not _reads_attr(a.value, attr)]
+                        if inherited:
+                            assigns[attr] = inherited + assigns.get(attr, [])
+                    registered = {**base_registered, **registered}
             self._facts[cls] = (assigns, registered)
         return self._facts[cls]
+
+    def _top_level_classes(self) -> dict[str, ast.ClassDef]:
+        if self._classes is None:
+            self._classes = {c.name: c for c in self.tree.body if isinstance(c, ast.ClassDef)}
+        return self._classes
+
+    def _own_class_facts(self, cls: ast.ClassDef) -> tuple[dict[str, list[ast.Assign]], dict[str, Info]]:
+        """One walk of the class's statements."""
+        assigns: dict[str, list[ast.Assign]] = {}
+        registered: dict[str, Info] = {}
+        for stmt in _statements(cls):  # both are statements: no need to visit expressions
+            n = stmt.value if isinstance(stmt, ast.Expr) else stmt
+            if isinstance(n, ast.Assign) and len(n.targets) == 1:
+                t = n.targets[0]
+                if isinstance(t, ast.Attribute) and isinstance(t.value, ast.Name) and t.value.id == "self":
+                    assigns.setdefault(t.attr, []).append(n)
+            elif isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute) and n.args \
+                    and n.func.attr in ("register_buffer", "register_parameter") \
+                    and isinstance(n.args[0], ast.Constant) and isinstance(n.args[0].value, str):
+                kind = "buffer" if n.func.attr == "register_buffer" else "nn_parameter"
+                registered[n.args[0].value] = Info(True, kind)
+        return assigns, registered
 
     def module_class(self, func: ast.AST) -> str | None:
         """`self.bn` (assigned `nn.BatchNorm2d(...)` in the class) or a local `bn = nn.BatchNorm2d()`
