@@ -58,6 +58,14 @@ def _header_mentions(stmt: ast.AST, name: str) -> bool:
     return False
 
 
+def _adds_into(stmt: ast.AST, name: str) -> bool:
+    """`name += v` / `name -= v`, `v` not reading `name`: add_ and sub_ save nothing for backward,
+    so a tensor no autograd node had saved is still one afterwards (ResNet's `out += identity`
+    before `self.relu(out)` with `ReLU(inplace=True)`)."""
+    return isinstance(stmt, ast.AugAssign) and isinstance(stmt.target, ast.Name) and stmt.target.id == name \
+        and isinstance(stmt.op, (ast.Add, ast.Sub)) and not _mentions(stmt.value, name)
+
+
 def _inplace_requested(call: ast.Call) -> bool:
     return any(k.arg == "inplace" and not (isinstance(k.value, ast.Constant) and k.value.value is False)
                for k in call.keywords)
@@ -261,7 +269,8 @@ class Analysis:
 
     def _binding_before(self, stmt: ast.AST, name: str) -> ast.Assign | None:
         """The `name = ...` statement reached walking back from `stmt` through statements that do
-        not mention `name` at all, and out of if/with/try blocks whose header does not mention it;
+        not mention `name` at all (or only add into it: `out += identity`), and out of
+        if/with/try blocks whose header does not mention it;
         None if anything mentions `name` first or a loop is crossed (a second iteration would
         write into a tensor the first may have had saved)."""
         node = stmt
@@ -275,6 +284,8 @@ class Analysis:
                 if isinstance(prev, ast.Assign) and len(prev.targets) == 1 and \
                         isinstance(prev.targets[0], ast.Name) and prev.targets[0].id == name:
                     return prev  # its value may use the old `name`: that is another tensor
+                if _adds_into(prev, name):
+                    continue
                 if _mentions(prev, name):
                     return None
             if not isinstance(parent, (ast.If, ast.With, ast.Try)) or _header_mentions(parent, name):
