@@ -384,3 +384,15 @@ def test_property_file_round_trip(tmp_path_factory, text, bom):
     write_source(sf, sf.text)
     assert p.read_bytes() == data
     assert os.listdir(d) == ["m.py"]
+
+
+def test_a_source_read_without_a_digest_is_never_written(tmp_path):
+    # `check` reads without hashing; such a SourceFile cannot vouch that the file is unchanged.
+    p = tmp_path / "m.py"
+    p.write_bytes(b"x = 1\n")
+    sf = read_source(p, digest=False)
+    assert sf.digest == "" and sf.text == "x = 1\n"
+    with pytest.raises(SourceError, match="changed on disk"):
+        write_source(sf, "x = 2\n")
+    assert p.read_bytes() == b"x = 1\n"
+    assert read_source(p).digest  # the default still hashes

@@ -46,7 +46,7 @@ def process(path: Path, settings: Settings, fix: bool) -> FileResult:
     collecting = gc.isenabled()
     gc.disable()
     try:
-        src = read_source(path)
+        src = read_source(path, digest=fix)  # only a write checks the file is unchanged
         return process_text(path, src, settings, fix)
     except SourceError as e:
         return FileResult(path, error=str(e))

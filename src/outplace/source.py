@@ -57,7 +57,7 @@ class SourceFile:
     newline: str  # dominant line ending: "\n", "\r\n" or "\r" ("\n" when there is none)
     mtime_ns: int
     size: int  # bytes on disk
-    digest: str  # sha256 hex digest of the raw bytes on disk
+    digest: str  # sha256 hex digest of the raw bytes on disk ("" when read without one: never written)
 
 
 def _os_error_text(exc: OSError) -> str:
@@ -158,8 +158,11 @@ def dominant_newline(text: str) -> str:
     return max(counts, key=counts.__getitem__)  # Counter keeps first-seen order; max keeps the first maximum
 
 
-def read_source(path: str | os.PathLike[str]) -> SourceFile:
-    """Read and decode one source file. Raises SourceError (one line) on any failure."""
+def read_source(path: str | os.PathLike[str], *, digest: bool = True) -> SourceFile:
+    """Read and decode one source file. Raises SourceError (one line) on any failure.
+
+    `digest=False` skips hashing the bytes (only a write needs it, to see that the file did not
+    change meanwhile): the result's `digest` is then empty and `write_source` refuses it."""
     p = Path(path)
     try:
         with open(p, "rb") as f:
@@ -178,7 +181,7 @@ def read_source(path: str | os.PathLike[str]) -> SourceFile:
         newline=dominant_newline(text),
         mtime_ns=st.st_mtime_ns,
         size=len(data),
-        digest=hashlib.sha256(data).hexdigest(),
+        digest=hashlib.sha256(data).hexdigest() if digest else "",
     )
 
 

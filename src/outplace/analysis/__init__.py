@@ -101,7 +101,8 @@ def candidate_lines(source: str, ops: OpTable) -> set[int]:
     offsets += [m.start() for m in _INDEX_STORE.finditer(source) if not _not_a_tensor_index(source, m.start())]
     positional = _positional_inplace_names(ops)
     for m in _TRUE.finditer(source):
-        if positional.search(source, _line_start(source, m.start()), m.start()):
+        start = _line_start(source, m.start())
+        if source.find("(", start, m.start()) != -1 and positional.search(source, start, m.start()):
             offsets.append(m.start())
     return set(_line_numbers(source, sorted(offsets)))
 
