@@ -149,6 +149,7 @@ class Inference:
         self._attr_infos: dict[tuple[ast.ClassDef, str], Info] = {}
         self._facts: dict[ast.ClassDef, tuple[dict[str, list[ast.Assign]], dict[str, Info]]] = {}
         self._classes: dict[str, ast.ClassDef] | None = None
+        self._container_names: dict[int, set[str]] = {}  # scope id -> names that hold a str or None
         self._params: dict[ast.arg, Info] = {}
 
     # ---- names ----------------------------------------------------------------------------------
@@ -218,11 +219,16 @@ class Inference:
 
     def _stores_non_tensor(self, scope: Scope, name: str) -> bool:
         """Does the scope store a string or None into `name[...]` (`feat_cache[idx] = "Rep"`)? Then
-        `name` is a container, whatever else is stored in it."""
-        return any(self.index.scope_of.get(a) is scope and len(a.targets) == 1
-                   and isinstance(t := a.targets[0], ast.Subscript) and isinstance(t.value, ast.Name)
-                   and t.value.id == name and never_a_tensor_element(a.value)
-                   for a in self.index.by_type[ast.Assign])
+        `name` is a container, whatever else is stored in it. One pass per scope (indexed whole,
+        as every scope whose parameters are asked about is)."""
+        names = self._container_names.get(id(scope))
+        if names is None:
+            names = self._container_names[id(scope)] = {
+                t.value.id for a in self.index.by_type[ast.Assign]
+                if self.index.scope_of.get(a) is scope and len(a.targets) == 1
+                and isinstance(t := a.targets[0], ast.Subscript) and isinstance(t.value, ast.Name)
+                and never_a_tensor_element(a.value)}
+        return name in names
 
     def _annotation_kind(self, ann: ast.AST) -> str | None:
         """"tensor" when the annotation says a tensor (`Tensor`, `Optional[Tensor]`, `Tensor | None`,
