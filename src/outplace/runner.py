@@ -72,10 +72,9 @@ def process_text(path: Path, src: SourceFile, settings: Settings, fix: bool) -> 
 
 def _work(args: tuple[Path, Settings, bool]) -> FileResult:
     result = process(*args)
-    if not args[2] and result.source is not None:
-        # `check` needs only the file's stamp back from a worker, not its text (pickling every
-        # file's text back to the parent costs more than reading it again for `--format json`).
-        result.stamp = (result.source.mtime_ns, result.source.size)
+    if not args[2]:
+        # `check` needs only the file's stamp back from a worker (kept in `stamp`), not its text:
+        # pickling every file's text back costs more than reading it again for `--format json`.
         result.source = None
     return result
 
