@@ -31,7 +31,9 @@ from outplace.optable import OpTable
 ORIGIN_RANK = {o: i for i, o in enumerate(
     ["data", "buffer", "nn_parameter", "parameter", "attribute", "global", "view", "unknown", "leaf", "fresh", "factory"])}
 
-TENSOR_ANNOTATIONS = {"torch.Tensor", "Tensor", "torch.FloatTensor", "torch.LongTensor", "torch.nn.Parameter"}
+# Annotations naming a tensor type: any name containing "Tensor" (Tensor, FloatTensor, TensorLike,
+# jaxtyping's Float[Tensor, ...]) and these.
+TENSOR_ANNOTATIONS = {"torch.nn.Parameter", "torch.nn.parameter.Parameter"}
 # Generic types whose arguments are what they hold, not what they are: `dict[str, Tensor]` is no tensor.
 CONTAINER_ANNOTATIONS = {"list", "List", "dict", "Dict", "tuple", "Tuple", "set", "Set", "frozenset", "FrozenSet",
                          "Sequence", "MutableSequence", "Mapping", "MutableMapping", "Iterable", "Iterator",
@@ -254,7 +256,7 @@ class Inference:
             if base in CONTAINER_ANNOTATIONS:
                 return "tensors" if any(self._annotation_kind(a) for a in args) else None
         names = {self.imports.qualname(n) or dotted(n) or "" for n in ast.walk(ann) if isinstance(n, (ast.Name, ast.Attribute))}
-        if any(n in TENSOR_ANNOTATIONS or "Tensor" in n.rsplit(".", 1)[-1] for n in names):  # FloatTensor, TensorLike
+        if any(n in TENSOR_ANNOTATIONS or "Tensor" in n.rsplit(".", 1)[-1] for n in names):
             return "tensor"
         return None
 
