@@ -8,7 +8,7 @@ import ast
 from dataclasses import dataclass
 from typing import ClassVar, Iterator
 
-from outplace.analysis import Analysis, Target
+from outplace.analysis import Analysis, Judgement
 from outplace.findings import Applicability, Finding, Fix
 from outplace.plans import Plan
 
@@ -33,13 +33,20 @@ class Rule:
 
     # ---- helpers shared by the rules ----------------------------------------------------------------
     def finding(self, an: Analysis, node: ast.AST, message: str, plan: Plan | None = None,
-                reasons: tuple[str, ...] | list[str] = (), target: Target | None = None) -> Finding:
-        """A finding at `node`; its fix is safe when there is no reason against it."""
+                reasons: tuple[str, ...] | list[str] = (), judged: Judgement | None = None) -> Finding:
+        """A finding at `node`; its fix is safe when there is no reason against it. A write whose
+        every rewrite would certainly change behaviour (`judged.certain`) gets no fix at all."""
         line, col, end_line, end_col = an.span(node)
-        if target is not None and not target.rebindable:
-            plan = None  # e.g. an nn.Parameter attribute: no out-of-place form can replace it
+        why = ""
+        hazard = "breaks"
+        if judged is not None:
+            hazard, why = judged.hazard or "inplace", judged.why
+            if judged.certain or not judged.rebindable:
+                plan = None
+                if judged.certain:
+                    why = f"{why}. No fix: {judged.certain}" if why else f"No fix: {judged.certain}"
         fix = None
         if plan is not None:
             reasons = tuple(dict.fromkeys(reasons))
             fix = Fix(Applicability.UNSAFE if reasons else Applicability.SAFE, reasons)
-        return Finding(self.code, message, line, col + 1, end_line, end_col + 1, fix, plan)
+        return Finding(self.code, message, line, col + 1, end_line, end_col + 1, fix, plan, hazard, why)

@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import ast
 
-from outplace.analysis import Analysis, Target
+from outplace.analysis import Analysis, Info, Judgement
 from outplace.analysis.imports import dotted
-from outplace.analysis.infer import Info, literal_number
+from outplace.analysis.shapes import operand_keeps_shape_and_dtype
 from outplace.plans import CallEdit, CallPlan, ClonePlan
 
 # Arguments that are not operands of the math (dims, flags, modes).
@@ -35,6 +35,8 @@ def operand_reasons(an: Analysis, target: Info, shown: str, args: list[ast.AST],
             continue
         info = an.info(arg)
         text = ast.unparse(arg)
+        if info.tensor and operand_keeps_shape_and_dtype(an, arg, shown, target):
+            continue  # `e /= e.norm(dim=-1, keepdim=True) + eps`: cannot broadcast or promote `e`
         if literal_number(arg) or info.is_scalar:
             reasons += scalar_reasons(target, shown, info.dtype if not literal_number(arg) else _lit_dtype(arg))
         elif isinstance(arg, ast.Constant) and (arg.value is None or isinstance(arg.value, (bool, str))):
@@ -56,6 +58,13 @@ def scalar_reasons(target: Info, shown: str, scalar_dtype: str) -> list[str]:
     if scalar_dtype == "complex":
         return [f"a complex operand promotes `{shown}` out of place"]
     return []
+
+
+def literal_number(node: ast.AST) -> bool:
+    """`2`, `-0.5`, `1e-3`: a python number literal."""
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
+        node = node.operand
+    return isinstance(node, ast.Constant) and isinstance(node.value, (int, float)) and not isinstance(node.value, bool)
 
 
 def _is_int_literal(node: ast.AST) -> bool:
@@ -94,16 +103,14 @@ def torch_alias(an: Analysis) -> str | None:
 
 
 def place_call(an: Analysis, stmt: ast.stmt, outer: ast.Call, receiver: ast.AST,
-               edits: list[tuple[ast.Call, CallEdit]], target: Target) -> CallPlan | None:
+               edits: list[tuple[ast.Call, CallEdit]], target: Judgement) -> CallPlan | None:
     """A plan that rewrites `edits` and rebinds the receiver where the in-place result was kept.
 
-    None when every rewrite would drop the write's effect: writing into a temporary that shares
-    storage with something else (`buf.narrow(0, 0, 2).copy_(x)`), or into a parameter or global
-    that nothing reads afterwards (the write was for the caller)."""
+    None when the write goes into a temporary that shares storage with something else
+    (`buf.narrow(0, 0, 2).copy_(x)`): no rewrite can keep it. (Writes whose every rewrite would
+    drop their effect are `target.certain`: the rule's finding offers no fix for them.)"""
     spelling = dotted(receiver)
     if spelling is None and target.info.origin != "fresh":
-        return None
-    if dead_store(an, target, stmt):
         return None
     keyed = tuple((an.span(c), e) for c, e in edits)
     key = an.start(stmt)
@@ -129,19 +136,7 @@ def place_call(an: Analysis, stmt: ast.stmt, outer: ast.Call, receiver: ast.AST,
     return None
 
 
-def dead_store(an: Analysis, target: Target, stmt: ast.stmt) -> bool:
-    """The statement only writes into a caller-visible name that nothing reads afterwards: a
-    rebinding rewrite would lose its whole effect (`n += 1` in a function that updates `n`)."""
-    name = target.spelling
-    only_writes = isinstance(stmt, (ast.Expr, ast.AugAssign)) or (
-        isinstance(stmt, ast.Assign) and all(isinstance(t, ast.Subscript) for t in stmt.targets))
-    return (only_writes and name is not None and "." not in name
-            and target.info.origin in ("parameter", "global") and not an.used_after(name, stmt))
-
-
-def clone_before(an: Analysis, stmt: ast.stmt, receiver: ast.AST, target: Target) -> ClonePlan | None:
-    if dead_store(an, target, stmt):
-        return None
+def clone_before(an: Analysis, stmt: ast.stmt, receiver: ast.AST, target: Judgement) -> ClonePlan | None:
     spelling = dotted(receiver)
     if spelling is None or not isinstance(stmt, (ast.Expr, ast.Assign, ast.AugAssign)):
         return None

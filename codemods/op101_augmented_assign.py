@@ -11,7 +11,7 @@ from outplace.findings import Finding
 from outplace.plans import AugAssignPlan
 
 from .base import Rule, RuleDoc
-from .inplace_calls import dead_store, operand_reasons, scalar_reasons
+from .inplace_calls import operand_reasons, scalar_reasons
 
 OPS = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/", ast.FloorDiv: "//", ast.Mod: "%",
        ast.Pow: "**", ast.MatMult: "@", ast.BitAnd: "&", ast.BitOr: "|", ast.BitXor: "^",
@@ -47,11 +47,14 @@ class AugmentedAssign(Rule):
                 continue  # OP106
             if isinstance(target, ast.Attribute) and dotted(target) is None:
                 continue  # `f().h += 1`: the object expression is not pure
-            if an.intent_reason(node):
+            if an.intent_reason(node) or an.obviously_not_tensor(target, node):
                 continue
-            judged = an.target(target, node)
-            if judged is None:
+            judged = an.write(node)
+            if judged is None or judged.hazard is None:
                 continue
+            operand = an.info(node.value)
+            if not judged.info.sure and not operand.sure:
+                continue  # maybe a number, a list or an array: no evidence of a tensor
             op = OPS[type(node.op)]
             shown = judged.spelling or ast.unparse(target)
             reasons = list(judged.reasons)
@@ -62,10 +65,11 @@ class AugmentedAssign(Rule):
             if op == "/" and judged.info.dtype != "float":
                 reasons.append(f"`{shown}` is not known to be floating: on an integer tensor `/=` raises, "
                                "`/` silently returns floats")
-            plan = None if dead_store(an, judged, node) else AugAssignPlan(an.start(node))
+            if not judged.info.sure:
+                reasons.append(f"`{shown}` may not be a tensor: then `{op}=` would rebind it, not write")
             yield self.finding(
                 an, node, f"`{shown} {op}= ...` modifies tensor `{shown}` in place; use `{shown} = {shown} {op} ...`",
-                plan, reasons, target=judged)
+                AugAssignPlan(an.start(node)), reasons, judged)
 
 
 def _number(node: ast.AST) -> str | None:

@@ -5,6 +5,7 @@ Also the home of method chains: `x.mul_(a).add_(b)` -> `x = x.mul(a).add(b)`.
 from __future__ import annotations
 
 import ast
+from dataclasses import replace
 from typing import Iterator
 
 from outplace.analysis import Analysis
@@ -76,11 +77,14 @@ class InplaceMethod(Rule):
                 continue
             if an.intent_reason(call):
                 continue
-            judged = an.target(receiver, call, assume_tensor=True)
-            if judged is None:
+            judged = an.write(links[-1])  # the innermost link writes into `receiver`; the rest, the same tensor
+            if judged is None or judged.hazard is None:
                 continue
             stmt = an.index.statement_of(call)
             shown = judged.spelling or shown_expr(receiver)
+            reread = _chain_rereads(an, links)
+            if reread is not None:
+                judged = replace(judged, certain=reread)
             if follows_clone(an, stmt, judged.spelling):
                 continue
             edits, reasons, fixable = [], list(judged.reasons), not has_star_args(call)
@@ -119,7 +123,18 @@ class InplaceMethod(Rule):
                 if isinstance(stmt, ast.Expr) and stmt.value is call:
                     plan = clone_before(an, stmt, receiver, judged)
             yield self.finding(an, call, self.message(an, shown, links, judged.spelling is not None), plan, reasons,
-                               target=judged)
+                               judged)
+
+
+def _chain_rereads(an: Analysis, links: list[ast.Call]) -> str | None:
+    """`x.mul_(2).add_(x)`: a later link reads the tensor an earlier one wrote. Out of place the
+    chain would read the old value: no chained rewrite computes the same."""
+    for link in reversed(links[:-1]):  # every link after the innermost
+        later = an.write(link)
+        if later is not None and any(r.startswith("an operand shares memory") for r in later.reasons):
+            return (f"`{link.func.attr}` reads the tensor the earlier part of the chain wrote: out of place it "  # type: ignore[attr-defined]
+                    "would read the old value")
+    return None
 
 
 def _is_inplace_method(an: Analysis, call: ast.AST) -> bool:

@@ -47,8 +47,8 @@ class InplaceFunction(Rule):
             if not call.args or isinstance(call.args[0], ast.Starred) or an.intent_reason(call):
                 continue
             receiver = call.args[0]
-            judged = an.target(receiver, call, assume_tensor=True)
-            if judged is None:
+            judged = an.write(call)
+            if judged is None or judged.hazard is None:
                 continue
             shown = judged.spelling or ast.unparse(receiver)
             reasons = list(judged.reasons)
@@ -66,4 +66,4 @@ class InplaceFunction(Rule):
             func = ast.unparse(call.func)
             yield self.finding(
                 an, call, f"`{func}({shown})` modifies tensor `{shown}` in place; use "
-                          f"`{shown} = {func[: -len(name)]}{twin}({shown})`", plan, reasons, target=judged)
+                          f"`{shown} = {func[: -len(name)]}{twin}({shown})`", plan, reasons, judged)

@@ -5,9 +5,9 @@ from __future__ import annotations
 import ast
 from typing import Iterator
 
-from outplace.analysis import Analysis
-from outplace.analysis.infer import ALIASING_MODULES, inplace_arg
-from outplace.findings import Finding
+from outplace.analysis import BREAKS, INPLACE, Analysis, Judgement
+from outplace.analysis.effects import PASSTHROUGH_MODULES, inplace_arg
+from outplace.findings import Applicability, Finding, Fix
 from outplace.plans import CallEdit, CallPlan
 
 from .base import Rule, RuleDoc
@@ -51,8 +51,10 @@ class InplaceArgument(Rule):
                     yield from self._functional(an, call, name, where)
             elif q.startswith("torch.nn.") and name in ops.modules_inplace and q.count(".") in (2, 3):
                 where = inplace_arg(call, ops.modules_inplace[name])
-                if where is not None and not _after_unsaved_output(an, call) and not _harmless_uses(an, call):
-                    yield self._module(an, call, name, where)
+                if where is not None and not an.intent_reason(call):
+                    found = self._module(an, call, name, where)
+                    if found is not None:
+                        yield found
 
     def _functional(self, an: Analysis, call: ast.Call, name: str, where: str | int) -> Iterator[Finding]:
         if an.intent_reason(call):
@@ -60,8 +62,8 @@ class InplaceArgument(Rule):
         receiver = call.args[0] if call.args else next((k.value for k in call.keywords if k.arg == "input"), None)
         if receiver is None or isinstance(receiver, ast.Starred):
             return
-        judged = an.target(receiver, call, assume_tensor=True)
-        if judged is None:
+        judged = an.write(call)
+        if judged is None or judged.hazard is None:
             return
         shown = judged.spelling or ast.unparse(receiver)
         stmt = an.index.statement_of(call)
@@ -69,71 +71,83 @@ class InplaceArgument(Rule):
         plan = None if has_star_args(call) else place_call(an, stmt, call, receiver, [(call, edit)], judged)
         func = ast.unparse(call.func)
         yield self.finding(an, call, f"`{func}(..., inplace=True)` modifies tensor `{shown}` in place; drop "
-                                     "`inplace=True`", plan, judged.reasons, target=judged)
+                                     "`inplace=True`", plan, judged.reasons, judged)
 
-    def _module(self, an: Analysis, call: ast.Call, name: str, where: str | int) -> Finding:
-        reasons = [] if _unshared_input_in_sequential(an, call) else [
-            f"`{name}` writes into its input: references to that input elsewhere (a residual branch) saw "
-            "the activated values and would see the raw ones"]
+    def _module(self, an: Analysis, call: ast.Call, name: str, where: str | int) -> Finding | None:
+        """A module built with `inplace=True` writes into its input wherever it is called. Judged at
+        every call this file shows (a `self.act(x)` in the class's methods, a call of the
+        `nn.Sequential` holding it); inside an `nn.Sequential` never called here, by the chain: its
+        input is the output of the module before it."""
+        sites = an.module_writes(call)
+        if sites:
+            hazard, why, reasons = _join_sites(sites)
+        else:
+            chain = _chain_judgement(an, call, name)
+            if chain is None:
+                hazard, why = INPLACE, (f"`nn.{name}(inplace=True)` writes into whatever it is given; this file "
+                                        "never shows what that is")
+                reasons = [f"`{name}` writes into its input, and where it is called its input may be referenced "
+                           "elsewhere (a residual branch), which saw the activated values and would see the raw "
+                           "ones"]
+            else:
+                hazard, why, reasons = chain
+        if hazard is None:
+            return None
         stmt = an.index.statement_of(call)
         plan = CallPlan(an.start(stmt), ((an.span(call), CallEdit("drop_arg", arg=where)),))
-        return self.finding(an, call, f"`{ast.unparse(call.func)}(..., inplace=True)` modifies its input in "
-                                      "place; drop `inplace=True`", plan, reasons)
+        line, col, end_line, end_col = an.span(call)
+        reasons = tuple(dict.fromkeys(reasons))
+        fix = Fix(Applicability.UNSAFE if reasons else Applicability.SAFE, reasons)
+        return Finding(self.code, f"`{ast.unparse(call.func)}(..., inplace=True)` modifies its input in place; drop "
+                       "`inplace=True`", line, col + 1, end_line, end_col + 1, fix, plan, hazard, why)
 
 
-def _after_unsaved_output(an: Analysis, call: ast.Call) -> bool:
-    """In `nn.Sequential(..., nn.BatchNorm2d(c), nn.ReLU(inplace=True))` the activation writes into a
-    tensor nothing else refers to and no backward needs: harmless, not reported."""
-    prev = _sequential_predecessor(an, call)
-    q = an.qualname(prev.func) if prev is not None else None
-    return bool(q) and q.startswith("torch.nn.") and an.module_output_not_saved(q.rsplit(".", 1)[-1], prev)
+def _join_sites(sites: list[Judgement]) -> tuple[str | None, str, list[str]]:
+    """The module's verdict from its call sites: the worst hazard; a fix safe only where every
+    call's input is referenced nowhere else (dropping `inplace=True` leaves that input raw)."""
+    hazards = [j.hazard for j in sites if j.hazard is not None]
+    if not hazards:
+        return None, "", []
+    worst = BREAKS if BREAKS in hazards else INPLACE
+    why = next(j.why for j in sites if j.hazard == worst)
+    reasons: list[str] = []
+    for j in sites:
+        reasons += [r for r in j.reasons if "leaf" not in r]
+    return worst, why, reasons
 
 
-def _unshared_input_in_sequential(an: Analysis, call: ast.Call) -> bool:
-    """Inside `nn.Sequential`, after a layer that returns a new tensor, nothing else refers to the
-    activation's input: dropping `inplace=True` cannot be observed."""
-    prev = _sequential_predecessor(an, call)
-    if prev is None:
-        return False
-    q = an.qualname(prev.func) or ""
-    name = q.rsplit(".", 1)[-1]
-    if not q.startswith("torch.nn.") or name in ALIASING_MODULES or name == "Sequential":
-        return False
-    index = an.ops.modules_inplace.get(name)
-    return index is None or inplace_arg(prev, index) is None
-
-
-def _sequential_predecessor(an: Analysis, call: ast.Call) -> ast.Call | None:
+def _chain_judgement(an: Analysis, call: ast.Call, name: str) -> tuple[str | None, str, list[str]] | None:
+    """Inside `nn.Sequential(...)`: what the module before this one did to the tensor it writes."""
     parent = an.index.parent.get(call)
     if not (isinstance(parent, ast.Call) and (an.qualname(parent.func) or "").endswith("nn.Sequential")):
         return None
-    if call not in parent.args or parent.args.index(call) == 0:
+    if call not in parent.args:
         return None
-    prev = parent.args[parent.args.index(call) - 1]
-    return prev if isinstance(prev, ast.Call) else None
-
-
-def _harmless_uses(an: Analysis, call: ast.Call) -> bool:
-    """`self.act = nn.ReLU(inplace=True)` whose every use in the class is `self.act(<unsaved output>)`."""
-    stmt = an.index.statement_of(call)
-    if not (isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 and stmt.value is call):
-        return False
-    target = stmt.targets[0]
-    if not (isinstance(target, ast.Attribute) and isinstance(target.value, ast.Name) and target.value.id == "self"):
-        return False
-    cls = an.infer.enclosing_class(call)
-    if cls is None:
-        return False
-    uses = [n for n in ast.walk(cls) if isinstance(n, ast.Attribute) and n.attr == target.attr
-            and isinstance(n.value, ast.Name) and n.value.id == "self" and isinstance(n.ctx, ast.Load)]
-    for use in uses:
-        an.index.ensure_scope_of(use)
-    if not uses:
-        return False
-    for use in uses:
-        up = an.index.parent.get(use)
-        if not (isinstance(up, ast.Call) and up.func is use and len(up.args) == 1 and not up.keywords):
-            return False
-        if not an.unsaved_layer_output(up.args[0], up):
-            return False
-    return True
+    i = parent.args.index(call)
+    while i > 0:
+        prev = parent.args[i - 1]
+        if not isinstance(prev, ast.Call):
+            return INPLACE, "the module before it is not one outplace knows", [
+                f"`{name}` writes into the output of a module outplace does not know"]
+        q = an.qualname(prev.func) or ""
+        prev_name = q.rsplit(".", 1)[-1]
+        if not q.startswith("torch.nn."):
+            return BREAKS, f"the module before it (`{ast.unparse(prev.func)}`) may save its output for backward", [
+                f"`{name}` writes into the output of `{ast.unparse(prev.func)}`, which outplace does not know"]
+        index = an.ops.modules_inplace.get(prev_name)
+        prev_inplace = index is not None and inplace_arg(prev, index) is not None
+        if prev_name in PASSTHROUGH_MODULES or prev_inplace:
+            eff = an.ctx.effects.module(prev_name, prev_inplace)
+            if eff.saves_output or eff.saves is None:
+                return BREAKS, (f"`nn.{prev_name}` before it may save the tensor it passes on for backward; this "
+                                "write can make backward fail"), []
+            i -= 1  # it may pass its input through: look further back
+            continue
+        eff = an.ctx.effects.module(prev_name, False)
+        if eff.saves_output:
+            return BREAKS, (f"`nn.{prev_name}` before it saves its output for backward; this write makes "
+                            "backward fail"), []
+        return INPLACE, (f"its input is the output of `nn.{prev_name}`, which nothing saved: harmless today, "
+                         "fragile tomorrow"), []
+    return INPLACE, "it is the first module of an `nn.Sequential`: its input is the caller's tensor", [
+        f"`{name}` is first in its `nn.Sequential`: it writes into the caller's tensor, which would stay raw"]

@@ -38,8 +38,7 @@ class OutArgument(Rule):
                 continue
             if an.intent_reason(call):
                 continue
-            judged = an.target(out, call, assume_tensor=not isinstance(out, (ast.Tuple, ast.List)),
-                               include_factory=True)
+            judged = an.write(call, out)
             if judged is None:
                 continue
             shown = judged.spelling or ast.unparse(out)
@@ -52,4 +51,4 @@ class OutArgument(Rule):
                 if plan is not None and plan.rebind is None and isinstance(stmt, ast.Expr):
                     plan = None
             yield self.finding(an, call, f"`out={shown}` writes into tensor `{shown}` in place; assign the "
-                                         f"result to `{shown}` instead", plan, reasons, target=judged)
+                                         f"result to `{shown}` instead", plan, reasons, judged)

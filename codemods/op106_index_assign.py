@@ -7,7 +7,6 @@ from typing import Iterator
 
 from outplace.analysis import Analysis
 from outplace.analysis.imports import dotted
-from outplace.analysis.infer import never_a_tensor_element
 from outplace.findings import Finding
 from outplace.plans import MaskedFillPlan
 
@@ -47,9 +46,11 @@ class IndexAssign(Rule):
             sub = targets[0]
             if _string_key(sub.slice) or never_a_tensor_element(node.value) or an.intent_reason(node):
                 continue
-            judged = an.target(sub.value, node)
-            if judged is None:
+            if an.obviously_not_tensor(sub.value, node):
                 continue
+            judged = an.write(node, sub.value)
+            if judged is None or judged.hazard is None or not judged.info.sure:
+                continue  # no tensor, or maybe a numpy array or a list: `.masked_fill`/`.clone()` would crash
             shown = judged.spelling or shown_expr(sub.value)
             if follows_clone(an, node, judged.spelling):
                 continue
@@ -60,7 +61,15 @@ class IndexAssign(Rule):
                 plan = clone_before(an, node, sub.value, judged)
             op = "=" if isinstance(node, ast.Assign) else OPS[type(node.op)] + "="
             yield self.finding(an, node, f"`{shown}[...] {op} ...` writes into tensor `{shown}` in place",
-                               plan, judged.reasons, target=judged)
+                               plan, judged.reasons, judged)
+
+
+def never_a_tensor_element(value: ast.AST) -> bool:
+    """`cache[i] = "Rep"`, `slots[i] = None`: a tensor cannot store a string or None, so what is
+    subscripted is a container (diffusers' VAE feature caches)."""
+    if isinstance(value, ast.Constant):
+        return value.value is None or isinstance(value.value, (str, bytes))
+    return isinstance(value, (ast.JoinedStr, ast.Dict))
 
 
 def _string_key(index: ast.AST) -> bool:
@@ -87,23 +96,16 @@ def _scalar(an: Analysis, value: ast.AST) -> bool:
 
 
 def _elementwise_mask(an: Analysis, mask: ast.AST, tensor: ast.AST, at: ast.stmt) -> bool:
-    """Is `mask` a bool tensor of exactly `tensor`'s shape, computed elementwise from it?"""
+    """Is `mask` a bool tensor of exactly `tensor`'s shape, computed elementwise from it? A mask
+    name must be bound once, to such an expression, with `tensor` not rebound in between."""
     spelling = dotted(tensor)
     if spelling is None:
         return False
     if isinstance(mask, ast.Name):
-        scope = an.index.scope_for(at)
-        binds, dom = an.index.reaching(scope, mask.id, at)
-        if len(binds) != 1 or dom is None or dom.kind != "assign" or dom.value is None:
+        binding = an.single_binding(mask.id, at)
+        if binding is None or not isinstance(tensor, ast.Name) or not an.unchanged_between(tensor.id, binding, at):
             return False
-        # `tensor` must not be rebound between the mask and the write (its shape could change).
-        base = tensor.id if isinstance(tensor, ast.Name) else None
-        if base is None:
-            return False
-        for b in scope.bindings.get(base, []):
-            if b.kind != "param" and dom.node.lineno <= b.node.lineno <= at.lineno and b.stmt is not at:
-                return False
-        return _elementwise_expr(an, dom.value, spelling)
+        return _elementwise_expr(an, binding.value, spelling)  # type: ignore[attr-defined]
     return _elementwise_expr(an, mask, spelling)
 
 

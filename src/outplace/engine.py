@@ -72,7 +72,7 @@ def _analyse(source: str, settings: Settings, tree: ast.Module | None = None
     found: list[Finding] = []
     for rule in RULES:
         if settings.enabled(rule.code):
-            found.extend(f for f in rule.findings(an) if not _suppressed(an.lines, f))
+            found.extend(f for f in rule.findings(an) if f.hazard in settings.hazards and not _suppressed(an.lines, f))
     found.sort(key=lambda f: (f.line, f.col, f.code))
     return _one_fix_per_statement(found), tree
 

@@ -54,6 +54,10 @@ class Finding:
     fix: Fix | None = None
     # Opaque rewrite plan for the rule's codemod; None when there is no fix.
     plan: object | None = field(default=None, compare=False, repr=False)
+    # What the write does to autograd: "breaks" (backward fails, or the write raises), "inplace"
+    # (a graph tensor nothing saved yet: harmless today), and why, in words.
+    hazard: str = "breaks"
+    why: str = ""
 
     @property
     def fixable(self) -> bool:

@@ -20,6 +20,9 @@ class Settings:
     extend_exclude: tuple[str, ...] = ()
     respect_gitignore: bool = True
     force_exclude: bool = False  # apply exclude/.gitignore to explicitly named files and directories too
+    # Which hazard levels to report: "breaks" (backward fails, or the write raises) by default;
+    # "inplace" (a graph tensor nothing saved yet) on request.
+    hazards: tuple[str, ...] = ("breaks",)
 
     def enabled(self, code: str) -> bool:
         """True when `code` is selected and not ignored (the longest matching prefix wins, like ruff)."""

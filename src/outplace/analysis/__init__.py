@@ -1,6 +1,11 @@
-"""The per-file analysis every rule shares: scopes, inference, intent and safety.
+"""The per-file analysis every rule shares.
 
-Built once per file from the stdlib AST (cheap); rules ask it questions about write sites.
+    read -> index (scopes.py: parents, scopes, nodes by type) -> one dataflow pass per scope that
+    holds a candidate write (cfg.py, flow.py, over facts from effects.py and filecontext.py) ->
+    the verdict on each write (judge.py: hazard, safety reasons, certainly-wrong rewrites).
+
+Rules are thin queries: they find the syntactic sites of their kind of write and ask
+`Analysis.write(site)` what it is; they never walk the tree for facts themselves.
 """
 
 from __future__ import annotations
@@ -11,10 +16,12 @@ import re
 from dataclasses import dataclass
 from typing import Callable
 
-from outplace.analysis.context import IntentContext
+from outplace.analysis.filecontext import FileContext
+from outplace.analysis.flow import ScopeFlow
 from outplace.analysis.imports import ImportMap, dotted
-from outplace.analysis.infer import ALIASING_MODULES, Inference, Info, inplace_arg
-from outplace.analysis.scopes import Scope, ScopeIndex, pos, walk
+from outplace.analysis.judge import BREAKS, INPLACE, UNKNOWN, Info, Judgement, info_of, judge
+from outplace.analysis.liveness import Liveness
+from outplace.analysis.scopes import ScopeIndex, pos, walk
 from outplace.optable import OpTable, load_optable
 from outplace.settings import Settings
 from outplace.source import char_col
@@ -120,36 +127,29 @@ def _line_numbers(source: str, offsets: list[int]) -> list[int]:
     return out
 
 
-# Calls that read a tensor without keeping a reference to it.
-NON_STORING_BUILTINS = {"print", "len", "isinstance", "float", "int", "bool", "str", "repr", "id", "type",
-                        "hasattr", "getattr", "min", "max", "abs", "round", "sum", "any", "all", "format"}
-
-
-@dataclass(frozen=True)
-class Target:
-    """What an in-place write writes to, and how observable a rewrite of it would be."""
-
-    info: Info
-    spelling: str | None  # `x`, `self.h` (pure dotted) or None for other expressions
-    reasons: tuple[str, ...]  # why rewriting it could be observed; empty = safe as far as the target goes
-    rebindable: bool = True  # False for nn.Parameter attributes: assigning a plain tensor raises TypeError
-
 
 class Analysis:
     def __init__(self, tree: ast.Module, lines: list[str] | Callable[[], list[str]],
                  settings: Settings | None = None,
                  ops: OpTable | None = None, interest: set[int] | None = None) -> None:
         """`interest`: the lines that may hold an in-place write (see `candidate_lines`); only the
-        scopes that contain one are analysed. None analyses everything."""
+        scopes that contain one are indexed and analysed. None analyses everything."""
         self.tree = tree
         self.settings = settings or Settings()
         self._lines = lines  # the source split as Python numbers lines, or how to get it (lazily)
         self.ops = ops or load_optable()
         self.index = ScopeIndex(tree, interest)
-        self.imports = ImportMap(self.index.imports)
-        self.infer = Inference(tree, self.index, self.imports, self.ops)
-        self.intent = IntentContext(self.index, self.imports)
-        self._escapes: dict[tuple[int, str], list[ast.AST]] = {}
+        self.ctx = FileContext(tree, self.index, self.ops)
+        self._live: dict[int, Liveness] = {}
+        self._judged: dict[tuple[int, int], Judgement | None] = {}
+
+    @property
+    def imports(self) -> ImportMap:
+        return self.ctx.imports
+
+    @property
+    def intent(self):
+        return self.ctx.intent
 
     def nodes(self, kind: type) -> list:
         """The nodes of one type in the analysed scopes, in source order."""
@@ -176,245 +176,176 @@ class Analysis:
         line, col, _, _ = self.span(node)
         return (line, col)
 
-    def info(self, node: ast.AST) -> Info:
-        return self.infer.info(node)
-
     def qualname(self, node: ast.AST) -> str | None:
         return self.imports.qualname(node)
 
-    # ---- the target of a write ------------------------------------------------------------------
-    def target(self, expr: ast.AST, at: ast.AST, *, assume_tensor: bool = False,
-               include_factory: bool = False) -> Target | None:
-        """Judge the tensor written by an in-place op at `at`; None when it is no tensor we report.
+    def intent_reason(self, node: ast.AST) -> str | None:
+        return self.ctx.intent.reason(node)
 
-        `assume_tensor`: the operation itself proves a tensor (`x.add_()`, `F.relu(x, inplace=True)`),
-        so an expression of unknown kind is a tensor of unknown origin.
-        `include_factory`: report writes into fresh buffers too (`out=` raises under autograd at once).
-        """
-        if self.unsaved_layer_output(expr, at):
-            return None
-        if not include_factory and self._into_new_buffer(expr):
-            return None
-        info = self.infer.info(expr)
-        if assume_tensor and not info.tensor and info.origin in ("unknown", "tensors"):
-            # `out=outs` with `outs: list[Tensor]` writes into the caller's tensors.
-            info = Info(True, "parameter" if info.origin == "tensors" else "unknown")
-        if not info.tensor or info.origin in ("data", "buffer") or (info.origin == "factory" and not include_factory):
-            return None
-        spelling = dotted(expr)
-        reasons: list[str] = []
-        shown = spelling or "the target"
-        origin = info.origin
-        if origin == "nn_parameter":
-            reasons.append(f"`{shown}` is an nn.Parameter: in-place on it raises (a leaf that requires grad), "
-                           "and assigning a plain tensor to it raises TypeError")
-        elif origin == "parameter":
-            reasons.append(f"`{shown}` is a parameter: the caller sees the in-place change")
-        elif origin == "attribute":
-            reasons.append(f"`{shown}` is an attribute: other code holding the object sees the change")
-        elif origin == "global":
-            reasons.append(f"`{shown}` is a global: other code sees the change")
-        elif origin == "view":
-            root = f" with `{info.root}`" if info.root and info.root != spelling else ""
-            reasons.append(f"`{shown}` may share storage{root}: the in-place write changes it too")
-        elif origin == "leaf":
-            reasons.append(f"`{shown}` is a leaf that requires grad: in place this raises; "
-                           "out of place it silently replaces the leaf")
-        elif origin == "unknown":
-            reasons.append(f"where `{shown}` comes from is unknown: it may be shared")
-        if isinstance(expr, ast.Name) and not reasons:
-            for other in self.references_before(expr.id, at):
-                reasons.append(f"`{expr.id}` is also referenced on line {other.lineno}: that reference "
-                               "would keep the old value")
-                break
-        if spelling is None and not isinstance(expr, ast.Name):
-            if origin not in ("fresh",):
-                reasons.append("the written expression may share storage with another tensor")
-        return Target(info, spelling, tuple(reasons), rebindable=origin != "nn_parameter")
+    # ---- the dataflow facts ----------------------------------------------------------------------
+    def flow_of(self, node: ast.AST) -> ScopeFlow:
+        return self.ctx.flow(self.ctx.scope_node(node))
 
-    def unsaved_layer_output(self, expr: ast.AST, at: ast.AST) -> bool:
-        """Is `expr` the untouched, fresh output of an op whose backward does not need it?
+    def info(self, node: ast.AST) -> Info:
+        """What an expression evaluated to where it ran: tensor or not, origin, dtype class."""
+        got = self.flow_of(node).value_of(node)
+        if got is None:
+            return UNKNOWN
+        return info_of(got[1])
 
-        Either the producing call itself (`F.relu6(x + 3).div_(6)`, `F.relu(self.bn(x), inplace=True)`)
-        or a name bound to it by the statement right before the write, with no use in between
-        (`y = x * 2` then `y *= 3`). No autograd node can have saved that tensor yet, so writing
-        into it cannot break backward (torch computes the right gradient: 6 for the latter).
-        """
-        if isinstance(expr, (ast.Call, ast.BinOp, ast.UnaryOp)):
-            return self.output_not_saved(expr)
+    def write(self, site: ast.AST, target: ast.AST | None = None) -> Judgement | None:
+        """The verdict on the in-place write at `site` (an AugAssign, an index-store Assign, or a
+        call) into `target`; None when the written object is no tensor or the code never runs."""
+        key = (id(site), id(target))
+        if key in self._judged:
+            return self._judged[key]
+        flow = self.flow_of(site)
+        records = flow.writes_at(site)
+        if target is not None:
+            records = [r for r in records if r.target is target] or records
+        result = None
+        if records:
+            record = _merge(records)
+            step_node = self._step_node(flow, site)
+            step = flow.step_of.get(id(step_node)) if step_node is not None else None
+            stmt = self.index.statement_of(site)
+            result = judge(flow, self.liveness(flow), record, step, stmt)
+        self._judged[key] = result
+        return result
+
+    def liveness(self, flow: ScopeFlow) -> Liveness:
+        live = self._live.get(id(flow))
+        if live is None:
+            at_exit = frozenset(flow.captured) if isinstance(flow.scope, ast.Module) else frozenset()
+            live = self._live[id(flow)] = Liveness(flow.cfg, at_exit)
+        return live
+
+    def live_after(self, name: str, node: ast.AST) -> bool:
+        """May `name` be read after the step holding `node` (later, or in a later loop iteration)?"""
+        flow = self.flow_of(node)
+        step_node = self._step_node(flow, node)
+        step = flow.step_of.get(id(step_node)) if step_node is not None else None
+        if step is None:
+            return True
+        return name in self.liveness(flow).live_after(*step) or name in flow.captured
+
+    # backwards-compatible name used by the rules' plan builders
+    used_after = live_after
+
+    def obviously_not_tensor(self, expr: ast.AST, at: ast.AST) -> bool:
+        """A cheap, certain answer before any dataflow runs: `expr` (a local name, or `self.<attr>`)
+        is only ever bound to values that are never tensors: number, string and container
+        literals, comprehensions, `len()`/`range()`/`int()`-style builtins, `range` loop variables,
+        imports, functions, classes (`n += 1` counters, `stats["loss"] = v` dicts)."""
+        if isinstance(expr, ast.Attribute) and isinstance(expr.value, ast.Name) and expr.value.id == "self":
+            scope = self.ctx.scope_node(at)
+            cls = self.ctx.enclosing_class(scope)
+            return cls is not None and self.ctx.class_attribute(cls, expr.attr).tensor == "no" and \
+                self.ctx.class_attribute(cls, expr.attr).origin != "module"
         if not isinstance(expr, ast.Name):
             return False
-        stmt = self.index.statement_of(at)
-        # The write must be the first use of the new tensor in its own statement.
-        if any(pos(n) < pos(expr) for n in walk(stmt)
-               if isinstance(n, ast.Name) and n.id == expr.id and isinstance(n.ctx, ast.Load)):
-            return False
-        binding = self._binding_before(stmt, expr.id)
-        return binding is not None and self.output_not_saved(binding.value)
-
-    def _into_new_buffer(self, expr: ast.AST) -> bool:
-        """`buf[..., :n].copy_(k)`, `buf[:, g].view(b, f, hw)[:, :, :m] = q` with `buf =
-        x.new_zeros(...)`: filling a new buffer piece by piece through slices and views, as
-        `buf[i] = v` does (a write into the buffer itself is not reported either)."""
-        base, through = expr, False
-        while True:
-            if isinstance(base, ast.Subscript):
-                base = base.value
-            elif isinstance(base, ast.Call) and isinstance(base.func, ast.Attribute) and \
-                    base.func.attr in self.ops.tensor_methods["alias"]:
-                base = base.func.value
-            else:
-                break
-            through = True
-        return through and self.infer.info(base).origin == "factory"
-
-    def _binding_before(self, stmt: ast.AST, name: str) -> ast.Assign | None:
-        """The `name = ...` statement reached walking back from `stmt` through statements that do
-        not mention `name` at all (or only add into it: `out += identity`), and out of
-        if/with/try blocks whose header does not mention it;
-        None if anything mentions `name` first or a loop is crossed (a second iteration would
-        write into a tensor the first may have had saved)."""
-        node = stmt
-        while True:
-            parent = self.index.parent.get(node)
-            block = next((b for f in ("body", "orelse", "finalbody")
-                          if isinstance(b := getattr(parent, f, None), list) and node in b), None)
-            if block is None:
-                return None
-            for prev in reversed(block[: block.index(node)]):
-                if isinstance(prev, ast.Assign) and len(prev.targets) == 1 and \
-                        isinstance(prev.targets[0], ast.Name) and prev.targets[0].id == name:
-                    return prev  # its value may use the old `name`: that is another tensor
-                if _adds_into(prev, name):
-                    continue
-                if _mentions(prev, name):
-                    return None
-            if not isinstance(parent, (ast.If, ast.With, ast.Try)) or _header_mentions(parent, name):
-                return None
-            node = parent
-
-    def module_output_not_saved(self, cls: str, constructor: ast.Call) -> bool:
-        """A torch.nn layer built by `constructor` returns a new tensor its backward does not keep.
-        (Measured with default arguments: with `inplace=True` a layer passes its input through.)"""
-        index = self.ops.modules_inplace.get(cls)
-        return (cls in self.ops.output_not_saved["modules"] and cls not in ALIASING_MODULES
-                and (index is None or inplace_arg(constructor, index) is None))
-
-    def output_not_saved(self, value: ast.AST) -> bool:
-        """Does `value` produce a new tensor (not a view of another) that its own backward does not
-        keep? Measured per op from torch (`optable.output_not_saved`); anything unknown: no."""
-        ons = self.ops.output_not_saved
-        if isinstance(value, ast.BinOp):
-            return isinstance(value.op, (ast.Add, ast.Sub, ast.Mult)) and self.infer.info(value).tensor
-        if isinstance(value, ast.UnaryOp):
-            return isinstance(value.op, ast.USub) and self.infer.info(value).tensor
-        if not isinstance(value, ast.Call):
-            return False
-        cls = self.infer.module_class(value.func)
-        if cls is not None:
-            return self.infer.info(value.func).origin == "module" and cls in ons["modules"]
-        q = self.qualname(value.func) or ""
-        name = q.rsplit(".", 1)[-1]
-        if q.startswith("torch.nn.functional."):
-            return name in ons["functional"] and not _inplace_requested(value)
-        if q.startswith("torch.") and q.count(".") == 1:
-            return name in ons["torch"] and name in self.ops.torch_functions["fresh"]
-        if isinstance(value.func, ast.Attribute) and not q:
-            method = value.func.attr
-            return (method in ons["methods"] and method in self.ops.tensor_methods["fresh"]
-                    and self.infer.info(value.func.value).tensor)
-        return False
-
-    # ---- aliasing ------------------------------------------------------------------------------
-    def references_before(self, name: str, at: ast.AST) -> list[ast.AST]:
-        """Places that may hold another reference to `name`'s current tensor when `at` runs."""
         scope = self.index.scope_for(at)
-        _, dom = self.index.reaching(scope, name, at)
-        dom_pos = (0, 0) if dom is None or dom.kind == "param" else pos(dom.node)
-        here = pos(at)
+        if expr.id in scope.params or expr.id in scope.declared_global:
+            return False
+        binds = scope.bindings.get(expr.id)
+        if not binds:
+            return False
+        builtins_shadowed = self.index.scopes[self.tree].bindings
+        return all(_never_tensor_binding(b, builtins_shadowed) for b in binds)
+
+    def module_writes(self, ctor: ast.Call) -> list[Judgement]:
+        """The verdicts on every write the module built by `ctor` (with `inplace=True`) makes where
+        this file calls it: in the scope that builds it, and, for `self.<attr> = ...`, in every
+        method of the class."""
+        scope = self.ctx.scope_node(ctor)
+        scopes = [scope]
+        cls = self.ctx.enclosing_class(scope)
+        if cls is not None:
+            scopes += [m for m in cls.body if isinstance(m, (ast.FunctionDef, ast.AsyncFunctionDef))]
+        for sc in scopes:
+            self.ctx.flow(sc)
         out = []
-        for ev in self.escapes(scope, name):
-            p = pos(ev)
-            if p <= dom_pos:
-                continue
-            if p < here or self.index.in_common_loop(ev, at, within=dom.stmt if dom and dom.kind != "param" else None):
-                out.append(ev)
+        for flow, record in self.ctx.module_writes.get(id(ctor), []):
+            step_node = self._step_node(flow, record.node)
+            step = flow.step_of.get(id(step_node)) if step_node is not None else None
+            out.append(judge(flow, self.liveness(flow), record, step, self.index.statement_of(record.node)))
         return out
 
-    def escapes(self, scope: Scope, name: str) -> list[ast.AST]:
-        key = (id(scope.node), name)
-        if key not in self._escapes:
-            self._escapes[key] = [n for n in scope.loads.get(name, []) if self._escapes_here(n)]
-        return self._escapes[key]
+    def single_binding(self, name: str, at: ast.AST) -> ast.Assign | None:
+        """The one `name = ...` assignment that reaches `at`, when there is exactly one."""
+        scope = self.index.scope_for(at)
+        binds, dom = self.index.reaching(scope, name, at)
+        if len(binds) != 1 or dom is None or dom.kind != "assign" or dom.value is None:
+            return None
+        return dom  # type: ignore[return-value]
 
-    def _escapes_here(self, node: ast.AST) -> bool:
-        parent = self.index.parent
-        ops = self.ops
-        cur = node
-        while True:
-            up = parent.get(cur)
-            if up is None:
+    def unchanged_between(self, name: str, binding, at: ast.AST) -> bool:
+        """`name` is not rebound between `binding` (a Binding) and the statement `at`."""
+        scope = self.index.scope_for(at)
+        for b in scope.bindings.get(name, []):
+            if b.kind != "param" and binding.node.lineno <= b.node.lineno <= at.lineno and b.stmt is not at:
                 return False
-            if isinstance(up, ast.Subscript) and up.value is cur:
-                cur = up
-                continue
-            if isinstance(up, ast.Attribute) and up.value is cur:
-                if up.attr in ("T", "mT", "H", "mH", "real", "imag", "data"):
-                    cur = up
-                    continue
-                call = parent.get(up)
-                if isinstance(call, ast.Call) and call.func is up and (
-                        up.attr in ops.tensor_methods["alias"] or up.attr in ops.methods):
-                    cur = call
-                    continue
-                return False  # `x.shape`, `x.sum()`: a read
-            if isinstance(up, ast.IfExp) and cur is not up.test:
-                cur = up
-                continue
-            if isinstance(up, (ast.Tuple, ast.List, ast.Set, ast.Dict, ast.Starred)):
-                return True  # into a container
-            if isinstance(up, (ast.Assign, ast.AnnAssign, ast.NamedExpr)):
-                return cur is up.value
-            if isinstance(up, (ast.Return, ast.Yield, ast.YieldFrom)):
-                return True
-            if isinstance(up, (ast.For, ast.AsyncFor)):
-                return cur is up.iter  # iterating yields views
-            if isinstance(up, ast.keyword):
-                up = parent.get(up)
-            if isinstance(up, ast.Call) and cur is not up.func:
-                return not self._non_storing_call(up, cur)
-            return False
+        return True
 
-    def _non_storing_call(self, call: ast.Call, arg: ast.AST) -> bool:
-        q = self.imports.qualname(call.func) or ""
-        if q.startswith("torch."):
-            name = q.rsplit(".", 1)[-1]
-            if name in self.ops.torch_functions["alias"]:
-                return not self._escapes_here(call)  # `torch.squeeze(x)` assigned somewhere is a view
-            return True
-        if isinstance(call.func, ast.Name) and call.func.id in NON_STORING_BUILTINS:
-            return True
-        if isinstance(call.func, ast.Attribute):
-            recv = self.infer.info(call.func.value)
-            if recv.tensor:
-                return True  # tensor methods do not keep their arguments
-        callee = self.infer.info(call.func)
-        if callee.origin == "module":
-            return True
-        if callee.origin == "passthrough_module":  # returns its input: a new reference if kept
-            return not self._escapes_here(call)
+    def _step_node(self, flow: ScopeFlow, node: ast.AST) -> ast.AST | None:
+        cur: ast.AST | None = node
+        while cur is not None:
+            if id(cur) in flow.step_of:
+                return cur
+            cur = self.index.parent.get(cur)
+        return None
+
+
+# Builtins whose result is never a tensor (when the module does not rebind their names).
+_NON_TENSOR_BUILTINS = frozenset({"len", "int", "float", "str", "bool", "list", "dict", "set", "tuple", "range",
+                                  "sorted", "enumerate", "zip", "frozenset", "repr", "format", "isinstance", "id",
+                                  "hash", "ord", "chr", "round_up", "defaultdict", "OrderedDict", "Counter", "deque"})
+_NON_TENSOR_VALUES = (ast.List, ast.Dict, ast.Set, ast.Tuple, ast.ListComp, ast.DictComp, ast.SetComp,
+                      ast.GeneratorExp, ast.JoinedStr, ast.Lambda)
+
+
+def _never_tensor_value(value: ast.AST | None, shadowed) -> bool:
+    if value is None:
         return False
+    if isinstance(value, ast.Constant):
+        return not isinstance(value.value, type(Ellipsis))
+    if isinstance(value, _NON_TENSOR_VALUES):
+        return True
+    if isinstance(value, ast.Call) and isinstance(value.func, ast.Name):
+        return value.func.id in _NON_TENSOR_BUILTINS and value.func.id not in shadowed
+    if isinstance(value, ast.UnaryOp) and isinstance(value.operand, ast.Constant):
+        return True
+    return False
 
-    def used_after(self, name: str, stmt: ast.AST) -> bool:
-        """Is `name` read after `stmt` (later in the scope, or anywhere in a loop around it)?"""
-        scope = self.index.scope_for(stmt)
-        end = (stmt.end_lineno, stmt.end_col_offset)  # type: ignore[attr-defined]
-        for load in scope.loads.get(name, []):
-            if self.index.contains(stmt, load):
-                continue
-            if pos(load) > end or self.index.in_common_loop(load, stmt):
-                return True
-        return False
 
-    def intent_reason(self, node: ast.AST) -> str | None:
-        return self.intent.reason(node)
+def _never_tensor_binding(b, shadowed) -> bool:
+    stmt = b.stmt
+    if isinstance(stmt, (ast.Import, ast.ImportFrom, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+        return True
+    if b.kind in ("assign", "aug"):
+        return _never_tensor_value(b.value, shadowed)
+    if isinstance(stmt, (ast.For, ast.AsyncFor)) and stmt.target is b.node:
+        it = stmt.iter
+        return isinstance(it, ast.Call) and isinstance(it.func, ast.Name) and it.func.id == "range" \
+            and "range" not in shadowed
+    return False
+
+
+def _merge(records: list):
+    """Several records of one write (a loop's iterations are one; `x[i] = y[j] = v` are two
+    targets, chosen by the caller): the first, with the objects and states of all joined."""
+    if len(records) == 1:
+        return records[0]
+    from dataclasses import replace
+
+    from outplace.analysis.model import state_join
+
+    state = None
+    keys: frozenset = frozenset()
+    for r in records:
+        state = state_join(state, r.state)
+        keys |= r.keys
+    return replace(records[0], keys=keys, state=state)
+
+
+__all__ = ["Analysis", "BREAKS", "INPLACE", "Info", "Judgement", "candidate_lines", "dotted"]

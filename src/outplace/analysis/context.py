@@ -31,6 +31,7 @@ class IntentContext:
     def __init__(self, index: ScopeIndex, imports: ImportMap) -> None:
         self.index, self.imports = index, imports
         self._memo: dict[ast.AST, str | None] = {}
+        self._grad_memo: dict[ast.AST, bool] = {}
         self.optimizer_module = any(
             isinstance(n, ast.ClassDef) and any(_base_name(b) in STATEFUL_BASES for b in n.bases)
             for n in index.tree.body)
@@ -47,6 +48,26 @@ class IntentContext:
                 return self._memo[anc]
             child = anc
         return None
+
+    def grad_disabled(self, node: ast.AST) -> bool:
+        """Does `node` run with autograd off (inside a no-grad block or function)? A nested
+        function's body runs when it is called: only its own decorators count."""
+        chain = []
+        cur: ast.AST | None = node
+        memo = self._grad_memo
+        while cur is not None and cur not in memo:
+            chain.append(cur)
+            cur = self.index.parent.get(cur)
+        off = memo.get(cur, False) if cur is not None else False
+        for n in reversed(chain):
+            if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                off = any(self._disables_grad(d) for d in n.decorator_list)
+            elif isinstance(n, ast.Lambda):
+                off = False
+            elif isinstance(n, (ast.With, ast.AsyncWith)) and not off:
+                off = any(self._disables_grad(item.context_expr) for item in n.items)
+            memo[n] = off
+        return off
 
     def _own_reason(self, node: ast.AST) -> str | None:
         if isinstance(node, (ast.With, ast.AsyncWith)):

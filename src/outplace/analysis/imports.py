@@ -15,6 +15,7 @@ class ImportMap:
         """From the Import/ImportFrom nodes of the scopes analysed: module-level imports and those of
         any function analysed count (function-local `import torch` is common in scripts)."""
         self.names: dict[str, str] = {}
+        self._memo: dict[int, str | None] = {}
         for node in nodes:
             if isinstance(node, ast.Import):
                 for alias in node.names:
@@ -30,10 +31,16 @@ class ImportMap:
 
     def qualname(self, node: ast.AST) -> str | None:
         """`F.relu` -> 'torch.nn.functional.relu'; None unless the chain starts at an imported name."""
+        key = id(node)
+        if key in self._memo:
+            return self._memo[key]
         chain = _chain(node)
         if chain is None or chain[0] not in self.names:
-            return None
-        return ".".join([self.names[chain[0]], *chain[1:]])
+            out = None
+        else:
+            out = ".".join([self.names[chain[0]], *chain[1:]])
+        self._memo[key] = out
+        return out
 
 
 def dotted(node: ast.AST) -> str | None:

@@ -43,6 +43,7 @@ class Scope:
     declared_global: set[str] = field(default_factory=set)  # `global`/`nonlocal` names
     bindings: dict[str, list[Binding]] = field(default_factory=dict)
     loads: dict[str, list[ast.Name]] = field(default_factory=dict)
+    nested: list[ast.AST] = field(default_factory=list)  # functions, lambdas, classes, comprehensions in it
 
     @property
     def is_function(self) -> bool:
@@ -101,8 +102,11 @@ class ScopeIndex:
                 by_type[t].append(n)
             if t in note:
                 note[t](self, scope, n)
+            if t in _COMPREHENSION_TYPES:
+                scope.nested.append(n)
             if t in _SCOPE_TYPES:
                 nested.append(n)
+                scope.nested.append(n)
                 # Decorators, defaults and bases are evaluated here, in the outer scope.
                 children = _outer_parts(n)
             else:
@@ -134,6 +138,23 @@ class ScopeIndex:
                     self._index_scope(inner)
                     self.ensure_scope_of(node)
                     return
+
+    def ensure_indexed(self, scope: ast.AST) -> None:
+        """Index `scope` itself (a function or class found by walking an unindexed part of the tree)."""
+        if scope in self.scopes:
+            return
+        for owner, pending in list(self._pending.items()):
+            if scope in pending:
+                pending.remove(scope)
+                self._index_scope(scope)
+                return
+        # Nested deeper: index the scopes around it first.
+        self.ensure_scope_of(scope)
+        for owner, pending in list(self._pending.items()):
+            if scope in pending:
+                pending.remove(scope)
+                self._index_scope(scope)
+                return
 
     @staticmethod
     def contains_by_position(outer: ast.AST, inner: ast.AST) -> bool:
@@ -268,6 +289,7 @@ def _in_loop_body(loop: ast.AST, node: ast.AST, index: ScopeIndex) -> bool:
 
 
 _SCOPE_TYPES = frozenset(SCOPE_NODES)
+_COMPREHENSION_TYPES = frozenset((ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp))
 _NOTE = {
     ast.Name: ScopeIndex._note_name, ast.Global: ScopeIndex._note_global, ast.Nonlocal: ScopeIndex._note_global,
     ast.Import: ScopeIndex._note_import, ast.ImportFrom: ScopeIndex._note_import,

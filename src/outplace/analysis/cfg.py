@@ -1,0 +1,277 @@
+"""The control-flow graph of one scope (a function body, a lambda or a module's top level).
+
+A graph is a list of blocks; a block is a run of *steps* executed in order, with edges to the
+blocks that may run next. A step is one thing the dataflow passes interpret:
+
+    ("stmt", s)        a simple statement (assignment, expression, return, import, def, ...)
+    ("test", expr)     the test of an `if`/`while`/`assert`-like branch, or a match subject
+    ("iter", for)      a `for` loop's iterable, evaluated once before the loop
+    ("target", for)    binding a `for` loop's target to the next element (at the loop head)
+    ("with", item)     entering a `with` item: its context expression and `as` target
+    ("handler", h)     entering an `except` handler: binding its name
+    ("case", c)        a `match` case: its pattern's bindings and its guard
+
+Edges over-approximate what Python can do: every statement of a `try` body may jump to each of
+its handlers, `finally` blocks are entered from every way out of their `try`, a `while True:` loop
+is left only by `break`, `return` or `raise`. Expressions with internal control flow (`a if c
+else b`, `a or b`, comprehensions) stay inside one step: the passes treat them as "any of".
+Nested functions, lambdas and classes are steps of the scope that defines them; their bodies
+are scopes of their own.
+"""
+
+from __future__ import annotations
+
+import ast
+from dataclasses import dataclass, field
+from typing import Iterator
+
+Step = tuple[str, ast.AST]
+
+_LOOPS = (ast.For, ast.AsyncFor, ast.While)
+_TRY = (ast.Try,) + ((ast.TryStar,) if hasattr(ast, "TryStar") else ())
+
+
+@dataclass
+class Block:
+    id: int
+    steps: list[Step] = field(default_factory=list)
+    succ: list[int] = field(default_factory=list)
+    pred: list[int] = field(default_factory=list)
+
+
+@dataclass
+class _Context:
+    """Where `break`, `continue`, `return` and exceptions go from the statements being built."""
+
+    exit: int
+    break_to: int | None = None
+    continue_to: int | None = None
+    handlers: tuple[int, ...] = ()  # entry blocks of the enclosing `try`'s handlers (or finally)
+    finally_entry: int | None = None  # the enclosing `finally` block, which every way out passes
+
+
+class CFG:
+    """`blocks[entry]` starts the scope; `blocks[exit]` is the single way out (return, raise, end)."""
+
+    def __init__(self, scope: ast.AST) -> None:
+        self.scope = scope
+        self.blocks: list[Block] = []
+        self.entry = self._new().id
+        self.exit = self._new().id
+        if isinstance(scope, ast.Lambda):
+            body: list[ast.stmt] = [ast.Return(value=scope.body, lineno=scope.body.lineno,  # type: ignore[attr-defined]
+                                               col_offset=scope.body.col_offset)]
+        else:
+            body = list(scope.body)  # type: ignore[attr-defined]
+        end = self._build(body, self.entry, _Context(self.exit))
+        if end is not None:
+            self._edge(end, self.exit)
+
+    # ---- queries ------------------------------------------------------------------------------
+    def steps(self) -> Iterator[tuple[int, int, Step]]:
+        """(block id, index in block, step) for every step."""
+        for b in self.blocks:
+            for i, step in enumerate(b.steps):
+                yield b.id, i, step
+
+    def reverse_postorder(self) -> list[int]:
+        seen: set[int] = set()
+        order: list[int] = []
+        stack: list[tuple[int, int]] = [(self.entry, 0)]
+        seen.add(self.entry)
+        while stack:
+            node, i = stack[-1]
+            succ = self.blocks[node].succ
+            if i < len(succ):
+                stack[-1] = (node, i + 1)
+                nxt = succ[i]
+                if nxt not in seen:
+                    seen.add(nxt)
+                    stack.append((nxt, 0))
+            else:
+                stack.pop()
+                order.append(node)
+        order.reverse()
+        return order
+
+    # ---- construction ---------------------------------------------------------------------------
+    def _new(self) -> Block:
+        b = Block(len(self.blocks))
+        self.blocks.append(b)
+        return b
+
+    def _edge(self, a: int, b: int) -> None:
+        if b not in self.blocks[a].succ:
+            self.blocks[a].succ.append(b)
+            self.blocks[b].pred.append(a)
+
+    def _step(self, block: int, kind: str, node: ast.AST, ctx: _Context) -> int:
+        """Append a step; inside a `try`, each step gets a block of its own with edges to the handlers."""
+        if ctx.handlers:
+            if self.blocks[block].steps:
+                nxt = self._new().id
+                self._edge(block, nxt)
+                block = nxt
+            for h in ctx.handlers:
+                self._edge(block, h)  # raised before the step completed
+            self.blocks[block].steps.append((kind, node))
+            for h in ctx.handlers:
+                self._edge(block, h)  # or after it, by a later statement
+            return block
+        self.blocks[block].steps.append((kind, node))
+        return block
+
+    def _build(self, stmts: list[ast.stmt], cur: int, ctx: _Context) -> int | None:
+        """Build `stmts` starting in block `cur`; returns the block where control continues, or
+        None when every path has left (return, raise, break, continue)."""
+        for stmt in stmts:
+            if cur is None:
+                return None  # unreachable code after return/raise/break/continue
+            cur = self._statement(stmt, cur, ctx)
+        return cur
+
+    def _statement(self, s: ast.stmt, cur: int, ctx: _Context) -> int | None:
+        if isinstance(s, ast.If):
+            cur = self._step(cur, "test", s.test, ctx)
+            then = self._new().id
+            self._edge(cur, then)
+            end_then = self._build(s.body, then, ctx)
+            if s.orelse:
+                other = self._new().id
+                self._edge(cur, other)
+                end_else = self._build(s.orelse, other, ctx)
+            else:
+                end_else = cur
+            return self._join(end_then, end_else)
+        if isinstance(s, _LOOPS):
+            return self._loop(s, cur, ctx)
+        if isinstance(s, (ast.With, ast.AsyncWith)):
+            for item in s.items:
+                cur = self._step(cur, "with", item, ctx)
+            return self._build(s.body, cur, ctx)
+        if isinstance(s, _TRY):
+            return self._try(s, cur, ctx)
+        if hasattr(ast, "Match") and isinstance(s, ast.Match):
+            cur = self._step(cur, "test", s.subject, ctx)
+            ends: list[int | None] = []
+            exhaustive = False
+            for case in s.cases:
+                entry = self._new().id
+                self._edge(cur, entry)
+                entry = self._step(entry, "case", case, ctx)
+                ends.append(self._build(case.body, entry, ctx))
+                if isinstance(case.pattern, ast.MatchAs) and case.pattern.pattern is None and case.guard is None:
+                    exhaustive = True  # `case _:` / `case x:` always matches
+            if not exhaustive:
+                ends.append(cur)
+            return self._join(*ends)
+        if isinstance(s, (ast.Return, ast.Raise)):
+            cur = self._step(cur, "stmt", s, ctx)
+            self._leave(cur, ctx, ctx.exit)
+            return None
+        if isinstance(s, ast.Break):
+            if ctx.break_to is not None:
+                self._leave(cur, ctx, ctx.break_to)
+            return None
+        if isinstance(s, ast.Continue):
+            if ctx.continue_to is not None:
+                self._leave(cur, ctx, ctx.continue_to)
+            return None
+        return self._step(cur, "stmt", s, ctx)
+
+    def _leave(self, cur: int, ctx: _Context, target: int) -> None:
+        """Jump out; a `finally` around the jump runs first (and may continue anywhere it leads)."""
+        self._edge(cur, ctx.finally_entry if ctx.finally_entry is not None else target)
+
+    def _join(self, *ends: int | None) -> int | None:
+        live = [e for e in ends if e is not None]
+        if not live:
+            return None
+        if len(live) == 1:
+            return live[0]
+        after = self._new().id
+        for e in live:
+            self._edge(e, after)
+        return after
+
+    def _loop(self, s: ast.For | ast.AsyncFor | ast.While, cur: int, ctx: _Context) -> int | None:
+        after = self._new().id
+        if isinstance(s, ast.While):
+            head = self._new().id
+            self._edge(cur, head)
+            head_end = self._step(head, "test", s.test, ctx)
+            forever = isinstance(s.test, ast.Constant) and bool(s.test.value)
+        else:
+            cur = self._step(cur, "iter", s, ctx)
+            head = self._new().id
+            self._edge(cur, head)
+            head_end = head  # the target is bound in the body's first block, after the exit test
+            forever = False
+        body = self._new().id
+        self._edge(head_end, body)
+        if not isinstance(s, ast.While):
+            body = self._step(body, "target", s, ctx)
+        inner = _Context(ctx.exit, after, head, ctx.handlers, ctx.finally_entry)
+        end = self._build(s.body, body, inner)
+        if end is not None:
+            self._edge(end, head)
+        if not forever:
+            if s.orelse:
+                other = self._new().id
+                self._edge(head_end, other)
+                end_else = self._build(s.orelse, other, ctx)
+                if end_else is not None:
+                    self._edge(end_else, after)
+            else:
+                self._edge(head_end, after)
+        return after if self.blocks[after].pred else None
+
+    def _try(self, s: ast.Try, cur: int, ctx: _Context) -> int | None:
+        after = self._new().id
+        fin_entry = self._new().id if s.finalbody else None
+        outer_handlers = ctx.handlers
+        handler_entries = [self._new().id for _ in s.handlers]
+        # An exception no handler catches leaves through `finally` (or to the enclosing handlers).
+        escape = (fin_entry,) if fin_entry is not None else outer_handlers
+        body_ctx = _Context(ctx.exit, ctx.break_to, ctx.continue_to,
+                            tuple(handler_entries) + escape, fin_entry if fin_entry is not None else ctx.finally_entry)
+        start = self._new().id
+        self._edge(cur, start)
+        for h in body_ctx.handlers:
+            self._edge(cur, h)
+        end_body = self._build(s.body, start, body_ctx)
+        if end_body is not None and s.orelse:
+            else_ctx = _Context(ctx.exit, ctx.break_to, ctx.continue_to, escape,
+                                fin_entry if fin_entry is not None else ctx.finally_entry)
+            end_body = self._build(s.orelse, end_body, else_ctx)
+        handler_ctx = _Context(ctx.exit, ctx.break_to, ctx.continue_to, escape,
+                               fin_entry if fin_entry is not None else ctx.finally_entry)
+        ends = [end_body]
+        for entry, handler in zip(handler_entries, s.handlers):
+            entry = self._step(entry, "handler", handler, handler_ctx)
+            ends.append(self._build(handler.body, entry, handler_ctx))
+        if fin_entry is None:
+            for e in ends:
+                if e is not None:
+                    self._edge(e, after)
+            return after if self.blocks[after].pred else None
+        for e in ends:
+            if e is not None:
+                self._edge(e, fin_entry)
+        fin_end = self._build(s.finalbody, fin_entry, ctx)
+        if fin_end is None:
+            return None
+        # After `finally`, control goes wherever the way into it was heading: on, out of the
+        # function, to an enclosing handler, or to the loop targets of a break/continue.
+        self._edge(fin_end, after)
+        self._edge(fin_end, ctx.exit if ctx.finally_entry is None else ctx.finally_entry)
+        for h in outer_handlers:
+            self._edge(fin_end, h)
+        for t in (ctx.break_to, ctx.continue_to):
+            if t is not None:
+                self._edge(fin_end, t)
+        return after
+
+
+def build_cfg(scope: ast.AST) -> CFG:
+    return CFG(scope)

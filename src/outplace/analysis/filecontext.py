@@ -1,0 +1,672 @@
+"""What one file's scopes share: imports, classes and their attributes, modules, and how a call
+resolves (torch functions, `nn` modules, builtins, the file's own classes and functions).
+
+`ScopeFlow` (flow.py) asks this context whenever a value comes from outside the scope it is
+analysing: a global, a parameter, `self.<attr>`, a module it calls. Flows are built lazily, one per
+scope, and cached here.
+"""
+
+from __future__ import annotations
+
+import ast
+from dataclasses import dataclass, field
+
+from outplace.analysis.context import IntentContext
+from outplace.analysis.effects import LEGACY_CONSTRUCTORS, PARAMETER_CLASSES, SELF, TorchEffects, inplace_arg
+from outplace.analysis.flow import CONST_KEYS, CONSUMING_BUILTINS, COMPUTING_BUILTINS, CONTAINER_BUILTINS, \
+    BUILTIN_NAMES, ELEMENT_BUILTINS, PARAMETER_ITERATORS, ScopeFlow
+from outplace.analysis.imports import ImportMap, dotted
+from outplace.analysis.model import MAYBE, NO, YES, Key, Obj, outside
+from outplace.analysis.scopes import ScopeIndex
+from outplace.optable import OpTable
+
+FLOAT_DTYPES = {"float", "float16", "float32", "float64", "half", "double", "bfloat16", "float8_e4m3fn",
+                "float8_e5m2"}
+INT_DTYPES = {"int", "int8", "int16", "int32", "int64", "long", "short", "uint8", "uint16", "uint32", "uint64"}
+# Generic types whose arguments are what they hold, not what they are: `dict[str, Tensor]` is no tensor.
+CONTAINER_ANNOTATIONS = {"list", "List", "dict", "Dict", "tuple", "Tuple", "set", "Set", "frozenset", "FrozenSet",
+                         "Sequence", "MutableSequence", "Mapping", "MutableMapping", "Iterable", "Iterator",
+                         "Generator", "Collection", "Callable", "Type", "type", "DefaultDict", "defaultdict",
+                         "OrderedDict", "Deque", "deque", "ModuleList", "ParameterList", "ParameterDict"}
+# Annotations naming a tensor type: any name containing "Tensor" (Tensor, FloatTensor, jaxtyping's
+# Float[Tensor, ...]) and these.
+TENSOR_ANNOTATIONS = {"torch.nn.Parameter", "torch.nn.parameter.Parameter", "Parameter"}
+MODULE_CONTAINERS = {"Sequential", "ModuleList", "ModuleDict"}
+MODULE_BASES = {"Module", "nn.Module", "torch.nn.Module", "LightningModule", "pl.LightningModule"}
+TORCH_MODULE_PARAMETERS = {"weight", "bias", "in_proj_weight", "in_proj_bias", "weight_ih_l0", "weight_hh_l0",
+                           "bias_ih_l0", "bias_hh_l0"}
+TORCH_MODULE_BUFFERS = {"running_mean", "running_var", "num_batches_tracked"}
+
+
+@dataclass(frozen=True)
+class ModuleInfo:
+    """What is known of a module object: a torch.nn class, one of the project's, a container of them."""
+
+    kind: str  # torch | project | sequential | container | unknown
+    cls: str | None = None
+    inplace: bool = False
+    parts: tuple = ()  # sequential: the chain in order; container: the members
+    node: ast.AST | None = field(default=None, compare=False, hash=False)  # the constructor call / class
+
+
+class FileContext:
+    def __init__(self, tree: ast.Module, index: ScopeIndex, ops: OpTable) -> None:
+        self.tree = tree
+        self.index = index
+        self.ops = ops
+        self.effects = TorchEffects(ops)
+        self._imports_seen = -1
+        self._imports: ImportMap | None = None
+        self.intent = IntentContext(index, self.imports)
+        self._flows: dict[int, ScopeFlow] = {}
+        self._attrs: dict[tuple[int, str], Obj] = {}
+        self._class_assigns: dict[int, tuple[dict[str, list[ast.AST]], dict[str, Obj]]] = {}
+        self._classes: dict[str, ast.ClassDef] | None = None
+        self._module_names: dict[str, tuple[Key, Obj]] = {}
+        self.module_writes: dict[int, list] = {}  # id(module constructor) -> [(flow, WriteRecord)]
+
+    # ---- shared lookups ---------------------------------------------------------------------------------
+    @property
+    def imports(self) -> ImportMap:
+        if self._imports is None or self._imports_seen != len(self.index.imports):
+            self._imports = ImportMap(self.index.imports)
+            self._imports_seen = len(self.index.imports)
+        return self._imports
+
+    def flow(self, scope: ast.AST) -> ScopeFlow:
+        f = self._flows.get(id(scope))
+        if f is None:
+            f = self._flows[id(scope)] = ScopeFlow(self, scope)
+            for records in f.writes.values():
+                for w in records:
+                    if w.ctor is not None:
+                        self.module_writes.setdefault(id(w.ctor), []).append((f, w))
+        return f
+
+    def scope_node(self, node: ast.AST) -> ast.AST:
+        """The scope (module, function, lambda or class) that `node` belongs to."""
+        self.index.ensure_scope_of(node)
+        return self.index.scope_for(node).node
+
+    def grad_disabled(self, node: ast.AST) -> bool:
+        return self.intent.grad_disabled(node)
+
+    def enclosing_class(self, scope: ast.AST) -> ast.ClassDef | None:
+        parent = self.index.parent.get(scope)
+        return parent if isinstance(parent, ast.ClassDef) else None
+
+    def top_level_classes(self) -> dict[str, ast.ClassDef]:
+        if self._classes is None:
+            self._classes = {c.name: c for c in self.tree.body if isinstance(c, ast.ClassDef)}
+        return self._classes
+
+    def is_tensor_method(self, name: str) -> bool:
+        """A method or attribute `torch.Tensor` has (in-place, out-of-place, view or not a tensor)."""
+        tm = self.ops.tensor_methods
+        return name in self.ops.methods or name in tm["fresh"] or name in tm["alias"] or name in tm["nontensor"] \
+            or self.effects.method(name) is not None
+
+    def is_tensor_only_method(self, name: str) -> bool:
+        """A method only tensors have (not numpy arrays, lists, dicts, strings, numbers): calling it
+        is evidence that the receiver is a tensor."""
+        only = getattr(self.ops, "tensor_only_methods", None)
+        if only:
+            return name in only
+        row = self.ops.methods.get(name)
+        return row is not None and row["kind"] != "nonmath" and name.endswith("_")
+
+    def dtype_of_expr(self, node: ast.AST) -> str:
+        q = self.imports.qualname(node) or ""
+        name = q.rsplit(".", 1)[-1] if q.startswith("torch.") else ""
+        if name in FLOAT_DTYPES:
+            return "float"
+        if name in INT_DTYPES:
+            return "int"
+        if name == "bool":
+            return "bool"
+        if name.startswith("complex") or name in ("cfloat", "cdouble"):
+            return "complex"
+        return "unknown"
+
+    # ---- parameters and outside names ----------------------------------------------------------------
+    def parameter_obj(self, fn: ast.AST, arg: ast.arg) -> Obj:
+        shown = f"parameter `{arg.arg}`"
+        reason = f"`{arg.arg}` is a parameter: the caller sees the in-place change"
+        if arg.annotation is not None:
+            kind = self.annotation_kind(arg.annotation)
+            if kind == "tensor":
+                return Obj(YES, "parameter", label=shown, storage=frozenset({outside("parameter", arg.arg)}),
+                           nonlocal_reason=reason)
+            if kind == "maybe":
+                return Obj(MAYBE, "parameter", label=shown, storage=frozenset({outside("parameter", arg.arg)}),
+                           nonlocal_reason=reason)
+            if kind == "tensors":
+                return Obj(NO, "tensors", label=shown, storage=frozenset({outside("parameter", arg.arg)}),
+                           nonlocal_reason=reason)
+            return Obj(NO, "other", label=shown)
+        args = fn.args  # type: ignore[attr-defined]
+        if arg is args.vararg or arg is args.kwarg:
+            return Obj(NO, "tensors", label=shown, nonlocal_reason=reason)
+        if _non_tensor_default(args, arg):
+            return Obj(NO, "other", label=shown)
+        is_forward = isinstance(fn, (ast.FunctionDef, ast.AsyncFunctionDef)) and fn.name == "forward"
+        return Obj(YES if is_forward else MAYBE, "parameter", label=shown,
+                   storage=frozenset({outside("parameter", arg.arg)}), nonlocal_reason=reason)
+
+    def annotation_kind(self, ann: ast.AST) -> str | None:
+        """"tensor" (a tensor type, or Optional of one), "maybe" (a union of tensor and non-tensor
+        types: `Union[np.ndarray, Tensor]`, `NdarrayOrTensor`), "tensors" (a container of tensors:
+        its elements are the caller's), else None."""
+        if isinstance(ann, ast.Constant) and isinstance(ann.value, str):
+            try:
+                ann = ast.parse(ann.value.strip(), mode="eval").body
+            except SyntaxError:
+                return None
+        members = self._union_members(ann)
+        if len(members) > 1:
+            kinds = [self.annotation_kind(m) for m in members if not _is_none(m)]
+            if "tensor" in kinds or "maybe" in kinds:
+                return "tensor" if all(k == "tensor" for k in kinds) else "maybe"
+            return "tensors" if "tensors" in kinds else None
+        if isinstance(ann, ast.Subscript):
+            base = (self.imports.qualname(ann.value) or dotted(ann.value) or "").rsplit(".", 1)[-1]
+            args = ann.slice.elts if isinstance(ann.slice, ast.Tuple) else [ann.slice]
+            if base == "Annotated":
+                return self.annotation_kind(args[0])
+            if base in CONTAINER_ANNOTATIONS:
+                return "tensors" if any(self.annotation_kind(a) in ("tensor", "maybe") for a in args) else None
+        names = {self.imports.qualname(n) or dotted(n) or "" for n in ast.walk(ann)
+                 if isinstance(n, (ast.Name, ast.Attribute))}
+        last = {n.rsplit(".", 1)[-1] for n in names}
+        if any("OrTensor" in n or "TensorOr" in n or n.endswith("Like") for n in last):
+            return "maybe"  # NdarrayOrTensor, TensorOrList, ArrayLike
+        if any(n in TENSOR_ANNOTATIONS or "Tensor" in n.rsplit(".", 1)[-1] for n in names):
+            return "tensor"
+        return None
+
+    def _union_members(self, ann: ast.AST) -> list[ast.AST]:
+        if isinstance(ann, ast.BinOp) and isinstance(ann.op, ast.BitOr):
+            return self._union_members(ann.left) + self._union_members(ann.right)
+        if isinstance(ann, ast.Subscript):
+            base = (self.imports.qualname(ann.value) or dotted(ann.value) or "").rsplit(".", 1)[-1]
+            if base in ("Optional", "Union"):
+                args = ann.slice.elts if isinstance(ann.slice, ast.Tuple) else [ann.slice]
+                out = [m for a in args for m in self._union_members(a)]
+                return out + ([ast.Constant(None)] if base == "Optional" else [])
+        return [ann]
+
+    def outside_name(self, scope: ast.AST, name: str) -> tuple[Key, Obj]:
+        """A name the scope reads but does not bind: a module-level name, a closure variable, a builtin."""
+        module_scope = self.index.scopes[self.tree]
+        if scope is not self.tree and name not in module_scope.bindings and self._enclosing_binds(scope, name):
+            return outside("closure", name), Obj(MAYBE, "global", label=f"`{name}` of an enclosing function",
+                                                 nonlocal_reason=f"`{name}` belongs to an enclosing function")
+        hit = self._module_names.get(name)
+        if hit is not None:
+            return hit
+        binds = module_scope.bindings.get(name, [])
+        key = outside("global", name)
+        if not binds:
+            if name in BUILTIN_NAMES or name in __builtins__ if isinstance(__builtins__, dict) else \
+                    hasattr(__builtins__, name):
+                obj = Obj(NO, "builtin", label=f"`{name}`", module=("builtin", name))
+            else:
+                obj = Obj(MAYBE, "global", label=f"`{name}`", nonlocal_reason=f"`{name}` is a global")
+        elif all(isinstance(b.stmt, (ast.Import, ast.ImportFrom)) for b in binds):
+            obj = Obj(NO, "import", label=f"`{name}`")
+        elif len(binds) == 1 and isinstance(binds[0].stmt, ast.ClassDef):
+            obj = Obj(NO, "class", label=f"`{name}`", module=("class", binds[0].stmt))
+        elif len(binds) == 1 and isinstance(binds[0].stmt, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            obj = Obj(NO, "function", label=f"`{name}`", module=("function", binds[0].stmt))
+        else:
+            obj = Obj(MAYBE, "global", label=f"the global `{name}`",
+                      nonlocal_reason=f"`{name}` is a global: other code sees the change")
+        self._module_names[name] = (key, obj)
+        return key, obj
+
+    def _enclosing_binds(self, scope: ast.AST, name: str) -> bool:
+        node = self.index.parent.get(scope)
+        while node is not None and node is not self.tree:
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
+                info = self.index.scopes.get(node)
+                if info is not None and name in info.bindings:
+                    return True
+            node = self.index.parent.get(node)
+        return False
+
+    # ---- attributes -----------------------------------------------------------------------------------
+    def attribute_of(self, flow: ScopeFlow, node: ast.Attribute, key: Key, o: Obj | None) -> frozenset:
+        """`<obj>.<attr>` for a non-tensor object `key` (a tensor's attributes are the flow's)."""
+        attr = node.attr
+        st = flow.st
+        if o is None:
+            return flow.new(node, Obj(MAYBE, "attribute", label=f"`.{attr}`",
+                                      nonlocal_reason=f"`.{attr}` is an attribute"), grad=MAYBE)
+        if o.origin == "self" and isinstance(o.module, tuple) and o.module[0] == "class":
+            cls = o.module[1]
+            method = _method_of(cls, attr, self.top_level_classes())
+            if method is not None:
+                k = ("method", id(method), key)
+                st.objs[k] = Obj(NO, "method", label=f"`self.{attr}`", module=("method", method, key))
+                return frozenset({k})
+            k = outside("attr", f"{id(cls)}.{attr}")
+            if k not in st.objs:
+                st.objs[k] = self.class_attribute(cls, attr)
+                if st.objs[k].tensor != NO:
+                    st.grad.setdefault(k, _attr_grad(st.objs[k]))
+            return frozenset({k})
+        if o.origin == "module" and isinstance(o.module, ModuleInfo):
+            info = o.module
+            if attr in ("forward", "__call__"):
+                return frozenset({key})
+            if info.kind == "torch" and attr in TORCH_MODULE_PARAMETERS:
+                k = ("modattr", key, attr)
+                st.objs[k] = Obj(YES, "nn_parameter", "float", leaf=True, label=f"`{dotted(node) or attr}`",
+                                 storage=frozenset({k}), nonlocal_reason="a parameter of the module")
+                st.grad[k] = YES
+                return frozenset({k})
+            if info.kind == "torch" and attr in TORCH_MODULE_BUFFERS:
+                k = ("modattr", key, attr)
+                st.objs[k] = Obj(YES, "buffer", label=f"`{dotted(node) or attr}`", storage=frozenset({k}))
+                st.grad[k] = NO
+                return frozenset({k})
+            if attr in PARAMETER_ITERATORS or attr in ("modules", "children", "named_modules"):
+                k = ("boundmethod", key, attr)
+                st.objs[k] = Obj(NO, "method", label=f"`.{attr}`", module=("bound", key, attr))
+                return frozenset({k})
+        if o.origin == "import":
+            k = ("importattr", key, attr)
+            st.objs[k] = Obj(NO, "import", label=f"`{dotted(node) or attr}`")
+            return frozenset({k})
+        if o.origin in ("self", "module", "parameter", "global", "other", "unknown", "element") and \
+                attr in PARAMETER_ITERATORS:
+            k = ("boundmethod", key, attr)
+            st.objs[k] = Obj(NO, "method", label=f"`.{attr}`", module=("bound", key, attr))
+            return frozenset({k})
+        if o.origin in ("scalar", "none", "builtin"):
+            return frozenset({CONST_KEYS["other"]})
+        if o.origin == "container":
+            k = ("boundmethod", key, attr)
+            st.objs[k] = Obj(NO, "method", label=f"`.{attr}`", module=("bound", key, attr))
+            return frozenset({k})
+        shown = dotted(node) or f".{attr}"
+        return flow.new(node, Obj(MAYBE, "attribute", label=f"`{shown}`",
+                                  nonlocal_reason=f"`{shown}` is an attribute: other code holding the object sees "
+                                                  "the change"), grad=MAYBE)
+
+    def class_attribute(self, cls: ast.ClassDef, attr: str) -> Obj:
+        """What `self.<attr>` may hold in `cls`: the join of every `self.<attr> = ...` in the class
+        (and its same-file bases), and `register_buffer`/`register_parameter`."""
+        key = (id(cls), attr)
+        hit = self._attrs.get(key)
+        if hit is not None:
+            return hit
+        self._attrs[key] = Obj(MAYBE, "attribute", label=f"`self.{attr}`",
+                               nonlocal_reason=f"`self.{attr}` is an attribute")  # guard
+        assigns, registered = self._class_facts(cls)
+        if attr in registered:
+            obj = registered[attr]
+        else:
+            obj = None
+            for value in assigns.get(attr, []):
+                o = self._attribute_value(value, cls, attr)
+                obj = o if obj is None else _attr_join(obj, o)
+            if obj is None:
+                obj = Obj(MAYBE, "attribute", label=f"`self.{attr}`",
+                          nonlocal_reason=f"`self.{attr}` is an attribute: other code holding the object sees "
+                                          "the change")
+        self._attrs[key] = obj
+        return obj
+
+    def _attribute_value(self, value: ast.AST, cls: ast.ClassDef, attr: str) -> Obj:
+        shown = f"`self.{attr}`"
+        reason = f"{shown} is an attribute: other code holding the object sees the change"
+        module = self.module_info(value, cls)
+        if module is not None:
+            return Obj(NO, "module", label=shown, module=module)
+        if isinstance(value, ast.IfExp):
+            return _attr_join(self._attribute_value(value.body, cls, attr),
+                              self._attribute_value(value.orelse, cls, attr))
+        if isinstance(value, ast.Constant) or isinstance(value, (ast.List, ast.Tuple, ast.Dict, ast.Set,
+                                                                 ast.JoinedStr, ast.Lambda)):
+            return Obj(NO, "other", label=shown)
+        if isinstance(value, ast.Call):
+            q = self.imports.qualname(value.func) or ""
+            if q in PARAMETER_CLASSES:
+                return Obj(YES, "nn_parameter", "float", leaf=True, label=shown,
+                           nonlocal_reason=f"{shown} is an nn.Parameter")
+            name = q.rsplit(".", 1)[-1]
+            if q.startswith("torch.") and q.count(".") == 1 and (name in self.ops.torch_functions["factory"]
+                                                               or name in LEGACY_CONSTRUCTORS):
+                rg = next((k.value for k in value.keywords if k.arg == "requires_grad"), None)
+                leaf = rg is not None and not (isinstance(rg, ast.Constant) and rg.value is False)
+                return Obj(YES, "attribute", leaf=leaf, label=shown, nonlocal_reason=reason,
+                           dtype="float" if name in ("zeros", "ones", "randn", "rand", "empty") else "unknown",
+                           view_of="factory")
+        return Obj(MAYBE, "attribute", label=shown, nonlocal_reason=reason)
+
+    def _class_facts(self, cls: ast.ClassDef) -> tuple[dict[str, list[ast.AST]], dict[str, Obj]]:
+        hit = self._class_assigns.get(id(cls))
+        if hit is not None:
+            return hit
+        self._class_assigns[id(cls)] = ({}, {})
+        assigns: dict[str, list[ast.AST]] = {}
+        registered: dict[str, Obj] = {}
+        for stmt in _statements(cls):
+            n = stmt.value if isinstance(stmt, ast.Expr) else stmt
+            if isinstance(n, (ast.Assign, ast.AnnAssign)) and n.value is not None:
+                for t in (n.targets if isinstance(n, ast.Assign) else [n.target]):
+                    if isinstance(t, ast.Attribute) and isinstance(t.value, ast.Name) and t.value.id == "self":
+                        assigns.setdefault(t.attr, []).append(n.value)
+            elif isinstance(n, ast.AugAssign) and isinstance(n.target, ast.Attribute):
+                pass
+            elif isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute) and n.args \
+                    and n.func.attr in ("register_buffer", "register_parameter") \
+                    and isinstance(n.args[0], ast.Constant) and isinstance(n.args[0].value, str):
+                name = n.args[0].value
+                if n.func.attr == "register_buffer":
+                    registered[name] = Obj(YES, "buffer", label=f"the buffer `self.{name}`")
+                else:
+                    registered[name] = Obj(YES, "nn_parameter", "float", leaf=True, label=f"`self.{name}`",
+                                           nonlocal_reason=f"`self.{name}` is an nn.Parameter")
+        by_name = self.top_level_classes()
+        for base in cls.bases:
+            if isinstance(base, ast.Name) and by_name.get(base.id) not in (None, cls):
+                base_assigns, base_registered = self._class_facts(by_name[base.id])
+                for attr, values in base_assigns.items():
+                    assigns[attr] = values + assigns.get(attr, [])
+                registered = {**base_registered, **registered}
+        self._class_assigns[id(cls)] = (assigns, registered)
+        return assigns, registered
+
+    # ---- modules ----------------------------------------------------------------------------------------
+    def module_info(self, value: ast.AST, cls: ast.ClassDef | None = None, depth: int = 0) -> ModuleInfo | None:
+        """The module a constructor expression builds (`nn.ReLU(inplace=True)`, `nn.Sequential(...)`,
+        `Block(dim)` for a project module class), or None when it builds no module we know of."""
+        if depth > 8:
+            return ModuleInfo("unknown")
+        if isinstance(value, ast.IfExp):
+            a, b = self.module_info(value.body, cls, depth + 1), self.module_info(value.orelse, cls, depth + 1)
+            if a is None or b is None:
+                return ModuleInfo("container", parts=tuple(p for p in (a, b) if p is not None)) if (a or b) else None
+            return ModuleInfo("container", parts=(a, b))
+        if not isinstance(value, ast.Call):
+            return None
+        q = self.imports.qualname(value.func) or ""
+        parts = q.split(".")
+        name = parts[-1]
+        if q.startswith("torch.nn.") and name[:1].isupper() and parts[2] not in ("functional", "init", "utils", "parameter"):
+            if name in MODULE_CONTAINERS:
+                members = tuple(m for m in (self.module_info(e, cls, depth + 1) or ModuleInfo("unknown")
+                                            for e in _module_args(value)))
+                if name == "Sequential" and not any(isinstance(a, ast.Starred) for a in value.args) and \
+                        all(not isinstance(a, (ast.List, ast.ListComp, ast.Dict)) for a in value.args):
+                    return ModuleInfo("sequential", parts=members, node=value)
+                return ModuleInfo("container", parts=members or (ModuleInfo("unknown"),), node=value)
+            index = self.ops.modules_inplace.get(name)
+            inplace = index is not None and inplace_arg(value, index) is not None
+            return ModuleInfo("torch", name, inplace=inplace, node=value)
+        if isinstance(value.func, ast.Name):
+            target = self.top_level_classes().get(value.func.id)
+            if target is not None and self.is_module_class(target):
+                return ModuleInfo("project", target.name, node=target)
+        return None
+
+    def is_module_class(self, cls: ast.ClassDef, depth: int = 0) -> bool:
+        for base in cls.bases:
+            q = self.imports.qualname(base) or dotted(base) or ""
+            if q.startswith("torch.nn.") or q in MODULE_BASES or q.rsplit(".", 1)[-1] in ("Module", "LightningModule"):
+                return True
+            if isinstance(base, ast.Name) and depth < 8:
+                other = self.top_level_classes().get(base.id)
+                if other is not None and other is not cls and self.is_module_class(other, depth + 1):
+                    return True
+        return False
+
+    def module_element(self, flow: ScopeFlow, node: ast.AST, key: Key, o: Obj) -> frozenset:
+        info = o.module
+        if not isinstance(info, ModuleInfo):
+            return flow.new(node, Obj(MAYBE, "element", nonlocal_reason="an element of a container"), grad=MAYBE)
+        if info.kind in ("container", "sequential") and info.parts:
+            members = info.parts if len(info.parts) == 1 else (ModuleInfo("container", parts=info.parts),)
+            k = ("modelem", key)
+            flow.st.objs[k] = Obj(NO, "module", label=f"an element of {o.label}", module=members[0])
+            return frozenset({k})
+        k = ("modelem", key)
+        flow.st.objs[k] = Obj(NO, "module", label=f"an element of {o.label}", module=ModuleInfo("unknown"))
+        return frozenset({k})
+
+    # ---- calls -------------------------------------------------------------------------------------------
+    def torch_call(self, flow: ScopeFlow, node: ast.Call, q: str, inputs: dict) -> frozenset:
+        parts = q.split(".")
+        name = parts[-1]
+        eff = None
+        if q in PARAMETER_CLASSES:
+            src = flow.tensor_keys(inputs.get(0, frozenset()))
+            storage = flow.st.storages(src)
+            k = flow.new(node, Obj(YES, "nn_parameter", "float", leaf=True, label="an nn.Parameter", storage=storage,
+                                   nonlocal_reason="an nn.Parameter"), grad=YES)
+            if src:
+                flow.st.add_event("escaped", storage, _event(flow, "wrapped in an nn.Parameter that shares its memory"))
+            return k
+        if len(parts) >= 3 and parts[1] == "nn" and name[:1].isupper() and parts[2] not in ("functional", "init", "utils"):
+            info = self.module_info(node)
+            if info is not None:
+                return flow.new(node, Obj(NO, "module", label=f"`nn.{name}`", module=info))
+            return frozenset({CONST_KEYS["other"]})
+        if parts[:3] == ["torch", "nn", "functional"]:
+            ip = self.ops.functional["inplace_param"].get(name)
+            inplace = ip is not None and inplace_arg(node, ip) is not None
+            eff = self.effects.functional(name, inplace)
+            if eff is not None and eff.result == "view" and name.startswith(("dropout", "alpha_dropout",
+                                                                              "feature_alpha_dropout")):
+                if not _training_may_be_false(node):
+                    eff = None if inplace else self.effects.functional("relu", False).__class__(
+                        "fresh", eff.label, saves=frozenset(), dtype="same")
+            if eff is not None:
+                return flow.apply(node, eff, inputs, how="inplace_arg" if inplace else "function")
+        elif len(parts) == 2:
+            scalar = not any(flow.tensor_keys(v) for i, v in inputs.items() if i != 0)
+            eff = self.effects.torch_function(name, scalar)
+            if eff is not None:
+                out_kw = "out" in inputs and flow.tensor_keys(inputs["out"])
+                result = flow.apply(node, eff, {k: v for k, v in inputs.items() if k != "out"}, how="function")
+                if out_kw:
+                    target = next(k.value for k in node.keywords if k.arg == "out")
+                    flow._write(node, target, flow.tensor_keys(inputs["out"]), result, "out", f"`torch.{name}(out=...)`")
+                    return flow.tensor_keys(inputs["out"])
+                return result
+            if name in ("no_grad", "enable_grad", "inference_mode", "set_grad_enabled", "is_tensor", "is_grad_enabled",
+                        "manual_seed", "device", "dtype", "Size", "get_default_dtype", "is_floating_point"):
+                return frozenset({CONST_KEYS["other"]})
+        return flow.unknown_call(node, None, inputs)
+
+    def call_object(self, flow: ScopeFlow, node: ast.Call, key: Key, o: Obj | None, inputs: dict,
+                    receiver: frozenset) -> frozenset:
+        if o is None:
+            return flow.unknown_call(node, None, inputs)
+        if o.origin == "module" and isinstance(o.module, ModuleInfo):
+            return self.module_call(flow, node, o.module, inputs)
+        if o.origin == "class" and isinstance(o.module, tuple):
+            cls = o.module[1]
+            if self.is_module_class(cls):
+                return flow.new(node, Obj(NO, "module", label=f"`{cls.name}`",
+                                          module=ModuleInfo("project", cls.name, node=cls)))
+            return flow.unknown_call(node, f"`{cls.name}`", inputs)
+        if o.origin == "builtin" and isinstance(o.module, tuple):
+            return self.builtin_call(flow, node, o.module[1], inputs)
+        if o.origin == "method" and isinstance(o.module, tuple) and o.module[0] == "bound":
+            _, recv, attr = o.module
+            if attr in PARAMETER_ITERATORS:
+                return flow.new(node, Obj(NO, "parameters", label="the model's parameters"))
+            return flow.unknown_call(node, None, {SELF: frozenset({recv}), **inputs})
+        if o.origin == "method" and isinstance(o.module, tuple) and o.module[0] == "method":
+            return flow.unknown_call(node, None, {SELF: receiver, **inputs} if receiver else inputs)
+        extra = {SELF: receiver} if receiver else {}
+        return flow.unknown_call(node, None, {**extra, **inputs})
+
+    def module_call(self, flow: ScopeFlow, node: ast.Call, info: ModuleInfo, inputs: dict,
+                    written_expr: str | None = "first") -> frozenset:
+        """`written_expr`: "first" when the module's input is the call's first argument; None inside
+        an `nn.Sequential`, where it is the previous module's output."""
+        if info.kind == "torch":
+            eff = self.effects.module(info.cls or "", info.inplace)
+            first = node.args[0] if node.args and not isinstance(node.args[0], ast.Starred) else None
+            return flow.apply(node, eff, inputs, how="module",
+                              target=first if written_expr == "first" else _PREVIOUS_OUTPUT, ctor=info.node)
+        if info.kind == "sequential" and info.parts:
+            x = inputs.get(0, frozenset())
+            for i, part in enumerate(info.parts):
+                x = self.module_call(flow, node, part, {0: x}, written_expr=None if i else "first")
+            return x
+        if info.kind == "container" and info.parts:
+            out: frozenset = frozenset()
+            for part in info.parts:
+                out |= self.module_call(flow, node, part, inputs, written_expr)
+            return out
+        return flow.unknown_call(node, None, inputs)
+
+    def builtin_call(self, flow: ScopeFlow, node: ast.Call, name: str, inputs: dict) -> frozenset:
+        args = [inputs[i] for i in sorted(k for k in inputs if isinstance(k, int))]
+        if name in ("len", "int", "hash", "id", "ord"):
+            return frozenset({CONST_KEYS["int"]})
+        if name == "float":
+            return frozenset({CONST_KEYS["float"]})
+        if name in ("bool", "isinstance", "issubclass", "hasattr", "callable", "any", "all"):
+            return frozenset({CONST_KEYS["bool"]})
+        if name == "range":
+            return flow.new(node, Obj(NO, "range", label="a range"))
+        if name in CONSUMING_BUILTINS:
+            return frozenset({CONST_KEYS["other"]})
+        if name in COMPUTING_BUILTINS:
+            tensors = frozenset().union(*(flow.tensor_keys(a) for a in args)) if args else frozenset()
+            if not tensors:
+                return frozenset({CONST_KEYS["float"]}) if name != "round" else frozenset({CONST_KEYS["int"]})
+            return flow.new(node, Obj(MAYBE, "fresh", label=f"`{name}` result"), grad=flow.grad_of(tensors))
+        if name == "zip":
+            return flow.new(node, Obj(NO, "zip", label="a zip", elems=tuple(args)))
+        if name == "enumerate" and args:
+            return flow.new(node, Obj(NO, "enumerate", label="an enumerate", elems=(args[0],)))
+        if name in CONTAINER_BUILTINS:
+            contents: frozenset = frozenset()
+            for a in args:
+                contents |= flow._contents(a, node)
+            return flow._container(node, contents, name)
+        if name in ELEMENT_BUILTINS:
+            if len(args) == 1:
+                return flow._contents(args[0], node)
+            out: frozenset = frozenset()
+            for a in args:
+                out |= a
+            return out
+        if name == "super":
+            return flow.load_name("self", node) if "self" in flow.st.env else frozenset({CONST_KEYS["other"]})
+        if name == "getattr" and len(node.args) >= 2 and isinstance(node.args[1], ast.Constant) and \
+                isinstance(node.args[1].value, str):
+            fake = ast.Attribute(value=node.args[0], attr=node.args[1].value, ctx=ast.Load(),
+                                 lineno=node.lineno, col_offset=node.col_offset)
+            out = frozenset()
+            for k in args[0]:
+                o = flow.obj(k)
+                if o is not None and o.tensor == NO:
+                    out |= self.attribute_of(flow, fake, k, o)
+                else:
+                    out |= flow.unknown_call(node, "`getattr`", inputs)
+            return out | (args[2] if len(args) > 2 else frozenset())
+        return flow.unknown_call(node, f"`{name}`", inputs)
+
+
+# The written "expression" of an in-place module inside an nn.Sequential: the previous module's output.
+_PREVIOUS_OUTPUT = ast.Name(id="the previous module's output", ctx=ast.Load())
+
+
+def _event(flow: ScopeFlow, what: str):
+    from outplace.analysis.model import Event
+
+    return Event(what, flow._line)
+
+
+def _text(node: ast.Call) -> str:
+    return dotted(node.func) or ast.unparse(node.func)[:40]
+
+
+def _attr_grad(o: Obj) -> str:
+    if o.origin == "nn_parameter" or o.leaf:
+        return YES
+    if o.origin == "buffer" or o.view_of == "factory":
+        return NO
+    return MAYBE
+
+
+def _attr_join(a: Obj, b: Obj) -> Obj:
+    from outplace.analysis.model import obj_join
+
+    if a.origin == "module" and b.origin == "module" and isinstance(a.module, ModuleInfo) and \
+            isinstance(b.module, ModuleInfo) and a.module != b.module:
+        return Obj(NO, "module", label=a.label, module=ModuleInfo("container", parts=(a.module, b.module)))
+    return obj_join(a, b)
+
+
+def _method_of(cls: ast.ClassDef, name: str, classes: dict[str, ast.ClassDef], depth: int = 0) -> ast.AST | None:
+    for stmt in cls.body:
+        if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef)) and stmt.name == name:
+            return stmt
+    if depth < 8:
+        for base in cls.bases:
+            if isinstance(base, ast.Name) and base.id in classes and classes[base.id] is not cls:
+                found = _method_of(classes[base.id], name, classes, depth + 1)
+                if found is not None:
+                    return found
+    return None
+
+
+def _module_args(call: ast.Call) -> list[ast.AST]:
+    out: list[ast.AST] = []
+    for a in call.args:
+        if isinstance(a, (ast.List, ast.Tuple)):
+            out += a.elts
+        elif isinstance(a, ast.ListComp):
+            out.append(a.elt)
+        elif isinstance(a, ast.Dict):
+            out += [v for v in a.values]
+        elif isinstance(a, ast.Starred):
+            out.append(ast.Name(id="?", ctx=ast.Load()))
+        else:
+            out.append(a)
+    return out
+
+
+def _statements(node: ast.AST):
+    todo = [node]
+    while todo:
+        current = todo.pop()
+        for fieldname in ("body", "orelse", "finalbody", "handlers", "cases"):
+            for child in getattr(current, fieldname, None) or ():
+                if isinstance(child, ast.stmt):
+                    yield child
+                todo.append(child)
+
+
+def _non_tensor_default(args: ast.arguments, arg: ast.arg) -> bool:
+    positional = args.posonlyargs + args.args
+    default = None
+    if arg in positional:
+        i = positional.index(arg) - (len(positional) - len(args.defaults))
+        default = args.defaults[i] if i >= 0 else None
+    elif arg in args.kwonlyargs:
+        default = args.kw_defaults[args.kwonlyargs.index(arg)]
+    if isinstance(default, ast.Constant):
+        return default.value is not None
+    return isinstance(default, (ast.List, ast.Tuple, ast.Dict, ast.Set, ast.JoinedStr, ast.UnaryOp))
+
+
+def _is_none(node: ast.AST) -> bool:
+    return isinstance(node, ast.Constant) and node.value is None or (isinstance(node, ast.Name) and node.id == "None")
+
+
+def _training_may_be_false(call: ast.Call) -> bool:
+    """`F.dropout(x, p)` trains by default (a new tensor); `training=self.training` may be False."""
+    for k in call.keywords:
+        if k.arg == "training":
+            return not (isinstance(k.value, ast.Constant) and k.value.value is True)
+    return len(call.args) >= 3

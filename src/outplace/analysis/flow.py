@@ -1,0 +1,1065 @@
+"""One dataflow pass per scope: what every name may hold, and what happened to it, at every point.
+
+The pass runs over the scope's control-flow graph (`cfg.py`) to a fixed point, then once more to
+record, for every expression it evaluated, the objects it may be, and for every in-place write,
+the state just before it. Transfer functions follow Python's evaluation order within a statement.
+What they know of torch comes from `effects.py` (the op table), of classes and their attributes
+from `classes.py`, of imports from `imports.py`. Anything they do not know is treated the way
+that can be trusted: an unknown call may return, keep, or save any of its arguments; an unknown
+value may be a tensor; an unknown subscript is a view.
+"""
+
+from __future__ import annotations
+
+import ast
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
+
+from outplace.analysis.cfg import CFG, Step
+from outplace.analysis.effects import ALL, BINOP_METHODS, PARAMETER_CLASSES, SELF, Effect
+from outplace.analysis.imports import dotted
+from outplace.analysis.model import (LOCAL_ORIGINS, MAYBE, NO, YES, Event, Key, Obj, State, obj_join, outside,
+                                     retire, site, state_equal, state_join, tri_or)
+from outplace.analysis.scopes import walk
+
+if TYPE_CHECKING:
+    from outplace.analysis.filecontext import FileContext
+
+# ---- constants and builtins ---------------------------------------------------------------------------
+CONST_KEYS = {
+    "int": ("const", "int"), "float": ("const", "float"), "bool": ("const", "bool"), "complex": ("const", "complex"),
+    "none": ("const", "none"), "str": ("const", "str"), "other": ("const", "other"),
+}
+CONSTS: dict[Key, Obj] = {
+    CONST_KEYS["int"]: Obj(NO, "scalar", "int"), CONST_KEYS["float"]: Obj(NO, "scalar", "float"),
+    CONST_KEYS["bool"]: Obj(NO, "scalar", "bool"), CONST_KEYS["complex"]: Obj(NO, "scalar", "complex"),
+    CONST_KEYS["none"]: Obj(NO, "none"), CONST_KEYS["str"]: Obj(NO, "other"), CONST_KEYS["other"]: Obj(NO, "other"),
+}
+# Builtins that read their arguments and keep no reference (results are new, never a tensor argument).
+CONSUMING_BUILTINS = {"print", "len", "isinstance", "issubclass", "hasattr", "callable", "id", "type", "repr", "str",
+                      "format", "float", "int", "bool", "hash", "ord", "chr", "divmod", "any", "all", "range", "bin",
+                      "hex", "oct", "ascii", "input", "open", "complex", "bytes", "slice", "object", "NotImplemented"}
+# Builtins whose result is new, but may be a tensor computed from a tensor argument.
+COMPUTING_BUILTINS = {"abs", "round", "sum", "pow"}
+# Builtins that return (or hold) their arguments or elements of them.
+CONTAINER_BUILTINS = {"list", "tuple", "set", "frozenset", "dict", "sorted", "reversed", "iter", "enumerate", "zip",
+                      "map", "filter"}
+ELEMENT_BUILTINS = {"max", "min", "next"}
+# Code that reads or writes a scope's variables by name: no proof about that scope's locals holds.
+DYNAMIC_BUILTINS = {"locals", "vars", "eval", "exec", "globals"}
+BUILTIN_NAMES = CONSUMING_BUILTINS | COMPUTING_BUILTINS | CONTAINER_BUILTINS | ELEMENT_BUILTINS | DYNAMIC_BUILTINS | {
+    "super", "getattr", "setattr", "delattr", "staticmethod", "classmethod", "property", "Exception", "ValueError",
+    "TypeError", "RuntimeError", "KeyError", "IndexError", "NotImplementedError", "AssertionError", "StopIteration",
+    "AttributeError", "True", "False", "None", "__name__", "__file__", "print"}
+
+TENSOR_VIEW_ATTRS = {"T", "mT", "H", "mH", "real", "imag"}
+TENSOR_NONTENSOR_ATTRS = {"shape", "dtype", "device", "ndim", "requires_grad", "is_leaf", "layout", "grad_fn",
+                          "is_cuda", "names", "itemsize", "nbytes"}
+_SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)
+_COMPREHENSIONS = (ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)
+# Loop iterables that yield a model's parameters (elements are the parameters themselves).
+PARAMETER_ITERATORS = {"parameters", "named_parameters", "buffers", "named_buffers"}
+
+
+@dataclass
+class WriteRecord:
+    """An in-place write the pass saw, with the state just before it."""
+
+    node: ast.AST  # the write site: AugAssign, Assign (index store) or Call
+    target: ast.AST | None  # the written expression (`y`, `self.h`, `x[0]`'s base `x`)
+    keys: frozenset  # the objects written
+    state: State  # just before the write (operands evaluated)
+    how: str  # augassign | index | method | function | inplace_arg | out | module
+    label: str  # the op, for messages: "`mul_`", "`+=`", "`nn.ReLU(inplace=True)`"
+    operand_grad: str = NO  # may the value written in require grad
+    saves_output: bool = False
+    operand: frozenset = frozenset()  # the objects written in (operands of the op)
+    ctor: ast.AST | None = None  # for writes by an in-place module: the call that built it
+
+
+class ScopeFlow:
+    """The dataflow facts of one scope (module, function, lambda or class body)."""
+
+    def __init__(self, ctx: FileContext, scope: ast.AST) -> None:
+        self.ctx = ctx
+        self.scope = scope
+        self.index = ctx.index
+        self.index.ensure_indexed(scope)
+        self.info = self.index.scopes[scope]
+        self.cfg = CFG(scope)
+        self.locals = {n for n in self.info.bindings if n not in self.info.declared_global}
+        self.captured = _captured_names(self.info.nested, self.locals)
+        self.dynamic = any(name in self.info.loads and name not in self.locals for name in DYNAMIC_BUILTINS)
+        self.cls = ctx.enclosing_class(scope) if isinstance(scope, (ast.FunctionDef, ast.AsyncFunctionDef)) else None
+        self.values: dict[int, tuple[frozenset, dict]] = {}  # id(expr) -> (objects, the object table then)
+        self.writes: dict[int, list[WriteRecord]] = {}
+        self.step_of: dict[int, tuple[int, int]] = {}  # id(step node) -> (block, index)
+        for b, i, (_, node) in self.cfg.steps():
+            self.step_of.setdefault(id(node), (b, i))
+        self.recording = True  # values and writes are recorded on every run of a block; the last run wins
+        self._pass = 0
+        self._labels: dict[int, str] = {}
+        self._write_pass: dict[int, int] = {}
+        self.st = State()
+        self._grad_off: dict[int, bool] = {}
+        self._off = False
+        self._line = 0
+        self._run()
+
+    # ---- the fixed point ----------------------------------------------------------------------------
+    def _entry_state(self) -> State:
+        st = State()
+        self.st = st
+        scope = self.scope
+        if isinstance(scope, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
+            args = scope.args
+            positional = args.posonlyargs + args.args
+            for i, a in enumerate([*positional, *args.kwonlyargs, args.vararg, args.kwarg]):
+                if a is None:
+                    continue
+                key = outside("parameter", a.arg)
+                if i == 0 and self.cls is not None and a.arg in ("self", "cls") and not _is_static(scope):
+                    st.objs[key] = Obj(NO, "self", label=f"`{a.arg}`", module=("class", self.cls))
+                else:
+                    st.objs[key] = self.ctx.parameter_obj(scope, a)
+                    st.grad[key] = NO if st.objs[key].tensor == NO else MAYBE
+                st.env[a.arg] = frozenset({key})
+        return st
+
+    def _run(self) -> None:
+        cfg = self.cfg
+        entry = self._entry_state()
+        states_in: dict[int, State] = {cfg.entry: entry}
+        order = cfg.reverse_postorder()
+        rank = {b: i for i, b in enumerate(order)}
+        work = set(order)
+        passes = 0
+        limit = 50 * max(1, len(order))
+        while work and passes < limit:
+            b = min(work, key=rank.__getitem__)
+            work.discard(b)
+            passes += 1
+            if b not in states_in:
+                continue
+            out = self._block(b, states_in[b])
+            for s in cfg.blocks[b].succ:
+                old = states_in.get(s)
+                new = state_join(old, out)
+                if old is None or not state_equal(old, new):
+                    states_in[s] = _widen(old, new) if old is not None and passes > 20 * len(order) else new
+                    work.add(s)
+        # Every block's last run was with its final input (a change to it would have queued the
+        # block again), so what that run recorded is what holds at the fixed point.
+        self.exit_state = states_in.get(cfg.exit, entry)
+
+    def _block(self, b: int, state: State) -> State:
+        self.st = state.copy()
+        self._pass += 1
+        for step in self.cfg.blocks[b].steps:
+            self._step(step)
+        return self.st
+
+    # ---- steps --------------------------------------------------------------------------------------
+    def _step(self, step: Step) -> None:
+        kind, node = step
+        self._line = getattr(node, "lineno", self._line)
+        off = self._grad_off.get(id(node))
+        if off is None:
+            off = self._grad_off[id(node)] = self.ctx.grad_disabled(node)
+        self._off = off
+        if kind == "stmt":
+            self._stmt(node)  # type: ignore[arg-type]
+        elif kind == "test":
+            self.eval(node)
+        elif kind == "iter":
+            self.st.env[_iter_name(node)] = self.eval(node.iter)  # type: ignore[attr-defined]
+        elif kind == "target":
+            elem = self._elements(node, self.st.env.get(_iter_name(node), frozenset()), node.iter)  # type: ignore[attr-defined]
+            self._bind(node.target, elem, node)  # type: ignore[attr-defined]
+        elif kind == "with":
+            value = self.eval(node.context_expr)  # type: ignore[attr-defined]
+            if node.optional_vars is not None:  # type: ignore[attr-defined]
+                self._bind(node.optional_vars, self._opaque(node, value, "the `with` target"), node)  # type: ignore[attr-defined]
+        elif kind == "handler":
+            if node.name:  # type: ignore[attr-defined]
+                self.st.env[node.name] = frozenset({CONST_KEYS["other"]})  # type: ignore[attr-defined]
+        elif kind == "case":
+            for n in walk(node.pattern):  # type: ignore[attr-defined]
+                name = getattr(n, "name", None)
+                if isinstance(name, str):
+                    self.st.env[name] = self._opaque(n, frozenset(), "a `match` capture")
+            if node.guard is not None:  # type: ignore[attr-defined]
+                self.eval(node.guard)  # type: ignore[attr-defined]
+
+    def _stmt(self, s: ast.stmt) -> None:
+        t = type(s)
+        if t is ast.Assign:
+            if len(s.targets) == 1 and isinstance(s.targets[0], (ast.Tuple, ast.List)) and \
+                    isinstance(s.value, (ast.Tuple, ast.List)) and _plain_unpack(s.targets[0], s.value):
+                values = [self.eval(v) for v in s.value.elts]  # `a, b = b, a`: pairwise, no tuple object
+                for tgt, v in zip(s.targets[0].elts, values):
+                    self._bind(tgt, v, s)
+                return
+            value = self.eval(s.value)
+            for tgt in s.targets:
+                self._bind(tgt, value, s)
+        elif t is ast.AnnAssign:
+            if s.value is not None:
+                self._bind(s.target, self.eval(s.value), s)
+        elif t is ast.AugAssign:
+            self._augassign(s)
+        elif t is ast.Expr:
+            self.eval(s.value)
+        elif t is ast.Return:
+            if s.value is not None:
+                v = self.eval(s.value)
+                self._escape(v, f"returned on line {s.lineno}")
+        elif t is ast.Raise:
+            if s.exc is not None:
+                self.eval(s.exc)
+        elif t is ast.Assert:
+            self.eval(s.test)
+        elif t is ast.Delete:
+            for tgt in s.targets:
+                if isinstance(tgt, ast.Name):
+                    self.st.env.pop(tgt.id, None)
+                else:
+                    self.eval(tgt.value) if isinstance(tgt, (ast.Attribute, ast.Subscript)) else None
+        elif t in (ast.Import, ast.ImportFrom):
+            for alias in s.names:
+                name = (alias.asname or alias.name).split(".")[0]
+                self.st.env[name] = frozenset({("import", name)})
+                self.st.objs[("import", name)] = Obj(NO, "import")
+        elif t in (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef):
+            for d in getattr(s, "decorator_list", []):
+                self.eval(d)
+            if t is ast.ClassDef:
+                for b in s.bases:
+                    self.eval(b)
+                key = ("class", id(s))
+                self.st.objs[key] = Obj(NO, "class", label=f"`{s.name}`", module=("class", s))
+            else:
+                for d in [*s.args.defaults, *(d for d in s.args.kw_defaults if d is not None)]:
+                    self._escape(self.eval(d), f"kept as a default argument of `{s.name}` (line {s.lineno})")
+                key = ("function", id(s))
+                self.st.objs[key] = Obj(NO, "function", label=f"`{s.name}`", module=("function", s))
+            self.st.env[s.name] = frozenset({key})
+        # Pass, Global, Nonlocal, Break, Continue: nothing to do
+
+    def _augassign(self, s: ast.AugAssign) -> None:
+        target = s.target
+        operand = self.eval(s.value)
+        if isinstance(target, ast.Name):
+            cur = self.load_name(target.id, target)
+        elif isinstance(target, ast.Attribute):
+            cur = self.eval(target)
+        else:  # `x[i] += v`: an index write into x
+            base = self.eval(target.value)  # type: ignore[attr-defined]
+            self.eval(target.slice)  # type: ignore[attr-defined]
+            self._subscript_store(s, target, base, operand, how="index")
+            return
+        tensors = self.tensor_keys(cur)
+        if tensors:
+            self._write(s, target, tensors, operand, "augassign", f"`{_AUG[type(s.op)]}=`",
+                        saves=self._binop_saves(s.op, cur, operand))
+        result = tensors
+        if len(tensors) < len(cur) or not cur:
+            # Not a tensor (or maybe not): `n += 1` rebinds to a new value.
+            result = result | self._binop_value(s, cur, operand, s.op)
+        if isinstance(target, ast.Name):
+            self.st.env[target.id] = result
+        elif isinstance(target, ast.Attribute):
+            self._attribute_store(target, result)
+
+    # ---- binding ------------------------------------------------------------------------------------
+    def _bind(self, target: ast.AST, value: frozenset, stmt: ast.AST) -> None:
+        if isinstance(target, ast.Name):
+            if target.id in self.info.declared_global:
+                self._escape(value, f"stored in the global `{target.id}`")
+            self.st.env[target.id] = value
+        elif isinstance(target, (ast.Tuple, ast.List)):
+            elts = target.elts
+            star = next((i for i, e in enumerate(elts) if isinstance(e, ast.Starred)), None)
+            per = self._unpack(value, len(elts), stmt) if star is None else None
+            for i, e in enumerate(elts):
+                if isinstance(e, ast.Starred):
+                    self._bind(e.value, self._container(e, self._contents(value, stmt), "list"), stmt)
+                elif per is not None:
+                    self._bind(e, per[i], stmt)
+                else:
+                    self._bind(e, self._contents(value, stmt), stmt)
+        elif isinstance(target, ast.Attribute):
+            self.eval(target.value)
+            self._attribute_store(target, value)
+        elif isinstance(target, ast.Subscript):
+            base = self.eval(target.value)
+            self.eval(target.slice)
+            self._subscript_store(stmt, target, base, value, how="index")
+        elif isinstance(target, ast.Starred):
+            self._bind(target.value, value, stmt)
+
+    def _attribute_store(self, target: ast.Attribute, value: frozenset) -> None:
+        spelled = dotted(target)
+        self._escape(value, f"stored in `{spelled or ast.unparse(target)}` on line {target.lineno}")
+        if spelled is not None:
+            self.st.env[spelled] = value  # later loads of `self.h` in this scope see it
+
+    def _subscript_store(self, stmt: ast.AST, target: ast.Subscript, base: frozenset, value: frozenset,
+                         how: str) -> None:
+        tensors = self.tensor_keys(base)
+        if tensors:
+            op = "`[...] =`" if isinstance(stmt, ast.Assign) else f"`[...] {_AUG[type(stmt.op)]}=`"  # type: ignore[attr-defined]
+            self._write(stmt, target.value, tensors, value, how, op)
+        others = base - tensors
+        if others:
+            self._escape(value, f"stored in `{ast.unparse(target.value)}[...]` on line {target.lineno}")
+            for k in others:
+                o = self.obj(k)
+                if o is not None and o.origin == "container":
+                    self.st.objs[k] = replace(o, contents=o.contents | value, elems=None)
+
+    # ---- writes ---------------------------------------------------------------------------------------
+    def _write(self, node: ast.AST, target: ast.AST | None, keys: frozenset, operand: frozenset, how: str,
+               label: str, saves: frozenset | None = frozenset(), saves_output: bool = False,
+               inputs: dict | None = None, ctor: ast.AST | None = None) -> None:
+        """An in-place write of `operand` into the objects `keys` at `node`."""
+        grad = self.grad_of(operand) if operand else NO
+        if self._write_pass.get(id(node)) != self._pass:
+            self._write_pass[id(node)] = self._pass
+            self.writes[id(node)] = []
+        self.writes[id(node)].append(
+            WriteRecord(node, target, keys, self.st.copy(), how, label, grad, saves_output, operand, ctor))
+        storages = self.st.storages(keys)
+        if not self.grad_off():
+            self.st.raise_grad(storages, grad)
+            if saves_output and self.grad_of(keys) != NO:
+                self.st.add_event("saved", storages, Event(f"saved by {label} as its result", self._line))
+
+    # ---- expressions ----------------------------------------------------------------------------------
+    def eval(self, node: ast.AST) -> frozenset:
+        m = _DISPATCH.get(type(node))
+        value = m(self, node) if m is not None else self._e_other(node)
+        self.values[id(node)] = (value, self.st.objs)
+        return value
+
+    def _e_other(self, node: ast.AST) -> frozenset:
+        for child in ast.iter_child_nodes(node):
+            if isinstance(child, ast.expr):
+                self.eval(child)
+        return frozenset({CONST_KEYS["other"]})
+
+    def _e_Constant(self, node: ast.Constant) -> frozenset:
+        v = node.value
+        if v is None:
+            return frozenset({CONST_KEYS["none"]})
+        for kind, typ in (("bool", bool), ("int", int), ("float", float), ("complex", complex)):
+            if isinstance(v, typ):
+                return frozenset({CONST_KEYS[kind]})
+        return frozenset({CONST_KEYS["str"]})
+
+    def _e_JoinedStr(self, node: ast.JoinedStr) -> frozenset:
+        for v in node.values:
+            self.eval(v)
+        return frozenset({CONST_KEYS["str"]})
+
+    def _e_Name(self, node: ast.Name) -> frozenset:
+        return self.load_name(node.id, node)
+
+    def load_name(self, name: str, node: ast.AST) -> frozenset:
+        got = self.st.env.get(name)
+        if got is not None:
+            return got
+        if name in self.locals and name not in self.info.params:
+            return frozenset()  # not bound on this path (yet)
+        key, obj = self.ctx.outside_name(self.scope, name)
+        if key not in self.st.objs:
+            self.st.objs[key] = obj
+            if obj.tensor != NO:
+                self.st.grad.setdefault(key, MAYBE)
+        return frozenset({key})
+
+    def _e_NamedExpr(self, node: ast.NamedExpr) -> frozenset:
+        value = self.eval(node.value)
+        self._bind(node.target, value, node)
+        return value
+
+    def _e_IfExp(self, node: ast.IfExp) -> frozenset:
+        self.eval(node.test)
+        return self.eval(node.body) | self.eval(node.orelse)
+
+    def _e_BoolOp(self, node: ast.BoolOp) -> frozenset:
+        out: frozenset = frozenset()
+        for v in node.values:  # `a or b` is one of its operands
+            out |= self.eval(v)
+        return out
+
+    def _e_UnaryOp(self, node: ast.UnaryOp) -> frozenset:
+        inner = self.eval(node.operand)
+        if isinstance(node.op, ast.Not):
+            return frozenset({CONST_KEYS["bool"]})
+        tensors = self.tensor_keys(inner)
+        out = frozenset(k for k in inner if k not in tensors and k in CONSTS)
+        if tensors or len(out) < len(inner):
+            o = self.facts(tensors) or Obj()
+            out |= self.new(node, Obj(YES if self._sure(inner) else MAYBE, "fresh", o.dtype,
+                                      label=f"`{_UNARY.get(type(node.op), 'op')}` result"),
+                            grad=self.grad_of(tensors))
+        return out
+
+    def _e_BinOp(self, node: ast.BinOp) -> frozenset:
+        left, right = self.eval(node.left), self.eval(node.right)
+        return self._binop_value(node, left, right, node.op)
+
+    def _binop_value(self, node: ast.AST, left: frozenset, right: frozenset, op: ast.operator) -> frozenset:
+        lt, rt = self.tensor_keys(left), self.tensor_keys(right)
+        if not lt and not rt:
+            lo, ro = self.facts(left), self.facts(right)
+            if lo is not None and ro is not None and lo.is_scalar and ro.is_scalar:
+                return frozenset({CONST_KEYS["float" if isinstance(op, ast.Div) else
+                                            ("float" if "float" in (lo.dtype, ro.dtype) else "int")]})
+            if lo is not None and lo.origin == "container" or ro is not None and ro.origin == "container":
+                return self._container(node, self._contents(left, node) | self._contents(right, node), "list")
+            return frozenset({CONST_KEYS["other"]}) if left and right else frozenset()
+        method = BINOP_METHODS.get(type(op), "")
+        grad = tri_or(self.grad_of(lt), self.grad_of(rt))
+        if not self.grad_off() and grad != NO:
+            saved = self._binop_saves(op, left, right)
+            inputs = {SELF: lt, 0: rt}
+            self._save_inputs(inputs, saved, f"`{_BIN.get(type(op), method)}`")
+        sure = self._sure(left) or self._sure(right)
+        dtype = _promote(self.facts(left), self.facts(right), op)
+        out = self.new(node, Obj(YES if sure else MAYBE, "fresh", dtype,
+                                 label=f"`{_BIN.get(type(op), method)}` result"), grad=grad)
+        if isinstance(op, ast.Pow) and rt and not self.grad_off() and grad != NO:
+            self.st.add_event("saved", self.st.storages(out), Event("saved by `**` as its result", self._line))
+        return out
+
+    def _binop_saves(self, op: ast.operator, left: frozenset, right: frozenset) -> frozenset | None:
+        method = BINOP_METHODS.get(type(op))
+        if method is None:
+            return None
+        scalar = not self.tensor_keys(right)
+        eff = self.ctx.effects.method(method, scalar)
+        return eff.saves if eff is not None else None
+
+    def _e_Compare(self, node: ast.Compare) -> frozenset:
+        values = [self.eval(node.left)] + [self.eval(c) for c in node.comparators]
+        if any(self.tensor_keys(v) for v in values) and not any(
+                isinstance(o, (ast.Is, ast.IsNot, ast.In, ast.NotIn)) for o in node.ops):
+            return self.new(node, Obj(MAYBE, "fresh", "bool", label="comparison result"), grad=NO)
+        return frozenset({CONST_KEYS["bool"]})
+
+    def _e_Attribute(self, node: ast.Attribute) -> frozenset:
+        spelled = dotted(node)
+        if spelled is not None and spelled in self.st.env and "." in spelled:
+            self.eval(node.value)
+            return self.st.env[spelled]
+        base = self.eval(node.value)
+        attr = node.attr
+        out: frozenset = frozenset()
+        tensors = self.tensor_keys(base)
+        if tensors:
+            if attr in TENSOR_VIEW_ATTRS:
+                out |= self._view(node, tensors, f"`.{attr}`", keep_grad=True)
+            elif attr == "data":
+                out |= self._view(node, tensors, "`.data`", keep_grad=False, origin="data")
+            elif attr == "grad":
+                out |= self.new(node, Obj(YES, "data", label="`.grad`"), grad=NO)
+            elif attr in TENSOR_NONTENSOR_ATTRS:
+                out |= frozenset({CONST_KEYS["other"]})
+            else:
+                out |= frozenset({CONST_KEYS["other"]})
+        for k in base - tensors:
+            o = self.obj(k)
+            out |= self.ctx.attribute_of(self, node, k, o)
+        return out
+
+    def _e_Subscript(self, node: ast.Subscript) -> frozenset:
+        base = self.eval(node.value)
+        index = self.eval(node.slice)
+        out: frozenset = frozenset()
+        tensors = self.tensor_keys(base)
+        if tensors:
+            idx = self.facts(index)
+            if idx is not None and idx.tensor == YES:  # advanced indexing copies
+                out |= self.new(node, Obj(YES, "fresh", (self.facts(tensors) or Obj()).dtype, label="indexing result"),
+                                grad=self.grad_of(tensors))
+            else:
+                out |= self._view(node, tensors, "indexing", keep_grad=True)
+        for k in base - tensors:
+            out |= self._element_of(node, k, node.slice)
+        return out
+
+    def _e_Slice(self, node: ast.Slice) -> frozenset:
+        for part in (node.lower, node.upper, node.step):
+            if part is not None:
+                self.eval(part)
+        return frozenset({CONST_KEYS["other"]})
+
+    def _e_Tuple(self, node: ast.Tuple) -> frozenset:
+        return self._literal(node, "tuple")
+
+    def _e_List(self, node: ast.List) -> frozenset:
+        return self._literal(node, "list")
+
+    def _e_Set(self, node: ast.Set) -> frozenset:
+        return self._literal(node, "set")
+
+    def _e_Dict(self, node: ast.Dict) -> frozenset:
+        contents: frozenset = frozenset()
+        for k, v in zip(node.keys, node.values):
+            if k is not None:
+                self.eval(k)
+                contents |= self.eval(v)
+            else:
+                contents |= self._contents(self.eval(v), node)
+        return self._container(node, contents, "dict")
+
+    def _literal(self, node: ast.Tuple | ast.List | ast.Set, kind: str) -> frozenset:
+        elems: list[frozenset] = []
+        starred = False
+        for e in node.elts:
+            if isinstance(e, ast.Starred):
+                starred = True
+                elems.append(self._contents(self.eval(e.value), e))
+            else:
+                elems.append(self.eval(e))
+        contents = frozenset().union(*elems) if elems else frozenset()
+        return self._container(node, contents, kind, None if starred or kind == "set" else tuple(elems))
+
+    def _e_Starred(self, node: ast.Starred) -> frozenset:
+        return self._contents(self.eval(node.value), node)
+
+    def _e_Lambda(self, node: ast.Lambda) -> frozenset:
+        for d in [*node.args.defaults, *(d for d in node.args.kw_defaults if d is not None)]:
+            self._escape(self.eval(d), f"kept as a default argument of a lambda (line {node.lineno})")
+        key = ("function", id(node))
+        self.st.objs[key] = Obj(NO, "function", label="a lambda", module=("function", node))
+        return frozenset({key})
+
+    def _comprehension(self, node: ast.AST, kind: str) -> frozenset:
+        gens = node.generators  # type: ignore[attr-defined]
+        first = self.eval(gens[0].iter) if gens else frozenset()
+        # Everything inside runs later (generators) or in a scope of its own: what it can see of
+        # this scope's tensors is the captured names' business (`captured`); what it yields may be
+        # any element of the first iterable or anything it computes.
+        contents = self._contents(first, node) | self.new(node, Obj(MAYBE, "unknown", label="a comprehension's element",
+                                                                    nonlocal_reason="made inside a comprehension"))
+        return self._container(node, contents, kind)
+
+    def _e_ListComp(self, node: ast.ListComp) -> frozenset:
+        return self._comprehension(node, "list")
+
+    def _e_SetComp(self, node: ast.SetComp) -> frozenset:
+        return self._comprehension(node, "set")
+
+    def _e_DictComp(self, node: ast.DictComp) -> frozenset:
+        return self._comprehension(node, "dict")
+
+    def _e_GeneratorExp(self, node: ast.GeneratorExp) -> frozenset:
+        return self._comprehension(node, "generator")
+
+    def _e_Await(self, node: ast.Await) -> frozenset:
+        v = self.eval(node.value)
+        return self._opaque(node, v, "an awaited value")
+
+    def _e_Yield(self, node: ast.Yield) -> frozenset:
+        if node.value is not None:
+            self._escape(self.eval(node.value), f"yielded on line {node.lineno}")
+        return self._opaque(node, frozenset(), "a value sent into the generator")
+
+    def _e_YieldFrom(self, node: ast.YieldFrom) -> frozenset:
+        self._escape(self.eval(node.value), f"yielded on line {node.lineno}")
+        return self._opaque(node, frozenset(), "a value sent into the generator")
+
+    # ---- calls ----------------------------------------------------------------------------------------
+    def _e_Call(self, node: ast.Call) -> frozenset:
+        func = node.func
+        q = self.ctx.imports.qualname(func)
+        if q is not None and (q == "torch" or q.startswith("torch.")):
+            inputs = self._args(node)
+            return self.ctx.torch_call(self, node, q, inputs)
+        if isinstance(func, ast.Attribute):
+            recv = self.eval(func.value)
+            tensors = self.tensor_keys(recv)
+            if tensors and not self.ctx.is_tensor_method(func.attr):
+                tensors = frozenset(k for k in tensors if self.obj(k).tensor == YES)  # type: ignore[union-attr]
+            elif tensors and self.ctx.is_tensor_only_method(func.attr):
+                self._evidence(tensors)
+            inputs = self._args(node)
+            out: frozenset = frozenset()
+            if tensors:
+                out |= self.tensor_method(node, func.attr, tensors, inputs)
+            rest = recv - tensors
+            if rest:
+                callee: frozenset = frozenset()
+                for k in rest:
+                    callee |= self.ctx.attribute_of(self, func, k, self.obj(k))
+                self.values[id(func)] = (callee | tensors, self.st.objs)
+                out |= self.call_value(node, callee, inputs, receiver=rest)
+            return out
+        callee = self.eval(func)
+        inputs = self._args(node)
+        return self.call_value(node, callee, inputs)
+
+    def _args(self, node: ast.Call) -> dict:
+        """Argument position (int) or keyword name -> objects; starred arguments under "*args"."""
+        inputs: dict = {}
+        i = 0
+        for a in node.args:
+            if isinstance(a, ast.Starred):
+                inputs["*args"] = inputs.get("*args", frozenset()) | self._contents(self.eval(a.value), a)
+            else:
+                inputs[i] = self.eval(a)
+                i += 1
+        for k in node.keywords:
+            v = self.eval(k.value)
+            if k.arg is None:
+                inputs["**kwargs"] = inputs.get("**kwargs", frozenset()) | self._contents(v, k)
+            else:
+                inputs[k.arg] = v
+        return inputs
+
+    def tensor_method(self, node: ast.Call, name: str, recv: frozenset, inputs: dict) -> frozenset:
+        scalar = not any(self.tensor_keys(v) for v in inputs.values())
+        eff = self.ctx.effects.method(name, scalar)
+        if eff is None:
+            return self.unknown_call(node, f"`.{name}()`", {SELF: recv, **inputs})
+        return self.apply(node, eff, {SELF: recv, **inputs}, how="method")
+
+    def call_value(self, node: ast.Call, callee: frozenset, inputs: dict, receiver: frozenset = frozenset()
+                   ) -> frozenset:
+        """Call whatever `callee` may be: modules, builtins, classes, functions, unknowns."""
+        if not callee:
+            return self.unknown_call(node, None, {**({SELF: receiver} if receiver else {}), **inputs})
+        out: frozenset = frozenset()
+        for k in callee:
+            o = self.obj(k)
+            out |= self.ctx.call_object(self, node, k, o, inputs, receiver)
+        return out
+
+    def apply(self, node: ast.Call, eff: Effect, inputs: dict, how: str, target: ast.AST | None = None,
+              ctor: ast.AST | None = None) -> frozenset:
+        """What a recognised torch call does to the state; returns its result."""
+        tensor_inputs = {p: self.tensor_keys(v) for p, v in inputs.items() if isinstance(p, (int, str))}
+        tensor_inputs = {p: v for p, v in tensor_inputs.items() if v}
+        grad = NO
+        for v in tensor_inputs.values():
+            grad = tri_or(grad, self.grad_of(v))
+        off = self.grad_off()
+        if off:
+            grad = NO
+        if eff.writes is not None:  # the write first: what the op itself saves comes after it
+            written = tensor_inputs.get(eff.writes, frozenset())
+            if written:
+                operand: frozenset = frozenset()
+                for p, v in tensor_inputs.items():
+                    if p != eff.writes:
+                        operand |= v
+                self._write(node, target if target is not None else _input_node(node, eff.writes), written, operand,
+                            how, eff.label, saves_output=eff.saves_output, ctor=ctor)
+        if grad != NO:
+            self._save_inputs(tensor_inputs, eff.saves, eff.label)
+        result: frozenset
+        src = tensor_inputs.get(eff.source, frozenset()) if eff.source is not None else frozenset()
+        if eff.result == "same":
+            result = src or self.new(node, Obj(MAYBE, "unknown", label=f"{eff.label} result"), grad=grad)
+        elif eff.result == "view":
+            if src:
+                result = self._view(node, src, f"{eff.label}", keep_grad=eff.grad, dtype=eff.dtype)
+            else:
+                result = self.new(node, Obj(MAYBE, "unknown", label=f"{eff.label} result"), grad=grad)
+        elif eff.result == "tuple_views":
+            if src:
+                part = self._view(node, src, f"{eff.label}", keep_grad=True, multi=True)
+            else:
+                part = self.new(node, Obj(MAYBE, "unknown", label=f"{eff.label} result"), grad=grad)
+            result = self._container(node, part, "tuple", sub=True)
+        elif eff.result == "factory":
+            rg = next((k.value for k in node.keywords if k.arg == "requires_grad"), None)
+            leaf = rg is not None and not (isinstance(rg, ast.Constant) and rg.value is False)
+            dtype = self._factory_dtype(node, eff, inputs)
+            result = self.new(node, Obj(YES, "leaf" if leaf else "factory", dtype, leaf=leaf,
+                                        label=f"{eff.label} result"), grad=YES if leaf and not off else NO)
+        elif eff.result == "nontensor":
+            result = frozenset({CONST_KEYS["other"]})
+        else:  # fresh
+            dtype = eff.dtype if eff.dtype not in (None, "same") else (
+                (self.facts(src) or Obj()).dtype if eff.dtype == "same" else self._inputs_dtype(tensor_inputs))
+            result = self.new(node, Obj(YES, "fresh", dtype, label=f"{eff.label} result"),
+                              grad=grad if eff.grad else NO)
+        if eff.saves_output and grad != NO and eff.writes is None and eff.result in ("fresh", "view", "same"):
+            self.st.add_event("saved", self.st.storages(result), Event(f"saved by {eff.label} as its result", self._line))
+        return result
+
+    def _save_inputs(self, inputs: dict, saves: frozenset | None, label: str) -> None:
+        for p, v in inputs.items():
+            if not v:
+                continue
+            if saves is None:
+                self.st.add_event("saved", self.st.storages(v), Event(f"may be saved by {label}", self._line))
+            elif p in saves or ALL in saves:
+                self.st.add_event("saved", self.st.storages(v), Event(f"saved by {label}", self._line))
+
+    def unknown_call(self, node: ast.Call, label: str | None, inputs: dict) -> frozenset:
+        """A call we know nothing about may return, keep or save any argument (or part of one).
+        `label` names the callee in messages (None: the call's own spelling)."""
+        if label is None:
+            label = self.callee_label(node)
+        reach: frozenset = frozenset()
+        grad = NO
+        for v in inputs.values():
+            reach |= self.reach(v)
+            tensors = self.tensor_keys(v)
+            if tensors:
+                grad = tri_or(grad, self.grad_of(tensors))
+        if reach:
+            self.st.add_event("escaped", reach, Event(f"passed to {label}", self._line))
+            if grad != NO and not self.grad_off():
+                self.st.add_event("saved", reach, Event(f"passed to {label}, which may save it for backward",
+                                                        self._line))
+        return self.new(node, Obj(MAYBE, "unknown", label=f"{label} result", storage=reach,
+                                  nonlocal_reason=f"returned by {label}, which may return a reference to "
+                                                  "something else"), grad=MAYBE if not self.grad_off() else NO)
+
+    def _evidence(self, keys: frozenset) -> None:
+        """A method only tensors have was called on these objects: they are tensors."""
+        for k in keys:
+            o = self.st.objs.get(k)
+            if o is not None and o.tensor == MAYBE:
+                self.st.objs[k] = replace(o, tensor=YES)
+
+    def callee_label(self, node: ast.Call) -> str:
+        got = self._labels.get(id(node))
+        if got is None:
+            got = self._labels[id(node)] = f"`{_callee_text(node)}`"
+        return got
+
+    # ---- objects ----------------------------------------------------------------------------------------
+    def obj(self, key: Key) -> Obj | None:
+        o = self.st.objs.get(key)
+        return o if o is not None else CONSTS.get(key)
+
+    def facts(self, keys: frozenset) -> Obj | None:
+        out: Obj | None = None
+        for k in keys:
+            o = self.obj(k)
+            if o is not None:
+                out = o if out is None else obj_join(out, o)
+        return out
+
+    def _sure(self, keys: frozenset) -> bool:
+        """Certainly a tensor: every object `keys` may be is one."""
+        return bool(keys) and all((o := self.obj(k)) is not None and o.tensor == YES for k in keys)
+
+    def tensor_keys(self, keys: frozenset) -> frozenset:
+        return frozenset(k for k in keys if (o := self.obj(k)) is not None and o.tensor != NO)
+
+    def grad_of(self, keys: frozenset) -> str:
+        if self.grad_off():
+            return NO
+        out = NO
+        for k in keys:
+            o = self.obj(k)
+            if o is None or o.tensor == NO:
+                continue
+            for s in o.storage:
+                out = tri_or(out, self.st.grad.get(s, MAYBE))
+        return out
+
+    def reach(self, keys: frozenset) -> frozenset:
+        """Every storage reachable from `keys`: their own, and their contents' (containers)."""
+        out: set = set()
+        todo, seen = list(keys), set()
+        while todo:
+            k = todo.pop()
+            if k in seen:
+                continue
+            seen.add(k)
+            o = self.obj(k)
+            if o is None:
+                continue
+            out |= o.storage
+            todo.extend(o.contents)
+        return frozenset(out)
+
+    def new(self, node: ast.AST, obj: Obj, grad: str = NO) -> frozenset:
+        """A new object allocated at `node`. A tensor this scope makes gets the recency treatment
+        (the previous one made there becomes an `old` one, with its history); anything else made
+        at the same place again is joined with what was made there before."""
+        key = site(id(node))
+        obj = _with_storage(obj, obj.storage | {key})
+        grad = NO if self.grad_off() else grad
+        st = self.st
+        if obj.tensor != NO and obj.origin in LOCAL_ORIGINS:
+            retire(st, key, site(id(node), "old"))
+        else:
+            prev = st.objs.get(key)
+            if prev is not None:
+                obj = obj_join(prev, obj)
+                grad = tri_or(st.grad.get(key, NO), grad)
+        st.objs[key] = obj
+        if obj.tensor != NO:
+            st.grad[key] = grad
+        return frozenset({key})
+
+    def _view(self, node: ast.AST, src: frozenset, label: str, keep_grad: bool, origin: str | None = None,
+              dtype: str | None = "same", multi: bool = False) -> frozenset:
+        base = self.facts(src) or Obj()
+        key = site(id(node))
+        storages = self.st.storages(src)
+        view_of = None
+        if isinstance(node, (ast.Subscript, ast.Attribute)):
+            view_of = dotted(node.value) or base.view_of
+        elif isinstance(node, ast.Call):
+            view_of = dotted(node.func.value) if isinstance(node.func, ast.Attribute) else (
+                dotted(node.args[0]) if node.args else None)
+            view_of = view_of or base.view_of
+        view = Obj(
+            tensor=base.tensor, origin=origin or base.origin, dtype=base.dtype if dtype in (None, "same") else dtype,
+            leaf=base.leaf, storage=storages, label=f"a view ({label}) of {base.label or 'a tensor'}",
+            view_of=view_of, nonlocal_reason=base.nonlocal_reason, multi_view=multi)
+        prev = self.st.objs.get(key)
+        self.st.objs[key] = view if prev is None else obj_join(prev, view)
+        if not keep_grad:
+            # `.detach()`/`.data` share memory but not the graph: their own grad is off, the
+            # storage's stays what it is (writes through them are seen by the original).
+            pass
+        return frozenset({key})
+
+    def _container(self, node: ast.AST, contents: frozenset, kind: str, elems: tuple | None = None,
+                   sub: bool = False) -> frozenset:
+        key = site(id(node)) if not sub else ("sub", id(node))
+        made = Obj(NO, "container", label=f"a {kind}", storage=frozenset({key}), elems=elems, contents=contents)
+        prev = self.st.objs.get(key)
+        self.st.objs[key] = made if prev is None else obj_join(prev, made)
+        return frozenset({key})
+
+    def _opaque(self, node: ast.AST, related: frozenset, label: str) -> frozenset:
+        return self.new(node, Obj(MAYBE, "unknown", label=label, storage=self.reach(related),
+                                  nonlocal_reason=f"{label}: where it comes from is unknown"), grad=MAYBE)
+
+    def _contents(self, keys: frozenset, node: ast.AST) -> frozenset:
+        """The objects that iterating or unpacking `keys` may give."""
+        out: frozenset = frozenset()
+        for k in keys:
+            o = self.obj(k)
+            if o is None:
+                continue
+            if o.origin == "container":
+                out |= o.contents if o.contents else self._element_of(node, k, None)
+            elif o.tensor != NO:
+                out |= self._view(node, frozenset({k}), "an element", keep_grad=True)
+            elif o.origin not in ("scalar", "none"):
+                out |= self._element_of(node, k, None)
+        return out
+
+    def _unpack(self, keys: frozenset, n: int, node: ast.AST) -> list[frozenset] | None:
+        if len(keys) != 1:
+            return None
+        o = self.obj(next(iter(keys)))
+        if o is not None and o.elems is not None and len(o.elems) == n:
+            return list(o.elems)
+        return None
+
+    def _element_of(self, node: ast.AST, key: Key, index: ast.AST | None) -> frozenset:
+        o = self.obj(key)
+        if isinstance(index, ast.Slice) and o is not None and o.tensor == NO and o.origin not in ("module",):
+            # A slice of a list is a list (of the same elements), not an element.
+            contents = o.contents if o.origin == "container" else self._element_of(node, key, None)
+            return self._container(node, contents, "list")
+        if o is not None and o.origin == "container":
+            if o.elems is not None and isinstance(index, ast.Constant) and isinstance(index.value, int) \
+                    and -len(o.elems) <= index.value < len(o.elems):
+                return o.elems[index.value]
+            if o.contents:
+                return o.contents
+        if o is not None and o.module is not None and o.origin == "module":
+            return self.ctx.module_element(self, node, key, o)
+        base = dotted(node.value) if isinstance(node, ast.Subscript) else None  # type: ignore[attr-defined]
+        what = f"an element of `{base}`" if base else "an element of a container"
+        origin = o.origin if o is not None and o.origin == "tensors" else "element"
+        return self.new(node, Obj(MAYBE if origin != "tensors" else YES, "element" if origin == "element" else "parameter",
+                                  label=what, storage=frozenset(),
+                                  nonlocal_reason=f"{what}: the container may hold other references to it"),
+                        grad=MAYBE)
+
+    def _elements(self, loop: ast.AST, iterable: frozenset, expr: ast.AST) -> frozenset:
+        """What a `for` loop's target is bound to on each iteration."""
+        out: frozenset = frozenset()
+        for k in iterable:
+            o = self.obj(k)
+            if o is None:
+                continue
+            if o.origin == "parameters":
+                out |= self.new(loop, Obj(YES, "nn_parameter", "float", leaf=True, label="a parameter of the model",
+                                          nonlocal_reason="a parameter of the model: the loop variable is only "
+                                                          "another name for it"), grad=YES)
+            elif o.origin == "range":
+                out |= frozenset({CONST_KEYS["int"]})
+            elif o.origin == "zip" and o.elems is not None:
+                parts = [self._loop_part(loop, i, e) for i, e in enumerate(o.elems)]
+                out |= self._container(loop, frozenset().union(*parts) if parts else frozenset(), "tuple",
+                                       tuple(parts), sub=True)
+            elif o.origin == "enumerate" and o.elems is not None:
+                part = self._loop_part(loop, 1, o.elems[0])
+                out |= self._container(loop, part, "tuple", (frozenset({CONST_KEYS["int"]}), part), sub=True)
+            elif o.tensor != NO and o.origin != "container":
+                out |= self._view(loop, frozenset({k}), "a loop element", keep_grad=True)
+            else:
+                out |= self._contents(frozenset({k}), loop)
+        return out
+
+    def _loop_part(self, loop: ast.AST, i: int, iterable: frozenset) -> frozenset:
+        marker = ast.Pass(lineno=getattr(loop, "lineno", 0), col_offset=i)
+        self._markers = getattr(self, "_markers", {})
+        node = self._markers.setdefault((id(loop), i), marker)
+        return self._elements(node, iterable, loop)
+
+    def _factory_dtype(self, node: ast.Call, eff: Effect, inputs: dict) -> str:
+        kw = {k.arg: k.value for k in node.keywords if k.arg}
+        if "dtype" in kw:
+            return self.ctx.dtype_of_expr(kw["dtype"])
+        name = eff.label.strip("`").rsplit(".", 1)[-1]
+        if name.endswith("_like") and 0 in inputs:
+            return (self.facts(inputs[0]) or Obj()).dtype
+        if name == "full" and 1 in inputs:
+            return (self.facts(inputs[1]) or Obj()).dtype
+        if name in ("tensor", "as_tensor") and node.args and isinstance(node.args[0], (ast.List, ast.Tuple)):
+            return _literal_list_dtype(node.args[0])
+        if name == "arange" and node.args and all(isinstance(a, ast.Constant) and isinstance(a.value, int)
+                                                  for a in node.args):
+            return "int"
+        return eff.dtype or "unknown"
+
+    def _inputs_dtype(self, inputs: dict) -> str:
+        out = None
+        for v in inputs.values():
+            o = self.facts(v)
+            if o is not None and o.tensor != NO:
+                out = o.dtype if out in (None, o.dtype) else "unknown"
+        return out or "unknown"
+
+    # ---- escapes and grad mode ----------------------------------------------------------------------
+    def _escape(self, keys: frozenset, where: str) -> None:
+        reach = self.reach(keys)
+        if reach:
+            self.st.add_event("escaped", reach, Event(where, self._line))
+
+    def grad_off(self) -> bool:
+        """Is autograd off where the current step runs (`no_grad` block or function)?"""
+        return self._off
+
+    # ---- queries for the judge ------------------------------------------------------------------------
+    def value_of(self, node: ast.AST) -> tuple[frozenset, Obj | None] | None:
+        """The objects `node` evaluated to, and what is known of them (at the end of its block)."""
+        got = self.values.get(id(node))
+        if got is None:
+            return None
+        keys, objs = got
+        out: Obj | None = None
+        for k in keys:
+            o = objs.get(k) or CONSTS.get(k)
+            if o is not None:
+                out = o if out is None else obj_join(out, o)
+        return keys, out
+
+    def writes_at(self, node: ast.AST) -> list[WriteRecord]:
+        return self.writes.get(id(node), [])
+
+
+_DISPATCH = {getattr(ast, name[3:]): fn for name, fn in vars(ScopeFlow).items()
+             if name.startswith("_e_") and name != "_e_other" and hasattr(ast, name[3:])}
+
+
+def _with_storage(o: Obj, storage: frozenset) -> Obj:
+    """`replace(o, storage=...)` without dataclasses.replace's cost (this is on the hot path)."""
+    new = object.__new__(Obj)
+    new.__dict__.update(o.__dict__)
+    object.__setattr__(new, "storage", storage)
+    return new
+
+
+def _iter_name(loop: ast.AST) -> str:
+    return f"<iter:{id(loop)}>"
+
+
+def _plain_unpack(target: ast.Tuple | ast.List, value: ast.Tuple | ast.List) -> bool:
+    return len(target.elts) == len(value.elts) and not any(
+        isinstance(e, ast.Starred) for e in [*target.elts, *value.elts])
+
+
+def _input_node(node: ast.Call, where: str | int | None) -> ast.AST | None:
+    if where == SELF and isinstance(node.func, ast.Attribute):
+        return node.func.value
+    if isinstance(where, int) and len(node.args) > where:
+        return node.args[where]
+    if isinstance(where, str):
+        return next((k.value for k in node.keywords if k.arg == where), None)
+    return None
+
+
+def _callee_text(node: ast.Call) -> str:
+    text = dotted(node.func)
+    return text if text is not None else ast.unparse(node.func)[:40]
+
+
+def _is_static(fn: ast.AST) -> bool:
+    return any(isinstance(d, ast.Name) and d.id == "staticmethod" for d in getattr(fn, "decorator_list", []))
+
+
+def _captured_names(nested: list[ast.AST], locals_: set[str]) -> set[str]:
+    """This scope's names that a nested function, lambda, class or comprehension refers to: a
+    closure reads and may keep them (and comprehensions run in a scope of their own)."""
+    out: set[str] = set()
+    for n in nested:
+        for inner in walk(n):
+            if type(inner) is ast.Name and inner.id in locals_:
+                out.add(inner.id)
+    return out
+
+
+def _widen(old: State, new: State) -> State:
+    """After many passes around a loop, give up on precision for what still changes."""
+    return new
+
+
+def _promote(a: Obj | None, b: Obj | None, op: ast.operator) -> str:
+    if isinstance(op, ast.Div):
+        kinds = {a.dtype if a else "unknown", b.dtype if b else "unknown"}
+        return "complex" if "complex" in kinds else "float"
+    da = a.dtype if a is not None else "unknown"
+    db = b.dtype if b is not None else "unknown"
+    kinds = {da, db}
+    if "unknown" in kinds:
+        scalar = (a is not None and a.is_scalar) or (b is not None and b.is_scalar)
+        if "float" in kinds and scalar and kinds - {"float", "unknown"} <= {"int", "bool"}:
+            return "float"
+        if scalar and (da if (b is not None and b.is_scalar) else db) == "float" and \
+                (db if (b is not None and b.is_scalar) else da) in ("int", "bool"):
+            return "float"
+        return "unknown"
+    for k in ("complex", "float", "int", "bool"):
+        if k in kinds:
+            return k
+    return "unknown"
+
+
+def _literal_list_dtype(node: ast.AST) -> str:
+    kinds = set()
+    for n in ast.walk(node):
+        if isinstance(n, ast.Constant):
+            kinds.add(type(n.value))
+        elif not isinstance(n, (ast.List, ast.Tuple, ast.UnaryOp, ast.USub, ast.UAdd, ast.Load)):
+            return "unknown"
+    if kinds - {int, float, bool}:
+        return "unknown"
+    return "float" if float in kinds else "int" if int in kinds else "bool" if kinds else "unknown"
+
+
+_AUG = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/", ast.FloorDiv: "//", ast.Mod: "%", ast.Pow: "**",
+        ast.MatMult: "@", ast.BitAnd: "&", ast.BitOr: "|", ast.BitXor: "^", ast.LShift: "<<", ast.RShift: ">>"}
+_BIN = _AUG
+_UNARY = {ast.USub: "-", ast.UAdd: "+", ast.Invert: "~"}
+
+__all__ = ["ScopeFlow", "WriteRecord", "CONSTS", "CONST_KEYS", "LOCAL_ORIGINS"]

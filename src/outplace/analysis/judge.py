@@ -1,0 +1,300 @@
+"""The verdict on one in-place write: how dangerous it is, and whether an out-of-place rewrite is
+provably unobservable.
+
+Hazard (what the write does to autograd):
+  breaks   the written storage was saved for backward before the write (by an op that saves it,
+           or by a call that may), or it is a leaf that requires grad, a view of one, or one of
+           several views a `chunk`/`split`/`unbind` returned: backward fails or the write raises
+  inplace  it is part of the graph (may require grad) but nothing saved it yet: harmless today
+  None     it cannot require grad (a fresh buffer, a detached value, under no_grad): no finding
+
+Safety (deny by default): rebinding the written name instead of writing is unobservable only if
+the name is a local bound to a tensor this scope made, nothing else may refer to that tensor's
+memory afterwards (another live name, a view, a container, an attribute, the caller, a closure),
+and nothing in the same statement reads it again. Every fact against it is a reason the user
+reads. Some rewrites are *certainly* wrong (the write's effect on another reference is its whole
+point: a loop over a model's parameters, a view of a tensor used later, a caller's tensor nothing
+here reads again): those are not offered at all.
+"""
+
+from __future__ import annotations
+
+import ast
+from dataclasses import dataclass
+
+from outplace.analysis.flow import ScopeFlow, WriteRecord
+from outplace.analysis.imports import dotted
+from outplace.analysis.liveness import Liveness
+from outplace.analysis.model import LOCAL_ORIGINS, MAYBE, NO, YES, Obj
+
+BREAKS, INPLACE = "breaks", "inplace"
+# Objects that belong to some longer-lived object's state: a write through a local name for one is
+# a write into that state.
+SHARED_STATE_ORIGINS = frozenset({"element", "attribute", "buffer", "nn_parameter", "global", "data"})
+
+
+@dataclass(frozen=True)
+class Info:
+    """What an expression is, for rules: a tensor (yes / maybe / no), its origin and dtype class."""
+
+    tensor: bool  # may be a tensor
+    origin: str = "unknown"
+    dtype: str = "unknown"
+    root: str | None = None  # for views: the name of the base
+    sure: bool = False  # certainly a tensor
+
+    @property
+    def is_scalar(self) -> bool:
+        return self.origin == "scalar"
+
+
+UNKNOWN = Info(False)
+
+
+def info_of(o: Obj | None) -> Info:
+    if o is None:
+        return UNKNOWN
+    return Info(o.tensor != NO, o.origin, o.dtype, o.view_of, o.tensor == YES)
+
+
+@dataclass(frozen=True)
+class Judgement:
+    info: Info
+    spelling: str | None  # `x`, `self.h`; None for other expressions
+    hazard: str | None  # BREAKS, INPLACE, or None (not in any graph: not reported)
+    why: str  # the hazard, in words
+    reasons: tuple[str, ...]  # why rewriting it could be observed; empty: safe as far as the target goes
+    certain: str | None  # why every rewrite would change behaviour (then no fix is offered)
+    rebindable: bool = True  # False for nn.Parameter attributes (assigning a plain tensor raises)
+
+
+def judge(flow: ScopeFlow, live: Liveness, record: WriteRecord, step: tuple[int, int] | None,
+          stmt: ast.AST | None) -> Judgement:
+    st = record.state
+    keys = record.keys
+    target = record.target
+    spelling = dotted(target) if target is not None else None
+    shown = spelling or (ast.unparse(target) if target is not None else "the input")
+    objs = [o for k in keys if (o := st.objs.get(k)) is not None]
+    facts = st.facts(keys) or Obj()
+    info = info_of(facts)
+    roots = st.storages(keys)
+    live_after = live.live_after(*step) if step is not None else frozenset()
+
+    hazard, why = _hazard(flow, record, objs, roots, shown)
+    reasons: list[str] = []
+    certain: str | None = None
+    name = target.id if isinstance(target, ast.Name) else None
+
+    # ---- who else may see the tensor -----------------------------------------------------------------
+    for o in objs:
+        if o.leaf:
+            reasons.append(f"`{shown}` is a leaf that requires grad (or a view of one): in place this raises; "
+                           "out of place it silently replaces the leaf")
+            break
+    for o in objs:
+        if o.origin not in LOCAL_ORIGINS:
+            reasons.append(_nonlocal_reason(o, shown))
+            break
+    if target is not None and not isinstance(target, ast.Name):
+        if isinstance(target, ast.Attribute) and spelling is not None:
+            if not any(o.origin not in LOCAL_ORIGINS for o in objs):
+                reasons.append(f"`{shown}` is an attribute: other code holding the object sees the change")
+        else:
+            reasons.append("the written expression may share memory with another tensor")
+    if flow.dynamic:
+        reasons.append("the scope reads its variables by name (`locals()`, `vars()`, `eval`, `exec`): any of "
+                       "them may refer to the tensor")
+    if name is not None and name in flow.info.declared_global:
+        reasons.append(f"`{name}` is declared global: other code sees the change")
+    escaped = sorted({e for r in roots for e in st.escaped.get(r, ())}, key=lambda e: (e.line, e.what))
+    for e in escaped[:2]:
+        reasons.append(f"`{shown}` was {e.what}" + (f" (line {e.line})" if "line" not in e.what else "")
+                       + ": that reference would keep the old value")
+    aliases = _aliases(flow, st, roots, name)
+    for other in sorted(aliases):
+        if other.startswith("<iter:"):
+            reasons.append(f"a loop is iterating over `{shown}`: it would keep the old tensor")
+        elif other in live_after:
+            reasons.append(f"`{other}` refers to the same tensor (or shares its memory) and is used afterwards: "
+                           "it would keep the old value")
+    captured = ({name} if name else set()) | set(aliases)
+    for n in sorted(captured & flow.captured):
+        reasons.append(f"`{n}` is used by a nested function, lambda or comprehension, which may keep or read "
+                       "the old tensor")
+        break
+    operand = _reach(st, record.operand) & roots
+    if operand and not _operand_is_target(record):
+        reasons.append(f"an operand shares memory with `{shown}`: in place the op reads what it writes, which "
+                       "out of place it does not")
+    if stmt is not None and name is not None:
+        again = _read_again(flow, record, stmt, roots)
+        if again:
+            reasons.append(f"`{again}` is read again in the same statement: out of place it would see the "
+                           "old value")
+
+    # ---- rewrites that certainly change behaviour ---------------------------------------------------
+    shared_state = [o for o in objs if o.origin in SHARED_STATE_ORIGINS]
+    if name is not None and shared_state and len(shared_state) == len(objs):
+        # A local name for a tensor that lives in an object's state (an attribute, a container's
+        # element, a global): the write is meant for that state, which rebinding the name loses.
+        what = shared_state[0].label or f"the tensor `{name}` refers to"
+        certain = (f"`{name}` is another name for {what}: the write is meant to change it there, and rebinding "
+                   f"`{name}` would leave it unchanged")
+        if any(o.origin == "nn_parameter" for o in objs):
+            certain += "; update parameters in place under `with torch.no_grad():` (or let an optimizer do it)"
+    elif name is not None and name not in live_after and _write_statement(record, stmt):
+        views = [o for k, o in zip(keys, objs) if o.tensor != NO and k not in o.storage]
+        nonlocal_objs = [o for o in objs if o.origin not in LOCAL_ORIGINS and o.origin not in ("unknown",)]
+        if any(o.origin == "nn_parameter" for o in objs):
+            certain = (f"`{name}` is only another name for a parameter of the model: rebinding it would leave "
+                       "the parameter unchanged; update it in place under `with torch.no_grad():` (or let an "
+                       "optimizer do it)")
+        elif views and _base_observable(flow, st, keys, objs, live_after, name):
+            base = next((o.view_of for o in views if o.view_of), None)
+            certain = (f"`{name}` is a view{f' of `{base}`' if base else ''}: the write is meant to change "
+                       f"{f'`{base}`' if base else 'the tensor it views'}, and rebinding `{name}` would lose "
+                       "that; write through the base instead (`base[...] = ...`)")
+        elif nonlocal_objs and all(o.origin not in LOCAL_ORIGINS for o in objs):
+            what = nonlocal_objs[0].label or f"`{name}`"
+            certain = (f"the write changes {what}, which outlives this scope, and nothing here reads `{name}` "
+                       "afterwards: rebinding it would drop the write")
+    rebindable = not (isinstance(target, ast.Attribute) and any(o.origin == "nn_parameter" for o in objs))
+    return Judgement(info, spelling, hazard, why, tuple(dict.fromkeys(reasons)), certain, rebindable)
+
+
+def _hazard(flow: ScopeFlow, record: WriteRecord, objs: list[Obj], roots: frozenset, shown: str
+            ) -> tuple[str | None, str]:
+    st = record.state
+    grad = NO
+    for r in roots:
+        g = st.grad.get(r, MAYBE)
+        grad = g if grad == NO or g == YES else grad
+    if any(o.leaf for o in objs):
+        return BREAKS, f"`{shown}` is a leaf that requires grad (or a view of one): the write raises at once"
+    saved = sorted({e for r in roots for e in st.saved.get(r, ())}, key=lambda e: (not e.what.startswith("saved"),
+                                                                                    e.line))
+    if saved:
+        e = saved[0]
+        if e.what.startswith("saved by"):
+            return BREAKS, f"`{shown}` was {e.what} (line {e.line}); this write makes backward fail"
+        if e.what.startswith("may be saved"):
+            return BREAKS, f"`{shown}` {e.what} (line {e.line}); this write can make backward fail"
+        return BREAKS, f"`{shown}` was {e.what} (line {e.line}); this write can make backward fail"
+    if grad != NO and any(o.multi_view for o in objs):
+        return BREAKS, (f"`{shown}` is one of several views returned by one call (`chunk`, `split`, `unbind`): "
+                        "writing into it in place raises when it requires grad")
+    if grad == NO:
+        return None, f"`{shown}` does not require grad here"
+    return INPLACE, (f"`{shown}` may require grad, but nothing saved it for backward before this write: "
+                     "harmless today, fragile tomorrow")
+
+
+def _nonlocal_reason(o: Obj, shown: str) -> str:
+    if o.nonlocal_reason:
+        text = o.nonlocal_reason
+        return text if text.startswith("`") else f"`{shown}` is {text}"
+    if o.origin == "unknown":
+        return f"where `{shown}` comes from is unknown: it may be shared"
+    return f"`{shown}` is {o.label or 'not a tensor this scope made'}: others may hold it"
+
+
+def _aliases(flow: ScopeFlow, st, roots: frozenset, name: str | None) -> set[str]:
+    """Other names whose objects may share memory with the written tensor."""
+    out: set[str] = set()
+    for other, keys in st.env.items():
+        if other == name or "." in other:
+            continue
+        if _reach(st, keys) & roots:
+            out.add(other)
+    return out
+
+
+def _reach(st, keys: frozenset) -> frozenset:
+    out: set = set()
+    todo, seen = list(keys), set()
+    while todo:
+        k = todo.pop()
+        if k in seen:
+            continue
+        seen.add(k)
+        o = st.objs.get(k)
+        if o is None:
+            continue
+        out |= o.storage
+        todo.extend(o.contents)
+    return frozenset(out)
+
+
+def _base_observable(flow: ScopeFlow, st, keys: frozenset, objs: list[Obj], live_after: frozenset,
+                     name: str) -> bool:
+    """Is the memory a view writes into visible after the write, through its base?"""
+    roots = st.storages(keys)
+    for other, ks in st.env.items():
+        if other == name or other.startswith("<iter:"):
+            continue
+        if _reach(st, ks) & roots and (other in live_after or "." in other):
+            return True
+    return any(o.origin not in LOCAL_ORIGINS for o in objs) or bool(
+        {e for r in roots for e in st.escaped.get(r, ())})
+
+
+def _write_statement(record: WriteRecord, stmt: ast.AST | None) -> bool:
+    """The statement does nothing but the write (its value, if any, is not kept)."""
+    if stmt is None:
+        return False
+    if isinstance(stmt, ast.AugAssign):
+        return True
+    if isinstance(stmt, ast.Expr):
+        return True
+    if isinstance(stmt, ast.Assign):
+        return all(isinstance(t, ast.Subscript) for t in stmt.targets)
+    return False
+
+
+def _read_again(flow: ScopeFlow, record: WriteRecord, stmt: ast.AST, roots: frozenset) -> str | None:
+    """Another read, in the same statement, of a name sharing the written memory, other than the
+    written occurrence itself and the write's own operands (consumed before the write)."""
+    target = record.target
+    own: set[int] = set()
+    node = record.node
+    if isinstance(node, ast.Call):
+        for a in [*node.args, *(k.value for k in node.keywords)]:
+            for n in ast.walk(a):
+                own.add(id(n))
+        if isinstance(node.func, ast.Attribute):
+            for n in ast.walk(node.func.value):
+                own.add(id(n))
+    elif isinstance(node, ast.AugAssign):
+        for n in ast.walk(node):
+            own.add(id(n))
+    elif isinstance(node, ast.Assign):
+        for t in node.targets:
+            for n in ast.walk(t):
+                own.add(id(n))
+    if target is not None:
+        for n in ast.walk(target):
+            own.add(id(n))
+    for n in ast.walk(stmt):
+        if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load) and id(n) not in own:
+            keys = record.state.env.get(n.id)
+            if keys and _reach(record.state, keys) & roots:
+                return n.id
+    return None
+
+
+def _operand_is_target(record: WriteRecord) -> bool:
+    """`x += x`, `x.mul_(x)`: the operand is the target itself, read whole before the write."""
+    node, target = record.node, record.target
+    name = dotted(target) if target is not None else None
+    if name is None:
+        return False
+    if isinstance(node, ast.AugAssign):
+        operands = [node.value]
+    elif isinstance(node, ast.Call):
+        operands = [*node.args, *(k.value for k in node.keywords)]
+        if operands and operands[0] is target:
+            operands = operands[1:]
+    else:
+        return False
+    return all(dotted(o) == name for o in operands if not isinstance(o, ast.Constant))

@@ -1,0 +1,242 @@
+"""The abstract values of the dataflow pass: objects, and the state at a program point.
+
+An *object* stands for the runtime objects one allocation site (or one outside source: a
+parameter, an attribute, a global) may produce. Its `Obj` record holds what is known of it
+whatever path reached it: is it a tensor (yes / maybe / no), where it came from, its dtype class,
+whether it is a leaf that requires grad, and which *storages* it may share (a view shares its
+base's; `b = a` shares the object itself).
+
+A *state* maps each local name to the set of objects it may hold, and each storage to what has
+happened to it on the way here: which operations saved it for backward, where it escaped to
+somewhere we cannot follow (a container, an attribute, an unknown call, the caller), and whether
+it may require grad (in-place writes of a graph tensor into a buffer make it require grad).
+
+Allocation sites use the *recency* abstraction: a site's most recent object (`new`) is kept apart
+from all earlier ones (`old`), so a loop that makes a new tensor every iteration does not inherit
+the previous iteration's history. Every lattice here has finite height: sets only grow, flags only
+rise, so the fixed point of a loop is reached in a few passes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+
+# Tensor-ness and may-require-grad are three-valued.
+YES, MAYBE, NO = "yes", "maybe", "no"
+_TRI_RANK = {NO: 0, MAYBE: 1, YES: 2}
+
+
+def tri_join(a: str, b: str) -> str:
+    return a if a == b else MAYBE
+
+
+def tri_or(a: str, b: str) -> str:
+    """The may-require-grad of a result computed from both: the higher of the two."""
+    return a if _TRI_RANK[a] >= _TRI_RANK[b] else b
+
+
+# Object keys. Sites are the id() of the AST node that allocates; recency is "new" or "old".
+Key = tuple
+
+
+def site(node_id: int, recency: str = "new") -> Key:
+    return ("site", node_id, recency)
+
+
+def outside(kind: str, name: str) -> Key:
+    """An object that existed before the scope ran: ("param", "x"), ("global", "w"), ("attr", "self.h")."""
+    return (kind, name)
+
+
+# Origins of objects, from local-and-fresh (a fix can be proven safe) to shared (it cannot).
+LOCAL_ORIGINS = frozenset({"fresh", "factory", "leaf"})
+
+
+@dataclass(frozen=True)
+class Obj:
+    tensor: str = MAYBE
+    origin: str = "unknown"  # fresh factory leaf parameter attribute global element nn_parameter buffer data
+    #                          unknown module function import scalar none other container self
+    dtype: str = "unknown"  # float int bool complex unknown
+    leaf: bool = False  # a leaf that requires grad (or a view of one)
+    storage: frozenset = frozenset()  # storage keys this object may share (its own key for a fresh tensor)
+    label: str = ""  # how messages name where it came from: "`sigmoid` output", "parameter `x`"
+    view_of: str | None = None  # the name of the base a view was taken of, for messages
+    module: object | None = None  # for modules: a ModuleInfo (see classes.py)
+    elems: tuple | None = None  # for tuples of known length: per element, a frozenset of keys
+    nonlocal_reason: str | None = None  # why a write to it is observable outside the scope
+    multi_view: bool = False  # one of several views returned by chunk/split/unbind
+    contents: frozenset = frozenset()  # for containers: keys of the objects they may hold
+
+    @property
+    def is_tensor(self) -> bool:
+        return self.tensor != NO
+
+    @property
+    def is_scalar(self) -> bool:
+        return self.origin == "scalar"
+
+
+def obj_join(a: Obj, b: Obj) -> Obj:
+    if a is b or a == b:
+        return a
+    return Obj(
+        tensor=tri_join(a.tensor, b.tensor),
+        origin=a.origin if a.origin == b.origin else _worse_origin(a.origin, b.origin),
+        dtype=a.dtype if a.dtype == b.dtype else "unknown",
+        leaf=a.leaf or b.leaf,
+        storage=a.storage | b.storage,
+        label=a.label if a.label == b.label else (a.label or b.label),
+        view_of=a.view_of if a.view_of == b.view_of else None,
+        module=a.module if a.module == b.module else None,
+        elems=a.elems if a.elems == b.elems else _elems_join(a.elems, b.elems),
+        nonlocal_reason=a.nonlocal_reason or b.nonlocal_reason,
+        multi_view=a.multi_view or b.multi_view,
+        contents=a.contents | b.contents,
+    )
+
+
+def _elems_join(a: tuple | None, b: tuple | None) -> tuple | None:
+    if a is None or b is None or len(a) != len(b):
+        return None
+    return tuple(x | y for x, y in zip(a, b))
+
+
+_ORIGIN_RANK = {o: i for i, o in enumerate(
+    ["data", "buffer", "nn_parameter", "parameter", "attribute", "global", "element", "unknown", "leaf", "fresh",
+     "factory"])}
+
+
+def _worse_origin(a: str, b: str) -> str:
+    return min(a, b, key=lambda o: _ORIGIN_RANK.get(o, 0))
+
+
+@dataclass(frozen=True)
+class Event:
+    """Something that happened to a storage: `what` ("saved by `sigmoid`"), at `line`."""
+
+    what: str
+    line: int
+
+    def __str__(self) -> str:
+        return f"{self.what} (line {self.line})"
+
+
+@dataclass
+class State:
+    """The abstract state at one program point. Treated as immutable once shared: `copy()` first."""
+
+    env: dict[str, frozenset] = field(default_factory=dict)  # local name -> object keys
+    objs: dict[Key, Obj] = field(default_factory=dict)  # object key -> facts
+    saved: dict[Key, frozenset] = field(default_factory=dict)  # storage key -> Events that saved it
+    escaped: dict[Key, frozenset] = field(default_factory=dict)  # storage key -> Events where it escaped
+    grad: dict[Key, str] = field(default_factory=dict)  # storage key -> may require grad (YES/MAYBE/NO)
+
+    def copy(self) -> State:
+        return State(dict(self.env), dict(self.objs), dict(self.saved), dict(self.escaped), dict(self.grad))
+
+    def storages(self, keys: frozenset) -> frozenset:
+        out: set = set()
+        for k in keys:
+            o = self.objs.get(k)
+            if o is not None:
+                out |= o.storage
+        return frozenset(out)
+
+    def facts(self, keys: frozenset) -> Obj | None:
+        """The join of what is known of the objects `keys` may be."""
+        out: Obj | None = None
+        for k in keys:
+            o = self.objs.get(k)
+            if o is not None:
+                out = o if out is None else obj_join(out, o)
+        return out
+
+    def add_event(self, table: str, storages: frozenset, event: Event) -> None:
+        t: dict = getattr(self, table)
+        for s in storages:
+            t[s] = t.get(s, frozenset()) | {event}
+
+    def raise_grad(self, storages: frozenset, level: str) -> None:
+        for s in storages:
+            self.grad[s] = tri_or(self.grad.get(s, NO), level)
+
+    def grad_of(self, keys: frozenset) -> str:
+        out = NO
+        for s in self.storages(keys):
+            out = tri_or(out, self.grad.get(s, MAYBE))
+        return out
+
+
+def state_join(a: State | None, b: State) -> State:
+    """The join of two states. Returns `b` itself when `a` is None: states handed between blocks
+    are never mutated (a block works on its own copy)."""
+    if a is None:
+        return b
+    out = a.copy()
+    env = out.env
+    for name, keys in b.env.items():
+        old = env.get(name)
+        if old is None:
+            env[name] = keys
+        elif old is not keys and not keys <= old:
+            env[name] = old | keys
+    objs = out.objs
+    for k, o in b.objs.items():
+        old = objs.get(k)
+        if old is None:
+            objs[k] = o
+        elif old is not o:
+            objs[k] = obj_join(old, o)
+    for table in ("saved", "escaped"):
+        mine: dict = getattr(out, table)
+        for k, ev in getattr(b, table).items():
+            have = mine.get(k)
+            if have is None:
+                mine[k] = ev
+            elif have is not ev and not ev <= have:
+                mine[k] = have | ev
+    grad = out.grad
+    for k, g in b.grad.items():
+        have = grad.get(k)
+        if have is None:
+            grad[k] = g
+        elif have != g:
+            grad[k] = tri_or(have, g)
+    return out
+
+
+def state_equal(a: State, b: State) -> bool:
+    return a.env == b.env and a.objs == b.objs and a.saved == b.saved and a.escaped == b.escaped \
+        and a.grad == b.grad
+
+
+def retire(state: State, new: Key, old: Key) -> None:
+    """Recency: the site's previous object becomes one of its `old` objects before a new one is made."""
+    if new not in state.objs:
+        return
+    single = frozenset((new,))
+
+    def ren(ks: frozenset) -> frozenset:
+        return (ks - single) | {old} if new in ks else ks
+
+    for name, keys in state.env.items():
+        if new in keys:
+            state.env[name] = ren(keys)
+    moved = state.objs.pop(new)
+    moved = _renamed(moved, ren)
+    state.objs[old] = moved if old not in state.objs else obj_join(state.objs[old], moved)
+    for k, o in list(state.objs.items()):
+        if new in o.storage or new in o.contents or (o.elems and any(new in e for e in o.elems)):
+            state.objs[k] = _renamed(o, ren)
+    for table in ("saved", "escaped"):
+        t: dict = getattr(state, table)
+        if new in t:
+            t[old] = t.get(old, frozenset()) | t.pop(new)
+    if new in state.grad:
+        state.grad[old] = tri_or(state.grad.get(old, NO), state.grad.pop(new))
+
+
+def _renamed(o: Obj, ren) -> Obj:
+    return replace(o, storage=ren(o.storage), contents=ren(o.contents),
+                   elems=tuple(ren(e) for e in o.elems) if o.elems else o.elems)

@@ -1,0 +1,109 @@
+"""Shape and dtype facts that prove an out-of-place rewrite cannot change what a write computes.
+
+In place, `x op= v` keeps `x`'s shape and dtype (or raises); out of place, `x op v` may broadcast
+`x` to a larger shape or promote its dtype. Neither can happen when `v` is:
+  * a Python number of `x`'s dtype class or a lower one (`float` on a float tensor);
+  * a keepdim reduction of `x` itself (`x.norm(dim=-1, keepdim=True)`, `x.sum(1, keepdim=True)`):
+    its shape broadcasts to `x`'s, never beyond, and for a floating `x` its dtype is `x`'s;
+  * an elementwise function of `x` (`x.exp()`, `torch.sigmoid(x)`): `x`'s shape and dtype;
+  * a combination of those with numbers (`x.norm(dim=-1, keepdim=True) + 1e-6`, `x.abs().clamp(min=1)`).
+Which ops keep shapes and which reduce with keepdim are torch facts from the op table.
+"""
+
+from __future__ import annotations
+
+import ast
+from typing import TYPE_CHECKING
+
+from outplace.analysis.imports import dotted
+
+if TYPE_CHECKING:
+    from outplace.analysis import Analysis, Info
+
+ELEMENTWISE_BINOPS = (ast.Add, ast.Sub, ast.Mult, ast.Div, ast.Pow)
+
+
+def operand_keeps_shape_and_dtype(an: Analysis, operand: ast.AST, target: str, info: Info) -> bool:
+    """Is `operand` built only from `target` (elementwise, or reduced with keepdim) and numbers, so
+    that `target op operand` has `target`'s shape and dtype? Needs `target` to be floating."""
+    if info.dtype != "float":
+        return False
+    return _shaped_like(an, operand, target, 0) in ("same", "reduced")
+
+
+def _shaped_like(an: Analysis, node: ast.AST, target: str, depth: int) -> str | None:
+    """"same" (target's shape), "reduced" (broadcasts to it), "number", or None (unknown)."""
+    if depth > 12:
+        return None
+    if dotted(node) == target:
+        return "same"
+    if isinstance(node, ast.Constant) and isinstance(node.value, (int, float)) and not isinstance(node.value, bool):
+        return "number"
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
+        return _shaped_like(an, node.operand, target, depth + 1)
+    if isinstance(node, ast.BinOp) and isinstance(node.op, ELEMENTWISE_BINOPS):
+        a = _shaped_like(an, node.left, target, depth + 1)
+        b = _shaped_like(an, node.right, target, depth + 1)
+        if a is None or b is None:
+            return None
+        for kind in ("same", "reduced", "number"):
+            if kind in (a, b):
+                return kind
+    if isinstance(node, ast.Call):
+        func = node.func
+        ops = an.ops
+        if isinstance(func, ast.Attribute) and not (an.qualname(func) or "").startswith("torch"):
+            inner = _shaped_like(an, func.value, target, depth + 1)
+            if inner in ("same", "reduced"):
+                if func.attr in _elementwise(ops) and _number_args(an, node):
+                    return inner
+                if func.attr in _reductions(ops) and _keepdim(node):
+                    return "reduced"
+            return None
+        q = an.qualname(func) or ""
+        name = q.rsplit(".", 1)[-1]
+        if q.startswith("torch.") and node.args:
+            inner = _shaped_like(an, node.args[0], target, depth + 1)
+            rest = ast.Call(func=func, args=node.args[1:], keywords=node.keywords)
+            if inner in ("same", "reduced"):
+                if name in _elementwise(ops) and _number_args(an, rest):
+                    return inner
+                if name in _reductions(ops) and _keepdim(node):
+                    return "reduced"
+    return None
+
+
+def _number_args(an: Analysis, call: ast.Call) -> bool:
+    """Every other argument is a number, None, or a dim-like keyword: nothing that broadcasts."""
+    for a in [*call.args, *(k.value for k in call.keywords if k.arg not in ("dim", "keepdim", "p"))]:
+        if isinstance(a, ast.Constant) and (a.value is None or isinstance(a.value, (int, float))):
+            continue
+        if isinstance(a, ast.UnaryOp) and isinstance(a.operand, ast.Constant):
+            continue
+        if an.info(a).is_scalar:
+            continue
+        return False
+    return True
+
+
+def _keepdim(call: ast.Call) -> bool:
+    return any(k.arg == "keepdim" and isinstance(k.value, ast.Constant) and k.value.value is True
+               for k in call.keywords)
+
+
+# Until the op table measures them: the shape-preserving elementwise ops and keepdim reductions
+# outplace relies on, each checked by tests/test_shapes.py against torch.
+_ELEMENTWISE = frozenset({"abs", "neg", "exp", "log", "sqrt", "rsqrt", "sigmoid", "tanh", "relu", "clamp", "clamp_min",
+                          "clamp_max", "clip", "square", "reciprocal", "sin", "cos", "exp2", "expm1", "log1p", "log2",
+                          "log10", "softplus", "gelu", "silu", "pow"})
+_REDUCTIONS = frozenset({"sum", "mean", "norm", "amax", "amin", "logsumexp", "std", "var", "nansum", "nanmean", "prod"})
+
+
+def _elementwise(ops) -> frozenset:
+    got = getattr(ops, "shape_preserving", None)
+    return frozenset(got) if got else _ELEMENTWISE
+
+
+def _reductions(ops) -> frozenset:
+    got = getattr(ops, "keepdim_reductions", None)
+    return frozenset(got) if got else _REDUCTIONS
