@@ -130,8 +130,11 @@ def place_call(an: Analysis, stmt: ast.stmt, outer: ast.Call, receiver: ast.AST,
         if not isinstance(stmt, ast.Assign):
             return None
         return CallPlan(key, keyed, spelling)
-    # Nested in a larger expression: only when nothing needs to see the new value afterwards.
+    # Nested in a larger expression: only when nothing needs to see the new value afterwards, or
+    # when the statement rebinds the name itself (`v = v.clamp_(min=0).to(dt)`).
     if spelling is None or (isinstance(receiver, ast.Name) and not an.used_after(receiver.id, stmt)):
+        return CallPlan(key, keyed)
+    if isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 and dotted(stmt.targets[0]) == spelling:
         return CallPlan(key, keyed)
     return None
 

@@ -17,7 +17,9 @@ from outplace.analysis.flow import CONST_KEYS, CONSUMING_BUILTINS, COMPUTING_BUI
     BUILTIN_NAMES, ELEMENT_BUILTINS, PARAMETER_ITERATORS, ScopeFlow
 from outplace.analysis.imports import ImportMap, dotted
 from outplace.analysis.model import MAYBE, NO, YES, Key, Obj, outside
+from outplace.analysis.model import Event, obj_join as _obj_join, tri_or as _tri_or
 from outplace.analysis.scopes import ScopeIndex
+from outplace.analysis.summaries import Summary, apply_summary, summarize
 from outplace.optable import OpTable
 
 FLOAT_DTYPES = {"float", "float16", "float32", "float64", "half", "double", "bfloat16", "float8_e4m3fn",
@@ -64,6 +66,8 @@ class FileContext:
         self._classes: dict[str, ast.ClassDef] | None = None
         self._module_names: dict[str, tuple[Key, Obj]] = {}
         self.module_writes: dict[int, list] = {}  # id(module constructor) -> [(flow, WriteRecord)]
+        self._summaries: dict[int, Summary | None] = {}
+        self._site_facts: dict[int, dict] = {}
 
     # ---- shared lookups ---------------------------------------------------------------------------------
     @property
@@ -251,9 +255,7 @@ class FileContext:
                 return frozenset({k})
             k = outside("attr", f"{id(cls)}.{attr}")
             if k not in st.objs:
-                st.objs[k] = self.class_attribute(cls, attr)
-                if st.objs[k].tensor != NO:
-                    st.grad.setdefault(k, _attr_grad(st.objs[k]))
+                flow.add_outside(k, self.class_attribute(cls, attr), _attr_grad(self.class_attribute(cls, attr)))
             return frozenset({k})
         if o.origin == "module" and isinstance(o.module, ModuleInfo):
             info = o.module
@@ -395,6 +397,8 @@ class FileContext:
         q = self.imports.qualname(value.func) or ""
         parts = q.split(".")
         name = parts[-1]
+        if q in PARAMETER_CLASSES or name in ("Parameter", "Buffer"):
+            return None
         if q.startswith("torch.nn.") and name[:1].isupper() and parts[2] not in ("functional", "init", "utils", "parameter"):
             if name in MODULE_CONTAINERS:
                 members = tuple(m for m in (self.module_info(e, cls, depth + 1) or ModuleInfo("unknown")
@@ -501,9 +505,90 @@ class FileContext:
                 return flow.new(node, Obj(NO, "parameters", label="the model's parameters"))
             return flow.unknown_call(node, None, {SELF: frozenset({recv}), **inputs})
         if o.origin == "method" and isinstance(o.module, tuple) and o.module[0] == "method":
-            return flow.unknown_call(node, None, {SELF: receiver, **inputs} if receiver else inputs)
+            _, method, recv = o.module
+            return self.project_call(flow, node, method, {SELF: frozenset({recv}), **inputs}, bound_self=True)
+        if o.origin == "function" and isinstance(o.module, tuple) and o.module[0] == "function":
+            fn = o.module[1]
+            if isinstance(fn, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                return self.project_call(flow, node, fn, inputs, bound_self=False)
         extra = {SELF: receiver} if receiver else {}
         return flow.unknown_call(node, None, {**extra, **inputs})
+
+    def project_call(self, flow: ScopeFlow, node: ast.Call, fn: ast.AST, inputs: dict, bound_self: bool
+                     ) -> frozenset:
+        """A call of one of the file's functions or methods: its summary, applied here."""
+        summary = self.summary(fn)
+        flow.calls[id(node)] = (fn, inputs, flow.st.copy())
+        if summary is None:
+            return flow.unknown_call(node, None, inputs)
+        return apply_summary(flow, node, summary, fn, inputs, bound_self)
+
+    def summary(self, fn: ast.AST) -> Summary | None:
+        """The function's summary; None while it is being computed (recursion) or when it cannot be."""
+        key = id(fn)
+        if key in self._summaries:
+            return self._summaries[key]
+        self._summaries[key] = None  # recursion guard: a recursive call is an unknown call
+        if isinstance(fn, (ast.FunctionDef, ast.AsyncFunctionDef)) and not _is_generator(fn):
+            self.index.ensure_indexed(fn)
+            flow = ScopeFlow(self, fn, call_sites=False)
+            self._summaries[key] = summarize(flow)
+        return self._summaries[key]
+
+    def call_site_facts(self, fn: ast.AST) -> dict:
+        """Parameter name -> (join of what the file's calls pass, may-require-grad, saved events),
+        for a module-level function or a method called through `self`; {} when the calls cannot all
+        be seen (or while they are being computed)."""
+        key = id(fn)
+        if key in self._site_facts:
+            return self._site_facts[key]
+        self._site_facts[key] = {}  # recursion guard
+        calls = self._candidate_calls(fn)
+        if not calls:
+            return {}
+        facts: dict = {}
+        for call in calls:
+            caller = self.flow(self.scope_node(call))
+            got = caller.calls.get(id(call))
+            if got is None or got[0] is not fn:
+                continue
+            _, inputs, st = got
+            from outplace.analysis.summaries import _bind_arguments
+
+            bound = _bind_arguments(fn, inputs, bound_self=SELF in inputs)
+            for name, keys in bound.items():
+                obj = st.facts(keys)
+                grad = st.grad_of(frozenset(k for k in keys if (o := st.objs.get(k)) is not None and o.tensor != NO))
+                saved = frozenset(Event(f"{e.what} (line {e.line}) before `{getattr(fn, 'name', 'it')}` was "
+                                        "called", call.lineno)
+                                  for s in st.storages(keys) for e in st.saved.get(s, ()))
+                old = facts.get(name)
+                if old is None:
+                    facts[name] = (obj, grad, saved)
+                else:
+                    facts[name] = (obj if old[0] is None else (old[0] if obj is None else _obj_join(old[0], obj)),
+                                   _tri_or(old[1], grad), old[2] | saved)
+        self._site_facts[key] = facts
+        return facts
+
+    def _candidate_calls(self, fn: ast.AST) -> list[ast.Call]:
+        """The file's calls that may call `fn`: `name(...)` for a module-level function,
+        `self.name(...)` inside its class for a method."""
+        name = getattr(fn, "name", None)
+        if name is None:
+            return []
+        parent = self.index.parent.get(fn)
+        out = []
+        if parent is self.tree:
+            for node in ast.walk(self.tree):
+                if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == name:
+                    out.append(node)
+        elif isinstance(parent, ast.ClassDef):
+            for node in ast.walk(parent):
+                if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == name \
+                        and isinstance(node.func.value, ast.Name) and node.func.value.id == "self":
+                    out.append(node)
+        return out
 
     def module_call(self, flow: ScopeFlow, node: ast.Call, info: ModuleInfo, inputs: dict,
                     written_expr: str | None = "first") -> frozenset:
@@ -578,6 +663,12 @@ class FileContext:
 
 # The written "expression" of an in-place module inside an nn.Sequential: the previous module's output.
 _PREVIOUS_OUTPUT = ast.Name(id="the previous module's output", ctx=ast.Load())
+
+
+def _is_generator(fn: ast.AST) -> bool:
+    from outplace.analysis.scopes import walk
+
+    return any(isinstance(n, (ast.Yield, ast.YieldFrom)) for n in walk(fn) if not isinstance(n, ast.Lambda))
 
 
 def _event(flow: ScopeFlow, what: str):

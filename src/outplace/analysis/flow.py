@@ -80,9 +80,14 @@ class WriteRecord:
 class ScopeFlow:
     """The dataflow facts of one scope (module, function, lambda or class body)."""
 
-    def __init__(self, ctx: FileContext, scope: ast.AST) -> None:
+    def __init__(self, ctx: FileContext, scope: ast.AST, call_sites: bool = True) -> None:
+        """`call_sites`: start parameters from what the file's calls pass (the flow that judges
+        writes); False: keep them symbolic (the flow a summary for callers is made from)."""
         self.ctx = ctx
         self.scope = scope
+        self.use_call_sites = call_sites
+        self.returns: dict[int, tuple[frozenset, State]] = {}  # id(return statement) -> (value, state)
+        self.calls: dict[int, tuple[ast.AST, dict, State]] = {}  # id(call) -> (callee def, inputs, state)
         self.index = ctx.index
         self.index.ensure_indexed(scope)
         self.info = self.index.scopes[scope]
@@ -99,6 +104,7 @@ class ScopeFlow:
         self.recording = True  # values and writes are recorded on every run of a block; the last run wins
         self._pass = 0
         self._labels: dict[int, str] = {}
+        self._markers: dict[tuple[int, int], ast.AST] = {}
         self._write_pass: dict[int, int] = {}
         self.st = State()
         self._grad_off: dict[int, bool] = {}
@@ -114,6 +120,7 @@ class ScopeFlow:
         if isinstance(scope, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
             args = scope.args
             positional = args.posonlyargs + args.args
+            sites = self.ctx.call_site_facts(scope) if self.use_call_sites else {}
             for i, a in enumerate([*positional, *args.kwonlyargs, args.vararg, args.kwarg]):
                 if a is None:
                     continue
@@ -121,8 +128,14 @@ class ScopeFlow:
                 if i == 0 and self.cls is not None and a.arg in ("self", "cls") and not _is_static(scope):
                     st.objs[key] = Obj(NO, "self", label=f"`{a.arg}`", module=("class", self.cls))
                 else:
-                    st.objs[key] = self.ctx.parameter_obj(scope, a)
-                    st.grad[key] = NO if st.objs[key].tensor == NO else MAYBE
+                    obj = self.ctx.parameter_obj(scope, a)
+                    grad = MAYBE
+                    site_facts = sites.get(a.arg)
+                    if site_facts is not None:
+                        obj, grad, saved = _refine_parameter(obj, *site_facts)
+                        for e in saved:
+                            st.add_event("saved", frozenset({key}), e)
+                    self.add_outside(key, obj, grad)
                 st.env[a.arg] = frozenset({key})
         return st
 
@@ -211,8 +224,9 @@ class ScopeFlow:
         elif t is ast.Expr:
             self.eval(s.value)
         elif t is ast.Return:
+            v = self.eval(s.value) if s.value is not None else frozenset({CONST_KEYS["none"]})
+            self.returns[id(s)] = (v, self.st)
             if s.value is not None:
-                v = self.eval(s.value)
                 self._escape(v, f"returned on line {s.lineno}")
         elif t is ast.Raise:
             if s.exc is not None:
@@ -373,10 +387,16 @@ class ScopeFlow:
             return frozenset()  # not bound on this path (yet)
         key, obj = self.ctx.outside_name(self.scope, name)
         if key not in self.st.objs:
-            self.st.objs[key] = obj
-            if obj.tensor != NO:
-                self.st.grad.setdefault(key, MAYBE)
+            self.add_outside(key, obj, MAYBE)
         return frozenset({key})
+
+    def add_outside(self, key: Key, obj: Obj, grad: str) -> None:
+        """An object from outside the scope (a global, an attribute): its own storage."""
+        if obj.tensor != NO and not obj.storage:
+            obj = _with_storage(obj, frozenset({key}))
+        self.st.objs[key] = obj
+        if obj.tensor != NO:
+            self.st.grad.setdefault(key, grad)
 
     def _e_NamedExpr(self, node: ast.NamedExpr) -> frozenset:
         value = self.eval(node.value)
@@ -911,10 +931,16 @@ class ScopeFlow:
         return out
 
     def _loop_part(self, loop: ast.AST, i: int, iterable: frozenset) -> frozenset:
-        marker = ast.Pass(lineno=getattr(loop, "lineno", 0), col_offset=i)
-        self._markers = getattr(self, "_markers", {})
-        node = self._markers.setdefault((id(loop), i), marker)
-        return self._elements(node, iterable, loop)
+        return self._elements(self.marker(loop, i), iterable, loop)
+
+    def marker(self, node: ast.AST, i: int) -> ast.AST:
+        """A stable stand-in node: the i-th allocation site of `node` (elements of a zip, of a tuple
+        a call returns)."""
+        key = (id(node), i)
+        got = self._markers.get(key)
+        if got is None:
+            got = self._markers[key] = ast.Pass(lineno=getattr(node, "lineno", 0), col_offset=i)
+        return got
 
     def _factory_dtype(self, node: ast.Call, eff: Effect, inputs: dict) -> str:
         kw = {k.arg: k.value for k in node.keywords if k.arg}
@@ -970,6 +996,16 @@ class ScopeFlow:
 
 _DISPATCH = {getattr(ast, name[3:]): fn for name, fn in vars(ScopeFlow).items()
              if name.startswith("_e_") and name != "_e_other" and hasattr(ast, name[3:])}
+
+
+def _refine_parameter(obj: Obj, passed: Obj | None, grad: str, saved: frozenset) -> tuple[Obj, str, frozenset]:
+    """A parameter's facts, given the join of what every call in the file passes."""
+    if passed is not None:
+        tensor = passed.tensor if obj.tensor == MAYBE else obj.tensor
+        if obj.tensor == MAYBE and passed.tensor == NO:
+            tensor = MAYBE  # callers outside the file may pass a tensor
+        obj = replace(obj, tensor=tensor, dtype=passed.dtype if obj.dtype == "unknown" else obj.dtype)
+    return obj, grad, saved
 
 
 def _with_storage(o: Obj, storage: frozenset) -> Obj:

@@ -1,0 +1,239 @@
+"""What the file's own functions and methods do to the tensors they are given, as seen by callers.
+
+A *summary* is computed from the function's dataflow (with its parameters as symbolic objects,
+whatever the callers pass): what it returns (one of its parameters or a view of one, a new tensor
+it made and whether autograd saved it, a tuple of those, or something unknown), which parameters it
+writes in place, which it lets autograd save, and which escape (stored, returned in a container).
+A call of a project function applies the summary to the caller's arguments, instead of the
+"may do anything" of an unknown call.
+
+The other direction, *call-site facts*: a helper's parameter is what its callers pass. When every
+call of a function in the file is known (a module-level function, a method called through `self`),
+its parameters start with the join of the arguments at those calls: tensor-ness, may-require-grad,
+and which of them autograd had saved before the call.
+"""
+
+from __future__ import annotations
+
+import ast
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from outplace.analysis.model import MAYBE, NO, YES, Event, Obj, obj_join, outside
+
+if TYPE_CHECKING:
+    from outplace.analysis.flow import ScopeFlow
+
+
+@dataclass(frozen=True)
+class ResultPart:
+    """One returned value (or one element of a returned tuple)."""
+
+    params: frozenset = frozenset()  # names of the parameters it may be, or share memory with
+    views: bool = False  # of those, it may be a view rather than the object itself
+    multi_view: bool = False  # one of several views (`chunk`, `split`, `unbind`)
+    fresh: Obj | None = None  # facts of a new tensor it may be (made in the function)
+    saved: str | None = None  # that new tensor was saved for backward by ... (e.g. "`sigmoid`")
+    unknown: bool = False  # may be anything else
+    tensor: str = NO
+    contents: "ResultPart | None" = None  # for a returned container (`x.chunk(2)`): what it holds
+
+
+@dataclass(frozen=True)
+class Summary:
+    name: str
+    result: tuple  # ResultPart per returned element when every return is a tuple of one length, else (part,)
+    is_tuple: bool
+    writes: frozenset  # parameters written in place
+    saves: tuple  # (parameter name, what saved it) pairs
+    escapes: frozenset  # parameters stored where the caller cannot see
+
+
+def summarize(flow: ScopeFlow) -> Summary:
+    fn = flow.scope
+    name = getattr(fn, "name", "<lambda>")
+    params = [a.arg for a in _params(fn)]
+    param_storage = {outside("parameter", p): p for p in params}
+    returns = list(flow.returns.values())
+    parts: list[list[ResultPart]] = []
+    lengths = set()
+    for keys, st in returns:
+        elems = _tuple_elems(keys, st)
+        lengths.add(len(elems) if elems is not None else -1)
+    is_tuple = len(lengths) == 1 and -1 not in lengths and bool(returns)
+    for keys, st in returns:
+        elems = _tuple_elems(keys, st) if is_tuple else None
+        if elems is None:
+            parts.append([_part(keys, st, param_storage)])
+        else:
+            parts.append([_part(e, st, param_storage) for e in elems])
+    if not returns:
+        joined: tuple = (ResultPart(),)  # returns None
+    else:
+        joined = tuple(_join_parts(col) for col in zip(*parts))
+    exit_state = flow.exit_state
+    writes = frozenset(p for w in _all_writes(flow) for k in w.state.storages(w.keys) if (p := param_storage.get(k)))
+    saves = tuple(sorted({(p, e.what) for k, p in param_storage.items() for e in exit_state.saved.get(k, ())}))
+    escapes = frozenset(p for k, p in param_storage.items()
+                        if any(not e.what.startswith("returned") for e in exit_state.escaped.get(k, ())))
+    return Summary(name, joined, is_tuple, writes, saves, escapes)
+
+
+def _params(fn: ast.AST) -> list[ast.arg]:
+    args = fn.args  # type: ignore[attr-defined]
+    return [a for a in [*args.posonlyargs, *args.args, *args.kwonlyargs, args.vararg, args.kwarg] if a is not None]
+
+
+def _all_writes(flow: ScopeFlow):
+    for records in flow.writes.values():
+        yield from records
+
+
+def _tuple_elems(keys: frozenset, st) -> tuple | None:
+    if len(keys) != 1:
+        return None
+    o = st.objs.get(next(iter(keys)))
+    if o is not None and o.origin == "container" and o.elems is not None and o.label == "a tuple":
+        return o.elems
+    return None
+
+
+def _part(keys: frozenset, st, param_storage: dict, depth: int = 0) -> ResultPart:
+    params: set = set()
+    contents: ResultPart | None = None
+    views = multi = unknown = False
+    fresh: Obj | None = None
+    saved = None
+    tensor = NO
+    from outplace.analysis.flow import CONSTS
+
+    for k in keys:
+        o = st.objs.get(k) or CONSTS.get(k)
+        if o is None:
+            unknown = True
+            continue
+        tensor = o.tensor if tensor == NO else (tensor if tensor == o.tensor else MAYBE)
+        hit = {param_storage[s] for s in o.storage if s in param_storage}
+        if hit:
+            params |= hit
+            views = views or k not in param_storage
+            multi = multi or o.multi_view
+            if o.storage - set(param_storage):
+                unknown = True  # also shares something else
+            continue
+        if o.tensor != NO and o.origin in ("fresh", "factory", "leaf"):
+            fresh = o if fresh is None else obj_join(fresh, o)
+            events = [e for s in o.storage for e in st.saved.get(s, ()) if e.what.startswith("saved by")]
+            if events:
+                saved = events[0].what[len("saved by "):]
+            continue
+        if o.tensor == NO and o.origin in ("scalar", "none", "other"):
+            continue
+        if o.origin == "container" and o.contents and depth < 3:
+            inner = _part(o.contents, st, param_storage, depth + 1)
+            contents = inner if contents is None else _join_parts([contents, inner])
+            continue
+        unknown = True
+    return ResultPart(frozenset(params), views, multi, fresh, saved, unknown, tensor, contents)
+
+
+def _join_parts(parts) -> ResultPart:
+    out = parts[0]
+    for p in parts[1:]:
+        contents = out.contents if p.contents is None else (
+            p.contents if out.contents is None else _join_parts([out.contents, p.contents]))
+        out = ResultPart(out.params | p.params, out.views or p.views, out.multi_view or p.multi_view,
+                         p.fresh if out.fresh is None else (out.fresh if p.fresh is None else obj_join(out.fresh, p.fresh)),
+                         out.saved or p.saved, out.unknown or p.unknown,
+                         out.tensor if out.tensor == p.tensor else MAYBE, contents)
+    return out
+
+
+def apply_summary(flow: ScopeFlow, node: ast.Call, summary: Summary, fn: ast.AST, inputs: dict,
+                  bound_self: bool) -> frozenset:
+    """The caller's side of a call to a summarized function: the result, and what happened to the
+    arguments (written, saved, escaped)."""
+    args = _bind_arguments(fn, inputs, bound_self)
+    label = f"`{summary.name}`"
+    line = getattr(node, "lineno", 0)
+    for p in summary.escapes:
+        if p in args:
+            flow._escape(args[p], f"kept by {label} on line {line}")
+    for p, what in summary.saves:
+        if p in args and flow.tensor_keys(args[p]) and not flow.grad_off():
+            flow.st.add_event("saved", flow.st.storages(flow.tensor_keys(args[p])),
+                              Event(f"{what} inside {label}", line))
+    grad = NO
+    for v in args.values():
+        t = flow.tensor_keys(v)
+        if t:
+            grad = grad if grad == YES else (YES if flow.grad_of(t) == YES else (MAYBE if flow.grad_of(t) != NO else grad))
+    for p in summary.writes:
+        if p in args and flow.tensor_keys(args[p]):
+            flow.st.raise_grad(flow.st.storages(flow.tensor_keys(args[p])), grad)
+    results = [_result(flow, node, part, args, label, grad, i) for i, part in enumerate(summary.result)]
+    if summary.is_tuple:
+        contents: frozenset = frozenset().union(*results) if results else frozenset()
+        return flow._container(node, contents, "tuple", tuple(results))
+    return results[0] if results else frozenset()
+
+
+def _result(flow: ScopeFlow, node: ast.Call, part: ResultPart, args: dict, label: str, grad: str, i: int
+            ) -> frozenset:
+    out: frozenset = frozenset()
+    marker = flow.marker(node, i)
+    if part.params:
+        src: frozenset = frozenset()
+        for p in part.params:
+            src |= flow.tensor_keys(args.get(p, frozenset()))
+        if src:
+            if part.views or part.multi_view:
+                out |= flow._view(marker, src, f"returned by {label}", keep_grad=True, multi=part.multi_view)
+            else:
+                out |= src
+    if part.fresh is not None:
+        fresh = Obj(part.fresh.tensor, "fresh", part.fresh.dtype, label=f"{label} result")
+        made = flow.new(marker, fresh, grad=grad if grad != NO else NO)
+        if part.saved and not flow.grad_off() and grad != NO:
+            flow.st.add_event("saved", flow.st.storages(made),
+                              Event(f"saved by {part.saved} inside {label}", getattr(node, "lineno", 0)))
+        out |= made
+    if part.contents is not None:
+        inner = _result(flow, node, part.contents, args, label, grad, i + 100)
+        out |= flow._container(flow.marker(node, i + 200), inner, "tuple")
+    if part.unknown or (not out and part.tensor != NO):
+        related: frozenset = frozenset()
+        for v in args.values():
+            related |= v
+        out |= flow.new(marker, Obj(MAYBE, "unknown", label=f"{label} result", storage=flow.reach(related),
+                                    nonlocal_reason=f"returned by {label}, which may return a reference to "
+                                                    "something else"), grad=MAYBE)
+    if not out:
+        from outplace.analysis.flow import CONST_KEYS
+
+        out = frozenset({CONST_KEYS["none"]})
+    return out
+
+
+def _bind_arguments(fn: ast.AST, inputs: dict, bound_self: bool) -> dict:
+    """Parameter name -> the objects the call passes (positional, keyword, defaults left out)."""
+    params = _params(fn)
+    args = fn.args  # type: ignore[attr-defined]
+    positional = [a.arg for a in [*args.posonlyargs, *args.args]]
+    if bound_self and positional:
+        positional = positional[1:]
+    out: dict = {}
+    from outplace.analysis.effects import SELF
+
+    if bound_self and SELF in inputs and params:
+        out[params[0].arg] = inputs[SELF]
+    for i, name in enumerate(positional):
+        if i in inputs:
+            out[name] = inputs[i]
+    names = {a.arg for a in params}
+    for k, v in inputs.items():
+        if isinstance(k, str) and k in names and k != "self":
+            out[k] = v
+    if "*args" in inputs and args.vararg is not None:
+        out[args.vararg.arg] = inputs["*args"]
+    return out
