@@ -42,6 +42,11 @@ class InplaceArgument(Rule):
 
     def findings(self, an: Analysis) -> Iterator[Finding]:
         ops = an.ops
+        for assign in an.nodes(ast.Assign):
+            if _sets_inplace(assign) and not an.intent_reason(assign):
+                found = self._attribute(an, assign)
+                if found is not None:
+                    yield found
         for call in an.nodes(ast.Call):
             q = an.qualname(call.func) or ""
             name = q.rsplit(".", 1)[-1]
@@ -73,6 +78,31 @@ class InplaceArgument(Rule):
         yield self.finding(an, call, f"`{func}(..., inplace=True)` modifies tensor `{shown}` in place; drop "
                                      "`inplace=True`", plan, judged.reasons, judged)
 
+    def _attribute(self, an: Analysis, assign: ast.Assign) -> Finding | None:
+        """`m.inplace = True` on modules found at run time (a loop over `self.modules()`): judged at
+        the calls of the class's own modules of those types, as if built with `inplace=True`."""
+        scope = an.ctx.scope_node(assign)
+        cls = an.ctx.enclosing_class(scope)
+        wanted = _isinstance_filter(an, assign)
+        hazard, why = INPLACE, ("turns on in-place writes in modules this file cannot follow to their inputs")
+        if cls is not None:
+            for attr, info in an.ctx.class_modules(cls):
+                if info.cls not in an.ops.modules_inplace or (wanted is not None and info.cls not in wanted):
+                    continue
+                for call, saved, grad in an.ctx.module_inputs(cls, info.node):
+                    if saved:
+                        e = sorted(saved, key=lambda e: e.line)[0]
+                        hazard = BREAKS
+                        why = (f"`self.{attr}` (`nn.{info.cls}`) would write into its input at line {call.lineno}, "
+                               f"which was {e.what} (line {e.line}); backward would fail")
+                        break
+                if hazard == BREAKS:
+                    break
+        line, col, end_line, end_col = an.span(assign)
+        return Finding(self.code, f"`{ast.unparse(assign.targets[0])} = True` makes modules write into their "
+                                  "input in place; remove it", line, col + 1, end_line, end_col + 1, None, None,
+                       hazard, why)
+
     def _module(self, an: Analysis, call: ast.Call, name: str, where: str | int) -> Finding | None:
         """A module built with `inplace=True` writes into its input wherever it is called. Judged at
         every call this file shows (a `self.act(x)` in the class's methods, a call of the
@@ -100,6 +130,28 @@ class InplaceArgument(Rule):
         fix = Fix(Applicability.UNSAFE if reasons else Applicability.SAFE, reasons)
         return Finding(self.code, f"`{ast.unparse(call.func)}(..., inplace=True)` modifies its input in place; drop "
                        "`inplace=True`", line, col + 1, end_line, end_col + 1, fix, plan, hazard, why)
+
+
+def _sets_inplace(assign: ast.Assign) -> bool:
+    """`m.inplace = True`"""
+    return len(assign.targets) == 1 and isinstance(assign.targets[0], ast.Attribute) \
+        and assign.targets[0].attr == "inplace" and isinstance(assign.value, ast.Constant) \
+        and assign.value.value is True
+
+
+def _isinstance_filter(an: Analysis, assign: ast.Assign) -> set[str] | None:
+    """`if isinstance(m, (nn.ReLU, nn.Dropout)): m.inplace = True` -> {"ReLU", "Dropout"}; None: no filter."""
+    names: set[str] = set()
+    for anc in an.index.ancestors(assign):
+        if isinstance(anc, ast.If):
+            for n in ast.walk(anc.test):
+                if isinstance(n, ast.Call) and isinstance(n.func, ast.Name) and n.func.id == "isinstance" \
+                        and len(n.args) == 2:
+                    kinds = n.args[1].elts if isinstance(n.args[1], ast.Tuple) else [n.args[1]]
+                    names |= {(an.qualname(k) or ast.unparse(k)).rsplit(".", 1)[-1] for k in kinds}
+        if isinstance(anc, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            break
+    return names or None
 
 
 def _join_sites(sites: list[Judgement]) -> tuple[str | None, str, list[str]]:

@@ -55,8 +55,8 @@ def parse(source: str) -> ast.Module:
         raise ParseError(f"1:1: cannot parse: {e}") from None
 
 
-def _analyse(source: str, settings: Settings, tree: ast.Module | None = None
-             ) -> tuple[list[Finding], ast.Module | None]:
+def _analyse(source: str, settings: Settings, tree: ast.Module | None = None, path: str | None = None,
+             project=None) -> tuple[list[Finding], ast.Module | None]:
     if not _PREFILTER.search(source):
         return [], None
     tree = tree or parse(source)
@@ -68,7 +68,7 @@ def _analyse(source: str, settings: Settings, tree: ast.Module | None = None
     interest = candidate_lines(source, ops)
     if not interest:
         return [], tree
-    an = Analysis(tree, lambda: split_lines(source), settings, ops, interest)
+    an = Analysis(tree, lambda: split_lines(source), settings, ops, interest, project, path)
     found: list[Finding] = []
     for rule in RULES:
         if settings.enabled(rule.code):
@@ -112,17 +112,20 @@ def _one_fix_per_statement(found: list[Finding]) -> list[Finding]:
     return out
 
 
-def check_source(source: str, settings: Settings = Settings(), *, path: str = "<string>") -> list[Finding]:
-    return _analyse(source, settings)[0]
+def check_source(source: str, settings: Settings = Settings(), *, path: str = "<string>",
+                 project=None) -> list[Finding]:
+    """`project`: the run's ProjectIndex (other files' classes and functions); None: this file alone."""
+    return _analyse(source, settings, path=path, project=project)[0]
 
 
-def fix_source(source: str, settings: Settings = Settings(), *, path: str = "<string>") -> FixResult:
+def fix_source(source: str, settings: Settings = Settings(), *, path: str = "<string>",
+               project=None) -> FixResult:
     """Apply fixes until none applies (a rewrite can reveal what a tensor is: `torch.relu_(h)` ->
     `h = torch.relu(h)` binds `h`), so the output is a fixed point: fixing it again changes nothing."""
     applied: list[Finding] = []
     current, tree = source, None
     for _ in range(MAX_FIX_PASSES):
-        findings, tree = _analyse(current, settings, tree)
+        findings, tree = _analyse(current, settings, tree, path, project)
         chosen = [(i, f) for i, f in enumerate(findings)
                   if f.fix is not None and (f.fix.is_safe or settings.unsafe_fixes)]
         held_back = [f for f in findings if f.fix is not None and not f.fix.is_safe and not settings.unsafe_fixes]
@@ -133,7 +136,7 @@ def fix_source(source: str, settings: Settings = Settings(), *, path: str = "<st
             return FixResult(current, applied, held_back, findings)
         applied += [findings[i] for i in sorted(landed)]
         current = new
-    findings, _ = _analyse(current, settings)
+    findings, _ = _analyse(current, settings, None, path, project)
     held_back = [f for f in findings if f.fix is not None and not f.fix.is_safe and not settings.unsafe_fixes]
     return FixResult(current, applied, held_back, findings)
 

@@ -131,7 +131,8 @@ def _line_numbers(source: str, offsets: list[int]) -> list[int]:
 class Analysis:
     def __init__(self, tree: ast.Module, lines: list[str] | Callable[[], list[str]],
                  settings: Settings | None = None,
-                 ops: OpTable | None = None, interest: set[int] | None = None) -> None:
+                 ops: OpTable | None = None, interest: set[int] | None = None,
+                 project=None, path: str | None = None) -> None:
         """`interest`: the lines that may hold an in-place write (see `candidate_lines`); only the
         scopes that contain one are indexed and analysed. None analyses everything."""
         self.tree = tree
@@ -139,7 +140,7 @@ class Analysis:
         self._lines = lines  # the source split as Python numbers lines, or how to get it (lazily)
         self.ops = ops or load_optable()
         self.index = ScopeIndex(tree, interest)
-        self.ctx = FileContext(tree, self.index, self.ops)
+        self.ctx = FileContext(tree, self.index, self.ops, project, path)
         self._live: dict[int, Liveness] = {}
         self._judged: dict[tuple[int, int], Judgement | None] = {}
 

@@ -18,7 +18,7 @@ from outplace.analysis.flow import CONST_KEYS, CONSUMING_BUILTINS, COMPUTING_BUI
 from outplace.analysis.imports import ImportMap, dotted
 from outplace.analysis.model import MAYBE, NO, YES, Key, Obj, outside
 from outplace.analysis.model import Event, obj_join as _obj_join, tri_or as _tri_or
-from outplace.analysis.scopes import ScopeIndex
+from outplace.analysis.scopes import ScopeIndex, walk
 from outplace.analysis.summaries import Summary, apply_summary, summarize
 from outplace.optable import OpTable
 
@@ -52,8 +52,13 @@ class ModuleInfo:
 
 
 class FileContext:
-    def __init__(self, tree: ast.Module, index: ScopeIndex, ops: OpTable) -> None:
+    def __init__(self, tree: ast.Module, index: ScopeIndex, ops: OpTable, project=None,
+                 path: str | None = None) -> None:
         self.tree = tree
+        self.path = path
+        self.project = project  # the ProjectIndex of the run (other files' classes and functions), or None
+        if project is not None:
+            project.register(self)
         self.index = index
         self.ops = ops
         self.effects = TorchEffects(ops)
@@ -68,6 +73,7 @@ class FileContext:
         self.module_writes: dict[int, list] = {}  # id(module constructor) -> [(flow, WriteRecord)]
         self._summaries: dict[int, Summary | None] = {}
         self._site_facts: dict[int, dict] = {}
+        self._call_index: tuple[dict, dict] | None = None
 
     # ---- shared lookups ---------------------------------------------------------------------------------
     @property
@@ -217,7 +223,13 @@ class FileContext:
             else:
                 obj = Obj(MAYBE, "global", label=f"`{name}`", nonlocal_reason=f"`{name}` is a global")
         elif all(isinstance(b.stmt, (ast.Import, ast.ImportFrom)) for b in binds):
-            obj = Obj(NO, "import", label=f"`{name}`")
+            found = self.resolve_import(name)
+            if found is not None and isinstance(found, ast.ClassDef):
+                obj = Obj(NO, "class", label=f"`{name}`", module=("class", found))
+            elif found is not None:
+                obj = Obj(NO, "function", label=f"`{name}`", module=("function", found))
+            else:
+                obj = Obj(NO, "import", label=f"`{name}`")
         elif len(binds) == 1 and isinstance(binds[0].stmt, ast.ClassDef):
             obj = Obj(NO, "class", label=f"`{name}`", module=("class", binds[0].stmt))
         elif len(binds) == 1 and isinstance(binds[0].stmt, (ast.FunctionDef, ast.AsyncFunctionDef)):
@@ -227,6 +239,18 @@ class FileContext:
                       nonlocal_reason=f"`{name}` is a global: other code sees the change")
         self._module_names[name] = (key, obj)
         return key, obj
+
+    def resolve_import(self, dotted_name: str) -> ast.AST | None:
+        """The project class or function an imported name (or dotted chain: `layers.Mlp`) is, when
+        a file of the run defines it."""
+        if self.project is None:
+            return None
+        head, _, rest = dotted_name.partition(".")
+        target = self.imports.names.get(head)
+        if target is None:
+            return None
+        found = self.project.resolve(f"{target}.{rest}" if rest else target, self.path)
+        return found[1] if found is not None else None
 
     def _enclosing_binds(self, scope: ast.AST, name: str) -> bool:
         node = self.index.parent.get(scope)
@@ -248,7 +272,7 @@ class FileContext:
                                       nonlocal_reason=f"`.{attr}` is an attribute"), grad=MAYBE)
         if o.origin == "self" and isinstance(o.module, tuple) and o.module[0] == "class":
             cls = o.module[1]
-            method = _method_of(cls, attr, self.top_level_classes())
+            method = self.owner_of(cls).method_of(cls, attr)
             if method is not None:
                 k = ("method", id(method), key)
                 st.objs[k] = Obj(NO, "method", label=f"`self.{attr}`", module=("method", method, key))
@@ -410,10 +434,14 @@ class FileContext:
             index = self.ops.modules_inplace.get(name)
             inplace = index is not None and inplace_arg(value, index) is not None
             return ModuleInfo("torch", name, inplace=inplace, node=value)
+        target = None
         if isinstance(value.func, ast.Name):
             target = self.top_level_classes().get(value.func.id)
-            if target is not None and self.is_module_class(target):
-                return ModuleInfo("project", target.name, node=target)
+        if target is None and (spelled := dotted(value.func)) is not None:
+            found = self.resolve_import(spelled)
+            target = found if isinstance(found, ast.ClassDef) else None
+        if target is not None and self.owner_of(target).is_module_class(target):
+            return ModuleInfo("project", target.name, node=target)
         return None
 
     def is_module_class(self, cls: ast.ClassDef, depth: int = 0) -> bool:
@@ -421,9 +449,10 @@ class FileContext:
             q = self.imports.qualname(base) or dotted(base) or ""
             if q.startswith("torch.nn.") or q in MODULE_BASES or q.rsplit(".", 1)[-1] in ("Module", "LightningModule"):
                 return True
-            if isinstance(base, ast.Name) and depth < 8:
-                other = self.top_level_classes().get(base.id)
-                if other is not None and other is not cls and self.is_module_class(other, depth + 1):
+            if depth < 8 and (spelled := dotted(base)) is not None:
+                other = self.top_level_classes().get(spelled) or self.resolve_import(spelled)
+                if isinstance(other, ast.ClassDef) and other is not cls and \
+                        self.owner_of(other).is_module_class(other, depth + 1):
                     return True
         return False
 
@@ -517,11 +546,36 @@ class FileContext:
     def project_call(self, flow: ScopeFlow, node: ast.Call, fn: ast.AST, inputs: dict, bound_self: bool
                      ) -> frozenset:
         """A call of one of the file's functions or methods: its summary, applied here."""
-        summary = self.summary(fn)
+        summary = self.owner_of(fn).summary(fn)
         flow.calls[id(node)] = (fn, inputs, flow.st.copy())
         if summary is None:
             return flow.unknown_call(node, None, inputs)
         return apply_summary(flow, node, summary, fn, inputs, bound_self)
+
+    def class_modules(self, cls: ast.ClassDef) -> list[tuple[str, ModuleInfo]]:
+        """The class's module attributes (`self.drop = nn.Dropout(0.1)`) that are torch modules, with
+        the members of containers among them."""
+        assigns, _ = self._class_facts(cls)
+        out = []
+        for attr in assigns:
+            o = self.class_attribute(cls, attr)
+            if isinstance(o.module, ModuleInfo):
+                todo = [o.module]
+                while todo:
+                    m = todo.pop()
+                    if m.kind == "torch":
+                        out.append((attr, m))
+                    todo.extend(m.parts)
+        return out
+
+    def module_inputs(self, cls: ast.ClassDef, ctor: ast.AST) -> list[tuple[ast.Call, frozenset, str]]:
+        """Every call of the module built by `ctor` in the class's methods: (call, what had saved
+        its input, may the input require grad)."""
+        out = []
+        for m in cls.body:
+            if isinstance(m, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                out += self.flow(m).module_inputs.get(id(ctor), {}).values()
+        return out
 
     def summary(self, fn: ast.AST) -> Summary | None:
         """The function's summary; None while it is being computed (recursion) or when it cannot be."""
@@ -543,6 +597,8 @@ class FileContext:
         if key in self._site_facts:
             return self._site_facts[key]
         self._site_facts[key] = {}  # recursion guard
+        if not self._writes_a_parameter(fn):
+            return {}  # what callers pass matters only for writes into it
         calls = self._candidate_calls(fn)
         if not calls:
             return {}
@@ -571,6 +627,29 @@ class FileContext:
         self._site_facts[key] = facts
         return facts
 
+    def _writes_a_parameter(self, fn: ast.AST) -> bool:
+        """Does a candidate in-place write of `fn` name one of its parameters (`x += ...`,
+        `x.add_(...)`, `x[i] = ...`, `F.relu(x, inplace=True)`)? Cheap and syntactic."""
+        args = fn.args  # type: ignore[attr-defined]
+        names = {a.arg for a in [*args.posonlyargs, *args.args, *args.kwonlyargs]}
+        lines = self.index.interest
+        for node in walk(fn):
+            t = type(node)
+            if lines is not None and getattr(node, "lineno", None) not in lines:
+                continue
+            if t is ast.AugAssign:
+                target = node.target.value if type(node.target) is ast.Subscript else node.target
+            elif t is ast.Assign and len(node.targets) == 1 and type(node.targets[0]) is ast.Subscript:
+                target = node.targets[0].value
+            elif t is ast.Call:
+                f = node.func
+                target = f.value if type(f) is ast.Attribute else (node.args[0] if node.args else None)
+            else:
+                continue
+            if type(target) is ast.Name and target.id in names:
+                return True
+        return False
+
     def _candidate_calls(self, fn: ast.AST) -> list[ast.Call]:
         """The file's calls that may call `fn`: `name(...)` for a module-level function,
         `self.name(...)` inside its class for a method."""
@@ -578,17 +657,33 @@ class FileContext:
         if name is None:
             return []
         parent = self.index.parent.get(fn)
-        out = []
+        by_name, by_self = self._calls_by_name()
         if parent is self.tree:
-            for node in ast.walk(self.tree):
-                if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == name:
-                    out.append(node)
-        elif isinstance(parent, ast.ClassDef):
-            for node in ast.walk(parent):
-                if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == name \
-                        and isinstance(node.func.value, ast.Name) and node.func.value.id == "self":
-                    out.append(node)
-        return out
+            return by_name.get(name, [])
+        if isinstance(parent, ast.ClassDef):
+            return [c for c in by_self.get(name, [])
+                    if self.contains(parent, c)]
+        return []
+
+    def _calls_by_name(self) -> tuple[dict[str, list[ast.Call]], dict[str, list[ast.Call]]]:
+        """Every call in the file by callee: `name(...)`, and `self.name(...)` (one walk per file)."""
+        if self._call_index is None:
+            by_name: dict[str, list[ast.Call]] = {}
+            by_self: dict[str, list[ast.Call]] = {}
+            for node in walk(self.tree):
+                if type(node) is ast.Call:
+                    f = node.func
+                    if type(f) is ast.Name:
+                        by_name.setdefault(f.id, []).append(node)
+                    elif type(f) is ast.Attribute and type(f.value) is ast.Name and f.value.id == "self":
+                        by_self.setdefault(f.attr, []).append(node)
+            self._call_index = (by_name, by_self)
+        return self._call_index
+
+    @staticmethod
+    def contains(outer: ast.AST, inner: ast.AST) -> bool:
+        return (outer.lineno, outer.col_offset) <= (inner.lineno, inner.col_offset) and \
+            (inner.end_lineno, inner.end_col_offset) <= (outer.end_lineno, outer.end_col_offset)  # type: ignore
 
     def module_call(self, flow: ScopeFlow, node: ast.Call, info: ModuleInfo, inputs: dict,
                     written_expr: str | None = "first") -> frozenset:
@@ -597,6 +692,11 @@ class FileContext:
         if info.kind == "torch":
             eff = self.effects.module(info.cls or "", info.inplace)
             first = node.args[0] if node.args and not isinstance(node.args[0], ast.Starred) else None
+            if info.node is not None and info.cls in self.ops.modules_inplace:
+                # What its input was when it ran: enough to judge `m.inplace = True` set elsewhere.
+                arg = flow.tensor_keys(inputs.get(0, frozenset()))
+                saved = frozenset(e for s in flow.st.storages(arg) for e in flow.st.saved.get(s, ()))
+                flow.module_inputs.setdefault(id(info.node), {})[id(node)] = (node, saved, flow.grad_of(arg))
             return flow.apply(node, eff, inputs, how="module",
                               target=first if written_expr == "first" else _PREVIOUS_OUTPUT, ctor=info.node)
         if info.kind == "sequential" and info.parts:
@@ -609,7 +709,41 @@ class FileContext:
             for part in info.parts:
                 out |= self.module_call(flow, node, part, inputs, written_expr)
             return out
+        if info.kind == "project" and isinstance(info.node, ast.ClassDef):
+            owner = self.owner_of(info.node)
+            forward = owner.method_of(info.node, "forward")
+            if isinstance(forward, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                # `self.block(x)` runs `Block.forward(block, x)`; its `self` is the module.
+                module = ("module-instance", id(info.node))
+                flow.st.objs.setdefault(module, Obj(NO, "self", label=f"a `{info.cls}`", module=("class", info.node)))
+                return owner.project_call(flow, node, forward, {SELF: frozenset({module}), **inputs},
+                                          bound_self=True)
         return flow.unknown_call(node, None, inputs)
+
+    def method_of(self, cls: ast.ClassDef, name: str, depth: int = 0) -> ast.AST | None:
+        """`cls.name` as Python finds it: the class's own, else its bases' (this file's or the run's)."""
+        for stmt in cls.body:
+            if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef)) and stmt.name == name:
+                return stmt
+        if depth < 8:
+            for base in cls.bases:
+                spelled = dotted(base)
+                if spelled is None:
+                    continue
+                other = self.top_level_classes().get(spelled) or self.resolve_import(spelled)
+                if isinstance(other, ast.ClassDef) and other is not cls:
+                    found = self.owner_of(other).method_of(other, name, depth + 1)
+                    if found is not None:
+                        return found
+        return None
+
+    def owner_of(self, node: ast.AST) -> FileContext:
+        """The file context a class or function belongs to (this one, or another file's)."""
+        if self.project is not None:
+            other = self.project.context_of(node)
+            if other is not None:
+                return other
+        return self
 
     def builtin_call(self, flow: ScopeFlow, node: ast.Call, name: str, inputs: dict) -> frozenset:
         args = [inputs[i] for i in sorted(k for k in inputs if isinstance(k, int))]
@@ -696,19 +830,6 @@ def _attr_join(a: Obj, b: Obj) -> Obj:
             isinstance(b.module, ModuleInfo) and a.module != b.module:
         return Obj(NO, "module", label=a.label, module=ModuleInfo("container", parts=(a.module, b.module)))
     return obj_join(a, b)
-
-
-def _method_of(cls: ast.ClassDef, name: str, classes: dict[str, ast.ClassDef], depth: int = 0) -> ast.AST | None:
-    for stmt in cls.body:
-        if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef)) and stmt.name == name:
-            return stmt
-    if depth < 8:
-        for base in cls.bases:
-            if isinstance(base, ast.Name) and base.id in classes and classes[base.id] is not cls:
-                found = _method_of(classes[base.id], name, classes, depth + 1)
-                if found is not None:
-                    return found
-    return None
 
 
 def _module_args(call: ast.Call) -> list[ast.AST]:

@@ -88,6 +88,8 @@ class ScopeFlow:
         self.use_call_sites = call_sites
         self.returns: dict[int, tuple[frozenset, State]] = {}  # id(return statement) -> (value, state)
         self.calls: dict[int, tuple[ast.AST, dict, State]] = {}  # id(call) -> (callee def, inputs, state)
+        # id(module constructor) -> id(call) -> (call, events that saved its input, its input's grad)
+        self.module_inputs: dict[int, dict[int, tuple]] = {}
         self.index = ctx.index
         self.index.ensure_indexed(scope)
         self.info = self.index.scopes[scope]

@@ -24,10 +24,13 @@ class ImportMap:
                     else:
                         top = alias.name.split(".")[0]
                         self.names[top] = top
-            elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            elif isinstance(node, ast.ImportFrom) and (node.module or node.level):
+                # Relative imports keep their dots (`.blocks.Block`): the project index resolves them.
+                base = "." * node.level + (node.module or "")
                 for alias in node.names:
                     if alias.name != "*":
-                        self.names[alias.asname or alias.name] = f"{node.module}.{alias.name}"
+                        self.names[alias.asname or alias.name] = f"{base}.{alias.name}" if node.module or not \
+                            node.level else f"{base}{alias.name}"
 
     def qualname(self, node: ast.AST) -> str | None:
         """`F.relu` -> 'torch.nn.functional.relu'; None unless the chain starts at an imported name."""

@@ -52,6 +52,8 @@ class Summary:
 def summarize(flow: ScopeFlow) -> Summary:
     fn = flow.scope
     name = getattr(fn, "name", "<lambda>")
+    if flow.cls is not None:
+        name = f"{flow.cls.name}.{name}"
     params = [a.arg for a in _params(fn)]
     param_storage = {outside("parameter", p): p for p in params}
     returns = list(flow.returns.values())
