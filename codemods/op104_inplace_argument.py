@@ -91,7 +91,7 @@ class InplaceArgument(Rule):
                     continue
                 for call, saved, grad in an.ctx.module_inputs(cls, info.node):
                     if saved:
-                        e = sorted(saved, key=lambda e: e.line)[0]
+                        e = sorted(saved, key=lambda e: (e.line, e.what))[0]
                         hazard = BREAKS
                         why = (f"`self.{attr}` (`nn.{info.cls}`) would write into its input at line {call.lineno}, "
                                f"which was {e.what} (line {e.line}); backward would fail")

@@ -33,6 +33,8 @@ CONTAINER_ANNOTATIONS = {"list", "List", "dict", "Dict", "tuple", "Tuple", "set"
 # Annotations naming a tensor type: any name containing "Tensor" (Tensor, FloatTensor, jaxtyping's
 # Float[Tensor, ...]) and these.
 TENSOR_ANNOTATIONS = {"torch.nn.Parameter", "torch.nn.parameter.Parameter", "Parameter"}
+# How deep summaries of calls within summaries go (a forward calling a block calling attention...).
+MAX_SUMMARY_DEPTH = 3
 MODULE_CONTAINERS = {"Sequential", "ModuleList", "ModuleDict"}
 MODULE_BASES = {"Module", "nn.Module", "torch.nn.Module", "LightningModule", "pl.LightningModule"}
 TORCH_MODULE_PARAMETERS = {"weight", "bias", "in_proj_weight", "in_proj_bias", "weight_ih_l0", "weight_hh_l0",
@@ -72,6 +74,8 @@ class FileContext:
         self._module_names: dict[str, tuple[Key, Obj]] = {}
         self.module_writes: dict[int, list] = {}  # id(module constructor) -> [(flow, WriteRecord)]
         self._summaries: dict[int, Summary | None] = {}
+        self._summary_flows: dict[int, ScopeFlow] = {}  # flows with symbolic parameters
+        self._summary_depth = 0
         self._site_facts: dict[int, dict] = {}
         self._call_index: tuple[dict, dict] | None = None
 
@@ -86,7 +90,14 @@ class FileContext:
     def flow(self, scope: ast.AST) -> ScopeFlow:
         f = self._flows.get(id(scope))
         if f is None:
-            f = self._flows[id(scope)] = ScopeFlow(self, scope)
+            sites = self.call_site_facts(scope) if isinstance(scope, (ast.FunctionDef, ast.AsyncFunctionDef)) else {}
+            if not sites and id(scope) in self._summary_flows:
+                f = self._summary_flows[id(scope)]  # what callers pass adds nothing: the same flow
+            else:
+                f = ScopeFlow(self, scope)
+                if not sites:
+                    self._summary_flows[id(scope)] = f
+            self._flows[id(scope)] = f
             for records in f.writes.values():
                 for w in records:
                     if w.ctor is not None:
@@ -582,11 +593,19 @@ class FileContext:
         key = id(fn)
         if key in self._summaries:
             return self._summaries[key]
+        if self._summary_depth >= MAX_SUMMARY_DEPTH:
+            return None  # deep call chains: the innermost calls stay unknown (not cached: shallower asks later)
         self._summaries[key] = None  # recursion guard: a recursive call is an unknown call
         if isinstance(fn, (ast.FunctionDef, ast.AsyncFunctionDef)) and not _is_generator(fn):
             self.index.ensure_indexed(fn)
-            flow = ScopeFlow(self, fn, call_sites=False)
-            self._summaries[key] = summarize(flow)
+            self._summary_depth += 1
+            try:
+                flow = self._summary_flows.get(key)
+                if flow is None:
+                    flow = self._summary_flows[key] = ScopeFlow(self, fn, call_sites=False)
+                self._summaries[key] = summarize(flow)
+            finally:
+                self._summary_depth -= 1
         return self._summaries[key]
 
     def call_site_facts(self, fn: ast.AST) -> dict:

@@ -332,7 +332,7 @@ class ScopeFlow:
             for k in others:
                 o = self.obj(k)
                 if o is not None and o.origin == "container":
-                    self.st.objs[k] = replace(o, contents=o.contents | value, elems=None)
+                    self.st.objs[k] = o._replace(contents=o.contents | value, elems=None)
 
     # ---- writes ---------------------------------------------------------------------------------------
     def _write(self, node: ast.AST, target: ast.AST | None, keys: frozenset, operand: frozenset, how: str,
@@ -749,7 +749,7 @@ class ScopeFlow:
         for k in keys:
             o = self.st.objs.get(k)
             if o is not None and o.tensor == MAYBE:
-                self.st.objs[k] = replace(o, tensor=YES)
+                self.st.objs[k] = o._replace(tensor=YES)
 
     def callee_label(self, node: ast.Call) -> str:
         got = self._labels.get(id(node))
@@ -1006,16 +1006,12 @@ def _refine_parameter(obj: Obj, passed: Obj | None, grad: str, saved: frozenset)
         tensor = passed.tensor if obj.tensor == MAYBE else obj.tensor
         if obj.tensor == MAYBE and passed.tensor == NO:
             tensor = MAYBE  # callers outside the file may pass a tensor
-        obj = replace(obj, tensor=tensor, dtype=passed.dtype if obj.dtype == "unknown" else obj.dtype)
+        obj = obj._replace(tensor=tensor, dtype=passed.dtype if obj.dtype == "unknown" else obj.dtype)
     return obj, grad, saved
 
 
 def _with_storage(o: Obj, storage: frozenset) -> Obj:
-    """`replace(o, storage=...)` without dataclasses.replace's cost (this is on the hot path)."""
-    new = object.__new__(Obj)
-    new.__dict__.update(o.__dict__)
-    object.__setattr__(new, "storage", storage)
-    return new
+    return o._replace(storage=storage)
 
 
 def _iter_name(loop: ast.AST) -> str:

@@ -75,7 +75,7 @@ def judge(flow: ScopeFlow, live: Liveness, record: WriteRecord, step: tuple[int,
     target = record.target
     spelling = dotted(target) if target is not None else None
     shown = spelling or (ast.unparse(target) if target is not None else "the input")
-    objs = [o for k in keys if (o := st.objs.get(k)) is not None]
+    objs = sorted((o for k in keys if (o := st.objs.get(k)) is not None), key=_obj_order)
     facts = st.facts(keys) or Obj()
     info = info_of(facts)
     roots = st.storages(keys)
@@ -144,7 +144,8 @@ def judge(flow: ScopeFlow, live: Liveness, record: WriteRecord, step: tuple[int,
         if any(o.origin == "nn_parameter" for o in objs):
             certain += "; update parameters in place under `with torch.no_grad():` (or let an optimizer do it)"
     elif name is not None and name not in live_after and _write_statement(record, stmt):
-        views = [o for k, o in zip(keys, objs) if o.tensor != NO and k not in o.storage]
+        views = [o for k in sorted(keys, key=lambda k: _obj_order(st.objs[k])) if (o := st.objs.get(k)) is not None
+                 and o.tensor != NO and k not in o.storage]
         nonlocal_objs = [o for o in objs if o.origin not in LOCAL_ORIGINS and o.origin not in ("unknown",)]
         if any(o.origin == "nn_parameter" for o in objs):
             certain = (f"`{name}` is only another name for a parameter of the model: rebinding it would leave "
@@ -163,6 +164,11 @@ def judge(flow: ScopeFlow, live: Liveness, record: WriteRecord, step: tuple[int,
     return Judgement(info, spelling, hazard, why, tuple(dict.fromkeys(reasons)), certain, rebindable)
 
 
+def _obj_order(o: Obj) -> tuple:
+    """A deterministic order of objects for messages (keys hold ids and hashes that vary per run)."""
+    return (o.origin, o.label, o.nonlocal_reason or "", o.view_of or "")
+
+
 def _hazard(flow: ScopeFlow, record: WriteRecord, objs: list[Obj], roots: frozenset, shown: str
             ) -> tuple[str | None, str]:
     st = record.state
@@ -173,7 +179,7 @@ def _hazard(flow: ScopeFlow, record: WriteRecord, objs: list[Obj], roots: frozen
     if any(o.leaf for o in objs):
         return BREAKS, f"`{shown}` is a leaf that requires grad (or a view of one): the write raises at once"
     saved = sorted({e for r in roots for e in st.saved.get(r, ())}, key=lambda e: (not e.what.startswith("saved"),
-                                                                                    e.line))
+                                                                                    e.line, e.what))
     if saved:
         e = saved[0]
         if e.what.startswith("saved by"):

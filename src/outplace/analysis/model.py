@@ -19,7 +19,8 @@ rise, so the fixed point of a loop is reached in a few passes.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
+from typing import NamedTuple
 
 # Tensor-ness and may-require-grad are three-valued.
 YES, MAYBE, NO = "yes", "maybe", "no"
@@ -52,8 +53,9 @@ def outside(kind: str, name: str) -> Key:
 LOCAL_ORIGINS = frozenset({"fresh", "factory", "leaf"})
 
 
-@dataclass(frozen=True)
-class Obj:
+class Obj(NamedTuple):
+    """A tuple, not a dataclass: made and compared on the hot path of every flow."""
+
     tensor: str = MAYBE
     origin: str = "unknown"  # fresh factory leaf parameter attribute global element nn_parameter buffer data
     #                          unknown module function import scalar none other container self
@@ -62,7 +64,7 @@ class Obj:
     storage: frozenset = frozenset()  # storage keys this object may share (its own key for a fresh tensor)
     label: str = ""  # how messages name where it came from: "`sigmoid` output", "parameter `x`"
     view_of: str | None = None  # the name of the base a view was taken of, for messages
-    module: object | None = None  # for modules: a ModuleInfo (see classes.py)
+    module: object | None = None  # for modules: a ModuleInfo (see filecontext.py)
     elems: tuple | None = None  # for tuples of known length: per element, a frozenset of keys
     nonlocal_reason: str | None = None  # why a write to it is observable outside the scope
     multi_view: bool = False  # one of several views returned by chunk/split/unbind
@@ -86,14 +88,23 @@ def obj_join(a: Obj, b: Obj) -> Obj:
         dtype=a.dtype if a.dtype == b.dtype else "unknown",
         leaf=a.leaf or b.leaf,
         storage=a.storage | b.storage,
-        label=a.label if a.label == b.label else (a.label or b.label),
+        # Text is chosen by content, never by which side came first: messages must not depend
+        # on the order sets happen to iterate in.
+        label=a.label if a.label == b.label else _first_text(a.label, b.label),
         view_of=a.view_of if a.view_of == b.view_of else None,
         module=a.module if a.module == b.module else None,
         elems=a.elems if a.elems == b.elems else _elems_join(a.elems, b.elems),
-        nonlocal_reason=a.nonlocal_reason or b.nonlocal_reason,
+        nonlocal_reason=a.nonlocal_reason if a.nonlocal_reason == b.nonlocal_reason else
+        _first_text(a.nonlocal_reason, b.nonlocal_reason),
         multi_view=a.multi_view or b.multi_view,
         contents=a.contents | b.contents,
     )
+
+
+def _first_text(a: str | None, b: str | None) -> str | None:
+    if not a or not b:
+        return a or b
+    return min(a, b)
 
 
 def _elems_join(a: tuple | None, b: tuple | None) -> tuple | None:
@@ -111,8 +122,7 @@ def _worse_origin(a: str, b: str) -> str:
     return min(a, b, key=lambda o: _ORIGIN_RANK.get(o, 0))
 
 
-@dataclass(frozen=True)
-class Event:
+class Event(NamedTuple):
     """Something that happened to a storage: `what` ("saved by `sigmoid`"), at `line`."""
 
     what: str
@@ -238,5 +248,5 @@ def retire(state: State, new: Key, old: Key) -> None:
 
 
 def _renamed(o: Obj, ren) -> Obj:
-    return replace(o, storage=ren(o.storage), contents=ren(o.contents),
-                   elems=tuple(ren(e) for e in o.elems) if o.elems else o.elems)
+    return o._replace(storage=ren(o.storage), contents=ren(o.contents),
+                      elems=tuple(ren(e) for e in o.elems) if o.elems else o.elems)

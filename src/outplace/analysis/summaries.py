@@ -125,7 +125,8 @@ def _part(keys: frozenset, st, param_storage: dict, depth: int = 0) -> ResultPar
             continue
         if o.tensor != NO and o.origin in ("fresh", "factory", "leaf"):
             fresh = o if fresh is None else obj_join(fresh, o)
-            events = [e for s in o.storage for e in st.saved.get(s, ()) if e.what.startswith("saved by")]
+            events = sorted((e for s in o.storage for e in st.saved.get(s, ()) if e.what.startswith("saved by")),
+                            key=lambda e: (e.line, e.what))
             if events:
                 saved = events[0].what[len("saved by "):]
             continue
