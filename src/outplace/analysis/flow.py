@@ -740,7 +740,7 @@ class ScopeFlow:
             if grad != NO and not self.grad_off():
                 self.st.add_event("saved", reach, Event(f"passed to {label}, which may save it for backward",
                                                         self._line))
-        return self.new(node, Obj(MAYBE, "unknown", label=f"{label} result", storage=reach,
+        return self.new(node, Obj(MAYBE, "unknown", label=f"{label} result", may_share=reach,
                                   nonlocal_reason=f"returned by {label}, which may return a reference to "
                                                   "something else"), grad=MAYBE if not self.grad_off() else NO)
 
@@ -802,6 +802,7 @@ class ScopeFlow:
             if o is None:
                 continue
             out |= o.storage
+            out |= o.may_share
             todo.extend(o.contents)
         return frozenset(out)
 
@@ -840,7 +841,7 @@ class ScopeFlow:
         view = Obj(
             tensor=base.tensor, origin=origin or base.origin, dtype=base.dtype if dtype in (None, "same") else dtype,
             leaf=base.leaf, storage=storages, label=f"a view ({label}) of {base.label or 'a tensor'}",
-            view_of=view_of, nonlocal_reason=base.nonlocal_reason, multi_view=multi)
+            view_of=view_of, nonlocal_reason=base.nonlocal_reason, multi_view=multi, may_share=base.may_share)
         prev = self.st.objs.get(key)
         self.st.objs[key] = view if prev is None else obj_join(prev, view)
         if not keep_grad:
@@ -858,7 +859,7 @@ class ScopeFlow:
         return frozenset({key})
 
     def _opaque(self, node: ast.AST, related: frozenset, label: str) -> frozenset:
-        return self.new(node, Obj(MAYBE, "unknown", label=label, storage=self.reach(related),
+        return self.new(node, Obj(MAYBE, "unknown", label=label, may_share=self.reach(related),
                                   nonlocal_reason=f"{label}: where it comes from is unknown"), grad=MAYBE)
 
     def _contents(self, keys: frozenset, node: ast.AST) -> frozenset:

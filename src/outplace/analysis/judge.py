@@ -78,10 +78,11 @@ def judge(flow: ScopeFlow, live: Liveness, record: WriteRecord, step: tuple[int,
     objs = sorted((o for k in keys if (o := st.objs.get(k)) is not None), key=_obj_order)
     facts = st.facts(keys) or Obj()
     info = info_of(facts)
-    roots = st.storages(keys)
+    roots = st.storages(keys)  # what the write certainly reaches
+    shared = st.may_storages(keys)  # and what it may: a fix must be safe for all of it
     live_after = live.live_after(*step) if step is not None else frozenset()
 
-    hazard, why = _hazard(flow, record, objs, roots, shown)
+    hazard, why = _hazard(flow, record, objs, roots, shared, shown)
     reasons: list[str] = []
     certain: str | None = None
     name = target.id if isinstance(target, ast.Name) else None
@@ -107,11 +108,11 @@ def judge(flow: ScopeFlow, live: Liveness, record: WriteRecord, step: tuple[int,
                        "them may refer to the tensor")
     if name is not None and name in flow.info.declared_global:
         reasons.append(f"`{name}` is declared global: other code sees the change")
-    escaped = sorted({e for r in roots for e in st.escaped.get(r, ())}, key=lambda e: (e.line, e.what))
+    escaped = sorted({e for r in shared for e in st.escaped.get(r, ())}, key=lambda e: (e.line, e.what))
     for e in escaped[:2]:
         reasons.append(f"`{shown}` was {e.what}" + (f" (line {e.line})" if "line" not in e.what else "")
                        + ": that reference would keep the old value")
-    aliases = _aliases(flow, st, roots, name)
+    aliases = _aliases(flow, st, shared, name)
     for other in sorted(aliases):
         if other.startswith("<iter:"):
             reasons.append(f"a loop is iterating over `{shown}`: it would keep the old tensor")
@@ -123,12 +124,12 @@ def judge(flow: ScopeFlow, live: Liveness, record: WriteRecord, step: tuple[int,
         reasons.append(f"`{n}` is used by a nested function, lambda or comprehension, which may keep or read "
                        "the old tensor")
         break
-    operand = _reach(st, record.operand) & roots
+    operand = _reach(st, record.operand) & shared
     if operand and not _operand_is_target(record):
         reasons.append(f"an operand shares memory with `{shown}`: in place the op reads what it writes, which "
                        "out of place it does not")
     if stmt is not None and name is not None:
-        again = _read_again(flow, record, stmt, roots)
+        again = _read_again(flow, record, stmt, shared)
         if again:
             reasons.append(f"`{again}` is read again in the same statement: out of place it would see the "
                            "old value")
@@ -169,9 +170,11 @@ def _obj_order(o: Obj) -> tuple:
     return (o.origin, o.label, o.nonlocal_reason or "", o.view_of or "")
 
 
-def _hazard(flow: ScopeFlow, record: WriteRecord, objs: list[Obj], roots: frozenset, shown: str
-            ) -> tuple[str | None, str]:
+def _hazard(flow: ScopeFlow, record: WriteRecord, objs: list[Obj], roots: frozenset, shared: frozenset,
+            shown: str) -> tuple[str | None, str]:
     st = record.state
+    if objs and all(o.origin == "data" for o in objs):
+        return None, f"`{shown}` is reached through `.data` or `.grad`: writing it is deliberate"
     grad = NO
     for r in roots:
         g = st.grad.get(r, MAYBE)
@@ -180,6 +183,12 @@ def _hazard(flow: ScopeFlow, record: WriteRecord, objs: list[Obj], roots: frozen
         return BREAKS, f"`{shown}` is a leaf that requires grad (or a view of one): the write raises at once"
     saved = sorted({e for r in roots for e in st.saved.get(r, ())}, key=lambda e: (not e.what.startswith("saved"),
                                                                                     e.line, e.what))
+    if not saved:
+        guessed = sorted({e for r in shared - roots for e in st.saved.get(r, ())}, key=lambda e: (e.line, e.what))
+        if guessed and grad != NO:
+            e = guessed[0]
+            return INPLACE, (f"`{shown}` may share memory with a tensor that was {e.what} (line {e.line}), if an "
+                             "unknown call returned its argument; nothing shows that it does")
     if saved:
         e = saved[0]
         if e.what.startswith("saved by"):
@@ -228,6 +237,7 @@ def _reach(st, keys: frozenset) -> frozenset:
         if o is None:
             continue
         out |= o.storage
+        out |= o.may_share
         todo.extend(o.contents)
     return frozenset(out)
 

@@ -69,6 +69,9 @@ class Obj(NamedTuple):
     nonlocal_reason: str | None = None  # why a write to it is observable outside the scope
     multi_view: bool = False  # one of several views returned by chunk/split/unbind
     contents: frozenset = frozenset()  # for containers: keys of the objects they may hold
+    # Storages it may share on no better evidence than "an unknown call may return its argument":
+    # counted against a fix's safety, not as proof that the write reaches what they hold.
+    may_share: frozenset = frozenset()
 
     @property
     def is_tensor(self) -> bool:
@@ -98,6 +101,7 @@ def obj_join(a: Obj, b: Obj) -> Obj:
         _first_text(a.nonlocal_reason, b.nonlocal_reason),
         multi_view=a.multi_view or b.multi_view,
         contents=a.contents | b.contents,
+        may_share=a.may_share | b.may_share,
     )
 
 
@@ -151,6 +155,16 @@ class State:
             o = self.objs.get(k)
             if o is not None:
                 out |= o.storage
+        return frozenset(out)
+
+    def may_storages(self, keys: frozenset) -> frozenset:
+        """Every storage the objects may share, the speculative ones included."""
+        out: set = set()
+        for k in keys:
+            o = self.objs.get(k)
+            if o is not None:
+                out |= o.storage
+                out |= o.may_share
         return frozenset(out)
 
     def facts(self, keys: frozenset) -> Obj | None:
@@ -237,7 +251,8 @@ def retire(state: State, new: Key, old: Key) -> None:
     moved = _renamed(moved, ren)
     state.objs[old] = moved if old not in state.objs else obj_join(state.objs[old], moved)
     for k, o in list(state.objs.items()):
-        if new in o.storage or new in o.contents or (o.elems and any(new in e for e in o.elems)):
+        if new in o.storage or new in o.contents or new in o.may_share or \
+                (o.elems and any(new in e for e in o.elems)):
             state.objs[k] = _renamed(o, ren)
     for table in ("saved", "escaped"):
         t: dict = getattr(state, table)
@@ -248,5 +263,5 @@ def retire(state: State, new: Key, old: Key) -> None:
 
 
 def _renamed(o: Obj, ren) -> Obj:
-    return o._replace(storage=ren(o.storage), contents=ren(o.contents),
+    return o._replace(storage=ren(o.storage), contents=ren(o.contents), may_share=ren(o.may_share),
                       elems=tuple(ren(e) for e in o.elems) if o.elems else o.elems)

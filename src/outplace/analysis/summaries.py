@@ -208,7 +208,7 @@ def _result(flow: ScopeFlow, node: ast.Call, part: ResultPart, args: dict, label
         related: frozenset = frozenset()
         for v in args.values():
             related |= v
-        out |= flow.new(marker, Obj(MAYBE, "unknown", label=f"{label} result", storage=flow.reach(related),
+        out |= flow.new(marker, Obj(MAYBE, "unknown", label=f"{label} result", may_share=flow.reach(related),
                                     nonlocal_reason=f"returned by {label}, which may return a reference to "
                                                     "something else"), grad=MAYBE)
     if not out:

@@ -1,0 +1,313 @@
+"""The judgement model on small programs: the hazard of a write and whether its fix is safe,
+unsafe (and why) or not offered at all (certainly wrong). Each row is a named fact with the case
+where it holds and, next to it, a case where it must not.
+
+The marked line (`# <-`) holds the write; `expect` is (hazard, fix) with fix one of "safe",
+"unsafe", "none" (reported, no fix), or None when nothing may be reported at that line; `why` is a
+substring of the finding's explanation or of one of its unsafe reasons.
+"""
+
+from __future__ import annotations
+
+import textwrap
+
+import pytest
+
+from outplace.engine import check_source
+from outplace.settings import Settings
+
+EVERYTHING = Settings(unsafe_fixes=True, clone=True, hazards=("breaks", "inplace"))
+
+CASES = {
+    # ---- hazards ------------------------------------------------------------------------------
+    "sigmoid saves its result": ("""
+        def f(x):
+            y = torch.sigmoid(x)
+            y *= 2  # <-
+            return y
+        """, ("breaks", "safe"), "saved by `torch.sigmoid`"),
+    "mul by a number saves nothing: writing its result is harmless": ("""
+        def f(x):
+            y = x * 2
+            y *= 3  # <-
+            return y
+        """, ("inplace", "safe"), "nothing saved it"),
+    "a factory buffer is outside the graph": ("""
+        def f(x):
+            buf = torch.zeros(3)
+            buf[0] = 1  # <-
+            return buf + x
+        """, None, None),
+    "a leaf that requires grad raises at once": ("""
+        w = torch.randn(3, requires_grad=True)
+        w += 1  # <-
+        """, ("breaks", "unsafe"), "leaf"),
+    "a write in a later loop iteration into a tensor the loop saved": ("""
+        def f(x, w):
+            h = torch.tanh(x)
+            for _ in range(2):
+                y = h * w
+                h.add_(1)  # <-
+            return y
+        """, ("breaks", "safe"), "saved by"),
+    "a module attribute that saves its result (nn.Sigmoid)": ("""
+        class M(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.gate = nn.Sigmoid()
+
+            def forward(self, x):
+                y = self.gate(x)
+                y[y < 0.5] = 0  # <-
+                return y
+        """, ("breaks", "safe"), "saved by `nn.Sigmoid`"),
+    "a project module's forward: its summary says what it returns": ("""
+        class Inner(nn.Module):
+            def forward(self, x):
+                return torch.exp(x)
+
+        class Outer(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.inner = Inner()
+
+            def forward(self, x):
+                h = self.inner(x)
+                h += 1  # <-
+                return h
+        """, ("breaks", "safe"), "inside `Inner.forward`"),
+    "a helper's parameter is what its callers pass": ("""
+        def encode(x):
+            x += 1  # <-
+            return x
+
+        def run(z):
+            return encode(torch.sigmoid(z))
+        """, ("breaks", "unsafe"), "before `encode` was called"),
+    "one of several views chunk returned": ("""
+        def f(z: torch.Tensor, s: torch.Tensor):
+            h = z * s
+            a, b = h.chunk(2)
+            b += 1  # <-
+            return a, b
+        """, ("breaks", "unsafe"), "several views"),
+    "`.data` is deliberate": ("""
+        def f(p: torch.Tensor):
+            y = torch.sigmoid(p)
+            y.data.mul_(2)  # <-
+            return y
+        """, None, None),
+    "under no_grad the write is intentional": ("""
+        def f(w: torch.Tensor, g: torch.Tensor):
+            with torch.no_grad():
+                w.sub_(0.1 * g)  # <-
+        """, None, None),
+
+    # ---- safety: aliases, escapes, same-statement reads -----------------------------------------
+    "a chained assignment is an alias": ("""
+        def f(x):
+            q = k = torch.sigmoid(x)
+            q *= 2  # <-
+            return q, k
+        """, ("breaks", "unsafe"), "`k` refers to the same tensor"),
+    "the alias is dead after the write: safe": ("""
+        def f(x):
+            q = k = torch.sigmoid(x)
+            q *= 2  # <-
+            return q
+        """, ("breaks", "safe"), None),
+    "`or` may be either operand": ("""
+        def f(y, w):
+            y = torch.sigmoid(y)
+            z = y or w
+            y *= 2  # <-
+            return z
+        """, ("breaks", "unsafe"), "`z` refers to the same tensor"),
+    "a closure may read the old tensor": ("""
+        def f(x):
+            s = torch.sigmoid(x)
+            g = lambda: s
+            s *= 2  # <-
+            return g()
+        """, ("breaks", "unsafe"), "nested function"),
+    "a default argument keeps the old tensor": ("""
+        def f(x):
+            y = torch.sigmoid(x)
+            def g(t=y):
+                return t
+            y *= 2  # <-
+            return g()
+        """, ("breaks", "unsafe"), "default argument"),
+    "max() may return its argument": ("""
+        def f(x, t):
+            s = torch.sigmoid(x)
+            m = max(s, t)
+            s *= 2  # <-
+            return m
+        """, ("breaks", "unsafe"), "`m` refers to the same tensor"),
+    "an unknown call may keep its argument": ("""
+        def f(x):
+            y = torch.sigmoid(x)
+            z = torch.jit.annotate(torch.Tensor, y)
+            y *= 2  # <-
+            return z
+        """, ("breaks", "unsafe"), "passed to `torch.jit.annotate`"),
+    ".numpy() shares memory": ("""
+        def f(x):
+            p = torch.sigmoid(x)
+            a = p.cpu().numpy()
+            p *= 2  # <-
+            return a
+        """, ("breaks", "unsafe"), "`a` refers to the same tensor"),
+    "nn.Parameter(w) shares w's memory": ("""
+        def f(x):
+            w = torch.sigmoid(x)
+            P = nn.Parameter(w)
+            w *= 2  # <-
+            return P
+        """, ("breaks", "unsafe"), "nn.Parameter"),
+    "dropout with training=False returns its input": ("""
+        def f(x):
+            h = torch.sigmoid(x)
+            d = F.dropout(h, 0.5, training=False)
+            h *= 2  # <-
+            return d
+        """, ("breaks", "unsafe"), "`d` refers to the same tensor"),
+    "dropout in training makes a new tensor": ("""
+        def f(x):
+            h = torch.sigmoid(x)
+            d = F.dropout(h, 0.5)
+            h *= 2  # <-
+            return d, h
+        """, ("breaks", "safe"), None),
+    "a read of the tensor in the same statement": ("""
+        def f(x):
+            x = torch.sigmoid(x)
+            z = x.mul_(2) + x  # <-
+            return z
+        """, ("breaks", "unsafe"), "read again in the same statement"),
+    "stored in an attribute": ("""
+        class M(nn.Module):
+            def forward(self, x):
+                h = torch.sigmoid(x)
+                self.cache = h
+                h *= 2  # <-
+                return h
+        """, ("breaks", "unsafe"), "stored in `self.cache`"),
+    "a list holds it": ("""
+        def f(x):
+            h = torch.sigmoid(x)
+            out = [h]
+            h *= 2  # <-
+            return out
+        """, ("breaks", "unsafe"), "`out` refers to the same tensor"),
+    "a new tensor each iteration (recency): last iteration's list entry is another tensor": ("""
+        def f(x):
+            outs = []
+            for i in range(3):
+                h = torch.sigmoid(x * i)
+                h *= 2  # <-
+                outs.append(h)
+            return outs
+        """, ("breaks", "safe"), None),
+    "a maybe-numpy value gets no tensor method": ("""
+        def f(v: Union[np.ndarray, torch.Tensor]):
+            v = v * 1
+            v[v < 0] = 0  # <-
+            return v
+        """, None, None),
+
+    # ---- shape and dtype facts ----------------------------------------------------------------
+    "a keepdim norm of the target cannot broadcast or promote it": ("""
+        def f(x):
+            e = torch.exp(x)
+            e /= e.norm(dim=-1, keepdim=True) + 1e-6  # <-
+            return e
+        """, ("breaks", "safe"), None),
+    "a norm without keepdim may broadcast": ("""
+        def f(x):
+            e = torch.exp(x)
+            e /= e.norm(dim=-1) + 1e-6  # <-
+            return e
+        """, ("breaks", "unsafe"), "broadcast"),
+
+    # ---- certainly wrong: no fix at all -------------------------------------------------------
+    "a manual SGD step over parameters()": ("""
+        def step(model, lr):
+            for p in model.parameters():
+                p.add_(-lr * p.grad)  # <-
+        """, ("breaks", "none"), "parameter of the model"),
+    "writing through views of a caller's tensor": ("""
+        def unnormalize(t, mean, std):
+            for c, m, s in zip(t[0], mean, std):
+                c.mul_(s).add_(m)  # <-
+            return t
+        """, (None, "none"), "view"),
+    "a helper that works by mutating its argument": ("""
+        def augment(img: torch.Tensor):
+            img.mul_(0.5)  # <-
+        """, ("inplace", "none"), "drop the write"),
+    "a local name for a tensor held in a dict of state": ("""
+        class Tracker:
+            def __init__(self):
+                self.stats = {"mean": torch.zeros(3)}
+
+            def update(self, x):
+                running = self.stats["mean"]
+                running.mul_(0.9).add_(x.mean(0))  # <-
+                return running
+        """, (None, "none"), "another name for"),
+    "a chain that reads what it wrote": ("""
+        def f(inp, w):
+            x = F.linear(inp, w)
+            x.mul_(2.0).add_(x)  # <-
+            return x
+        """, (None, "none"), "earlier part of the chain"),
+}
+
+HEADER = "import torch\nimport torch.nn as nn\nimport torch.nn.functional as F\nimport numpy as np\nfrom typing import Union\n"
+
+
+def _at_marker(code: str):
+    source = HEADER + textwrap.dedent(code)
+    line = next(i for i, text in enumerate(source.splitlines(), 1) if "# <-" in text)
+    return source, line, [f for f in check_source(source, EVERYTHING) if f.line == line]
+
+
+@pytest.mark.parametrize("name", list(CASES))
+def test_judgement(name: str) -> None:
+    code, expect, why = CASES[name]
+    source, line, found = _at_marker(code)
+    if expect is None:
+        assert found == [], f"{name}: expected no finding at line {line}, got {found}"
+        return
+    assert found, f"{name}: expected a finding at line {line}"
+    f = found[0]
+    hazard, fix = expect
+    if hazard is not None:
+        assert f.hazard == hazard, (name, f.hazard, f.why)
+    got = "none" if f.fix is None else f.fix.applicability.value
+    assert got == fix, (name, got, f.why, f.fix)
+    if why is not None:
+        text = " ".join([f.why, *(f.fix.reasons if f.fix else ())])
+        assert why in text, (name, text)
+
+
+def test_messages_do_not_depend_on_hash_seeds() -> None:
+    """Sets of objects iterate in an order that changes with PYTHONHASHSEED: the explanations
+    chosen from them must not."""
+    import os
+    import subprocess
+    import sys
+
+    program = ("import sys, textwrap\nfrom tests.test_judgement import CASES, HEADER, EVERYTHING\n"
+               "from outplace.engine import check_source\n"
+               "for code, _, _ in CASES.values():\n"
+               "    for f in check_source(HEADER + textwrap.dedent(code), EVERYTHING):\n"
+               "        print(f.line, f.code, f.hazard, f.why, f.fix and f.fix.reasons)\n")
+    outs = []
+    for seed in ("1", "2"):
+        env = {**os.environ, "PYTHONHASHSEED": seed}
+        outs.append(subprocess.run([sys.executable, "-c", program], capture_output=True, text=True, env=env,
+                                   check=True, cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__)))).stdout)
+    assert outs[0] == outs[1] and outs[0].count("\n") > 20
