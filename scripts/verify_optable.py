@@ -1082,7 +1082,7 @@ def load_op_db() -> list:
     """PyTorch's OpInfo database (the generator's loader: one place knows about `expecttest`)."""
     sys.path.insert(0, str(Path(__file__).resolve().parent))
     try:
-        from generate_optable import load_op_db as load
+        from torchfacts.common import load_op_db as load
     finally:
         sys.path.pop(0)
     return load()
