@@ -111,6 +111,43 @@ LEGACY_TENSOR_TYPE = type(torch.FloatTensor)  # the metaclass of torch.FloatTens
 TORCH_FUNCTIONS_UNCLASSIFIED = {"cond", "while_loop", "load", "wait"}
 
 
+# Calls that may hand back the receiver itself or a view of it (design.md §6), which the analysis
+# relies on finding under "alias": each is run (float32, 1-D, contiguous) and must share the
+# receiver's storage; a name classified otherwise is moved to alias with a note.
+SELF_RETURNING_CALLS: dict[str, Callable[[torch.Tensor], Any]] = {
+    "to": lambda x: x.to(x.dtype), "float": lambda x: x.float(), "contiguous": lambda x: x.contiguous(),
+    "type_as": lambda x: x.type_as(x), "reshape": lambda x: x.reshape(x.shape),
+    "reshape_as": lambda x: x.reshape_as(x), "view": lambda x: x.view(x.shape),
+    "view_as": lambda x: x.view_as(x), "expand": lambda x: x.expand(x.shape),
+    "expand_as": lambda x: x.expand_as(x), "flatten": lambda x: x.flatten(), "detach": lambda x: x.detach(),
+    "cpu": lambda x: x.cpu(), "type": lambda x: x.type(x.type()), "squeeze": lambda x: x.squeeze(),
+    "real": lambda x: x.real, "conj": lambda x: x.conj(), "resolve_conj": lambda x: x.resolve_conj(),
+    "resolve_neg": lambda x: x.resolve_neg(), "to_dense": lambda x: x.to_dense(), "data": lambda x: x.data,
+    "requires_grad_": lambda x: x.requires_grad_(False), "narrow": lambda x: x.narrow(0, 0, len(x)),
+}
+
+
+def self_like_args(x: torch.Tensor) -> list[tuple]:
+    """Arguments that ask for what x already is: itself, its dtype, its shape."""
+    return [(x,), (x.dtype,), (tuple(x.shape),)]
+
+
+def confirm_self_returning(methods_cls: dict[str, str]) -> None:
+    moved = []
+    for name, call in sorted(SELF_RETURNING_CALLS.items()):
+        x = make(torch.float32, (4,))
+        res = call(x)
+        if not shares_storage(res, [x]):
+            raise SystemExit(f"Tensor.{name}: the call in SELF_RETURNING_CALLS no longer returns x's storage")
+        if methods_cls[name] != "alias":
+            methods_cls[name] = "alias"
+            moved.append(name)
+    note("aliasing: Tensor methods measured to return the receiver or a view of it on a float32 1-D "
+         "contiguous receiver (x.to(x.dtype), x.float(), x.contiguous(), x.type_as(x)...), all classified "
+         "alias: " + ", ".join(sorted(SELF_RETURNING_CALLS))
+         + ("; moved from another class: " + ", ".join(moved) if moved else ""))
+
+
 # --------------------------------------------------------------------------------------------------
 # Return classification of all public Tensor methods and torch functions
 # --------------------------------------------------------------------------------------------------
@@ -127,7 +164,7 @@ def find_aliasing(names: list[str], call: Callable[[str, Any, tuple], Any],
             for shape in ((4,), (3, 4)):
                 x = make(dtype, shape)
                 firsts = [x, [x]] if list_input else [x]
-                cands = [(first, args) for first in firsts for args in probe_args(x)]
+                cands = [(first, args) for first in firsts for args in probe_args(x) + self_like_args(x)]
                 for inp, args in cands:
                     res, err = attempt(lambda: call(name, inp, args))
                     if err is None and shares_storage(res, tensors_in([inp, args])):
@@ -237,6 +274,7 @@ def apply_measured_aliasing(op_db: list, methods_cls: dict[str, str],
         (methods_cls if ns == "Tensor" else torch_cls)[name] = "alias"
         note(f"aliasing: {label} is fresh per its aten schema but returned an input's storage; "
              "classified alias", evidence)
+    confirm_self_returning(methods_cls)
 
 
 def float_only_methods(methods_cls: dict[str, str]) -> list[str]:
