@@ -9,6 +9,7 @@ inputs and their results are compared. Run from the repository root::
     python3 scripts/verify_optable.py --full               # the full sweep (~3 min)
     python3 scripts/verify_optable.py --full --json sweep.json
     python3 scripts/verify_optable.py --rows 'methods.cum*'  # only some rows (fnmatch on SECTION.NAME)
+    python3 scripts/verify_optable.py --facts              # the measured facts, another way (~1 min)
 
 Which rows: every row the fixer rewrites. ``methods`` of kind twin/view (OP102) and the
 equivalent/random rows that carry a template (OP107); ``functions`` with a twin (OP103);
@@ -60,6 +61,14 @@ How one case is checked (`check_row`):
 
 Values are compared exactly (NaN equals NaN, -0.0 equals 0.0); a difference within float rounding
 is still ``value_differs``, with its relative size in the detail.
+
+``--facts`` checks the measured facts instead (``torchfacts/verify.py``): the generator's call
+sweep runs again with the tensors autograd saves seen by a ``saved_tensors_hooks`` pack hook
+(the generator reads the autograd nodes and writes into each tensor), and ``saves_inputs``,
+``saves_output``, the aliasing of functionals and modules, ``no_grad_output`` and the modules'
+``shape_preserving`` must come out exactly as checked in; the other shape facts are tried on
+other shapes and float16; ``tensor_only_methods`` is recomputed.  Exit status 1 on any
+disagreement.
 """
 
 from __future__ import annotations
@@ -78,6 +87,7 @@ import time
 import types
 import warnings
 import zlib
+from importlib import resources
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator
 
@@ -1078,14 +1088,38 @@ def hypothesis_cases(ref: RowRef, examples: int, dtypes: tuple[torch.dtype, ...]
 # OpInfo samples
 # --------------------------------------------------------------------------------------------------
 
-def load_op_db() -> list:
-    """PyTorch's OpInfo database (the generator's loader: one place knows about `expecttest`)."""
+def torchfacts() -> types.ModuleType:
+    """The generator's package (scripts/torchfacts), imported from next to this script."""
     sys.path.insert(0, str(Path(__file__).resolve().parent))
     try:
-        from generate_optable import load_op_db as load
+        import torchfacts.verify  # noqa: F401 - imports the package and its verifier
+        import torchfacts
     finally:
         sys.path.pop(0)
-    return load()
+    return torchfacts
+
+
+def load_op_db() -> list:
+    """PyTorch's OpInfo database (the generator's loader: one place knows about `expecttest`)."""
+    return torchfacts().common.load_op_db()
+
+
+def check_facts(out: Any = sys.stdout) -> int:
+    """`--facts`: the measured facts (saves_inputs, aliasing of functionals and modules,
+    no_grad_output, shape facts, tensor_only_methods) measured again another way; 1 on any
+    disagreement."""
+    t0 = time.monotonic()
+    table = json.loads(resources.files("outplace").joinpath("data/optable.json").read_text(encoding="utf-8"))
+    problems, unexercised = torchfacts().verify.verify_facts(
+        table, log=lambda m: print(f"[{time.monotonic() - t0:6.1f}s] {m}", file=sys.stderr))
+    p = functools.partial(print, file=out)
+    p(f"torch {torch.__version__}: facts measured again in {time.monotonic() - t0:.1f} s; "
+      f"{len(problems)} disagreements; {len(unexercised)} listed rows no new input exercised")
+    for line in problems:
+        p(f"  DISAGREE {line}")
+    if unexercised:
+        p("  not exercised on the new inputs: " + ", ".join(unexercised))
+    return 1 if problems else 0
 
 
 def opinfo_targets(op_db: list, rows: list[RowRef]) -> list[tuple[Any, RowRef]]:
@@ -1287,8 +1321,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-opinfo", action="store_true")
     parser.add_argument("--no-hypothesis", action="store_true")
     parser.add_argument("--no-grid", action="store_true")
+    parser.add_argument("--facts", action="store_true",
+                        help="instead: measure saves_inputs, aliasing, shape and grad facts again another way")
     ns = parser.parse_args(argv)
     warnings.filterwarnings("ignore")
+    if ns.facts:
+        return check_facts()
     max_samples = ns.max_samples if ns.max_samples is not None else (None if ns.full else 4)
     examples = ns.examples if ns.examples is not None else (50 if ns.full else 8)
     sweep = run_sweep(full=ns.full, max_samples=max_samples, examples=examples, use_opinfo=not ns.no_opinfo,

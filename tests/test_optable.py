@@ -16,6 +16,7 @@ from outplace.optable import OpTable, load_optable, parse_optable
 
 ROOT = Path(__file__).resolve().parent.parent
 GENERATOR = ROOT / "scripts" / "generate_optable.py"
+EVIDENCE = ROOT / "src" / "outplace" / "data" / "optable_evidence.json"
 
 KINDS = {"twin", "equivalent", "random", "view", "nonmath"}
 DTYPES = {"same", "bool_result", "int_widens", "int_to_float", "unknown"}
@@ -44,6 +45,14 @@ def test_loader_is_cached_and_read_only(table: OpTable) -> None:
         table.methods["add_"]["kind"] = "nonmath"  # type: ignore[index]
     assert isinstance(table.float_only, frozenset)
     assert all(isinstance(v, frozenset) for v in table.tensor_methods.values())
+    with pytest.raises(TypeError):
+        table.saves_inputs["methods"]["mul"]["any"] = frozenset()  # type: ignore[index]
+    with pytest.raises(TypeError):
+        table.keepdim_reductions["methods"]["sum"] = "tuple"  # type: ignore[index]
+    with pytest.raises(TypeError):
+        table.may_alias_input["modules"]["Linear"] = frozenset()  # type: ignore[index]
+    assert isinstance(table.saves_inputs["methods"]["mul"]["any"], frozenset)
+    assert isinstance(table.tensor_only_methods, frozenset)
 
 
 def test_loader_mirrors_the_json(table: OpTable, raw: dict) -> None:
@@ -317,6 +326,13 @@ def test_checked_in_table_is_what_the_generator_produces(raw: dict, tmp_path: Pa
     torch = pytest.importorskip("torch")
     if torch.__version__.split("+")[0] != raw["torch_version"]:
         pytest.skip(f"the table was generated with torch {raw['torch_version']}, not {torch.__version__}")
+    sys.path.insert(0, str(ROOT / "scripts"))
+    try:
+        from torchfacts.tensor_only import optional_types
+    finally:
+        sys.path.pop(0)
+    if optional_types()[0]:
+        pytest.skip("an optional package tensor_only_methods consults is installed; the table was generated without")
     out = tmp_path / "optable.json"
     proc = subprocess.run([sys.executable, str(GENERATOR), "--output", str(out)],
                           capture_output=True, text=True, timeout=600, check=False)
@@ -326,6 +342,8 @@ def test_checked_in_table_is_what_the_generator_produces(raw: dict, tmp_path: Pa
     for key in raw:  # key by key, so a failure names the part that drifted
         assert fresh[key] == raw[key], key
     assert out.read_text(encoding="utf-8") == (ROOT / "src/outplace/data/optable.json").read_text(encoding="utf-8")
+    evidence = tmp_path / "optable_evidence.json"  # written next to the table
+    assert evidence.read_text(encoding="utf-8") == EVIDENCE.read_text(encoding="utf-8")
 
 
 # --- saves_output against torch: write into the output, then backward ------------------------------

@@ -1,7 +1,8 @@
 """What outplace knows about torch's operators, read from the checked-in `data/optable.json`.
 
-The table is measured from torch itself by `scripts/generate_optable.py` (see that script for how
-each field is decided); outplace never imports torch.  Every field mirrors a key of the JSON:
+The table is measured from torch itself by `scripts/generate_optable.py` (the modules of
+`scripts/torchfacts/` say how each field is decided); outplace never imports torch.  Every field
+mirrors a key of the JSON:
 
 - `methods`: in-place `Tensor` methods (`"add_"`) -> row with `kind` ("twin", "equivalent",
   "random", "view", "nonmath"), `twin` (out-of-place method name or None), `dtype` ("same",
@@ -28,7 +29,50 @@ each field is decided); outplace never imports torch.  Every field mirrors a key
   `add`, `matmul`, `F.linear`, `nn.Conv2d`...): an in-place write into their untouched output is
   harmless to autograd (whatever it does to an input the output aliases is a separate question).
   A name in neither mapping could not be run: unknown.
+- `saves_inputs`: the same four keys -> name -> pattern -> *input keys* autograd saved for backward
+  (an in-place write into a saved input breaks a later backward; through `kron` it silently changes
+  the gradient).  Input keys: `"self"` (a method's receiver), `"0"`, `"1"`... (positional arguments:
+  after the receiver for methods, from the first argument for functions; a module's forward
+  inputs), a keyword argument's name, and for modules `"params"` (the module's own parameters) and
+  `"buffers"` (its buffers: BatchNorm's running stats).  Each positional input also appears under
+  its parameter name where the signature (Python-level) or every aten overload (builtins) names it,
+  so both `F.linear(x, w)` and `F.linear(x, weight=w)` find `"1"`/`"weight"`.  Patterns: `"any"`:
+  the union over every measured call without `inplace=True` (tensor arguments float and requiring
+  grad, non-leaf; generic, OpInfo and ModuleInfo samples; modules in train() and eval());
+  `"scalar"`: the calls whose only tensor argument was the receiver / first argument / forward
+  input, every other operand a Python number (`x * 2` saves nothing, `x.pow(2)` saves `"self"`);
+  `"inplace"`: the calls with `inplace=True`.  A pattern is absent when none of its calls ran; a
+  name is absent when nothing ran.  Use `saved_inputs()`.
+- `saves_inputs_conditional`: the four keys -> pattern -> names whose calls of that pattern did not
+  all save the same inputs (dims, flags, train/eval, which argument was a tensor): the set in
+  `saves_inputs` is their union, "may save".
+- `may_alias_input`: `{"functional", "modules"}` -> name -> conditions under which a measured call
+  returned its input itself or a tensor sharing its storage (a module's parameters are not its
+  input): `"always"` (every call: `nn.Identity`, `nn.Flatten`), `"inplace=True"`, `"p=0.0"`,
+  `"training=False"` (calls or constructions with that keyword), `"train"`/`"eval"` (a module
+  without those keywords, in that mode: `nn.Dropout` in eval()), `"args"` (a functional on some
+  other argument pattern: `F.dropout(x, 0.5, False)`; `F.alpha_dropout`'s `training` defaults to
+  False).  Use `may_return_input()` / `modules_returning_input()`.
+- `no_input_alias`: the same two keys -> names no measured call returned an input or a view of one.
+- `tensor_only_methods`: public `torch.Tensor` attribute names that no reference type has (numpy
+  arrays and scalars, Python's builtins, `pathlib.Path`, `nn.Module`, distributions, optimizers,
+  storages...): `x.<name>` is evidence that `x` is a tensor.
+- `shape_preserving`: the four keys -> names whose every measured call with a floating input and
+  only Python-scalar arguments returned one dense tensor of the input's exact shape and dtype
+  (`exp`, `mul` by a scalar, `clamp`, `softmax`, `cumsum`, `F.relu`, `nn.ReLU`, `nn.LayerNorm`...):
+  `x op= f(x, 2)` cannot broadcast or promote `x`.
+- `keepdim_reductions`: `{"methods", "torch"}` -> name -> `"tensor"` or `"tuple"` (values first,
+  `max`/`median`): `op(x, dim=d, keepdim=True)` keeps `x.ndim` with size 1 in the reduced dims and
+  `x`'s floating dtype; with `dim` by position no dim is ever other than 1 or `x`'s.
+- `no_grad_output`: the four keys -> names whose result never required grad although an input did
+  (comparisons, `argmax`, `argsort`, integer conversions, `detach`, `new_zeros`...; not `sign` or
+  `round`: their result is in the graph with a zero gradient).
 - `notes`: measurements that contradicted an expectation (for humans; no code should parse them).
+
+Every fact is measured on torch `torch_version` (CPU) by `scripts/generate_optable.py`; the call
+or sample that proved each row of the six families above is in `data/optable_evidence.json`
+(provenance for humans and reviews; never loaded here).  `scripts/verify_optable.py --facts`
+measures them again another way and fails on any disagreement.
 """
 
 from __future__ import annotations
@@ -55,7 +99,46 @@ class OpTable:
     float_only: frozenset[str]
     saves_output: Mapping[str, frozenset[str]]
     output_not_saved: Mapping[str, frozenset[str]]
+    saves_inputs: Mapping[str, Mapping[str, Mapping[str, frozenset[str]]]]
+    saves_inputs_conditional: Mapping[str, Mapping[str, frozenset[str]]]
+    may_alias_input: Mapping[str, Mapping[str, frozenset[str]]]
+    no_input_alias: Mapping[str, frozenset[str]]
+    tensor_only_methods: frozenset[str]
+    shape_preserving: Mapping[str, frozenset[str]]
+    keepdim_reductions: Mapping[str, Mapping[str, str]]
+    no_grad_output: Mapping[str, frozenset[str]]
     notes: tuple[str, ...]
+
+    def _input_pattern(self, scalar_operands: bool, inplace: bool) -> str:
+        return "inplace" if inplace else "scalar" if scalar_operands else "any"
+
+    def saved_inputs(self, category: str, name: str, scalar_operands: bool = False,
+                     inplace: bool = False) -> frozenset[str] | None:
+        """The input keys autograd may save when `category.name` runs (see `saves_inputs`), or
+        None when nothing measured says.  `scalar_operands`: every argument but the receiver /
+        first argument / forward input is a Python number or another non-tensor; `inplace`: the
+        call (or the module's construction) passes `inplace=True`."""
+        row = self.saves_inputs.get(category, {}).get(name)
+        return None if row is None else row.get(self._input_pattern(scalar_operands, inplace))
+
+    def saves_inputs_conditionally(self, category: str, name: str, scalar_operands: bool = False,
+                                   inplace: bool = False) -> bool:
+        """Whether `saved_inputs()` is a union over calls that saved different inputs ("may save")."""
+        pattern = self._input_pattern(scalar_operands, inplace)
+        return name in self.saves_inputs_conditional.get(category, {}).get(pattern, frozenset())
+
+    def may_return_input(self, category: str, name: str, inplace: bool = False) -> bool | None:
+        """Whether a `functional`/`modules` call may return its input or a view of it; `inplace`:
+        the call (or construction) passes `inplace=True`.  None: nothing measured says."""
+        conditions = self.may_alias_input.get(category, {}).get(name)
+        if conditions is not None:
+            return bool(conditions - {"inplace=True"}) or (inplace and "inplace=True" in conditions)
+        return False if name in self.no_input_alias.get(category, frozenset()) else None
+
+    def modules_returning_input(self) -> frozenset[str]:
+        """torch.nn classes whose forward may return its input or a view of it without
+        `inplace=True` (nn.Identity, nn.Flatten, nn.Dropout in eval()...)."""
+        return frozenset(n for n, c in self.may_alias_input.get("modules", {}).items() if c - {"inplace=True"})
 
 
 def _frozen_rows(rows: dict[str, dict[str, Any]]) -> Mapping[str, Row]:
@@ -79,6 +162,17 @@ def parse_optable(data: dict[str, Any]) -> OpTable:
         float_only=frozenset(data["float_only"]),
         saves_output=_frozen_sets(data["saves_output"]),
         output_not_saved=_frozen_sets(data["output_not_saved"]),
+        saves_inputs=MappingProxyType({cat: MappingProxyType({name: _frozen_sets(row) for name, row in rows.items()})
+                                       for cat, rows in data["saves_inputs"].items()}),
+        saves_inputs_conditional=MappingProxyType({cat: _frozen_sets(groups)
+                                                   for cat, groups in data["saves_inputs_conditional"].items()}),
+        may_alias_input=MappingProxyType({cat: _frozen_sets(rows) for cat, rows in data["may_alias_input"].items()}),
+        no_input_alias=_frozen_sets(data["no_input_alias"]),
+        tensor_only_methods=frozenset(data["tensor_only_methods"]),
+        shape_preserving=_frozen_sets(data["shape_preserving"]),
+        keepdim_reductions=MappingProxyType({cat: MappingProxyType(dict(rows))
+                                             for cat, rows in data["keepdim_reductions"].items()}),
+        no_grad_output=_frozen_sets(data["no_grad_output"]),
         notes=tuple(data.get("notes", ())),
     )
 
