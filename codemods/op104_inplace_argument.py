@@ -6,7 +6,7 @@ import ast
 from typing import Iterator
 
 from outplace.analysis import BREAKS, INPLACE, Analysis, Judgement
-from outplace.analysis.effects import PASSTHROUGH_MODULES, inplace_arg
+from outplace.analysis.effects import inplace_arg
 from outplace.findings import Applicability, Finding, Fix
 from outplace.plans import CallEdit, CallPlan
 
@@ -188,7 +188,7 @@ def _chain_judgement(an: Analysis, call: ast.Call, name: str) -> tuple[str | Non
                 f"`{name}` writes into the output of `{ast.unparse(prev.func)}`, which outplace does not know"]
         index = an.ops.modules_inplace.get(prev_name)
         prev_inplace = index is not None and inplace_arg(prev, index) is not None
-        if prev_name in PASSTHROUGH_MODULES or prev_inplace:
+        if an.ctx.effects.returns_input(prev_name) or prev_inplace:
             eff = an.ctx.effects.module(prev_name, prev_inplace)
             if eff.saves_output or eff.saves is None:
                 return BREAKS, (f"`nn.{prev_name}` before it may save the tensor it passes on for backward; this "

@@ -27,8 +27,8 @@ CASES = {
             return y
         """, ("breaks", "safe"), "saved by `torch.sigmoid`"),
     "mul by a number saves nothing: writing its result is harmless": ("""
-        def f(x):
-            y = x * 2
+        def f(x: torch.Tensor):
+            y = torch.exp(x) * 2
             y *= 3  # <-
             return y
         """, ("inplace", "safe"), "nothing saved it"),
@@ -173,10 +173,17 @@ CASES = {
             h *= 2  # <-
             return d
         """, ("breaks", "unsafe"), "`d` refers to the same tensor"),
-    "dropout in training makes a new tensor": ("""
+    "dropout may return its input (eval, p=0, positional training): an alias when used after": ("""
         def f(x):
             h = torch.sigmoid(x)
             d = F.dropout(h, 0.5)
+            h *= 2  # <-
+            return d, h
+        """, ("breaks", "unsafe"), "`d` refers to the same tensor"),
+    "a conv output is a new tensor: no alias": ("""
+        def f(x, w):
+            h = torch.sigmoid(x)
+            d = F.conv1d(h, w)
             h *= 2  # <-
             return d, h
         """, ("breaks", "safe"), None),

@@ -25,11 +25,12 @@ ALL = "*"
 
 @dataclass(frozen=True)
 class Effect:
-    result: str  # fresh | view | same | factory | nontensor | tuple_views | unknown
+    result: str  # fresh | view | maybe_same | same | factory | nontensor | tuple_views | unknown
     label: str  # how messages name the op: "`sigmoid`", "`nn.Linear`"
     source: str | int | None = None  # for view/same: which input the result shares storage with
     writes: str | int | None = None  # which input it writes in place
     saves: frozenset | None = frozenset()  # inputs autograd may save; None: unknown (may save any)
+    saves_maybe: bool = False  # the saved inputs depend on arguments (dims, flags, train/eval): "may save"
     saves_output: bool = False
     grad: bool = True  # False: the result never requires grad (comparisons, indices, detach)
     dtype: str | None = None  # float | int | bool | complex | "same" (as the source) | None (from inputs)
@@ -64,10 +65,6 @@ FLOAT_FACTORIES = {"rand", "randn", "rand_like", "randn_like", "linspace", "logs
 LEGACY_CONSTRUCTORS = {"Tensor": "float", "FloatTensor": "float", "DoubleTensor": "float", "HalfTensor": "float",
                        "BFloat16Tensor": "float", "LongTensor": "int", "IntTensor": "int", "ShortTensor": "int",
                        "CharTensor": "int", "ByteTensor": "int", "BoolTensor": "bool"}
-# torch.nn modules whose forward may return its input, or a view of it (Identity; dropout in eval
-# mode or with p=0; Flatten/Unflatten are views).
-PASSTHROUGH_MODULES = {"Identity", "Dropout", "Dropout1d", "Dropout2d", "Dropout3d", "AlphaDropout",
-                       "FeatureAlphaDropout", "Flatten", "Unflatten"}
 PARAMETER_CLASSES = {"torch.nn.Parameter", "torch.nn.parameter.Parameter"}
 
 
@@ -92,7 +89,8 @@ class TorchEffects:
         if row is not None:  # an in-place method: writes and returns its receiver
             if row["kind"] == "nonmath":
                 return Effect("same", label, source=SELF) if name == "requires_grad_" else None
-            return Effect("same", label, source=SELF, writes=SELF, saves=self._saved("methods", name, scalar_operands),
+            saves, maybe = self._saved("methods", name, scalar_operands)
+            return Effect("same", label, source=SELF, writes=SELF, saves=saves, saves_maybe=maybe,
                           saves_output=name in ops.saves_output["methods"], dtype="same")
         if name in FACTORY_METHODS:
             return Effect("factory", label, grad=False, dtype="same" if name != "new_tensor" else None)
@@ -106,16 +104,21 @@ class TorchEffects:
             dtype = "bool"
         elif name in ops.float_only:
             dtype = "float"
-        no_grad = name in COMPARE_RESULT or name in INDEX_RESULT or name == "detach"
+        no_grad = name in ops.no_grad_output["methods"]
         if name in MULTI_VIEW:
             return Effect("tuple_views", label, source=SELF, grad=True, dtype="same")
         if name in classes["alias"]:
             return Effect("view", label, source=SELF, grad=not no_grad, dtype=dtype or "same")
         if name in classes["fresh"]:
-            return Effect("fresh", label, saves=self._saved("methods", name, scalar_operands),
-                          saves_output=name in ops.saves_output["methods"], grad=not no_grad,
-                          dtype=dtype or ("int" if name in INDEX_RESULT else None))
+            return self._fresh("methods", name, label, scalar_operands, no_grad,
+                               dtype or ("int" if name in INDEX_RESULT else None))
         return None
+
+    def _fresh(self, category: str, name: str, label: str, scalar: bool, no_grad: bool, dtype: str | None,
+               inplace: bool = False) -> Effect:
+        saves, maybe = self._saved(category, name, scalar, inplace)
+        return Effect("fresh", label, saves=saves, saves_maybe=maybe,
+                      saves_output=name in self.ops.saves_output[category], grad=not no_grad, dtype=dtype)
 
     # ---- torch.* functions --------------------------------------------------------------------------
     def torch_function(self, name: str, scalar_operands: bool = False) -> Effect | None:
@@ -136,65 +139,81 @@ class TorchEffects:
         if row is not None:  # torch.relu_(x): writes and returns its first argument
             if not row.get("twin"):
                 return None
-            return Effect("same", label, source=0, writes=0, saves=self._saved("torch", name, scalar_operands),
+            saves, maybe = self._saved("torch", name, scalar_operands)
+            return Effect("same", label, source=0, writes=0, saves=saves, saves_maybe=maybe,
                           saves_output=name in ops.saves_output["torch"], dtype="same")
         if name in classes["nontensor"]:
             return Effect("nontensor", label, grad=False)
         dtype = "bool" if name in COMPARE_RESULT else ("float" if name in ops.float_only else None)
-        no_grad = name in COMPARE_RESULT or name in INDEX_RESULT
+        no_grad = name in ops.no_grad_output["torch"]
         if name in MULTI_VIEW:
             return Effect("tuple_views", label, source=0, dtype="same")
         if name in classes["alias"]:
             return Effect("view", label, source=0, grad=not no_grad, dtype=dtype or "same")
         if name in classes["fresh"]:
-            return Effect("fresh", label, saves=self._saved("torch", name, scalar_operands),
-                          saves_output=name in ops.saves_output["torch"], grad=not no_grad,
-                          dtype=dtype or ("int" if name in INDEX_RESULT else None))
+            return self._fresh("torch", name, label, scalar_operands, no_grad,
+                               dtype or ("int" if name in INDEX_RESULT else None))
         return None
 
     # ---- torch.nn.functional ----------------------------------------------------------------------
-    def functional(self, name: str, inplace: bool) -> Effect | None:
+    def functional(self, name: str, inplace: bool, returns_input: str = "no") -> Effect | None:
+        """`returns_input`: "view" / "maybe" / "no": whether this call may return its input (the
+        caller reads the measured conditions, `training=False`, `p=0.0`..., off the call)."""
         ops = self.ops
         label = f"`F.{name}`"
         saves_out = name in ops.saves_output["functional"]
-        if name in ops.functional["inplace_functions"]:
-            return Effect("same", label, source=0, writes=0, saves=self._saved("functional", name, False),
+        if name in ops.functional["inplace_functions"] or (inplace and name in ops.functional["inplace_param"]):
+            saves, maybe = self._saved("functional", name, False, inplace=True)
+            return Effect("same", label, source=0, writes=0, saves=saves, saves_maybe=maybe,
                           saves_output=saves_out, dtype="same")
-        if inplace and name in ops.functional["inplace_param"]:
-            return Effect("same", label, source=0, writes=0, saves=self._saved("functional", name, False),
-                          saves_output=saves_out, dtype="same")
-        if name.startswith("dropout") or name in ("alpha_dropout", "feature_alpha_dropout"):
-            # `F.dropout(x, p, training=False)` returns `x` itself.
-            return Effect("view", label, source=0, saves=frozenset(), dtype="same")
-        if name in ops.saves_output["functional"] or name in ops.output_not_saved["functional"]:
-            return Effect("fresh", label, saves=self._saved("functional", name, False), saves_output=saves_out,
-                          dtype="same")
-        return None
+        measured = name in ops.saves_inputs.get("functional", {}) or name in ops.saves_output["functional"] \
+            or name in ops.output_not_saved["functional"]
+        if not measured:
+            return None
+        if returns_input != "no":
+            saves, maybe = self._saved("functional", name, False)
+            return Effect("view" if returns_input == "view" else "maybe_same", label, source=0, saves=saves,
+                          saves_maybe=maybe, dtype="same")
+        return self._fresh("functional", name, label, False, name in ops.no_grad_output["functional"], "same")
 
     # ---- torch.nn modules ---------------------------------------------------------------------------
+    def returns_input(self, cls: str) -> bool:
+        """May a torch.nn module of this class return its input (or a view of it) without `inplace=True`?"""
+        return bool(self.ops.may_alias_input.get("modules", {}).get(cls, frozenset()) - {"inplace=True"})
+
     def module(self, cls: str, inplace: bool) -> Effect:
         ops = self.ops
         label = f"`nn.{cls}`"
         saves_out = cls in ops.saves_output["modules"]
-        if inplace and cls in ops.modules_inplace:
-            return Effect("same", label, source=0, writes=0, saves=self._saved("modules", cls, False),
+        if inplace and cls in ops.modules_inplace and ops.may_return_input("modules", cls, inplace=True) is not False:
+            saves, maybe = self._saved("modules", cls, False, inplace=True)
+            return Effect("same", label, source=0, writes=0, saves=saves, saves_maybe=maybe,
                           saves_output=saves_out, dtype="same")
-        if cls in PASSTHROUGH_MODULES:
-            return Effect("view", label, source=0, saves=frozenset(), dtype="same")
-        if saves_out or cls in ops.output_not_saved["modules"]:
-            return Effect("fresh", label, saves=self._saved("modules", cls, False), saves_output=saves_out)
-        return Effect("fresh", label, saves=None, saves_output=True)  # not measured: may save anything
+        saves, maybe = self._saved("modules", cls, False)
+        conditions = ops.may_alias_input.get("modules", {}).get(cls, frozenset()) - {"inplace=True"}
+        if "always" in conditions:  # nn.Identity, nn.Flatten: the input itself or a view of it
+            return Effect("view", label, source=0, saves=saves, saves_maybe=maybe, saves_output=saves_out,
+                          dtype="same")
+        if conditions:  # nn.Dropout in eval() or with p=0
+            return Effect("maybe_same", label, source=0, saves=saves, saves_maybe=maybe, saves_output=saves_out,
+                          dtype="same")
+        if ops.may_return_input("modules", cls) is None and saves is None:
+            return Effect("fresh", label, saves=None, saves_maybe=True, saves_output=True)  # not measured
+        return Effect("fresh", label, saves=saves, saves_maybe=maybe, saves_output=saves_out)
 
     # ---- saved inputs ---------------------------------------------------------------------------------
-    def _saved(self, category: str, name: str, scalar_operands: bool) -> frozenset | None:
-        """Which inputs autograd may save. Until the table measures inputs, only the output is
-        known: an op measured not to save its output may still save its inputs, so: unknown."""
-        lookup = getattr(self.ops, "saved_inputs", None)
-        if lookup is not None:
-            got = lookup(category, name, scalar_operands)
-            if got is not None:
-                return frozenset(SELF if a == "self" else (int(a) if str(a).isdigit() else a) for a in got)
-        return None
+    def _saved(self, category: str, name: str, scalar_operands: bool, inplace: bool = False
+               ) -> tuple[frozenset | None, bool]:
+        """Which inputs autograd may save (measured), and whether that depends on the arguments.
+        None: not measured for this pattern (then any input may be saved)."""
+        got = self.ops.saved_inputs(category, name, scalar_operands, inplace)
+        if got is None and scalar_operands:
+            got = self.ops.saved_inputs(category, name, False, inplace)  # the general pattern covers it
+        if got is None:
+            return None, True
+        keys = frozenset(SELF if a == "self" else (int(a) if a.isdigit() else a) for a in got
+                         if a not in ("params", "buffers"))
+        return keys, self.ops.saves_inputs_conditionally(category, name, scalar_operands, inplace)
 
 
 def inplace_arg(call: ast.Call, index: int) -> str | int | None:

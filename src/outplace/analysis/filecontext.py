@@ -501,12 +501,7 @@ class FileContext:
         if parts[:3] == ["torch", "nn", "functional"]:
             ip = self.ops.functional["inplace_param"].get(name)
             inplace = ip is not None and inplace_arg(node, ip) is not None
-            eff = self.effects.functional(name, inplace)
-            if eff is not None and eff.result == "view" and name.startswith(("dropout", "alpha_dropout",
-                                                                              "feature_alpha_dropout")):
-                if not _training_may_be_false(node):
-                    eff = None if inplace else self.effects.functional("relu", False).__class__(
-                        "fresh", eff.label, saves=frozenset(), dtype="same")
+            eff = self.effects.functional(name, inplace, _may_return_input(self.ops, name, node))
             if eff is not None:
                 return flow.apply(node, eff, inputs, how="inplace_arg" if inplace else "function")
         elif len(parts) == 2:
@@ -895,9 +890,26 @@ def _is_none(node: ast.AST) -> bool:
     return isinstance(node, ast.Constant) and node.value is None or (isinstance(node, ast.Name) and node.id == "None")
 
 
-def _training_may_be_false(call: ast.Call) -> bool:
-    """`F.dropout(x, p)` trains by default (a new tensor); `training=self.training` may be False."""
-    for k in call.keywords:
-        if k.arg == "training":
-            return not (isinstance(k.value, ast.Constant) and k.value.value is True)
-    return len(call.args) >= 3
+def _may_return_input(ops: OpTable, name: str, call: ast.Call) -> str:
+    """Whether `F.<name>(...)` returns its input here: "view" (always: a view or the input itself),
+    "maybe" (the call may meet a measured condition: `training=False`, `p=0.0`, or an argument
+    pattern the table only knows as "args"), or "no"."""
+    conditions = ops.may_alias_input.get("functional", {}).get(name, frozenset()) - {"inplace=True"}
+    if "always" in conditions:
+        return "view"
+    if "args" in conditions:
+        return "maybe"
+    for cond in conditions:
+        key, _, value = cond.partition("=")
+        given = next((k.value for k in call.keywords if k.arg == key), None)
+        if given is not None and not (isinstance(given, ast.Constant) and str(given.value) != value
+                                      and given.value != _number(value)):
+            return "maybe"
+    return "no"
+
+
+def _number(text: str) -> object:
+    try:
+        return float(text)
+    except ValueError:
+        return text

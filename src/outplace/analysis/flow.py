@@ -445,9 +445,10 @@ class ScopeFlow:
         method = BINOP_METHODS.get(type(op), "")
         grad = tri_or(self.grad_of(lt), self.grad_of(rt))
         if not self.grad_off() and grad != NO:
-            saved = self._binop_saves(op, left, right)
+            eff = self.ctx.effects.method(method, not rt) if method else None
             inputs = {SELF: lt, 0: rt}
-            self._save_inputs(inputs, saved, f"`{_BIN.get(type(op), method)}`")
+            self._save_inputs(inputs, eff.saves if eff else None, f"`{_BIN.get(type(op), method)}`",
+                              eff.saves_maybe if eff else False)
         sure = self._sure(left) or self._sure(right)
         dtype = _promote(self.facts(left), self.facts(right), op)
         out = self.new(node, Obj(YES if sure else MAYBE, "fresh", dtype,
@@ -681,7 +682,7 @@ class ScopeFlow:
                 self._write(node, target if target is not None else _input_node(node, eff.writes), written, operand,
                             how, eff.label, saves_output=eff.saves_output, ctor=ctor)
         if grad != NO:
-            self._save_inputs(tensor_inputs, eff.saves, eff.label)
+            self._save_inputs(tensor_inputs, eff.saves, eff.label, eff.saves_maybe)
         result: frozenset
         src = tensor_inputs.get(eff.source, frozenset()) if eff.source is not None else frozenset()
         if eff.result == "same":
@@ -691,6 +692,11 @@ class ScopeFlow:
                 result = self._view(node, src, f"{eff.label}", keep_grad=eff.grad, dtype=eff.dtype)
             else:
                 result = self.new(node, Obj(MAYBE, "unknown", label=f"{eff.label} result"), grad=grad)
+        elif eff.result == "maybe_same":  # a new tensor, or (in some modes) the input itself
+            dtype = (self.facts(src) or Obj()).dtype
+            result = self.new(node, Obj(YES if self._sure(src) else MAYBE, "fresh", dtype,
+                                        label=f"{eff.label} result", may_share=self.st.storages(src)),
+                              grad=grad if eff.grad else NO)
         elif eff.result == "tuple_views":
             if src:
                 part = self._view(node, src, f"{eff.label}", keep_grad=True, multi=True)
@@ -714,11 +720,11 @@ class ScopeFlow:
             self.st.add_event("saved", self.st.storages(result), Event(f"saved by {eff.label} as its result", self._line))
         return result
 
-    def _save_inputs(self, inputs: dict, saves: frozenset | None, label: str) -> None:
+    def _save_inputs(self, inputs: dict, saves: frozenset | None, label: str, maybe: bool = False) -> None:
         for p, v in inputs.items():
             if not v:
                 continue
-            if saves is None:
+            if saves is None or (maybe and (p in saves or ALL in saves)):
                 self.st.add_event("saved", self.st.storages(v), Event(f"may be saved by {label}", self._line))
             elif p in saves or ALL in saves:
                 self.st.add_event("saved", self.st.storages(v), Event(f"saved by {label}", self._line))

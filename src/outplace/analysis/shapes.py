@@ -55,9 +55,9 @@ def _shaped_like(an: Analysis, node: ast.AST, target: str, depth: int) -> str | 
         if isinstance(func, ast.Attribute) and not (an.qualname(func) or "").startswith("torch"):
             inner = _shaped_like(an, func.value, target, depth + 1)
             if inner in ("same", "reduced"):
-                if func.attr in _elementwise(ops) and _number_args(an, node):
+                if func.attr in _elementwise(ops, "methods") and _number_args(an, node):
                     return inner
-                if func.attr in _reductions(ops) and _keepdim(node):
+                if func.attr in _reductions(ops, "methods") and _keepdim(node):
                     return "reduced"
             return None
         q = an.qualname(func) or ""
@@ -66,9 +66,10 @@ def _shaped_like(an: Analysis, node: ast.AST, target: str, depth: int) -> str | 
             inner = _shaped_like(an, node.args[0], target, depth + 1)
             rest = ast.Call(func=func, args=node.args[1:], keywords=node.keywords)
             if inner in ("same", "reduced"):
-                if name in _elementwise(ops) and _number_args(an, rest):
+                category = "functional" if q.startswith("torch.nn.functional.") else "torch"
+                if name in _elementwise(ops, category) and _number_args(an, rest):
                     return inner
-                if name in _reductions(ops) and _keepdim(node):
+                if name in _reductions(ops, category) and _keepdim(node):
                     return "reduced"
     return None
 
@@ -91,19 +92,9 @@ def _keepdim(call: ast.Call) -> bool:
                for k in call.keywords)
 
 
-# Until the op table measures them: the shape-preserving elementwise ops and keepdim reductions
-# outplace relies on, each checked by tests/test_shapes.py against torch.
-_ELEMENTWISE = frozenset({"abs", "neg", "exp", "log", "sqrt", "rsqrt", "sigmoid", "tanh", "relu", "clamp", "clamp_min",
-                          "clamp_max", "clip", "square", "reciprocal", "sin", "cos", "exp2", "expm1", "log1p", "log2",
-                          "log10", "softplus", "gelu", "silu", "pow"})
-_REDUCTIONS = frozenset({"sum", "mean", "norm", "amax", "amin", "logsumexp", "std", "var", "nansum", "nanmean", "prod"})
+def _elementwise(ops, category: str) -> frozenset:
+    return ops.shape_preserving.get(category, frozenset())
 
 
-def _elementwise(ops) -> frozenset:
-    got = getattr(ops, "shape_preserving", None)
-    return frozenset(got) if got else _ELEMENTWISE
-
-
-def _reductions(ops) -> frozenset:
-    got = getattr(ops, "keepdim_reductions", None)
-    return frozenset(got) if got else _REDUCTIONS
+def _reductions(ops, category: str) -> frozenset:
+    return frozenset(n for n, kind in ops.keepdim_reductions.get(category, {}).items() if kind == "tensor")
