@@ -43,13 +43,13 @@ class AugmentedAssign(Rule):
     def findings(self, an: Analysis) -> Iterator[Finding]:
         for node in an.nodes(ast.AugAssign):
             target = node.target
-            if isinstance(target, ast.Subscript):
-                continue  # OP106
+            if isinstance(target, ast.Subscript) and an.write(node, target, exact=True) is None:
+                continue  # an index write into a tensor: OP106 (here only a tensor element of a list or dict)
             if isinstance(target, ast.Attribute) and dotted(target) is None:
                 continue  # `f().h += 1`: the object expression is not pure
             if an.intent_reason(node) or an.obviously_not_tensor(target, node):
                 continue
-            judged = an.write(node)
+            judged = an.write(node, target, exact=True) if isinstance(target, ast.Subscript) else an.write(node)
             if judged is None or judged.hazard is None:
                 continue
             operand = an.info(node.value)

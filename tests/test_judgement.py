@@ -81,7 +81,7 @@ CASES = {
             x += 1  # <-
             return x
 
-        def run(z):
+        def f(z, w):
             return encode(torch.sigmoid(z))
         """, ("breaks", "unsafe"), "before `encode` was called"),
     "one of several views chunk returned": ("""
@@ -273,10 +273,15 @@ CASES = {
 }
 
 HEADER = "import torch\nimport torch.nn as nn\nimport torch.nn.functional as F\nimport numpy as np\nfrom typing import Union\n"
+# Functions named `f` get a caller that passes graph tensors: without one, a helper's parameter
+# may or may not require grad (the "unknown" grad level), and saved writes into it are only `inplace`.
+CALLER = "\n\ndef _train():\n    x = torch.randn(3, requires_grad=True)\n    return f(x, x * 2)\n"
 
 
 def _at_marker(code: str):
     source = HEADER + textwrap.dedent(code)
+    if "def f(" in source:
+        source += CALLER
     line = next(i for i, text in enumerate(source.splitlines(), 1) if "# <-" in text)
     return source, line, [f for f in check_source(source, EVERYTHING) if f.line == line]
 

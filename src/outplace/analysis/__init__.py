@@ -19,7 +19,7 @@ from typing import Callable
 from outplace.analysis.filecontext import FileContext
 from outplace.analysis.flow import ScopeFlow
 from outplace.analysis.imports import ImportMap, dotted
-from outplace.analysis.judge import BREAKS, INPLACE, UNKNOWN, Info, Judgement, info_of, judge
+from outplace.analysis.judge import BREAKS, INPLACE, UNKNOWN_INFO, Info, Judgement, info_of, judge
 from outplace.analysis.liveness import Liveness
 from outplace.analysis.scopes import ScopeIndex, pos, walk
 from outplace.optable import OpTable, load_optable
@@ -191,28 +191,41 @@ class Analysis:
         """What an expression evaluated to where it ran: tensor or not, origin, dtype class."""
         got = self.flow_of(node).value_of(node)
         if got is None:
-            return UNKNOWN
+            return UNKNOWN_INFO
         return info_of(got[1])
 
-    def write(self, site: ast.AST, target: ast.AST | None = None) -> Judgement | None:
+    def write(self, site: ast.AST, target: ast.AST | None = None, exact: bool = False) -> Judgement | None:
         """The verdict on the in-place write at `site` (an AugAssign, an index-store Assign, or a
-        call) into `target`; None when the written object is no tensor or the code never runs."""
-        key = (id(site), id(target))
+        call) into `target`; None when the written object is no tensor or the code never runs.
+        `exact`: only a write into `target` itself counts (not another write of the same site)."""
+        key = (id(site), id(target), exact)
         if key in self._judged:
             return self._judged[key]
         flow = self.flow_of(site)
         records = flow.writes_at(site)
         if target is not None:
-            records = [r for r in records if r.target is target] or records
+            matching = [r for r in records if r.target is target]
+            records = matching if exact else (matching or records)
         result = None
         if records:
-            record = _merge(records)
-            step_node = self._step_node(flow, site)
-            step = flow.step_of.get(id(step_node)) if step_node is not None else None
-            stmt = self.index.statement_of(site)
-            result = judge(flow, self.liveness(flow), record, step, stmt)
+            result = self._judge(flow, _merge(records), site)
+            if result.hazard == INPLACE and isinstance(flow.scope, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                # What the callers pass may show that the write breaks backward: look, once it matters.
+                precise = self.ctx.flow_with_callers(flow.scope)
+                if precise is not flow:
+                    again = precise.writes_at(site)
+                    if target is not None:
+                        matching = [r for r in again if r.target is target]
+                        again = matching if exact else (matching or again)
+                    if again:
+                        result = self._judge(precise, _merge(again), site)
         self._judged[key] = result
         return result
+
+    def _judge(self, flow: ScopeFlow, record, site: ast.AST) -> Judgement:
+        step_node = self._step_node(flow, site)
+        step = flow.step_of.get(id(step_node)) if step_node is not None else None
+        return judge(flow, self.liveness(flow), record, step, self.index.statement_of(site))
 
     def liveness(self, flow: ScopeFlow) -> Liveness:
         live = self._live.get(id(flow))
@@ -262,14 +275,27 @@ class Analysis:
         scopes = [scope]
         cls = self.ctx.enclosing_class(scope)
         if cls is not None:
-            scopes += [m for m in cls.body if isinstance(m, (ast.FunctionDef, ast.AsyncFunctionDef))]
+            stmt = self.index.statement_of(ctor)
+            attrs = {t.attr for t in getattr(stmt, "targets", []) if isinstance(t, ast.Attribute)}
+            # The methods that call the attribute holding it (`self.act(x)`, `self.body(x)`).
+            calls = [c for attr in attrs for c in self.ctx._self_calls(cls, attr)]
+            scopes += [m for m in cls.body if isinstance(m, (ast.FunctionDef, ast.AsyncFunctionDef))
+                       and any(self.ctx.contains(m, c) for c in calls)]
         for sc in scopes:
             self.ctx.flow(sc)
         out = []
-        for flow, record in self.ctx.module_writes.get(id(ctor), []):
-            step_node = self._step_node(flow, record.node)
-            step = flow.step_of.get(id(step_node)) if step_node is not None else None
-            out.append(judge(flow, self.liveness(flow), record, step, self.index.statement_of(record.node)))
+        seen: set[int] = set()
+        for flow, record in list(self.ctx.module_writes.get(id(ctor), [])):
+            if id(record.node) in seen:
+                continue
+            judged = self._judge(flow, record, record.node)
+            if judged.hazard == INPLACE and isinstance(flow.scope, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                precise = self.ctx.flow_with_callers(flow.scope)
+                again = [r for r in precise.writes_at(record.node) if r.ctor is ctor]
+                if precise is not flow and again:
+                    judged = self._judge(precise, _merge(again), record.node)
+            seen.add(id(record.node))
+            out.append(judged)
         return out
 
     def single_binding(self, name: str, at: ast.AST) -> ast.Assign | None:

@@ -61,13 +61,22 @@ class IntentContext:
         off = memo.get(cur, False) if cur is not None else False
         for n in reversed(chain):
             if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef)):
-                off = any(self._disables_grad(d) for d in n.decorator_list)
+                off = any(self._disables_grad(d) for d in n.decorator_list) or self._autograd_function_body(n)
             elif isinstance(n, ast.Lambda):
                 off = False
             elif isinstance(n, (ast.With, ast.AsyncWith)) and not off:
                 off = any(self._disables_grad(item.context_expr) for item in n.items)
             memo[n] = off
         return off
+
+    def _autograd_function_body(self, fn: ast.AST) -> bool:
+        """`forward`/`backward` of a `torch.autograd.Function`: autograd records nothing inside them."""
+        if getattr(fn, "name", None) not in ("forward", "backward", "setup_context", "jvp", "vjp"):
+            return False
+        cls = self.index.parent.get(fn)
+        return isinstance(cls, ast.ClassDef) and any(
+            (self.imports.qualname(b) or dotted(b) or "").endswith(("autograd.Function", "InplaceFunction"))
+            or (dotted(b) or "") == "Function" for b in cls.bases)
 
     def _own_reason(self, node: ast.AST) -> str | None:
         if isinstance(node, (ast.With, ast.AsyncWith)):

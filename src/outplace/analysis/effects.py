@@ -13,7 +13,7 @@ unknown call (it may return, keep or save any argument).
 from __future__ import annotations
 
 import ast
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from outplace.optable import OpTable
 
@@ -34,6 +34,7 @@ class Effect:
     saves_output: bool = False
     grad: bool = True  # False: the result never requires grad (comparisons, indices, detach)
     dtype: str | None = None  # float | int | bool | complex | "same" (as the source) | None (from inputs)
+    parameterized: bool = False  # a module with parameters: its output is in the graph whatever its input
 
 
 # Python operators, as the tensor methods they call.
@@ -65,6 +66,9 @@ FLOAT_FACTORIES = {"rand", "randn", "rand_like", "randn_like", "linspace", "logs
 LEGACY_CONSTRUCTORS = {"Tensor": "float", "FloatTensor": "float", "DoubleTensor": "float", "HalfTensor": "float",
                        "BFloat16Tensor": "float", "LongTensor": "int", "IntTensor": "int", "ShortTensor": "int",
                        "CharTensor": "int", "ByteTensor": "int", "BoolTensor": "bool"}
+# torch.nn modules with parameters that autograd does not save (so `saves_inputs` cannot show them).
+# tests/test_torchfacts_analysis.py checks each against torch.
+PARAMETERIZED_WITHOUT_SAVING = frozenset({"Embedding", "EmbeddingBag"})
 PARAMETER_CLASSES = {"torch.nn.Parameter", "torch.nn.parameter.Parameter"}
 
 
@@ -182,6 +186,13 @@ class TorchEffects:
         return bool(self.ops.may_alias_input.get("modules", {}).get(cls, frozenset()) - {"inplace=True"})
 
     def module(self, cls: str, inplace: bool) -> Effect:
+        eff = self._module(cls, inplace)
+        rows = self.ops.saves_inputs.get("modules", {}).get(cls, {})
+        if cls in PARAMETERIZED_WITHOUT_SAVING or any("params" in keys for keys in rows.values()):
+            eff = replace(eff, parameterized=True)
+        return eff
+
+    def _module(self, cls: str, inplace: bool) -> Effect:
         ops = self.ops
         label = f"`nn.{cls}`"
         saves_out = cls in ops.saves_output["modules"]

@@ -9,15 +9,16 @@ scope, and cached here.
 from __future__ import annotations
 
 import ast
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from outplace.analysis.context import IntentContext
 from outplace.analysis.effects import LEGACY_CONSTRUCTORS, PARAMETER_CLASSES, SELF, TorchEffects, inplace_arg
 from outplace.analysis.flow import CONST_KEYS, CONSUMING_BUILTINS, COMPUTING_BUILTINS, CONTAINER_BUILTINS, \
     BUILTIN_NAMES, ELEMENT_BUILTINS, PARAMETER_ITERATORS, ScopeFlow
 from outplace.analysis.imports import ImportMap, dotted
-from outplace.analysis.model import MAYBE, NO, YES, Key, Obj, outside
-from outplace.analysis.model import Event, obj_join as _obj_join, tri_or as _tri_or
+from outplace.analysis.modules import SKIP, ModuleBuilder, ModuleInfo
+from outplace.analysis.model import MAYBE, NO, UNKNOWN, YES, Key, Obj, outside
+from outplace.analysis.model import Event, obj_join as _obj_join, state_join, tri_or as _tri_or
 from outplace.analysis.scopes import ScopeIndex, walk
 from outplace.analysis.summaries import Summary, apply_summary, summarize
 from outplace.optable import OpTable
@@ -33,24 +34,15 @@ CONTAINER_ANNOTATIONS = {"list", "List", "dict", "Dict", "tuple", "Tuple", "set"
 # Annotations naming a tensor type: any name containing "Tensor" (Tensor, FloatTensor, jaxtyping's
 # Float[Tensor, ...]) and these.
 TENSOR_ANNOTATIONS = {"torch.nn.Parameter", "torch.nn.parameter.Parameter", "Parameter"}
+# Calls that may call a function, followed to learn what its parameters are (beyond: left symbolic).
+MAX_CANDIDATE_CALLS = 12
 # How deep summaries of calls within summaries go (a forward calling a block calling attention...).
-MAX_SUMMARY_DEPTH = 3
+MAX_SUMMARY_DEPTH = 2
 MODULE_CONTAINERS = {"Sequential", "ModuleList", "ModuleDict"}
 MODULE_BASES = {"Module", "nn.Module", "torch.nn.Module", "LightningModule", "pl.LightningModule"}
 TORCH_MODULE_PARAMETERS = {"weight", "bias", "in_proj_weight", "in_proj_bias", "weight_ih_l0", "weight_hh_l0",
                            "bias_ih_l0", "bias_hh_l0"}
 TORCH_MODULE_BUFFERS = {"running_mean", "running_var", "num_batches_tracked"}
-
-
-@dataclass(frozen=True)
-class ModuleInfo:
-    """What is known of a module object: a torch.nn class, one of the project's, a container of them."""
-
-    kind: str  # torch | project | sequential | container | unknown
-    cls: str | None = None
-    inplace: bool = False
-    parts: tuple = ()  # sequential: the chain in order; container: the members
-    node: ast.AST | None = field(default=None, compare=False, hash=False)  # the constructor call / class
 
 
 class FileContext:
@@ -73,11 +65,17 @@ class FileContext:
         self._classes: dict[str, ast.ClassDef] | None = None
         self._module_names: dict[str, tuple[Key, Obj]] = {}
         self.module_writes: dict[int, list] = {}  # id(module constructor) -> [(flow, WriteRecord)]
+        self.modules = ModuleBuilder(self)
+        self._fake_attributes: dict[int, ast.Attribute] = {}
         self._summaries: dict[int, Summary | None] = {}
         self._summary_flows: dict[int, ScopeFlow] = {}  # flows with symbolic parameters
         self._summary_depth = 0
         self._site_facts: dict[int, dict] = {}
         self._call_index: tuple[dict, dict] | None = None
+        self._built_names: dict[int, set[str]] | None = None
+        self._call_assigns: list[ast.Assign] = []
+        self._module_attrs: dict[int, list] = {}
+        self._self_call_index: dict[int, dict[str, list[ast.Call]]] = {}
 
     # ---- shared lookups ---------------------------------------------------------------------------------
     @property
@@ -88,21 +86,33 @@ class FileContext:
         return self._imports
 
     def flow(self, scope: ast.AST) -> ScopeFlow:
+        """The scope's flow with its parameters as symbolic objects (what any caller may pass)."""
+        f = self._summary_flows.get(id(scope))
+        if f is None:
+            self.index.ensure_indexed(scope)
+            f = self._summary_flows[id(scope)] = ScopeFlow(self, scope, call_sites=False)
+            self._register_module_writes(f)
+        return f
+
+    def flow_with_callers(self, scope: ast.AST) -> ScopeFlow:
+        """The scope's flow with its parameters started from what the file's calls pass (more
+        precise, and dearer: the callers' flows run first). The same flow when no call is known."""
         f = self._flows.get(id(scope))
         if f is None:
             sites = self.call_site_facts(scope) if isinstance(scope, (ast.FunctionDef, ast.AsyncFunctionDef)) else {}
-            if not sites and id(scope) in self._summary_flows:
-                f = self._summary_flows[id(scope)]  # what callers pass adds nothing: the same flow
+            if not sites:
+                f = self.flow(scope)
             else:
-                f = ScopeFlow(self, scope)
-                if not sites:
-                    self._summary_flows[id(scope)] = f
+                f = ScopeFlow(self, scope, call_sites=True)
+                self._register_module_writes(f)
             self._flows[id(scope)] = f
-            for records in f.writes.values():
-                for w in records:
-                    if w.ctor is not None:
-                        self.module_writes.setdefault(id(w.ctor), []).append((f, w))
         return f
+
+    def _register_module_writes(self, f: ScopeFlow) -> None:
+        for records in f.writes.values():
+            for w in records:
+                if w.ctor is not None:
+                    self.module_writes.setdefault(id(w.ctor), []).append((f, w))
 
     def scope_node(self, node: ast.AST) -> ast.AST:
         """The scope (module, function, lambda or class) that `node` belongs to."""
@@ -280,7 +290,7 @@ class FileContext:
         st = flow.st
         if o is None:
             return flow.new(node, Obj(MAYBE, "attribute", label=f"`.{attr}`",
-                                      nonlocal_reason=f"`.{attr}` is an attribute"), grad=MAYBE)
+                                      nonlocal_reason=f"`.{attr}` is an attribute"), grad=UNKNOWN)
         if o.origin == "self" and isinstance(o.module, tuple) and o.module[0] == "class":
             cls = o.module[1]
             method = self.owner_of(cls).method_of(cls, attr)
@@ -292,11 +302,27 @@ class FileContext:
             if k not in st.objs:
                 flow.add_outside(k, self.class_attribute(cls, attr), _attr_grad(self.class_attribute(cls, attr)))
             return frozenset({k})
+        if o.origin in ("class", "instance") and isinstance(o.module, tuple):
+            # `Helpers.split(x)` (a static method), `norm(x)` on an instance: the run's own code.
+            cls = o.module[1]
+            method = self.owner_of(cls).method_of(cls, attr)
+            if isinstance(method, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                bound = o.origin == "instance" and not _is_static_method(method) or _is_class_method(method)
+                k = ("method", id(method), key) if bound else ("function", id(method))
+                st.objs[k] = Obj(NO, "method" if bound else "function", label=f"`{dotted(node) or attr}`",
+                                 module=("method", method, key) if bound else ("function", method))
+                return frozenset({k})
         if o.origin == "module" and isinstance(o.module, ModuleInfo):
             info = o.module
             if attr in ("forward", "__call__"):
                 return frozenset({key})
-            if info.kind == "torch" and attr in TORCH_MODULE_PARAMETERS:
+            if info.kind == "project" and isinstance(info.node, ast.ClassDef):
+                method = self.owner_of(info.node).method_of(info.node, attr)
+                if isinstance(method, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                    k = ("method", id(method), key)
+                    st.objs[k] = Obj(NO, "method", label=f"`{dotted(node) or attr}`", module=("method", method, key))
+                    return frozenset({k})
+            if info.kind == "torch" and _is_parameter_name(attr):
                 k = ("modattr", key, attr)
                 st.objs[k] = Obj(YES, "nn_parameter", "float", leaf=True, label=f"`{dotted(node) or attr}`",
                                  storage=frozenset({k}), nonlocal_reason="a parameter of the module")
@@ -329,7 +355,7 @@ class FileContext:
         shown = dotted(node) or f".{attr}"
         return flow.new(node, Obj(MAYBE, "attribute", label=f"`{shown}`",
                                   nonlocal_reason=f"`{shown}` is an attribute: other code holding the object sees "
-                                                  "the change"), grad=MAYBE)
+                                                  "the change"), grad=UNKNOWN)
 
     def class_attribute(self, cls: ast.ClassDef, attr: str) -> Obj:
         """What `self.<attr>` may hold in `cls`: the join of every `self.<attr> = ...` in the class
@@ -345,8 +371,8 @@ class FileContext:
             obj = registered[attr]
         else:
             obj = None
-            for value in assigns.get(attr, []):
-                o = self._attribute_value(value, cls, attr)
+            for value, method in assigns.get(attr, []):
+                o = self._attribute_value(value, cls, attr, method)
                 obj = o if obj is None else _attr_join(obj, o)
             if obj is None:
                 obj = Obj(MAYBE, "attribute", label=f"`self.{attr}`",
@@ -355,15 +381,20 @@ class FileContext:
         self._attrs[key] = obj
         return obj
 
-    def _attribute_value(self, value: ast.AST, cls: ast.ClassDef, attr: str) -> Obj:
+    def _attribute_value(self, value: ast.AST, cls: ast.ClassDef, attr: str, method: ast.AST | None) -> Obj:
         shown = f"`self.{attr}`"
         reason = f"{shown} is an attribute: other code holding the object sees the change"
-        module = self.module_info(value, cls)
+        module = self.modules.info(value, method)
         if module is not None:
+            if module.kind in ("sequential", "container") and not module.parts or \
+                    module.kind == "container" and module.parts == (ModuleInfo("unknown"),):
+                added = self.modules.added_modules(cls, attr)  # `nn.Sequential()` then `add_module(...)`
+                if added is not None:
+                    module = ModuleInfo("sequential", parts=tuple(added), node=module.node)
             return Obj(NO, "module", label=shown, module=module)
         if isinstance(value, ast.IfExp):
-            return _attr_join(self._attribute_value(value.body, cls, attr),
-                              self._attribute_value(value.orelse, cls, attr))
+            return _attr_join(self._attribute_value(value.body, cls, attr, method),
+                              self._attribute_value(value.orelse, cls, attr, method))
         if isinstance(value, ast.Constant) or isinstance(value, (ast.List, ast.Tuple, ast.Dict, ast.Set,
                                                                  ast.JoinedStr, ast.Lambda)):
             return Obj(NO, "other", label=shown)
@@ -387,14 +418,14 @@ class FileContext:
         if hit is not None:
             return hit
         self._class_assigns[id(cls)] = ({}, {})
-        assigns: dict[str, list[ast.AST]] = {}
+        assigns: dict[str, list[tuple[ast.AST, ast.AST]]] = {}  # attr -> [(value, the method assigning it)]
         registered: dict[str, Obj] = {}
-        for stmt in _statements(cls):
+        for method, stmt in _method_statements(cls):
             n = stmt.value if isinstance(stmt, ast.Expr) else stmt
             if isinstance(n, (ast.Assign, ast.AnnAssign)) and n.value is not None:
                 for t in (n.targets if isinstance(n, ast.Assign) else [n.target]):
                     if isinstance(t, ast.Attribute) and isinstance(t.value, ast.Name) and t.value.id == "self":
-                        assigns.setdefault(t.attr, []).append(n.value)
+                        assigns.setdefault(t.attr, []).append((n.value, method))
             elif isinstance(n, ast.AugAssign) and isinstance(n.target, ast.Attribute):
                 pass
             elif isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute) and n.args \
@@ -417,43 +448,9 @@ class FileContext:
         return assigns, registered
 
     # ---- modules ----------------------------------------------------------------------------------------
-    def module_info(self, value: ast.AST, cls: ast.ClassDef | None = None, depth: int = 0) -> ModuleInfo | None:
-        """The module a constructor expression builds (`nn.ReLU(inplace=True)`, `nn.Sequential(...)`,
-        `Block(dim)` for a project module class), or None when it builds no module we know of."""
-        if depth > 8:
-            return ModuleInfo("unknown")
-        if isinstance(value, ast.IfExp):
-            a, b = self.module_info(value.body, cls, depth + 1), self.module_info(value.orelse, cls, depth + 1)
-            if a is None or b is None:
-                return ModuleInfo("container", parts=tuple(p for p in (a, b) if p is not None)) if (a or b) else None
-            return ModuleInfo("container", parts=(a, b))
-        if not isinstance(value, ast.Call):
-            return None
-        q = self.imports.qualname(value.func) or ""
-        parts = q.split(".")
-        name = parts[-1]
-        if q in PARAMETER_CLASSES or name in ("Parameter", "Buffer"):
-            return None
-        if q.startswith("torch.nn.") and name[:1].isupper() and parts[2] not in ("functional", "init", "utils", "parameter"):
-            if name in MODULE_CONTAINERS:
-                members = tuple(m for m in (self.module_info(e, cls, depth + 1) or ModuleInfo("unknown")
-                                            for e in _module_args(value)))
-                if name == "Sequential" and not any(isinstance(a, ast.Starred) for a in value.args) and \
-                        all(not isinstance(a, (ast.List, ast.ListComp, ast.Dict)) for a in value.args):
-                    return ModuleInfo("sequential", parts=members, node=value)
-                return ModuleInfo("container", parts=members or (ModuleInfo("unknown"),), node=value)
-            index = self.ops.modules_inplace.get(name)
-            inplace = index is not None and inplace_arg(value, index) is not None
-            return ModuleInfo("torch", name, inplace=inplace, node=value)
-        target = None
-        if isinstance(value.func, ast.Name):
-            target = self.top_level_classes().get(value.func.id)
-        if target is None and (spelled := dotted(value.func)) is not None:
-            found = self.resolve_import(spelled)
-            target = found if isinstance(found, ast.ClassDef) else None
-        if target is not None and self.owner_of(target).is_module_class(target):
-            return ModuleInfo("project", target.name, node=target)
-        return None
+    def module_info(self, value: ast.AST, scope: ast.AST | None = None) -> ModuleInfo | None:
+        """The module `value` builds (see modules.py)."""
+        return self.modules.info(value, scope)
 
     def is_module_class(self, cls: ast.ClassDef, depth: int = 0) -> bool:
         for base in cls.bases:
@@ -470,7 +467,7 @@ class FileContext:
     def module_element(self, flow: ScopeFlow, node: ast.AST, key: Key, o: Obj) -> frozenset:
         info = o.module
         if not isinstance(info, ModuleInfo):
-            return flow.new(node, Obj(MAYBE, "element", nonlocal_reason="an element of a container"), grad=MAYBE)
+            return flow.new(node, Obj(MAYBE, "element", nonlocal_reason="an element of a container"), grad=UNKNOWN)
         if info.kind in ("container", "sequential") and info.parts:
             members = info.parts if len(info.parts) == 1 else (ModuleInfo("container", parts=info.parts),)
             k = ("modelem", key)
@@ -494,7 +491,7 @@ class FileContext:
                 flow.st.add_event("escaped", storage, _event(flow, "wrapped in an nn.Parameter that shares its memory"))
             return k
         if len(parts) >= 3 and parts[1] == "nn" and name[:1].isupper() and parts[2] not in ("functional", "init", "utils"):
-            info = self.module_info(node)
+            info = self.module_info(node, flow.scope)
             if info is not None:
                 return flow.new(node, Obj(NO, "module", label=f"`nn.{name}`", module=info))
             return frozenset({CONST_KEYS["other"]})
@@ -528,16 +525,24 @@ class FileContext:
             return self.module_call(flow, node, o.module, inputs)
         if o.origin == "class" and isinstance(o.module, tuple):
             cls = o.module[1]
-            if self.is_module_class(cls):
+            if self.owner_of(cls).is_module_class(cls):
                 return flow.new(node, Obj(NO, "module", label=f"`{cls.name}`",
                                           module=ModuleInfo("project", cls.name, node=cls)))
-            return flow.unknown_call(node, f"`{cls.name}`", inputs)
+            # An instance of one of the run's classes; it may keep what it was built from.
+            for v in inputs.values():
+                flow._escape(v, f"kept by the `{cls.name}` built on line {node.lineno}")
+            return flow.new(node, Obj(NO, "instance", label=f"a `{cls.name}`", module=("instance", cls)))
+        if o.origin == "instance" and isinstance(o.module, tuple):
+            cls = o.module[1]
+            call = self.owner_of(cls).method_of(cls, "__call__")
+            if isinstance(call, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                return self.project_call(flow, node, call, {SELF: frozenset({key}), **inputs}, bound_self=True)
         if o.origin == "builtin" and isinstance(o.module, tuple):
             return self.builtin_call(flow, node, o.module[1], inputs)
         if o.origin == "method" and isinstance(o.module, tuple) and o.module[0] == "bound":
             _, recv, attr = o.module
             if attr in PARAMETER_ITERATORS:
-                return flow.new(node, Obj(NO, "parameters", label="the model's parameters"))
+                return flow.new(node, Obj(NO, "parameters", label=f"the model's `{attr}()`", module=("iter", attr)))
             return flow.unknown_call(node, None, {SELF: frozenset({recv}), **inputs})
         if o.origin == "method" and isinstance(o.module, tuple) and o.module[0] == "method":
             _, method, recv = o.module
@@ -551,9 +556,15 @@ class FileContext:
 
     def project_call(self, flow: ScopeFlow, node: ast.Call, fn: ast.AST, inputs: dict, bound_self: bool
                      ) -> frozenset:
-        """A call of one of the file's functions or methods: its summary, applied here."""
+        """A call of one of the file's functions or methods: its summary, applied here. A call
+        whose value is dropped and that is given no tensor (`self.reset_parameters()`) cannot
+        change what this scope's tensors are: no summary is needed."""
+        if isinstance(self.index.parent.get(node), ast.Expr) and not any(
+                flow.may_hold_tensor(v) for k, v in inputs.items() if k != SELF):
+            flow.calls.setdefault(id(node), []).append((fn, inputs, flow.st.copy()))
+            return frozenset({CONST_KEYS["none"]})
         summary = self.owner_of(fn).summary(fn)
-        flow.calls[id(node)] = (fn, inputs, flow.st.copy())
+        flow.calls.setdefault(id(node), []).append((fn, inputs, flow.st.copy()))
         if summary is None:
             return flow.unknown_call(node, None, inputs)
         return apply_summary(flow, node, summary, fn, inputs, bound_self)
@@ -595,10 +606,7 @@ class FileContext:
             self.index.ensure_indexed(fn)
             self._summary_depth += 1
             try:
-                flow = self._summary_flows.get(key)
-                if flow is None:
-                    flow = self._summary_flows[key] = ScopeFlow(self, fn, call_sites=False)
-                self._summaries[key] = summarize(flow)
+                self._summaries[key] = summarize(self.flow(fn))
             finally:
                 self._summary_depth -= 1
         return self._summaries[key]
@@ -611,26 +619,19 @@ class FileContext:
         if key in self._site_facts:
             return self._site_facts[key]
         self._site_facts[key] = {}  # recursion guard
-        if not self._writes_a_parameter(fn):
-            return {}  # what callers pass matters only for writes into it
         calls = self._candidate_calls(fn)
-        if not calls:
-            return {}
+        if not calls or len(calls) > MAX_CANDIDATE_CALLS:
+            return {}  # none, or too many to follow (a common method name): the parameters stay symbolic
         facts: dict = {}
-        for call in calls:
-            caller = self.flow(self.scope_node(call))
-            got = caller.calls.get(id(call))
-            if got is None or got[0] is not fn:
-                continue
-            _, inputs, st = got
-            from outplace.analysis.summaries import _bind_arguments
+        from outplace.analysis.summaries import _bind_arguments
 
+        for call, (_, inputs, st) in self._calls_of(fn, calls):
             bound = _bind_arguments(fn, inputs, bound_self=SELF in inputs)
             for name, keys in bound.items():
                 obj = st.facts(keys)
                 grad = st.grad_of(frozenset(k for k in keys if (o := st.objs.get(k)) is not None and o.tensor != NO))
                 saved = frozenset(Event(f"{e.what} (line {e.line}) before `{getattr(fn, 'name', 'it')}` was "
-                                        "called", call.lineno)
+                                        "called", call.lineno, e.grad)
                                   for s in st.storages(keys) for e in st.saved.get(s, ()))
                 old = facts.get(name)
                 if old is None:
@@ -641,57 +642,98 @@ class FileContext:
         self._site_facts[key] = facts
         return facts
 
-    def _writes_a_parameter(self, fn: ast.AST) -> bool:
-        """Does a candidate in-place write of `fn` name one of its parameters (`x += ...`,
-        `x.add_(...)`, `x[i] = ...`, `F.relu(x, inplace=True)`)? Cheap and syntactic."""
-        args = fn.args  # type: ignore[attr-defined]
-        names = {a.arg for a in [*args.posonlyargs, *args.args, *args.kwonlyargs]}
-        lines = self.index.interest
-        for node in walk(fn):
-            t = type(node)
-            if lines is not None and getattr(node, "lineno", None) not in lines:
-                continue
-            if t is ast.AugAssign:
-                target = node.target.value if type(node.target) is ast.Subscript else node.target
-            elif t is ast.Assign and len(node.targets) == 1 and type(node.targets[0]) is ast.Subscript:
-                target = node.targets[0].value
-            elif t is ast.Call:
-                f = node.func
-                target = f.value if type(f) is ast.Attribute else (node.args[0] if node.args else None)
-            else:
-                continue
-            if type(target) is ast.Name and target.id in names:
-                return True
-        return False
+    def _calls_of(self, fn: ast.AST, calls: list[ast.Call]):
+        """(call, (fn, inputs, state)) for each candidate call its caller's flow resolved to `fn`."""
+        for call in calls:
+            caller = self.flow_with_callers(self.scope_node(call))
+            for got in caller.calls.get(id(call), ()):
+                if got[0] is fn:
+                    yield call, got
 
     def _candidate_calls(self, fn: ast.AST) -> list[ast.Call]:
-        """The file's calls that may call `fn`: `name(...)` for a module-level function,
-        `self.name(...)` inside its class for a method."""
+        """The file's calls that may call `fn` (its callers' flows then say which do): `name(...)`
+        for a module-level function; `<anything>.name(...)` for a method; for `forward`, the calls
+        of attributes and names that may hold the class's modules; for `__call__`, its instances'."""
         name = getattr(fn, "name", None)
         if name is None:
             return []
         parent = self.index.parent.get(fn)
-        by_name, by_self = self._calls_by_name()
+        by_name, by_attr = self._calls_by_name()
         if parent is self.tree:
             return by_name.get(name, [])
-        if isinstance(parent, ast.ClassDef):
-            return [c for c in by_self.get(name, [])
-                    if self.contains(parent, c)]
-        return []
+        if not isinstance(parent, ast.ClassDef):
+            return []
+        out = list(by_attr.get(name, []))
+        if name in ("forward", "__call__"):
+            out += self._instance_calls(parent)
+        return out
+
+    def _instance_calls(self, cls: ast.ClassDef) -> list[ast.Call]:
+        """Calls that may call an instance of `cls`: `self.<attr>(...)`/`self.<attr>[i](...)` where a
+        class's attribute may hold one (directly or in a container), and `name(...)` where `name`
+        is assigned `cls(...)`."""
+        by_name, by_attr = self._calls_by_name()
+        out: list[ast.Call] = []
+        for other in self.top_level_classes().values():
+            for attr, info in self._module_attributes(other):
+                if _holds(info, cls):
+                    out += self._self_calls(other, attr)
+        for name in self._names_built_from().get(id(cls), ()):
+            out += by_name.get(name, [])
+        return out
+
+    def _names_built_from(self) -> dict[int, set[str]]:
+        """id(class) -> names assigned an instance of it (`criterion = Loss(...)`)."""
+        if self._built_names is None:
+            self._built_names = {}
+            self._calls_by_name()  # the same walk collects the assignments
+            for node in self._call_assigns:
+                target = self.modules._definition(node.value.func)  # type: ignore[attr-defined]
+                if isinstance(target, ast.ClassDef):
+                    self._built_names.setdefault(id(target), set()).add(node.targets[0].id)  # type: ignore[attr-defined]
+        return self._built_names
+
+    def _module_attributes(self, cls: ast.ClassDef) -> list[tuple[str, ModuleInfo]]:
+        got = self._module_attrs.get(id(cls))
+        if got is None:
+            assigns, _ = self._class_facts(cls)
+            got = self._module_attrs[id(cls)] = [
+                (attr, o.module) for attr in assigns
+                if isinstance((o := self.class_attribute(cls, attr)).module, ModuleInfo)]
+        return got
+
+    def _self_calls(self, cls: ast.ClassDef, attr: str) -> list[ast.Call]:
+        """Calls of `self.<attr>(...)` / `self.<attr>[i](...)` in the class (one walk per class)."""
+        by_attr = self._self_call_index.get(id(cls))
+        if by_attr is None:
+            by_attr = self._self_call_index[id(cls)] = {}
+            for node in walk(cls):
+                if type(node) is ast.Call:
+                    f = node.func
+                    if type(f) is ast.Subscript:
+                        f = f.value
+                    if type(f) is ast.Attribute and type(f.value) is ast.Name and f.value.id == "self":
+                        by_attr.setdefault(f.attr, []).append(node)
+        return by_attr.get(attr, [])
 
     def _calls_by_name(self) -> tuple[dict[str, list[ast.Call]], dict[str, list[ast.Call]]]:
-        """Every call in the file by callee: `name(...)`, and `self.name(...)` (one walk per file)."""
+        """Every call in the file by callee: `name(...)`, and `<anything>.name(...)` (one walk per file)."""
         if self._call_index is None:
             by_name: dict[str, list[ast.Call]] = {}
-            by_self: dict[str, list[ast.Call]] = {}
+            by_attr: dict[str, list[ast.Call]] = {}
+            assigns = self._call_assigns = []
             for node in walk(self.tree):
-                if type(node) is ast.Call:
+                t = type(node)
+                if t is ast.Call:
                     f = node.func
                     if type(f) is ast.Name:
                         by_name.setdefault(f.id, []).append(node)
-                    elif type(f) is ast.Attribute and type(f.value) is ast.Name and f.value.id == "self":
-                        by_self.setdefault(f.attr, []).append(node)
-            self._call_index = (by_name, by_self)
+                    elif type(f) is ast.Attribute:
+                        by_attr.setdefault(f.attr, []).append(node)
+                elif t is ast.Assign and type(node.value) is ast.Call and len(node.targets) == 1 and \
+                        type(node.targets[0]) is ast.Name:
+                    assigns.append(node)
+            self._call_index = (by_name, by_attr)
         return self._call_index
 
     @staticmethod
@@ -700,11 +742,17 @@ class FileContext:
             (inner.end_lineno, inner.end_col_offset) <= (outer.end_lineno, outer.end_col_offset)  # type: ignore
 
     def module_call(self, flow: ScopeFlow, node: ast.Call, info: ModuleInfo, inputs: dict,
-                    written_expr: str | None = "first") -> frozenset:
+                    written_expr: str | None = "first", part: int = 0, alternative: bool = False) -> frozenset:
         """`written_expr`: "first" when the module's input is the call's first argument; None inside
-        an `nn.Sequential`, where it is the previous module's output."""
+        an `nn.Sequential`, where it is the previous module's output. `part`: which of the modules
+        one call runs this is (each allocates its result at a site of its own)."""
+        site_node = flow.marker(node, 1000 + part) if part else None
         if info.kind == "torch":
             eff = self.effects.module(info.cls or "", info.inplace)
+            if alternative and eff.result == "view":
+                # `self.head` is `nn.Conv2d(...)` or (pruned) `nn.Identity()`: which one ran decides whether
+                # the result is the input; facts from one alternative must not meet the other's result.
+                eff = replace(eff, result="maybe_same")
             first = node.args[0] if node.args and not isinstance(node.args[0], ast.Starred) else None
             if info.node is not None and info.cls in self.ops.modules_inplace:
                 # What its input was when it ran: enough to judge `m.inplace = True` set elsewhere.
@@ -712,16 +760,25 @@ class FileContext:
                 saved = frozenset(e for s in flow.st.storages(arg) for e in flow.st.saved.get(s, ()))
                 flow.module_inputs.setdefault(id(info.node), {})[id(node)] = (node, saved, flow.grad_of(arg))
             return flow.apply(node, eff, inputs, how="module",
-                              target=first if written_expr == "first" else _PREVIOUS_OUTPUT, ctor=info.node)
+                              target=first if written_expr == "first" else _PREVIOUS_OUTPUT, ctor=info.node,
+                              site_node=site_node)
         if info.kind == "sequential" and info.parts:
             x = inputs.get(0, frozenset())
-            for i, part in enumerate(info.parts):
-                x = self.module_call(flow, node, part, {0: x}, written_expr=None if i else "first")
+            for i, member in enumerate(info.parts):
+                x = self.module_call(flow, node, member, {0: x}, written_expr=None if i else written_expr,
+                                     part=part * 100 + i + 1)
             return x
         if info.kind == "container" and info.parts:
+            # One of the members runs (`self.act` is `nn.ReLU()` or `nn.Identity()`; `self.blocks[i]`):
+            # each from the same state, their states joined after.
             out: frozenset = frozenset()
-            for part in info.parts:
-                out |= self.module_call(flow, node, part, inputs, written_expr)
+            start, joined = flow.st, None
+            for i, member in enumerate(info.parts):
+                flow.st = start.copy()
+                out |= self.module_call(flow, node, member, inputs, written_expr, part=part * 100 + i + 1,
+                                        alternative=len(info.parts) > 1)
+                joined = state_join(joined, flow.st)
+            flow.st = joined if joined is not None else start
             return out
         if info.kind == "project" and isinstance(info.node, ast.ClassDef):
             owner = self.owner_of(info.node)
@@ -794,10 +851,13 @@ class FileContext:
             return out
         if name == "super":
             return flow.load_name("self", node) if "self" in flow.st.env else frozenset({CONST_KEYS["other"]})
-        if name == "getattr" and len(node.args) >= 2 and isinstance(node.args[1], ast.Constant) and \
-                isinstance(node.args[1].value, str):
-            fake = ast.Attribute(value=node.args[0], attr=node.args[1].value, ctx=ast.Load(),
-                                 lineno=node.lineno, col_offset=node.col_offset)
+        attr_name = _static_attribute_name(node.args[1]) if name == "getattr" and len(node.args) >= 2 else None
+        if attr_name is not None:
+            # `getattr(m, "bias")`, `getattr(self.rnn, f"bias_hh_l{i}")`: an attribute of a known kind.
+            fake = self._fake_attributes.get(id(node))
+            if fake is None:
+                fake = self._fake_attributes[id(node)] = ast.Attribute(
+                    value=node.args[0], attr=attr_name, ctx=ast.Load(), lineno=node.lineno, col_offset=node.col_offset)
             out = frozenset()
             for k in args[0]:
                 o = flow.obj(k)
@@ -811,6 +871,41 @@ class FileContext:
 
 # The written "expression" of an in-place module inside an nn.Sequential: the previous module's output.
 _PREVIOUS_OUTPUT = ast.Name(id="the previous module's output", ctx=ast.Load())
+
+
+def _holds(info: ModuleInfo, cls: ast.ClassDef) -> bool:
+    """May a module of this kind be (or contain) an instance of the project class `cls`?"""
+    todo = [info]
+    while todo:
+        m = todo.pop()
+        if m.kind == "project" and m.node is cls:
+            return True
+        todo.extend(m.parts)
+    return False
+
+
+def _static_attribute_name(node: ast.AST) -> str | None:
+    """A getattr name known before it runs: a string, or an f-string's text with each field as `0`
+    (`f"bias_hh_l{i}"` -> "bias_hh_l0": enough to tell a parameter's name)."""
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        return node.value
+    if isinstance(node, ast.JoinedStr):
+        return "".join(v.value if isinstance(v, ast.Constant) else "0" for v in node.values)
+    return None
+
+
+def _is_static_method(fn: ast.AST) -> bool:
+    return any(isinstance(d, ast.Name) and d.id == "staticmethod" for d in getattr(fn, "decorator_list", []))
+
+
+def _is_class_method(fn: ast.AST) -> bool:
+    return any(isinstance(d, ast.Name) and d.id == "classmethod" for d in getattr(fn, "decorator_list", []))
+
+
+def _is_parameter_name(attr: str) -> bool:
+    """`weight`, `bias`, `weight_ih_l0`, `bias_hh_l1_reverse`, `in_proj_weight`: a torch module's parameters."""
+    return attr in TORCH_MODULE_PARAMETERS or attr.startswith(("weight_", "bias_")) or \
+        attr.endswith(("_weight", "_bias"))
 
 
 def _is_generator(fn: ast.AST) -> bool:
@@ -834,7 +929,7 @@ def _attr_grad(o: Obj) -> str:
         return YES
     if o.origin == "buffer" or o.view_of == "factory":
         return NO
-    return MAYBE
+    return UNKNOWN
 
 
 def _attr_join(a: Obj, b: Obj) -> Obj:
@@ -860,6 +955,14 @@ def _module_args(call: ast.Call) -> list[ast.AST]:
         else:
             out.append(a)
     return out
+
+
+def _method_statements(cls: ast.ClassDef):
+    """(method, statement) for every statement of the class's methods (nested blocks included)."""
+    for method in cls.body:
+        if isinstance(method, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            for stmt in _statements(method):
+                yield method, stmt
 
 
 def _statements(node: ast.AST):

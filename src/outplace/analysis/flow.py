@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 from outplace.analysis.cfg import CFG, Step
 from outplace.analysis.effects import ALL, BINOP_METHODS, PARAMETER_CLASSES, SELF, Effect
 from outplace.analysis.imports import dotted
-from outplace.analysis.model import (LOCAL_ORIGINS, MAYBE, NO, YES, Event, Key, Obj, State, obj_join, outside,
+from outplace.analysis.model import (LOCAL_ORIGINS, MAYBE, NO, UNKNOWN, YES, Event, Key, Obj, State, obj_join, outside,
                                      retire, site, state_equal, state_join, tri_or)
 from outplace.analysis.scopes import walk
 
@@ -57,6 +57,11 @@ TENSOR_NONTENSOR_ATTRS = {"shape", "dtype", "device", "ndim", "requires_grad", "
                           "is_cuda", "names", "itemsize", "nbytes"}
 _SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)
 _COMPREHENSIONS = (ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)
+# Block runs allowed per block before a flow is cut short (nested loops whose facts settle slowly).
+PASSES_PER_BLOCK = 6
+# Methods that store their arguments in the object they are called on (lists, dicts, sets, deques).
+CONTAINER_STORE_METHODS = frozenset({"append", "extend", "insert", "add", "appendleft", "extendleft", "update",
+                                     "setdefault", "put", "put_nowait", "push"})
 # Loop iterables that yield a model's parameters (elements are the parameters themselves).
 PARAMETER_ITERATORS = {"parameters", "named_parameters", "buffers", "named_buffers"}
 
@@ -87,7 +92,8 @@ class ScopeFlow:
         self.scope = scope
         self.use_call_sites = call_sites
         self.returns: dict[int, tuple[frozenset, State]] = {}  # id(return statement) -> (value, state)
-        self.calls: dict[int, tuple[ast.AST, dict, State]] = {}  # id(call) -> (callee def, inputs, state)
+        # id(call) -> [(callee def, inputs, state)]: the run's own functions this call runs (several for a chain)
+        self.calls: dict[int, list[tuple[ast.AST, dict, State]]] = {}
         # id(module constructor) -> id(call) -> (call, events that saved its input, its input's grad)
         self.module_inputs: dict[int, dict[int, tuple]] = {}
         self.index = ctx.index
@@ -131,10 +137,10 @@ class ScopeFlow:
                     st.objs[key] = Obj(NO, "self", label=f"`{a.arg}`", module=("class", self.cls))
                 else:
                     obj = self.ctx.parameter_obj(scope, a)
-                    grad = MAYBE
+                    grad = MAYBE if obj.tensor == YES and _is_forward(scope) else UNKNOWN
                     site_facts = sites.get(a.arg)
                     if site_facts is not None:
-                        obj, grad, saved = _refine_parameter(obj, *site_facts)
+                        obj, grad, saved = _refine_parameter(obj, *site_facts, annotated=a.annotation is not None)
                         for e in saved:
                             st.add_event("saved", frozenset({key}), e)
                     self.add_outside(key, obj, grad)
@@ -149,7 +155,9 @@ class ScopeFlow:
         rank = {b: i for i, b in enumerate(order)}
         work = set(order)
         passes = 0
-        limit = 50 * max(1, len(order))
+        # Linear work, whatever the loops: past this many block runs the flow is cut short and
+        # marked approximate (its writes get no safe fix; see judge.py).
+        limit = PASSES_PER_BLOCK * max(1, len(order)) + 20
         while work and passes < limit:
             b = min(work, key=rank.__getitem__)
             work.discard(b)
@@ -161,10 +169,11 @@ class ScopeFlow:
                 old = states_in.get(s)
                 new = state_join(old, out)
                 if old is None or not state_equal(old, new):
-                    states_in[s] = _widen(old, new) if old is not None and passes > 20 * len(order) else new
+                    states_in[s] = new
                     work.add(s)
         # Every block's last run was with its final input (a change to it would have queued the
         # block again), so what that run recorded is what holds at the fixed point.
+        self.approximate = bool(work)
         self.exit_state = states_in.get(cfg.exit, entry)
 
     def _block(self, b: int, state: State) -> State:
@@ -269,10 +278,17 @@ class ScopeFlow:
             cur = self.load_name(target.id, target)
         elif isinstance(target, ast.Attribute):
             cur = self.eval(target)
-        else:  # `x[i] += v`: an index write into x
+        else:  # `x[i] += v`: an index write into x; `xs[i] += v` on a list: a write into its element
             base = self.eval(target.value)  # type: ignore[attr-defined]
             self.eval(target.slice)  # type: ignore[attr-defined]
-            self._subscript_store(s, target, base, operand, how="index")
+            tensors = self.tensor_keys(base)
+            if tensors:
+                self._subscript_store(s, target, tensors, operand, how="index")  # type: ignore[arg-type]
+            elements: frozenset = frozenset()
+            for k in base - tensors:
+                elements |= self._element_of(target, k, target.slice)  # type: ignore[attr-defined]
+            if self.tensor_keys(elements):
+                self._write(s, target, self.tensor_keys(elements), operand, "augassign", f"`{_AUG[type(s.op)]}=`")
             return
         tensors = self.tensor_keys(cur)
         if tensors:
@@ -349,7 +365,8 @@ class ScopeFlow:
         if not self.grad_off():
             self.st.raise_grad(storages, grad)
             if saves_output and self.grad_of(keys) != NO:
-                self.st.add_event("saved", storages, Event(f"saved by {label} as its result", self._line))
+                self.st.add_event("saved", storages, Event(f"saved by {label} as its result", self._line,
+                                                           tri_or(grad, self.grad_of(keys))))
 
     # ---- expressions ----------------------------------------------------------------------------------
     def eval(self, node: ast.AST) -> frozenset:
@@ -389,10 +406,10 @@ class ScopeFlow:
             return frozenset()  # not bound on this path (yet)
         key, obj = self.ctx.outside_name(self.scope, name)
         if key not in self.st.objs:
-            self.add_outside(key, obj, MAYBE)
+            self.add_outside(key, obj, UNKNOWN)
         return frozenset({key})
 
-    def add_outside(self, key: Key, obj: Obj, grad: str) -> None:
+    def add_outside(self, key: Key, obj: Obj, grad: str = UNKNOWN) -> None:
         """An object from outside the scope (a global, an attribute): its own storage."""
         if obj.tensor != NO and not obj.storage:
             obj = _with_storage(obj, frozenset({key}))
@@ -448,13 +465,13 @@ class ScopeFlow:
             eff = self.ctx.effects.method(method, not rt) if method else None
             inputs = {SELF: lt, 0: rt}
             self._save_inputs(inputs, eff.saves if eff else None, f"`{_BIN.get(type(op), method)}`",
-                              eff.saves_maybe if eff else False)
+                              eff.saves_maybe if eff else False, grad)
         sure = self._sure(left) or self._sure(right)
         dtype = _promote(self.facts(left), self.facts(right), op)
         out = self.new(node, Obj(YES if sure else MAYBE, "fresh", dtype,
                                  label=f"`{_BIN.get(type(op), method)}` result"), grad=grad)
         if isinstance(op, ast.Pow) and rt and not self.grad_off() and grad != NO:
-            self.st.add_event("saved", self.st.storages(out), Event("saved by `**` as its result", self._line))
+            self.st.add_event("saved", self.st.storages(out), Event("saved by `**` as its result", self._line, grad))
         return out
 
     def _binop_saves(self, op: ast.operator, left: frozenset, right: frozenset) -> frozenset | None:
@@ -561,13 +578,27 @@ class ScopeFlow:
         return frozenset({key})
 
     def _comprehension(self, node: ast.AST, kind: str) -> frozenset:
+        """`[f(x) for x in xs if c]`: the element expression evaluated once with its variables bound
+        to what iterating gives (its writes and saves happen here, as in a loop body run once);
+        the comprehension's own names do not leak into this scope."""
         gens = node.generators  # type: ignore[attr-defined]
-        first = self.eval(gens[0].iter) if gens else frozenset()
-        # Everything inside runs later (generators) or in a scope of its own: what it can see of
-        # this scope's tensors is the captured names' business (`captured`); what it yields may be
-        # any element of the first iterable or anything it computes.
-        contents = self._contents(first, node) | self.new(node, Obj(MAYBE, "unknown", label="a comprehension's element",
-                                                                    nonlocal_reason="made inside a comprehension"))
+        saved_env = dict(self.st.env)
+        for i, gen in enumerate(gens):
+            iterable = self.eval(gen.iter)
+            self._bind(gen.target, self._elements(self.marker(node, 500 + i), iterable, gen.iter), node)
+            for cond in gen.ifs:
+                self.eval(cond)
+        if isinstance(node, ast.DictComp):
+            self.eval(node.key)
+            contents = self.eval(node.value)
+        else:
+            contents = self.eval(node.elt)  # type: ignore[attr-defined]
+        inner_names = {n.id for gen in gens for n in walk(gen.target) if isinstance(n, ast.Name)}
+        for name in inner_names:
+            if name in saved_env:
+                self.st.env[name] = saved_env[name]
+            else:
+                self.st.env.pop(name, None)
         return self._container(node, contents, kind)
 
     def _e_ListComp(self, node: ast.ListComp) -> frozenset:
@@ -614,6 +645,17 @@ class ScopeFlow:
             if tensors:
                 out |= self.tensor_method(node, func.attr, tensors, inputs)
             rest = recv - tensors
+            if rest and func.attr in CONTAINER_STORE_METHODS:
+                # `outs.append(h)`: a store into a container (it keeps a reference), not a computation.
+                stored: frozenset = frozenset()
+                for v in inputs.values():
+                    stored |= v
+                self._escape(stored, f"stored in `{_callee_text(node).rsplit('.', 1)[0]}` on line {node.lineno}")
+                for k in rest:
+                    o = self.obj(k)
+                    if o is not None and o.origin == "container":
+                        self.st.objs[k] = o._replace(contents=o.contents | stored, elems=None)
+                return out | frozenset({CONST_KEYS["none"]})
             if rest:
                 callee: frozenset = frozenset()
                 for k in rest:
@@ -644,6 +686,8 @@ class ScopeFlow:
         return inputs
 
     def tensor_method(self, node: ast.Call, name: str, recv: frozenset, inputs: dict) -> frozenset:
+        if name == "detach":  # shares memory, outside the graph: writes through it are deliberate (like `.data`)
+            return self._view(node, recv, "`.detach()`", keep_grad=False, origin="data")
         scalar = not any(self.tensor_keys(v) for v in inputs.values())
         eff = self.ctx.effects.method(name, scalar)
         if eff is None:
@@ -662,14 +706,18 @@ class ScopeFlow:
         return out
 
     def apply(self, node: ast.Call, eff: Effect, inputs: dict, how: str, target: ast.AST | None = None,
-              ctor: ast.AST | None = None) -> frozenset:
-        """What a recognised torch call does to the state; returns its result."""
+              ctor: ast.AST | None = None, site_node: ast.AST | None = None) -> frozenset:
+        """What a recognised torch call does to the state; returns its result. `site_node`: where
+        the result is allocated, when one call runs several modules (an nn.Sequential's chain)."""
+        at = site_node if site_node is not None else node
         tensor_inputs = {p: self.tensor_keys(v) for p, v in inputs.items() if isinstance(p, (int, str))}
         tensor_inputs = {p: v for p, v in tensor_inputs.items() if v}
         grad = NO
         for v in tensor_inputs.values():
             grad = tri_or(grad, self.grad_of(v))
         off = self.grad_off()
+        if eff.parameterized:
+            grad = tri_or(grad, MAYBE)  # the module's own parameters put its output in the graph
         if off:
             grad = NO
         if eff.writes is not None:  # the write first: what the op itself saves comes after it
@@ -682,52 +730,54 @@ class ScopeFlow:
                 self._write(node, target if target is not None else _input_node(node, eff.writes), written, operand,
                             how, eff.label, saves_output=eff.saves_output, ctor=ctor)
         if grad != NO:
-            self._save_inputs(tensor_inputs, eff.saves, eff.label, eff.saves_maybe)
+            self._save_inputs(tensor_inputs, eff.saves, eff.label, eff.saves_maybe, grad)
         result: frozenset
         src = tensor_inputs.get(eff.source, frozenset()) if eff.source is not None else frozenset()
         if eff.result == "same":
-            result = src or self.new(node, Obj(MAYBE, "unknown", label=f"{eff.label} result"), grad=grad)
+            result = src or self.new(at, Obj(MAYBE, "unknown", label=f"{eff.label} result"), grad=grad)
         elif eff.result == "view":
             if src:
-                result = self._view(node, src, f"{eff.label}", keep_grad=eff.grad, dtype=eff.dtype)
+                result = self._view(at, src, f"{eff.label}", keep_grad=eff.grad, dtype=eff.dtype)
             else:
-                result = self.new(node, Obj(MAYBE, "unknown", label=f"{eff.label} result"), grad=grad)
+                result = self.new(at, Obj(MAYBE, "unknown", label=f"{eff.label} result"), grad=grad)
         elif eff.result == "maybe_same":  # a new tensor, or (in some modes) the input itself
             dtype = (self.facts(src) or Obj()).dtype
-            result = self.new(node, Obj(YES if self._sure(src) else MAYBE, "fresh", dtype,
+            result = self.new(at, Obj(YES if self._sure(src) else MAYBE, "fresh", dtype,
                                         label=f"{eff.label} result", may_share=self.st.storages(src)),
                               grad=grad if eff.grad else NO)
         elif eff.result == "tuple_views":
             if src:
-                part = self._view(node, src, f"{eff.label}", keep_grad=True, multi=True)
+                part = self._view(at, src, f"{eff.label}", keep_grad=True, multi=True)
             else:
-                part = self.new(node, Obj(MAYBE, "unknown", label=f"{eff.label} result"), grad=grad)
-            result = self._container(node, part, "tuple", sub=True)
+                part = self.new(at, Obj(MAYBE, "unknown", label=f"{eff.label} result"), grad=grad)
+            result = self._container(at, part, "tuple", sub=True)
         elif eff.result == "factory":
             rg = next((k.value for k in node.keywords if k.arg == "requires_grad"), None)
             leaf = rg is not None and not (isinstance(rg, ast.Constant) and rg.value is False)
             dtype = self._factory_dtype(node, eff, inputs)
-            result = self.new(node, Obj(YES, "leaf" if leaf else "factory", dtype, leaf=leaf,
+            result = self.new(at, Obj(YES, "leaf" if leaf else "factory", dtype, leaf=leaf,
                                         label=f"{eff.label} result"), grad=YES if leaf and not off else NO)
         elif eff.result == "nontensor":
             result = frozenset({CONST_KEYS["other"]})
         else:  # fresh
             dtype = eff.dtype if eff.dtype not in (None, "same") else (
                 (self.facts(src) or Obj()).dtype if eff.dtype == "same" else self._inputs_dtype(tensor_inputs))
-            result = self.new(node, Obj(YES, "fresh", dtype, label=f"{eff.label} result"),
+            result = self.new(at, Obj(YES, "fresh", dtype, label=f"{eff.label} result"),
                               grad=grad if eff.grad else NO)
         if eff.saves_output and grad != NO and eff.writes is None and eff.result in ("fresh", "view", "same"):
-            self.st.add_event("saved", self.st.storages(result), Event(f"saved by {eff.label} as its result", self._line))
+            self.st.add_event("saved", self.st.storages(result),
+                              Event(f"saved by {eff.label} as its result", self._line, grad))
         return result
 
-    def _save_inputs(self, inputs: dict, saves: frozenset | None, label: str, maybe: bool = False) -> None:
+    def _save_inputs(self, inputs: dict, saves: frozenset | None, label: str, maybe: bool, grad: str) -> None:
+        """`grad`: the may-require-grad of the op's inputs (a save is only as sure as the graph is)."""
         for p, v in inputs.items():
             if not v:
                 continue
             if saves is None or (maybe and (p in saves or ALL in saves)):
-                self.st.add_event("saved", self.st.storages(v), Event(f"may be saved by {label}", self._line))
+                self.st.add_event("saved", self.st.storages(v), Event(f"may be saved by {label}", self._line, grad))
             elif p in saves or ALL in saves:
-                self.st.add_event("saved", self.st.storages(v), Event(f"saved by {label}", self._line))
+                self.st.add_event("saved", self.st.storages(v), Event(f"saved by {label}", self._line, grad))
 
     def unknown_call(self, node: ast.Call, label: str | None, inputs: dict) -> frozenset:
         """A call we know nothing about may return, keep or save any argument (or part of one).
@@ -745,10 +795,10 @@ class ScopeFlow:
             self.st.add_event("escaped", reach, Event(f"passed to {label}", self._line))
             if grad != NO and not self.grad_off():
                 self.st.add_event("saved", reach, Event(f"passed to {label}, which may save it for backward",
-                                                        self._line))
+                                                        self._line, grad))
         return self.new(node, Obj(MAYBE, "unknown", label=f"{label} result", may_share=reach,
                                   nonlocal_reason=f"returned by {label}, which may return a reference to "
-                                                  "something else"), grad=MAYBE if not self.grad_off() else NO)
+                                                  "something else"), grad=tri_or(grad, UNKNOWN) if not self.grad_off() else NO)
 
     def _evidence(self, keys: frozenset) -> None:
         """A method only tensors have was called on these objects: they are tensors."""
@@ -792,8 +842,27 @@ class ScopeFlow:
             if o is None or o.tensor == NO:
                 continue
             for s in o.storage:
-                out = tri_or(out, self.st.grad.get(s, MAYBE))
+                out = tri_or(out, self.st.grad.get(s, UNKNOWN))
         return out
+
+    def may_hold_tensor(self, keys: frozenset) -> bool:
+        """Is any of these objects, or anything a container of them holds, possibly a tensor?"""
+        todo, seen = list(keys), set()
+        while todo:
+            k = todo.pop()
+            if k in seen:
+                continue
+            seen.add(k)
+            o = self.obj(k)
+            if o is None:
+                continue
+            if o.tensor != NO:
+                return True
+            todo.extend(o.contents)
+            if o.elems:
+                for e in o.elems:
+                    todo.extend(e)
+        return False
 
     def reach(self, keys: frozenset) -> frozenset:
         """Every storage reachable from `keys`: their own, and their contents' (containers)."""
@@ -820,7 +889,7 @@ class ScopeFlow:
         obj = _with_storage(obj, obj.storage | {key})
         grad = NO if self.grad_off() else grad
         st = self.st
-        if obj.tensor != NO and obj.origin in LOCAL_ORIGINS:
+        if obj.tensor != NO:
             retire(st, key, site(id(node), "old"))
         else:
             prev = st.objs.get(key)
@@ -846,7 +915,7 @@ class ScopeFlow:
             view_of = view_of or base.view_of
         view = Obj(
             tensor=base.tensor, origin=origin or base.origin, dtype=base.dtype if dtype in (None, "same") else dtype,
-            leaf=base.leaf, storage=storages, label=f"a view ({label}) of {base.label or 'a tensor'}",
+            leaf=base.leaf and origin != "data", storage=storages, label=_view_label(label, base.label),
             view_of=view_of, nonlocal_reason=base.nonlocal_reason, multi_view=multi, may_share=base.may_share)
         prev = self.st.objs.get(key)
         self.st.objs[key] = view if prev is None else obj_join(prev, view)
@@ -866,7 +935,7 @@ class ScopeFlow:
 
     def _opaque(self, node: ast.AST, related: frozenset, label: str) -> frozenset:
         return self.new(node, Obj(MAYBE, "unknown", label=label, may_share=self.reach(related),
-                                  nonlocal_reason=f"{label}: where it comes from is unknown"), grad=MAYBE)
+                                  nonlocal_reason=f"{label}: where it comes from is unknown"), grad=UNKNOWN)
 
     def _contents(self, keys: frozenset, node: ast.AST) -> frozenset:
         """The objects that iterating or unpacking `keys` may give."""
@@ -875,10 +944,13 @@ class ScopeFlow:
             o = self.obj(k)
             if o is None:
                 continue
+            if o.origin in ("parameters", "zip", "enumerate", "range"):
+                out |= self._elements(node, frozenset({k}), node)  # what iterating it gives
+                continue
             if o.origin == "container":
                 out |= o.contents if o.contents else self._element_of(node, k, None)
             elif o.tensor != NO:
-                out |= self._view(node, frozenset({k}), "an element", keep_grad=True)
+                out |= self._view(node, frozenset({k}), "an element", keep_grad=True, multi=True)
             elif o.origin not in ("scalar", "none"):
                 out |= self._element_of(node, k, None)
         return out
@@ -911,7 +983,7 @@ class ScopeFlow:
         return self.new(node, Obj(MAYBE if origin != "tensors" else YES, "element" if origin == "element" else "parameter",
                                   label=what, storage=frozenset(),
                                   nonlocal_reason=f"{what}: the container may hold other references to it"),
-                        grad=MAYBE)
+                        grad=UNKNOWN)
 
     def _elements(self, loop: ast.AST, iterable: frozenset, expr: ast.AST) -> frozenset:
         """What a `for` loop's target is bound to on each iteration."""
@@ -921,9 +993,19 @@ class ScopeFlow:
             if o is None:
                 continue
             if o.origin == "parameters":
-                out |= self.new(loop, Obj(YES, "nn_parameter", "float", leaf=True, label="a parameter of the model",
-                                          nonlocal_reason="a parameter of the model: the loop variable is only "
-                                                          "another name for it"), grad=YES)
+                which = o.module[1] if isinstance(o.module, tuple) else "parameters"
+                if "buffer" in which:
+                    elem = self.new(self.marker(loop, 1), Obj(YES, "buffer", label="a buffer of the model",
+                                                              nonlocal_reason="a buffer of the model"), grad=NO)
+                else:
+                    elem = self.new(self.marker(loop, 1), Obj(YES, "nn_parameter", "float", leaf=True,
+                                                              label="a parameter of the model",
+                                                              nonlocal_reason="a parameter of the model: the loop "
+                                                                              "variable is only another name for it"),
+                                    grad=YES)
+                if which.startswith("named_"):  # (name, tensor) pairs
+                    elem = self._container(loop, elem, "tuple", (frozenset({CONST_KEYS["str"]}), elem), sub=True)
+                out |= elem
             elif o.origin == "range":
                 out |= frozenset({CONST_KEYS["int"]})
             elif o.origin == "zip" and o.elems is not None:
@@ -934,7 +1016,8 @@ class ScopeFlow:
                 part = self._loop_part(loop, 1, o.elems[0])
                 out |= self._container(loop, part, "tuple", (frozenset({CONST_KEYS["int"]}), part), sub=True)
             elif o.tensor != NO and o.origin != "container":
-                out |= self._view(loop, frozenset({k}), "a loop element", keep_grad=True)
+                # Iterating a tensor unbinds it: each element is one of several views.
+                out |= self._view(loop, frozenset({k}), "a loop element", keep_grad=True, multi=True)
             else:
                 out |= self._contents(frozenset({k}), loop)
         return out
@@ -1007,18 +1090,34 @@ _DISPATCH = {getattr(ast, name[3:]): fn for name, fn in vars(ScopeFlow).items()
              if name.startswith("_e_") and name != "_e_other" and hasattr(ast, name[3:])}
 
 
-def _refine_parameter(obj: Obj, passed: Obj | None, grad: str, saved: frozenset) -> tuple[Obj, str, frozenset]:
-    """A parameter's facts, given the join of what every call in the file passes."""
-    if passed is not None:
+def _is_forward(fn: ast.AST) -> bool:
+    return isinstance(fn, (ast.FunctionDef, ast.AsyncFunctionDef)) and fn.name == "forward"
+
+
+def _refine_parameter(obj: Obj, passed: Obj | None, grad: str, saved: frozenset, annotated: bool
+                      ) -> tuple[Obj, str, frozenset]:
+    """A parameter's facts, given the join of what every call in the file passes. An annotation
+    stays the contract for tensor-ness (`Union[np.ndarray, Tensor]` stays a maybe)."""
+    if passed is not None and not annotated:
         tensor = passed.tensor if obj.tensor == MAYBE else obj.tensor
         if obj.tensor == MAYBE and passed.tensor == NO:
             tensor = MAYBE  # callers outside the file may pass a tensor
         obj = obj._replace(tensor=tensor, dtype=passed.dtype if obj.dtype == "unknown" else obj.dtype)
+    if passed is not None and passed.leaf:
+        obj = obj._replace(leaf=True, label=f"{obj.label} (a leaf that requires grad where it is called)")
     return obj, grad, saved
 
 
 def _with_storage(o: Obj, storage: frozenset) -> Obj:
     return o._replace(storage=storage)
+
+
+def _view_label(how: str, base: str) -> str:
+    """"a view (`reshape`) of `sigmoid` result": one level only, whatever the chain of views, so
+    that labels (part of the lattice) cannot grow around a loop."""
+    while base.startswith("a view ("):
+        base = base.split(") of ", 1)[1] if ") of " in base else "a tensor"
+    return f"a view ({how}) of {base or 'a tensor'}"
 
 
 def _iter_name(loop: ast.AST) -> str:
@@ -1058,11 +1157,6 @@ def _captured_names(nested: list[ast.AST], locals_: set[str]) -> set[str]:
             if type(inner) is ast.Name and inner.id in locals_:
                 out.add(inner.id)
     return out
-
-
-def _widen(old: State, new: State) -> State:
-    """After many passes around a loop, give up on precision for what still changes."""
-    return new
 
 
 def _promote(a: Obj | None, b: Obj | None, op: ast.operator) -> str:

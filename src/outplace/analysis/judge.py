@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from outplace.analysis.flow import ScopeFlow, WriteRecord
 from outplace.analysis.imports import dotted
 from outplace.analysis.liveness import Liveness
-from outplace.analysis.model import LOCAL_ORIGINS, MAYBE, NO, YES, Obj
+from outplace.analysis.model import LOCAL_ORIGINS, MAYBE, NO, UNKNOWN, YES, Obj, tri_or
 
 BREAKS, INPLACE = "breaks", "inplace"
 # Objects that belong to some longer-lived object's state: a write through a local name for one is
@@ -48,12 +48,12 @@ class Info:
         return self.origin == "scalar"
 
 
-UNKNOWN = Info(False)
+UNKNOWN_INFO = Info(False)
 
 
 def info_of(o: Obj | None) -> Info:
     if o is None:
-        return UNKNOWN
+        return UNKNOWN_INFO
     return Info(o.tensor != NO, o.origin, o.dtype, o.view_of, o.tensor == YES)
 
 
@@ -103,6 +103,9 @@ def judge(flow: ScopeFlow, live: Liveness, record: WriteRecord, step: tuple[int,
                 reasons.append(f"`{shown}` is an attribute: other code holding the object sees the change")
         else:
             reasons.append("the written expression may share memory with another tensor")
+    if flow.approximate:
+        reasons.append("outplace stopped following this function's loops before its facts settled: it cannot "
+                       "prove a rewrite unobservable here")
     if flow.dynamic:
         reasons.append("the scope reads its variables by name (`locals()`, `vars()`, `eval`, `exec`): any of "
                        "them may refer to the tensor")
@@ -177,8 +180,7 @@ def _hazard(flow: ScopeFlow, record: WriteRecord, objs: list[Obj], roots: frozen
         return None, f"`{shown}` is reached through `.data` or `.grad`: writing it is deliberate"
     grad = NO
     for r in roots:
-        g = st.grad.get(r, MAYBE)
-        grad = g if grad == NO or g == YES else grad
+        grad = tri_or(grad, st.grad.get(r, UNKNOWN))
     if any(o.leaf for o in objs):
         return BREAKS, f"`{shown}` is a leaf that requires grad (or a view of one): the write raises at once"
     saved = sorted({e for r in roots for e in st.saved.get(r, ())}, key=lambda e: (not e.what.startswith("saved"),
@@ -189,6 +191,16 @@ def _hazard(flow: ScopeFlow, record: WriteRecord, objs: list[Obj], roots: frozen
             e = guessed[0]
             return INPLACE, (f"`{shown}` may share memory with a tensor that was {e.what} (line {e.line}), if an "
                              "unknown call returned its argument; nothing shows that it does")
+    if saved and not any(e.grad in (MAYBE, YES) for e in saved):
+        e = saved[0]
+        return INPLACE, (f"`{shown}` was {e.what} (line {e.line}) if that op's inputs required grad, which nothing "
+                         "here shows (give the function a caller in the run, or run `outplace diagnose`)")
+    saved = [e for e in saved if e.grad in (MAYBE, YES)] or saved
+    if saved and any(e.what.startswith("passed to") for e in saved) and \
+            not any(e.what.startswith(("saved by", "may be saved by")) for e in saved):
+        e = saved[0]
+        return INPLACE, (f"`{shown}` was {e.what.replace(', which may save it for backward', '')} (line {e.line}), "
+                         "which outplace cannot see into: if it saved it, this write breaks backward")
     if saved:
         e = saved[0]
         if e.what.startswith("saved by"):
@@ -196,7 +208,7 @@ def _hazard(flow: ScopeFlow, record: WriteRecord, objs: list[Obj], roots: frozen
         if e.what.startswith("may be saved"):
             return BREAKS, f"`{shown}` {e.what} (line {e.line}); this write can make backward fail"
         return BREAKS, f"`{shown}` was {e.what} (line {e.line}); this write can make backward fail"
-    if grad != NO and any(o.multi_view for o in objs):
+    if grad in (MAYBE, YES) and any(o.multi_view for o in objs):
         return BREAKS, (f"`{shown}` is one of several views returned by one call (`chunk`, `split`, `unbind`): "
                         "writing into it in place raises when it requires grad")
     if grad == NO:

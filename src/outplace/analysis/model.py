@@ -22,12 +22,16 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
-# Tensor-ness and may-require-grad are three-valued.
+# Tensor-ness is three-valued. May-require-grad has a fourth value below MAYBE: UNKNOWN, "no evidence
+# either way" (a helper's parameter nothing calls in the file, a global); MAYBE is evidence of a graph
+# (a forward() argument, a module's output, an op on a MAYBE): only that makes a saved write `breaks`.
 YES, MAYBE, NO = "yes", "maybe", "no"
-_TRI_RANK = {NO: 0, MAYBE: 1, YES: 2}
+UNKNOWN = "unknown"
+_TRI_RANK = {NO: 0, UNKNOWN: 1, MAYBE: 2, YES: 3}
 
 
 def tri_join(a: str, b: str) -> str:
+    """Tensor-ness on two paths."""
     return a if a == b else MAYBE
 
 
@@ -127,10 +131,13 @@ def _worse_origin(a: str, b: str) -> str:
 
 
 class Event(NamedTuple):
-    """Something that happened to a storage: `what` ("saved by `sigmoid`"), at `line`."""
+    """Something that happened to a storage: `what` ("saved by `sigmoid`"), at `line`. For a save,
+    `grad` is how sure it is that the op built a graph (the may-require-grad of its inputs then):
+    a save by an op none of whose inputs is known to be in a graph is only a possibility."""
 
     what: str
     line: int
+    grad: str = "maybe"
 
     def __str__(self) -> str:
         return f"{self.what} (line {self.line})"
@@ -144,7 +151,7 @@ class State:
     objs: dict[Key, Obj] = field(default_factory=dict)  # object key -> facts
     saved: dict[Key, frozenset] = field(default_factory=dict)  # storage key -> Events that saved it
     escaped: dict[Key, frozenset] = field(default_factory=dict)  # storage key -> Events where it escaped
-    grad: dict[Key, str] = field(default_factory=dict)  # storage key -> may require grad (YES/MAYBE/NO)
+    grad: dict[Key, str] = field(default_factory=dict)  # storage key -> may require grad (YES/MAYBE/UNKNOWN/NO)
 
     def copy(self) -> State:
         return State(dict(self.env), dict(self.objs), dict(self.saved), dict(self.escaped), dict(self.grad))
@@ -188,7 +195,7 @@ class State:
     def grad_of(self, keys: frozenset) -> str:
         out = NO
         for s in self.storages(keys):
-            out = tri_or(out, self.grad.get(s, MAYBE))
+            out = tri_or(out, self.grad.get(s, UNKNOWN))
         return out
 
 

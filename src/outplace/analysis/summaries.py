@@ -19,7 +19,7 @@ import ast
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from outplace.analysis.model import MAYBE, NO, YES, Event, Obj, obj_join, outside
+from outplace.analysis.model import MAYBE, NO, UNKNOWN, YES, Event, Obj, obj_join, outside, tri_or
 
 if TYPE_CHECKING:
     from outplace.analysis.flow import ScopeFlow
@@ -37,6 +37,8 @@ class ResultPart:
     unknown: bool = False  # may be anything else
     tensor: str = NO
     contents: "ResultPart | None" = None  # for a returned container (`x.chunk(2)`): what it holds
+    fresh_grad: str = NO  # may the new tensor require grad whatever the arguments (module parameters)
+    saved_maybe: bool = False  # only some of the new tensors it may be were saved
 
 
 @dataclass(frozen=True)
@@ -47,6 +49,7 @@ class Summary:
     writes: frozenset  # parameters written in place
     saves: tuple  # (parameter name, what saved it) pairs
     escapes: frozenset  # parameters stored where the caller cannot see
+    graph: str = NO  # the function itself builds a graph (it uses module parameters): MAYBE
 
 
 def summarize(flow: ScopeFlow) -> Summary:
@@ -78,7 +81,10 @@ def summarize(flow: ScopeFlow) -> Summary:
     saves = tuple(sorted({(p, e.what) for k, p in param_storage.items() for e in exit_state.saved.get(k, ())}))
     escapes = frozenset(p for k, p in param_storage.items()
                         if any(not e.what.startswith("returned") for e in exit_state.escaped.get(k, ())))
-    return Summary(name, joined, is_tuple, writes, saves, escapes)
+    graph = NO
+    for part in joined:
+        graph = tri_or(graph, part.fresh_grad)
+    return Summary(name, joined, is_tuple, writes, saves, escapes, graph)
 
 
 def _params(fn: ast.AST) -> list[ast.arg]:
@@ -103,6 +109,8 @@ def _tuple_elems(keys: frozenset, st) -> tuple | None:
 def _part(keys: frozenset, st, param_storage: dict, depth: int = 0) -> ResultPart:
     params: set = set()
     contents: ResultPart | None = None
+    fresh_grad = NO
+    unsaved_fresh = False
     views = multi = unknown = False
     fresh: Obj | None = None
     saved = None
@@ -125,10 +133,15 @@ def _part(keys: frozenset, st, param_storage: dict, depth: int = 0) -> ResultPar
             continue
         if o.tensor != NO and o.origin in ("fresh", "factory", "leaf"):
             fresh = o if fresh is None else obj_join(fresh, o)
+            for s in o.storage:
+                g = st.grad.get(s, NO)
+                fresh_grad = tri_or(fresh_grad, MAYBE if g in (MAYBE, YES) else NO)
             events = sorted((e for s in o.storage for e in st.saved.get(s, ()) if e.what.startswith("saved by")),
                             key=lambda e: (e.line, e.what))
             if events:
                 saved = events[0].what[len("saved by "):]
+            else:
+                unsaved_fresh = True
             continue
         if o.tensor == NO and o.origin in ("scalar", "none", "other"):
             continue
@@ -137,7 +150,8 @@ def _part(keys: frozenset, st, param_storage: dict, depth: int = 0) -> ResultPar
             contents = inner if contents is None else _join_parts([contents, inner])
             continue
         unknown = True
-    return ResultPart(frozenset(params), views, multi, fresh, saved, unknown, tensor, contents)
+    return ResultPart(frozenset(params), views, multi, fresh, saved, unknown, tensor, contents, fresh_grad,
+                      saved is not None and unsaved_fresh)
 
 
 def _join_parts(parts) -> ResultPart:
@@ -148,7 +162,10 @@ def _join_parts(parts) -> ResultPart:
         out = ResultPart(out.params | p.params, out.views or p.views, out.multi_view or p.multi_view,
                          p.fresh if out.fresh is None else (out.fresh if p.fresh is None else obj_join(out.fresh, p.fresh)),
                          out.saved or p.saved, out.unknown or p.unknown,
-                         out.tensor if out.tensor == p.tensor else MAYBE, contents)
+                         out.tensor if out.tensor == p.tensor else MAYBE, contents,
+                         tri_or(out.fresh_grad, p.fresh_grad),
+                         out.saved_maybe or p.saved_maybe or (bool(out.saved) != bool(p.saved)
+                                                              and (out.fresh is not None and p.fresh is not None)))
     return out
 
 
@@ -162,15 +179,15 @@ def apply_summary(flow: ScopeFlow, node: ast.Call, summary: Summary, fn: ast.AST
     for p in summary.escapes:
         if p in args:
             flow._escape(args[p], f"kept by {label} on line {line}")
-    for p, what in summary.saves:
-        if p in args and flow.tensor_keys(args[p]) and not flow.grad_off():
-            flow.st.add_event("saved", flow.st.storages(flow.tensor_keys(args[p])),
-                              Event(f"{what} inside {label}", line))
     grad = NO
     for v in args.values():
         t = flow.tensor_keys(v)
         if t:
-            grad = grad if grad == YES else (YES if flow.grad_of(t) == YES else (MAYBE if flow.grad_of(t) != NO else grad))
+            grad = tri_or(grad, flow.grad_of(t))
+    for p, what in summary.saves:
+        if p in args and flow.tensor_keys(args[p]) and not flow.grad_off():
+            flow.st.add_event("saved", flow.st.storages(flow.tensor_keys(args[p])),
+                              Event(f"{what} inside {label}", line, tri_or(grad, summary.graph)))
     for p in summary.writes:
         if p in args and flow.tensor_keys(args[p]):
             flow.st.raise_grad(flow.st.storages(flow.tensor_keys(args[p])), grad)
@@ -196,10 +213,12 @@ def _result(flow: ScopeFlow, node: ast.Call, part: ResultPart, args: dict, label
                 out |= src
     if part.fresh is not None:
         fresh = Obj(part.fresh.tensor, "fresh", part.fresh.dtype, label=f"{label} result")
-        made = flow.new(marker, fresh, grad=grad if grad != NO else NO)
-        if part.saved and not flow.grad_off() and grad != NO:
+        made = flow.new(marker, fresh, grad=tri_or(grad, part.fresh_grad))
+        level = tri_or(grad, part.fresh_grad)
+        if part.saved and not flow.grad_off() and level != NO:
+            what = "saved" if not part.saved_maybe else "may be saved"
             flow.st.add_event("saved", flow.st.storages(made),
-                              Event(f"saved by {part.saved} inside {label}", getattr(node, "lineno", 0)))
+                              Event(f"{what} by {part.saved} inside {label}", getattr(node, "lineno", 0), level))
         out |= made
     if part.contents is not None:
         inner = _result(flow, node, part.contents, args, label, grad, i + 100)
@@ -210,7 +229,7 @@ def _result(flow: ScopeFlow, node: ast.Call, part: ResultPart, args: dict, label
             related |= v
         out |= flow.new(marker, Obj(MAYBE, "unknown", label=f"{label} result", may_share=flow.reach(related),
                                     nonlocal_reason=f"returned by {label}, which may return a reference to "
-                                                    "something else"), grad=MAYBE)
+                                                    "something else"), grad=tri_or(grad, UNKNOWN))
     if not out:
         from outplace.analysis.flow import CONST_KEYS
 

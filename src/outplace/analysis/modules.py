@@ -1,0 +1,275 @@
+"""Which module an expression builds, read off the code that builds it (nothing is run).
+
+    nn.ReLU(inplace=True)                       a torch module (with its `inplace`)
+    nn.Sequential(a, b, c) / nn.Sequential(*layers)   a chain; `layers` as the function builds it:
+                                                a list literal, `.append`/`.extend`/`+=`, members
+                                                added under an `if` are optional, in a loop repeated
+    nn.ModuleList([...]), nn.ModuleDict({...})  alternatives (`self.blocks[i]` is one of them)
+    Block(dim)                                  one of the run's own nn.Module classes
+    make_mlp(...) / get_activation(name)        a function of the run that returns any of the above
+    weight_norm(nn.Linear(...))                 the module it wraps (parametrizations return it)
+    nn.Linear(...) if c else nn.Identity()      either
+    self.body = nn.Sequential(); self.body.add_module(name, m)   the chain add_module builds
+
+An optional member is `container(member, skip)`: the chain's value may pass it by.
+"""
+
+from __future__ import annotations
+
+import ast
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from outplace.analysis.effects import PARAMETER_CLASSES, inplace_arg
+from outplace.analysis.imports import dotted
+from outplace.analysis.scopes import walk
+
+if TYPE_CHECKING:
+    from outplace.analysis.filecontext import FileContext
+
+MODULE_CONTAINERS = {"Sequential", "ModuleList", "ModuleDict"}
+# torch.nn.utils wrappers that return the module they are given (with a parametrization or hook).
+MODULE_WRAPPERS = {"weight_norm", "spectral_norm", "orthogonal", "register_parametrization", "remove_weight_norm",
+                   "remove_spectral_norm", "skip_init"}
+MAX_DEPTH = 8
+
+
+@dataclass(frozen=True)
+class ModuleInfo:
+    """What is known of a module object: a torch.nn class, one of the project's, a container of them."""
+
+    kind: str  # torch | project | sequential | container | unknown
+    cls: str | None = None
+    inplace: bool = False
+    parts: tuple = ()  # sequential: the chain in order; container: the alternatives
+    node: ast.AST | None = field(default=None, compare=False, hash=False)  # the constructor call / class
+
+
+SKIP = ModuleInfo("torch", "Identity")  # "this optional member did not run"
+UNKNOWN_MODULE = ModuleInfo("unknown")
+
+
+def optional(m: ModuleInfo) -> ModuleInfo:
+    return ModuleInfo("container", parts=(m, SKIP))
+
+
+class ModuleBuilder:
+    """Static evaluation of module-building expressions within one file (other files' classes and
+    functions through the file context's project index)."""
+
+    def __init__(self, ctx: FileContext) -> None:
+        self.ctx = ctx
+        self._returns: dict[int, ModuleInfo | None] = {}
+        self._assigns: dict[int, dict[str, list[ast.Assign]]] = {}
+
+    def info(self, value: ast.AST | None, scope: ast.AST | None = None, depth: int = 0) -> ModuleInfo | None:
+        """The module `value` builds when evaluated in `scope` (a function whose local names it may
+        use), or None when it builds no module outplace knows of."""
+        if value is None:
+            return None
+        if depth > MAX_DEPTH:
+            return UNKNOWN_MODULE
+        if isinstance(value, ast.IfExp):
+            return _either(self.info(value.body, scope, depth + 1), self.info(value.orelse, scope, depth + 1))
+        if isinstance(value, ast.Name) and scope is not None:
+            return self._local(value.id, scope, value, depth)
+        if not isinstance(value, ast.Call):
+            return None
+        ctx = self.ctx
+        q = ctx.imports.qualname(value.func) or ""
+        parts = q.split(".")
+        name = parts[-1]
+        if q in PARAMETER_CLASSES or name in ("Parameter", "Buffer"):
+            return None
+        if q.startswith("torch.nn.utils") and name in MODULE_WRAPPERS and value.args:
+            return self.info(value.args[0], scope, depth + 1)
+        if q.startswith("torch.nn.") and name[:1].isupper() and len(parts) > 2 and \
+                parts[2] not in ("functional", "init", "utils", "parameter"):
+            if name in MODULE_CONTAINERS:
+                return self._container(name, value, scope, depth)
+            index = ctx.ops.modules_inplace.get(name)
+            inplace = index is not None and inplace_arg(value, index) is not None
+            return ModuleInfo("torch", name, inplace=inplace, node=value)
+        target = self._definition(value.func)
+        if isinstance(target, ast.ClassDef):
+            if ctx.owner_of(target).is_module_class(target):
+                return ModuleInfo("project", target.name, node=target)
+            return None
+        if isinstance(target, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            return self.returned(target, depth + 1)
+        return None
+
+    # ---- containers ---------------------------------------------------------------------------------
+    def _container(self, name: str, call: ast.Call, scope: ast.AST | None, depth: int) -> ModuleInfo:
+        members: list[ModuleInfo] = []
+        chain_known = name == "Sequential"
+        for a in call.args:
+            if isinstance(a, ast.Starred):
+                got = self.list_members(a.value, scope, depth + 1)
+                if got is None:
+                    chain_known = False
+                    members.append(UNKNOWN_MODULE)
+                else:
+                    members += got
+            elif isinstance(a, (ast.List, ast.Tuple)):
+                members += [self.info(e, scope, depth + 1) or UNKNOWN_MODULE for e in a.elts]
+                chain_known = False if name == "Sequential" else chain_known
+            elif isinstance(a, ast.ListComp):
+                members.append(self.info(a.elt, scope, depth + 1) or UNKNOWN_MODULE)
+                chain_known = False
+            elif isinstance(a, ast.Dict):
+                members += [self.info(v, scope, depth + 1) or UNKNOWN_MODULE for v in a.values]
+                chain_known = False
+            elif isinstance(a, ast.Name) and name != "Sequential":
+                got = self.list_members(a, scope, depth + 1)
+                members += got if got is not None else [UNKNOWN_MODULE]
+            else:
+                members.append(self.info(a, scope, depth + 1) or UNKNOWN_MODULE)
+        if chain_known:
+            return ModuleInfo("sequential", parts=tuple(members), node=call)
+        return ModuleInfo("container", parts=tuple(members) or (UNKNOWN_MODULE,), node=call)
+
+    def list_members(self, expr: ast.AST, scope: ast.AST | None, depth: int) -> list[ModuleInfo] | None:
+        """The modules a list holds, in order, as the function `scope` builds it before using it."""
+        if isinstance(expr, (ast.List, ast.Tuple)):
+            return [self.info(e, scope, depth + 1) or UNKNOWN_MODULE for e in expr.elts]
+        if not isinstance(expr, ast.Name) or scope is None:
+            return None
+        out: list[ModuleInfo] = []
+        found = self._build_list(expr.id, getattr(scope, "body", []), scope, depth, out, optional_part=False,
+                                 before=expr)
+        return out if found else None
+
+    def _build_list(self, name: str, body: list[ast.stmt], scope: ast.AST, depth: int, out: list[ModuleInfo],
+                    optional_part: bool, before: ast.AST) -> bool:
+        found = False
+        for stmt in body:
+            if stmt.lineno >= before.lineno:  # type: ignore[attr-defined]
+                break
+            if isinstance(stmt, ast.Assign) and any(isinstance(t, ast.Name) and t.id == name for t in stmt.targets):
+                out.clear()
+                got = self.list_members(stmt.value, scope, depth) if isinstance(stmt.value, (ast.List, ast.Tuple)) \
+                    else ([] if isinstance(stmt.value, ast.Call) and isinstance(stmt.value.func, ast.Name)
+                          and stmt.value.func.id == "list" and not stmt.value.args else None)
+                if got is None:
+                    out.append(UNKNOWN_MODULE)
+                else:
+                    out += [optional(m) if optional_part else m for m in got]
+                found = True
+            elif isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Call) and \
+                    isinstance(stmt.value.func, ast.Attribute) and isinstance(stmt.value.func.value, ast.Name) and \
+                    stmt.value.func.value.id == name and stmt.value.func.attr in ("append", "extend", "insert"):
+                call = stmt.value
+                if call.func.attr == "append" and call.args:  # type: ignore[attr-defined]
+                    added = [self.info(call.args[0], scope, depth + 1) or UNKNOWN_MODULE]
+                elif call.func.attr == "extend" and call.args:  # type: ignore[attr-defined]
+                    added = self.list_members(call.args[0], scope, depth + 1) or [UNKNOWN_MODULE]
+                else:
+                    added = [UNKNOWN_MODULE]
+                out += [optional(m) if optional_part else m for m in added]
+            elif isinstance(stmt, ast.AugAssign) and isinstance(stmt.target, ast.Name) and stmt.target.id == name:
+                added = self.list_members(stmt.value, scope, depth + 1) or [UNKNOWN_MODULE]
+                out += [optional(m) if optional_part else m for m in added]
+            elif isinstance(stmt, ast.If):
+                found |= self._build_list(name, stmt.body, scope, depth, out, True, before)
+                found |= self._build_list(name, stmt.orelse, scope, depth, out, True, before)
+            elif isinstance(stmt, (ast.For, ast.AsyncFor, ast.While)):
+                # Each iteration appends the body's members again: twice shows what follows what.
+                for _ in range(2):
+                    found |= self._build_list(name, stmt.body, scope, depth, out, True, before)
+            elif isinstance(stmt, (ast.With, ast.AsyncWith, ast.Try)):
+                found |= self._build_list(name, stmt.body, scope, depth, out, optional_part, before)
+        return found
+
+    # ---- names and definitions ------------------------------------------------------------------------
+    def _local(self, name: str, scope: ast.AST, at: ast.AST, depth: int) -> ModuleInfo | None:
+        """A local name: the modules every assignment to it in the function may have made."""
+        got: list[ModuleInfo] = []
+        for node in self._assignments(scope).get(name, ()):
+            if node.lineno < at.lineno:  # type: ignore[attr-defined]
+                got.append(self.info(node.value, scope, depth + 1) or UNKNOWN_MODULE)  # type: ignore[attr-defined]
+        if not got:
+            return None
+        return got[0] if len(got) == 1 else ModuleInfo("container", parts=tuple(got))
+
+    def _assignments(self, scope: ast.AST) -> dict[str, list[ast.Assign]]:
+        """`name = ...` statements of a function by name (one walk per function)."""
+        got = self._assigns.get(id(scope))
+        if got is None:
+            got = self._assigns[id(scope)] = {}
+            for node in walk(scope):
+                if type(node) is ast.Assign:
+                    for t in node.targets:
+                        if type(t) is ast.Name:
+                            got.setdefault(t.id, []).append(node)
+        return got
+
+    def _definition(self, func: ast.AST) -> ast.AST | None:
+        ctx = self.ctx
+        if isinstance(func, ast.Name):
+            for node in ctx.tree.body:
+                if isinstance(node, (ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)) and node.name == func.id:
+                    return node
+        spelled = dotted(func)
+        return ctx.resolve_import(spelled) if spelled is not None else None
+
+    def returned(self, fn: ast.AST, depth: int = 0) -> ModuleInfo | None:
+        """The modules a function of the run returns (a factory: `make_mlp`, `get_activation`)."""
+        key = id(fn)
+        if key in self._returns:
+            return self._returns[key]
+        self._returns[key] = None  # recursion guard
+        owner = self.ctx.owner_of(fn)
+        builder = owner.modules if owner is not self.ctx else self
+        got: list[ModuleInfo] = []
+        for node in _own_returns(fn):
+            if node.value is None or (isinstance(node.value, ast.Constant) and node.value.value is None):
+                continue
+            got.append(builder.info(node.value, fn, depth + 1) or UNKNOWN_MODULE)
+        result = None
+        if got and any(m is not UNKNOWN_MODULE for m in got):
+            result = got[0] if len(got) == 1 else ModuleInfo("container", parts=tuple(got))
+        self._returns[key] = result
+        return result
+
+    def added_modules(self, cls: ast.ClassDef, attr: str) -> list[ModuleInfo] | None:
+        """`self.<attr>.add_module(name, m)` calls in the class, in order (loops repeat, ifs optional)."""
+        out: list[ModuleInfo] = []
+        found = False
+        for method in cls.body:
+            if isinstance(method, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                found |= self._adds(method.body, method, attr, out, False)
+        return out if found else None
+
+    def _adds(self, body: list[ast.stmt], scope: ast.AST, attr: str, out: list[ModuleInfo], opt: bool) -> bool:
+        found = False
+        for stmt in body:
+            if isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Call) and \
+                    isinstance(stmt.value.func, ast.Attribute) and stmt.value.func.attr == "add_module" and \
+                    dotted(stmt.value.func.value) == f"self.{attr}" and len(stmt.value.args) >= 2:
+                m = self.info(stmt.value.args[1], scope) or UNKNOWN_MODULE
+                out.append(optional(m) if opt else m)
+                found = True
+            elif isinstance(stmt, ast.If):
+                found |= self._adds(stmt.body, scope, attr, out, True)
+                found |= self._adds(stmt.orelse, scope, attr, out, True)
+            elif isinstance(stmt, (ast.For, ast.AsyncFor, ast.While)):
+                for _ in range(2):
+                    found |= self._adds(stmt.body, scope, attr, out, True)
+        return found
+
+
+def _either(a: ModuleInfo | None, b: ModuleInfo | None) -> ModuleInfo | None:
+    if a is None and b is None:
+        return None
+    return ModuleInfo("container", parts=tuple(p for p in (a, b) if p is not None))
+
+
+def _own_returns(fn: ast.AST):
+    todo = list(ast.iter_child_nodes(fn))
+    while todo:
+        n = todo.pop()
+        if isinstance(n, ast.Return):
+            yield n
+        if not isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)):
+            todo.extend(ast.iter_child_nodes(n))
