@@ -275,8 +275,8 @@ class Analysis:
         scopes = [scope]
         cls = self.ctx.enclosing_class(scope)
         if cls is not None:
-            stmt = self.index.statement_of(ctor)
-            attrs = {t.attr for t in getattr(stmt, "targets", []) if isinstance(t, ast.Attribute)}
+            # The attributes holding it: assigned it, or a container or chain built around it.
+            attrs = {attr for attr, info in self.ctx._module_attributes(cls) if _built_by(info, ctor)}
             # The methods that call the attribute holding it (`self.act(x)`, `self.body(x)`).
             calls = [c for attr in attrs for c in self.ctx._self_calls(cls, attr)]
             scopes += [m for m in cls.body if isinstance(m, (ast.FunctionDef, ast.AsyncFunctionDef))
@@ -355,6 +355,16 @@ def _never_tensor_binding(b, shadowed) -> bool:
         it = stmt.iter
         return isinstance(it, ast.Call) and isinstance(it.func, ast.Name) and it.func.id == "range" \
             and "range" not in shadowed
+    return False
+
+
+def _built_by(info, ctor: ast.AST) -> bool:
+    todo = [info]
+    while todo:
+        m = todo.pop()
+        if m.node is ctor:
+            return True
+        todo.extend(m.parts)
     return False
 
 

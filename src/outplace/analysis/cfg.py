@@ -66,6 +66,7 @@ class CFG:
         end = self._build(body, self.entry, _Context(self.exit))
         if end is not None:
             self._edge(end, self.exit)
+        self._compact()
 
     # ---- queries ------------------------------------------------------------------------------
     def steps(self) -> Iterator[tuple[int, int, Step]]:
@@ -95,6 +96,22 @@ class CFG:
         return order
 
     # ---- construction ---------------------------------------------------------------------------
+    def _compact(self) -> None:
+        """Merge each block into its only predecessor when that predecessor has no other successor:
+        fewer, longer blocks, the same paths (the passes copy and join states per block)."""
+        blocks = self.blocks
+        for b in blocks:
+            while len(b.succ) == 1:
+                nxt = blocks[b.succ[0]]
+                if nxt.id in (self.exit, self.entry, b.id) or len(nxt.pred) != 1:
+                    break
+                b.steps.extend(nxt.steps)
+                b.succ = nxt.succ
+                for s in nxt.succ:
+                    blocks[s].pred = [b.id if p == nxt.id else p for p in blocks[s].pred]
+                nxt.steps, nxt.succ, nxt.pred = [], [], []
+        # Unreachable leftovers keep their ids (ids index `blocks`) but no edges: never run.
+
     def _new(self) -> Block:
         b = Block(len(self.blocks))
         self.blocks.append(b)
