@@ -56,6 +56,8 @@ class CFG:
     def __init__(self, scope: ast.AST) -> None:
         self.scope = scope
         self.blocks: list[Block] = []
+        # (from block, to block) -> (test, truth): the edge is taken when `test` is `truth`
+        self.conditions: dict[tuple[int, int], tuple[ast.expr, bool]] = {}
         self.entry = self._new().id
         self.exit = self._new().id
         if isinstance(scope, ast.Lambda):
@@ -109,6 +111,8 @@ class CFG:
                 b.succ = nxt.succ
                 for s in nxt.succ:
                     blocks[s].pred = [b.id if p == nxt.id else p for p in blocks[s].pred]
+                    if (nxt.id, s) in self.conditions:
+                        self.conditions[(b.id, s)] = self.conditions.pop((nxt.id, s))
                 nxt.steps, nxt.succ, nxt.pred = [], [], []
         # Unreachable leftovers keep their ids (ids index `blocks`) but no edges: never run.
 
@@ -152,14 +156,18 @@ class CFG:
             cur = self._step(cur, "test", s.test, ctx)
             then = self._new().id
             self._edge(cur, then)
+            self.conditions[(cur, then)] = (s.test, True)
             end_then = self._build(s.body, then, ctx)
             if s.orelse:
                 other = self._new().id
                 self._edge(cur, other)
+                self.conditions[(cur, other)] = (s.test, False)
                 end_else = self._build(s.orelse, other, ctx)
-            else:
-                end_else = cur
-            return self._join(end_then, end_else)
+                return self._join(end_then, end_else)
+            after = self._join(end_then, cur)
+            if after is not None and after != cur:
+                self.conditions[(cur, after)] = (s.test, False)
+            return after
         if isinstance(s, _LOOPS):
             return self._loop(s, cur, ctx)
         if isinstance(s, (ast.With, ast.AsyncWith)):

@@ -122,6 +122,6 @@ def _opted_in(anc: ast.AST, child: ast.AST) -> bool:
     """`x.mul_(g) if inplace else x * g`, `if self.inplace: x.relu_()`: the in-place branch of a
     switch named `inplace` is an in-place mode the caller asked for."""
     if isinstance(anc, ast.IfExp) and child is anc.body or isinstance(anc, ast.If) and child in anc.body:
-        return any((dotted(n) or "").rsplit(".", 1)[-1] == "inplace"
+        return any((dotted(n) or "").rsplit(".", 1)[-1].replace("_", "").lower() == "inplace"
                    for n in walk(anc.test) if isinstance(n, (ast.Name, ast.Attribute)))
     return False

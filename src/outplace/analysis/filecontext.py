@@ -174,7 +174,7 @@ class FileContext:
             if kind == "tensors":
                 return Obj(NO, "tensors", label=shown, storage=frozenset({outside("parameter", arg.arg)}),
                            nonlocal_reason=reason)
-            return Obj(NO, "other", label=shown)
+            return self._annotated_value(arg.annotation, shown)
         args = fn.args  # type: ignore[attr-defined]
         if arg is args.vararg or arg is args.kwarg:
             return Obj(NO, "tensors", label=shown, nonlocal_reason=reason)
@@ -183,6 +183,22 @@ class FileContext:
         is_forward = isinstance(fn, (ast.FunctionDef, ast.AsyncFunctionDef)) and fn.name == "forward"
         return Obj(YES if is_forward else MAYBE, "parameter", label=shown,
                    storage=frozenset({outside("parameter", arg.arg)}), nonlocal_reason=reason)
+
+    def _annotated_value(self, ann: ast.AST, shown: str) -> Obj:
+        """A non-tensor annotation: a number (`int`, `float`), or a container of numbers
+        (`Tuple[int, int]`, `list[float]`, `Sequence[int]`): its elements are numbers too."""
+        number = _number_annotation(ann)
+        if number is not None:
+            return Obj(NO, "scalar", number, label=shown)
+        if isinstance(ann, ast.Subscript):
+            base = (self.imports.qualname(ann.value) or dotted(ann.value) or "").rsplit(".", 1)[-1]
+            args = ann.slice.elts if isinstance(ann.slice, ast.Tuple) else [ann.slice]
+            kinds = {_number_annotation(a) for a in args if not (isinstance(a, ast.Constant) and a.value is Ellipsis)}
+            if base in CONTAINER_ANNOTATIONS and kinds and None not in kinds:
+                kind = kinds.pop() if len(kinds) == 1 else "unknown"
+                return Obj(NO, "container", label=shown, contents=frozenset({("const", kind if kind in
+                                                                                ("int", "float", "bool") else "other")}))
+        return Obj(NO, "other", label=shown)
 
     def annotation_kind(self, ann: ast.AST) -> str | None:
         """"tensor" (a tensor type, or Optional of one), "maybe" (a union of tensor and non-tensor
@@ -891,6 +907,13 @@ def _static_attribute_name(node: ast.AST) -> str | None:
         return node.value
     if isinstance(node, ast.JoinedStr):
         return "".join(v.value if isinstance(v, ast.Constant) else "0" for v in node.values)
+    return None
+
+
+def _number_annotation(ann: ast.AST) -> str | None:
+    """`int` -> "int", `float` -> "float", `bool` -> "bool"; anything else None."""
+    if isinstance(ann, ast.Name) and ann.id in ("int", "float", "bool"):
+        return ann.id
     return None
 
 

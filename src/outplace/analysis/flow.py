@@ -166,8 +166,10 @@ class ScopeFlow:
                 continue
             out = self._block(b, states_in[b])
             for s in cfg.blocks[b].succ:
+                cond = cfg.conditions.get((b, s))
+                taken = self._refine(out, *cond) if cond is not None else out
                 old = states_in.get(s)
-                new = state_join(old, out)
+                new = state_join(old, taken)
                 if old is None or not state_equal(old, new):
                     states_in[s] = new
                     work.add(s)
@@ -175,6 +177,28 @@ class ScopeFlow:
         # block again), so what that run recorded is what holds at the fixed point.
         self.approximate = bool(work)
         self.exit_state = states_in.get(cfg.exit, entry)
+
+    def _refine(self, state: State, test: ast.expr, truth: bool) -> State:
+        """What a branch's test says on the branch taken: `if x.requires_grad:` ... `else:` (x is
+        outside any graph there), `if not x.requires_grad`, `x.requires_grad and ...`."""
+        negate = False
+        while isinstance(test, ast.UnaryOp) and isinstance(test.op, ast.Not):
+            test, negate = test.operand, not negate
+        if isinstance(test, ast.BoolOp) and isinstance(test.op, ast.And) and truth != negate:
+            for v in test.values:  # every conjunct holds on the true branch
+                state = self._refine(state, v, True)
+            return state
+        if not (isinstance(test, ast.Attribute) and test.attr == "requires_grad"):
+            return state
+        holds = truth != negate
+        name = dotted(test.value)
+        keys = state.env.get(name) if name is not None else None
+        if not keys:
+            return state
+        out = state.copy()
+        for s in out.storages(keys):
+            out.grad[s] = YES if holds else NO
+        return out
 
     def _block(self, b: int, state: State) -> State:
         self.st = state.copy()
@@ -1018,9 +1042,26 @@ class ScopeFlow:
             elif o.tensor != NO and o.origin != "container":
                 # Iterating a tensor unbinds it: each element is one of several views.
                 out |= self._view(loop, frozenset({k}), "a loop element", keep_grad=True, multi=True)
+            elif o.origin == "container" and o.contents:
+                out |= self._instance(loop, o.contents)
             else:
                 out |= self._contents(frozenset({k}), loop)
         return out
+
+    def _instance(self, loop: ast.AST, members: frozenset) -> frozenset:
+        """This iteration's element of a container: one of its members, but each iteration's its
+        own for what autograd saved (a list's tensors are different tensors). It may be any
+        member (safety sees them all); what was saved of an earlier member is not its history."""
+        tensors = self.tensor_keys(members)
+        if not tensors:
+            return members
+        facts = self.facts(tensors) or Obj()
+        made = self.new(loop, Obj(facts.tensor, facts.origin, facts.dtype, leaf=facts.leaf,
+                                  label=facts.label or "a container's element", view_of=facts.view_of,
+                                  nonlocal_reason=facts.nonlocal_reason,
+                                  may_share=self.st.storages(tensors) | facts.may_share),
+                        grad=self.grad_of(tensors))
+        return made | (members - tensors)
 
     def _loop_part(self, loop: ast.AST, i: int, iterable: frozenset) -> frozenset:
         return self._elements(self.marker(loop, i), iterable, loop)

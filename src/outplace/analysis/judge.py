@@ -189,11 +189,11 @@ def _hazard(flow: ScopeFlow, record: WriteRecord, objs: list[Obj], roots: frozen
         guessed = sorted({e for r in shared - roots for e in st.saved.get(r, ())}, key=lambda e: (e.line, e.what))
         if guessed and grad != NO:
             e = guessed[0]
-            return INPLACE, (f"`{shown}` may share memory with a tensor that was {e.what} (line {e.line}), if an "
+            return INPLACE, (f"`{shown}` may share memory with a tensor that {_was(e.what)} (line {e.line}), if an "
                              "unknown call returned its argument; nothing shows that it does")
     if saved and not any(e.grad in (MAYBE, YES) for e in saved):
         e = saved[0]
-        return INPLACE, (f"`{shown}` was {e.what} (line {e.line}) if that op's inputs required grad, which nothing "
+        return INPLACE, (f"`{shown}` {_was(e.what)} (line {e.line}) if that op's inputs required grad, which nothing "
                          "here shows (give the function a caller in the run, or run `outplace diagnose`)")
     saved = [e for e in saved if e.grad in (MAYBE, YES)] or saved
     if saved and any(e.what.startswith("passed to") for e in saved) and \
@@ -207,7 +207,7 @@ def _hazard(flow: ScopeFlow, record: WriteRecord, objs: list[Obj], roots: frozen
             return BREAKS, f"`{shown}` was {e.what} (line {e.line}); this write makes backward fail"
         if e.what.startswith("may be saved"):
             return BREAKS, f"`{shown}` {e.what} (line {e.line}); this write can make backward fail"
-        return BREAKS, f"`{shown}` was {e.what} (line {e.line}); this write can make backward fail"
+        return BREAKS, f"`{shown}` {_was(e.what)} (line {e.line}); this write can make backward fail"
     if grad in (MAYBE, YES) and any(o.multi_view for o in objs):
         return BREAKS, (f"`{shown}` is one of several views returned by one call (`chunk`, `split`, `unbind`): "
                         "writing into it in place raises when it requires grad")
@@ -215,6 +215,11 @@ def _hazard(flow: ScopeFlow, record: WriteRecord, objs: list[Obj], roots: frozen
         return None, f"`{shown}` does not require grad here"
     return INPLACE, (f"`{shown}` may require grad, but nothing saved it for backward before this write: "
                      "harmless today, fragile tomorrow")
+
+
+def _was(what: str) -> str:
+    """"was saved by `exp`", "may be saved by `mul`", "was passed to `f`": the event as a predicate."""
+    return what if what.startswith(("may ", "was ")) else f"was {what}"
 
 
 def _nonlocal_reason(o: Obj, shown: str) -> str:
