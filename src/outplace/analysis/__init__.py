@@ -208,7 +208,7 @@ class Analysis:
             records = matching if exact else (matching or records)
         result = None
         if records:
-            result = self._judge(flow, _merge(records), site)
+            result = self._judge_all(flow, records, site)
             if result.hazard == INPLACE and isinstance(flow.scope, (ast.FunctionDef, ast.AsyncFunctionDef)):
                 # What the callers pass may show that the write breaks backward: look, once it matters.
                 precise = self.ctx.flow_with_callers(flow.scope)
@@ -218,9 +218,12 @@ class Analysis:
                         matching = [r for r in again if r.target is target]
                         again = matching if exact else (matching or again)
                     if again:
-                        result = self._judge(precise, _merge(again), site)
+                        result = self._judge_all(precise, again, site)
         self._judged[key] = result
         return result
+
+    def _judge_all(self, flow: ScopeFlow, records: list, site: ast.AST) -> Judgement:
+        return _combine([self._judge(flow, r, site) for r in records])
 
     def _judge(self, flow: ScopeFlow, record, site: ast.AST) -> Judgement:
         step_node = self._step_node(flow, site)
@@ -293,7 +296,7 @@ class Analysis:
                 precise = self.ctx.flow_with_callers(flow.scope)
                 again = [r for r in precise.writes_at(record.node) if r.ctor is ctor]
                 if precise is not flow and again:
-                    judged = self._judge(precise, _merge(again), record.node)
+                    judged = self._judge_all(precise, again, record.node)
             seen.add(id(record.node))
             out.append(judged)
         return out
@@ -368,21 +371,20 @@ def _built_by(info, ctor: ast.AST) -> bool:
     return False
 
 
-def _merge(records: list):
-    """Several records of one write (a loop's iterations are one; `x[i] = y[j] = v` are two
-    targets, chosen by the caller): the first, with the objects and states of all joined."""
-    if len(records) == 1:
-        return records[0]
+def _combine(judgements: list[Judgement]) -> Judgement:
+    """One write seen several times (each alternative a call may run, a module in several chains):
+    the worst hazard, every reason against the fix, no fix if any path certainly changes behaviour.
+    (Their states are not joined: each is a snapshot of a different path.)"""
     from dataclasses import replace
 
-    from outplace.analysis.model import state_join
-
-    state = None
-    keys: frozenset = frozenset()
-    for r in records:
-        state = state_join(state, r.state)
-        keys |= r.keys
-    return replace(records[0], keys=keys, state=state)
+    if len(judgements) == 1:
+        return judgements[0]
+    rank = {BREAKS: 2, INPLACE: 1, None: 0}
+    worst = max(judgements, key=lambda j: rank[j.hazard])
+    reasons = tuple(dict.fromkeys(r for j in judgements for r in j.reasons))
+    certain = next((j.certain for j in judgements if j.certain), None)
+    return replace(worst, reasons=reasons, certain=certain,
+                   rebindable=all(j.rebindable for j in judgements))
 
 
 __all__ = ["Analysis", "BREAKS", "INPLACE", "Info", "Judgement", "candidate_lines", "dotted"]

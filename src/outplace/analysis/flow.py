@@ -989,7 +989,9 @@ class ScopeFlow:
 
     def _element_of(self, node: ast.AST, key: Key, index: ast.AST | None) -> frozenset:
         o = self.obj(key)
-        if isinstance(index, ast.Slice) and o is not None and o.tensor == NO and o.origin not in ("module",):
+        if isinstance(index, ast.Slice) and o is not None and o.origin == "module":
+            return frozenset({key})  # `self.blocks[:-1]`: some of the same modules
+        if isinstance(index, ast.Slice) and o is not None and o.tensor == NO:
             # A slice of a list is a list (of the same elements), not an element.
             contents = o.contents if o.origin == "container" else self._element_of(node, key, None)
             return self._container(node, contents, "list")
