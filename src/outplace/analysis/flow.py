@@ -954,7 +954,8 @@ class ScopeFlow:
         key = site(id(node)) if not sub else ("sub", id(node))
         made = Obj(NO, "container", label=f"a {kind}", storage=frozenset({key}), elems=elems, contents=contents)
         prev = self.st.objs.get(key)
-        self.st.objs[key] = made if prev is None else obj_join(prev, made)
+        # A loop's (index, element) pair is remade each iteration and read at once: this one's.
+        self.st.objs[key] = made if prev is None or sub else obj_join(prev, made)
         return frozenset({key})
 
     def _opaque(self, node: ast.AST, related: frozenset, label: str) -> frozenset:
