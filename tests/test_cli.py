@@ -168,3 +168,43 @@ def test_libcst_codemod_command_runs(project: Path) -> None:
                        cwd=project, capture_output=True, timeout=120)
     assert r.returncode == 0, r.stderr.decode()
     assert (project / "pkg" / "model.py").read_text() == GOOD
+
+
+ENCODED = {
+    # name: (bytes before the code, encoding of the body, a non-ASCII comment in that encoding)
+    "bom": (b"\xef\xbb\xbf", "utf-8", "é ü"),
+    "latin1": (b"# -*- coding: latin-1 -*-\n", "latin-1", "é ü ÿ"),
+    "cp1252": (b"# coding: cp1252\n", "cp1252", "€ “quoted”"),
+    "shift_jis": (b"# coding: shift_jis\n", "shift_jis", "日本語の表"),
+}
+
+
+@pytest.mark.skipif(shutil.which("git") is None, reason="needs git")
+@pytest.mark.parametrize("name", ENCODED)
+def test_diff_of_non_utf8_and_bom_files_applies_with_git(project: Path, name: str) -> None:
+    head, encoding, comment = ENCODED[name]
+    # The change is within the patch's context of line 1: the BOM or the cookie is in the hunk.
+    body = f"import torch  # {comment}\ny = torch.zeros(3).exp()\ny *= 2  # {comment}\n"
+    path = project / "pkg" / f"{name}.py"
+    path.write_bytes(head + body.encode(encoding))
+    subprocess.run(["git", "init", "-q"], cwd=project, check=True)
+    r = run("fix", "--diff", f"pkg/{name}.py", cwd=project)
+    assert r.returncode == 1, r.stderr
+    assert comment.encode(encoding) in r.stdout  # the patch is in the file's encoding, not UTF-8
+    subprocess.run(["git", "apply", "-"], cwd=project, input=r.stdout, check=True)
+    expected = head + body.replace("y *= 2", "y = y * 2").encode(encoding)
+    assert path.read_bytes() == expected
+    path.write_bytes(head + body.encode(encoding))
+    assert run("fix", f"pkg/{name}.py", cwd=project).returncode == 0
+    assert path.read_bytes() == expected  # `fix` writes what the patch said
+
+
+@pytest.mark.skipif(shutil.which("git") is None, reason="needs git")
+def test_diff_of_cr_only_file_applies_with_git(project: Path) -> None:
+    path = project / "pkg" / "cr.py"
+    path.write_bytes(BAD.replace("\n", "\r").encode())
+    subprocess.run(["git", "init", "-q"], cwd=project, check=True)
+    r = run("fix", "--diff", "pkg/cr.py", cwd=project)
+    assert r.returncode == 1
+    subprocess.run(["git", "apply", "-"], cwd=project, input=r.stdout, check=True)
+    assert path.read_bytes() == GOOD.replace("\n", "\r").encode()

@@ -122,21 +122,19 @@ def _print_finding(path: str, f) -> None:
     typer.echo(line)
 
 
-def _print_diff(diff: str) -> None:
+def _print_diff(diff: bytes) -> None:
+    """A patch is bytes in its file's encoding: written as they are, coloured only on a terminal."""
+    out = sys.stdout.buffer
     if not (sys.stdout.isatty() and os.environ.get("NO_COLOR") is None):
-        sys.stdout.write(diff)
+        out.write(diff)
+        out.flush()
         return
     for line in diff.splitlines(keepends=True):
-        if line.startswith(("+++", "---")):
-            sys.stdout.write(typer.style(line, bold=True))
-        elif line.startswith("+"):
-            sys.stdout.write(typer.style(line, fg="green"))
-        elif line.startswith("-"):
-            sys.stdout.write(typer.style(line, fg="red"))
-        elif line.startswith("@@"):
-            sys.stdout.write(typer.style(line, fg="cyan"))
-        else:
-            sys.stdout.write(line)
+        body, end = (line[:-1], line[-1:]) if line.endswith(b"\n") else (line, b"")
+        code = (b"1" if line.startswith((b"+++", b"---")) else b"32" if line.startswith(b"+")
+                else b"31" if line.startswith(b"-") else b"36" if line.startswith(b"@@") else None)
+        out.write(b"\x1b[" + code + b"m" + body + b"\x1b[0m" + end if code else line)
+    out.flush()
 
 
 # Options shared by check and fix.
@@ -287,7 +285,7 @@ def fix(
         shown = display_path(src.path)
         if diff:
             if r.fixed is not None:
-                _print_diff(unified_diff(src.text, r.fixed, shown))
+                _print_diff(unified_diff(src.text, r.fixed, shown, src.encoding, src.bom))
         else:
             sys.stdout.buffer.write(encode_text(r.fixed, src.encoding, src.bom) if r.fixed is not None else raw)
         if not quiet:
@@ -329,7 +327,7 @@ def fix(
                 continue
         summary.add(r.findings, r.applied, r.held_back, changed)
         if changed and diff:
-            _print_diff(unified_diff(r.source.text, r.fixed, shown))
+            _print_diff(unified_diff(r.source.text, r.fixed, shown, r.source.encoding, r.source.bom))
         elif changed and check_only:
             typer.echo(f"would fix {shown}")
         if write and not quiet:
