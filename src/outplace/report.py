@@ -123,6 +123,8 @@ class Summary:
     findings: int = 0
     fixed: Counter = field(default_factory=Counter)
     held_back: int = 0
+    declined: int = 0  # fixes answered "n" (or left unasked after "q") in an interactive review
+    unreadable: int = 0  # paths named on the command line, or directories, that could not be read
 
     def add(self, findings: Iterable[Finding], applied: Iterable[Finding], held_back: Iterable[Finding],
             changed: bool) -> None:
@@ -142,6 +144,9 @@ class Summary:
             if total:
                 by_rule = ", ".join(f"{c} {n}" for c, n in sorted(self.fixed.items()))
                 parts.append(f"{total} fix{'es' * (total != 1)} {'applied' if write else 'to apply'} ({by_rule})")
+            if self.declined:
+                parts.append(f"{self.declined} fix{'es' * (self.declined != 1)} declined"
+                             + ("; no fix applied" if not total else ""))
             left = self.findings
             if left:
                 parts.append(f"{left} finding{'s' * (left != 1)} left")
@@ -152,6 +157,8 @@ class Summary:
                          "(use --unsafe-fixes)")
         if self.errors:
             parts.append(f"{self.errors} file{'s' * (self.errors != 1)} could not be processed")
+        if self.unreadable:
+            parts.append(f"{self.unreadable} path{'s' * (self.unreadable != 1)} could not be read")
         return "; ".join(parts) + "."
 
 
