@@ -64,13 +64,21 @@ def fingerprint(settings: Settings) -> str:
 
 
 def user_cache_dir() -> Path:
-    """`$OUTPLACE_CACHE_DIR`, else `$XDG_CACHE_HOME/outplace`, else `~/.cache/outplace`."""
+    """`$OUTPLACE_CACHE_DIR`, else `$XDG_CACHE_HOME/outplace`, else `~/.cache/outplace`. Raises
+    OSError when there is no home directory to put it in (then there is no cache)."""
     env = os.environ.get("OUTPLACE_CACHE_DIR")
     if env:
         return Path(env)
     xdg = os.environ.get("XDG_CACHE_HOME")
-    base = Path(xdg) if xdg and os.path.isabs(xdg) else Path.home() / ".cache"
-    return base / "outplace"
+    if xdg and os.path.isabs(xdg):
+        return Path(xdg) / "outplace"
+    try:
+        home = Path.home()
+    except (RuntimeError, KeyError) as e:
+        raise OSError(f"no home directory: {e}") from None
+    if not home.is_absolute():
+        raise OSError("no home directory")
+    return home / ".cache" / "outplace"
 
 
 def cache_dir(root: Path, settings: Settings = Settings(), requested: str | None = None) -> Path:
@@ -85,7 +93,10 @@ def cache_dir(root: Path, settings: Settings = Settings(), requested: str | None
 
 def _key() -> bytes | None:
     """This user's cache key (created on first use); None when it can be neither read nor made."""
-    directory = user_cache_dir()
+    try:
+        directory = user_cache_dir()
+    except OSError:
+        return None
     path = directory / KEY_FILE
     for _ in range(2):
         try:
@@ -133,14 +144,17 @@ def _mac(key: bytes, body: bytes) -> bytes:
 
 class Cache:
     def __init__(self, root: Path, settings: Settings, requested: str | None = None) -> None:
-        self.dir = cache_dir(root, settings, requested)
-        self.local = Path(os.path.abspath(self.dir)) != Path(os.path.abspath(user_cache_dir()))
-        where = hashlib.sha256(os.fsencode(os.path.abspath(root))).hexdigest()[:16]
-        self.file = self.dir / f"check-{fingerprint(settings)}-{where}.json"
-        self.key = _key()
         self.today = int(time.time() // 86400)
         self.entries: dict[str, dict] = {}
         self.dirty = False
+        self.key = _key()
+        try:
+            self.dir = cache_dir(root, settings, requested)
+            self.local = Path(os.path.abspath(self.dir)) != Path(os.path.abspath(user_cache_dir()))
+        except OSError:  # no home directory: no key either, so no cache
+            self.dir, self.local, self.key = Path(os.devnull), False, None
+        where = hashlib.sha256(os.fsencode(os.path.abspath(root))).hexdigest()[:16]
+        self.file = self.dir / f"check-{fingerprint(settings)}-{where}.json"
         if self.key is not None:
             self.entries = self._load()
 
