@@ -273,3 +273,26 @@ def test_a_read_only_file_is_not_replaced_even_by_its_owner(tmp_path: Path) -> N
         assert run("fix", "--diff", "m.py", cwd=tmp_path).returncode == 1  # still shown
     finally:
         target.chmod(0o644)
+
+
+def test_a_signal_right_after_the_temporary_file_is_made_does_not_strand_it(tmp_path: Path, monkeypatch) -> None:
+    """The handler's exception arrives between two bytecodes; if that is just after `mkstemp` made the
+    file and before its name is recorded, nothing would remove it. It waits for the name instead."""
+    import tempfile
+
+    from outplace import source
+
+    target = tmp_path / "m.py"
+    target.write_text(GOOD)
+    original = source.read_source(target)
+    real_mkstemp = tempfile.mkstemp
+
+    def mkstemp_then_signal(*args, **kwargs):
+        made = real_mkstemp(*args, **kwargs)
+        source.interrupt(KeyboardInterrupt())  # what the CLI's SIGTERM handler does
+        return made
+
+    monkeypatch.setattr(source.tempfile, "mkstemp", mkstemp_then_signal)
+    with pytest.raises(KeyboardInterrupt):
+        source.write_source(original, GOOD.replace("y *= 2", "y = y * 2"))
+    assert temp_files(tmp_path) == [] and target.read_text() == GOOD

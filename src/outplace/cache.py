@@ -31,6 +31,7 @@ from pathlib import Path
 
 from outplace.findings import Applicability, Finding, Fix
 from outplace.settings import Settings
+from outplace.source import uninterrupted
 
 CACHE_DIR_NAME = ".outplace_cache"  # the project-local cache's usual name (excluded from discovery)
 KEY_FILE = "key"
@@ -122,8 +123,10 @@ def _key() -> bytes | None:
 def _write_atomically(path: Path, data: bytes, mode: int = 0o644, replace: bool = True) -> None:
     """Write `data` to `path` all or nothing: a temporary file beside it, then a rename (or, with
     `replace=False`, a link that fails with FileExistsError when `path` exists)."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    tmp = None
     try:
+        with uninterrupted():  # a signal cannot strand the temporary file between its creation and `finally`
+            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
         with os.fdopen(fd, "wb") as fh:
             os.fchmod(fh.fileno(), mode)
             fh.write(data)
@@ -134,8 +137,9 @@ def _write_atomically(path: Path, data: bytes, mode: int = 0o644, replace: bool 
         else:
             os.link(tmp, path)
     finally:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
+        if tmp is not None:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
 
 
 def _mac(key: bytes, body: bytes) -> bytes:

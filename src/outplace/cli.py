@@ -184,10 +184,12 @@ class _Stopped(BaseException):
 @contextlib.contextmanager
 def _signals_end_the_run():
     """SIGTERM, SIGHUP and SIGINT end `check`/`fix` cleanly, with exit code 128 + the signal."""
+    from outplace.source import interrupt
+
     def stop(signum, frame) -> None:
         for sig in caught:  # a second signal must not interrupt the cleanup
             signal.signal(sig, signal.SIG_IGN)
-        raise _Stopped(signum)
+        interrupt(_Stopped(signum))  # now, or once a file operation that must not be cut in half ends
 
     caught = [s for s in (signal.SIGTERM, getattr(signal, "SIGHUP", None), signal.SIGINT) if s is not None]
     try:

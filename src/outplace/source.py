@@ -36,8 +36,8 @@ import tokenize
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["SourceError", "SourceFile", "decode_bytes", "encode_text", "file_digest", "read_source",
-           "remove_stale_temp_files", "write_source"]
+__all__ = ["SourceError", "SourceFile", "decode_bytes", "encode_text", "file_digest", "interrupt", "read_source",
+           "remove_stale_temp_files", "uninterrupted", "write_source"]
 
 _BOM = codecs.BOM_UTF8
 # PEP 263, as the tokenizer applies it (checked against bytes decoded as latin-1, which never fails).
@@ -245,6 +245,38 @@ def read_source(path: str | os.PathLike[str], *, digest: bool = True) -> SourceF
     )
 
 
+# ---- interruptions ----------------------------------------------------------------------------------------
+# A signal handler that ends the run raises in the main thread, between any two bytecodes. Where that
+# would strand a file (a temporary file created but its name not yet recorded, a rename done but not
+# yet noted), the handler's exception waits for the end of the critical section instead.
+
+_critical_depth = 0
+_deferred: BaseException | None = None
+
+
+def interrupt(exc: BaseException) -> None:
+    """For a signal handler: raise `exc` now, or when the current `uninterrupted` section ends."""
+    global _deferred
+    if _critical_depth:
+        _deferred = _deferred or exc
+        return
+    raise exc
+
+
+@contextlib.contextmanager
+def uninterrupted():
+    """A section that an `interrupt` does not cut in half (it is raised when the section ends)."""
+    global _critical_depth, _deferred
+    _critical_depth += 1
+    try:
+        yield
+    finally:
+        _critical_depth -= 1
+        if not _critical_depth and _deferred is not None:
+            exc, _deferred = _deferred, None
+            raise exc
+
+
 LOCK_TIMEOUT_S = 10.0
 TEMP_SUFFIX = ".outplace-tmp"
 # Ours: `.<name>.<pid>.<8 random characters>.outplace-tmp`, made by `tempfile.mkstemp` in `write_source`.
@@ -346,8 +378,9 @@ def write_source(original: SourceFile, new_text: str) -> None:
     tmp: str | None = None
     try:
         st = os.stat(target)
-        fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(target)}.{os.getpid()}.", suffix=TEMP_SUFFIX,
-                                   dir=directory)
+        with uninterrupted():  # the name is recorded before anything can stop us: `finally` removes it
+            fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(target)}.{os.getpid()}.", suffix=TEMP_SUFFIX,
+                                       dir=directory)
         with open(fd, "wb") as f:
             f.write(data)
             f.flush()
@@ -360,8 +393,9 @@ def write_source(original: SourceFile, new_text: str) -> None:
             _refuse_unwritable(original, target, os.fstat(locked))
             if not _same_bytes(locked, original):
                 raise SourceError(original.path, _CHANGED)
-            os.replace(tmp, target)
-            tmp = None
+            with uninterrupted():
+                os.replace(tmp, target)
+                tmp = None
     except OSError as exc:
         raise SourceError(original.path, f"cannot write: {_os_error_text(exc)}") from None
     finally:
