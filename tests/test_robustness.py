@@ -46,7 +46,12 @@ def outplace(*args: str, cwd: Path, **kw) -> subprocess.Popen:
 
 def run(*args: str, cwd: Path, timeout: float = 120, **kw) -> subprocess.CompletedProcess:
     p = outplace(*args, cwd=cwd, **kw)
-    out, err = p.communicate(timeout=timeout)
+    try:
+        out, err = p.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:  # (a hang is the failure; do not leave the process behind)
+        p.kill()
+        p.communicate()
+        raise
     return subprocess.CompletedProcess(p.args, p.returncode, out.decode(), err.decode())
 
 
