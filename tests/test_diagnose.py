@@ -338,8 +338,8 @@ def test_fix_changes_only_culprit_lines_and_the_harness_agrees(fixed_pairs, verd
 # ---- the command line -----------------------------------------------------------------------------
 # The CLI runs start together, at the first test of this module, and run while the batch does.
 
-def _cli(*args: str, cwd: Path) -> subprocess.Popen:
-    env = dict(os.environ, NO_COLOR="1", PYTHONPATH=str(ROOT / "src"))
+def _cli(*args: str, cwd: Path, **environ: str) -> subprocess.Popen:
+    env = dict(os.environ, NO_COLOR="1", PYTHONPATH=str(ROOT / "src"), **environ)
     return subprocess.Popen([sys.executable, "-m", "outplace", "diagnose", *args], cwd=cwd, env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
@@ -498,13 +498,15 @@ def box(tmp_path_factory):
     signalled = {}
     for signum in BOX_SIGNALS:
         path, pids = program(signal.Signals(signum).name, "import time\ntime.sleep(600)\n")
-        signalled[signum] = (_cli(str(path), cwd=work), pids)
+        tmp = work / f"{signal.Signals(signum).name}.tmp"
+        tmp.mkdir()
+        signalled[signum] = (_cli(str(path), cwd=work, TMPDIR=str(tmp)), pids, tmp)
     yield {"scenarios": scenarios, "threads": threads, "results": results, "signalled": signalled}
-    for proc, pids in signalled.values():
+    for proc, pids, _ in signalled.values():
         if proc.poll() is None:
             proc.kill()
             proc.communicate()
-    for _, pids in [*scenarios.values(), *signalled.values()]:
+    for pids in [p for _, p in scenarios.values()] + [p for _, p, _ in signalled.values()]:
         kill_all(pids)
     for thread in threads.values():
         thread.join(timeout=60)
@@ -538,10 +540,11 @@ def test_timeout_kills_the_programs_whole_tree(box):
 def test_signals_to_diagnose_kill_the_programs_whole_tree(box, signum):
     from outplace.harness.testing import survivors, wait_for_lines
 
-    proc, pids = box["signalled"][signum]
+    proc, pids, tmp = box["signalled"][signum]
     assert wait_for_lines(pids, 4), proc.poll()
     proc.send_signal(signum)
     out, err = proc.communicate(timeout=120)
     assert proc.returncode == 128 + signum, err
     assert "the program and everything it started were killed" in err
     assert survivors(pids) == []
+    assert os.listdir(tmp) == []  # its temporary folder (the recorder's report) is gone too

@@ -62,8 +62,9 @@ def main(argv: list[str] | None = None) -> NoReturn:
         stopping.append(signum)
         proctree.kill_descendants()
 
-    signal.signal(signal.SIGTERM, stop)
-    signal.signal(signal.SIGHUP, stop)
+    for signum in proctree.STOP_SIGNALS:
+        if signum != signal.SIGINT:
+            signal.signal(signum, stop)
     signal.signal(signal.SIGINT, lambda signum, frame: None)  # a handler, not SIG_IGN: COMMAND gets the default
     orphaned = bool(args.parent) and not proctree.die_with_parent(signal.SIGTERM, args.parent)
 
@@ -106,7 +107,7 @@ def _exit_like(status: int) -> NoReturn:
             signal.signal(signum, signal.SIG_DFL)
             signal.pthread_sigmask(signal.SIG_UNBLOCK, [signum])
             os.kill(os.getpid(), signum)
-        except (OSError, ValueError):
+        except (OSError, ValueError, AttributeError):
             pass
         os._exit(128 + signum)
     os._exit(status & 0xFF)

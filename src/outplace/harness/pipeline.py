@@ -232,10 +232,11 @@ def _judge(slot: _Slot, options: Options, memory_mb: int | None = None) -> CaseR
     notes.extend(decision.notes)
     for which in ("original", "rewritten", "oracle"):
         outcome = getattr(slot, which)
-        if outcome is not None and outcome.status == TIMEOUT and options.timeout:
+        if outcome is None or (which == "rewritten" and slot.rewritten is slot.original):
+            continue  # one run stood for both: said once
+        if outcome.status == TIMEOUT and options.timeout:
             notes.append(f"the {which} run was stopped after {options.timeout:g}s")
-        if outcome is not None and not (which == "rewritten" and slot.rewritten is slot.original):
-            notes.extend(f"{which}: {n}" for n in outcome.notes)
+        notes.extend(f"{which}: {n}" for n in outcome.notes)
     return CaseResult(
         path=case.path,
         device=slot.device,

@@ -35,6 +35,7 @@ PR_SET_DUMPABLE = 4
 PR_SET_CHILD_SUBREAPER = 36
 MAX_ROUNDS = 1000  # freeze rounds before giving up on a tree that keeps growing
 STOP_GRACE = 5.0  # seconds a keeper gets to kill its tree after SIGTERM before its group is SIGKILLed
+STOP_SIGNALS = tuple(getattr(signal, n) for n in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, n))
 
 
 class Terminated(BaseException):
@@ -224,7 +225,7 @@ def stop(proc: subprocess.Popen, grace: float = STOP_GRACE, *, group: bool = Tru
 
 
 @contextlib.contextmanager
-def raise_on_signals(signums: tuple[int, ...] = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)) -> Iterator[None]:
+def raise_on_signals(signums: tuple[int, ...] = STOP_SIGNALS) -> Iterator[None]:
     """Within the block, the first of these signals raises (SIGINT: KeyboardInterrupt; others:
     `Terminated`); later ones are ignored so the cleanup it triggers can finish. Outside the main
     thread this does nothing."""
