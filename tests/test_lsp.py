@@ -407,7 +407,8 @@ async def test_fix_all_on_a_250_kB_file_answers_inside_the_save_budget(client: L
 
 async def test_a_long_check_does_not_block_other_requests(client: LanguageClient, tmp_path: Path):
     await start(client, "visual_studio_code", tmp_path)
-    text, blocks = big_module(400_000)
+    # Big enough that its check (about 1 s per MB on a quiet 2-core VM) outlasts the request below.
+    text, blocks = big_module(1_500_000)
     big = open_doc(client, tmp_path / "big.py", text)
     await asyncio.sleep(0.3)  # the big file's check is running in a worker thread
     small = open_doc(client, tmp_path / "small.py", SAMPLE)

@@ -20,6 +20,7 @@ class Settings:
     extend_exclude: tuple[str, ...] = ()
     respect_gitignore: bool = True
     force_exclude: bool = False  # apply exclude/.gitignore to explicitly named files and directories too
+    cache_dir: str | None = None  # a project-local check cache, relative to the project root (default: the user's)
     # Which hazard levels to report: "breaks" (backward fails, or the write raises) by default;
     # "inplace" (a graph tensor nothing saved yet) on request.
     hazards: tuple[str, ...] = ("breaks",)
