@@ -33,6 +33,16 @@ GRAPH_REASON = ("out of place `{self}` starts without `{old}`'s graph: gradients
                 "from become None instead of zeros, and a backward through it alone raises")
 
 
+def _out_of_place_name(name: str, row: dict, edit) -> str:
+    """What the rewrite calls instead of `name`, for a reason's text: its twin, or the op its
+    template starts with (`copy_` -> `expand_as(...).to(..., copy=True)`: "`to(copy=True)`")."""
+    if row.get("twin"):
+        return row["twin"]
+    if name == "copy_":
+        return "to(..., copy=True)"
+    return name.rstrip("_")
+
+
 class InplaceMethod(Rule):
     code = "OP102"
     name = "inplace-method"
@@ -57,6 +67,10 @@ class InplaceMethod(Rule):
 
     def message(self, an: Analysis, shown: str, links: list[ast.Call], named: bool) -> str:
         chain = ".".join(f"{ln.func.attr}({_arguments(ln)})" for ln in reversed(links))  # type: ignore[attr-defined]
+        if any(not an.ops.methods[ln.func.attr]["twin"] for ln in links):  # type: ignore[attr-defined]
+            # A link with no same-name twin (`copy_`): its out-of-place form is an expression, not a name.
+            what = f"tensor `{shown}`" if named else "a tensor"
+            return f"`{shown}.{chain}` writes into {what} in place; compute it out of place"
         twins = ".".join(f"{an.ops.methods[ln.func.attr]['twin']}({_arguments(ln)})"  # type: ignore[attr-defined]
                          for ln in reversed(links))
         if not named:
@@ -115,8 +129,7 @@ class InplaceMethod(Rule):
                 elif r["dtype"] == "unknown":
                     reasons.append(f"how `{name}` treats dtypes was not verified")
                 if name == "copy_" or r["kind"] == "random":
-                    reasons.append(GRAPH_REASON.format(self=edit.new.split("(")[0] if edit.new else name,
-                                                       old=shown))
+                    reasons.append(GRAPH_REASON.format(self=_out_of_place_name(name, r, edit), old=shown))
                 reasons += operand_reasons(an, judged.info, shown, call_args(link),
                                            positional_operands=name in OPERAND_METHODS)
             plan = place_call(an, stmt, call, receiver, edits, judged) if fixable else None

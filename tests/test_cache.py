@@ -127,8 +127,10 @@ BAD_ENTRIES = [
     "not a list", [["OP101", "msg", 1, 1, 1, 1, "safe"]], [["OP101", "msg", True, 1, 1, 1, "safe", []]],
     [["OP101", "msg", 1, 1, 1, 1, "maybe", []]], [["OP101", 7, 1, 1, 1, 1, None, []]],
     [["OP101", "msg", 1, 1, 1, 1, "safe", [3]]], [["OP101", "msg", 1.5, 1, 1, 1, None, []]], {"deep": [[[]]]},
-    [None], [[]],
+    [None], [[]], [["OP101", "msg", 1, 1, 1, 1, "safe", [], "breaks", "why"]],  # (8 fields of the old format: 10)
+    [["OP101", "msg", 1, 1, 1, 1, "safe", [], "harmless", ""]], [["OP101", "msg", 1, 1, 1, 1, None, [], "breaks", 3]],
 ]
+BAD_SIDE_FIELDS = [{"hidden": -1}, {"hidden": True}, {"hidden": "2"}, {"deps": []}, {"deps": {"a.py": 3}}, {"deps": None}]
 
 
 def test_malformed_entries_are_misses(tree: Path, cache: Path) -> None:
@@ -142,6 +144,9 @@ def test_malformed_entries_are_misses(tree: Path, cache: Path) -> None:
         entry["findings"] = BAD_ENTRIES[i % len(BAD_ENTRIES)]
         if i % 3 == 0:
             entry["error"] = 42  # not a string either
+        if i % 2 == 0:
+            entry["findings"] = []  # well formed findings, but a malformed count or dependency map
+            entry.update(BAD_SIDE_FIELDS[i % len(BAD_SIDE_FIELDS)])
     path.write_bytes(_sign(cache, json.dumps(data).encode()))  # signed with the user's key: only the shape is wrong
     for _ in range(2):  # the run after repairs the cache
         r = check(tree)
@@ -231,3 +236,48 @@ def test_a_full_disk_leaves_no_half_written_cache_file(tree: Path, cache: Path) 
     assert (r.returncode, r.stdout) == (reference.returncode, reference.stdout)
     assert sorted(p.name for p in local.iterdir()) == []  # no empty .gitignore, no temporary file
     assert sorted(p.name for p in cache.iterdir()) == ["key"]
+
+
+def _project(tmp_path: Path) -> Path:
+    """A package whose model file calls a module defined in another file: the finding in
+    `model.py` is `breaks` only because of what `blocks.py` does."""
+    (tmp_path / "pkg").mkdir()
+    (tmp_path / "pkg" / "__init__.py").write_text("")
+    (tmp_path / "pkg" / "blocks.py").write_text(
+        "import torch\nfrom torch import nn\n\n\nclass Gate(nn.Module):\n    def __init__(self):\n"
+        "        super().__init__()\n        self.lin = nn.Linear(4, 4)\n\n    def forward(self, x):\n"
+        "        return torch.sigmoid(self.lin(x))\n")
+    (tmp_path / "pkg" / "model.py").write_text(
+        "from torch import nn\n\nfrom .blocks import Gate\n\n\nclass Model(nn.Module):\n"
+        "    def __init__(self):\n        super().__init__()\n        self.gate = Gate()\n\n"
+        "    def forward(self, inp):\n        y = self.gate(inp)\n        y[y < 0.5] = 0\n        return y.sum()\n")
+    return tmp_path
+
+
+def test_an_edit_in_a_dependency_is_seen_by_the_files_that_read_it(tmp_path: Path, cache: Path) -> None:
+    """The cache keeps, with each file's findings, the files its analysis read and their digests:
+    `model.py` is unchanged, but what `Gate` returns changed, so its cached answer is stale."""
+    root = _project(tmp_path)
+    for _ in range(2):  # cold, then from the cache
+        r = check(root, "pkg")
+        assert json.loads(r.stdout)[0]["hazard"] == "breaks" and "torch.sigmoid" in json.loads(r.stdout)[0]["why"]
+    [path] = _cache_files(cache)
+    entries = json.loads(path.read_bytes().partition(b"\n")[2])["entries"]
+    assert any(str(root / "pkg" / "blocks.py") in e["deps"] for e in entries.values())
+    blocks = root / "pkg" / "blocks.py"
+    blocks.write_text(blocks.read_text().replace("torch.sigmoid(self.lin(x))", "self.lin(x) * 2"))
+    r = check(root, "pkg")
+    assert json.loads(r.stdout) == [] and r.returncode == 0
+    assert "1 inplace finding hidden" in r.stderr.decode()
+    assert json.loads(check(root, "pkg", "--hazard", "breaks,inplace").stdout)[0]["hazard"] == "inplace"
+    blocks.write_text(blocks.read_text().replace("self.lin(x) * 2", "torch.sigmoid(self.lin(x))"))
+    assert json.loads(check(root, "pkg").stdout)[0]["hazard"] == "breaks"
+
+
+def test_the_hidden_count_comes_back_from_the_cache(tmp_path: Path, cache: Path) -> None:
+    root = _project(tmp_path)
+    blocks = root / "pkg" / "blocks.py"
+    blocks.write_text(blocks.read_text().replace("torch.sigmoid(self.lin(x))", "self.lin(x) * 2"))
+    cold, warm = check(root, "pkg"), check(root, "pkg")
+    assert _cache_files(cache)
+    assert cold.stderr == warm.stderr and b"1 inplace finding hidden" in warm.stderr

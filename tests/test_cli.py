@@ -323,3 +323,77 @@ def test_op102_message_keeps_the_arguments(project: Path) -> None:
     out = run("check", "--no-cache", "m.py", cwd=project).stdout.decode()
     assert "`h.mul_(g)` modifies tensor `h` in place; use `h = h.mul(g)`" in out
     assert "`h.add_(g, alpha=2).clamp_(0, 1)` modifies tensor `h` in place; use `h = h.add(g, alpha=2).clamp(0, 1)`" in out
+
+
+# ---- hazard levels -----------------------------------------------------------------------------------
+
+HARMLESS = ("import torch\nfrom torch import nn\n\n\nclass M(nn.Module):\n    def __init__(self):\n"
+            "        super().__init__()\n        self.lin = nn.Linear(4, 4)\n\n    def forward(self, x):\n"
+            "        z = self.lin(x) * 2\n        z[z < 0] = 0\n        return z\n")
+
+
+def test_check_says_why_a_write_breaks_backward(project: Path) -> None:
+    r = run("check", "pkg/model.py", cwd=project)
+    assert r.stdout.decode().splitlines() == [
+        "pkg/model.py:6:5: OP101 [*] `y *= ...` modifies tensor `y` in place; use `y = y * ...`",
+        "    breaks: `y` was saved by `torch.sigmoid` as its result (line 5); this write makes backward fail",
+    ]
+    [item] = json.loads(run("check", "--format", "json", "pkg/model.py", cwd=project).stdout)
+    assert item["hazard"] == "breaks" and item["why"] == r.stdout.decode().splitlines()[1].split(": ", 1)[1]
+
+
+@pytest.mark.parametrize("args", [["--hazard", "breaks,inplace"], ["--hazards", "inplace"], ["--select", "OP,inplace"],
+                                  ["--select", "inplace"]])
+def test_inplace_findings_are_opt_in_and_counted_when_hidden(tmp_path: Path, args: list[str]) -> None:
+    (tmp_path / "m.py").write_text(HARMLESS)
+    hidden = run("check", "m.py", cwd=tmp_path)
+    assert (hidden.returncode, hidden.stdout) == (0, b"")
+    assert hidden.stderr.decode().strip() == ("1 file scanned; 0 findings; 1 inplace finding hidden "
+                                             "(--hazard breaks,inplace shows them).")
+    shown = run("check", "--format", "json", *args, "m.py", cwd=tmp_path)
+    [item] = json.loads(shown.stdout)
+    assert shown.returncode == 1 and item["hazard"] == "inplace" and item["code"] == "OP106"
+    assert "nothing saved it for backward" in item["why"]
+    assert "hidden" not in shown.stderr.decode()
+
+
+def test_hazards_from_pyproject(tmp_path: Path) -> None:
+    (tmp_path / "m.py").write_text(HARMLESS)
+    (tmp_path / "pyproject.toml").write_text("[tool.outplace]\nselect = ['OP', 'inplace']\n")
+    assert run("check", "m.py", cwd=tmp_path).returncode == 1
+    r = run("check", "m.py", "--hazard", "breaks", cwd=tmp_path)
+    assert r.returncode == 1, "`select` in the file adds its level to an explicit --hazard"
+    r = run("check", "m.py", "--select", "OP", cwd=tmp_path)
+    assert r.returncode == 0, "the command line's --select replaces the file's (hazard words with it)"
+    r = run("check", "m.py", "--hazard", "bogus", cwd=tmp_path)
+    assert r.returncode == 2 and "'bogus' is not a hazard level (breaks, inplace)" in r.stderr.decode()
+
+
+def test_fix_leaves_inplace_writes_alone_by_default(tmp_path: Path) -> None:
+    (tmp_path / "m.py").write_text(HARMLESS)
+    r = run("fix", "m.py", cwd=tmp_path)
+    assert r.returncode == 0 and (tmp_path / "m.py").read_text() == HARMLESS
+    assert "1 inplace finding hidden" in r.stderr.decode()
+    r = run("fix", "--hazard", "breaks,inplace", "m.py", cwd=tmp_path)
+    assert r.returncode == 0 and "z = z.masked_fill(z < 0, 0)" in (tmp_path / "m.py").read_text()
+
+
+def test_a_finding_that_depends_on_another_file_of_the_project(tmp_path: Path) -> None:
+    """`self.gate(inp)` is a module defined in another file: what it returns (a sigmoid's output)
+    comes from the project index, read, never imported."""
+    (tmp_path / "pkg").mkdir()
+    (tmp_path / "pkg" / "__init__.py").write_text("raise SystemExit('imported!')\n")
+    (tmp_path / "pkg" / "blocks.py").write_text(
+        "import torch\nfrom torch import nn\n\n\nclass Gate(nn.Module):\n    def __init__(self):\n"
+        "        super().__init__()\n        self.lin = nn.Linear(4, 4)\n\n    def forward(self, x):\n"
+        "        return torch.sigmoid(self.lin(x))\n")
+    (tmp_path / "pkg" / "model.py").write_text(
+        "from torch import nn\n\nfrom pkg.blocks import Gate\n\n\nclass Model(nn.Module):\n"
+        "    def __init__(self):\n        super().__init__()\n        self.gate = Gate()\n\n"
+        "    def forward(self, inp):\n        y = self.gate(inp)\n        y[y < 0.5] = 0\n        return y.sum()\n")
+    for args in (["pkg/model.py"], ["pkg"], ["-"]):
+        stdin = (tmp_path / "pkg" / "model.py").read_bytes() if args == ["-"] else None
+        extra = ["--stdin-filename", "pkg/model.py"] if args == ["-"] else []
+        r = run("check", "--no-cache", *extra, *args, cwd=tmp_path, stdin=stdin)
+        assert r.returncode == 1, (args, r.stderr)
+        assert "`y` was saved by `torch.sigmoid` as its result inside `Gate.forward`" in r.stdout.decode()

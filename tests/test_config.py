@@ -164,6 +164,10 @@ def test_message_names_the_file_when_elsewhere(tmp_path, monkeypatch):
         ("ignore = ['OP1234']", "'ignore': 'OP1234' is not a rule code"),
         ("ignore = ['op101']", "'ignore': 'op101' is not a rule code"),
         ("ignore = ['']", "'ignore': '' is not a rule code"),
+        ("select = ['harmless']", "'select': 'harmless' is not a rule code (OP followed by up to 3 digits) "
+                                  "or a hazard level (breaks, inplace)"),
+        ("hazards = ['inplace', 'minor']", "'hazards': 'minor' is not a hazard level (breaks, inplace)"),
+        ("hazards = 'inplace'", "'hazards' must be a list of strings"),
     ],
 )
 def test_wrong_types_and_codes(tmp_path, monkeypatch, body, expected):
@@ -211,3 +215,34 @@ def test_pyproject_is_a_directory(tmp_path):
 def test_validate_rule_code():
     assert all(validate_rule_code(c) for c in ("OP", "OP1", "OP10", "OP101"))
     assert not any(validate_rule_code(c) for c in ("O", "OP1000", "OPX", "op1", " OP1", "OP1 ", 1, None))
+
+
+# --- hazard levels ------------------------------------------------------------------------------------------
+
+
+def test_hazards_default_to_breaks(tmp_path):
+    assert load_settings(tmp_path).hazards == ("breaks",)
+
+
+@pytest.mark.parametrize(
+    ("table", "overrides", "select", "ignore", "hazards"),
+    [
+        ("hazards = ['breaks', 'inplace']", {}, ("OP",), (), ("breaks", "inplace")),
+        ("hazards = ['INPLACE']", {}, ("OP",), (), ("inplace",)),
+        # A hazard word in `select` adds its level; a select of hazard words alone keeps every rule.
+        ("select = ['OP', 'inplace']", {}, ("OP",), (), ("breaks", "inplace")),
+        ("select = ['inplace']", {}, ("OP",), (), ("breaks", "inplace")),
+        ("select = ['OP101', 'inplace']", {}, ("OP101",), (), ("breaks", "inplace")),
+        # ... and in `ignore` removes it.
+        ("hazards = ['breaks', 'inplace']\nignore = ['breaks', 'OP105']", {}, ("OP",), ("OP105",), ("inplace",)),
+        # The command line's select replaces the file's, hazard words with it.
+        ("select = ['OP', 'inplace']", {"select": ("OP1",)}, ("OP1",), (), ("breaks",)),
+        ("", {"select": ("OP", "inplace")}, ("OP",), (), ("breaks", "inplace")),
+        ("select = ['OP', 'inplace']", {"hazards": ("breaks",)}, ("OP",), (), ("breaks", "inplace")),
+        ("", {"hazards": ("inplace", "breaks")}, ("OP",), (), ("breaks", "inplace")),
+    ],
+)
+def test_hazard_levels_from_config_and_select(tmp_path, table, overrides, select, ignore, hazards):
+    pyproject(tmp_path, f"[tool.outplace]\n{table}\n")
+    s = load_settings(tmp_path, **overrides)
+    assert (s.select, s.ignore, s.hazards) == (select, ignore, hazards)

@@ -1,7 +1,10 @@
 """A cache of `check` results, keyed by each file's content: an unchanged file is not analysed again.
 
 Data only, never code: one JSON file per (project, outplace code and op table, settings) holds, per
-sha256 of a file's bytes, the findings (without rewrite plans) or the one-line error. It lives in the
+sha256 of a file's bytes, the findings (without rewrite plans) or the one-line error, how many
+findings the hazard selection hid, and the other files of the project the analysis read (what a
+module call or an imported helper does) with the digest of their bytes: when one of those changed,
+the entry is stale and the file is analysed again. It lives in the
 user's cache directory (`$OUTPLACE_CACHE_DIR`, else `$XDG_CACHE_HOME/outplace`, else
 `~/.cache/outplace`); a project-local directory only when asked for (`--cache-dir`, or `cache-dir` in
 `[tool.outplace]`, which must stay inside the project).
@@ -28,14 +31,15 @@ import tempfile
 import time
 from dataclasses import asdict
 from pathlib import Path
+from typing import Callable, Mapping, NamedTuple
 
-from outplace.findings import Applicability, Finding, Fix
+from outplace.findings import HAZARDS, Applicability, Finding, Fix
 from outplace.settings import Settings
-from outplace.source import uninterrupted
+from outplace.source import file_digest, uninterrupted
 
 CACHE_DIR_NAME = ".outplace_cache"  # the project-local cache's usual name (excluded from discovery)
 KEY_FILE = "key"
-FORMAT = 1
+FORMAT = 2
 KEEP_DAYS = 30  # entries not used for this long are dropped when the cache is saved
 
 
@@ -60,7 +64,7 @@ def _code_fingerprint() -> str:
 
 def fingerprint(settings: Settings) -> str:
     relevant = {k: v for k, v in asdict(settings).items()
-                if k in ("select", "ignore", "unsafe_fixes", "clone")}
+                if k in ("select", "ignore", "unsafe_fixes", "clone", "hazards")}
     return hashlib.sha256(f"{_code_fingerprint()}:{sorted(relevant.items())}".encode()).hexdigest()[:24]
 
 
@@ -175,19 +179,20 @@ class Cache:
             return {}
         return data["entries"]
 
-    def get(self, digest: str) -> tuple[list[Finding], str | None] | None:
-        """The findings and error stored for a file whose bytes hash to `digest`; None: a miss
-        (nothing stored, or what is stored is malformed)."""
+    def get(self, digest: str, current: Callable[[str], str | None] = file_digest) -> Entry | None:
+        """What is stored for a file whose bytes hash to `digest`; None: a miss (nothing stored,
+        what is stored is malformed, or a file it depends on now hashes differently: `current`)."""
         decoded = _decode(self.entries.get(digest))
-        if decoded is None:
+        if decoded is None or any(current(p) != d for p, d in decoded.deps.items()):
             return None
         if self.entries[digest].get("day") != self.today:
             self.entries[digest]["day"] = self.today
             self.dirty = True
         return decoded
 
-    def put(self, digest: str, findings: list[Finding], error: str | None) -> None:
-        entry = _encode(findings, error, self.today)
+    def put(self, digest: str, findings: list[Finding], error: str | None, hidden: int = 0,
+            deps: Mapping[str, str] | None = None) -> None:
+        entry = _encode(Entry(findings, error, hidden, dict(deps or {})), self.today)
         if entry is not None:
             self.entries[digest] = entry
             self.dirty = True
@@ -210,36 +215,48 @@ class Cache:
             pass
 
 
-def _encode(findings: list[Finding], error: str | None, day: int) -> dict | None:
+class Entry(NamedTuple):
+    findings: list[Finding]
+    error: str | None
+    hidden: int = 0  # findings of hazard levels not selected
+    deps: dict[str, str] = {}  # other files the analysis read: absolute path -> sha256 of their bytes
+
+
+def _encode(entry: Entry, day: int) -> dict:
     rows = []
-    for f in findings:
+    for f in entry.findings:
         rows.append([f.code, f.message, f.line, f.col, f.end_line, f.end_col,
                      None if f.fix is None else f.fix.applicability.value,
-                     [] if f.fix is None else list(f.fix.reasons)])
-    return {"findings": rows, "error": error, "day": day}
+                     [] if f.fix is None else list(f.fix.reasons), f.hazard, f.why])
+    return {"findings": rows, "error": entry.error, "hidden": entry.hidden, "deps": entry.deps, "day": day}
 
 
 _ROW_TYPES = (str, str, int, int, int, int)
 
 
-def _decode(entry: object) -> tuple[list[Finding], str | None] | None:
-    """An entry back as findings (with their fixes' safety, without plans) and an error; None when
-    anything about it is not exactly what `_encode` writes."""
+def _decode(entry: object) -> Entry | None:
+    """An entry back as findings (with their fixes' safety, without plans), error, hidden count and
+    dependencies; None when anything about it is not exactly what `_encode` writes."""
     if not isinstance(entry, dict) or not isinstance(entry.get("findings"), list):
         return None
-    error = entry.get("error")
+    error, hidden, deps = entry.get("error"), entry.get("hidden"), entry.get("deps")
     if error is not None and not isinstance(error, str):
+        return None
+    if type(hidden) is not int or hidden < 0 or not isinstance(deps, dict) \
+            or not all(isinstance(p, str) and isinstance(d, str) for p, d in deps.items()):
         return None
     findings = []
     for row in entry["findings"]:
-        if not isinstance(row, list) or len(row) != 8:
+        if not isinstance(row, list) or len(row) != 10:
             return None
-        head, applicability, reasons = row[:6], row[6], row[7]
+        head, applicability, reasons, hazard, why = row[:6], row[6], row[7], row[8], row[9]
         if not all(type(v) is t for v, t in zip(head, _ROW_TYPES)):  # `type is`: no bool for an int
             return None
         if applicability not in (None, "safe", "unsafe") or not isinstance(reasons, list) \
                 or not all(isinstance(r, str) for r in reasons):
             return None
+        if hazard not in HAZARDS or not isinstance(why, str):
+            return None
         fix = None if applicability is None else Fix(Applicability(applicability), tuple(reasons))
-        findings.append(Finding(*head, fix=fix))
-    return findings, error
+        findings.append(Finding(*head, fix=fix, hazard=hazard, why=why))
+    return Entry(findings, error, hidden, deps)

@@ -55,7 +55,13 @@ def _root(version: bool = typer.Option(False, "--version", callback=_version, is
 def _codes(values: Optional[list[str]]) -> Optional[tuple[str, ...]]:
     if not values:
         return None
-    return tuple(c.strip().upper() for v in values for c in v.split(",") if c.strip())
+    return tuple(_code_or_hazard(c.strip()) for v in values for c in v.split(",") if c.strip())
+
+
+def _code_or_hazard(word: str) -> str:
+    from outplace.findings import HAZARDS
+
+    return word.lower() if word.lower() in HAZARDS else word.upper()
 
 
 def _stderr_is_tty() -> bool:
@@ -117,14 +123,14 @@ def _results(files: list[Path], settings: Settings, *, fix: bool, jobs: Optional
 
     cache = Cache(root, settings, cache_dir) if use_cache and os.environ.get("OUTPLACE_NO_CACHE") != "1" else None
     if not (_stderr_is_tty() and len(files) >= PROGRESS_MIN_FILES):
-        return list(run(files, settings, fix=fix, jobs=jobs, cache=cache))
+        return list(run(files, settings, fix=fix, jobs=jobs, cache=cache, root=root))
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                   console=Console(stderr=True), transient=True) as progress:
         task = progress.add_task("outplace", total=len(files))
-        return list(run(files, settings, fix=fix, jobs=jobs, cache=cache,
+        return list(run(files, settings, fix=fix, jobs=jobs, cache=cache, root=root,
                         on_done=lambda _: progress.advance(task)))
 
 
@@ -133,6 +139,8 @@ def _style(text: str, **kw) -> str:
 
 
 def _print_finding(path: str, f) -> None:
+    """The finding's line (`path:line:col: CODE message`, what editors and CI annotations parse), then
+    why it matters, indented (the hazard: what saved the tensor, or why nothing did)."""
     from outplace.report import finding_line
 
     line = finding_line(path, f)
@@ -140,6 +148,8 @@ def _print_finding(path: str, f) -> None:
         head, _, rest = line.partition(f" {f.code}")
         line = _style(head, bold=True) + " " + _style(f.code, fg="red", bold=True) + rest
     typer.echo(line)
+    if f.why:
+        typer.echo(_style(f"    {f.hazard}: {f.why}", dim=True))
 
 
 def _print_diff(diff: bytes) -> None:
@@ -158,7 +168,11 @@ def _print_diff(diff: bytes) -> None:
 
 
 # Options shared by check and fix.
-SelectOpt = typer.Option(None, "--select", help="Rule codes or prefixes to enable (comma-separated).")
+SelectOpt = typer.Option(None, "--select", help="Rule codes or prefixes to enable (comma-separated); a hazard "
+                                                 "level (`inplace`) adds that level.")
+HazardOpt = typer.Option(None, "--hazard", "--hazards",
+                         help="Hazard levels to report (comma-separated): `breaks` (default: the write makes "
+                              "backward fail) and `inplace` (a graph tensor nothing saved).")
 IgnoreOpt = typer.Option(None, "--ignore", help="Rule codes or prefixes to disable (comma-separated).")
 ExcludeOpt = typer.Option(None, "--exclude", help="Glob patterns to exclude (replaces the defaults).")
 ExtendExcludeOpt = typer.Option(None, "--extend-exclude", help="Glob patterns to exclude, on top of the defaults.")
@@ -207,9 +221,10 @@ def _signals_end_the_run():
             signal.signal(s, handler)
 
 
-def _overrides(select, ignore, exclude, extend_exclude, unsafe_fixes=None, clone=None) -> dict:
+def _overrides(select, ignore, exclude, extend_exclude, unsafe_fixes=None, clone=None, hazards=None) -> dict:
     return {
         "select": _codes(select), "ignore": _codes(ignore),
+        "hazards": tuple(h.strip().lower() for v in hazards for h in v.split(",") if h.strip()) if hazards else None,
         "exclude": tuple(exclude) if exclude else None,
         "extend_exclude": tuple(extend_exclude) if extend_exclude else None,
         "unsafe_fixes": unsafe_fixes, "clone": clone,
@@ -250,11 +265,13 @@ def check(
     clone: Optional[bool] = CloneOpt,
     jobs: Optional[int] = JobsOpt,
     stdin_filename: Optional[str] = StdinNameOpt,
+    hazards: Optional[list[str]] = HazardOpt,
     exit_zero: bool = typer.Option(False, "--exit-zero", help="Exit 0 even when there are findings."),
     no_cache: bool = NoCacheOpt,
     cache_dir: Optional[str] = CacheDirOpt,
     quiet: bool = typer.Option(False, "-q", "--quiet", help="No summary on stderr."),
 ) -> None:
+    from outplace.analysis.project import ProjectIndex
     from outplace.engine import check_source, fix_edit, parse
     from outplace.report import Summary, display_path, finding_json, json_dump, replacement_json
     from outplace.runner import process_text
@@ -262,18 +279,21 @@ def check(
 
     paths = paths or ["."]
     settings, root = _load(paths, stdin_filename, **_overrides(select, ignore, exclude, extend_exclude,
-                                                               unsafe_fixes, clone))
+                                                               unsafe_fixes, clone, hazards))
     summary, items = Summary(), []
     with _signals_end_the_run():
         if paths == ["-"]:
             src, _ = _read_stdin(stdin_filename)
             results = [] if _stdin_excluded(stdin_filename, settings, root) else \
-                [process_text(src.path, src, settings, fix=False)]
+                [process_text(src.path, src, settings, fix=False, project=ProjectIndex.for_run(root, [src.path]))]
+            files = [src.path]
         elif "-" in paths:
             raise _fail("`-` (standard input) cannot be combined with other paths")
         else:
-            results = _results(_files(paths, settings, root, summary), settings, fix=False, jobs=jobs, root=root,
+            files = _files(paths, settings, root, summary)
+            results = _results(files, settings, fix=False, jobs=jobs, root=root,
                                use_cache=not no_cache, cache_dir=cache_dir)
+        project = None
 
         for r in results:
             shown = display_path(r.path)
@@ -281,14 +301,15 @@ def check(
                 # From the cache, which keeps no rewrite plans: analyse the text again for them.
                 try:
                     r.source = read_source(r.path)
-                    r.findings = check_source(r.source.text, settings, path=str(r.path))
+                    project = project or ProjectIndex.for_run(root, files)
+                    r.findings = check_source(r.source.text, settings, path=str(r.path), project=project)
                 except (SourceError, Exception) as e:  # noqa: BLE001 - the file changed meanwhile
                     r.error = str(e) if isinstance(e, SourceError) else f"{r.path}: {type(e).__name__}: {e}"
             if r.error:
                 summary.errors += 1
                 _err(r.error)
                 continue
-            summary.add(r.findings, [], _held_back(r.findings, settings), False)
+            summary.add(r.findings, [], _held_back(r.findings, settings), False, r.hidden)
             if output_format is Format.json and r.findings:
                 text = r.source.text if r.source is not None else read_source(r.path).text  # cached result
                 tree = parse(text) if any(f.plan is not None for f in r.findings) else None
@@ -301,7 +322,7 @@ def check(
     if output_format is Format.json:
         sys.stdout.write(json_dump(items))
     if not quiet:
-        _err(summary.text("check", write=False))
+        _err(summary.text("check", write=False, hazards=settings.hazards))
     if summary.errors or summary.unreadable:
         raise typer.Exit(2)
     raise typer.Exit(0 if exit_zero or not summary.findings else 1)
@@ -324,6 +345,7 @@ def fix(
     clone: Optional[bool] = CloneOpt,
     select: Optional[list[str]] = SelectOpt,
     ignore: Optional[list[str]] = IgnoreOpt,
+    hazards: Optional[list[str]] = HazardOpt,
     exclude: Optional[list[str]] = ExcludeOpt,
     extend_exclude: Optional[list[str]] = ExtendExcludeOpt,
     jobs: Optional[int] = JobsOpt,
@@ -336,7 +358,7 @@ def fix(
 
     paths = paths or ["."]
     settings, root = _load(paths, stdin_filename, **_overrides(select, ignore, exclude, extend_exclude,
-                                                               unsafe_fixes, clone))
+                                                               unsafe_fixes, clone, hazards))
     write = not (diff or check_only)
     if interactive and (diff or check_only or paths == ["-"]):
         raise _fail("--interactive cannot be combined with --diff, --check or `-`")
@@ -355,7 +377,7 @@ def fix(
             _fix_files(results, settings, summary, diff=diff, check_only=check_only, interactive=interactive,
                        quiet=quiet)
     if not quiet:
-        _err(summary.text("fix", write=write))
+        _err(summary.text("fix", write=write, hazards=settings.hazards))
     if summary.errors or summary.unreadable:
         raise typer.Exit(2)
     if not write:
@@ -375,7 +397,9 @@ def _fix_stdin(stdin_filename: Optional[str], settings: Settings, root: Path, su
     if _stdin_excluded(stdin_filename, settings, root):
         sys.stdout.buffer.write(raw)  # excluded: echoed back unchanged, nothing counted
         return
-    r = process_text(src.path, src, settings, fix=True)
+    from outplace.analysis.project import ProjectIndex
+
+    r = process_text(src.path, src, settings, fix=True, project=ProjectIndex.for_run(root, [src.path]))
     shown = display_path(src.path)
     if r.error:
         _err(r.error)
@@ -398,7 +422,7 @@ def _fix_stdin(stdin_filename: Optional[str], settings: Settings, root: Path, su
         sys.stdout.buffer.write(out)
         sys.stdout.buffer.flush()
     if not r.error:
-        summary.add(r.findings, r.applied, r.held_back, r.fixed is not None)
+        summary.add(r.findings, r.applied, r.held_back, r.fixed is not None, r.hidden)
 
 
 def _fix_files(results, settings: Settings, summary, *, diff: bool, check_only: bool, interactive: bool,
@@ -438,7 +462,7 @@ def _fix_files(results, settings: Settings, summary, *, diff: bool, check_only: 
                 summary.errors += 1
                 _err(str(e))
                 continue
-        summary.add(r.findings, r.applied, r.held_back, changed)
+        summary.add(r.findings, r.applied, r.held_back, changed, r.hidden)
         if changed and diff:
             _print_diff(unified_diff(r.source.text, r.fixed, shown, r.source.encoding, r.source.bom))
         elif changed and check_only:

@@ -3,8 +3,10 @@
     find_project_root(paths)          -> Path       (nearest directory with a pyproject.toml, else cwd)
     load_settings(root, **overrides)  -> Settings   (raises ConfigError, one line, naming file and key)
 
-Keys (kebab-case; snake_case accepted too): select, ignore, unsafe-fixes, clone, exclude,
-extend-exclude, respect-gitignore, force-exclude, cache-dir. `exclude` replaces the default excludes;
+Keys (kebab-case; snake_case accepted too): select, ignore, hazards, unsafe-fixes, clone, exclude,
+extend-exclude, respect-gitignore, force-exclude, cache-dir. `hazards` lists the hazard levels
+reported (default `["breaks"]`); a hazard word in `select` adds its level, in `ignore` removes it
+(`select = ["OP", "inplace"]`). `exclude` replaces the default excludes;
 `extend-exclude` adds to them. `cache-dir` asks for a project-local check cache: a relative path that
 stays inside the project (a repository cannot point outplace's writes elsewhere).
 """
@@ -19,6 +21,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
+from outplace.findings import HAZARDS
 from outplace.settings import Settings
 
 if sys.version_info >= (3, 11):
@@ -34,7 +37,7 @@ __all__ = ["CONFIG_FILE", "ConfigError", "find_project_root", "load_settings", "
 CONFIG_FILE = "pyproject.toml"
 _RULE_CODE_RE = re.compile(r"OP[0-9]{0,3}")
 
-_LIST_KEYS = ("select", "ignore", "exclude", "extend_exclude")
+_LIST_KEYS = ("select", "ignore", "hazards", "exclude", "extend_exclude")
 _BOOL_KEYS = ("unsafe_fixes", "clone", "respect_gitignore", "force_exclude")
 _PATH_KEYS = ("cache_dir",)
 _KNOWN = _LIST_KEYS + _BOOL_KEYS + _PATH_KEYS
@@ -137,13 +140,36 @@ def _check_value(source: str, where: str, key: str, value: Any) -> Any:
         raise ConfigError(source, f"{prefix}{shown_key!r} must be a list of strings, not {value!r}", shown_key)
     if key in ("select", "ignore"):
         for code in value:
-            if not validate_rule_code(code):
+            if not validate_rule_code(code) and code.lower() not in HAZARDS:
                 raise ConfigError(
                     source,
-                    f"{prefix}{shown_key!r}: {code!r} is not a rule code (OP followed by up to 3 digits)",
+                    f"{prefix}{shown_key!r}: {code!r} is not a rule code (OP followed by up to 3 digits) "
+                    f"or a hazard level ({', '.join(HAZARDS)})",
                     shown_key,
                 )
+    if key == "hazards":
+        for level in value:
+            if level.lower() not in HAZARDS:
+                raise ConfigError(source, f"{prefix}{shown_key!r}: {level!r} is not a hazard level "
+                                          f"({', '.join(HAZARDS)})", shown_key)
+        return tuple(dict.fromkeys(v.lower() for v in value))
     return tuple(value)
+
+
+def _split_hazard_words(values: dict[str, Any]) -> None:
+    """Hazard words given in `select`/`ignore` move to `hazards` (added by select, removed by
+    ignore); a `select` of hazard words alone keeps every rule."""
+    hazards = list(values.get("hazards", Settings.hazards))
+    for key, add in (("select", True), ("ignore", False)):
+        if key not in values:
+            continue
+        words = [v.lower() for v in values[key] if v.lower() in HAZARDS]
+        if not words:
+            continue
+        codes = tuple(v for v in values[key] if v.lower() not in HAZARDS)
+        values[key] = codes if codes or key == "ignore" else Settings.select
+        hazards = [h for h in hazards if h not in words] + words if add else [h for h in hazards if h not in words]
+    values["hazards"] = tuple(h for h in HAZARDS if h in hazards)
 
 
 def _from_table(table: Mapping[str, Any], shown: str) -> dict[str, Any]:
@@ -178,4 +204,5 @@ def load_settings(root: str | os.PathLike[str], **overrides: Any) -> Settings:
         if value is None:
             continue
         values[key] = _check_value("command line", "", key, value) if key in _KNOWN else value
+    _split_hazard_words(values)
     return Settings(**values)

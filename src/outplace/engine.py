@@ -38,6 +38,7 @@ class FixResult:
     applied: list[Finding] = field(default_factory=list)  # fixes that landed in `output`
     held_back: list[Finding] = field(default_factory=list)  # unsafe fixes not applied (no --unsafe-fixes)
     remaining: list[Finding] = field(default_factory=list)  # findings left in `output` (positions in `output`)
+    hidden: int = 0  # findings of a hazard level not selected (`inplace` by default), left out
 
     @property
     def changed(self) -> bool:
@@ -56,7 +57,9 @@ def parse(source: str) -> ast.Module:
 
 
 def _analyse(source: str, settings: Settings, tree: ast.Module | None = None, path: str | None = None,
-             project=None) -> tuple[list[Finding], ast.Module | None]:
+             project=None, hidden: list[int] | None = None) -> tuple[list[Finding], ast.Module | None]:
+    """The findings of the selected rules and hazard levels; `hidden`, when given, gets the number
+    of findings the hazard selection left out appended (what the summary says it hid)."""
     if not _PREFILTER.search(source):
         return [], None
     tree = tree or parse(source)
@@ -70,9 +73,18 @@ def _analyse(source: str, settings: Settings, tree: ast.Module | None = None, pa
         return [], tree
     an = Analysis(tree, lambda: split_lines(source), settings, ops, interest, project, path)
     found: list[Finding] = []
+    left_out = 0
     for rule in RULES:
         if settings.enabled(rule.code):
-            found.extend(f for f in rule.findings(an) if f.hazard in settings.hazards and not _suppressed(an.lines, f))
+            for f in rule.findings(an):
+                if _suppressed(an.lines, f):
+                    continue
+                if f.hazard in settings.hazards:
+                    found.append(f)
+                else:
+                    left_out += 1
+    if hidden is not None:
+        hidden.append(left_out)
     found.sort(key=lambda f: (f.line, f.col, f.code))
     return _one_fix_per_statement(found), tree
 
@@ -115,7 +127,17 @@ def _one_fix_per_statement(found: list[Finding]) -> list[Finding]:
 def check_source(source: str, settings: Settings = Settings(), *, path: str = "<string>",
                  project=None) -> list[Finding]:
     """`project`: the run's ProjectIndex (other files' classes and functions); None: this file alone."""
-    return _analyse(source, settings, path=path, project=project)[0]
+    return check_source_counted(source, settings, path=path, project=project)[0]
+
+
+def check_source_counted(source: str, settings: Settings = Settings(), *, path: str = "<string>",
+                         project=None) -> tuple[list[Finding], int]:
+    """`check_source`, and how many findings of a hazard level not selected were left out."""
+    hidden: list[int] = []
+    if project is not None:
+        project.begin_file()
+    found = _analyse(source, settings, path=path, project=project, hidden=hidden)[0]
+    return found, sum(hidden)
 
 
 def fix_source(source: str, settings: Settings = Settings(), *, path: str = "<string>",
@@ -124,23 +146,27 @@ def fix_source(source: str, settings: Settings = Settings(), *, path: str = "<st
     `h = torch.relu(h)` binds `h`), so the output is a fixed point: fixing it again changes nothing."""
     applied: list[Finding] = []
     current, tree = source, None
+    if project is not None:
+        project.begin_file()
     for _ in range(MAX_FIX_PASSES):
-        findings, tree = _analyse(current, settings, tree, path, project)
+        hidden: list[int] = []
+        findings, tree = _analyse(current, settings, tree, path, project, hidden)
         chosen = [(i, f) for i, f in enumerate(findings)
                   if f.fix is not None and (f.fix.is_safe or settings.unsafe_fixes)]
         held_back = [f for f in findings if f.fix is not None and not f.fix.is_safe and not settings.unsafe_fixes]
         if not chosen or tree is None:
-            return FixResult(current, applied, held_back, findings)
+            return FixResult(current, applied, held_back, findings, sum(hidden))
         new, landed = _apply(current, tree, chosen)
         tree = None  # the old tree is not needed any more: free it before the new text is parsed
         new_tree = _verified(new, current) if landed else None
         if new_tree is None:
-            return FixResult(current, applied, held_back, findings)
+            return FixResult(current, applied, held_back, findings, sum(hidden))
         applied += [findings[i] for i in sorted(landed)]
         current, tree = new, new_tree
-    findings, _ = _analyse(current, settings, None, path, project)
+    hidden = []
+    findings, _ = _analyse(current, settings, None, path, project, hidden)
     held_back = [f for f in findings if f.fix is not None and not f.fix.is_safe and not settings.unsafe_fixes]
-    return FixResult(current, applied, held_back, findings)
+    return FixResult(current, applied, held_back, findings, sum(hidden))
 
 
 def fix_selected(source: str, findings: list[Finding]) -> tuple[str, list[Finding]]:

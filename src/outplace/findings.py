@@ -43,6 +43,11 @@ class Fix:
         return self.applicability is Applicability.SAFE
 
 
+# What a write does to autograd, most serious first: "breaks" (backward fails, or the write itself
+# raises), "inplace" (a tensor of the graph that nothing saved: harmless today, a hazard tomorrow).
+HAZARDS = ("breaks", "inplace")
+
+
 @dataclass(frozen=True)
 class Finding:
     code: str  # rule code, e.g. "OP101"

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable
 
-from outplace.findings import Finding
+from outplace.findings import HAZARDS, Finding
 from outplace.source import split_lines
 
 NO_EOL = "\\ No newline at end of file\n"
@@ -30,6 +30,8 @@ def finding_json(path: str, f: Finding, replacement: dict | None) -> dict:
         "end_line": f.end_line,
         "end_col": f.end_col,
         "message": f.message,
+        "hazard": f.hazard,
+        "why": f.why,
         "fix": None if f.fix is None else {
             "applicability": f.fix.applicability.value,
             "reasons": list(f.fix.reasons),
@@ -125,17 +127,19 @@ class Summary:
     held_back: int = 0
     declined: int = 0  # fixes answered "n" (or left unasked after "q") in an interactive review
     unreadable: int = 0  # paths named on the command line, or directories, that could not be read
+    hidden: int = 0  # findings of hazard levels not selected (`inplace` by default)
 
     def add(self, findings: Iterable[Finding], applied: Iterable[Finding], held_back: Iterable[Finding],
-            changed: bool) -> None:
+            changed: bool, hidden: int = 0) -> None:
         self.files += 1
+        self.hidden += hidden
         self.changed += int(changed)
         findings = list(findings)
         self.findings += len(findings)
         self.fixed.update(f.code for f in applied)
         self.held_back += len(list(held_back))
 
-    def text(self, mode: str, write: bool) -> str:
+    def text(self, mode: str, write: bool, hazards: tuple[str, ...] = ("breaks",)) -> str:
         parts = [f"{self.files} file{'s' * (self.files != 1)} scanned"]
         if mode == "fix":
             verb = "changed" if write else "would change"
@@ -152,6 +156,10 @@ class Summary:
                 parts.append(f"{left} finding{'s' * (left != 1)} left")
         else:
             parts.append(f"{self.findings} finding{'s' * (self.findings != 1)}")
+        if self.hidden:
+            levels = [h for h in HAZARDS if h not in hazards]
+            parts.append(f"{self.hidden} {'/'.join(levels)} finding{'s' * (self.hidden != 1)} hidden "
+                         f"(--hazard {','.join(HAZARDS)} shows them)")
         if self.held_back:
             parts.append(f"{self.held_back} unsafe fix{'es' * (self.held_back != 1)} held back "
                          "(use --unsafe-fixes)")

@@ -22,8 +22,9 @@ from multiprocessing.connection import Connection, wait
 from pathlib import Path
 from typing import Callable, Iterable, Iterator
 
+from outplace.analysis.project import ProjectIndex
 from outplace.cache import Cache
-from outplace.engine import ParseError, check_source, fix_source
+from outplace.engine import ParseError, check_source_counted, fix_source
 from outplace.findings import Finding
 from outplace.settings import Settings
 from outplace.source import SourceError, SourceFile, file_digest, read_source
@@ -42,13 +43,15 @@ class FileResult:
     held_back: list[Finding] = field(default_factory=list)
     error: str | None = None  # one line naming the file
     digest: str | None = None  # sha256 of the bytes analysed (the cache key), when `source` is not kept
+    hidden: int = 0  # findings of hazard levels not selected
+    deps: dict[str, str] = field(default_factory=dict)  # other files the analysis read -> their digests
 
     def __post_init__(self) -> None:
         if self.digest is None and self.source is not None and self.source.digest:
             self.digest = self.source.digest
 
 
-def process(path: Path, settings: Settings, fix: bool) -> FileResult:
+def process(path: Path, settings: Settings, fix: bool, project: ProjectIndex | None = None) -> FileResult:
     # The cyclic garbage collector finds nothing here (syntax trees and the analysis are acyclic) but
     # would rescan each growing tree many times while it is built: ~13% of parsing time. Reference
     # counting frees a file's objects as soon as it is done.
@@ -56,7 +59,7 @@ def process(path: Path, settings: Settings, fix: bool) -> FileResult:
     gc.disable()
     try:
         src = read_source(path)  # hashed: the cache key, and a write's proof that the file is unchanged
-        return process_text(path, src, settings, fix)
+        return process_text(path, src, settings, fix, project)
     except SourceError as e:
         return FileResult(path, error=str(e))
     finally:
@@ -64,11 +67,15 @@ def process(path: Path, settings: Settings, fix: bool) -> FileResult:
             gc.enable()
 
 
-def process_text(path: Path, src: SourceFile, settings: Settings, fix: bool) -> FileResult:
+def process_text(path: Path, src: SourceFile, settings: Settings, fix: bool,
+                 project: ProjectIndex | None = None) -> FileResult:
+    """One file's text through the engine; `project`: the run's other files (what an imported module
+    class or helper does), None: this file alone."""
     try:
         if not fix:
-            return FileResult(path, check_source(src.text, settings, path=str(path)), src)
-        result = fix_source(src.text, settings, path=str(path))
+            findings, hidden = check_source_counted(src.text, settings, path=str(path), project=project)
+            return FileResult(path, findings, src, hidden=hidden, deps=_deps(project, path))
+        result = fix_source(src.text, settings, path=str(path), project=project)
     except ParseError as e:
         return FileResult(path, source=src, error=f"{path}:{e}")
     except RecursionError:
@@ -76,11 +83,19 @@ def process_text(path: Path, src: SourceFile, settings: Settings, fix: bool) -> 
     except Exception as e:  # an engine bug must not take the whole run (or the file) down
         return FileResult(path, source=src, error=f"{path}: internal error: {type(e).__name__}: {e}")
     fixed = result.output if result.changed and result.output != src.text else None
-    return FileResult(path, result.remaining, src, fixed, result.applied, result.held_back)
+    return FileResult(path, result.remaining, src, fixed, result.applied, result.held_back, hidden=result.hidden,
+                      deps=_deps(project, path))
 
 
-def _work(path: Path, settings: Settings, fix: bool) -> FileResult:
-    result = process(path, settings, fix)
+def _deps(project: ProjectIndex | None, path: Path) -> dict[str, str]:
+    if project is None:
+        return {}
+    own = os.path.abspath(path)
+    return {p: d for p, d in project.dependencies().items() if p != own}
+
+
+def _work(path: Path, settings: Settings, fix: bool, project: ProjectIndex | None) -> FileResult:
+    result = process(path, settings, fix, project)
     if not fix:
         # `check` needs only the file's digest back from a worker (kept in `digest`), not its text:
         # pickling every file's text back costs more than reading it again for `--format json`.
@@ -89,29 +104,41 @@ def _work(path: Path, settings: Settings, fix: bool) -> FileResult:
 
 
 def run(paths: Iterable[Path], settings: Settings, *, fix: bool, jobs: int | None = None,
-        on_done: Callable[[FileResult], None] | None = None, cache: Cache | None = None) -> Iterator[FileResult]:
-    """Results in input order. With a cache, a file whose bytes were analysed before is answered
-    from it (`fix` still processes a file that has a fix to apply)."""
+        on_done: Callable[[FileResult], None] | None = None, cache: Cache | None = None,
+        root: Path | None = None) -> Iterator[FileResult]:
+    """Results in input order. With a cache, a file whose bytes (and whose dependencies' bytes) were
+    analysed before is answered from it (`fix` still processes a file that has a fix to apply).
+    `root`: the project root, for the project index (what the files import from each other); None:
+    each file alone."""
     files = list(paths)
+    roots = ProjectIndex.for_run(root, files).roots if root is not None else None
     results: dict[int, FileResult] = {}
     todo: list[int] = []
+    digests: dict[str, str | None] = {}
+
+    def current(dep: str) -> str | None:  # each dependency hashed once per run
+        if dep not in digests:
+            digests[dep] = file_digest(dep)
+        return digests[dep]
+
     for i, path in enumerate(files):
         digest = file_digest(path) if cache is not None else None
-        hit = cache.get(digest) if cache is not None and digest is not None else None
-        if hit is not None and not (fix and _has_applicable_fix(hit[0], settings)):
-            held_back = [f for f in hit[0] if f.fix is not None and not f.fix.is_safe] if fix else []
-            results[i] = FileResult(path, hit[0], error=_with_path(path, hit[1]), digest=digest, held_back=held_back)
+        hit = cache.get(digest, current) if cache is not None and digest is not None else None
+        if hit is not None and not (fix and _has_applicable_fix(hit.findings, settings)):
+            held_back = [f for f in hit.findings if f.fix is not None and not f.fix.is_safe] if fix else []
+            results[i] = FileResult(path, hit.findings, error=_with_path(path, hit.error), digest=digest,
+                                    held_back=held_back, hidden=hit.hidden, deps=hit.deps)
             if on_done:
                 on_done(results[i])
         else:
             todo.append(i)
-    fresh = _process_all([files[i] for i in todo], settings, fix, jobs, on_done)
+    fresh = _process_all([files[i] for i in todo], settings, fix, jobs, on_done, roots)
     for i, r in zip(todo, fresh):
         results[i] = r
         if cache is not None and not fix and r.digest is not None:  # (a dead worker's file has none)
             error = _without_path(r.path, r.error)
             if r.error is None or error is not None:
-                cache.put(r.digest, r.findings, error)
+                cache.put(r.digest, r.findings, error, r.hidden, r.deps)
     if cache is not None:
         cache.save()
     for i in range(len(files)):
@@ -133,13 +160,18 @@ def _has_applicable_fix(findings: list[Finding], settings: Settings) -> bool:
     return any(f.fix is not None and (f.fix.is_safe or settings.unsafe_fixes) for f in findings)
 
 
+def _project(roots: list[str] | None) -> ProjectIndex | None:
+    return None if roots is None else ProjectIndex(roots)
+
+
 def _process_all(files: list[Path], settings: Settings, fix: bool, jobs: int | None,
-                 on_done: Callable[[FileResult], None] | None) -> list[FileResult]:
+                 on_done: Callable[[FileResult], None] | None, roots: list[str] | None = None) -> list[FileResult]:
     jobs = jobs or os.cpu_count() or 1
     if jobs <= 1 or len(files) < _PARALLEL_THRESHOLD:
         out = []
+        project = _project(roots)
         for p in files:
-            out.append(process(p, settings, fix))
+            out.append(process(p, settings, fix, project))
             if on_done:
                 on_done(out[-1])
         return out
@@ -156,11 +188,12 @@ def _process_all(files: list[Path], settings: Settings, fix: bool, jobs: int | N
     workers = min(jobs, len(files))
     chunk = max(1, min(16, len(files) // (workers * 8)))
     chunks = deque([(i, files[i]) for i in order[k:k + chunk]] for k in range(0, len(order), chunk))
-    with _Pool(workers, settings, fix) as pool:
+    with _Pool(workers, settings, fix, roots) as pool:
         pool.run(chunks, finished)
+    project = _project(roots)
     for i, path in enumerate(files):  # a pool that could not keep workers alive: the rest here
         if i not in done:
-            finished(i, _work(path, settings, fix))
+            finished(i, _work(path, settings, fix, project))
     return [done[i] for i in range(len(files))]
 
 
@@ -172,8 +205,8 @@ _DIED = "worker process died while analysing it ({how}); the other files were pr
 class _Pool:
     """`workers` processes fed chunks of (index, path) over pipes; see the module docstring."""
 
-    def __init__(self, workers: int, settings: Settings, fix: bool) -> None:
-        self.size, self.settings, self.fix = workers, settings, fix
+    def __init__(self, workers: int, settings: Settings, fix: bool, roots: list[str] | None = None) -> None:
+        self.size, self.settings, self.fix, self.roots = workers, settings, fix, roots
         self.context = multiprocessing.get_context()
         self.procs: dict[Connection, multiprocessing.process.BaseProcess] = {}
         self.busy: dict[Connection, deque] = {}  # what each worker still has to send back
@@ -187,7 +220,7 @@ class _Pool:
 
     def _start(self) -> None:
         parent, child = self.context.Pipe()
-        proc = self.context.Process(target=_worker_main, args=(child, self.settings, self.fix, os.getpid()),
+        proc = self.context.Process(target=_worker_main, args=(child, self.settings, self.fix, os.getpid(), self.roots),
                                     name="outplace-worker", daemon=True)
         proc.start()
         child.close()
@@ -280,10 +313,11 @@ def _how(exitcode: int | None) -> str:
     return f"exit code {exitcode}"
 
 
-def _worker_main(conn: Connection, settings: Settings, fix: bool, parent: int) -> None:
+def _worker_main(conn: Connection, settings: Settings, fix: bool, parent: int, roots: list[str] | None) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the whole group: the parent decides
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     _die_with_parent(parent)
+    project = _project(roots)  # each worker parses the dependencies it needs once
     while True:
         while not conn.poll(1.0):
             if os.getppid() != parent:
@@ -293,7 +327,7 @@ def _worker_main(conn: Connection, settings: Settings, fix: bool, parent: int) -
         except (EOFError, OSError):
             return
         for index, path in items:
-            conn.send((index, _work(path, settings, fix)))
+            conn.send((index, _work(path, settings, fix, project)))
         conn.send(None)
 
 

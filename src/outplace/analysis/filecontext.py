@@ -620,6 +620,8 @@ class FileContext:
         self._summaries[key] = None  # recursion guard: a recursive call is an unknown call
         if isinstance(fn, (ast.FunctionDef, ast.AsyncFunctionDef)) and not _is_generator(fn):
             self.index.ensure_indexed(fn)
+            if fn not in self.index.scopes:
+                return None  # not this file's (its file was not found): an unknown call
             self._summary_depth += 1
             try:
                 self._summaries[key] = summarize(self.flow(fn))

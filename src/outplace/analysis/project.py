@@ -7,7 +7,11 @@ parses a file the first time another one needs it, and keeps its `FileContext` f
 process: its classes, their module attributes, and the summaries of their methods and functions.
 Re-exports (`from .mlp import Mlp` in a package's `__init__.py`) are followed.
 
-`used` lists the files a file's analysis read, so a cache can tell what a result depends on.
+Modules are found by name under the run's import roots (the project root, its `src/`, and the
+directory above each top-level package a file of the run lives in), the way Python would find them
+on `sys.path`, but only by reading files. `dependencies()` names the files one file's analysis read,
+with the digest of the bytes it read, so a cache can tell when a result is stale. With `watch`
+(the editor), a dependency that changed on disk is read again.
 Nothing here runs project code: files are read and parsed, never imported.
 """
 
@@ -36,13 +40,47 @@ def module_name(path: Path) -> str:
 
 
 class ProjectIndex:
-    def __init__(self, modules: Mapping[str, str], ops: OpTable | None = None) -> None:
-        self.modules = dict(modules)  # dotted module name -> file path
+    def __init__(self, roots: Iterable[str | Path] = (), modules: Mapping[str, str] | None = None,
+                 ops: OpTable | None = None) -> None:
+        """`roots`: directories whose packages and modules may be imported by name (the project's
+        root and its `src/`); `modules`: module names known up front (tests)."""
+        self.roots = [os.path.abspath(r) for r in roots]
+        self.modules = dict(modules or {})  # dotted module name -> file path (found so far)
         self.paths = {os.path.abspath(p): m for m, p in self.modules.items()}
         self.ops = ops
         self._contexts: dict[str, object | None] = {}  # path -> FileContext (None: unreadable)
-        self._owner: dict[int, object] = {}  # id(class or function node) -> its FileContext
+        self._owner: dict[ast.AST, object] = {}  # class or function node (and a class's methods) -> its FileContext
+        self._missing: set[str] = set()
+        self._digests: dict[str, str] = {}  # path -> sha256 of the bytes its context was built from
+        self._stats: dict[str, tuple[int, int]] = {}  # path -> (mtime_ns, size) when read (watch mode)
+        self.watch = False
         self.used: set[str] = set()
+
+    @classmethod
+    def for_project(cls, root: Path, ops: OpTable | None = None) -> ProjectIndex:
+        """The project at `root`: modules under it, and under its `src/` when it has one."""
+        roots = [root]
+        if (root / "src").is_dir():
+            roots.append(root / "src")
+        return cls(roots, ops=ops)
+
+    @classmethod
+    def for_run(cls, root: Path, files: Iterable[Path], ops: OpTable | None = None) -> ProjectIndex:
+        """The project at `root` as seen from the files of a run: its roots, and the directory above
+        each top-level package those files are in (a library checked from outside its own tree)."""
+        index = cls.for_project(root, ops)
+        seen: set[str] = set()
+        for path in files:
+            directory = os.path.dirname(os.path.abspath(path))
+            if directory in seen:
+                continue
+            seen.add(directory)
+            top = directory
+            while os.path.isfile(os.path.join(top, "__init__.py")) and os.path.dirname(top) != top:
+                top = os.path.dirname(top)
+            if top not in index.roots:
+                index.roots.append(top)
+        return index
 
     @classmethod
     def from_files(cls, paths: Iterable[Path], ops: OpTable | None = None) -> ProjectIndex:
@@ -52,7 +90,23 @@ class ProjectIndex:
                 name = module_name(p)
                 if name:
                     modules.setdefault(name, str(p))
-        return cls(modules, ops)
+        return cls(modules=modules, ops=ops)
+
+    def find_module(self, name: str) -> str | None:
+        """The file of module `name` under the roots (`a/b.py` or `a/b/__init__.py`), or None."""
+        if name in self.modules:
+            return self.modules[name]
+        if name in self._missing or not name or not all(part.isidentifier() for part in name.split(".")):
+            return None
+        rel = name.replace(".", os.sep)
+        for root in self.roots:
+            for candidate in (os.path.join(root, rel + ".py"), os.path.join(root, rel, "__init__.py")):
+                if os.path.isfile(candidate):
+                    self.modules[name] = candidate
+                    self.paths[os.path.abspath(candidate)] = name
+                    return candidate
+        self._missing.add(name)
+        return None
 
     def package_of(self, path: str | None) -> str:
         """The package a file's relative imports start from."""
@@ -82,8 +136,9 @@ class ProjectIndex:
         name = self.absolute(qualname, from_path)
         module, _, attr = name.rpartition(".")
         while module:
-            if module in self.modules:
-                ctx = self.context(self.modules[module])
+            path = self.find_module(module)
+            if path is not None:
+                ctx = self.context(path)
                 if ctx is None:
                     return None
                 return self._in_module(ctx, attr, depth)
@@ -96,7 +151,7 @@ class ProjectIndex:
             return None  # a submodule's attribute or a nested class: not followed
         for node in ctx.tree.body:
             if isinstance(node, (ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)) and node.name == attr:
-                self._owner[id(node)] = ctx
+                self._own(node, ctx)
                 return ctx, node
         target = ctx.imports.names.get(attr)
         if target is not None:
@@ -106,12 +161,9 @@ class ProjectIndex:
     def context(self, path: str):
         """The FileContext of a file of the run (parsed once per process)."""
         key = os.path.abspath(path)
+        if key in self._contexts and self.watch and self._changed(key):
+            del self._contexts[key]
         if key not in self._contexts:
-            if len(self._contexts) >= MAX_CONTEXTS:  # bounded memory: forget the oldest
-                old = next(iter(self._contexts))
-                dropped = self._contexts.pop(old)
-                if dropped is not None:
-                    self._owner = {k: v for k, v in self._owner.items() if v is not dropped}
             self._contexts[key] = self._load(key)
         if self._contexts[key] is not None:
             self.used.add(key)
@@ -124,18 +176,60 @@ class ProjectIndex:
         from outplace.source import SourceError, read_source
 
         try:
-            text = read_source(path, digest=False).text
-            tree = ast.parse(text)
+            src = read_source(path)
+            tree = ast.parse(src.text)
         except (SourceError, SyntaxError, ValueError, RecursionError, MemoryError):
+            self._digests.pop(path, None)
             return None
+        self._digests[path] = src.digest
+        if self.watch:
+            self._stats[path] = _stat(path)
         index = ScopeIndex(tree, set())  # module level now; functions when asked
-        return FileContext(tree, index, self.ops or load_optable(), project=self, path=path)
+        ctx = FileContext(tree, index, self.ops or load_optable(), project=self, path=path)
+        for node in tree.body:  # whatever of it another file reaches, through any route, is its own
+            if isinstance(node, (ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)):
+                self._own(node, ctx)
+        return ctx
+
+    def _changed(self, path: str) -> bool:
+        return self._stats.get(path) != _stat(path)
+
+    def begin_file(self) -> None:
+        """A new file's analysis starts: what it reads is counted afresh. Past MAX_CONTEXTS parsed
+        dependencies, all are forgotten at once (bounded memory): the contexts refer to each
+        other's nodes, so forgetting only some would leave nodes whose file is unknown."""
+        self.used = set()
+        if len(self._contexts) > MAX_CONTEXTS:
+            self._contexts.clear()
+            self._owner.clear()
+
+    def dependencies(self) -> dict[str, str]:
+        """The files the current file's analysis read (absolute path -> digest of the bytes read)."""
+        return {p: self._digests[p] for p in sorted(self.used) if p in self._digests}
+
+    def _own(self, node: ast.AST, ctx) -> None:
+        """`node` and, for a class, the methods and classes defined in its body belong to `ctx`
+        (keyed by the node itself, not its id: an id can be reused once a context is forgotten)."""
+        stack = [node]
+        while stack:
+            n = stack.pop()
+            self._owner[n] = ctx
+            if isinstance(n, ast.ClassDef):
+                stack += [b for b in n.body if isinstance(b, (ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef))]
 
     def context_of(self, node: ast.AST):
-        return self._owner.get(id(node))
+        return self._owner.get(node)
 
     def register(self, ctx) -> None:
         """The file being analysed: nothing to keep (its own definitions resolve to it directly),
         but a context of the same file loaded earlier as a dependency may be older than its text."""
         if ctx.path is not None:
             self._contexts.pop(os.path.abspath(ctx.path), None)
+
+
+def _stat(path: str) -> tuple[int, int]:
+    try:
+        st = os.stat(path)
+    except OSError:
+        return (-1, -1)
+    return (st.st_mtime_ns, st.st_size)

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 
 from outplace.diagnose.report import FIXABLE_KINDS, NO_GRAD_ADVICE, UNFIXABLE_ADVICE, Culprit, Diagnosis, display
 from outplace.engine import ParseError, check_source, fix_selected
-from outplace.findings import Finding
+from outplace.findings import HAZARDS, Finding
 from outplace.settings import Settings
 
 
@@ -102,10 +102,11 @@ def _diff(old: str, new: str, path: str) -> str:
 def _settings(path: str, clone: bool) -> Settings:
     from outplace.config import ConfigError, find_project_root, load_settings
 
+    # The run showed this write breaks backward: whatever the static hazard level says, it is fixed.
     try:
-        return load_settings(find_project_root([path]), unsafe_fixes=True, clone=clone)
+        return load_settings(find_project_root([path]), unsafe_fixes=True, clone=clone, hazards=HAZARDS)
     except (ConfigError, OSError):
-        return Settings(unsafe_fixes=True, clone=clone)
+        return Settings(unsafe_fixes=True, clone=clone, hazards=HAZARDS)
 
 
 def propose(diagnosis: Diagnosis, *, clone: bool = True) -> dict[str, FilePlan]:

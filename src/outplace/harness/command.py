@@ -192,6 +192,10 @@ def verify_cli(
     clone: Annotated[
         Optional[bool], typer.Option("--clone/--no-clone", help="Allow clone-before-write fixes (as `fix --clone`).")
     ] = None,
+    hazards: Annotated[
+        Optional[str], typer.Option("--hazard", "--hazards",
+                                    help="Hazard levels to fix (as `fix --hazard`): breaks (default), inplace.")
+    ] = None,
 ) -> None:
     """Run each script and its rewrite in isolated worker processes and report a verdict per case:
     fixed, preserved, changed, broken, unfixed or inconclusive. The rewrite uses the same policy as
@@ -201,8 +205,9 @@ def verify_cli(
         from outplace.config import ConfigError, find_project_root, load_settings
 
         try:
+            levels = tuple(h.strip().lower() for h in hazards.split(",") if h.strip()) if hazards else None
             settings = load_settings(find_project_root([str(p) for p in paths]),
-                                     unsafe_fixes=unsafe_fixes, clone=clone)
+                                     unsafe_fixes=unsafe_fixes, clone=clone, hazards=levels)
         except ConfigError as exc:
             typer.echo(f"outplace verify: error: {exc}", err=True)
             raise typer.Exit(2) from None

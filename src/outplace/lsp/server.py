@@ -214,6 +214,28 @@ class FixAll:
 
 # ---- engine jobs (run in worker threads: no pygls, no loop) -----------------------------------------------
 
+_projects: dict[Path, tuple[Any, threading.Lock]] = {}
+_projects_lock = threading.Lock()
+
+
+def _project(root: Path, path: Optional[str]) -> tuple[Any, threading.Lock]:
+    """The project index of `root` (what a file imports from the others), shared by the worker
+    threads, one analysis at a time; dependencies are read again when they change on disk."""
+    from outplace.analysis.project import ProjectIndex
+
+    with _projects_lock:
+        entry = _projects.get(root)
+        if entry is None:
+            index = ProjectIndex.for_run(root, [Path(path)] if path else [])
+            index.watch = True
+            entry = _projects[root] = (index, threading.Lock())
+        elif path is not None:
+            for extra in ProjectIndex.for_run(root, [Path(path)]).roots:
+                if extra not in entry[0].roots:
+                    entry[0].roots.append(extra)
+        return entry
+
+
 def job_check(text: str, settings: Settings, path: Optional[str], root: Path) -> Checked:
     from outplace.engine import check_source
 
@@ -222,13 +244,20 @@ def job_check(text: str, settings: Settings, path: Optional[str], root: Path) ->
 
         if is_excluded(path, settings, root=root):
             return Checked([], excluded=True)
-    return Checked(check_source(text, settings, path=path or "<editor>"))
+    project, lock = _project(root, path)
+    with lock:
+        return Checked(check_source(text, settings, path=path or "<editor>", project=project))
 
 
-def job_fix_all(text: str, settings: Settings, path: Optional[str], encoding: str) -> FixAll:
+def job_fix_all(text: str, settings: Settings, path: Optional[str], encoding: str, root: Optional[Path] = None) -> FixAll:
     from outplace.engine import fix_source
 
-    result = fix_source(text, settings, path=path or "<editor>")
+    if root is None:
+        result = fix_source(text, settings, path=path or "<editor>")
+    else:
+        project, lock = _project(root, path)
+        with lock:
+            result = fix_source(text, settings, path=path or "<editor>", project=project)
     if not result.changed or result.output == text:
         return FixAll([], 0)
     index = LineIndex(text)
@@ -486,12 +515,12 @@ class OutplaceServer(LanguageServer):
         for _ in range(3):  # the text may change while we work: answer for the newest one
             generation = doc.generation
             try:
-                checked, settings, _ = await self.check(doc)
+                checked, settings, root = await self.check(doc)
                 if checked.excluded or not any(_applies(f, settings) for f in checked.findings):
                     result = FixAll([], 0)  # nothing fix-all would change: no need to run the fixer
                 else:
                     result = await self.run_job(doc, ("fix", settings, self.encoding), job_fix_all,
-                                                doc.text, settings, doc.path, self.encoding)
+                                                doc.text, settings, doc.path, self.encoding, root)
             except Stale:
                 continue
             except Exception as e:
@@ -555,14 +584,15 @@ def to_diagnostic(f: Finding, index: LineIndex, encoding: str) -> types.Diagnost
     if (el, ec) < (sl, sc):
         el, ec = sl, sc
     fix = None if f.fix is None else f.fix.applicability.value
-    message = f.message + (" (unsafe fix)" if fix == "unsafe" else "")
+    message = f.message + (" (unsafe fix)" if fix == "unsafe" else "") + (f"\n{f.why}" if f.why else "")
     return types.Diagnostic(
         range=types.Range(types.Position(sl, sc), types.Position(el, ec)),
         message=message,
         severity=types.DiagnosticSeverity.Warning,
         code=f.code,
         source=SOURCE,
-        data={"fix": fix, "reasons": list(f.fix.reasons) if f.fix is not None else []},
+        data={"fix": fix, "reasons": list(f.fix.reasons) if f.fix is not None else [],
+              "hazard": f.hazard, "why": f.why},
     )
 
 
