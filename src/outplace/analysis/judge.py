@@ -90,7 +90,7 @@ def judge(flow: ScopeFlow, live: Liveness, record: WriteRecord, step: tuple[int,
     # ---- who else may see the tensor -----------------------------------------------------------------
     for o in objs:
         if o.leaf:
-            reasons.append(f"`{shown}` is a leaf that requires grad (or a view of one): in place this raises; "
+            reasons.append(f"{_q(shown)} is a leaf that requires grad (or a view of one): in place this raises; "
                            "out of place it silently replaces the leaf")
             break
     for o in objs:
@@ -100,7 +100,7 @@ def judge(flow: ScopeFlow, live: Liveness, record: WriteRecord, step: tuple[int,
     if target is not None and not isinstance(target, ast.Name):
         if isinstance(target, ast.Attribute) and spelling is not None:
             if not any(o.origin not in LOCAL_ORIGINS for o in objs):
-                reasons.append(f"`{shown}` is an attribute: other code holding the object sees the change")
+                reasons.append(f"{_q(shown)} is an attribute: other code holding the object sees the change")
         else:
             reasons.append("the written expression may share memory with another tensor")
     if flow.approximate:
@@ -113,12 +113,12 @@ def judge(flow: ScopeFlow, live: Liveness, record: WriteRecord, step: tuple[int,
         reasons.append(f"`{name}` is declared global: other code sees the change")
     escaped = sorted({e for r in shared for e in st.escaped.get(r, ())}, key=lambda e: (e.line, e.what))
     for e in escaped[:2]:
-        reasons.append(f"`{shown}` was {e.what}" + (f" (line {e.line})" if "line" not in e.what else "")
+        reasons.append(f"{_q(shown)} was {e.what}" + (f" (line {e.line})" if "line" not in e.what else "")
                        + ": that reference would keep the old value")
     aliases = _aliases(flow, st, shared, name)
     for other in sorted(aliases):
         if other.startswith("<iter:"):
-            reasons.append(f"a loop is iterating over `{shown}`: it would keep the old tensor")
+            reasons.append(f"a loop is iterating over {_q(shown)}: it would keep the old tensor")
         elif other in live_after:
             reasons.append(f"`{other}` refers to the same tensor (or shares its memory) and is used afterwards: "
                            "it would keep the old value")
@@ -129,7 +129,7 @@ def judge(flow: ScopeFlow, live: Liveness, record: WriteRecord, step: tuple[int,
         break
     operand = _reach(st, record.operand) & shared
     if operand and not _operand_is_target(record):
-        reasons.append(f"an operand shares memory with `{shown}`: in place the op reads what it writes, which "
+        reasons.append(f"an operand shares memory with {_q(shown)}: in place the op reads what it writes, which "
                        "out of place it does not")
     if stmt is not None and name is not None:
         again = _read_again(flow, record, stmt, shared)
@@ -177,44 +177,49 @@ def _hazard(flow: ScopeFlow, record: WriteRecord, objs: list[Obj], roots: frozen
             shown: str) -> tuple[str | None, str]:
     st = record.state
     if objs and all(o.origin == "data" for o in objs):
-        return None, f"`{shown}` is reached through `.data` or `.grad`: writing it is deliberate"
+        return None, f"{_q(shown)} is reached through `.data` or `.grad`: writing it is deliberate"
     grad = NO
     for r in roots:
         grad = tri_or(grad, st.grad.get(r, UNKNOWN))
     if any(o.leaf for o in objs):
-        return BREAKS, f"`{shown}` is a leaf that requires grad (or a view of one): the write raises at once"
+        return BREAKS, f"{_q(shown)} is a leaf that requires grad (or a view of one): the write raises at once"
     saved = sorted({e for r in roots for e in st.saved.get(r, ())}, key=lambda e: (not e.what.startswith("saved"),
                                                                                     e.line, e.what))
     if not saved:
         guessed = sorted({e for r in shared - roots for e in st.saved.get(r, ())}, key=lambda e: (e.line, e.what))
         if guessed and grad != NO:
             e = guessed[0]
-            return INPLACE, (f"`{shown}` may share memory with a tensor that {_was(e.what)} (line {e.line}), if an "
+            return INPLACE, (f"{_q(shown)} may share memory with a tensor that {_was(e.what)} (line {e.line}), if an "
                              "unknown call returned its argument; nothing shows that it does")
     if saved and not any(e.grad in (MAYBE, YES) for e in saved):
         e = saved[0]
-        return INPLACE, (f"`{shown}` {_was(e.what)} (line {e.line}) if that op's inputs required grad, which nothing "
+        return INPLACE, (f"{_q(shown)} {_was(e.what)} (line {e.line}) if that op's inputs required grad, which nothing "
                          "here shows (give the function a caller in the run, or run `outplace diagnose`)")
     saved = [e for e in saved if e.grad in (MAYBE, YES)] or saved
     if saved and any(e.what.startswith("passed to") for e in saved) and \
             not any(e.what.startswith(("saved by", "may be saved by")) for e in saved):
         e = saved[0]
-        return INPLACE, (f"`{shown}` was {e.what.replace(', which may save it for backward', '')} (line {e.line}), "
+        return INPLACE, (f"{_q(shown)} was {e.what.replace(', which may save it for backward', '')} (line {e.line}), "
                          "which outplace cannot see into: if it saved it, this write breaks backward")
     if saved:
         e = saved[0]
         if e.what.startswith("saved by"):
-            return BREAKS, f"`{shown}` was {e.what} (line {e.line}); this write makes backward fail"
+            return BREAKS, f"{_q(shown)} was {e.what} (line {e.line}); this write makes backward fail"
         if e.what.startswith("may be saved"):
-            return BREAKS, f"`{shown}` {e.what} (line {e.line}); this write can make backward fail"
-        return BREAKS, f"`{shown}` {_was(e.what)} (line {e.line}); this write can make backward fail"
+            return BREAKS, f"{_q(shown)} {e.what} (line {e.line}); this write can make backward fail"
+        return BREAKS, f"{_q(shown)} {_was(e.what)} (line {e.line}); this write can make backward fail"
     if grad in (MAYBE, YES) and any(o.multi_view for o in objs):
-        return BREAKS, (f"`{shown}` is one of several views returned by one call (`chunk`, `split`, `unbind`): "
+        return BREAKS, (f"{_q(shown)} is one of several views returned by one call (`chunk`, `split`, `unbind`): "
                         "writing into it in place raises when it requires grad")
     if grad == NO:
-        return None, f"`{shown}` does not require grad here"
-    return INPLACE, (f"`{shown}` may require grad, but nothing saved it for backward before this write: "
+        return None, f"{_q(shown)} does not require grad here"
+    return INPLACE, (f"{_q(shown)} may require grad, but nothing saved it for backward before this write: "
                      "harmless today, fragile tomorrow")
+
+
+def _q(shown: str) -> str:
+    """Code in backticks; a phrase standing for a value ("the previous module's output") as it is."""
+    return shown if shown.startswith("the ") and " " in shown else f"`{shown}`"
 
 
 def _was(what: str) -> str:
@@ -225,10 +230,10 @@ def _was(what: str) -> str:
 def _nonlocal_reason(o: Obj, shown: str) -> str:
     if o.nonlocal_reason:
         text = o.nonlocal_reason
-        return text if text.startswith("`") else f"`{shown}` is {text}"
+        return text if text.startswith("`") else f"{_q(shown)} is {text}"
     if o.origin == "unknown":
-        return f"where `{shown}` comes from is unknown: it may be shared"
-    return f"`{shown}` is {o.label or 'not a tensor this scope made'}: others may hold it"
+        return f"where {_q(shown)} comes from is unknown: it may be shared"
+    return f"{_q(shown)} is {o.label or 'not a tensor this scope made'}: others may hold it"
 
 
 def _aliases(flow: ScopeFlow, st, roots: frozenset, name: str | None) -> set[str]:
