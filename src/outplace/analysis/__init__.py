@@ -19,7 +19,7 @@ from typing import Callable
 from outplace.analysis.filecontext import FileContext
 from outplace.analysis.flow import ScopeFlow
 from outplace.analysis.imports import ImportMap, dotted
-from outplace.analysis.judge import BREAKS, INPLACE, UNKNOWN_INFO, Info, Judgement, info_of, judge
+from outplace.analysis.judge import BREAKS, INPLACE, UNKNOWN_INFO, Info, Judgement, callers_may_raise, info_of, judge
 from outplace.analysis.liveness import Liveness
 from outplace.analysis.scopes import ScopeIndex, pos, walk
 from outplace.optable import OpTable, load_optable
@@ -209,8 +209,10 @@ class Analysis:
         result = None
         if records:
             result = self._judge_all(flow, records, site)
-            if result.hazard == INPLACE and isinstance(flow.scope, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            if result.hazard == INPLACE and isinstance(flow.scope, (ast.FunctionDef, ast.AsyncFunctionDef)) and \
+                    (INPLACE in self.settings.hazards or any(callers_may_raise(r) for r in records)):
                 # What the callers pass may show that the write breaks backward: look, once it matters.
+                # (When only `breaks` is reported and no caller could make it one, the write stays hidden.)
                 precise = self.ctx.flow_with_callers(flow.scope)
                 if precise is not flow:
                     again = precise.writes_at(site)

@@ -168,6 +168,20 @@ def judge(flow: ScopeFlow, live: Liveness, record: WriteRecord, step: tuple[int,
     return Judgement(info, spelling, hazard, why, tuple(dict.fromkeys(reasons)), certain, rebindable)
 
 
+def callers_may_raise(record: WriteRecord) -> bool:
+    """Whether what the callers pass could make this write `breaks` where the function alone says
+    less: it reaches a parameter (a caller may pass a leaf or a tensor it saved), something saved
+    the written tensor under a grad nothing here shows (a caller may show it), or it is one of
+    several views. Otherwise a caller can only tell that nothing requires grad (not reported)."""
+    st = record.state
+    shared = st.may_storages(record.keys)
+    if any(k[0] == "parameter" for k in shared if isinstance(k, tuple)):
+        return True
+    if any(st.saved.get(s) for s in shared):
+        return True
+    return any((o := st.objs.get(k)) is not None and (o.multi_view or o.leaf) for k in record.keys)
+
+
 def _obj_order(o: Obj) -> tuple:
     """A deterministic order of objects for messages (keys hold ids and hashes that vary per run)."""
     return (o.origin, o.label, o.nonlocal_reason or "", o.view_of or "")
