@@ -5,6 +5,7 @@ both ways: what the table says, and what torch does when the row is exercised; t
 
 from __future__ import annotations
 
+import ast
 import copy
 import importlib
 import json
@@ -15,6 +16,7 @@ from typing import Any, Callable
 
 import pytest
 
+from outplace.analysis.effects import TorchEffects
 from outplace.optable import OpTable, load_optable
 
 torch = pytest.importorskip("torch")
@@ -467,6 +469,71 @@ def test_inplace_written_saved_rows(table: OpTable) -> None:
     assert any("PowBackward0._saved_self" in n or "pow_" in n for n in (
         json.loads((ROOT / "src/outplace/data/optable_evidence.json").read_text())
         ["inplace_written_saved"]["methods"]["pow_"].values()))
+
+
+# --- the analysis classifies a call as the generator did ------------------------------------------
+
+# (category, name, the call's source with `x` / `w` tensors, its primary argument excluded from `w`s)
+PATTERN_CALLS = [
+    ("torch", "max", "torch.max(x, w)", "tensors"),
+    ("torch", "max", "torch.max(x, 1)", "dim"),
+    ("torch", "max", "torch.max(x, dim=0)", "dim"),
+    ("torch", "max", "torch.max(x)", "scalar"),
+    ("methods", "max", "x.max(1)", "dim"),
+    ("methods", "max", "x.max(w)", "tensors"),
+    ("methods", "pow", "x.pow(2)", "scalar"),
+    ("methods", "sum", "x.sum(0, keepdim=True)", "dim"),
+    ("methods", "unique", "x.unique(return_counts=True)", "flags"),
+    ("torch", "unique", "torch.unique(x, True, True)", "flags"),
+    ("methods", "nonzero", "x.nonzero(as_tuple=True)", "flags"),
+    ("functional", "max_pool2d", "F.max_pool2d(x, 2, return_indices=True)", "flags"),
+    ("functional", "max_pool2d", "F.max_pool2d(x, 2, 2, 0, 1, False, True)", "flags"),
+    ("functional", "max_pool2d", "F.max_pool2d(x, 2)", "scalar"),
+    ("functional", "softmax", "F.softmax(x, 1)", "dim"),
+    ("torch", "cat", "torch.cat([x, w], 1)", "dim"),
+]
+
+
+@pytest.mark.parametrize("cat,name,source,pattern", PATTERN_CALLS, ids=[c[2] for c in PATTERN_CALLS])
+def test_analysis_classifies_calls_like_the_generator(table: OpTable, cat: str, name: str, source: str,
+                                                      pattern: str) -> None:
+    calls, common, patterns = _torchfacts("calls"), _torchfacts("common"), _torchfacts("patterns")
+    node = ast.parse(source, mode="eval").body
+    env = {"torch": torch, "F": F, "x": t(1, 1, 4, 4) if "pool" in name else t(3, 4), "w": t(3, 4)}
+    args = [eval(ast.unparse(a), env) for a in node.args]  # noqa: S307 - the literal calls above
+    kwargs = {k.arg: eval(ast.unparse(k.value), env) for k in node.keywords}  # noqa: S307
+    if cat == "methods":
+        inputs = calls.keyed("self", [env["x"], *args], kwargs)
+    else:
+        inputs = calls.keyed(None, args, kwargs)
+    primary = "self" if cat == "methods" else "0"
+    operands = [v for k, v in inputs.items() if k != primary]
+    generated = patterns.classify(cat, name, inputs, bool(common.tensors_in(operands)), "", frozenset())
+    # What the analysis knows: which arguments (after the receiver / first argument) hold a tensor.
+    first = 0 if cat == "methods" else 1
+    tensor_args = [i for i, a in enumerate(node.args) if i >= first and isinstance(a, ast.Name) and a.id == "w"]
+    analysed = TorchEffects(table).call_pattern(cat, name, node, tensor_args)
+    assert generated == analysed == pattern
+
+
+def test_call_pattern_when_the_arguments_cannot_tell(table: OpTable) -> None:
+    effects = TorchEffects(table)
+
+    def pattern(cat: str, name: str, source: str, tensor_args: tuple = (), ctor: str | None = None) -> str:
+        node = ast.parse(source, mode="eval").body
+        built = ast.parse(ctor, mode="eval").body if ctor else None
+        return effects.call_pattern(cat, name, node, tensor_args, ctor=built)
+
+    assert pattern("functional", "max_pool2d", "F.max_pool2d(x, 2, return_indices=r)") == "any"
+    assert pattern("functional", "max_pool2d", "F.max_pool2d(x, **cfg)") == "any"
+    assert pattern("functional", "max_pool2d", "F.max_pool2d(x, 2, return_indices=False)") == "scalar"
+    assert pattern("methods", "sum", "x.sum(*dims)") == "any" and pattern("methods", "view", "x.view(*s)") == "scalar"
+    assert pattern("methods", "sum", "x.sum(dim=None)") == "scalar" and pattern("methods", "sum", "x.sum(d)") == "dim"
+    assert pattern("modules", "MaxPool2d", "m(x)", ctor="nn.MaxPool2d(2, 2, 0, 1, True)") == "flags"
+    assert pattern("modules", "MaxPool2d", "m(x)", ctor="nn.MaxPool2d(2)") == "scalar"
+    assert pattern("modules", "MaxPool2d", "m(x)") == "any"  # built where the analysis cannot see
+    assert pattern("modules", "Linear", "m(x)") == "scalar"
+    assert pattern("modules", "MultiheadAttention", "m(q, k, v)", (1, 2), ctor="nn.MultiheadAttention(4, 2)") == "tensors"
 
 
 # --- the verifier ---------------------------------------------------------------------------------
