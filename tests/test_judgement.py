@@ -224,6 +224,53 @@ CASES = {
             return v
         """, None, None),
 
+    # ---- saved per argument pattern (one name, several overloads) -----------------------------
+    "binary torch.max saves its inputs, not its result": ("""
+        def f(x, w):
+            y = torch.max(x, w)
+            y *= 2  # <-
+            return y
+        """, ("inplace", "safe"), "nothing saved it"),
+    "unary torch.max saves its result": ("""
+        def f(x, w):
+            y = torch.max(x * w)
+            y *= 2  # <-
+            return y
+        """, ("breaks", "safe"), "saved by `torch.max`"),
+    "pow by a number saves its input, not its result": ("""
+        def f(x, w):
+            y = torch.pow(x * w, 2)
+            y *= 3  # <-
+            return y
+        """, ("inplace", "safe"), "nothing saved it"),
+    "pow by a tensor saves its result": ("""
+        def f(x, w):
+            y = torch.pow(x, w)
+            y *= 3  # <-
+            return y
+        """, ("breaks", "safe"), "saved by `torch.pow`"),
+    "pow_ by a number saves a copy of the original: a later write is harmless": ("""
+        def f(x, w):
+            y = x * w
+            y.pow_(2)
+            y *= 3  # <-
+            return y
+        """, ("inplace", "safe"), "nothing saved it"),
+    "sigmoid_ saves its result, the tensor it wrote: a later write breaks backward": ("""
+        def f(x, w):
+            y = x * w
+            y.sigmoid_()
+            y *= 3  # <-
+            return y
+        """, ("breaks", "safe"), "saved by `sigmoid_`"),
+    "nn.MaxPool2d without return_indices saves its input, not its output": ("""
+        def f(x, w):
+            pool = nn.MaxPool2d(2)
+            y = pool(x * w)
+            y *= 2  # <-
+            return y
+        """, ("inplace", "safe"), "nothing saved it"),
+
     # ---- shape and dtype facts ----------------------------------------------------------------
     "a keepdim norm of the target cannot broadcast or promote it": ("""
         def f(x):

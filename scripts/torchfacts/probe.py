@@ -28,6 +28,7 @@ import torch
 
 from .calls import Case, MakeCall
 from .common import attempt, storage_ptr, tensors_in
+from .patterns import classify
 
 INPLACE_ERROR = "modified by an inplace operation"
 STATE_KEYS = ("params", "buffers")  # a module's own tensors: inputs of a kind, never "the input"
@@ -52,6 +53,11 @@ class Observation:
     input_evidence: dict[str, frozenset[str]] = field(default_factory=dict)  # key -> Node._saved_attr
     input_direct: dict[str, bool | None] = field(default_factory=dict)  # key -> the check on that input
     broken_backward: bool = False  # backward raises INPLACE_ERROR even without a write
+    pattern: str = "scalar"  # the call's argument pattern (patterns.classify)
+    returned: int | None = None  # the length of the tuple (or list) the call returned; None: not a sequence
+    saved_top: frozenset[int] = frozenset()  # positions of that tuple (0 for a single tensor) autograd saved
+    other_evidence: frozenset[str] = frozenset()  # Node._saved_attr names holding tensors on no input's or
+    # output's storage (copies such as the original `self` an in-place op saves, internal buffers)
 
     @property
     def measured_saving(self) -> bool:
@@ -117,7 +123,7 @@ def bump(t: torch.Tensor) -> None:
             t.add_(0)
 
 
-Pick = Callable[[list[torch.Tensor], dict[str, Any]], list[torch.Tensor]]
+Pick = Callable[[Any, dict[str, Any]], list[torch.Tensor]]  # (the call's result, its inputs) -> what to write
 
 
 def direct_check(make: MakeCall, pick: Pick | None) -> bool | None:
@@ -137,7 +143,7 @@ def direct_check(make: MakeCall, pick: Pick | None) -> bool | None:
     if not diff:
         return None
     try:
-        for t in pick(outs, inputs) if pick else ():
+        for t in pick(res, inputs) if pick else ():
             bump(t)
     except Exception:  # noqa: BLE001 - views of multi-output ops, overlapping memory...
         return None
@@ -153,12 +159,21 @@ def direct_check(make: MakeCall, pick: Pick | None) -> bool | None:
     return False
 
 
-def _pick_outputs(outs: list[torch.Tensor], inputs: dict[str, Any]) -> list[torch.Tensor]:
-    return outs
+def _pick_outputs(res: Any, inputs: dict[str, Any]) -> list[torch.Tensor]:
+    return outputs(res)
+
+
+def _pick_position(i: int) -> Pick:
+    """The tensors at position i of a returned tuple."""
+    return lambda res, inputs: outputs(res[i])
 
 
 def _pick_input(key: str) -> Pick:
-    return lambda outs, inputs: [t for t in tensors_in(inputs[key]) if t.numel()]
+    return lambda res, inputs: [t for t in tensors_in(inputs[key]) if t.numel()]
+
+
+def returned_length(res: Any) -> int | None:
+    return len(res) if isinstance(res, (tuple, list)) else None
 
 
 def _ptrs(value: Any) -> set[int]:
@@ -218,6 +233,8 @@ def _measure(case: Case, by_hooks: bool) -> bool:
         requires_grad=any(t.requires_grad for t in returned),
         input_shape=before[0] if before else None,
         keeps_shape=(isinstance(res, torch.Tensor) and (tuple(res.shape), res.dtype) == before) if before else None,
+        pattern=classify(*case.key, inputs, len(tensors_in(operands)) > len(primary), case.variant, case.ctor_flags),
+        returned=returned_length(res),
     )
     RECORDS[case.key].append(obs)
     if not obs.measured_saving:
@@ -234,6 +251,8 @@ def _measure(case: Case, by_hooks: bool) -> bool:
     saved_out: set[int] = set()
     out_evidence: set[str] = set()
     in_evidence: dict[str, set[str]] = collections.defaultdict(set)
+    other_evidence: set[str] = set()
+    all_in_ptrs = set().union(*in_ptrs.values()) if in_ptrs else set()
     for where, t in saved:
         if not t.numel():
             continue
@@ -244,12 +263,21 @@ def _measure(case: Case, by_hooks: bool) -> bool:
         for k, ptrs in in_ptrs.items():
             if ptr in ptrs:
                 in_evidence[k].add(where)
+        if ptr not in out_ptrs and ptr not in all_in_ptrs:
+            other_evidence.add(where)
     positions = {i for i, t in enumerate(outs) if storage_ptr(t) in saved_out}
-    del res, outs, returned, stop, saved
+    parts = list(res) if obs.returned is not None else [res]
+    top = {i for i, part in enumerate(parts) if any(storage_ptr(t) in saved_out for t in outputs(part))}
+    del res, outs, returned, stop, saved, parts
     packed.clear()
     obs.output_evidence = frozenset(out_evidence)
+    obs.other_evidence = frozenset(other_evidence)
     obs.output_direct = None if by_hooks else direct_check(case.make, _pick_outputs)
     obs.output_positions = frozenset(positions if out_evidence else {0} if obs.output_direct else ())
+    if obs.returned is not None and not by_hooks:
+        # Each position of a returned tuple on its own: which of them a write breaks backward through.
+        top |= {i for i in range(obs.returned) if direct_check(case.make, _pick_position(i))}
+    obs.saved_top = frozenset(top if obs.returned is not None else {0} if obs.output_saved else ())
     obs.broken_backward = case.make in BACKWARD_BROKEN
     for k, ptrs in in_ptrs.items():
         if ptrs:

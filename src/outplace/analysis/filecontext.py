@@ -514,12 +514,15 @@ class FileContext:
         if parts[:3] == ["torch", "nn", "functional"]:
             ip = self.ops.functional["inplace_param"].get(name)
             inplace = ip is not None and inplace_arg(node, ip) is not None
-            eff = self.effects.functional(name, inplace, _may_return_input(self.ops, name, node))
+            pattern = self.effects.call_pattern("functional", name, node,
+                                                [i for i, v in inputs.items() if i != 0 and flow.tensor_keys(v)])
+            eff = self.effects.functional(name, inplace, _may_return_input(self.ops, name, node), pattern)
             if eff is not None:
                 return flow.apply(node, eff, inputs, how="inplace_arg" if inplace else "function")
         elif len(parts) == 2:
-            scalar = not any(flow.tensor_keys(v) for i, v in inputs.items() if i != 0)
-            eff = self.effects.torch_function(name, scalar)
+            pattern = self.effects.call_pattern("torch", name, node, [i for i, v in inputs.items()
+                                                                     if i not in (0, "out") and flow.tensor_keys(v)])
+            eff = self.effects.torch_function(name, pattern)
             if eff is not None:
                 out_kw = "out" in inputs and flow.tensor_keys(inputs["out"])
                 result = flow.apply(node, eff, {k: v for k, v in inputs.items() if k != "out"}, how="function")
@@ -766,7 +769,9 @@ class FileContext:
         one call runs this is (each allocates its result at a site of its own)."""
         site_node = flow.marker(node, 1000 + part) if part else None
         if info.kind == "torch":
-            eff = self.effects.module(info.cls or "", info.inplace)
+            pattern = self.effects.call_pattern("modules", info.cls or "", node, [
+                p for p, v in inputs.items() if p != 0 and flow.tensor_keys(v)], ctor=info.node)
+            eff = self.effects.module(info.cls or "", info.inplace, pattern)
             if alternative and eff.result == "view":
                 # `self.head` is `nn.Conv2d(...)` or (pruned) `nn.Identity()`: which one ran decides whether
                 # the result is the input; facts from one alternative must not meet the other's result.

@@ -486,7 +486,7 @@ class ScopeFlow:
         method = BINOP_METHODS.get(type(op), "")
         grad = tri_or(self.grad_of(lt), self.grad_of(rt))
         if not self.grad_off() and grad != NO:
-            eff = self.ctx.effects.method(method, not rt) if method else None
+            eff = self.ctx.effects.method(method, "tensors" if rt else "scalar") if method else None
             inputs = {SELF: lt, 0: rt}
             self._save_inputs(inputs, eff.saves if eff else None, f"`{_BIN.get(type(op), method)}`",
                               eff.saves_maybe if eff else False, grad)
@@ -502,8 +502,7 @@ class ScopeFlow:
         method = BINOP_METHODS.get(type(op))
         if method is None:
             return None
-        scalar = not self.tensor_keys(right)
-        eff = self.ctx.effects.method(method, scalar)
+        eff = self.ctx.effects.method(method, "tensors" if self.tensor_keys(right) else "scalar")
         return eff.saves if eff is not None else None
 
     def _e_Compare(self, node: ast.Compare) -> frozenset:
@@ -712,8 +711,9 @@ class ScopeFlow:
     def tensor_method(self, node: ast.Call, name: str, recv: frozenset, inputs: dict) -> frozenset:
         if name == "detach":  # shares memory, outside the graph: writes through it are deliberate (like `.data`)
             return self._view(node, recv, "`.detach()`", keep_grad=False, origin="data")
-        scalar = not any(self.tensor_keys(v) for v in inputs.values())
-        eff = self.ctx.effects.method(name, scalar)
+        tensor_args = [p for p, v in inputs.items() if self.tensor_keys(v)]
+        pattern = self.ctx.effects.call_pattern("methods", name, node, tensor_args)
+        eff = self.ctx.effects.method(name, pattern)
         if eff is None:
             return self.unknown_call(node, f"`.{name}()`", {SELF: recv, **inputs})
         return self.apply(node, eff, {SELF: recv, **inputs}, how="method")
