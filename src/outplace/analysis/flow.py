@@ -783,6 +783,8 @@ class ScopeFlow:
                                         label=f"{eff.label} result"), grad=YES if leaf and not off else NO)
         elif eff.result == "nontensor":
             result = frozenset({CONST_KEYS["other"]})
+        elif eff.returns_tuple is not None and not eff.returns_tuple_maybe:  # fresh tensors, in a tuple
+            return self._fresh_tuple(at, eff, grad)
         else:  # fresh
             dtype = eff.dtype if eff.dtype not in (None, "same") else (
                 (self.facts(src) or Obj()).dtype if eff.dtype == "same" else self._inputs_dtype(tensor_inputs))
@@ -792,6 +794,24 @@ class ScopeFlow:
             self.st.add_event("saved", self.st.storages(result),
                               Event(f"saved by {eff.label} as its result", self._line, grad))
         return result
+
+    def _fresh_tuple(self, at: ast.AST, eff, grad: str) -> frozenset:
+        """`values, indices = x.max(1)`, `out, weights = self.attn(q, k, v)`: a tuple of new tensors,
+        each saved only if the op saves that position (the facts say which, per argument pattern).
+        A variable-length result (`torch.unique(..., return_counts=True)`) is a list of such tensors."""
+        n = eff.returns_tuple
+        grad = grad if eff.grad else NO
+        parts: list[frozenset] = []
+        for i in range(max(n, 1)):
+            part = self.new(at, Obj(YES, "fresh", label=f"{eff.label} result[{i}]"), grad=grad, part=i)
+            saved = eff.saved_outputs is None or (i in eff.saved_outputs if n else bool(eff.saved_outputs))
+            if saved and eff.saves_output and grad != NO:
+                maybe = eff.saved_outputs is None or eff.saves_output_maybe
+                what = f"{'may be saved' if maybe else 'saved'} by {eff.label} as its result"
+                self.st.add_event("saved", self.st.storages(part), Event(what, self._line, grad))
+            parts.append(part)
+        contents = frozenset().union(*parts)
+        return self._container(at, contents, "tuple", tuple(parts) if n else None)
 
     def _save_inputs(self, inputs: dict, saves: frozenset | None, label: str, maybe: bool, grad: str) -> None:
         """`grad`: the may-require-grad of the op's inputs (a save is only as sure as the graph is)."""
@@ -905,16 +925,17 @@ class ScopeFlow:
             todo.extend(o.contents)
         return frozenset(out)
 
-    def new(self, node: ast.AST, obj: Obj, grad: str = NO) -> frozenset:
-        """A new object allocated at `node`. A tensor this scope makes gets the recency treatment
-        (the previous one made there becomes an `old` one, with its history); anything else made
-        at the same place again is joined with what was made there before."""
-        key = site(id(node))
+    def new(self, node: ast.AST, obj: Obj, grad: str = NO, part: int | None = None) -> frozenset:
+        """A new object allocated at `node` (`part`: which of several it allocates, e.g. a tuple's
+        positions). A tensor this scope makes gets the recency treatment (the previous one made
+        there becomes an `old` one, with its history); anything else made at the same place again
+        is joined with what was made there before."""
+        key = site(id(node)) if part is None else site(id(node)) + (part,)
         obj = _with_storage(obj, obj.storage | {key})
         grad = NO if self.grad_off() else grad
         st = self.st
         if obj.tensor != NO:
-            retire(st, key, site(id(node), "old"))
+            retire(st, key, site(id(node), "old") if part is None else site(id(node), "old") + (part,))
         else:
             prev = st.objs.get(key)
             if prev is not None:
