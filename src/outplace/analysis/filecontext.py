@@ -17,7 +17,7 @@ from outplace.analysis.flow import CONST_KEYS, CONSUMING_BUILTINS, COMPUTING_BUI
     BUILTIN_NAMES, ELEMENT_BUILTINS, PARAMETER_ITERATORS, ScopeFlow
 from outplace.analysis.imports import ImportMap, dotted
 from outplace.analysis.modules import SKIP, ModuleBuilder, ModuleInfo
-from outplace.analysis.model import MAYBE, NO, UNKNOWN, YES, Key, Obj, outside
+from outplace.analysis.model import MAYBE, NO, UNKNOWN, YES, Key, Obj, State, outside
 from outplace.analysis.model import Event, obj_join as _obj_join, state_join, tri_or as _tri_or
 from outplace.analysis.scopes import ScopeIndex, walk
 from outplace.analysis.summaries import Summary, apply_summary, summarize
@@ -795,12 +795,16 @@ class FileContext:
             # One of the members runs (`self.act` is `nn.ReLU()` or `nn.Identity()`; `self.blocks[i]`):
             # each from the same state, their states joined after.
             out: frozenset = frozenset()
-            start, joined = flow.st, None
+            start = flow.st
+            ran: list[State] = []
             for i, member in enumerate(info.parts):
                 flow.st = start.copy()
                 out |= self.module_call(flow, node, member, inputs, written_expr, part=part * 100 + i + 1,
                                         alternative=len(info.parts) > 1)
-                joined = state_join(joined, flow.st)
+                ran.append(flow.st)
+            joined = None
+            for st in ran:
+                joined = state_join(joined, st)  # (what another alternative made here is retired here)
             flow.st = joined if joined is not None else start
             return out
         if info.kind == "project" and isinstance(info.node, ast.ClassDef):

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 from outplace.analysis.cfg import CFG, Step
 from outplace.analysis.effects import ALL, BINOP_METHODS, PARAMETER_CLASSES, SELF, Effect
 from outplace.analysis.imports import dotted
-from outplace.analysis.model import (LOCAL_ORIGINS, MAYBE, NO, UNKNOWN, YES, Event, Key, Obj, State, obj_join, outside,
+from outplace.analysis.model import (LOCAL_ORIGINS, old_site, MAYBE, NO, UNKNOWN, YES, Event, Key, Obj, State, obj_join, outside,
                                      retire, site, state_equal, state_join, tri_or)
 from outplace.analysis.scopes import walk
 
@@ -168,6 +168,9 @@ class ScopeFlow:
             for s in cfg.blocks[b].succ:
                 cond = cfg.conditions.get((b, s))
                 taken = self._refine(out, *cond) if cond is not None else out
+                if rank[s] <= rank[b] and taken.fresh:  # a back edge: the loop goes round again
+                    taken = taken.copy()
+                    taken.fresh = frozenset()
                 old = states_in.get(s)
                 new = state_join(old, taken)
                 if old is None or not state_equal(old, new):
@@ -935,7 +938,8 @@ class ScopeFlow:
         grad = NO if self.grad_off() else grad
         st = self.st
         if obj.tensor != NO:
-            retire(st, key, site(id(node), "old") if part is None else site(id(node), "old") + (part,))
+            retire(st, key, old_site(key))
+            st.fresh = st.fresh | {key}
         else:
             prev = st.objs.get(key)
             if prev is not None:
