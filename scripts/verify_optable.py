@@ -98,6 +98,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from outplace.engine import check_source, fix_edit
+from outplace.findings import HAZARDS
 from outplace.optable import OpTable, load_optable
 from outplace.settings import Settings
 
@@ -109,7 +110,8 @@ COMPARED = {"equal", "inplace_raises_only", "outofplace_raises_only", "dtype_dif
 VERDICTS = ("ok", "flagged", "BUG")
 
 SEED = 0
-SETTINGS = Settings(unsafe_fixes=True)
+# Every hazard level: the sweep proves the rewrites, whatever the write does to autograd.
+SETTINGS = Settings(unsafe_fixes=True, hazards=HAZARDS)
 
 CI_DTYPES = (torch.float32, torch.int64, torch.bool)
 FULL_DTYPES = (torch.float32, torch.float64, torch.float16, torch.bfloat16, torch.complex64, torch.int64,

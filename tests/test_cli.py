@@ -366,7 +366,7 @@ def test_hazards_from_pyproject(tmp_path: Path) -> None:
     r = run("check", "m.py", "--select", "OP", cwd=tmp_path)
     assert r.returncode == 0, "the command line's --select replaces the file's (hazard words with it)"
     r = run("check", "m.py", "--hazard", "bogus", cwd=tmp_path)
-    assert r.returncode == 2 and "'bogus' is not a hazard level (breaks, inplace)" in r.stderr.decode()
+    assert r.returncode == 2 and "'bogus' is not a hazard level (breaks, inplace, nograd)" in r.stderr.decode()
 
 
 def test_fix_leaves_inplace_writes_alone_by_default(tmp_path: Path) -> None:

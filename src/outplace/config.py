@@ -5,8 +5,8 @@
 
 Keys (kebab-case; snake_case accepted too): select, ignore, hazards, unsafe-fixes, clone, exclude,
 extend-exclude, respect-gitignore, force-exclude, cache-dir. `hazards` lists the hazard levels
-reported (default `["breaks"]`); a hazard word in `select` adds its level, in `ignore` removes it
-(`select = ["OP", "inplace"]`). `exclude` replaces the default excludes;
+reported (default `["breaks"]`; `["all"]` for every level: breaks, inplace, nograd); a hazard word
+in `select` adds its level, in `ignore` removes it (`select = ["OP", "inplace"]`). `exclude` replaces the default excludes;
 `extend-exclude` adds to them. `cache-dir` asks for a project-local check cache: a relative path that
 stays inside the project (a repository cannot point outplace's writes elsewhere).
 """
@@ -148,6 +148,8 @@ def _check_value(source: str, where: str, key: str, value: Any) -> Any:
                     shown_key,
                 )
     if key == "hazards":
+        if [v.lower() for v in value] == ["all"]:
+            return HAZARDS
         for level in value:
             if level.lower() not in HAZARDS:
                 raise ConfigError(source, f"{prefix}{shown_key!r}: {level!r} is not a hazard level "

@@ -59,7 +59,7 @@ def parse(source: str) -> ast.Module:
 def _analyse(source: str, settings: Settings, tree: ast.Module | None = None, path: str | None = None,
              project=None, hidden: list[int] | None = None) -> tuple[list[Finding], ast.Module | None]:
     """The findings of the selected rules and hazard levels; `hidden`, when given, gets the number
-    of findings the hazard selection left out appended (what the summary says it hid)."""
+    of `inplace` findings the hazard selection left out appended (what the summary says it hid)."""
     if not _PREFILTER.search(source):
         return [], None
     tree = tree or parse(source)
@@ -81,7 +81,7 @@ def _analyse(source: str, settings: Settings, tree: ast.Module | None = None, pa
                     continue
                 if f.hazard in settings.hazards:
                     found.append(f)
-                else:
+                elif f.hazard == "inplace":
                     left_out += 1
     if hidden is not None:
         hidden.append(left_out)

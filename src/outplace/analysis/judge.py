@@ -27,7 +27,8 @@ from outplace.analysis.imports import dotted
 from outplace.analysis.liveness import Liveness
 from outplace.analysis.model import LOCAL_ORIGINS, MAYBE, NO, UNKNOWN, YES, Obj, tri_or
 
-BREAKS, INPLACE = "breaks", "inplace"
+BREAKS, INPLACE, NOGRAD = "breaks", "inplace", "nograd"
+HAZARD_RANK = {BREAKS: 3, INPLACE: 2, NOGRAD: 1, None: 0}
 # Objects that belong to some longer-lived object's state: a write through a local name for one is
 # a write into that state.
 SHARED_STATE_ORIGINS = frozenset({"element", "attribute", "buffer", "nn_parameter", "global", "data"})
@@ -61,7 +62,7 @@ def info_of(o: Obj | None) -> Info:
 class Judgement:
     info: Info
     spelling: str | None  # `x`, `self.h`; None for other expressions
-    hazard: str | None  # BREAKS, INPLACE, or None (not in any graph: not reported)
+    hazard: str | None  # BREAKS, INPLACE, NOGRAD, or None (deliberate: `.data`, `.grad`; not reported)
     why: str  # the hazard, in words
     reasons: tuple[str, ...]  # why rewriting it could be observed; empty: safe as far as the target goes
     certain: str | None  # why every rewrite would change behaviour (then no fix is offered)
@@ -226,7 +227,7 @@ def _hazard(flow: ScopeFlow, record: WriteRecord, objs: list[Obj], roots: frozen
         return BREAKS, (f"{_q(shown)} is one of several views returned by one call (`chunk`, `split`, `unbind`): "
                         "writing into it in place raises when it requires grad")
     if grad == NO:
-        return None, f"{_q(shown)} does not require grad here"
+        return NOGRAD, f"{_q(shown)} does not require grad here: the write cannot affect a gradient"
     return INPLACE, (f"{_q(shown)} may require grad, but nothing saved it for backward before this write: "
                      "harmless today, fragile tomorrow")
 
