@@ -20,6 +20,7 @@ test* raised, and every recorded exception is compared.
 
 from __future__ import annotations
 
+import os
 import textwrap
 from dataclasses import dataclass, field
 
@@ -242,10 +243,12 @@ def examples(draw, rule: str):
 
 
 RULES = ("OP101", "OP102", "OP103", "OP104", "OP105", "OP106", "OP107")
+# Draws per rule; scripts/mutation.py asks for fewer (each mutant runs this file once).
+EXAMPLES = int(os.environ.get("OUTPLACE_PROPERTY_EXAMPLES", "400"))
 
 
 @pytest.mark.parametrize("rule", RULES)
-@settings(max_examples=400, deadline=None, derandomize=True,
+@settings(max_examples=EXAMPLES, deadline=None, derandomize=True,
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
 @given(data=st.data())
 def test_a_safe_rewrite_computes_what_the_original_computed(rule: str, data) -> None:
