@@ -6,6 +6,7 @@ list the bugs no test noticed.
     python scripts/mutation.py                       # a seeded sample per module group; prints survivors
     python scripts/mutation.py --sample 0            # every mutant (about 4,500: hours on 2 cores)
     python scripts/mutation.py --group engine --json out.json
+    python scripts/mutation.py --retest out.json     # only the survivors of that run, after new tests
 
 The working tree is copied to a temporary folder and mutated there (never in place: the copy is
 imported through PYTHONPATH, so subprocess tests see the mutant too). Each group has its own test
@@ -43,7 +44,8 @@ class Group:
 
 # Fast, in-process tests first; the selection stays per module so one mutant costs seconds.
 RULE_TESTS = (
-    "tests/test_rule_fixtures.py", "tests/test_noqa.py", "tests/test_engine.py", "tests/test_properties.py",
+    "tests/test_rule_fixtures.py", "tests/test_judgement_table.py", "tests/test_noqa.py", "tests/test_engine.py",
+    "tests/test_properties.py",
     "tests/test_rule_golden_runs.py", "tests/test_rule_properties.py",
 )
 GROUPS = (
@@ -135,6 +137,9 @@ def run_group(group: Group, tree: Path, args: argparse.Namespace, env: dict) -> 
         items = [i for i in db.work_items]
         annotations = {i.job_id for i in items if in_annotation(i, tree, spans)}
         chosen = sample_keys([_key(i) for i in items if i.job_id not in annotations], args.sample, args.seed)
+        if args.retest is not None:  # only the survivors of an earlier run (same code: same keys)
+            chosen &= {s["mutant"] for r in json.loads(args.retest.read_text()) if r["group"] == group.name
+                       for s in r["survivors"]}
         skip = [i.job_id for i in items if _key(i) not in chosen]
         if skip:
             db.set_multiple_results(skip, WorkResult(worker_outcome=WorkerOutcome.SKIPPED))
@@ -174,6 +179,8 @@ def main() -> int:
                         help="mutants tried per group, drawn by a stable hash (0: all)")
     parser.add_argument("--seed", default="outplace")
     parser.add_argument("--json", type=Path, help="write the results here")
+    parser.add_argument("--retest", type=Path, metavar="JSON",
+                        help="try only the survivors recorded in an earlier --json (after adding tests)")
     parser.add_argument("--keep", action="store_true", help="keep the temporary copy")
     args = parser.parse_args()
     if shutil.which("cosmic-ray") is None:

@@ -90,3 +90,14 @@ def test_colour_on_a_terminal_and_never_with_no_color(tree: Path, args: list[str
     assert b"OP101" in plain or b"y = y * 2" in plain
     piped = run(*args, cwd=tree, env={"NO_COLOR": None})  # not a terminal: no colour even without NO_COLOR
     assert ANSI not in piped.stdout + piped.stderr
+
+
+def test_a_long_run_shows_a_progress_bar_on_a_terminal_only(tmp_path: Path) -> None:
+    for i in range(60):  # the bar starts at 50 files
+        (tmp_path / f"m{i:02d}.py").write_text(BAD)
+    bar = "━".encode()
+    env = {k: v for k, v in os.environ.items() if k not in ("NO_COLOR", "FORCE_COLOR")}
+    shown = _on_a_terminal(["check", "-q", "."], tmp_path, {**env, "TERM": "xterm-256color"})
+    assert bar in shown and shown.count(b"OP101") == 60
+    piped = run("check", "-q", ".", cwd=tmp_path, env={"NO_COLOR": None})
+    assert bar not in piped.stderr + piped.stdout and piped.stdout.count(b"OP101") == 60

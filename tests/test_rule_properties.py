@@ -66,7 +66,8 @@ TORCH_FUNCTIONS = ("relu", "sigmoid", "tanh", "exp", "abs", "neg", "sqrt", "floo
 INPLACE_ARG = ("relu", "relu6", "elu", "selu", "silu", "hardtanh", "leaky_relu", "hardswish", "mish",
                "celu", "hardsigmoid", "threshold(x, 0.5, 0.0", "dropout(x, 0.5, False")
 OUT_FUNCTIONS = ("add", "mul", "sub", "div", "maximum")
-MASKS = ("x > 0", "x != x", "x < 0.5", "torch.isnan(x)", "~(x > 0)", "b > 0", "0", "slice(None)")
+MASKS = ("x > 0", "x != x", "x < 0.5", "torch.isnan(x)", "x.isnan()", "~(x > 0)", "(x > 0) & (x < 1)", "b > 0",
+         "x > b", "torch.isnan(b)", "b.isnan()", "0", "slice(None)", "x[0] > 0")
 # In-place forms that differentiate complex tensors where the out-of-place twin raises "does not
 # support automatic differentiation for outputs with complex dtype" (torch 2.13).
 COMPLEX_AUTOGRAD_ONLY_IN_PLACE = ("silu", "nan_to_num")
@@ -104,8 +105,12 @@ def rule_statements(rule: str, draw) -> list[str]:
         return [f"torch.{fn}(a, {y}, out=x)"]
     if rule == "OP106":
         mask = draw(st.sampled_from(MASKS))
-        v = draw(st.sampled_from(FILL_VALUES))
-        return [f"x[{mask}] {draw(st.sampled_from(('=', '+=')))} {v}"]
+        v = draw(st.sampled_from(FILL_VALUES + ("b",)))
+        write = f"x[{mask}] {draw(st.sampled_from(('=', '+=')))} {v}"
+        between = draw(st.sampled_from(("", "x = x.t()", "x = x * 2", "y = x.t()")))
+        if draw(st.booleans()):  # the mask by name, maybe with `x` rebound before the write
+            return [f"m = {mask}", *([between] if between else []), write.replace(f"[{mask}]", "[m]", 1)]
+        return [write]
     if rule == "OP107":
         form = draw(st.sampled_from(("fill", "zero", "copy", "diagonal")))
         v = draw(st.sampled_from(FILL_VALUES))

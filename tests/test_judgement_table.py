@@ -1,0 +1,83 @@
+"""The judgement on small statements, Fixit-style (VALID / INVALID lists): reported or not, and with
+a safe fix, an unsafe one or none. Each row says why. These pin decisions the goldens do not reach
+(found by mutation testing: a planted bug that flips one of them went unnoticed before).
+
+Rows are judged through `check_source` only, so they hold for any rebuild of the analysis.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from outplace.engine import check_source
+from outplace.settings import Settings
+
+IN_FUNCTION = ("import torch\nimport torch.nn as nn\nimport torch.nn.functional as F\n\n\n"
+               "def f(x: torch.Tensor, w: torch.Tensor):\n")
+AT_MODULE = "import torch\nimport torch.nn as nn\nimport torch.nn.functional as F\n\n"
+
+# (where, code, expected without --clone, expected with --clone, why); the judged line is the last one.
+ROWS = [
+    ("function", "y = torch.sigmoid(x)\ny *= True", "safe", "safe",
+     "a bool scalar keeps a float tensor's dtype and values"),
+    ("function", "y = torch.sigmoid(x)\ny *= 1j", "unsafe", "unsafe",
+     "a complex scalar promotes out of place"),
+    ("function", "y = x * 2\ns = y * w\ny.div_(2)", "unsafe", "unsafe",
+     "`y` may be an integer tensor: div_ raises in place, div returns floats"),
+    ("function", "y = torch.sigmoid(x)\nz = y.clone()\ny[0] = 1", "nofix", "safe",
+     "`z` is a copy, not an alias: cloning `y` before the write is faithful"),
+    ("function", "y = torch.sigmoid(x)\ny[torch.isnan(w)] = 0", "nofix", "safe",
+     "a mask computed from another tensor may broadcast: no masked_fill"),
+    ("function", "y = torch.sigmoid(x)\ny[w.isnan()] = 0", "nofix", "safe",
+     "as above, as a method"),
+    ("function", "y = torch.sigmoid(x)\ny[torch.isnan(y)] = 0", "safe", "safe",
+     "a mask computed elementwise from `y` itself: masked_fill is exact"),
+    ("function", "y = torch.sigmoid(x)\nm = y > 0\ny[m] = 0", "safe", "safe",
+     "the mask by name, `y` unchanged since"),
+    ("function", "y = torch.sigmoid(x)\nm = y > 0\ny = y.t()\ny[m] = 0", "nofix", "unsafe",
+     "`y` was rebound after the mask was taken: its shape may differ now"),
+    ("function", "y = torch.sigmoid(x)\ny[y > w] = 0", "nofix", "safe",
+     "the other side of the comparison is a tensor that may broadcast the mask"),
+    ("function", "h = torch.sigmoid(x)\nF.relu(inplace=True, input=h)", "safe", "safe",
+     "the input by keyword, after `inplace=`"),
+    ("function", "u = torch.sigmoid(x)\nv = u\nu.mul_(2)", "unsafe", "unsafe",
+     "`v` is an alias that saw the write"),
+    ("function", "u = torch.sigmoid(x)\nu.mul_(2)", "safe", "safe", "a fresh local nothing else refers to"),
+    ("function", "return x.mul_(2)", "unsafe", "unsafe", "the caller's tensor"),
+    ("function", "x.mul_(2)", "nofix", "nofix", "the write is for the caller and nothing reads `x` after it"),
+    ("module", "act = nn.ReLU(inplace=True)", "unsafe", "unsafe",
+     "a module whose uses are unknown: its input may be referred to elsewhere"),
+    ("module", "def build(self):\n    self.act = nn.ReLU(inplace=True)", "unsafe", "unsafe",
+     "an attribute set outside a class body: its uses cannot be proven harmless"),
+    ("module", "net = nn.Sequential(nn.Sequential(nn.Linear(4, 4)), nn.ReLU(True))", "unsafe", "unsafe",
+     "a nested Sequential may end with a layer that passes its input through"),
+    ("module", "net = nn.Sequential(nn.Linear(4, 4), nn.ReLU(True))", "clean", "clean",
+     "Linear returns a new tensor nothing saved: the in-place ReLU is harmless"),
+    ("module", "net = nn.Sequential(nn.Linear(4, 4), nn.Sigmoid(), nn.ReLU(True))", "safe", "safe",
+     "Sigmoid saves its output and returns a new tensor only the ReLU sees"),
+    ("module", "net = nn.Sequential(nn.Linear(4, 4), nn.Identity(), nn.ReLU(True))", "unsafe", "unsafe",
+     "Identity passes its input through: whose tensor the ReLU writes is not followed further (deny)"),
+]
+
+
+def judge(where: str, code: str, clone: bool) -> str:
+    body = "".join(f"    {line}\n" for line in code.splitlines()) if where == "function" else code + "\n"
+    source = (IN_FUNCTION if where == "function" else AT_MODULE) + body
+    last = source.rstrip("\n").count("\n") + 1
+    at = [f for f in check_source(source, Settings(unsafe_fixes=True, clone=clone)) if f.line == last]
+    if not at:
+        return "clean"
+    assert len(at) == 1, at
+    fix = at[0].fix
+    return "nofix" if fix is None else ("safe" if fix.is_safe else "unsafe")
+
+
+@pytest.mark.parametrize("where,code,plain,clone,why", ROWS, ids=[r[4] for r in ROWS])
+def test_judgement(where: str, code: str, plain: str, clone: str, why: str) -> None:
+    assert (judge(where, code, False), judge(where, code, True)) == (plain, clone), why
+
+
+def test_the_keyword_input_is_the_one_named() -> None:
+    source = IN_FUNCTION + "    h = torch.sigmoid(x)\n    F.relu(inplace=True, input=h)\n"
+    [finding] = check_source(source)
+    assert "tensor `h`" in finding.message
