@@ -70,3 +70,11 @@ def test_fix_result_says_what_changed_and_what_was_held_back() -> None:
     assert [f.line for f in everything.applied] == [6, 8] and [f.line for f in everything.remaining] == [7]
     clean = fix_source("import torch\n")
     assert not clean.changed and clean.output == "import torch\n"
+
+
+def test_a_finding_spans_the_code_it_flags() -> None:
+    source = ("import torch\n\n\ndef f(x: torch.Tensor):\n    y = torch.sigmoid(x)\n    y *= 2\n"
+              "    y.add_(\n        1)\n    return y\n")
+    spans = [(f.code, f.line, f.col, f.end_line, f.end_col) for f in check_source(source)]
+    # 1-based columns; the end is exclusive: `y *= 2` is columns 5 to 10 of line 6.
+    assert spans == [("OP101", 6, 5, 6, 11), ("OP102", 7, 5, 8, 11)]

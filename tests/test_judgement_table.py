@@ -16,7 +16,8 @@ IN_FUNCTION = ("import torch\nimport torch.nn as nn\nimport torch.nn.functional 
                "def f(x: torch.Tensor, w: torch.Tensor):\n")
 AT_MODULE = "import torch\nimport torch.nn as nn\nimport torch.nn.functional as F\n\n"
 
-# (where, code, expected without --clone, expected with --clone, why); the judged line is the last one.
+# (where, code, expected without --clone, expected with --clone, why); the judged line is the one
+# marked `# <-`, else the last one.
 ROWS = [
     ("function", "y = torch.sigmoid(x)\ny *= True", "safe", "safe",
      "a bool scalar keeps a float tensor's dtype and values"),
@@ -67,6 +68,21 @@ ROWS = [
     ("function", "y = torch.sigmoid(x)\ny += 0.5", "safe", "safe", "a float scalar on a floating tensor"),
     ("function", "y = torch.sigmoid(x) if x.sum() > 0 else x\ny.mul_(2)", "nofix", "nofix",
      "`y` may be the caller's `x` and nothing reads it after: the write may be for the caller"),
+    ("function", "s = torch.sigmoid(x).copy_(w)", "nofix", "nofix",
+     "the out-of-place form would evaluate `torch.sigmoid(x)` twice"),
+    ("module", "class Net(nn.Module):\n    def __init__(self):\n        super().__init__()\n"
+               "        self.fc = nn.Linear(4, 4)\n        self.act = nn.ReLU(inplace=True)\n\n"
+               "    def forward(self, x):\n        return self.act(self.fc(x))", "clean", "clean",
+     "every use of `self.act` gets a Linear output nothing saved: harmless"),
+    ("module", "class Net(nn.Module):\n    def __init__(self):\n        super().__init__()\n"
+               "        self.fc = nn.Linear(4, 4)\n        self.act = nn.ReLU(inplace=True)  # <-\n\n"
+               "    def forward(self, x):\n        return self.act(input=self.fc(x))", "unsafe", "unsafe",
+     "a use by keyword is not proven harmless"),
+    ("module", "class Net(nn.Module):\n    def __init__(self, other):\n        super().__init__()\n"
+               "        self.fc = nn.Linear(4, 4)\n        self.act = nn.Sigmoid()\n"
+               "        other.act = nn.ReLU(inplace=True)  # <-\n\n"
+               "    def forward(self, x):\n        return self.act(self.fc(x))", "unsafe", "unsafe",
+     "another object's attribute: the uses of `self.act` say nothing about it"),
     ("module", "act = nn.ReLU(inplace=True)", "unsafe", "unsafe",
      "a module whose uses are unknown: its input may be referred to elsewhere"),
     ("module", "def build(self):\n    self.act = nn.ReLU(inplace=True)", "unsafe", "unsafe",
@@ -85,8 +101,10 @@ ROWS = [
 def judge(where: str, code: str, clone: bool) -> str:
     body = "".join(f"    {line}\n" for line in code.splitlines()) if where == "function" else code + "\n"
     source = (IN_FUNCTION if where == "function" else AT_MODULE) + body
-    last = source.rstrip("\n").count("\n") + 1
-    at = [f for f in check_source(source, Settings(unsafe_fixes=True, clone=clone)) if f.line == last]
+    lines = source.rstrip("\n").splitlines()
+    marked = [i + 1 for i, line in enumerate(lines) if line.endswith("# <-")]
+    judged = marked[0] if marked else len(lines)  # the line marked `# <-`, else the last one
+    at = [f for f in check_source(source, Settings(unsafe_fixes=True, clone=clone)) if f.line == judged]
     if not at:
         return "clean"
     assert len(at) == 1, at
