@@ -63,3 +63,23 @@ def test_a_deleted_file_is_not_reported_from_the_cache(tmp_path: Path) -> None:
     (tmp_path / "b.py").unlink()
     out = check(tmp_path, ".")
     assert out.count("OP101") == 1 and "b.py" not in out
+
+
+def test_an_unusable_cache_location_is_not_an_error(tmp_path: Path) -> None:
+    (tmp_path / "m.py").write_text(SOURCE)
+    blocker = tmp_path / "not-a-directory"
+    blocker.write_text("")
+    env = {**{k: v for k, v in os.environ.items() if k != "OUTPLACE_NO_CACHE"}, "OUTPLACE_CACHE_DIR": str(blocker)}
+    for _ in range(2):
+        r = subprocess.run([sys.executable, "-m", "outplace", "check", "m.py"], cwd=tmp_path, capture_output=True,
+                           text=True, env=env, timeout=120)
+        assert r.returncode == 1 and "`y *= ...`" in r.stdout
+        assert "Error" not in r.stderr and "Traceback" not in r.stderr, r.stderr
+    assert blocker.read_text() == ""
+
+
+def test_the_cache_folder_ignores_itself_in_git(tmp_path: Path) -> None:
+    (tmp_path / "m.py").write_text(SOURCE)
+    check(tmp_path, "m.py")
+    [folder] = [p for p in tmp_path.iterdir() if p.is_dir()]
+    assert "*" in (folder / ".gitignore").read_text().splitlines()
