@@ -128,6 +128,8 @@ WRONG_TODAY = [
     ("function", "n = torch.arange(3)\ny = n * w\nn += 1", "safe", "safe",
      "mul saves the integer `n` for w's gradient: torch raises at backward, but integer tensors are "
      "treated as outside the graph, so the write is not reported"),
+    ("function", "n = torch.arange(3)\ny = n * w\nn /= 2", "unsafe", "unsafe",
+     "as above; and then `/=` raises on the integer tensor in place where `/` returns floats: unsafe"),
     ("function", "y = F.dropout(x, training=False)\ny.mul_(2)", "unsafe", "unsafe",
      "F.dropout(x, training=False) returns x itself: the write reaches the caller's tensor (a leaf that may "
      "require grad), as `x.mul_(2)` would, but is not reported"),

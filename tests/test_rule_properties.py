@@ -300,7 +300,9 @@ INTEGER_TRAPS = [
 @pytest.mark.parametrize("setup,write", INTEGER_TRAPS)
 @pytest.mark.parametrize("dtype", [torch.int64, torch.int32, torch.bool, torch.float16], ids=str)
 def test_integer_writes_that_would_change_dtype_are_never_safe(setup: str, write: str, dtype) -> None:
-    source = HEADER + textwrap.indent(f"{setup}\n{write}\nreturn x", "    ") + "\n"
+    # `s = x * b` saves x for backward, so the write is a finding (not a harmless write nothing saved).
+    source = HEADER + textwrap.indent(f"{setup}\ns = x * b\n{write}\nreturn x, s", "    ") + "\n"
+    assert any(f.line == 8 for f in check_source(source, Settings(unsafe_fixes=True))), "not even reported"
     for policy in SAFE_POLICIES:
         rewritten = fix_source(source, policy).output
         if rewritten != source:
