@@ -83,3 +83,24 @@ def test_the_cache_folder_ignores_itself_in_git(tmp_path: Path) -> None:
     check(tmp_path, "m.py")
     [folder] = [p for p in tmp_path.iterdir() if p.is_dir()]
     assert "*" in (folder / ".gitignore").read_text().splitlines()
+
+
+def test_an_edit_with_an_older_mtime_is_seen(tmp_path: Path) -> None:
+    """`cp -p`, `git checkout` or a restored backup can give an edited file an *earlier* mtime."""
+    path = tmp_path / "m.py"
+    path.write_text(SOURCE)
+    before = path.stat()
+    check(tmp_path, "m.py")
+    path.write_text(SOURCE.replace("y *= 2", "y -= 2"))
+    os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns - 5_000_000_000))
+    assert "`y -= ...`" in check(tmp_path, "m.py")
+
+
+def test_a_cache_dir_from_the_environment_is_created_with_its_parents(tmp_path: Path) -> None:
+    (tmp_path / "m.py").write_text(SOURCE)
+    nested = tmp_path / "a" / "b" / "cache"
+    env = {**{k: v for k, v in os.environ.items() if k != "OUTPLACE_NO_CACHE"}, "OUTPLACE_CACHE_DIR": str(nested)}
+    r = subprocess.run([sys.executable, "-m", "outplace", "check", "m.py"], cwd=tmp_path, capture_output=True,
+                       text=True, env=env, timeout=120)
+    assert r.returncode == 1
+    assert nested.is_dir() and any(p.name != ".gitignore" for p in nested.iterdir())
