@@ -45,14 +45,13 @@ class Group:
 # Fast, in-process tests first; the selection stays per module so one mutant costs seconds.
 RULE_TESTS = (
     "tests/test_rule_fixtures.py", "tests/test_judgement_table.py", "tests/test_noqa.py", "tests/test_engine.py",
-    "tests/test_properties.py",
+    "tests/test_engine_edits.py", "tests/test_properties.py",
     "tests/test_rule_golden_runs.py", "tests/test_rule_properties.py",
 )
 GROUPS = (
     Group("rules", ("codemods",), RULE_TESTS),
     Group("analysis", ("src/outplace/analysis",), ("tests/test_scopes.py", *RULE_TESTS)),
-    Group("engine", ("src/outplace/engine.py",), ("tests/test_engine_edits.py", "tests/test_safety_nets.py",
-                                                  *RULE_TESTS)),
+    Group("engine", ("src/outplace/engine.py",), ("tests/test_safety_nets.py", *RULE_TESTS)),
     Group("source", ("src/outplace/source.py",), ("tests/test_source.py", "tests/test_source_edges.py",
                                                   "tests/test_safety_nets.py")),
     Group("cache", ("src/outplace/cache.py",), ("tests/test_cache.py", "tests/test_cache_behaviour.py")),

@@ -68,6 +68,15 @@ ROWS = [
     ("function", "y = torch.sigmoid(x)\ny += 0.5", "safe", "safe", "a float scalar on a floating tensor"),
     ("function", "y = torch.sigmoid(x) if x.sum() > 0 else x\ny.mul_(2)", "nofix", "nofix",
      "`y` may be the caller's `x` and nothing reads it after: the write may be for the caller"),
+    ("function", "y = torch.sigmoid(x) * 1j\ns = y * w\ny.abs_()", "unsafe", "unsafe",
+     "times a complex scalar, `y` is complex: abs_ raises on it in place, abs computes"),
+    ("function", "y = torch.sigmoid(x) * 2\ns = y * w\ny.abs_()", "safe", "safe",
+     "times an int scalar, `y` stays floating: abs_ and abs agree"),
+    ("function", "m = x > 0\ns = w * m\nm |= True", "safe", "safe",
+     "a comparison of a tensor is a bool tensor; `|= True` keeps its dtype"),
+    ("function", "m = 0 < x\ns = w * m\nm |= True", "safe", "safe", "the tensor on the right of the comparison"),
+    ("function", "flag = len(w) > 2\ns = x * flag\nflag |= True", "clean", "clean",
+     "a comparison of Python numbers is no tensor"),
     ("function", "s = torch.sigmoid(x).copy_(w)", "nofix", "nofix",
      "the out-of-place form would evaluate `torch.sigmoid(x)` twice"),
     ("module", "class Net(nn.Module):\n    def __init__(self):\n        super().__init__()\n"
@@ -115,6 +124,15 @@ def judge(where: str, code: str, clone: bool) -> str:
 @pytest.mark.parametrize("where,code,plain,clone,why", ROWS, ids=[r[4] for r in ROWS])
 def test_judgement(where: str, code: str, plain: str, clone: str, why: str) -> None:
     assert (judge(where, code, False), judge(where, code, True)) == (plain, clone), why
+
+
+def test_an_attribute_holding_a_view_is_called_an_attribute() -> None:
+    source = ("import torch\n\n\nclass M(torch.nn.Module):\n    def __init__(self, x: torch.Tensor):\n"
+              "        super().__init__()\n        self.buf = x.view(-1)\n\n    def forward(self, w):\n"
+              "        y = self.buf * w\n        self.buf.mul_(2)\n        return y\n")
+    [finding] = check_source(source, Settings(unsafe_fixes=True))
+    assert "`self.buf` is an attribute" in " ".join(finding.fix.reasons)
+    assert "nn.Parameter" not in " ".join(finding.fix.reasons)
 
 
 def test_the_keyword_input_is_the_one_named() -> None:
