@@ -92,6 +92,10 @@ ROWS = [
                "        other.act = nn.ReLU(inplace=True)  # <-\n\n"
                "    def forward(self, x):\n        return self.act(self.fc(x))", "unsafe", "unsafe",
      "another object's attribute: the uses of `self.act` say nothing about it"),
+    ("function", "y = torch.sigmoid(x)\ny.mul_(2)  # <-\ny = w\nreturn y", "safe", "safe",
+     "a binding after the write does not reach it"),
+    ("module", "SCALE = 2\n\n\ndef f(x: torch.Tensor):\n    global SCALE\n    s = x * SCALE\n    SCALE *= 2",
+     "clean", "clean", "a global bound to a number is no tensor"),
     ("module", "act = nn.ReLU(inplace=True)", "unsafe", "unsafe",
      "a module whose uses are unknown: its input may be referred to elsewhere"),
     ("module", "def build(self):\n    self.act = nn.ReLU(inplace=True)", "unsafe", "unsafe",
