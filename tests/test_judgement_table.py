@@ -96,6 +96,12 @@ ROWS = [
      "a binding after the write does not reach it"),
     ("module", "SCALE = 2\n\n\ndef f(x: torch.Tensor):\n    global SCALE\n    s = x * SCALE\n    SCALE *= 2",
      "clean", "clean", "a global bound to a number is no tensor"),
+    *[("function", f"y = torch.sigmoid(x)\nwith torch.no_grad():\n    {write}", "clean", "clean",
+       f"`{write}` under no_grad is intentional")
+      for write in ("y[0] = 1", "y[y > 0] = 0", "y *= 2", "y.mul_(2)", "torch.relu_(y)", "F.relu(y, inplace=True)",
+                    "y.fill_(0)", "torch.mul(y, 2, out=y)")],
+    *[("function", f"y = torch.sigmoid(x)\nwith torch.inference_mode():\n    {write}", "clean", "clean",
+       f"`{write}` under inference_mode is intentional") for write in ("y[0] = 1", "y *= 2")],
     ("module", "act = nn.ReLU(inplace=True)", "unsafe", "unsafe",
      "a module whose uses are unknown: its input may be referred to elsewhere"),
     ("module", "def build(self):\n    self.act = nn.ReLU(inplace=True)", "unsafe", "unsafe",
