@@ -7,6 +7,7 @@ list the bugs no test noticed.
     python scripts/mutation.py --sample 0            # every mutant (about 4,500: hours on 2 cores)
     python scripts/mutation.py --group engine --json out.json
     python scripts/mutation.py --retest out.json     # only the survivors of that run, after new tests
+    python scripts/mutation.py --compare before.json after.json
 
 The working tree is copied to a temporary folder and mutated there (never in place: the copy is
 imported through PYTHONPATH, so subprocess tests see the mutant too). Each group has its own test
@@ -149,11 +150,12 @@ def run_group(group: Group, tree: Path, args: argparse.Namespace, env: dict) -> 
           f"({base_s:.0f} s unmutated)", flush=True)
     subprocess.run(["cosmic-ray", "exec", str(config), str(session)], cwd=tree, env=env, check=True)
 
-    survivors, killed, incompetent = [], 0, 0
+    survivors, killed, incompetent, tried_keys = [], 0, 0, []
     with use_db(str(session), WorkDB.Mode.open) as db:
         for item, result in db.completed_work_items:
             if result.worker_outcome == WorkerOutcome.SKIPPED:
                 continue
+            tried_keys.append(_key(item))
             if result.test_outcome is None or result.test_outcome.value == "incompetent":
                 incompetent += 1
             elif result.is_killed:
@@ -164,12 +166,30 @@ def run_group(group: Group, tree: Path, args: argparse.Namespace, env: dict) -> 
     return {"group": group.name, "total": len(items), "annotations": len(annotations), "tried": tried, "killed": killed,
             "survived": len(survivors), "incompetent": incompetent,
             "score": round(100 * killed / tried, 1) if tried else None,
-            "seconds": round(time.monotonic() - started), "survivors": survivors}
+            "seconds": round(time.monotonic() - started), "survivors": survivors, "tried_keys": tried_keys}
 
 
 def _key(item) -> str:
     m = item.mutations[0]
     return f"{m.module_path}:{m.start_pos[0]}:{m.operator_name}:{m.occurrence}"
+
+
+def compare(before_path: Path, after_path: Path) -> None:
+    """Scores of two --json runs side by side, and on the mutants both tried (same code, same key)."""
+    before = {r["group"]: r for r in json.loads(before_path.read_text())}
+    after = {r["group"]: r for r in json.loads(after_path.read_text())}
+    print("| group | before | after | both tried: before -> after |")
+    print("|---|---|---|---|")
+    for name in after:
+        b, a = before.get(name), after[name]
+        cell = (lambda r: f"{r['killed']}/{r['tried']} ({r['score']} %)" if r else "-")
+        common = ""
+        if b is not None and "tried_keys" in b and "tried_keys" in a:
+            both = set(b["tried_keys"]) & set(a["tried_keys"])
+            survived_b = {s["mutant"] for s in b["survivors"]} & both
+            survived_a = {s["mutant"] for s in a["survivors"]} & both
+            common = f"{len(both) - len(survived_b)}/{len(both)} -> {len(both) - len(survived_a)}/{len(both)}"
+        print(f"| {name} | {cell(b)} | {cell(a)} | {common} |")
 
 
 def main() -> int:
@@ -183,7 +203,12 @@ def main() -> int:
     parser.add_argument("--retest", type=Path, metavar="JSON",
                         help="try only the survivors recorded in an earlier --json (after adding tests)")
     parser.add_argument("--keep", action="store_true", help="keep the temporary copy")
+    parser.add_argument("--compare", nargs=2, type=Path, metavar=("BEFORE", "AFTER"),
+                        help="print two --json runs' scores side by side and exit")
     args = parser.parse_args()
+    if args.compare:
+        compare(*args.compare)
+        return 0
     if shutil.which("cosmic-ray") is None:
         print("cosmic-ray is not installed: pip install -e '.[mutation]'", file=sys.stderr)
         return 2
