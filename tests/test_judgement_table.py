@@ -112,6 +112,11 @@ ROWS = [
      "a global tensor, saved by `x * G`: the write is for other code, rebinding `G` locally would lose it"),
     ("function", "k = x.shape[0] * 2\ns = x * k\nk += 1", "clean", "clean", "a Python int is no tensor"),
     ("function", "flag = not x.is_cuda\ns = x * flag\nflag |= True", "clean", "clean", "a Python bool is no tensor"),
+    ("function", "act = nn.Sigmoid()\ny = act(x)\ny.mul_(2)", "safe", "safe",
+     "a torch module bound to a local name: Sigmoid returns a new tensor (and saves it)"),
+    ("module", "act = nn.LeakyReLU(0.2, True)", "unsafe", "unsafe", "`inplace` by position"),
+    ("module", "cfg = [0.2]\nact = nn.LeakyReLU(*cfg, True)", "clean", "clean",
+     "after `*cfg` the position of `True` is unknown: not provably `inplace`"),
     ("module", "act = nn.ReLU(inplace=True)", "unsafe", "unsafe",
      "a module whose uses are unknown: its input may be referred to elsewhere"),
     ("module", "def build(self):\n    self.act = nn.ReLU(inplace=True)", "unsafe", "unsafe",
@@ -153,6 +158,12 @@ def test_an_attribute_holding_a_view_is_called_an_attribute() -> None:
     [finding] = check_source(source, Settings(unsafe_fixes=True))
     assert "`self.buf` is an attribute" in " ".join(finding.fix.reasons)
     assert "nn.Parameter" not in " ".join(finding.fix.reasons)
+
+
+def test_a_view_names_the_tensor_it_shares_storage_with() -> None:
+    source = IN_FUNCTION + "    y = torch.sigmoid(x)\n    row = y[0]\n    row += 1\n    return y\n"
+    [finding] = check_source(source, Settings(unsafe_fixes=True))
+    assert finding.fix.reasons == ("`row` may share storage with `y`: the in-place write changes it too",)
 
 
 def test_the_keyword_input_is_the_one_named() -> None:
