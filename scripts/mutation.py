@@ -46,7 +46,7 @@ class Group:
 # Fast, in-process tests first; the selection stays per module so one mutant costs seconds.
 RULE_TESTS = (
     "tests/test_rule_fixtures.py", "tests/test_judgement_table.py", "tests/test_noqa.py", "tests/test_engine.py",
-    "tests/test_engine_edits.py", "tests/test_properties.py",
+    "tests/test_engine_edits.py", "tests/test_codemod_commands.py", "tests/test_properties.py",
     "tests/test_rule_golden_runs.py", "tests/test_rule_properties.py",
 )
 GROUPS = (

@@ -127,6 +127,10 @@ ROWS = [
      "`y` may be complex: abs_ raises on it in place, abs returns real values"),
     ("module", "import xtra\n\n\ndef f(x: torch.Tensor):\n    h = torch.sigmoid(x)\n    xtra.relu_(h)  # <-\n"
                "    return h", "clean", "clean", "another library's `relu_` is not torch's"),
+    ("function", "y = torch.sigmoid(x)\ns = y.mul_(2).sum()", "safe", "safe",
+     "an in-place call used as a value, then reduced: `y = y.mul(2)` keeps both"),
+    ("function", "xs = [torch.sigmoid(x)]\nF.relu(*xs, inplace=True)", "clean", "clean",
+     "the input is unpacked from a list: which tensor is written is unknown"),
     ("module", "act = nn.ReLU(inplace=True)", "unsafe", "unsafe",
      "a module whose uses are unknown: its input may be referred to elsewhere"),
     ("module", "def build(self):\n    self.act = nn.ReLU(inplace=True)", "unsafe", "unsafe",
