@@ -78,3 +78,17 @@ def test_a_finding_spans_the_code_it_flags() -> None:
     spans = [(f.code, f.line, f.col, f.end_line, f.end_col) for f in check_source(source)]
     # 1-based columns; the end is exclusive: `y *= 2` is columns 5 to 10 of line 6.
     assert spans == [("OP101", 6, 5, 6, 11), ("OP102", 7, 5, 8, 11)]
+
+
+def test_fixes_that_do_not_compose_on_one_statement_are_all_withheld() -> None:
+    """Pure call edits on one statement compose (line 7); a rebinding fix with anything else does not,
+    and then none of them is offered (lines 10 and 11: two and three fixes), so `fix` stays idempotent."""
+    source = ("import torch\n\n\ndef f(x: torch.Tensor, w: torch.Tensor):\n"
+              "    h = torch.sigmoid(x)\n    g = torch.tanh(x)\n    s = h.relu_() + g.relu_()\n"
+              "    y = torch.exp(x)\n    k = torch.sigmoid(w)\n    y += k.relu_()\n"
+              "    y -= torch.sigmoid(w).relu_() + torch.tanh(w).relu_()\n    return s, y\n")
+    found = [(f.line, f.code, f.fix is not None) for f in check_source(source, EVERYTHING)]
+    assert found == [(7, "OP102", True), (7, "OP102", True), (10, "OP101", False), (10, "OP102", False),
+                     (11, "OP101", False), (11, "OP102", False), (11, "OP102", False)]
+    out = fix_source(source, EVERYTHING).output
+    assert out == source.replace("h.relu_() + g.relu_()", "h.relu() + g.relu()")
