@@ -137,6 +137,8 @@ ROWS = [
      "a new buffer that does not require grad, filled before any use"),
     ("function", "h = torch.sigmoid(x)\nu = torch.relu_(h)\nu.mul_(2)", "safe", "safe",
      "`torch.relu_(h)` returns `h`: `u` is that fresh local, and nothing reads `h` afterwards"),
+    ("function", "y = torch.sigmoid(x)\nu = y.view(-1).mul_(2)  # <-\nreturn u, y", "nofix", "nofix",
+     "the write goes through a view into `y`: `u = y.view(-1).mul(2)` would leave `y` unchanged"),
     ("module", "act = nn.ReLU(inplace=True)", "unsafe", "unsafe",
      "a module whose uses are unknown: its input may be referred to elsewhere"),
     ("module", "def build(self):\n    self.act = nn.ReLU(inplace=True)", "unsafe", "unsafe",
