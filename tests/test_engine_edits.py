@@ -92,3 +92,11 @@ def test_fixes_that_do_not_compose_on_one_statement_are_all_withheld() -> None:
                      (11, "OP101", False), (11, "OP102", False), (11, "OP102", False)]
     out = fix_source(source, EVERYTHING).output
     assert out == source.replace("h.relu_() + g.relu_()", "h.relu() + g.relu()")
+
+
+def test_a_rebinding_fix_and_a_nested_one_on_one_statement_are_withheld() -> None:
+    """`h.mul_(g.relu_())`: the outer fix rebinds `h`, the inner one edits a call inside it."""
+    source = ("import torch\n\n\ndef f(x: torch.Tensor):\n    h = torch.sigmoid(x)\n    g = torch.tanh(x)\n"
+              "    h.mul_(g.relu_())\n    return h\n")
+    assert [(f.col, f.fix) for f in check_source(source, EVERYTHING)] == [(5, None), (12, None)]
+    assert fix_source(source, EVERYTHING).output == source
