@@ -42,12 +42,26 @@ class RuleCommand(VisitorBasedCodemodCommand):
     def transform_module_impl(self, tree: cst.Module) -> cst.Module:
         from outplace.engine import fix_source  # the engine drives the region rewrite
         from outplace.settings import Settings
+        from outplace.source import SourceError, read_source
 
+        # The file's own text, decoded as outplace decodes it (libcst's printed tree can differ from
+        # the bytes on disk: a BOM, a form feed, a last lone CR), and written back in its encoding.
+        encoding, bom, text = tree.encoding, False, tree.code
+        if self.context.filename:
+            try:
+                src = read_source(self.context.filename, digest=False)
+                encoding, bom, text = src.encoding, src.bom, src.text
+            except SourceError as e:
+                raise SkipFile(str(e)) from None
         settings = Settings(select=(self.rule.code,), unsafe_fixes=self.unsafe_fixes, clone=self.clone)
-        result = fix_source(tree.code, settings, path=self.context.filename or "<codemod>")
+        result = fix_source(text, settings, path=self.context.filename or "<codemod>")
         if not result.changed:
             raise SkipFile("nothing to fix")
-        return cst.parse_module(result.output)
+        module = cst.parse_module(result.output)
+        if module.code != result.output:  # libcst would not print it back exactly: write nothing
+            raise SkipFile("libcst cannot reproduce this file byte for byte; use `outplace fix`")
+        # Module.bytes is `code.encode(encoding)`: "utf-8-sig" puts the byte order mark back.
+        return module.with_changes(encoding="utf-8-sig" if bom else encoding)
 
 
 class AugmentedAssignCommand(RuleCommand):

@@ -56,8 +56,9 @@ class InplaceMethod(Rule):
     kinds: tuple[str, ...] = TWIN_KINDS  # which op-table kinds this rule reports (OP107: the others)
 
     def message(self, an: Analysis, shown: str, links: list[ast.Call], named: bool) -> str:
-        chain = ".".join(f"{ln.func.attr}()" for ln in reversed(links))  # type: ignore[attr-defined]
-        twins = ".".join(f"{an.ops.methods[ln.func.attr]['twin']}()" for ln in reversed(links))  # type: ignore[attr-defined]
+        chain = ".".join(f"{ln.func.attr}({_arguments(ln)})" for ln in reversed(links))  # type: ignore[attr-defined]
+        twins = ".".join(f"{an.ops.methods[ln.func.attr]['twin']}({_arguments(ln)})"  # type: ignore[attr-defined]
+                         for ln in reversed(links))
         if not named:
             return f"`{shown}.{chain}` writes into a tensor in place; use `{twins}` on a value you keep"
         return f"`{shown}.{chain}` modifies tensor `{shown}` in place; use `{shown} = {shown}.{twins}`"
@@ -121,6 +122,17 @@ class InplaceMethod(Rule):
                     plan = clone_before(an, stmt, receiver, judged)
             yield self.finding(an, call, self.message(an, shown, links, judged.spelling is not None), plan, reasons,
                                target=judged)
+
+
+MAX_ARGUMENTS_SHOWN = 40
+
+
+def _arguments(call: ast.Call) -> str:
+    """The call's arguments as a message shows them (`g`, `0, dtype=d`); `...` when they are long."""
+    parts = [ast.unparse(a) for a in call.args]
+    parts += [(f"{k.arg}=" if k.arg else "**") + ast.unparse(k.value) for k in call.keywords]
+    text = ", ".join(parts)
+    return text if len(text) <= MAX_ARGUMENTS_SHOWN else "..."
 
 
 def _is_inplace_method(an: Analysis, call: ast.AST) -> bool:

@@ -113,3 +113,15 @@ def test_targets_are_issue_5s_and_judged_from_the_numbers():
     full = bench.targets("full", {"check cold": row(19.0, 401.0)}, {})
     assert [(t["what"], t["met"]) for t in full] == [("check cold (wall)", True), ("check cold peak RSS", False)]
     assert bench.targets("some/dir", {"check cold": row(1.0)}, {}) == []
+
+
+def test_scale_runs_fix_on_generated_files_and_every_fix_lands(tmp_path):
+    out = tmp_path / "scale.json"
+    r = subprocess.run([sys.executable, str(BENCH / "scale.py"), "--sizes", "0.005", "0.01", "--json", str(out)],
+                       capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    rows = json.loads(out.read_text())
+    assert [row["mb"] for row in rows] == [0.005, 0.01]
+    for row in rows:
+        assert row["rc"] == 0 and row["unfixed"] == 0 and row["fixes"] == 3 * row["functions"] > 0
+        assert row["bytes"] >= row["mb"] * 1_000_000 and row["wall_s"] > 0 and row["peak_rss_mb"] > 0

@@ -1,8 +1,15 @@
-"""The results cache is only a shortcut: `check` says the same with and without it, with 1 job or many."""
+"""The results cache is only a shortcut: `check` says the same with and without it, with 1 job or
+many, whatever is in the cache directory; and it never runs anything it finds there."""
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import json
 import os
+import pickle
+import resource
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -12,13 +19,22 @@ import pytest
 REPO = Path(__file__).resolve().parent.parent
 
 
-def check(cwd: Path, *args: str, env: dict | None = None) -> subprocess.CompletedProcess:
+def check(cwd: Path, *args: str, env: dict | None = None, preexec=None) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "outplace", "check", "--format", "json", *args],
-                          cwd=cwd, capture_output=True, timeout=300, env={**os.environ, **(env or {})})
+                          cwd=cwd, capture_output=True, timeout=300, env={**os.environ, **(env or {})},
+                          preexec_fn=preexec)
 
 
 @pytest.fixture
-def tree(tmp_path: Path) -> Path:
+def cache(tmp_path_factory, monkeypatch) -> Path:
+    """This test's own user cache directory."""
+    directory = tmp_path_factory.mktemp("user-cache")
+    monkeypatch.setenv("OUTPLACE_CACHE_DIR", str(directory))
+    return directory
+
+
+@pytest.fixture
+def tree(tmp_path: Path, cache: Path) -> Path:
     # Enough files to go through the process pool; fixtures give varied findings (and one bad file).
     for i, src in enumerate(sorted((REPO / "fixtures" / "rules").glob("OP*/*.py"))):
         if not src.name.endswith(".fixed.py"):
@@ -27,15 +43,21 @@ def tree(tmp_path: Path) -> Path:
     return tmp_path
 
 
-def test_same_results_with_and_without_cache_and_jobs(tree: Path) -> None:
+def _cache_files(cache: Path) -> list[Path]:
+    return sorted(cache.glob("check-*.json"))
+
+
+def test_same_results_with_and_without_cache_and_jobs(tree: Path, cache: Path) -> None:
     reference = check(tree, "--no-cache", "-j", "1")
     assert reference.returncode == 2  # findings and one unparsable file
     assert reference.stdout.count(b'"code"') > 20
+    assert not _cache_files(cache)
     for args in (["--no-cache", "-j", "2"], ["-j", "2"], ["-j", "1"], ["-j", "2"]):  # cold, then warm cache
         r = check(tree, *args)
         assert (r.returncode, r.stdout) == (reference.returncode, reference.stdout), args
         assert r.stderr.splitlines()[-1] == reference.stderr.splitlines()[-1]
-    assert any((tree / ".outplace_cache").glob("check-*.pickle"))
+    assert len(_cache_files(cache)) == 1
+    assert not (tree / ".outplace_cache").exists()  # nothing in the project
 
 
 def test_changed_file_is_analysed_again(tree: Path) -> None:
@@ -46,6 +68,17 @@ def test_changed_file_is_analysed_again(tree: Path) -> None:
     assert f'"path": "{target.name}"'.encode() in r.stdout
 
 
+def test_an_edit_that_keeps_size_and_mtime_is_seen(tree: Path) -> None:
+    target = tree / "edited.py"
+    target.write_text("import torch\n\n\ndef f(x: torch.Tensor):\n    y = torch.exp(x)\n    y = y + 1\n    return y\n")
+    assert b'"edited.py"' not in check(tree).stdout
+    st = target.stat()
+    target.write_text("import torch\n\n\ndef f(x: torch.Tensor):\n    y = torch.exp(x)\n    y += 1   \n    return y\n")
+    os.utime(target, ns=(st.st_atime_ns, st.st_mtime_ns))
+    assert target.stat().st_size == st.st_size and target.stat().st_mtime_ns == st.st_mtime_ns
+    assert b'"path": "edited.py"' in check(tree).stdout
+
+
 def test_settings_have_their_own_cache(tree: Path) -> None:
     everything = check(tree)
     only_op101 = check(tree, "--select", "OP101")
@@ -54,15 +87,147 @@ def test_settings_have_their_own_cache(tree: Path) -> None:
     assert check(tree).stdout == everything.stdout
 
 
-def test_corrupt_cache_is_a_miss(tree: Path) -> None:
-    reference = check(tree)
-    for f in (tree / ".outplace_cache").glob("check-*.pickle"):
-        f.write_bytes(b"not a pickle")
-    assert check(tree).stdout == reference.stdout
+class _Plant:
+    """Unpickling this creates the file `path`: proof that a cache was loaded with pickle."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = str(path)
+
+    def __reduce__(self):
+        return (open, (self.path, "w"))
+
+
+def test_a_crafted_pickle_in_the_repository_or_the_cache_is_never_loaded(tree: Path, cache: Path,
+                                                                         tmp_path_factory) -> None:
+    from outplace.cache import fingerprint
+    from outplace.settings import Settings
+
+    reference = check(tree, "--no-cache")
+    marker = tmp_path_factory.mktemp("marker") / "pwned"
+    payload = pickle.dumps({"x": _Plant(marker)})
+    name = f"check-{fingerprint(Settings())}"
+    for directory in (tree / ".outplace_cache", cache):  # where outplace used to look, and its cache now
+        directory.mkdir(exist_ok=True)
+        (directory / f"{name}.pickle").write_bytes(payload)
+    check(tree)  # creates the real cache file: overwrite it with the payload too
+    for f in _cache_files(cache):
+        f.write_bytes(payload)
+    for _ in range(2):
+        r = check(tree)
+        assert not marker.exists(), "a cache file was unpickled"
+        assert (r.returncode, r.stdout) == (reference.returncode, reference.stdout)
+
+
+def _sign(cache: Path, body: bytes) -> bytes:
+    key = (cache / "key").read_bytes()
+    return hmac.new(key, body, hashlib.sha256).hexdigest().encode() + b"\n" + body
+
+
+BAD_ENTRIES = [
+    "not a list", [["OP101", "msg", 1, 1, 1, 1, "safe"]], [["OP101", "msg", True, 1, 1, 1, "safe", []]],
+    [["OP101", "msg", 1, 1, 1, 1, "maybe", []]], [["OP101", 7, 1, 1, 1, 1, None, []]],
+    [["OP101", "msg", 1, 1, 1, 1, "safe", [3]]], [["OP101", "msg", 1.5, 1, 1, 1, None, []]], {"deep": [[[]]]},
+    [None], [[]],
+]
+
+
+def test_malformed_entries_are_misses(tree: Path, cache: Path) -> None:
+    reference = check(tree, "--no-cache")
+    check(tree)
+    [path] = _cache_files(cache)
+    data = json.loads(path.read_bytes().partition(b"\n")[2])
+    entries = list(data["entries"].values())
+    assert len(entries) > len(BAD_ENTRIES)
+    for i, entry in enumerate(entries):
+        entry["findings"] = BAD_ENTRIES[i % len(BAD_ENTRIES)]
+        if i % 3 == 0:
+            entry["error"] = 42  # not a string either
+    path.write_bytes(_sign(cache, json.dumps(data).encode()))  # signed with the user's key: only the shape is wrong
+    for _ in range(2):  # the run after repairs the cache
+        r = check(tree)
+        assert (r.returncode, r.stdout) == (reference.returncode, reference.stdout)
+
+
+def test_a_corrupt_cache_file_is_a_miss(tree: Path, cache: Path) -> None:
+    reference = check(tree, "--no-cache")
+    check(tree)
+    [path] = _cache_files(cache)
+    for content in (b"not a pickle", b"", b"\n", b"\x80\x04\x95\xff\xff\xff\xff\xff\xff\xff\x7f",
+                    _sign(cache, b"{"), _sign(cache, b"[" * 100000), _sign(cache, b'{"format": 1, "entries": []}'),
+                    _sign(cache, b"\xff\xfe\x00")):
+        path.write_bytes(content)
+        r = check(tree)
+        assert (r.returncode, r.stdout) == (reference.returncode, reference.stdout), content[:80]
+        assert r.stderr.splitlines()[-1] == reference.stderr.splitlines()[-1]
+
+
+def test_a_cache_this_user_did_not_write_cannot_hide_a_finding(tree: Path, cache: Path) -> None:
+    """A cache that says "no findings" for every file, well formed but not signed with this user's key
+    (shipped in a repository, copied from another machine), is ignored as a whole."""
+    reference = check(tree, "--no-cache")
+    check(tree)
+    [path] = _cache_files(cache)
+    data = json.loads(path.read_bytes().partition(b"\n")[2])
+    for entry in data["entries"].values():
+        entry["findings"], entry["error"] = [], None
+    body = json.dumps(data).encode()
+    path.write_bytes(hmac.new(b"another user's key" * 4, body, hashlib.sha256).hexdigest().encode() + b"\n" + body)
+    r = check(tree)
+    assert (r.returncode, r.stdout) == (reference.returncode, reference.stdout)
+
+
+def test_default_location_is_the_user_cache_directory(tree: Path, tmp_path_factory) -> None:
+    home = tmp_path_factory.mktemp("home")
+    env = {k: v for k, v in os.environ.items() if k not in ("OUTPLACE_CACHE_DIR", "XDG_CACHE_HOME")}
+    r = subprocess.run([sys.executable, "-m", "outplace", "check", "."], cwd=tree, capture_output=True,
+                       env={**env, "HOME": str(home)}, timeout=300)
+    assert r.returncode == 2
+    assert len(list((home / ".cache" / "outplace").glob("check-*.json"))) == 1
+    xdg = tmp_path_factory.mktemp("xdg")
+    r = subprocess.run([sys.executable, "-m", "outplace", "check", "."], cwd=tree, capture_output=True,
+                       env={**env, "HOME": str(home), "XDG_CACHE_HOME": str(xdg)}, timeout=300)
+    assert len(list((xdg / "outplace").glob("check-*.json"))) == 1
+    assert not any(p.name.startswith(".outplace") for p in tree.iterdir())
 
 
 def test_cache_dir_from_environment(tree: Path, tmp_path_factory) -> None:
     elsewhere = tmp_path_factory.mktemp("cache")
     check(tree, env={"OUTPLACE_CACHE_DIR": str(elsewhere)})
-    assert any(elsewhere.glob("check-*.pickle"))
+    assert len(_cache_files(elsewhere)) == 1
     assert not (tree / ".outplace_cache").exists()
+
+
+def test_a_project_local_cache_only_on_request(tree: Path, cache: Path) -> None:
+    r = check(tree, "--cache-dir", str(tree / "here"))
+    assert r.returncode == 2 and len(_cache_files(tree / "here")) == 1
+    assert (tree / "here" / ".gitignore").read_text() == "# Created by outplace.\n*\n"
+    assert not (cache / "here").exists()
+    env = {k: v for k, v in os.environ.items() if k != "OUTPLACE_CACHE_DIR"}
+    env["XDG_CACHE_HOME"] = str(cache)
+    (tree / "pyproject.toml").write_text('[tool.outplace]\ncache-dir = ".outplace_cache"\n')
+    r = subprocess.run([sys.executable, "-m", "outplace", "check", "."], cwd=tree, capture_output=True, env=env,
+                       timeout=300)
+    assert r.returncode == 2 and len(_cache_files(tree / ".outplace_cache")) == 1
+    for escape in ("../elsewhere", "/tmp/elsewhere", "~/elsewhere"):
+        (tree / "pyproject.toml").write_text(f'[tool.outplace]\ncache-dir = "{escape}"\n')
+        r = subprocess.run([sys.executable, "-m", "outplace", "check", "."], cwd=tree, capture_output=True,
+                           env=env, timeout=300)
+        assert r.returncode == 2 and b"must be a relative path inside the project" in r.stderr, escape
+
+
+def _no_file_writes() -> None:
+    """Writing any byte to a file fails (EFBIG), as on a full disk; the signal that comes with it is ignored."""
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+    resource.setrlimit(resource.RLIMIT_FSIZE, (0, 0))
+
+
+def test_a_full_disk_leaves_no_half_written_cache_file(tree: Path, cache: Path) -> None:
+    local = tree / "local-cache"
+    reference = check(tree, "--cache-dir", str(local))  # makes this user's key
+    assert (local / ".gitignore").exists()
+    for p in local.iterdir():
+        p.unlink()
+    r = check(tree, "--cache-dir", str(local), preexec=_no_file_writes)
+    assert (r.returncode, r.stdout) == (reference.returncode, reference.stdout)
+    assert sorted(p.name for p in local.iterdir()) == []  # no empty .gitignore, no temporary file
+    assert sorted(p.name for p in cache.iterdir()) == ["key"]

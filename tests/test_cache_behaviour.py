@@ -1,6 +1,8 @@
 """What the results cache may never do, seen from outside (`outplace check` in a subprocess): answer an
 edited file from before the edit, or answer one policy's question with another policy's results.
-Written against the cache's observable behaviour only, so it holds for any cache implementation."""
+Written against the cache's observable behaviour only, so it holds for any cache implementation
+(it did: the per-project pickle keyed by size and mtime became a content-keyed JSON cache in the
+user's cache directory)."""
 
 from __future__ import annotations
 
@@ -15,8 +17,13 @@ SOURCE = "import torch\n\n\ndef f(x: torch.Tensor):\n    y = torch.sigmoid(x)\n 
 CLONE = "import torch\n\n\ndef f(x: torch.Tensor):\n    y = torch.sigmoid(x)\n    y[:, 0] = 0\n    return y\n"
 
 
+def cache_home(cwd: Path) -> Path:
+    return cwd.parent / f"{cwd.name}-cache"  # outside the project, never the user's own cache
+
+
 def check(cwd: Path, *args: str) -> str:
-    env = {k: v for k, v in os.environ.items() if k not in ("OUTPLACE_CACHE_DIR", "OUTPLACE_NO_CACHE")}
+    env = {**{k: v for k, v in os.environ.items() if k != "OUTPLACE_NO_CACHE"},
+           "OUTPLACE_CACHE_DIR": str(cache_home(cwd))}
     r = subprocess.run([sys.executable, "-m", "outplace", "check", "-q", *args], cwd=cwd, capture_output=True,
                        text=True, env=env, timeout=120)
     assert r.returncode in (0, 1), r.stderr
@@ -29,7 +36,7 @@ def test_a_same_size_edit_is_not_answered_from_the_cache(tmp_path: Path, new: st
     path.write_text(SOURCE)
     before = path.stat()
     assert "`y *= ...`" in check(tmp_path, "m.py")
-    assert list(tmp_path.glob(".outplace_cache/*")), "the first run filled the cache"
+    assert list(cache_home(tmp_path).iterdir()), "the first run filled the cache"
     path.write_text(SOURCE.replace("y *= 2", new))
     assert path.stat().st_size == before.st_size
     os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns + 1_000_000_000))  # a later save, same size
@@ -78,11 +85,14 @@ def test_an_unusable_cache_location_is_not_an_error(tmp_path: Path) -> None:
     assert blocker.read_text() == ""
 
 
-def test_the_cache_folder_ignores_itself_in_git(tmp_path: Path) -> None:
+def test_a_cache_folder_inside_the_project_ignores_itself_in_git(tmp_path: Path) -> None:
     (tmp_path / "m.py").write_text(SOURCE)
-    check(tmp_path, "m.py")
-    [folder] = [p for p in tmp_path.iterdir() if p.is_dir()]
-    assert "*" in (folder / ".gitignore").read_text().splitlines()
+    env = {**{k: v for k, v in os.environ.items() if k not in ("OUTPLACE_NO_CACHE", "OUTPLACE_CACHE_DIR")},
+           "XDG_CACHE_HOME": str(cache_home(tmp_path))}  # the user-level key stays out of ~/.cache
+    r = subprocess.run([sys.executable, "-m", "outplace", "check", "--cache-dir", "local-cache", "m.py"],
+                       cwd=tmp_path, capture_output=True, text=True, env=env, timeout=120)
+    assert r.returncode == 1, r.stderr
+    assert "*" in (tmp_path / "local-cache" / ".gitignore").read_text().splitlines()
 
 
 def test_an_edit_with_an_older_mtime_is_seen(tmp_path: Path) -> None:

@@ -160,11 +160,166 @@ def test_rule_docs(project: Path) -> None:
             assert heading in text
 
 
-def test_libcst_codemod_command_runs(project: Path) -> None:
+def test_libcst_codemod_command_runs_as_documented_and_keeps_encodings(project: Path) -> None:
+    """Exactly the README's command (the repository's config, its formatter included), on files
+    with a BOM and a latin-1 cookie too: written back byte for byte as `outplace fix` writes them."""
     repo = Path(__file__).resolve().parent.parent
     shutil.copy(repo / ".libcst.codemod.yaml", project / ".libcst.codemod.yaml")
-    r = subprocess.run([sys.executable, "-m", "libcst.tool", "codemod", "--no-format",
-                        "commands.AugmentedAssignCommand", "pkg/model.py"],
+    files = {"model.py": BAD.encode()}
+    for name in ("bom", "latin1"):
+        head, encoding, comment = ENCODED[name]
+        files[f"{name}.py"] = head + BAD.replace("return y", f"return y  # {comment}").encode(encoding)
+    for name, data in files.items():
+        (project / "pkg" / name).write_bytes(data)
+    r = subprocess.run([sys.executable, "-m", "libcst.tool", "codemod", "commands.AugmentedAssignCommand", "pkg/"],
                        cwd=project, capture_output=True, timeout=120)
     assert r.returncode == 0, r.stderr.decode()
-    assert (project / "pkg" / "model.py").read_text() == GOOD
+    for name, data in files.items():
+        assert (project / "pkg" / name).read_bytes() == data.replace(b"y *= 2", b"y = y * 2"), name
+    assert (project / "pkg" / "clean.py").read_text() == GOOD
+
+
+ENCODED = {
+    # name: (bytes before the code, encoding of the body, a non-ASCII comment in that encoding)
+    "bom": (b"\xef\xbb\xbf", "utf-8", "é ü"),
+    "latin1": (b"# -*- coding: latin-1 -*-\n", "latin-1", "é ü ÿ"),
+    "cp1252": (b"# coding: cp1252\n", "cp1252", "€ “quoted”"),
+    "shift_jis": (b"# coding: shift_jis\n", "shift_jis", "日本語の表"),
+}
+
+
+@pytest.mark.skipif(shutil.which("git") is None, reason="needs git")
+@pytest.mark.parametrize("name", ENCODED)
+def test_diff_of_non_utf8_and_bom_files_applies_with_git(project: Path, name: str) -> None:
+    head, encoding, comment = ENCODED[name]
+    # The change is within the patch's context of line 1: the BOM or the cookie is in the hunk.
+    body = f"import torch  # {comment}\ny = torch.zeros(3).exp()\ny *= 2  # {comment}\n"
+    path = project / "pkg" / f"{name}.py"
+    path.write_bytes(head + body.encode(encoding))
+    subprocess.run(["git", "init", "-q"], cwd=project, check=True)
+    r = run("fix", "--diff", f"pkg/{name}.py", cwd=project)
+    assert r.returncode == 1, r.stderr
+    assert comment.encode(encoding) in r.stdout  # the patch is in the file's encoding, not UTF-8
+    subprocess.run(["git", "apply", "-"], cwd=project, input=r.stdout, check=True)
+    expected = head + body.replace("y *= 2", "y = y * 2").encode(encoding)
+    assert path.read_bytes() == expected
+    path.write_bytes(head + body.encode(encoding))
+    assert run("fix", f"pkg/{name}.py", cwd=project).returncode == 0
+    assert path.read_bytes() == expected  # `fix` writes what the patch said
+
+
+@pytest.mark.skipif(shutil.which("git") is None, reason="needs git")
+def test_diff_of_cr_only_file_applies_with_git(project: Path) -> None:
+    path = project / "pkg" / "cr.py"
+    path.write_bytes(BAD.replace("\n", "\r").encode())
+    subprocess.run(["git", "init", "-q"], cwd=project, check=True)
+    r = run("fix", "--diff", "pkg/cr.py", cwd=project)
+    assert r.returncode == 1
+    subprocess.run(["git", "apply", "-"], cwd=project, input=r.stdout, check=True)
+    assert path.read_bytes() == GOOD.replace("\n", "\r").encode()
+
+
+# ---- exit codes and messages ---------------------------------------------------------------------------------
+
+def _no_dac_override() -> None:
+    """Root reads any directory: drop the two capabilities that let it (from the bounding set, so the
+    exec'd outplace runs without them), so that a mode-000 directory cannot be listed."""
+    import ctypes
+
+    libc = ctypes.CDLL(None, use_errno=True)
+    for cap in (1, 2):  # CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH
+        if libc.prctl(24, cap, 0, 0, 0) != 0:  # PR_CAPBSET_DROP
+            raise OSError(ctypes.get_errno(), "prctl(PR_CAPBSET_DROP) failed")
+
+
+def _can_drop_capabilities() -> bool:
+    try:
+        return subprocess.run(["true"], preexec_fn=_no_dac_override).returncode == 0
+    except (OSError, subprocess.SubprocessError):
+        return False
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="Linux capabilities / permissions")
+def test_an_unreadable_directory_is_an_error_naming_it_and_the_run_goes_on(project: Path) -> None:
+    locked = project / "pkg" / "locked"
+    locked.mkdir()
+    (locked / "hidden.py").write_text(BAD)
+    locked.chmod(0)
+    preexec = None
+    if os.geteuid() == 0:
+        if not _can_drop_capabilities():
+            locked.chmod(0o755)
+            pytest.skip("root, and capabilities cannot be dropped here")
+        preexec = _no_dac_override
+    try:
+        for args in (["check", "pkg"], ["check", "pkg/locked", "pkg/model.py"], ["fix", "--diff", "pkg"]):
+            r = subprocess.run([sys.executable, "-m", "outplace", *args, "--no-cache"], cwd=project, capture_output=True,
+                               env={**os.environ, "NO_COLOR": "1"}, timeout=120, preexec_fn=preexec)
+            err = r.stderr.decode()
+            assert r.returncode == 2, (args, err)
+            assert "pkg/locked: cannot list directory: [Errno 13] Permission denied" in err
+            assert "1 path could not be read" in err
+            assert b"pkg/model.py" in r.stdout  # the rest was processed
+    finally:
+        locked.chmod(0o755)
+
+
+def test_a_symlink_loop_or_an_unreachable_path_is_one_error_line_and_the_run_goes_on(project: Path) -> None:
+    (project / "loop.py").symlink_to("loop.py")
+    r = run("check", "--no-cache", "loop.py", "pkg/model.py/inside.py", "missing.py", "pkg", cwd=project)
+    err = r.stderr.decode().splitlines()
+    assert r.returncode == 2
+    assert "loop.py: a symbolic link loop (too many levels of symbolic links)" in err
+    assert "pkg/model.py/inside.py: cannot access: [Errno 20] Not a directory" in err
+    assert "missing.py: no such file or directory" in err
+    assert r.stdout.decode().startswith("pkg/model.py:6:5: OP101")  # the other paths were processed
+    assert err[-1] == "2 files scanned; 1 finding; 3 paths could not be read."
+
+
+def test_interactive_answered_no_everywhere_applies_nothing_and_exits_1(project: Path) -> None:
+    (project / "pkg" / "two.py").write_text(BAD + "\n\ndef g(x: torch.Tensor):\n    h = x.exp()\n    h.add_(1)\n    return h\n")
+    before = {p: p.read_bytes() for p in (project / "pkg").iterdir()}
+    r = run("fix", "--interactive", "--no-cache", "pkg", cwd=project, stdin=b"n\nn\nn\nn\n")
+    err = r.stderr.decode()
+    assert r.returncode == 1, err
+    assert {p: p.read_bytes() for p in (project / "pkg").iterdir()} == before
+    assert err.splitlines()[-1] == "3 files scanned; 0 changed; 3 fixes declined; no fix applied; 3 findings left."
+    assert "applied (" not in err
+    # model.py: n; two.py: y to its first hunk, q at its second: one fix applied, two declined.
+    r = run("fix", "--interactive", "--no-cache", "pkg", cwd=project, stdin=b"n\ny\nq\n")
+    assert r.returncode == 1
+    assert r.stderr.decode().splitlines()[-1] == ("3 files scanned; 1 changed; 1 fix applied (OP101 1); "
+                                                  "2 fixes declined; 2 findings left.")
+    assert "y = y * 2" in (project / "pkg" / "two.py").read_text() and "h.add_(1)" in (project / "pkg" / "two.py").read_text()
+
+
+def test_stdin_exits_like_the_same_file_given_by_path(project: Path) -> None:
+    (project / "pkg" / "arg.py").write_text(UNSAFE)
+    for name, text in (("pkg/arg.py", UNSAFE), ("pkg/model.py", BAD)):
+        for args in ([], ["--diff"], ["--check"]):
+            by_path = run("fix", *args, "--no-cache", name, cwd=project)
+            (project / name).write_text(text)  # undo what `fix` wrote
+            by_stdin = run("fix", *args, "-", "--stdin-filename", name, cwd=project, stdin=text.encode())
+            assert by_stdin.returncode == by_path.returncode, (name, args, by_stdin.stderr)
+            assert by_stdin.stderr.splitlines()[-1] == by_path.stderr.splitlines()[-1], (name, args)
+        by_path = run("check", "--no-cache", name, cwd=project)
+        by_stdin = run("check", "-", "--stdin-filename", name, cwd=project, stdin=text.encode())
+        assert by_stdin.returncode == by_path.returncode == 1
+
+
+def test_diff_reports_held_back_fixes_like_fix_and_check(project: Path) -> None:
+    (project / "pkg" / "both.py").write_text(BAD + "\n\n" + UNSAFE.split("\n\n\n", 1)[1].replace("def f", "def g"))
+    (project / "pkg" / "arg.py").write_text(UNSAFE)  # nothing safe to fix: answered from the cache
+    r = run("check", "pkg", cwd=project)  # fills the cache
+    assert "2 unsafe fixes held back (use --unsafe-fixes)" in r.stderr.decode()
+    for args in (["--diff"], ["--check"], []):
+        r = run("fix", *args, "pkg", cwd=project)
+        assert "2 unsafe fixes held back (use --unsafe-fixes)" in r.stderr.decode(), (args, r.stderr)
+
+
+def test_op102_message_keeps_the_arguments(project: Path) -> None:
+    (project / "m.py").write_text("import torch\n\n\ndef f(x: torch.Tensor, g: torch.Tensor):\n"
+                                  "    h = torch.tanh(x)\n    h.mul_(g)\n    h.add_(g, alpha=2).clamp_(0, 1)\n    return h\n")
+    out = run("check", "--no-cache", "m.py", cwd=project).stdout.decode()
+    assert "`h.mul_(g)` modifies tensor `h` in place; use `h = h.mul(g)`" in out
+    assert "`h.add_(g, alpha=2).clamp_(0, 1)` modifies tensor `h` in place; use `h = h.add(g, alpha=2).clamp(0, 1)`" in out

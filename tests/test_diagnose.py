@@ -18,9 +18,12 @@ import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import textwrap
+import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -29,7 +32,7 @@ import outplace
 
 from outplace.diagnose import fixes, report
 from outplace.diagnose.command import diagnose, torch_available
-from outplace.diagnose.runner import Job, run_batch
+from outplace.diagnose.runner import Job, RunnerError, run_batch, run_program
 
 pytestmark = pytest.mark.skipif(not torch_available(), reason="torch is not installed")
 
@@ -335,8 +338,8 @@ def test_fix_changes_only_culprit_lines_and_the_harness_agrees(fixed_pairs, verd
 # ---- the command line -----------------------------------------------------------------------------
 # The CLI runs start together, at the first test of this module, and run while the batch does.
 
-def _cli(*args: str, cwd: Path) -> subprocess.Popen:
-    env = dict(os.environ, NO_COLOR="1", PYTHONPATH=str(ROOT / "src"))
+def _cli(*args: str, cwd: Path, **environ: str) -> subprocess.Popen:
+    env = dict(os.environ, NO_COLOR="1", PYTHONPATH=str(ROOT / "src"), **environ)
     return subprocess.Popen([sys.executable, "-m", "outplace", "diagnose", *args], cwd=cwd, env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
@@ -454,3 +457,94 @@ def test_cli_registers_diagnose():
                             text=True, timeout=60)
     assert result.returncode == 0, result.stderr
     assert "--fix" in result.stdout and "--module" in result.stdout
+
+
+# ---- the program stays in its box (issue 11) -------------------------------------------------------
+# Started together, after the tests above: a program that ends leaving processes behind (holding its
+# output pipes), one that outlives --timeout, and three `outplace diagnose` runs to send SIGINT,
+# SIGTERM and SIGHUP. Each program first starts a sleep, a `setsid` sleep and a double-forked daemon.
+
+BOX_TIMEOUT = 30.0  # long enough for the child to import torch and start, on a loaded machine
+BOX_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+
+
+@pytest.fixture(scope="module")
+def box(tmp_path_factory):
+    from outplace.harness.testing import kill_all, spawner
+
+    work = tmp_path_factory.mktemp("diagnose_box")
+
+    def program(name: str, tail: str) -> tuple[Path, Path]:
+        path, pids = work / f"{name}.py", work / f"{name}.pids"
+        path.write_text(spawner(pids, me=True) + tail)
+        return path, pids
+
+    results: dict[str, object] = {}
+
+    def call(name: str, path: Path, timeout: float) -> None:
+        start = time.monotonic()
+        try:
+            results[name] = run_program(str(path), capture=True, timeout=timeout)
+        except RunnerError as exc:
+            results[name] = exc
+        results[f"{name}.seconds"] = time.monotonic() - start
+
+    scenarios = {"leaves": program("leaves", "print('done')\n"),
+                 "timeout": program("timeout", "import time\ntime.sleep(600)\n")}
+    threads = {"leaves": threading.Thread(target=call, args=("leaves", scenarios["leaves"][0], 600.0)),
+               "timeout": threading.Thread(target=call, args=("timeout", scenarios["timeout"][0], BOX_TIMEOUT))}
+    for thread in threads.values():
+        thread.start()
+    signalled = {}
+    for signum in BOX_SIGNALS:
+        path, pids = program(signal.Signals(signum).name, "import time\ntime.sleep(600)\n")
+        tmp = work / f"{signal.Signals(signum).name}.tmp"
+        tmp.mkdir()
+        signalled[signum] = (_cli(str(path), cwd=work, TMPDIR=str(tmp)), pids, tmp)
+    yield {"scenarios": scenarios, "threads": threads, "results": results, "signalled": signalled}
+    for proc, pids, _ in signalled.values():
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    for pids in [p for _, p in scenarios.values()] + [p for _, p, _ in signalled.values()]:
+        kill_all(pids)
+    for thread in threads.values():
+        thread.join(timeout=60)
+
+
+def test_what_the_program_leaves_behind_is_killed_and_not_waited_for(box):
+    from outplace.harness.testing import noted, survivors
+
+    box["threads"]["leaves"].join(timeout=180)  # the leftovers would hold its output pipes for 600 s
+    assert not box["threads"]["leaves"].is_alive(), "diagnose still waits for what the program left behind"
+    run = box["results"]["leaves"]
+    assert not isinstance(run, Exception), run
+    assert run.returncode == 0 and "done" in run.stdout, run.stderr
+    pids = box["scenarios"]["leaves"][1]
+    assert len(noted(pids)) == 4
+    assert survivors(pids) == []
+
+
+def test_timeout_kills_the_programs_whole_tree(box):
+    from outplace.harness.testing import noted, survivors
+
+    box["threads"]["timeout"].join(timeout=BOX_TIMEOUT + 120)
+    outcome = box["results"].get("timeout")
+    assert isinstance(outcome, RunnerError) and "ran longer than" in str(outcome), outcome
+    pids = box["scenarios"]["timeout"][1]
+    assert len(noted(pids)) == 4, f"the program did not get going within the {BOX_TIMEOUT:g} s timeout"
+    assert survivors(pids) == []
+
+
+@pytest.mark.parametrize("signum", BOX_SIGNALS, ids=[s.name for s in BOX_SIGNALS])
+def test_signals_to_diagnose_kill_the_programs_whole_tree(box, signum):
+    from outplace.harness.testing import survivors, wait_for_lines
+
+    proc, pids, tmp = box["signalled"][signum]
+    assert wait_for_lines(pids, 4), proc.poll()
+    proc.send_signal(signum)
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 128 + signum, err
+    assert "the program and everything it started were killed" in err
+    assert survivors(pids) == []
+    assert os.listdir(tmp) == []  # its temporary folder (the recorder's report) is gone too

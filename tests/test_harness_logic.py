@@ -11,7 +11,7 @@ import pytest
 from outplace.harness import compare, protocol, report
 from outplace.harness.cases import UsageError, collect_cases, detect_mode, find_files, read_expectation
 from outplace.harness.compare import ComparisonPlan, classify_inplace_error, decide, plan_comparison
-from outplace.harness.results import CaseResult, Difference, ErrorInfo, Outcome
+from outplace.harness.results import CaseResult, Difference, ErrorInfo, Outcome, RecordEntry
 
 # --- in-place error classes, on the messages torch 2.13 prints ---------------------------------------------
 
@@ -95,13 +95,18 @@ def test_normalize_message():
 # --- the verdict table ----------------------------------------------------------------------------------
 
 
+RECORDED = [RecordEntry("backward#1", "value", "event"), RecordEntry("x", "value", "final")]
+
+
 def ok(**kw) -> Outcome:
+    kw.setdefault("entries", list(RECORDED))
     return Outcome("ok", record_path="r", **kw)
 
 
 def err(kind: str | None, message: str = "boom", type_: str = "RuntimeError") -> Outcome:
     msg = MESSAGES[kind] if kind else message
-    return Outcome("error", ErrorInfo(type_, msg, normalized=msg, line=3, inplace=kind), record_path="r")
+    return Outcome("error", ErrorInfo(type_, msg, normalized=msg, line=3, inplace=kind), record_path="r",
+                   entries=list(RECORDED))
 
 
 VALUE_DIFF = [Difference("x.grad", "grad", 0.5, "1 of 3 element(s) differ")]
@@ -129,7 +134,7 @@ def test_changed_unfixed_broken():
     assert decide(err("saved"), err("saved"), ok()).verdict == "unfixed"
     assert decide(err("saved"), err("out"), ok()).verdict == "unfixed"  # still an in-place error
     assert decide(err("saved"), err(None), ok()).verdict == "broken"
-    assert decide(err("saved"), Outcome("timeout"), ok()).verdict == "broken"
+    assert decide(err("saved"), Outcome("crash", exit_code=3), ok()).verdict == "broken"
     assert decide(ok(), err("saved")).verdict == "broken"
     assert decide(ok(), Outcome("crash", exit_code=-11)).verdict == "broken"
 
@@ -150,8 +155,42 @@ def test_ordinary_errors():
     assert decide(err(None, "bad"), err(None, "bad", "ValueError")).verdict == "broken"
     silently = decide(err(None, "bad"), ok())
     assert silently.verdict == "changed" and silently.differences[0].kind == "outcome"
-    assert decide(Outcome("timeout"), Outcome("timeout")).verdict == "preserved"
     assert decide(Outcome("exit", exit_code=3), Outcome("exit", exit_code=4)).verdict == "broken"
+    assert decide(err(None, "bad"), Outcome("timeout")).verdict == "broken"  # raised before; hangs now
+
+
+def _decided(original: Outcome, rewritten: Outcome, oracle: Outcome | None = None, diffs=(), not_compared=()):
+    plan = plan_comparison(original, rewritten, oracle)
+    return decide(original, rewritten, oracle, list(diffs), plan, list(not_compared))
+
+
+def test_inconclusive_when_nothing_could_be_compared():
+    exit2 = Outcome("exit", exit_code=2, record_path="r")  # exited before recording anything
+    nothing = Outcome("ok", record_path="r")
+    memory = Outcome("memory", record_path="r", entries=list(RECORDED))
+    for original, rewritten, why in [
+        (Outcome("timeout"), Outcome("timeout"), "the original timed out"),
+        (Outcome("crash", exit_code=3), Outcome("crash", exit_code=3), "both runs crashed"),
+        (exit2, Outcome("exit", exit_code=2, record_path="r"), "recorded nothing"),
+        (nothing, Outcome("ok", record_path="r"), "recorded nothing"),
+        (Outcome("timeout"), ok(), "the original timed out"),  # it might have computed the same, later
+        (memory, ok(), "ran out of memory"),
+        (ok(), memory, "ran out of memory"),
+        (err("saved"), Outcome("timeout"), "ran past it"),  # the fixed script got further, then hit the limit
+    ]:
+        d = _decided(original, rewritten, ok())
+        assert (d.verdict, why in d.reason) == ("inconclusive", True), (original.status, rewritten.status, d.reason)
+    # One run standing for both still needs that run to have finished.
+    crash = Outcome("crash", exit_code=-9)
+    assert _decided(crash, crash).verdict == "inconclusive"
+    assert _decided(nothing, nothing).verdict == "preserved"  # identical source, ran: nothing can differ
+
+
+def test_tensors_over_the_record_budget_make_it_inconclusive_unless_another_differs():
+    d = _decided(ok(), ok(), not_compared=["big"])
+    assert d.verdict == "inconclusive" and "big" in d.reason and "record budget" in d.reason
+    assert _decided(ok(), ok(), diffs=VALUE_DIFF, not_compared=["big"]).verdict == "changed"
+    assert _decided(err("saved"), ok(), ok(), not_compared=["big"]).verdict == "inconclusive"
 
 
 # --- tensor identity ----------------------------------------------------------------------------------------
@@ -205,9 +244,29 @@ def test_compare_runs_missing_and_extra(torch, tmp_path):
     new = run("new", [("backward#1", "value", "event"), ("backward#2", "value", "event"), ("w", "value", "final"),
                       ("tmp", "value", "final")],
               [torch.tensor(1.0), torch.tensor(2.0), torch.ones(2), torch.ones(1)])
-    diffs = compare_runs(torch, ref, new, rtol=0, atol=0, scope="all")
+    diffs, skipped = compare_runs(torch, ref, new, rtol=0, atol=0, scope="all")
     assert [(d["tensor"], d["kind"]) for d in diffs] == [("w.grad", "missing"), ("backward#2", "missing")]
-    assert compare_runs(torch, ref, new, rtol=0, atol=0, scope="events") == []
+    assert skipped == []
+    assert compare_runs(torch, ref, new, rtol=0, atol=0, scope="events") == ([], [])
+    # A tensor one side skipped (over its record budget, stored as None) is not compared, not "missing".
+    big = run("big", [("backward#1", "value", "event"), ("w", "value", "final"), ("w.grad", "grad", "final")],
+              [torch.tensor(1.0), None, torch.ones(2)])
+    assert compare_runs(torch, ref, big, rtol=0, atol=0, scope="all") == ([], ["w"])
+
+
+def test_chunked_comparison_matches_the_whole_tensor_comparison(torch, monkeypatch):
+    from outplace.harness import tensordiff
+
+    a = torch.arange(60, dtype=torch.float32).reshape(3, 4, 5)
+    b = a.clone()
+    b[1, 2, 3] = float("nan")
+    b[2, 0, 1] = -7.0
+    b[0, 0, 0] = -0.0
+    cases = [(a, b), (a.transpose(0, 2), b.transpose(0, 2)), (a, a.double()), (a[:, ::2], b[:, ::2])]
+    whole = [tensordiff.diff_tensor(torch, "t", "value", x, y) for x, y in cases]
+    monkeypatch.setattr(tensordiff, "CHUNK", 7)  # many chunks, some rows split, some not contiguous
+    assert [tensordiff.diff_tensor(torch, "t", "value", x, y) for x, y in cases] == whole
+    assert whole[0]["count"] == 3 and "first at (0, 0, 0)" in whole[0]["detail"] and whole[0]["max_abs_diff"] is None
 
 
 # --- cases and reports ------------------------------------------------------------------------------------

@@ -1,13 +1,17 @@
 """The `outplace` command line: check, fix, rule(s), and the front ends of the other parts.
 
 Exit codes (like ruff): 0 nothing found / nothing to change; 1 findings remain (check, fix) or
-something would change (--diff, --check); 2 usage error, bad configuration, or a file that could
-not be processed (its one-line error is on stderr; the run still covers every other file).
+something would change (--diff, --check); 2 usage error, bad configuration, or a file, directory or
+path that could not be processed (its one-line error is on stderr; the run still covers everything
+else). Standard input is judged like the same file given by path. A run ended by a signal (SIGTERM,
+SIGHUP, SIGINT) stops its workers, removes its temporary files and exits 128 + the signal number.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
 import sys
 from enum import Enum
 from pathlib import Path
@@ -78,24 +82,40 @@ def _load(paths: list[str], stdin_filename: Optional[str], **overrides) -> tuple
         raise _fail(str(e)) from None
 
 
-def _files(paths: list[str], settings: Settings, root: Path) -> list[Path]:
+def _path_error(e: OSError, named: bool) -> str:
+    """One line for a path named on the command line that cannot be reached, or a directory that
+    cannot be listed."""
+    import errno
+
+    if named and e.errno == errno.ENOENT:
+        return f"{e.filename}: no such file or directory"
+    if named and e.errno == errno.ELOOP:
+        return f"{e.filename}: a symbolic link loop (too many levels of symbolic links)"
+    what = "cannot access" if named else "cannot list directory"
+    return f"{e.filename}: {what}: [Errno {e.errno}] {e.strerror}" if e.errno else f"{e.filename}: {what}: {e}"
+
+
+def _files(paths: list[str], settings: Settings, root: Path, summary) -> list[Path]:
+    """The files to process; every path or directory that cannot be read is one error line (and
+    counts in `summary`), and the run goes on with the rest."""
     from outplace.discovery import iter_python_files
 
-    def warn(e: OSError) -> None:
-        _err(f"outplace: warning: {e.filename}: cannot list: {e.strerror}")
+    named = set(paths)
 
-    try:
-        return list(iter_python_files(paths, settings, root=root, on_error=warn))
-    except FileNotFoundError as e:
-        raise _fail(f"{e.filename}: no such file or directory") from None
+    def error(e: OSError) -> None:
+        summary.unreadable += 1
+        # A directory that is there but cannot be listed is not a path that cannot be reached.
+        _err(_path_error(e, e.filename in named and not os.path.isdir(e.filename)))
+
+    return list(iter_python_files(paths, settings, root=root, on_error=error))
 
 
 def _results(files: list[Path], settings: Settings, *, fix: bool, jobs: Optional[int], root: Path,
-             use_cache: bool):
+             use_cache: bool, cache_dir: Optional[str] = None):
     from outplace.cache import Cache
     from outplace.runner import run
 
-    cache = Cache(root, settings) if use_cache and os.environ.get("OUTPLACE_NO_CACHE") != "1" else None
+    cache = Cache(root, settings, cache_dir) if use_cache and os.environ.get("OUTPLACE_NO_CACHE") != "1" else None
     if not (_stderr_is_tty() and len(files) >= PROGRESS_MIN_FILES):
         return list(run(files, settings, fix=fix, jobs=jobs, cache=cache))
     from rich.console import Console
@@ -122,21 +142,19 @@ def _print_finding(path: str, f) -> None:
     typer.echo(line)
 
 
-def _print_diff(diff: str) -> None:
+def _print_diff(diff: bytes) -> None:
+    """A patch is bytes in its file's encoding: written as they are, coloured only on a terminal."""
+    out = sys.stdout.buffer
     if not (sys.stdout.isatty() and os.environ.get("NO_COLOR") is None):
-        sys.stdout.write(diff)
+        out.write(diff)
+        out.flush()
         return
     for line in diff.splitlines(keepends=True):
-        if line.startswith(("+++", "---")):
-            sys.stdout.write(typer.style(line, bold=True))
-        elif line.startswith("+"):
-            sys.stdout.write(typer.style(line, fg="green"))
-        elif line.startswith("-"):
-            sys.stdout.write(typer.style(line, fg="red"))
-        elif line.startswith("@@"):
-            sys.stdout.write(typer.style(line, fg="cyan"))
-        else:
-            sys.stdout.write(line)
+        body, end = (line[:-1], line[-1:]) if line.endswith(b"\n") else (line, b"")
+        code = (b"1" if line.startswith((b"+++", b"---")) else b"32" if line.startswith(b"+")
+                else b"31" if line.startswith(b"-") else b"36" if line.startswith(b"@@") else None)
+        out.write(b"\x1b[" + code + b"m" + body + b"\x1b[0m" + end if code else line)
+    out.flush()
 
 
 # Options shared by check and fix.
@@ -149,7 +167,44 @@ StdinNameOpt = typer.Option(None, "--stdin-filename", help="The name of the file
 UnsafeOpt = typer.Option(None, "--unsafe-fixes/--no-unsafe-fixes", help="Also apply fixes that may change behaviour.")
 CloneOpt = typer.Option(None, "--clone/--no-clone", help="Allow `x = x.clone()` before writes that have no exact out-of-place form.")
 PathsArg = typer.Argument(None, help="Files or directories (default: .); `-` reads standard input.")
-NoCacheOpt = typer.Option(False, "--no-cache", help="Neither read nor write the results cache (.outplace_cache).")
+NoCacheOpt = typer.Option(False, "--no-cache", help="Neither read nor write the results cache.")
+CacheDirOpt = typer.Option(None, "--cache-dir", help="Keep the results cache here (default: the user cache "
+                                                     "directory, ~/.cache/outplace).")
+
+
+class _Stopped(BaseException):
+    """A signal asked the run to end: raised in the main thread, so that every `finally` runs
+    (worker processes stopped, temporary files removed) before outplace exits."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+
+@contextlib.contextmanager
+def _signals_end_the_run():
+    """SIGTERM, SIGHUP and SIGINT end `check`/`fix` cleanly, with exit code 128 + the signal."""
+    from outplace.source import interrupt
+
+    def stop(signum, frame) -> None:
+        for sig in caught:  # a second signal must not interrupt the cleanup
+            signal.signal(sig, signal.SIG_IGN)
+        interrupt(_Stopped(signum))  # now, or once a file operation that must not be cut in half ends
+
+    caught = [s for s in (signal.SIGTERM, getattr(signal, "SIGHUP", None), signal.SIGINT) if s is not None]
+    try:
+        previous = {s: signal.signal(s, stop) for s in caught}
+    except ValueError:  # not the main thread (an embedding): leave signals alone
+        yield
+        return
+    try:
+        yield
+    except _Stopped as e:
+        _err(f"outplace: stopped by {signal.Signals(e.signum).name}; files not yet written are unchanged")
+        raise typer.Exit(128 + e.signum) from None
+    finally:
+        for s, handler in previous.items():
+            signal.signal(s, handler)
 
 
 def _overrides(select, ignore, exclude, extend_exclude, unsafe_fixes=None, clone=None) -> dict:
@@ -197,51 +252,63 @@ def check(
     stdin_filename: Optional[str] = StdinNameOpt,
     exit_zero: bool = typer.Option(False, "--exit-zero", help="Exit 0 even when there are findings."),
     no_cache: bool = NoCacheOpt,
+    cache_dir: Optional[str] = CacheDirOpt,
     quiet: bool = typer.Option(False, "-q", "--quiet", help="No summary on stderr."),
 ) -> None:
-    from outplace.engine import fix_edit, parse
+    from outplace.engine import check_source, fix_edit, parse
     from outplace.report import Summary, display_path, finding_json, json_dump, replacement_json
     from outplace.runner import process_text
-    from outplace.source import read_source
+    from outplace.source import SourceError, read_source
 
     paths = paths or ["."]
     settings, root = _load(paths, stdin_filename, **_overrides(select, ignore, exclude, extend_exclude,
                                                                unsafe_fixes, clone))
-    if paths == ["-"]:
-        src, _ = _read_stdin(stdin_filename)
-        results = [] if _stdin_excluded(stdin_filename, settings, root) else \
-            [process_text(src.path, src, settings, fix=False)]
-    elif "-" in paths:
-        raise _fail("`-` (standard input) cannot be combined with other paths")
-    else:
-        results = _results(_files(paths, settings, root), settings, fix=False, jobs=jobs, root=root,
-                           use_cache=not no_cache)
-
     summary, items = Summary(), []
-    for r in results:
-        shown = display_path(r.path)
-        if r.error:
-            summary.errors += 1
-            _err(r.error)
-            continue
-        summary.add(r.findings, [], [f for f in r.findings if f.fix and not f.fix.is_safe
-                                     and not settings.unsafe_fixes], False)
-        if output_format is Format.json and r.findings:
-            text = r.source.text if r.source is not None else read_source(r.path).text  # cached result
-            tree = parse(text) if any(f.plan is not None for f in r.findings) else None
-            for f in r.findings:
-                edit = fix_edit(text, f, tree) if f.plan is not None else None
-                items.append(finding_json(shown, f, replacement_json(text, edit)))
-        elif output_format is Format.text:
-            for f in r.findings:
-                _print_finding(shown, f)
+    with _signals_end_the_run():
+        if paths == ["-"]:
+            src, _ = _read_stdin(stdin_filename)
+            results = [] if _stdin_excluded(stdin_filename, settings, root) else \
+                [process_text(src.path, src, settings, fix=False)]
+        elif "-" in paths:
+            raise _fail("`-` (standard input) cannot be combined with other paths")
+        else:
+            results = _results(_files(paths, settings, root, summary), settings, fix=False, jobs=jobs, root=root,
+                               use_cache=not no_cache, cache_dir=cache_dir)
+
+        for r in results:
+            shown = display_path(r.path)
+            if output_format is Format.json and any(f.fix is not None and f.plan is None for f in r.findings):
+                # From the cache, which keeps no rewrite plans: analyse the text again for them.
+                try:
+                    r.source = read_source(r.path)
+                    r.findings = check_source(r.source.text, settings, path=str(r.path))
+                except (SourceError, Exception) as e:  # noqa: BLE001 - the file changed meanwhile
+                    r.error = str(e) if isinstance(e, SourceError) else f"{r.path}: {type(e).__name__}: {e}"
+            if r.error:
+                summary.errors += 1
+                _err(r.error)
+                continue
+            summary.add(r.findings, [], _held_back(r.findings, settings), False)
+            if output_format is Format.json and r.findings:
+                text = r.source.text if r.source is not None else read_source(r.path).text  # cached result
+                tree = parse(text) if any(f.plan is not None for f in r.findings) else None
+                for f in r.findings:
+                    edit = fix_edit(text, f, tree) if f.plan is not None else None
+                    items.append(finding_json(shown, f, replacement_json(text, edit)))
+            elif output_format is Format.text:
+                for f in r.findings:
+                    _print_finding(shown, f)
     if output_format is Format.json:
         sys.stdout.write(json_dump(items))
     if not quiet:
         _err(summary.text("check", write=False))
-    if summary.errors:
+    if summary.errors or summary.unreadable:
         raise typer.Exit(2)
     raise typer.Exit(0 if exit_zero or not summary.findings else 1)
+
+
+def _held_back(findings, settings: Settings) -> list:
+    return [f for f in findings if f.fix is not None and not f.fix.is_safe and not settings.unsafe_fixes]
 
 
 # ---- fix --------------------------------------------------------------------------------------------
@@ -263,10 +330,9 @@ def fix(
     stdin_filename: Optional[str] = StdinNameOpt,
     quiet: bool = typer.Option(False, "-q", "--quiet", help="No summary on stderr; no remaining findings."),
     no_cache: bool = NoCacheOpt,
+    cache_dir: Optional[str] = CacheDirOpt,
 ) -> None:
-    from outplace.report import Summary, display_path, unified_diff
-    from outplace.runner import process_text
-    from outplace.source import SourceError, encode_text, write_source
+    from outplace.report import Summary
 
     paths = paths or ["."]
     settings, root = _load(paths, stdin_filename, **_overrides(select, ignore, exclude, extend_exclude,
@@ -274,52 +340,97 @@ def fix(
     write = not (diff or check_only)
     if interactive and (diff or check_only or paths == ["-"]):
         raise _fail("--interactive cannot be combined with --diff, --check or `-`")
+    if "-" in paths and paths != ["-"]:
+        raise _fail("`-` (standard input) cannot be combined with other paths")
+    summary = Summary()
+    with _signals_end_the_run():
+        if paths == ["-"]:
+            _fix_stdin(stdin_filename, settings, root, summary, diff=diff, check_only=check_only)
+        else:
+            files = _files(paths, settings, root, summary)
+            if write:
+                _remove_stale_temp_files(files, quiet)
+            results = _results(files, settings, fix=True, jobs=jobs, root=root, use_cache=not no_cache,
+                               cache_dir=cache_dir)
+            _fix_files(results, settings, summary, diff=diff, check_only=check_only, interactive=interactive,
+                       quiet=quiet)
+    if not quiet:
+        _err(summary.text("fix", write=write))
+    if summary.errors or summary.unreadable:
+        raise typer.Exit(2)
+    if not write:
+        raise typer.Exit(1 if summary.changed else 0)
+    raise typer.Exit(1 if summary.findings else 0)
+
+
+def _fix_stdin(stdin_filename: Optional[str], settings: Settings, root: Path, summary, *, diff: bool,
+               check_only: bool) -> None:
+    """`fix -`: the fixed source on standard output (or the patch, or `would fix`); `summary` is what
+    the same file given by path would have counted."""
+    from outplace.report import display_path, unified_diff
+    from outplace.runner import process_text
+    from outplace.source import SourceError, encode_text
+
+    src, raw = _read_stdin(stdin_filename)
+    if _stdin_excluded(stdin_filename, settings, root):
+        sys.stdout.buffer.write(raw)  # excluded: echoed back unchanged, nothing counted
+        return
+    r = process_text(src.path, src, settings, fix=True)
+    shown = display_path(src.path)
+    if r.error:
+        _err(r.error)
+        summary.errors += 1
+    out = raw
+    if r.fixed is not None:
+        try:
+            out = encode_text(r.fixed, src.encoding, src.bom)
+        except SourceError as e:
+            _err(str(e))
+            summary.errors += 1
+            r.fixed = None
+    if diff:
+        if r.fixed is not None:
+            _print_diff(unified_diff(src.text, r.fixed, shown, src.encoding, src.bom))
+    elif check_only:
+        if r.fixed is not None:
+            typer.echo(f"would fix {shown}")
+    else:
+        sys.stdout.buffer.write(out)
+        sys.stdout.buffer.flush()
+    if not r.error:
+        summary.add(r.findings, r.applied, r.held_back, r.fixed is not None)
+
+
+def _fix_files(results, settings: Settings, summary, *, diff: bool, check_only: bool, interactive: bool,
+               quiet: bool) -> None:
+    from outplace.report import display_path, unified_diff
+    from outplace.source import SourceError, write_source
+
+    write = not (diff or check_only)
     if interactive:
         from outplace.interactive import Quit, review_file
-    if paths == ["-"]:
-        src, raw = _read_stdin(stdin_filename)
-        if _stdin_excluded(stdin_filename, settings, root):
-            sys.stdout.buffer.write(raw)
-            raise typer.Exit(0)
-        r = process_text(src.path, src, settings, fix=True)
-        if r.error:
-            _err(r.error)
-        shown = display_path(src.path)
-        if diff:
-            if r.fixed is not None:
-                _print_diff(unified_diff(src.text, r.fixed, shown))
-        else:
-            sys.stdout.buffer.write(encode_text(r.fixed, src.encoding, src.bom) if r.fixed is not None else raw)
-        if not quiet:
-            s = Summary()
-            s.add(r.findings, r.applied, r.held_back, r.fixed is not None)
-            s.errors = int(bool(r.error))
-            _err(s.text("fix", write=not diff))
-        raise typer.Exit(2 if r.error else (1 if diff and r.fixed is not None else 0))
-    if "-" in paths:
-        raise _fail("`-` (standard input) cannot be combined with other paths")
-
-    summary, quit_review = Summary(), False
-    for r in _results(_files(paths, settings, root), settings, fix=True, jobs=jobs, root=root,
-                      use_cache=not no_cache):
+    quit_review = False
+    for r in results:
         shown = display_path(r.path)
         if r.error:
             summary.errors += 1
             _err(r.error)
             continue
         changed = r.fixed is not None
-        if changed and interactive and quit_review:
-            r.fixed, changed = None, False  # the user quit: leave the remaining files alone
-        elif changed and interactive:
-            try:
-                r.fixed = review_file(shown, r.source.text, r.fixed, r.applied, input_stream=sys.stdin,
-                                      output=sys.stdout)
-            except Quit as stop:  # like `git add -p`: hunks accepted before `q` still apply
-                quit_review = True
-                r.fixed = stop.text
-            changed = r.fixed is not None and r.fixed != r.source.text
-            if not changed:
-                r.fixed = None
+        if changed and interactive:
+            accepted: list = []
+            if quit_review:
+                reviewed = r.source.text  # the user quit: leave the remaining files alone
+            else:
+                try:
+                    reviewed = review_file(shown, r.source.text, r.fixed, r.applied, input_stream=sys.stdin,
+                                           output=sys.stdout, accepted=accepted)
+                except Quit as stop:  # like `git add -p`: hunks accepted before `q` still apply
+                    quit_review = True
+                    reviewed = stop.text if stop.text is not None else r.source.text
+            if reviewed != r.fixed:
+                _declined(r, reviewed, accepted, settings, summary)
+            changed = r.fixed is not None
         if changed and write:
             try:
                 write_source(r.source, r.fixed)
@@ -329,19 +440,37 @@ def fix(
                 continue
         summary.add(r.findings, r.applied, r.held_back, changed)
         if changed and diff:
-            _print_diff(unified_diff(r.source.text, r.fixed, shown))
+            _print_diff(unified_diff(r.source.text, r.fixed, shown, r.source.encoding, r.source.bom))
         elif changed and check_only:
             typer.echo(f"would fix {shown}")
         if write and not quiet:
             for f in r.findings:
                 _print_finding(shown, f)
-    if not quiet:
-        _err(summary.text("fix", write=write))
-    if summary.errors:
-        raise typer.Exit(2)
-    if not write:
-        raise typer.Exit(1 if summary.changed else 0)
-    raise typer.Exit(1 if summary.findings else 0)
+
+
+def _declined(r, reviewed: str, accepted: list, settings: Settings, summary) -> None:
+    """Some hunks were answered "n" (or never asked): what is applied and what is left is what the
+    reviewed text holds, not what the full fix would have done."""
+    from outplace.engine import check_source
+
+    summary.declined += len(r.applied) - len(accepted)
+    r.applied = accepted
+    r.fixed = reviewed if reviewed != r.source.text else None
+    try:
+        r.findings = check_source(reviewed, settings, path=str(r.path))
+    except Exception:  # noqa: BLE001 - the reviewed text parses (every hunk is a whole statement's fix)
+        r.findings = []
+    r.held_back = _held_back(r.findings, settings)
+
+
+def _remove_stale_temp_files(files: list[Path], quiet: bool) -> None:
+    """Temporary files an interrupted `fix` of this user left beside the files it was writing."""
+    from outplace.source import remove_stale_temp_files
+
+    for directory in sorted({os.path.dirname(os.path.abspath(p)) for p in files}):
+        for removed in remove_stale_temp_files(directory):
+            if not quiet:
+                _err(f"outplace: removed {removed}, left by an interrupted run")
 
 
 # ---- rule docs ----------------------------------------------------------------------------------------

@@ -4,8 +4,9 @@
     load_settings(root, **overrides)  -> Settings   (raises ConfigError, one line, naming file and key)
 
 Keys (kebab-case; snake_case accepted too): select, ignore, unsafe-fixes, clone, exclude,
-extend-exclude, respect-gitignore, force-exclude. `exclude` replaces the default excludes;
-`extend-exclude` adds to them.
+extend-exclude, respect-gitignore, force-exclude, cache-dir. `exclude` replaces the default excludes;
+`extend-exclude` adds to them. `cache-dir` asks for a project-local check cache: a relative path that
+stays inside the project (a repository cannot point outplace's writes elsewhere).
 """
 
 from __future__ import annotations
@@ -35,7 +36,8 @@ _RULE_CODE_RE = re.compile(r"OP[0-9]{0,3}")
 
 _LIST_KEYS = ("select", "ignore", "exclude", "extend_exclude")
 _BOOL_KEYS = ("unsafe_fixes", "clone", "respect_gitignore", "force_exclude")
-_KNOWN = _LIST_KEYS + _BOOL_KEYS
+_PATH_KEYS = ("cache_dir",)
+_KNOWN = _LIST_KEYS + _BOOL_KEYS + _PATH_KEYS
 
 
 class ConfigError(Exception):
@@ -121,6 +123,13 @@ def _check_value(source: str, where: str, key: str, value: Any) -> Any:
     if key in _BOOL_KEYS:
         if not isinstance(value, bool):
             raise ConfigError(source, f"{prefix}{shown_key!r} must be true or false, not {value!r}", shown_key)
+        return value
+    if key in _PATH_KEYS:
+        if not isinstance(value, str) or not value.strip():
+            raise ConfigError(source, f"{prefix}{shown_key!r} must be a path, not {value!r}", shown_key)
+        if where and (os.path.isabs(value) or value.startswith("~") or ".." in Path(value).parts):
+            raise ConfigError(source, f"{prefix}{shown_key!r} must be a relative path inside the project, "
+                                      f"not {value!r}", shown_key)
         return value
     if isinstance(value, (str, bytes)) or not isinstance(value, (list, tuple)) or not all(
         isinstance(v, str) for v in value

@@ -37,15 +37,31 @@ def iter_python_files(
 ) -> Iterator[Path]:
     """Yield the Python files to process under `paths`, deterministically.
 
-    Every path is checked before anything is yielded: one that does not exist raises FileNotFoundError
-    (naming it) at the call itself. `root` (default: the current directory) anchors exclude globs that
-    contain a `/`. A directory that cannot be listed during the walk is passed to `on_error` (default:
-    skipped silently).
+    Every path is checked before anything is yielded. One that cannot be reached (missing, a symlink
+    loop, a directory on the way that cannot be searched) is passed to `on_error` as the OSError that
+    says why (its `filename` names it) and skipped; without `on_error` that error is raised at the call
+    itself. `root` (default: the current directory) anchors exclude globs that contain a `/`. A
+    directory that cannot be listed during the walk is passed to `on_error` too (default: skipped
+    silently).
     """
-    given = [Path(p) for p in paths]
-    for p in given:
-        if not os.path.exists(p):
-            raise FileNotFoundError(errno.ENOENT, os.strerror(errno.ENOENT), os.fspath(p))
+    given = []
+    for p in paths:
+        try:
+            os.stat(p)
+        except OSError as exc:
+            if exc.filename is None:  # pragma: no cover - os.stat always names it
+                exc.filename = os.fspath(p)
+            if on_error is None:
+                raise
+            on_error(exc)
+            continue
+        except ValueError as exc:  # an embedded NUL byte
+            error = OSError(errno.EINVAL, str(exc), os.fspath(p))
+            if on_error is None:
+                raise error from None
+            on_error(error)
+            continue
+        given.append(Path(p))
     return _walk_all(given, settings, _abs_root(root), on_error)
 
 

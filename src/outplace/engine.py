@@ -143,11 +143,13 @@ def fix_source(source: str, settings: Settings = Settings(), *, path: str = "<st
         held_back = [f for f in findings if f.fix is not None and not f.fix.is_safe and not settings.unsafe_fixes]
         if not chosen or tree is None:
             return FixResult(current, applied, held_back, findings)
-        new, landed, tree = _rewrite(current, tree, chosen)
-        if not landed:
+        new, landed = _apply(current, tree, chosen)
+        tree = None  # the old tree is not needed any more: free it before the new text is parsed
+        new_tree = _verified(new, current) if landed else None
+        if new_tree is None:
             return FixResult(current, applied, held_back, findings)
         applied += [findings[i] for i in sorted(landed)]
-        current = new
+        current, tree = new, new_tree
     findings, _ = _analyse(current, settings)
     held_back = [f for f in findings if f.fix is not None and not f.fix.is_safe and not settings.unsafe_fixes]
     return FixResult(current, applied, held_back, findings)
@@ -195,6 +197,15 @@ def _rewrite(source: str, tree: ast.Module, chosen: list[tuple[int, Finding]]
              ) -> tuple[str, set[int], ast.Module | None]:
     """Apply the chosen findings' plans; returns the new source, the indices that landed, and the
     new source's tree (parsed to check it; the next pass reuses it)."""
+    new, landed = _apply(source, tree, chosen)
+    new_tree = _verified(new, source) if landed else None
+    if new_tree is None:
+        return source, set(), tree
+    return new, landed, new_tree
+
+
+def _apply(source: str, tree: ast.Module, chosen: list[tuple[int, Finding]]) -> tuple[str, set[int]]:
+    """The chosen findings' plans applied to `source` (not checked yet), and the indices that landed."""
     from outplace.rewrite import rewrite_source  # libcst: loaded only when something is rewritten
 
     stmts = _statements_by_start(tree, split_lines(source))
@@ -205,15 +216,19 @@ def _rewrite(source: str, tree: ast.Module, chosen: list[tuple[int, Finding]]
             triples.append((i, f.plan, stmt))
     new, landed = rewrite_source(source, tree, triples, dominant_newline(source))
     if not landed or new == source:
-        return source, set(), tree
+        return source, set()
+    return new, landed
+
+
+def _verified(new: str, source: str) -> ast.Module | None:
+    """`new`'s tree when it compiles (or `source` did not either); None otherwise: never hand back
+    code that does not compile. Compiled before it is parsed, so the two never hold memory at once."""
+    if not _compiles(new) and _compiles(source):
+        return None  # e.g. a repeated keyword argument
     try:
-        new_tree = parse(new)
-        if not _compiles(new) and _compiles(source):
-            raise ParseError("rewrite does not compile")  # e.g. a repeated keyword argument
+        return parse(new)
     except ParseError:
-        # Never hand back code that does not compile: report the findings as unfixed instead.
-        return source, set(), tree
-    return new, landed, new_tree
+        return None
 
 
 def _compiles(source: str) -> bool:

@@ -286,20 +286,28 @@ def _ask(input_stream: IO[str], output: IO[str], prompt: str) -> str:
 
 
 def review_file(shown_path: str, old: str, new: str, applied: list[Finding],
-                input_stream: IO[str] = sys.stdin, output: IO[str] = sys.stdout) -> str:
-    """Ask about each hunk of `old` -> `new`; return `old` with exactly the accepted hunks applied."""
+                input_stream: IO[str] = sys.stdin, output: IO[str] = sys.stdout,
+                accepted: Optional[list[Finding]] = None) -> str:
+    """Ask about each hunk of `old` -> `new`; return `old` with exactly the accepted hunks applied.
+    `accepted`, when given, receives the findings whose hunks were accepted (also when `Quit` is raised)."""
     hunks = split_hunks(old, new, applied)
     if not hunks:
         return old
     color = hasattr(output, "isatty") and output.isatty() and os.environ.get("NO_COLOR") is None
     style = _Style(bool(color))
     output.write(style(f"--- a/{shown_path}\n", "1") + style(f"+++ b/{shown_path}\n", "1"))
-    accepted: list[Hunk] = []
+    taken: list[Hunk] = []
     decided: Optional[str] = None  # "a" or "d": the answer for the rest of the file
+
+    def accept(hunk: Hunk) -> None:
+        taken.append(hunk)
+        if accepted is not None:
+            accepted.extend(hunk.findings)
+
     for k, hunk in enumerate(hunks, 1):
         if decided is not None:
             if decided == "a":
-                accepted.append(hunk)
+                accept(hunk)
             continue
         output.write(render_hunk(old, new, hunk, style))
         for f in hunk.findings:
@@ -308,9 +316,9 @@ def review_file(shown_path: str, old: str, new: str, applied: list[Finding],
         answer = _ask(input_stream, output, style(f"({k}/{len(hunks)}) Apply this {kind} to {shown_path} "
                                                   "[y,n,a,d,q,?]? ", "1;34"))
         if answer == "q":
-            raise Quit(apply_hunks(old, new, accepted))
+            raise Quit(apply_hunks(old, new, taken))
         if answer in ("y", "a"):
-            accepted.append(hunk)
+            accept(hunk)
         if answer in ("a", "d"):
             decided = answer
-    return apply_hunks(old, new, accepted)
+    return apply_hunks(old, new, taken)

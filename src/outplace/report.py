@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import difflib
 import json
+import re
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -56,25 +56,52 @@ def _line_col(source: str, offset: int) -> tuple[int, int]:
     return line, offset - start + 1
 
 
-def unified_diff(old: str, new: str, path: str) -> str:
-    """A patch `git apply` accepts: a/ b/ prefixes, exact line endings, no-newline-at-EOF markers."""
-    a, b = split_lines(old), split_lines(new)
-    groups = difflib.SequenceMatcher(None, a, b, autojunk=False).get_grouped_opcodes(3)
-    out = []
-    for group in groups:
+def unified_diff(old: str, new: str, path: str, encoding: str = "utf-8", bom: bool = False) -> bytes:
+    """A patch `git apply` accepts, as bytes in the file's own encoding (BOM included): a/ b/
+    prefixes, lines as git splits them (at "\\n" only; "\\r" is content), no-newline-at-EOF markers.
+
+    Linear in the size of the files (the change blocks come from `change_blocks`, made for a fixer's
+    scattered edits; difflib takes minutes on a large file of repeated blocks)."""
+    from outplace.lsp.convert import change_blocks
+    from outplace.source import encode_text
+
+    a = _GIT_LINE.findall(encode_text(old, encoding, bom, path=path))
+    b = _GIT_LINE.findall(encode_text(new, encoding, bom, path=path))
+    out: list[bytes] = []
+    for hunk in _hunks(change_blocks(a, b)):
         if not out:
-            out += [f"--- a/{path}\n", f"+++ b/{path}\n"]
-        i1, j1 = group[0][1], group[0][3]  # opcodes: (tag, i1, i2, j1, j2)
-        i2, j2 = group[-1][2], group[-1][4]
-        out.append(f"@@ -{_range(i1, i2 - i1)} +{_range(j1, j2 - j1)} @@\n")
-        for tag, a1, a2, b1, b2 in group:
-            if tag == "equal":
-                out += [" " + line for line in a[a1:a2]]
-                continue
-            out += ["-" + line for line in a[a1:a2]]
-            out += ["+" + line for line in b[b1:b2]]
-    # Content lines keep their own endings; a last line without one gets git's marker.
-    return "".join(line if line.endswith(("\n", "\r")) else line + "\n" + NO_EOL for line in out)
+            name = path.encode("utf-8", "surrogateescape")
+            out += [b"--- a/" + name + b"\n", b"+++ b/" + name + b"\n"]
+        first, last = hunk[0], hunk[-1]
+        i1 = max(0, first[0] - CONTEXT)
+        j1 = first[2] - (first[0] - i1)
+        i2 = min(len(a), last[1] + CONTEXT)
+        j2 = last[3] + (i2 - last[1])
+        out.append(f"@@ -{_range(i1, i2 - i1)} +{_range(j1, j2 - j1)} @@\n".encode())
+        pos = i1
+        for bi1, bi2, bj1, bj2 in hunk:
+            out += [b" " + line for line in a[pos:bi1]]
+            out += [b"-" + line for line in a[bi1:bi2]]
+            out += [b"+" + line for line in b[bj1:bj2]]
+            pos = bi2
+        out += [b" " + line for line in a[pos:i2]]
+    # A last line without a newline gets git's marker.
+    return b"".join(line if line.endswith(b"\n") else line + b"\n" + NO_EOL.encode() for line in out)
+
+
+CONTEXT = 3
+_GIT_LINE = re.compile(rb"[^\n]*\n|[^\n]+\Z")
+
+
+def _hunks(blocks: list[tuple[int, int, int, int]]) -> list[list[tuple[int, int, int, int]]]:
+    """Change blocks grouped into hunks: blocks whose context would touch share one (like difflib)."""
+    hunks: list[list[tuple[int, int, int, int]]] = []
+    for block in blocks:
+        if hunks and block[0] - hunks[-1][-1][1] <= 2 * CONTEXT:
+            hunks[-1].append(block)
+        else:
+            hunks.append([block])
+    return hunks
 
 
 def _range(start: int, length: int) -> str:
@@ -96,6 +123,8 @@ class Summary:
     findings: int = 0
     fixed: Counter = field(default_factory=Counter)
     held_back: int = 0
+    declined: int = 0  # fixes answered "n" (or left unasked after "q") in an interactive review
+    unreadable: int = 0  # paths named on the command line, or directories, that could not be read
 
     def add(self, findings: Iterable[Finding], applied: Iterable[Finding], held_back: Iterable[Finding],
             changed: bool) -> None:
@@ -115,6 +144,9 @@ class Summary:
             if total:
                 by_rule = ", ".join(f"{c} {n}" for c, n in sorted(self.fixed.items()))
                 parts.append(f"{total} fix{'es' * (total != 1)} {'applied' if write else 'to apply'} ({by_rule})")
+            if self.declined:
+                parts.append(f"{self.declined} fix{'es' * (self.declined != 1)} declined"
+                             + ("; no fix applied" if not total else ""))
             left = self.findings
             if left:
                 parts.append(f"{left} finding{'s' * (left != 1)} left")
@@ -125,6 +157,8 @@ class Summary:
                          "(use --unsafe-fixes)")
         if self.errors:
             parts.append(f"{self.errors} file{'s' * (self.errors != 1)} could not be processed")
+        if self.unreadable:
+            parts.append(f"{self.unreadable} path{'s' * (self.unreadable != 1)} could not be read")
         return "; ".join(parts) + "."
 
 

@@ -2,14 +2,20 @@
 
 A region is the run of whole lines holding one or more statements that carry plans. Each region is
 parsed by libcst on its own (inside a synthetic `if True:` when indented), transformed, printed and
-spliced back; every other byte of the file is left exactly as it was. When a region cannot stand on
-its own (a statement sharing a line with a compound header, say), the whole file is transformed.
+spliced back; every other byte of the file is left exactly as it was. A region whose statements sit
+in a one-line body (`if c: y *= 2`, `else: ...`) or after a form feed is cut out from its first
+statement's column instead, and parsed as a module of its own. When a region cannot stand on its own,
+the whole file is transformed. libcst does not print back some texts exactly (a form feed in a
+module-level indentation, a lone "\r" at the end): such a region is not rewritten at all.
+
+Work is linear in the size of the file: statements, plans and regions are each visited a bounded
+number of times (sorted sweeps, no region-by-plan or statement-by-plan products).
 """
 
 from __future__ import annotations
 
 import ast
-import re
+import bisect
 from dataclasses import dataclass
 from typing import Iterable, Sequence
 
@@ -17,21 +23,25 @@ import libcst as cst
 from libcst.metadata import MetadataWrapper, PositionProvider
 
 from outplace.plans import AugAssignPlan, CallEdit, CallPlan, ClonePlan, MaskedFillPlan, Plan, Span
-from outplace.source import split_lines
+from outplace.source import char_col, split_lines
 
 
 @dataclass(frozen=True)
 class Region:
     first: int  # 1-based first line
     last: int  # 1-based last line (inclusive)
+    col: int = 0  # > 0: the region starts at this character column of `first` (a one-line body, a form feed)
 
 
 class _Transformer(cst.CSTTransformer):
     METADATA_DEPENDENCIES = (PositionProvider,)
 
-    def __init__(self, plans: Sequence[tuple[int, Plan]], line_shift: int) -> None:
+    def __init__(self, plans: Sequence[tuple[int, Plan]], line_shift: int, cut: tuple[int, int] = (0, 0),
+                 inline: bool = False) -> None:
         super().__init__()
         self.shift = line_shift  # region line + shift = file line
+        self.cut = cut  # (line, columns): that line of the parsed text was cut from mid-line; add them back
+        self.inline = inline  # the region continues a line: statements that become several stay on it
         self.by_stmt: dict[tuple[int, int], list[tuple[int, Plan]]] = {}
         self.call_spans: dict[Span, list[tuple[int, Plan]]] = {}
         for pid, plan in plans:
@@ -43,7 +53,10 @@ class _Transformer(cst.CSTTransformer):
 
     def _span(self, node: cst.CSTNode) -> Span:
         r = self.get_metadata(PositionProvider, node)
-        return (r.start.line + self.shift, r.start.column, r.end.line + self.shift, r.end.column)
+        line, cols = self.cut
+        start_col = r.start.column + (cols if r.start.line == line else 0)
+        end_col = r.end.column + (cols if r.end.line == line else 0)
+        return (r.start.line + self.shift, start_col, r.end.line + self.shift, end_col)
 
     def leave_Call(self, original: cst.Call, updated: cst.Call) -> cst.BaseExpression:
         hits = self.call_spans.get(self._span(original))
@@ -59,11 +72,10 @@ class _Transformer(cst.CSTTransformer):
         self.applied_calls[pid] = self.applied_calls.get(pid, 0) + 1
         return new
 
-    def leave_SimpleStatementLine(
-        self, original: cst.SimpleStatementLine, updated: cst.SimpleStatementLine
-    ) -> cst.BaseStatement | cst.FlattenSentinel[cst.BaseStatement]:
+    def _rewrite_body(self, original: Sequence[cst.BaseSmallStatement],
+                      updated: Sequence[cst.BaseSmallStatement]) -> list[cst.BaseSmallStatement]:
         new_body: list[cst.BaseSmallStatement] = []
-        for orig_small, small in zip(original.body, updated.body):
+        for orig_small, small in zip(original, updated):
             span = self._span(orig_small)
             plans = self.by_stmt.get((span[0], span[1]), [])
             for pid, plan in plans:
@@ -76,26 +88,64 @@ class _Transformer(cst.CSTTransformer):
                 small = out[-1]
                 new_body.extend(out[:-1])
             new_body.append(small)
+        return new_body
+
+    @staticmethod
+    def _semicolons(body: list[cst.BaseSmallStatement]) -> list[cst.BaseSmallStatement]:
+        """Small statements joined on one line: `a; b` (the last keeps its own semicolon, if any)."""
+        return [s.with_changes(semicolon=cst.Semicolon(whitespace_after=cst.SimpleWhitespace(" ")))
+                for s in body[:-1]] + body[-1:]
+
+    def leave_SimpleStatementLine(
+        self, original: cst.SimpleStatementLine, updated: cst.SimpleStatementLine
+    ) -> cst.BaseStatement | cst.FlattenSentinel[cst.BaseStatement]:
+        new_body = self._rewrite_body(original.body, updated.body)
         if len(new_body) == len(updated.body):
             return updated.with_changes(body=new_body)
-        if len(updated.body) == 1:
+        if len(updated.body) == 1 and not self.inline:
             # One statement became several: put each on its own line, comments on the right ones.
             lines = [cst.SimpleStatementLine(body=[s.with_changes(semicolon=cst.MaybeSentinel.DEFAULT)])
                      for s in new_body]
             lines[0] = lines[0].with_changes(leading_lines=updated.leading_lines)
             lines[-1] = lines[-1].with_changes(trailing_whitespace=updated.trailing_whitespace)
             return cst.FlattenSentinel(lines)
-        fixed = [s.with_changes(semicolon=cst.Semicolon(whitespace_after=cst.SimpleWhitespace(" ")))
-                 for s in new_body[:-1]] + [new_body[-1]]
-        return updated.with_changes(body=fixed)
+        return updated.with_changes(body=self._semicolons(new_body))
+
+    def leave_SimpleStatementSuite(
+        self, original: cst.SimpleStatementSuite, updated: cst.SimpleStatementSuite
+    ) -> cst.SimpleStatementSuite:
+        """A one-line body (`if c: y *= 2`): statements that become several stay on the line."""
+        new_body = self._rewrite_body(original.body, updated.body)
+        if len(new_body) == len(updated.body):
+            return updated.with_changes(body=new_body)
+        return updated.with_changes(body=self._semicolons(new_body))
 
 
-def _transform(code: str, plans: Sequence[tuple[int, Plan]], line_shift: int) -> tuple[str, set[int]]:
-    module = cst.parse_module(code)
+class NotExact(Exception):
+    """libcst would not print this text back byte for byte: it is not rewritten."""
+
+
+_SENTINEL = "pass"
+
+
+def _transform(code: str, plans: Sequence[tuple[int, Plan]], line_shift: int, cut: tuple[int, int] = (0, 0),
+               inline: bool = False) -> tuple[str, set[int]]:
+    """Parse `code` with libcst, apply `plans`, print it back. Raises ParserSyntaxError when `code`
+    does not parse on its own, NotExact when libcst would not reproduce its untouched bytes."""
+    # libcst drops a lone "\r" that ends a module: give it a statement to end instead, cut off after.
+    sentinel = code.endswith("\r") and not code.endswith("\r\n")
+    text = code + _SENTINEL if sentinel else code
+    module = cst.parse_module(text)
+    if "\x0c" in text and module.code != text:
+        raise NotExact("a form feed libcst does not keep")
     wrapper = MetadataWrapper(module, unsafe_skip_copy=True)
-    transformer = _Transformer(plans, line_shift)
-    new = wrapper.visit(transformer)
-    return new.code, transformer.applied
+    transformer = _Transformer(plans, line_shift, cut, inline)
+    new = wrapper.visit(transformer).code
+    if sentinel:
+        if not new.endswith("\r" + _SENTINEL):
+            raise NotExact("the end of the text changed")
+        new = new[: -len(_SENTINEL)]
+    return new, transformer.applied
 
 
 _COMPOUND = (ast.If, ast.For, ast.AsyncFor, ast.While, ast.With, ast.AsyncWith, ast.Try, ast.FunctionDef,
@@ -131,15 +181,36 @@ def statement_lines(stmt: ast.stmt) -> Region:
 
 
 def plan_regions(lines: Sequence[str], stmts: Iterable[ast.stmt], index: "StatementIndex") -> list[Region]:
-    """Merged whole-line regions covering `stmts`, each parseable on its own."""
-    regions = sorted((index.standalone(statement_lines(s), s, lines) for s in stmts), key=lambda r: r.first)
+    """Merged regions covering `stmts`, each parseable on its own, in file order."""
+    regions = sorted((index.standalone(statement_lines(s), s, lines) for s in stmts),
+                     key=lambda r: (r.first, r.col))
     merged: list[Region] = []
     for r in regions:
         if merged and r.first <= merged[-1].last:
-            merged[-1] = Region(merged[-1].first, max(merged[-1].last, r.last))
+            m = merged[-1]
+            # The same one-line body keeps its cut; anything else is parsed as whole lines.
+            col = m.col if (m.first, m.col) == (r.first, r.col) else 0
+            merged[-1] = Region(m.first, max(m.last, r.last), col)
         else:
             merged.append(r)
     return merged
+
+
+def _overlapping(tops: list[ast.stmt], near: list[tuple[int, int]]) -> list[int]:
+    """Indices of the statements in `tops` (in file order) whose lines overlap a span in `near`:
+    one sorted sweep, not every statement against every span."""
+    spans = sorted(near)
+    firsts = [f for f, _ in spans]
+    reach = []  # reach[k]: the last line any of the first k+1 spans reaches
+    for _, last in spans:
+        reach.append(max(last, reach[-1]) if reach else last)
+    out = []
+    for i, top in enumerate(tops):
+        r = statement_lines(top)
+        k = bisect.bisect_right(firsts, r.last)  # spans that start no later than the statement ends
+        if k and reach[k - 1] >= r.first:
+            out.append(i)
+    return out
 
 
 class StatementIndex:
@@ -153,10 +224,8 @@ class StatementIndex:
         body = tree.body
         if near is not None:
             keep = set()
-            for i, top in enumerate(body):
-                r = statement_lines(top)
-                if any(first <= r.last and r.first <= last for first, last in near):
-                    keep.update((i - 1, i, i + 1))
+            for i in _overlapping(body, near):
+                keep.update((i - 1, i, i + 1))
             body = [body[i] for i in sorted(keep) if 0 <= i < len(body)]
         for node, parent in iter_statements(ast.Module(body=body, type_ignores=[])):
             if parent is not None:
@@ -166,6 +235,8 @@ class StatementIndex:
                 self.by_line.setdefault(line, []).append(node)
 
     def standalone(self, region: Region, stmt: ast.stmt, lines: Sequence[str]) -> Region:
+        """`region` grown until it holds whole statements and can be parsed on its own."""
+        compound = False  # whole compound statements joined the region: it is whole lines
         while True:
             grown = region
             for line in (region.first, region.last):
@@ -173,23 +244,34 @@ class StatementIndex:
                     o = statement_lines(other)
                     if o.first >= grown.first and o.last <= grown.last:
                         continue
-                    if self._encloses(other, stmt) and o.first < grown.first:
-                        continue  # an enclosing block whose header is above the region
+                    if self._encloses(other, stmt):
+                        continue  # an enclosing block: its header is above, or before us on the line
+                    compound = compound or isinstance(other, _COMPOUND)
                     grown = Region(min(grown.first, o.first), max(grown.last, o.last))
-            # The region must start at the beginning of a line (`else: x += 1` does not).
+            # Where the region's first statement starts: a line start, after a form feed, or after
+            # a compound header on the same line (`else: x += 1`, `if c: y *= 2`).
             first_stmt = min((s for s in self.by_line.get(grown.first, ()) if statement_lines(s).first == grown.first),
                              key=lambda s: s.col_offset, default=None)
-            if first_stmt is not None and lines[grown.first - 1].encode()[: first_stmt.col_offset].strip():
-                up = self.parent.get(first_stmt)
-                while up is not None and statement_lines(up).first >= grown.first:
-                    up = self.parent.get(up)
-                if up is None:
-                    return Region(1, len(lines))
-                r = statement_lines(up)
-                grown = Region(min(grown.first, r.first), max(grown.last, r.last))
-            if grown == region:
+            if first_stmt is None or grown != region:
+                region = grown
+                continue
+            text = lines[grown.first - 1]
+            before = text.encode()[: first_stmt.col_offset]
+            if compound or first_stmt.lineno != grown.first:  # whole lines (a decorator starts the region)
+                if before.strip():
+                    up = self.parent.get(first_stmt)
+                    while up is not None and statement_lines(up).first >= grown.first:
+                        up = self.parent.get(up)
+                    if up is None:
+                        return Region(1, len(lines))
+                    r = statement_lines(up)
+                    region = Region(min(grown.first, r.first), max(grown.last, r.last))
+                    compound = True
+                    continue
                 return region
-            region = grown
+            if before.strip() or b"\x0c" in before:  # a one-line body, or a form feed: cut from the column
+                return Region(grown.first, grown.last, char_col(text, first_stmt.col_offset))
+            return region
 
     def _encloses(self, outer: ast.stmt, inner: ast.stmt) -> bool:
         node = self.parent.get(inner)
@@ -201,13 +283,37 @@ class StatementIndex:
 
 
 def _indent_len(line: str) -> int:
-    return len(line) - len(line.lstrip(" \t"))
+    return len(line) - len(line.lstrip(" \t\x0c"))
+
+
+def _transform_lines(text: str, plans: Sequence[tuple[int, Plan]], first: int, newline: str,
+                     cut: int = 0) -> tuple[str, set[int]]:
+    """Transform whole lines starting at line `first`: inside a synthetic `if True:` when indented."""
+    if _indent_len(text):
+        header = "if True:" + newline
+        new, got = _transform(header + text, plans, first - 2, (2, cut))
+        return new[len(header):], got
+    return _transform(text, plans, first - 1, (1, cut))
+
+
+def _plans_by_region(regions: list[Region], plans: Sequence[tuple[int, Plan, ast.stmt]]
+                     ) -> list[list[tuple[int, Plan]]]:
+    """Each region's plans, by one sweep over both in line order."""
+    out: list[list[tuple[int, Plan]]] = [[] for _ in regions]
+    firsts = [r.first for r in regions]
+    for pid, plan, stmt in plans:
+        k = bisect.bisect_right(firsts, stmt.lineno) - 1
+        if k >= 0 and stmt.lineno <= regions[k].last:
+            out[k].append((pid, plan))
+    return out
 
 
 def rewrite_source(
     source: str, tree: ast.Module, plans: Sequence[tuple[int, Plan, ast.stmt]], newline: str = "\n"
 ) -> tuple[str, set[int]]:
-    """Apply `(plan id, plan, statement)` triples; returns the new source and the ids that landed."""
+    """Apply `(plan id, plan, statement)` triples; returns the new source and the ids that landed.
+
+    A region libcst cannot print back exactly is left as it is (its plans do not land)."""
     if not plans:
         return source, set()
     lines = split_lines(source)
@@ -216,19 +322,30 @@ def rewrite_source(
     applied: set[int] = set()
     out: list[str] = []
     cursor = 0  # 0-based index of the next line to copy
-    for region in regions:
-        inside = [(pid, p) for pid, p, s in plans if region.first <= s.lineno <= region.last]
+    for region, inside in zip(regions, _plans_by_region(regions, plans)):
+        first_line = lines[region.first - 1]
         text = "".join(lines[region.first - 1: region.last])
-        indent = lines[region.first - 1][: _indent_len(lines[region.first - 1])]
         try:
-            if indent:
-                header = "if True:" + newline
-                new, got = _transform(header + text, inside, region.first - 2)
-                new = new[len(header):]
+            head = first_line[: region.col]
+            if head.strip():  # a one-line body: cut after its header, and it stays one line
+                new, got = _transform(text[region.col:], inside, region.first - 1, (1, region.col), inline=True)
+                new = head + new
+            elif region.col:
+                # After a form feed: the indentation is what follows it. Parse the region with that
+                # indentation alone, and put the original text before the statement back.
+                indent = head.rpartition("\x0c")[2]
+                new, got = _transform_lines(indent + text[region.col:], inside, region.first, newline,
+                                            region.col - len(indent))
+                new = head + new[len(indent):]
             else:
-                new, got = _transform(text, inside, region.first - 1)
+                new, got = _transform_lines(text, inside, region.first, newline)
         except cst.ParserSyntaxError:  # the region does not stand alone after all: do the whole file
-            return _transform(source, [(pid, p) for pid, p, _ in plans], 0)
+            try:
+                return _transform(source, [(pid, p) for pid, p, _ in plans], 0)
+            except NotExact:
+                return source, set()
+        except NotExact:
+            continue  # left as it is: the lines are copied below
         out.extend(lines[cursor: region.first - 1])
         out.append(new)
         cursor = region.last

@@ -1,15 +1,24 @@
 """Run the engine over many files: read, analyse/fix, hand results back. Writes nothing.
 
 One file's failure (unreadable, not UTF-8, not Python, an internal error) becomes that file's
-`error`; the run goes on. With more than one job, files are spread over worker processes.
+`error`; the run goes on. With more than one job, files are spread over worker processes, each
+taking a chunk of files at a time and sending each file's result back as soon as it has it. A
+worker that dies (killed, out of memory, a crash in native code) costs exactly the file it was on:
+that file gets an error naming how the worker ended, the rest of its chunk goes to a fresh worker.
+Workers ignore SIGINT (the parent decides), die with the parent (Linux: PR_SET_PDEATHSIG; else they
+notice within a second), and are terminated by `run`'s cleanup whatever ends the run early.
 """
 
 from __future__ import annotations
 
 import gc
+import multiprocessing
 import os
-from concurrent.futures import ProcessPoolExecutor
+import signal
+import sys
+from collections import deque
 from dataclasses import dataclass, field
+from multiprocessing.connection import Connection, wait
 from pathlib import Path
 from typing import Callable, Iterable, Iterator
 
@@ -17,7 +26,7 @@ from outplace.cache import Cache
 from outplace.engine import ParseError, check_source, fix_source
 from outplace.findings import Finding
 from outplace.settings import Settings
-from outplace.source import SourceError, SourceFile, read_source
+from outplace.source import SourceError, SourceFile, file_digest, read_source
 
 # Below this many files a process pool costs more than it saves.
 _PARALLEL_THRESHOLD = 8
@@ -32,11 +41,11 @@ class FileResult:
     applied: list[Finding] = field(default_factory=list)
     held_back: list[Finding] = field(default_factory=list)
     error: str | None = None  # one line naming the file
-    stamp: tuple[int, int] | None = None  # (mtime_ns, size) as read, when `source` is not kept
+    digest: str | None = None  # sha256 of the bytes analysed (the cache key), when `source` is not kept
 
     def __post_init__(self) -> None:
-        if self.stamp is None and self.source is not None:
-            self.stamp = (self.source.mtime_ns, self.source.size)
+        if self.digest is None and self.source is not None and self.source.digest:
+            self.digest = self.source.digest
 
 
 def process(path: Path, settings: Settings, fix: bool) -> FileResult:
@@ -46,7 +55,7 @@ def process(path: Path, settings: Settings, fix: bool) -> FileResult:
     collecting = gc.isenabled()
     gc.disable()
     try:
-        src = read_source(path, digest=fix)  # only a write checks the file is unchanged
+        src = read_source(path)  # hashed: the cache key, and a write's proof that the file is unchanged
         return process_text(path, src, settings, fix)
     except SourceError as e:
         return FileResult(path, error=str(e))
@@ -70,10 +79,10 @@ def process_text(path: Path, src: SourceFile, settings: Settings, fix: bool) -> 
     return FileResult(path, result.remaining, src, fixed, result.applied, result.held_back)
 
 
-def _work(args: tuple[Path, Settings, bool]) -> FileResult:
-    result = process(*args)
-    if not args[2]:
-        # `check` needs only the file's stamp back from a worker (kept in `stamp`), not its text:
+def _work(path: Path, settings: Settings, fix: bool) -> FileResult:
+    result = process(path, settings, fix)
+    if not fix:
+        # `check` needs only the file's digest back from a worker (kept in `digest`), not its text:
         # pickling every file's text back costs more than reading it again for `--format json`.
         result.source = None
     return result
@@ -81,14 +90,17 @@ def _work(args: tuple[Path, Settings, bool]) -> FileResult:
 
 def run(paths: Iterable[Path], settings: Settings, *, fix: bool, jobs: int | None = None,
         on_done: Callable[[FileResult], None] | None = None, cache: Cache | None = None) -> Iterator[FileResult]:
-    """Results in input order. With a cache, unchanged files are answered without being read."""
+    """Results in input order. With a cache, a file whose bytes were analysed before is answered
+    from it (`fix` still processes a file that has a fix to apply)."""
     files = list(paths)
     results: dict[int, FileResult] = {}
     todo: list[int] = []
     for i, path in enumerate(files):
-        hit = cache.get(path) if cache is not None else None
+        digest = file_digest(path) if cache is not None else None
+        hit = cache.get(digest) if cache is not None and digest is not None else None
         if hit is not None and not (fix and _has_applicable_fix(hit[0], settings)):
-            results[i] = FileResult(path, hit[0], error=hit[1])
+            held_back = [f for f in hit[0] if f.fix is not None and not f.fix.is_safe] if fix else []
+            results[i] = FileResult(path, hit[0], error=_with_path(path, hit[1]), digest=digest, held_back=held_back)
             if on_done:
                 on_done(results[i])
         else:
@@ -96,12 +108,25 @@ def run(paths: Iterable[Path], settings: Settings, *, fix: bool, jobs: int | Non
     fresh = _process_all([files[i] for i in todo], settings, fix, jobs, on_done)
     for i, r in zip(todo, fresh):
         results[i] = r
-        if cache is not None and not fix and r.stamp is not None:
-            cache.put(r.path, *r.stamp, r.findings, r.error)
+        if cache is not None and not fix and r.digest is not None:  # (a dead worker's file has none)
+            error = _without_path(r.path, r.error)
+            if r.error is None or error is not None:
+                cache.put(r.digest, r.findings, error)
     if cache is not None:
         cache.save()
     for i in range(len(files)):
         yield results[i]
+
+
+# Errors are stored without the file's name (the cache is keyed by content; the name is the
+# caller's) and given it back on a hit. An error that does not start with the name is not stored.
+def _without_path(path: Path, error: str | None) -> str | None:
+    prefix = str(path)
+    return error[len(prefix):] if error is not None and error.startswith(prefix) else None
+
+
+def _with_path(path: Path, error: str | None) -> str | None:
+    return None if error is None else f"{path}{error}"
 
 
 def _has_applicable_fix(findings: list[Finding], settings: Settings) -> bool:
@@ -111,24 +136,180 @@ def _has_applicable_fix(findings: list[Finding], settings: Settings) -> bool:
 def _process_all(files: list[Path], settings: Settings, fix: bool, jobs: int | None,
                  on_done: Callable[[FileResult], None] | None) -> list[FileResult]:
     jobs = jobs or os.cpu_count() or 1
-    out: list[FileResult] = []
     if jobs <= 1 or len(files) < _PARALLEL_THRESHOLD:
+        out = []
         for p in files:
             out.append(process(p, settings, fix))
             if on_done:
                 on_done(out[-1])
         return out
+    done: dict[int, FileResult] = {}
+
+    def finished(i: int, r: FileResult) -> None:
+        done[i] = r
+        if on_done:
+            on_done(r)
+
     # Largest files first, so that the run does not end with one worker parsing a big file while the
     # others idle; results are handed back in input order all the same.
     order = sorted(range(len(files)), key=lambda i: -_size(files[i]))
-    done: dict[int, FileResult] = {}
-    with ProcessPoolExecutor(max_workers=min(jobs, len(files))) as pool:
-        chunk = max(1, min(16, len(files) // (jobs * 8)))
-        for i, r in zip(order, pool.map(_work, [(files[i], settings, fix) for i in order], chunksize=chunk)):
-            done[i] = r
-            if on_done:
-                on_done(r)
+    workers = min(jobs, len(files))
+    chunk = max(1, min(16, len(files) // (workers * 8)))
+    chunks = deque([(i, files[i]) for i in order[k:k + chunk]] for k in range(0, len(order), chunk))
+    with _Pool(workers, settings, fix) as pool:
+        pool.run(chunks, finished)
+    for i, path in enumerate(files):  # a pool that could not keep workers alive: the rest here
+        if i not in done:
+            finished(i, _work(path, settings, fix))
     return [done[i] for i in range(len(files))]
+
+
+# ---- worker processes ---------------------------------------------------------------------------------
+
+_DIED = "worker process died while analysing it ({how}); the other files were processed"
+
+
+class _Pool:
+    """`workers` processes fed chunks of (index, path) over pipes; see the module docstring."""
+
+    def __init__(self, workers: int, settings: Settings, fix: bool) -> None:
+        self.size, self.settings, self.fix = workers, settings, fix
+        self.context = multiprocessing.get_context()
+        self.procs: dict[Connection, multiprocessing.process.BaseProcess] = {}
+        self.busy: dict[Connection, deque] = {}  # what each worker still has to send back
+        self.idle_deaths = 0
+
+    def __enter__(self) -> "_Pool":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _start(self) -> None:
+        parent, child = self.context.Pipe()
+        proc = self.context.Process(target=_worker_main, args=(child, self.settings, self.fix, os.getpid()),
+                                    name="outplace-worker", daemon=True)
+        proc.start()
+        child.close()
+        self.procs[parent] = proc
+
+    def run(self, chunks: deque, finished: Callable[[int, FileResult], None]) -> None:
+        for _ in range(self.size):
+            self._start()
+        idle = list(self.procs)
+        while self.procs and (chunks or self.busy):
+            while idle and chunks:
+                conn = idle.pop()
+                items = chunks.popleft()
+                try:
+                    conn.send(items)
+                except OSError:  # it died before it got any work: the chunk waits for another
+                    chunks.appendleft(items)
+                    self._died(conn, chunks, finished)
+                    continue
+                self.busy[conn] = deque(items)
+            sentinels = {proc.sentinel: conn for conn, proc in self.procs.items()}
+            for ready in wait([*self.procs, *sentinels]):
+                conn = sentinels.get(ready, ready)  # type: ignore[arg-type]
+                if conn not in self.procs:
+                    continue  # already handled (its pipe and its sentinel were both ready)
+                if self._receive(conn, finished):
+                    if conn not in self.busy and conn not in idle:
+                        idle.append(conn)
+                    continue
+                self._died(conn, chunks, finished)
+                if conn in idle:
+                    idle.remove(conn)
+            while len(self.procs) < self.size and (chunks or self.busy) and self.idle_deaths <= self.size:
+                self._start()  # replace the dead
+                idle.extend(c for c in self.procs if c not in self.busy and c not in idle)
+
+    def _receive(self, conn: Connection, finished: Callable[[int, FileResult], None]) -> bool:
+        """Take whatever `conn` has sent; False when its worker is gone."""
+        try:
+            while conn.poll():
+                message = conn.recv()
+                queue = self.busy.get(conn)
+                if message is None:  # the chunk is done
+                    self.busy.pop(conn, None)
+                    continue
+                index, result = message
+                if queue and queue[0][0] == index:
+                    queue.popleft()
+                finished(index, result)
+        except (EOFError, OSError):
+            return False
+        return self.procs[conn].is_alive() or conn.poll()
+
+    def _died(self, conn: Connection, chunks: deque, finished: Callable[[int, FileResult], None]) -> None:
+        proc = self.procs.pop(conn)
+        proc.join(1)
+        conn.close()
+        queue = self.busy.pop(conn, None)
+        if not queue:
+            self.idle_deaths += 1
+            return
+        index, path = queue.popleft()
+        finished(index, FileResult(path, error=f"{path}: " + _DIED.format(how=_how(proc.exitcode))))
+        if queue:
+            chunks.appendleft(list(queue))
+
+    def close(self) -> None:
+        """Stop every worker: ask (SIGTERM), then insist (SIGKILL); reap them all."""
+        for proc in self.procs.values():
+            if proc.is_alive():
+                proc.terminate()
+        for conn, proc in list(self.procs.items()):
+            proc.join(2)
+            if proc.is_alive():
+                proc.kill()
+                proc.join(2)
+            conn.close()
+        self.procs.clear()
+
+
+def _how(exitcode: int | None) -> str:
+    if exitcode is None:
+        return "it did not exit"
+    if exitcode < 0:
+        try:
+            name = signal.Signals(-exitcode).name
+        except ValueError:
+            name = f"signal {-exitcode}"
+        return f"killed by {name}" + (", perhaps out of memory" if name == "SIGKILL" else "")
+    return f"exit code {exitcode}"
+
+
+def _worker_main(conn: Connection, settings: Settings, fix: bool, parent: int) -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the whole group: the parent decides
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    _die_with_parent(parent)
+    while True:
+        while not conn.poll(1.0):
+            if os.getppid() != parent:
+                os._exit(1)
+        try:
+            items = conn.recv()
+        except (EOFError, OSError):
+            return
+        for index, path in items:
+            conn.send((index, _work(path, settings, fix)))
+        conn.send(None)
+
+
+def _die_with_parent(parent: int) -> None:
+    """Linux: ask the kernel to kill this process when its parent dies (even by SIGKILL)."""
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        return
+    if os.getppid() != parent:  # the parent died before the request took effect
+        os._exit(1)
 
 
 def _size(path: Path) -> int:

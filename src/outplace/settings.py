@@ -20,6 +20,7 @@ class Settings:
     extend_exclude: tuple[str, ...] = ()
     respect_gitignore: bool = True
     force_exclude: bool = False  # apply exclude/.gitignore to explicitly named files and directories too
+    cache_dir: str | None = None  # a project-local check cache, relative to the project root (default: the user's)
 
     def enabled(self, code: str) -> bool:
         """True when `code` is selected and not ignored (the longest matching prefix wins, like ruff)."""

@@ -1,6 +1,7 @@
 """The child process of ``outplace diagnose``: install the recorder, then run the user's program.
 
-Started by `runner` as ``python -c <boot> JOBS_JSON``; JOBS_JSON is a list of jobs, each
+Started by `runner` (under a keeper, which owns and finally kills whatever the program starts) as
+``python -c <boot> JOBS_JSON``; JOBS_JSON is a list of jobs, each
 ``{"report": path, "target": script-or-module, "module": bool, "args": [...]}``. One job is the
 normal case (`outplace diagnose`); several run one after another in this process with a fresh
 recording each (the test suite uses that to import torch once).
@@ -17,6 +18,7 @@ from __future__ import annotations
 import json
 import os
 import runpy
+import signal
 import sys
 import traceback
 
@@ -154,6 +156,9 @@ def run_job(job: dict) -> int:
 def main(argv: list[str] | None = None) -> None:
     argv = sys.argv[1:] if argv is None else argv
     jobs = json.loads(argv[0])
+    from outplace.harness.proctree import die_with_parent
+
+    die_with_parent(signal.SIGKILL, os.getppid())  # our parent is the keeper: never outlive it
     boot = os.environ.pop("OUTPLACE_DIAGNOSE_PATH", None)
     if boot and boot in sys.path:
         sys.path.remove(boot)

@@ -4,7 +4,9 @@
 annotations, ready for ``app.command("diagnose")(diagnose_cli)``.
 
 Exit codes: 0 no problem found; 1 culprit found (after ``--fix``: the re-run still finds one); 2 the
-program failed for another reason (its own traceback is shown), bad usage, or torch missing.
+program failed for another reason (its own traceback is shown), bad usage, torch missing, or
+``--timeout`` ran out; 128+N stopped by signal N (SIGINT, SIGTERM, SIGHUP: the program and everything
+it started are killed first).
 
 ``--format json`` prints one document on stdout (`report.to_json`; the program's stdout goes to
 stderr); with ``--fix`` it adds ``fixed_files`` and ``after_fix`` (the re-run's document), and its
@@ -22,6 +24,8 @@ from typing import IO, Annotated, Optional
 
 import typer
 
+from outplace.harness.proctree import stops_on_signals
+
 
 class Format(str, enum.Enum):
     text = "text"
@@ -35,6 +39,7 @@ def torch_available() -> bool:
         return False
 
 
+@stops_on_signals("outplace diagnose", "the program and everything it started were killed")
 def diagnose(
     program: list[str],
     module: str | None = None,

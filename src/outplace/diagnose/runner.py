@@ -5,13 +5,18 @@
     run_batch([Job(...), Job(...)])                     # several programs, one child, torch imported once
 
 The child's stdin, stdout and stderr are ours unless `capture` is asked for. No torch here.
+
+The child runs under a keeper (`outplace.harness.keeper`): whatever the program starts, even with
+``setsid`` or a double fork, stays in a tree the keeper owns. When the program's own process ends,
+what it left running gets `LEFTOVER_GRACE` seconds to finish and is then killed, so the run never
+waits on a stray subprocess; a timeout, SIGTERM or SIGHUP kills the whole tree at once; on Ctrl-C the
+program (which shares our terminal) gets `INTERRUPT_GRACE` seconds to stop on its own first.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import signal
 import subprocess
 import sys
 import tempfile
@@ -19,12 +24,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import outplace
+from outplace.harness import keeper, proctree
 
 # The outplace package's parent folder, so the child imports this very outplace even from an
 # environment where it is not installed; child.main() takes it off sys.path again.
 _SRC = str(Path(outplace.__file__).resolve().parent.parent)
 _BOOT = ("import os, sys; p = os.environ.get('OUTPLACE_DIAGNOSE_PATH'); p and sys.path.insert(0, p); "
          "from outplace.diagnose.child import main; main()")
+LEFTOVER_GRACE = 2.0  # seconds the program's leftover processes get after it ended, before they are killed
+INTERRUPT_GRACE = 3.0  # seconds the program gets to stop on its own after Ctrl-C
+PIPE_GRACE = 5.0  # seconds to collect captured output once the tree is dead
 
 
 class RunnerError(Exception):
@@ -84,23 +93,28 @@ def _run(jobs: list[Job], *, cwd=None, env=None, capture=False, timeout=None, py
             kwargs.update(stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, errors="replace")
         elif stdout is not None and _fileno(stdout) is not None:
             kwargs.update(stdout=_fileno(stdout))
+        argv = keeper.command(child_argv(spec, python), python=python, grace=LEFTOVER_GRACE)
         try:
-            proc = subprocess.Popen(child_argv(spec, python), **kwargs)
+            proc = subprocess.Popen(argv, **kwargs)
         except OSError as exc:
             raise RunnerError(f"cannot start {python or sys.executable}: {exc.strerror or exc}") from None
         try:
             out, err = proc.communicate(timeout=timeout)
         except KeyboardInterrupt:
-            # The child got the same SIGINT; give it a moment to print its own traceback.
+            # From a terminal the program got the same SIGINT: give it a moment to print its own traceback.
             try:
-                proc.wait(timeout=5)
+                proc.wait(timeout=INTERRUPT_GRACE)
             except subprocess.TimeoutExpired:
-                proc.kill()
+                pass
+            _stop(proc)
             raise
         except subprocess.TimeoutExpired:
-            proc.send_signal(signal.SIGKILL)
-            out, err = proc.communicate()
+            _stop(proc)
+            out, err = _collect(proc)
             raise RunnerError(f"the program ran longer than {timeout:g} s and was killed") from None
+        except BaseException:  # proctree.Terminated (SIGTERM, SIGHUP), or anything else: kill the tree
+            _stop(proc)
+            raise
         runs = []
         for job, path in zip(jobs, reports):
             report = None
@@ -112,6 +126,19 @@ def _run(jobs: list[Job], *, cwd=None, env=None, capture=False, timeout=None, py
             code = ((report or {}).get("program") or {}).get("exit_code")
             runs.append(Run(job, code if isinstance(code, int) else proc.returncode, report))
         return runs, proc.returncode, out, err
+
+
+def _stop(proc: subprocess.Popen) -> None:
+    """Kill the program's whole tree (the keeper does it on SIGTERM; it is SIGKILLed if it does not exit)."""
+    proctree.stop(proc, group=False)
+
+
+def _collect(proc: subprocess.Popen) -> tuple[str | None, str | None]:
+    """What a captured program printed, now that its tree is dead (bounded: never waits for a straggler)."""
+    try:
+        return proc.communicate(timeout=PIPE_GRACE)
+    except (subprocess.TimeoutExpired, ValueError, OSError):
+        return None, None
 
 
 def run_program(target: str, args: list[str] | tuple[str, ...] = (), *, module: bool = False, cwd=None, env=None,

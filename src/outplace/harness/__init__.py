@@ -27,15 +27,24 @@ on the returned tensors yourself in entry mode.
 
 Every run (original, rewritten, oracle) happens in a warm worker process, never in the CLI process:
 fresh namespace, seeds fixed (``random``, ``torch``, numpy), deterministic algorithms
-(``warn_only=True``), a per-run timeout and (on CPU) a memory cap. A crash, hang, ``sys.exit`` or
-exception in user code is an outcome, not a harness failure; ``sys.exit(0)`` counts as running to
-the end. On ``--device cuda`` the worker calls ``torch.set_default_device("cuda")`` before running
-the script: tensors created with an explicit ``device="cpu"`` or from numpy stay on the CPU.
+(``warn_only=True``), a per-run timeout and (on CPU) a memory cap that the record comparison runs
+under too. A crash, hang, ``sys.exit``, running out of memory or an exception in user code is an
+outcome, not a harness failure; ``sys.exit(0)`` counts as running to the end. On ``--device cuda``
+the worker calls ``torch.set_default_device("cuda")`` before running the script: tensors created
+with an explicit ``device="cpu"`` or from numpy stay on the CPU.
+
+User code stays in its box: each worker runs under a keeper that owns its process tree (a child
+subreaper, so ``setsid`` and double forks do not escape); what a script leaves running is killed
+after its run, a timeout kills the whole tree, and SIGINT/SIGTERM/SIGHUP to ``outplace verify`` kill
+every tree before it exits. A run's output is kept as its first and last few kB; each run records at
+most ``RECORD_MB`` of tensors, and a case's records are deleted once it is compared.
 
 Modules: `command` (the CLI function), `cases` (which files, which mode), `pipeline` (schedule,
 compare, decide), `runner` (worker pool, parent side of the protocol), `protocol` (wire format),
+`keeper` (owner of one process tree), `proctree` (finding and killing process trees; signals),
 `worker` (child process), `record` (what a run records, in the child), `tensordiff` (tensor
 comparison, in the child), `compare` (verdict logic), `results` (data), `report` (output).
+`diagnose` starts its programs under the same keeper.
 """
 
 from __future__ import annotations

@@ -3,8 +3,9 @@
 `verify(...)` is the plain function (returns the exit code); `verify_cli` is the same with typer
 annotations, ready for ``app.command("verify")(verify_cli)``.
 
-Exit codes: 0 every case fixed or preserved (or skipped); 1 some case changed, broken or unfixed;
-2 usage error, torch not installed, or the harness/engine failed on some case.
+Exit codes: 0 every case fixed or preserved (or skipped); 1 some case changed, broken, unfixed or
+inconclusive; 2 usage error, torch not installed, or the harness/engine failed on some case; 128+N
+stopped by signal N (SIGINT, SIGTERM, SIGHUP: every run's process tree is killed first).
 
 This module must not import torch (nor anything that does): torch lives in the worker processes only.
 """
@@ -21,6 +22,7 @@ from typing import IO, Annotated, Optional
 import typer
 
 from outplace.harness import report
+from outplace.harness.proctree import stops_on_signals
 from outplace.settings import Settings
 from outplace.harness.cases import UsageError, collect_cases, rewrite_with_engine
 from outplace.harness.pipeline import Options, cuda_note, run_cases
@@ -43,6 +45,7 @@ def torch_available() -> bool:
         return False
 
 
+@stops_on_signals("outplace verify", "every run and everything it started were killed")
 def verify(
     paths: list[Path],
     against: Path | None = None,
@@ -53,6 +56,7 @@ def verify(
     timeout: float = DEFAULT_TIMEOUT,
     jobs: int = 1,
     *,
+    memory_mb: int | None = None,
     settings: Settings | None = None,
     pool: WorkerPool | None = None,
     stdout: IO[str] | None = None,
@@ -79,6 +83,8 @@ def verify(
         return fail("--timeout must be positive")
     if jobs < 1:
         return fail("--jobs must be at least 1")
+    if memory_mb is not None and memory_mb < 0:
+        return fail("--memory-mb must not be negative (0: no cap)")
     if pool is None and not torch_available():
         return fail("torch is not installed; verify runs your scripts and needs it (pip install 'outplace[verify]')")
 
@@ -103,14 +109,14 @@ def verify(
     own_pool = pool is None
     try:
         if own_pool:
-            pool = WorkerPool(jobs=max(1, min(jobs, runs)) if runs else 1)
+            pool = WorkerPool(jobs=max(1, min(jobs, runs)) if runs else 1, memory_mb=memory_mb)
         try:
             if not pool.info:
                 pool.start()
             results = run_cases(pool, cases, options)
         finally:
-            if own_pool:
-                pool.close()
+            if own_pool and pool is not None:
+                pool.close()  # kills every worker's tree and removes the temporary folder
     except HarnessError as exc:
         return fail(str(exc))
 
@@ -173,6 +179,12 @@ def verify_cli(
     jobs: Annotated[
         int, typer.Option("-j", "--jobs", min=1, help="Worker processes (each imports torch once).")
     ] = default_jobs(),
+    memory_mb: Annotated[
+        Optional[int],
+        typer.Option("--memory-mb", min=0, show_default=False,
+                     help="Memory each run (and each comparison) may add on CPU, in MB; 0: no cap. "
+                          "Default: half the RAM shared by the workers, at most 8192 each."),
+    ] = None,
     unsafe_fixes: Annotated[
         Optional[bool], typer.Option("--unsafe-fixes/--no-unsafe-fixes",
                                      help="Rewrite with unsafe fixes too (as `outplace fix --unsafe-fixes`).")
@@ -182,7 +194,8 @@ def verify_cli(
     ] = None,
 ) -> None:
     """Run each script and its rewrite in isolated worker processes and report a verdict per case:
-    fixed, preserved, changed, broken or unfixed. The rewrite uses the same policy as `outplace fix`."""
+    fixed, preserved, changed, broken, unfixed or inconclusive. The rewrite uses the same policy as
+    `outplace fix`."""
     settings = None
     if against is None:
         from outplace.config import ConfigError, find_project_root, load_settings
@@ -193,4 +206,5 @@ def verify_cli(
         except ConfigError as exc:
             typer.echo(f"outplace verify: error: {exc}", err=True)
             raise typer.Exit(2) from None
-    raise typer.Exit(verify(paths, against, device.value, json_path, rtol, atol, timeout, jobs, settings=settings))
+    raise typer.Exit(verify(paths, against, device.value, json_path, rtol, atol, timeout, jobs, memory_mb=memory_mb,
+                            settings=settings))

@@ -18,6 +18,12 @@ Verdicts (issue 3):
 - ``broken``    the rewritten raised (or hung, or crashed) where the original did not, or stopped
                 differently; this includes raising an in-place error the original did not raise.
 - ``unfixed``   the original raised an in-place error and the rewritten still raises one.
+- ``inconclusive`` nothing (or not everything) could be compared, so no claim is made: the original
+                timed out or ran out of memory; both runs crashed the same way, or stopped the same
+                way before recording anything; both ran but recorded nothing; the rewritten ran past
+                the original's in-place error but then timed out, or ran out of memory where the
+                original did not; some recorded tensor was over the record budget (unless another
+                already differs: ``changed``); the comparison itself ran out of memory.
 """
 
 from __future__ import annotations
@@ -32,6 +38,8 @@ from outplace.harness.results import (
     ERROR,
     EXIT,
     FIXED,
+    INCONCLUSIVE,
+    MEMORY,
     PRESERVED,
     TIMEOUT,
     UNFIXED,
@@ -120,6 +128,8 @@ def plan_comparison(original: Outcome, rewritten: Outcome, oracle: Outcome | Non
         return ComparisonPlan("original", "events") if original.has_records else None
     if rewritten.inplace_error:
         return None  # broken
+    if original.status in (TIMEOUT, MEMORY) or rewritten.status == MEMORY:
+        return None  # inconclusive
     if original.completed:
         return ComparisonPlan("original", "all") if rewritten.completed and original.has_records else None
     if same_outcome(original, rewritten) and original.has_records and rewritten.has_records:
@@ -142,15 +152,24 @@ def decide(
     oracle: Outcome | None = None,
     differences: list[Difference] | None = None,
     plan: ComparisonPlan | None = None,
+    not_compared: list[str] | None = None,
 ) -> Decision:
-    """The verdict for one case from its runs' outcomes and the differences `plan` asked for."""
+    """The verdict for one case from its runs' outcomes and the differences `plan` asked for.
+
+    `rewritten is original` when the rewrite changed nothing and one run stood for both;
+    `not_compared`: recorded tensors the comparison had to leave out (over the record budget).
+    """
     diffs = list(differences or [])
+    skipped = list(not_compared or [])
     notes: list[str] = []
     ref = plan.reference if plan else None
 
     if original.inplace_error:
         if rewritten.inplace_error:
             return Decision(UNFIXED, f"the rewritten still raises the in-place error: {rewritten.error.short()}")
+        if rewritten.status in (TIMEOUT, MEMORY):
+            return Decision(INCONCLUSIVE, "the original raised an in-place error; the rewritten ran past it but "
+                            f"{rewritten.describe()}: nothing to compare")
         if not rewritten.completed:
             return Decision(
                 BROKEN, f"the original raised an in-place error; the rewritten {rewritten.describe()} instead"
@@ -163,6 +182,8 @@ def decide(
             )
         if diffs:
             return Decision(CHANGED, _diff_reason(diffs, ref), ref, diffs, notes)
+        if skipped:
+            return Decision(INCONCLUSIVE, _skipped_reason(skipped), ref, diffs, notes)
         what = "values and gradients equal the oracle's" if ref == "oracle" else "the rewritten ran"
         return Decision(FIXED, f"original {original.error.short(80)}; {what}", ref, diffs, notes)
 
@@ -171,20 +192,24 @@ def decide(
             BROKEN, f"the rewritten raises an in-place error the original did not: {rewritten.error.short()}"
         )
 
+    if original.status in (TIMEOUT, MEMORY):
+        also = "" if rewritten is original else f" (the rewritten {rewritten.describe()})"
+        return Decision(INCONCLUSIVE, f"the original {original.describe()}: nothing to compare with{also}")
+
     if original.completed:
+        if rewritten.status == MEMORY:
+            return Decision(INCONCLUSIVE, "the original ran; the rewritten ran out of memory: nothing to compare")
         if not rewritten.completed:
             return Decision(BROKEN, f"the original ran; the rewritten {rewritten.describe()}")
-        if diffs:
-            return Decision(CHANGED, _diff_reason(diffs, ref), ref, diffs, notes)
-        return Decision(PRESERVED, "both ran; values and gradients identical", ref, diffs, notes)
+        return _compared(diffs, skipped, ref, notes, "both ran; values and gradients identical",
+                         _nothing_compared(original, rewritten, oracle, plan))
 
-    # The original stopped without an in-place error: an ordinary exception, sys.exit(n), a hang or a crash.
+    # The original stopped without an in-place error: an ordinary exception, sys.exit(n) or a crash.
     if same_outcome(original, rewritten):
-        if original.status in (TIMEOUT, CRASH):
-            notes.append(f"both runs {original.describe()}: nothing recorded to compare")
-        if diffs:
-            return Decision(CHANGED, _diff_reason(diffs, ref), ref, diffs, notes)
-        return Decision(PRESERVED, f"both {original.describe()}; recorded values identical", ref, diffs, notes)
+        return _compared(diffs, skipped, ref, notes, f"both {original.describe()}; recorded values identical",
+                         _nothing_compared(original, rewritten, oracle, plan))
+    if rewritten.status == MEMORY:
+        return Decision(INCONCLUSIVE, f"the original {original.describe()}; the rewritten ran out of memory")
     if rewritten.completed:
         diffs.insert(
             0,
@@ -192,6 +217,36 @@ def decide(
         )
         return Decision(CHANGED, diffs[0].detail, ref, diffs, notes)
     return Decision(BROKEN, f"the original {original.describe()}; the rewritten {rewritten.describe()}")
+
+
+def _nothing_compared(original: Outcome, rewritten: Outcome, oracle: Outcome | None,
+                      plan: ComparisonPlan | None) -> str | None:
+    """Why no recorded value could be compared, or None when some was."""
+    if rewritten is original:  # one run stood for both: identical by construction, if it recorded at all
+        return None if original.has_records else f"the run {original.describe()}: nothing recorded"
+    if plan is None:
+        return f"both runs {original.describe()}: nothing recorded to compare"
+    reference = oracle if plan.reference == "oracle" and oracle is not None else original
+    if not any(plan.scope == "all" or e.phase == "event" for e in reference.entries):
+        return (f"the {plan.reference} recorded nothing to compare "
+                "(no backward call, no tensor or number in its globals)")
+    return None
+
+
+def _compared(diffs: list[Difference], skipped: list[str], ref: str | None, notes: list[str], same: str,
+              nothing: str | None) -> Decision:
+    if diffs:
+        return Decision(CHANGED, _diff_reason(diffs, ref), ref, diffs, notes)
+    if nothing is not None:
+        return Decision(INCONCLUSIVE, nothing, ref, diffs, notes)
+    if skipped:
+        return Decision(INCONCLUSIVE, _skipped_reason(skipped), ref, diffs, notes)
+    return Decision(PRESERVED, same, ref, diffs, notes)
+
+
+def _skipped_reason(skipped: list[str]) -> str:
+    names = ", ".join(skipped[:3]) + (f" (+{len(skipped) - 3} more)" if len(skipped) > 3 else "")
+    return f"{len(skipped)} recorded tensor(s) over the record budget were not compared: {names}"
 
 
 def _diff_reason(diffs: list[Difference], reference: str | None) -> str:

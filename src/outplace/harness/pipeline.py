@@ -1,12 +1,16 @@
 """From cases to verdicts: schedule the runs on a worker pool, compare, decide.
 
-Three rounds of `WorkerPool.map`, each spread over all workers:
+Each (case, device) is a small flow on one `WorkerPool.map`, spread over all workers:
 
-1. the original and the rewritten of every (case, device) — a rewrite identical to the original is
-   not run twice, its original's outcome stands for both;
-2. the oracle (original under cloning saved-tensor hooks) of every case whose original raised an
+1. the original and the rewritten run — a rewrite identical to the original is not run twice, its
+   original's outcome stands for both;
+2. the oracle (original under cloning saved-tensor hooks), queued as soon as the original raised an
    in-place autograd error;
-3. the record comparisons the verdicts need (`compare.plan_comparison`).
+3. the record comparison the verdict needs (`compare.plan_comparison`), queued as soon as the runs
+   are in; then the case's record files are deleted.
+
+Follow-up tasks run before new cases start, so only a few cases' records exist at any time (each
+run records at most `WorkerPool.record_mb`): the temporary space stays bounded however many cases.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from outplace.harness.cases import CaseSpec
 from outplace.harness.results import (
     CRASH,
     ERROR_ENTRY,
+    INCONCLUSIVE,
     SKIPPED,
     TIMEOUT,
     CaseResult,
@@ -56,8 +61,12 @@ class _Slot:
     oracle: Outcome | None = None
     plan: compare.ComparisonPlan | None = None
     differences: list[Difference] = field(default_factory=list)
+    not_compared: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     compare_error: str | None = None
+    compare_memory: bool = False  # the comparison ran out of memory
+    waiting: set[str] = field(default_factory=set)  # runs not answered yet
+    records: list[str] = field(default_factory=list)
 
 
 def cuda_note(info: dict) -> str:
@@ -81,99 +90,110 @@ def run_cases(pool: WorkerPool, cases: list[CaseSpec], options: Options) -> list
             else:
                 slots.append((ci, _Slot(case, device)))
 
-    record_paths: list[str] = []
+    flow = _Flow(pool, options)
     try:
-        _round_runs(pool, [s for _, s in slots], options, record_paths)
-        _round_oracles(pool, [s for _, s in slots if compare.needs_oracle(s.original)], options, record_paths)
-        _round_compares(pool, [s for _, s in slots], options)
+        pool.map(flow.start([s for _, s in slots]), flow.on_answer)
     finally:
-        for path in record_paths:
-            with contextlib.suppress(OSError):
-                os.unlink(path)
+        flow.delete_records([s for _, s in slots])
 
     for ci, slot in slots:
-        results[ci, slot.device] = _judge(slot, options)
+        results[ci, slot.device] = _judge(slot, options, pool.memory_mb)
     order = {d: i for i, d in enumerate(options.devices)}
     return [results[k] for k in sorted(results, key=lambda k: (k[0], order[k[1]]))]
 
 
-def _run_task(pool: WorkerPool, slot: _Slot, which: str, options: Options, record_paths: list[str]) -> Task:
-    case = slot.case
-    record_path = pool.new_record_path()
-    record_paths.append(record_path)
-    rewritten = which == "rewritten"
-    request = {
-        "op": "run",
-        "path": case.abspath,
-        "filename": case.rewritten_filename if rewritten else case.abspath,
-        "source": case.rewritten if rewritten else case.source,
-        "mode": case.mode,
-        "device": slot.device,
-        "oracle": which == "oracle",
-        "record_path": record_path,
-        "memory_mb": pool.memory_mb or None,
-        "seed": options.seed,
-    }
-    return Task(request, options.timeout)
+class _Flow:
+    """The tasks of every slot, in the order `WorkerPool.map` numbers them, and what follows each answer."""
 
+    def __init__(self, pool: WorkerPool, options: Options) -> None:
+        self.pool = pool
+        self.options = options
+        self.owners: list[tuple[_Slot, str]] = []  # task index -> (slot, "original"|"rewritten"|"oracle"|"compare")
 
-def _round_runs(pool: WorkerPool, slots: list[_Slot], options: Options, record_paths: list[str]) -> None:
-    tasks: list[Task] = []
-    index: list[tuple[_Slot, str]] = []
-    for slot in slots:
-        tasks.append(_run_task(pool, slot, "original", options, record_paths))
-        index.append((slot, "original"))
-        if slot.case.rewritten != slot.case.source:
-            tasks.append(_run_task(pool, slot, "rewritten", options, record_paths))
-            index.append((slot, "rewritten"))
-    for (slot, which), answer in zip(index, pool.map(tasks)):
-        setattr(slot, which, to_outcome(answer))
-    for slot in slots:
-        if slot.rewritten is None:
-            slot.rewritten = slot.original
-            slot.notes.append("the rewrite changed nothing: one run stands for both")
+    def start(self, slots: list[_Slot]) -> list[Task]:
+        tasks = []
+        for slot in slots:
+            tasks.append(self._run(slot, "original"))
+            if slot.case.rewritten != slot.case.source:
+                tasks.append(self._run(slot, "rewritten"))
+        return tasks
 
+    def on_answer(self, index: int, answer: dict) -> list[Task]:
+        slot, what = self.owners[index]
+        if what == "compare":
+            self._take_comparison(slot, answer)
+            self.delete_records([slot])
+            return []
+        setattr(slot, what, to_outcome(answer))
+        slot.waiting.discard(what)
+        follow: list[Task] = []
+        if what == "original":
+            if slot.case.rewritten == slot.case.source:
+                slot.rewritten = slot.original
+                slot.notes.append("the rewrite changed nothing: one run stands for both")
+            if compare.needs_oracle(slot.original):
+                follow.append(self._run(slot, "oracle"))
+        if not slot.waiting:
+            follow.extend(self._comparison(slot))
+        return follow
 
-def _round_oracles(pool: WorkerPool, slots: list[_Slot], options: Options, record_paths: list[str]) -> None:
-    if not slots:
-        return
-    tasks = [_run_task(pool, slot, "oracle", options, record_paths) for slot in slots]
-    for slot, answer in zip(slots, pool.map(tasks)):
-        slot.oracle = to_outcome(answer)
+    def _run(self, slot: _Slot, which: str) -> Task:
+        case = slot.case
+        record_path = self.pool.new_record_path()
+        slot.records.append(record_path)
+        slot.waiting.add(which)
+        self.owners.append((slot, which))
+        rewritten = which == "rewritten"
+        request = {
+            "op": "run",
+            "path": case.abspath,
+            "filename": case.rewritten_filename if rewritten else case.abspath,
+            "source": case.rewritten if rewritten else case.source,
+            "mode": case.mode,
+            "device": slot.device,
+            "oracle": which == "oracle",
+            "record_path": record_path,
+            "memory_mb": self.pool.memory_mb or None,
+            "record_mb": self.pool.record_mb or None,
+            "seed": self.options.seed,
+        }
+        return Task(request, self.options.timeout)
 
-
-def _round_compares(pool: WorkerPool, slots: list[_Slot], options: Options) -> None:
-    tasks: list[Task] = []
-    todo: list[_Slot] = []
-    for slot in slots:
+    def _comparison(self, slot: _Slot) -> list[Task]:
         slot.plan = compare.plan_comparison(slot.original, slot.rewritten, slot.oracle)
-        if slot.plan is None:
-            continue
-        ref = slot.oracle if slot.plan.reference == "oracle" else slot.original
+        ref = slot.oracle if slot.plan and slot.plan.reference == "oracle" else slot.original
         new = slot.rewritten
-        if ref is new:
-            continue  # one run stood for both: nothing can differ
-        tasks.append(
-            Task(
-                {
-                    "op": "compare",
-                    "ref": {"path": ref.record_path, "entries": [e.to_json() for e in ref.entries]},
-                    "new": {"path": new.record_path, "entries": [e.to_json() for e in new.entries]},
-                    "rtol": options.rtol,
-                    "atol": options.atol,
-                    "scope": slot.plan.scope,
-                },
-                COMPARE_TIMEOUT,
-            )
-        )
-        todo.append(slot)
-    if not tasks:
-        return
-    for slot, answer in zip(todo, pool.map(tasks)):
+        if slot.plan is None or ref is new:  # the outcomes decide; or one run stood for both
+            self.delete_records([slot])
+            return []
+        self.owners.append((slot, "compare"))
+        request = {
+            "op": "compare",
+            "ref": {"path": ref.record_path, "entries": [e.to_json() for e in ref.entries]},
+            "new": {"path": new.record_path, "entries": [e.to_json() for e in new.entries]},
+            "rtol": self.options.rtol,
+            "atol": self.options.atol,
+            "scope": slot.plan.scope,
+            "memory_mb": self.pool.memory_mb or None,
+        }
+        return [Task(request, COMPARE_TIMEOUT)]
+
+    @staticmethod
+    def _take_comparison(slot: _Slot, answer: dict) -> None:
         if "differences" in answer:
             slot.differences = [Difference.from_json(d) for d in answer["differences"]]
+            slot.not_compared = list(answer.get("not_compared") or [])
         else:
+            slot.compare_memory = bool(answer.get("memory"))
             slot.compare_error = answer.get("error") or f"the comparison {answer.get('failure', 'failed')}"
+
+    @staticmethod
+    def delete_records(slots: list[_Slot]) -> None:
+        for slot in slots:
+            for path in slot.records:
+                with contextlib.suppress(OSError):
+                    os.unlink(path)
+            slot.records.clear()
 
 
 def to_outcome(answer: dict) -> Outcome:
@@ -186,15 +206,20 @@ def to_outcome(answer: dict) -> Outcome:
             exit_code=None if failure == "timeout" else code,
             duration_s=float(answer.get("elapsed_s") or 0.0),
             output_tail=answer.get("output_tail", ""),
+            output_dropped=int(answer.get("output_dropped") or 0),
         )
     if "status" not in answer:  # the worker itself failed on this request: a harness bug
         return Outcome(status=CRASH, notes=[f"harness error: {answer.get('error', answer)}"[:2000]])
     return Outcome.from_json(answer)
 
 
-def _judge(slot: _Slot, options: Options) -> CaseResult:
+def _judge(slot: _Slot, options: Options, memory_mb: int | None = None) -> CaseResult:
     case = slot.case
     notes = list(slot.notes)
+    if slot.compare_memory:
+        cap = f" of {memory_mb} MB" if memory_mb else ""
+        return _entry(case, slot.device, options, INCONCLUSIVE,
+                      f"comparing the records ran out of memory (the cap{cap}): {slot.compare_error}", slot=slot)
     if slot.compare_error is not None:
         return _entry(case, slot.device, options, ERROR_ENTRY, f"comparing the records failed: {slot.compare_error}",
                       slot=slot)
@@ -202,14 +227,16 @@ def _judge(slot: _Slot, options: Options) -> CaseResult:
         bug = next((n for n in outcome.notes if n.startswith("harness error")), None) if outcome else None
         if bug is not None:
             return _entry(case, slot.device, options, ERROR_ENTRY, bug, slot=slot)
-    decision = compare.decide(slot.original, slot.rewritten, slot.oracle, slot.differences, slot.plan)
+    decision = compare.decide(slot.original, slot.rewritten, slot.oracle, slot.differences, slot.plan,
+                              slot.not_compared)
     notes.extend(decision.notes)
     for which in ("original", "rewritten", "oracle"):
         outcome = getattr(slot, which)
-        if outcome is not None and outcome.status == TIMEOUT and options.timeout:
+        if outcome is None or (which == "rewritten" and slot.rewritten is slot.original):
+            continue  # one run stood for both: said once
+        if outcome.status == TIMEOUT and options.timeout:
             notes.append(f"the {which} run was stopped after {options.timeout:g}s")
-        if outcome is not None and not (which == "rewritten" and slot.rewritten is slot.original):
-            notes.extend(f"{which}: {n}" for n in outcome.notes)
+        notes.extend(f"{which}: {n}" for n in outcome.notes)
     return CaseResult(
         path=case.path,
         device=slot.device,

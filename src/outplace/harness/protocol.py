@@ -9,14 +9,20 @@ file's path and a description of each tensor (name, kind, phase, dtype, shape) c
 Requests (parent -> worker), each with an integer ``id`` echoed in the answer:
 
     {"op": "run", "id": 1, "path": ..., "filename": ..., "source": ..., "mode": "script"|"entry",
-     "device": "cpu"|"cuda", "oracle": false, "record_path": ..., "memory_mb": 8192|null, "seed": 0}
+     "device": "cpu"|"cuda", "oracle": false, "record_path": ..., "memory_mb": 8192|null,
+     "record_mb": 1024|null, "seed": 0}
     {"op": "compare", "id": 2, "ref": {"path": ..., "entries": [...]}, "new": {...},
-     "rtol": 0.0, "atol": 0.0, "scope": "all"|"events"}
+     "rtol": 0.0, "atol": 0.0, "scope": "all"|"events", "memory_mb": 8192|null}
     {"op": "probe", "id": 3}
     {"op": "exit"}
 
-Answers (worker -> parent): {"id": ..., "op": ..., ...} (see worker.py); the first line a worker
-writes is {"op": "ready", ...} once torch is imported, or {"op": "ready", "error": ...} if it can't be.
+Answers (worker -> parent): {"id": ..., "op": ..., ...} (see worker.py): a run's ``status`` ("ok",
+"error", "exit", "memory"), ``entries`` (``"skipped": true`` for a tensor over ``record_mb``) and
+``"retire": true`` when it left processes or threads behind; a comparison's ``differences`` and
+``not_compared``, or ``"memory": true`` with its ``error``. The parent adds ``output_tail`` and
+``output_dropped`` to run answers (the output never travels on this channel). The first line a
+worker writes is {"op": "ready", ...} once torch is imported, or {"op": "ready", "error": ...} if it
+can't be.
 This module is imported on both sides and must stay free of torch.
 """
 

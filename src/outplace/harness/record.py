@@ -14,6 +14,10 @@ Two phases of records:
   ``params[0]``), else a local of the script's frames at the time of a backward call (so scripts
   that keep everything inside ``main()`` still get named gradients), else their place in the
   autograd graph (``backward#1.leaf[2]``).
+
+A run records at most ``byte_budget`` bytes of tensor data (the record file holds each storage
+once). A tensor over the budget is still listed, with its dtype and shape, as ``"skipped": true``
+and without data: the comparison reports it as not compared instead of guessing.
 """
 
 from __future__ import annotations
@@ -31,13 +35,18 @@ MAX_DEPTH = 2  # nesting of containers followed
 
 
 class Recorder:
-    def __init__(self, torch: Any, filename: str) -> None:
+    def __init__(self, torch: Any, filename: str, byte_budget: int | None = None) -> None:
         self.torch = torch
         self.filename = filename
+        self.byte_budget = byte_budget
+        self.bytes = 0  # recorded so far
         self.names: list[str] = []
         self.kinds: list[str] = []
         self.phases: list[str] = []
-        self.tensors: list[Any] = []
+        self.tensors: list[Any] = []  # None where a tensor was over the budget
+        self._skipped: dict[int, tuple[str, list[int]]] = {}  # index -> (dtype, shape) of a skipped tensor
+        self._skipped_bytes = 0
+        self._storages: set[int] = set()  # data pointers of storages recorded without a copy
         self._seen_names: set[str] = set()
         # id(leaf) -> [leaf, priority, order, name]; priority 0 names beat 1 beat 2.
         self._leaves: dict[int, list[Any]] = {}
@@ -67,17 +76,48 @@ class Recorder:
             self.notes.append(f"could not record a tensor ({type(exc).__name__}: {exc})"[:300])
             return None
 
+    def _cost(self, t: Any, clone: bool) -> tuple[int, int | None]:
+        """Bytes recording `t` adds to the record file, and the storage it shares (None: a copy)."""
+        torch = self.torch
+        try:
+            if clone or t.device.type != "cpu" or t.layout != torch.strided or t.is_quantized:
+                return t.numel() * t.element_size(), None
+            storage = t.untyped_storage()
+            key = storage.data_ptr()
+            return (0 if key in self._storages else storage.nbytes()), key
+        except Exception:
+            return 0, None
+
     def add(self, name: str, kind: str, phase: str, tensor: Any, *, clone: bool) -> None:
         if name in self._seen_names:
+            return
+        cost, storage = self._cost(tensor, clone)
+        if self.byte_budget is not None and self.bytes + cost > self.byte_budget:
+            self._seen_names.add(name)
+            self._skipped[len(self.tensors)] = (str(tensor.dtype).replace("torch.", ""), list(tensor.shape))
+            self._skipped_bytes += cost
+            self._append(name, kind, phase, None)
             return
         plain = self._plain(tensor, clone)
         if plain is None:
             return
         self._seen_names.add(name)
+        self.bytes += cost
+        if storage is not None:
+            self._storages.add(storage)
+        self._append(name, kind, phase, plain)
+
+    def _append(self, name: str, kind: str, phase: str, tensor: Any) -> None:
         self.names.append(name)
         self.kinds.append(kind)
         self.phases.append(phase)
-        self.tensors.append(plain)
+        self.tensors.append(tensor)
+
+    def budget_note(self) -> str | None:
+        if not self._skipped:
+            return None
+        return (f"{len(self._skipped)} tensor(s) ({self._skipped_bytes / 2**20:.0f} MB) over the record budget of "
+                f"{self.byte_budget / 2**20:.0f} MB were not recorded and cannot be compared")
 
     def add_number(self, name: str, value: Any, phase: str) -> None:
         torch = self.torch
@@ -96,10 +136,15 @@ class Recorder:
         self.add(name, "value", phase, t, clone=False)
 
     def entries(self) -> list[dict[str, Any]]:
-        return [
-            {"name": n, "kind": k, "phase": p, "dtype": str(t.dtype).replace("torch.", ""), "shape": list(t.shape)}
-            for n, k, p, t in zip(self.names, self.kinds, self.phases, self.tensors)
-        ]
+        out = []
+        for i, (n, k, p, t) in enumerate(zip(self.names, self.kinds, self.phases, self.tensors)):
+            if t is None:
+                dtype, shape = self._skipped[i]
+                out.append({"name": n, "kind": k, "phase": p, "dtype": dtype, "shape": shape, "skipped": True})
+            else:
+                out.append({"name": n, "kind": k, "phase": p, "dtype": str(t.dtype).replace("torch.", ""),
+                            "shape": list(t.shape)})
+        return out
 
     def save(self, path: str) -> None:
         self.torch.save(self.tensors, path)

@@ -3,7 +3,9 @@
 The JSON report is a list with one object per (case, device): ``path``, ``device``, ``verdict``,
 ``reason``, ``against``, ``rewrite`` ("against" | "engine"), ``mode``, ``expected``, ``original`` /
 ``rewritten`` / ``oracle`` (each ``{status, error: {type, message, line, inplace, traceback},
-exit_code, duration_s, recorded, output_tail, notes}`` or null), ``reference``, ``differences``
+exit_code, duration_s, recorded, output_tail, output_dropped, notes}`` or null; ``output_tail`` is
+the run's first and last few kB of output, ``output_dropped`` the bytes left out between them),
+``reference``, ``differences``
 (``[{tensor, kind, max_abs_diff, detail, count, numel}]``), ``tolerance`` (``{rtol, atol,
 exact}``) and ``notes``.
 """
@@ -23,6 +25,7 @@ _STYLE = {
     "changed": "bold red",
     "broken": "bold red",
     "unfixed": "bold yellow",
+    "inconclusive": "yellow",
     SKIPPED: "dim",
     ERROR_ENTRY: "bold magenta",
 }

@@ -14,7 +14,8 @@ OK = "ok"  # ran to the end
 ERROR = "error"  # raised an exception (in user code, or SyntaxError compiling it)
 EXIT = "exit"  # raised SystemExit (sys.exit / exit()); exit code 0 or None counts as ran-to-the-end
 TIMEOUT = "timeout"  # exceeded the per-run timeout; the worker was killed and replaced
-CRASH = "crash"  # the worker process died (os._exit, segfault, abort, killed for memory)
+CRASH = "crash"  # the worker process died (os._exit, segfault, abort, killed by the kernel)
+MEMORY = "memory"  # ran out of memory (MemoryError or torch's allocator failing, usually at the memory cap)
 
 # Verdicts (issue 3's words; interface names).
 FIXED = "fixed"
@@ -22,8 +23,9 @@ PRESERVED = "preserved"
 CHANGED = "changed"
 BROKEN = "broken"
 UNFIXED = "unfixed"
-VERDICTS = (FIXED, PRESERVED, CHANGED, BROKEN, UNFIXED)
-FAILING_VERDICTS = (CHANGED, BROKEN, UNFIXED)  # exit 1
+INCONCLUSIVE = "inconclusive"  # nothing (or not everything) could be compared: see compare.py
+VERDICTS = (FIXED, PRESERVED, CHANGED, BROKEN, UNFIXED, INCONCLUSIVE)
+FAILING_VERDICTS = (CHANGED, BROKEN, UNFIXED, INCONCLUSIVE)  # exit 1
 # Not verdicts: an entry the harness did not run (CUDA absent) or could not judge (the engine or
 # the harness itself failed; exit 2).
 SKIPPED = "skipped"
@@ -81,15 +83,20 @@ class RecordEntry:
     phase: str  # "event" (recorded as it happened: backward roots, outputs) | "final" (end-of-run state)
     dtype: str = ""
     shape: tuple[int, ...] = ()
+    skipped: bool = False  # over the run's record budget: listed, but its data was not kept
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> RecordEntry:
-        return cls(data["name"], data["kind"], data["phase"], data.get("dtype", ""), tuple(data.get("shape", ())))
+        return cls(data["name"], data["kind"], data["phase"], data.get("dtype", ""), tuple(data.get("shape", ())),
+                   bool(data.get("skipped", False)))
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        out = {
             "name": self.name, "kind": self.kind, "phase": self.phase, "dtype": self.dtype, "shape": list(self.shape)
         }
+        if self.skipped:
+            out["skipped"] = True
+        return out
 
 
 @dataclass
@@ -100,7 +107,8 @@ class Outcome:
     error: ErrorInfo | None = None
     exit_code: int | None = None  # SystemExit code (status exit) or the dead worker's code / -signal (crash)
     duration_s: float = 0.0
-    output_tail: str = ""  # last few kB of the run's stdout+stderr
+    output_tail: str = ""  # the run's stdout+stderr: its first and last few kB
+    output_dropped: int = 0  # bytes of output between those two that were not kept
     entries: list[RecordEntry] = field(default_factory=list)
     record_path: str | None = None
     notes: list[str] = field(default_factory=list)
@@ -127,6 +135,8 @@ class Outcome:
             return f"raised {self.error.short()}"
         if self.status == TIMEOUT:
             return "timed out"
+        if self.status == MEMORY:
+            return "ran out of memory"
         if self.status == CRASH:
             if self.exit_code is not None and self.exit_code < 0:
                 return f"crashed (killed by signal {-self.exit_code})"
@@ -141,6 +151,7 @@ class Outcome:
             exit_code=data.get("exit_code"),
             duration_s=float(data.get("duration_s") or 0.0),
             output_tail=data.get("output_tail", ""),
+            output_dropped=int(data.get("output_dropped") or 0),
             entries=[RecordEntry.from_json(e) for e in data.get("entries", [])],
             record_path=data.get("record_path"),
             notes=list(data.get("notes", [])),
@@ -154,6 +165,7 @@ class Outcome:
             "duration_s": round(self.duration_s, 6),
             "recorded": len(self.entries),
             "output_tail": self.output_tail,
+            "output_dropped": self.output_dropped,
             "notes": self.notes,
         }
 

@@ -1,16 +1,27 @@
-"""The parent side of the worker protocol: a pool of warm worker processes.
+"""The parent side of the worker protocol: a pool of warm worker processes, each in a tree we own.
 
 `WorkerPool(jobs)` starts `jobs` workers (``python -m outplace.harness.worker``), each of which
-imports torch once and then serves many requests. `pool.map(tasks)` hands the tasks out to idle
-workers, waits on their pipes with a per-task deadline, and returns one answer per task, in
-order. The parent never imports torch.
+imports torch once and then serves many requests. Each worker runs under its own keeper
+(`keeper.py`, in a new session): the keeper is a child subreaper, so every process a script starts,
+``setsid``-escaped or double-forked ones included, stays in the keeper's tree, and the keeper kills
+that tree whole when the worker ends or when it is told to (SIGTERM). The worker itself kills what a
+script left running after each run.
 
-A task that overruns its timeout gets its worker's whole process group SIGKILLed and a fresh worker
-started in its place; a worker that dies mid-task (``os._exit``, a segfault, the kernel's OOM
-killer) is likewise replaced. Both come back as answers, not exceptions:
+`pool.map(tasks)` hands the tasks out to idle workers, waits on their pipes with a per-task deadline,
+and returns one answer per task, in order; its `on_answer` callback may add follow-up tasks (they run
+before the tasks still waiting). The parent never imports torch.
+
+A task that overruns its timeout gets its worker's tree killed (keeper SIGTERMed; its process group
+SIGKILLed if it does not exit within `proctree.STOP_GRACE`) and a fresh worker started in its place;
+a worker that dies mid-task (``os._exit``, a segfault, the kernel's OOM killer) is likewise replaced.
+Both come back as answers, not exceptions:
 
     {"op": ..., "id": ..., "failure": "timeout"|"crash", "exit_code": int|None,
-     "elapsed_s": float, "output_tail": str}
+     "elapsed_s": float, "output_tail": str, "output_dropped": int}
+
+A run's output (the script's stdout and stderr, one pipe per worker) is kept bounded: the first
+`OUTPUT_HEAD` and the last `OUTPUT_TAIL` bytes, and the count of those dropped in between
+(``output_tail``, ``output_dropped`` in every run answer). Nothing of it is written to disk.
 
 `HarnessError` is raised only when the harness itself cannot go on (torch missing in the workers'
 interpreter, a worker that never starts).
@@ -23,21 +34,28 @@ import itertools
 import os
 import selectors
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
 import time
 import weakref
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 import outplace
-from outplace.harness import protocol
+from outplace.harness import keeper, proctree, protocol
 
 START_TIMEOUT = 180.0  # importing torch on a cold disk can be slow
 MAX_REQUEUE = 2
+OUTPUT_HEAD = 2000  # bytes of a run's output kept from its start
+OUTPUT_TAIL = 4000  # ... and from its end
+DRAIN_TIMEOUT = 5.0  # seconds to wait for a dead worker's last output
+MEMORY_FRACTION = 0.5  # of the machine's RAM, shared by the workers
+MEMORY_MAX_MB = 8192  # per worker
+MEMORY_MIN_MB = 512
+RECORD_MB = 1024  # tensor data one run may record (temporary space)
 
 
 class HarnessError(Exception):
@@ -50,13 +68,47 @@ class Task:
     timeout: float | None = None  # seconds; None = no limit
 
 
+class Output:
+    """A bounded copy of a stream: its first `head` bytes, its last `tail` bytes, and how many were dropped."""
+
+    def __init__(self, head: int = OUTPUT_HEAD, tail: int = OUTPUT_TAIL) -> None:
+        self.head_size, self.tail_size = head, tail
+        self.reset()
+
+    def reset(self) -> None:
+        self.head = bytearray()
+        self.tail = bytearray()
+        self.dropped = 0
+
+    def feed(self, data: bytes) -> None:
+        room = self.head_size - len(self.head)
+        if room > 0:
+            self.head += data[:room]
+            data = data[room:]
+        if len(data) >= self.tail_size:
+            self.dropped += len(self.tail) + len(data) - self.tail_size
+            self.tail = bytearray(data[len(data) - self.tail_size :])
+            return
+        self.tail += data
+        excess = len(self.tail) - self.tail_size
+        if excess > 0:
+            self.dropped += excess
+            del self.tail[:excess]
+
+    def text(self) -> str:
+        head = self.head.decode("utf-8", "replace")
+        tail = self.tail.decode("utf-8", "replace")
+        if not self.dropped:
+            return head + tail
+        return f"{head}\n[... outplace dropped {self.dropped} bytes of output here ...]\n{tail}"
+
+
 @dataclass
 class _Worker:
     serial: int
-    proc: subprocess.Popen
-    capture: str
-    startlog: str
+    proc: subprocess.Popen  # the keeper; the worker is its child
     started: float
+    output: Output = field(default_factory=Output)
     ready: bool = False
     info: dict[str, Any] = field(default_factory=dict)
     buffer: bytes = b""
@@ -68,15 +120,17 @@ class _Worker:
 
 
 def default_memory_mb(jobs: int) -> int:
-    """Default address-space growth allowed per case: half the machine's RAM shared by the workers."""
+    """Address-space growth allowed per case: half the machine's RAM shared by the workers, at most
+    `MEMORY_MAX_MB` each (``OUTPLACE_VERIFY_MEMORY_MB`` overrides it; 0 disables the cap)."""
     env = os.environ.get("OUTPLACE_VERIFY_MEMORY_MB")
     if env is not None:
-        return int(env)  # 0 disables the cap
+        return int(env)
     try:
         total = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
     except (ValueError, OSError, AttributeError):
-        return 8192
-    return max(1024, int(total / 2 / max(1, jobs)) // 2**20)
+        return MEMORY_MAX_MB // 2
+    share = int(total * MEMORY_FRACTION / max(1, jobs)) // 2**20
+    return max(MEMORY_MIN_MB, min(MEMORY_MAX_MB, share))
 
 
 class WorkerPool:
@@ -86,6 +140,7 @@ class WorkerPool:
         *,
         threads: int | None = None,
         memory_mb: int | None = None,
+        record_mb: int = RECORD_MB,
         python: str | None = None,
         start_timeout: float = START_TIMEOUT,
     ) -> None:
@@ -96,6 +151,7 @@ class WorkerPool:
         # The same thread count in every worker keeps CPU reductions bit-reproducible across workers.
         self.threads = threads if threads is not None else max(1, cpus // jobs)
         self.memory_mb = default_memory_mb(jobs) if memory_mb is None else memory_mb
+        self.record_mb = record_mb
         self.python = python or sys.executable
         self.start_timeout = start_timeout
         self.tmpdir = tempfile.mkdtemp(prefix="outplace-verify-")
@@ -106,6 +162,7 @@ class WorkerPool:
         self._ids = itertools.count(1)
         self._workers: list[_Worker] = []
         self._selector = selectors.DefaultSelector()
+        self._finished: list[int] = []  # task indices answered since the map loop last looked
         self._closed = False
         self._finalizer = weakref.finalize(self, _shutdown, self._workers, self.tmpdir)
 
@@ -123,17 +180,19 @@ class WorkerPool:
             self._spawn()
         deadline = time.monotonic() + self.start_timeout
         while not any(w.ready for w in self._workers):
-            self._poll(max(0.0, deadline - time.monotonic()), results=None, tasks=None)
+            self._poll(max(0.0, deadline - time.monotonic()), results=None)
             if time.monotonic() > deadline and not any(w.ready for w in self._workers):
                 raise HarnessError(f"no harness worker became ready within {self.start_timeout:.0f}s")
         return self.info
 
     def close(self) -> None:
+        """Stop every worker and its tree (idle ones are asked to exit, busy ones killed); remove the temp folder."""
         if self._closed:
             return
         self._closed = True
+        _stop_all(self._workers)
         for w in list(self._workers):
-            self._retire(w, graceful=True)
+            self._forget(w)
         self._selector.close()
         shutil.rmtree(self.tmpdir, ignore_errors=True)
         self._finalizer.detach()
@@ -143,20 +202,35 @@ class WorkerPool:
 
     @property
     def worker_pids(self) -> list[int]:
+        """The workers' process ids (each the child of its keeper)."""
+        return [w.info["pid"] for w in self._workers if w.ready and "pid" in w.info]
+
+    @property
+    def keeper_pids(self) -> list[int]:
         return [w.proc.pid for w in self._workers]
 
     # ------------------------------------------------------------------ work
-    def map(self, tasks: list[Task]) -> list[dict[str, Any]]:
-        """Run every task on some worker; answers in task order (failures as answers, see module doc)."""
+    def map(
+        self,
+        tasks: list[Task],
+        on_answer: Callable[[int, dict[str, Any]], list[Task] | None] | None = None,
+    ) -> list[dict[str, Any]]:
+        """Run every task on some worker; answers in task order (failures as answers, see module doc).
+
+        `on_answer(index, answer)`, called as each answer arrives, may return follow-up tasks: they get
+        the next indices and run before the tasks still queued.
+        """
         if self._closed:
             raise HarnessError("the worker pool is closed")
         if not self._workers:
             self.start()
+        tasks = list(tasks)
         results: list[dict[str, Any] | None] = [None] * len(tasks)
         queue = deque(range(len(tasks)))
         requeued: dict[int, int] = {}
-        while queue or any(w.task is not None for w in self._workers):
-            for w in self._workers:
+        self._finished = []
+        while queue or any(w.task is not None for w in self._workers) or self._finished:
+            for w in list(self._workers):
                 if queue and w.ready and w.task is None:
                     index = queue.popleft()
                     if not self._assign(w, index, tasks[index]):
@@ -164,8 +238,17 @@ class WorkerPool:
                         if requeued[index] > MAX_REQUEUE:
                             raise HarnessError("harness workers keep dying between tasks")
                         queue.appendleft(index)
-            self._poll(self._wait_time(), results, tasks)
-            self._expire(results, tasks)
+            if any(w.task is not None for w in self._workers) or (queue and not any(w.ready for w in self._workers)):
+                self._poll(self._wait_time(), results)
+                self._expire(results)
+            finished, self._finished = self._finished, []
+            for index in finished:
+                more = on_answer(index, results[index]) if on_answer is not None else None
+                if more:
+                    first = len(tasks)
+                    tasks.extend(more)
+                    results.extend([None] * len(more))
+                    queue.extendleft(reversed(range(first, len(tasks))))
         return [r if r is not None else {"failure": "crash"} for r in results]
 
     def request(self, message: dict[str, Any], timeout: float | None = None) -> dict[str, Any]:
@@ -174,8 +257,6 @@ class WorkerPool:
     # ------------------------------------------------------------------ internals
     def _spawn(self) -> _Worker:
         serial = next(self._serial)
-        capture = os.path.join(self.tmpdir, f"worker-{serial}.out")
-        startlog = os.path.join(self.tmpdir, f"worker-{serial}.start")
         src = os.path.dirname(os.path.dirname(os.path.abspath(outplace.__file__)))
         env = dict(os.environ)
         env["PYTHONPATH"] = src + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
@@ -184,25 +265,29 @@ class WorkerPool:
         env["OMP_NUM_THREADS"] = str(self.threads)
         env["MKL_NUM_THREADS"] = str(self.threads)
         env.pop("PYTHONSTARTUP", None)
-        with open(startlog, "wb") as log:
-            proc = subprocess.Popen(
-                [self.python, "-m", "outplace.harness.worker", "--capture", capture, "--threads", str(self.threads)],
-                stdin=subprocess.PIPE,
-                stdout=subprocess.PIPE,
-                stderr=log,
-                env=env,
-                start_new_session=True,  # its own process group: a timeout kills the script's children too
-            )
+        worker = [self.python, "-m", "outplace.harness.worker", "--threads", str(self.threads)]
+        proc = subprocess.Popen(
+            keeper.command(worker, python=self.python, cleanup=self.tmpdir),
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env=env,
+            start_new_session=True,  # its own session: no terminal signal reaches user code; killable as a group
+        )
         os.set_blocking(proc.stdout.fileno(), False)
-        w = _Worker(serial, proc, capture, startlog, time.monotonic())
+        os.set_blocking(proc.stderr.fileno(), False)
+        w = _Worker(serial, proc, time.monotonic())
         self._workers.append(w)
-        self._selector.register(proc.stdout, selectors.EVENT_READ, w)
+        self._selector.register(proc.stdout, selectors.EVENT_READ, ("protocol", w))
+        self._selector.register(proc.stderr, selectors.EVENT_READ, ("output", w))
         self.spawned += 1
         return w
 
     def _assign(self, w: _Worker, index: int, task: Task) -> bool:
         message = dict(task.request)
         message["id"] = next(self._ids)
+        self._read_output(w)  # anything printed between tasks is not this task's
+        w.output.reset()
         try:
             w.proc.stdin.write(protocol.encode(message))
             w.proc.stdin.flush()
@@ -221,9 +306,14 @@ class WorkerPool:
         waits += [w.started + self.start_timeout - now for w in self._workers if not w.ready]
         return max(0.0, min(waits)) if waits else None
 
-    def _poll(self, timeout: float | None, results: list | None, tasks: list[Task] | None) -> None:
+    def _poll(self, timeout: float | None, results: list | None) -> None:
         for key, _ in self._selector.select(timeout):
-            w: _Worker = key.data
+            channel, w = key.data
+            if w not in self._workers:
+                continue
+            if channel == "output":
+                self._read_output(w)
+                continue
             try:
                 chunk = os.read(w.proc.stdout.fileno(), 1 << 20)
             except BlockingIOError:
@@ -231,18 +321,41 @@ class WorkerPool:
             except OSError:
                 chunk = b""
             if not chunk:
-                self._on_death(w, results, tasks)
+                self._on_death(w, results)
                 continue
             w.buffer += chunk
-            while b"\n" in w.buffer:
+            while b"\n" in w.buffer and w in self._workers:
                 line, w.buffer = w.buffer.split(b"\n", 1)
-                self._on_message(w, protocol.decode(line), results, tasks)
+                self._on_message(w, protocol.decode(line), results)
         if results is None:  # starting: also notice workers that failed to start
             for w in list(self._workers):
                 if not w.ready and w.proc.poll() is not None:
-                    self._on_death(w, None, None)
+                    self._on_death(w, None)
 
-    def _on_message(self, w: _Worker, message: dict[str, Any], results: list | None, tasks: list[Task] | None) -> None:
+    def _read_output(self, w: _Worker, until_eof: float | None = None) -> None:
+        """Take what the worker printed (without blocking; with `until_eof`, wait that long for the end)."""
+        stream = w.proc.stderr
+        if stream is None or stream.closed:
+            return
+        deadline = time.monotonic() + until_eof if until_eof else None
+        while True:
+            try:
+                chunk = os.read(stream.fileno(), 1 << 20)
+            except BlockingIOError:
+                if deadline is None or time.monotonic() >= deadline:
+                    return
+                time.sleep(0.01)
+                continue
+            except OSError:
+                chunk = b""
+            if not chunk:
+                with contextlib.suppress(KeyError, ValueError):
+                    self._selector.unregister(stream)
+                stream.close()
+                return
+            w.output.feed(chunk)
+
+    def _on_message(self, w: _Worker, message: dict[str, Any], results: list | None) -> None:
         if message.get("op") == "ready":
             if "error" in message:
                 self._retire(w, graceful=False)
@@ -252,36 +365,47 @@ class WorkerPool:
             if not self.info:
                 self.info = {k: v for k, v in message.items() if k not in ("op", "pid")}
             return
-        if w.task is None or results is None or tasks is None:
+        if w.task is None or results is None:
             return  # stray answer (e.g. to a task that timed out just as it finished)
         if message.get("id") != w.task_id:
             return
         message["elapsed_s"] = time.monotonic() - w.task_started
-        results[w.task] = message
+        if message.get("op") == "run":
+            self._read_output(w)  # written before the answer, so already in the pipe
+            message["output_tail"] = w.output.text()
+            message["output_dropped"] = w.output.dropped
+        self._finish(w, results, message)
+        w.served += 1
+        if message.get("retire"):  # it left processes or threads behind: start afresh
+            self._replace(w)
+
+    def _finish(self, w: _Worker, results: list, answer: dict[str, Any]) -> None:
+        results[w.task] = answer
+        self._finished.append(w.task)
         w.task = None
         w.deadline = None
-        w.served += 1
 
-    def _on_death(self, w: _Worker, results: list | None, tasks: list[Task] | None) -> None:
-        code = w.proc.wait()
+    def _on_death(self, w: _Worker, results: list | None) -> None:
+        self._read_output(w, until_eof=DRAIN_TIMEOUT)
+        code = proctree.stop(w.proc)  # the keeper exits once the tree is dead; bounded either way
         if not w.ready:
-            log = _tail(w.startlog, 2000).strip()
+            log = w.output.text().strip()
             self._retire(w, graceful=False)
             raise HarnessError(
                 f"a harness worker exited with code {code} before it was ready"
                 + (f": {log.splitlines()[-1]}" if log else "")
             )
         if w.task is not None and results is not None:
-            results[w.task] = self._failure(w, "crash", code)
+            self._finish(w, results, self._failure(w, "crash", code))
         self._replace(w)
 
-    def _expire(self, results: list, tasks: list[Task]) -> None:
+    def _expire(self, results: list) -> None:
         now = time.monotonic()
         for w in list(self._workers):
             if w.task is not None and w.deadline is not None and now >= w.deadline:
-                _kill(w.proc)
-                code = w.proc.wait()
-                results[w.task] = self._failure(w, "timeout", code)
+                code = proctree.stop(w.proc)
+                self._read_output(w, until_eof=DRAIN_TIMEOUT)
+                self._finish(w, results, self._failure(w, "timeout", code))
                 self._replace(w)
             elif not w.ready and now >= w.started + self.start_timeout:
                 self._retire(w, graceful=False)
@@ -292,66 +416,58 @@ class WorkerPool:
             "failure": kind,
             "exit_code": code,
             "elapsed_s": time.monotonic() - w.task_started,
-            "output_tail": _tail(w.capture, 4000),
+            "output_tail": w.output.text(),
+            "output_dropped": w.output.dropped,
         }
 
     def _replace(self, w: _Worker) -> None:
-        self._retire(w, graceful=False)
+        self._retire(w, graceful=True)
         if not self._closed:
             self._spawn()
 
     def _retire(self, w: _Worker, *, graceful: bool) -> None:
-        with contextlib.suppress(KeyError, ValueError):
-            self._selector.unregister(w.proc.stdout)
-        if graceful and w.proc.poll() is None:
-            with contextlib.suppress(OSError):
+        if graceful and w.task is None:
+            _stop_all([w])
+        else:
+            proctree.stop(w.proc)
+        self._forget(w)
+
+    def _forget(self, w: _Worker) -> None:
+        for stream in (w.proc.stdout, w.proc.stderr):
+            with contextlib.suppress(KeyError, ValueError):
+                self._selector.unregister(stream)
+        for stream in (w.proc.stdin, w.proc.stdout, w.proc.stderr):
+            with contextlib.suppress(OSError, AttributeError):
+                stream.close()
+        with contextlib.suppress(ValueError):
+            self._workers.remove(w)
+
+
+def _stop_all(workers: list[_Worker], grace: float = 3.0) -> None:
+    """Ask idle workers to exit and kill busy ones' trees, all at once; then make sure each keeper is gone."""
+    for w in workers:
+        if w.proc.poll() is not None:
+            continue
+        if w.task is None:
+            with contextlib.suppress(OSError, ValueError):
                 w.proc.stdin.write(protocol.encode({"op": "exit"}))
                 w.proc.stdin.flush()
             with contextlib.suppress(OSError):
                 w.proc.stdin.close()
-            try:
-                w.proc.wait(timeout=3)
-            except subprocess.TimeoutExpired:
-                pass
-        if w.proc.poll() is None:
-            _kill(w.proc)
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                w.proc.wait(timeout=5)
-        for stream in (w.proc.stdin, w.proc.stdout):
+        else:
             with contextlib.suppress(OSError):
-                stream.close()
-        with contextlib.suppress(ValueError):
-            self._workers.remove(w)
-        for path in (w.capture, w.startlog):
-            with contextlib.suppress(OSError):
-                os.unlink(path)
-
-
-def _kill(proc: subprocess.Popen) -> None:
-    """SIGKILL the worker's process group (it is a session leader), i.e. it and whatever the script forked."""
-    try:
-        os.killpg(proc.pid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError, AttributeError):
-        with contextlib.suppress(OSError):
-            proc.kill()
-
-
-def _tail(path: str, limit: int) -> str:
-    try:
-        with open(path, "rb") as fh:
-            fh.seek(0, os.SEEK_END)
-            size = fh.tell()
-            fh.seek(max(0, size - limit))
-            return fh.read().decode("utf-8", "replace")
-    except OSError:
-        return ""
+                w.proc.terminate()
+    deadline = time.monotonic() + grace
+    for w in workers:
+        try:
+            w.proc.wait(timeout=max(0.0, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            proctree.stop(w.proc)
 
 
 def _shutdown(workers: list[_Worker], tmpdir: str) -> None:
     """Last-resort cleanup when a pool is garbage-collected or the interpreter exits unclosed."""
     for w in list(workers):
         if w.proc.poll() is None:
-            _kill(w.proc)
-            with contextlib.suppress(Exception):
-                w.proc.wait(timeout=5)
+            proctree.stop(w.proc)
     shutil.rmtree(tmpdir, ignore_errors=True)

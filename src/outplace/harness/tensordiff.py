@@ -6,37 +6,50 @@ bits and therefore count as a difference (reported with ``max_abs_diff`` 0.0 and
 With ``rtol``/``atol`` the values are compared like ``torch.isclose(ref, new, rtol, atol,
 equal_nan=True)`` in float64 (complex128), so signed zeros compare equal; a dtype difference is
 still a difference.
+
+Tensors are compared in pieces of `CHUNK` elements (`_chunks`), so the comparison's own memory stays
+small even for tensors of gigabytes (the records themselves are mapped from their files).
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 MAX_DIFFERENCES = 1000
+CHUNK = 1 << 20  # elements compared at a time: float64 temporaries of a few MB, whatever the tensor's size
 
 
-def compare_runs(torch: Any, ref: dict[str, Any], new: dict[str, Any], *, rtol: float, atol: float, scope: str):
-    """Differences of `new`'s records from `ref`'s, as JSON-ready dicts (see results.Difference)."""
+def compare_runs(torch: Any, ref: dict[str, Any], new: dict[str, Any], *, rtol: float, atol: float, scope: str
+                 ) -> tuple[list[dict[str, Any]], list[str]]:
+    """Differences of `new`'s records from `ref`'s, as JSON-ready dicts (see results.Difference), and
+    the names that could not be compared (a side recorded the tensor as ``skipped``: over its budget).
+
+    The record files are mapped (``mmap=True``), not read into memory, and compared chunk by chunk.
+    """
     ref_entries = ref["entries"]
     new_entries = new["entries"]
-    ref_tensors = torch.load(ref["path"], weights_only=True) if ref_entries else []
-    new_tensors = torch.load(new["path"], weights_only=True) if new_entries else []
+    ref_tensors = _load(torch, ref) if ref_entries else []
+    new_tensors = _load(torch, new) if new_entries else []
     new_index = {e["name"]: j for j, e in enumerate(new_entries)}
     in_scope = [i for i, e in enumerate(ref_entries) if scope == "all" or e["phase"] == "event"]
     ref_names = {ref_entries[i]["name"] for i in in_scope}
 
     diffs: list[dict[str, Any]] = []
+    skipped: list[str] = []
     for i in in_scope:
         entry = ref_entries[i]
         j = new_index.get(entry["name"])
         if j is None:
             diffs.append(_missing(entry["name"], "recorded in the reference run, absent from the rewritten run"))
+        elif ref_tensors[i] is None or new_tensors[j] is None:
+            skipped.append(entry["name"])
         else:
             d = diff_tensor(torch, entry["name"], entry["kind"], ref_tensors[i], new_tensors[j], rtol=rtol, atol=atol)
             if d is not None:
                 diffs.append(d)
         if len(diffs) >= MAX_DIFFERENCES:
-            return diffs
+            return diffs, skipped
     if scope == "all":
         for entry in new_entries:
             name = entry["name"]
@@ -52,11 +65,35 @@ def compare_runs(torch: Any, ref: dict[str, Any], new: dict[str, Any], *, rtol: 
                 )
             if len(diffs) >= MAX_DIFFERENCES:
                 break
-    return diffs
+    return diffs, skipped
+
+
+def _load(torch: Any, side: dict[str, Any]) -> list[Any]:
+    try:
+        return torch.load(side["path"], weights_only=True, mmap=True)
+    except RuntimeError:  # not a zip archive (an old or foreign record): read it whole
+        return torch.load(side["path"], weights_only=True)
 
 
 def _missing(name: str, detail: str) -> dict[str, Any]:
     return {"tensor": name, "kind": "missing", "max_abs_diff": None, "count": None, "numel": None, "detail": detail}
+
+
+def _chunks(a: Any, b: Any, limit: int) -> Iterator[tuple[Any, Any]]:
+    """Pairs of 1-d pieces of `a` and `b` (same shape) in row-major order, each at most `limit` elements
+    (views where the layout allows, else copies of at most `limit` elements)."""
+    if a.numel() <= limit or a.dim() == 0:
+        yield a.reshape(-1), b.reshape(-1)
+        return
+    rows = a.shape[0]
+    inner = a.numel() // rows
+    if inner <= limit:
+        step = max(1, limit // inner)
+        for i in range(0, rows, step):
+            yield a[i : i + step].reshape(-1), b[i : i + step].reshape(-1)
+    else:
+        for i in range(rows):
+            yield from _chunks(a[i], b[i], limit)
 
 
 def diff_tensor(torch: Any, name: str, kind: str, a: Any, b: Any, *, rtol: float = 0.0, atol: float = 0.0):
@@ -68,18 +105,35 @@ def diff_tensor(torch: Any, name: str, kind: str, a: Any, b: Any, *, rtol: float
     same_dtype = a.dtype == b.dtype
     exact = rtol == 0 and atol == 0
     wide = torch.complex128 if (a.is_complex() or b.is_complex()) else torch.float64
-    wa, wb = a.to(wide), b.to(wide)
-    nan_a, nan_b = wa.isnan(), wb.isnan()
-    both_nan = nan_a & nan_b
 
-    if exact and same_dtype:
-        neq = _bits_differ(torch, a, b) & ~both_nan
-    elif exact:
-        neq = (wa != wb) & ~both_nan
-    else:
-        neq = ~torch.isclose(wa, wb, rtol=rtol, atol=atol, equal_nan=True)
+    count = 0  # differing elements
+    unordered = 0  # of which NaN/inf at different places
+    largest = 0.0  # largest finite difference
+    first = None  # (flat index, value in a, value in b)
+    offset = 0
+    for ca, cb in _chunks(a, b, CHUNK):
+        wa, wb = ca.to(wide), cb.to(wide)
+        if exact and same_dtype:
+            neq = _bits_differ(torch, ca, cb) & ~(wa.isnan() & wb.isnan())
+        elif exact:
+            neq = (wa != wb) & ~(wa.isnan() & wb.isnan())
+        else:
+            neq = ~torch.isclose(wa, wb, rtol=rtol, atol=atol, equal_nan=True)
+        n = int(neq.sum())
+        if n:
+            d = (wa - wb).abs()[neq]
+            bad = d.isnan()
+            unordered += int(bad.sum())
+            finite = d[~bad]
+            if finite.numel():
+                largest = max(largest, float(finite.max()))
+            if first is None:
+                local = int(neq.nonzero()[0, 0])
+                first = (offset + local, ca[local].item(), cb[local].item())
+            count += n
+        offset += ca.numel()
+        del wa, wb, neq
 
-    count = int(neq.sum())
     if count == 0 and same_dtype:
         return None
 
@@ -89,25 +143,16 @@ def diff_tensor(torch: Any, name: str, kind: str, a: Any, b: Any, *, rtol: float
         notes.append(f"{_dt(a)} vs {_dt(b)}")
     max_abs: float | None = 0.0
     if count:
-        d = (wa - wb).abs()[neq]
-        bad = d.isnan()
-        if bool(bad.any()):
-            notes.append(f"NaN/inf at different places in {int(bad.sum())} element(s)")
-            finite = d[~bad]
+        if unordered:
+            notes.append(f"NaN/inf at different places in {unordered} element(s)")
             max_abs = None
         else:
-            finite = d
-        if max_abs is not None:
-            max_abs = float(finite.max()) if finite.numel() else 0.0
+            max_abs = largest
         notes.append(f"{count} of {numel} element(s) differ")
-        flat = int(neq.reshape(-1).nonzero()[0, 0])
-        ra, rb = a.reshape(-1)[flat].item(), b.reshape(-1)[flat].item()
-        where = _unravel(flat, tuple(a.shape))
-        notes.append(f"first at {where}: {ra!r} vs {rb!r}")
+        flat, ra, rb = first
+        notes.append(f"first at {_unravel(flat, tuple(a.shape))}: {ra!r} vs {rb!r}")
         if max_abs == 0.0 and exact:
             notes.append("sign of zero")
-    else:
-        max_abs = 0.0
     return {"tensor": name, "kind": out_kind, "max_abs_diff": max_abs, "count": count, "numel": numel,
             "detail": "; ".join(notes)}
 

@@ -1,17 +1,28 @@
 """The harness worker: a child process that imports torch once and then runs many cases.
 
-Started by `runner.WorkerPool` as ``python -m outplace.harness.worker --capture FILE --threads N``.
-It speaks the JSON-lines protocol of `protocol.py` on private duplicates of its stdin/stdout; fd 0
-is /dev/null and fds 1/2 point at FILE, so user code can print, read stdin or crash with a C-level
-message without disturbing the channel (the parent reads FILE's tail when a run crashes).
+Started by `runner.WorkerPool` under a keeper (`keeper.py`) as ``python -m outplace.harness.worker
+--threads N``. It speaks the JSON-lines protocol of `protocol.py` on private duplicates of its
+stdin/stdout; fd 0 is /dev/null and fds 1 and 2 are the output pipe the parent reads (keeping only
+the head and tail of each run's output), so user code can print, read stdin or crash with a C-level
+message without disturbing the channel.
+
+The worker is a child subreaper: whatever a script starts stays below it, and after each run every
+process the script left behind is killed (`proctree.sweep`); such a run, or one that left threads
+running, is answered with ``"retire": true`` and the parent replaces the worker.
 
 Each ``run`` request executes one script in a fresh module namespace, `runpy.run_path`-like:
 ``__name__ == "__main__"`` (entry mode: ``"__outplace_case__"``), ``__file__``, ``sys.argv`` and
 ``sys.path[0]`` set for the script; seeds fixed (`random`, `torch`, numpy when installed);
 ``torch.use_deterministic_algorithms(True, warn_only=True)``; on CPU the address space may grow by
-at most ``memory_mb`` (``RLIMIT_AS``, soft limit, lifted again after the case). Afterwards the
-interpreter state the script could have changed (argv, path, cwd, environment, modules imported
-from outside the Python installation, default dtype/device, grad mode, std streams) is restored.
+at most ``memory_mb`` (``RLIMIT_AS``, soft limit, lifted again after the case): running out of it is
+the outcome ``memory``. A run records at most ``record_mb`` of tensors (the rest are listed as
+``skipped``, never compared). Afterwards the interpreter state the script could have changed (argv,
+path, cwd, environment, modules imported from outside the Python installation, default
+dtype/device, grad mode, std streams, signal handlers) is restored.
+
+A ``compare`` request maps the two record files (``torch.load(mmap=True)``) and compares them chunk
+by chunk (`tensordiff`) under the same memory cap, so it needs little memory of its own whatever the
+tensors' size.
 """
 
 from __future__ import annotations
@@ -24,15 +35,17 @@ import inspect
 import os
 import platform
 import random
+import signal
 import sys
 import sysconfig
+import threading
 import time
 import traceback
 import types
 import warnings
 from typing import Any, NoReturn
 
-from outplace.harness import protocol
+from outplace.harness import proctree, protocol
 from outplace.harness.compare import classify_inplace_error, normalize_message
 
 try:
@@ -40,7 +53,6 @@ try:
 except ImportError:  # pragma: no cover - not on Windows
     resource = None  # type: ignore[assignment]
 
-OUTPUT_TAIL = 4000
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 
@@ -53,18 +65,17 @@ MissingEntryPoint.__module__ = "outplace.harness"  # reported as outplace.harnes
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="outplace.harness.worker")
-    parser.add_argument("--capture", required=True)
     parser.add_argument("--threads", type=int, default=1)
     args = parser.parse_args(argv)
 
+    proctree.become_subreaper()
+    proctree.die_with_parent(signal.SIGKILL, os.getppid())  # the keeper; it never leaves us behind
     proto_in = os.fdopen(os.dup(0), "rb")
     proto_out = os.fdopen(os.dup(1), "wb")
     devnull = os.open(os.devnull, os.O_RDONLY)
     os.dup2(devnull, 0)
     os.close(devnull)
-    capture_fd = os.open(args.capture, os.O_RDWR | os.O_CREAT | os.O_TRUNC | os.O_APPEND, 0o600)
-    os.dup2(capture_fd, 1)
-    os.dup2(capture_fd, 2)
+    os.dup2(2, 1)  # the script's stdout and stderr: the output pipe
     faulthandler.enable()
 
     def send(message: dict[str, Any]) -> None:
@@ -81,7 +92,7 @@ def main(argv: list[str] | None = None) -> int:
     except Exception:
         pass
 
-    state = Worker(torch, capture_fd, args.threads)
+    state = Worker(torch, args.threads)
     send({"op": "ready", **state.probe()})
     while True:
         line = proto_in.readline()
@@ -119,9 +130,9 @@ def _quit() -> NoReturn:
 
 
 class Worker:
-    def __init__(self, torch: Any, capture_fd: int, threads: int) -> None:
+    def __init__(self, torch: Any, threads: int) -> None:
         self.torch = torch
-        self.capture_fd = capture_fd
+        self.pid = os.getpid()
         self.threads = max(1, threads)
         torch.set_num_threads(self.threads)
         self.default_dtype = torch.get_default_dtype()
@@ -150,15 +161,26 @@ class Worker:
     def compare(self, request: dict[str, Any]) -> dict[str, Any]:
         from outplace.harness.tensordiff import compare_runs
 
-        diffs = compare_runs(
-            self.torch,
-            request["ref"],
-            request["new"],
-            rtol=float(request.get("rtol", 0.0)),
-            atol=float(request.get("atol", 0.0)),
-            scope=request.get("scope", "all"),
-        )
-        return {"differences": diffs}
+        # The records are mapped, not read: their pages are the files', outside the cap.
+        mapped = sum(_file_size(side.get("path")) for side in (request["ref"], request["new"])) // 2**20 + 1
+        memory_mb = request.get("memory_mb")
+        limit = _apply_memory_cap(memory_mb + mapped if memory_mb else None, "cpu")
+        try:
+            diffs, skipped = compare_runs(
+                self.torch,
+                request["ref"],
+                request["new"],
+                rtol=float(request.get("rtol", 0.0)),
+                atol=float(request.get("atol", 0.0)),
+                scope=request.get("scope", "all"),
+            )
+        except BaseException as exc:  # noqa: BLE001
+            if not _is_out_of_memory(exc):
+                raise
+            return {"error": f"{type(exc).__name__}: {str(exc)[:300]}", "memory": True}
+        finally:
+            _release_memory_cap(limit)
+        return {"differences": diffs, "not_compared": skipped}
 
     # ------------------------------------------------------------------ run
     def run(self, request: dict[str, Any]) -> dict[str, Any]:
@@ -169,8 +191,9 @@ class Worker:
         mode = request.get("mode", "script")
         device = request.get("device", "cpu")
         oracle = bool(request.get("oracle"))
-        os.ftruncate(self.capture_fd, 0)
+        memory_mb = request.get("memory_mb")
 
+        threads = set(threading.enumerate())
         saved = _InterpreterState(self)
         module_name = "__main__" if mode == "script" else "__outplace_case__"
         module = types.ModuleType(module_name)
@@ -187,11 +210,12 @@ class Worker:
         self._reset_torch()
         self._seed(int(request.get("seed", 0)))
 
-        rec = Recorder(torch, filename)
+        record_mb = request.get("record_mb")
+        rec = Recorder(torch, filename, byte_budget=int(record_mb) * 2**20 if record_mb else None)
         status, error, exit_code = "ok", None, None
         notes: list[str] = []
         entry_locals: dict[str, Any] = {}
-        limit = _apply_memory_cap(request.get("memory_mb"), device)
+        limit = _apply_memory_cap(memory_mb, device)
         hooks = (
             torch.autograd.graph.saved_tensors_hooks(_pack_clone, _unpack_identity)
             if oracle
@@ -216,10 +240,17 @@ class Worker:
                 except BaseException as exc:  # noqa: BLE001 - user code may raise anything
                     status = "error"
                     error = _error_info(exc, filename, self.library_paths)
+                    if _is_out_of_memory(exc):
+                        status = "memory"
+                        cap = f"its memory cap of {memory_mb} MB" if limit is not None else "memory"
+                        notes.append(f"the run ran out of {cap}")
                 finally:
                     if device != "cpu":
                         torch.set_default_device(None)
             duration = time.perf_counter() - start
+            if os.getpid() != self.pid:  # a child the script forked ran on to the end: it must not serve us
+                _flush_output()
+                os._exit(exit_code if isinstance(exit_code, int) else int(status not in ("ok", "exit")))
             try:
                 if entry_locals:
                     rec.collect_namespace(entry_locals)
@@ -235,21 +266,34 @@ class Worker:
         if rec.n_backward + rec.n_grad > 10_000:
             notes.append(f"{rec.n_backward} backward and {rec.n_grad} grad calls; only the first 10000 were recorded")
         notes.extend(rec.notes[:20])
+        budget = rec.budget_note()
+        if budget:
+            notes.append(budget)
         record_path = request["record_path"]
         rec.save(record_path)
         entries = rec.entries()
         module.__dict__.clear()
         del rec, module, entry_locals
-        return {
+        answer = {
             "status": status,
             "error": error,
             "exit_code": exit_code,
             "duration_s": duration,
-            "output_tail": self._output_tail(),
             "entries": entries,
             "record_path": record_path,
             "notes": notes,
         }
+        _flush_output()
+        killed = proctree.sweep()
+        if killed:
+            notes.append(f"the script left {killed} process{'es' if killed != 1 else ''} running; outplace killed them")
+        running = [t.name for t in threading.enumerate() if t not in threads and t.is_alive()]
+        if running:
+            notes.append(f"the script left {len(running)} thread(s) running ({', '.join(running[:3])}); "
+                         "the worker was replaced")
+        if killed or running:
+            answer["retire"] = True
+        return answer
 
     def _call_entry(self, rec: Any, namespace: dict[str, Any], entry_locals: dict[str, Any]) -> None:
         torch = self.torch
@@ -301,13 +345,11 @@ class Worker:
             with contextlib.suppress(Exception):
                 np.random.seed(seed)
 
-    def _output_tail(self) -> str:
-        with contextlib.suppress(Exception):
-            sys.stdout.flush()
-            sys.stderr.flush()
-        size = os.fstat(self.capture_fd).st_size
-        data = os.pread(self.capture_fd, OUTPUT_TAIL, max(0, size - OUTPUT_TAIL))
-        return data.decode("utf-8", "replace")
+
+def _flush_output() -> None:
+    with contextlib.suppress(Exception):
+        sys.stdout.flush()
+        sys.stderr.flush()
 
 
 class _InterpreterState:
@@ -323,6 +365,7 @@ class _InterpreterState:
         self.environ = dict(os.environ)
         self.streams = (sys.stdin, sys.stdout, sys.stderr)
         self.recursion = sys.getrecursionlimit()
+        self.handlers = {s: signal.getsignal(s) for s in _SIGNALS}
 
     def restore(self) -> None:
         with contextlib.suppress(Exception):
@@ -348,7 +391,17 @@ class _InterpreterState:
             os.environ.clear()
             os.environ.update(self.environ)
         sys.setrecursionlimit(self.recursion)
+        with contextlib.suppress(OSError, ValueError, AttributeError):
+            signal.setitimer(signal.ITIMER_REAL, 0)  # an alarm the script left pending
+        for signum, handler in self.handlers.items():
+            with contextlib.suppress(OSError, ValueError, TypeError):
+                signal.signal(signum, handler if handler is not None else signal.SIG_DFL)
         self.worker._reset_torch()
+
+
+# Handlers a script (or a library it used, e.g. DataLoader's SIGCHLD) may install and leave behind.
+_SIGNALS = tuple(getattr(signal, n) for n in ("SIGCHLD", "SIGINT", "SIGTERM", "SIGHUP", "SIGALRM", "SIGUSR1",
+                                               "SIGUSR2") if hasattr(signal, n))
 
 
 def _library_paths() -> tuple[str, ...]:
@@ -422,6 +475,24 @@ def _error_info(exc: BaseException, filename: str, library: tuple[str, ...]) -> 
         "inplace": classify_inplace_error(message),
         "traceback": text[-4000:],
     }
+
+
+_OUT_OF_MEMORY = ("can't allocate memory", "cannot allocate memory", "not enough memory", "bad_alloc",
+                  "out of memory")
+
+
+def _is_out_of_memory(exc: BaseException) -> bool:
+    """MemoryError, or torch's allocator failing (CPU "can't allocate memory", CUDA "out of memory")."""
+    if isinstance(exc, MemoryError):
+        return True
+    return isinstance(exc, RuntimeError) and any(t in str(exc)[:2000].lower() for t in _OUT_OF_MEMORY)
+
+
+def _file_size(path: str | None) -> int:
+    try:
+        return os.path.getsize(path) if path else 0
+    except OSError:
+        return 0
 
 
 def _vm_size() -> int | None:

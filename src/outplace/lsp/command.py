@@ -35,4 +35,7 @@ def lsp_cli(
     # The engine runs in worker threads; hand the GIL back to the loop thread sooner than the
     # default 5 ms so that requests are answered promptly while a long check is running.
     sys.setswitchinterval(0.001)
-    create_server().start_io()
+    server = create_server()
+    server.start_io()
+    # LSP: exit 0 only after `shutdown` then `exit`; an `exit` alone, or the stream ending, is 1.
+    raise typer.Exit(0 if server.shutdown_requested else 1)

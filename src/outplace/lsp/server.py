@@ -19,6 +19,11 @@ Never blocking the loop: the engine runs in worker threads. Results are keyed by
 generation (bumped on every change) and dropped when stale; changes are debounced; the fix-all
 edits are computed in the background after the diagnostics, so a save-time request is answered
 from the cache. Text that does not parse yet (half-typed code) keeps the last diagnostics.
+
+The protocol's own rules: a request whose params do not match its type gets an InvalidParams error
+reply (pygls alone logs it and never answers); the process exits 0 after `shutdown` + `exit` and 1
+otherwise (an `exit` without `shutdown`, or the client's stream ending); and it exits when the
+client's `processId` (from `initialize`) is gone, so that it never outlives its editor.
 """
 
 from __future__ import annotations
@@ -28,13 +33,16 @@ import concurrent.futures
 import logging
 import os
 import queue
+import sys
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Optional
 
 from lsprotocol import types
+from pygls.exceptions import JsonRpcException, JsonRpcInvalidParams
 from pygls.lsp.server import LanguageServer
+from pygls.protocol import LanguageServerProtocol
 from pygls.uris import to_fs_path
 
 from outplace import __version__
@@ -287,11 +295,67 @@ class DaemonExecutor(concurrent.futures.Executor):
         self._closed = True
 
 
+# ---- the protocol ------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class _Unreadable:
+    """A request pygls could not turn into its typed params: answered with `error`, never handled."""
+
+    id: Any
+    method: str
+    error: JsonRpcException
+    jsonrpc: str = "2.0"
+
+
+class OutplaceProtocol(LanguageServerProtocol):
+    """pygls' protocol, except that a request with params it cannot read gets an error reply."""
+
+    def structure_message(self, data: dict[str, Any]):
+        try:
+            return super().structure_message(data)
+        except JsonRpcException as error:
+            if isinstance(data, dict) and "id" in data and isinstance(data.get("method"), str):
+                if isinstance(error, JsonRpcInvalidParams):
+                    cause = error.__cause__
+                    detail = "; ".join(str(e) for e in getattr(cause, "exceptions", ())) or str(cause or "")
+                    error = JsonRpcInvalidParams(message=f"invalid params for {data['method']}: {detail}".rstrip(": "))
+                return _Unreadable(data["id"], data["method"], error)
+            raise
+
+    def handle_message(self, message) -> None:
+        if isinstance(message, _Unreadable):
+            log.warning("%s: %s", message.method, message.error.message)
+            self._send_response(message.id, error=message.error.to_response_error())
+            return
+        super().handle_message(message)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OverflowError, ValueError):
+        return True  # someone else's process (or not one we can ask about): alive as far as we know
+    return True
+
+
+async def watch_parent(pid: int, interval: float = 1.0) -> None:
+    """Exit (code 1) once process `pid` is gone: the editor died without saying `exit`."""
+    while _alive(pid):
+        await asyncio.sleep(interval)
+    log.warning("the client process %d is gone; exiting", pid)
+    sys.stderr.flush()
+    os._exit(1)
+
+
 # ---- the server --------------------------------------------------------------------------------------------
 
 class OutplaceServer(LanguageServer):
     def __init__(self, workers: int = 2, debounce: float = DEBOUNCE_S) -> None:
-        super().__init__("outplace", __version__)
+        super().__init__("outplace", __version__, protocol_cls=OutplaceProtocol)
+        self.shutdown_requested = False  # `exit` after `shutdown` is a success (0); any other end is 1
+        self.parent_watch: Optional[asyncio.Task] = None
         self.docs: dict[str, Document] = {}
         self.settings = SettingsCache()
         self.executor = DaemonExecutor(workers)
@@ -547,6 +611,12 @@ def create_server(workers: int = 2, debounce: float = DEBOUNCE_S) -> OutplaceSer
         ls.settings.set_options(options)
         for problem in options.problems:
             log.warning("initializationOptions: %s", problem)
+        pid = params.process_id
+        if isinstance(pid, int) and pid > 0 and pid != os.getpid() and ls.parent_watch is None:
+            if _alive(pid):  # not there now: another PID namespace (a container); nothing to watch
+                ls.parent_watch = asyncio.get_running_loop().create_task(watch_parent(pid))
+            else:
+                log.info("client processId %d is not visible from here; not watching it", pid)
 
     @server.feature(types.INITIALIZED)
     def initialized(ls: OutplaceServer, params: types.InitializedParams) -> None:
@@ -710,6 +780,7 @@ def create_server(workers: int = 2, debounce: float = DEBOUNCE_S) -> OutplaceSer
 
     @server.feature(types.SHUTDOWN)
     def shutdown(ls: OutplaceServer, params: Any = None) -> None:
+        ls.shutdown_requested = True
         for doc in ls.docs.values():
             if doc.timer is not None:
                 doc.timer.cancel()
