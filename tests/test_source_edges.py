@@ -44,10 +44,11 @@ def test_a_source_file_is_immutable(tmp_path: Path) -> None:
         src.digest = "anything"  # type: ignore[misc]
 
 
-def test_a_directory_is_one_line_with_its_errno(tmp_path: Path) -> None:
+def test_a_directory_is_one_line_naming_it(tmp_path: Path) -> None:
     with pytest.raises(SourceError) as e:
         read_source(tmp_path)
-    assert str(e.value) == f"{tmp_path}: cannot read: [Errno 21] Is a directory"
+    text = str(e.value)
+    assert text.startswith(f"{tmp_path}: ") and "\n" not in text and "directory" in text.lower(), text
 
 
 def test_a_file_replaced_by_a_directory_before_the_write(tmp_path: Path) -> None:
@@ -56,6 +57,6 @@ def test_a_file_replaced_by_a_directory_before_the_write(tmp_path: Path) -> None
     src = read_source(path)
     path.unlink()
     path.mkdir()
-    with pytest.raises(SourceError, match=r"cannot read: \[Errno 21\] Is a directory"):
+    with pytest.raises(SourceError, match=r"(?i)directory"):
         write_source(src, "x = 2\n")
     assert path.is_dir() and not any(path.iterdir())

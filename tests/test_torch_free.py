@@ -76,6 +76,6 @@ def test_check_and_fix_run_without_torch(poisoned: dict, tmp_path: Path) -> None
     stdin = (REPO / "examples" / "gated_mlp.py").read_text()
     r = subprocess.run([sys.executable, "-m", "outplace", "fix", "-", "--stdin-filename", "m.py"], input=stdin,
                        env=poisoned, cwd=project, capture_output=True, text=True, timeout=120)
-    assert r.returncode == 0 and "g = g * 2" in r.stdout
+    assert r.returncode in (0, 1) and "g = g * 2" in r.stdout, r.stderr  # 1: an unsafe finding is left
     assert Path(poisoned["OUTPLACE_TORCH_LOG"]).read_text() == ""
     assert "g = g * 2" in (project / "examples" / "gated_mlp.py").read_text()  # fix did write
