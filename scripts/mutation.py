@@ -54,7 +54,7 @@ GROUPS = (
     Group("analysis", ("src/outplace/analysis",), ("tests/test_scopes.py", *RULE_TESTS)),
     Group("engine", ("src/outplace/engine.py",), ("tests/test_safety_nets.py", *RULE_TESTS)),
     Group("source", ("src/outplace/source.py",), ("tests/test_source.py", "tests/test_source_edges.py",
-                                                  "tests/test_safety_nets.py")),
+                                                  "tests/test_safety_nets.py", "tests/test_robustness.py")),
     Group("cache", ("src/outplace/cache.py",), ("tests/test_cache.py", "tests/test_cache_behaviour.py")),
 )
 
