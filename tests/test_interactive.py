@@ -6,13 +6,13 @@ import ast
 import io
 import itertools
 import os
-import pty
 import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from terminal import on_a_terminal
 
 from outplace.engine import fix_source
 from outplace.interactive import Quit, review_file, split_hunks
@@ -180,21 +180,6 @@ def test_diff_is_a_patch_git_apply_accepts(tmp_path: Path, variant: str):
 
 def test_diff_is_coloured_on_a_terminal(tmp_path: Path):
     (tmp_path / "model.py").write_text(SOURCE)
-    controller, terminal = pty.openpty()
     env = {k: v for k, v in os.environ.items() if k != "NO_COLOR"}
-    proc = subprocess.Popen([sys.executable, "-m", "outplace", "fix", "--diff", "model.py"], cwd=tmp_path,
-                            stdout=terminal, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL, env=env)
-    os.close(terminal)
-    chunks = []
-    while True:
-        try:
-            data = os.read(controller, 65536)
-        except OSError:  # the terminal closed when the process exited
-            break
-        if not data:
-            break
-        chunks.append(data)
-    proc.wait(timeout=60)
-    os.close(controller)
-    shown = b"".join(chunks).decode()
+    shown = on_a_terminal([sys.executable, "-m", "outplace", "fix", "--diff", "model.py"], tmp_path, env).decode()
     assert "\x1b[" in shown and "torch.relu(y)" in shown

@@ -8,8 +8,10 @@ The file-name prefix says how it is run:
 and <name>.findings.txt is the expected `check` output for that input (with the same settings).
 
 Every fixed output must parse, and fixing it again must change nothing (idempotence).
-Regenerate the expectations after a deliberate change with OUTPLACE_UPDATE_FIXTURES=1, then read
-the diff of the expected files: that review is the test.
+Regenerate the expectations after a deliberate change with OUTPLACE_UPDATE_FIXTURES=1: every file
+it rewrites fails its test (the output is never compared with itself), then read the diff of the
+expected files. What the snapshots cannot catch (a wrong expected output, regenerated) the runs in
+test_rule_golden_runs.py do: each golden and its .fixed.py run under torch and must agree.
 """
 
 from __future__ import annotations
@@ -59,8 +61,12 @@ def test_fixture(path: Path) -> None:
     fixed = fix_source(source, settings).output
     expected_fixed, expected_report = path.with_suffix(".fixed.py"), path.with_suffix(".findings.txt")
     if UPDATE:
+        # Never compare the output with itself: write what changed, and fail so it gets reviewed.
+        stale = [p.name for p, text in ((expected_fixed, fixed), (expected_report, report))
+                 if not p.exists() or p.read_text() != text]
         expected_fixed.write_text(fixed)
         expected_report.write_text(report)
+        assert not stale, f"regenerated {stale}: review `git diff fixtures/rules`, then run without the variable"
     assert report == expected_report.read_text()
     assert fixed == expected_fixed.read_text()
     ast.parse(fixed)

@@ -11,7 +11,9 @@ Front ends (CLI, editor server, harness, diagnose) call these and nothing deeper
 from __future__ import annotations
 
 import ast
+import io
 import re
+import tokenize
 import warnings
 from dataclasses import dataclass, field, replace
 
@@ -92,13 +94,26 @@ def _analyse(source: str, settings: Settings, tree: ast.Module | None = None, pa
 def _suppressed(lines: list[str], f: Finding) -> bool:
     if f.line > len(lines):
         return False
-    m = _NOQA.search(lines[f.line - 1])
+    m = _noqa(lines[f.line - 1])
     if m is None:
         return False
     codes = m.group("codes")
     if not codes:
         return True
     return any(f.code.startswith(c.upper()) for c in re.split(r"[\s,]+", codes) if c)
+
+
+def _noqa(line: str) -> re.Match | None:
+    """The `# noqa` directive in the line's comment; one inside a string literal does not count."""
+    if _NOQA.search(line) is None:
+        return None
+    try:
+        for token in tokenize.generate_tokens(io.StringIO(line).readline):
+            if token.type == tokenize.COMMENT:
+                return _NOQA.search(token.string)
+    except (tokenize.TokenError, SyntaxError):  # the line continues a string: no token stream alone
+        return _NOQA.search(line)
+    return None
 
 
 def _one_fix_per_statement(found: list[Finding]) -> list[Finding]:
