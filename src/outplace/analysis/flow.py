@@ -789,8 +789,10 @@ class ScopeFlow:
         elif eff.returns_tuple is not None and not eff.returns_tuple_maybe:  # fresh tensors, in a tuple
             return self._fresh_tuple(at, eff, grad)
         else:  # fresh
+            # "same": the dtype of the input it computes from (a functional's first argument).
+            like = src or tensor_inputs.get(0, frozenset())
             dtype = eff.dtype if eff.dtype not in (None, "same") else (
-                (self.facts(src) or Obj()).dtype if eff.dtype == "same" else self._inputs_dtype(tensor_inputs))
+                (self.facts(like) or Obj()).dtype if eff.dtype == "same" else self._inputs_dtype(tensor_inputs))
             result = self.new(at, Obj(YES, "fresh", dtype, label=f"{eff.label} result"),
                               grad=grad if eff.grad else NO)
         if eff.saves_output and grad != NO and eff.writes is None and eff.result in ("fresh", "view", "same"):

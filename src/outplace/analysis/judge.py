@@ -102,7 +102,9 @@ def judge(flow: ScopeFlow, live: Liveness, record: WriteRecord, step: tuple[int,
         if isinstance(target, ast.Attribute) and spelling is not None:
             if not any(o.origin not in LOCAL_ORIGINS for o in objs):
                 reasons.append(f"{_q(shown)} is an attribute: other code holding the object sees the change")
-        else:
+        elif not (isinstance(target, ast.Call) and objs and all(o.origin in LOCAL_ORIGINS for o in objs)):
+            # (A call's own new tensor, `torch.sigmoid(x).mul_(2)`: only the names checked below could
+            # share it.)
             reasons.append("the written expression may share memory with another tensor")
     if flow.approximate:
         reasons.append("outplace stopped following this function's loops before its facts settled: it cannot "
