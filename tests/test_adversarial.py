@@ -33,6 +33,7 @@ from outplace.harness.cases import collect_cases, read_expectation, rewrite_with
 from outplace.harness.command import torch_available
 from outplace.harness.pipeline import Options, run_cases
 from outplace.harness.testing import pair, shared_pool
+from outplace.findings import HAZARDS
 from outplace.settings import Settings
 
 pytestmark = pytest.mark.skipif(not torch_available(), reason="torch is not installed")
@@ -40,62 +41,20 @@ pytestmark = pytest.mark.skipif(not torch_available(), reason="torch is not inst
 ROOT = Path(__file__).resolve().parent.parent / "fixtures" / "adversarial"
 
 MODES = {
-    "default": Settings(),
-    "clone": Settings(clone=True),
-    "unsafe": Settings(unsafe_fixes=True),
-    "unsafe+clone": Settings(unsafe_fixes=True, clone=True),
+    "default": Settings(hazards=HAZARDS),
+    "clone": Settings(hazards=HAZARDS, clone=True),
+    "unsafe": Settings(hazards=HAZARDS, unsafe_fixes=True),
+    "unsafe+clone": Settings(hazards=HAZARDS, unsafe_fixes=True, clone=True),
 }
 # Which modes each folder runs in, besides default.
 FOLDER_MODES = {"": ("default",), "clone": ("default", "clone"), "certain": ("default", "unsafe", "unsafe+clone")}
 
 # What today's engine gets wrong: (mode, case path relative to fixtures/adversarial) -> what happens.
 # Strict xfail: a case the engine gets right XPASSes and fails, so remove it from here then.
-XFAIL_TODAY: dict[tuple[str, str], str] = {
-    ("default", "builtin_max_alias.py"): "changed: `max()` returns an operand; the fix is called safe",
-    ("default", "builtin_min_alias.py"): "changed: `min()` returns an operand; the fix is called safe",
-    ("default", "chained_assign_detr.py"): "changed: `q = k = ...` binds one tensor to two names",
-    ("default", "closure_getter_alias.py"): "changed: a closure returned the tensor before the write",
-    ("default", "default_arg.py"): "changed: a default argument holds the tensor",
-    ("default", "dictcomp_heads.py"): "changed: a dict comprehension stored the tensor",
-    ("default", "distribution_keeps_loc.py"): "changed: torch.distributions.Normal keeps `loc` itself",
-    ("default", "dropout_eval_returns_input.py"): "changed: F.dropout(training=False) returns its input",
-    ("default", "genexp_lazy_rows.py"): "changed: a generator expression holds row views of the tensor",
-    ("default", "getattr_default.py"): "changed: getattr(obj, name, default) returns the default object",
-    ("default", "ifexp_alias.py"): "changed: `a if c else b` may return the other name's tensor",
-    ("default", "index_assign_rows_kept.py"): "changed: a comprehension kept row views; masked_fill is called safe",
-    ("default", "inplace_result_alias.py"): "changed: F.relu(h, inplace=True) returns `h`",
-    ("default", "jit_annotate.py"): "changed: torch.jit.annotate returns its argument",
-    ("default", "keepdim_norm_fresh.py"): "unfixed: a keepdim norm of the target itself is not proven safe yet",
-    ("default", "lambda_default_capture.py"): "changed: a lambda default holds the tensor",
-    ("default", "listcomp_views.py"): "changed: a list comprehension kept views of the tensor",
-    ("default", "maybe_numpy_masked_fill.py"): "broken: .masked_fill is inserted on a maybe-numpy value",
-    ("default", "nested_function_stores.py"): "changed: calling a closure that stores the tensor",
-    ("default", "numpy_shares.py"): "changed: .cpu().numpy() shares the storage",
-    ("default", "or_operand_write.py"): "changed: `h = hx or base` makes `h` an alias of `base`",
-    ("default", "parameter_shares.py"): "changed: nn.Parameter(w) shares w's storage",
-    ("default", "resnet_chained_identity_relu.py"): "changed: `identity = out = ...` then F.relu(out, inplace=True)",
-    ("default", "same_statement_cat.py"): "changed: the rewrite drops the write the second read sees",
-    ("default", "same_statement_read.py"): "changed: the rewrite drops the write the second read sees",
-    ("default", "tensordataset_shares.py"): "changed: TensorDataset keeps the tensor itself",
-    ("default", "walrus_append.py"): "changed: `outs.append(last := ...)` puts the tensor in a list",
-    ("clone", "clone/listcomp_index_clone.py"): "changed: a clone cuts the write off the kept row views",
-    ("clone", "clone/maybe_numpy_clone.py"): "broken: .clone() is inserted on a maybe-numpy value",
-    ("unsafe", "certain/augmentation_mutates_argument.py"): "offered: rebinding the argument the helper mutates",
-    ("unsafe", "certain/chained_read_after_write.py"): "offered: one out-of-place chain reads the old tensor",
-    ("unsafe", "certain/ema_shadow_model.py"): "offered: rebinding the loop variable over EMA parameters",
-    ("unsafe", "certain/list_elements_clamped.py"): "offered: rebinding the loop variable over list elements",
-    ("unsafe", "certain/mask_helper_mutates_argument.py"): "offered: rebinding the argument the helper masks",
-    ("unsafe", "certain/normalize_through_views.py"): "offered: rebinding the loop variable over views",
-    ("unsafe", "certain/rows_through_iteration.py"): "offered: rebinding the loop variable over rows",
-    ("unsafe", "certain/running_stats_in_dict.py"): "offered: rebinding a name taken from a container",
-    ("unsafe", "certain/sgd_frozen_copy_without_no_grad.py"): "offered: rebinding the loop variable over parameters",
-    ("unsafe", "certain/sgd_helper_called_under_no_grad.py"): "offered: rebinding the loop variable over parameters",
-    ("unsafe", "certain/sgd_param_groups_decorated_caller.py"): "offered: rebinding the loop variable over param_groups",
-}
-# With --unsafe-fixes --clone, everything that fails with --unsafe-fixes alone, and the list slice.
-XFAIL_TODAY.update({("unsafe+clone", case): reason for (mode, case), reason in list(XFAIL_TODAY.items())
-                    if mode == "unsafe"})
-XFAIL_TODAY[("unsafe+clone", "certain/list_slice_clone.py")] = "offered: .clone() on a list (a slice of List[Tensor])"
+# Every case the engine before the dataflow core got wrong (52 runs: `changed` in default mode, a
+# "certainly wrong" rewrite offered under --unsafe-fixes) it now gets right; a case that regresses
+# fails outright. Add an entry here only for a known, explained gap, as (mode, case) -> reason.
+XFAIL_TODAY: dict[tuple[str, str], str] = {}
 
 _MARKER = re.compile(r"^(?P<indent>[ \t]*)# (?P<kind>naive|certainly wrong|fix): (?P<code>.+)$", re.MULTILINE)
 _ORIGINAL_RAISES = re.compile(r"^# original-raises: (\w+)", re.MULTILINE)

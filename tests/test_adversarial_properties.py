@@ -9,11 +9,11 @@ original and the rewrite run here with torch (no grad: the property is that noth
 changes); every name's final value, dtype and shape must match bit for bit, and an exception must be
 the same exception.
 
-CORE shapes are the aliases today's engine claims to see (plain aliases, views, containers): that
-property must hold today. ALL adds the shapes issue 13 lists (chained assignment, conditional and
-boolean expressions, comprehensions, lambda defaults, builtins and torch calls that return their
-argument, walrus, unpacking, a read in the same statement); today's engine fails it. The shrunk
-programs hypothesis found are kept in FALSIFYING_TODAY, each a strict-xfail regression case.
+CORE shapes are plain aliases, views and containers. ALL adds the shapes issue 13 lists (chained
+assignment, conditional and boolean expressions, comprehensions, lambda defaults, builtins and torch
+calls that return their argument, walrus, unpacking, a read in the same statement), which the engine
+before the dataflow core got wrong; the property must hold for both. The shrunk programs hypothesis
+found on that engine are kept in FALSIFYING_BEFORE, each a regression case.
 """
 
 from __future__ import annotations
@@ -25,11 +25,12 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from outplace.engine import fix_source
+from outplace.findings import HAZARDS
 from outplace.settings import Settings
 
 torch = pytest.importorskip("torch")
 
-SAFE = Settings()
+SAFE = Settings(hazards=HAZARDS)
 HEADER = (
     "import torch\n"
     "import torch.nn.functional as F\n"
@@ -169,10 +170,9 @@ def _check(source: str) -> None:
     assert not diffs, "\n".join([*diffs, "--- program:", source, "--- safe rewrite:", fix_source(source, SAFE).output])
 
 
-# Shrunk programs hypothesis found on today's engine (derandomized runs of the property over CORE
-# plus one family of ISSUE_13 at a time, 300 examples each). Each is a regression case: it XPASSes
-# once the engine sees the alias, and must then leave this list.
-FALSIFYING_TODAY = {
+# Shrunk programs hypothesis found on the engine before the dataflow core (derandomized runs of the
+# property over CORE plus one family of ISSUE_13 at a time, 300 examples each): regression cases.
+FALSIFYING_BEFORE = {
     "chained_assignment": _program("a = b = F.gelu(x0)", "a += 1.0"),
     "lambda_default": _program("g = lambda v=a: v", "b = g()", "a += 1.0"),
     "list_comprehension": _program("L = [a for _ in range(2)]", "a += 1.0"),
@@ -195,13 +195,11 @@ def test_safe_rewrite_keeps_every_name_core_shapes(source):
 
 
 def _with_examples(test):
-    for source in FALSIFYING_TODAY.values():
+    for source in FALSIFYING_BEFORE.values():
         test = example(source)(test)
     return test
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError,
-                   reason="today's engine calls fixes safe through the aliases issue 13 lists")
 @PROPERTY
 @_with_examples
 @given(programs(ALL))
@@ -209,11 +207,8 @@ def test_safe_rewrite_keeps_every_name_all_shapes(source):
     _check(source)
 
 
-@pytest.mark.parametrize("source", [
-    pytest.param(src, id=name, marks=pytest.mark.xfail(strict=True, raises=AssertionError,
-                                                       reason="today's engine: found by hypothesis"))
-    for name, src in FALSIFYING_TODAY.items()])
-def test_falsifying_example_today(source):
+@pytest.mark.parametrize("source", list(FALSIFYING_BEFORE.values()), ids=list(FALSIFYING_BEFORE))
+def test_falsifying_example_before(source):
     _check(source)
 
 

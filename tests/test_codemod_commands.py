@@ -10,6 +10,7 @@ from libcst.codemod import CodemodContext, TransformSkip, TransformSuccess, tran
 from outplace.codemods import RULES
 from outplace.codemods import commands
 from outplace.engine import fix_source
+from outplace.findings import HAZARDS
 from outplace.settings import Settings
 
 SOURCE = ("import torch\nimport torch.nn.functional as F\n\n\ndef f(x: torch.Tensor):\n"
@@ -32,7 +33,7 @@ def test_every_rule_has_a_command(rule) -> None:
 @pytest.mark.parametrize("unsafe,clone", [(False, False), (True, False), (True, True)])
 @pytest.mark.parametrize("code", ["OP101", "OP102", "OP106"])
 def test_a_command_applies_its_rule_under_the_policy_asked(code: str, unsafe: bool, clone: bool) -> None:
-    expected = fix_source(SOURCE, Settings(select=(code,), unsafe_fixes=unsafe, clone=clone)).output
+    expected = fix_source(SOURCE, Settings(hazards=HAZARDS, select=(code,), unsafe_fixes=unsafe, clone=clone)).output
     result = transform_module(command_for(code)(CodemodContext(), unsafe_fixes=unsafe, clone=clone), SOURCE)
     if expected == SOURCE:
         assert isinstance(result, TransformSkip)

@@ -9,12 +9,13 @@ from pathlib import Path
 import pytest
 
 from outplace.engine import check_source, fix_edit, fix_selected, fix_source
+from outplace.findings import HAZARDS
 from outplace.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
 SOURCES = sorted(p for d in ("fixtures/rules", "examples") for p in (ROOT / d).rglob("*.py")
                  if not p.name.endswith(".fixed.py"))
-EVERYTHING = Settings(unsafe_fixes=True, clone=True)
+EVERYTHING = Settings(hazards=HAZARDS, unsafe_fixes=True, clone=True)
 
 
 @pytest.mark.parametrize("path", SOURCES, ids=lambda p: str(p.relative_to(ROOT)))
@@ -39,7 +40,7 @@ def test_each_fix_edit_is_that_fix_alone_on_whole_lines(path: Path) -> None:
 
 def test_an_edit_at_the_start_and_at_the_end_of_the_file() -> None:
     source = "import torch\ny = torch.sigmoid(torch.ones(2))\ny *= 2"  # no newline at the end
-    [f] = check_source(source)
+    [f] = check_source(source, Settings(hazards=HAZARDS))
     edit = fix_edit(source, f)
     assert (source[edit.start:edit.end], edit.content, edit.end) == ("y *= 2", "y = y * 2", len(source))
 
@@ -47,9 +48,9 @@ def test_an_edit_at_the_start_and_at_the_end_of_the_file() -> None:
 def test_non_ascii_text_before_a_statement_on_its_line() -> None:
     source = ("import torch\n\n\ndef f(x: torch.Tensor):\n    y = torch.sigmoid(x)\n"
               "    s = \"😀é\"; y *= 2\n    return y, s\n")
-    result = fix_source(source)
+    result = fix_source(source, Settings(hazards=HAZARDS))
     assert result.output == source.replace("y *= 2", "y = y * 2")
-    [f] = check_source(source)
+    [f] = check_source(source, Settings(hazards=HAZARDS))
     assert (f.line, f.col) == (6, 15)  # characters, not bytes
     edit = fix_edit(source, f)
     assert source[:edit.start] + edit.content + source[edit.end:] == result.output
@@ -61,21 +62,21 @@ UNSAFE_AND_UNFIXABLE = ("import torch\n\n\ndef f(x: torch.Tensor, buf: torch.Ten
 
 
 def test_fix_result_says_what_changed_and_what_was_held_back() -> None:
-    safe = fix_source(UNSAFE_AND_UNFIXABLE)
+    safe = fix_source(UNSAFE_AND_UNFIXABLE, Settings(hazards=HAZARDS))
     assert safe.changed and [f.line for f in safe.applied] == [6]
     assert [f.line for f in safe.held_back] == [8]  # not the finding reported without a fix (line 7)
     assert sorted(f.line for f in safe.remaining) == [7, 8]
-    everything = fix_source(UNSAFE_AND_UNFIXABLE, Settings(unsafe_fixes=True))
+    everything = fix_source(UNSAFE_AND_UNFIXABLE, Settings(hazards=HAZARDS, unsafe_fixes=True))
     assert everything.changed and everything.held_back == []
     assert [f.line for f in everything.applied] == [6, 8] and [f.line for f in everything.remaining] == [7]
-    clean = fix_source("import torch\n")
+    clean = fix_source("import torch\n", Settings(hazards=HAZARDS))
     assert not clean.changed and clean.output == "import torch\n"
 
 
 def test_a_finding_spans_the_code_it_flags() -> None:
     source = ("import torch\n\n\ndef f(x: torch.Tensor):\n    y = torch.sigmoid(x)\n    y *= 2\n"
               "    y.add_(\n        1)\n    return y\n")
-    spans = [(f.code, f.line, f.col, f.end_line, f.end_col) for f in check_source(source)]
+    spans = [(f.code, f.line, f.col, f.end_line, f.end_col) for f in check_source(source, Settings(hazards=HAZARDS))]
     # 1-based columns; the end is exclusive: `y *= 2` is columns 5 to 10 of line 6.
     assert spans == [("OP101", 6, 5, 6, 11), ("OP102", 7, 5, 8, 11)]
 

@@ -16,6 +16,7 @@ from terminal import on_a_terminal
 
 from outplace.engine import fix_source
 from outplace.interactive import Quit, review_file, split_hunks
+from outplace.findings import HAZARDS
 from outplace.settings import Settings
 
 SOURCE = '''import torch
@@ -50,7 +51,7 @@ ORIGINAL_LINES = {
 }
 
 
-def _fixed(settings: Settings = Settings(unsafe_fixes=True)):
+def _fixed(settings: Settings = Settings(hazards=HAZARDS, unsafe_fixes=True)):
     result = fix_source(SOURCE, settings)
     assert result.changed
     return result
@@ -120,7 +121,7 @@ def test_unknown_answer_shows_help_and_asks_again():
 
 def test_crlf_and_missing_final_newline_survive():
     old = SOURCE.replace("\n", "\r\n").rstrip("\r\n")
-    result = fix_source(old, Settings(unsafe_fixes=True))
+    result = fix_source(old, Settings(hazards=HAZARDS, unsafe_fixes=True))
     text, shown = _review("y\nn\ny\ny\n", old=old, result=result)
     assert "\r\n" in text and "\n" not in text.replace("\r\n", "")
     assert not text.endswith("\n")
@@ -175,7 +176,7 @@ def test_diff_is_a_patch_git_apply_accepts(tmp_path: Path, variant: str):
            "GIT_CONFIG_NOSYSTEM": "1"}
     subprocess.run([GIT, "apply", "--check", str(patch)], cwd=tmp_path, check=True, env=env)
     subprocess.run([GIT, "apply", str(patch)], cwd=tmp_path, check=True, env=env)
-    assert path.read_bytes() == fix_source(source, Settings()).output.encode()
+    assert path.read_bytes() == fix_source(source, Settings(hazards=HAZARDS)).output.encode()
 
 
 def test_diff_is_coloured_on_a_terminal(tmp_path: Path):

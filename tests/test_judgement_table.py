@@ -10,6 +10,7 @@ from __future__ import annotations
 import pytest
 
 from outplace.engine import check_source
+from outplace.findings import HAZARDS
 from outplace.settings import Settings
 
 IN_FUNCTION = ("import torch\nimport torch.nn as nn\nimport torch.nn.functional as F\n\n\n"
@@ -160,7 +161,7 @@ def judge(where: str, code: str, clone: bool) -> str:
     lines = source.rstrip("\n").splitlines()
     marked = [i + 1 for i, line in enumerate(lines) if line.endswith("# <-")]
     judged = marked[0] if marked else len(lines)  # the line marked `# <-`, else the last one
-    at = [f for f in check_source(source, Settings(unsafe_fixes=True, clone=clone)) if f.line == judged]
+    at = [f for f in check_source(source, Settings(hazards=HAZARDS, unsafe_fixes=True, clone=clone)) if f.line == judged]
     if not at:
         return "clean"
     assert len(at) == 1, at
@@ -177,20 +178,20 @@ def test_an_attribute_holding_a_view_is_called_an_attribute() -> None:
     source = ("import torch\n\n\nclass M(torch.nn.Module):\n    def __init__(self, x: torch.Tensor):\n"
               "        super().__init__()\n        self.buf = x.view(-1)\n\n    def forward(self, w):\n"
               "        y = self.buf * w\n        self.buf.mul_(2)\n        return y\n")
-    [finding] = check_source(source, Settings(unsafe_fixes=True))
+    [finding] = check_source(source, Settings(hazards=HAZARDS, unsafe_fixes=True))
     assert "`self.buf` is an attribute" in " ".join(finding.fix.reasons)
     assert "nn.Parameter" not in " ".join(finding.fix.reasons)
 
 
 def test_a_view_names_the_tensor_it_shares_storage_with() -> None:
     source = IN_FUNCTION + "    y = torch.sigmoid(x)\n    row = y[0]\n    row += 1\n    return y\n"
-    [finding] = check_source(source, Settings(unsafe_fixes=True))
+    [finding] = check_source(source, Settings(hazards=HAZARDS, unsafe_fixes=True))
     assert finding.fix.reasons == ("`row` may share storage with `y`: the in-place write changes it too",)
 
 
 def test_the_keyword_input_is_the_one_named() -> None:
     source = IN_FUNCTION + "    h = torch.sigmoid(x)\n    F.relu(inplace=True, input=h)\n"
-    [finding] = check_source(source)
+    [finding] = check_source(source, Settings(hazards=HAZARDS))
     assert "tensor `h`" in finding.message
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import pytest
 
 from outplace.engine import check_source, fix_source
+from outplace.findings import HAZARDS
 from outplace.settings import Settings
 
 HEAD = "import torch\n\n\ndef f(x: torch.Tensor):\n    h = torch.sigmoid(x)\n    g = torch.tanh(x)\n"
@@ -18,7 +19,7 @@ LINE = 7  # the line each case's statement lands on
 
 def codes_on_line(statement: str) -> list[str]:
     source = HEAD + f"    {statement}\n    return h, g\n"
-    return sorted(f.code for f in check_source(source, Settings(unsafe_fixes=True)) if f.line == LINE)
+    return sorted(f.code for f in check_source(source, Settings(hazards=HAZARDS, unsafe_fixes=True)) if f.line == LINE)
 
 
 BOTH = "h.mul_(2); g *= 2"  # OP102 and OP101 on one line
@@ -50,15 +51,15 @@ def test_noqa_inside_a_string_is_not_a_directive() -> None:
 
 def test_noqa_on_another_line_does_not_reach_this_one() -> None:
     source = HEAD + "    # noqa\n    g *= 2  # noqa: OP102\n    h *= 3\n    return h, g\n"
-    assert [(f.line, f.code) for f in check_source(source)] == [(8, "OP101"), (9, "OP101")]
+    assert [(f.line, f.code) for f in check_source(source, Settings(hazards=HAZARDS))] == [(8, "OP101"), (9, "OP101")]
 
 
 def test_a_statement_spanning_lines_is_silenced_on_its_first_line() -> None:
     source = HEAD + "    g *= (2 +  # noqa: OP101\n          1)\n    h *= (2 +\n          1)  # noqa: OP101\n    return h, g\n"
-    assert [(f.line, f.code) for f in check_source(source)] == [(9, "OP101")]
+    assert [(f.line, f.code) for f in check_source(source, Settings(hazards=HAZARDS))] == [(9, "OP101")]
 
 
 def test_silenced_findings_are_not_fixed() -> None:
     source = HEAD + "    " + BOTH + "  # noqa: OP102\n    return h, g\n"
-    out = fix_source(source, Settings(unsafe_fixes=True)).output
+    out = fix_source(source, Settings(hazards=HAZARDS, unsafe_fixes=True)).output
     assert "h.mul_(2); g = g * 2  # noqa: OP102" in out

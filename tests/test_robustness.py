@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from outplace.engine import fix_source
+from outplace.findings import HAZARDS
 from outplace.settings import Settings
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals, FIFOs and flock")
@@ -144,7 +145,7 @@ def test_sigterm_stops_the_workers_and_leaves_nothing_behind(many: Path) -> None
 
 def test_sigterm_while_writing_leaves_whole_files_and_no_temporary_file(tmp_path: Path) -> None:
     source = module(3)
-    fixed = fix_source(source, Settings()).output
+    fixed = fix_source(source, Settings(hazards=HAZARDS)).output
     for i in range(300):
         (tmp_path / f"m{i:03d}.py").write_text(source)
     p = outplace("fix", "-j", "1", "--no-cache", ".", cwd=tmp_path)
@@ -243,8 +244,8 @@ def test_two_concurrent_fix_runs_never_overwrite_each_other(tmp_path: Path) -> N
     """Two runs with different results (safe fixes only / unsafe ones too) on one tree: every file
     ends as one run's whole result, and a run whose result is not there said so."""
     source = module(2)
-    safe = fix_source(source, Settings()).output
-    unsafe = fix_source(source, Settings(unsafe_fixes=True)).output
+    safe = fix_source(source, Settings(hazards=HAZARDS)).output
+    unsafe = fix_source(source, Settings(hazards=HAZARDS, unsafe_fixes=True)).output
     assert len({source, safe, unsafe}) == 3
     names = [f"m{i:03d}.py" for i in range(150)]
     for name in names:

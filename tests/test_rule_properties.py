@@ -34,9 +34,10 @@ from hypothesis import strategies as st  # noqa: E402
 from outplace.engine import check_source, fix_source  # noqa: E402
 from outplace.harness.compare import classify_inplace_error  # noqa: E402
 from outplace.harness.tensordiff import diff_tensor  # noqa: E402
+from outplace.findings import HAZARDS
 from outplace.settings import Settings  # noqa: E402
 
-SAFE_POLICIES = (Settings(), Settings(clone=True))
+SAFE_POLICIES = (Settings(hazards=HAZARDS), Settings(hazards=HAZARDS, clone=True))
 DTYPES = (torch.bool, torch.int64, torch.float16, torch.float32, torch.float64, torch.complex64)
 # (shape of a, shape of b): same; b broadcasts into a; b is larger (in place raises); incompatible; 0-d b.
 SHAPES = (((2, 3), (2, 3)), ((2, 3), (3,)), ((3,), (2, 3)), ((2,), (3,)), ((2, 3), ()), ((3, 3), (3, 3)))
@@ -279,8 +280,8 @@ SAFE_EXAMPLES = {
 @pytest.mark.parametrize("rule", sorted(SAFE_EXAMPLES))
 def test_each_rule_has_safe_fixes_in_the_generated_shapes(rule: str) -> None:
     source = HEADER + textwrap.indent(SAFE_EXAMPLES[rule] + "\nreturn x", "    ") + "\n"
-    assert any(f.code == rule and f.fix and f.fix.is_safe for f in check_source(source)), source
-    rewritten = fix_source(source).output
+    assert any(f.code == rule and f.fix and f.fix.is_safe for f in check_source(source, Settings(hazards=HAZARDS))), source
+    rewritten = fix_source(source, Settings(hazards=HAZARDS)).output
     assert rewritten != source
     for dtype in (torch.float16, torch.float32, torch.float64):
         for grad in (False, True):
@@ -302,7 +303,7 @@ INTEGER_TRAPS = [
 def test_integer_writes_that_would_change_dtype_are_never_safe(setup: str, write: str, dtype) -> None:
     # `s = x * b` saves x for backward, so the write is a finding (not a harmless write nothing saved).
     source = HEADER + textwrap.indent(f"{setup}\ns = x * b\n{write}\nreturn x, s", "    ") + "\n"
-    assert any(f.line == 8 for f in check_source(source, Settings(unsafe_fixes=True))), "not even reported"
+    assert any(f.line == 8 for f in check_source(source, Settings(hazards=HAZARDS, unsafe_fixes=True))), "not even reported"
     for policy in SAFE_POLICIES:
         rewritten = fix_source(source, policy).output
         if rewritten != source:
@@ -316,7 +317,7 @@ def test_integer_writes_that_would_change_dtype_are_never_safe(setup: str, write
 @pytest.mark.parametrize("write", ["torch.abs_(x)", "x.abs_()", "F.silu(x, inplace=True)"])
 def test_complex_results_of_float_only_ops(write: str) -> None:
     source = HEADER + textwrap.indent(f"x = torch.sigmoid(a)\n{write}\nreturn x", "    ") + "\n"
-    rewritten = fix_source(source).output
+    rewritten = fix_source(source, Settings(hazards=HAZARDS)).output
     for grad in (False, True):
         assert_same_behaviour(source, rewritten, make_inputs(torch.complex64, torch.complex64, ((2, 3), (2, 3)), grad, 0))
 
@@ -328,6 +329,6 @@ def test_complex_results_of_float_only_ops(write: str) -> None:
                                          ("x = torch.tanh(a)", "x.nan_to_num_()")])
 def test_complex_autograd_only_in_place(setup: str, write: str) -> None:
     source = HEADER + textwrap.indent(f"{setup}\n{write}\nreturn x", "    ") + "\n"
-    rewritten = fix_source(source).output
+    rewritten = fix_source(source, Settings(hazards=HAZARDS)).output
     assert rewritten != source
     assert_same_behaviour(source, rewritten, make_inputs(torch.complex64, torch.complex64, ((2, 3), (2, 3)), True, 0))

@@ -21,6 +21,7 @@ import outplace.runner
 import outplace.source
 from outplace.cli import main
 from outplace.engine import check_source, fix_edit, fix_selected, fix_source
+from outplace.findings import HAZARDS
 from outplace.settings import Settings
 
 SOURCE = "import torch\n\n\ndef f(x: torch.Tensor):\n    y = torch.sigmoid(x)\n    y *= 2\n    return y\n"
@@ -47,12 +48,12 @@ def test_a_rewrite_that_does_not_compile_is_never_returned(monkeypatch, damage: 
         new, landed = real(source, tree, plans, newline)
         return new + damage, landed
 
-    assert fix_source(SOURCE).output == FIXED  # the fault is what makes the difference
+    assert fix_source(SOURCE, Settings(hazards=HAZARDS)).output == FIXED  # the fault is what makes the difference
     monkeypatch.setattr(outplace.rewrite, "rewrite_source", broken)
-    result = fix_source(SOURCE, Settings(unsafe_fixes=True))
+    result = fix_source(SOURCE, Settings(hazards=HAZARDS, unsafe_fixes=True))
     assert result.output == SOURCE and not result.applied and not result.changed
     assert [f.code for f in result.remaining] == ["OP101"]  # still reported, as unfixed
-    [finding] = check_source(SOURCE)
+    [finding] = check_source(SOURCE, Settings(hazards=HAZARDS))
     assert fix_edit(SOURCE, finding) is None
     assert fix_selected(SOURCE, [finding]) == (SOURCE, [])
 
@@ -72,7 +73,7 @@ def test_a_source_that_never_compiled_is_still_fixed() -> None:
     """The guard compares with the original: code that never compiled (`return` at module level) does
     not block fixes elsewhere in it."""
     source = SOURCE + "\nreturn 0\n"
-    assert fix_source(source).output == FIXED + "\nreturn 0\n"
+    assert fix_source(source, Settings(hazards=HAZARDS)).output == FIXED + "\nreturn 0\n"
 
 
 # --- a file changed between read and write -------------------------------------------------------
@@ -123,7 +124,7 @@ def test_an_internal_error_in_one_file_does_not_stop_the_run(monkeypatch, tmp_pa
     files[5].write_text(SOURCE + "# BOOM\n")
 
     def faulty(real):
-        def engine(source, settings=Settings(), *, path="<string>"):
+        def engine(source, settings=Settings(hazards=HAZARDS), *, path="<string>"):
             if "BOOM" in source:
                 raise KeyError("an engine bug")
             return real(source, settings, path=path)
