@@ -288,6 +288,11 @@ class TorchEffects:
         rows = self.ops.saves_inputs.get("modules", {}).get(cls, {})
         if cls in PARAMETERIZED_WITHOUT_SAVING or any("params" in keys for keys in rows.values()):
             eff = replace(eff, parameterized=True)
+        if eff.dtype is None and eff.writes is None and eff.result == "fresh" and (
+                eff.parameterized or cls.lower() in self.ops.float_only):
+            # Float weights (`nn.Linear`), or the module computes a float-only function (`nn.Sigmoid`):
+            # its output is floating (an integer input raises).
+            eff = replace(eff, dtype="float")
         return eff
 
     def _module(self, cls: str, inplace: bool, pattern: str) -> Effect:

@@ -512,7 +512,9 @@ class ScopeFlow:
         values = [self.eval(node.left)] + [self.eval(c) for c in node.comparators]
         if any(self.tensor_keys(v) for v in values) and not any(
                 isinstance(o, (ast.Is, ast.IsNot, ast.In, ast.NotIn)) for o in node.ops):
-            return self.new(node, Obj(MAYBE, "fresh", "bool", label="comparison result"), grad=NO)
+            # A tensor compared (not chained: `a < b < c` is `and` of two) is a bool tensor.
+            sure = len(node.ops) == 1 and any(self._sure(v) for v in values)
+            return self.new(node, Obj(YES if sure else MAYBE, "fresh", "bool", label="comparison result"), grad=NO)
         return frozenset({CONST_KEYS["bool"]})
 
     def _e_Attribute(self, node: ast.Attribute) -> frozenset:
@@ -747,6 +749,9 @@ class ScopeFlow:
             grad = tri_or(grad, MAYBE)  # the module's own parameters put its output in the graph
         if off:
             grad = NO
+        if 0 not in tensor_inputs and "input" in tensor_inputs:
+            # `F.relu(inplace=True, input=h)`: the first parameter of functionals and torch functions
+            tensor_inputs[0] = tensor_inputs.pop("input")
         if eff.writes is not None:  # the write first: what the op itself saves comes after it
             written = tensor_inputs.get(eff.writes, frozenset())
             if written:
@@ -1205,6 +1210,8 @@ def _input_node(node: ast.Call, where: str | int | None) -> ast.AST | None:
         return node.func.value
     if isinstance(where, int) and len(node.args) > where:
         return node.args[where]
+    if where == 0:
+        where = "input"  # passed by keyword
     if isinstance(where, str):
         return next((k.value for k in node.keywords if k.arg == where), None)
     return None

@@ -167,6 +167,13 @@ def judge(flow: ScopeFlow, live: Liveness, record: WriteRecord, step: tuple[int,
             what = nonlocal_objs[0].label or f"`{name}`"
             certain = (f"the write changes {what}, which outlives this scope, and nothing here reads `{name}` "
                        "afterwards: rebinding it would drop the write")
+    if certain is None and target is not None and not isinstance(target, (ast.Name, ast.Attribute)):
+        # `u = y.view(-1).mul_(2)`, then `y` is read: the write is meant for `y` through the view.
+        views = [o for k in keys if (o := st.objs.get(k)) is not None and o.tensor != NO and k not in o.storage]
+        bases = sorted(a for a in aliases if a in live_after and not a.startswith("<"))
+        if views and len(views) == len(objs) and bases:
+            certain = (f"the write goes through a view into `{bases[0]}`, which is read afterwards: out of place, "
+                       f"`{bases[0]}` would keep its old values; write into `{bases[0]}` itself instead")
     rebindable = not (isinstance(target, ast.Attribute) and any(o.origin == "nn_parameter" for o in objs))
     return Judgement(info, spelling, hazard, why, tuple(dict.fromkeys(reasons)), certain, rebindable)
 
