@@ -13,8 +13,10 @@ from pathlib import Path
 
 import pytest
 
-SOURCE = "import torch\n\n\ndef f(x: torch.Tensor):\n    y = torch.sigmoid(x)\n    y *= 2\n    return y\n"
-CLONE = "import torch\n\n\ndef f(x: torch.Tensor):\n    y = torch.sigmoid(x)\n    y[:, 0] = 0\n    return y\n"
+# A caller passes a tensor that requires grad: the write breaks backward (reported by default).
+CALL = "\n\nf(torch.ones(3, requires_grad=True).exp())\n"
+SOURCE = "import torch\n\n\ndef f(x: torch.Tensor):\n    y = torch.sigmoid(x)\n    y *= 2\n    return y\n" + CALL
+CLONE = "import torch\n\n\ndef f(x: torch.Tensor):\n    y = torch.sigmoid(x)\n    y[:, 0] = 0\n    return y\n" + CALL
 
 
 def cache_home(cwd: Path) -> Path:

@@ -12,10 +12,12 @@ from pathlib import Path
 import pytest
 from terminal import on_a_terminal
 
-BAD = "import torch\n\n\ndef f(x: torch.Tensor):\n    y = torch.sigmoid(x)\n    y *= 2\n    return y\n"
+# A caller passes a tensor that requires grad: the write breaks backward (reported by default).
+CALL = "\n\nf(torch.ones(3, requires_grad=True).exp())\n"
+BAD = "import torch\n\n\ndef f(x: torch.Tensor):\n    y = torch.sigmoid(x)\n    y *= 2\n    return y\n" + CALL
 GOOD = BAD.replace("y *= 2", "y = y * 2")
-UNSAFE_ONLY = "import torch\n\n\ndef f(x: torch.Tensor):\n    x += 1\n    return x\n"
-CLONE = "import torch\n\n\ndef f(x: torch.Tensor):\n    y = torch.sigmoid(x)\n    y[:, 0] = 0\n    return y\n"
+UNSAFE_ONLY = "import torch\n\n\ndef f(x: torch.Tensor):\n    x += 1\n    return x\n" + CALL
+CLONE = "import torch\n\n\ndef f(x: torch.Tensor):\n    y = torch.sigmoid(x)\n    y[:, 0] = 0\n    return y\n" + CALL
 ANSI = b"\x1b["
 
 

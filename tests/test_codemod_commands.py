@@ -34,7 +34,8 @@ def test_every_rule_has_a_command(rule) -> None:
 @pytest.mark.parametrize("code", ["OP101", "OP102", "OP106"])
 def test_a_command_applies_its_rule_under_the_policy_asked(code: str, unsafe: bool, clone: bool) -> None:
     expected = fix_source(SOURCE, Settings(hazards=HAZARDS, select=(code,), unsafe_fixes=unsafe, clone=clone)).output
-    result = transform_module(command_for(code)(CodemodContext(), unsafe_fixes=unsafe, clone=clone), SOURCE)
+    result = transform_module(command_for(code)(CodemodContext(), unsafe_fixes=unsafe, clone=clone, hazard="all"),
+                              SOURCE)
     if expected == SOURCE:
         assert isinstance(result, TransformSkip)
     else:
@@ -43,10 +44,18 @@ def test_a_command_applies_its_rule_under_the_policy_asked(code: str, unsafe: bo
 
 def test_the_commands_differ_by_policy() -> None:
     """Not vacuous: OP101 has a safe and an unsafe fix here, OP106 a clone-only one."""
-    safe = transform_module(command_for("OP101")(CodemodContext()), SOURCE)
-    unsafe = transform_module(command_for("OP101")(CodemodContext(), unsafe_fixes=True), SOURCE)
+    safe = transform_module(command_for("OP101")(CodemodContext(), hazard="all"), SOURCE)
+    unsafe = transform_module(command_for("OP101")(CodemodContext(), unsafe_fixes=True, hazard="all"), SOURCE)
     assert "y = y * 2" in safe.code and "x += 1" in safe.code and "x = x + 1" in unsafe.code
-    assert isinstance(transform_module(command_for("OP106")(CodemodContext()), SOURCE), TransformSkip)
-    cloned = transform_module(command_for("OP106")(CodemodContext(), clone=True), SOURCE)
+    assert isinstance(transform_module(command_for("OP106")(CodemodContext(), hazard="all"), SOURCE), TransformSkip)
+    cloned = transform_module(command_for("OP106")(CodemodContext(), clone=True, hazard="all"), SOURCE)
     assert "g = g.clone()" in cloned.code
     assert isinstance(transform_module(command_for("OP101")(CodemodContext()), "import torch\nx = 1\n"), TransformSkip)
+
+
+def test_the_hazard_levels_are_those_of_fix() -> None:
+    """By default a command fixes what `outplace fix` does: writes that break backward. Here `f` has
+    no caller, so nothing shows that `x` requires grad: the writes are `inplace`, left alone."""
+    assert isinstance(transform_module(command_for("OP101")(CodemodContext()), SOURCE), TransformSkip)
+    called = SOURCE + "\n\nf(torch.ones(2, 2, requires_grad=True))\n"
+    assert "y = y * 2" in transform_module(command_for("OP101")(CodemodContext()), called).code

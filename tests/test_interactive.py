@@ -139,7 +139,8 @@ def _run(args, cwd: Path, stdin: str = "", text: bool = True):
 
 
 def test_cli_interactive_is_scriptable_through_stdin(tmp_path: Path):
-    (tmp_path / "pyproject.toml").write_text("[tool.outplace]\nunsafe-fixes = true\n")
+    # Every hazard level: nothing calls `f` and `g` here, so nothing shows that their writes break backward.
+    (tmp_path / "pyproject.toml").write_text("[tool.outplace]\nunsafe-fixes = true\nhazards = [\"all\"]\n")
     (tmp_path / "a.py").write_text(SOURCE)
     (tmp_path / "b.py").write_text(SOURCE)
     proc = _run(["fix", "--interactive", "a.py", "b.py"], tmp_path, stdin="y\nn\nn\ny\nq\n")
@@ -165,7 +166,7 @@ def test_diff_is_a_patch_git_apply_accepts(tmp_path: Path, variant: str):
     path.parent.mkdir()
     path.write_bytes(source.encode())
     subprocess.run([GIT, "init", "-q"], cwd=tmp_path, check=True)
-    proc = _run(["fix", "--diff", "pkg/model.py"], tmp_path, text=False)  # bytes: keep the \r\n
+    proc = _run(["fix", "--diff", "--hazard", "all", "pkg/model.py"], tmp_path, text=False)  # bytes: keep the \r\n
     assert proc.returncode == 1, proc.stderr  # something would change
     assert b"\x1b[" not in proc.stdout  # not a terminal: plain text
     assert proc.stdout.startswith(b"--- a/pkg/model.py\n+++ b/pkg/model.py\n@@ ")
@@ -182,5 +183,6 @@ def test_diff_is_a_patch_git_apply_accepts(tmp_path: Path, variant: str):
 def test_diff_is_coloured_on_a_terminal(tmp_path: Path):
     (tmp_path / "model.py").write_text(SOURCE)
     env = {k: v for k, v in os.environ.items() if k != "NO_COLOR"}
-    shown = on_a_terminal([sys.executable, "-m", "outplace", "fix", "--diff", "model.py"], tmp_path, env).decode()
+    shown = on_a_terminal([sys.executable, "-m", "outplace", "fix", "--diff", "--hazard", "all", "model.py"], tmp_path,
+                          env).decode()
     assert "\x1b[" in shown and "torch.relu(y)" in shown

@@ -31,8 +31,13 @@ def f{i}(x: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
     z.add_(1)
     w += 1
     return z * w
+
+
+f{i}(torch.ones(3, requires_grad=True).exp(), torch.ones(3, requires_grad=True).exp())
 '''
-GOOD = "import torch\n\n\ndef f(x: torch.Tensor):\n    y = torch.sigmoid(x)\n    y *= 2\n    return y\n"
+# A caller passes a tensor that requires grad: the write breaks backward (reported by default).
+CALL = "\n\nf(torch.ones(3, requires_grad=True).exp())\n"
+GOOD = "import torch\n\n\ndef f(x: torch.Tensor):\n    y = torch.sigmoid(x)\n    y *= 2\n    return y\n" + CALL
 
 
 def module(blocks: int) -> str:
@@ -145,7 +150,7 @@ def test_sigterm_stops_the_workers_and_leaves_nothing_behind(many: Path) -> None
 
 def test_sigterm_while_writing_leaves_whole_files_and_no_temporary_file(tmp_path: Path) -> None:
     source = module(3)
-    fixed = fix_source(source, Settings(hazards=HAZARDS)).output
+    fixed = fix_source(source, Settings()).output
     for i in range(300):
         (tmp_path / f"m{i:03d}.py").write_text(source)
     p = outplace("fix", "-j", "1", "--no-cache", ".", cwd=tmp_path)
@@ -244,8 +249,8 @@ def test_two_concurrent_fix_runs_never_overwrite_each_other(tmp_path: Path) -> N
     """Two runs with different results (safe fixes only / unsafe ones too) on one tree: every file
     ends as one run's whole result, and a run whose result is not there said so."""
     source = module(2)
-    safe = fix_source(source, Settings(hazards=HAZARDS)).output
-    unsafe = fix_source(source, Settings(hazards=HAZARDS, unsafe_fixes=True)).output
+    safe = fix_source(source, Settings()).output
+    unsafe = fix_source(source, Settings(unsafe_fixes=True)).output
     assert len({source, safe, unsafe}) == 3
     names = [f"m{i:03d}.py" for i in range(150)]
     for name in names:

@@ -24,7 +24,9 @@ from outplace.engine import check_source, fix_edit, fix_selected, fix_source
 from outplace.findings import HAZARDS
 from outplace.settings import Settings
 
-SOURCE = "import torch\n\n\ndef f(x: torch.Tensor):\n    y = torch.sigmoid(x)\n    y *= 2\n    return y\n"
+# A caller passes a tensor that requires grad: the write breaks backward (reported by default).
+CALL = "\n\nf(torch.ones(3, requires_grad=True).exp())\n"
+SOURCE = "import torch\n\n\ndef f(x: torch.Tensor):\n    y = torch.sigmoid(x)\n    y *= 2\n    return y\n" + CALL
 FIXED = SOURCE.replace("y *= 2", "y = y * 2")
 
 
@@ -124,13 +126,13 @@ def test_an_internal_error_in_one_file_does_not_stop_the_run(monkeypatch, tmp_pa
     files[5].write_text(SOURCE + "# BOOM\n")
 
     def faulty(real):
-        def engine(source, settings=Settings(hazards=HAZARDS), *, path="<string>"):
+        def engine(source, settings=Settings(hazards=HAZARDS), *, path="<string>", project=None):
             if "BOOM" in source:
                 raise KeyError("an engine bug")
-            return real(source, settings, path=path)
+            return real(source, settings, path=path, project=project)
         return engine
 
-    monkeypatch.setattr(outplace.runner, "check_source", faulty(outplace.runner.check_source))
+    monkeypatch.setattr(outplace.runner, "check_source_counted", faulty(outplace.runner.check_source_counted))
     monkeypatch.setattr(outplace.runner, "fix_source", faulty(outplace.runner.fix_source))
     code = cli(command, "-j", jobs, str(tmp_path))
     out, err = capsys.readouterr()
