@@ -207,6 +207,11 @@ def _hazard(flow: ScopeFlow, record: WriteRecord, objs: list[Obj], roots: frozen
         grad = tri_or(grad, st.grad.get(r, UNKNOWN))
     if any(o.leaf for o in objs):
         return BREAKS, f"{_q(shown)} is a leaf that requires grad (or a view of one): the write raises at once"
+    if record.how == "out" and record.operand_grad in (MAYBE, YES):
+        may = "" if record.operand_grad == YES else " (it may)"
+        return BREAKS, (f"an argument of {record.label} requires grad{may}: "
+                        "`out=` raises at once (\"functions with out=... arguments don't support automatic "
+                        "differentiation\")")
     saved = sorted({e for r in roots for e in st.saved.get(r, ())}, key=lambda e: (not e.what.startswith("saved"),
                                                                                     e.line, e.what))
     if not saved:
