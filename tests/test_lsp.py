@@ -109,6 +109,9 @@ def f(x: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
     y.add_(w)
     torch.relu_(y)
     return y
+
+
+f(torch.ones(3, requires_grad=True), torch.ones(3))
 '''
 
 
@@ -232,8 +235,10 @@ async def test_diagnostics_quick_fixes_and_fix_all(editor: LanguageClient, tmp_p
         ("OP102", 5, 4, 13), ("OP103", 6, 4, 18)]
     assert all(d.source == "outplace" and d.severity == types.DiagnosticSeverity.Warning for d in diags)
     assert diags[0].data["fix"] == "unsafe" and diags[0].data["reasons"]
-    assert diags[0].message.endswith("(unsafe fix)")
-    assert diags[1].data == {"fix": "safe", "reasons": []}
+    assert diags[0].message.splitlines()[0].endswith("(unsafe fix)")
+    assert diags[0].message.splitlines()[1] == diags[0].data["why"]  # why the write breaks backward
+    assert diags[1].data == {"fix": "safe", "reasons": [], "hazard": "breaks",
+                             "why": "`y` was saved by `torch.exp` as its result (line 5); this write makes backward fail"}
 
     # One quick fix per diagnostic; the unsafe one says so.
     for diag, expected in zip(diags, ("    y = y.add(w)\n", "    y = torch.relu(y)\n")):

@@ -214,26 +214,26 @@ class FixAll:
 
 # ---- engine jobs (run in worker threads: no pygls, no loop) -----------------------------------------------
 
-_projects: dict[Path, tuple[Any, threading.Lock]] = {}
-_projects_lock = threading.Lock()
+_projects = threading.local()  # each worker thread its own project indexes: no analysis waits for another
 
 
-def _project(root: Path, path: Optional[str]) -> tuple[Any, threading.Lock]:
-    """The project index of `root` (what a file imports from the others), shared by the worker
-    threads, one analysis at a time; dependencies are read again when they change on disk."""
+def _project(root: Path, path: Optional[str]) -> Any:
+    """The project index of `root` (what a file imports from the others) for this worker thread;
+    dependencies are read again when they change on disk."""
     from outplace.analysis.project import ProjectIndex
 
-    with _projects_lock:
-        entry = _projects.get(root)
-        if entry is None:
-            index = ProjectIndex.for_run(root, [Path(path)] if path else [])
-            index.watch = True
-            entry = _projects[root] = (index, threading.Lock())
-        elif path is not None:
-            for extra in ProjectIndex.for_run(root, [Path(path)]).roots:
-                if extra not in entry[0].roots:
-                    entry[0].roots.append(extra)
-        return entry
+    indexes = getattr(_projects, "by_root", None)
+    if indexes is None:
+        indexes = _projects.by_root = {}
+    index = indexes.get(root)
+    if index is None:
+        index = indexes[root] = ProjectIndex.for_run(root, [Path(path)] if path else [])
+        index.watch = True
+    elif path is not None:
+        for extra in ProjectIndex.for_run(root, [Path(path)]).roots:
+            if extra not in index.roots:
+                index.roots.append(extra)
+    return index
 
 
 def job_check(text: str, settings: Settings, path: Optional[str], root: Path) -> Checked:
@@ -244,20 +244,14 @@ def job_check(text: str, settings: Settings, path: Optional[str], root: Path) ->
 
         if is_excluded(path, settings, root=root):
             return Checked([], excluded=True)
-    project, lock = _project(root, path)
-    with lock:
-        return Checked(check_source(text, settings, path=path or "<editor>", project=project))
+    return Checked(check_source(text, settings, path=path or "<editor>", project=_project(root, path)))
 
 
 def job_fix_all(text: str, settings: Settings, path: Optional[str], encoding: str, root: Optional[Path] = None) -> FixAll:
     from outplace.engine import fix_source
 
-    if root is None:
-        result = fix_source(text, settings, path=path or "<editor>")
-    else:
-        project, lock = _project(root, path)
-        with lock:
-            result = fix_source(text, settings, path=path or "<editor>", project=project)
+    project = _project(root, path) if root is not None else None
+    result = fix_source(text, settings, path=path or "<editor>", project=project)
     if not result.changed or result.output == text:
         return FixAll([], 0)
     index = LineIndex(text)
