@@ -66,8 +66,9 @@ is still ``value_differs``, with its relative size in the detail.
 sweep runs again with the tensors autograd saves seen by a ``saved_tensors_hooks`` pack hook
 (the generator reads the autograd nodes and writes into each tensor), and ``saves_inputs``,
 ``saves_output``, ``saved_output_positions``, ``tuple_returns``, ``inplace_written_saved``, the
-aliasing of functionals and modules, ``no_grad_output`` and the modules' ``shape_preserving`` must
-come out exactly as checked in; ``tuple_returns`` is held against the aten schemas; the other
+aliasing of functionals and modules, ``no_grad_output``, the modules' ``shape_preserving`` and
+``saved_when`` (each call again with one input at a time requiring grad) must come out exactly as
+checked in; ``tuple_returns`` is held against the aten schemas; the other
 shape facts are tried on other shapes and float16; ``tensor_only_methods``, ``pattern_args`` and
 ``return_flags`` are recomputed (each first-position ``dim`` exercised).  Exit status 1 on any
 disagreement.

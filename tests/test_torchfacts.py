@@ -1,5 +1,5 @@
-"""The measured facts the judgement core reads: `saves_inputs`, the aliasing of functionals and
-modules, `tensor_only_methods`, the shape facts and `no_grad_output`.  Each textbook row is checked
+"""The measured facts the judgement core reads: `saves_inputs`, `saved_when`, the aliasing of
+functionals and modules, `tensor_only_methods`, the shape facts and `no_grad_output`.  Each textbook row is checked
 both ways: what the table says, and what torch does when the row is exercised; the verifier
 (`scripts/verify_optable.py --facts`) must find a tampered row."""
 
@@ -17,7 +17,7 @@ from typing import Any, Callable
 import pytest
 
 from outplace.analysis.effects import TorchEffects
-from outplace.optable import OpTable, load_optable
+from outplace.optable import RETURN, OpTable, load_optable
 
 torch = pytest.importorskip("torch")
 F, nn = torch.nn.functional, torch.nn
@@ -471,6 +471,100 @@ def test_inplace_written_saved_rows(table: OpTable) -> None:
         ["inplace_written_saved"]["methods"]["pow_"].values()))
 
 
+# --- saved_when: which inputs must require grad for each to be saved -------------------------------
+
+Spec = dict[str, Any]  # input key -> a shape (a float tensor), a bool tensor (never requires grad), or a module maker
+
+
+def _saved_when_inputs(spec: Spec, grads: set[str]) -> dict[str, Any]:
+    """Fresh inputs, only the keys in `grads` requiring grad (a module's parameters: key "params")."""
+    torch.manual_seed(0)
+    out: dict[str, Any] = {}
+    for key, what in spec.items():
+        if isinstance(what, torch.Tensor):
+            out[key] = what.clone()
+        elif callable(what):
+            out[key] = what().requires_grad_(key in grads)
+        else:
+            out[key] = t(*what) if key in grads else t(*what).detach()
+    return out
+
+
+def _written(value: Any) -> list[Any]:
+    return list(value.parameters()) if isinstance(value, nn.Module) else [value]
+
+
+MASK = torch.tensor([[True, False, True, False]] * 3)
+
+# (category, name, pattern, inputs by key, the call on them)
+SAVED_WHEN_CASES = [
+    ("methods", "mul", "tensors", {"self": (3, 4), "0": (3, 4)}, lambda i: i["self"].mul(i["0"])),
+    ("methods", "mul", "scalar", {"self": (3, 4)}, lambda i: i["self"].mul(2)),
+    ("torch", "mul", "tensors", {"0": (3, 4), "1": (3, 4)}, lambda i: torch.mul(i["0"], i["1"])),
+    ("methods", "div", "tensors", {"self": (3, 4), "0": (3, 4)}, lambda i: i["self"].div(i["0"])),
+    ("methods", "matmul", "tensors", {"self": (3, 4), "0": (4, 2)}, lambda i: i["self"].matmul(i["0"])),
+    ("torch", "matmul", "tensors", {"0": (3, 4), "1": (4, 2)}, lambda i: torch.matmul(i["0"], i["1"])),
+    ("torch", "addcmul", "tensors", {"0": (3, 4), "1": (3, 4), "2": (3, 4)},
+     lambda i: torch.addcmul(i["0"], i["1"], i["2"])),
+    ("torch", "where", "tensors", {"0": MASK, "1": (3, 4), "2": (3, 4)}, lambda i: torch.where(i["0"], i["1"], i["2"])),
+    ("functional", "linear", "tensors", {"0": (3, 4), "1": (2, 4), "2": (2,)}, lambda i: F.linear(i["0"], i["1"], i["2"])),
+    ("functional", "conv2d", "tensors", {"0": (1, 3, 4, 4), "1": (2, 3, 2, 2), "2": (2,)},
+     lambda i: F.conv2d(i["0"], i["1"], i["2"])),
+    ("methods", "exp", "scalar", {"self": (3, 4)}, lambda i: i["self"].exp()),
+    ("methods", "sigmoid", "scalar", {"self": (3, 4)}, lambda i: i["self"].sigmoid()),
+    ("torch", "sigmoid", "scalar", {"0": (3, 4)}, lambda i: torch.sigmoid(i["0"])),
+    ("methods", "mul_", "tensors", {"self": (3, 4), "0": (3, 4)}, lambda i: i["self"].mul_(i["0"])),
+    ("modules", "Linear", "scalar", {"0": (3, 4), "params": lambda: nn.Linear(4, 2)}, lambda i: i["params"](i["0"])),
+    ("modules", "Conv2d", "scalar", {"0": (1, 3, 4, 4), "params": lambda: nn.Conv2d(3, 2, 2)},
+     lambda i: i["params"](i["0"])),
+    ("modules", "Bilinear", "tensors", {"0": (3, 4), "1": (3, 5), "params": lambda: nn.Bilinear(4, 5, 2)},
+     lambda i: i["params"](i["0"], i["1"])),
+]
+
+
+@pytest.mark.parametrize("cat,name,pattern,spec,call", SAVED_WHEN_CASES,
+                         ids=[f"{c[0]}.{c[1]}-{c[2]}" for c in SAVED_WHEN_CASES])
+def test_saved_when_holds_in_torch(table: OpTable, cat: str, name: str, pattern: str, spec: Spec,
+                                   call: Callable[[dict], Any]) -> None:
+    """With only one input requiring grad (and with all), writing into each input (and into the
+    result) breaks backward exactly when the row says that input makes it saved."""
+    when = table.saved_when(cat, name, pattern)
+    assert when is not None, f"{cat}.{name} {pattern} is unknown"
+    assert not table.saved_when_conditionally(cat, name, pattern)
+    grad_keys = [k for k, v in spec.items() if not isinstance(v, torch.Tensor)]
+    for grads in [{g} for g in grad_keys] + [set(grad_keys)]:
+        for key in [*spec, RETURN]:
+            inputs = _saved_when_inputs(spec, grads)
+            result = call(inputs)
+            written = [result] if key == RETURN else _written(inputs[key])
+            expected = bool(when.get(key, frozenset()) & grads)
+            assert write_breaks_backward(result, written) == expected, (sorted(grads), key, dict(when))
+
+
+def test_saved_when_textbook_rows(table: OpTable) -> None:
+    w = table.saved_when
+    assert w("methods", "mul", "tensors")["self"] == {"0", "other"} and w("methods", "mul", "tensors")["0"] == {"self"}
+    assert w("methods", "mul", "scalar") == {}  # `x * 2` saves nothing
+    assert w("methods", "div", "tensors")["self"] == {"0", "other"}
+    assert w("methods", "div", "tensors")["0"] == {"self", "0", "other"}
+    assert w("functional", "linear", "tensors")["0"] == w("functional", "linear", "tensors")["input"] == {"1", "weight"}
+    assert w("modules", "Linear", "scalar")["0"] == {"params"}  # always, unless the layer is frozen
+    assert w("methods", "exp")[RETURN] == {"self"} and set(w("methods", "exp")) == {RETURN}
+    assert w("functional", "dropout") == {}  # its mask is no input: nothing an input requires saves one
+    # A pattern not measured for a name reads as "any"; "inplace" never does; an unknown name is None.
+    assert w("methods", "exp", "tensors") == w("methods", "exp", "any")
+    assert w("functional", "gelu", "inplace") is None and w("methods", "no_such_method") is None
+    assert table.saved_when_conditionally("methods", "pow") and not table.saved_when_conditionally("methods", "pow",
+                                                                                                   "tensors")
+    # Every input saves_inputs lists is a key of the same pattern's saved_when row (where one ran with grad).
+    for cat, rows in table.saves_inputs.items():
+        for name, row in rows.items():
+            for pattern, keys in row.items():
+                got = table.saved_when_rows[cat].get(name, {}).get(pattern)
+                assert got is None or set(keys) == set(got) - {RETURN}, (cat, name, pattern)
+    assert _torchfacts("saved_when").RETURN == RETURN
+
+
 # --- the analysis classifies a call as the generator did ------------------------------------------
 
 # (category, name, the call's source with `x` / `w` tensors, its primary argument excluded from `w`s)
@@ -577,9 +671,10 @@ def test_verifier_agrees_and_finds_tampered_rows() -> None:
     tampered["tuple_returns"]["modules"]["LSTM"]["scalar"] = None
     tampered["inplace_written_saved"]["methods"]["pow_"]["scalar"] = True
     tampered["pattern_args"]["methods"]["max"]["dim"] = ["1"]
+    tampered["saved_when"]["methods"]["mul"]["tensors"]["self"] = ["self"]
     problems, _ = _verifier().verify_facts(tampered)
     assert sorted(p.split(":")[0] for p in problems) == [
         "inplace_written_saved.methods.pow_.scalar", "keepdim_reductions.methods.sum",
         "may_alias_input.modules.Identity", "no_grad_output.methods", "pattern_args.methods.max.dim",
-        "saved_output_positions.torch.max.tensors", "saves_inputs.methods.exp.any",
+        "saved_output_positions.torch.max.tensors", "saved_when.methods.mul.tensors.self", "saves_inputs.methods.exp.any",
         "shape_preserving.methods.squeeze", "tensor_only_methods", "tuple_returns.modules.LSTM.scalar"], problems

@@ -29,6 +29,9 @@ family; see design.md §2, §3 and §6 for the facts this reproduces.
   tensor), ``saves_inputs`` (which inputs, per pattern), ``saved_output_positions`` (per pattern,
   which positions of a returned tuple) and ``inplace_written_saved`` (whether an in-place op saved
   the tensor it wrote or a copy of its original), from the probes.
+* ``saved_when``: ``saved_when`` (per pattern, which inputs must require grad for autograd to save
+  each input, and the result: ``a * b`` saves ``b`` only for ``a``'s gradient), from each call of
+  the sweep run again with one input at a time requiring grad.
 * ``tuples``: ``tuple_returns`` (which calls return a tuple, and its length, per pattern).
 * ``aliasing``: ``may_alias_input`` / ``no_input_alias`` (functionals and modules that may return
   their input, and when), from the probes.

@@ -184,21 +184,23 @@ def measure(case: Case) -> bool:
     """Run one case; record what it showed, saved tensors read from the autograd nodes it created
     and confirmed by the direct check.  False when the call raised or returned no tensor (nothing
     learned)."""
-    return _measure(case, by_hooks=False)
+    return observe(case, by_hooks=False, sink=RECORDS) is not None
 
 
 def measure_by_hooks(case: Case) -> bool:
     """The same, saved tensors seen instead by a `saved_tensors_hooks` pack hook while the call
     runs (another channel than the nodes' `_saved_*` attributes; no direct check): the
     verifier's way."""
-    return _measure(case, by_hooks=True)
+    return observe(case, by_hooks=True, sink=RECORDS) is not None
 
 
-def _measure(case: Case, by_hooks: bool) -> bool:
+def observe(case: Case, by_hooks: bool, sink: dict[tuple[str, str], list[Observation]]) -> Observation | None:
+    """Run one case (`measure`, `measure_by_hooks`) and append what it showed to `sink` under its
+    op; None when the call raised or returned no tensor."""
     try:
         call, inputs = case.make()
     except Exception:  # noqa: BLE001 - a module that cannot be constructed with these arguments
-        return False
+        return None
     ins = tensors_in(inputs)
     differentiable = any(t.requires_grad for t in ins)  # before the call: detach_ changes it
     stop = [t.grad_fn for t in ins if t.grad_fn is not None]
@@ -218,10 +220,10 @@ def _measure(case: Case, by_hooks: bool) -> bool:
     with hooks:
         res, err = attempt(call)
     if err is not None:
-        return False
+        return None
     outs = outputs(res)
     if not outs:
-        return False
+        return None
     returned = tensors_in(res)
     state = {k: v for k, v in inputs.items() if k in STATE_KEYS}
     obs = Observation(
@@ -236,9 +238,9 @@ def _measure(case: Case, by_hooks: bool) -> bool:
         pattern=classify(*case.key, inputs, len(tensors_in(operands)) > len(primary), case.variant, case.ctor_flags),
         returned=returned_length(res),
     )
-    RECORDS[case.key].append(obs)
+    sink[case.key].append(obs)
     if not obs.measured_saving:
-        return True  # ran, but nothing was differentiable: no evidence about saving either way
+        return obs  # ran, but nothing was differentiable: no evidence about saving either way
     if by_hooks:
         # A node no returned tensor leads to is garbage once the call returns (argsort's sort, the
         # abs inside isfinite): what it packed is no longer saved for anything.
@@ -283,4 +285,4 @@ def _measure(case: Case, by_hooks: bool) -> bool:
         if ptrs:
             obs.input_evidence[k] = frozenset(in_evidence.get(k, ()))
             obs.input_direct[k] = None if by_hooks else direct_check(case.make, _pick_input(k))
-    return True
+    return obs

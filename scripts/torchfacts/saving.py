@@ -141,7 +141,7 @@ def in_pattern(obs: Observation, pattern: str) -> bool:
     return obs.pattern != "inplace" if pattern == "any" else obs.pattern == pattern
 
 
-def _with_names(keys: frozenset[str], names: dict[str, str]) -> list[str]:
+def with_names(keys: frozenset[str], names: dict[str, str]) -> list[str]:
     """Each saved input under every key a call may pass it by: its position and its keyword name."""
     by_name = {n: k for k, n in names.items()}
     return sorted(keys | {names[k] for k in keys if k in names} | {by_name[k] for k in keys if k in by_name})
@@ -171,7 +171,7 @@ def build_saves_inputs(names: dict[str, list[str]]) -> tuple[dict, dict, dict]:
             for pattern in ALL_PATTERNS:
                 saved = [o.saved_inputs for o in calls if in_pattern(o, pattern)]
                 if saved:
-                    row[pattern] = _with_names(frozenset().union(*saved), signature)
+                    row[pattern] = with_names(frozenset().union(*saved), signature)
                 if len(set(saved)) > 1:
                     conditional[cat][pattern].append(name)
             rows[cat][name] = row

@@ -12,7 +12,7 @@ from typing import Iterable
 
 import torch
 
-from . import calls, probe
+from . import calls, probe, saved_when
 from .common import DEFAULT_OUTPUT, load_op_db, note, rendered_notes
 from .inplace import (build_functional, build_functions, build_methods, build_modules_inplace,
                       opinfo_value_check, verify_equivalents, verify_random)
@@ -54,7 +54,8 @@ def generate() -> tuple[dict, dict]:
     t1 = time.monotonic()
     names = calls.names_by_category(methods_cls, torch_cls)
     probe.reset()
-    calls.run(names, op_db, functional["inplace_param"], modules_inplace, probe.measure)
+    saved_when.reset()
+    calls.run(names, op_db, functional["inplace_param"], modules_inplace, saved_when.measuring(by_hooks=False))
     print(f"call sweep measured in {time.monotonic() - t1:.1f} s", file=sys.stderr)
     saves, not_saved = build_saves_output(names)
     saves_inputs, saves_inputs_conditional, inputs_evidence = build_saves_inputs(names)
@@ -63,6 +64,7 @@ def generate() -> tuple[dict, dict]:
     saved_outputs, saved_outputs_conditional, saved_outputs_evidence = build_saved_output_positions(names)
     returns_tuple, returns_tuple_conditional, tuple_evidence = build_tuple_returns(names)
     written, written_evidence = build_inplace_written_saved(names, inplace_names(methods, functions, functional))
+    when, when_conditional, when_evidence = saved_when.build_saved_when(names)
     t2 = time.monotonic()
     shape_preserving, shape_evidence = build_shape_preserving(names, functional["inplace_param"])
     keepdim, keepdim_evidence = build_keepdim_reductions(names)
@@ -94,6 +96,8 @@ def generate() -> tuple[dict, dict]:
         "tuple_returns": returns_tuple,
         "tuple_returns_conditional": returns_tuple_conditional,
         "inplace_written_saved": written,
+        "saved_when": when,
+        "saved_when_conditional": when_conditional,
         "notes": rendered_notes(),
     }
     evidence = {
@@ -106,9 +110,15 @@ def generate() -> tuple[dict, dict]:
         "saved_output_positions": saved_outputs_evidence,
         "tuple_returns": tuple_evidence,
         "inplace_written_saved": written_evidence,
+        "saved_when": when_evidence,
     }
     print(f"generated in {time.monotonic() - t0:.1f} s", file=sys.stderr)
     return table, evidence
+
+
+def saves_for_others(row: dict[str, dict[str, list[str]]]) -> bool:
+    """Some pattern saves an input only when another input requires grad (`mul`, `F.linear`)."""
+    return any(k != saved_when.RETURN and k not in when for keys in row.values() for k, when in keys.items())
 
 
 def summary(table: dict) -> str:
@@ -138,6 +148,10 @@ def summary(table: dict) -> str:
     lines.append("inplace_written_saved: " + ", ".join(
         f"{k} {len(v)} ({sum(1 for r in v.values() if any(r.values()))} save the written tensor)"
         for k, v in table["inplace_written_saved"].items()))
+    lines.append("saved_when: " + ", ".join(
+        f"{k} {len(v)} ({sum(1 for r in v.values() if saves_for_others(r))} save an input only for another's "
+        "gradient)" for k, v in table["saved_when"].items()) + "; conditional: " + ", ".join(
+        f"{k} {len(set().union(*v.values()))}" for k, v in table["saved_when_conditional"].items()))
     lines.append("pattern_args: " + ", ".join(f"{k} {len(v)}" for k, v in table["pattern_args"].items()))
     lines.append(f"tensor_only_methods: {len(table['tensor_only_methods'])}")
     lines.append(f"notes: {len(table['notes'])}")

@@ -8,7 +8,8 @@ the checked-in table (``python scripts/verify_optable.py --facts``).
   `saved_output_positions` (positions seen by the hook alone, without writing into each),
   `tuple_returns`, `inplace_written_saved` (the hook saw a tensor on the written tensor's
   storage, instead of a write into it failing backward), `may_alias_input` / `no_input_alias`,
-  `no_grad_output` and the modules of `shape_preserving` must come out exactly as checked in.
+  `no_grad_output`, the modules of `shape_preserving` and `saved_when` (each call again with one
+  input at a time requiring grad, seen by the hook) must come out exactly as checked in.
 * `tuple_returns` of builtin Tensor methods and torch functions against their aten overloads:
   each length (or a single tensor) must be what some overload returns, 0 only where one returns
   `Tensor[]` or the overloads' counts differ.
@@ -29,7 +30,7 @@ from typing import Any, Callable
 
 import torch
 
-from . import calls, probe
+from . import calls, probe, saved_when
 from .aliasing import build_input_aliasing
 from .common import attempt, load_op_db
 from .grad import build_no_grad_output
@@ -71,7 +72,9 @@ def _diff(label: str, want: Any, got: Any, out: list[str]) -> None:
 def check_sweep(table: dict, op_db: list) -> list[str]:
     names = table_names(table)
     probe.reset()
-    calls.run(names, op_db, table["functional"]["inplace_param"], table["modules_inplace"], probe.measure_by_hooks)
+    saved_when.reset()
+    calls.run(names, op_db, table["functional"]["inplace_param"], table["modules_inplace"],
+              saved_when.measuring(by_hooks=True))
     out: list[str] = []
     rows, conditional, _ = build_saves_inputs(names)
     _diff("saves_inputs", table["saves_inputs"], rows, out)
@@ -95,7 +98,11 @@ def check_sweep(table: dict, op_db: list) -> list[str]:
     written, _ = build_inplace_written_saved(names, inplace_names(table["methods"], table["functions"],
                                                                   table["functional"]))
     _diff("inplace_written_saved", table["inplace_written_saved"], written, out)
+    when, when_conditional, _ = saved_when.build_saved_when(names)
+    _diff("saved_when", table["saved_when"], when, out)
+    _diff("saved_when_conditional", table["saved_when_conditional"], when_conditional, out)
     probe.reset()
+    saved_when.reset()
     return out
 
 

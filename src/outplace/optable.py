@@ -103,6 +103,20 @@ mirrors a key of the JSON:
   original `self`, `mul_(w)` saves `w`).  In-place methods, `torch.*_` and `F.*_` functions under
   their call patterns; functionals and modules with `inplace=` under "inplace".  Use
   `inplace_saves_written()`.
+- `saved_when`: the four keys -> name -> pattern -> saved key -> the input keys of which at least
+  one must require grad for autograd to save it.  Saved keys: the input keys of `saves_inputs`
+  (a module's `"params"` included) and RETURN (`"return"`, a tensor the call returns, any
+  position).  Autograd saves a tensor only for a derivative formula that reads it: `a * b` saves
+  `b` only when `a` requires grad (`{"self": ["0", "other"], "0": ["self"], ...}`), `a / b` saves
+  `b` when either does, `F.linear(x, w)` saves `x` only for `w`, `nn.Linear` saves its input
+  only for its `"params"` (frozen, never), `exp` saves its result when `self` requires grad.  A
+  key that is never saved is absent (`{}`: nothing saved).  Measured by running each call of the
+  sweep with only one input key requiring grad at a time; where a save needed several inputs
+  together, every input of that call is listed.  Keys and values are spelled both ways as in
+  `saves_inputs` ("1" and "weight").  OpTable field: `saved_when_rows`; use `saved_when()`.
+- `saved_when_conditional`: the four keys -> pattern -> names whose `saved_when` row is a union,
+  not exact on every measured call (a save needed two inputs together, or calls disagreed: dims,
+  modes, dtypes): "may save when any of those requires grad".  Use `saved_when_conditionally()`.
 - `notes`: measurements that contradicted an expectation (for humans; no code should parse them).
 
 Every fact is measured on torch `torch_version` (CPU) by `scripts/generate_optable.py`; the call
@@ -125,6 +139,8 @@ Row = Mapping[str, Any]
 # The argument patterns of the per-pattern facts (module docstring), most specific first; "any" is
 # the union of all but "inplace".
 PATTERNS = ("any", "inplace", "flags", "tensors", "dim", "scalar")
+# The key of what a call returns in a `saved_when` row (a keyword: never a parameter's name).
+RETURN = "return"
 
 
 @dataclass(frozen=True)
@@ -154,6 +170,8 @@ class OpTable:
     tuple_returns: Mapping[str, Mapping[str, Mapping[str, int | None]]]
     tuple_returns_conditional: Mapping[str, Mapping[str, frozenset[str]]]
     inplace_written_saved: Mapping[str, Mapping[str, Mapping[str, bool]]]
+    saved_when_rows: Mapping[str, Mapping[str, Mapping[str, Mapping[str, frozenset[str]]]]]
+    saved_when_conditional: Mapping[str, Mapping[str, frozenset[str]]]
     notes: tuple[str, ...]
 
     def _input_pattern(self, scalar_operands: bool, inplace: bool, pattern: str | None) -> str:
@@ -231,6 +249,19 @@ class OpTable:
         got = self._row(self.inplace_written_saved, category, name, pattern)
         return None if got is None else got[0]
 
+    def saved_when(self, category: str, name: str, pattern: str = "any") -> Mapping[str, frozenset[str]] | None:
+        """Per key a `pattern` call of `category.name` may save (input keys as in `saves_inputs`,
+        RETURN for its result): the input keys of which one must require grad for autograd to
+        save it (`x * w`: "self" only when "0"/"other" does).  A key absent is never saved.
+        None: nothing measured says."""
+        got = self._row(self.saved_when_rows, category, name, pattern)
+        return None if got is None else got[0]
+
+    def saved_when_conditionally(self, category: str, name: str, pattern: str = "any") -> bool:
+        """Whether `saved_when()` is a union over calls that did not all save alike ("may save")."""
+        got = self._row(self.saved_when_rows, category, name, pattern)
+        return got is not None and name in self.saved_when_conditional.get(category, {}).get(got[1], frozenset())
+
     def may_return_input(self, category: str, name: str, inplace: bool = False) -> bool | None:
         """Whether a `functional`/`modules` call may return its input or a view of it; `inplace`:
         the call (or construction) passes `inplace=True`.  None: nothing measured says."""
@@ -294,6 +325,9 @@ def parse_optable(data: dict[str, Any]) -> OpTable:
         tuple_returns_conditional=MappingProxyType(
             {cat: _frozen_sets(groups) for cat, groups in data["tuple_returns_conditional"].items()}),
         inplace_written_saved=_per_name(data["inplace_written_saved"], bool),
+        saved_when_rows=_per_name(data["saved_when"], _frozen_sets),
+        saved_when_conditional=MappingProxyType(
+            {cat: _frozen_sets(groups) for cat, groups in data["saved_when_conditional"].items()}),
         notes=tuple(data.get("notes", ())),
     )
 

@@ -26,6 +26,7 @@ from outplace.optable import OpTable
 # "self" is a method's receiver; ints are positional arguments; "*" is every tensor input.
 SELF = "self"
 ALL = "*"
+PARAMS = "params"  # in `Effect.saved_when`: a module's own parameters (require grad unless frozen)
 
 
 @dataclass(frozen=True)
@@ -36,6 +37,11 @@ class Effect:
     writes: str | int | None = None  # which input it writes in place
     saves: frozenset | None = frozenset()  # inputs autograd may save; None: unknown (may save any)
     saves_maybe: bool = False  # the saved inputs depend on arguments (dims, flags, train/eval): "may save"
+    # Per saved input (and "return", the result): the inputs of which one must require grad for autograd
+    # to save it (`a * b` saves `a` only when `b` requires grad; PARAMS: a module's own parameters);
+    # None: unknown (saved whenever any input requires grad).
+    saved_when: Mapping[str | int, frozenset[str | int]] | None = None
+    saved_when_maybe: bool = False  # a union over calls that did not all save alike: "may save"
     # Autograd may save a tensor the call returns (a tuple: any of its positions; an in-place op: the
     # written tensor, after the write), for this call's argument pattern.
     saves_output: bool = False
@@ -93,6 +99,11 @@ def _as_pattern(pattern: str | bool) -> str:
     if isinstance(pattern, bool):
         return "scalar" if pattern else "any"
     return pattern
+
+
+def _key(key: str) -> str | int:
+    """An input key of the op table as the analysis spells it: a position as an int."""
+    return int(key) if key.isdigit() else key
 
 
 def _literal(node: ast.AST, value: object) -> bool:
@@ -201,7 +212,7 @@ class TorchEffects:
                ) -> Effect:
         saves, maybe = self._saved(category, name, pattern)
         return Effect("fresh", label, saves=saves, saves_maybe=maybe, grad=not no_grad, dtype=dtype,
-                      **self._outputs(category, name, pattern))
+                      **self._saved_when(category, name, pattern), **self._outputs(category, name, pattern))
 
     def _inplace(self, category: str, name: str, label: str, written: str | int, pattern: str) -> Effect:
         """An op that writes input `written` in place and returns it.  What autograd saves of the
@@ -217,7 +228,7 @@ class TorchEffects:
         elif written_saved:
             outputs.update(saves_output=True, saved_outputs=frozenset({0}))
         return Effect("same", label, source=written, writes=written, saves=saves, saves_maybe=maybe,
-                      dtype="same", **outputs)
+                      dtype="same", **self._saved_when(category, name, pattern), **outputs)
 
     # ---- torch.* functions --------------------------------------------------------------------------
     def torch_function(self, name: str, pattern: str | bool = "any") -> Effect | None:
@@ -273,7 +284,8 @@ class TorchEffects:
         if returns_input != "no":
             saves, maybe = self._saved("functional", name, pattern)
             return Effect("view" if returns_input == "view" else "maybe_same", label, source=0, saves=saves,
-                          saves_maybe=maybe, dtype="same", **self._outputs("functional", name, pattern))
+                          saves_maybe=maybe, dtype="same", **self._saved_when("functional", name, pattern),
+                          **self._outputs("functional", name, pattern))
         return self._fresh("functional", name, label, pattern, name in ops.no_grad_output["functional"], "same")
 
     # ---- torch.nn modules ---------------------------------------------------------------------------
@@ -301,7 +313,7 @@ class TorchEffects:
         if inplace and cls in ops.modules_inplace and ops.may_return_input("modules", cls, inplace=True) is not False:
             return self._inplace("modules", cls, label, 0, "inplace")
         saves, maybe = self._saved("modules", cls, pattern)
-        outputs = self._outputs("modules", cls, pattern)
+        outputs = {**self._saved_when("modules", cls, pattern), **self._outputs("modules", cls, pattern)}
         conditions = ops.may_alias_input.get("modules", {}).get(cls, frozenset()) - {"inplace=True"}
         if "always" in conditions:  # nn.Identity, nn.Flatten: the input itself or a view of it
             return Effect("view", label, source=0, saves=saves, saves_maybe=maybe, dtype="same", **outputs)
@@ -323,9 +335,17 @@ class TorchEffects:
             got = ops.saved_inputs(category, name, pattern=pattern)
         if got is None:
             return None, True
-        keys = frozenset(SELF if a == "self" else (int(a) if a.isdigit() else a) for a in got
-                         if a not in ("params", "buffers"))
+        keys = frozenset(_key(a) for a in got if a not in (PARAMS, "buffers"))
         return keys, ops.saves_inputs_conditionally(category, name, pattern=pattern)
+
+    def _saved_when(self, category: str, name: str, pattern: str) -> dict:
+        """The Effect fields on which inputs must require grad for each to be saved (measured per
+        pattern, "any" where the pattern was not; None: not measured)."""
+        row = self.ops.saved_when(category, name, pattern)
+        if row is None:
+            return {"saved_when": None, "saved_when_maybe": False}
+        return {"saved_when": {_key(k): frozenset(_key(g) for g in gs) for k, gs in row.items()},
+                "saved_when_maybe": self.ops.saved_when_conditionally(category, name, pattern)}
 
     def _outputs(self, category: str, name: str, pattern: str) -> dict:
         """The Effect fields on what autograd saves of the result and whether it is a tuple.  Not

@@ -13,10 +13,10 @@ from __future__ import annotations
 
 import ast
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Mapping
 
 from outplace.analysis.cfg import CFG, Step
-from outplace.analysis.effects import ALL, BINOP_METHODS, PARAMETER_CLASSES, SELF, Effect
+from outplace.analysis.effects import ALL, BINOP_METHODS, PARAMETER_CLASSES, PARAMS, SELF, Effect
 from outplace.analysis.imports import dotted
 from outplace.analysis.model import (LOCAL_ORIGINS, old_site, MAYBE, NO, UNKNOWN, YES, Event, Key, Obj, State, obj_join, outside,
                                      retire, site, state_equal, state_join, tri_or)
@@ -492,7 +492,8 @@ class ScopeFlow:
             eff = self.ctx.effects.method(method, "tensors" if rt else "scalar") if method else None
             inputs = {SELF: lt, 0: rt}
             self._save_inputs(inputs, eff.saves if eff else None, f"`{_BIN.get(type(op), method)}`",
-                              eff.saves_maybe if eff else False, grad)
+                              eff.saves_maybe or eff.saved_when_maybe if eff else False, grad,
+                              eff.saved_when if eff else None)
         sure = self._sure(left) or self._sure(right)
         dtype = _promote(self.facts(left), self.facts(right), op)
         out = self.new(node, Obj(YES if sure else MAYBE, "fresh", dtype,
@@ -762,7 +763,8 @@ class ScopeFlow:
                 self._write(node, target if target is not None else _input_node(node, eff.writes), written, operand,
                             how, eff.label, saves_output=eff.saves_output, ctor=ctor)
         if grad != NO:
-            self._save_inputs(tensor_inputs, eff.saves, eff.label, eff.saves_maybe, grad)
+            self._save_inputs(tensor_inputs, eff.saves, eff.label, eff.saves_maybe or eff.saved_when_maybe, grad,
+                              eff.saved_when)
         result: frozenset
         src = tensor_inputs.get(eff.source, frozenset()) if eff.source is not None else frozenset()
         if eff.result == "same":
@@ -823,15 +825,28 @@ class ScopeFlow:
         contents = frozenset().union(*parts)
         return self._container(at, contents, "tuple", tuple(parts) if n else None)
 
-    def _save_inputs(self, inputs: dict, saves: frozenset | None, label: str, maybe: bool, grad: str) -> None:
-        """`grad`: the may-require-grad of the op's inputs (a save is only as sure as the graph is)."""
+    def _save_inputs(self, inputs: dict, saves: frozenset | None, label: str, maybe: bool, grad: str,
+                     when: Mapping | None = None) -> None:
+        """`grad`: the may-require-grad of the op's inputs (a save is only as sure as the graph is).
+        `when` (`Effect.saved_when`): per input, the inputs of which one must require grad for
+        autograd to save it; an input is saved only where one of those may (`x * mask`, the mask
+        outside the graph, saves nothing), at their level (a module's own parameters: maybe)."""
         for p, v in inputs.items():
             if not v:
                 continue
+            needs = when.get(p) if when is not None and saves is not None else None
+            level = grad
+            if needs is not None:
+                level = MAYBE if PARAMS in needs else NO
+                for k, u in inputs.items():
+                    if k in needs or k in ("*args", "**kwargs"):  # a starred argument may be any of them
+                        level = tri_or(level, self.grad_of(u))
+                if level == NO:
+                    continue
             if saves is None or (maybe and (p in saves or ALL in saves)):
-                self.st.add_event("saved", self.st.storages(v), Event(f"may be saved by {label}", self._line, grad))
+                self.st.add_event("saved", self.st.storages(v), Event(f"may be saved by {label}", self._line, level))
             elif p in saves or ALL in saves:
-                self.st.add_event("saved", self.st.storages(v), Event(f"saved by {label}", self._line, grad))
+                self.st.add_event("saved", self.st.storages(v), Event(f"saved by {label}", self._line, level))
 
     def unknown_call(self, node: ast.Call, label: str | None, inputs: dict) -> frozenset:
         """A call we know nothing about may return, keep or save any argument (or part of one).
