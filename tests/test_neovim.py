@@ -38,6 +38,9 @@ def f(x: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
     y.add_(w)
     s = "😀"; torch.relu_(y)
     return y
+
+
+f(torch.ones(3, requires_grad=True), torch.ones(3))
 '''
 
 # Opens each file, attaches the server, waits for its diagnostics, records them, then saves:

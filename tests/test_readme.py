@@ -197,6 +197,8 @@ CASES: dict[str, Case] = {
     "python scripts/generate_optable.py": Case((0,), lambda root, r: _assert_equal(
         json.loads((root / "src/outplace/data/optable.json").read_text()),
         json.loads((REPO / "src/outplace/data/optable.json").read_text()))),
+    "python scripts/verify_optable.py --facts": Case((0,), lambda root, r: _assert_in(
+        b"0 disagreements", r.stdout + r.stderr)),
 }
 
 
