@@ -916,39 +916,10 @@ class ScopeFlow:
 
     def may_hold_tensor(self, keys: frozenset) -> bool:
         """Is any of these objects, or anything a container of them holds, possibly a tensor?"""
-        todo, seen = list(keys), set()
-        while todo:
-            k = todo.pop()
-            if k in seen:
-                continue
-            seen.add(k)
-            o = self.obj(k)
-            if o is None:
-                continue
-            if o.tensor != NO:
-                return True
-            todo.extend(o.contents)
-            if o.elems:
-                for e in o.elems:
-                    todo.extend(e)
-        return False
+        return any(o.tensor != NO for o in self.st.reachable(keys))
 
     def reach(self, keys: frozenset) -> frozenset:
-        """Every storage reachable from `keys`: their own, and their contents' (containers)."""
-        out: set = set()
-        todo, seen = list(keys), set()
-        while todo:
-            k = todo.pop()
-            if k in seen:
-                continue
-            seen.add(k)
-            o = self.obj(k)
-            if o is None:
-                continue
-            out |= o.storage
-            out |= o.may_share
-            todo.extend(o.contents)
-        return frozenset(out)
+        return self.st.reach(keys)
 
     def new(self, node: ast.AST, obj: Obj, grad: str = NO, part: int | None = None) -> frozenset:
         """A new object allocated at `node` (`part`: which of several it allocates, e.g. a tuple's

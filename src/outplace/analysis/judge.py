@@ -130,7 +130,7 @@ def judge(flow: ScopeFlow, live: Liveness, record: WriteRecord, step: tuple[int,
         reasons.append(f"`{n}` is used by a nested function, lambda or comprehension, which may keep or read "
                        "the old tensor")
         break
-    operand = _reach(st, record.operand) & shared
+    operand = st.reach(record.operand) & shared
     if operand and not _operand_is_target(record):
         reasons.append(f"an operand shares memory with {_q(shown)}: in place the op reads what it writes, which "
                        "out of place it does not")
@@ -271,26 +271,9 @@ def _aliases(flow: ScopeFlow, st, roots: frozenset, name: str | None) -> set[str
     for other, keys in st.env.items():
         if other == name or "." in other:
             continue
-        if _reach(st, keys) & roots:
+        if st.reach(keys) & roots:
             out.add(other)
     return out
-
-
-def _reach(st, keys: frozenset) -> frozenset:
-    out: set = set()
-    todo, seen = list(keys), set()
-    while todo:
-        k = todo.pop()
-        if k in seen:
-            continue
-        seen.add(k)
-        o = st.objs.get(k)
-        if o is None:
-            continue
-        out |= o.storage
-        out |= o.may_share
-        todo.extend(o.contents)
-    return frozenset(out)
 
 
 def _base_observable(flow: ScopeFlow, st, keys: frozenset, objs: list[Obj], live_after: frozenset,
@@ -300,7 +283,7 @@ def _base_observable(flow: ScopeFlow, st, keys: frozenset, objs: list[Obj], live
     for other, ks in st.env.items():
         if other == name or other.startswith("<iter:"):
             continue
-        if _reach(st, ks) & roots and (other in live_after or "." in other):
+        if st.reach(ks) & roots and (other in live_after or "." in other):
             return True
     return any(o.origin not in LOCAL_ORIGINS for o in objs) or bool(
         {e for r in roots for e in st.escaped.get(r, ())})
@@ -345,7 +328,7 @@ def _read_again(flow: ScopeFlow, record: WriteRecord, stmt: ast.AST, roots: froz
     for n in ast.walk(stmt):
         if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load) and id(n) not in own:
             keys = record.state.env.get(n.id)
-            if keys and _reach(record.state, keys) & roots:
+            if keys and record.state.reach(keys) & roots:
                 return n.id
     return None
 

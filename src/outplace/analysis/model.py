@@ -173,6 +173,30 @@ class State:
                 out |= o.storage
         return frozenset(out)
 
+    def reachable(self, keys: frozenset):
+        """The objects `keys` name, and what they hold (containers' contents, the iterables a
+        zip or enumerate pairs up), transitively."""
+        todo, seen = list(keys), set()
+        while todo:
+            k = todo.pop()
+            if k in seen:
+                continue
+            seen.add(k)
+            o = self.objs.get(k)
+            if o is not None:
+                yield o
+                todo.extend(o.contents)
+                for e in o.elems or ():
+                    todo.extend(e)
+
+    def reach(self, keys: frozenset) -> frozenset:
+        """Every storage reachable from `keys`: what they and their contents own or may share."""
+        out: set = set()
+        for o in self.reachable(keys):
+            out |= o.storage
+            out |= o.may_share
+        return frozenset(out)
+
     def may_storages(self, keys: frozenset) -> frozenset:
         """Every storage the objects may share, the speculative ones included."""
         out: set = set()
