@@ -59,9 +59,10 @@ def parse(source: str) -> ast.Module:
 
 
 def _analyse(source: str, settings: Settings, tree: ast.Module | None = None, path: str | None = None,
-             project=None, hidden: list[int] | None = None) -> tuple[list[Finding], ast.Module | None]:
+             project=None, hidden: list[int] | None = None, facts=None) -> tuple[list[Finding], ast.Module | None]:
     """The findings of the selected rules and hazard levels; `hidden`, when given, gets the number
-    of `inplace` findings the hazard selection left out appended (what the summary says it hid)."""
+    of `inplace` findings the hazard selection left out appended (what the summary says it hid).
+    `facts`: runtime facts (`outplace.runtime_facts.FactsSet`); else those of `settings.facts`."""
     if not _PREFILTER.search(source):
         return [], None
     tree = tree or parse(source)
@@ -73,7 +74,8 @@ def _analyse(source: str, settings: Settings, tree: ast.Module | None = None, pa
     interest = candidate_lines(source, ops)
     if not interest:
         return [], tree
-    an = Analysis(tree, lambda: split_lines(source), settings, ops, interest, project, path)
+    an = Analysis(tree, lambda: split_lines(source), settings, ops, interest, project, path,
+                  _file_facts(source, settings, path, facts))
     found: list[Finding] = []
     left_out = 0
     for rule in RULES:
@@ -89,6 +91,17 @@ def _analyse(source: str, settings: Settings, tree: ast.Module | None = None, pa
         hidden.append(left_out)
     found.sort(key=lambda f: (f.line, f.col, f.code))
     return _one_fix_per_statement(found), tree
+
+
+def _file_facts(source: str, settings: Settings, path: str | None, facts):
+    """What a run saw in this very text (`outplace trace`, `outplace diagnose`), or None."""
+    if facts is None and settings.facts:
+        from outplace.runtime_facts import load_cached
+
+        facts = load_cached(settings.facts)
+    if facts is None or not path:
+        return None
+    return facts.for_text(path, source)
 
 
 def _suppressed(lines: list[str], f: Finding) -> bool:
@@ -140,23 +153,24 @@ def _one_fix_per_statement(found: list[Finding]) -> list[Finding]:
 
 
 def check_source(source: str, settings: Settings = Settings(), *, path: str = "<string>",
-                 project=None) -> list[Finding]:
-    """`project`: the run's ProjectIndex (other files' classes and functions); None: this file alone."""
-    return check_source_counted(source, settings, path=path, project=project)[0]
+                 project=None, facts=None) -> list[Finding]:
+    """`project`: the run's ProjectIndex (other files' classes and functions); None: this file alone.
+    `facts`: runtime facts (a `runtime_facts.FactsSet`; default: `settings.facts`, if any)."""
+    return check_source_counted(source, settings, path=path, project=project, facts=facts)[0]
 
 
 def check_source_counted(source: str, settings: Settings = Settings(), *, path: str = "<string>",
-                         project=None) -> tuple[list[Finding], int]:
+                         project=None, facts=None) -> tuple[list[Finding], int]:
     """`check_source`, and how many findings of a hazard level not selected were left out."""
     hidden: list[int] = []
     if project is not None:
         project.begin_file()
-    found = _analyse(source, settings, path=path, project=project, hidden=hidden)[0]
+    found = _analyse(source, settings, path=path, project=project, hidden=hidden, facts=facts)[0]
     return found, sum(hidden)
 
 
 def fix_source(source: str, settings: Settings = Settings(), *, path: str = "<string>",
-               project=None) -> FixResult:
+               project=None, facts=None) -> FixResult:
     """Apply fixes until none applies (a rewrite can reveal what a tensor is: `torch.relu_(h)` ->
     `h = torch.relu(h)` binds `h`), so the output is a fixed point: fixing it again changes nothing."""
     applied: list[Finding] = []
@@ -165,7 +179,7 @@ def fix_source(source: str, settings: Settings = Settings(), *, path: str = "<st
         project.begin_file()
     for _ in range(MAX_FIX_PASSES):
         hidden: list[int] = []
-        findings, tree = _analyse(current, settings, tree, path, project, hidden)
+        findings, tree = _analyse(current, settings, tree, path, project, hidden, facts)
         chosen = [(i, f) for i, f in enumerate(findings)
                   if f.fix is not None and (f.fix.is_safe or settings.unsafe_fixes)]
         held_back = [f for f in findings if f.fix is not None and not f.fix.is_safe and not settings.unsafe_fixes]
@@ -179,7 +193,7 @@ def fix_source(source: str, settings: Settings = Settings(), *, path: str = "<st
         applied += [findings[i] for i in sorted(landed)]
         current, tree = new, new_tree
     hidden = []
-    findings, _ = _analyse(current, settings, None, path, project, hidden)
+    findings, _ = _analyse(current, settings, None, path, project, hidden, facts)
     held_back = [f for f in findings if f.fix is not None and not f.fix.is_safe and not settings.unsafe_fixes]
     return FixResult(current, applied, held_back, findings, sum(hidden))
 

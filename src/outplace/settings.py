@@ -24,6 +24,8 @@ class Settings:
     # Which hazard levels to report: "breaks" (backward fails, or the write raises) by default;
     # "inplace" (a graph tensor nothing saved yet) on request.
     hazards: tuple[str, ...] = ("breaks",)
+    # A runtime facts file (`outplace trace`, read by `outplace.runtime_facts`): absolute path, or None.
+    facts: str | None = None
 
     def enabled(self, code: str) -> bool:
         """True when `code` is selected and not ignored (the longest matching prefix wins, like ruff)."""

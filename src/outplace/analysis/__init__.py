@@ -133,9 +133,10 @@ class Analysis:
     def __init__(self, tree: ast.Module, lines: list[str] | Callable[[], list[str]],
                  settings: Settings | None = None,
                  ops: OpTable | None = None, interest: set[int] | None = None,
-                 project=None, path: str | None = None) -> None:
+                 project=None, path: str | None = None, facts=None) -> None:
         """`interest`: the lines that may hold an in-place write (see `candidate_lines`); only the
-        scopes that contain one are indexed and analysed. None analyses everything."""
+        scopes that contain one are indexed and analysed. None analyses everything. `facts`: what a
+        run saw at this file's writes (`outplace.runtime_facts.FileFacts`), or None."""
         self.tree = tree
         self.settings = settings or Settings()
         self._lines = lines  # the source split as Python numbers lines, or how to get it (lazily)
@@ -144,6 +145,7 @@ class Analysis:
         self.ctx = FileContext(tree, self.index, self.ops, project, path)
         self._live: dict[int, Liveness] = {}
         self._judged: dict[tuple[int, int], Judgement | None] = {}
+        self.facts = facts
 
     @property
     def imports(self) -> ImportMap:
@@ -222,8 +224,19 @@ class Analysis:
                         again = matching if exact else (matching or again)
                     if again:
                         result = self._judge_all(precise, again, site)
+        if result is not None and self.facts is not None:
+            result = self._observed(site, result)
         self._judged[key] = result
         return result
+
+    def _observed(self, site: ast.AST, judged: Judgement) -> Judgement:
+        """`judged` with what a run saw at `site`, when the facts have it (runtime_facts.refine)."""
+        fact = self.facts.at(self.span(site))
+        if fact is None:
+            return judged
+        from outplace.runtime_facts import refine
+
+        return refine(judged, fact)
 
     def _judge_all(self, flow: ScopeFlow, records: list, site: ast.AST) -> Judgement:
         return _combine([self._judge(flow, r, site) for r in records])
