@@ -66,4 +66,24 @@ class ClonePlan:
     target: str
 
 
-Plan = AugAssignPlan | CallPlan | MaskedFillPlan | ClonePlan
+@dataclass(frozen=True)
+class NoGradPlan:
+    """Run the statement at `stmt` (a simple statement alone on its line, or a compound statement)
+    under `with <torch>.no_grad():`: the faithful form of an update of a parameter or leaf (an
+    initialisation, a manual optimizer step, an edit of weights), which autograd refuses in place."""
+
+    stmt: tuple[int, int]
+    torch: str = "torch"  # the local name of the torch module
+    indent: str = "    "  # one level of the file's indentation
+
+
+@dataclass(frozen=True)
+class ReplaceExprPlan:
+    """Replace the expression at `span` (inside the statement at `stmt`) with `text`, an expression."""
+
+    stmt: tuple[int, int]
+    span: Span
+    text: str
+
+
+Plan = AugAssignPlan | CallPlan | MaskedFillPlan | ClonePlan | NoGradPlan | ReplaceExprPlan

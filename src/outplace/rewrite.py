@@ -22,7 +22,8 @@ from typing import Iterable, Sequence
 import libcst as cst
 from libcst.metadata import MetadataWrapper, PositionProvider
 
-from outplace.plans import AugAssignPlan, CallEdit, CallPlan, ClonePlan, MaskedFillPlan, Plan, Span
+from outplace.plans import (AugAssignPlan, CallEdit, CallPlan, ClonePlan, MaskedFillPlan, NoGradPlan, Plan,
+                            ReplaceExprPlan, Span)
 from outplace.source import char_col, split_lines
 
 
@@ -44,7 +45,15 @@ class _Transformer(cst.CSTTransformer):
         self.inline = inline  # the region continues a line: statements that become several stay on it
         self.by_stmt: dict[tuple[int, int], list[tuple[int, Plan]]] = {}
         self.call_spans: dict[Span, list[tuple[int, Plan]]] = {}
+        self.expr_spans: dict[Span, tuple[int, ReplaceExprPlan]] = {}
+        self.no_grad: dict[tuple[int, int], tuple[int, NoGradPlan]] = {}
         for pid, plan in plans:
+            if isinstance(plan, ReplaceExprPlan):
+                self.expr_spans.setdefault(plan.span, (pid, plan))
+                continue
+            if isinstance(plan, NoGradPlan):
+                self.no_grad.setdefault(plan.stmt, (pid, plan))
+                continue
             self.by_stmt.setdefault(plan.stmt, []).append((pid, plan))
             for span, _ in getattr(plan, "edits", ()):
                 self.call_spans.setdefault(span, []).append((pid, plan))
@@ -71,6 +80,39 @@ class _Transformer(cst.CSTTransformer):
             return updated  # the plan does not fit this node: it is reported as not applied
         self.applied_calls[pid] = self.applied_calls.get(pid, 0) + 1
         return new
+
+    def on_leave(self, original: cst.CSTNode, updated: cst.CSTNode):
+        updated = super().on_leave(original, updated)
+        if self.expr_spans and isinstance(original, cst.BaseExpression) and isinstance(updated, cst.BaseExpression):
+            hit = self.expr_spans.get(self._span(original))
+            if hit is not None:
+                pid, plan = hit
+                try:
+                    new = cst.parse_expression(plan.text)
+                except cst.ParserSyntaxError:
+                    return updated
+                self.applied.add(pid)
+                return new.with_changes(lpar=updated.lpar, rpar=updated.rpar) if updated.lpar else new
+        if self.no_grad and isinstance(original, cst.BaseCompoundStatement) and isinstance(updated, cst.BaseStatement):
+            return self._under_no_grad(original, updated)
+        return updated
+
+    def _under_no_grad(self, original: cst.BaseStatement, updated: cst.BaseStatement):
+        """`updated` inside `with torch.no_grad():` when a NoGradPlan names it."""
+        span = self._span(original)
+        if isinstance(original, cst.SimpleStatementLine):
+            if len(original.body) != 1 or self.inline:
+                return updated
+            span = self._span(original.body[0])
+        hit = self.no_grad.get((span[0], span[1]))
+        if hit is None:
+            return updated
+        pid, plan = hit
+        leading = updated.leading_lines
+        inner = updated.with_changes(leading_lines=[])
+        self.applied.add(pid)
+        return cst.With(items=[cst.WithItem(cst.parse_expression(f"{plan.torch}.no_grad()"))],
+                        body=cst.IndentedBlock(body=[inner], indent=plan.indent), leading_lines=leading)
 
     def _rewrite_body(self, original: Sequence[cst.BaseSmallStatement],
                       updated: Sequence[cst.BaseSmallStatement]) -> list[cst.BaseSmallStatement]:
@@ -101,7 +143,8 @@ class _Transformer(cst.CSTTransformer):
     ) -> cst.BaseStatement | cst.FlattenSentinel[cst.BaseStatement]:
         new_body = self._rewrite_body(original.body, updated.body)
         if len(new_body) == len(updated.body):
-            return updated.with_changes(body=new_body)
+            updated = updated.with_changes(body=new_body)
+            return self._under_no_grad(original, updated) if self.no_grad else updated
         if len(updated.body) == 1 and not self.inline:
             # One statement became several: put each on its own line, comments on the right ones.
             lines = [cst.SimpleStatementLine(body=[s.with_changes(semicolon=cst.MaybeSentinel.DEFAULT)])
