@@ -4,8 +4,11 @@ recorder's own behaviour (no leaks, gradients unchanged, a caught error still re
 
 Every fixture's expectations are in its header:
 
-    # diagnose: exit=1 fix=safe after=fixed args=--steps,4
+    # diagnose: exit=1 fix=safe after=fixed args=--steps,4 changes=12
     # culprit: line=17 kind=write op=mul_ form=*= count=4 module=model.blocks.0 file=blocks.py
+
+(`changes`: lines besides the culprits' that the fix may rewrite, for repairs made from the run: the
+header of the loop whose views are written, the call in the caller before which a tensor is cloned.)
 
 Cost control: all the script fixtures (and the recorder checks) run in ONE child process
 (`runner.run_batch`, torch imported once); the harness checks share the session's warm worker pool;
@@ -325,7 +328,8 @@ def verdicts(fixed_pairs):
 def test_fix_changes_only_culprit_lines_and_the_harness_agrees(fixed_pairs, verdicts, path):
     original, fixed = fixed_pairs[path.name]
     head = header(path)
-    lines = {int(c["line"]) for c in head["culprits"]}
+    # `changes=`: other lines a run-based repair rewrites (a loop's header, a call in the caller).
+    lines = {int(c["line"]) for c in head["culprits"]} | {int(n) for n in head.get("changes", "").split(",") if n}
     removed, inserted = _changed_lines(original.read_text(), fixed.read_text())
     assert removed <= lines, (removed, lines)
     assert all(i in lines for i in inserted), (inserted, lines)  # a clone goes right before its write

@@ -2,7 +2,8 @@
 
 Started by `runner` (under a keeper, which owns and finally kills whatever the program starts) as
 ``python -c <boot> JOBS_JSON``; JOBS_JSON is a list of jobs, each
-``{"report": path, "target": script-or-module, "module": bool, "args": [...]}``. One job is the
+``{"report": path, "target": script-or-module, "module": bool, "args": [...], "trace": bool}`` (`trace`:
+record every in-place write on a tensor that requires grad, for `outplace trace`). One job is the
 normal case (`outplace diagnose`); several run one after another in this process with a fresh
 recording each (the test suite uses that to import torch once).
 
@@ -15,6 +16,7 @@ argument that requires grad) become incidents too, located at the innermost user
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import runpy
@@ -23,6 +25,9 @@ import sys
 import traceback
 
 LEAF_MESSAGES = ("leaf Variable that requires grad is being used in an in-place operation",)
+# A view torch refuses to write in place: one of several views (`chunk`/`split`/`unbind`), a view
+# made under no_grad, a view a custom Function returned.
+VIEW_MESSAGES = ("is a view and is being modified inplace", "is being modified inplace with grad mode enabled")
 OUT_MESSAGE = "arguments don't support automatic differentiation, but one of the arguments requires grad"
 
 
@@ -59,10 +64,14 @@ def _print_exception(exc: BaseException) -> str:
     return text
 
 
-def _innermost_user_site(exc: BaseException) -> dict | None:
-    from outplace.diagnose.recorder import _INTERNAL, _classify, _site
+def _innermost_user_frame(exc: BaseException):
+    """The innermost traceback entry in the user's code, and the ``inplace=True`` module (if any) that
+    torch's frames below it were running."""
+    from outplace.diagnose.recorder import _INTERNAL, _classify, _frame_self
 
-    found = None
+    import torch
+
+    found, module = None, None
     tb = exc.__traceback__
     while tb is not None:
         code = tb.tb_frame.f_code
@@ -70,51 +79,232 @@ def _innermost_user_site(exc: BaseException) -> dict | None:
         if internal is None:
             internal = _classify(code)
         if not internal:
-            site = _site(tb.tb_frame)
-            site["line"] = tb.tb_lineno
-            try:
-                import itertools
-
-                pos = next(itertools.islice(code.co_positions(), tb.tb_lasti // 2, None))
-                if pos[0] is not None and pos[2] is not None:
-                    site.update(line=pos[0], end_line=pos[1], col=pos[2], end_col=pos[3])
-            except (AttributeError, StopIteration, ValueError, TypeError):
-                pass
-            found = site
+            found, module = tb, None
+        elif found is not None and module is None:
+            s = _frame_self(tb.tb_frame)
+            if isinstance(s, torch.nn.Module) and getattr(s, "inplace", None) is True:
+                module = s
         tb = tb.tb_next
-    return found
+    return found, module
+
+
+def _tb_site(tb) -> dict:
+    from outplace.diagnose.recorder import _site
+
+    code = tb.tb_frame.f_code
+    site = _site(tb.tb_frame)
+    site["line"] = tb.tb_lineno
+    try:
+        pos = next(itertools.islice(code.co_positions(), tb.tb_lasti // 2, None))
+        if pos[0] is not None and pos[2] is not None:
+            site.update(line=pos[0], end_line=pos[1], col=pos[2], end_col=pos[3])
+    except (AttributeError, StopIteration, ValueError, TypeError):
+        pass
+    return site
 
 
 def _classify_exception(recorder, exc: BaseException) -> None:
     """An in-place error torch raised itself becomes an incident (ours are recorded already)."""
-    from outplace.diagnose.recorder import INPLACE_MESSAGE, InplaceModificationError
+    from outplace.diagnose.recorder import INPLACE_MESSAGE, InplaceModificationError, tensor_facts
 
     if isinstance(exc, InplaceModificationError) or not isinstance(exc, RuntimeError):
         return
     message = str(exc)
     if any(m in message for m in LEAF_MESSAGES):
         kind = "leaf"
+    elif any(m in message for m in VIEW_MESSAGES):
+        kind = "view"
     elif OUT_MESSAGE in message:
         kind = "out"
     elif INPLACE_MESSAGE in message:
         kind = "unattributed"
     else:
         return
-    site = _innermost_user_site(exc)
+    tb, module = _innermost_user_frame(exc)
+    site = _tb_site(tb) if tb is not None else None
     op = None
     if kind == "out" and "():" in message:
         op = message.split("():", 1)[0].strip().split()[-1]
+    target = None
+    if tb is not None and kind in ("leaf", "view") and module is None:
+        t = written_tensor(tb.tb_frame, site)
+        target = tensor_facts(t) if t is not None else None
+        op = written_op(tb.tb_frame.f_code.co_filename, site)
+    write = {
+        "op": op, "aten": None, "arg": "out" if kind == "out" else "self", "version": None,
+        "at": site, "module": None, "module_type": type(module).__name__ if module is not None else None,
+        "constructed_at": recorder.sites.get(module) if module is not None else None,
+        "optimizer": False, "grad_enabled": True, "target": target, "operands": [], "caller": None,
+    }
     recorder.add_incident({
         "kind": kind,
         "message": message.strip().splitlines()[0] if message.strip() else "",
         "tensor": None, "node": None, "forward_op": None, "saved_at": None,
         "saved_version": None, "found_version": None, "backward_at": None,
-        "writes": [] if site is None and kind == "unattributed" else [{
-            "op": op, "aten": None, "arg": "out" if kind == "out" else "self", "version": None,
-            "at": site, "module": None, "module_type": None, "constructed_at": None,
-            "optimizer": False, "grad_enabled": True,
-        }] if site is not None else [],
+        "writes": [write] if site is not None else [],
     })
+
+
+# ---- the tensor a refused write was writing into --------------------------------------------------
+
+def written_tensor(frame, site: dict | None):
+    """The tensor the in-place write at `site` was writing into, read from `frame`'s variables: the
+    receiver of ``x.add_(...)``, the target of ``x += ...`` / ``x[i] = ...``, the argument of
+    ``torch.relu_(x)``. Only names, attributes stored in an object's ``__dict__`` (an ``nn.Module``'s
+    parameters, buffers and submodules included) and constant or variable subscripts of lists, tuples
+    and dicts are followed: nothing of the program runs again. None when it cannot be read so."""
+    import torch
+
+    if not site or site.get("col") is None:
+        return None
+    for node in _write_targets(frame.f_code.co_filename, site):
+        value = _value(frame, node)
+        if isinstance(value, torch.Tensor):
+            return value
+    return None
+
+
+_AUG_OPS = {"Add": "add_", "Sub": "sub_", "Mult": "mul_", "Div": "div_", "FloorDiv": "floor_divide_",
+            "Mod": "remainder_", "Pow": "pow_", "MatMult": "matmul", "BitAnd": "bitwise_and_", "BitOr": "bitwise_or_",
+            "BitXor": "bitwise_xor_", "LShift": "bitwise_left_shift_", "RShift": "bitwise_right_shift_"}
+
+
+def written_op(path: str, site: dict | None) -> str | None:
+    """The op of the refused write at `site`, as the source spells it: `mul_`, `+=` -> `add_`."""
+    import ast
+
+    node = _write_node(path, site) if site and site.get("col") is not None else None
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
+        return node.func.attr
+    if isinstance(node, ast.AugAssign):
+        return _AUG_OPS.get(type(node.op).__name__)
+    return None
+
+
+def _write_targets(path: str, site: dict) -> list:
+    """The expressions that may be the written tensor of the write at `site` (most likely first)."""
+    import ast
+
+    best = _write_node(path, site)
+    if best is None:
+        return []
+    if isinstance(best, ast.Call):
+        out = [best.func.value] if isinstance(best.func, ast.Attribute) else []  # x.add_(...)
+        return out + best.args[:1]  # torch.relu_(x), nn.init.zeros_(w)
+    if isinstance(best, ast.AugAssign):
+        target = best.target
+        return [target.value if isinstance(target, ast.Subscript) else target]
+    if isinstance(best, ast.Subscript):
+        return [best.value]
+    if isinstance(best, ast.Assign) and len(best.targets) == 1 and isinstance(best.targets[0], ast.Subscript):
+        return [best.targets[0].value]
+    return []
+
+
+def _write_node(path: str, site: dict):
+    """The node of the write at `site`: the call, augmented assignment or subscript its span is."""
+    import ast
+    import linecache
+
+    text = "".join(linecache.getlines(path))
+    try:
+        tree = ast.parse(text)
+    except (SyntaxError, ValueError):
+        return None
+    want = (site["line"], site["col"], site.get("end_line") or site["line"], site.get("end_col") or site["col"])
+    best = None
+    rank = {ast.Call: 0, ast.Subscript: 1, ast.AugAssign: 2, ast.Assign: 3}
+    for n in ast.walk(tree):
+        if type(n) not in rank or n.end_lineno is None:
+            continue
+        span = (n.lineno, n.col_offset, n.end_lineno, n.end_col_offset)  # UTF-8 byte columns, as code positions
+        if span == want and (best is None or rank[type(n)] < rank[type(best)]):
+            best = n
+    return best
+
+
+_MISSING = object()
+# Tensor methods that only make a view: evaluated on a plain tensor to find what a write wrote into
+# (`w.chunk(4)[1].fill_(1)`); torch's own code, never the program's.
+_VIEW_METHODS = frozenset({"chunk", "split", "unbind", "view", "reshape", "narrow", "select", "t", "transpose",
+                           "permute", "squeeze", "unsqueeze", "flatten", "expand", "view_as", "expand_as"})
+
+
+def _value(frame, node):
+    import ast
+    import builtins
+
+    import torch
+
+    if isinstance(node, ast.Constant) and isinstance(node.value, (int, str)):
+        return node.value
+    if isinstance(node, ast.JoinedStr):  # f"bias_hh_l{i}"
+        parts = []
+        for v in node.values:
+            if isinstance(v, ast.Constant):
+                parts.append(str(v.value))
+            elif isinstance(v, ast.FormattedValue) and v.conversion == -1 and v.format_spec is None:
+                x = _value(frame, v.value)
+                if not isinstance(x, (int, str)) or isinstance(x, bool):
+                    return None
+                parts.append(str(x))
+            else:
+                return None
+        return "".join(parts)
+    if isinstance(node, ast.Call) and not node.keywords:
+        func = node.func
+        if isinstance(func, ast.Name) and func.id == "getattr" and len(node.args) == 2 and \
+                _value(frame, func) is builtins.getattr:
+            obj, name = _value(frame, node.args[0]), _value(frame, node.args[1])
+            return _attribute(obj, name) if obj is not None and isinstance(name, str) else None
+        if isinstance(func, ast.Attribute) and func.attr in _VIEW_METHODS:
+            obj = _value(frame, func.value)
+            args = [_value(frame, a) for a in node.args]
+            if type(obj) in (torch.Tensor, torch.nn.Parameter) and all(
+                    isinstance(a, int) and not isinstance(a, bool) for a in args):
+                try:
+                    return getattr(obj, func.attr)(*args)
+                except Exception:
+                    return None
+        return None
+    if isinstance(node, ast.Name):
+        for scope in (frame.f_locals, frame.f_globals, vars(builtins)):
+            if node.id in scope:
+                return scope[node.id]
+        return None
+    if isinstance(node, ast.Attribute):
+        obj = _value(frame, node.value)
+        return None if obj is None else _attribute(obj, node.attr)
+    if isinstance(node, ast.Subscript):
+        obj = _value(frame, node.value)
+        if type(obj) not in (list, tuple, dict, torch.nn.ModuleList, torch.nn.Sequential, torch.nn.ModuleDict):
+            return None
+        index = node.slice
+        key = index.value if isinstance(index, ast.Constant) else _value(frame, index) if isinstance(
+            index, (ast.Name, ast.Attribute)) else _MISSING
+        if key is _MISSING or isinstance(key, bool):
+            return None
+        try:
+            return obj[key]
+        except (LookupError, TypeError):
+            return None
+    return None
+
+
+def _attribute(obj, name: str):
+    """``obj.name`` without running a property or ``__getattr__`` of the program's: the instance
+    ``__dict__``, and for modules their parameters, buffers and submodules."""
+    try:
+        d = object.__getattribute__(obj, "__dict__")
+    except AttributeError:
+        return None
+    if name in d:
+        return d[name]
+    for store in ("_parameters", "_buffers", "_modules"):
+        table = d.get(store)
+        if isinstance(table, dict) and name in table:
+            return table[name]
+    return None
 
 
 def run_job(job: dict) -> int:
@@ -122,7 +312,8 @@ def run_job(job: dict) -> int:
     from outplace.diagnose.recorder import install
 
     target, module, args = job["target"], bool(job.get("module")), list(job.get("args") or [])
-    recorder = install(job.get("report"), {"target": target, "module": module, "args": args})
+    recorder = install(job.get("report"), {"target": target, "module": module, "args": args},
+                       trace=bool(job.get("trace")))
     saved_argv, saved_path = sys.argv[:], sys.path[:]
     status, code, error = "ok", 0, None
     try:

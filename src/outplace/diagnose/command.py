@@ -9,8 +9,12 @@ program failed for another reason (its own traceback is shown), bad usage, torch
 it started are killed first).
 
 ``--format json`` prints one document on stdout (`report.to_json`; the program's stdout goes to
-stderr); with ``--fix`` it adds ``fixed_files`` and ``after_fix`` (the re-run's document), and its
-``exit_code`` is the process's.
+stderr); with ``--fix`` it adds ``fixed_files``, ``after_fix`` (the last re-run's document) and
+``fix_rounds`` (each round's files and re-run), and its ``exit_code`` is the process's.
+
+``--fix`` applies the culprits' fixes and runs the program again; when the re-run finds culprits the
+first run could not reach (torch refuses a write to a leaf or a view at the op, so the program stopped
+at the first), it fixes those too, up to `MAX_FIX_ROUNDS` rounds, never touching a line twice.
 """
 
 from __future__ import annotations
@@ -25,6 +29,17 @@ from typing import IO, Annotated, Optional
 import typer
 
 from outplace.harness.proctree import stops_on_signals
+
+
+# `--fix` re-runs the program after each fix; a write torch refuses at the op stops the program, so the
+# next culprit only shows once the first is fixed: up to this many rounds of fix-and-run.
+MAX_FIX_ROUNDS = 5
+
+
+# `--timeout` of the commands that run a program (diagnose, trace).
+TimeoutOption = Annotated[
+    Optional[float], typer.Option("--timeout", min=0.001, help="Kill the program after this many seconds.")
+]
 
 
 class Format(str, enum.Enum):
@@ -111,42 +126,49 @@ def diagnose(
             text(d)
         return code
 
-    try:
-        changed = fixes.apply(plans, unsafe_fixes=unsafe_fixes)
-    except Exception as exc:  # outplace.source.SourceError: a file changed on disk, or cannot be written
-        changed, write_error = [], str(exc)
-    else:
-        write_error = None
-    result = {**report.to_json(d), "fixed_files": [p for p, _ in changed], "after_fix": None}
-    if not as_json:
-        text(d, hint=False)
-    if write_error is not None:
-        if as_json:
-            out.write(json.dumps(result, indent=2, ensure_ascii=False) + "\n")
-        return fail(write_error)
-    if not changed:
-        if any(c.fix is not None and not c.fix.safe for c in d.culprits) and not unsafe_fixes:
-            err.write("outplace diagnose: nothing applied: the only fixes are unsafe (--unsafe-fixes applies them)\n")
-        elif d.culprits:
-            err.write("outplace diagnose: nothing applied: no culprit has an automatic fix\n")
-        if as_json:
-            out.write(json.dumps(result, indent=2, ensure_ascii=False) + "\n")
-        return code
-    n = sum(1 for c in d.culprits if c.fix is not None and c.fix.applied)
-    err.write(f"outplace diagnose: fixed {n} culprit{'s' if n != 1 else ''} in "
-              f"{', '.join(report.display(p) for p, _ in changed)}; running the program again\n")
-    err.flush()
-    code2, d2, _ = once()
-    result["exit_code"] = code2  # the process's: the re-run's verdict
-    if d2 is not None:
-        if as_json:
-            result["after_fix"] = report.to_json(d2)
+    first, result = d, {"fixed_files": [], "after_fix": None, "fix_rounds": []}
+    fixed_at: set = set()
+    for round_ in range(1, MAX_FIX_ROUNDS + 2):
+        # The last round only reports: a culprit left after MAX_FIX_ROUNDS fixes is not fixed again.
+        try:
+            changed = fixes.apply(plans, unsafe_fixes=unsafe_fixes) if round_ <= MAX_FIX_ROUNDS else []
+        except Exception as exc:  # outplace.source.SourceError: a file changed on disk, or cannot be written
+            changed, write_error = [], str(exc)
         else:
-            out.write("\nafter the fix:\n")
-            text(d2)
+            write_error = None
+        if not as_json:
+            if round_ > 1:
+                out.write("\nafter the fix:\n")
+            text(d, hint=False)
+        if write_error is not None:
+            if as_json:
+                out.write(json.dumps({**report.to_json(first), **result}, indent=2, ensure_ascii=False) + "\n")
+            return fail(write_error)
+        if not changed:
+            if round_ == 1 and any(c.fix is not None and not c.fix.safe for c in d.culprits) and not unsafe_fixes:
+                err.write("outplace diagnose: nothing applied: the only fixes are unsafe (--unsafe-fixes applies them)\n")
+            elif round_ == 1 and d.culprits:
+                err.write("outplace diagnose: nothing applied: no culprit has an automatic fix\n")
+            break
+        applied = [c for c in d.culprits if c.fix is not None and c.fix.applied]
+        fixed_at |= {(c.file, c.line) for c in applied}
+        result["fixed_files"] += [p for p, _ in changed if p not in result["fixed_files"]]
+        n = len(applied)
+        err.write(f"outplace diagnose: fixed {n} culprit{'s' if n != 1 else ''} in "
+                  f"{', '.join(report.display(p) for p, _ in changed)}; running the program again\n")
+        err.flush()
+        code, d2, plans = once()
+        result["exit_code"] = code  # the process's: the last re-run's verdict
+        if d2 is None:
+            break
+        result["after_fix"] = report.to_json(d2)
+        result["fix_rounds"].append({"fixed_files": [p for p, _ in changed], "after_fix": result["after_fix"]})
+        d = d2
+        if any((c.file, c.line) in fixed_at for c in d.culprits):
+            plans = {}  # a line already fixed is back: report it, fix nothing more
     if as_json:
-        out.write(json.dumps(result, indent=2, ensure_ascii=False) + "\n")
-    return code2
+        out.write(json.dumps({**report.to_json(first), **result}, indent=2, ensure_ascii=False) + "\n")
+    return code
 
 
 def diagnose_cli(
@@ -167,9 +189,7 @@ def diagnose_cli(
         bool, typer.Option("--clone/--no-clone", help="Allow `x = x.clone()` before writes with no out-of-place twin.")
     ] = True,
     output_format: Annotated[Format, typer.Option("--format", help="text, or json for scripts.")] = Format.text,
-    timeout: Annotated[
-        Optional[float], typer.Option("--timeout", min=0.001, help="Kill the program after this many seconds.")
-    ] = None,
+    timeout: TimeoutOption = None,
 ) -> None:
     """Run a program, find the in-place write that broke backward, and propose its fix.
 

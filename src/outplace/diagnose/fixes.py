@@ -1,9 +1,12 @@
 """Culprit lines to engine fixes: the proposed diff for each culprit, and `--fix` (those lines only).
 
-The engine is asked for every finding of the culprit's file (`check_source`); the findings whose span
-overlaps the culprit's span (the write's instruction, or the constructor call of an ``inplace=True``
-module) are that culprit's fix, and only those are rewritten, through `outplace.engine.fix_selected`.
-Nothing else in the file changes.
+The engine is asked for every finding of the culprit's file (`check_source`), with what the run saw at
+each culprit as runtime facts (`runtime_facts`: the written object is a tensor, backward needed it, it
+is a parameter...); the findings whose span overlaps the culprit's span (the write's instruction, or
+the constructor call of an ``inplace=True`` module) are that culprit's fix, and only those are
+rewritten, through `outplace.engine.fix_selected`. Where the rules have no faithful rewrite, the run
+shows what the write was for and `repairs` builds it (under ``torch.no_grad()``, through the base
+tensor, a clone in the caller...). Nothing else in the file changes.
 
 Fixes follow the engine's safety: `--fix` applies the safe ones, `--unsafe-fixes` the unsafe ones too.
 `clone` (default on here) allows the ``x = x.clone()``-before-the-write fixes: the runtime has shown that
@@ -24,11 +27,13 @@ from outplace.settings import Settings
 
 @dataclass
 class CulpritFix:
-    findings: list[Finding]
+    findings: list[Finding]  # every finding whose plan this fix applies (all files)
     diff: str  # unified diff of this culprit's fix alone
     safe: bool
     reasons: tuple[str, ...] = ()
     applied: bool = False
+    edits: dict[str, list[Finding]] = field(default_factory=dict)  # path -> its findings
+    kind: str = "rule"  # "rule" (the engine's rules), or the run-based repair (`repairs`: no_grad, base, ...)
 
 
 @dataclass
@@ -109,11 +114,74 @@ def _settings(path: str, clone: bool) -> Settings:
         return Settings(unsafe_fixes=True, clone=clone, hazards=HAZARDS)
 
 
+def runtime_facts(diagnosis: Diagnosis, texts: dict[str, str]):
+    """What the run saw at each culprit, as the engine reads facts (`outplace.runtime_facts`): the
+    written object was a tensor, saved and needed by backward (or refused by torch), a parameter..."""
+    from outplace.runtime_facts import FileFacts, FactsSet, _site, site_json, text_digest
+
+    facts = FactsSet("<the diagnosed run>")
+    for c in diagnosis.culprits:
+        at = c.called_at if c.called_at and c.form == "inplace=True" else c.at
+        path = (at or {}).get("file")
+        if path not in texts or c.kind not in FIXABLE_KINDS:
+            continue
+        span = _char_span(at, texts[path].splitlines())
+        if span is None:
+            continue
+        saved_by = [{"op": s.forward_op, "line": (s.at or {}).get("line")} for s in c.saves]
+        site = site_json(span, targets=[c.target] if c.target else [], op=c.ops[0] if c.ops else None, form=c.form,
+                         saved=[bool(c.saves)], broke=[c.kind == "write" and bool(c.saves)], saved_by=saved_by,
+                         operands=[c.operands] if c.operands else [], count=c.count,
+                         error=c.kind if c.kind in ("leaf", "view") else None)
+        if not c.target:
+            site["requires_grad"] = "yes"  # the run showed it: a saved tensor backward needed, or torch refused it
+        key = os.path.realpath(path)
+        entry = facts.files.setdefault(key, FileFacts(path, text_digest(texts[path])))
+        entry.sites.append(_site(site, path, lambda why: ValueError(why)))
+    return facts
+
+
+def _char_span(site: dict, lines: list[str]) -> tuple[int, int, int, int] | None:
+    span = _span(site, lines)
+    return None if span is None else (span[0][0], span[0][1], span[1][0], span[1][1])
+
+
 def propose(diagnosis: Diagnosis, *, clone: bool = True) -> dict[str, FilePlan]:
     """Attach a `CulpritFix` (or a note saying why there is none) to every culprit; one plan per file."""
+    from outplace.diagnose import repairs
+    from outplace.optable import load_optable
     from outplace.source import SourceError, read_source
 
     plans: dict[str, FilePlan] = {}
+    sources: dict[str, repairs.Source | None] = {}
+
+    def plan_for(path: str) -> FilePlan | None:
+        if path not in plans:
+            try:
+                plans[path] = FilePlan(path, read_source(path))
+            except SourceError:
+                return None
+        return plans[path]
+
+    def load(path: str | None) -> "repairs.Source | None":
+        if not path or not editable(path):
+            return None
+        if path not in sources:
+            plan = plan_for(path)
+            try:
+                sources[path] = repairs.Source(path, plan.source.text) if plan is not None else None
+            except (SyntaxError, ValueError):
+                sources[path] = None
+        return sources[path]
+
+    texts = {}
+    for c in diagnosis.culprits:
+        for site in (c.at, c.called_at):
+            path = (site or {}).get("file")
+            if path and editable(path) and path not in texts and plan_for(path) is not None:
+                texts[path] = plans[path].source.text
+    facts = runtime_facts(diagnosis, texts)
+    ops = load_optable()
     for c in diagnosis.culprits:
         if c.kind not in FIXABLE_KINDS:
             c.note = UNFIXABLE_ADVICE.get(c.kind)
@@ -125,45 +193,72 @@ def propose(diagnosis: Diagnosis, *, clone: bool = True) -> dict[str, FilePlan]:
         if not editable(path):
             c.note = f"no fix proposed: {display(path)} is not part of your project (a library or generated code)."
             continue
-        plan = plans.get(path)
+        plan = plan_for(path)
         if plan is None:
             try:
-                plan = plans[path] = FilePlan(path, read_source(path))
+                read_source(path)
             except SourceError as exc:
                 c.note = f"no fix proposed: {exc}"
-                continue
+            continue
         text = plan.source.text
         try:
-            findings = check_source(text, _settings(path, clone), path=path)
+            findings = check_source(text, _settings(path, clone), path=path, facts=facts)
         except ParseError as exc:
             c.note = f"no fix proposed: {display(path)}:{exc}"
             continue
         here = matching_findings(findings, c.at, text)
         fixable = [f for f in here if f.fix is not None and f.plan is not None]
+        src = load(path)
+        repair = repairs.gradient_step(c, src) if src is not None else None
+        if repair is None and not fixable and src is not None:
+            repair = (repairs.no_grad(c, src) or repairs.through_base(c, src) or repairs.clone_in_caller(c, load)
+                      or repairs.value_twin(c, src, ops) or repairs.switch_off(c, load))
+        if repair is not None:
+            _attach(c, repair.edits, repair.kind, plans)
+            if c.fix is None:
+                c.note = "the run-based rewrite could not be applied here without changing more than its lines."
+            continue
         if not fixable:
-            certain = next((f.why.split("No fix: ", 1)[1] for f in here if "No fix: " in f.why), None)
-            if here and certain:
-                codes = ", ".join(sorted({f.code for f in here}))
-                c.note = f"{codes} flags this write, but no rewrite of it keeps the program's meaning: {certain}."
-            elif here:
-                codes = ", ".join(sorted({f.code for f in here}))
-                c.note = (f"{codes} flags this write, but has no automatic fix here"
-                          + (f": {NO_GRAD_ADVICE}." if not c.grad_enabled else
-                             "; write it out of place, or `.clone()` the tensor before writing."))
-            elif not c.grad_enabled:
-                c.note = f"no automatic fix (an intentional update under torch.no_grad()?): {NO_GRAD_ADVICE}."
-            else:
-                c.note = ("no automatic fix: outplace's rules do not recognise this write; write it out of place "
-                          "(`y = y.add(1)` instead of `y.add_(1)`), or `.clone()` the tensor before writing.")
+            c.note = _no_fix_note(c, here)
             continue
-        new, landed = fix_selected(text, fixable)
-        if not landed:
+        _attach(c, {path: fixable}, "rule", plans)
+        if c.fix is None:
             c.note = "the engine could not apply the fix here without changing more than this line."
-            continue
-        reasons = tuple(r for f in landed if not f.fix.is_safe for r in f.fix.reasons)
-        c.fix = CulpritFix(landed, _diff(text, new, path), all(f.fix.is_safe for f in landed), reasons)
-        plan.culprits.append(c)
     return {p: plan for p, plan in plans.items() if plan.culprits}
+
+
+def _attach(c: Culprit, edits: dict[str, list[Finding]], kind: str, plans: dict[str, FilePlan]) -> None:
+    """Try each file's edits; on success the culprit gets its `CulpritFix` and joins those files' plans."""
+    landed_by_file: dict[str, list[Finding]] = {}
+    diffs = []
+    for path, findings in edits.items():
+        plan = plans[path]
+        new, landed = fix_selected(plan.source.text, findings)
+        if not landed:
+            return
+        landed_by_file[path] = landed
+        diffs.append(_diff(plan.source.text, new, path))
+    everything = [f for fs in landed_by_file.values() for f in fs]
+    reasons = tuple(dict.fromkeys(r for f in everything if not f.fix.is_safe for r in f.fix.reasons))
+    c.fix = CulpritFix(everything, "".join(diffs), all(f.fix.is_safe for f in everything), reasons,
+                       edits=landed_by_file, kind=kind)
+    for path in landed_by_file:
+        plans[path].culprits.append(c)
+
+
+def _no_fix_note(c: Culprit, here: list[Finding]) -> str:
+    certain = next((f.why.split("No fix: ", 1)[1] for f in here if "No fix: " in f.why), None)
+    codes = ", ".join(sorted({f.code for f in here}))
+    if here and certain:
+        return f"{codes} flags this write, but no rewrite of it keeps the program's meaning: {certain}."
+    if here:
+        return (f"{codes} flags this write, but has no automatic fix here"
+                + (f": {NO_GRAD_ADVICE}." if not c.grad_enabled else
+                   "; write it out of place, or `.clone()` the tensor before writing."))
+    if not c.grad_enabled:
+        return f"no automatic fix (an intentional update under torch.no_grad()?): {NO_GRAD_ADVICE}."
+    return ("no automatic fix: outplace's rules do not recognise this write; write it out of place "
+            "(`y = y.add(1)` instead of `y.add_(1)`), or `.clone()` the tensor before writing.")
 
 
 def apply(plans: dict[str, FilePlan], *, unsafe_fixes: bool = False, write: bool = True) -> list[tuple[str, str]]:
@@ -175,21 +270,26 @@ def apply(plans: dict[str, FilePlan], *, unsafe_fixes: bool = False, write: bool
     from outplace.source import write_source
 
     changed = []
+    landed_in: dict[int, set[str]] = {}
     for path, plan in plans.items():
         chosen = [c for c in plan.culprits if c.fix is not None and (c.fix.safe or unsafe_fixes)]
         if not chosen:
             continue
         findings: list[Finding] = []
         for c in chosen:
-            findings.extend(f for f in c.fix.findings if f not in findings)
-        # Fixes come from `check_source` of the same text; re-run it so indexes and plans agree.
+            findings.extend(f for f in c.fix.edits.get(path, ()) if f not in findings)
         text = plan.source.text
         new, landed = fix_selected(text, findings)
         if not landed or new == text:
             continue
         for c in chosen:
-            c.fix.applied = all(f in landed for f in c.fix.findings)
+            if all(f in landed for f in c.fix.edits.get(path, ())):
+                landed_in.setdefault(id(c), set()).add(path)
         if write:
             write_source(plan.source, new)
         changed.append((path, new))
+    for plan in plans.values():
+        for c in plan.culprits:
+            if c.fix is not None and id(c) in landed_in:
+                c.fix.applied = set(c.fix.edits) <= landed_in[id(c)]
     return changed

@@ -49,6 +49,8 @@ from torch.utils._python_dispatch import TorchDispatchMode, _get_current_dispatc
 INPLACE_MESSAGE = "modified by an inplace operation"
 MAX_WRITES_PER_STORAGE = 64
 MAX_INCIDENTS = 200
+MAX_TRACE_SITES = 2000  # `outplace trace`: write sites kept
+TRACE_SAMPLES = 16  # executions of one site whose facts are kept (the rest are counted)
 REPORT_FORMAT = 1
 
 # Ops that write only metadata or bookkeeping, never tensor values the backward reads.
@@ -155,6 +157,16 @@ def save_site(frame) -> tuple[dict | None, object]:
     return None, module
 
 
+def _caller_of(module, frame):
+    """The user frame outside `module`'s own methods (from `frame` outward), and whether those
+    methods included its constructor."""
+    building = False
+    while frame is not None and _frame_self(frame) is module:
+        building = building or frame.f_code.co_name == "__init__"
+        frame = frame.f_back
+    return user_frame(frame), building
+
+
 def _frame_self(frame):
     code = frame.f_code
     if code.co_argcount and code.co_varnames[0] == "self":
@@ -194,7 +206,7 @@ class _Saved:
 
 class _Write:
     __slots__ = ("seq", "op", "aten", "arg", "version", "site", "module", "root", "root_name",
-                 "inplace_module", "optimizer", "grad_enabled")
+                 "inplace_module", "optimizer", "grad_enabled", "target", "operands", "caller", "trace_key")
 
 
 class _State:
@@ -213,6 +225,9 @@ class _State:
         self.depth = 0  # nesting of torch.autograd.backward/grad calls
         self.backward_site: dict | None = None
         self.program: dict = {}
+        # `outplace trace`: site key -> what every in-place write there on a tensor that requires grad
+        # looked like (None: not tracing, only writes into saved storages are looked at).
+        self.trace: dict[tuple, dict] | None = None
 
 
 def _storage_key(t) -> int | None:
@@ -282,6 +297,65 @@ def _describe(t) -> dict:
         return {"type": type(t).__name__, "shape": [], "dtype": "?", "device": "?"}
 
 
+# Backward nodes of ops that return several views: writing into one of them in place raises.
+MULTI_VIEW_NODES = frozenset({"UnbindBackward0", "SplitBackward0", "SplitWithSizesBackward0",
+                              "UnsafeSplitBackward0", "UnsafeSplitWithSizesBackward0", "ChunkBackward0"})
+
+
+def tensor_facts(t) -> dict:
+    """What the runtime knows of a written tensor: kind, dtype, shape, grad, leaf, view, parameter."""
+    try:
+        fn = t.grad_fn
+        base = t._base
+        node = fn.name() if fn is not None else None
+        return {
+            "type": type(t).__name__, "dtype": str(t.dtype).replace("torch.", ""), "shape": list(t.shape),
+            "requires_grad": bool(t.requires_grad), "leaf": bool(t.is_leaf), "view": base is not None,
+            "multi_view": base is not None and node in MULTI_VIEW_NODES,
+            "parameter": isinstance(t, torch.nn.Parameter) or isinstance(base, torch.nn.Parameter),
+            "base_leaf": base is not None and bool(base.is_leaf and base.requires_grad), "node": node,
+        }
+    except Exception:
+        return {"type": type(t).__name__}
+
+
+def operand_facts(value) -> dict:
+    if isinstance(value, torch.Tensor):
+        try:
+            return {"kind": "tensor", "dtype": str(value.dtype).replace("torch.", ""), "shape": list(value.shape)}
+        except Exception:
+            return {"kind": "tensor"}
+    if isinstance(value, (bool, int, float, complex)):
+        return {"kind": "scalar", "dtype": type(value).__name__}
+    return {"kind": "other"}
+
+
+def caller_binding(frame, t) -> dict | None:
+    """When `frame` (a user function) wrote into one of its own arguments, the caller's name for the
+    tensor it was passed: ``{"at": call site, "names": [...], "param": ...}``. A helper that writes
+    into its caller's tensor is fixed in the caller (clone before the call), not in the helper."""
+    try:
+        code = frame.f_code
+        nargs = code.co_argcount + code.co_kwonlyargcount
+        params = code.co_varnames[:nargs]
+        local = frame.f_locals
+        key = t.untyped_storage().data_ptr()
+        param = next((p for p in params if isinstance(local.get(p), torch.Tensor)
+                      and local[p].untyped_storage().data_ptr() == key), None)
+        if param is None:
+            return None
+        obj = local[param]
+        caller = user_frame(frame.f_back)
+        if caller is None:
+            return None
+        names = sorted(k for k, v in caller.f_locals.items() if v is obj)
+        if not names:
+            return None
+        return {"at": _site(caller), "names": names, "param": param}
+    except Exception:
+        return None
+
+
 class _Mode(TorchDispatchMode):
     def __init__(self, recorder: "Recorder"):
         super().__init__()
@@ -291,8 +365,10 @@ class _Mode(TorchDispatchMode):
         written = _WRITTEN.get(func)
         if written is None:
             written = _written_args(func)
-        if written and self.recorder.state.live:
-            self.recorder.on_write(func, written, args, kwargs)
+        if written:
+            st = self.recorder.state
+            if st.live or st.trace is not None:
+                self.recorder.on_write(func, written, args, kwargs)
         if kwargs:
             return func(*args, **kwargs)
         return func(*args)
@@ -304,6 +380,8 @@ class Recorder:
     def __init__(self):
         self.state = _State(None)
         self.sites: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # module -> construction site
+        # module -> where `m.inplace = True` made it write in place after it was built (a loop over modules)
+        self.inplace_sites: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
         self.installed = False
         self._tls = threading.local()  # .mode: this thread's _Mode while it is on the dispatch stack
         self._hooks = None
@@ -315,6 +393,7 @@ class Recorder:
         if self.installed:
             return self
         self._patch_module_init()
+        self._patch_module_setattr()
         self._patch_backward()
         self._patch_disable_hooks()
         self._hooks = torch.autograd.graph.saved_tensors_hooks(self.pack, self.unpack)
@@ -336,6 +415,8 @@ class Recorder:
             tls.mode = mode
 
     def _mode_off(self) -> None:
+        if self.state.trace is not None:
+            return  # a trace sees every write, saved or not: the mode stays on
         tls = self._tls
         mode = getattr(tls, "mode", None)
         if mode is not None and _get_current_dispatch_mode() is mode:
@@ -353,34 +434,59 @@ class Recorder:
         self._restore.clear()
         self.installed = False
 
-    def start(self, report_path: str | None, program: dict | None = None) -> None:
+    def start(self, report_path: str | None, program: dict | None = None, trace: bool = False) -> None:
         self.state = _State(report_path)
         self.state.program = dict(program or {})
+        if trace:
+            self.state.trace = {}
+            self._mode_on()
         self.flush()
 
-    def _patch_module_init(self) -> None:
-        module_cls = torch.nn.Module
-        original = module_cls.__init__
+    def _patch(self, owner, name: str, make) -> None:
+        """Replace ``owner.name`` by ``make(original)``, once (marked; `uninstall` puts it back)."""
+        original = getattr(owner, name)
         if getattr(original, "__outplace_diagnose__", False):
             return
+        new = functools.wraps(original)(make(original))
+        new.__outplace_diagnose__ = True
+        setattr(owner, name, new)
+        self._restore.append((owner, name, original))
+
+    def _patch_module_init(self) -> None:
+        """Remember where each module was built (the line that constructed an ``inplace=True`` one)."""
         sites = self.sites
 
-        @functools.wraps(original)
-        def __init__(self, *args, **kwargs):
-            original(self, *args, **kwargs)
-            try:
-                frame = sys._getframe(1)
-                while frame is not None and (_frame_self(frame) is self):
-                    frame = frame.f_back  # the constructor chain: ReLU.__init__, MyNet.__init__...
-                frame = user_frame(frame)
-                if frame is not None:
-                    sites[self] = _site(frame)
-            except Exception:
-                pass
+        def make(original):
+            def __init__(self, *args, **kwargs):
+                original(self, *args, **kwargs)
+                try:
+                    frame, _ = _caller_of(self, sys._getframe(1))  # past ReLU.__init__, MyNet.__init__...
+                    if frame is not None:
+                        sites[self] = _site(frame)
+                except Exception:
+                    pass
+            return __init__
 
-        __init__.__outplace_diagnose__ = True
-        module_cls.__init__ = __init__
-        self._restore.append((module_cls, "__init__", original))
+        self._patch(torch.nn.Module, "__init__", make)
+
+    def _patch_module_setattr(self) -> None:
+        """Remember where a module was switched to ``inplace = True`` after it was built (``for m in
+        self.modules(): m.inplace = True``): that statement, not the constructor, is what to fix."""
+        sites = self.inplace_sites
+
+        def make(original):
+            def __setattr__(self, name, value):
+                original(self, name, value)
+                if name == "inplace" and value is True:
+                    try:
+                        frame, building = _caller_of(self, sys._getframe(1))
+                        if frame is not None and not building:  # its own constructor is not a switch
+                            sites[self] = _site(frame)
+                    except Exception:
+                        pass
+            return __setattr__
+
+        self._patch(torch.nn.Module, "__setattr__", make)
 
     def _patch_backward(self) -> None:
         import torch.autograd as autograd
@@ -502,6 +608,14 @@ class Recorder:
         except Exception:
             pass
         kind = "stale" if version != rec.version else "bypass"
+        if st.trace is not None:
+            saver = {"op": _node_to_op(node), "line": (rec.site or {}).get("line"), "file": (rec.site or {}).get("file")}
+            for w in writes:
+                entry = st.trace.get(w.trace_key) if w.trace_key is not None else None
+                if entry is not None:
+                    entry["broke"] = True
+                    if saver not in entry["saved_by"] and len(entry["saved_by"]) < 4:
+                        entry["saved_by"].append(saver)
         tensor = _describe(rec.t)
         saved_module = None
         if rec.module is not None:
@@ -546,10 +660,11 @@ class Recorder:
                 raise err
 
     def _write_json(self, w: _Write) -> dict:
-        constructed = None
+        constructed = switched = None
         if w.inplace_module is not None:
             try:
                 constructed = self.sites.get(w.inplace_module)
+                switched = self.inplace_sites.get(w.inplace_module)
             except TypeError:
                 constructed = None
         target = w.inplace_module if w.inplace_module is not None else w.module
@@ -563,8 +678,12 @@ class Recorder:
             "module": _module_path(target, w.root, w.root_name) if w.root is not None else None,
             "module_type": type(target).__name__ if target is not None else None,
             "constructed_at": constructed,
+            "inplace_set_at": switched,
             "optimizer": w.optimizer,
             "grad_enabled": w.grad_enabled,
+            "target": w.target,
+            "operands": w.operands,
+            "caller": w.caller,
         }
 
     # -- writes ------------------------------------------------------------------------------------
@@ -583,15 +702,19 @@ class Recorder:
                 if not isinstance(t, torch.Tensor):
                     continue
                 key = _storage_key(t)
-                if key is None or key not in live:
-                    continue
-                self._log_write(st, key, func, name, t)
+                saved = key is not None and key in live
+                traced = st.trace is not None and (saved or (t.requires_grad and torch.is_grad_enabled()))
+                if saved or traced:
+                    self._log_write(st, key, func, name, t, args, kwargs, saved, traced)
 
-    def _log_write(self, st: _State, key: int, func, arg: str, t) -> None:
-        log = st.writes.setdefault(key, [])
-        if len(log) >= MAX_WRITES_PER_STORAGE:
+    def _log_write(self, st: _State, key: int | None, func, arg: str, t, args=(), kwargs=None, saved: bool = True,
+                   traced: bool = False) -> None:
+        log = st.writes.setdefault(key, []) if saved else None
+        if log is not None and len(log) >= MAX_WRITES_PER_STORAGE:
             st.dropped_writes += 1
-            return
+            if not traced:
+                return
+            log = None
         w = _Write()
         w.seq = next(st.counter)
         w.op = func.overloadpacket.__name__
@@ -602,11 +725,42 @@ class Recorder:
         except Exception:
             w.version = None
         w.grad_enabled = torch.is_grad_enabled()
-        self._attribute(w, sys._getframe(2))
-        log.append(w)
+        w.target = tensor_facts(t)
+        w.operands = [operand_facts(a) for a in [*args[1:], *(kwargs or {}).values()] if a is not t]
+        user = self._attribute(w, sys._getframe(2))
+        w.caller = caller_binding(user, t) if user is not None and w.inplace_module is None else None
+        w.trace_key = self._trace(st, w, saved) if traced else None
+        if log is not None:
+            log.append(w)
 
-    def _attribute(self, w: _Write, frame) -> None:
-        """Fill in where a write happened: the user line, the modules on the stack, the optimizer."""
+    def _trace(self, st: _State, w: _Write, saved: bool) -> tuple | None:
+        """Add one execution of an in-place write to the trace (by site: the constructor of an
+        ``inplace=True`` module, else the user's line)."""
+        record = self._write_json(w)
+        at = record["constructed_at"] or record["at"]
+        if at is None:
+            return None
+        key = (at["file"], at["line"], at.get("col"), at.get("end_line"), at.get("end_col"))
+        entry = st.trace.get(key)
+        if entry is None:
+            if len(st.trace) >= MAX_TRACE_SITES:
+                return None
+            entry = st.trace[key] = {
+                "at": record["at"], "constructed_at": record["constructed_at"],
+                "inplace_set_at": record["inplace_set_at"], "module_type": record["module_type"],
+                "op": w.op, "count": 0, "targets": [], "operands": [], "saved": [], "broke": False,
+                "saved_by": [], "caller": record["caller"],
+            }
+        entry["count"] += 1
+        if len(entry["targets"]) < TRACE_SAMPLES:
+            entry["targets"].append(w.target)
+            entry["operands"].append(w.operands)
+            entry["saved"].append(saved)
+        return key
+
+    def _attribute(self, w: _Write, frame):
+        """Fill in where a write happened: the user line, the modules on the stack, the optimizer.
+        Returns the user frame (None when the write ran in no code of the user's)."""
         module_cls = torch.nn.Module
         internal = _INTERNAL
         user = None
@@ -652,6 +806,7 @@ class Recorder:
                         break
             except Exception:
                 pass
+        return user
 
     # -- report ------------------------------------------------------------------------------------
 
@@ -673,6 +828,8 @@ class Recorder:
             "dropped_incidents": st.dropped_incidents,
             "dropped_writes": st.dropped_writes,
         }
+        if st.trace is not None:
+            data["trace"] = list(st.trace.values())
         data.update(extra)
         return data
 
@@ -694,8 +851,9 @@ class Recorder:
 RECORDER = Recorder()
 
 
-def install(report_path: str | None = None, program: dict | None = None) -> Recorder:
-    """Install the instruments in this process (once) and start recording a run."""
+def install(report_path: str | None = None, program: dict | None = None, trace: bool = False) -> Recorder:
+    """Install the instruments in this process (once) and start recording a run (`trace`: every
+    in-place write on a tensor that requires grad, for `outplace trace`)."""
     RECORDER.install()
-    RECORDER.start(report_path, program)
+    RECORDER.start(report_path, program, trace)
     return RECORDER

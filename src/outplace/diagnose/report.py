@@ -12,6 +12,10 @@ culprit in a loop is one culprit with a count. Kinds:
 - ``bypass``    another write that bypassed the version counter;
 - ``leaf`` / ``out``  torch refused the in-place op itself (a leaf that requires grad; ``out=`` with an
                 argument that requires grad);
+- ``view``      torch refused to write into a view in place: one of several views a ``chunk``/``split``/
+                ``unbind`` (or iterating a tensor) returned ("... is a view and is being modified inplace.
+                This view is the output of a function that returns multiple views"), or a view made
+                under ``no_grad``;
 - ``unseen``    the version moved but no write was seen through the dispatcher (a custom kernel?);
 - ``unattributed`` torch raised its own in-place error (outplace's hooks were not active there).
 """
@@ -25,7 +29,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-FIXABLE_KINDS = ("write", "leaf", "out")
+FIXABLE_KINDS = ("write", "leaf", "out", "view")
+REFUSED_KINDS = ("leaf", "out", "view")  # torch refused the write at the op: the program stopped there
 UNFIXABLE_ADVICE = {
     "optimizer": (
         "not fixable by rewriting: `optimizer.step()` updated parameters in place between two backward passes "
@@ -91,7 +96,11 @@ class Culprit:
     saves: list[Save] = field(default_factory=list)
     backward_at: dict | None = None
     grad_enabled: bool = True
-    message: str | None = None  # torch's message for leaf/out/unattributed
+    message: str | None = None  # torch's message for leaf/out/view/unattributed
+    target: dict | None = None  # what the run saw of the written tensor (recorder.tensor_facts), first write
+    operands: list = field(default_factory=list)  # what it saw of the operands (recorder.operand_facts)
+    callers: list = field(default_factory=list)  # a helper writing its caller's tensor: the callers' names
+    inplace_set_at: dict | None = None  # where `m.inplace = True` switched the culprit module on
     # Filled in by outplace.diagnose.fixes:
     fix: Any = None  # fixes.CulpritFix or None
     note: str | None = None  # why there is no fix, and what to do instead
@@ -232,14 +241,17 @@ def build(report: dict | None, program_exit: int, cwd: str | None = None) -> Dia
     for inc in report.get("incidents") or []:
         kind = inc.get("kind")
         writes = inc.get("writes") or []
-        if kind in ("leaf", "out", "unattributed"):
+        if kind in ("leaf", "out", "view", "unattributed"):
             w = writes[0] if writes else {}
-            at = w.get("at")
+            constructed = w.get("constructed_at")
+            at = constructed or w.get("at")
             key = (kind, at and at["file"], at and at["line"], at and at.get("col"))
             c = groups.get(key)
             if c is None:
                 c = groups[key] = Culprit(kind if at or kind == "unattributed" else "unattributed", at,
-                                          form=python_form(at, False), message=inc.get("message"))
+                                          form=python_form(at, constructed is not None), message=inc.get("message"),
+                                          called_at=w.get("at") if constructed else None,
+                                          module_type=w.get("module_type"), target=w.get("target"))
                 if w.get("op"):
                     c.ops.append(w["op"])
             c.count += 1
@@ -267,7 +279,12 @@ def build(report: dict | None, program_exit: int, cwd: str | None = None) -> Dia
             if c is None:
                 c = groups[key] = Culprit(wkind, at, form=form, called_at=w.get("at") if constructed else None,
                                           module=w.get("module"), module_type=w.get("module_type"),
-                                          backward_at=inc.get("backward_at"))
+                                          backward_at=inc.get("backward_at"), target=w.get("target"),
+                                          operands=list(w.get("operands") or []),
+                                          inplace_set_at=w.get("inplace_set_at"))
+            caller = w.get("caller")
+            if caller and caller.get("at") and caller not in c.callers:
+                c.callers.append(caller)
             s = _save(inc)
             if not any((x.at, x.node, x.module, x.tensor) == (s.at, s.node, s.module, s.tensor) for x in c.saves):
                 c.saves.append(s)
@@ -331,10 +348,16 @@ def _op_text(c: Culprit) -> str:
     ops = ", ".join(f"`{o}`" for o in c.ops) or "an in-place write"
     if c.kind == "optimizer":
         return f"optimizer step wrote parameters in place ({ops} in torch/optim)"
+    written = f"`{c.form}`" if c.form and c.form != "inplace=True" else (ops if c.ops else "an in-place write")
     if c.kind == "leaf":
-        return (f"`{c.form}`" if c.form else "an in-place write") + " into a leaf tensor that requires grad"
+        what = f"`{c.module_type}(inplace=True)`" if c.called_at else written
+        return f"{what} into a leaf tensor that requires grad (or a view of one)"
     if c.kind == "out":
         return "`out=` with an argument that requires grad" + (f" ({ops})" if c.ops else "")
+    if c.kind == "view":
+        what = f"`{c.module_type}(inplace=True)`" if c.called_at else written
+        node = (c.target or {}).get("node")
+        return f"{what} into a view torch does not allow to be written in place" + (f" (output of {node})" if node else "")
     if c.form == "inplace=True":
         return f"{ops} from `{c.module_type or 'module'}(inplace=True)`" if c.called_at else f"{ops} from `inplace=True`"
     if c.form:
@@ -381,7 +404,7 @@ def headline(d: Diagnosis) -> str:
     kinds = {c.kind for c in d.culprits}
     if kinds <= {"data", "bypass"}:
         what = "backward ran, but with a wrong gradient: a tensor saved for backward was modified behind autograd's back"
-    elif kinds <= {"leaf", "out"}:
+    elif kinds <= set(REFUSED_KINDS):
         what = "an in-place operation was refused by autograd"
     else:
         what = "a tensor saved for backward was modified in place"
@@ -402,7 +425,12 @@ def render(d: Diagnosis, *, fix_hint: str | None = "outplace diagnose --fix") ->
             out.append(f"   in module{'s' if len(c.modules) > 1 else ''} {shown}{kind}")
         if c.called_at:
             out.append(f"   called at {where(c.called_at)}: {_source_line(c.called_at)}")
-        if c.message and c.kind in ("leaf", "out", "unattributed"):
+        if c.inplace_set_at:
+            out.append(f"   made in place at {where(c.inplace_set_at)}: {_source_line(c.inplace_set_at)}")
+        for caller in c.callers[:2]:
+            names = ", ".join(f"`{n}`" for n in caller.get("names") or [])
+            out.append(f"   the tensor is the caller's {names} at {where(caller.get('at'))}: {_source_line(caller.get('at'))}")
+        if c.message and c.kind in ("leaf", "out", "view", "unattributed"):
             out.append(f"   torch: {c.message}")
         for s in c.saves[:3]:
             verb = "overwrote" if c.kind != "unseen" else "stale:"
@@ -416,7 +444,8 @@ def render(d: Diagnosis, *, fix_hint: str | None = "outplace diagnose --fix") ->
             out.append("   (under torch.no_grad(): no_grad does not hide the version bump)")
         fix = c.fix
         if fix is not None:
-            label = ("safe" if fix.safe else "unsafe") + (", applied" if fix.applied else "")
+            label = ("safe" if fix.safe else "unsafe") + (", applied" if fix.applied else "") + \
+                ("" if getattr(fix, "kind", "rule") == "rule" else f", from the run: {fix.kind}")
             codes = ", ".join(sorted({f.code for f in fix.findings}))
             out.append(f"   fix ({label}, {codes}):" + ("" if fix.safe else " " + "; ".join(fix.reasons)))
             out.append(_indent(fix.diff, "     ").rstrip("\n"))
@@ -478,7 +507,11 @@ def to_json(d: Diagnosis) -> dict:
             "backward_at": site(c.backward_at),
             "grad_enabled": c.grad_enabled,
             "message": c.message,
+            "runtime": c.target,
+            "callers": [{"names": x.get("names"), "at": site(x.get("at"))} for x in c.callers],
+            "inplace_set_at": site(c.inplace_set_at),
             "fix": None if fix is None else {
+                "repair": getattr(fix, "kind", "rule"),
                 "applicability": "safe" if fix.safe else "unsafe",
                 "reasons": list(fix.reasons),
                 "codes": sorted({f.code for f in fix.findings}),

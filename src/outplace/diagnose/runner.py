@@ -45,6 +45,7 @@ class Job:
     target: str  # script path, or module name when `module`
     args: list[str] = field(default_factory=list)
     module: bool = False
+    trace: bool = False  # record every in-place write on a tensor that requires grad (`outplace trace`)
 
 
 @dataclass
@@ -86,8 +87,8 @@ def _run(jobs: list[Job], *, cwd=None, env=None, capture=False, timeout=None, py
          ) -> tuple[list[Run], int, str | None, str | None]:
     with tempfile.TemporaryDirectory(prefix="outplace-diagnose-") as tmp:
         reports = [os.path.join(tmp, f"report_{i}.json") for i in range(len(jobs))]
-        spec = json.dumps([{"target": j.target, "module": j.module, "args": list(j.args), "report": r}
-                           for j, r in zip(jobs, reports)])
+        spec = json.dumps([{"target": j.target, "module": j.module, "args": list(j.args), "report": r,
+                            "trace": j.trace} for j, r in zip(jobs, reports)])
         kwargs = dict(cwd=cwd, env=child_env(env))
         if capture:
             kwargs.update(stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, errors="replace")
@@ -143,12 +144,12 @@ def _collect(proc: subprocess.Popen) -> tuple[str | None, str | None]:
 
 def run_program(target: str, args: list[str] | tuple[str, ...] = (), *, module: bool = False, cwd=None, env=None,
                 capture: bool = False, timeout: float | None = None, python: str | None = None,
-                stdout=None) -> Run:
+                stdout=None, trace: bool = False) -> Run:
     """Run one program under the recorder, like ``python [-m] target args...``.
 
     `stdout`: a file (with a file descriptor) for the program's standard output instead of ours.
     """
-    runs, returncode, out, err = _run([Job(target, list(args), module)], cwd=cwd, env=env, capture=capture,
+    runs, returncode, out, err = _run([Job(target, list(args), module, trace)], cwd=cwd, env=env, capture=capture,
                                       timeout=timeout, python=python, stdout=stdout)
     run = runs[0]
     if run.report is None or "exit_code" not in (run.report.get("program") or {}):
