@@ -185,6 +185,24 @@ PathsArg = typer.Argument(None, help="Files or directories (default: .); `-` rea
 NoCacheOpt = typer.Option(False, "--no-cache", help="Neither read nor write the results cache.")
 CacheDirOpt = typer.Option(None, "--cache-dir", help="Keep the results cache here (default: the user cache "
                                                      "directory, ~/.cache/outplace).")
+FactsOpt = typer.Option(None, "--facts", help="Runtime facts from `outplace trace` (JSON): what a run saw at each "
+                                              "in-place write. Implies --no-cache.")
+
+
+def _facts(path: Optional[str]) -> Optional[str]:
+    """`--facts FILE`, checked: its absolute path (usage error when it cannot be used); one line on
+    stderr per file whose facts no longer apply."""
+    if not path:
+        return None
+    from outplace.runtime_facts import FactsError, load
+
+    try:
+        facts = load(path)
+    except FactsError as e:
+        raise _fail(str(e)) from None
+    for line in facts.stale():
+        _err(line)
+    return os.path.abspath(path)
 
 
 class _Stopped(BaseException):
@@ -271,6 +289,7 @@ def check(
     no_cache: bool = NoCacheOpt,
     cache_dir: Optional[str] = CacheDirOpt,
     quiet: bool = typer.Option(False, "-q", "--quiet", help="No summary on stderr."),
+    facts: Optional[str] = FactsOpt,
 ) -> None:
     from outplace.analysis.project import ProjectIndex
     from outplace.engine import check_source, fix_edit, parse
@@ -280,7 +299,7 @@ def check(
 
     paths = paths or ["."]
     settings, root = _load(paths, stdin_filename, **_overrides(select, ignore, exclude, extend_exclude,
-                                                               unsafe_fixes, clone, hazards))
+                                                               unsafe_fixes, clone, hazards), facts=_facts(facts))
     summary, items = Summary(), []
     with _signals_end_the_run():
         if paths == ["-"]:
@@ -293,7 +312,7 @@ def check(
         else:
             files = _files(paths, settings, root, summary)
             results = _results(files, settings, fix=False, jobs=jobs, root=root,
-                               use_cache=not no_cache, cache_dir=cache_dir)
+                               use_cache=not no_cache and not facts, cache_dir=cache_dir)
         project = None
 
         for r in results:
@@ -354,12 +373,13 @@ def fix(
     quiet: bool = typer.Option(False, "-q", "--quiet", help="No summary on stderr; no remaining findings."),
     no_cache: bool = NoCacheOpt,
     cache_dir: Optional[str] = CacheDirOpt,
+    facts: Optional[str] = FactsOpt,
 ) -> None:
     from outplace.report import Summary
 
     paths = paths or ["."]
     settings, root = _load(paths, stdin_filename, **_overrides(select, ignore, exclude, extend_exclude,
-                                                               unsafe_fixes, clone, hazards))
+                                                               unsafe_fixes, clone, hazards), facts=_facts(facts))
     write = not (diff or check_only)
     if interactive and (diff or check_only or paths == ["-"]):
         raise _fail("--interactive cannot be combined with --diff, --check or `-`")
@@ -373,8 +393,8 @@ def fix(
             files = _files(paths, settings, root, summary)
             if write:
                 _remove_stale_temp_files(files, quiet)
-            results = _results(files, settings, fix=True, jobs=jobs, root=root, use_cache=not no_cache,
-                               cache_dir=cache_dir)
+            results = _results(files, settings, fix=True, jobs=jobs, root=root,
+                               use_cache=not no_cache and not facts, cache_dir=cache_dir)
             _fix_files(results, settings, summary, diff=diff, check_only=check_only, interactive=interactive,
                        quiet=quiet)
     if not quiet:
@@ -548,6 +568,9 @@ def _register_optional(argv: list[str]) -> None:
          "Run original and rewritten code and compare forward values and gradients.", {}),
         ("outplace.diagnose.command", "diagnose_cli", "diagnose",
          "Run a program, find the in-place write that broke backward, and propose its fix.", program_args),
+        ("outplace.diagnose.trace", "trace_cli", "trace",
+         "Run a program and record every in-place write on a tensor that requires grad (facts for --facts).",
+         program_args),
         ("outplace.lsp.command", "lsp_cli", "lsp", "Run the language server (stdio) for editors.", {}),
     ):
         try:
