@@ -356,7 +356,9 @@ def cli(tmp_path_factory):
     work = tmp_path_factory.mktemp("diagnose_cli")
     shutil.copytree(FIXTURES / "residual", work / "residual")
     shutil.copy(FIXTURES / "out_buffer.py", work / "out_buffer.py")
+    shutil.copy(ROOT / "fixtures" / "reports" / "bidaf_lstm_bias_chunk_fill.py", work / "bidaf.py")
     commands = {
+        "fix_rounds": (("--fix", "--unsafe-fixes", "--format", "json", "bidaf.py"), work),
         "fix_other_file": (("--fix", "--unsafe-fixes", "train.py"), work / "residual"),
         "fix_safe_only": (("--fix", "out_buffer.py"), work),
         "pytest": (("-m", "pytest", "--", "-p", "no:cacheprovider", "fixtures/diagnose/pytest_suite/test_model.py"),
@@ -395,6 +397,22 @@ def test_cli_fix_in_another_file_then_rerun(cli):
     assert (work / "train.py").read_text() == (FIXTURES / "residual" / "train.py").read_text()
     assert "after the fix:" in p.stdout and "no in-place problem found" in p.stdout
     assert "modified by an inplace operation" in p.stderr  # the program's own error, first run
+
+
+def test_cli_fix_runs_again_for_the_writes_the_first_run_could_not_reach(cli):
+    """Two refused writes (a bias chunk filled per direction): the first stops the program, so the second
+    only shows after the first is fixed; `--fix` fixes both, in two rounds, under torch.no_grad()."""
+    p = cli("fix_rounds")
+    assert p.returncode == 0, p.stdout + p.stderr
+    doc = json.loads(p.stdout)
+    assert [c["kind"] for c in doc["culprits"]] == ["view"]
+    assert doc["culprits"][0]["fix"]["repair"] == "no_grad" and doc["culprits"][0]["runtime"]["parameter"]
+    rounds = doc["fix_rounds"]
+    assert len(rounds) == 2 and rounds[-1]["after_fix"]["culprits"] == []
+    assert [c["line"] for c in rounds[0]["after_fix"]["culprits"]] == [32]
+    text = (cli.work / "bidaf.py").read_text()
+    assert text.count("with torch.no_grad():") == 2
+    assert "                with torch.no_grad():\n                    getattr(self.rnn, f'bias_hh_l{i}_reverse')" in text
 
 
 def test_cli_fix_without_unsafe_leaves_unsafe_fixes_alone(cli):

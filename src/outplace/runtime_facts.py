@@ -252,6 +252,11 @@ def from_json(doc: object, *, base: str, source: str = "<facts>") -> FactsSet:
     return out
 
 
+def parse_site(data: object, where: str = "<site>") -> SiteFact:
+    """One SITE (module docstring) checked and read; FactsError when it is malformed."""
+    return _site(data, where, lambda why: FactsError(f"{where}: not a valid site: {why}"))
+
+
 def _site(s: object, name: str, bad) -> SiteFact:
     if not isinstance(s, dict):
         raise bad(f"{name}: each site must be an object")

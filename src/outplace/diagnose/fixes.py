@@ -117,7 +117,7 @@ def _settings(path: str, clone: bool) -> Settings:
 def runtime_facts(diagnosis: Diagnosis, texts: dict[str, str]):
     """What the run saw at each culprit, as the engine reads facts (`outplace.runtime_facts`): the
     written object was a tensor, saved and needed by backward (or refused by torch), a parameter..."""
-    from outplace.runtime_facts import FileFacts, FactsSet, _site, site_json, text_digest
+    from outplace.runtime_facts import FactsSet, FileFacts, parse_site, site_json, text_digest
 
     facts = FactsSet("<the diagnosed run>")
     for c in diagnosis.culprits:
@@ -137,7 +137,7 @@ def runtime_facts(diagnosis: Diagnosis, texts: dict[str, str]):
             site["requires_grad"] = "yes"  # the run showed it: a saved tensor backward needed, or torch refused it
         key = os.path.realpath(path)
         entry = facts.files.setdefault(key, FileFacts(path, text_digest(texts[path])))
-        entry.sites.append(_site(site, path, lambda why: ValueError(why)))
+        entry.sites.append(parse_site(site, path))
     return facts
 
 

@@ -427,6 +427,7 @@ class Recorder:
         """Take the instruments out again (benchmarks and tests; `outplace diagnose` never does)."""
         if not self.installed:
             return
+        self.state.trace = None  # a trace keeps the mode on: let it go
         self._mode_off()
         self._hooks.__exit__(None, None, None)
         for owner, name, original in self._restore:
