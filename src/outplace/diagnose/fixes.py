@@ -119,13 +119,14 @@ def runtime_facts(diagnosis: Diagnosis, texts: dict[str, str]):
     written object was a tensor, saved and needed by backward (or refused by torch), a parameter..."""
     from outplace.runtime_facts import FactsSet, FileFacts, parse_site, site_json, text_digest
 
+    from outplace.source import split_lines
+
     facts = FactsSet("<the diagnosed run>")
     for c in diagnosis.culprits:
-        at = c.called_at if c.called_at and c.form == "inplace=True" else c.at
-        path = (at or {}).get("file")
+        path = c.file
         if path not in texts or c.kind not in FIXABLE_KINDS:
             continue
-        span = _char_span(at, texts[path].splitlines())
+        span = _char_span(c.at, split_lines(texts[path]))
         if span is None:
             continue
         saved_by = [{"op": s.forward_op, "line": (s.at or {}).get("line")} for s in c.saves]

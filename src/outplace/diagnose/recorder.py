@@ -206,7 +206,8 @@ class _Saved:
 
 class _Write:
     __slots__ = ("seq", "op", "aten", "arg", "version", "site", "module", "root", "root_name",
-                 "inplace_module", "optimizer", "grad_enabled", "target", "operands", "caller", "trace_key")
+                 "inplace_module", "optimizer", "grad_enabled", "target", "operands", "caller", "trace_key",
+                 "geometry")
 
 
 class _State:
@@ -236,6 +237,49 @@ def _storage_key(t) -> int | None:
     except Exception:  # sparse, nested, wrapper subclasses without storage
         return None
     return key or None
+
+
+def _geometry(t) -> tuple | None:
+    """Where a tensor's elements are in its storage: (offset, shape, strides, element size)."""
+    try:
+        if t.numel() == 0:
+            return None
+        return t.storage_offset(), tuple(t.shape), tuple(t.stride()), t.element_size()
+    except Exception:
+        return None
+
+
+def _overlap(a: tuple, b: tuple) -> bool:
+    """May two tensors of one storage share an element? Exact for two tensors of the same shape and
+    strides laid out without self-overlap (the chunks `unsafe_chunk` makes); else whether their byte
+    ranges meet."""
+    (oa, shape, strides, size), (ob, shape_b, strides_b, size_b) = a, b
+    if (shape, strides, size) != (shape_b, strides_b, size_b):
+        return _range(a)[0] < _range(b)[1] and _range(b)[0] < _range(a)[1]
+    dims = sorted(((n, st) for n, st in zip(shape, strides) if n > 1), key=lambda d: -d[1])
+    reach = [0] * (len(dims) + 1)  # reach[k]: how far the dims after k can move an offset
+    for k in range(len(dims) - 1, -1, -1):
+        n, st = dims[k]
+        reach[k] = reach[k + 1] + (n - 1) * st
+        if k + 1 < len(dims) and st <= reach[k + 1]:
+            return _range(a)[0] < _range(b)[1] and _range(b)[0] < _range(a)[1]  # self-overlapping: be coarse
+
+    def representable(d: int, k: int) -> bool:  # d = sum of j_i * stride_i, |j_i| < n_i, for dims k...
+        if k == len(dims):
+            return d == 0
+        n, st = dims[k]
+        for j in {d // st, -(-d // st)}:
+            if abs(j) <= n - 1 and abs(d - j * st) <= reach[k + 1] and representable(d - j * st, k + 1):
+                return True
+        return False
+
+    return representable(ob - oa, 0)
+
+
+def _range(g: tuple) -> tuple[int, int]:
+    offset, shape, strides, size = g
+    last = offset + sum((n - 1) * st for n, st in zip(shape, strides) if n > 0)
+    return offset * size, (last + 1) * size
 
 
 def _written_args(func) -> tuple:
@@ -597,6 +641,12 @@ class Recorder:
     def _check(self, rec: _Saved, version: int) -> None:
         st = rec.state
         writes = [w for w in st.writes.get(rec.key, ()) if w.seq > rec.seq]
+        if version == rec.version and writes:
+            # No version bump: only a write into the saved tensor's own bytes bypassed the counter
+            # (`.data`); ops that write other parts of one storage with counters of their own
+            # (`unsafe_chunk` outputs, as in nn.LSTMCell/GRUCell's CPU kernels) changed nothing it holds.
+            mine = _geometry(rec.t)
+            writes = [w for w in writes if w.geometry is None or mine is None or _overlap(w.geometry, mine)]
         if version == rec.version and not writes:
             return
         if rec.reported:
@@ -726,6 +776,7 @@ class Recorder:
         except Exception:
             w.version = None
         w.grad_enabled = torch.is_grad_enabled()
+        w.geometry = _geometry(t)
         w.target = tensor_facts(t)
         w.operands = [operand_facts(a) for a in [*args[1:], *(kwargs or {}).values()] if a is not t]
         user = self._attribute(w, sys._getframe(2))
