@@ -76,15 +76,18 @@ def _analyse(source: str, settings: Settings, tree: ast.Module | None = None, pa
     an = Analysis(tree, lambda: split_lines(source), settings, ops, interest, project, path)
     found: list[Finding] = []
     left_out = 0
-    for rule in RULES:
-        if settings.enabled(rule.code):
-            for f in rule.findings(an):
-                if _suppressed(an.lines, f):
-                    continue
-                if f.hazard in settings.hazards:
-                    found.append(f)
-                elif f.hazard == "inplace":
-                    left_out += 1
+    try:
+        for rule in RULES:
+            if settings.enabled(rule.code):
+                for f in rule.findings(an):
+                    if _suppressed(an.lines, f):
+                        continue
+                    if f.hazard in settings.hazards:
+                        found.append(f)
+                    elif f.hazard == "inplace":
+                        left_out += 1
+    finally:
+        an.close()
     if hidden is not None:
         hidden.append(left_out)
     found.sort(key=lambda f: (f.line, f.col, f.code))

@@ -85,6 +85,14 @@ class FileContext:
             self._imports_seen = len(self.index.imports)
         return self._imports
 
+    def close(self) -> None:
+        """The file's analysis is over: drop the flows and the module builder, which refer back to
+        this context (a cycle only the cycle collector would free, with every state it reaches)."""
+        self._flows.clear()
+        self._summary_flows.clear()
+        self.module_writes.clear()
+        self.modules = None  # type: ignore[assignment]
+
     def flow(self, scope: ast.AST) -> ScopeFlow:
         """The scope's flow with its parameters as symbolic objects (what any caller may pass)."""
         f = self._summary_flows.get(id(scope))
