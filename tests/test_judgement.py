@@ -32,6 +32,20 @@ CASES = {
             y *= 3  # <-
             return y
         """, ("inplace", "safe"), "nothing saved it"),
+    "a shape element is a Python int: multiplying by it saves nothing (diffusers' blend_h)": ("""
+        def f(a, b):
+            extent = min(a.shape[3], b.shape[3], 4)
+            for i in range(extent):
+                b[:, :, :, i] = a[:, :, :, -extent + i] * (1 - i / extent) + b[:, :, :, i] * (i / extent)  # <-
+            return b
+        """, ("inplace", "unsafe"), "nothing saved it"),
+    "a shape element against a tensor of the same name is still a tensor operand": ("""
+        def f(a, b):
+            extent = min(a.shape[3], b.shape[3], 4) + a.sum()
+            for i in range(4):
+                b[:, :, :, i] = b[:, :, :, i] * (i / extent)  # <-
+            return b
+        """, ("breaks", "unsafe"), "saved by"),
     "a factory buffer is outside the graph": ("""
         def f(x):
             buf = torch.zeros(3)

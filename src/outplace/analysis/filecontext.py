@@ -370,7 +370,7 @@ class FileContext:
             k = ("boundmethod", key, attr)
             st.objs[k] = Obj(NO, "method", label=f"`.{attr}`", module=("bound", key, attr))
             return frozenset({k})
-        if o.origin in ("scalar", "none", "builtin"):
+        if o.origin in ("scalar", "none", "builtin", "plain"):
             return frozenset({CONST_KEYS["other"]})
         if o.origin == "container":
             k = ("boundmethod", key, attr)

@@ -29,11 +29,15 @@ if TYPE_CHECKING:
 CONST_KEYS = {
     "int": ("const", "int"), "float": ("const", "float"), "bool": ("const", "bool"), "complex": ("const", "complex"),
     "none": ("const", "none"), "str": ("const", "str"), "other": ("const", "other"),
+    "plain": ("const", "plain"),
 }
 CONSTS: dict[Key, Obj] = {
     CONST_KEYS["int"]: Obj(NO, "scalar", "int"), CONST_KEYS["float"]: Obj(NO, "scalar", "float"),
     CONST_KEYS["bool"]: Obj(NO, "scalar", "bool"), CONST_KEYS["complex"]: Obj(NO, "scalar", "complex"),
     CONST_KEYS["none"]: Obj(NO, "none"), CONST_KEYS["str"]: Obj(NO, "other"), CONST_KEYS["other"]: Obj(NO, "other"),
+    # A plain Python value made of numbers, strings and tuples of them: `x.shape`, `x.size()`,
+    # `x.tolist()`, `x.dtype`; its elements are plain too (`h, w = x.shape[-2:]` binds no tensor).
+    CONST_KEYS["plain"]: Obj(NO, "plain"),
 }
 # Builtins that read their arguments and keep no reference (results are new, never a tensor argument).
 CONSUMING_BUILTINS = {"print", "len", "isinstance", "issubclass", "hasattr", "callable", "id", "type", "repr", "str",
@@ -535,7 +539,7 @@ class ScopeFlow:
             elif attr == "grad":
                 out |= self.new(node, Obj(YES, "data", label="`.grad`"), grad=NO)
             elif attr in TENSOR_NONTENSOR_ATTRS:
-                out |= frozenset({CONST_KEYS["other"]})
+                out |= frozenset({CONST_KEYS["plain" if attr != "grad_fn" else "other"]})
             else:
                 out |= frozenset({CONST_KEYS["other"]})
         for k in base - tensors:
@@ -792,7 +796,7 @@ class ScopeFlow:
             result = self.new(at, Obj(YES, "leaf" if leaf else "factory", dtype, leaf=leaf,
                                         label=f"{eff.label} result"), grad=YES if leaf and not off else NO)
         elif eff.result == "nontensor":
-            result = frozenset({CONST_KEYS["other"]})
+            result = frozenset({CONST_KEYS["plain"]})
         elif eff.returns_tuple is not None and not eff.returns_tuple_maybe:  # fresh tensors, in a tuple
             return self._fresh_tuple(at, eff, grad)
         else:  # fresh
@@ -1007,6 +1011,8 @@ class ScopeFlow:
         return None
 
     def _element_of(self, node: ast.AST, key: Key, index: ast.AST | None) -> frozenset:
+        if key == CONST_KEYS["plain"]:
+            return frozenset({key})
         o = self.obj(key)
         if isinstance(index, ast.Slice) and o is not None and o.origin == "module":
             return frozenset({key})  # `self.blocks[:-1]`: some of the same modules
