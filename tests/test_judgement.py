@@ -46,6 +46,32 @@ CASES = {
                 b[:, :, :, i] = b[:, :, :, i] * (i / extent)  # <-
             return b
         """, ("breaks", "unsafe"), "saved by"),
+    "an attribute holding plain numbers is no tensor operand: multiplying by it saves nothing": ("""
+        class M(nn.Module):
+            def __init__(self, dim: int, size=320):
+                super().__init__()
+                frames = 24
+                self.scale = dim ** -0.5
+                self.kernel = (frames, size, size)
+
+            def forward(self, q):
+                b = q * 2
+                c = b * self.scale * self.kernel[1]
+                b[0] = 0  # <-
+                return c
+        """, ("inplace", "safe"), "nothing saved it"),
+    "an attribute that may hold a tensor is a tensor operand: multiplying by it saves the other side": ("""
+        class M(nn.Module):
+            def __init__(self, dim):
+                super().__init__()
+                self.scale = dim ** -0.5
+
+            def forward(self, q):
+                b = q * 2
+                c = b * self.scale
+                b[0] = 0  # <-
+                return c
+        """, ("inplace", "safe"), "saved by `*`"),
     "a factory buffer is outside the graph": ("""
         def f(x):
             buf = torch.zeros(3)

@@ -1011,9 +1011,9 @@ class ScopeFlow:
         return None
 
     def _element_of(self, node: ast.AST, key: Key, index: ast.AST | None) -> frozenset:
-        if key == CONST_KEYS["plain"]:
-            return frozenset({key})
         o = self.obj(key)
+        if o is not None and o.origin == "plain" and o.tensor == NO:
+            return frozenset({CONST_KEYS["plain"]})
         if isinstance(index, ast.Slice) and o is not None and o.origin == "module":
             return frozenset({key})  # `self.blocks[:-1]`: some of the same modules
         if isinstance(index, ast.Slice) and o is not None and o.tensor == NO:

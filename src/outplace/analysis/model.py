@@ -128,7 +128,7 @@ def _elems_join(a: tuple | None, b: tuple | None) -> tuple | None:
 
 _ORIGIN_RANK = {o: i for i, o in enumerate(
     ["data", "buffer", "nn_parameter", "parameter", "attribute", "global", "element", "unknown", "leaf", "fresh",
-     "factory"])}
+     "factory", "plain"])}  # "plain" last: joined with anything else, the other side's origin wins
 
 
 def _worse_origin(a: str, b: str) -> str:
