@@ -72,6 +72,36 @@ CASES = {
                 b[0] = 0  # <-
                 return c
         """, ("inplace", "safe"), "saved by `*`"),
+    "a save by an op whose input does not require grad on this branch never happened (LoFTR's fast path)": ("""
+        def f(x, w):
+            sim = x @ w
+            conf = F.softmax(sim, 2)
+            if sim.requires_grad:
+                conf = conf * 2
+            else:
+                conf.mul_(2)  # <-
+            return conf
+        """, ("inplace", "safe"), "nothing saved it"),
+    "the same write on the branch where the input requires grad breaks backward": ("""
+        def f(x, w):
+            sim = x @ w
+            conf = F.softmax(sim, 2)
+            if sim.requires_grad:
+                conf.mul_(2)  # <-
+            return conf
+        """, ("breaks", "safe"), "saved by `F.softmax`"),
+    "a module with parameters builds a graph whatever its input: the test on the input proves nothing": ("""
+        class M(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.lin = nn.Linear(3, 3)
+
+            def forward(self, x):
+                h = torch.sigmoid(self.lin(x))
+                if not x.requires_grad:
+                    h.mul_(2)  # <-
+                return h
+        """, ("breaks", "safe"), "saved by `torch.sigmoid`"),
     "a factory buffer is outside the graph": ("""
         def f(x):
             buf = torch.zeros(3)

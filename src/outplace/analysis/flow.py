@@ -497,13 +497,14 @@ class ScopeFlow:
             inputs = {SELF: lt, 0: rt}
             self._save_inputs(inputs, eff.saves if eff else None, f"`{_BIN.get(type(op), method)}`",
                               eff.saves_maybe or eff.saved_when_maybe if eff else False, grad,
-                              eff.saved_when if eff else None)
+                              eff.saved_when if eff else None, self.st.storages(lt | rt))
         sure = self._sure(left) or self._sure(right)
         dtype = _promote(self.facts(left), self.facts(right), op)
         out = self.new(node, Obj(YES if sure else MAYBE, "fresh", dtype,
                                  label=f"`{_BIN.get(type(op), method)}` result"), grad=grad)
         if isinstance(op, ast.Pow) and rt and not self.grad_off() and grad != NO:
-            self.st.add_event("saved", self.st.storages(out), Event("saved by `**` as its result", self._line, grad))
+            self.st.add_event("saved", self.st.storages(out), Event("saved by `**` as its result", self._line, grad,
+                                                                    self.st.storages(lt | rt)))
         return out
 
     def _binop_saves(self, op: ast.operator, left: frozenset, right: frozenset) -> frozenset | None:
@@ -766,9 +767,12 @@ class ScopeFlow:
                         operand |= v
                 self._write(node, target if target is not None else _input_node(node, eff.writes), written, operand,
                             how, eff.label, saves_output=eff.saves_output, ctor=ctor)
+        # What decides whether the op builds a graph: its tensor inputs, unless it has parameters.
+        sources = frozenset() if eff.parameterized else self.st.storages(
+            frozenset().union(*tensor_inputs.values()) if tensor_inputs else frozenset())
         if grad != NO:
             self._save_inputs(tensor_inputs, eff.saves, eff.label, eff.saves_maybe or eff.saved_when_maybe, grad,
-                              eff.saved_when)
+                              eff.saved_when, sources)
         result: frozenset
         src = tensor_inputs.get(eff.source, frozenset()) if eff.source is not None else frozenset()
         if eff.result == "same":
@@ -798,7 +802,7 @@ class ScopeFlow:
         elif eff.result == "nontensor":
             result = frozenset({CONST_KEYS["plain"]})
         elif eff.returns_tuple is not None and not eff.returns_tuple_maybe:  # fresh tensors, in a tuple
-            return self._fresh_tuple(at, eff, grad)
+            return self._fresh_tuple(at, eff, grad, sources)
         else:  # fresh
             # "same": the dtype of the input it computes from (a functional's first argument).
             like = src or tensor_inputs.get(0, frozenset())
@@ -808,10 +812,10 @@ class ScopeFlow:
                               grad=grad if eff.grad else NO)
         if eff.saves_output and grad != NO and eff.writes is None and eff.result in ("fresh", "view", "same"):
             self.st.add_event("saved", self.st.storages(result),
-                              Event(f"saved by {eff.label} as its result", self._line, grad))
+                              Event(f"saved by {eff.label} as its result", self._line, grad, sources))
         return result
 
-    def _fresh_tuple(self, at: ast.AST, eff, grad: str) -> frozenset:
+    def _fresh_tuple(self, at: ast.AST, eff, grad: str, sources: frozenset = frozenset()) -> frozenset:
         """`values, indices = x.max(1)`, `out, weights = self.attn(q, k, v)`: a tuple of new tensors,
         each saved only if the op saves that position (the facts say which, per argument pattern).
         A variable-length result (`torch.unique(..., return_counts=True)`) is a list of such tensors."""
@@ -824,13 +828,13 @@ class ScopeFlow:
             if saved and eff.saves_output and grad != NO:
                 maybe = eff.saved_outputs is None or eff.saves_output_maybe
                 what = f"{'may be saved' if maybe else 'saved'} by {eff.label} as its result"
-                self.st.add_event("saved", self.st.storages(part), Event(what, self._line, grad))
+                self.st.add_event("saved", self.st.storages(part), Event(what, self._line, grad, sources))
             parts.append(part)
         contents = frozenset().union(*parts)
         return self._container(at, contents, "tuple", tuple(parts) if n else None)
 
     def _save_inputs(self, inputs: dict, saves: frozenset | None, label: str, maybe: bool, grad: str,
-                     when: Mapping | None = None) -> None:
+                     when: Mapping | None = None, sources: frozenset = frozenset()) -> None:
         """`grad`: the may-require-grad of the op's inputs (a save is only as sure as the graph is).
         `when` (`Effect.saved_when`): per input, the inputs of which one must require grad for
         autograd to save it; an input is saved only where one of those may (`x * mask`, the mask
@@ -839,18 +843,23 @@ class ScopeFlow:
             if not v:
                 continue
             needs = when.get(p) if when is not None and saves is not None else None
-            level = grad
+            level, why = grad, sources
             if needs is not None:
                 level = MAYBE if PARAMS in needs else NO
+                why = frozenset()
                 for k, u in inputs.items():
                     if k in needs or k in ("*args", "**kwargs"):  # a starred argument may be any of them
                         level = tri_or(level, self.grad_of(u))
+                        why |= self.st.storages(u)
                 if level == NO:
                     continue
+                if PARAMS in needs:
+                    why = frozenset()
             if saves is None or (maybe and (p in saves or ALL in saves)):
-                self.st.add_event("saved", self.st.storages(v), Event(f"may be saved by {label}", self._line, level))
+                self.st.add_event("saved", self.st.storages(v),
+                                  Event(f"may be saved by {label}", self._line, level, why))
             elif p in saves or ALL in saves:
-                self.st.add_event("saved", self.st.storages(v), Event(f"saved by {label}", self._line, level))
+                self.st.add_event("saved", self.st.storages(v), Event(f"saved by {label}", self._line, level, why))
 
     def unknown_call(self, node: ast.Call, label: str | None, inputs: dict) -> frozenset:
         """A call we know nothing about may return, keep or save any argument (or part of one).

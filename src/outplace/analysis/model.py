@@ -143,6 +143,10 @@ class Event(NamedTuple):
     what: str
     line: int
     grad: str = "maybe"
+    # For a save: the storages whose requiring grad made the op build a graph (its tensor inputs);
+    # empty when something else may have (a module's own parameters). Where every one of them is
+    # known not to require grad (`else:` of `if x.requires_grad:`), the save never happened.
+    sources: frozenset = frozenset()
 
     def __str__(self) -> str:
         return f"{self.what} (line {self.line})"
