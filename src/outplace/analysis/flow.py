@@ -205,6 +205,13 @@ class ScopeFlow:
         out = state.copy()
         for s in out.storages(keys):
             out.grad[s] = YES if holds else NO
+        if not holds:
+            # A save made by an op all of whose inputs are now known not to require grad never
+            # happened (autograd built no graph there): forget it on this branch.
+            for s, events in list(out.saved.items()):
+                kept = frozenset(e for e in events if not _never_built(out, e))
+                if kept != events:
+                    out.saved[s] = kept
         return out
 
     def _block(self, b: int, state: State) -> State:
@@ -1187,6 +1194,11 @@ def _refine_parameter(obj: Obj, passed: Obj | None, grad: str, saved: frozenset,
 
 def _with_storage(o: Obj, storage: frozenset) -> Obj:
     return o._replace(storage=storage)
+
+
+def _never_built(st: State, event: Event) -> bool:
+    """A save whose op's inputs are all known not to require grad in `st`: the op built no graph."""
+    return bool(event.sources) and all(st.grad.get(s) == NO for s in event.sources)
 
 
 def _view_label(how: str, base: str) -> str:
