@@ -678,3 +678,26 @@ def test_verifier_agrees_and_finds_tampered_rows() -> None:
         "may_alias_input.modules.Identity", "no_grad_output.methods", "pattern_args.methods.max.dim",
         "saved_output_positions.torch.max.tensors", "saved_when.methods.mul.tensors.self", "saves_inputs.methods.exp.any",
         "shape_preserving.methods.squeeze", "tensor_only_methods", "tuple_returns.modules.LSTM.scalar"], problems
+
+
+def test_hand_listed_aliasing_facts_hold_in_torch() -> None:
+    """The aliasing facts effects.py lists by hand (the generator measures `F.*` and modules only):
+    each holds in torch, and its opposite where the analysis relies on one."""
+    from outplace.analysis.effects import LEGACY_CONSTRUCTORS, MEMORY_WRAPPING_FACTORIES, RETURN_INPUT_UNLESS_TRAINING
+
+    x = torch.linspace(0.1, 0.9, 24).reshape(2, 3, 4)
+    for name in RETURN_INPUT_UNLESS_TRAINING:
+        assert getattr(torch, name)(x, 0.5, False) is x, name
+        torch.manual_seed(0)
+        assert not shares(getattr(torch, name)(x, 0.5, True), x), name
+    array = x.numpy()
+    assert "from_numpy" in MEMORY_WRAPPING_FACTORIES and shares(torch.from_numpy(array), x)
+    assert "frombuffer" in MEMORY_WRAPPING_FACTORIES
+    buffer = bytearray(16)
+    wrapped = torch.frombuffer(buffer, dtype=torch.uint8)
+    wrapped[0] = 7
+    assert buffer[0] == 7
+    assert LEGACY_CONSTRUCTORS["Tensor"] == "float" and shares(torch.Tensor(x), x)
+    assert shares(torch.FloatTensor(x), x)
+    assert not shares(torch.Tensor(2, 3), x) and torch.Tensor(2, 3).shape == (2, 3)
+    assert (+x) is x  # unary plus: flow._e_UnaryOp returns the operand itself

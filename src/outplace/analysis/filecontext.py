@@ -933,6 +933,9 @@ class FileContext:
             contents: frozenset = frozenset()
             for a in args:
                 contents |= flow._contents(a, node)
+            for k, v in inputs.items():
+                if not isinstance(k, int):  # `dict(k=y)`, `list(*parts)`: stored as they are
+                    contents |= v
             return flow._container(node, contents, name)
         if name in ELEMENT_BUILTINS:
             if len(args) == 1:

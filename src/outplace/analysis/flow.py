@@ -16,7 +16,8 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Mapping
 
 from outplace.analysis.cfg import CFG, Step
-from outplace.analysis.effects import ALL, BINOP_METHODS, PARAMETER_CLASSES, PARAMS, SELF, Effect
+from outplace.analysis.effects import ALL, BINOP_METHODS, LEGACY_CONSTRUCTORS, PARAMETER_CLASSES, PARAMS, SELF, \
+    STORAGE_SHARING, Effect
 from outplace.analysis.imports import dotted
 from outplace.analysis.model import (LOCAL_ORIGINS, old_site, MAYBE, NO, UNKNOWN, YES, Event, Key, Obj, State, obj_join, outside,
                                      retire, site, state_equal, state_join, tri_or)
@@ -246,10 +247,15 @@ class ScopeFlow:
             if node.name:  # type: ignore[attr-defined]
                 self.st.env[node.name] = frozenset({CONST_KEYS["other"]})  # type: ignore[attr-defined]
         elif kind == "case":
+            match = self.index.parent.get(node)
+            got = self.values.get(id(match.subject)) if isinstance(match, ast.Match) else None
+            subject = got[0] if got is not None else frozenset()
             for n in walk(node.pattern):  # type: ignore[attr-defined]
                 name = getattr(n, "name", None)
                 if isinstance(name, str):
-                    self.st.env[name] = self._opaque(n, frozenset(), "a `match` capture")
+                    # `case z`, `case T() as z`: the subject itself; `case [z]`, `case {"k": z}`: a
+                    # part of it. Either way it may share memory with the subject.
+                    self.st.env[name] = subject | self._opaque(n, subject, "a `match` capture")
             if node.guard is not None:  # type: ignore[attr-defined]
                 self.eval(node.guard)  # type: ignore[attr-defined]
 
@@ -474,6 +480,8 @@ class ScopeFlow:
         inner = self.eval(node.operand)
         if isinstance(node.op, ast.Not):
             return frozenset({CONST_KEYS["bool"]})
+        if isinstance(node.op, ast.UAdd):
+            return inner  # `+t` is `t.positive()`, which returns `t` itself (and `+n` is `n`)
         tensors = self.tensor_keys(inner)
         out = frozenset(k for k in inner if k not in tensors and k in CONSTS)
         if tensors or len(out) < len(inner):
@@ -548,8 +556,12 @@ class ScopeFlow:
                 out |= self.new(node, Obj(YES, "data", label="`.grad`"), grad=NO)
             elif attr in TENSOR_NONTENSOR_ATTRS:
                 out |= frozenset({CONST_KEYS["plain" if attr != "grad_fn" else "other"]})
+            elif self.ctx.is_tensor_method(attr) and attr not in STORAGE_SHARING:
+                out |= frozenset({CONST_KEYS["other"]})  # a bound method (`f = x.mul`), not called here
             else:
-                out |= frozenset({CONST_KEYS["other"]})
+                # Anything else (`._base`, a subclass's own attribute) may be, or share memory
+                # with, the tensor itself: deny by default.
+                out |= self._opaque(node, tensors, f"`.{attr}`")
         for k in base - tensors:
             o = self.obj(k)
             out |= self.ctx.attribute_of(self, node, k, o)
@@ -800,6 +812,10 @@ class ScopeFlow:
             else:
                 part = self.new(at, Obj(MAYBE, "unknown", label=f"{eff.label} result"), grad=grad)
             result = self._container(at, part, "tuple", sub=True)
+        elif eff.result == "factory" and eff.label.strip("`").rsplit(".", 1)[-1] in LEGACY_CONSTRUCTORS \
+                and not all(k in CONSTS for k in inputs.get(0, frozenset())):
+            # `torch.Tensor(t)`, `torch.FloatTensor(arr)`: the tensor or array's own memory.
+            result = self._opaque(at, inputs[0], f"{eff.label} result")
         elif eff.result == "factory":
             rg = next((k.value for k in node.keywords if k.arg == "requires_grad"), None)
             leaf = rg is not None and not (isinstance(rg, ast.Constant) and rg.value is False)
