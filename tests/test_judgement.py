@@ -102,6 +102,12 @@ CASES = {
                     h.mul_(2)  # <-
                 return h
         """, ("breaks", "safe"), "saved by `torch.sigmoid`"),
+    "`@=` has no in-place method on tensors: it rebinds, nothing is written": ("""
+        def f(x, w):
+            y = torch.sigmoid(x)
+            y @= w  # <-
+            return y
+        """, None, None),
     "a factory buffer is outside the graph": ("""
         def f(x):
             buf = torch.zeros(3)

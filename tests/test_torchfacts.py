@@ -701,3 +701,19 @@ def test_hand_listed_aliasing_facts_hold_in_torch() -> None:
     assert shares(torch.FloatTensor(x), x)
     assert not shares(torch.Tensor(2, 3), x) and torch.Tensor(2, 3).shape == (2, 3)
     assert (+x) is x  # unary plus: flow._e_UnaryOp returns the operand itself
+
+
+def test_augmented_operators_without_an_in_place_method_rebind() -> None:
+    """flow.REBINDING_AUGMENTED_OPS: the augmented operators `torch.Tensor` has no in-place dunder
+    for, so `y op= w` rebinds `y`; every other one writes in place."""
+    from outplace.analysis.flow import REBINDING_AUGMENTED_OPS
+
+    dunders = {ast.Add: "iadd", ast.Sub: "isub", ast.Mult: "imul", ast.Div: "itruediv", ast.FloorDiv: "ifloordiv",
+               ast.Mod: "imod", ast.Pow: "ipow", ast.MatMult: "imatmul", ast.BitAnd: "iand", ast.BitOr: "ior",
+               ast.BitXor: "ixor", ast.LShift: "ilshift", ast.RShift: "irshift"}
+    rebinding = {op for op, d in dunders.items() if not hasattr(torch.Tensor, f"__{d}__")}
+    assert rebinding == REBINDING_AUGMENTED_OPS
+    y = torch.eye(2)
+    before = y
+    y @= torch.eye(2) * 2
+    assert y is not before and torch.equal(before, torch.eye(2))

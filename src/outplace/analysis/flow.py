@@ -57,6 +57,9 @@ BUILTIN_NAMES = CONSUMING_BUILTINS | COMPUTING_BUILTINS | CONTAINER_BUILTINS | E
     "TypeError", "RuntimeError", "KeyError", "IndexError", "NotImplementedError", "AssertionError", "StopIteration",
     "AttributeError", "True", "False", "None", "__name__", "__file__", "print"}
 
+# Augmented operators `torch.Tensor` has no in-place method for (no `__imatmul__`): `y @= w` is
+# `y = y @ w`, a new tensor bound to the name. tests/test_torchfacts.py checks it against torch.
+REBINDING_AUGMENTED_OPS = {ast.MatMult}
 TENSOR_VIEW_ATTRS = {"T", "mT", "H", "mH", "real", "imag"}
 TENSOR_NONTENSOR_ATTRS = {"shape", "dtype", "device", "ndim", "requires_grad", "is_leaf", "layout", "grad_fn",
                           "is_cuda", "names", "itemsize", "nbytes"}
@@ -334,7 +337,7 @@ class ScopeFlow:
             if self.tensor_keys(elements):
                 self._write(s, target, self.tensor_keys(elements), operand, "augassign", f"`{_AUG[type(s.op)]}=`")
             return
-        tensors = self.tensor_keys(cur)
+        tensors = self.tensor_keys(cur) if type(s.op) not in REBINDING_AUGMENTED_OPS else frozenset()
         if tensors:
             self._write(s, target, tensors, operand, "augassign", f"`{_AUG[type(s.op)]}=`",
                         saves=self._binop_saves(s.op, cur, operand))
