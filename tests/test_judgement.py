@@ -108,6 +108,19 @@ CASES = {
             y @= w  # <-
             return y
         """, None, None),
+    "register_parameter(name, None) registers no tensor: the buffer registered otherwise decides": ("""
+        class Norm(nn.Module):
+            def __init__(self, n, track=True):
+                super().__init__()
+                if track:
+                    self.register_buffer("running_mean", torch.zeros(n))
+                else:
+                    self.register_parameter("running_mean", None)
+
+            def forward(self, x):
+                self.running_mean.mul_(0.9)  # <-
+                return x - x.mean(0)
+        """, None, None),
     "a factory buffer is outside the graph": ("""
         def f(x):
             buf = torch.zeros(3)

@@ -513,6 +513,10 @@ class FileContext:
                     and n.func.attr in ("register_buffer", "register_parameter") \
                     and isinstance(n.args[0], ast.Constant) and isinstance(n.args[0].value, str):
                 name = n.args[0].value
+                value = n.args[1] if len(n.args) > 1 else next((k.value for k in n.keywords if k.arg in
+                                                                  ("tensor", "param")), None)
+                if value is None or _is_none(value):
+                    continue  # `register_parameter("bias", None)`: no tensor (the other assignments say)
                 if n.func.attr == "register_buffer":
                     registered[name] = Obj(YES, "buffer", label=f"the buffer `self.{name}`")
                 else:
