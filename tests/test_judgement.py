@@ -121,6 +121,13 @@ CASES = {
                 self.running_mean.mul_(0.9)  # <-
                 return x - x.mean(0)
         """, None, None),
+    "einsum saves its tensor operands (they come after the equation)": ("""
+        def f(x, w):
+            q = x * 2
+            s = torch.einsum("bd,cd->bc", q, w)
+            q.mul_(3)  # <-
+            return s
+        """, ("breaks", "unsafe"), "saved by `torch.einsum`"),
     "a factory buffer is outside the graph": ("""
         def f(x):
             buf = torch.zeros(3)

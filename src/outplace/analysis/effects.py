@@ -272,6 +272,15 @@ class TorchEffects:
         if name in MULTI_VIEW:
             return Effect("tuple_views", label, source=0, dtype="same", **self._tuple("torch", name, pattern))
         if name in classes["alias"]:
+            saves, maybe = self._saved("torch", name, pattern)
+            if saves:
+                # May return a view (`einsum("ij->ji", x)`) but also computes and saves its
+                # tensor inputs (`einsum("bd,cd->bc", q, k)` saves both): a new tensor that may
+                # share memory with the first of them.
+                source = min((p for p in saves if isinstance(p, int)), default=0)
+                return Effect("maybe_same", label, source=source, saves=saves, saves_maybe=maybe, grad=not no_grad,
+                              dtype=dtype or "same", **self._saved_when("torch", name, pattern),
+                              **self._outputs("torch", name, pattern))
             return Effect("view", label, source=0, grad=not no_grad, dtype=dtype or "same",
                           **self._outputs("torch", name, pattern))
         if name in classes["fresh"]:

@@ -802,8 +802,10 @@ class ScopeFlow:
         elif eff.result == "view":
             if src:
                 result = self._view(at, src, f"{eff.label}", keep_grad=eff.grad, dtype=eff.dtype)
-            else:
-                result = self.new(at, Obj(MAYBE, "unknown", label=f"{eff.label} result"), grad=grad)
+            else:  # the input it views is not where the table says: it may view any of them
+                every = frozenset().union(*tensor_inputs.values()) if tensor_inputs else frozenset()
+                result = self.new(at, Obj(MAYBE, "unknown", label=f"{eff.label} result", may_share=self.reach(every)),
+                                  grad=grad)
         elif eff.result == "maybe_same":  # a new tensor, or (in some modes) the input itself
             dtype = (self.facts(src) or Obj()).dtype
             result = self.new(at, Obj(YES if self._sure(src) else MAYBE, "fresh", dtype,
