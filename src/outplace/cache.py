@@ -34,12 +34,14 @@ from pathlib import Path
 from typing import Callable, Mapping, NamedTuple
 
 from outplace.findings import HAZARDS, Applicability, Finding, Fix
+from outplace.notebook import CellMap
 from outplace.settings import Settings
 from outplace.source import file_digest, uninterrupted
+from outplace.suppression import UnusedNoqa
 
 CACHE_DIR_NAME = ".outplace_cache"  # the project-local cache's usual name (excluded from discovery)
 KEY_FILE = "key"
-FORMAT = 2
+FORMAT = 3
 KEEP_DAYS = 30  # entries not used for this long are dropped when the cache is saved
 
 
@@ -191,8 +193,9 @@ class Cache:
         return decoded
 
     def put(self, digest: str, findings: list[Finding], error: str | None, hidden: int = 0,
-            deps: Mapping[str, str] | None = None) -> None:
-        entry = _encode(Entry(findings, error, hidden, dict(deps or {})), self.today)
+            deps: Mapping[str, str] | None = None, unused_noqa: list[UnusedNoqa] | None = None,
+            cells: CellMap | None = None) -> None:
+        entry = _encode(Entry(findings, error, hidden, dict(deps or {}), list(unused_noqa or []), cells), self.today)
         if entry is not None:
             self.entries[digest] = entry
             self.dirty = True
@@ -220,6 +223,8 @@ class Entry(NamedTuple):
     error: str | None
     hidden: int = 0  # findings of hazard levels not selected
     deps: dict[str, str] = {}  # other files the analysis read: absolute path -> sha256 of their bytes
+    unused_noqa: list[UnusedNoqa] = []
+    cells: CellMap | None = None  # a notebook's cells in its script
 
 
 def _encode(entry: Entry, day: int) -> dict:
@@ -228,7 +233,9 @@ def _encode(entry: Entry, day: int) -> dict:
         rows.append([f.code, f.message, f.line, f.col, f.end_line, f.end_col,
                      None if f.fix is None else f.fix.applicability.value,
                      [] if f.fix is None else list(f.fix.reasons), f.hazard, f.why])
-    return {"findings": rows, "error": entry.error, "hidden": entry.hidden, "deps": entry.deps, "day": day}
+    return {"findings": rows, "error": entry.error, "hidden": entry.hidden, "deps": entry.deps, "day": day,
+            "noqa": [[u.line, u.col, u.code, u.file_level] for u in entry.unused_noqa],
+            "cells": None if entry.cells is None else entry.cells.to_json()}
 
 
 _ROW_TYPES = (str, str, int, int, int, int)
@@ -259,4 +266,12 @@ def _decode(entry: object) -> Entry | None:
             return None
         fix = None if applicability is None else Fix(Applicability(applicability), tuple(reasons))
         findings.append(Finding(*head, fix=fix, hazard=hazard, why=why))
-    return Entry(findings, error, hidden, deps)
+    noqa, cells = entry.get("noqa"), entry.get("cells")
+    if not isinstance(noqa, list) or not all(
+            isinstance(u, list) and len(u) == 4 and type(u[0]) is int and type(u[1]) is int
+            and isinstance(u[2], str) and isinstance(u[3], bool) for u in noqa):
+        return None
+    cell_map = None if cells is None else CellMap.from_json(cells)
+    if cells is not None and cell_map is None:
+        return None
+    return Entry(findings, error, hidden, deps, [UnusedNoqa(*u) for u in noqa], cell_map)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import fnmatch
+import os
+from dataclasses import dataclass, replace
 
 DEFAULT_EXCLUDES: tuple[str, ...] = (
     ".git", ".hg", ".svn", ".venv", "venv", ".tox", ".nox", ".eggs", "__pypackages__",
@@ -24,6 +26,28 @@ class Settings:
     # Which hazard levels to report: "breaks" (backward fails, or the write raises) by default;
     # "inplace" (a graph tensor nothing saved yet) on request.
     hazards: tuple[str, ...] = ("breaks",)
+    # (directory, glob, codes): the codes are ignored in files matching the glob, taken relative to
+    # the directory of the configuration file that gave it (or matching the file's name).
+    per_file_ignores: tuple[tuple[str, str, tuple[str, ...]], ...] = ()
+
+    def file_ignores(self, path: str | os.PathLike[str]) -> tuple[str, ...]:
+        """The codes `per_file_ignores` ignores in `path`."""
+        if not self.per_file_ignores:
+            return ()
+        absolute = os.path.abspath(path)
+        name = os.path.basename(absolute)
+        codes: list[str] = []
+        for directory, glob, ignored in self.per_file_ignores:
+            pattern = glob.replace(os.sep, "/").lstrip("./") if glob.startswith("./") else glob.replace(os.sep, "/")
+            rel = os.path.relpath(absolute, directory).replace(os.sep, "/")
+            if (not rel.startswith("../") and fnmatch.fnmatchcase(rel, pattern)) or fnmatch.fnmatchcase(name, pattern):
+                codes += [c for c in ignored if c not in codes]
+        return tuple(codes)
+
+    def for_file(self, path: str | os.PathLike[str]) -> "Settings":
+        """These settings with the file's `per_file_ignores` added to `ignore`."""
+        extra = tuple(c for c in self.file_ignores(path) if c not in self.ignore)
+        return replace(self, ignore=self.ignore + extra) if extra else self
 
     def enabled(self, code: str) -> bool:
         """True when `code` is selected and not ignored (the longest matching prefix wins, like ruff)."""
