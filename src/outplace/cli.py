@@ -730,11 +730,11 @@ def _fix_files(results, projects, summary, files, *, diff: bool, check_only: boo
             _print_diff(patch)
         elif changed and check_only:
             typer.echo(f"would fix {shown}")
-        if write and not quiet and r.findings:
+        if r.findings and (show_fixes or not quiet):
             if r.fixed is not None:
                 r.source = dataclasses.replace(r.source, text=r.fixed)  # positions are in the fixed text
             file_items, file_others = _present(r, fmt, projects, files, True, True)
-            items += file_items
+            items += file_items if write and not quiet else []
             others += file_others
     _count_other_modes(summary, others)
     if items:
