@@ -183,3 +183,24 @@ def test_other_kernels_are_skipped(tmp_path):
     path.write_text(json.dumps(data, indent=1))
     r = run("check", "train.ipynb", cwd=tmp_path)
     assert r.returncode == 0 and r.stdout == b""
+
+
+def test_verify_runs_the_cells_in_order(tmp_path):
+    notebook(tmp_path / "train.ipynb")
+    r = run("verify", "train.ipynb", cwd=tmp_path)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert r.stdout.decode().startswith("train.ipynb [cpu] fixed: original RuntimeError")
+
+
+def test_diagnose_names_the_cell_and_fixes_it(tmp_path):
+    path = notebook(tmp_path / "train.ipynb")
+    r = run("diagnose", "train.ipynb", cwd=tmp_path)
+    out = r.stdout.decode()
+    assert r.returncode == 1, out + r.stderr.decode()
+    assert "1. train.ipynb:cell 3:8:9: `*=` (`mul_`)" in out
+    assert "saved by `sigmoid` (SigmoidBackward0) at train.ipynb:cell 3:7" in out
+    assert "--- a/train.ipynb:cell 3" in out
+    before = path.read_text()
+    r = run("diagnose", "--fix", "train.ipynb", cwd=tmp_path)
+    assert r.returncode == 0, r.stdout.decode() + r.stderr.decode()
+    assert path.read_text() == before.replace("y *= 2  # scale", "y = y * 2  # scale")

@@ -7,6 +7,7 @@
     Notebook.with_script(new_script)  -> str         the notebook's JSON text with the cells that changed
     Notebook.cell_texts(new_script)   -> {cell: (old, new)} the cells that changed
     script_of(path)                   -> (script, CellMap)   what `verify` and `diagnose` run
+    register_script(path)             the script in linecache, its cells for `cell_position` (diagnose)
 
 Cells run in order in one namespace, so they are analysed together: a model defined in cell 2 and
 trained in cell 5 is one program. Each code cell is preceded in `script` by a marker comment, so that
@@ -249,6 +250,31 @@ def script_of(path: str | os.PathLike[str]) -> tuple[str, CellMap]:
     masked (a masked line runs as `pass`). Raises SourceError."""
     nb = read_notebook(path)
     return nb.script, nb.cells_map
+
+
+# Notebooks whose script `register_script` put in linecache: absolute path -> CellMap.
+_REGISTERED: dict[str, CellMap] = {}
+
+
+def register_script(path: str | os.PathLike[str]) -> str:
+    """Put a notebook's script in `linecache` under the notebook's path (tracebacks, and the lines
+    `diagnose` quotes, are then the script's), and remember its cells for `cell_position`. Returns
+    the script. Raises SourceError."""
+    import linecache
+
+    absolute = os.path.abspath(path)
+    script, cells = script_of(absolute)
+    linecache.cache[absolute] = (len(script), None, script.splitlines(keepends=True), absolute)
+    _REGISTERED[absolute] = cells
+    return script
+
+
+def cell_position(path: str | os.PathLike[str] | None, line: int | None) -> tuple[int, int] | None:
+    """(cell, line in the cell) of a line of a registered notebook's script; None for any other file."""
+    if path is None or line is None:
+        return None
+    cells = _REGISTERED.get(os.path.abspath(path))
+    return None if cells is None else cells.locate(line)
 
 
 def _read_with_nbformat(path: Path, text: str):
