@@ -134,7 +134,9 @@ class SettingsCache:
         """(settings, problem) -- a bad configuration gives the defaults plus a one-line problem."""
         from outplace.config import ConfigError, load_settings
 
-        config = root / "pyproject.toml"
+        from outplace.config import config_file
+
+        config = config_file(root) or root / "pyproject.toml"
         try:
             st = config.stat()
             stamp: Any = (st.st_mtime_ns, st.st_size)
@@ -244,6 +246,7 @@ def job_check(text: str, settings: Settings, path: Optional[str], root: Path) ->
 
         if is_excluded(path, settings, root=root):
             return Checked([], excluded=True)
+        settings = settings.for_file(path)  # per-file-ignores
     project, lock = _project(root, path)
     with lock:
         return Checked(check_source(text, settings, path=path or "<editor>", project=project))
@@ -252,6 +255,8 @@ def job_check(text: str, settings: Settings, path: Optional[str], root: Path) ->
 def job_fix_all(text: str, settings: Settings, path: Optional[str], encoding: str, root: Optional[Path] = None) -> FixAll:
     from outplace.engine import fix_source
 
+    if path is not None:
+        settings = settings.for_file(path)  # per-file-ignores
     if root is None:
         result = fix_source(text, settings, path=path or "<editor>")
     else:
