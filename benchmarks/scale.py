@@ -4,8 +4,9 @@
     python benchmarks/scale.py --sizes 1 2 4    # other sizes (MB)
     python benchmarks/scale.py --json out.json
 
-Each file is one module of generated functions, every one with two safe fixes (`y *= 2`,
-`z.add_(1)`), one compound one-liner (`if c: y += 1`) and a form feed before a statement, so
+Each file is one module of generated `nn.Module` classes, every `forward` with writes into tensors
+autograd saved (so that the default `breaks` level reports them): two safe fixes (`y *= 2`,
+`z.add_(1)`), one compound one-liner (`if c: z += 1`) and a form feed before a statement, so
 that every kind of region the rewriter cuts out is exercised. `outplace fix --no-cache` runs
 on a fresh copy in a subprocess, reaped with wait4 (wall time, CPU, peak RSS); the fixed file is
 checked to have every fix applied. Printed: per size the times, MB/s, peak RSS, and the time
@@ -29,15 +30,16 @@ from bench import measure  # noqa: E402
 
 FUNCTION = '''
 
-def f{i}(x: torch.Tensor, c: bool) -> torch.Tensor:
-    """Block {i}."""
-    y = torch.sigmoid(x)
-    y *= 2
-    z = y.exp()
-    z.add_(1)
-    if c: z += 1
-\x0c    w = torch.tanh(z)
-    return w * {i}
+class Block{i}(torch.nn.Module):
+    def forward(self, x: torch.Tensor, c: bool) -> torch.Tensor:
+        """Block {i}."""
+        y = torch.sigmoid(x)
+        y *= 2
+        z = y.exp()
+        z.add_(1)
+        if c: z += 1
+\x0c        w = torch.tanh(z)
+        return w * {i}
 '''
 FIXES_PER_FUNCTION = 3
 

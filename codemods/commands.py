@@ -29,15 +29,22 @@ class RuleCommand(VisitorBasedCodemodCommand):
 
     rule: ClassVar[type[Rule]]
 
-    def __init__(self, context: CodemodContext, unsafe_fixes: bool = False, clone: bool = False) -> None:
+    def __init__(self, context: CodemodContext, unsafe_fixes: bool = False, clone: bool = False,
+                 hazard: str = "breaks") -> None:
         super().__init__(context)
         self.unsafe_fixes = unsafe_fixes
         self.clone = clone
+        from outplace.findings import HAZARDS
+
+        levels = tuple(h.strip().lower() for h in hazard.split(",") if h.strip())
+        self.hazards = HAZARDS if levels == ("all",) else levels
 
     @staticmethod
     def add_args(arg_parser) -> None:  # libcst.tool passes these through to __init__
         arg_parser.add_argument("--unsafe-fixes", action="store_true", help="also apply unsafe fixes")
         arg_parser.add_argument("--clone", action="store_true", help="allow clone-before-write fixes")
+        arg_parser.add_argument("--hazard", default="breaks",
+                                help="hazard levels to fix, as `outplace fix --hazard` (default: breaks; all)")
 
     def transform_module_impl(self, tree: cst.Module) -> cst.Module:
         from outplace.engine import fix_source  # the engine drives the region rewrite
@@ -53,7 +60,8 @@ class RuleCommand(VisitorBasedCodemodCommand):
                 encoding, bom, text = src.encoding, src.bom, src.text
             except SourceError as e:
                 raise SkipFile(str(e)) from None
-        settings = Settings(select=(self.rule.code,), unsafe_fixes=self.unsafe_fixes, clone=self.clone)
+        settings = Settings(select=(self.rule.code,), unsafe_fixes=self.unsafe_fixes, clone=self.clone,
+                            hazards=self.hazards)
         result = fix_source(text, settings, path=self.context.filename or "<codemod>")
         if not result.changed:
             raise SkipFile("nothing to fix")

@@ -58,7 +58,8 @@ class InplaceMethod(Rule):
         fix_safety="The in-place call returns its receiver, so every name that held the tensor is rebound "
                    "(`u = t.mul_(2)` becomes `u = t = t.mul(2)` when `t` is used later). Twins that change "
                    "the dtype keep it: comparisons become `x.eq(y).to(x.dtype)`, `cumsum_` passes "
-                   "`dtype=x.dtype`. Unsafe when the receiver is a parameter, attribute, global, view or "
+                   "`dtype=x.dtype`. Unsafe when the twin starts a new graph (comparisons: the result no "
+                   "longer requires grad, so gradients become None instead of zeros), when the receiver is a parameter, attribute, global, view or "
                    "alias, when an operand is a tensor (broadcasting or promotion), or when the op turns "
                    "integers into floats and the receiver is not known to be floating.",
     )
@@ -128,7 +129,7 @@ class InplaceMethod(Rule):
                     dtype = "float"
                 elif r["dtype"] == "unknown":
                     reasons.append(f"how `{name}` treats dtypes was not verified")
-                if name == "copy_" or r["kind"] == "random":
+                if name == "copy_" or r["kind"] == "random" or r["dtype"] == "bool_result":
                     reasons.append(GRAPH_REASON.format(self=_out_of_place_name(name, r, edit), old=shown))
                 reasons += operand_reasons(an, judged.info, shown, call_args(link),
                                            positional_operands=name in OPERAND_METHODS)

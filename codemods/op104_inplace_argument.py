@@ -6,6 +6,7 @@ import ast
 from typing import Iterator
 
 from outplace.analysis import BREAKS, INPLACE, Analysis, Judgement
+from outplace.analysis.judge import HAZARD_RANK
 from outplace.analysis.effects import inplace_arg
 from outplace.findings import Applicability, Finding, Fix
 from outplace.plans import CallEdit, CallPlan
@@ -160,7 +161,7 @@ def _join_sites(sites: list[Judgement]) -> tuple[str | None, str, list[str]]:
     hazards = [j.hazard for j in sites if j.hazard is not None]
     if not hazards:
         return None, "", []
-    worst = BREAKS if BREAKS in hazards else INPLACE
+    worst = max(hazards, key=HAZARD_RANK.__getitem__)
     why = next(j.why for j in sites if j.hazard == worst)
     reasons: list[str] = []
     for j in sites:

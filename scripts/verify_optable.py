@@ -65,9 +65,12 @@ is still ``value_differs``, with its relative size in the detail.
 ``--facts`` checks the measured facts instead (``torchfacts/verify.py``): the generator's call
 sweep runs again with the tensors autograd saves seen by a ``saved_tensors_hooks`` pack hook
 (the generator reads the autograd nodes and writes into each tensor), and ``saves_inputs``,
-``saves_output``, the aliasing of functionals and modules, ``no_grad_output`` and the modules'
-``shape_preserving`` must come out exactly as checked in; the other shape facts are tried on
-other shapes and float16; ``tensor_only_methods`` is recomputed.  Exit status 1 on any
+``saves_output``, ``saved_output_positions``, ``tuple_returns``, ``inplace_written_saved``, the
+aliasing of functionals and modules, ``no_grad_output``, the modules' ``shape_preserving`` and
+``saved_when`` (each call again with one input at a time requiring grad) must come out exactly as
+checked in; ``tuple_returns`` is held against the aten schemas; the other
+shape facts are tried on other shapes and float16; ``tensor_only_methods``, ``pattern_args`` and
+``return_flags`` are recomputed (each first-position ``dim`` exercised).  Exit status 1 on any
 disagreement.
 """
 
@@ -96,6 +99,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from outplace.engine import check_source, fix_edit
+from outplace.findings import HAZARDS
 from outplace.optable import OpTable, load_optable
 from outplace.settings import Settings
 
@@ -107,7 +111,8 @@ COMPARED = {"equal", "inplace_raises_only", "outofplace_raises_only", "dtype_dif
 VERDICTS = ("ok", "flagged", "BUG")
 
 SEED = 0
-SETTINGS = Settings(unsafe_fixes=True)
+# Every hazard level: the sweep proves the rewrites, whatever the write does to autograd.
+SETTINGS = Settings(unsafe_fixes=True, hazards=HAZARDS)
 
 CI_DTYPES = (torch.float32, torch.int64, torch.bool)
 FULL_DTYPES = (torch.float32, torch.float64, torch.float16, torch.bfloat16, torch.complex64, torch.int64,
@@ -1105,9 +1110,9 @@ def load_op_db() -> list:
 
 
 def check_facts(out: Any = sys.stdout) -> int:
-    """`--facts`: the measured facts (saves_inputs, aliasing of functionals and modules,
-    no_grad_output, shape facts, tensor_only_methods) measured again another way; 1 on any
-    disagreement."""
+    """`--facts`: the measured facts (saves_inputs, saved outputs per pattern, tuple results,
+    in-place saves, aliasing of functionals and modules, no_grad_output, shape facts,
+    tensor_only_methods, argument patterns) measured again another way; 1 on any disagreement."""
     t0 = time.monotonic()
     table = json.loads(resources.files("outplace").joinpath("data/optable.json").read_text(encoding="utf-8"))
     problems, unexercised = torchfacts().verify.verify_facts(

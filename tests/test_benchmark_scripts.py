@@ -78,7 +78,8 @@ def test_bench_quick_on_a_tiny_corpus(tmp_path):
     root = tmp_path / "corpus"
     (root / "pkg").mkdir(parents=True)
     (root / "pkg" / "model.py").write_text(
-        "import torch\n\ndef f(x: torch.Tensor):\n    x.add_(1)\n    return torch.relu_(x)\n")
+        "import torch\n\ndef f(x: torch.Tensor):\n    x.add_(1)\n    return torch.relu_(x)\n\n\n"
+        "f(torch.ones(3, requires_grad=True).exp())\n")
     (root / "pkg" / "plain.py").write_text("x = 1\n")
     (root / "broken.py").write_text("import torch\ndef (:\n")
     out = tmp_path / "bench.json"

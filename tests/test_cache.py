@@ -63,17 +63,19 @@ def test_same_results_with_and_without_cache_and_jobs(tree: Path, cache: Path) -
 def test_changed_file_is_analysed_again(tree: Path) -> None:
     target = next(tree.glob("*clean_*.py"))
     assert check(tree).returncode == 2
-    target.write_text(target.read_text() + "\n\ndef extra(x: torch.Tensor):\n    y = torch.exp(x)\n    y += 1\n")
+    target.write_text(target.read_text() + "\n\ndef extra(x: torch.Tensor):\n    y = torch.exp(x)\n    y += 1\n\n\n"
+                      "extra(torch.ones(3, requires_grad=True))\n")
     r = check(tree)
     assert f'"path": "{target.name}"'.encode() in r.stdout
 
 
 def test_an_edit_that_keeps_size_and_mtime_is_seen(tree: Path) -> None:
     target = tree / "edited.py"
-    target.write_text("import torch\n\n\ndef f(x: torch.Tensor):\n    y = torch.exp(x)\n    y = y + 1\n    return y\n")
+    call = "\n\nf(torch.ones(3, requires_grad=True))\n"
+    target.write_text("import torch\n\n\ndef f(x: torch.Tensor):\n    y = torch.exp(x)\n    y = y + 1\n    return y\n" + call)
     assert b'"edited.py"' not in check(tree).stdout
     st = target.stat()
-    target.write_text("import torch\n\n\ndef f(x: torch.Tensor):\n    y = torch.exp(x)\n    y += 1   \n    return y\n")
+    target.write_text("import torch\n\n\ndef f(x: torch.Tensor):\n    y = torch.exp(x)\n    y += 1   \n    return y\n" + call)
     os.utime(target, ns=(st.st_atime_ns, st.st_mtime_ns))
     assert target.stat().st_size == st.st_size and target.stat().st_mtime_ns == st.st_mtime_ns
     assert b'"path": "edited.py"' in check(tree).stdout

@@ -11,9 +11,13 @@ from pathlib import Path
 
 import pytest
 
-BAD = "import torch\n\n\ndef f(x: torch.Tensor):\n    y = torch.sigmoid(x)\n    y *= 2\n    return y\n"
-GOOD = "import torch\n\n\ndef f(x: torch.Tensor):\n    y = torch.sigmoid(x)\n    y = y * 2\n    return y\n"
-UNSAFE = "import torch\n\n\ndef f(x: torch.Tensor):\n    x += 1\n    return x\n"
+# Each function has a caller that passes a tensor requiring grad: the writes break backward (the
+# default `breaks` level). Without a caller, nothing would show that `x` requires grad.
+CALL = "\n\nf(torch.ones(3, requires_grad=True).exp())\n"
+BAD = "import torch\n\n\ndef f(x: torch.Tensor):\n    y = torch.sigmoid(x)\n    y *= 2\n    return y\n" + CALL
+GOOD = "import torch\n\n\ndef f(x: torch.Tensor):\n    y = torch.sigmoid(x)\n    y = y * 2\n    return y\n" + CALL
+UNSAFE = "import torch\n\n\ndef f(x: torch.Tensor):\n    x += 1\n    return x\n" + CALL
+G = "\n\ndef g(x: torch.Tensor):\n    h = x.exp()\n    h.add_(1)\n    return h\n\n\ng(torch.ones(3, requires_grad=True))\n"
 
 
 def run(*args: str, cwd: Path, stdin: bytes | None = None) -> subprocess.CompletedProcess:
@@ -34,7 +38,8 @@ def test_check_lists_findings_and_exits_1(project: Path) -> None:
     r = run("check", "pkg", cwd=project)
     assert r.returncode == 1
     assert r.stdout.decode() == ("pkg/model.py:6:5: OP101 [*] `y *= ...` modifies tensor `y` in place; "
-                                 "use `y = y * ...`\n")
+                                 "use `y = y * ...`\n    breaks: `y` was saved by `torch.sigmoid` as its result "
+                                 "(line 5); this write makes backward fail\n")
     assert "2 files scanned; 1 finding." in r.stderr.decode()
 
 
@@ -123,7 +128,7 @@ def test_bad_files_get_one_line_and_the_run_goes_on(project: Path) -> None:
 
 def test_bom_crlf_tabs_and_untouched_bytes_survive(project: Path) -> None:
     body = ("# -*- coding: utf-8 -*-\r\nimport torch\r\n\r\n\r\ndef f(x: torch.Tensor):\r\n"
-            "\ty = torch.exp(x)  # é\r\n\ty += 1\r\n\treturn y\r\n")
+            "\ty = torch.exp(x)  # é\r\n\ty += 1\r\n\treturn y\r\n\r\n\r\nf(torch.ones(1, requires_grad=True))\r\n")
     path = project / "pkg" / "bom.py"
     path.write_bytes(b"\xef\xbb\xbf" + body.encode())
     assert run("fix", "pkg/bom.py", cwd=project).returncode == 0
@@ -131,7 +136,7 @@ def test_bom_crlf_tabs_and_untouched_bytes_survive(project: Path) -> None:
 
 
 def test_select_ignore_and_config(project: Path) -> None:
-    (project / "pkg" / "m.py").write_text(BAD + "\n\ndef g(x: torch.Tensor):\n    h = x.exp()\n    h.add_(1)\n")
+    (project / "pkg" / "m.py").write_text(BAD + G)
     assert set(_codes(run("check", "--select", "OP102", "pkg/m.py", cwd=project))) == {"OP102"}
     assert set(_codes(run("check", "--ignore", "OP102", "pkg/m.py", cwd=project))) == {"OP101"}
     (project / "pyproject.toml").write_text('[tool.outplace]\nignore = ["OP101"]\n')
@@ -142,7 +147,7 @@ def test_select_ignore_and_config(project: Path) -> None:
 
 
 def _codes(r: subprocess.CompletedProcess) -> list[str]:
-    return [line.split()[1] for line in r.stdout.decode().splitlines()]
+    return [line.split()[1] for line in r.stdout.decode().splitlines() if not line.startswith(" ")]
 
 
 def test_usage_errors_exit_2(project: Path) -> None:
@@ -193,7 +198,7 @@ ENCODED = {
 def test_diff_of_non_utf8_and_bom_files_applies_with_git(project: Path, name: str) -> None:
     head, encoding, comment = ENCODED[name]
     # The change is within the patch's context of line 1: the BOM or the cookie is in the hunk.
-    body = f"import torch  # {comment}\ny = torch.zeros(3).exp()\ny *= 2  # {comment}\n"
+    body = f"import torch  # {comment}\ny = torch.zeros(3, requires_grad=True).exp()\ny *= 2  # {comment}\n"
     path = project / "pkg" / f"{name}.py"
     path.write_bytes(head + body.encode(encoding))
     subprocess.run(["git", "init", "-q"], cwd=project, check=True)
@@ -277,7 +282,7 @@ def test_a_symlink_loop_or_an_unreachable_path_is_one_error_line_and_the_run_goe
 
 
 def test_interactive_answered_no_everywhere_applies_nothing_and_exits_1(project: Path) -> None:
-    (project / "pkg" / "two.py").write_text(BAD + "\n\ndef g(x: torch.Tensor):\n    h = x.exp()\n    h.add_(1)\n    return h\n")
+    (project / "pkg" / "two.py").write_text(BAD + G)
     before = {p: p.read_bytes() for p in (project / "pkg").iterdir()}
     r = run("fix", "--interactive", "--no-cache", "pkg", cwd=project, stdin=b"n\nn\nn\nn\n")
     err = r.stderr.decode()
@@ -308,7 +313,7 @@ def test_stdin_exits_like_the_same_file_given_by_path(project: Path) -> None:
 
 
 def test_diff_reports_held_back_fixes_like_fix_and_check(project: Path) -> None:
-    (project / "pkg" / "both.py").write_text(BAD + "\n\n" + UNSAFE.split("\n\n\n", 1)[1].replace("def f", "def g"))
+    (project / "pkg" / "both.py").write_text(BAD + "\n\n" + UNSAFE.split("\n\n\n", 1)[1].replace("def f", "def g").replace("\nf(", "\ng("))
     (project / "pkg" / "arg.py").write_text(UNSAFE)  # nothing safe to fix: answered from the cache
     r = run("check", "pkg", cwd=project)  # fills the cache
     assert "2 unsafe fixes held back (use --unsafe-fixes)" in r.stderr.decode()
@@ -319,7 +324,8 @@ def test_diff_reports_held_back_fixes_like_fix_and_check(project: Path) -> None:
 
 def test_op102_message_keeps_the_arguments(project: Path) -> None:
     (project / "m.py").write_text("import torch\n\n\ndef f(x: torch.Tensor, g: torch.Tensor):\n"
-                                  "    h = torch.tanh(x)\n    h.mul_(g)\n    h.add_(g, alpha=2).clamp_(0, 1)\n    return h\n")
+                                  "    h = torch.tanh(x)\n    h.mul_(g)\n    h.add_(g, alpha=2).clamp_(0, 1)\n    return h\n\n\n"
+                                  "f(torch.ones(3, requires_grad=True), torch.ones(3))\n")
     out = run("check", "--no-cache", "m.py", cwd=project).stdout.decode()
     assert "`h.mul_(g)` modifies tensor `h` in place; use `h = h.mul(g)`" in out
     assert "`h.add_(g, alpha=2).clamp_(0, 1)` modifies tensor `h` in place; use `h = h.add(g, alpha=2).clamp(0, 1)`" in out
@@ -366,7 +372,7 @@ def test_hazards_from_pyproject(tmp_path: Path) -> None:
     r = run("check", "m.py", "--select", "OP", cwd=tmp_path)
     assert r.returncode == 0, "the command line's --select replaces the file's (hazard words with it)"
     r = run("check", "m.py", "--hazard", "bogus", cwd=tmp_path)
-    assert r.returncode == 2 and "'bogus' is not a hazard level (breaks, inplace)" in r.stderr.decode()
+    assert r.returncode == 2 and "'bogus' is not a hazard level (breaks, inplace, nograd)" in r.stderr.decode()
 
 
 def test_fix_leaves_inplace_writes_alone_by_default(tmp_path: Path) -> None:

@@ -165,8 +165,8 @@ def test_message_names_the_file_when_elsewhere(tmp_path, monkeypatch):
         ("ignore = ['op101']", "'ignore': 'op101' is not a rule code"),
         ("ignore = ['']", "'ignore': '' is not a rule code"),
         ("select = ['harmless']", "'select': 'harmless' is not a rule code (OP followed by up to 3 digits) "
-                                  "or a hazard level (breaks, inplace)"),
-        ("hazards = ['inplace', 'minor']", "'hazards': 'minor' is not a hazard level (breaks, inplace)"),
+                                  "or a hazard level (breaks, inplace, nograd)"),
+        ("hazards = ['inplace', 'minor']", "'hazards': 'minor' is not a hazard level (breaks, inplace, nograd)"),
         ("hazards = 'inplace'", "'hazards' must be a list of strings"),
     ],
 )
@@ -240,6 +240,8 @@ def test_hazards_default_to_breaks(tmp_path):
         ("", {"select": ("OP", "inplace")}, ("OP",), (), ("breaks", "inplace")),
         ("select = ['OP', 'inplace']", {"hazards": ("breaks",)}, ("OP",), (), ("breaks", "inplace")),
         ("", {"hazards": ("inplace", "breaks")}, ("OP",), (), ("breaks", "inplace")),
+        ("hazards = ['all']", {}, ("OP",), (), ("breaks", "inplace", "nograd")),
+        ("", {"select": ("nograd",)}, ("OP",), (), ("breaks", "nograd")),
     ],
 )
 def test_hazard_levels_from_config_and_select(tmp_path, table, overrides, select, ignore, hazards):

@@ -124,6 +124,27 @@ def test_per_file_ignores(tmp_path):
     assert r.returncode == 2 and "'E501' (for 'tests/*') is not a rule code" in r.stderr
 
 
+def test_per_file_ignores_take_hazard_levels_and_keep_the_hazard_selection(tmp_path):
+    """A hazard word in `per-file-ignores` hides that level in the files it matches; elsewhere the
+    configuration's `hazards` stand."""
+    inplace = "import torch\n\n\ndef f(x: torch.Tensor):\n    y = x * 2\n    y += 1\n    return y\n"
+    (tmp_path / "pyproject.toml").write_text('[tool.outplace]\nhazards = ["all"]\n'
+                                             '[tool.outplace.per-file-ignores]\n"scripts/*" = ["inplace", "Breaks"]\n')
+    for rel in ("src/m.py", "scripts/s.py"):
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / rel).write_text(inplace)
+    (tmp_path / "scripts" / "b.py").write_text(breaks())
+    s = load_settings(tmp_path)
+    assert s.hazards == ("breaks", "inplace", "nograd")
+    assert s.for_file(tmp_path / "scripts/s.py").hazards == ("nograd",)
+    assert s.for_file(tmp_path / "src/m.py") == s
+    r = run("check", ".", cwd=tmp_path)
+    assert codes(r) == [("src/m.py", "OP101")], r.stdout + r.stderr
+    assert "hidden" not in r.stderr  # ignored on purpose, not hidden by the selection
+    r = run("check", "--hazard", "breaks", ".", cwd=tmp_path)
+    assert codes(r) == [] and "1 inplace finding hidden" in r.stderr  # src/m.py's, not scripts/s.py's
+
+
 # ---- suppression ------------------------------------------------------------------------------------------------
 
 def test_file_level_noqa():
@@ -169,6 +190,8 @@ def test_add_noqa_extends_existing_codes_and_leaves_strings_alone():
     new, skipped = add_noqa(source, [f(1), f(2), f(4)])
     assert new == 'a = 1  # noqa: OP106, OP101\ns = """x\ny"""\nb = 2 + \\\n    3\n'
     assert skipped == [2, 4]
+    # A "# noqa" inside a string literal is not the line's directive: the real one is added after it.
+    assert add_noqa('s = "# noqa: OP106"\n', [f(1)]) == ('s = "# noqa: OP106"  # noqa: OP101\n', [])
 
 
 # ---- adoption: the other modes ------------------------------------------------------------------------------------

@@ -351,10 +351,10 @@ HAS_CUDA = bool(shutil.which("nvidia-smi") or os.path.exists("/dev/nvidia0"))
 def cli(tmp_path_factory):
     work = tmp_path_factory.mktemp("diagnose_cli")
     shutil.copytree(FIXTURES / "residual", work / "residual")
-    shutil.copy(FIXTURES / "view_write.py", work / "view_write.py")
+    shutil.copy(FIXTURES / "out_buffer.py", work / "out_buffer.py")
     commands = {
         "fix_other_file": (("--fix", "--unsafe-fixes", "train.py"), work / "residual"),
-        "fix_safe_only": (("--fix", "view_write.py"), work),
+        "fix_safe_only": (("--fix", "out_buffer.py"), work),
         "pytest": (("-m", "pytest", "--", "-p", "no:cacheprovider", "fixtures/diagnose/pytest_suite/test_model.py"),
                    ROOT),
         "other_error": (("fixtures/diagnose/other_error.py",), ROOT),
@@ -396,7 +396,7 @@ def test_cli_fix_in_another_file_then_rerun(cli):
 def test_cli_fix_without_unsafe_leaves_unsafe_fixes_alone(cli):
     p = cli("fix_safe_only")
     assert p.returncode == 1, p.stdout + p.stderr
-    assert (cli.work / "view_write.py").read_text() == (FIXTURES / "view_write.py").read_text()
+    assert (cli.work / "out_buffer.py").read_text() == (FIXTURES / "out_buffer.py").read_text()
     assert "only fixes are unsafe" in p.stderr
 
 

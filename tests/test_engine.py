@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from outplace.engine import check_source, fix_edit, fix_selected, fix_source
+from outplace.findings import HAZARDS
 from outplace.settings import Settings
 
 SOURCE = ("import torch\n\n\ndef f(x: torch.Tensor):\n    y = torch.sigmoid(x)\n    z = torch.tanh(x)\n"
@@ -14,7 +15,7 @@ SOURCE = ("import torch\n\n\ndef f(x: torch.Tensor):\n    y = torch.sigmoid(x)\n
 
 
 def test_fix_selected_applies_exactly_the_chosen_findings_whatever_their_safety() -> None:
-    findings = check_source(SOURCE)
+    findings = check_source(SOURCE, Settings(hazards=HAZARDS))
     unsafe = [f for f in findings if f.fix and not f.fix.is_safe]
     assert {f.line for f in unsafe} == {8, 9}
     new, applied = fix_selected(SOURCE, [unsafe[0]])
@@ -24,16 +25,16 @@ def test_fix_selected_applies_exactly_the_chosen_findings_whatever_their_safety(
 
 
 def test_fix_edit_is_one_findings_fix_and_fix_source_all_safe_ones() -> None:
-    [safe] = [f for f in check_source(SOURCE) if f.fix and f.fix.is_safe]
+    [safe] = [f for f in check_source(SOURCE, Settings(hazards=HAZARDS)) if f.fix and f.fix.is_safe]
     edit = fix_edit(SOURCE, safe)
     assert SOURCE[edit.start:edit.end] == "y *= 2" and edit.content == "y = y * 2"
-    result = fix_source(SOURCE)
+    result = fix_source(SOURCE, Settings(hazards=HAZARDS))
     assert result.output == SOURCE.replace("y *= 2", "y = y * 2")
     assert [f.line for f in result.held_back] == [8, 9]
 
 
 def test_files_without_torch_are_not_analysed() -> None:
-    assert check_source("x = [1]\nx += [2]\n", Settings(unsafe_fixes=True)) == []
+    assert check_source("x = [1]\nx += [2]\n", Settings(hazards=HAZARDS, unsafe_fixes=True)) == []
 
 
 def _every_fixture_source() -> list[Path]:
@@ -41,7 +42,7 @@ def _every_fixture_source() -> list[Path]:
     return sorted(p for d in ("fixtures", "examples") for p in (root / d).rglob("*.py"))
 
 
-@pytest.mark.parametrize("settings", [Settings(), Settings(unsafe_fixes=True, clone=True)], ids=["safe", "unsafe-clone"])
+@pytest.mark.parametrize("settings", [Settings(hazards=HAZARDS), Settings(hazards=HAZARDS, unsafe_fixes=True, clone=True)], ids=["safe", "unsafe-clone"])
 def test_candidate_lines_only_narrow_the_work_never_the_findings(monkeypatch, settings: Settings) -> None:
     """The regex pre-pass picks the scopes worth analysing; analysing every scope must find exactly
     the same. Run over every fixture and example (clean_* files hold the lines it skips on purpose:

@@ -6,16 +6,17 @@ import ast
 import io
 import itertools
 import os
-import pty
 import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from terminal import on_a_terminal
 
 from outplace.engine import fix_source
 from outplace.interactive import Quit, review_file, split_hunks
+from outplace.findings import HAZARDS
 from outplace.settings import Settings
 
 SOURCE = '''import torch
@@ -50,7 +51,7 @@ ORIGINAL_LINES = {
 }
 
 
-def _fixed(settings: Settings = Settings(unsafe_fixes=True)):
+def _fixed(settings: Settings = Settings(hazards=HAZARDS, unsafe_fixes=True)):
     result = fix_source(SOURCE, settings)
     assert result.changed
     return result
@@ -120,7 +121,7 @@ def test_unknown_answer_shows_help_and_asks_again():
 
 def test_crlf_and_missing_final_newline_survive():
     old = SOURCE.replace("\n", "\r\n").rstrip("\r\n")
-    result = fix_source(old, Settings(unsafe_fixes=True))
+    result = fix_source(old, Settings(hazards=HAZARDS, unsafe_fixes=True))
     text, shown = _review("y\nn\ny\ny\n", old=old, result=result)
     assert "\r\n" in text and "\n" not in text.replace("\r\n", "")
     assert not text.endswith("\n")
@@ -138,7 +139,8 @@ def _run(args, cwd: Path, stdin: str = "", text: bool = True):
 
 
 def test_cli_interactive_is_scriptable_through_stdin(tmp_path: Path):
-    (tmp_path / "pyproject.toml").write_text("[tool.outplace]\nunsafe-fixes = true\n")
+    # Every hazard level: nothing calls `f` and `g` here, so nothing shows that their writes break backward.
+    (tmp_path / "pyproject.toml").write_text("[tool.outplace]\nunsafe-fixes = true\nhazards = [\"all\"]\n")
     (tmp_path / "a.py").write_text(SOURCE)
     (tmp_path / "b.py").write_text(SOURCE)
     proc = _run(["fix", "--interactive", "a.py", "b.py"], tmp_path, stdin="y\nn\nn\ny\nq\n")
@@ -164,7 +166,7 @@ def test_diff_is_a_patch_git_apply_accepts(tmp_path: Path, variant: str):
     path.parent.mkdir()
     path.write_bytes(source.encode())
     subprocess.run([GIT, "init", "-q"], cwd=tmp_path, check=True)
-    proc = _run(["fix", "--diff", "pkg/model.py"], tmp_path, text=False)  # bytes: keep the \r\n
+    proc = _run(["fix", "--diff", "--hazard", "all", "pkg/model.py"], tmp_path, text=False)  # bytes: keep the \r\n
     assert proc.returncode == 1, proc.stderr  # something would change
     assert b"\x1b[" not in proc.stdout  # not a terminal: plain text
     assert proc.stdout.startswith(b"--- a/pkg/model.py\n+++ b/pkg/model.py\n@@ ")
@@ -175,26 +177,12 @@ def test_diff_is_a_patch_git_apply_accepts(tmp_path: Path, variant: str):
            "GIT_CONFIG_NOSYSTEM": "1"}
     subprocess.run([GIT, "apply", "--check", str(patch)], cwd=tmp_path, check=True, env=env)
     subprocess.run([GIT, "apply", str(patch)], cwd=tmp_path, check=True, env=env)
-    assert path.read_bytes() == fix_source(source, Settings()).output.encode()
+    assert path.read_bytes() == fix_source(source, Settings(hazards=HAZARDS)).output.encode()
 
 
 def test_diff_is_coloured_on_a_terminal(tmp_path: Path):
     (tmp_path / "model.py").write_text(SOURCE)
-    controller, terminal = pty.openpty()
     env = {k: v for k, v in os.environ.items() if k != "NO_COLOR"}
-    proc = subprocess.Popen([sys.executable, "-m", "outplace", "fix", "--diff", "model.py"], cwd=tmp_path,
-                            stdout=terminal, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL, env=env)
-    os.close(terminal)
-    chunks = []
-    while True:
-        try:
-            data = os.read(controller, 65536)
-        except OSError:  # the terminal closed when the process exited
-            break
-        if not data:
-            break
-        chunks.append(data)
-    proc.wait(timeout=60)
-    os.close(controller)
-    shown = b"".join(chunks).decode()
+    shown = on_a_terminal([sys.executable, "-m", "outplace", "fix", "--diff", "--hazard", "all", "model.py"], tmp_path,
+                          env).decode()
     assert "\x1b[" in shown and "torch.relu(y)" in shown

@@ -224,6 +224,105 @@ CASES = {
             return v
         """, None, None),
 
+    # ---- saved per argument pattern (one name, several overloads) -----------------------------
+    "binary torch.max saves its inputs, not its result": ("""
+        def f(x, w):
+            y = torch.max(x, w)
+            y *= 2  # <-
+            return y
+        """, ("inplace", "safe"), "nothing saved it"),
+    "unary torch.max saves its result": ("""
+        def f(x, w):
+            y = torch.max(x * w)
+            y *= 2  # <-
+            return y
+        """, ("breaks", "safe"), "saved by `torch.max`"),
+    "pow by a number saves its input, not its result": ("""
+        def f(x, w):
+            y = torch.pow(x * w, 2)
+            y *= 3  # <-
+            return y
+        """, ("inplace", "safe"), "nothing saved it"),
+    "pow by a tensor saves its result": ("""
+        def f(x, w):
+            y = torch.pow(x, w)
+            y *= 3  # <-
+            return y
+        """, ("breaks", "safe"), "saved by `torch.pow`"),
+    "pow_ by a number saves a copy of the original: a later write is harmless": ("""
+        def f(x, w):
+            y = x * w
+            y.pow_(2)
+            y *= 3  # <-
+            return y
+        """, ("inplace", "safe"), "nothing saved it"),
+    "sigmoid_ saves its result, the tensor it wrote: a later write breaks backward": ("""
+        def f(x, w):
+            y = x * w
+            y.sigmoid_()
+            y *= 3  # <-
+            return y
+        """, ("breaks", "safe"), "saved by `sigmoid_`"),
+    "nn.MaxPool2d without return_indices saves its input, not its output": ("""
+        def f(x, w):
+            pool = nn.MaxPool2d(2)
+            y = pool(x * w)
+            y *= 2  # <-
+            return y
+        """, ("inplace", "safe"), "nothing saved it"),
+
+    # ---- saved only for the gradient of another input (saved_when) ----------------------------
+    "a product with a random mask outside the graph saves nothing (dropout by hand)": ("""
+        def f(x, w):
+            y = x * torch.rand_like(x).lt(0.5).float()
+            y += 1  # <-
+            return y
+        """, ("inplace", "safe"), "nothing saved it"),
+    "the mask keeps the other factor out of the saved tensors too": ("""
+        def f(x, w):
+            h = x + w
+            y = h * torch.rand_like(h).lt(0.5).float()
+            h += 1  # <-
+            return y
+        """, ("inplace", "safe"), "nothing saved it"),
+    "a product with a parameter saves the other factor for the parameter's gradient": ("""
+        class M(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.w = nn.Parameter(torch.ones(3))
+
+            def forward(self, x):
+                h = x + 1
+                y = h * self.w
+                h += 1  # <-
+                return y
+        """, ("breaks", "unsafe"), "saved by `*`"),
+    "stochastic depth: a bernoulli mask from new_empty saves nothing": ("""
+        class Block(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.fc = nn.Linear(3, 3)
+
+            def forward(self, x):
+                h = self.fc(x)
+                keep = h.new_empty(h.shape[0], 1).bernoulli_(0.9).div_(0.9)
+                y = h * keep
+                h += x  # <-
+                return y + h
+        """, ("inplace", "unsafe"), "nothing saved it"),
+    "nn.Linear saves its input for its weight's gradient": ("""
+        class Block(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.fc = nn.Linear(3, 3)
+
+            def forward(self, x):
+                h = x * 2
+                y = self.fc(h)
+                h += 1  # <-
+                return y
+        """, ("breaks", "unsafe"), "saved by `nn.Linear`"),
+
     # ---- shape and dtype facts ----------------------------------------------------------------
     "a keepdim norm of the target cannot broadcast or promote it": ("""
         def f(x):

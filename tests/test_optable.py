@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from outplace.optable import OpTable, load_optable, parse_optable
+from outplace.optable import PATTERNS, OpTable, load_optable, parse_optable
 
 ROOT = Path(__file__).resolve().parent.parent
 GENERATOR = ROOT / "scripts" / "generate_optable.py"
@@ -56,7 +56,8 @@ def test_loader_is_cached_and_read_only(table: OpTable) -> None:
 
 
 def test_loader_mirrors_the_json(table: OpTable, raw: dict) -> None:
-    assert set(raw) == {f.name for f in dataclasses.fields(OpTable)}
+    renamed = {"saved_when_rows": "saved_when"}  # the field; `saved_when()` is its accessor
+    assert set(raw) == {renamed.get(f.name, f.name) for f in dataclasses.fields(OpTable)}
     assert table.torch_version == raw["torch_version"] == "2.13.0"
     assert {k: dict(v) for k, v in table.methods.items()} == raw["methods"]
     assert {k: sorted(v) for k, v in table.torch_functions.items()} == raw["torch_functions"]
@@ -257,6 +258,30 @@ def test_saves_output_spot_rows(table: OpTable) -> None:
             "Mish", "ReLU6", "Hardtanh", "Dropout", "Embedding", "EmbeddingBag", "AvgPool2d",
             "AdaptiveAvgPool2d", "Identity", "Flatten", "LSTM", "GRU", "MultiheadAttention",
             "TransformerEncoderLayer", "MSELoss", "CrossEntropyLoss"} <= not_saved["modules"]
+
+
+def test_per_pattern_families_shape(table: OpTable, raw: dict) -> None:
+    patterns = set(PATTERNS)
+    for key in ("saved_output_positions", "tuple_returns", "inplace_written_saved", "pattern_args"):
+        assert set(raw[key]) == SAVE_CATEGORIES, key
+    for cat in SAVE_CATEGORIES:
+        # Every measured name has its saved positions under every pattern its calls fell in.
+        assert set(table.saved_output_positions[cat]) == set(raw["saves_inputs"][cat]), cat
+        for name, row in table.saved_output_positions[cat].items():
+            assert set(row) <= patterns and ("any" in row or set(row) == {"inplace"}), (cat, name)
+            assert all(isinstance(v, frozenset) and all(isinstance(i, int) and i >= 0 for i in v)
+                       for v in row.values())
+        for name, row in table.tuple_returns[cat].items():
+            assert set(row) <= set(table.saved_output_positions[cat].get(name, row)), (cat, name)
+            assert any(v is not None for v in row.values()) and all(v is None or v >= 0 for v in row.values())
+        for name, row in table.inplace_written_saved[cat].items():
+            assert set(row) <= patterns and all(isinstance(v, bool) for v in row.values()), (cat, name)
+        for groups in (raw["saved_output_positions_conditional"][cat], raw["tuple_returns_conditional"][cat]):
+            assert set(groups) == patterns and all(names == sorted(set(names)) for names in groups.values())
+    with pytest.raises(TypeError):
+        table.tuple_returns["methods"]["max"]["dim"] = None  # type: ignore[index]
+    assert table.pattern_args["methods"]["max"]["dim"] == ("0",)
+    assert raw["return_flags"] == sorted(table.return_flags)
 
 
 def test_saves_output_notes(table: OpTable) -> None:

@@ -127,6 +127,21 @@ def test_github_escapes_what_would_end_a_command():
     assert _unescape(m.group("data"), False).startswith("dir,x:y.py:1:2: OP101 a: b, 100%\nnext")
 
 
+@pytest.mark.parametrize("hazard,github,sarif,gitlab", [("breaks", "error", "error", "major"),
+                                                       ("inplace", "warning", "warning", "minor"),
+                                                       ("nograd", "notice", "note", "info")])
+def test_each_hazard_level_has_its_severity_in_each_consumers_words(hazard, github, sarif, gitlab):
+    from outplace.findings import HAZARDS, Finding
+    from outplace.formats import Item, render
+
+    assert hazard in HAZARDS
+    items = [Item("m.py", Finding("OP101", "m", 1, 1, 1, 2, hazard=hazard, why="w"))]
+    assert _COMMAND.match(render("github", items, [])).group("level") == github
+    result = json.loads(render("sarif", items, []))["runs"][0]["results"][0]
+    assert result["level"] == sarif and result["properties"]["hazard"] == hazard and result["properties"]["why"] == "w"
+    assert json.loads(render("gitlab", items, []))[0]["severity"] == gitlab
+
+
 def test_gitlab_code_quality_fields(project):
     issues = json.loads(check(project, "gitlab"))
     (issue,) = issues
@@ -167,6 +182,7 @@ def test_full_shows_the_line_and_a_caret(project):
 def test_grouped_and_concise(project):
     grouped = check(project, "grouped").splitlines()
     assert grouped[0] == "model.py:" and grouped[1].startswith("  8:9 OP101 [*] ")
+    assert grouped[2].startswith("      breaks: `y` was saved by `torch.sigmoid`")  # the why, as text output gives it
     concise = check(project, "concise").splitlines()
     assert len(concise) == 1 and concise[0].startswith("model.py:8:9: OP101 [*] ")
 

@@ -29,6 +29,9 @@ def f(x: torch.Tensor) -> torch.Tensor:
     y = torch.exp(x)  # exp saves its output for backward
     torch.relu_(y)
     return y
+
+
+f(torch.ones(3, requires_grad=True))
 '''
 CLEAN = '''import torch
 

@@ -10,9 +10,10 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from outplace.engine import check_source, fix_source
+from outplace.findings import HAZARDS
 from outplace.settings import Settings
 
-UNSAFE = Settings(unsafe_fixes=True, clone=True)
+UNSAFE = Settings(hazards=HAZARDS, unsafe_fixes=True, clone=True)
 AUG_OPS = ["+", "-", "*", "/", "//", "%", "**", "<<", ">>", "&", "|", "^"]
 NAMES = ["a", "b", "c"]
 
@@ -81,7 +82,7 @@ def test_fix_output_parses_and_is_idempotent(body: list[str], unsafe: bool, clon
     source = ("import torch\nimport torch.nn as nn\nimport torch.nn.functional as F\n\n\n"
               f"def f(x: torch.Tensor, y: torch.Tensor):\n{inner}\n")
     ast.parse(source)
-    s = Settings(unsafe_fixes=unsafe, clone=clone)
+    s = Settings(hazards=HAZARDS, unsafe_fixes=unsafe, clone=clone)
     first = fix_source(source, s)
     ast.parse(first.output)
     second = fix_source(first.output, s)

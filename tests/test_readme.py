@@ -173,6 +173,7 @@ CASES: dict[str, Case] = {
         _dev_extra_installed(root, r), _assert_in(b"--- a/examples/gated_mlp.py", r.stdout))),
     f'pip install -e ".[dev]" && {TEST_COMMAND}': Case((0,), why_not_run="the suite itself; .ci/run runs it"),
     "outplace check src/": Case((1,), lambda root, r: _assert_in(b"src/model.py:18:9: OP101", r.stdout)),
+    "outplace check --hazard all src/": Case((1,), lambda root, r: _assert_in(b"    breaks: `g` was saved by", r.stdout)),
     "outplace fix --diff src/": Case((1,), lambda root, r: _assert_in(b"+        g = g * 2", r.stdout)),
     "outplace fix src/": Case((1,), _fixed("src/model.py", "g = g * 2")),
     "outplace fix --unsafe-fixes --clone src/model.py": Case((0,), _fixed("src/model.py", "h = h.mul(g)")),
@@ -212,6 +213,8 @@ CASES: dict[str, Case] = {
     "python scripts/generate_optable.py": Case((0,), lambda root, r: _assert_equal(
         json.loads((root / "src/outplace/data/optable.json").read_text()),
         json.loads((REPO / "src/outplace/data/optable.json").read_text()))),
+    "python scripts/verify_optable.py --facts": Case((0,), lambda root, r: _assert_in(
+        b"0 disagreements", r.stdout + r.stderr)),
 }
 
 

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from outplace.engine import check_source, fix_source
+from outplace.findings import HAZARDS
 from outplace.settings import Settings
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "rules"
@@ -41,9 +42,9 @@ ONE_LINERS = {
 def test_advertised_fix_applies(name: str) -> None:
     before, after = ONE_LINERS[name]
     source, expected = HEAD + before + "    return y\n", HEAD + after + "    return y\n"
-    advertised = [f for f in check_source(source) if f.fix is not None and f.fix.is_safe]
+    advertised = [f for f in check_source(source, Settings(hazards=HAZARDS)) if f.fix is not None and f.fix.is_safe]
     assert advertised, "the case must advertise a safe fix"
-    result = fix_source(source)
+    result = fix_source(source, Settings(hazards=HAZARDS))
     assert result.output == expected
     assert len(result.applied) == len(advertised) and result.remaining == []
 
@@ -53,7 +54,7 @@ def test_advertised_fix_applies(name: str) -> None:
 def test_line_endings_are_kept(name: str, newline: str) -> None:
     before, after = ONE_LINERS[name]
     source = (HEAD + before + "    return y\n").replace("\n", newline)
-    assert fix_source(source).output == (HEAD + after + "    return y\n").replace("\n", newline)
+    assert fix_source(source, Settings(hazards=HAZARDS)).output == (HEAD + after + "    return y\n").replace("\n", newline)
 
 
 @pytest.mark.parametrize("source, expected", [
@@ -63,12 +64,12 @@ def test_line_endings_are_kept(name: str, newline: str) -> None:
      "import torch\nx = torch.zeros(3).exp()\nif x is not None: x = x * 2\n"),
 ], ids=["form feed at module level", "CR at the end of the file", "module-level one-liner"])
 def test_module_level(source: str, expected: str) -> None:
-    assert fix_source(source).output == expected
+    assert fix_source(source, Settings(hazards=HAZARDS)).output == expected
 
 
 def test_clone_before_write_in_a_one_line_body_stays_on_the_line() -> None:
     source = HEAD + "    if c: y[0] = 1\n    return y\n"
-    out = fix_source(source, Settings(unsafe_fixes=True, clone=True)).output
+    out = fix_source(source, Settings(hazards=HAZARDS, unsafe_fixes=True, clone=True)).output
     assert out == HEAD + "    if c: y = y.clone(); y[0] = 1\n    return y\n"
 
 
@@ -79,7 +80,7 @@ def _fix_cases() -> list[Path]:
 
 def _settings(path: Path) -> Settings:
     mode = path.name.split("_", 1)[0]
-    return Settings(unsafe_fixes=mode != "safe", clone=mode == "clone")
+    return Settings(hazards=HAZARDS, unsafe_fixes=mode != "safe", clone=mode == "clone")
 
 
 @pytest.mark.parametrize("path", _fix_cases(), ids=lambda p: f"{p.parent.name}/{p.stem}")
@@ -119,7 +120,8 @@ def test_rewrite_walks_the_plans_a_fixed_number_of_times() -> None:
     block = "\n\ndef f{i}(x: torch.Tensor):\n    y = torch.sigmoid(x)\n    y *= 2\n    return y\n"
     for n in (50, 400):
         source = "import torch\n" + "".join(block.format(i=i) for i in range(n))
-        findings, tree = _analyse(source, Settings())
+        checked, tree = _analyse(source, Settings(hazards=HAZARDS))
+        findings = checked.findings
         stmts = _statements_by_start(tree, split_lines(source))
         plans = _Counting((i, f.plan, stmts[f.plan.stmt]) for i, f in enumerate(findings))
         new, landed = rewrite_source(source, tree, plans)
@@ -143,6 +145,6 @@ def test_no_fix_is_advertised_that_does_not_apply_on_the_fixtures() -> None:
 def test_messages_name_the_line_and_column_of_the_statement() -> None:
     # The one-line-body positions the fixer keys plans by: the statement's own column, in characters.
     source = HEAD + "    if c: y *= 2  # é\n    return y\n"
-    [f] = check_source(source)
+    [f] = check_source(source, Settings(hazards=HAZARDS))
     assert (f.line, f.col) == (6, 11)
-    assert re.search(r"y = y \* 2", fix_source(source).output)
+    assert re.search(r"y = y \* 2", fix_source(source, Settings(hazards=HAZARDS)).output)

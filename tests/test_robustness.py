@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from outplace.engine import fix_source
+from outplace.findings import HAZARDS
 from outplace.settings import Settings
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals, FIFOs and flock")
@@ -30,8 +31,13 @@ def f{i}(x: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
     z.add_(1)
     w += 1
     return z * w
+
+
+f{i}(torch.ones(3, requires_grad=True).exp(), torch.ones(3, requires_grad=True).exp())
 '''
-GOOD = "import torch\n\n\ndef f(x: torch.Tensor):\n    y = torch.sigmoid(x)\n    y *= 2\n    return y\n"
+# A caller passes a tensor that requires grad: the write breaks backward (reported by default).
+CALL = "\n\nf(torch.ones(3, requires_grad=True).exp())\n"
+GOOD = "import torch\n\n\ndef f(x: torch.Tensor):\n    y = torch.sigmoid(x)\n    y *= 2\n    return y\n" + CALL
 
 
 def module(blocks: int) -> str:

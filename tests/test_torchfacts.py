@@ -1,11 +1,13 @@
-"""The measured facts the judgement core reads: `saves_inputs`, the aliasing of functionals and
-modules, `tensor_only_methods`, the shape facts and `no_grad_output`.  Each textbook row is checked
+"""The measured facts the judgement core reads: `saves_inputs`, `saved_when`, the aliasing of
+functionals and modules, `tensor_only_methods`, the shape facts and `no_grad_output`.  Each textbook row is checked
 both ways: what the table says, and what torch does when the row is exercised; the verifier
 (`scripts/verify_optable.py --facts`) must find a tampered row."""
 
 from __future__ import annotations
 
+import ast
 import copy
+import importlib
 import json
 import sys
 from importlib import resources
@@ -14,7 +16,8 @@ from typing import Any, Callable
 
 import pytest
 
-from outplace.optable import OpTable, load_optable
+from outplace.analysis.effects import TorchEffects
+from outplace.optable import RETURN, OpTable, load_optable
 
 torch = pytest.importorskip("torch")
 F, nn = torch.nn.functional, torch.nn
@@ -287,15 +290,359 @@ def test_no_grad_output_both_ways(table: OpTable) -> None:
         assert y.requires_grad
 
 
+# --- saved_output_positions: per argument pattern, per tuple position ------------------------------
+
+def _pool(return_indices: bool) -> Callable[[Any], Any]:
+    return lambda x: nn.MaxPool2d(2, return_indices=return_indices)(x)
+
+
+# (category, name, pattern, the call on fresh inputs (two (3, 4) tensors; the first 4-D for pooling))
+SAVED_OUTPUT_CASES = [
+    ("methods", "exp", "scalar", lambda a, b: a.exp()),
+    ("torch", "max", "tensors", lambda a, b: torch.max(a, b)),
+    ("torch", "min", "tensors", lambda a, b: torch.min(a, b)),
+    ("torch", "max", "scalar", lambda a, b: torch.max(a)),
+    ("methods", "max", "dim", lambda a, b: a.max(1)),
+    ("torch", "max", "dim", lambda a, b: torch.max(a, dim=0)),
+    ("methods", "median", "scalar", lambda a, b: a.median()),
+    ("methods", "median", "dim", lambda a, b: a.median(1)),
+    ("methods", "pow", "scalar", lambda a, b: a.pow(2)),
+    ("methods", "pow", "tensors", lambda a, b: a.pow(b)),
+    ("torch", "pow", "scalar", lambda a, b: torch.pow(a, 3)),
+    ("torch", "sort", "scalar", lambda a, b: torch.sort(a)),
+    ("methods", "topk", "scalar", lambda a, b: a.topk(2)),
+    ("methods", "kthvalue", "dim", lambda a, b: a.kthvalue(2, 1)),
+    ("functional", "max_pool2d", "scalar", lambda a, b: F.max_pool2d(a, 2)),
+    ("functional", "max_pool2d", "flags", lambda a, b: F.max_pool2d(a, 2, return_indices=True)),
+    ("modules", "MaxPool2d", "scalar", lambda a, b: _pool(False)(a)),
+    ("modules", "MaxPool2d", "flags", lambda a, b: _pool(True)(a)),
+]
+
+
+@pytest.mark.parametrize("cat,name,pattern,call", SAVED_OUTPUT_CASES,
+                         ids=[f"{c[0]}.{c[1]}-{c[2]}" for c in SAVED_OUTPUT_CASES])
+def test_saved_output_positions_hold_in_torch(table: OpTable, cat: str, name: str, pattern: str,
+                                              call: Callable[[Any, Any], Any]) -> None:
+    """Writing into one position of what the call returned breaks backward exactly when the table
+    says autograd saved that position (0 for a single tensor)."""
+    saved = table.saved_outputs(cat, name, pattern)
+    assert saved is not None, f"{cat}.{name} {pattern} is unknown"
+    assert table.saved_output(cat, name, pattern) == bool(saved)
+    shape = (1, 2, 4, 4) if "pool" in name.lower() else (3, 4)
+    n = len(call(t(*shape), t(3, 4))) if isinstance(call(t(*shape), t(3, 4)), tuple) else 1
+    for position in range(n):
+        torch.manual_seed(0)
+        result = call(t(*shape), t(3, 4))
+        parts = list(result) if isinstance(result, tuple) else [result]
+        assert write_breaks_backward(parts, parts[position]) == (position in saved), (position, sorted(saved))
+
+
+def test_saved_output_positions_split_what_saves_output_merges(table: OpTable) -> None:
+    """saves_output keeps the union; the patterns tell the overloads apart."""
+    so = table.saved_outputs
+    for cat in ("methods", "torch"):
+        assert {"max", "min", "pow"} <= table.saves_output[cat]
+        assert so(cat, "max", "tensors") == so(cat, "min", "tensors") == frozenset()
+        assert so(cat, "max", "scalar") == {0} and so(cat, "max", "dim") == {1} and so(cat, "max") == {0, 1}
+        assert so(cat, "pow", "scalar") == frozenset() and so(cat, "pow", "tensors") == {0}
+        assert so(cat, "sort") == {1} and so(cat, "topk") == {1}
+    assert "MaxPool2d" in table.saves_output["modules"] and so("modules", "MaxPool2d", "scalar") == frozenset()
+    assert table.saves_output_conditionally("methods", "max") and not table.saves_output_conditionally(
+        "methods", "max", "dim")
+    # A pattern not measured for a name reads as "any"; "inplace" never does.
+    assert so("methods", "exp", "tensors") == so("methods", "exp", "any") == {0}
+    assert so("functional", "gelu", "inplace") is None and so("methods", "no_such_method") is None
+    for cat, rows in table.saved_output_positions.items():  # the union is the old list, name for name
+        assert {n for n, r in rows.items() if any(r.values())} == table.saves_output[cat], cat
+
+
+# --- tuple_returns --------------------------------------------------------------------------------
+
+def _attention() -> Any:
+    return nn.MultiheadAttention(4, 2)(t(3, 1, 4), t(3, 1, 4), t(3, 1, 4))
+
+
+# (category, name, pattern, the call)
+TUPLE_CASES = [
+    ("methods", "max", "scalar", lambda: t(3, 4).max()),
+    ("methods", "max", "dim", lambda: t(3, 4).max(1)),
+    ("torch", "max", "tensors", lambda: torch.max(t(3, 4), t(3, 4))),
+    ("torch", "sort", "scalar", lambda: torch.sort(t(3, 4))),
+    ("methods", "topk", "scalar", lambda: t(3, 4).topk(2)),
+    ("methods", "exp", "scalar", lambda: t(3, 4).exp()),
+    ("functional", "max_pool2d", "scalar", lambda: F.max_pool2d(t(1, 1, 4, 4), 2)),
+    ("functional", "max_pool2d", "flags", lambda: F.max_pool2d(t(1, 1, 4, 4), 2, return_indices=True)),
+    ("modules", "MaxPool2d", "flags", lambda: nn.MaxPool2d(2, return_indices=True)(t(1, 1, 4, 4))),
+    ("modules", "MultiheadAttention", "tensors", _attention),
+    ("modules", "LSTM", "scalar", lambda: nn.LSTM(4, 3)(t(2, 1, 4))),
+    ("modules", "GRU", "scalar", lambda: nn.GRU(4, 3)(t(2, 1, 4))),
+    ("modules", "RNN", "scalar", lambda: nn.RNN(4, 3)(t(2, 1, 4))),
+    ("modules", "LSTMCell", "tensors", lambda: nn.LSTMCell(4, 3)(t(2, 4), (t(2, 3), t(2, 3)))),
+    ("modules", "GRUCell", "tensors", lambda: nn.GRUCell(4, 3)(t(2, 4), t(2, 3))),
+    ("modules", "Linear", "scalar", lambda: nn.Linear(4, 3)(t(2, 4))),
+]
+
+
+@pytest.mark.parametrize("cat,name,pattern,call", TUPLE_CASES, ids=[f"{c[0]}.{c[1]}-{c[2]}" for c in TUPLE_CASES])
+def test_tuple_returns_hold_in_torch(table: OpTable, cat: str, name: str, pattern: str,
+                                     call: Callable[[], Any]) -> None:
+    torch.manual_seed(0)
+    result = call()
+    expected = len(result) if isinstance(result, (tuple, list)) else None
+    assert table.returns_tuple(cat, name, pattern) == expected
+    assert not table.returns_tuple_conditionally(cat, name, pattern)
+
+
+def test_tuple_returns_of_variable_length(table: OpTable) -> None:
+    x = t(3, 4)
+    for name, calls in (("split", (lambda: x.split(2), lambda: x.split(1))),
+                        ("unbind", (lambda: x.unbind(), lambda: x.unbind(1))),
+                        ("nonzero", (lambda: x.nonzero(as_tuple=True), lambda: x[0].nonzero(as_tuple=True))),
+                        ("unique", (lambda: x.unique(return_counts=True),
+                                    lambda: x.unique(return_inverse=True, return_counts=True)))):
+        lengths = {len(c()) for c in calls}
+        assert len(lengths) == 2, name
+        pattern = "flags" if name in ("nonzero", "unique") else "any"
+        assert table.returns_tuple("methods", name, pattern) == 0, name
+    assert table.returns_tuple("methods", "unique", "scalar") is None and not isinstance(x.unique(), tuple)
+    # x.max() and x.max(1) meet in "any": a tuple on some calls only.
+    assert table.returns_tuple("methods", "max") == 2 and table.returns_tuple_conditionally("methods", "max")
+    assert table.returns_tuple("methods", "no_such_method") is None
+
+
+def test_pattern_args_name_the_positions_that_decide(table: OpTable) -> None:
+    args = table.pattern_args
+    assert args["methods"]["max"]["dim"] == ("0",) and args["torch"]["max"]["dim"] == ("1",)
+    assert args["functional"]["max_pool2d"]["return_indices"] == ("6",)  # a boolean dispatch's True branch
+    assert args["modules"]["MaxPool2d"] == {"return_indices": ("4",)}
+    assert args["torch"]["unique"]["return_counts"] == ("3",)
+    assert {"return_indices", "return_counts", "return_inverse", "as_tuple"} <= table.return_flags
+    x = torch.linspace(0.1, 0.9, 12).reshape(3, 4)
+    assert torch.equal(torch.max(x, 1).indices, torch.max(x, dim=1).indices)
+    assert len(F.max_pool2d(x[None, None], 2, 2, 0, 1, False, True)) == 2  # position 6 is return_indices
+
+
+# --- inplace_written_saved ------------------------------------------------------------------------
+
+def _relu_module_inplace(x: Any) -> Any:
+    return nn.ReLU(inplace=True)(x)
+
+
+# (category, name, pattern, the in-place call on (x, other))
+WRITTEN_CASES = [
+    ("methods", "sigmoid_", "scalar", lambda x, w: x.sigmoid_()),
+    ("methods", "exp_", "scalar", lambda x, w: x.exp_()),
+    ("methods", "pow_", "scalar", lambda x, w: x.pow_(2)),
+    ("methods", "pow_", "tensors", lambda x, w: x.pow_(w)),
+    ("methods", "mul_", "tensors", lambda x, w: x.mul_(w)),
+    ("methods", "mul_", "scalar", lambda x, w: x.mul_(2)),
+    ("methods", "add_", "tensors", lambda x, w: x.add_(w)),
+    ("torch", "sigmoid_", "scalar", lambda x, w: torch.sigmoid_(x)),
+    ("functional", "relu_", "scalar", lambda x, w: F.relu_(x)),
+    ("functional", "relu", "inplace", lambda x, w: F.relu(x, inplace=True)),
+    ("modules", "ReLU", "inplace", lambda x, w: _relu_module_inplace(x)),
+    ("functional", "hardtanh", "inplace", lambda x, w: F.hardtanh(x, inplace=True)),
+]
+
+
+@pytest.mark.parametrize("cat,name,pattern,call", WRITTEN_CASES, ids=[f"{c[0]}.{c[1]}-{c[2]}" for c in WRITTEN_CASES])
+def test_inplace_written_saved_holds_in_torch(table: OpTable, cat: str, name: str, pattern: str,
+                                              call: Callable[[Any, Any], Any]) -> None:
+    """After the in-place call, writing into the tensor it wrote breaks backward exactly when the
+    table says autograd saved that tensor (not a copy of its original value)."""
+    written = table.inplace_saves_written(cat, name, pattern)
+    assert written is not None, f"{cat}.{name} {pattern} is unknown"
+    x, w = t(3, 4), t(3, 4)
+    out = call(x, w)
+    assert out is x
+    assert write_breaks_backward(out, x) == written
+
+
+def test_inplace_written_saved_rows(table: OpTable) -> None:
+    w = table.inplace_saves_written
+    assert w("methods", "pow_") and w("methods", "pow_", "scalar") is False  # "any" is the union
+    assert w("methods", "sigmoid_") and w("methods", "tanh_") and w("torch", "relu_")
+    assert w("methods", "mul_") is False and w("methods", "add_") is False and w("methods", "copy_") is False
+    assert w("functional", "relu") is None and w("functional", "relu", "inplace") is True
+    assert w("modules", "Hardtanh", "inplace") is False and w("modules", "ELU", "inplace") is True
+    assert w("methods", "exp") is None  # not an in-place op
+    assert any("PowBackward0._saved_self" in n or "pow_" in n for n in (
+        json.loads((ROOT / "src/outplace/data/optable_evidence.json").read_text())
+        ["inplace_written_saved"]["methods"]["pow_"].values()))
+
+
+# --- saved_when: which inputs must require grad for each to be saved -------------------------------
+
+Spec = dict[str, Any]  # input key -> a shape (a float tensor), a bool tensor (never requires grad), or a module maker
+
+
+def _saved_when_inputs(spec: Spec, grads: set[str]) -> dict[str, Any]:
+    """Fresh inputs, only the keys in `grads` requiring grad (a module's parameters: key "params")."""
+    torch.manual_seed(0)
+    out: dict[str, Any] = {}
+    for key, what in spec.items():
+        if isinstance(what, torch.Tensor):
+            out[key] = what.clone()
+        elif callable(what):
+            out[key] = what().requires_grad_(key in grads)
+        else:
+            out[key] = t(*what) if key in grads else t(*what).detach()
+    return out
+
+
+def _written(value: Any) -> list[Any]:
+    return list(value.parameters()) if isinstance(value, nn.Module) else [value]
+
+
+MASK = torch.tensor([[True, False, True, False]] * 3)
+
+# (category, name, pattern, inputs by key, the call on them)
+SAVED_WHEN_CASES = [
+    ("methods", "mul", "tensors", {"self": (3, 4), "0": (3, 4)}, lambda i: i["self"].mul(i["0"])),
+    ("methods", "mul", "scalar", {"self": (3, 4)}, lambda i: i["self"].mul(2)),
+    ("torch", "mul", "tensors", {"0": (3, 4), "1": (3, 4)}, lambda i: torch.mul(i["0"], i["1"])),
+    ("methods", "div", "tensors", {"self": (3, 4), "0": (3, 4)}, lambda i: i["self"].div(i["0"])),
+    ("methods", "matmul", "tensors", {"self": (3, 4), "0": (4, 2)}, lambda i: i["self"].matmul(i["0"])),
+    ("torch", "matmul", "tensors", {"0": (3, 4), "1": (4, 2)}, lambda i: torch.matmul(i["0"], i["1"])),
+    ("torch", "addcmul", "tensors", {"0": (3, 4), "1": (3, 4), "2": (3, 4)},
+     lambda i: torch.addcmul(i["0"], i["1"], i["2"])),
+    ("torch", "where", "tensors", {"0": MASK, "1": (3, 4), "2": (3, 4)}, lambda i: torch.where(i["0"], i["1"], i["2"])),
+    ("functional", "linear", "tensors", {"0": (3, 4), "1": (2, 4), "2": (2,)}, lambda i: F.linear(i["0"], i["1"], i["2"])),
+    ("functional", "conv2d", "tensors", {"0": (1, 3, 4, 4), "1": (2, 3, 2, 2), "2": (2,)},
+     lambda i: F.conv2d(i["0"], i["1"], i["2"])),
+    ("methods", "exp", "scalar", {"self": (3, 4)}, lambda i: i["self"].exp()),
+    ("methods", "sigmoid", "scalar", {"self": (3, 4)}, lambda i: i["self"].sigmoid()),
+    ("torch", "sigmoid", "scalar", {"0": (3, 4)}, lambda i: torch.sigmoid(i["0"])),
+    ("methods", "mul_", "tensors", {"self": (3, 4), "0": (3, 4)}, lambda i: i["self"].mul_(i["0"])),
+    ("modules", "Linear", "scalar", {"0": (3, 4), "params": lambda: nn.Linear(4, 2)}, lambda i: i["params"](i["0"])),
+    ("modules", "Conv2d", "scalar", {"0": (1, 3, 4, 4), "params": lambda: nn.Conv2d(3, 2, 2)},
+     lambda i: i["params"](i["0"])),
+    ("modules", "Bilinear", "tensors", {"0": (3, 4), "1": (3, 5), "params": lambda: nn.Bilinear(4, 5, 2)},
+     lambda i: i["params"](i["0"], i["1"])),
+]
+
+
+@pytest.mark.parametrize("cat,name,pattern,spec,call", SAVED_WHEN_CASES,
+                         ids=[f"{c[0]}.{c[1]}-{c[2]}" for c in SAVED_WHEN_CASES])
+def test_saved_when_holds_in_torch(table: OpTable, cat: str, name: str, pattern: str, spec: Spec,
+                                   call: Callable[[dict], Any]) -> None:
+    """With only one input requiring grad (and with all), writing into each input (and into the
+    result) breaks backward exactly when the row says that input makes it saved."""
+    when = table.saved_when(cat, name, pattern)
+    assert when is not None, f"{cat}.{name} {pattern} is unknown"
+    assert not table.saved_when_conditionally(cat, name, pattern)
+    grad_keys = [k for k, v in spec.items() if not isinstance(v, torch.Tensor)]
+    for grads in [{g} for g in grad_keys] + [set(grad_keys)]:
+        for key in [*spec, RETURN]:
+            inputs = _saved_when_inputs(spec, grads)
+            result = call(inputs)
+            written = [result] if key == RETURN else _written(inputs[key])
+            expected = bool(when.get(key, frozenset()) & grads)
+            assert write_breaks_backward(result, written) == expected, (sorted(grads), key, dict(when))
+
+
+def test_saved_when_textbook_rows(table: OpTable) -> None:
+    w = table.saved_when
+    assert w("methods", "mul", "tensors")["self"] == {"0", "other"} and w("methods", "mul", "tensors")["0"] == {"self"}
+    assert w("methods", "mul", "scalar") == {}  # `x * 2` saves nothing
+    assert w("methods", "div", "tensors")["self"] == {"0", "other"}
+    assert w("methods", "div", "tensors")["0"] == {"self", "0", "other"}
+    assert w("functional", "linear", "tensors")["0"] == w("functional", "linear", "tensors")["input"] == {"1", "weight"}
+    assert w("modules", "Linear", "scalar")["0"] == {"params"}  # always, unless the layer is frozen
+    assert w("methods", "exp")[RETURN] == {"self"} and set(w("methods", "exp")) == {RETURN}
+    assert w("functional", "dropout") == {}  # its mask is no input: nothing an input requires saves one
+    # A pattern not measured for a name reads as "any"; "inplace" never does; an unknown name is None.
+    assert w("methods", "exp", "tensors") == w("methods", "exp", "any")
+    assert w("functional", "gelu", "inplace") is None and w("methods", "no_such_method") is None
+    assert table.saved_when_conditionally("methods", "pow") and not table.saved_when_conditionally("methods", "pow",
+                                                                                                   "tensors")
+    # Every input saves_inputs lists is a key of the same pattern's saved_when row (where one ran with grad).
+    for cat, rows in table.saves_inputs.items():
+        for name, row in rows.items():
+            for pattern, keys in row.items():
+                got = table.saved_when_rows[cat].get(name, {}).get(pattern)
+                assert got is None or set(keys) == set(got) - {RETURN}, (cat, name, pattern)
+    assert _torchfacts("saved_when").RETURN == RETURN
+
+
+# --- the analysis classifies a call as the generator did ------------------------------------------
+
+# (category, name, the call's source with `x` / `w` tensors, its primary argument excluded from `w`s)
+PATTERN_CALLS = [
+    ("torch", "max", "torch.max(x, w)", "tensors"),
+    ("torch", "max", "torch.max(x, 1)", "dim"),
+    ("torch", "max", "torch.max(x, dim=0)", "dim"),
+    ("torch", "max", "torch.max(x)", "scalar"),
+    ("methods", "max", "x.max(1)", "dim"),
+    ("methods", "max", "x.max(w)", "tensors"),
+    ("methods", "pow", "x.pow(2)", "scalar"),
+    ("methods", "sum", "x.sum(0, keepdim=True)", "dim"),
+    ("methods", "unique", "x.unique(return_counts=True)", "flags"),
+    ("torch", "unique", "torch.unique(x, True, True)", "flags"),
+    ("methods", "nonzero", "x.nonzero(as_tuple=True)", "flags"),
+    ("functional", "max_pool2d", "F.max_pool2d(x, 2, return_indices=True)", "flags"),
+    ("functional", "max_pool2d", "F.max_pool2d(x, 2, 2, 0, 1, False, True)", "flags"),
+    ("functional", "max_pool2d", "F.max_pool2d(x, 2)", "scalar"),
+    ("functional", "softmax", "F.softmax(x, 1)", "dim"),
+    ("torch", "cat", "torch.cat([x, w], 1)", "dim"),
+]
+
+
+@pytest.mark.parametrize("cat,name,source,pattern", PATTERN_CALLS, ids=[c[2] for c in PATTERN_CALLS])
+def test_analysis_classifies_calls_like_the_generator(table: OpTable, cat: str, name: str, source: str,
+                                                      pattern: str) -> None:
+    calls, common, patterns = _torchfacts("calls"), _torchfacts("common"), _torchfacts("patterns")
+    node = ast.parse(source, mode="eval").body
+    env = {"torch": torch, "F": F, "x": t(1, 1, 4, 4) if "pool" in name else t(3, 4), "w": t(3, 4)}
+    args = [eval(ast.unparse(a), env) for a in node.args]  # noqa: S307 - the literal calls above
+    kwargs = {k.arg: eval(ast.unparse(k.value), env) for k in node.keywords}  # noqa: S307
+    if cat == "methods":
+        inputs = calls.keyed("self", [env["x"], *args], kwargs)
+    else:
+        inputs = calls.keyed(None, args, kwargs)
+    primary = "self" if cat == "methods" else "0"
+    operands = [v for k, v in inputs.items() if k != primary]
+    generated = patterns.classify(cat, name, inputs, bool(common.tensors_in(operands)), "", frozenset())
+    # What the analysis knows: which arguments (after the receiver / first argument) hold a tensor.
+    first = 0 if cat == "methods" else 1
+    tensor_args = [i for i, a in enumerate(node.args) if i >= first and isinstance(a, ast.Name) and a.id == "w"]
+    analysed = TorchEffects(table).call_pattern(cat, name, node, tensor_args)
+    assert generated == analysed == pattern
+
+
+def test_call_pattern_when_the_arguments_cannot_tell(table: OpTable) -> None:
+    effects = TorchEffects(table)
+
+    def pattern(cat: str, name: str, source: str, tensor_args: tuple = (), ctor: str | None = None) -> str:
+        node = ast.parse(source, mode="eval").body
+        built = ast.parse(ctor, mode="eval").body if ctor else None
+        return effects.call_pattern(cat, name, node, tensor_args, ctor=built)
+
+    assert pattern("functional", "max_pool2d", "F.max_pool2d(x, 2, return_indices=r)") == "any"
+    assert pattern("functional", "max_pool2d", "F.max_pool2d(x, **cfg)") == "any"
+    assert pattern("functional", "max_pool2d", "F.max_pool2d(x, 2, return_indices=False)") == "scalar"
+    assert pattern("methods", "sum", "x.sum(*dims)") == "any" and pattern("methods", "view", "x.view(*s)") == "scalar"
+    assert pattern("methods", "sum", "x.sum(dim=None)") == "scalar" and pattern("methods", "sum", "x.sum(d)") == "dim"
+    assert pattern("modules", "MaxPool2d", "m(x)", ctor="nn.MaxPool2d(2, 2, 0, 1, True)") == "flags"
+    assert pattern("modules", "MaxPool2d", "m(x)", ctor="nn.MaxPool2d(2)") == "scalar"
+    assert pattern("modules", "MaxPool2d", "m(x)") == "any"  # built where the analysis cannot see
+    assert pattern("modules", "Linear", "m(x)") == "scalar"
+    assert pattern("modules", "MultiheadAttention", "m(q, k, v)", (1, 2), ctor="nn.MultiheadAttention(4, 2)") == "tensors"
+
+
 # --- the verifier ---------------------------------------------------------------------------------
 
-def _verifier() -> Any:
+def _torchfacts(module: str) -> Any:
+    """A module of the generator's package (scripts/torchfacts)."""
     sys.path.insert(0, str(ROOT / "scripts"))
     try:
-        from torchfacts import verify
+        return importlib.import_module(f"torchfacts.{module}")
     finally:
         sys.path.pop(0)
-    return verify
+
+
+def _verifier() -> Any:
+    return _torchfacts("verify")
 
 
 def _raw() -> dict:
@@ -320,7 +667,14 @@ def test_verifier_agrees_and_finds_tampered_rows() -> None:
     tampered["keepdim_reductions"]["methods"]["sum"] = "tuple"
     tampered["may_alias_input"]["modules"].pop("Identity")
     tampered["tensor_only_methods"].append("sum")
+    tampered["saved_output_positions"]["torch"]["max"]["tensors"] = [0]
+    tampered["tuple_returns"]["modules"]["LSTM"]["scalar"] = None
+    tampered["inplace_written_saved"]["methods"]["pow_"]["scalar"] = True
+    tampered["pattern_args"]["methods"]["max"]["dim"] = ["1"]
+    tampered["saved_when"]["methods"]["mul"]["tensors"]["self"] = ["self"]
     problems, _ = _verifier().verify_facts(tampered)
     assert sorted(p.split(":")[0] for p in problems) == [
-        "keepdim_reductions.methods.sum", "may_alias_input.modules.Identity", "no_grad_output.methods",
-        "saves_inputs.methods.exp.any", "shape_preserving.methods.squeeze", "tensor_only_methods"], problems
+        "inplace_written_saved.methods.pow_.scalar", "keepdim_reductions.methods.sum",
+        "may_alias_input.modules.Identity", "no_grad_output.methods", "pattern_args.methods.max.dim",
+        "saved_output_positions.torch.max.tensors", "saved_when.methods.mul.tensors.self", "saves_inputs.methods.exp.any",
+        "shape_preserving.methods.squeeze", "tensor_only_methods", "tuple_returns.modules.LSTM.scalar"], problems

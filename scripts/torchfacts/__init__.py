@@ -18,11 +18,21 @@ family; see design.md §2, §3 and §6 for the facts this reproduces.
 * ``calls``: every call the autograd probes run (generic inputs, hand cases, OpInfo and ModuleInfo
   samples, degenerate arguments such as ``p=0.0``), each with its inputs by key (``"self"``,
   ``"0"``..., keyword names, a module's ``"params"``/``"buffers"``).
-* ``probe``: one call under autograd: the tensors it saved (read from the autograd nodes it
-  created and confirmed by writing into each and running backward; or, for the verifier, seen by a
-  ``saved_tensors_hooks`` pack hook), what it returned, whether the result requires grad.
+* ``probe``: one call under autograd: its argument pattern, the tensors it saved (read from the
+  autograd nodes it created and confirmed by writing into each and running backward, each
+  position of a returned tuple alone too; or, for the verifier, seen by a ``saved_tensors_hooks``
+  pack hook), what it returned (a tuple of what length), whether the result requires grad.
+* ``patterns``: the argument patterns ("scalar", "tensors", "dim", "flags", "inplace") a call
+  falls in, ``pattern_args`` / ``return_flags`` (the positions and keywords that decide it, from
+  signatures and aten schemas), so that the analysis classifies calls as the sweep did.
 * ``saving``: ``saves_output`` / ``output_not_saved`` (whether autograd holds on to a returned
-  tensor) and ``saves_inputs`` (which inputs), from the probes.
+  tensor), ``saves_inputs`` (which inputs, per pattern), ``saved_output_positions`` (per pattern,
+  which positions of a returned tuple) and ``inplace_written_saved`` (whether an in-place op saved
+  the tensor it wrote or a copy of its original), from the probes.
+* ``saved_when``: ``saved_when`` (per pattern, which inputs must require grad for autograd to save
+  each input, and the result: ``a * b`` saves ``b`` only for ``a``'s gradient), from each call of
+  the sweep run again with one input at a time requiring grad.
+* ``tuples``: ``tuple_returns`` (which calls return a tuple, and its length, per pattern).
 * ``aliasing``: ``may_alias_input`` / ``no_input_alias`` (functionals and modules that may return
   their input, and when), from the probes.
 * ``grad``: ``no_grad_output``, from the probes.

@@ -39,6 +39,7 @@ import torch.nn.functional as F
 
 from .common import clean_label, describe, load_op_db
 from .inputs import ArgList, f32, i64, leaf, make, scalar_for, special_args
+from .patterns import ctor_flags
 
 CATEGORIES = ("methods", "torch", "functional", "modules")
 SHAPES = ((3, 4), (4,), (), (2, 3, 4, 4))
@@ -71,6 +72,7 @@ class Case:
     int_only: bool = False  # integer inputs: never part of an autograd graph
     variant: str = ""  # "inplace=True", "p=0.0", "training=False" or "" (the keyword that made it)
     mode: str = ""  # modules: "train" or "eval"
+    ctor_flags: frozenset[str] = frozenset()  # modules: return flags the construction set True
 
     @property
     def primary(self) -> str:
@@ -297,6 +299,13 @@ HAND_CASES: dict[tuple[str, str], list[Callable[[], tuple[tuple, dict]]]] = {
         lambda d=d: ((f32(1, 1, *(4,) * d), 2), {"output_size": 2}),
         lambda d=d: ((f32(1, 1, *(4,) * d), 2), {"output_size": 2, "return_indices": True})]
        for d in (2, 3) for suffix in ("", "_with_indices")},
+    # Return flags together, and as_tuple on more than one dim: how long the tuple is depends on them
+    # (OpInfo passes one flag at a time, and as_tuple on a 0-dim input only).
+    **{(cat, name): [lambda: ((f32(6),), {"return_inverse": True, "return_counts": True}),
+                     lambda: ((f32(6),), {"return_inverse": True})]
+       for cat in ("torch", "methods") for name in ("unique", "unique_consecutive")},
+    **{(cat, "nonzero"): [lambda: ((f32(3, 4),), {"as_tuple": True}), lambda: ((f32(4),), {"as_tuple": True})]
+       for cat in ("torch", "methods")},
     ("functional", "multi_head_attention_forward"): [lambda: (
         (f32(2, 3, 4), f32(2, 3, 4), f32(2, 3, 4), 4, 2, f32(12, 4), f32(12), None, None, False,
          0.0, f32(4, 4), f32(4)), {})],
@@ -407,8 +416,10 @@ def generic_module_inputs(name: str) -> list[tuple[str, tuple, tuple]]:
     return cases
 
 
-def _module_case(name: str, label: str, maker: MakeCall, extra: dict, training: bool) -> Case:
-    return Case(("modules", name), label, maker, variant=variant_of(extra), mode="train" if training else "eval")
+def _module_case(name: str, label: str, maker: MakeCall, extra: dict, training: bool,
+                 flags: frozenset[str] = frozenset()) -> Case:
+    return Case(("modules", name), label, maker, variant=variant_of(extra), mode="train" if training else "eval",
+                ctor_flags=flags)
 
 
 def module_cases(names: list[str], modules_inplace: dict[str, int], measure: Measure) -> None:
@@ -432,9 +443,10 @@ def module_cases(names: list[str], modules_inplace: dict[str, int], measure: Mea
                 for extra in extras:
                     label = clean_label(f"{'train' if training else 'eval'}{' inplace=True' if extra else ''}"
                                         f" moduleinfo#{n} {describe(f.args, (), f.kwargs)}")
+                    ckwargs = {**c.kwargs, **extra}
                     measure(_module_case(cls.__name__, label, module_maker(
-                        cls, tuple(c.args), {**c.kwargs, **extra}, tuple(f.args), f.kwargs,
-                        torch.float64, training), extra, training))
+                        cls, tuple(c.args), ckwargs, tuple(f.args), f.kwargs, torch.float64, training),
+                        extra, training, ctor_flags(cls.__name__, tuple(c.args), ckwargs)))
     for name in sorted(wanted - covered):
         cls = getattr(torch.nn, name)
         extras = [{}] + ([{"inplace": True}] if name in modules_inplace else [])
@@ -450,7 +462,8 @@ def module_cases(names: list[str], modules_inplace: dict[str, int], measure: Mea
                     label = (f"{'train' if training else 'eval'}{' inplace=True' if extra else ''} "
                              f"{name}{ctor} on {describe(fargs, (), {})}")
                     ran += measure(_module_case(name, label, module_maker(
-                        cls, ca, extra, fargs, {}, torch.float32, training), extra, training))
+                        cls, ca, extra, fargs, {}, torch.float32, training), extra, training,
+                        ctor_flags(name, ca, extra)))
 
 
 # --------------------------------------------------------------------------------------------------

@@ -28,6 +28,7 @@ import torch
 
 from .calls import Case, MakeCall
 from .common import attempt, storage_ptr, tensors_in
+from .patterns import classify
 
 INPLACE_ERROR = "modified by an inplace operation"
 STATE_KEYS = ("params", "buffers")  # a module's own tensors: inputs of a kind, never "the input"
@@ -52,6 +53,11 @@ class Observation:
     input_evidence: dict[str, frozenset[str]] = field(default_factory=dict)  # key -> Node._saved_attr
     input_direct: dict[str, bool | None] = field(default_factory=dict)  # key -> the check on that input
     broken_backward: bool = False  # backward raises INPLACE_ERROR even without a write
+    pattern: str = "scalar"  # the call's argument pattern (patterns.classify)
+    returned: int | None = None  # the length of the tuple (or list) the call returned; None: not a sequence
+    saved_top: frozenset[int] = frozenset()  # positions of that tuple (0 for a single tensor) autograd saved
+    other_evidence: frozenset[str] = frozenset()  # Node._saved_attr names holding tensors on no input's or
+    # output's storage (copies such as the original `self` an in-place op saves, internal buffers)
 
     @property
     def measured_saving(self) -> bool:
@@ -117,7 +123,7 @@ def bump(t: torch.Tensor) -> None:
             t.add_(0)
 
 
-Pick = Callable[[list[torch.Tensor], dict[str, Any]], list[torch.Tensor]]
+Pick = Callable[[Any, dict[str, Any]], list[torch.Tensor]]  # (the call's result, its inputs) -> what to write
 
 
 def direct_check(make: MakeCall, pick: Pick | None) -> bool | None:
@@ -137,7 +143,7 @@ def direct_check(make: MakeCall, pick: Pick | None) -> bool | None:
     if not diff:
         return None
     try:
-        for t in pick(outs, inputs) if pick else ():
+        for t in pick(res, inputs) if pick else ():
             bump(t)
     except Exception:  # noqa: BLE001 - views of multi-output ops, overlapping memory...
         return None
@@ -153,12 +159,21 @@ def direct_check(make: MakeCall, pick: Pick | None) -> bool | None:
     return False
 
 
-def _pick_outputs(outs: list[torch.Tensor], inputs: dict[str, Any]) -> list[torch.Tensor]:
-    return outs
+def _pick_outputs(res: Any, inputs: dict[str, Any]) -> list[torch.Tensor]:
+    return outputs(res)
+
+
+def _pick_position(i: int) -> Pick:
+    """The tensors at position i of a returned tuple."""
+    return lambda res, inputs: outputs(res[i])
 
 
 def _pick_input(key: str) -> Pick:
-    return lambda outs, inputs: [t for t in tensors_in(inputs[key]) if t.numel()]
+    return lambda res, inputs: [t for t in tensors_in(inputs[key]) if t.numel()]
+
+
+def returned_length(res: Any) -> int | None:
+    return len(res) if isinstance(res, (tuple, list)) else None
 
 
 def _ptrs(value: Any) -> set[int]:
@@ -169,21 +184,23 @@ def measure(case: Case) -> bool:
     """Run one case; record what it showed, saved tensors read from the autograd nodes it created
     and confirmed by the direct check.  False when the call raised or returned no tensor (nothing
     learned)."""
-    return _measure(case, by_hooks=False)
+    return observe(case, by_hooks=False, sink=RECORDS) is not None
 
 
 def measure_by_hooks(case: Case) -> bool:
     """The same, saved tensors seen instead by a `saved_tensors_hooks` pack hook while the call
     runs (another channel than the nodes' `_saved_*` attributes; no direct check): the
     verifier's way."""
-    return _measure(case, by_hooks=True)
+    return observe(case, by_hooks=True, sink=RECORDS) is not None
 
 
-def _measure(case: Case, by_hooks: bool) -> bool:
+def observe(case: Case, by_hooks: bool, sink: dict[tuple[str, str], list[Observation]]) -> Observation | None:
+    """Run one case (`measure`, `measure_by_hooks`) and append what it showed to `sink` under its
+    op; None when the call raised or returned no tensor."""
     try:
         call, inputs = case.make()
     except Exception:  # noqa: BLE001 - a module that cannot be constructed with these arguments
-        return False
+        return None
     ins = tensors_in(inputs)
     differentiable = any(t.requires_grad for t in ins)  # before the call: detach_ changes it
     stop = [t.grad_fn for t in ins if t.grad_fn is not None]
@@ -203,10 +220,10 @@ def _measure(case: Case, by_hooks: bool) -> bool:
     with hooks:
         res, err = attempt(call)
     if err is not None:
-        return False
+        return None
     outs = outputs(res)
     if not outs:
-        return False
+        return None
     returned = tensors_in(res)
     state = {k: v for k, v in inputs.items() if k in STATE_KEYS}
     obs = Observation(
@@ -218,10 +235,12 @@ def _measure(case: Case, by_hooks: bool) -> bool:
         requires_grad=any(t.requires_grad for t in returned),
         input_shape=before[0] if before else None,
         keeps_shape=(isinstance(res, torch.Tensor) and (tuple(res.shape), res.dtype) == before) if before else None,
+        pattern=classify(*case.key, inputs, len(tensors_in(operands)) > len(primary), case.variant, case.ctor_flags),
+        returned=returned_length(res),
     )
-    RECORDS[case.key].append(obs)
+    sink[case.key].append(obs)
     if not obs.measured_saving:
-        return True  # ran, but nothing was differentiable: no evidence about saving either way
+        return obs  # ran, but nothing was differentiable: no evidence about saving either way
     if by_hooks:
         # A node no returned tensor leads to is garbage once the call returns (argsort's sort, the
         # abs inside isfinite): what it packed is no longer saved for anything.
@@ -234,6 +253,8 @@ def _measure(case: Case, by_hooks: bool) -> bool:
     saved_out: set[int] = set()
     out_evidence: set[str] = set()
     in_evidence: dict[str, set[str]] = collections.defaultdict(set)
+    other_evidence: set[str] = set()
+    all_in_ptrs = set().union(*in_ptrs.values()) if in_ptrs else set()
     for where, t in saved:
         if not t.numel():
             continue
@@ -244,15 +265,24 @@ def _measure(case: Case, by_hooks: bool) -> bool:
         for k, ptrs in in_ptrs.items():
             if ptr in ptrs:
                 in_evidence[k].add(where)
+        if ptr not in out_ptrs and ptr not in all_in_ptrs:
+            other_evidence.add(where)
     positions = {i for i, t in enumerate(outs) if storage_ptr(t) in saved_out}
-    del res, outs, returned, stop, saved
+    parts = list(res) if obs.returned is not None else [res]
+    top = {i for i, part in enumerate(parts) if any(storage_ptr(t) in saved_out for t in outputs(part))}
+    del res, outs, returned, stop, saved, parts
     packed.clear()
     obs.output_evidence = frozenset(out_evidence)
+    obs.other_evidence = frozenset(other_evidence)
     obs.output_direct = None if by_hooks else direct_check(case.make, _pick_outputs)
     obs.output_positions = frozenset(positions if out_evidence else {0} if obs.output_direct else ())
+    if obs.returned is not None and not by_hooks:
+        # Each position of a returned tuple on its own: which of them a write breaks backward through.
+        top |= {i for i in range(obs.returned) if direct_check(case.make, _pick_position(i))}
+    obs.saved_top = frozenset(top if obs.returned is not None else {0} if obs.output_saved else ())
     obs.broken_backward = case.make in BACKWARD_BROKEN
     for k, ptrs in in_ptrs.items():
         if ptrs:
             obs.input_evidence[k] = frozenset(in_evidence.get(k, ()))
             obs.input_direct[k] = None if by_hooks else direct_check(case.make, _pick_input(k))
-    return True
+    return obs

@@ -1,5 +1,7 @@
-"""Which ops save what for backward: `saves_output` / `output_not_saved` (a returned tensor) and
-`saves_inputs` (which inputs), from the call sweep's observations (`probe.RECORDS`).
+"""Which ops save what for backward: `saves_output` / `output_not_saved` (a returned tensor),
+`saves_inputs` (which inputs, per argument pattern), `saved_output_positions` (per pattern, which
+positions of what the call returned) and `inplace_written_saved` (whether an in-place op saved the
+tensor it wrote), from the call sweep's observations (`probe.RECORDS`).
 
 An op is listed as saving its output when any measured call does (conservative, with a note where
 calls disagree), as not saving when every measured call says so, and in neither list when nothing
@@ -12,6 +14,7 @@ from dataclasses import dataclass, field
 
 from .calls import CATEGORIES
 from .common import examples, note
+from .patterns import ALL_PATTERNS
 from .probe import INPLACE_ERROR, RECORDS, Observation
 from .schemas import positional_names
 
@@ -132,17 +135,13 @@ def build_saves_output(names: dict[str, list[str]]) -> tuple[dict[str, list[str]
 # saves_inputs
 # --------------------------------------------------------------------------------------------------
 
-INPUT_PATTERNS = ("any", "scalar", "inplace")
+def in_pattern(obs: Observation, pattern: str) -> bool:
+    """"any": every call but those with inplace=True; any other: the calls of that argument pattern
+    (patterns.classify)."""
+    return obs.pattern != "inplace" if pattern == "any" else obs.pattern == pattern
 
 
-def _in_pattern(obs: Observation, pattern: str) -> bool:
-    """"any": every call but those with inplace=True; "scalar": those whose only tensor argument
-    was the primary input; "inplace": the calls with inplace=True."""
-    inplace = obs.case.variant == "inplace=True"
-    return inplace if pattern == "inplace" else not inplace and (pattern == "any" or obs.scalar_operands)
-
-
-def _with_names(keys: frozenset[str], names: dict[str, str]) -> list[str]:
+def with_names(keys: frozenset[str], names: dict[str, str]) -> list[str]:
     """Each saved input under every key a call may pass it by: its position and its keyword name."""
     by_name = {n: k for k, n in names.items()}
     return sorted(keys | {names[k] for k in keys if k in names} | {by_name[k] for k in keys if k in by_name})
@@ -151,7 +150,7 @@ def _with_names(keys: frozenset[str], names: dict[str, str]) -> list[str]:
 def build_saves_inputs(names: dict[str, list[str]]) -> tuple[dict, dict, dict]:
     """(saves_inputs, saves_inputs_conditional, evidence) from the call sweep.
 
-    Per name and pattern (`_in_pattern`), the union of the input keys that the pattern's measured
+    Per name and pattern (`in_pattern`), the union of the input keys that the pattern's measured
     calls saved (the pattern is left out when none of its calls ran).  A pattern is conditional when its calls
     did not all save the same keys.  Evidence: per saved key, the first call (by label) that saved
     it."""
@@ -162,17 +161,17 @@ def build_saves_inputs(names: dict[str, list[str]]) -> tuple[dict, dict, dict]:
     only_direct: list[str] = []
     for cat in CATEGORIES:
         rows[cat], evidence[cat] = {}, {}
-        conditional[cat] = {p: [] for p in INPUT_PATTERNS}
+        conditional[cat] = {p: [] for p in ALL_PATTERNS}
         for name in names[cat]:
             calls = [o for o in RECORDS.get((cat, name), []) if o.measured_saving]
             if not calls:
                 continue
             signature = positional_names(cat, name)
             row: dict[str, list[str]] = {}
-            for pattern in INPUT_PATTERNS:
-                saved = [o.saved_inputs for o in calls if _in_pattern(o, pattern)]
+            for pattern in ALL_PATTERNS:
+                saved = [o.saved_inputs for o in calls if in_pattern(o, pattern)]
                 if saved:
-                    row[pattern] = _with_names(frozenset().union(*saved), signature)
+                    row[pattern] = with_names(frozenset().union(*saved), signature)
                 if len(set(saved)) > 1:
                     conditional[cat][pattern].append(name)
             rows[cat][name] = row
@@ -195,3 +194,113 @@ def build_saves_inputs(names: dict[str, list[str]]) -> tuple[dict, dict, dict]:
         note("saves_inputs: writing into the input made backward fail, yet no node's saved tensors "
              "showed it (classified saved): " + examples(only_direct, 12))
     return rows, conditional, evidence
+
+
+# --------------------------------------------------------------------------------------------------
+# saved_output_positions: per argument pattern, which positions of what the call returned autograd saved
+# --------------------------------------------------------------------------------------------------
+
+def build_saved_output_positions(names: dict[str, list[str]]) -> tuple[dict, dict, dict]:
+    """(saved_output_positions, saved_output_positions_conditional, evidence).
+
+    Per name and pattern (`in_pattern`): the union of the positions the pattern's measured calls
+    saved (`Observation.saved_top`: 0 for a single tensor; for a tuple, each position holding a
+    tensor autograd saved, found by introspection or by writing into that position alone), an
+    empty list when none did; the pattern is left out when none of its calls ran.  A pattern is
+    conditional when its calls did not all save the same positions.  Evidence: per pattern with a
+    saved position, the first call (by label) that saved it."""
+    rows: dict[str, dict[str, dict[str, list[int]]]] = {}
+    conditional: dict[str, dict[str, list[str]]] = {}
+    evidence: dict[str, dict[str, dict[str, str]]] = {}
+    unplaced: list[str] = []
+    for cat in CATEGORIES:
+        rows[cat], evidence[cat] = {}, {}
+        conditional[cat] = {p: [] for p in ALL_PATTERNS}
+        for name in names[cat]:
+            calls = sorted((o for o in RECORDS.get((cat, name), []) if o.measured_saving), key=lambda o: o.case.label)
+            if not calls:
+                continue
+            row: dict[str, list[int]] = {}
+            proofs: dict[str, str] = {}
+            for pattern in ALL_PATTERNS:
+                mine = [o for o in calls if in_pattern(o, pattern)]
+                if not mine:
+                    continue
+                row[pattern] = sorted(frozenset().union(*(o.saved_top for o in mine)))
+                if len({o.saved_top for o in mine}) > 1:
+                    conditional[cat][pattern].append(name)
+                saving = next((o for o in mine if o.saved_top), None)
+                if saving is not None:
+                    proofs[pattern] = f"{saving.case.label} -> {sorted(saving.saved_top)}"
+            unplaced += [f"{cat}.{name}: {o.case.label}" for o in calls if o.output_saved and not o.saved_top]
+            rows[cat][name] = row
+            if proofs:
+                evidence[cat][name] = proofs
+    if unplaced:
+        note("saved_output_positions: a returned tensor was saved, yet no single position of the returned tuple "
+             "was (classified by position as not saved): " + examples(unplaced, 12))
+    return rows, conditional, evidence
+
+
+# --------------------------------------------------------------------------------------------------
+# inplace_written_saved: is what an in-place op saves of its written tensor that tensor, or a copy?
+# --------------------------------------------------------------------------------------------------
+
+def inplace_names(methods: dict, functions: dict, functional: dict) -> dict[str, set[str]]:
+    """Names every call of which writes its first tensor in place: in-place Tensor methods,
+    torch.*_ functions, F.*_ functions."""
+    return {"methods": set(methods), "torch": set(functions), "functional": set(functional["inplace_functions"]),
+            "modules": set()}
+
+
+def inplace_calls(cat: str, name: str, inplace_names: dict[str, set[str]]) -> tuple[str, list[Observation]]:
+    """(the written input's key, the measured calls of `cat.name` that wrote it in place and
+    returned it): every call of an in-place method / torch.*_ function / F.*_ function, the
+    inplace=True calls of the others."""
+    key = "self" if cat == "methods" else "0"
+    calls = [o for o in RECORDS.get((cat, name), []) if o.differentiable and not o.case.int_only]
+    if name not in inplace_names.get(cat, ()):
+        calls = [o for o in calls if o.pattern == "inplace"]
+    return key, [o for o in calls if o.returns_input]
+
+
+def build_inplace_written_saved(names: dict[str, list[str]], inplace_names: dict[str, set[str]]
+                                ) -> tuple[dict, dict]:
+    """(inplace_written_saved, evidence): category -> name -> pattern -> whether, after the in-place
+    call, writing into the tensor it wrote (add_(0)) makes backward fail: autograd saved that tensor
+    itself (`sigmoid_` saves its result, which is the written tensor) rather than a copy of its
+    original value (`pow_(2)` saves `self` cloned before the write) or nothing of it (`add_`).
+    Measured like `saves_inputs`: a saved tensor on the written tensor's storage, confirmed by the
+    write.  Evidence: the first call (by label) of each pattern and what held the tensor (or the
+    copies it saved instead)."""
+    rows: dict[str, dict[str, dict[str, bool]]] = {}
+    evidence: dict[str, dict[str, dict[str, str]]] = {}
+    not_returned: list[str] = []
+    for cat in CATEGORIES:
+        rows[cat], evidence[cat] = {}, {}
+        for name in names[cat]:
+            key, calls = inplace_calls(cat, name, inplace_names)
+            if not calls:
+                ran = RECORDS.get((cat, name), [])
+                if name in inplace_names.get(cat, ()) or any(o.pattern == "inplace" for o in ran):
+                    not_returned.append(f"{cat}.{name}")
+                continue
+            row: dict[str, bool] = {}
+            proofs: dict[str, str] = {}
+            for pattern in ALL_PATTERNS:
+                mine = sorted((o for o in calls if in_pattern(o, pattern)), key=lambda o: o.case.label)
+                if not mine:
+                    continue
+                written = [o for o in mine if key in o.saved_inputs]
+                row[pattern] = bool(written)
+                o = written[0] if written else mine[0]
+                how = (f"written, held by {', '.join(sorted(o.input_evidence.get(key, ()))) or 'the write check'}"
+                       if written else f"not it; saved instead: {', '.join(sorted(o.other_evidence))}"
+                       if o.other_evidence else "nothing saved")
+                proofs[pattern] = f"{o.case.label}: {how}"
+            rows[cat][name] = row
+            evidence[cat][name] = proofs
+    if not_returned:
+        note("inplace_written_saved: left out, no in-place call returned the tensor it was given (it did not "
+             "write in place, or never ran on floating inputs): " + ", ".join(sorted(not_returned)))
+    return rows, evidence

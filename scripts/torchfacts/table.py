@@ -12,16 +12,19 @@ from typing import Iterable
 
 import torch
 
-from . import calls, probe
+from . import calls, probe, saved_when
 from .common import DEFAULT_OUTPUT, load_op_db, note, rendered_notes
 from .inplace import (build_functional, build_functions, build_methods, build_modules_inplace,
                       opinfo_value_check, verify_equivalents, verify_random)
 from .returns import apply_measured_aliasing, build_tensor_methods, build_torch_functions, float_only_methods
 from .aliasing import build_input_aliasing
 from .grad import build_no_grad_output
-from .saving import build_saves_inputs, build_saves_output
+from .patterns import build_pattern_args, return_flags
+from .saving import (build_inplace_written_saved, build_saved_output_positions, build_saves_inputs, build_saves_output,
+                     inplace_names)
 from .shapes import build_keepdim_reductions, build_shape_preserving
 from .tensor_only import build_tensor_only_methods
+from .tuples import build_tuple_returns
 
 DESCRIPTION = "Generate src/outplace/data/optable.json from the installed torch."
 
@@ -51,12 +54,17 @@ def generate() -> tuple[dict, dict]:
     t1 = time.monotonic()
     names = calls.names_by_category(methods_cls, torch_cls)
     probe.reset()
-    calls.run(names, op_db, functional["inplace_param"], modules_inplace, probe.measure)
+    saved_when.reset()
+    calls.run(names, op_db, functional["inplace_param"], modules_inplace, saved_when.measuring(by_hooks=False))
     print(f"call sweep measured in {time.monotonic() - t1:.1f} s", file=sys.stderr)
     saves, not_saved = build_saves_output(names)
     saves_inputs, saves_inputs_conditional, inputs_evidence = build_saves_inputs(names)
     may_alias, no_alias, alias_evidence = build_input_aliasing(names)
     no_grad, grad_evidence = build_no_grad_output(names)
+    saved_outputs, saved_outputs_conditional, saved_outputs_evidence = build_saved_output_positions(names)
+    returns_tuple, returns_tuple_conditional, tuple_evidence = build_tuple_returns(names)
+    written, written_evidence = build_inplace_written_saved(names, inplace_names(methods, functions, functional))
+    when, when_conditional, when_evidence = saved_when.build_saved_when(names)
     t2 = time.monotonic()
     shape_preserving, shape_evidence = build_shape_preserving(names, functional["inplace_param"])
     keepdim, keepdim_evidence = build_keepdim_reductions(names)
@@ -81,6 +89,15 @@ def generate() -> tuple[dict, dict]:
         "shape_preserving": shape_preserving,
         "keepdim_reductions": keepdim,
         "no_grad_output": no_grad,
+        "return_flags": sorted(return_flags()),
+        "pattern_args": build_pattern_args(names),
+        "saved_output_positions": saved_outputs,
+        "saved_output_positions_conditional": saved_outputs_conditional,
+        "tuple_returns": returns_tuple,
+        "tuple_returns_conditional": returns_tuple_conditional,
+        "inplace_written_saved": written,
+        "saved_when": when,
+        "saved_when_conditional": when_conditional,
         "notes": rendered_notes(),
     }
     evidence = {
@@ -90,9 +107,18 @@ def generate() -> tuple[dict, dict]:
         "no_grad_output": grad_evidence,
         "shape_preserving": shape_evidence,
         "keepdim_reductions": keepdim_evidence,
+        "saved_output_positions": saved_outputs_evidence,
+        "tuple_returns": tuple_evidence,
+        "inplace_written_saved": written_evidence,
+        "saved_when": when_evidence,
     }
     print(f"generated in {time.monotonic() - t0:.1f} s", file=sys.stderr)
     return table, evidence
+
+
+def saves_for_others(row: dict[str, dict[str, list[str]]]) -> bool:
+    """Some pattern saves an input only when another input requires grad (`mul`, `F.linear`)."""
+    return any(k != saved_when.RETURN and k not in when for keys in row.values() for k, when in keys.items())
 
 
 def summary(table: dict) -> str:
@@ -115,6 +141,18 @@ def summary(table: dict) -> str:
     rows = table["saves_inputs"]
     lines.append("saves_inputs: " + ", ".join(
         f"{k} {len(v)} ({sum(1 for r in v.values() if r['any'])} save an input)" for k, v in rows.items()))
+    lines.append("saved_output_positions: " + ", ".join(
+        f"{k} {len(v)} ({sum(1 for r in v.values() if any(r.values()))} save a returned tensor)"
+        for k, v in table["saved_output_positions"].items()))
+    lines.append("tuple_returns: " + ", ".join(f"{k} {len(v)}" for k, v in table["tuple_returns"].items()))
+    lines.append("inplace_written_saved: " + ", ".join(
+        f"{k} {len(v)} ({sum(1 for r in v.values() if any(r.values()))} save the written tensor)"
+        for k, v in table["inplace_written_saved"].items()))
+    lines.append("saved_when: " + ", ".join(
+        f"{k} {len(v)} ({sum(1 for r in v.values() if saves_for_others(r))} save an input only for another's "
+        "gradient)" for k, v in table["saved_when"].items()) + "; conditional: " + ", ".join(
+        f"{k} {len(set().union(*v.values()))}" for k, v in table["saved_when_conditional"].items()))
+    lines.append("pattern_args: " + ", ".join(f"{k} {len(v)}" for k, v in table["pattern_args"].items()))
     lines.append(f"tensor_only_methods: {len(table['tensor_only_methods'])}")
     lines.append(f"notes: {len(table['notes'])}")
     return "\n".join(lines)

@@ -5,8 +5,16 @@ the checked-in table (``python scripts/verify_optable.py --facts``).
   by a ``saved_tensors_hooks`` pack hook while each call runs instead of being read from the
   autograd nodes' ``_saved_*`` attributes and confirmed by writing (`probe.measure_by_hooks`).
   From it: `saves_inputs` (and its conditional lists), `saves_output` / `output_not_saved`,
-  `may_alias_input` / `no_input_alias`, `no_grad_output` and the modules of `shape_preserving`
-  must come out exactly as checked in.
+  `saved_output_positions` (positions seen by the hook alone, without writing into each),
+  `tuple_returns`, `inplace_written_saved` (the hook saw a tensor on the written tensor's
+  storage, instead of a write into it failing backward), `may_alias_input` / `no_input_alias`,
+  `no_grad_output`, the modules of `shape_preserving` and `saved_when` (each call again with one
+  input at a time requiring grad, seen by the hook) must come out exactly as checked in.
+* `tuple_returns` of builtin Tensor methods and torch functions against their aten overloads:
+  each length (or a single tensor) must be what some overload returns, 0 only where one returns
+  `Tensor[]` or the overloads' counts differ.
+* `pattern_args` and `return_flags` are recomputed; each `dim` right after the tensor is exercised
+  (op(x, 1) must equal op(x, dim=1)).
 * `shape_preserving` (methods, torch, functional) and `keepdim_reductions` are tried on other
   shapes ((5, 2), (2, 2, 3), size-1 dims) and float16: every listed name must still obey its law
   (names no call could exercise there are counted, not failed).
@@ -22,11 +30,15 @@ from typing import Any, Callable
 
 import torch
 
-from . import calls, probe
+from . import calls, probe, saved_when
 from .aliasing import build_input_aliasing
-from .common import load_op_db
+from .common import attempt, load_op_db
 from .grad import build_no_grad_output
-from .saving import build_saves_inputs, build_saves_output
+from .patterns import python_params, build_pattern_args, return_flags
+from .saving import (build_inplace_written_saved, build_saved_output_positions, build_saves_inputs, build_saves_output,
+                     inplace_names)
+from .schemas import SCHEMAS
+from .tuples import build_tuple_returns
 from .shapes import keepdim_kind, module_shape_preserving, shape_run
 from .tensor_only import build_tensor_only_methods
 
@@ -60,7 +72,9 @@ def _diff(label: str, want: Any, got: Any, out: list[str]) -> None:
 def check_sweep(table: dict, op_db: list) -> list[str]:
     names = table_names(table)
     probe.reset()
-    calls.run(names, op_db, table["functional"]["inplace_param"], table["modules_inplace"], probe.measure_by_hooks)
+    saved_when.reset()
+    calls.run(names, op_db, table["functional"]["inplace_param"], table["modules_inplace"],
+              saved_when.measuring(by_hooks=True))
     out: list[str] = []
     rows, conditional, _ = build_saves_inputs(names)
     _diff("saves_inputs", table["saves_inputs"], rows, out)
@@ -75,8 +89,104 @@ def check_sweep(table: dict, op_db: list) -> list[str]:
     _diff("no_grad_output", table["no_grad_output"], no_grad, out)
     modules, _ = module_shape_preserving(names["modules"])
     _diff("shape_preserving.modules", table["shape_preserving"]["modules"], modules, out)
+    saved, saved_conditional, _ = build_saved_output_positions(names)
+    _diff("saved_output_positions", table["saved_output_positions"], saved, out)
+    _diff("saved_output_positions_conditional", table["saved_output_positions_conditional"], saved_conditional, out)
+    tuples, tuples_conditional, _ = build_tuple_returns(names)
+    _diff("tuple_returns", table["tuple_returns"], tuples, out)
+    _diff("tuple_returns_conditional", table["tuple_returns_conditional"], tuples_conditional, out)
+    written, _ = build_inplace_written_saved(names, inplace_names(table["methods"], table["functions"],
+                                                                  table["functional"]))
+    _diff("inplace_written_saved", table["inplace_written_saved"], written, out)
+    when, when_conditional, _ = saved_when.build_saved_when(names)
+    _diff("saved_when", table["saved_when"], when, out)
+    _diff("saved_when_conditional", table["saved_when_conditional"], when_conditional, out)
     probe.reset()
+    saved_when.reset()
     return out
+
+
+# --------------------------------------------------------------------------------------------------
+# tuple_returns against the aten schemas; pattern_args by calling
+# --------------------------------------------------------------------------------------------------
+
+def schema_return_counts(name: str) -> set[int]:
+    """How many tensors each aten overload of `name` returns (0: a list of tensors), out= and
+    tensor-free overloads aside."""
+    counts = set()
+    for sch in SCHEMAS.get(name, ()):
+        if any(a.alias_info is not None and a.alias_info.is_write and a.kwarg_only for a in sch.arguments):
+            continue
+        types = [str(r.type) for r in sch.returns]
+        if not any("Tensor" in t for t in types + [str(a.type) for a in sch.arguments]):
+            continue
+        counts.add(0 if any(t.startswith("List[Tensor") for t in types) else len(types))
+    return counts
+
+
+def check_tuple_returns(table: dict, unexercised: list[str]) -> list[str]:
+    """Each measured length of a builtin Tensor method or torch function must be the return count of
+    one of its aten overloads (0: one returning a list, or overloads of different counts), and a
+    single tensor must be what some overload returns.  Python-level names (no overload of that
+    name) are counted in `unexercised`."""
+    out: list[str] = []
+    for cat in ("methods", "torch"):
+        for name, row in table["saved_output_positions"][cat].items():
+            counts = schema_return_counts(name)
+            if not counts or python_level(cat, name):
+                unexercised.append(f"tuple_returns.{cat}.{name}")
+                continue
+            tuples = table["tuple_returns"][cat].get(name, {p: None for p in row})
+            flags = set(table["pattern_args"][cat].get(name, {})) - {"dim"}
+            for pattern, n in tuples.items():
+                if pattern in ("flags", "any") and "flags" in tuples and not flags:
+                    # A flag torch's argument parser handles (nonzero's as_tuple) calls another op.
+                    unexercised.append(f"tuple_returns.{cat}.{name}.{pattern}")
+                    continue
+                fits = (1 in counts if n is None else
+                        (0 in counts or len(counts - {1}) > 1) if n == 0 else n in counts)
+                if not fits:
+                    out.append(f"tuple_returns.{cat}.{name}.{pattern}: table {n!r}, aten overloads return "
+                               f"{sorted(counts)} tensors (0: a list)")
+    return out
+
+
+def python_level(category: str, name: str) -> bool:
+    """A Python function (or a boolean dispatch) stands between the call and the aten op."""
+    return python_params(calls.op_fn(category, name) if category != "methods" else getattr(torch.Tensor, name),
+                          skip_first=False) is not None
+
+
+def check_pattern_args(table: dict, unexercised: list[str]) -> list[str]:
+    """`pattern_args` and `return_flags` are recomputed; then each first-position `dim` (the argument
+    right after the tensor) is exercised: op(x, 1) and op(x, dim=1) on a (3, 4) float tensor must
+    give the same result (or both raise)."""
+    out: list[str] = []
+    _diff("pattern_args", table["pattern_args"], build_pattern_args(table_names(table)), out)
+    _diff("return_flags", table["return_flags"], sorted(return_flags()), out)
+    first = {"methods": "0", "torch": "1", "functional": "1"}
+    for cat, key in first.items():
+        fn_of = calls.op_fn
+        for name, args in table["pattern_args"][cat].items():
+            if args.get("dim") != [key]:
+                continue
+            fn = fn_of(cat, name)
+            x = torch.linspace(0.1, 0.9, 12).reshape(3, 4)
+            by_position, e1 = attempt(lambda: fn(x.clone(), 1))
+            by_keyword, e2 = attempt(lambda: fn(x.clone(), dim=1))
+            if e1 is not None and e2 is not None:
+                unexercised.append(f"pattern_args.{cat}.{name}")
+            elif (e1 is None) != (e2 is None) or not _same(by_position, by_keyword):
+                out.append(f"pattern_args.{cat}.{name}: op(x, 1) and op(x, dim=1) differ")
+    return out
+
+
+def _same(a: Any, b: Any) -> bool:
+    if isinstance(a, torch.Tensor) and isinstance(b, torch.Tensor):
+        return a.shape == b.shape and a.dtype == b.dtype and bool(torch.equal(a, b) or a.isnan().any())
+    if isinstance(a, (tuple, list)) and isinstance(b, (tuple, list)):
+        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b))
+    return type(a) is type(b)
 
 
 def check_shapes(table: dict, unexercised: list[str]) -> list[str]:
@@ -111,4 +221,7 @@ def verify_facts(table: dict, log: Callable[[str], None] = lambda m: None) -> tu
     out += check_shapes(table, unexercised)
     log(f"shape facts on other shapes and float16 compared in {time.monotonic() - t0:.1f} s")
     _diff("tensor_only_methods", table["tensor_only_methods"], build_tensor_only_methods(), out)
+    out += check_tuple_returns(table, unexercised)
+    out += check_pattern_args(table, unexercised)
+    log(f"tuple_returns against aten schemas, pattern_args by calling, in {time.monotonic() - t0:.1f} s")
     return out, unexercised

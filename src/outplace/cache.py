@@ -2,9 +2,11 @@
 
 Data only, never code: one JSON file per (project, outplace code and op table, settings) holds, per
 sha256 of a file's bytes, the findings (without rewrite plans) or the one-line error, how many
-findings the hazard selection hid, and the other files of the project the analysis read (what a
-module call or an imported helper does) with the digest of their bytes: when one of those changed,
-the entry is stale and the file is analysed again. It lives in the
+findings the hazard selection hid, the other files of the project the analysis read (what a
+module call or an imported helper does) with the digest of their bytes (when one of those changed,
+the entry is stale and the file is analysed again), the `noqa` codes that suppressed nothing, and
+for a notebook where its cells sit in its script. A file whose `per-file-ignores` ignore something
+has an entry of its own (the key adds what they ignore). It lives in the
 user's cache directory (`$OUTPLACE_CACHE_DIR`, else `$XDG_CACHE_HOME/outplace`, else
 `~/.cache/outplace`); a project-local directory only when asked for (`--cache-dir`, or `cache-dir` in
 `[tool.outplace]`, which must stay inside the project).
@@ -41,7 +43,9 @@ from outplace.suppression import UnusedNoqa
 
 CACHE_DIR_NAME = ".outplace_cache"  # the project-local cache's usual name (excluded from discovery)
 KEY_FILE = "key"
-FORMAT = 3
+# Bumped whenever an entry's shape changes (a cache of another format is ignored whole). 4: findings
+# with hazard and why, the dependencies read, unused noqa codes, a notebook's cells.
+FORMAT = 4
 KEEP_DAYS = 30  # entries not used for this long are dropped when the cache is saved
 
 

@@ -173,7 +173,8 @@ SelectOpt = typer.Option(None, "--select", help="Rule codes or prefixes to enabl
                                                  "level (`inplace`) adds that level.")
 HazardOpt = typer.Option(None, "--hazard", "--hazards",
                          help="Hazard levels to report (comma-separated): `breaks` (default: the write makes "
-                              "backward fail) and `inplace` (a graph tensor nothing saved).")
+                              "backward fail), `inplace` (a graph tensor nothing saved), `nograd` (a tensor "
+                              "outside autograd); `all` for every level.")
 IgnoreOpt = typer.Option(None, "--ignore", help="Rule codes or prefixes to disable (comma-separated).")
 ExcludeOpt = typer.Option(None, "--exclude", help="Glob patterns to exclude (replaces the defaults).")
 ExtendExcludeOpt = typer.Option(None, "--extend-exclude", help="Glob patterns to exclude, on top of the defaults.")

@@ -16,10 +16,11 @@ ever read as TOML data: nothing in a repository is executed.
 
 Keys (kebab-case; snake_case accepted too): select, ignore, hazards, unsafe-fixes, clone, exclude,
 extend-exclude, respect-gitignore, force-exclude, cache-dir, per-file-ignores, extend.
-`per-file-ignores` maps globs (relative to the directory of the file that gives them, or a file
-name) to rule codes ignored in the files they match (`"tests/*" = ["OP101"]`). `hazards` lists the hazard levels
-reported (default `["breaks"]`); a hazard word in `select` adds its level, in `ignore` removes it
-(`select = ["OP", "inplace"]`). `exclude` replaces the default excludes;
+`hazards` lists the hazard levels reported (default `["breaks"]`; `["all"]` for every level: breaks,
+inplace, nograd); a hazard word in `select` adds its level, in `ignore` removes it
+(`select = ["OP", "inplace"]`). `per-file-ignores` maps globs (relative to the directory of the file
+that gives them, or a file name) to rule codes or hazard levels ignored in the files they match
+(`"tests/*" = ["OP101"]`, `"scripts/*" = ["inplace"]`). `exclude` replaces the default excludes;
 `extend-exclude` adds to them. `cache-dir` asks for a project-local check cache: a relative path that
 stays inside the project (a repository cannot point outplace's writes elsewhere).
 """
@@ -220,6 +221,8 @@ def _check_value(source: str, where: str, key: str, value: Any) -> Any:
                     shown_key,
                 )
     if key == "hazards":
+        if [v.lower() for v in value] == ["all"]:
+            return HAZARDS
         for level in value:
             if level.lower() not in HAZARDS:
                 raise ConfigError(source, f"{prefix}{shown_key!r}: {level!r} is not a hazard level "
@@ -238,10 +241,11 @@ def _per_file_ignores(source: str, prefix: str, shown_key: str, value: Any) -> t
             raise ConfigError(source, f"{prefix}{shown_key!r}: {glob!r} must map to a list of rule codes, "
                                       f"not {codes!r}", shown_key)
         for code in codes:
-            if not validate_rule_code(code):
+            if not validate_rule_code(code) and code.lower() not in HAZARDS:
                 raise ConfigError(source, f"{prefix}{shown_key!r}: {code!r} (for {glob!r}) is not a rule code "
-                                          "(OP followed by up to 3 digits)", shown_key)
-        out.append((glob, tuple(codes)))
+                                          f"(OP followed by up to 3 digits) or a hazard level ({', '.join(HAZARDS)})",
+                                  shown_key)
+        out.append((glob, tuple(c.lower() if c.lower() in HAZARDS else c for c in codes)))
     return tuple(out)
 
 

@@ -38,7 +38,7 @@ class FixResult:
     applied: list[Finding] = field(default_factory=list)  # fixes that landed in `output`
     held_back: list[Finding] = field(default_factory=list)  # unsafe fixes not applied (no --unsafe-fixes)
     remaining: list[Finding] = field(default_factory=list)  # findings left in `output` (positions in `output`)
-    hidden: int = 0  # findings of a hazard level not selected (`inplace` by default), left out
+    hidden: int = 0  # `inplace` findings the hazard selection left out
     unused_noqa: list[UnusedNoqa] = field(default_factory=list)  # in `output`
 
     @property
@@ -59,8 +59,8 @@ def parse(source: str) -> ast.Module:
 
 @dataclass
 class Checked:
-    """What one analysis found: the findings reported, how many the hazard selection hid, and the
-    `noqa` codes of ours that suppressed nothing."""
+    """What one analysis found: the findings reported, how many `inplace` findings the hazard
+    selection hid (what the summary says it hid), and the `noqa` codes of ours that suppressed nothing."""
 
     findings: list[Finding]
     hidden: int = 0
@@ -96,7 +96,7 @@ def _analyse(source: str, settings: Settings, tree: ast.Module | None = None, pa
                     continue
                 if f.hazard in settings.hazards:
                     found.append(f)
-                else:
+                elif f.hazard == "inplace" and f.hazard not in settings.ignore:  # (not a per-file ignore)
                     left_out += 1
     found.sort(key=lambda f: (f.line, f.col, f.code))
     return Checked(_one_fix_per_statement(found), left_out, noqa.unused(everything, settings.enabled)), tree

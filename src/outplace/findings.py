@@ -44,8 +44,10 @@ class Fix:
 
 
 # What a write does to autograd, most serious first: "breaks" (backward fails, or the write itself
-# raises), "inplace" (a tensor of the graph that nothing saved: harmless today, a hazard tomorrow).
-HAZARDS = ("breaks", "inplace")
+# raises), "inplace" (a tensor of the graph that nothing saved: harmless today, a hazard tomorrow),
+# "nograd" (a tensor outside autograd: the write cannot affect a gradient; for code that wants no
+# in-place writes at all, e.g. before functionalizing it).
+HAZARDS = ("breaks", "inplace", "nograd")
 
 
 @dataclass(frozen=True)

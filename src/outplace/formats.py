@@ -112,6 +112,19 @@ def why_line(f: Finding) -> str:
     return f"{f.hazard}: {f.why}" if f.why else ""
 
 
+# Each hazard level's severity in each consumer's words (GitHub workflow commands, SARIF `level`,
+# GitLab Code Quality `severity`): a write that breaks backward is an error.
+_SEVERITY = {
+    "breaks": ("error", "error", "major"),
+    "inplace": ("warning", "warning", "minor"),
+    "nograd": ("notice", "note", "info"),
+}
+
+
+def _severity(f: Finding, consumer: int) -> str:
+    return _SEVERITY.get(f.hazard, _SEVERITY["inplace"])[consumer]
+
+
 # ---- the formats ----------------------------------------------------------------------------------------------
 
 def render(fmt: str, items: list[Item], files: list[str], style: Callable[..., str] = lambda s, **kw: s) -> str:
@@ -204,7 +217,7 @@ def _github(items: list[Item], files, style) -> str:
     out = []
     for it in items:
         f = it.finding
-        level = "error" if f.hazard == "breaks" else "warning"
+        level = _severity(f, 0)
         title = f"outplace {f.code}" + (f" (cell {it.cell})" if it.cell is not None else "")
         props = [("file", it.path), ("line", str(f.line)), ("endLine", str(f.end_line)), ("col", str(f.col)),
                  ("endColumn", str(f.end_col)), ("title", title)]
@@ -230,7 +243,7 @@ def _gitlab(items: list[Item], files, style) -> str:
             "check_name": f.code,
             "description": f"{f.code}{where}: {f.message}" + (f" ({why_line(f)})" if f.why else ""),
             "categories": ["Bug Risk"],
-            "severity": "major" if f.hazard == "breaks" else "minor",
+            "severity": _severity(f, 2),
             "fingerprint": fingerprint,
             "location": {"path": it.path, "positions": {"begin": {"line": f.line, "column": f.col},
                                                         "end": {"line": f.end_line, "column": f.end_col}}},
@@ -256,7 +269,7 @@ def _sarif(items: list[Item], files, style) -> str:
         result = {
             "ruleId": f.code,
             "ruleIndex": index.get(f.code, -1),
-            "level": "error" if f.hazard == "breaks" else "warning",
+            "level": _severity(f, 1),
             "message": {"text": f.message + (f" ({why_line(f)})" if f.why else "")},
             "locations": [{"physicalLocation": {"artifactLocation": {"uri": _uri(it.path)}, "region": region}}],
             "properties": {"hazard": f.hazard, "why": f.why,

@@ -137,9 +137,8 @@ class Summary:
         else:
             parts.append(f"{self.findings} finding{'s' * (self.findings != 1)}")
         if self.hidden:
-            levels = [h for h in HAZARDS if h not in hazards]
-            parts.append(f"{self.hidden} {'/'.join(levels)} finding{'s' * (self.hidden != 1)} hidden "
-                         f"(--hazard {','.join(HAZARDS)} shows them)")
+            shown = ",".join(h for h in HAZARDS if h in hazards or h == "inplace")
+            parts.append(f"{self.hidden} inplace finding{'s' * (self.hidden != 1)} hidden (--hazard {shown} shows them)")
         if self.held_back:
             parts.append(f"{self.held_back} unsafe fix{'es' * (self.held_back != 1)} held back "
                          "(use --unsafe-fixes)")

@@ -6,6 +6,8 @@ import fnmatch
 import os
 from dataclasses import dataclass, replace
 
+from outplace.findings import HAZARDS
+
 DEFAULT_EXCLUDES: tuple[str, ...] = (
     ".git", ".hg", ".svn", ".venv", "venv", ".tox", ".nox", ".eggs", "__pypackages__",
     "build", "dist", "site-packages", "node_modules", ".mypy_cache", ".pytest_cache", ".outplace_cache",
@@ -24,10 +26,11 @@ class Settings:
     force_exclude: bool = False  # apply exclude/.gitignore to explicitly named files and directories too
     cache_dir: str | None = None  # a project-local check cache, relative to the project root (default: the user's)
     # Which hazard levels to report: "breaks" (backward fails, or the write raises) by default;
-    # "inplace" (a graph tensor nothing saved yet) on request.
+    # "inplace" (a graph tensor nothing saved yet) and "nograd" (a tensor outside autograd) on request.
     hazards: tuple[str, ...] = ("breaks",)
-    # (directory, glob, codes): the codes are ignored in files matching the glob, taken relative to
-    # the directory of the configuration file that gave it (or matching the file's name).
+    # (directory, glob, codes): the codes (rule codes, or hazard levels) are ignored in files matching
+    # the glob, taken relative to the directory of the configuration file that gave it (or matching
+    # the file's name).
     per_file_ignores: tuple[tuple[str, str, tuple[str, ...]], ...] = ()
 
     def file_ignores(self, path: str | os.PathLike[str]) -> tuple[str, ...]:
@@ -45,9 +48,14 @@ class Settings:
         return tuple(codes)
 
     def for_file(self, path: str | os.PathLike[str]) -> "Settings":
-        """These settings with the file's `per_file_ignores` added to `ignore`."""
-        extra = tuple(c for c in self.file_ignores(path) if c not in self.ignore)
-        return replace(self, ignore=self.ignore + extra) if extra else self
+        """These settings with the file's `per_file_ignores` added to `ignore`; a hazard level among
+        them is also taken out of `hazards` (and, named in `ignore`, is not counted as hidden: the
+        configuration left it out on purpose, `--hazard` would not show it)."""
+        ignored = tuple(c for c in self.file_ignores(path) if c not in self.ignore)
+        if not ignored:
+            return self
+        hazards = tuple(h for h in self.hazards if h not in ignored)
+        return replace(self, ignore=self.ignore + ignored, hazards=hazards)
 
     def enabled(self, code: str) -> bool:
         """True when `code` is selected and not ignored (the longest matching prefix wins, like ruff)."""

@@ -13,7 +13,7 @@
 A line's `# noqa` suppresses findings that start on that line. `unused` counts a finding of any
 hazard level (one hidden by the hazard selection was still suppressed), and only judges codes of
 rules that ran (an `OP` code that is selected), so a `# noqa: E501` for another tool is never
-reported. Only real comments count there: a `# noqa` inside a string is not a directive.
+reported. Only real comments count: a `# noqa` inside a string is not a directive.
 """
 
 from __future__ import annotations
@@ -31,6 +31,7 @@ LINE_NOQA = re.compile(r"#\s*noqa(?::\s*(?P<codes>[A-Z]+[0-9]*(?:[\s,]+[A-Z]+[0-
 FILE_NOQA = re.compile(r"[ \t]*#[ \t]*outplace[ \t]*:[ \t]*noqa"
                        r"(?:[ \t]*:[ \t]*(?P<codes>[A-Za-z]+[0-9]*(?:[ \t,]+[A-Za-z]+[0-9]*)*))?[ \t]*\Z")
 _OURS = re.compile(r"OP[0-9]{0,3}\Z")
+_MENTIONS_NOQA = re.compile("noqa", re.IGNORECASE)  # a cheap test before any directive is parsed
 
 
 def _codes(text: str | None) -> tuple[str, ...]:
@@ -55,6 +56,7 @@ class Noqa:
         self.file_all = False
         self.file_codes: list[tuple[int, int, str]] = []  # (line, col, code)
         self._lines: list[str] | None = None
+        self.mentioned = _MENTIONS_NOQA.search(source) is not None
         if "noqa" not in source or "outplace" not in source:
             return
         for line, text in enumerate(self.lines, 1):
@@ -75,9 +77,9 @@ class Noqa:
     def suppresses(self, f: Finding) -> bool:
         if self.file_all or any(f.code.startswith(c) for _, _, c in self.file_codes):
             return True
-        if "noqa" not in self.source or f.line > len(self.lines):
+        if not self.mentioned or f.line > len(self.lines):
             return False
-        m = LINE_NOQA.search(self.lines[f.line - 1])
+        m = line_directive(self.lines[f.line - 1])
         if m is None:
             return False
         codes = _codes(m.group("codes"))
@@ -86,7 +88,7 @@ class Noqa:
     def unused(self, findings: Iterable[Finding], enabled: Callable[[str], bool]) -> list[UnusedNoqa]:
         """Codes of ours (`OP...`, of a rule that ran) in `noqa` comments that match none of
         `findings` (every finding the rules made, before suppression and hazard selection)."""
-        if "noqa" not in self.source:
+        if not self.mentioned:
             return []
         findings = list(findings)
         candidates: list[UnusedNoqa] = []
@@ -97,9 +99,9 @@ class Noqa:
         for f in findings:
             by_line.setdefault(f.line, []).append(f)
         for i, text in enumerate(self.lines, 1):
-            if "noqa" not in text:
+            if _MENTIONS_NOQA.search(text) is None:
                 continue
-            m = LINE_NOQA.search(text)
+            m = line_directive(text)
             if m is None:
                 continue
             for code in _codes(m.group("codes")):
@@ -110,6 +112,20 @@ class Noqa:
             return []
         comments = _comment_lines(self.source)  # only real comments: never a "# noqa" inside a string
         return [u for u in candidates if comments is None or u.line in comments]
+
+
+def line_directive(line: str) -> re.Match | None:
+    """The `# noqa` directive in the line's comment (positions in `line`); one inside a string
+    literal does not count."""
+    if LINE_NOQA.search(line) is None:
+        return None
+    try:
+        for token in tokenize.generate_tokens(io.StringIO(line).readline):
+            if token.type == tokenize.COMMENT:
+                return LINE_NOQA.search(line, token.start[1])
+    except (tokenize.TokenError, SyntaxError):  # the line continues a string: no token stream alone
+        return LINE_NOQA.search(line)
+    return None
 
 
 def _ran(code: str, enabled: Callable[[str], bool]) -> bool:
@@ -151,7 +167,7 @@ def add_noqa(source: str, findings: Iterable[Finding]) -> tuple[str, list[int]]:
         text = lines[line - 1]
         body = text.rstrip("\r\n")
         end = text[len(body):]
-        m = LINE_NOQA.search(body)
+        m = line_directive(body)
         if m is not None and m.group("codes"):
             present = _codes(m.group("codes"))
             extra = [c for c in codes if not any(c.startswith(p) for p in present)]

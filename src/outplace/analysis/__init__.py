@@ -19,7 +19,8 @@ from typing import Callable
 from outplace.analysis.filecontext import FileContext
 from outplace.analysis.flow import ScopeFlow
 from outplace.analysis.imports import ImportMap, dotted
-from outplace.analysis.judge import BREAKS, INPLACE, UNKNOWN_INFO, Info, Judgement, info_of, judge
+from outplace.analysis.judge import (BREAKS, HAZARD_RANK, INPLACE, NOGRAD, UNKNOWN_INFO, Info, Judgement,
+                                    callers_may_raise, info_of, judge)
 from outplace.analysis.liveness import Liveness
 from outplace.analysis.scopes import ScopeIndex, pos, walk
 from outplace.optable import OpTable, load_optable
@@ -209,8 +210,10 @@ class Analysis:
         result = None
         if records:
             result = self._judge_all(flow, records, site)
-            if result.hazard == INPLACE and isinstance(flow.scope, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            if result.hazard == INPLACE and isinstance(flow.scope, (ast.FunctionDef, ast.AsyncFunctionDef)) and \
+                    (self.settings.hazards != (BREAKS,) or any(callers_may_raise(r) for r in records)):
                 # What the callers pass may show that the write breaks backward: look, once it matters.
+                # (When only `breaks` is reported and no caller could make it one, the write stays hidden.)
                 precise = self.ctx.flow_with_callers(flow.scope)
                 if precise is not flow:
                     again = precise.writes_at(site)
@@ -379,12 +382,11 @@ def _combine(judgements: list[Judgement]) -> Judgement:
 
     if len(judgements) == 1:
         return judgements[0]
-    rank = {BREAKS: 2, INPLACE: 1, None: 0}
-    worst = max(judgements, key=lambda j: rank[j.hazard])
+    worst = max(judgements, key=lambda j: HAZARD_RANK[j.hazard])
     reasons = tuple(dict.fromkeys(r for j in judgements for r in j.reasons))
     certain = next((j.certain for j in judgements if j.certain), None)
     return replace(worst, reasons=reasons, certain=certain,
                    rebindable=all(j.rebindable for j in judgements))
 
 
-__all__ = ["Analysis", "BREAKS", "INPLACE", "Info", "Judgement", "candidate_lines", "dotted"]
+__all__ = ["Analysis", "BREAKS", "INPLACE", "NOGRAD", "Info", "Judgement", "candidate_lines", "dotted"]

@@ -17,7 +17,7 @@ from outplace.analysis.flow import CONST_KEYS, CONSUMING_BUILTINS, COMPUTING_BUI
     BUILTIN_NAMES, ELEMENT_BUILTINS, PARAMETER_ITERATORS, ScopeFlow
 from outplace.analysis.imports import ImportMap, dotted
 from outplace.analysis.modules import SKIP, ModuleBuilder, ModuleInfo
-from outplace.analysis.model import MAYBE, NO, UNKNOWN, YES, Key, Obj, outside
+from outplace.analysis.model import MAYBE, NO, UNKNOWN, YES, Key, Obj, State, outside
 from outplace.analysis.model import Event, obj_join as _obj_join, state_join, tri_or as _tri_or
 from outplace.analysis.scopes import ScopeIndex, walk
 from outplace.analysis.summaries import Summary, apply_summary, summarize
@@ -514,12 +514,15 @@ class FileContext:
         if parts[:3] == ["torch", "nn", "functional"]:
             ip = self.ops.functional["inplace_param"].get(name)
             inplace = ip is not None and inplace_arg(node, ip) is not None
-            eff = self.effects.functional(name, inplace, _may_return_input(self.ops, name, node))
+            pattern = self.effects.call_pattern("functional", name, node,
+                                                [i for i, v in inputs.items() if i != 0 and flow.tensor_keys(v)])
+            eff = self.effects.functional(name, inplace, _may_return_input(self.ops, name, node), pattern)
             if eff is not None:
                 return flow.apply(node, eff, inputs, how="inplace_arg" if inplace else "function")
         elif len(parts) == 2:
-            scalar = not any(flow.tensor_keys(v) for i, v in inputs.items() if i != 0)
-            eff = self.effects.torch_function(name, scalar)
+            pattern = self.effects.call_pattern("torch", name, node, [i for i, v in inputs.items()
+                                                                     if i not in (0, "out") and flow.tensor_keys(v)])
+            eff = self.effects.torch_function(name, pattern)
             if eff is not None:
                 out_kw = "out" in inputs and flow.tensor_keys(inputs["out"])
                 result = flow.apply(node, eff, {k: v for k, v in inputs.items() if k != "out"}, how="function")
@@ -766,7 +769,9 @@ class FileContext:
         one call runs this is (each allocates its result at a site of its own)."""
         site_node = flow.marker(node, 1000 + part) if part else None
         if info.kind == "torch":
-            eff = self.effects.module(info.cls or "", info.inplace)
+            pattern = self.effects.call_pattern("modules", info.cls or "", node, [
+                p for p, v in inputs.items() if p != 0 and flow.tensor_keys(v)], ctor=info.node)
+            eff = self.effects.module(info.cls or "", info.inplace, pattern)
             if alternative and eff.result == "view":
                 # `self.head` is `nn.Conv2d(...)` or (pruned) `nn.Identity()`: which one ran decides whether
                 # the result is the input; facts from one alternative must not meet the other's result.
@@ -790,12 +795,16 @@ class FileContext:
             # One of the members runs (`self.act` is `nn.ReLU()` or `nn.Identity()`; `self.blocks[i]`):
             # each from the same state, their states joined after.
             out: frozenset = frozenset()
-            start, joined = flow.st, None
+            start = flow.st
+            ran: list[State] = []
             for i, member in enumerate(info.parts):
                 flow.st = start.copy()
                 out |= self.module_call(flow, node, member, inputs, written_expr, part=part * 100 + i + 1,
                                         alternative=len(info.parts) > 1)
-                joined = state_join(joined, flow.st)
+                ran.append(flow.st)
+            joined = None
+            for st in ran:
+                joined = state_join(joined, st)  # (what another alternative made here is retired here)
             flow.st = joined if joined is not None else start
             return out
         if info.kind == "project" and isinstance(info.node, ast.ClassDef):

@@ -13,12 +13,12 @@ from __future__ import annotations
 
 import ast
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Mapping
 
 from outplace.analysis.cfg import CFG, Step
-from outplace.analysis.effects import ALL, BINOP_METHODS, PARAMETER_CLASSES, SELF, Effect
+from outplace.analysis.effects import ALL, BINOP_METHODS, PARAMETER_CLASSES, PARAMS, SELF, Effect
 from outplace.analysis.imports import dotted
-from outplace.analysis.model import (LOCAL_ORIGINS, MAYBE, NO, UNKNOWN, YES, Event, Key, Obj, State, obj_join, outside,
+from outplace.analysis.model import (LOCAL_ORIGINS, old_site, MAYBE, NO, UNKNOWN, YES, Event, Key, Obj, State, obj_join, outside,
                                      retire, site, state_equal, state_join, tri_or)
 from outplace.analysis.scopes import walk
 
@@ -168,6 +168,9 @@ class ScopeFlow:
             for s in cfg.blocks[b].succ:
                 cond = cfg.conditions.get((b, s))
                 taken = self._refine(out, *cond) if cond is not None else out
+                if rank[s] <= rank[b] and taken.fresh:  # a back edge: the loop goes round again
+                    taken = taken.copy()
+                    taken.fresh = frozenset()
                 old = states_in.get(s)
                 new = state_join(old, taken)
                 if old is None or not state_equal(old, new):
@@ -486,10 +489,11 @@ class ScopeFlow:
         method = BINOP_METHODS.get(type(op), "")
         grad = tri_or(self.grad_of(lt), self.grad_of(rt))
         if not self.grad_off() and grad != NO:
-            eff = self.ctx.effects.method(method, not rt) if method else None
+            eff = self.ctx.effects.method(method, "tensors" if rt else "scalar") if method else None
             inputs = {SELF: lt, 0: rt}
             self._save_inputs(inputs, eff.saves if eff else None, f"`{_BIN.get(type(op), method)}`",
-                              eff.saves_maybe if eff else False, grad)
+                              eff.saves_maybe or eff.saved_when_maybe if eff else False, grad,
+                              eff.saved_when if eff else None)
         sure = self._sure(left) or self._sure(right)
         dtype = _promote(self.facts(left), self.facts(right), op)
         out = self.new(node, Obj(YES if sure else MAYBE, "fresh", dtype,
@@ -502,15 +506,16 @@ class ScopeFlow:
         method = BINOP_METHODS.get(type(op))
         if method is None:
             return None
-        scalar = not self.tensor_keys(right)
-        eff = self.ctx.effects.method(method, scalar)
+        eff = self.ctx.effects.method(method, "tensors" if self.tensor_keys(right) else "scalar")
         return eff.saves if eff is not None else None
 
     def _e_Compare(self, node: ast.Compare) -> frozenset:
         values = [self.eval(node.left)] + [self.eval(c) for c in node.comparators]
         if any(self.tensor_keys(v) for v in values) and not any(
                 isinstance(o, (ast.Is, ast.IsNot, ast.In, ast.NotIn)) for o in node.ops):
-            return self.new(node, Obj(MAYBE, "fresh", "bool", label="comparison result"), grad=NO)
+            # A tensor compared (not chained: `a < b < c` is `and` of two) is a bool tensor.
+            sure = len(node.ops) == 1 and any(self._sure(v) for v in values)
+            return self.new(node, Obj(YES if sure else MAYBE, "fresh", "bool", label="comparison result"), grad=NO)
         return frozenset({CONST_KEYS["bool"]})
 
     def _e_Attribute(self, node: ast.Attribute) -> frozenset:
@@ -712,8 +717,9 @@ class ScopeFlow:
     def tensor_method(self, node: ast.Call, name: str, recv: frozenset, inputs: dict) -> frozenset:
         if name == "detach":  # shares memory, outside the graph: writes through it are deliberate (like `.data`)
             return self._view(node, recv, "`.detach()`", keep_grad=False, origin="data")
-        scalar = not any(self.tensor_keys(v) for v in inputs.values())
-        eff = self.ctx.effects.method(name, scalar)
+        tensor_args = [p for p, v in inputs.items() if self.tensor_keys(v)]
+        pattern = self.ctx.effects.call_pattern("methods", name, node, tensor_args)
+        eff = self.ctx.effects.method(name, pattern)
         if eff is None:
             return self.unknown_call(node, f"`.{name}()`", {SELF: recv, **inputs})
         return self.apply(node, eff, {SELF: recv, **inputs}, how="method")
@@ -744,6 +750,9 @@ class ScopeFlow:
             grad = tri_or(grad, MAYBE)  # the module's own parameters put its output in the graph
         if off:
             grad = NO
+        if 0 not in tensor_inputs and "input" in tensor_inputs:
+            # `F.relu(inplace=True, input=h)`: the first parameter of functionals and torch functions
+            tensor_inputs[0] = tensor_inputs.pop("input")
         if eff.writes is not None:  # the write first: what the op itself saves comes after it
             written = tensor_inputs.get(eff.writes, frozenset())
             if written:
@@ -754,7 +763,8 @@ class ScopeFlow:
                 self._write(node, target if target is not None else _input_node(node, eff.writes), written, operand,
                             how, eff.label, saves_output=eff.saves_output, ctor=ctor)
         if grad != NO:
-            self._save_inputs(tensor_inputs, eff.saves, eff.label, eff.saves_maybe, grad)
+            self._save_inputs(tensor_inputs, eff.saves, eff.label, eff.saves_maybe or eff.saved_when_maybe, grad,
+                              eff.saved_when)
         result: frozenset
         src = tensor_inputs.get(eff.source, frozenset()) if eff.source is not None else frozenset()
         if eff.result == "same":
@@ -783,9 +793,13 @@ class ScopeFlow:
                                         label=f"{eff.label} result"), grad=YES if leaf and not off else NO)
         elif eff.result == "nontensor":
             result = frozenset({CONST_KEYS["other"]})
+        elif eff.returns_tuple is not None and not eff.returns_tuple_maybe:  # fresh tensors, in a tuple
+            return self._fresh_tuple(at, eff, grad)
         else:  # fresh
+            # "same": the dtype of the input it computes from (a functional's first argument).
+            like = src or tensor_inputs.get(0, frozenset())
             dtype = eff.dtype if eff.dtype not in (None, "same") else (
-                (self.facts(src) or Obj()).dtype if eff.dtype == "same" else self._inputs_dtype(tensor_inputs))
+                (self.facts(like) or Obj()).dtype if eff.dtype == "same" else self._inputs_dtype(tensor_inputs))
             result = self.new(at, Obj(YES, "fresh", dtype, label=f"{eff.label} result"),
                               grad=grad if eff.grad else NO)
         if eff.saves_output and grad != NO and eff.writes is None and eff.result in ("fresh", "view", "same"):
@@ -793,15 +807,46 @@ class ScopeFlow:
                               Event(f"saved by {eff.label} as its result", self._line, grad))
         return result
 
-    def _save_inputs(self, inputs: dict, saves: frozenset | None, label: str, maybe: bool, grad: str) -> None:
-        """`grad`: the may-require-grad of the op's inputs (a save is only as sure as the graph is)."""
+    def _fresh_tuple(self, at: ast.AST, eff, grad: str) -> frozenset:
+        """`values, indices = x.max(1)`, `out, weights = self.attn(q, k, v)`: a tuple of new tensors,
+        each saved only if the op saves that position (the facts say which, per argument pattern).
+        A variable-length result (`torch.unique(..., return_counts=True)`) is a list of such tensors."""
+        n = eff.returns_tuple
+        grad = grad if eff.grad else NO
+        parts: list[frozenset] = []
+        for i in range(max(n, 1)):
+            part = self.new(at, Obj(YES, "fresh", label=f"{eff.label} result[{i}]"), grad=grad, part=i)
+            saved = eff.saved_outputs is None or (i in eff.saved_outputs if n else bool(eff.saved_outputs))
+            if saved and eff.saves_output and grad != NO:
+                maybe = eff.saved_outputs is None or eff.saves_output_maybe
+                what = f"{'may be saved' if maybe else 'saved'} by {eff.label} as its result"
+                self.st.add_event("saved", self.st.storages(part), Event(what, self._line, grad))
+            parts.append(part)
+        contents = frozenset().union(*parts)
+        return self._container(at, contents, "tuple", tuple(parts) if n else None)
+
+    def _save_inputs(self, inputs: dict, saves: frozenset | None, label: str, maybe: bool, grad: str,
+                     when: Mapping | None = None) -> None:
+        """`grad`: the may-require-grad of the op's inputs (a save is only as sure as the graph is).
+        `when` (`Effect.saved_when`): per input, the inputs of which one must require grad for
+        autograd to save it; an input is saved only where one of those may (`x * mask`, the mask
+        outside the graph, saves nothing), at their level (a module's own parameters: maybe)."""
         for p, v in inputs.items():
             if not v:
                 continue
+            needs = when.get(p) if when is not None and saves is not None else None
+            level = grad
+            if needs is not None:
+                level = MAYBE if PARAMS in needs else NO
+                for k, u in inputs.items():
+                    if k in needs or k in ("*args", "**kwargs"):  # a starred argument may be any of them
+                        level = tri_or(level, self.grad_of(u))
+                if level == NO:
+                    continue
             if saves is None or (maybe and (p in saves or ALL in saves)):
-                self.st.add_event("saved", self.st.storages(v), Event(f"may be saved by {label}", self._line, grad))
+                self.st.add_event("saved", self.st.storages(v), Event(f"may be saved by {label}", self._line, level))
             elif p in saves or ALL in saves:
-                self.st.add_event("saved", self.st.storages(v), Event(f"saved by {label}", self._line, grad))
+                self.st.add_event("saved", self.st.storages(v), Event(f"saved by {label}", self._line, level))
 
     def unknown_call(self, node: ast.Call, label: str | None, inputs: dict) -> frozenset:
         """A call we know nothing about may return, keep or save any argument (or part of one).
@@ -871,50 +916,23 @@ class ScopeFlow:
 
     def may_hold_tensor(self, keys: frozenset) -> bool:
         """Is any of these objects, or anything a container of them holds, possibly a tensor?"""
-        todo, seen = list(keys), set()
-        while todo:
-            k = todo.pop()
-            if k in seen:
-                continue
-            seen.add(k)
-            o = self.obj(k)
-            if o is None:
-                continue
-            if o.tensor != NO:
-                return True
-            todo.extend(o.contents)
-            if o.elems:
-                for e in o.elems:
-                    todo.extend(e)
-        return False
+        return any(o.tensor != NO for o in self.st.reachable(keys))
 
     def reach(self, keys: frozenset) -> frozenset:
-        """Every storage reachable from `keys`: their own, and their contents' (containers)."""
-        out: set = set()
-        todo, seen = list(keys), set()
-        while todo:
-            k = todo.pop()
-            if k in seen:
-                continue
-            seen.add(k)
-            o = self.obj(k)
-            if o is None:
-                continue
-            out |= o.storage
-            out |= o.may_share
-            todo.extend(o.contents)
-        return frozenset(out)
+        return self.st.reach(keys)
 
-    def new(self, node: ast.AST, obj: Obj, grad: str = NO) -> frozenset:
-        """A new object allocated at `node`. A tensor this scope makes gets the recency treatment
-        (the previous one made there becomes an `old` one, with its history); anything else made
-        at the same place again is joined with what was made there before."""
-        key = site(id(node))
+    def new(self, node: ast.AST, obj: Obj, grad: str = NO, part: int | None = None) -> frozenset:
+        """A new object allocated at `node` (`part`: which of several it allocates, e.g. a tuple's
+        positions). A tensor this scope makes gets the recency treatment (the previous one made
+        there becomes an `old` one, with its history); anything else made at the same place again
+        is joined with what was made there before."""
+        key = site(id(node)) if part is None else site(id(node)) + (part,)
         obj = _with_storage(obj, obj.storage | {key})
         grad = NO if self.grad_off() else grad
         st = self.st
         if obj.tensor != NO:
-            retire(st, key, site(id(node), "old"))
+            retire(st, key, old_site(key))
+            st.fresh = st.fresh | {key}
         else:
             prev = st.objs.get(key)
             if prev is not None:
@@ -1178,6 +1196,8 @@ def _input_node(node: ast.Call, where: str | int | None) -> ast.AST | None:
         return node.func.value
     if isinstance(where, int) and len(node.args) > where:
         return node.args[where]
+    if where == 0:
+        where = "input"  # passed by keyword
     if isinstance(where, str):
         return next((k.value for k in node.keywords if k.arg == where), None)
     return None

@@ -27,7 +27,8 @@ from outplace.analysis.imports import dotted
 from outplace.analysis.liveness import Liveness
 from outplace.analysis.model import LOCAL_ORIGINS, MAYBE, NO, UNKNOWN, YES, Obj, tri_or
 
-BREAKS, INPLACE = "breaks", "inplace"
+BREAKS, INPLACE, NOGRAD = "breaks", "inplace", "nograd"
+HAZARD_RANK = {BREAKS: 3, INPLACE: 2, NOGRAD: 1, None: 0}
 # Objects that belong to some longer-lived object's state: a write through a local name for one is
 # a write into that state.
 SHARED_STATE_ORIGINS = frozenset({"element", "attribute", "buffer", "nn_parameter", "global", "data"})
@@ -61,7 +62,7 @@ def info_of(o: Obj | None) -> Info:
 class Judgement:
     info: Info
     spelling: str | None  # `x`, `self.h`; None for other expressions
-    hazard: str | None  # BREAKS, INPLACE, or None (not in any graph: not reported)
+    hazard: str | None  # BREAKS, INPLACE, NOGRAD, or None (deliberate: `.data`, `.grad`; not reported)
     why: str  # the hazard, in words
     reasons: tuple[str, ...]  # why rewriting it could be observed; empty: safe as far as the target goes
     certain: str | None  # why every rewrite would change behaviour (then no fix is offered)
@@ -101,7 +102,9 @@ def judge(flow: ScopeFlow, live: Liveness, record: WriteRecord, step: tuple[int,
         if isinstance(target, ast.Attribute) and spelling is not None:
             if not any(o.origin not in LOCAL_ORIGINS for o in objs):
                 reasons.append(f"{_q(shown)} is an attribute: other code holding the object sees the change")
-        else:
+        elif not (isinstance(target, ast.Call) and objs and all(o.origin in LOCAL_ORIGINS for o in objs)):
+            # (A call's own new tensor, `torch.sigmoid(x).mul_(2)`: only the names checked below could
+            # share it.)
             reasons.append("the written expression may share memory with another tensor")
     if flow.approximate:
         reasons.append("outplace stopped following this function's loops before its facts settled: it cannot "
@@ -127,7 +130,7 @@ def judge(flow: ScopeFlow, live: Liveness, record: WriteRecord, step: tuple[int,
         reasons.append(f"`{n}` is used by a nested function, lambda or comprehension, which may keep or read "
                        "the old tensor")
         break
-    operand = _reach(st, record.operand) & shared
+    operand = st.reach(record.operand) & shared
     if operand and not _operand_is_target(record):
         reasons.append(f"an operand shares memory with {_q(shown)}: in place the op reads what it writes, which "
                        "out of place it does not")
@@ -164,8 +167,29 @@ def judge(flow: ScopeFlow, live: Liveness, record: WriteRecord, step: tuple[int,
             what = nonlocal_objs[0].label or f"`{name}`"
             certain = (f"the write changes {what}, which outlives this scope, and nothing here reads `{name}` "
                        "afterwards: rebinding it would drop the write")
+    if certain is None and target is not None and not isinstance(target, (ast.Name, ast.Attribute)):
+        # `u = y.view(-1).mul_(2)`, then `y` is read: the write is meant for `y` through the view.
+        views = [o for k in keys if (o := st.objs.get(k)) is not None and o.tensor != NO and k not in o.storage]
+        bases = sorted(a for a in aliases if a in live_after and not a.startswith("<"))
+        if views and len(views) == len(objs) and bases:
+            certain = (f"the write goes through a view into `{bases[0]}`, which is read afterwards: out of place, "
+                       f"`{bases[0]}` would keep its old values; write into `{bases[0]}` itself instead")
     rebindable = not (isinstance(target, ast.Attribute) and any(o.origin == "nn_parameter" for o in objs))
     return Judgement(info, spelling, hazard, why, tuple(dict.fromkeys(reasons)), certain, rebindable)
+
+
+def callers_may_raise(record: WriteRecord) -> bool:
+    """Whether what the callers pass could make this write `breaks` where the function alone says
+    less: it reaches a parameter (a caller may pass a leaf or a tensor it saved), something saved
+    the written tensor under a grad nothing here shows (a caller may show it), or it is one of
+    several views. Otherwise a caller can only tell that nothing requires grad (not reported)."""
+    st = record.state
+    shared = st.may_storages(record.keys)
+    if any(k[0] == "parameter" for k in shared if isinstance(k, tuple)):
+        return True
+    if any(st.saved.get(s) for s in shared):
+        return True
+    return any((o := st.objs.get(k)) is not None and (o.multi_view or o.leaf) for k in record.keys)
 
 
 def _obj_order(o: Obj) -> tuple:
@@ -183,6 +207,11 @@ def _hazard(flow: ScopeFlow, record: WriteRecord, objs: list[Obj], roots: frozen
         grad = tri_or(grad, st.grad.get(r, UNKNOWN))
     if any(o.leaf for o in objs):
         return BREAKS, f"{_q(shown)} is a leaf that requires grad (or a view of one): the write raises at once"
+    if record.how == "out" and record.operand_grad in (MAYBE, YES):
+        may = "" if record.operand_grad == YES else " (it may)"
+        return BREAKS, (f"an argument of {record.label} requires grad{may}: "
+                        "`out=` raises at once (\"functions with out=... arguments don't support automatic "
+                        "differentiation\")")
     saved = sorted({e for r in roots for e in st.saved.get(r, ())}, key=lambda e: (not e.what.startswith("saved"),
                                                                                     e.line, e.what))
     if not saved:
@@ -212,7 +241,7 @@ def _hazard(flow: ScopeFlow, record: WriteRecord, objs: list[Obj], roots: frozen
         return BREAKS, (f"{_q(shown)} is one of several views returned by one call (`chunk`, `split`, `unbind`): "
                         "writing into it in place raises when it requires grad")
     if grad == NO:
-        return None, f"{_q(shown)} does not require grad here"
+        return NOGRAD, f"{_q(shown)} does not require grad here: the write cannot affect a gradient"
     return INPLACE, (f"{_q(shown)} may require grad, but nothing saved it for backward before this write: "
                      "harmless today, fragile tomorrow")
 
@@ -242,26 +271,9 @@ def _aliases(flow: ScopeFlow, st, roots: frozenset, name: str | None) -> set[str
     for other, keys in st.env.items():
         if other == name or "." in other:
             continue
-        if _reach(st, keys) & roots:
+        if st.reach(keys) & roots:
             out.add(other)
     return out
-
-
-def _reach(st, keys: frozenset) -> frozenset:
-    out: set = set()
-    todo, seen = list(keys), set()
-    while todo:
-        k = todo.pop()
-        if k in seen:
-            continue
-        seen.add(k)
-        o = st.objs.get(k)
-        if o is None:
-            continue
-        out |= o.storage
-        out |= o.may_share
-        todo.extend(o.contents)
-    return frozenset(out)
 
 
 def _base_observable(flow: ScopeFlow, st, keys: frozenset, objs: list[Obj], live_after: frozenset,
@@ -271,7 +283,7 @@ def _base_observable(flow: ScopeFlow, st, keys: frozenset, objs: list[Obj], live
     for other, ks in st.env.items():
         if other == name or other.startswith("<iter:"):
             continue
-        if _reach(st, ks) & roots and (other in live_after or "." in other):
+        if st.reach(ks) & roots and (other in live_after or "." in other):
             return True
     return any(o.origin not in LOCAL_ORIGINS for o in objs) or bool(
         {e for r in roots for e in st.escaped.get(r, ())})
@@ -316,7 +328,7 @@ def _read_again(flow: ScopeFlow, record: WriteRecord, stmt: ast.AST, roots: froz
     for n in ast.walk(stmt):
         if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load) and id(n) not in own:
             keys = record.state.env.get(n.id)
-            if keys and _reach(record.state, keys) & roots:
+            if keys and record.state.reach(keys) & roots:
                 return n.id
     return None
 

@@ -48,6 +48,11 @@ def site(node_id: int, recency: str = "new") -> Key:
     return ("site", node_id, recency)
 
 
+def old_site(key: Key) -> Key:
+    """The key the previous object made at a site moves to when the site makes a new one."""
+    return key[:2] + ("old",) + key[3:] if key[0] == "site" and key[2] == "new" else key
+
+
 def outside(kind: str, name: str) -> Key:
     """An object that existed before the scope ran: ("param", "x"), ("global", "w"), ("attr", "self.h")."""
     return (kind, name)
@@ -152,9 +157,13 @@ class State:
     saved: dict[Key, frozenset] = field(default_factory=dict)  # storage key -> Events that saved it
     escaped: dict[Key, frozenset] = field(default_factory=dict)  # storage key -> Events where it escaped
     grad: dict[Key, str] = field(default_factory=dict)  # storage key -> may require grad (YES/MAYBE/UNKNOWN/NO)
+    # Sites that made their current (`new`) object on this path since the loop around it last went
+    # round: where two paths meet, the other path's object at such a site is an older one.
+    fresh: frozenset = frozenset()
 
     def copy(self) -> State:
-        return State(dict(self.env), dict(self.objs), dict(self.saved), dict(self.escaped), dict(self.grad))
+        return State(dict(self.env), dict(self.objs), dict(self.saved), dict(self.escaped), dict(self.grad),
+                     self.fresh)
 
     def storages(self, keys: frozenset) -> frozenset:
         out: set = set()
@@ -162,6 +171,30 @@ class State:
             o = self.objs.get(k)
             if o is not None:
                 out |= o.storage
+        return frozenset(out)
+
+    def reachable(self, keys: frozenset):
+        """The objects `keys` name, and what they hold (containers' contents, the iterables a
+        zip or enumerate pairs up), transitively."""
+        todo, seen = list(keys), set()
+        while todo:
+            k = todo.pop()
+            if k in seen:
+                continue
+            seen.add(k)
+            o = self.objs.get(k)
+            if o is not None:
+                yield o
+                todo.extend(o.contents)
+                for e in o.elems or ():
+                    todo.extend(e)
+
+    def reach(self, keys: frozenset) -> frozenset:
+        """Every storage reachable from `keys`: what they and their contents own or may share."""
+        out: set = set()
+        for o in self.reachable(keys):
+            out |= o.storage
+            out |= o.may_share
         return frozenset(out)
 
     def may_storages(self, keys: frozenset) -> frozenset:
@@ -201,10 +234,17 @@ class State:
 
 def state_join(a: State | None, b: State) -> State:
     """The join of two states. Returns `b` itself when `a` is None: states handed between blocks
-    are never mutated (a block works on its own copy)."""
+    are never mutated (a block works on its own copy).
+
+    Recency across paths: a site that made a new object on one path only (`if c: y = exp(x)`) holds,
+    on the other path, the object an earlier iteration made there; that one is retired to the
+    site's `old` object first, so that this iteration's new object does not inherit its history."""
     if a is None:
         return b
+    if a.fresh != b.fresh:
+        a, b = _retire_stale(a, b.fresh - a.fresh), _retire_stale(b, a.fresh - b.fresh)
     out = a.copy()
+    out.fresh = a.fresh | b.fresh
     env = out.env
     for name, keys in b.env.items():
         old = env.get(name)
@@ -237,9 +277,19 @@ def state_join(a: State | None, b: State) -> State:
     return out
 
 
+def _retire_stale(state: State, made_elsewhere: frozenset) -> State:
+    stale = [k for k in made_elsewhere if k in state.objs]
+    if not stale:
+        return state
+    state = state.copy()
+    for k in sorted(stale, key=repr):
+        retire(state, k, old_site(k))
+    return state
+
+
 def state_equal(a: State, b: State) -> bool:
     return a.env == b.env and a.objs == b.objs and a.saved == b.saved and a.escaped == b.escaped \
-        and a.grad == b.grad
+        and a.grad == b.grad and a.fresh == b.fresh
 
 
 def retire(state: State, new: Key, old: Key) -> None:

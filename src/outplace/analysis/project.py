@@ -18,6 +18,7 @@ Nothing here runs project code: files are read and parsed, never imported.
 from __future__ import annotations
 
 import ast
+import gc
 import os
 from pathlib import Path
 from typing import Iterable, Mapping
@@ -202,6 +203,7 @@ class ProjectIndex:
         if len(self._contexts) > MAX_CONTEXTS:
             self._contexts.clear()
             self._owner.clear()
+            gc.collect()  # they refer to each other: only the cycle collector frees them
 
     def dependencies(self) -> dict[str, str]:
         """The files the current file's analysis read (absolute path -> digest of the bytes read)."""

@@ -148,7 +148,11 @@ def propose(diagnosis: Diagnosis, *, clone: bool = True) -> dict[str, FilePlan]:
         here = matching_findings(findings, c.at, text)
         fixable = [f for f in here if f.fix is not None and f.plan is not None]
         if not fixable:
-            if here:
+            certain = next((f.why.split("No fix: ", 1)[1] for f in here if "No fix: " in f.why), None)
+            if here and certain:
+                codes = ", ".join(sorted({f.code for f in here}))
+                c.note = f"{codes} flags this write, but no rewrite of it keeps the program's meaning: {certain}."
+            elif here:
                 codes = ", ".join(sorted({f.code for f in here}))
                 c.note = (f"{codes} flags this write, but has no automatic fix here"
                           + (f": {NO_GRAD_ADVICE}." if not c.grad_enabled else

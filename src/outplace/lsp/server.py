@@ -10,10 +10,12 @@ What it offers an editor:
 - `textDocument/formatting` (the same edits as fix-all) for editors whose save hook formats, and
   `textDocument/willSaveWaitUntil` (the same again) when the `fixOnSave` setting is on.
 
-Settings: `[tool.outplace]` in the pyproject.toml nearest to each file, overridden by the client's
-`initializationOptions` (or `workspace/didChangeConfiguration`): `select`, `ignore`, `unsafeFixes`,
-`clone`, `extendExclude`; and `fixOnSave` for the server itself. Files the configuration excludes
-(`.venv`, `build`, .gitignore'd ...) get no diagnostics.
+Settings: the closest configuration above each file, as `outplace check` finds it (`.outplace.toml`,
+`outplace.toml`, or a pyproject.toml with `[tool.outplace]`; `extend` and `per-file-ignores` too), re-read
+when it changes, overridden by the client's `initializationOptions` (or
+`workspace/didChangeConfiguration`): `select`, `ignore`, `unsafeFixes`, `clone`, `extendExclude`; and
+`fixOnSave` for the server itself. Files the configuration excludes (`.venv`, `build`, .gitignore'd
+...) get no diagnostics.
 
 Never blocking the loop: the engine runs in worker threads. Results are keyed by the document's
 generation (bumped on every change) and dropped when stale; changes are debounced; the fix-all
@@ -46,6 +48,7 @@ from pygls.protocol import LanguageServerProtocol
 from pygls.uris import to_fs_path
 
 from outplace import __version__
+from outplace.config import CONFIG_FILES
 from outplace.findings import Finding
 from outplace.lsp.convert import UTF16, LineIndex, apply_change, line_edits
 from outplace.settings import Settings
@@ -108,7 +111,8 @@ def parse_options(raw: Any) -> ClientOptions:
 
 
 class SettingsCache:
-    """Settings per project root (the nearest pyproject.toml), re-read when that file changes."""
+    """Settings per project root (the directory of the closest configuration file), re-read when that
+    file changes."""
 
     def __init__(self) -> None:
         self.options = ClientOptions()
@@ -132,9 +136,7 @@ class SettingsCache:
 
     def get(self, root: Path) -> tuple[Settings, Optional[str]]:
         """(settings, problem) -- a bad configuration gives the defaults plus a one-line problem."""
-        from outplace.config import ConfigError, load_settings
-
-        from outplace.config import config_file
+        from outplace.config import ConfigError, config_file, load_settings
 
         config = config_file(root) or root / "pyproject.toml"
         try:
@@ -216,26 +218,26 @@ class FixAll:
 
 # ---- engine jobs (run in worker threads: no pygls, no loop) -----------------------------------------------
 
-_projects: dict[Path, tuple[Any, threading.Lock]] = {}
-_projects_lock = threading.Lock()
+_projects = threading.local()  # each worker thread its own project indexes: no analysis waits for another
 
 
-def _project(root: Path, path: Optional[str]) -> tuple[Any, threading.Lock]:
-    """The project index of `root` (what a file imports from the others), shared by the worker
-    threads, one analysis at a time; dependencies are read again when they change on disk."""
+def _project(root: Path, path: Optional[str]) -> Any:
+    """The project index of `root` (what a file imports from the others) for this worker thread;
+    dependencies are read again when they change on disk."""
     from outplace.analysis.project import ProjectIndex
 
-    with _projects_lock:
-        entry = _projects.get(root)
-        if entry is None:
-            index = ProjectIndex.for_run(root, [Path(path)] if path else [])
-            index.watch = True
-            entry = _projects[root] = (index, threading.Lock())
-        elif path is not None:
-            for extra in ProjectIndex.for_run(root, [Path(path)]).roots:
-                if extra not in entry[0].roots:
-                    entry[0].roots.append(extra)
-        return entry
+    indexes = getattr(_projects, "by_root", None)
+    if indexes is None:
+        indexes = _projects.by_root = {}
+    index = indexes.get(root)
+    if index is None:
+        index = indexes[root] = ProjectIndex.for_run(root, [Path(path)] if path else [])
+        index.watch = True
+    elif path is not None:
+        for extra in ProjectIndex.for_run(root, [Path(path)]).roots:
+            if extra not in index.roots:
+                index.roots.append(extra)
+    return index
 
 
 def job_check(text: str, settings: Settings, path: Optional[str], root: Path) -> Checked:
@@ -247,9 +249,7 @@ def job_check(text: str, settings: Settings, path: Optional[str], root: Path) ->
         if is_excluded(path, settings, root=root):
             return Checked([], excluded=True)
         settings = settings.for_file(path)  # per-file-ignores
-    project, lock = _project(root, path)
-    with lock:
-        return Checked(check_source(text, settings, path=path or "<editor>", project=project))
+    return Checked(check_source(text, settings, path=path or "<editor>", project=_project(root, path)))
 
 
 def job_fix_all(text: str, settings: Settings, path: Optional[str], encoding: str, root: Optional[Path] = None) -> FixAll:
@@ -257,12 +257,8 @@ def job_fix_all(text: str, settings: Settings, path: Optional[str], encoding: st
 
     if path is not None:
         settings = settings.for_file(path)  # per-file-ignores
-    if root is None:
-        result = fix_source(text, settings, path=path or "<editor>")
-    else:
-        project, lock = _project(root, path)
-        with lock:
-            result = fix_source(text, settings, path=path or "<editor>", project=project)
+    project = _project(root, path) if root is not None else None
+    result = fix_source(text, settings, path=path or "<editor>", project=project)
     if not result.changed or result.output == text:
         return FixAll([], 0)
     index = LineIndex(text)
@@ -702,7 +698,7 @@ def create_server(workers: int = 2, debounce: float = DEBOUNCE_S) -> OutplaceSer
     @server.feature(types.TEXT_DOCUMENT_DID_SAVE, types.SaveOptions(include_text=False))
     def did_save(ls: OutplaceServer, params: types.DidSaveTextDocumentParams) -> None:
         uri = params.text_document.uri
-        if uri.endswith("/pyproject.toml") or uri.endswith("/.gitignore"):
+        if uri.endswith(tuple(f"/{name}" for name in (*CONFIG_FILES, ".gitignore"))):
             ls.settings.forget_roots()
             for doc in ls.docs.values():
                 doc.cache = {}
