@@ -182,6 +182,21 @@ def test_add_noqa_then_nothing_is_reported(tmp_path):
     assert r.returncode == 0 and codes(r) == [] and "unused" not in r.stderr
 
 
+def test_add_noqa_suppresses_what_check_reported_through_another_file(tmp_path):
+    """The write breaks backward only because of what `gate` (another file) returns: --add-noqa's
+    second look at the file reads the project as `check` did."""
+    (tmp_path / "helpers.py").write_text("import torch\n\n\ndef gate(x):\n    return torch.sigmoid(x)\n")
+    model = ("import torch\n\nfrom helpers import gate\n\n\ndef f(x):\n    y = gate(x)\n    y *= 2\n    return y\n"
+             "\n\nf(torch.ones(3, requires_grad=True))\n")
+    (tmp_path / "model.py").write_text(model)
+    assert check_source_full(model).findings == []  # the file alone shows nothing
+    assert codes(run("check", ".", cwd=tmp_path)) == [("model.py", "OP101")]
+    r = run("check", "--add-noqa", ".", cwd=tmp_path)
+    assert "added 1 noqa code to 1 file" in r.stderr, r.stderr
+    assert "    y *= 2  # noqa: OP101\n" in (tmp_path / "model.py").read_text()
+    assert codes(run("check", ".", cwd=tmp_path)) == []
+
+
 def test_add_noqa_extends_existing_codes_and_leaves_strings_alone():
     from outplace.findings import Finding
 

@@ -320,7 +320,7 @@ def check(
                 _err(r.error)
                 continue
             scanned.append(display_path(r.path))
-            summary.add(r.findings, [], _held_back(r.findings, projects.settings_for(r.path)), False, r.hidden)
+            summary.add(r.findings, [], _held_back(r.findings, projects.file_settings(r.path)), False, r.hidden)
             _warn_unused_noqa(r, summary, quiet)
             if not r.findings:
                 continue
@@ -371,7 +371,6 @@ class _CheckedProjects:
 
 
 def _check_stdin(stdin_filename: Optional[str], projects) -> list:
-    from outplace.analysis.project import ProjectIndex
     from outplace.runner import FileResult, process_text
 
     src, _ = _read_stdin(stdin_filename)
@@ -381,7 +380,7 @@ def _check_stdin(stdin_filename: Optional[str], projects) -> list:
     src, notebook = _stdin_code(src)
     if notebook is not None and not notebook.is_python:
         return [FileResult(src.path)]
-    r = process_text(src.path, src, settings, fix=False, project=ProjectIndex.for_run(projects.root, [src.path]),
+    r = process_text(src.path, src, settings, fix=False, project=projects.index_for(src.path, [src.path]),
                      cells=notebook.cells_map if notebook else None)
     r.notebook = notebook
     return [r]
@@ -411,7 +410,7 @@ def _present(r, fmt: str, projects, files: list, want_source: bool, other_modes:
     from outplace.source import SourceError, split_lines
 
     shown = display_path(r.path)
-    settings = projects.settings_for(r.path)
+    settings = projects.file_settings(r.path)
     text = r.source.text if r.source is not None else None
     needs_plans = fmt in ("json", "json-lines", "sarif") and any(f.fix is not None and f.plan is None
                                                                   for f in r.findings)
@@ -421,10 +420,7 @@ def _present(r, fmt: str, projects, files: list, want_source: bool, other_modes:
             src, notebook = read_code(r.path)
             text = src.text
             if needs_plans:
-                from outplace.analysis.project import ProjectIndex
-
-                project = ProjectIndex.for_run(projects.root_for(r.path), files)
-                r.findings = check_source(text, settings.for_file(r.path), path=str(r.path), project=project)
+                r.findings = check_source(text, settings, path=str(r.path), project=projects.index_for(r.path, files))
         except (SourceError, Exception):  # noqa: BLE001 - the file changed or vanished meanwhile
             text = None
     lines = split_lines(text) if text is not None else None
@@ -441,7 +437,8 @@ def _present(r, fmt: str, projects, files: list, want_source: bool, other_modes:
     others = []
     if other_modes and text is not None:
         try:
-            found = other_mode_fixes(text, r.findings, settings.for_file(r.path), path=str(r.path))
+            found = other_mode_fixes(text, r.findings, settings, path=str(r.path),
+                                     project=projects.index_for(r.path, files))
         except Exception:  # noqa: BLE001 - only a hint; the findings stand
             found = []
         for f, flags in found:
@@ -509,6 +506,7 @@ def _add_noqa(results, projects, summary, quiet: bool) -> None:
     from outplace.suppression import add_noqa
 
     changed = 0
+    files = [r.path for r in results]
     for r in results:
         if r.error:
             summary.errors += 1
@@ -519,8 +517,8 @@ def _add_noqa(results, projects, summary, quiet: bool) -> None:
             continue
         try:
             src, notebook = read_code(r.path)  # again, now: the file is written compare-and-swap
-            settings = projects.settings_for(r.path).for_file(r.path)
-            findings = check_source(src.text, settings, path=str(r.path))
+            findings = check_source(src.text, projects.file_settings(r.path), path=str(r.path),
+                                    project=projects.index_for(r.path, files))
             new, skipped = add_noqa(src.text, findings)
             if new != src.text:
                 write_code(src, notebook, new)
@@ -622,13 +620,11 @@ def _fix_stdin(stdin_filename: Optional[str], projects, summary, *, diff: bool, 
     if _stdin_excluded(stdin_filename, settings, projects.root):
         sys.stdout.buffer.write(raw)  # excluded: echoed back unchanged, nothing counted
         return
-    from outplace.analysis.project import ProjectIndex
-
     src, notebook = _stdin_code(raw_src)
     if notebook is not None and not notebook.is_python:
         sys.stdout.buffer.write(raw)
         return
-    r = process_text(src.path, src, settings, fix=True, project=ProjectIndex.for_run(projects.root, [src.path]),
+    r = process_text(src.path, src, settings, fix=True, project=projects.index_for(src.path, [src.path]),
                      cells=notebook.cells_map if notebook else None)
     shown = display_path(src.path)
     if r.error:
@@ -688,12 +684,13 @@ def _fix_files(results, projects, summary, files, *, diff: bool, check_only: boo
             _err(r.error)
             continue
         scanned.append(shown)
-        settings = projects.settings_for(r.path)
+        settings = projects.file_settings(r.path)
+        project = projects.index_for(r.path, files)
         changed = r.fixed is not None
         if changed and interactive and r.notebook is not None:
             _err(f"{shown}: notebooks are not reviewed interactively (`outplace fix --diff` shows the changes); "
                  "left unchanged")
-            _declined(r, r.source.text, [], settings, summary)
+            _declined(r, r.source.text, [], settings, project, summary)
             changed = False
         elif changed and interactive:
             accepted: list = []
@@ -707,7 +704,7 @@ def _fix_files(results, projects, summary, files, *, diff: bool, check_only: boo
                     quit_review = True
                     reviewed = stop.text if stop.text is not None else r.source.text
             if reviewed != r.fixed:
-                _declined(r, reviewed, accepted, settings, summary)
+                _declined(r, reviewed, accepted, settings, project, summary)
             changed = r.fixed is not None
         patch = None
         if changed:
@@ -744,7 +741,7 @@ def _fix_files(results, projects, summary, files, *, diff: bool, check_only: boo
         _show_fixes(fmt, applied, others)
 
 
-def _declined(r, reviewed: str, accepted: list, settings: Settings, summary) -> None:
+def _declined(r, reviewed: str, accepted: list, settings: Settings, project, summary) -> None:
     """Some hunks were answered "n" (or never asked): what is applied and what is left is what the
     reviewed text holds, not what the full fix would have done."""
     from outplace.engine import check_source
@@ -753,7 +750,7 @@ def _declined(r, reviewed: str, accepted: list, settings: Settings, summary) -> 
     r.applied = accepted
     r.fixed = reviewed if reviewed != r.source.text else None
     try:
-        r.findings = check_source(reviewed, settings, path=str(r.path))
+        r.findings = check_source(reviewed, settings, path=str(r.path), project=project)
     except Exception:  # noqa: BLE001 - the reviewed text parses (every hunk is a whole statement's fix)
         r.findings = []
     r.held_back = _held_back(r.findings, settings)

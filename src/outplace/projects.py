@@ -3,7 +3,9 @@
     Projects(paths, overrides, config=None)   raises ConfigError
       .settings, .root                        those of the paths' common directory (discovery, the summary)
       .groups(files)   -> [(settings, root, [index, ...])]   files sharing one configuration, in order
-      .settings_for(path) -> Settings
+      .settings_for(path) -> Settings          the file's configuration (the command line's overrides on top)
+      .file_settings(path) -> Settings         ... with its `per-file-ignores` applied: what its analysis uses
+      .index_for(path, files) -> ProjectIndex  the project index of the file's root (one per root and run)
 
 Each file gets the settings of the closest configuration file above it (`config.find_config`), with
 the command line's overrides on top; `--config PATH` gives every file the same one. A file with no
@@ -34,6 +36,7 @@ class Projects:
         self.settings = load_settings(self.root, config=self.config, **self.overrides)
         self._by_config: dict[Path | None, Settings] = {self.config: self.settings}
         self._config_of_dir: dict[str, Path | None] = {}
+        self._indexes: dict[Path, Any] = {}
 
     def _config_for(self, path: str | os.PathLike[str]) -> Path | None:
         if self.explicit is not None:
@@ -65,6 +68,19 @@ class Projects:
 
     def settings_for(self, path: str | os.PathLike[str]) -> Settings:
         return self._settings_of(self._config_for(path))
+
+    def file_settings(self, path: str | os.PathLike[str]) -> Settings:
+        return self.settings_for(path).for_file(path)
+
+    def index_for(self, path: str | os.PathLike[str], files: Iterable[Path]) -> Any:
+        """The project index of `path`'s root, as the run's `files` see it (what one file imports from
+        the others): a second analysis of a file outside the runner sees what the runner saw."""
+        from outplace.analysis.project import ProjectIndex
+
+        root = self.root_for(path)
+        if root not in self._indexes:
+            self._indexes[root] = ProjectIndex.for_run(root, files)
+        return self._indexes[root]
 
     def root_for(self, path: str | os.PathLike[str]) -> Path:
         config = self._config_for(path)
