@@ -6,6 +6,7 @@
     Notebook.cells_map                where each code cell's lines sit in `script` (a `CellMap`)
     Notebook.with_script(new_script)  -> str         the notebook's JSON text with the cells that changed
     Notebook.cell_texts(new_script)   -> {cell: (old, new)} the cells that changed
+    CellScript.of_cells([(number, source), ...])   the same script from cell texts alone (the editor's)
     script_of(path)                   -> (script, CellMap)   what `verify` and `diagnose` run
     register_script(path)             the script in linecache, its cells for `cell_position` (diagnose)
 
@@ -39,10 +40,12 @@ import warnings
 from dataclasses import dataclass
 from json.decoder import scanstring
 from pathlib import Path
+from typing import Iterable
 
 from outplace.source import SourceError, SourceFile, read_source
 
-__all__ = ["NOTEBOOK_SUFFIX", "CellMap", "Notebook", "is_notebook", "parse_notebook", "read_notebook", "script_of"]
+__all__ = ["NOTEBOOK_SUFFIX", "CellMap", "CellScript", "Notebook", "is_notebook", "parse_notebook", "read_notebook",
+           "script_of"]
 
 NOTEBOOK_SUFFIX = ".ipynb"
 MARKER = "# outplace: cell "
@@ -114,11 +117,57 @@ class _CodeCell:
 
 
 @dataclass(frozen=True)
+class CellScript:
+    """Code cells as one script: each after its marker line, IPython syntax masked."""
+
+    code: tuple[_CodeCell, ...]  # the code cells the script holds, in order
+    script: str
+
+    @classmethod
+    def of_cells(cls, cells: Iterable[tuple[int, str]]) -> "CellScript":
+        """The script of the code cells given as (cell number, source), in order; a cell magic whose
+        body is not Python (%%bash, %%html) is left out: it is not code to us."""
+        code: list[_CodeCell] = []
+        parts: list[str] = []
+        line = 1
+        for number, source in cells:
+            masked, masks = mask_ipython(source)
+            if masked is None:
+                continue
+            parts.append(f"{MARKER}{number}\n")
+            body = masked if masked.endswith("\n") or not masked else masked + "\n"
+            code.append(_CodeCell(number, source, masked, body, tuple(masks), line + 1))
+            parts.append(body)
+            line += 1 + body.count("\n")
+        return cls(tuple(code), "".join(parts))
+
+    @property
+    def cells_map(self) -> CellMap:
+        return CellMap(tuple((c.first, c.number) for c in self.code))
+
+    def cell_texts(self, new_script: str) -> dict[int, tuple[str, str]] | None:
+        """{cell number: (old text, new text)} for each code cell that `new_script` changes; None when
+        the script does not split back into the same cells (a marker was touched)."""
+        pieces = _split_script(new_script, len(self.code))
+        if pieces is None:
+            return None
+        out = {}
+        for cell, piece in zip(self.code, pieces):
+            if piece == cell.body:
+                continue
+            new = _unmask(piece, cell)
+            if not cell.text.endswith("\n") and new.endswith("\n"):
+                new = new[:-1]
+            if new != cell.text:
+                out[cell.number] = (cell.text, new)
+        return out
+
+
+@dataclass(frozen=True)
 class Notebook:
     file: SourceFile  # the notebook's JSON text as read (digest: what a write compares against)
     raw_cells: tuple[_RawCell, ...]
-    code: tuple[_CodeCell, ...]  # the code cells the script holds, in order
-    script: str
+    cells: CellScript  # its code cells as one script
     ensure_ascii: bool  # the file holds only ASCII (non-ASCII written as \\u escapes)
     language: str  # the kernel's language ("python" when the notebook does not say)
 
@@ -127,8 +176,12 @@ class Notebook:
         return self.file.path
 
     @property
+    def script(self) -> str:
+        return self.cells.script
+
+    @property
     def cells_map(self) -> CellMap:
-        return CellMap(tuple((c.first, c.number) for c in self.code))
+        return self.cells.cells_map
 
     @property
     def is_python(self) -> bool:
@@ -145,18 +198,9 @@ class Notebook:
     def cell_texts(self, new_script: str) -> dict[int, tuple[str, str]]:
         """{cell number: (old text, new text)} for each code cell that `new_script` changes. Raises
         SourceError when the script does not split back into the same cells (a marker was touched)."""
-        pieces = _split_script(new_script, len(self.code))
-        if pieces is None:
+        out = self.cells.cell_texts(new_script)
+        if out is None:
             raise SourceError(self.path, "the rewritten cells could not be mapped back onto the notebook; not written")
-        out = {}
-        for cell, piece in zip(self.code, pieces):
-            if piece == cell.body:
-                continue
-            new = _unmask(piece, cell)
-            if not cell.text.endswith("\n") and new.endswith("\n"):
-                new = new[:-1]
-            if new != cell.text:
-                out[cell.number] = (cell.text, new)
         return out
 
     def with_script(self, new_script: str) -> str:
@@ -227,22 +271,8 @@ def parse_notebook(file: SourceFile) -> Notebook:
     meta = nb.get("metadata") or {}
     language = str(((meta.get("kernelspec") or {}).get("language"))
                    or ((meta.get("language_info") or {}).get("name")) or "python")
-    code: list[_CodeCell] = []
-    parts: list[str] = []
-    line = 1
-    for raw in raw_cells:
-        if raw.cell_type != "code":
-            continue
-        masked, masks = mask_ipython(raw.source)
-        if masked is None:
-            continue  # a cell magic with a body that is not Python (%%bash, %%html): not code to us
-        parts.append(f"{MARKER}{raw.number}\n")
-        body = masked if masked.endswith("\n") or not masked else masked + "\n"
-        code.append(_CodeCell(raw.number, raw.source, masked, body, tuple(masks), line + 1))
-        parts.append(body)
-        line += 1 + body.count("\n")
-    ascii_only = text.isascii()
-    return Notebook(file, tuple(raw_cells), tuple(code), "".join(parts), ascii_only, language)
+    cells = CellScript.of_cells((raw.number, raw.source) for raw in raw_cells if raw.cell_type == "code")
+    return Notebook(file, tuple(raw_cells), cells, text.isascii(), language)
 
 
 def script_of(path: str | os.PathLike[str]) -> tuple[str, CellMap]:
