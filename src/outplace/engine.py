@@ -88,16 +88,19 @@ def _analyse(source: str, settings: Settings, tree: ast.Module | None = None, pa
     everything: list[Finding] = []
     found: list[Finding] = []
     left_out = 0
-    for rule in RULES:
-        if settings.enabled(rule.code):
-            for f in rule.findings(an):
-                everything.append(f)
-                if noqa.suppresses(f):
-                    continue
-                if f.hazard in settings.hazards:
-                    found.append(f)
-                elif f.hazard == "inplace" and f.hazard not in settings.ignore:  # (not a per-file ignore)
-                    left_out += 1
+    try:
+        for rule in RULES:
+            if settings.enabled(rule.code):
+                for f in rule.findings(an):
+                    everything.append(f)
+                    if noqa.suppresses(f):
+                        continue
+                    if f.hazard in settings.hazards:
+                        found.append(f)
+                    elif f.hazard == "inplace" and f.hazard not in settings.ignore:  # (not a per-file ignore)
+                        left_out += 1
+    finally:
+        an.close()
     found.sort(key=lambda f: (f.line, f.col, f.code))
     return Checked(_one_fix_per_statement(found), left_out, noqa.unused(everything, settings.enabled)), tree
 

@@ -145,6 +145,12 @@ class Analysis:
         self._live: dict[int, Liveness] = {}
         self._judged: dict[tuple[int, int], Judgement | None] = {}
 
+    def close(self) -> None:
+        """Frees what the analysis built (see FileContext.close); the findings stay valid."""
+        self.ctx.close()
+        self._live.clear()
+        self._judged.clear()
+
     @property
     def imports(self) -> ImportMap:
         return self.ctx.imports

@@ -29,11 +29,15 @@ if TYPE_CHECKING:
 CONST_KEYS = {
     "int": ("const", "int"), "float": ("const", "float"), "bool": ("const", "bool"), "complex": ("const", "complex"),
     "none": ("const", "none"), "str": ("const", "str"), "other": ("const", "other"),
+    "plain": ("const", "plain"),
 }
 CONSTS: dict[Key, Obj] = {
     CONST_KEYS["int"]: Obj(NO, "scalar", "int"), CONST_KEYS["float"]: Obj(NO, "scalar", "float"),
     CONST_KEYS["bool"]: Obj(NO, "scalar", "bool"), CONST_KEYS["complex"]: Obj(NO, "scalar", "complex"),
     CONST_KEYS["none"]: Obj(NO, "none"), CONST_KEYS["str"]: Obj(NO, "other"), CONST_KEYS["other"]: Obj(NO, "other"),
+    # A plain Python value made of numbers, strings and tuples of them: `x.shape`, `x.size()`,
+    # `x.tolist()`, `x.dtype`; its elements are plain too (`h, w = x.shape[-2:]` binds no tensor).
+    CONST_KEYS["plain"]: Obj(NO, "plain"),
 }
 # Builtins that read their arguments and keep no reference (results are new, never a tensor argument).
 CONSUMING_BUILTINS = {"print", "len", "isinstance", "issubclass", "hasattr", "callable", "id", "type", "repr", "str",
@@ -493,13 +497,14 @@ class ScopeFlow:
             inputs = {SELF: lt, 0: rt}
             self._save_inputs(inputs, eff.saves if eff else None, f"`{_BIN.get(type(op), method)}`",
                               eff.saves_maybe or eff.saved_when_maybe if eff else False, grad,
-                              eff.saved_when if eff else None)
+                              eff.saved_when if eff else None, self.st.storages(lt | rt))
         sure = self._sure(left) or self._sure(right)
         dtype = _promote(self.facts(left), self.facts(right), op)
         out = self.new(node, Obj(YES if sure else MAYBE, "fresh", dtype,
                                  label=f"`{_BIN.get(type(op), method)}` result"), grad=grad)
         if isinstance(op, ast.Pow) and rt and not self.grad_off() and grad != NO:
-            self.st.add_event("saved", self.st.storages(out), Event("saved by `**` as its result", self._line, grad))
+            self.st.add_event("saved", self.st.storages(out), Event("saved by `**` as its result", self._line, grad,
+                                                                    self.st.storages(lt | rt)))
         return out
 
     def _binop_saves(self, op: ast.operator, left: frozenset, right: frozenset) -> frozenset | None:
@@ -535,7 +540,7 @@ class ScopeFlow:
             elif attr == "grad":
                 out |= self.new(node, Obj(YES, "data", label="`.grad`"), grad=NO)
             elif attr in TENSOR_NONTENSOR_ATTRS:
-                out |= frozenset({CONST_KEYS["other"]})
+                out |= frozenset({CONST_KEYS["plain" if attr != "grad_fn" else "other"]})
             else:
                 out |= frozenset({CONST_KEYS["other"]})
         for k in base - tensors:
@@ -762,9 +767,12 @@ class ScopeFlow:
                         operand |= v
                 self._write(node, target if target is not None else _input_node(node, eff.writes), written, operand,
                             how, eff.label, saves_output=eff.saves_output, ctor=ctor)
+        # What decides whether the op builds a graph: its tensor inputs, unless it has parameters.
+        sources = frozenset() if eff.parameterized else self.st.storages(
+            frozenset().union(*tensor_inputs.values()) if tensor_inputs else frozenset())
         if grad != NO:
             self._save_inputs(tensor_inputs, eff.saves, eff.label, eff.saves_maybe or eff.saved_when_maybe, grad,
-                              eff.saved_when)
+                              eff.saved_when, sources)
         result: frozenset
         src = tensor_inputs.get(eff.source, frozenset()) if eff.source is not None else frozenset()
         if eff.result == "same":
@@ -792,9 +800,9 @@ class ScopeFlow:
             result = self.new(at, Obj(YES, "leaf" if leaf else "factory", dtype, leaf=leaf,
                                         label=f"{eff.label} result"), grad=YES if leaf and not off else NO)
         elif eff.result == "nontensor":
-            result = frozenset({CONST_KEYS["other"]})
+            result = frozenset({CONST_KEYS["plain"]})
         elif eff.returns_tuple is not None and not eff.returns_tuple_maybe:  # fresh tensors, in a tuple
-            return self._fresh_tuple(at, eff, grad)
+            return self._fresh_tuple(at, eff, grad, sources)
         else:  # fresh
             # "same": the dtype of the input it computes from (a functional's first argument).
             like = src or tensor_inputs.get(0, frozenset())
@@ -804,10 +812,10 @@ class ScopeFlow:
                               grad=grad if eff.grad else NO)
         if eff.saves_output and grad != NO and eff.writes is None and eff.result in ("fresh", "view", "same"):
             self.st.add_event("saved", self.st.storages(result),
-                              Event(f"saved by {eff.label} as its result", self._line, grad))
+                              Event(f"saved by {eff.label} as its result", self._line, grad, sources))
         return result
 
-    def _fresh_tuple(self, at: ast.AST, eff, grad: str) -> frozenset:
+    def _fresh_tuple(self, at: ast.AST, eff, grad: str, sources: frozenset = frozenset()) -> frozenset:
         """`values, indices = x.max(1)`, `out, weights = self.attn(q, k, v)`: a tuple of new tensors,
         each saved only if the op saves that position (the facts say which, per argument pattern).
         A variable-length result (`torch.unique(..., return_counts=True)`) is a list of such tensors."""
@@ -820,13 +828,13 @@ class ScopeFlow:
             if saved and eff.saves_output and grad != NO:
                 maybe = eff.saved_outputs is None or eff.saves_output_maybe
                 what = f"{'may be saved' if maybe else 'saved'} by {eff.label} as its result"
-                self.st.add_event("saved", self.st.storages(part), Event(what, self._line, grad))
+                self.st.add_event("saved", self.st.storages(part), Event(what, self._line, grad, sources))
             parts.append(part)
         contents = frozenset().union(*parts)
         return self._container(at, contents, "tuple", tuple(parts) if n else None)
 
     def _save_inputs(self, inputs: dict, saves: frozenset | None, label: str, maybe: bool, grad: str,
-                     when: Mapping | None = None) -> None:
+                     when: Mapping | None = None, sources: frozenset = frozenset()) -> None:
         """`grad`: the may-require-grad of the op's inputs (a save is only as sure as the graph is).
         `when` (`Effect.saved_when`): per input, the inputs of which one must require grad for
         autograd to save it; an input is saved only where one of those may (`x * mask`, the mask
@@ -835,18 +843,23 @@ class ScopeFlow:
             if not v:
                 continue
             needs = when.get(p) if when is not None and saves is not None else None
-            level = grad
+            level, why = grad, sources
             if needs is not None:
                 level = MAYBE if PARAMS in needs else NO
+                why = frozenset()
                 for k, u in inputs.items():
                     if k in needs or k in ("*args", "**kwargs"):  # a starred argument may be any of them
                         level = tri_or(level, self.grad_of(u))
+                        why |= self.st.storages(u)
                 if level == NO:
                     continue
+                if PARAMS in needs:
+                    why = frozenset()
             if saves is None or (maybe and (p in saves or ALL in saves)):
-                self.st.add_event("saved", self.st.storages(v), Event(f"may be saved by {label}", self._line, level))
+                self.st.add_event("saved", self.st.storages(v),
+                                  Event(f"may be saved by {label}", self._line, level, why))
             elif p in saves or ALL in saves:
-                self.st.add_event("saved", self.st.storages(v), Event(f"saved by {label}", self._line, level))
+                self.st.add_event("saved", self.st.storages(v), Event(f"saved by {label}", self._line, level, why))
 
     def unknown_call(self, node: ast.Call, label: str | None, inputs: dict) -> frozenset:
         """A call we know nothing about may return, keep or save any argument (or part of one).
@@ -1008,6 +1021,8 @@ class ScopeFlow:
 
     def _element_of(self, node: ast.AST, key: Key, index: ast.AST | None) -> frozenset:
         o = self.obj(key)
+        if o is not None and o.origin == "plain" and o.tensor == NO:
+            return frozenset({CONST_KEYS["plain"]})
         if isinstance(index, ast.Slice) and o is not None and o.origin == "module":
             return frozenset({key})  # `self.blocks[:-1]`: some of the same modules
         if isinstance(index, ast.Slice) and o is not None and o.tensor == NO:

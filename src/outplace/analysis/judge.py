@@ -212,8 +212,8 @@ def _hazard(flow: ScopeFlow, record: WriteRecord, objs: list[Obj], roots: frozen
         return BREAKS, (f"an argument of {record.label} requires grad{may}: "
                         "`out=` raises at once (\"functions with out=... arguments don't support automatic "
                         "differentiation\")")
-    saved = sorted({e for r in roots for e in st.saved.get(r, ())}, key=lambda e: (not e.what.startswith("saved"),
-                                                                                    e.line, e.what))
+    saved = sorted({e for r in roots for e in st.saved.get(r, ()) if not _never_built(st, e)},
+                   key=lambda e: (not e.what.startswith("saved"), e.line, e.what))
     if not saved:
         guessed = sorted({e for r in shared - roots for e in st.saved.get(r, ())}, key=lambda e: (e.line, e.what))
         if guessed and grad != NO:
@@ -263,6 +263,12 @@ def _nonlocal_reason(o: Obj, shown: str) -> str:
     if o.origin == "unknown":
         return f"where {_q(shown)} comes from is unknown: it may be shared"
     return f"{_q(shown)} is {o.label or 'not a tensor this scope made'}: others may hold it"
+
+
+def _never_built(st, event) -> bool:
+    """A save whose op's inputs are all known, here, not to require grad (`else:` of `if
+    x.requires_grad:`): the op built no graph, so it saved nothing."""
+    return bool(event.sources) and all(st.grad.get(s) == NO for s in event.sources)
 
 
 def _aliases(flow: ScopeFlow, st, roots: frozenset, name: str | None) -> set[str]:
