@@ -85,7 +85,7 @@ def test_the_analysis_leaves_no_reference_cycles_behind() -> None:
     from outplace.runner import process
 
     examples = Path(__file__).resolve().parent.parent / "examples"
-    files = sorted(examples.rglob("*.py"))
+    files = sorted(p for p in examples.rglob("*") if p.suffix in (".py", ".ipynb"))  # a notebook's path too
     project = ProjectIndex(ProjectIndex.for_run(examples, files).roots)
     settings = Settings(hazards=HAZARDS)
     for path in files:  # warm: imports, the op table, dependency contexts the project index keeps

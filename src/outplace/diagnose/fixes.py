@@ -34,8 +34,9 @@ class CulpritFix:
 @dataclass
 class FilePlan:
     path: str
-    source: object  # outplace.source.SourceFile
+    source: object  # outplace.source.SourceFile (a notebook's script, for a notebook)
     culprits: list[Culprit] = field(default_factory=list)
+    notebook: object = None  # outplace.notebook.Notebook
 
 
 def editable(path: str | None) -> bool:
@@ -88,14 +89,18 @@ def matching_findings(findings: list[Finding], site: dict, source: str) -> list[
     return out
 
 
-def _diff(old: str, new: str, path: str) -> str:
+def _diff(old: str, new: str, path: str, notebook=None) -> str:
+    """The change as a unified diff; for a notebook, one per cell that changes (`path:cell N`)."""
     import difflib
 
     shown = display(path)
-    a, b = old.splitlines(keepends=True), new.splitlines(keepends=True)
+    pairs = [(old, new, shown)] if notebook is None else [
+        (a, b, f"{shown}:cell {n}") for n, (a, b) in sorted(notebook.cell_texts(new).items())]
     lines = []
-    for line in difflib.unified_diff(a, b, f"a/{shown}", f"b/{shown}", n=1):
-        lines.append(line if line.endswith("\n") else line + "\n")
+    for a, b, name in pairs:
+        for line in difflib.unified_diff(a.splitlines(keepends=True), b.splitlines(keepends=True),
+                                         f"a/{name}", f"b/{name}", n=1):
+            lines.append(line if line.endswith("\n") else line + "\n")
     return "".join(lines)
 
 
@@ -111,7 +116,8 @@ def _settings(path: str, clone: bool) -> Settings:
 
 def propose(diagnosis: Diagnosis, *, clone: bool = True) -> dict[str, FilePlan]:
     """Attach a `CulpritFix` (or a note saying why there is none) to every culprit; one plan per file."""
-    from outplace.source import SourceError, read_source
+    from outplace.runner import read_code
+    from outplace.source import SourceError
 
     plans: dict[str, FilePlan] = {}
     for c in diagnosis.culprits:
@@ -128,7 +134,8 @@ def propose(diagnosis: Diagnosis, *, clone: bool = True) -> dict[str, FilePlan]:
         plan = plans.get(path)
         if plan is None:
             try:
-                plan = plans[path] = FilePlan(path, read_source(path))
+                src, notebook = read_code(path)  # a notebook: its script, whose lines the program ran
+                plan = plans[path] = FilePlan(path, src, notebook=notebook)
             except SourceError as exc:
                 c.note = f"no fix proposed: {exc}"
                 continue
@@ -161,7 +168,12 @@ def propose(diagnosis: Diagnosis, *, clone: bool = True) -> dict[str, FilePlan]:
             c.note = "the engine could not apply the fix here without changing more than this line."
             continue
         reasons = tuple(r for f in landed if not f.fix.is_safe for r in f.fix.reasons)
-        c.fix = CulpritFix(landed, _diff(text, new, path), all(f.fix.is_safe for f in landed), reasons)
+        try:
+            diff = _diff(text, new, path, plan.notebook)
+        except SourceError as exc:
+            c.note = f"no fix proposed: {exc}"
+            continue
+        c.fix = CulpritFix(landed, diff, all(f.fix.is_safe for f in landed), reasons)
         plan.culprits.append(c)
     return {p: plan for p, plan in plans.items() if plan.culprits}
 
@@ -172,7 +184,7 @@ def apply(plans: dict[str, FilePlan], *, unsafe_fixes: bool = False, write: bool
     Returns (path, new_text) for each file changed; marks each applied `CulpritFix`. Raises
     outplace.source.SourceError when a file cannot be written (or changed on disk meanwhile).
     """
-    from outplace.source import write_source
+    from outplace.runner import write_code
 
     changed = []
     for path, plan in plans.items():
@@ -190,6 +202,6 @@ def apply(plans: dict[str, FilePlan], *, unsafe_fixes: bool = False, write: bool
         for c in chosen:
             c.fix.applied = all(f in landed for f in c.fix.findings)
         if write:
-            write_source(plan.source, new)
+            write_code(plan.source, plan.notebook, new)
         changed.append((path, new))
     return changed

@@ -86,7 +86,8 @@ def _run(jobs: list[Job], *, cwd=None, env=None, capture=False, timeout=None, py
          ) -> tuple[list[Run], int, str | None, str | None]:
     with tempfile.TemporaryDirectory(prefix="outplace-diagnose-") as tmp:
         reports = [os.path.join(tmp, f"report_{i}.json") for i in range(len(jobs))]
-        spec = json.dumps([{"target": j.target, "module": j.module, "args": list(j.args), "report": r}
+        spec = json.dumps([{"target": j.target, "module": j.module, "args": list(j.args), "report": r,
+                            "notebook": not j.module and j.target.endswith(".ipynb")}
                            for j, r in zip(jobs, reports)])
         kwargs = dict(cwd=cwd, env=child_env(env))
         if capture:
