@@ -23,8 +23,9 @@ class AugmentedAssign(Rule):
     name = "augmented-assign"
     summary = "Augmented assignment (`x += y`) modifies a tensor in place"
     doc = RuleDoc(
-        what="Finds augmented assignments (`+=`, `-=`, `*=`, `/=`, `//=`, `%=`, `**=`, `@=`, `&=`, `|=`, "
-             "`^=`, `<<=`, `>>=`) whose target is a tensor.",
+        what="Finds augmented assignments (`+=`, `-=`, `*=`, `/=`, `//=`, `%=`, `**=`, `&=`, `|=`, "
+             "`^=`, `<<=`, `>>=`) whose target is a tensor. `@=` is not one: tensors have no in-place "
+             "matmul, so `y @= w` already rebinds `y` (an index target, `y[i] @= w`, still writes into `y`).",
         why="On a tensor, `x += y` is `x.add_(y)`: it overwrites `x`'s storage. If autograd saved `x` for "
             "backward (the output of `exp`, `sigmoid`, `tanh`, `relu`, or any input of `mul`/`matmul`), "
             "backward fails with \"one of the variables needed for gradient computation has been modified "

@@ -112,6 +112,10 @@ class InplaceArgument(Rule):
         sites = an.module_writes(call)
         if sites:
             hazard, why, reasons = _join_sites(sites)
+            passed = _passed_elsewhere(an, call)
+            if passed is not None:
+                reasons = [*reasons, f"the module is also handed to other code (line {passed}), which may call "
+                                     "it on tensors this file does not show"]
         else:
             chain = _chain_judgement(an, call, name)
             if chain is None:
@@ -131,6 +135,37 @@ class InplaceArgument(Rule):
         fix = Fix(Applicability.UNSAFE if reasons else Applicability.SAFE, reasons)
         return Finding(self.code, f"`{ast.unparse(call.func)}(..., inplace=True)` modifies its input in place; drop "
                        "`inplace=True`", line, col + 1, end_line, end_col + 1, fix, plan, hazard, why)
+
+
+def _passed_elsewhere(an: Analysis, ctor: ast.Call) -> int | None:
+    """The line where the module built by `ctor` (bound to a local name or to `self.<attr>`) is
+    used other than by calling it: passed to a constructor or a function, stored, returned. Calls
+    made through that other reference are not among the sites this file judged."""
+    stmt = an.index.statement_of(ctor)
+    if not (isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 and stmt.value is ctor):
+        return None
+    target = stmt.targets[0]
+    if isinstance(target, ast.Name):
+        where: ast.AST = an.ctx.scope_node(ctor)
+
+        def holds(n: ast.AST) -> bool:
+            return isinstance(n, ast.Name) and n.id == target.id and isinstance(n.ctx, ast.Load)
+    elif isinstance(target, ast.Attribute) and isinstance(target.value, ast.Name) and target.value.id == "self":
+        cls = an.ctx.enclosing_class(an.ctx.scope_node(ctor))
+        if cls is None:
+            return None
+        where = cls
+
+        def holds(n: ast.AST) -> bool:
+            return isinstance(n, ast.Attribute) and n.attr == target.attr and isinstance(n.ctx, ast.Load) \
+                and isinstance(n.value, ast.Name) and n.value.id == "self"
+    else:
+        return None
+    called = {id(n.func) for n in ast.walk(where) if isinstance(n, ast.Call)}
+    for n in ast.walk(where):
+        if holds(n) and id(n) not in called:
+            return n.lineno
+    return None
 
 
 def _sets_inplace(assign: ast.Assign) -> bool:

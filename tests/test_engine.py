@@ -72,3 +72,37 @@ def test_candidate_lines_skip_string_keys_and_annotations_but_keep_real_stores()
            "    x <<= 1\n"                                             # 8 shift
            "    w[k] == v\n")                                          # 9 comparison
     assert sorted(candidate_lines(src, load_optable())) == [3, 5, 6, 8]
+
+
+def test_the_analysis_leaves_no_reference_cycles_behind() -> None:
+    """The runner keeps the cycle collector off while a file is processed and does not collect
+    after it (speed): what the analysis builds must be freed by reference counting alone, or every
+    flow state of a file would stay in memory until a collection. A cycle (a flow referring to its
+    file's context, which caches the flow) must be broken when the file is done."""
+    import gc
+
+    from outplace.analysis.project import ProjectIndex
+    from outplace.runner import process
+
+    examples = Path(__file__).resolve().parent.parent / "examples"
+    files = sorted(p for p in examples.rglob("*") if p.suffix in (".py", ".ipynb"))  # a notebook's path too
+    project = ProjectIndex(ProjectIndex.for_run(examples, files).roots)
+    settings = Settings(hazards=HAZARDS)
+    for path in files:  # warm: imports, the op table, dependency contexts the project index keeps
+        process(path, settings, False, project)
+    gc.collect()
+    gc.disable()
+    gc.set_debug(gc.DEBUG_SAVEALL)
+    try:
+        analysed = 0
+        for path in files:
+            analysed += bool(process(path, settings, False, project).findings)
+        gc.collect()
+        left = {type(o).__module__ + "." + type(o).__qualname__ for o in gc.garbage
+                if type(o).__module__.startswith("outplace")}
+    finally:
+        gc.set_debug(0)
+        gc.garbage.clear()
+        gc.enable()
+    assert analysed >= 3, "the examples should exercise the analysis"
+    assert left == set()

@@ -32,6 +32,102 @@ CASES = {
             y *= 3  # <-
             return y
         """, ("inplace", "safe"), "nothing saved it"),
+    "a shape element is a Python int: multiplying by it saves nothing (diffusers' blend_h)": ("""
+        def f(a, b):
+            extent = min(a.shape[3], b.shape[3], 4)
+            for i in range(extent):
+                b[:, :, :, i] = a[:, :, :, -extent + i] * (1 - i / extent) + b[:, :, :, i] * (i / extent)  # <-
+            return b
+        """, ("inplace", "unsafe"), "nothing saved it"),
+    "a shape element against a tensor of the same name is still a tensor operand": ("""
+        def f(a, b):
+            extent = min(a.shape[3], b.shape[3], 4) + a.sum()
+            for i in range(4):
+                b[:, :, :, i] = b[:, :, :, i] * (i / extent)  # <-
+            return b
+        """, ("breaks", "unsafe"), "saved by"),
+    "an attribute holding plain numbers is no tensor operand: multiplying by it saves nothing": ("""
+        class M(nn.Module):
+            def __init__(self, dim: int, size=320):
+                super().__init__()
+                frames = 24
+                self.scale = dim ** -0.5
+                self.kernel = (frames, size, size)
+
+            def forward(self, q):
+                b = q * 2
+                c = b * self.scale * self.kernel[1]
+                b[0] = 0  # <-
+                return c
+        """, ("inplace", "safe"), "nothing saved it"),
+    "an attribute that may hold a tensor is a tensor operand: multiplying by it saves the other side": ("""
+        class M(nn.Module):
+            def __init__(self, dim):
+                super().__init__()
+                self.scale = dim ** -0.5
+
+            def forward(self, q):
+                b = q * 2
+                c = b * self.scale
+                b[0] = 0  # <-
+                return c
+        """, ("inplace", "safe"), "saved by `*`"),
+    "a save by an op whose input does not require grad on this branch never happened (LoFTR's fast path)": ("""
+        def f(x, w):
+            sim = x @ w
+            conf = F.softmax(sim, 2)
+            if sim.requires_grad:
+                conf = conf * 2
+            else:
+                conf.mul_(2)  # <-
+            return conf
+        """, ("inplace", "safe"), "nothing saved it"),
+    "the same write on the branch where the input requires grad breaks backward": ("""
+        def f(x, w):
+            sim = x @ w
+            conf = F.softmax(sim, 2)
+            if sim.requires_grad:
+                conf.mul_(2)  # <-
+            return conf
+        """, ("breaks", "safe"), "saved by `F.softmax`"),
+    "a module with parameters builds a graph whatever its input: the test on the input proves nothing": ("""
+        class M(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.lin = nn.Linear(3, 3)
+
+            def forward(self, x):
+                h = torch.sigmoid(self.lin(x))
+                if not x.requires_grad:
+                    h.mul_(2)  # <-
+                return h
+        """, ("breaks", "safe"), "saved by `torch.sigmoid`"),
+    "`@=` has no in-place method on tensors: it rebinds, nothing is written": ("""
+        def f(x, w):
+            y = torch.sigmoid(x)
+            y @= w  # <-
+            return y
+        """, None, None),
+    "register_parameter(name, None) registers no tensor: the buffer registered otherwise decides": ("""
+        class Norm(nn.Module):
+            def __init__(self, n, track=True):
+                super().__init__()
+                if track:
+                    self.register_buffer("running_mean", torch.zeros(n))
+                else:
+                    self.register_parameter("running_mean", None)
+
+            def forward(self, x):
+                self.running_mean.mul_(0.9)  # <-
+                return x - x.mean(0)
+        """, None, None),
+    "einsum saves its tensor operands (they come after the equation)": ("""
+        def f(x, w):
+            q = x * 2
+            s = torch.einsum("bd,cd->bc", q, w)
+            q.mul_(3)  # <-
+            return s
+        """, ("breaks", "unsafe"), "saved by `torch.einsum`"),
     "a factory buffer is outside the graph": ("""
         def f(x):
             buf = torch.zeros(3)

@@ -108,6 +108,17 @@ ROWS = [
                     "y.fill_(0)", "torch.mul(y, 2, out=y)")],
     *[("function", f"y = torch.sigmoid(x)\nwith torch.inference_mode():\n    {write}", "clean", "clean",
        f"`{write}` under inference_mode is intentional") for write in ("y[0] = 1", "y *= 2")],
+    *[("function", f"y = torch.sigmoid(x)\n{test}\n    y.mul_(2)", "clean", "clean",
+       f"`{test}`: a branch that runs only with autograd off is intentional, as a no_grad block is")
+      for test in ("if not torch.is_grad_enabled():", "if not torch.is_grad_enabled() and x.is_cuda:",
+                   "if not (torch.is_grad_enabled() or x.is_cuda):",
+                   "if torch.is_grad_enabled():\n    pass\nelse:",
+                   "if torch.is_grad_enabled() or x.is_cuda:\n    pass\nelse:")],
+    *[("function", f"y = torch.sigmoid(x)\n{test}\n    y.mul_(2)", "safe", "safe",
+       f"`{test}`: autograd may be on in this branch")
+      for test in ("if torch.is_grad_enabled():", "if not torch.is_grad_enabled() or x.is_cuda:",
+                   "if not torch.is_grad_enabled():\n    pass\nelse:",
+                   "if torch.is_grad_enabled() and x.is_cuda:\n    pass\nelse:")],
     ("function", "y = F.dropout(x, 0.5, training=True)\ny.relu_()", "safe", "safe",
      "dropout's output is saved by nothing (it saves its mask): writing it is harmless (`inplace`)"),
     ("function", "y = torch.sigmoid(x) * 0.5\ns = y * w\ny += 1", "safe", "safe",

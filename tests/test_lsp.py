@@ -9,7 +9,9 @@ and that a long check does not block other requests (an event wait, not a clock)
 from __future__ import annotations
 
 import asyncio
+import json
 import os
+import subprocess
 import sys
 import tempfile
 import time
@@ -166,17 +168,27 @@ def change_doc(client: LanguageClient, uri: str, version: int, text: str) -> Non
 
 async def diagnostics(client: LanguageClient, uri: str, version: int | None = None, timeout: float = 20.0):
     """The diagnostics of `uri` once some for `version` (any, if None) have arrived."""
+    return await _published(client, uri, lambda: uri in client.diagnostics and (
+        version is None or client.diagnostic_versions.get(uri) == version), f"version {version}", timeout)
+
+
+async def republished(client: LanguageClient, uri: str, count: int, timeout: float = 20.0):
+    """The diagnostics of `uri` once more than `count` publishes of them have arrived."""
+    return await _published(client, uri, lambda: client.publish_counts.get(uri, 0) > count,
+                            f"after {count} publishes", timeout)
+
+
+async def _published(client: LanguageClient, uri: str, arrived, what: str, timeout: float):
     deadline = time.monotonic() + timeout
-    while True:
-        if uri in client.diagnostics and (version is None or client.diagnostic_versions.get(uri) == version):
-            return client.diagnostics[uri]
+    while not arrived():
         remaining = deadline - time.monotonic()
         if remaining <= 0:
-            raise AssertionError(f"no diagnostics for {uri} (version {version}); got {client.diagnostics.get(uri)}")
+            raise AssertionError(f"no diagnostics for {uri} ({what}); got {client.diagnostics.get(uri)}")
         try:
             await asyncio.wait_for(client.wait_for_notification(types.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS), remaining)
         except asyncio.TimeoutError:
             pass
+    return client.diagnostics[uri]
 
 
 def apply_edits(text: str, edits, encoding: str) -> str:
@@ -490,3 +502,129 @@ async def test_only_python_documents_are_checked(editor: LanguageClient, tmp_pat
     assert len(await diagnostics(client, stub, 1)) == 2
     assert notes.as_uri() not in client.diagnostics
     assert not await code_actions(client, notes.as_uri(), whole(SAMPLE))
+
+
+# ---- notebooks --------------------------------------------------------------------------------------------
+
+FUNCTION_CELL = '''def f(x: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
+    y = torch.exp(x)  # exp saves its output for backward
+    y.add_(w)
+    torch.relu_(y)
+    return y'''
+# (kind, language, text) as Jupyter holds them: no newline after a cell's last line.
+NOTEBOOK = [(types.NotebookCellKind.Markup, "markdown", "# A training step"),
+            (types.NotebookCellKind.Code, "python", "import torch\n%matplotlib inline"),
+            (types.NotebookCellKind.Code, "python", FUNCTION_CELL),
+            (types.NotebookCellKind.Code, "python", "f(torch.ones(3, requires_grad=True), torch.ones(3))")]
+
+
+def with_notebooks(spec: str) -> types.ClientCapabilities:
+    """A client's recorded capabilities plus notebook document sync (what VS Code says since 1.74)."""
+    capabilities = client_capabilities(spec)
+    capabilities.notebook_document = types.NotebookDocumentClientCapabilities(
+        synchronization=types.NotebookDocumentSyncClientCapabilities(execution_summary_support=True))
+    return capabilities
+
+
+def open_notebook(client: LanguageClient, path: Path, cells) -> list[str]:
+    """Opens a notebook as VS Code does (a cell uri per cell); returns the cells' uris."""
+    uris = [f"vscode-notebook-cell:{path.as_posix()}#C{i}" for i in range(len(cells))]
+    client.notebook_document_did_open(types.DidOpenNotebookDocumentParams(
+        notebook_document=types.NotebookDocument(
+            uri=path.as_uri(), notebook_type="jupyter-notebook", version=1,
+            cells=[types.NotebookCell(kind=kind, document=uri) for (kind, _, _), uri in zip(cells, uris)]),
+        cell_text_documents=[types.TextDocumentItem(uri=uri, language_id=language, version=1, text=text)
+                             for (_, language, text), uri in zip(cells, uris)]))
+    return uris
+
+
+def write_notebook(path: Path, cells) -> None:
+    import nbformat
+
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nb.cells = [nbformat.v4.new_markdown_cell(text) if kind == types.NotebookCellKind.Markup
+                else nbformat.v4.new_code_cell(text) for kind, _, text in cells]
+    nbformat.write(nb, str(path))
+
+
+async def test_notebook_cells_get_their_own_diagnostics_and_fixes(client: LanguageClient, tmp_path: Path):
+    """A notebook synced cell by cell is checked as `outplace check x.ipynb` reads it: the code cells
+    as one program (the caller in cell 4 makes the write in cell 3 break backward), each cell's
+    findings in its own lines; its quick fixes edit that cell, and fix-all writes what `outplace fix`
+    writes into the notebook."""
+    result = await client.initialize_session(types.InitializeParams(
+        capabilities=with_notebooks("visual_studio_code"), root_uri=tmp_path.as_uri()))
+    sync = result.capabilities.notebook_document_sync
+    assert sync is not None and sync.save
+    assert [c.language for f in sync.notebook_selector for c in f.cells] == ["python"]
+    path = tmp_path / "train.ipynb"
+    markdown, imports, function, caller = open_notebook(client, path, NOTEBOOK)
+
+    diags = await diagnostics(client, function, 1)
+    assert [(d.code, d.range.start.line, d.range.start.character, d.range.end.character) for d in diags] == [
+        ("OP102", 2, 4, 13), ("OP103", 3, 4, 18)]
+    assert diags[1].data["why"] == ("`y` was saved by `torch.exp` as its result (cell 3, line 2); "
+                                    "this write makes backward fail")
+    assert diags[1].message.splitlines()[1] == diags[1].data["why"]
+    assert not any(client.diagnostics.get(uri) for uri in (markdown, imports, caller))  # the magic is masked
+
+    # A quick fix edits its own cell.
+    actions = await code_actions(client, function, diags[1].range, only=["quickfix"], diags=[diags[1]])
+    [action] = [await resolved(client, a) for a in actions]
+    assert [dc.text_document.uri for dc in action.edit.document_changes] == [function]
+    assert apply_edits(FUNCTION_CELL, edits_of(action.edit, function), "utf-16") == FUNCTION_CELL.replace(
+        "    torch.relu_(y)", "    y = torch.relu(y)")
+
+    # Fix-all (asked for from any cell) gives the cells what `outplace fix train.ipynb` writes.
+    write_notebook(path, NOTEBOOK)
+    fixed = await asyncio.to_thread(subprocess.run, [sys.executable, "-m", "outplace", "fix", str(path)],
+                                    capture_output=True, text=True, env=ENV)
+    expected = ["".join(cell["source"]) for cell in json.loads(path.read_text())["cells"]]
+    assert expected[2] != FUNCTION_CELL and expected[:2] + expected[3:] == [t for _, _, t in NOTEBOOK[:2] + NOTEBOOK[3:]], fixed.stderr
+    actions = await code_actions(client, imports, whole(NOTEBOOK[1][2]), only=["source.fixAll.outplace"])
+    action = await resolved(client, actions[0])
+    assert {dc.text_document.uri for dc in action.edit.document_changes} == {function}
+    assert apply_edits(FUNCTION_CELL, edits_of(action.edit, function), "utf-16") == expected[2]
+    # Formatting a cell gives that cell's share.
+    for uri, text, after in ((function, FUNCTION_CELL, expected[2]), (caller, NOTEBOOK[3][2], NOTEBOOK[3][2])):
+        edits = await client.text_document_formatting_async(types.DocumentFormattingParams(
+            types.TextDocumentIdentifier(uri), types.FormattingOptions(tab_size=4, insert_spaces=True)))
+        assert apply_edits(text, edits, "utf-16") == after
+
+    # Typing in a cell: its diagnostics follow (relu_ deleted: only the add_ is left).
+    client.notebook_document_did_change(types.DidChangeNotebookDocumentParams(
+        notebook_document=types.VersionedNotebookDocumentIdentifier(version=2, uri=path.as_uri()),
+        change=types.NotebookDocumentChangeEvent(cells=types.NotebookDocumentCellChanges(text_content=[
+            types.NotebookDocumentCellContentChanges(
+                document=types.VersionedTextDocumentIdentifier(uri=function, version=2),
+                changes=[types.TextDocumentContentChangePartial(
+                    range=types.Range(types.Position(3, 0), types.Position(4, 0)), text="")])]))))
+    assert [(d.code, d.range.start.line) for d in await diagnostics(client, function, 2)] == [("OP102", 2)]
+
+    # A cell inserted above: the cells are numbered anew, and the messages with them.
+    count = client.publish_counts[function]
+    new_cell = f"vscode-notebook-cell:{path.as_posix()}#new"
+    client.notebook_document_did_change(types.DidChangeNotebookDocumentParams(
+        notebook_document=types.VersionedNotebookDocumentIdentifier(version=3, uri=path.as_uri()),
+        change=types.NotebookDocumentChangeEvent(cells=types.NotebookDocumentCellChanges(
+            structure=types.NotebookDocumentCellChangeStructure(
+                array=types.NotebookCellArrayChange(
+                    start=0, delete_count=0,
+                    cells=[types.NotebookCell(kind=types.NotebookCellKind.Code, document=new_cell)]),
+                did_open=[types.TextDocumentItem(uri=new_cell, language_id="python", version=1,
+                                                 text="torch.manual_seed(0)")])))))
+    [diag] = await republished(client, function, count)
+    assert "(cell 4, line 2)" in diag.data["why"], diag.data["why"]
+
+    # Saving is accepted; closing clears every cell's diagnostics.
+    client.notebook_document_did_save(types.DidSaveNotebookDocumentParams(
+        types.NotebookDocumentIdentifier(path.as_uri())))
+    client.notebook_document_did_close(types.DidCloseNotebookDocumentParams(
+        notebook_document=types.NotebookDocumentIdentifier(path.as_uri()),
+        cell_text_documents=[types.TextDocumentIdentifier(u) for u in (new_cell, markdown, imports, function, caller)]))
+    assert not await republished(client, function, client.publish_counts[function])
+
+
+async def test_a_client_without_notebook_support_is_not_offered_it(editor: LanguageClient):
+    assert editor.init_result.capabilities.notebook_document_sync is None

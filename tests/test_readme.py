@@ -201,6 +201,21 @@ CASES: dict[str, Case] = {
     "python -m pytest --outplace tests/test_model.py": Case((1,), lambda root, r: _assert_in(
         b"outplace diagnose: a tensor saved for backward was modified in place", r.stdout)),
     TEST_COMMAND: Case((0,), why_not_run="the suite itself; .ci/run runs the README's test command"),
+    "outplace check --output-format full src/": Case((1,), lambda root, r: (
+        _assert_in(b"src/model.py:18:9: OP101", r.stdout), _assert_in(b"^^^^^^ OP101", r.stdout))),
+    "outplace check --statistics src/": Case((1,), lambda root, r: _assert_in(b"\tOP101\t[*] augmented-assign",
+                                                                               r.stdout)),
+    "outplace check --output-format sarif src/ > outplace.sarif": Case((1,), lambda root, r: _assert_equal(
+        json.loads((root / "outplace.sarif").read_text())["version"], "2.1.0")),
+    "outplace check examples/train_gated.ipynb": Case((1,), lambda root, r: _assert_in(
+        b"examples/train_gated.ipynb:cell 3:10:9: OP101", r.stdout)),
+    "outplace fix --diff examples/train_gated.ipynb": Case((1,), lambda root, r: _assert_in(
+        b"--- a/examples/train_gated.ipynb:cell 3\n", r.stdout)),
+    "outplace verify examples/train_gated.ipynb": Case((0,), lambda root, r: _assert_in(b"fixed", r.stdout)),
+    "outplace diagnose examples/train_gated.ipynb": Case((1,), lambda root, r: _assert_in(
+        b"examples/train_gated.ipynb:cell 3:10:9", r.stdout)),
+    "outplace check --add-noqa src/": Case((0,), _fixed("src/model.py", "g *= 2  # the in-place write that breaks "
+                                                                         "backward  # noqa: OP101")),
     "OUTPLACE_UPDATE_FIXTURES=1 python -m pytest tests/test_rule_fixtures.py": Case(
         (0,), lambda root, r: _same_tree(REPO / "fixtures" / "rules", root / "fixtures" / "rules")),
     "python scripts/generate_optable.py": Case((0,), lambda root, r: _assert_equal(

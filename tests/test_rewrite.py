@@ -120,7 +120,8 @@ def test_rewrite_walks_the_plans_a_fixed_number_of_times() -> None:
     block = "\n\ndef f{i}(x: torch.Tensor):\n    y = torch.sigmoid(x)\n    y *= 2\n    return y\n"
     for n in (50, 400):
         source = "import torch\n" + "".join(block.format(i=i) for i in range(n))
-        findings, tree = _analyse(source, Settings(hazards=HAZARDS))
+        checked, tree = _analyse(source, Settings(hazards=HAZARDS))
+        findings = checked.findings
         stmts = _statements_by_start(tree, split_lines(source))
         plans = _Counting((i, f.plan, stmts[f.plan.stmt]) for i, f in enumerate(findings))
         new, landed = rewrite_source(source, tree, plans)

@@ -94,7 +94,7 @@ def test_fix_refuses_to_overwrite_a_file_changed_on_disk(monkeypatch, tmp_path, 
             victim.write_text(edited)  # after outplace read it, before it writes
         return real(original, new_text)
 
-    monkeypatch.setattr(outplace.source, "write_source", editor_saves_first)
+    monkeypatch.setattr(outplace.runner, "write_source", editor_saves_first)  # what `fix` writes files (and notebooks) with
     code = cli("fix", "-j", jobs, str(tmp_path))
     err = capsys.readouterr().err
     assert code == 2
@@ -132,7 +132,7 @@ def test_an_internal_error_in_one_file_does_not_stop_the_run(monkeypatch, tmp_pa
             return real(source, settings, path=path, project=project)
         return engine
 
-    monkeypatch.setattr(outplace.runner, "check_source_counted", faulty(outplace.runner.check_source_counted))
+    monkeypatch.setattr(outplace.runner, "check_source_full", faulty(outplace.runner.check_source_full))
     monkeypatch.setattr(outplace.runner, "fix_source", faulty(outplace.runner.fix_source))
     code = cli(command, "-j", jobs, str(tmp_path))
     out, err = capsys.readouterr()

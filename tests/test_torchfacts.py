@@ -678,3 +678,42 @@ def test_verifier_agrees_and_finds_tampered_rows() -> None:
         "may_alias_input.modules.Identity", "no_grad_output.methods", "pattern_args.methods.max.dim",
         "saved_output_positions.torch.max.tensors", "saved_when.methods.mul.tensors.self", "saves_inputs.methods.exp.any",
         "shape_preserving.methods.squeeze", "tensor_only_methods", "tuple_returns.modules.LSTM.scalar"], problems
+
+
+def test_hand_listed_aliasing_facts_hold_in_torch() -> None:
+    """The aliasing facts effects.py lists by hand (the generator measures `F.*` and modules only):
+    each holds in torch, and its opposite where the analysis relies on one."""
+    from outplace.analysis.effects import LEGACY_CONSTRUCTORS, MEMORY_WRAPPING_FACTORIES, RETURN_INPUT_UNLESS_TRAINING
+
+    x = torch.linspace(0.1, 0.9, 24).reshape(2, 3, 4)
+    for name in RETURN_INPUT_UNLESS_TRAINING:
+        assert getattr(torch, name)(x, 0.5, False) is x, name
+        torch.manual_seed(0)
+        assert not shares(getattr(torch, name)(x, 0.5, True), x), name
+    array = x.numpy()
+    assert "from_numpy" in MEMORY_WRAPPING_FACTORIES and shares(torch.from_numpy(array), x)
+    assert "frombuffer" in MEMORY_WRAPPING_FACTORIES
+    buffer = bytearray(16)
+    wrapped = torch.frombuffer(buffer, dtype=torch.uint8)
+    wrapped[0] = 7
+    assert buffer[0] == 7
+    assert LEGACY_CONSTRUCTORS["Tensor"] == "float" and shares(torch.Tensor(x), x)
+    assert shares(torch.FloatTensor(x), x)
+    assert not shares(torch.Tensor(2, 3), x) and torch.Tensor(2, 3).shape == (2, 3)
+    assert (+x) is x  # unary plus: flow._e_UnaryOp returns the operand itself
+
+
+def test_augmented_operators_without_an_in_place_method_rebind() -> None:
+    """flow.REBINDING_AUGMENTED_OPS: the augmented operators `torch.Tensor` has no in-place dunder
+    for, so `y op= w` rebinds `y`; every other one writes in place."""
+    from outplace.analysis.flow import REBINDING_AUGMENTED_OPS
+
+    dunders = {ast.Add: "iadd", ast.Sub: "isub", ast.Mult: "imul", ast.Div: "itruediv", ast.FloorDiv: "ifloordiv",
+               ast.Mod: "imod", ast.Pow: "ipow", ast.MatMult: "imatmul", ast.BitAnd: "iand", ast.BitOr: "ior",
+               ast.BitXor: "ixor", ast.LShift: "ilshift", ast.RShift: "irshift"}
+    rebinding = {op for op, d in dunders.items() if not hasattr(torch.Tensor, f"__{d}__")}
+    assert rebinding == REBINDING_AUGMENTED_OPS
+    y = torch.eye(2)
+    before = y
+    y @= torch.eye(2) * 2
+    assert y is not before and torch.equal(before, torch.eye(2))

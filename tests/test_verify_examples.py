@@ -1,7 +1,7 @@
 """`outplace verify` end to end through the real engine, on the bundled examples, held to the
-README's words: "safe fixes give `fixed` for two of the three failing scripts (the third needs
-`h.mul_(g)` with a tensor operand, an unsafe fix); with `--unsafe-fixes` all three are `fixed`, and
-the intentional SGD step stays `preserved`."  Issue 12's mutant (verify dropping --unsafe-fixes)
+README's words: "safe fixes give `fixed` for the notebook and two of the three failing scripts (the
+third needs `h.mul_(g)` with a tensor operand, an unsafe fix); with `--unsafe-fixes` all four failing
+examples are `fixed`, and the intentional SGD step stays `preserved`."  Issue 12's mutant (verify dropping --unsafe-fixes)
 survived because nothing ran verify with the engine's own rewrite."""
 
 from __future__ import annotations
@@ -19,7 +19,8 @@ from outplace.harness.command import torch_available
 pytestmark = pytest.mark.skipif(not torch_available(), reason="torch is not installed")
 
 REPO = Path(__file__).resolve().parent.parent
-FAILING = {"examples/gated_mlp.py", "examples/masked_softmax.py", "examples/residual_block.py"}
+FAILING = {"examples/gated_mlp.py", "examples/masked_softmax.py", "examples/residual_block.py",
+           "examples/train_gated.ipynb"}
 
 
 def verify(tmp_path: Path, *args: str) -> tuple[int, dict[str, dict]]:
@@ -34,7 +35,8 @@ def test_verify_with_safe_fixes(tmp_path: Path) -> None:
     code, cases = verify(tmp_path)
     verdicts = {path: case["verdict"] for path, case in cases.items()}
     assert verdicts == {"examples/gated_mlp.py": "unfixed", "examples/masked_softmax.py": "fixed",
-                        "examples/residual_block.py": "fixed", "examples/sgd_step.py": "preserved"}
+                        "examples/residual_block.py": "fixed", "examples/sgd_step.py": "preserved",
+                        "examples/train_gated.ipynb": "fixed"}
     assert code == 1  # an unfixed case fails the run
     assert all(case["rewrite"] == "engine" for case in cases.values())
     # the third failing script is unfixed because its fix is unsafe, not because nothing was fixed

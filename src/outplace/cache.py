@@ -2,9 +2,11 @@
 
 Data only, never code: one JSON file per (project, outplace code and op table, settings) holds, per
 sha256 of a file's bytes, the findings (without rewrite plans) or the one-line error, how many
-findings the hazard selection hid, and the other files of the project the analysis read (what a
-module call or an imported helper does) with the digest of their bytes: when one of those changed,
-the entry is stale and the file is analysed again. It lives in the
+findings the hazard selection hid, the other files of the project the analysis read (what a
+module call or an imported helper does) with the digest of their bytes (when one of those changed,
+the entry is stale and the file is analysed again), the `noqa` codes that suppressed nothing, and
+for a notebook where its cells sit in its script. A file whose `per-file-ignores` ignore something
+has an entry of its own (the key adds what they ignore). It lives in the
 user's cache directory (`$OUTPLACE_CACHE_DIR`, else `$XDG_CACHE_HOME/outplace`, else
 `~/.cache/outplace`); a project-local directory only when asked for (`--cache-dir`, or `cache-dir` in
 `[tool.outplace]`, which must stay inside the project).
@@ -34,12 +36,16 @@ from pathlib import Path
 from typing import Callable, Mapping, NamedTuple
 
 from outplace.findings import HAZARDS, Applicability, Finding, Fix
+from outplace.notebook import CellMap
 from outplace.settings import Settings
 from outplace.source import file_digest, uninterrupted
+from outplace.suppression import UnusedNoqa
 
 CACHE_DIR_NAME = ".outplace_cache"  # the project-local cache's usual name (excluded from discovery)
 KEY_FILE = "key"
-FORMAT = 2
+# Bumped whenever an entry's shape changes (a cache of another format is ignored whole). 4: findings
+# with hazard and why, the dependencies read, unused noqa codes, a notebook's cells.
+FORMAT = 4
 KEEP_DAYS = 30  # entries not used for this long are dropped when the cache is saved
 
 
@@ -191,8 +197,9 @@ class Cache:
         return decoded
 
     def put(self, digest: str, findings: list[Finding], error: str | None, hidden: int = 0,
-            deps: Mapping[str, str] | None = None) -> None:
-        entry = _encode(Entry(findings, error, hidden, dict(deps or {})), self.today)
+            deps: Mapping[str, str] | None = None, unused_noqa: list[UnusedNoqa] | None = None,
+            cells: CellMap | None = None) -> None:
+        entry = _encode(Entry(findings, error, hidden, dict(deps or {}), list(unused_noqa or []), cells), self.today)
         if entry is not None:
             self.entries[digest] = entry
             self.dirty = True
@@ -220,6 +227,8 @@ class Entry(NamedTuple):
     error: str | None
     hidden: int = 0  # findings of hazard levels not selected
     deps: dict[str, str] = {}  # other files the analysis read: absolute path -> sha256 of their bytes
+    unused_noqa: list[UnusedNoqa] = []
+    cells: CellMap | None = None  # a notebook's cells in its script
 
 
 def _encode(entry: Entry, day: int) -> dict:
@@ -228,7 +237,9 @@ def _encode(entry: Entry, day: int) -> dict:
         rows.append([f.code, f.message, f.line, f.col, f.end_line, f.end_col,
                      None if f.fix is None else f.fix.applicability.value,
                      [] if f.fix is None else list(f.fix.reasons), f.hazard, f.why])
-    return {"findings": rows, "error": entry.error, "hidden": entry.hidden, "deps": entry.deps, "day": day}
+    return {"findings": rows, "error": entry.error, "hidden": entry.hidden, "deps": entry.deps, "day": day,
+            "noqa": [[u.line, u.col, u.code, u.file_level] for u in entry.unused_noqa],
+            "cells": None if entry.cells is None else entry.cells.to_json()}
 
 
 _ROW_TYPES = (str, str, int, int, int, int)
@@ -259,4 +270,12 @@ def _decode(entry: object) -> Entry | None:
             return None
         fix = None if applicability is None else Fix(Applicability(applicability), tuple(reasons))
         findings.append(Finding(*head, fix=fix, hazard=hazard, why=why))
-    return Entry(findings, error, hidden, deps)
+    noqa, cells = entry.get("noqa"), entry.get("cells")
+    if not isinstance(noqa, list) or not all(
+            isinstance(u, list) and len(u) == 4 and type(u[0]) is int and type(u[1]) is int
+            and isinstance(u[2], str) and isinstance(u[3], bool) for u in noqa):
+        return None
+    cell_map = None if cells is None else CellMap.from_json(cells)
+    if cells is not None and cell_map is None:
+        return None
+    return Entry(findings, error, hidden, deps, [UnusedNoqa(*u) for u in noqa], cell_map)

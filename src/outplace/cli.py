@@ -10,6 +10,7 @@ SIGHUP, SIGINT) stops its workers, removes its temporary files and exits 128 + t
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import os
 import signal
 import sys
@@ -35,7 +36,15 @@ PROGRESS_MIN_FILES = 50
 
 class Format(str, Enum):
     text = "text"
+    concise = "concise"
+    full = "full"
+    grouped = "grouped"
     json = "json"
+    json_lines = "json-lines"
+    github = "github"
+    gitlab = "gitlab"
+    sarif = "sarif"
+    junit = "junit"
 
 
 def _version(value: bool) -> None:
@@ -77,17 +86,6 @@ def _fail(message: str) -> typer.Exit:
     return typer.Exit(2)
 
 
-def _load(paths: list[str], stdin_filename: Optional[str], **overrides) -> tuple[Settings, Path]:
-    from outplace.config import ConfigError, find_project_root, load_settings
-
-    anchor = [p for p in paths if p != "-"] or ([stdin_filename] if stdin_filename else [])
-    root = find_project_root(anchor)
-    try:
-        return load_settings(root, **{k: v for k, v in overrides.items() if v is not None}), root
-    except ConfigError as e:
-        raise _fail(str(e)) from None
-
-
 def _path_error(e: OSError, named: bool) -> str:
     """One line for a path named on the command line that cannot be reached, or a directory that
     cannot be listed."""
@@ -116,40 +114,43 @@ def _files(paths: list[str], settings: Settings, root: Path, summary) -> list[Pa
     return list(iter_python_files(paths, settings, root=root, on_error=error))
 
 
-def _results(files: list[Path], settings: Settings, *, fix: bool, jobs: Optional[int], root: Path,
-             use_cache: bool, cache_dir: Optional[str] = None):
+def _results(files: list[Path], projects, *, fix: bool, jobs: Optional[int], use_cache: bool,
+             cache_dir: Optional[str] = None) -> list:
+    """Every file's result, in order; files run in groups that share a configuration (and a cache)."""
     from outplace.cache import Cache
     from outplace.runner import run
 
-    cache = Cache(root, settings, cache_dir) if use_cache and os.environ.get("OUTPLACE_NO_CACHE") != "1" else None
-    if not (_stderr_is_tty() and len(files) >= PROGRESS_MIN_FILES):
-        return list(run(files, settings, fix=fix, jobs=jobs, cache=cache, root=root))
+    use_cache = use_cache and os.environ.get("OUTPLACE_NO_CACHE") != "1"
+    groups = projects.groups(files)
+    results: list = [None] * len(files)
+    progress = _progress(len(files))
+    with progress as advance:
+        for settings, root, indices in groups:
+            cache = Cache(root, settings, cache_dir) if use_cache else None
+            chosen = [files[i] for i in indices]
+            for i, r in zip(indices, run(chosen, settings, fix=fix, jobs=jobs, cache=cache, root=root,
+                                         on_done=advance)):
+                results[i] = r
+    return results
+
+
+@contextlib.contextmanager
+def _progress(total: int):
+    """A progress bar on a terminal for long runs; yields the callback that advances it."""
+    if not (_stderr_is_tty() and total >= PROGRESS_MIN_FILES):
+        yield None
+        return
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                   console=Console(stderr=True), transient=True) as progress:
-        task = progress.add_task("outplace", total=len(files))
-        return list(run(files, settings, fix=fix, jobs=jobs, cache=cache, root=root,
-                        on_done=lambda _: progress.advance(task)))
+        task = progress.add_task("outplace", total=total)
+        yield lambda _: progress.advance(task)
 
 
 def _style(text: str, **kw) -> str:
     return typer.style(text, **kw) if sys.stdout.isatty() and os.environ.get("NO_COLOR") is None else text
-
-
-def _print_finding(path: str, f) -> None:
-    """The finding's line (`path:line:col: CODE message`, what editors and CI annotations parse), then
-    why it matters, indented (the hazard: what saved the tensor, or why nothing did)."""
-    from outplace.report import finding_line
-
-    line = finding_line(path, f)
-    if sys.stdout.isatty():
-        head, _, rest = line.partition(f" {f.code}")
-        line = _style(head, bold=True) + " " + _style(f.code, fg="red", bold=True) + rest
-    typer.echo(line)
-    if f.why:
-        typer.echo(_style(f"    {f.hazard}: {f.why}", dim=True))
 
 
 def _print_diff(diff: bytes) -> None:
@@ -183,8 +184,6 @@ UnsafeOpt = typer.Option(None, "--unsafe-fixes/--no-unsafe-fixes", help="Also ap
 CloneOpt = typer.Option(None, "--clone/--no-clone", help="Allow `x = x.clone()` before writes that have no exact out-of-place form.")
 PathsArg = typer.Argument(None, help="Files or directories (default: .); `-` reads standard input.")
 NoCacheOpt = typer.Option(False, "--no-cache", help="Neither read nor write the results cache.")
-CacheDirOpt = typer.Option(None, "--cache-dir", help="Keep the results cache here (default: the user cache "
-                                                     "directory, ~/.cache/outplace).")
 FactsOpt = typer.Option(None, "--facts", help="Runtime facts from `outplace trace` (JSON): what a run saw at each "
                                               "in-place write. Implies --no-cache.")
 
@@ -203,6 +202,8 @@ def _facts(path: Optional[str]) -> Optional[str]:
     for line in facts.stale():
         _err(line)
     return os.path.abspath(path)
+CacheDirOpt = typer.Option(None, "--cache-dir", help="Keep the results cache here (default: the user cache "
+                                                     "directory, ~/.cache/outplace).")
 
 
 class _Stopped(BaseException):
@@ -272,10 +273,22 @@ def _stdin_excluded(stdin_filename: Optional[str], settings: Settings, root: Pat
 
 # ---- check ------------------------------------------------------------------------------------------
 
+OutputFormatOpt = typer.Option(
+    Format.text, "--output-format", "--format",
+    help="text (default), concise, full (with the source line), grouped, json, json-lines, github "
+         "(Actions annotations), gitlab (Code Quality), sarif (2.1.0), junit.")
+ConfigOpt = typer.Option(None, "--config", help="Use this configuration file (pyproject.toml, outplace.toml) "
+                                                "for every file, instead of finding the closest one.")
+StatisticsOpt = typer.Option(False, "--statistics", help="Counts per rule (and how many are fixable) instead "
+                                                         "of the findings.")
+ShowFixesOpt = typer.Option(False, "--show-fixes", help="List the fixes made, and those the other modes "
+                                                        "(--clone, --unsafe-fixes) would make.")
+
+
 @app.command(help="Report in-place tensor operations that can break autograd.")
 def check(
     paths: Optional[list[str]] = PathsArg,
-    output_format: Format = typer.Option(Format.text, "--format", help="text, or json for scripts."),
+    output_format: Format = OutputFormatOpt,
     select: Optional[list[str]] = SelectOpt,
     ignore: Optional[list[str]] = IgnoreOpt,
     exclude: Optional[list[str]] = ExcludeOpt,
@@ -289,63 +302,265 @@ def check(
     no_cache: bool = NoCacheOpt,
     cache_dir: Optional[str] = CacheDirOpt,
     quiet: bool = typer.Option(False, "-q", "--quiet", help="No summary on stderr."),
+    config: Optional[str] = ConfigOpt,
+    statistics: bool = StatisticsOpt,
+    show_fixes: bool = ShowFixesOpt,
+    add_noqa: bool = typer.Option(False, "--add-noqa", help="Add `# noqa: CODE` to every line with a finding "
+                                                            "(to adopt outplace on a large codebase), then exit 0."),
     facts: Optional[str] = FactsOpt,
 ) -> None:
-    from outplace.analysis.project import ProjectIndex
-    from outplace.engine import check_source, fix_edit, parse
-    from outplace.report import Summary, display_path, finding_json, json_dump, replacement_json
-    from outplace.runner import process_text
-    from outplace.source import SourceError, read_source
+    from outplace.formats import NEEDS_SOURCE
+    from outplace.report import Summary
 
     paths = paths or ["."]
-    settings, root = _load(paths, stdin_filename, **_overrides(select, ignore, exclude, extend_exclude,
-                                                               unsafe_fixes, clone, hazards), facts=_facts(facts))
-    summary, items = Summary(), []
+    projects = _projects(paths, stdin_filename, config, {**_overrides(select, ignore, exclude, extend_exclude,
+                                                                      unsafe_fixes, clone, hazards),
+                                                         "facts": _facts(facts)})
+    fmt = output_format.value
+    summary = Summary()
     with _signals_end_the_run():
         if paths == ["-"]:
-            src, _ = _read_stdin(stdin_filename)
-            results = [] if _stdin_excluded(stdin_filename, settings, root) else \
-                [process_text(src.path, src, settings, fix=False, project=ProjectIndex.for_run(root, [src.path]))]
-            files = [src.path]
+            results = _check_stdin(stdin_filename, projects)
+            files = [r.path for r in results]
         elif "-" in paths:
             raise _fail("`-` (standard input) cannot be combined with other paths")
         else:
-            files = _files(paths, settings, root, summary)
-            results = _results(files, settings, fix=False, jobs=jobs, root=root,
-                               use_cache=not no_cache and not facts, cache_dir=cache_dir)
-        project = None
-
+            files = _files(paths, projects.settings, projects.root, summary)
+            results = _results(files, projects, fix=False, jobs=jobs, use_cache=not no_cache and not facts,
+                               cache_dir=cache_dir)
+        if add_noqa:
+            _add_noqa(results, projects, summary, quiet)
+            raise typer.Exit(2 if summary.errors or summary.unreadable else 0)
+        want_source = fmt in NEEDS_SOURCE or show_fixes or not quiet
+        items: list = []
+        others: list = []
+        scanned = []
         for r in results:
-            shown = display_path(r.path)
-            if output_format is Format.json and any(f.fix is not None and f.plan is None for f in r.findings):
-                # From the cache, which keeps no rewrite plans: analyse the text again for them.
-                try:
-                    r.source = read_source(r.path)
-                    project = project or ProjectIndex.for_run(root, files)
-                    r.findings = check_source(r.source.text, settings, path=str(r.path), project=project)
-                except (SourceError, Exception) as e:  # noqa: BLE001 - the file changed meanwhile
-                    r.error = str(e) if isinstance(e, SourceError) else f"{r.path}: {type(e).__name__}: {e}"
             if r.error:
                 summary.errors += 1
                 _err(r.error)
                 continue
-            summary.add(r.findings, [], _held_back(r.findings, settings), False, r.hidden)
-            if output_format is Format.json and r.findings:
-                text = r.source.text if r.source is not None else read_source(r.path).text  # cached result
-                tree = parse(text) if any(f.plan is not None for f in r.findings) else None
-                for f in r.findings:
-                    edit = fix_edit(text, f, tree) if f.plan is not None else None
-                    items.append(finding_json(shown, f, replacement_json(text, edit)))
-            elif output_format is Format.text:
-                for f in r.findings:
-                    _print_finding(shown, f)
-    if output_format is Format.json:
-        sys.stdout.write(json_dump(items))
+            scanned.append(display_path(r.path))
+            summary.add(r.findings, [], _held_back(r.findings, projects.file_settings(r.path)), False, r.hidden)
+            _warn_unused_noqa(r, summary, quiet)
+            if not r.findings:
+                continue
+            file_items, file_others = _present(r, fmt, projects, files, want_source, show_fixes or not quiet)
+            items += file_items
+            others += file_others
+        _count_other_modes(summary, others)
+    _output(fmt, items, scanned, statistics)
+    if show_fixes:
+        _show_fixes(fmt, [], others)
     if not quiet:
-        _err(summary.text("check", write=False, hazards=settings.hazards))
+        _err(summary.text("check", write=False, hazards=projects.settings.hazards))
     if summary.errors or summary.unreadable:
         raise typer.Exit(2)
     raise typer.Exit(0 if exit_zero or not summary.findings else 1)
+
+
+def _projects(paths: list[str], stdin_filename: Optional[str], config: Optional[str], overrides: dict):
+    from outplace.config import ConfigError
+    from outplace.projects import Projects
+
+    anchor = [p for p in paths if p != "-"] or ([stdin_filename] if stdin_filename else [])
+    try:
+        return _CheckedProjects(Projects(anchor, overrides, config))
+    except ConfigError as e:
+        raise _fail(str(e)) from None
+
+
+class _CheckedProjects:
+    """`Projects` whose configuration errors (a sub-project's file) end the run with exit 2."""
+
+    def __init__(self, projects) -> None:
+        self.inner = projects
+        self.settings, self.root = projects.settings, projects.root
+
+    def __getattr__(self, name: str):
+        method = getattr(self.inner, name)
+
+        def checked(*args, **kwargs):
+            from outplace.config import ConfigError
+
+            try:
+                return method(*args, **kwargs)
+            except ConfigError as e:
+                raise _fail(str(e)) from None
+
+        return checked
+
+
+def _check_stdin(stdin_filename: Optional[str], projects) -> list:
+    from outplace.runner import FileResult, process_text
+
+    src, _ = _read_stdin(stdin_filename)
+    settings = projects.settings_for(src.path)
+    if _stdin_excluded(stdin_filename, settings, projects.root):
+        return []
+    src, notebook = _stdin_code(src)
+    if notebook is not None and not notebook.is_python:
+        return [FileResult(src.path)]
+    r = process_text(src.path, src, settings, fix=False, project=projects.index_for(src.path, [src.path]),
+                     cells=notebook.cells_map if notebook else None)
+    r.notebook = notebook
+    return [r]
+
+
+def _stdin_code(src):
+    """Standard input named `*.ipynb` is a notebook: its script, and the notebook."""
+    from outplace.notebook import is_notebook, parse_notebook
+    from outplace.source import SourceError
+
+    if not is_notebook(src.path):
+        return src, None
+    try:
+        notebook = parse_notebook(src)
+    except SourceError as e:
+        raise _fail(str(e)) from None
+    return notebook.script_source(), notebook
+
+
+def _present(r, fmt: str, projects, files: list, want_source: bool, other_modes: bool) -> tuple[list, list]:
+    """One file's findings as output items, and the fixes the other modes would make (when asked)."""
+    from outplace.engine import check_source, fix_edit, parse
+    from outplace.formats import Item, located, locate_replacement
+    from outplace.other_modes import other_mode_fixes
+    from outplace.report import replacement_json
+    from outplace.runner import read_code
+    from outplace.source import SourceError, split_lines
+
+    shown = display_path(r.path)
+    settings = projects.file_settings(r.path)
+    text = r.source.text if r.source is not None else None
+    needs_plans = fmt in ("json", "json-lines", "sarif") and any(f.fix is not None and f.plan is None
+                                                                  for f in r.findings)
+    if want_source and (text is None or needs_plans):
+        # From a worker or the cache, which keep no text or rewrite plans: read and analyse it again.
+        try:
+            src, notebook = read_code(r.path)
+            text = src.text
+            if needs_plans:
+                r.findings = check_source(text, settings, path=str(r.path), project=projects.index_for(r.path, files))
+        except (SourceError, Exception):  # noqa: BLE001 - the file changed or vanished meanwhile
+            text = None
+    lines = split_lines(text) if text is not None else None
+    tree = parse(text) if text is not None and fmt in ("json", "json-lines", "sarif") and any(
+        f.plan is not None for f in r.findings) else None
+    items = []
+    for f in r.findings:
+        replacement = None
+        if tree is not None and f.plan is not None:
+            replacement = locate_replacement(replacement_json(text, fix_edit(text, f, tree)), r.cells)
+        line_text = lines[f.line - 1] if lines is not None and f.line <= len(lines) else None
+        shown_f, cell = located(f, r.cells)
+        items.append(Item(shown, shown_f, cell, line_text, replacement))
+    others = []
+    if other_modes and text is not None:
+        try:
+            found = other_mode_fixes(text, r.findings, settings, path=str(r.path),
+                                     project=projects.index_for(r.path, files))
+        except Exception:  # noqa: BLE001 - only a hint; the findings stand
+            found = []
+        for f, flags in found:
+            shown_f, cell = located(f, r.cells)
+            others.append((Item(shown, shown_f, cell), flags))
+    return items, others
+
+
+def _count_other_modes(summary, others: list) -> None:
+    from outplace.other_modes import BOTH, CLONE
+
+    summary.more_with_clone += sum(1 for _, flags in others if flags == CLONE)
+    summary.more_with_clone_unsafe += sum(1 for _, flags in others if flags == BOTH)
+
+
+def _output(fmt: str, items: list, scanned: list[str], statistics: bool) -> None:
+    from outplace.formats import render
+    from outplace.formats import statistics as stats
+
+    if statistics:
+        sys.stdout.write(stats(items, as_json=fmt in ("json", "json-lines")))
+    else:
+        sys.stdout.write(render(fmt, items, scanned, style=_style))
+    sys.stdout.flush()
+
+
+def _show_fixes(fmt: str, applied: list, others: list) -> None:
+    """`--show-fixes`: the fixes applied (per file and rule), then what the other modes would fix. On
+    stdout, or stderr with a format that programs read."""
+    from collections import Counter
+
+    from outplace.formats import MACHINE, finding_line
+
+    lines = []
+    if applied:
+        lines.append("Fixed:")
+        for path, codes in applied:
+            lines.append(f"  {path}: " + ", ".join(f"{n} × {c}" for c, n in sorted(Counter(codes).items())))
+    if others:
+        lines.append("Fixes in other modes:")
+        for it, flags in others:
+            lines.append(f"  {finding_line(it.path, it.finding, it.cell)}  [with {flags}]")
+    if not lines:
+        lines.append("No fixes in other modes.")
+    text = "".join(line + "\n" for line in lines)
+    (sys.stderr if fmt in MACHINE else sys.stdout).write(text)
+
+
+def _warn_unused_noqa(r, summary, quiet: bool) -> None:
+    from outplace.formats import position
+
+    summary.unused_noqa += len(r.unused_noqa)
+    if quiet:
+        return
+    for u in r.unused_noqa:
+        cell, line = (None, u.line) if r.cells is None else r.cells.locate(u.line)
+        _err(f"{position(display_path(r.path), line, u.col, cell)}: warning: {u.message()}")
+
+
+def _add_noqa(results, projects, summary, quiet: bool) -> None:
+    """`check --add-noqa`: a `# noqa: CODE` on every line with a finding, written like a fix."""
+    from outplace.engine import check_source
+    from outplace.runner import read_code, write_code
+    from outplace.source import SourceError
+    from outplace.suppression import add_noqa
+
+    changed = 0
+    files = [r.path for r in results]
+    for r in results:
+        if r.error:
+            summary.errors += 1
+            _err(r.error)
+            continue
+        summary.files += 1
+        if not r.findings:
+            continue
+        try:
+            src, notebook = read_code(r.path)  # again, now: the file is written compare-and-swap
+            findings = check_source(src.text, projects.file_settings(r.path), path=str(r.path),
+                                    project=projects.index_for(r.path, files))
+            new, skipped = add_noqa(src.text, findings)
+            if new != src.text:
+                write_code(src, notebook, new)
+                changed += 1
+                summary.noqa_added += sum(1 for f in findings if f.line not in skipped)
+        except SourceError as e:
+            summary.errors += 1
+            _err(str(e))
+            continue
+        for line in skipped:
+            _err(f"{display_path(r.path)}:{line}: no room for a noqa comment (the line ends inside a string or "
+                 "continues with a backslash); left as it is")
+    if not quiet:
+        _err(f"outplace: added {summary.noqa_added} noqa code{'s' * (summary.noqa_added != 1)} to {changed} "
+             f"file{'s' * (changed != 1)}.")
+
+
+def display_path(path: Path) -> str:
+    from outplace.report import display_path as shown
+
+    return shown(path)
 
 
 def _held_back(findings, settings: Settings) -> list:
@@ -357,7 +572,8 @@ def _held_back(findings, settings: Settings) -> list:
 @app.command(help="Rewrite in-place tensor operations out of place (safe fixes unless --unsafe-fixes).")
 def fix(
     paths: Optional[list[str]] = PathsArg,
-    diff: bool = typer.Option(False, "--diff", help="Print a unified diff of the changes; write nothing."),
+    diff: bool = typer.Option(False, "--diff", help="Print a unified diff of the changes (per cell for a "
+                                                     "notebook); write nothing."),
     check_only: bool = typer.Option(False, "--check", help="List files that would change; write nothing."),
     interactive: bool = typer.Option(False, "-i", "--interactive",
                                      help="Review each hunk (y/n/a/q, like `git add -p`); write the accepted ones."),
@@ -373,54 +589,67 @@ def fix(
     quiet: bool = typer.Option(False, "-q", "--quiet", help="No summary on stderr; no remaining findings."),
     no_cache: bool = NoCacheOpt,
     cache_dir: Optional[str] = CacheDirOpt,
+    config: Optional[str] = ConfigOpt,
+    output_format: Format = OutputFormatOpt,
+    show_fixes: bool = ShowFixesOpt,
+    exit_zero: bool = typer.Option(False, "--exit-zero", help="Exit 0 even when findings remain."),
+    exit_non_zero_on_fix: bool = typer.Option(False, "--exit-non-zero-on-fix",
+                                              help="Exit 1 when a fix was applied, even if no finding remains."),
     facts: Optional[str] = FactsOpt,
 ) -> None:
     from outplace.report import Summary
 
     paths = paths or ["."]
-    settings, root = _load(paths, stdin_filename, **_overrides(select, ignore, exclude, extend_exclude,
-                                                               unsafe_fixes, clone, hazards), facts=_facts(facts))
+    projects = _projects(paths, stdin_filename, config, {**_overrides(select, ignore, exclude, extend_exclude,
+                                                                      unsafe_fixes, clone, hazards),
+                                                         "facts": _facts(facts)})
     write = not (diff or check_only)
     if interactive and (diff or check_only or paths == ["-"]):
         raise _fail("--interactive cannot be combined with --diff, --check or `-`")
     if "-" in paths and paths != ["-"]:
         raise _fail("`-` (standard input) cannot be combined with other paths")
     summary = Summary()
+    fmt = output_format.value
     with _signals_end_the_run():
         if paths == ["-"]:
-            _fix_stdin(stdin_filename, settings, root, summary, diff=diff, check_only=check_only)
+            _fix_stdin(stdin_filename, projects, summary, diff=diff, check_only=check_only)
         else:
-            files = _files(paths, settings, root, summary)
+            files = _files(paths, projects.settings, projects.root, summary)
             if write:
                 _remove_stale_temp_files(files, quiet)
-            results = _results(files, settings, fix=True, jobs=jobs, root=root,
-                               use_cache=not no_cache and not facts, cache_dir=cache_dir)
-            _fix_files(results, settings, summary, diff=diff, check_only=check_only, interactive=interactive,
-                       quiet=quiet)
+            results = _results(files, projects, fix=True, jobs=jobs, use_cache=not no_cache and not facts,
+                               cache_dir=cache_dir)
+            _fix_files(results, projects, summary, files, diff=diff, check_only=check_only, interactive=interactive,
+                       quiet=quiet, fmt=fmt, show_fixes=show_fixes)
     if not quiet:
-        _err(summary.text("fix", write=write, hazards=settings.hazards))
+        _err(summary.text("fix", write=write, hazards=projects.settings.hazards))
     if summary.errors or summary.unreadable:
         raise typer.Exit(2)
     if not write:
         raise typer.Exit(1 if summary.changed else 0)
-    raise typer.Exit(1 if summary.findings else 0)
+    if exit_non_zero_on_fix and sum(summary.fixed.values()):
+        raise typer.Exit(1)
+    raise typer.Exit(0 if exit_zero or not summary.findings else 1)
 
 
-def _fix_stdin(stdin_filename: Optional[str], settings: Settings, root: Path, summary, *, diff: bool,
-               check_only: bool) -> None:
+def _fix_stdin(stdin_filename: Optional[str], projects, summary, *, diff: bool, check_only: bool) -> None:
     """`fix -`: the fixed source on standard output (or the patch, or `would fix`); `summary` is what
     the same file given by path would have counted."""
-    from outplace.report import display_path, unified_diff
+    from outplace.report import unified_diff
     from outplace.runner import process_text
     from outplace.source import SourceError, encode_text
 
-    src, raw = _read_stdin(stdin_filename)
-    if _stdin_excluded(stdin_filename, settings, root):
+    raw_src, raw = _read_stdin(stdin_filename)
+    settings = projects.settings_for(raw_src.path)
+    if _stdin_excluded(stdin_filename, settings, projects.root):
         sys.stdout.buffer.write(raw)  # excluded: echoed back unchanged, nothing counted
         return
-    from outplace.analysis.project import ProjectIndex
-
-    r = process_text(src.path, src, settings, fix=True, project=ProjectIndex.for_run(root, [src.path]))
+    src, notebook = _stdin_code(raw_src)
+    if notebook is not None and not notebook.is_python:
+        sys.stdout.buffer.write(raw)
+        return
+    r = process_text(src.path, src, settings, fix=True, project=projects.index_for(src.path, [src.path]),
+                     cells=notebook.cells_map if notebook else None)
     shown = display_path(src.path)
     if r.error:
         _err(r.error)
@@ -428,14 +657,18 @@ def _fix_stdin(stdin_filename: Optional[str], settings: Settings, root: Path, su
     out = raw
     if r.fixed is not None:
         try:
-            out = encode_text(r.fixed, src.encoding, src.bom)
+            new_text = notebook.with_script(r.fixed) if notebook is not None else r.fixed
+            out = encode_text(new_text, raw_src.encoding, raw_src.bom)
         except SourceError as e:
             _err(str(e))
             summary.errors += 1
             r.fixed = None
     if diff:
         if r.fixed is not None:
-            _print_diff(unified_diff(src.text, r.fixed, shown, src.encoding, src.bom))
+            if notebook is not None:
+                _print_diff(_notebook_diff(notebook, r.fixed, shown))
+            else:
+                _print_diff(unified_diff(src.text, r.fixed, shown, src.encoding, src.bom))
     elif check_only:
         if r.fixed is not None:
             typer.echo(f"would fix {shown}")
@@ -446,23 +679,44 @@ def _fix_stdin(stdin_filename: Optional[str], settings: Settings, root: Path, su
         summary.add(r.findings, r.applied, r.held_back, r.fixed is not None, r.hidden)
 
 
-def _fix_files(results, settings: Settings, summary, *, diff: bool, check_only: bool, interactive: bool,
-               quiet: bool) -> None:
-    from outplace.report import display_path, unified_diff
-    from outplace.source import SourceError, write_source
+def _notebook_diff(notebook, new_script: str, shown: str) -> bytes:
+    """One diff per changed cell, named `path:cell N`, lines counted in the cell (like ruff's)."""
+    from outplace.report import unified_diff
+
+    return b"".join(unified_diff(old, new, f"{shown}:cell {number}")
+                    for number, (old, new) in sorted(notebook.cell_texts(new_script).items()))
+
+
+def _fix_files(results, projects, summary, files, *, diff: bool, check_only: bool, interactive: bool,
+               quiet: bool, fmt: str = "text", show_fixes: bool = False) -> None:
+    from outplace.report import unified_diff
+    from outplace.runner import write_code
+    from outplace.source import SourceError
 
     write = not (diff or check_only)
     if interactive:
         from outplace.interactive import Quit, review_file
     quit_review = False
+    items: list = []
+    others: list = []
+    applied: list = []
+    scanned: list[str] = []
     for r in results:
         shown = display_path(r.path)
         if r.error:
             summary.errors += 1
             _err(r.error)
             continue
+        scanned.append(shown)
+        settings = projects.file_settings(r.path)
+        project = projects.index_for(r.path, files)
         changed = r.fixed is not None
-        if changed and interactive:
+        if changed and interactive and r.notebook is not None:
+            _err(f"{shown}: notebooks are not reviewed interactively (`outplace fix --diff` shows the changes); "
+                 "left unchanged")
+            _declined(r, r.source.text, [], settings, project, summary)
+            changed = False
+        elif changed and interactive:
             accepted: list = []
             if quit_review:
                 reviewed = r.source.text  # the user quit: leave the remaining files alone
@@ -474,26 +728,44 @@ def _fix_files(results, settings: Settings, summary, *, diff: bool, check_only: 
                     quit_review = True
                     reviewed = stop.text if stop.text is not None else r.source.text
             if reviewed != r.fixed:
-                _declined(r, reviewed, accepted, settings, summary)
+                _declined(r, reviewed, accepted, settings, project, summary)
             changed = r.fixed is not None
-        if changed and write:
+        patch = None
+        if changed:
             try:
-                write_source(r.source, r.fixed)
+                if diff:
+                    patch = (_notebook_diff(r.notebook, r.fixed, shown) if r.notebook is not None
+                             else unified_diff(r.source.text, r.fixed, shown, r.source.encoding, r.source.bom))
+                elif write:
+                    write_code(r.source, r.notebook, r.fixed)
+                elif r.notebook is not None:
+                    r.notebook.with_script(r.fixed)  # --check: would it map back onto the cells?
             except SourceError as e:
                 summary.errors += 1
                 _err(str(e))
                 continue
         summary.add(r.findings, r.applied, r.held_back, changed, r.hidden)
-        if changed and diff:
-            _print_diff(unified_diff(r.source.text, r.fixed, shown, r.source.encoding, r.source.bom))
+        _warn_unused_noqa(r, summary, quiet or not write)
+        if r.applied and changed:
+            applied.append((shown, [f.code for f in r.applied]))
+        if patch is not None:
+            _print_diff(patch)
         elif changed and check_only:
             typer.echo(f"would fix {shown}")
-        if write and not quiet:
-            for f in r.findings:
-                _print_finding(shown, f)
+        if r.findings and (show_fixes or not quiet):
+            if r.fixed is not None:
+                r.source = dataclasses.replace(r.source, text=r.fixed)  # positions are in the fixed text
+            file_items, file_others = _present(r, fmt, projects, files, True, True)
+            items += file_items if write and not quiet else []
+            others += file_others
+    _count_other_modes(summary, others)
+    if items:
+        _output(fmt, items, scanned, False)
+    if show_fixes:
+        _show_fixes(fmt, applied, others)
 
 
-def _declined(r, reviewed: str, accepted: list, settings: Settings, summary) -> None:
+def _declined(r, reviewed: str, accepted: list, settings: Settings, project, summary) -> None:
     """Some hunks were answered "n" (or never asked): what is applied and what is left is what the
     reviewed text holds, not what the full fix would have done."""
     from outplace.engine import check_source
@@ -502,7 +774,7 @@ def _declined(r, reviewed: str, accepted: list, settings: Settings, summary) -> 
     r.applied = accepted
     r.fixed = reviewed if reviewed != r.source.text else None
     try:
-        r.findings = check_source(reviewed, settings, path=str(r.path))
+        r.findings = check_source(reviewed, settings, path=str(r.path), project=project)
     except Exception:  # noqa: BLE001 - the reviewed text parses (every hunk is a whole statement's fix)
         r.findings = []
     r.held_back = _held_back(r.findings, settings)
@@ -521,14 +793,9 @@ def _remove_stale_temp_files(files: list[Path], quiet: bool) -> None:
 # ---- rule docs ----------------------------------------------------------------------------------------
 
 def rule_text(code: str) -> str:
-    from outplace.codemods import RULES_BY_CODE
+    from outplace.rule_docs import rule_text as text
 
-    rule = RULES_BY_CODE[code]
-    d = rule.doc
-    indent = lambda s: "\n".join("    " + ln for ln in s.splitlines())  # noqa: E731
-    return (f"# {rule.code} {rule.name}\n\n{rule.summary}.\n\n## What it does\n{d.what}\n\n"
-            f"## Why is this bad?\n{d.why}\n\n## Example\n{indent(d.example)}\n\n"
-            f"## Use instead\n{indent(d.use_instead)}\n\n## Fix safety\n{d.fix_safety}\n")
+    return text(code)
 
 
 @app.command(help="Show the documentation of one rule, e.g. `outplace rule OP101`.")

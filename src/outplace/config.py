@@ -1,12 +1,26 @@
-"""Configuration: `[tool.outplace]` in pyproject.toml, overridden by the command line.
+"""Configuration: `[tool.outplace]` in pyproject.toml, or `outplace.toml`/`.outplace.toml`, overridden by
+the command line.
 
-    find_project_root(paths)          -> Path       (nearest directory with a pyproject.toml, else cwd)
-    load_settings(root, **overrides)  -> Settings   (raises ConfigError, one line, naming file and key)
+    find_config(paths)                -> Path | None (the closest outplace configuration file)
+    find_project_root(paths)          -> Path       (its directory; else the nearest pyproject.toml's; else cwd)
+    load_settings(root, config=None, **overrides) -> Settings  (raises ConfigError, one line, naming file and key)
+
+Discovery is hierarchical, like ruff's: from the files' common directory upwards, the first directory
+that holds `.outplace.toml`, `outplace.toml`, or a `pyproject.toml` *with* a `[tool.outplace]` table
+(in that order of precedence) is the project's; a `pyproject.toml` without the table does not stop the
+search (a sub-project keeps the settings of the repository it is in). `--config PATH` names the file.
+`outplace.toml` holds the keys at its top level (a `[tool.outplace]` table there is read too).
+`extend = "../pyproject.toml"` reads another configuration file first (its path relative to the file
+that says it) and overrides its keys; extends chain, a cycle is an error. Configuration files are only
+ever read as TOML data: nothing in a repository is executed.
 
 Keys (kebab-case; snake_case accepted too): select, ignore, hazards, unsafe-fixes, clone, exclude,
-extend-exclude, respect-gitignore, force-exclude, cache-dir. `hazards` lists the hazard levels
-reported (default `["breaks"]`; `["all"]` for every level: breaks, inplace, nograd); a hazard word
-in `select` adds its level, in `ignore` removes it (`select = ["OP", "inplace"]`). `exclude` replaces the default excludes;
+extend-exclude, respect-gitignore, force-exclude, cache-dir, per-file-ignores, extend.
+`hazards` lists the hazard levels reported (default `["breaks"]`; `["all"]` for every level: breaks,
+inplace, nograd); a hazard word in `select` adds its level, in `ignore` removes it
+(`select = ["OP", "inplace"]`). `per-file-ignores` maps globs (relative to the directory of the file
+that gives them, or a file name) to rule codes or hazard levels ignored in the files they match
+(`"tests/*" = ["OP101"]`, `"scripts/*" = ["inplace"]`). `exclude` replaces the default excludes;
 `extend-exclude` adds to them. `cache-dir` asks for a project-local check cache: a relative path that
 stays inside the project (a repository cannot point outplace's writes elsewhere).
 """
@@ -32,15 +46,20 @@ else:  # pragma: no cover - Python 3.10
     except ImportError:
         tomllib = None
 
-__all__ = ["CONFIG_FILE", "ConfigError", "find_project_root", "load_settings", "validate_rule_code"]
+__all__ = ["CONFIG_FILE", "CONFIG_FILES", "ConfigError", "config_file", "find_config", "find_project_root",
+           "load_settings", "validate_rule_code"]
 
 CONFIG_FILE = "pyproject.toml"
+# In order of precedence within one directory (ruff's order for its own files).
+CONFIG_FILES = (".outplace.toml", "outplace.toml", CONFIG_FILE)
+_TABLE_RE = re.compile(rb"^[ \t]*\[[ \t]*tool[ \t]*\.[ \t]*[\"']?outplace[\"']?[ \t]*[.\]]", re.MULTILINE)
 _RULE_CODE_RE = re.compile(r"OP[0-9]{0,3}")
 
 _LIST_KEYS = ("select", "ignore", "hazards", "exclude", "extend_exclude")
 _BOOL_KEYS = ("unsafe_fixes", "clone", "respect_gitignore", "force_exclude")
 _PATH_KEYS = ("cache_dir",)
-_KNOWN = _LIST_KEYS + _BOOL_KEYS + _PATH_KEYS
+_TABLE_KEYS = ("per_file_ignores",)
+_KNOWN = _LIST_KEYS + _BOOL_KEYS + _PATH_KEYS + _TABLE_KEYS
 
 
 class ConfigError(Exception):
@@ -61,24 +80,73 @@ def validate_rule_code(code: object) -> bool:
     return isinstance(code, str) and _RULE_CODE_RE.fullmatch(code) is not None
 
 
-def find_project_root(paths: Iterable[str | os.PathLike[str]] = ()) -> Path:
-    """The nearest directory at or above the paths' common parent that holds a pyproject.toml, else cwd.
+def config_file(directory: str | os.PathLike[str]) -> Path | None:
+    """The outplace configuration file of `directory`, if it has one: `.outplace.toml`, `outplace.toml`,
+    or a `pyproject.toml` that has a `[tool.outplace]` table."""
+    for name in CONFIG_FILES:
+        path = Path(directory) / name
+        if not path.exists():
+            continue
+        if name != CONFIG_FILE or not path.is_file() or _has_outplace_table(path):
+            return path
+    return None
 
-    A directory in `paths` counts as its own parent; a file, by the directory it is in. No paths: cwd.
-    Any pyproject.toml counts, with or without a [tool.outplace] table. The result is absolute.
-    """
-    cwd = Path(os.getcwd())
+
+def _has_outplace_table(pyproject: Path) -> bool:
+    try:
+        data = pyproject.read_bytes()
+    except OSError:
+        return True  # unreadable: claim it, so that reading it says why
+    if b"outplace" not in data:
+        return False
+    if _TABLE_RE.search(data):
+        return True
+    try:  # dotted keys (`tool.outplace.select = ...`) or an inline table: ask the TOML parser
+        doc = tomllib.loads(data.decode("utf-8")) if tomllib is not None else {}
+    except (UnicodeDecodeError, ValueError):
+        return True  # broken: claim it, so that reading it says why
+    tool = doc.get("tool")
+    return isinstance(tool, dict) and "outplace" in tool
+
+
+def _start(paths: Iterable[str | os.PathLike[str]]) -> Path | None:
+    """The paths' common directory (a directory counts as its own, a file by the one it is in)."""
     parents = []
     for p in paths:
         absolute = os.path.abspath(p)
         parents.append(absolute if os.path.isdir(absolute) else os.path.dirname(absolute))
     if not parents:
-        start = cwd
-    else:
-        try:
-            start = Path(os.path.commonpath(parents))
-        except ValueError:  # pragma: no cover - different drives on Windows
-            return cwd
+        return Path(os.getcwd())
+    try:
+        return Path(os.path.commonpath(parents))
+    except ValueError:  # pragma: no cover - different drives on Windows
+        return None
+
+
+def find_config(paths: Iterable[str | os.PathLike[str]] = ()) -> Path | None:
+    """The closest outplace configuration file at or above the paths' common directory (no paths:
+    cwd); None when there is none."""
+    start = _start(paths)
+    if start is None:
+        return None
+    for directory in (start, *start.parents):
+        found = config_file(directory)
+        if found is not None:
+            return found
+    return None
+
+
+def find_project_root(paths: Iterable[str | os.PathLike[str]] = ()) -> Path:
+    """The directory of the closest outplace configuration (`find_config`); without one, the nearest
+    directory at or above the paths' common parent that holds a pyproject.toml; else cwd. Absolute.
+    """
+    cwd = Path(os.getcwd())
+    found = find_config(paths)
+    if found is not None:
+        return Path(os.path.abspath(found.parent))
+    start = _start(paths)
+    if start is None:
+        return cwd
     for directory in (start, *start.parents):
         if (directory / CONFIG_FILE).is_file():
             return directory
@@ -95,7 +163,8 @@ def _display(path: Path) -> str:
 
 
 def _read_table(config: Path) -> dict[str, Any]:
-    """The [tool.outplace] table of `config` ({} when the file or the table is absent)."""
+    """The [tool.outplace] table of `config` ({} when the file or the table is absent); the whole
+    document for an `outplace.toml` (its own `[tool.outplace]` table, if any, merged in)."""
     shown = _display(config)
     try:
         data = config.read_bytes()
@@ -116,6 +185,8 @@ def _read_table(config: Path) -> dict[str, Any]:
     table = tool.get("outplace", {}) if isinstance(tool, dict) else {}
     if not isinstance(table, dict):
         raise ConfigError(shown, "[tool.outplace] must be a table", "tool.outplace")
+    if config.name != CONFIG_FILE:
+        return {**{k: v for k, v in doc.items() if k != "tool"}, **table}
     return table
 
 
@@ -127,6 +198,8 @@ def _check_value(source: str, where: str, key: str, value: Any) -> Any:
         if not isinstance(value, bool):
             raise ConfigError(source, f"{prefix}{shown_key!r} must be true or false, not {value!r}", shown_key)
         return value
+    if key in _TABLE_KEYS:
+        return _per_file_ignores(source, prefix, shown_key, value)
     if key in _PATH_KEYS:
         if not isinstance(value, str) or not value.strip():
             raise ConfigError(source, f"{prefix}{shown_key!r} must be a path, not {value!r}", shown_key)
@@ -158,6 +231,24 @@ def _check_value(source: str, where: str, key: str, value: Any) -> Any:
     return tuple(value)
 
 
+def _per_file_ignores(source: str, prefix: str, shown_key: str, value: Any) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    if not isinstance(value, dict):
+        raise ConfigError(source, f"{prefix}{shown_key!r} must be a table of globs to lists of rule codes, "
+                                  f"not {value!r}", shown_key)
+    out = []
+    for glob, codes in value.items():
+        if isinstance(codes, str) or not isinstance(codes, list) or not all(isinstance(c, str) for c in codes):
+            raise ConfigError(source, f"{prefix}{shown_key!r}: {glob!r} must map to a list of rule codes, "
+                                      f"not {codes!r}", shown_key)
+        for code in codes:
+            if not validate_rule_code(code) and code.lower() not in HAZARDS:
+                raise ConfigError(source, f"{prefix}{shown_key!r}: {code!r} (for {glob!r}) is not a rule code "
+                                          f"(OP followed by up to 3 digits) or a hazard level ({', '.join(HAZARDS)})",
+                                  shown_key)
+        out.append((glob, tuple(c.lower() if c.lower() in HAZARDS else c for c in codes)))
+    return tuple(out)
+
+
 def _split_hazard_words(values: dict[str, Any]) -> None:
     """Hazard words given in `select`/`ignore` move to `hazards` (added by select, removed by
     ignore); a `select` of hazard words alone keeps every rule."""
@@ -179,6 +270,8 @@ def _from_table(table: Mapping[str, Any], shown: str) -> dict[str, Any]:
     spelled: dict[str, str] = {}
     for raw_key, value in table.items():
         key = raw_key.replace("-", "_")
+        if key == "extend":
+            continue  # read by `_read_config`
         if key not in _KNOWN:
             raise ConfigError(shown, f"[tool.outplace] unknown key {raw_key!r}", raw_key)
         if key in spelled:
@@ -190,15 +283,45 @@ def _from_table(table: Mapping[str, Any], shown: str) -> dict[str, Any]:
     return values
 
 
-def load_settings(root: str | os.PathLike[str], **overrides: Any) -> Settings:
-    """Settings from `root`/pyproject.toml's [tool.outplace], then `overrides` (Settings field names;
-    None means "not given" and is skipped). Raises ConfigError for a bad file, key, type or rule code;
-    a bad override is reported as coming from the "command line". An unknown override name is a
-    programming error (TypeError).
-    """
-    config = Path(root) / CONFIG_FILE
+def _read_config(config: Path, seen: tuple[str, ...] = ()) -> dict[str, Any]:
+    """The settings `config` gives, on top of those of the file it extends (recursively)."""
     shown = _display(config)
-    values = _from_table(_read_table(config), shown)
+    real = os.path.realpath(config)
+    if real in seen:
+        raise ConfigError(shown, "`extend` makes a cycle: " + " -> ".join(_display(Path(p)) for p in (*seen, real)),
+                          "extend")
+    table = _read_table(config)
+    values: dict[str, Any] = {}
+    extend = table.get("extend")
+    if extend is not None:
+        if not isinstance(extend, str) or not extend.strip():
+            raise ConfigError(shown, f"'extend' must be the path of another configuration file, not {extend!r}",
+                              "extend")
+        base = Path(os.path.expanduser(extend))
+        base = base if base.is_absolute() else config.parent / base
+        if not base.is_file():
+            raise ConfigError(shown, f"'extend': {extend!r} is not a file ({_display(base)})", "extend")
+        values = _read_config(base, (*seen, real))
+    own = _from_table(table, shown)
+    if "per_file_ignores" in own:
+        directory = os.path.abspath(config.parent)
+        own["per_file_ignores"] = tuple((directory, g, c) for g, c in own["per_file_ignores"])
+        own["per_file_ignores"] = values.get("per_file_ignores", ()) + own["per_file_ignores"]
+    values.update(own)
+    return values
+
+
+def load_settings(root: str | os.PathLike[str], config: str | os.PathLike[str] | None = None,
+                  **overrides: Any) -> Settings:
+    """Settings from `config` (default: the configuration file of the directory `root`, if any: see
+    `config_file`), then `overrides` (Settings field names; None means "not given" and is skipped).
+    Raises ConfigError for a bad file, key, type or rule code; a bad override is reported as coming
+    from the "command line". An unknown override name is a programming error (TypeError).
+    """
+    path = Path(config) if config is not None else config_file(root)
+    if config is not None and not path.exists():
+        raise ConfigError("command line", f"--config {os.fspath(config)!r}: no such file")
+    values = _read_config(path) if path is not None else {}
     fields = {f.name for f in dataclasses.fields(Settings)}
     for key, value in overrides.items():
         if key not in fields:

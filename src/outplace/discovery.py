@@ -4,7 +4,8 @@
 
 Explicitly named files are always yielded (whatever their suffix) unless `settings.force_exclude` is set
 and they are excluded. Explicitly named directories are walked even when their own name is excluded
-(unless `force_exclude`); inside them, `*.py` and `*.pyi` files are yielded in sorted order, and any
+(unless `force_exclude`); inside them, `*.py`, `*.pyi` and `*.ipynb` (Jupyter notebooks) files are yielded
+in sorted order, and any
 entry whose name (or path relative to `root`) matches a glob in `exclude + extend_exclude`, or that a
 `.gitignore` ignores (with `respect_gitignore`), is pruned. Symlinked directories are not followed.
 Each file is yielded once, even when reached twice (named twice, or through a symlink).
@@ -25,7 +26,7 @@ from outplace.settings import Settings
 
 __all__ = ["GitIgnore", "is_excluded", "iter_python_files"]
 
-PYTHON_SUFFIXES = (".py", ".pyi")
+PYTHON_SUFFIXES = (".py", ".pyi", ".ipynb")
 
 
 def iter_python_files(

@@ -11,19 +11,17 @@ Front ends (CLI, editor server, harness, diagnose) call these and nothing deeper
 from __future__ import annotations
 
 import ast
-import io
 import re
-import tokenize
 import warnings
 from dataclasses import dataclass, field, replace
 
 from outplace.findings import Edit, Finding
 from outplace.settings import Settings
 from outplace.source import char_col, dominant_newline, split_lines
+from outplace.suppression import Noqa, UnusedNoqa
 
 # A file that never mentions torch holds no tensor we can recognise: skip it before parsing.
 _PREFILTER = re.compile(r"torch|Tensor")
-_NOQA = re.compile(r"#\s*noqa(?::\s*(?P<codes>[A-Z]+[0-9]*(?:[\s,]+[A-Z]+[0-9]*)*))?", re.IGNORECASE)
 
 
 # Fix passes per file; real code converges in one or two.
@@ -40,7 +38,8 @@ class FixResult:
     applied: list[Finding] = field(default_factory=list)  # fixes that landed in `output`
     held_back: list[Finding] = field(default_factory=list)  # unsafe fixes not applied (no --unsafe-fixes)
     remaining: list[Finding] = field(default_factory=list)  # findings left in `output` (positions in `output`)
-    hidden: int = 0  # findings of a hazard level not selected (`inplace` by default), left out
+    hidden: int = 0  # `inplace` findings the hazard selection left out
+    unused_noqa: list[UnusedNoqa] = field(default_factory=list)  # in `output`
 
     @property
     def changed(self) -> bool:
@@ -58,13 +57,25 @@ def parse(source: str) -> ast.Module:
         raise ParseError(f"1:1: cannot parse: {e}") from None
 
 
+@dataclass
+class Checked:
+    """What one analysis found: the findings reported, how many `inplace` findings the hazard
+    selection hid (what the summary says it hid), and the `noqa` codes of ours that suppressed nothing."""
+
+    findings: list[Finding]
+    hidden: int = 0
+    unused_noqa: list[UnusedNoqa] = field(default_factory=list)
+
+
 def _analyse(source: str, settings: Settings, tree: ast.Module | None = None, path: str | None = None,
-             project=None, hidden: list[int] | None = None, facts=None) -> tuple[list[Finding], ast.Module | None]:
-    """The findings of the selected rules and hazard levels; `hidden`, when given, gets the number
-    of `inplace` findings the hazard selection left out appended (what the summary says it hid).
-    `facts`: runtime facts (`outplace.runtime_facts.FactsSet`); else those of `settings.facts`."""
+             project=None, facts=None) -> tuple[Checked, ast.Module | None]:
+    """The findings of the selected rules and hazard levels, not suppressed by a `noqa`. `facts`:
+    runtime facts (`outplace.runtime_facts.FactsSet`); else those of `settings.facts`, if any."""
+    noqa = Noqa(source)
+    if noqa.file_all:
+        return Checked([]), tree
     if not _PREFILTER.search(source):
-        return [], None
+        return Checked([], 0, noqa.unused([], settings.enabled)), None
     tree = tree or parse(source)
     from outplace.analysis import Analysis, candidate_lines  # deferred: skipped files never load them
     from outplace.codemods import RULES
@@ -73,24 +84,27 @@ def _analyse(source: str, settings: Settings, tree: ast.Module | None = None, pa
     ops = load_optable()
     interest = candidate_lines(source, ops)
     if not interest:
-        return [], tree
+        return Checked([], 0, noqa.unused([], settings.enabled)), tree
     an = Analysis(tree, lambda: split_lines(source), settings, ops, interest, project, path,
                   _file_facts(source, settings, path, facts))
+    everything: list[Finding] = []
     found: list[Finding] = []
     left_out = 0
-    for rule in RULES:
-        if settings.enabled(rule.code):
-            for f in rule.findings(an):
-                if _suppressed(an.lines, f):
-                    continue
-                if f.hazard in settings.hazards:
-                    found.append(f)
-                elif f.hazard == "inplace":
-                    left_out += 1
-    if hidden is not None:
-        hidden.append(left_out)
+    try:
+        for rule in RULES:
+            if settings.enabled(rule.code):
+                for f in rule.findings(an):
+                    everything.append(f)
+                    if noqa.suppresses(f):
+                        continue
+                    if f.hazard in settings.hazards:
+                        found.append(f)
+                    elif f.hazard == "inplace" and f.hazard not in settings.ignore:  # (not a per-file ignore)
+                        left_out += 1
+    finally:
+        an.close()
     found.sort(key=lambda f: (f.line, f.col, f.code))
-    return _one_fix_per_statement(found), tree
+    return Checked(_one_fix_per_statement(found), left_out, noqa.unused(everything, settings.enabled)), tree
 
 
 def _file_facts(source: str, settings: Settings, path: str | None, facts):
@@ -102,31 +116,6 @@ def _file_facts(source: str, settings: Settings, path: str | None, facts):
     if facts is None or not path:
         return None
     return facts.for_text(path, source)
-
-
-def _suppressed(lines: list[str], f: Finding) -> bool:
-    if f.line > len(lines):
-        return False
-    m = _noqa(lines[f.line - 1])
-    if m is None:
-        return False
-    codes = m.group("codes")
-    if not codes:
-        return True
-    return any(f.code.startswith(c.upper()) for c in re.split(r"[\s,]+", codes) if c)
-
-
-def _noqa(line: str) -> re.Match | None:
-    """The `# noqa` directive in the line's comment; one inside a string literal does not count."""
-    if _NOQA.search(line) is None:
-        return None
-    try:
-        for token in tokenize.generate_tokens(io.StringIO(line).readline):
-            if token.type == tokenize.COMMENT:
-                return _NOQA.search(token.string)
-    except (tokenize.TokenError, SyntaxError):  # the line continues a string: no token stream alone
-        return _NOQA.search(line)
-    return None
 
 
 def _one_fix_per_statement(found: list[Finding]) -> list[Finding]:
@@ -162,11 +151,16 @@ def check_source(source: str, settings: Settings = Settings(), *, path: str = "<
 def check_source_counted(source: str, settings: Settings = Settings(), *, path: str = "<string>",
                          project=None, facts=None) -> tuple[list[Finding], int]:
     """`check_source`, and how many findings of a hazard level not selected were left out."""
-    hidden: list[int] = []
+    checked = check_source_full(source, settings, path=path, project=project, facts=facts)
+    return checked.findings, checked.hidden
+
+
+def check_source_full(source: str, settings: Settings = Settings(), *, path: str = "<string>",
+                      project=None, facts=None) -> Checked:
+    """`check_source`, with the hidden count and the unused `noqa` codes."""
     if project is not None:
         project.begin_file()
-    found = _analyse(source, settings, path=path, project=project, hidden=hidden, facts=facts)[0]
-    return found, sum(hidden)
+    return _analyse(source, settings, path=path, project=project, facts=facts)[0]
 
 
 def fix_source(source: str, settings: Settings = Settings(), *, path: str = "<string>",
@@ -178,24 +172,23 @@ def fix_source(source: str, settings: Settings = Settings(), *, path: str = "<st
     if project is not None:
         project.begin_file()
     for _ in range(MAX_FIX_PASSES):
-        hidden: list[int] = []
-        findings, tree = _analyse(current, settings, tree, path, project, hidden, facts)
+        checked, tree = _analyse(current, settings, tree, path, project, facts)
+        findings = checked.findings
         chosen = [(i, f) for i, f in enumerate(findings)
                   if f.fix is not None and (f.fix.is_safe or settings.unsafe_fixes)]
         held_back = [f for f in findings if f.fix is not None and not f.fix.is_safe and not settings.unsafe_fixes]
         if not chosen or tree is None:
-            return FixResult(current, applied, held_back, findings, sum(hidden))
+            return FixResult(current, applied, held_back, findings, checked.hidden, checked.unused_noqa)
         new, landed = _apply(current, tree, chosen)
         tree = None  # the old tree is not needed any more: free it before the new text is parsed
         new_tree = _verified(new, current) if landed else None
         if new_tree is None:
-            return FixResult(current, applied, held_back, findings, sum(hidden))
+            return FixResult(current, applied, held_back, findings, checked.hidden, checked.unused_noqa)
         applied += [findings[i] for i in sorted(landed)]
         current, tree = new, new_tree
-    hidden = []
-    findings, _ = _analyse(current, settings, None, path, project, hidden, facts)
-    held_back = [f for f in findings if f.fix is not None and not f.fix.is_safe and not settings.unsafe_fixes]
-    return FixResult(current, applied, held_back, findings, sum(hidden))
+    checked, _ = _analyse(current, settings, None, path, project, facts)
+    held_back = [f for f in checked.findings if f.fix is not None and not f.fix.is_safe and not settings.unsafe_fixes]
+    return FixResult(current, applied, held_back, checked.findings, checked.hidden, checked.unused_noqa)
 
 
 def fix_selected(source: str, findings: list[Finding]) -> tuple[str, list[Finding]]:

@@ -10,34 +10,10 @@ from pathlib import Path
 from typing import Iterable
 
 from outplace.findings import HAZARDS, Finding
+from outplace.formats import finding_json, finding_line  # noqa: F401 - their home is formats.py
 from outplace.source import split_lines
 
 NO_EOL = "\\ No newline at end of file\n"
-
-
-def finding_line(path: str, f: Finding) -> str:
-    marker = " [*]" if f.fix is not None else ""
-    unsafe = " (unsafe fix)" if f.fix is not None and not f.fix.is_safe else ""
-    return f"{path}:{f.line}:{f.col}: {f.code}{marker} {f.message}{unsafe}"
-
-
-def finding_json(path: str, f: Finding, replacement: dict | None) -> dict:
-    return {
-        "code": f.code,
-        "path": path,
-        "line": f.line,
-        "col": f.col,
-        "end_line": f.end_line,
-        "end_col": f.end_col,
-        "message": f.message,
-        "hazard": f.hazard,
-        "why": f.why,
-        "fix": None if f.fix is None else {
-            "applicability": f.fix.applicability.value,
-            "reasons": list(f.fix.reasons),
-        },
-        "replacement": replacement,
-    }
 
 
 def replacement_json(source: str, edit) -> dict | None:
@@ -128,6 +104,10 @@ class Summary:
     declined: int = 0  # fixes answered "n" (or left unasked after "q") in an interactive review
     unreadable: int = 0  # paths named on the command line, or directories, that could not be read
     hidden: int = 0  # findings of hazard levels not selected (`inplace` by default)
+    more_with_clone: int = 0  # findings without a fix now that --clone would fix (under this unsafe policy)
+    more_with_clone_unsafe: int = 0  # ... that --clone would fix with --unsafe-fixes
+    unused_noqa: int = 0  # noqa codes of ours that suppressed nothing
+    noqa_added: int = 0  # --add-noqa: directives added
 
     def add(self, findings: Iterable[Finding], applied: Iterable[Finding], held_back: Iterable[Finding],
             changed: bool, hidden: int = 0) -> None:
@@ -158,10 +138,23 @@ class Summary:
             parts.append(f"{self.findings} finding{'s' * (self.findings != 1)}")
         if self.hidden:
             shown = ",".join(h for h in HAZARDS if h in hazards or h == "inplace")
-            parts.append(f"{self.hidden} inplace finding{'s' * (self.hidden != 1)} hidden (--hazard {shown} shows them)")
+            # "up to": shown, a hidden write is judged again with what its callers pass, which can
+            # only lower it (to `nograd`); a caller that could raise it to `breaks` is always read.
+            parts.append(f"up to {self.hidden} inplace finding{'s' * (self.hidden != 1)} hidden "
+                         f"(--hazard {shown} shows them)")
         if self.held_back:
             parts.append(f"{self.held_back} unsafe fix{'es' * (self.held_back != 1)} held back "
                          "(use --unsafe-fixes)")
+        more = []
+        if self.more_with_clone:
+            more.append(f"{self.more_with_clone} more fix{'es' * (self.more_with_clone != 1)} with --clone")
+        if self.more_with_clone_unsafe:
+            more.append(f"{self.more_with_clone_unsafe}{'' if more else ' more'} "
+                        f"fix{'es' * (self.more_with_clone_unsafe != 1)} with --clone --unsafe-fixes")
+        if more:
+            parts.append(", ".join(more) + " (--show-fixes lists them)")
+        if self.unused_noqa:
+            parts.append(f"{self.unused_noqa} unused noqa code{'s' * (self.unused_noqa != 1)}")
         if self.errors:
             parts.append(f"{self.errors} file{'s' * (self.errors != 1)} could not be processed")
         if self.unreadable:

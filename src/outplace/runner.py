@@ -24,10 +24,12 @@ from typing import Callable, Iterable, Iterator
 
 from outplace.analysis.project import ProjectIndex
 from outplace.cache import Cache
-from outplace.engine import ParseError, check_source_counted, fix_source
+from outplace.engine import ParseError, check_source_full, fix_source
 from outplace.findings import Finding
+from outplace.notebook import CellMap, Notebook, is_notebook, parse_notebook
 from outplace.settings import Settings
-from outplace.source import SourceError, SourceFile, file_digest, read_source
+from outplace.source import SourceError, SourceFile, file_digest, read_source, write_source
+from outplace.suppression import UnusedNoqa
 
 # Below this many files a process pool costs more than it saves.
 _PARALLEL_THRESHOLD = 8
@@ -45,6 +47,10 @@ class FileResult:
     digest: str | None = None  # sha256 of the bytes analysed (the cache key), when `source` is not kept
     hidden: int = 0  # findings of hazard levels not selected
     deps: dict[str, str] = field(default_factory=dict)  # other files the analysis read -> their digests
+    unused_noqa: list[UnusedNoqa] = field(default_factory=list)
+    # A notebook: positions are in its script (`source` is the script); `cells` maps them to cells.
+    notebook: Notebook | None = None
+    cells: CellMap | None = None
 
     def __post_init__(self) -> None:
         if self.digest is None and self.source is not None and self.source.digest:
@@ -52,41 +58,77 @@ class FileResult:
 
 
 def process(path: Path, settings: Settings, fix: bool, project: ProjectIndex | None = None) -> FileResult:
-    # The cyclic garbage collector finds nothing here (syntax trees and the analysis are acyclic) but
-    # would rescan each growing tree many times while it is built: ~13% of parsing time. The analysis
-    # does make cycles (a file's context and the flows it caches refer to each other), so the
-    # youngest generation, which holds everything this file allocated, is collected once at the end.
+    # The cyclic garbage collector finds nothing here (syntax trees are acyclic, and the analysis
+    # breaks its own cycles when a file is done: Analysis.close) but would rescan each growing tree
+    # many times while it is built: ~13% of parsing time. tests/test_engine.py checks it stays so.
     collecting = gc.isenabled()
     gc.disable()
     try:
-        src = read_source(path)  # hashed: the cache key, and a write's proof that the file is unchanged
-        return process_text(path, src, settings, fix, project)
+        src, notebook = read_code(path)  # hashed: the cache key, and a write's proof that the file is unchanged
+        if notebook is not None and not notebook.is_python:
+            return FileResult(path, digest=notebook.file.digest, cells=notebook.cells_map)  # an R notebook
+        result = process_text(path, src, settings, fix, project, notebook.cells_map if notebook else None)
+        if notebook is not None:
+            result.notebook, result.digest = notebook, notebook.file.digest
+        return result
     except SourceError as e:
         return FileResult(path, error=str(e))
     finally:
         if collecting:
-            gc.collect(1)
             gc.enable()
 
 
+def read_code(path: Path) -> tuple[SourceFile, Notebook | None]:
+    """The Python text of `path` for the engine: the file's, or a notebook's script (and the notebook).
+    Raises SourceError."""
+    src = read_source(path)
+    if not is_notebook(path):
+        return src, None
+    notebook = parse_notebook(src)
+    return notebook.script_source(), notebook
+
+
+def write_code(src: SourceFile, notebook: Notebook | None, new_text: str) -> None:
+    """Write `new_text` (from `read_code`) back: into the file, or into the notebook's cells that
+    changed (atomic and compare-and-swap either way). Raises SourceError."""
+    if notebook is None:
+        write_source(src, new_text)
+    else:
+        write_source(notebook.file, notebook.with_script(new_text))
+
+
 def process_text(path: Path, src: SourceFile, settings: Settings, fix: bool,
-                 project: ProjectIndex | None = None) -> FileResult:
+                 project: ProjectIndex | None = None, cells: CellMap | None = None) -> FileResult:
     """One file's text through the engine; `project`: the run's other files (what an imported module
-    class or helper does), None: this file alone."""
+    class or helper does), None: this file alone. `cells`: the text is a notebook's script."""
+    settings = settings.for_file(path)
     try:
         if not fix:
-            findings, hidden = check_source_counted(src.text, settings, path=str(path), project=project)
-            return FileResult(path, findings, src, hidden=hidden, deps=_deps(project, path))
+            checked = check_source_full(src.text, settings, path=str(path), project=project)
+            return FileResult(path, checked.findings, src, hidden=checked.hidden, deps=_deps(project, path),
+                              unused_noqa=checked.unused_noqa, cells=cells)
         result = fix_source(src.text, settings, path=str(path), project=project)
     except ParseError as e:
-        return FileResult(path, source=src, error=f"{path}:{e}")
+        return FileResult(path, source=src, error=f"{path}:{_parse_error(e, cells)}", cells=cells)
     except RecursionError:
         return FileResult(path, source=src, error=f"{path}: too deeply nested to analyse")
     except Exception as e:  # an engine bug must not take the whole run (or the file) down
         return FileResult(path, source=src, error=f"{path}: internal error: {type(e).__name__}: {e}")
     fixed = result.output if result.changed and result.output != src.text else None
     return FileResult(path, result.remaining, src, fixed, result.applied, result.held_back, hidden=result.hidden,
-                      deps=_deps(project, path))
+                      deps=_deps(project, path), unused_noqa=result.unused_noqa, cells=cells)
+
+
+def _parse_error(e: ParseError, cells: CellMap | None) -> str:
+    """`line:col: message`, the line as the user counts it (in its cell, for a notebook)."""
+    text = str(e)
+    if cells is None:
+        return text
+    line, _, rest = text.partition(":")
+    if not line.isdigit():
+        return text
+    cell, in_cell = cells.locate(int(line))
+    return f"cell {cell}:{in_cell}:{rest}"
 
 
 def _deps(project: ProjectIndex | None, path: Path) -> dict[str, str]:
@@ -101,7 +143,7 @@ def _work(path: Path, settings: Settings, fix: bool, project: ProjectIndex | Non
     if not fix:
         # `check` needs only the file's digest back from a worker (kept in `digest`), not its text:
         # pickling every file's text back costs more than reading it again for `--format json`.
-        result.source = None
+        result.source = result.notebook = None
     return result
 
 
@@ -123,13 +165,17 @@ def run(paths: Iterable[Path], settings: Settings, *, fix: bool, jobs: int | Non
             digests[dep] = file_digest(dep)
         return digests[dep]
 
+    keys: dict[int, str] = {}
     for i, path in enumerate(files):
         digest = file_digest(path) if cache is not None else None
-        hit = cache.get(digest, current) if cache is not None and digest is not None else None
+        if digest is not None:
+            keys[i] = cache_key(digest, settings, path)
+        hit = cache.get(keys[i], current) if cache is not None and digest is not None else None
         if hit is not None and not (fix and _has_applicable_fix(hit.findings, settings)):
             held_back = [f for f in hit.findings if f.fix is not None and not f.fix.is_safe] if fix else []
             results[i] = FileResult(path, hit.findings, error=_with_path(path, hit.error), digest=digest,
-                                    held_back=held_back, hidden=hit.hidden, deps=hit.deps)
+                                    held_back=held_back, hidden=hit.hidden, deps=hit.deps,
+                                    unused_noqa=hit.unused_noqa, cells=hit.cells)
             if on_done:
                 on_done(results[i])
         else:
@@ -140,11 +186,19 @@ def run(paths: Iterable[Path], settings: Settings, *, fix: bool, jobs: int | Non
         if cache is not None and not fix and r.digest is not None:  # (a dead worker's file has none)
             error = _without_path(r.path, r.error)
             if r.error is None or error is not None:
-                cache.put(r.digest, r.findings, error, r.hidden, r.deps)
+                cache.put(cache_key(r.digest, settings, r.path), r.findings, error, r.hidden, r.deps,
+                          r.unused_noqa, r.cells)
     if cache is not None:
         cache.save()
     for i in range(len(files)):
         yield results[i]
+
+
+def cache_key(digest: str, settings: Settings, path: Path) -> str:
+    """The cache is keyed by content; a file whose `per-file-ignores` ignore codes gets its own key
+    (the same bytes elsewhere give other findings)."""
+    extra = settings.file_ignores(path)
+    return f"{digest}:{','.join(extra)}" if extra else digest
 
 
 # Errors are stored without the file's name (the cache is keyed by content; the name is the

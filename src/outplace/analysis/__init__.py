@@ -147,6 +147,12 @@ class Analysis:
         self._judged: dict[tuple[int, int], Judgement | None] = {}
         self.facts = facts
 
+    def close(self) -> None:
+        """Frees what the analysis built (see FileContext.close); the findings stay valid."""
+        self.ctx.close()
+        self._live.clear()
+        self._judged.clear()
+
     @property
     def imports(self) -> ImportMap:
         return self.ctx.imports

@@ -1,6 +1,8 @@
 """Where mutation is intentional and must be left alone.
 
   * `with torch.no_grad():`, `torch.inference_mode()`, `torch.set_grad_enabled(False)` blocks;
+  * the branch a grad-mode test rules autograd out of (`if not torch.is_grad_enabled():`, the `else:` of
+    `if torch.is_grad_enabled():`);
   * functions decorated with `@torch.no_grad()` / `@torch.inference_mode()` (with or without parens);
   * optimizer and LR-scheduler classes (subclasses of `Optimizer`, `LRScheduler`, `_LRScheduler`):
     their in-place updates are the point (rewriting `p.sub_(lr * g)` stops learning); in a module
@@ -24,6 +26,7 @@ NO_GRAD = {
     "torch.autograd.inference_mode", "torch.autograd.grad_mode.inference_mode",
 }
 SET_GRAD = {"torch.set_grad_enabled", "torch.autograd.set_grad_enabled", "torch.autograd.grad_mode.set_grad_enabled"}
+GRAD_ENABLED = {"torch.is_grad_enabled", "torch.autograd.grad_mode.is_grad_enabled"}
 STATEFUL_BASES = ("Optimizer", "LRScheduler", "_LRScheduler", "ReduceLROnPlateau")
 
 
@@ -42,6 +45,8 @@ class IntentContext:
         for anc in self.index.ancestors(node):
             if _opted_in(anc, child):
                 return "in code that runs only when in-place was asked for (`inplace`)"
+            if isinstance(anc, ast.If) and self._in_grad_off_branch(child):
+                return "in a branch that runs only with autograd off (`torch.is_grad_enabled()`)"
             if anc not in self._memo:
                 self._memo[anc] = self._own_reason(anc)
             if self._memo[anc]:
@@ -66,8 +71,37 @@ class IntentContext:
                 off = False
             elif isinstance(n, (ast.With, ast.AsyncWith)) and not off:
                 off = any(self._disables_grad(item.context_expr) for item in n.items)
+            elif not off:
+                off = self._in_grad_off_branch(n)
             memo[n] = off
         return off
+
+    def _in_grad_off_branch(self, node: ast.AST) -> bool:
+        """Is `node` a statement of the branch that a grad-mode test rules autograd out of:
+        the body of `if not torch.is_grad_enabled():` (or of a conjunction with it), the
+        `else:` of `if torch.is_grad_enabled():` (or of a disjunction with it)."""
+        branch = self.index.parent.get(node)
+        if not isinstance(branch, ast.If):
+            return False
+        if any(s is node for s in branch.body):
+            return self._grad_mode_is(branch.test, False)
+        if any(s is node for s in branch.orelse):
+            return self._grad_mode_is(branch.test, False, when=False)
+        return False
+
+    def _grad_mode_is(self, test: ast.expr, enabled: bool, when: bool = True) -> bool:
+        """Does `test` evaluating to `when` prove that grad mode is `enabled`?"""
+        if isinstance(test, ast.UnaryOp) and isinstance(test.op, ast.Not):
+            return self._grad_mode_is(test.operand, enabled, not when)
+        if isinstance(test, ast.BoolOp):
+            # `a and b` true: both hold; `a or b` false: both fail. Otherwise one part says nothing.
+            if isinstance(test.op, ast.And) == when:
+                return any(self._grad_mode_is(v, enabled, when) for v in test.values)
+            return False
+        if isinstance(test, ast.Call) and not test.args and not test.keywords and \
+                self.imports.qualname(test.func) in GRAD_ENABLED:
+            return when == enabled
+        return False
 
     def _autograd_function_body(self, fn: ast.AST) -> bool:
         """`forward`/`backward` of a `torch.autograd.Function`: autograd records nothing inside them."""

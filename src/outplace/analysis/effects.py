@@ -83,7 +83,15 @@ FACTORY_METHODS = {"new_empty", "new_zeros", "new_ones", "new_full", "new_tensor
 STORAGE_SHARING = {"numpy", "untyped_storage", "storage", "_typed_storage", "__array__", "__dlpack__"}
 FLOAT_FACTORIES = {"rand", "randn", "rand_like", "randn_like", "linspace", "logspace", "normal", "empty", "zeros",
                    "ones", "eye", "full"}
-# Legacy typed constructors and the dtype class of what they make.
+# torch functions that return their input itself when not training (`torch.dropout(x, p, False) is
+# x`); their positional `train` cannot be read statically, so the result may be the input.
+# tests/test_torchfacts.py checks each against torch.
+RETURN_INPUT_UNLESS_TRAINING = {"dropout", "alpha_dropout", "feature_dropout", "feature_alpha_dropout"}
+# Factories that wrap the memory they are given (an ndarray, a buffer, another tensor) instead of
+# copying it: `torch.from_numpy(t.numpy())` is `t`'s storage. Checked in tests/test_torchfacts.py.
+MEMORY_WRAPPING_FACTORIES = {"from_numpy", "frombuffer"}
+# Legacy typed constructors and the dtype class of what they make (given a tensor or an ndarray of
+# their dtype, they wrap its memory too: `torch.Tensor(t)` shares `t`'s storage).
 LEGACY_CONSTRUCTORS = {"Tensor": "float", "FloatTensor": "float", "DoubleTensor": "float", "HalfTensor": "float",
                        "BFloat16Tensor": "float", "LongTensor": "int", "IntTensor": "int", "ShortTensor": "int",
                        "CharTensor": "int", "ByteTensor": "int", "BoolTensor": "bool"}
@@ -242,8 +250,14 @@ class TorchEffects:
         ops = self.ops
         label = f"`torch.{name}`"
         classes = ops.torch_functions
-        if name in LEGACY_CONSTRUCTORS:
+        if name in LEGACY_CONSTRUCTORS:  # flow.apply: given anything but sizes, it may wrap it
             return Effect("factory", label, grad=False, dtype=LEGACY_CONSTRUCTORS[name])
+        if name in MEMORY_WRAPPING_FACTORIES:
+            return Effect("view", label, source=0, grad=False)
+        if name in RETURN_INPUT_UNLESS_TRAINING:
+            saves, maybe = self._saved("torch", name, pattern)
+            return Effect("maybe_same", label, source=0, saves=saves, saves_maybe=maybe, dtype="same",
+                          **self._saved_when("torch", name, pattern), **self._outputs("torch", name, pattern))
         if name in classes["factory"]:
             return Effect("factory", label, grad=False, dtype="float" if name in FLOAT_FACTORIES else None)
         row = ops.functions.get(name)
@@ -258,6 +272,15 @@ class TorchEffects:
         if name in MULTI_VIEW:
             return Effect("tuple_views", label, source=0, dtype="same", **self._tuple("torch", name, pattern))
         if name in classes["alias"]:
+            saves, maybe = self._saved("torch", name, pattern)
+            if saves:
+                # May return a view (`einsum("ij->ji", x)`) but also computes and saves its
+                # tensor inputs (`einsum("bd,cd->bc", q, k)` saves both): a new tensor that may
+                # share memory with the first of them.
+                source = min((p for p in saves if isinstance(p, int)), default=0)
+                return Effect("maybe_same", label, source=source, saves=saves, saves_maybe=maybe, grad=not no_grad,
+                              dtype=dtype or "same", **self._saved_when("torch", name, pattern),
+                              **self._outputs("torch", name, pattern))
             return Effect("view", label, source=0, grad=not no_grad, dtype=dtype or "same",
                           **self._outputs("torch", name, pattern))
         if name in classes["fresh"]:

@@ -85,6 +85,14 @@ class FileContext:
             self._imports_seen = len(self.index.imports)
         return self._imports
 
+    def close(self) -> None:
+        """The file's analysis is over: drop the flows and the module builder, which refer back to
+        this context (a cycle only the cycle collector would free, with every state it reaches)."""
+        self._flows.clear()
+        self._summary_flows.clear()
+        self.module_writes.clear()
+        self.modules = None  # type: ignore[assignment]
+
     def flow(self, scope: ast.AST) -> ScopeFlow:
         """The scope's flow with its parameters as symbolic objects (what any caller may pass)."""
         f = self._summary_flows.get(id(scope))
@@ -362,7 +370,7 @@ class FileContext:
             k = ("boundmethod", key, attr)
             st.objs[k] = Obj(NO, "method", label=f"`.{attr}`", module=("bound", key, attr))
             return frozenset({k})
-        if o.origin in ("scalar", "none", "builtin"):
+        if o.origin in ("scalar", "none", "builtin", "plain"):
             return frozenset({CONST_KEYS["other"]})
         if o.origin == "container":
             k = ("boundmethod", key, attr)
@@ -411,6 +419,8 @@ class FileContext:
         if isinstance(value, ast.IfExp):
             return _attr_join(self._attribute_value(value.body, cls, attr, method),
                               self._attribute_value(value.orelse, cls, attr, method))
+        if self._plain(value, cls, method, 0):
+            return Obj(NO, "plain", label=shown)
         if isinstance(value, ast.Constant) or isinstance(value, (ast.List, ast.Tuple, ast.Dict, ast.Set,
                                                                  ast.JoinedStr, ast.Lambda)):
             return Obj(NO, "other", label=shown)
@@ -428,6 +438,61 @@ class FileContext:
                            dtype="float" if name in ("zeros", "ones", "randn", "rand", "empty") else "unknown",
                            view_of="factory")
         return Obj(MAYBE, "attribute", label=shown, nonlocal_reason=reason)
+
+    def _plain(self, expr: ast.AST, cls: ast.ClassDef, method: ast.AST | None, depth: int) -> bool:
+        """Does `expr`, assigned to an attribute in `method`, certainly hold a plain Python value
+        (numbers, strings, None, tuples and lists of them) and never a tensor? `self.scale =
+        dim ** -0.5`, `self.kernel = (frames, size, size)` with `size: int`, `self.n = len(layers)`.
+        Names count when they are the method's parameters annotated with a number or defaulting
+        to a constant (as `parameter_obj` reads them), or locals every assignment of which is plain."""
+        if depth > 4:
+            return False
+        plain = lambda e: self._plain(e, cls, method, depth + 1)  # noqa: E731
+        if isinstance(expr, ast.Constant):
+            return True
+        if isinstance(expr, (ast.Tuple, ast.List, ast.Set)):
+            return all(plain(e) for e in expr.elts)
+        if isinstance(expr, ast.UnaryOp):
+            return plain(expr.operand)
+        if isinstance(expr, ast.BinOp):
+            return plain(expr.left) and plain(expr.right)
+        if isinstance(expr, ast.BoolOp):
+            return all(plain(v) for v in expr.values)
+        if isinstance(expr, ast.Compare):
+            return plain(expr.left) and all(plain(c) for c in expr.comparators)
+        if isinstance(expr, ast.IfExp):
+            return plain(expr.body) and plain(expr.orelse)
+        if isinstance(expr, ast.Subscript):
+            return plain(expr.value) and plain(expr.slice)
+        if isinstance(expr, ast.JoinedStr):
+            return True
+        if isinstance(expr, ast.Call) and isinstance(expr.func, ast.Name) and not expr.keywords and \
+                expr.func.id in ("len", "int", "float", "bool", "str", "round"):
+            # they return plain values whatever the argument (`int(t)` of a one-element tensor too)
+            return expr.func.id != "round" or all(plain(a) for a in expr.args)  # round(t) is a tensor
+        if isinstance(expr, ast.Call) and isinstance(expr.func, ast.Name) and not expr.keywords and \
+                expr.func.id in ("min", "max", "abs") and expr.args:
+            return all(plain(a) for a in expr.args)
+        if isinstance(expr, ast.Attribute) and isinstance(expr.value, ast.Name) and expr.value.id == "self":
+            return self.class_attribute(cls, expr.attr).origin == "plain"
+        if isinstance(expr, ast.Name) and isinstance(method, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            args = method.args
+            for arg in args.posonlyargs + args.args + args.kwonlyargs:
+                if arg.arg == expr.id:
+                    if arg.annotation is not None:
+                        return _number_annotation(arg.annotation) is not None
+                    return _non_tensor_default(args, arg) and not isinstance(
+                        _default_of(args, arg), (ast.Dict, ast.Set))
+            if args.vararg is not None and args.vararg.arg == expr.id or \
+                    args.kwarg is not None and args.kwarg.arg == expr.id:
+                return False
+            values = [n.value for n in walk(method) if isinstance(n, ast.Assign)
+                      and any(isinstance(t, ast.Name) and t.id == expr.id for t in n.targets)]
+            rebound = any(isinstance(n, (ast.AugAssign, ast.AnnAssign, ast.For, ast.With, ast.NamedExpr))
+                          and any(isinstance(t, ast.Name) and t.id == expr.id for t in walk(n))
+                          for n in walk(method) if not isinstance(n, ast.Assign))
+            return bool(values) and not rebound and all(plain(v) for v in values)
+        return False
 
     def _class_facts(self, cls: ast.ClassDef) -> tuple[dict[str, list[ast.AST]], dict[str, Obj]]:
         hit = self._class_assigns.get(id(cls))
@@ -448,6 +513,10 @@ class FileContext:
                     and n.func.attr in ("register_buffer", "register_parameter") \
                     and isinstance(n.args[0], ast.Constant) and isinstance(n.args[0].value, str):
                 name = n.args[0].value
+                value = n.args[1] if len(n.args) > 1 else next((k.value for k in n.keywords if k.arg in
+                                                                  ("tensor", "param")), None)
+                if value is None or _is_none(value):
+                    continue  # `register_parameter("bias", None)`: no tensor (the other assignments say)
                 if n.func.attr == "register_buffer":
                     registered[name] = Obj(YES, "buffer", label=f"the buffer `self.{name}`")
                 else:
@@ -868,6 +937,9 @@ class FileContext:
             contents: frozenset = frozenset()
             for a in args:
                 contents |= flow._contents(a, node)
+            for k, v in inputs.items():
+                if not isinstance(k, int):  # `dict(k=y)`, `list(*parts)`: stored as they are
+                    contents |= v
             return flow._container(node, contents, name)
         if name in ELEMENT_BUILTINS:
             if len(args) == 1:
@@ -1011,16 +1083,20 @@ def _statements(node: ast.AST):
 
 
 def _non_tensor_default(args: ast.arguments, arg: ast.arg) -> bool:
-    positional = args.posonlyargs + args.args
-    default = None
-    if arg in positional:
-        i = positional.index(arg) - (len(positional) - len(args.defaults))
-        default = args.defaults[i] if i >= 0 else None
-    elif arg in args.kwonlyargs:
-        default = args.kw_defaults[args.kwonlyargs.index(arg)]
+    default = _default_of(args, arg)
     if isinstance(default, ast.Constant):
         return default.value is not None
     return isinstance(default, (ast.List, ast.Tuple, ast.Dict, ast.Set, ast.JoinedStr, ast.UnaryOp))
+
+
+def _default_of(args: ast.arguments, arg: ast.arg) -> ast.AST | None:
+    positional = args.posonlyargs + args.args
+    if arg in positional:
+        i = positional.index(arg) - (len(positional) - len(args.defaults))
+        return args.defaults[i] if i >= 0 else None
+    if arg in args.kwonlyargs:
+        return args.kw_defaults[args.kwonlyargs.index(arg)]
+    return None
 
 
 def _is_none(node: ast.AST) -> bool:

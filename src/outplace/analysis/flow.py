@@ -16,7 +16,8 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Mapping
 
 from outplace.analysis.cfg import CFG, Step
-from outplace.analysis.effects import ALL, BINOP_METHODS, PARAMETER_CLASSES, PARAMS, SELF, Effect
+from outplace.analysis.effects import ALL, BINOP_METHODS, LEGACY_CONSTRUCTORS, PARAMETER_CLASSES, PARAMS, SELF, \
+    STORAGE_SHARING, Effect
 from outplace.analysis.imports import dotted
 from outplace.analysis.model import (LOCAL_ORIGINS, old_site, MAYBE, NO, UNKNOWN, YES, Event, Key, Obj, State, obj_join, outside,
                                      retire, site, state_equal, state_join, tri_or)
@@ -29,11 +30,15 @@ if TYPE_CHECKING:
 CONST_KEYS = {
     "int": ("const", "int"), "float": ("const", "float"), "bool": ("const", "bool"), "complex": ("const", "complex"),
     "none": ("const", "none"), "str": ("const", "str"), "other": ("const", "other"),
+    "plain": ("const", "plain"),
 }
 CONSTS: dict[Key, Obj] = {
     CONST_KEYS["int"]: Obj(NO, "scalar", "int"), CONST_KEYS["float"]: Obj(NO, "scalar", "float"),
     CONST_KEYS["bool"]: Obj(NO, "scalar", "bool"), CONST_KEYS["complex"]: Obj(NO, "scalar", "complex"),
     CONST_KEYS["none"]: Obj(NO, "none"), CONST_KEYS["str"]: Obj(NO, "other"), CONST_KEYS["other"]: Obj(NO, "other"),
+    # A plain Python value made of numbers, strings and tuples of them: `x.shape`, `x.size()`,
+    # `x.tolist()`, `x.dtype`; its elements are plain too (`h, w = x.shape[-2:]` binds no tensor).
+    CONST_KEYS["plain"]: Obj(NO, "plain"),
 }
 # Builtins that read their arguments and keep no reference (results are new, never a tensor argument).
 CONSUMING_BUILTINS = {"print", "len", "isinstance", "issubclass", "hasattr", "callable", "id", "type", "repr", "str",
@@ -52,6 +57,9 @@ BUILTIN_NAMES = CONSUMING_BUILTINS | COMPUTING_BUILTINS | CONTAINER_BUILTINS | E
     "TypeError", "RuntimeError", "KeyError", "IndexError", "NotImplementedError", "AssertionError", "StopIteration",
     "AttributeError", "True", "False", "None", "__name__", "__file__", "print"}
 
+# Augmented operators `torch.Tensor` has no in-place method for (no `__imatmul__`): `y @= w` is
+# `y = y @ w`, a new tensor bound to the name. tests/test_torchfacts.py checks it against torch.
+REBINDING_AUGMENTED_OPS = {ast.MatMult}
 TENSOR_VIEW_ATTRS = {"T", "mT", "H", "mH", "real", "imag"}
 TENSOR_NONTENSOR_ATTRS = {"shape", "dtype", "device", "ndim", "requires_grad", "is_leaf", "layout", "grad_fn",
                           "is_cuda", "names", "itemsize", "nbytes"}
@@ -201,6 +209,13 @@ class ScopeFlow:
         out = state.copy()
         for s in out.storages(keys):
             out.grad[s] = YES if holds else NO
+        if not holds:
+            # A save made by an op all of whose inputs are now known not to require grad never
+            # happened (autograd built no graph there): forget it on this branch.
+            for s, events in list(out.saved.items()):
+                kept = frozenset(e for e in events if not _never_built(out, e))
+                if kept != events:
+                    out.saved[s] = kept
         return out
 
     def _block(self, b: int, state: State) -> State:
@@ -235,10 +250,15 @@ class ScopeFlow:
             if node.name:  # type: ignore[attr-defined]
                 self.st.env[node.name] = frozenset({CONST_KEYS["other"]})  # type: ignore[attr-defined]
         elif kind == "case":
+            match = self.index.parent.get(node)
+            got = self.values.get(id(match.subject)) if isinstance(match, ast.Match) else None
+            subject = got[0] if got is not None else frozenset()
             for n in walk(node.pattern):  # type: ignore[attr-defined]
                 name = getattr(n, "name", None)
                 if isinstance(name, str):
-                    self.st.env[name] = self._opaque(n, frozenset(), "a `match` capture")
+                    # `case z`, `case T() as z`: the subject itself; `case [z]`, `case {"k": z}`: a
+                    # part of it. Either way it may share memory with the subject.
+                    self.st.env[name] = subject | self._opaque(n, subject, "a `match` capture")
             if node.guard is not None:  # type: ignore[attr-defined]
                 self.eval(node.guard)  # type: ignore[attr-defined]
 
@@ -317,7 +337,7 @@ class ScopeFlow:
             if self.tensor_keys(elements):
                 self._write(s, target, self.tensor_keys(elements), operand, "augassign", f"`{_AUG[type(s.op)]}=`")
             return
-        tensors = self.tensor_keys(cur)
+        tensors = self.tensor_keys(cur) if type(s.op) not in REBINDING_AUGMENTED_OPS else frozenset()
         if tensors:
             self._write(s, target, tensors, operand, "augassign", f"`{_AUG[type(s.op)]}=`",
                         saves=self._binop_saves(s.op, cur, operand))
@@ -463,6 +483,8 @@ class ScopeFlow:
         inner = self.eval(node.operand)
         if isinstance(node.op, ast.Not):
             return frozenset({CONST_KEYS["bool"]})
+        if isinstance(node.op, ast.UAdd):
+            return inner  # `+t` is `t.positive()`, which returns `t` itself (and `+n` is `n`)
         tensors = self.tensor_keys(inner)
         out = frozenset(k for k in inner if k not in tensors and k in CONSTS)
         if tensors or len(out) < len(inner):
@@ -493,13 +515,14 @@ class ScopeFlow:
             inputs = {SELF: lt, 0: rt}
             self._save_inputs(inputs, eff.saves if eff else None, f"`{_BIN.get(type(op), method)}`",
                               eff.saves_maybe or eff.saved_when_maybe if eff else False, grad,
-                              eff.saved_when if eff else None)
+                              eff.saved_when if eff else None, self.st.storages(lt | rt))
         sure = self._sure(left) or self._sure(right)
         dtype = _promote(self.facts(left), self.facts(right), op)
         out = self.new(node, Obj(YES if sure else MAYBE, "fresh", dtype,
                                  label=f"`{_BIN.get(type(op), method)}` result"), grad=grad)
         if isinstance(op, ast.Pow) and rt and not self.grad_off() and grad != NO:
-            self.st.add_event("saved", self.st.storages(out), Event("saved by `**` as its result", self._line, grad))
+            self.st.add_event("saved", self.st.storages(out), Event("saved by `**` as its result", self._line, grad,
+                                                                    self.st.storages(lt | rt)))
         return out
 
     def _binop_saves(self, op: ast.operator, left: frozenset, right: frozenset) -> frozenset | None:
@@ -535,9 +558,13 @@ class ScopeFlow:
             elif attr == "grad":
                 out |= self.new(node, Obj(YES, "data", label="`.grad`"), grad=NO)
             elif attr in TENSOR_NONTENSOR_ATTRS:
-                out |= frozenset({CONST_KEYS["other"]})
+                out |= frozenset({CONST_KEYS["plain" if attr != "grad_fn" else "other"]})
+            elif self.ctx.is_tensor_method(attr) and attr not in STORAGE_SHARING:
+                out |= frozenset({CONST_KEYS["other"]})  # a bound method (`f = x.mul`), not called here
             else:
-                out |= frozenset({CONST_KEYS["other"]})
+                # Anything else (`._base`, a subclass's own attribute) may be, or share memory
+                # with, the tensor itself: deny by default.
+                out |= self._opaque(node, tensors, f"`.{attr}`")
         for k in base - tensors:
             o = self.obj(k)
             out |= self.ctx.attribute_of(self, node, k, o)
@@ -762,9 +789,12 @@ class ScopeFlow:
                         operand |= v
                 self._write(node, target if target is not None else _input_node(node, eff.writes), written, operand,
                             how, eff.label, saves_output=eff.saves_output, ctor=ctor)
+        # What decides whether the op builds a graph: its tensor inputs, unless it has parameters.
+        sources = frozenset() if eff.parameterized else self.st.storages(
+            frozenset().union(*tensor_inputs.values()) if tensor_inputs else frozenset())
         if grad != NO:
             self._save_inputs(tensor_inputs, eff.saves, eff.label, eff.saves_maybe or eff.saved_when_maybe, grad,
-                              eff.saved_when)
+                              eff.saved_when, sources)
         result: frozenset
         src = tensor_inputs.get(eff.source, frozenset()) if eff.source is not None else frozenset()
         if eff.result == "same":
@@ -772,8 +802,10 @@ class ScopeFlow:
         elif eff.result == "view":
             if src:
                 result = self._view(at, src, f"{eff.label}", keep_grad=eff.grad, dtype=eff.dtype)
-            else:
-                result = self.new(at, Obj(MAYBE, "unknown", label=f"{eff.label} result"), grad=grad)
+            else:  # the input it views is not where the table says: it may view any of them
+                every = frozenset().union(*tensor_inputs.values()) if tensor_inputs else frozenset()
+                result = self.new(at, Obj(MAYBE, "unknown", label=f"{eff.label} result", may_share=self.reach(every)),
+                                  grad=grad)
         elif eff.result == "maybe_same":  # a new tensor, or (in some modes) the input itself
             dtype = (self.facts(src) or Obj()).dtype
             result = self.new(at, Obj(YES if self._sure(src) else MAYBE, "fresh", dtype,
@@ -785,6 +817,10 @@ class ScopeFlow:
             else:
                 part = self.new(at, Obj(MAYBE, "unknown", label=f"{eff.label} result"), grad=grad)
             result = self._container(at, part, "tuple", sub=True)
+        elif eff.result == "factory" and eff.label.strip("`").rsplit(".", 1)[-1] in LEGACY_CONSTRUCTORS \
+                and not all(k in CONSTS for k in inputs.get(0, frozenset())):
+            # `torch.Tensor(t)`, `torch.FloatTensor(arr)`: the tensor or array's own memory.
+            result = self._opaque(at, inputs[0], f"{eff.label} result")
         elif eff.result == "factory":
             rg = next((k.value for k in node.keywords if k.arg == "requires_grad"), None)
             leaf = rg is not None and not (isinstance(rg, ast.Constant) and rg.value is False)
@@ -792,9 +828,9 @@ class ScopeFlow:
             result = self.new(at, Obj(YES, "leaf" if leaf else "factory", dtype, leaf=leaf,
                                         label=f"{eff.label} result"), grad=YES if leaf and not off else NO)
         elif eff.result == "nontensor":
-            result = frozenset({CONST_KEYS["other"]})
+            result = frozenset({CONST_KEYS["plain"]})
         elif eff.returns_tuple is not None and not eff.returns_tuple_maybe:  # fresh tensors, in a tuple
-            return self._fresh_tuple(at, eff, grad)
+            return self._fresh_tuple(at, eff, grad, sources)
         else:  # fresh
             # "same": the dtype of the input it computes from (a functional's first argument).
             like = src or tensor_inputs.get(0, frozenset())
@@ -804,10 +840,10 @@ class ScopeFlow:
                               grad=grad if eff.grad else NO)
         if eff.saves_output and grad != NO and eff.writes is None and eff.result in ("fresh", "view", "same"):
             self.st.add_event("saved", self.st.storages(result),
-                              Event(f"saved by {eff.label} as its result", self._line, grad))
+                              Event(f"saved by {eff.label} as its result", self._line, grad, sources))
         return result
 
-    def _fresh_tuple(self, at: ast.AST, eff, grad: str) -> frozenset:
+    def _fresh_tuple(self, at: ast.AST, eff, grad: str, sources: frozenset = frozenset()) -> frozenset:
         """`values, indices = x.max(1)`, `out, weights = self.attn(q, k, v)`: a tuple of new tensors,
         each saved only if the op saves that position (the facts say which, per argument pattern).
         A variable-length result (`torch.unique(..., return_counts=True)`) is a list of such tensors."""
@@ -820,13 +856,13 @@ class ScopeFlow:
             if saved and eff.saves_output and grad != NO:
                 maybe = eff.saved_outputs is None or eff.saves_output_maybe
                 what = f"{'may be saved' if maybe else 'saved'} by {eff.label} as its result"
-                self.st.add_event("saved", self.st.storages(part), Event(what, self._line, grad))
+                self.st.add_event("saved", self.st.storages(part), Event(what, self._line, grad, sources))
             parts.append(part)
         contents = frozenset().union(*parts)
         return self._container(at, contents, "tuple", tuple(parts) if n else None)
 
     def _save_inputs(self, inputs: dict, saves: frozenset | None, label: str, maybe: bool, grad: str,
-                     when: Mapping | None = None) -> None:
+                     when: Mapping | None = None, sources: frozenset = frozenset()) -> None:
         """`grad`: the may-require-grad of the op's inputs (a save is only as sure as the graph is).
         `when` (`Effect.saved_when`): per input, the inputs of which one must require grad for
         autograd to save it; an input is saved only where one of those may (`x * mask`, the mask
@@ -835,18 +871,23 @@ class ScopeFlow:
             if not v:
                 continue
             needs = when.get(p) if when is not None and saves is not None else None
-            level = grad
+            level, why = grad, sources
             if needs is not None:
                 level = MAYBE if PARAMS in needs else NO
+                why = frozenset()
                 for k, u in inputs.items():
                     if k in needs or k in ("*args", "**kwargs"):  # a starred argument may be any of them
                         level = tri_or(level, self.grad_of(u))
+                        why |= self.st.storages(u)
                 if level == NO:
                     continue
+                if PARAMS in needs:
+                    why = frozenset()
             if saves is None or (maybe and (p in saves or ALL in saves)):
-                self.st.add_event("saved", self.st.storages(v), Event(f"may be saved by {label}", self._line, level))
+                self.st.add_event("saved", self.st.storages(v),
+                                  Event(f"may be saved by {label}", self._line, level, why))
             elif p in saves or ALL in saves:
-                self.st.add_event("saved", self.st.storages(v), Event(f"saved by {label}", self._line, level))
+                self.st.add_event("saved", self.st.storages(v), Event(f"saved by {label}", self._line, level, why))
 
     def unknown_call(self, node: ast.Call, label: str | None, inputs: dict) -> frozenset:
         """A call we know nothing about may return, keep or save any argument (or part of one).
@@ -1008,6 +1049,8 @@ class ScopeFlow:
 
     def _element_of(self, node: ast.AST, key: Key, index: ast.AST | None) -> frozenset:
         o = self.obj(key)
+        if o is not None and o.origin == "plain" and o.tensor == NO:
+            return frozenset({CONST_KEYS["plain"]})
         if isinstance(index, ast.Slice) and o is not None and o.origin == "module":
             return frozenset({key})  # `self.blocks[:-1]`: some of the same modules
         if isinstance(index, ast.Slice) and o is not None and o.tensor == NO:
@@ -1172,6 +1215,11 @@ def _refine_parameter(obj: Obj, passed: Obj | None, grad: str, saved: frozenset,
 
 def _with_storage(o: Obj, storage: frozenset) -> Obj:
     return o._replace(storage=storage)
+
+
+def _never_built(st: State, event: Event) -> bool:
+    """A save whose op's inputs are all known not to require grad in `st`: the op built no graph."""
+    return bool(event.sources) and all(st.grad.get(s) == NO for s in event.sources)
 
 
 def _view_label(how: str, base: str) -> str:

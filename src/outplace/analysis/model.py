@@ -128,7 +128,7 @@ def _elems_join(a: tuple | None, b: tuple | None) -> tuple | None:
 
 _ORIGIN_RANK = {o: i for i, o in enumerate(
     ["data", "buffer", "nn_parameter", "parameter", "attribute", "global", "element", "unknown", "leaf", "fresh",
-     "factory"])}
+     "factory", "plain"])}  # "plain" last: joined with anything else, the other side's origin wins
 
 
 def _worse_origin(a: str, b: str) -> str:
@@ -143,6 +143,10 @@ class Event(NamedTuple):
     what: str
     line: int
     grad: str = "maybe"
+    # For a save: the storages whose requiring grad made the op build a graph (its tensor inputs);
+    # empty when something else may have (a module's own parameters). Where every one of them is
+    # known not to require grad (`else:` of `if x.requires_grad:`), the save never happened.
+    sources: frozenset = frozenset()
 
     def __str__(self) -> str:
         return f"{self.what} (line {self.line})"
@@ -282,8 +286,7 @@ def _retire_stale(state: State, made_elsewhere: frozenset) -> State:
     if not stale:
         return state
     state = state.copy()
-    for k in sorted(stale, key=repr):
-        retire(state, k, old_site(k))
+    retire_all(state, {k: old_site(k) for k in stale})
     return state
 
 
@@ -294,29 +297,41 @@ def state_equal(a: State, b: State) -> bool:
 
 def retire(state: State, new: Key, old: Key) -> None:
     """Recency: the site's previous object becomes one of its `old` objects before a new one is made."""
-    if new not in state.objs:
+    retire_all(state, {new: old})
+
+
+def retire_all(state: State, renames: dict) -> None:
+    """`retire` for several sites at once (new key -> its old key), in one pass over the state."""
+    renames = {new: old for new, old in renames.items() if new in state.objs}
+    if not renames:
         return
-    single = frozenset((new,))
+    stale = frozenset(renames)
 
     def ren(ks: frozenset) -> frozenset:
-        return (ks - single) | {old} if new in ks else ks
+        hit = ks & stale
+        return (ks - hit) | {renames[k] for k in hit} if hit else ks
 
     for name, keys in state.env.items():
-        if new in keys:
+        if not stale.isdisjoint(keys):
             state.env[name] = ren(keys)
-    moved = state.objs.pop(new)
-    moved = _renamed(moved, ren)
-    state.objs[old] = moved if old not in state.objs else obj_join(state.objs[old], moved)
+    for new in sorted(renames, key=repr):
+        old = renames[new]
+        moved = _renamed(state.objs.pop(new), ren)
+        state.objs[old] = moved if old not in state.objs else obj_join(state.objs[old], moved)
     for k, o in list(state.objs.items()):
-        if new in o.storage or new in o.contents or new in o.may_share or \
-                (o.elems and any(new in e for e in o.elems)):
+        if not (stale.isdisjoint(o.storage) and stale.isdisjoint(o.contents)
+                and stale.isdisjoint(o.may_share)
+                and (not o.elems or all(stale.isdisjoint(e) for e in o.elems))):
             state.objs[k] = _renamed(o, ren)
     for table in ("saved", "escaped"):
         t: dict = getattr(state, table)
-        if new in t:
+        for new in stale & t.keys():
+            old = renames[new]
             t[old] = t.get(old, frozenset()) | t.pop(new)
-    if new in state.grad:
-        state.grad[old] = tri_or(state.grad.get(old, NO), state.grad.pop(new))
+    grad = state.grad
+    for new in stale & grad.keys():
+        old = renames[new]
+        grad[old] = tri_or(grad.get(old, NO), grad.pop(new))
 
 
 def _renamed(o: Obj, ren) -> Obj:

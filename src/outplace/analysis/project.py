@@ -18,7 +18,6 @@ Nothing here runs project code: files are read and parsed, never imported.
 from __future__ import annotations
 
 import ast
-import gc
 import os
 from pathlib import Path
 from typing import Iterable, Mapping
@@ -201,9 +200,11 @@ class ProjectIndex:
         other's nodes, so forgetting only some would leave nodes whose file is unknown."""
         self.used = set()
         if len(self._contexts) > MAX_CONTEXTS:
+            for ctx in self._contexts.values():
+                if ctx is not None:
+                    ctx.close()  # breaks each one's cycles: reference counting frees them
             self._contexts.clear()
             self._owner.clear()
-            gc.collect()  # they refer to each other: only the cycle collector frees them
 
     def dependencies(self) -> dict[str, str]:
         """The files the current file's analysis read (absolute path -> digest of the bytes read)."""

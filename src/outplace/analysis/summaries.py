@@ -143,7 +143,7 @@ def _part(keys: frozenset, st, param_storage: dict, depth: int = 0) -> ResultPar
             else:
                 unsaved_fresh = True
             continue
-        if o.tensor == NO and o.origin in ("scalar", "none", "other"):
+        if o.tensor == NO and o.origin in ("scalar", "none", "other", "plain"):
             continue
         if o.origin == "container" and o.contents and depth < 3:
             inner = _part(o.contents, st, param_storage, depth + 1)

@@ -307,6 +307,25 @@ def _attribute(obj, name: str):
     return None
 
 
+def _run_notebook(path: str) -> None:
+    """A notebook's code cells in order, as `__main__` (its IPython-only lines run as `pass`); its
+    frames and tracebacks name the notebook, with the script's lines (in linecache)."""
+    import types
+
+    from outplace.notebook import register_script
+
+    script = register_script(path)
+    module = types.ModuleType("__main__")
+    module.__file__ = path
+    saved = sys.modules.get("__main__")
+    sys.modules["__main__"] = module
+    try:
+        exec(compile(script, path, "exec", dont_inherit=True), module.__dict__)
+    finally:
+        if saved is not None:
+            sys.modules["__main__"] = saved
+
+
 def run_job(job: dict) -> int:
     """Run one program under the recorder; returns its exit status (1 for an uncaught exception)."""
     from outplace.diagnose.recorder import install
@@ -321,6 +340,10 @@ def run_job(job: dict) -> int:
         if module:
             sys.path[0] = os.getcwd()
             runpy.run_module(target, run_name="__main__", alter_sys=True)
+        elif job.get("notebook"):
+            path = os.path.abspath(target)
+            sys.path[0] = os.path.dirname(path)
+            _run_notebook(path)
         else:
             path = os.path.abspath(target)  # as `python script.py` does since 3.9: __file__ and frames absolute
             sys.path[0] = os.path.dirname(path)

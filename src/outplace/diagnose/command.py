@@ -95,6 +95,14 @@ def diagnose(
         return fail("--unsafe-fixes needs --fix")
     if not torch_available():
         return fail("torch is not installed; diagnose runs your program and needs it (pip install 'outplace[verify]')")
+    if not module and target.endswith(".ipynb"):  # a notebook: its code cells run in order
+        from outplace.notebook import register_script
+        from outplace.source import SourceError
+
+        try:
+            register_script(target)  # its lines, and their cells, for the report
+        except SourceError as exc:
+            return fail(str(exc))
 
     as_json = output_format == "json"
 

@@ -39,8 +39,9 @@ class CulpritFix:
 @dataclass
 class FilePlan:
     path: str
-    source: object  # outplace.source.SourceFile
+    source: object  # outplace.source.SourceFile (a notebook's script, for a notebook)
     culprits: list[Culprit] = field(default_factory=list)
+    notebook: object = None  # outplace.notebook.Notebook
 
 
 def editable(path: str | None) -> bool:
@@ -93,14 +94,18 @@ def matching_findings(findings: list[Finding], site: dict, source: str) -> list[
     return out
 
 
-def _diff(old: str, new: str, path: str) -> str:
+def _diff(old: str, new: str, path: str, notebook=None) -> str:
+    """The change as a unified diff; for a notebook, one per cell that changes (`path:cell N`)."""
     import difflib
 
     shown = display(path)
-    a, b = old.splitlines(keepends=True), new.splitlines(keepends=True)
+    pairs = [(old, new, shown)] if notebook is None else [
+        (a, b, f"{shown}:cell {n}") for n, (a, b) in sorted(notebook.cell_texts(new).items())]
     lines = []
-    for line in difflib.unified_diff(a, b, f"a/{shown}", f"b/{shown}", n=1):
-        lines.append(line if line.endswith("\n") else line + "\n")
+    for a, b, name in pairs:
+        for line in difflib.unified_diff(a.splitlines(keepends=True), b.splitlines(keepends=True),
+                                         f"a/{name}", f"b/{name}", n=1):
+            lines.append(line if line.endswith("\n") else line + "\n")
     return "".join(lines)
 
 
@@ -151,18 +156,21 @@ def propose(diagnosis: Diagnosis, *, clone: bool = True) -> dict[str, FilePlan]:
     """Attach a `CulpritFix` (or a note saying why there is none) to every culprit; one plan per file."""
     from outplace.diagnose import repairs
     from outplace.optable import load_optable
-    from outplace.source import SourceError, read_source
+    from outplace.runner import read_code
+    from outplace.source import SourceError
 
     plans: dict[str, FilePlan] = {}
+    unreadable: dict[str, str] = {}
     sources: dict[str, repairs.Source | None] = {}
 
     def plan_for(path: str) -> FilePlan | None:
-        if path not in plans:
+        if path not in plans and path not in unreadable:
             try:
-                plans[path] = FilePlan(path, read_source(path))
-            except SourceError:
-                return None
-        return plans[path]
+                src, notebook = read_code(path)  # a notebook: its script, whose lines the program ran
+                plans[path] = FilePlan(path, src, notebook=notebook)
+            except SourceError as exc:
+                unreadable[path] = str(exc)
+        return plans.get(path)
 
     def load(path: str | None) -> "repairs.Source | None":
         if not path or not editable(path):
@@ -196,10 +204,7 @@ def propose(diagnosis: Diagnosis, *, clone: bool = True) -> dict[str, FilePlan]:
             continue
         plan = plan_for(path)
         if plan is None:
-            try:
-                read_source(path)
-            except SourceError as exc:
-                c.note = f"no fix proposed: {exc}"
+            c.note = f"no fix proposed: {unreadable.get(path, display(path))}"
             continue
         text = plan.source.text
         try:
@@ -230,6 +235,8 @@ def propose(diagnosis: Diagnosis, *, clone: bool = True) -> dict[str, FilePlan]:
 
 def _attach(c: Culprit, edits: dict[str, list[Finding]], kind: str, plans: dict[str, FilePlan]) -> None:
     """Try each file's edits; on success the culprit gets its `CulpritFix` and joins those files' plans."""
+    from outplace.source import SourceError
+
     landed_by_file: dict[str, list[Finding]] = {}
     diffs = []
     for path, findings in edits.items():
@@ -238,7 +245,10 @@ def _attach(c: Culprit, edits: dict[str, list[Finding]], kind: str, plans: dict[
         if not landed:
             return
         landed_by_file[path] = landed
-        diffs.append(_diff(plan.source.text, new, path))
+        try:
+            diffs.append(_diff(plan.source.text, new, path, plan.notebook))
+        except SourceError:  # a notebook whose cells no longer map onto the new script
+            return
     everything = [f for fs in landed_by_file.values() for f in fs]
     reasons = tuple(dict.fromkeys(r for f in everything if not f.fix.is_safe for r in f.fix.reasons))
     c.fix = CulpritFix(everything, "".join(diffs), all(f.fix.is_safe for f in everything), reasons,
@@ -268,7 +278,7 @@ def apply(plans: dict[str, FilePlan], *, unsafe_fixes: bool = False, write: bool
     Returns (path, new_text) for each file changed; marks each applied `CulpritFix`. Raises
     outplace.source.SourceError when a file cannot be written (or changed on disk meanwhile).
     """
-    from outplace.source import write_source
+    from outplace.runner import write_code
 
     changed = []
     landed_in: dict[int, set[str]] = {}
@@ -287,7 +297,7 @@ def apply(plans: dict[str, FilePlan], *, unsafe_fixes: bool = False, write: bool
             if all(f in landed for f in c.fix.edits.get(path, ())):
                 landed_in.setdefault(id(c), set()).add(path)
         if write:
-            write_source(plan.source, new)
+            write_code(plan.source, plan.notebook, new)
         changed.append((path, new))
     for plan in plans.values():
         for c in plan.culprits:

@@ -328,7 +328,10 @@ def display(path: str | None) -> str:
 def where(site: dict | None, col: bool = False) -> str:
     if not site:
         return "?"
-    text = f"{display(site.get('file'))}:{site.get('line')}"
+    from outplace.notebook import cell_position
+
+    cell = cell_position(site.get("file"), site.get("line"))
+    text = f"{display(site.get('file'))}:" + (f"cell {cell[0]}:{cell[1]}" if cell else f"{site.get('line')}")
     if col and site.get("col") is not None:
         text += f":{site.get('char_col', _char_col(site)) + 1}"
     return text

@@ -88,7 +88,8 @@ def _run(jobs: list[Job], *, cwd=None, env=None, capture=False, timeout=None, py
     with tempfile.TemporaryDirectory(prefix="outplace-diagnose-") as tmp:
         reports = [os.path.join(tmp, f"report_{i}.json") for i in range(len(jobs))]
         spec = json.dumps([{"target": j.target, "module": j.module, "args": list(j.args), "report": r,
-                            "trace": j.trace} for j, r in zip(jobs, reports)])
+                            "notebook": not j.module and j.target.endswith(".ipynb"), "trace": j.trace}
+                           for j, r in zip(jobs, reports)])
         kwargs = dict(cwd=cwd, env=child_env(env))
         if capture:
             kwargs.update(stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, errors="replace")

@@ -12,8 +12,9 @@ storage at the write, and whether a later backward needed the overwritten values
 refused at the op (a leaf, one of several views) ends the program and is recorded too. The facts file
 (`outplace.runtime_facts`) keeps them per source file, with the digest of the text they belong to.
 
-The command after ``--`` is ``python SCRIPT ARGS``, ``python -m MODULE ARGS``, ``SCRIPT ARGS``, or a
-console script on PATH whose first line runs Python (``pytest``): it runs in one child process like
+The command after ``--`` is ``python SCRIPT ARGS``, ``python -m MODULE ARGS``, ``SCRIPT ARGS`` (a
+notebook too: its code cells run in order), or a console script on PATH whose first line runs Python
+(``pytest``): it runs in one child process like
 `outplace diagnose` (the keeper owns its process tree); the recorder sees that process only.
 
 Exit codes: 0 the program ran to its end; 1 it failed (the facts of what ran are written all the
@@ -54,7 +55,7 @@ def parse_command(cmd: list[str]) -> tuple[str, list[str], bool]:
         if rest and not rest[0].startswith("-"):
             return rest[0], rest[1:], False
         raise ValueError(f"{' '.join(cmd)}: trace runs `python SCRIPT ...` or `python -m MODULE ...`")
-    if os.path.isfile(head) and (head.endswith(".py") or _runs_python(head)):
+    if os.path.isfile(head) and (head.endswith((".py", ".ipynb")) or _runs_python(head)):
         return head, cmd[1:], False
     found = shutil.which(head) if os.sep not in head else None
     if found and _runs_python(found):
@@ -75,7 +76,8 @@ def facts_from_report(report: dict, cwd: str, base: str) -> tuple[dict, dict]:
     """The facts document of a recorder report (traced), and counts for the summary."""
     from outplace.diagnose.report import _normalise, python_form
     from outplace.runtime_facts import site_json, text_digest, to_json
-    from outplace.source import SourceError, char_col, read_source, split_lines
+    from outplace.runner import read_code
+    from outplace.source import SourceError, char_col, split_lines
 
     report = _normalise(report, cwd)
     files: dict[str, dict] = {}
@@ -85,7 +87,7 @@ def facts_from_report(report: dict, cwd: str, base: str) -> tuple[dict, dict]:
     def lines_of(path: str) -> list[str] | None:
         if path not in texts:
             try:
-                text = read_source(path).text
+                text = read_code(path)[0].text  # a notebook: the script of its code cells, which ran
             except SourceError:
                 texts[path] = None
             else:

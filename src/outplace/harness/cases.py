@@ -1,6 +1,7 @@
 """Which files to verify, how each runs (script or entry mode), and what it is compared with.
 
-- ``outplace verify PATH...``: every file named, plus every ``*.py`` under each directory named
+- ``outplace verify PATH...``: every file named, plus every ``*.py`` and ``*.ipynb`` (a notebook's code
+  cells run in order, as one script) under each directory named
   (excluded folders as for ``outplace check``; hidden folders; and files ``NAME.TAG.py`` such as
   ``bug.fixed.py``, which hold hand-made rewrites). Each is rewritten in memory by the engine.
 - ``outplace verify bug.py --against bug_fixed.py``: one file, compared with a rewrite made by hand.
@@ -70,6 +71,14 @@ def read_expectation(source: str, key: str = "expect") -> str | None:
 
 
 def _read(path: Path) -> str:
+    if path.suffix == ".ipynb":  # a notebook: its code cells in order, IPython-only lines as `pass`
+        from outplace.notebook import script_of
+        from outplace.source import SourceError
+
+        try:
+            return script_of(path)[0]
+        except SourceError as exc:
+            raise UsageError(str(exc)) from exc
     try:
         with open(path, encoding="utf-8") as fh:  # universal newlines, like the interpreter
             return fh.read()
@@ -99,7 +108,7 @@ def find_files(paths: list[Path]) -> list[Path]:
                 dirnames[:] = sorted(d for d in dirnames if d not in excluded and not d.startswith("."))
                 for name in sorted(filenames):
                     p = Path(dirpath) / name
-                    if name.endswith(".py") and not is_rewrite_file(p):
+                    if name.endswith((".py", ".ipynb")) and not is_rewrite_file(p):
                         candidates.append(p)
         for p in candidates:
             key = os.path.abspath(p)

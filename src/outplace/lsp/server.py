@@ -9,11 +9,18 @@ What it offers an editor:
   `unsafeFixes` setting is on), as in `outplace fix`.
 - `textDocument/formatting` (the same edits as fix-all) for editors whose save hook formats, and
   `textDocument/willSaveWaitUntil` (the same again) when the `fixOnSave` setting is on.
+- Notebooks, where the client syncs notebook documents (`notebookDocument/didOpen`, `didChange`,
+  `didSave`, `didClose`): the code cells are checked together as one program, the way
+  `outplace check x.ipynb` reads them, and each cell gets its own diagnostics, in its own lines;
+  quick fixes, formatting and fix-on-save of a cell edit that cell; fix-all edits every cell it
+  changes. Clients without notebook support get `.py` files only.
 
-Settings: `[tool.outplace]` in the pyproject.toml nearest to each file, overridden by the client's
-`initializationOptions` (or `workspace/didChangeConfiguration`): `select`, `ignore`, `unsafeFixes`,
-`clone`, `extendExclude`; and `fixOnSave` for the server itself. Files the configuration excludes
-(`.venv`, `build`, .gitignore'd ...) get no diagnostics.
+Settings: the closest configuration above each file, as `outplace check` finds it (`.outplace.toml`,
+`outplace.toml`, or a pyproject.toml with `[tool.outplace]`; `extend` and `per-file-ignores` too), re-read
+when it changes, overridden by the client's `initializationOptions` (or
+`workspace/didChangeConfiguration`): `select`, `ignore`, `unsafeFixes`, `clone`, `extendExclude`; and
+`fixOnSave` for the server itself. Files the configuration excludes (`.venv`, `build`, .gitignore'd
+...) get no diagnostics.
 
 Never blocking the loop: the engine runs in worker threads. Results are keyed by the document's
 generation (bumped on every change) and dropped when stale; changes are debounced; the fix-all
@@ -46,8 +53,10 @@ from pygls.protocol import LanguageServerProtocol
 from pygls.uris import to_fs_path
 
 from outplace import __version__
+from outplace.config import CONFIG_FILES
 from outplace.findings import Finding
 from outplace.lsp.convert import UTF16, LineIndex, apply_change, line_edits
+from outplace.lsp.notebooks import Cell, NotebookView
 from outplace.settings import Settings
 
 log = logging.getLogger("outplace.lsp")
@@ -57,6 +66,12 @@ FIX_ALL_KIND = "source.fixAll.outplace"
 DEBOUNCE_S = 0.15
 QUICKFIX = types.CodeActionKind.QuickFix.value
 PYTHON_IDS = ("python", "py", "pyi")
+# Notebooks of any type whose cells are Python, synced with their saves (pygls offers it only to
+# clients that say they support notebook documents).
+NOTEBOOK_SYNC = types.NotebookDocumentSyncOptions(
+    notebook_selector=[types.NotebookDocumentFilterWithCells(cells=[types.NotebookCellLanguage("python")],
+                                                             notebook="*")],
+    save=True)
 
 
 # ---- settings --------------------------------------------------------------------------------------
@@ -108,7 +123,8 @@ def parse_options(raw: Any) -> ClientOptions:
 
 
 class SettingsCache:
-    """Settings per project root (the nearest pyproject.toml), re-read when that file changes."""
+    """Settings per project root (the directory of the closest configuration file), re-read when that
+    file changes."""
 
     def __init__(self) -> None:
         self.options = ClientOptions()
@@ -132,9 +148,9 @@ class SettingsCache:
 
     def get(self, root: Path) -> tuple[Settings, Optional[str]]:
         """(settings, problem) -- a bad configuration gives the defaults plus a one-line problem."""
-        from outplace.config import ConfigError, load_settings
+        from outplace.config import ConfigError, config_file, load_settings
 
-        config = root / "pyproject.toml"
+        config = config_file(root) or root / "pyproject.toml"
         try:
             st = config.stat()
             stamp: Any = (st.st_mtime_ns, st.st_size)
@@ -182,6 +198,8 @@ class Document:
     timer: Optional[asyncio.TimerHandle] = None
     cache: dict = field(default_factory=dict)  # (kind, generation, settings...) -> asyncio.Future
     published: Optional[int] = None  # generation of the diagnostics on screen
+    notebook: Optional[NotebookView] = None  # a notebook document: `text` is its cells' script
+    shown: set = field(default_factory=set)  # a notebook's cells that have diagnostics on screen
 
     @property
     def index(self) -> LineIndex:
@@ -210,6 +228,7 @@ class Checked:
 class FixAll:
     edits: list[types.TextEdit]
     applied: int
+    cells: dict[str, list[types.TextEdit]] = field(default_factory=dict)  # a notebook's: cell uri -> edits
 
 
 # ---- engine jobs (run in worker threads: no pygls, no loop) -----------------------------------------------
@@ -244,19 +263,41 @@ def job_check(text: str, settings: Settings, path: Optional[str], root: Path) ->
 
         if is_excluded(path, settings, root=root):
             return Checked([], excluded=True)
+        settings = settings.for_file(path)  # per-file-ignores
     return Checked(check_source(text, settings, path=path or "<editor>", project=_project(root, path)))
 
 
-def job_fix_all(text: str, settings: Settings, path: Optional[str], encoding: str, root: Optional[Path] = None) -> FixAll:
+def _fixed(text: str, settings: Settings, path: Optional[str], root: Optional[Path]) -> tuple[Optional[str], int]:
+    """What `outplace fix` makes of `text` (None: nothing changes), and how many fixes it applied."""
     from outplace.engine import fix_source
 
+    if path is not None:
+        settings = settings.for_file(path)  # per-file-ignores
     project = _project(root, path) if root is not None else None
     result = fix_source(text, settings, path=path or "<editor>", project=project)
     if not result.changed or result.output == text:
+        return None, 0
+    return result.output, len(result.applied)
+
+
+def _edits(old: str, new: str, encoding: str) -> list[types.TextEdit]:
+    index = LineIndex(old)
+    return [text_edit(index, start, end, content, encoding) for start, end, content in line_edits(old, new)]
+
+
+def job_fix_all(text: str, settings: Settings, path: Optional[str], encoding: str, root: Optional[Path] = None) -> FixAll:
+    output, applied = _fixed(text, settings, path, root)
+    return FixAll([], 0) if output is None else FixAll(_edits(text, output, encoding), applied)
+
+
+def job_fix_all_cells(view: NotebookView, settings: Settings, path: Optional[str], encoding: str,
+                      root: Optional[Path] = None) -> FixAll:
+    """Fix-all of a notebook: the script's fixes, as edits of each cell they change."""
+    output, applied = _fixed(view.text, settings, path, root)
+    if output is None:
         return FixAll([], 0)
-    index = LineIndex(text)
-    edits = [text_edit(index, start, end, new, encoding) for start, end, new in line_edits(text, result.output)]
-    return FixAll(edits, len(result.applied))
+    cells = {uri: _edits(old, new, encoding) for uri, (old, new) in view.cell_changes(output).items()}
+    return FixAll([], applied, cells)
 
 
 def job_quick_fix(text: str, finding: Finding, encoding: str) -> Optional[types.TextEdit]:
@@ -376,10 +417,12 @@ async def watch_parent(pid: int, interval: float = 1.0) -> None:
 
 class OutplaceServer(LanguageServer):
     def __init__(self, workers: int = 2, debounce: float = DEBOUNCE_S) -> None:
-        super().__init__("outplace", __version__, protocol_cls=OutplaceProtocol)
+        super().__init__("outplace", __version__, protocol_cls=OutplaceProtocol,
+                         notebook_document_sync=NOTEBOOK_SYNC)
         self.shutdown_requested = False  # `exit` after `shutdown` is a success (0); any other end is 1
         self.parent_watch: Optional[asyncio.Task] = None
         self.docs: dict[str, Document] = {}
+        self.cell_owner: dict[str, str] = {}  # a notebook cell's uri -> its notebook's
         self.settings = SettingsCache()
         self.executor = DaemonExecutor(workers)
         self.debounce = debounce
@@ -475,7 +518,7 @@ class OutplaceServer(LanguageServer):
 
     async def lint(self, doc: Document) -> None:
         generation = doc.generation
-        text = doc.text
+        text, view = doc.text, doc.notebook
         try:
             checked, settings, _ = await self.check(doc)
         except Stale:
@@ -492,10 +535,13 @@ class OutplaceServer(LanguageServer):
             return
         if not self.current(doc, generation):
             return  # a newer text is on its way: these would point at the wrong places
-        index = LineIndex(text)
-        diagnostics = [to_diagnostic(f, index, self.encoding) for f in checked.findings]
-        self.text_document_publish_diagnostics(
-            types.PublishDiagnosticsParams(doc.uri, diagnostics, version=doc.version))
+        if view is None:
+            index = LineIndex(text)
+            diagnostics = [to_diagnostic(f, index, self.encoding) for f in checked.findings]
+            self.text_document_publish_diagnostics(
+                types.PublishDiagnosticsParams(doc.uri, diagnostics, version=doc.version))
+        else:
+            self.publish_cells(doc, view, checked.findings)
         doc.published = generation
         # Have the save-time answer ready: compute the fix-all edits now, in the background.
         if any(_applies(f, settings) for f in checked.findings):
@@ -512,6 +558,9 @@ class OutplaceServer(LanguageServer):
                 checked, settings, root = await self.check(doc)
                 if checked.excluded or not any(_applies(f, settings) for f in checked.findings):
                     result = FixAll([], 0)  # nothing fix-all would change: no need to run the fixer
+                elif doc.notebook is not None:
+                    result = await self.run_job(doc, ("fix", settings, self.encoding), job_fix_all_cells,
+                                                doc.notebook, settings, doc.path, self.encoding, root)
                 else:
                     result = await self.run_job(doc, ("fix", settings, self.encoding), job_fix_all,
                                                 doc.text, settings, doc.path, self.encoding, root)
@@ -547,11 +596,81 @@ class OutplaceServer(LanguageServer):
             return None
         return edit if self.current(doc, generation) else None
 
-    def workspace_edit(self, doc: Document, edits: list[types.TextEdit]) -> types.WorkspaceEdit:
+    def workspace_edit(self, doc: Document, edits: dict[str, list[types.TextEdit]]) -> types.WorkspaceEdit:
+        """Edits of `doc` (by its uri), or of a notebook's cells (by theirs), at their current versions."""
         if self._capability("workspace", "workspace_edit", "document_changes", default=False):
             return types.WorkspaceEdit(document_changes=[types.TextDocumentEdit(
-                types.OptionalVersionedTextDocumentIdentifier(doc.uri, doc.version), list(edits))])
-        return types.WorkspaceEdit(changes={doc.uri: list(edits)})
+                types.OptionalVersionedTextDocumentIdentifier(uri, self.version_of(doc, uri)), list(e))
+                for uri, e in edits.items()])
+        return types.WorkspaceEdit(changes={uri: list(e) for uri, e in edits.items()})
+
+    def version_of(self, doc: Document, uri: str) -> Optional[int]:
+        if doc.notebook is None or uri == doc.uri:
+            return doc.version
+        cell = doc.notebook.cell(uri)
+        return cell.version if cell is not None else None
+
+    @staticmethod
+    def fix_all_edits(doc: Document, result: FixAll, only: Optional[str] = None) -> dict[str, list[types.TextEdit]]:
+        """Fix-all's edits by document: `doc`'s, or every cell's it changes (`only`: that cell's)."""
+        edits = dict(result.cells) if doc.notebook is not None else {doc.uri: result.edits}
+        if only is not None:
+            edits = {only: edits.get(only, [])}
+        return {uri: e for uri, e in edits.items() if e}
+
+    async def quick_fix_edits(self, doc: Document, generation: int, finding_index: int
+                              ) -> Optional[dict[str, list[types.TextEdit]]]:
+        """One finding's quick fix, by document (a notebook's: in the cell it falls in)."""
+        view = doc.notebook
+        edit = await self.quick_fix_edit(doc, generation, finding_index)
+        if edit is None:
+            return None
+        if view is None:
+            return {doc.uri: [edit]}
+        in_cell = view.cell_edit(edit)
+        return None if in_cell is None else {in_cell[0]: [in_cell[1]]}
+
+    def publish_cells(self, doc: Document, view: NotebookView, findings: list[Finding]) -> None:
+        """Each cell its diagnostics; a cell that had some and has none now is cleared."""
+        by_cell: dict[str, list[types.Diagnostic]] = {}
+        for f in findings:
+            mapped = cell_diagnostic(view, f, self.encoding)
+            if mapped is not None:
+                by_cell.setdefault(mapped[0], []).append(mapped[1])
+        for uri in sorted(set(by_cell) | doc.shown):
+            self.text_document_publish_diagnostics(
+                types.PublishDiagnosticsParams(uri, by_cell.get(uri, []), version=self.version_of(doc, uri)))
+        doc.shown = set(by_cell)
+
+    def notebook_view(self, uri: str) -> Optional[NotebookView]:
+        """The notebook `uri` as the client synced it (pygls keeps its cells in the workspace)."""
+        from urllib.parse import unquote
+
+        notebook = self.workspace.get_notebook_document(notebook_uri=uri)
+        if notebook is None:
+            return None
+        cells = []
+        for number, cell in enumerate(notebook.cells, 1):
+            text = self.workspace.text_documents.get(unquote(cell.document))
+            cells.append(Cell(cell.document, number, cell.kind == types.NotebookCellKind.Code,
+                              text.source if text is not None else "", text.version if text is not None else None,
+                              (text.language_id or "python") if text is not None else "python"))
+        return NotebookView.of(cells)
+
+    def own_cells(self, doc: Document) -> None:
+        for uri in [u for u, owner in self.cell_owner.items() if owner == doc.uri]:
+            del self.cell_owner[uri]
+        if doc.notebook is not None:
+            self.cell_owner.update({c.uri: doc.uri for c in doc.notebook.cells})
+
+    def document_of(self, uri: str) -> tuple[Optional[Document], Optional[str]]:
+        """The document a request's uri names, and the cell when it is a notebook cell's."""
+        doc = self.docs.get(uri)
+        if doc is not None:
+            return doc, None
+        owner = self.cell_owner.get(uri)
+        doc = self.docs.get(owner) if owner is not None else None
+        return (doc, uri) if doc is not None else (None, None)
 
     def resolves_edits(self) -> bool:
         props = self._capability("text_document", "code_action", "resolve_support", "properties", default=())
@@ -559,6 +678,13 @@ class OutplaceServer(LanguageServer):
 
     def document(self, uri: str) -> Optional[Document]:
         return self.docs.get(uri)
+
+    async def fix_all_of(self, uri: str) -> Optional[list[types.TextEdit]]:
+        """Fix-all's edits of one document (a notebook cell: that cell's share of the notebook's fixes)."""
+        doc, cell = self.document_of(uri)
+        if doc is None:
+            return None
+        return self.fix_all_edits(doc, await self.fix_all(doc), only=uri).get(uri, [])
 
 
 def _applies(f: Finding, settings: Settings) -> bool:
@@ -588,6 +714,15 @@ def to_diagnostic(f: Finding, index: LineIndex, encoding: str) -> types.Diagnost
         data={"fix": fix, "reasons": list(f.fix.reasons) if f.fix is not None else [],
               "hazard": f.hazard, "why": f.why},
     )
+
+
+def cell_diagnostic(view: NotebookView, f: Finding, encoding: str) -> Optional[tuple[str, types.Diagnostic]]:
+    """A finding of a notebook's script as a diagnostic of the cell it is in (by the cell's uri)."""
+    located = view.locate(f)
+    if located is None:
+        return None
+    uri, in_cell = located
+    return uri, to_diagnostic(in_cell, view.index(uri), encoding)
 
 
 def _suggestion(f: Finding) -> str:
@@ -691,7 +826,7 @@ def create_server(workers: int = 2, debounce: float = DEBOUNCE_S) -> OutplaceSer
     @server.feature(types.TEXT_DOCUMENT_DID_SAVE, types.SaveOptions(include_text=False))
     def did_save(ls: OutplaceServer, params: types.DidSaveTextDocumentParams) -> None:
         uri = params.text_document.uri
-        if uri.endswith("/pyproject.toml") or uri.endswith("/.gitignore"):
+        if uri.endswith(tuple(f"/{name}" for name in (*CONFIG_FILES, ".gitignore"))):
             ls.settings.forget_roots()
             for doc in ls.docs.values():
                 doc.cache = {}
@@ -712,13 +847,53 @@ def create_server(workers: int = 2, debounce: float = DEBOUNCE_S) -> OutplaceSer
             doc.timer.cancel()
         ls.text_document_publish_diagnostics(types.PublishDiagnosticsParams(params.text_document.uri, []))
 
+    @server.feature(types.NOTEBOOK_DOCUMENT_DID_OPEN)
+    def did_open_notebook(ls: OutplaceServer, params: types.DidOpenNotebookDocumentParams) -> None:
+        item = params.notebook_document
+        view = ls.notebook_view(item.uri)
+        if view is None:
+            return
+        doc = Document(item.uri, item.version, view.text, _text_of(item.uri), notebook=view)
+        ls.docs[item.uri] = doc
+        ls.own_cells(doc)
+        ls.schedule(doc, 0)
+
+    @server.feature(types.NOTEBOOK_DOCUMENT_DID_CHANGE)
+    def did_change_notebook(ls: OutplaceServer, params: types.DidChangeNotebookDocumentParams) -> None:
+        uri = params.notebook_document.uri
+        doc, view = ls.docs.get(uri), ls.notebook_view(uri)
+        if doc is None or view is None:
+            return
+        doc.notebook = view  # new cells, or new numbers: a new generation even when the code is the same
+        doc.set_text(view.text, params.notebook_document.version)
+        ls.own_cells(doc)
+        ls.schedule(doc, ls.debounce)
+
+    @server.feature(types.NOTEBOOK_DOCUMENT_DID_SAVE)
+    def did_save_notebook(ls: OutplaceServer, params: types.DidSaveNotebookDocumentParams) -> None:
+        doc = ls.docs.get(params.notebook_document.uri)
+        if doc is not None and doc.published != doc.generation:
+            ls.schedule(doc, 0)
+
+    @server.feature(types.NOTEBOOK_DOCUMENT_DID_CLOSE)
+    def did_close_notebook(ls: OutplaceServer, params: types.DidCloseNotebookDocumentParams) -> None:
+        doc = ls.docs.pop(params.notebook_document.uri, None)
+        if doc is None:
+            return
+        if doc.timer is not None:
+            doc.timer.cancel()
+        for uri in sorted(doc.shown):
+            ls.text_document_publish_diagnostics(types.PublishDiagnosticsParams(uri, []))
+        doc.notebook = None
+        ls.own_cells(doc)
+
     @server.feature(
         types.TEXT_DOCUMENT_CODE_ACTION,
         types.CodeActionOptions(code_action_kinds=[types.CodeActionKind.QuickFix, FIX_ALL_KIND],
                                 resolve_provider=True),
     )
     async def code_action(ls: OutplaceServer, params: types.CodeActionParams) -> Optional[list[types.CodeAction]]:
-        doc = ls.docs.get(params.text_document.uri)
+        doc, cell = ls.document_of(params.text_document.uri)
         if doc is None:
             return None
         only = list(params.context.only) if params.context.only else None
@@ -734,22 +909,28 @@ def create_server(workers: int = 2, debounce: float = DEBOUNCE_S) -> OutplaceSer
             except Exception:  # does not parse (yet), stale, or an engine error: nothing to offer
                 checked = None
             if checked is not None and ls.current(doc, generation):
-                index, enc = doc.index, ls.encoding
+                view, enc = doc.notebook, ls.encoding
                 for i, f in enumerate(checked.findings):
                     if f.fix is None:
                         continue
-                    diag = to_diagnostic(f, index, enc)
+                    if view is None:
+                        diag = to_diagnostic(f, doc.index, enc)
+                    else:
+                        mapped = cell_diagnostic(view, f, enc)
+                        if mapped is None or mapped[0] != cell:
+                            continue  # another cell's
+                        diag = mapped[1]
                     if not _overlaps(diag.range, params.range):
                         continue
                     action = types.CodeAction(
                         title=quick_fix_title(f), kind=types.CodeActionKind.QuickFix, diagnostics=[diag],
                         is_preferred=f.fix.is_safe,
-                        data={"uri": doc.uri, "generation": generation, "finding": i})
+                        data={"uri": params.text_document.uri, "generation": generation, "finding": i})
                     if not lazy:
-                        edit = await ls.quick_fix_edit(doc, generation, i)
-                        if edit is None:
+                        edits = await ls.quick_fix_edits(doc, generation, i)
+                        if edits is None:
                             continue
-                        action.edit = ls.workspace_edit(doc, [edit])
+                        action.edit = ls.workspace_edit(doc, edits)
                         action.data = None
                     actions.append(action)
             if not only and not (checked and any(_applies(f, settings) for f in checked.findings)):
@@ -759,12 +940,12 @@ def create_server(workers: int = 2, debounce: float = DEBOUNCE_S) -> OutplaceSer
             settings, _ = ls.settings_for(doc)
             title = "Fix all outplace problems" + (" (including unsafe fixes)" if settings.unsafe_fixes else "")
             action = types.CodeAction(title=title, kind=FIX_ALL_KIND,
-                                      data={"uri": doc.uri, "generation": generation, "fixAll": True})
+                                      data={"uri": params.text_document.uri, "generation": generation, "fixAll": True})
             if only or not lazy:
                 # Asked for explicitly (a save hook): answer with the edits, no second round trip.
-                result = await ls.fix_all(doc)
-                if result.edits:
-                    action.edit = ls.workspace_edit(doc, result.edits)
+                edits = ls.fix_all_edits(doc, await ls.fix_all(doc))  # a notebook's: every cell's
+                if edits:
+                    action.edit = ls.workspace_edit(doc, edits)
                     action.data = None
                     actions.append(action)
             else:
@@ -774,33 +955,29 @@ def create_server(workers: int = 2, debounce: float = DEBOUNCE_S) -> OutplaceSer
     @server.feature(types.CODE_ACTION_RESOLVE)
     async def code_action_resolve(ls: OutplaceServer, action: types.CodeAction) -> types.CodeAction:
         data = action.data if isinstance(action.data, dict) else {}
-        doc = ls.docs.get(str(data.get("uri", "")))
+        doc, _ = ls.document_of(str(data.get("uri", "")))
         if doc is None or action.edit is not None:
             return action
         generation = data.get("generation")
         if data.get("fixAll"):
-            result = await ls.fix_all(doc)
-            if generation == doc.generation or result.edits:
-                action.edit = ls.workspace_edit(doc, result.edits)
+            edits = ls.fix_all_edits(doc, await ls.fix_all(doc))
+            if generation == doc.generation or edits:
+                action.edit = ls.workspace_edit(doc, edits)
         elif isinstance(generation, int) and isinstance(data.get("finding"), int):
-            edit = await ls.quick_fix_edit(doc, generation, data["finding"])
-            if edit is not None:
-                action.edit = ls.workspace_edit(doc, [edit])
+            edits = await ls.quick_fix_edits(doc, generation, data["finding"])
+            if edits is not None:
+                action.edit = ls.workspace_edit(doc, edits)
         return action
 
     @server.feature(types.TEXT_DOCUMENT_FORMATTING)
     async def formatting(ls: OutplaceServer, params: types.DocumentFormattingParams) -> Optional[list[types.TextEdit]]:
-        doc = ls.docs.get(params.text_document.uri)
-        if doc is None:
-            return None
-        return (await ls.fix_all(doc)).edits
+        return await ls.fix_all_of(params.text_document.uri)
 
     @server.feature(types.TEXT_DOCUMENT_WILL_SAVE_WAIT_UNTIL)
     async def will_save_wait_until(ls: OutplaceServer, params: types.WillSaveTextDocumentParams) -> Optional[list[types.TextEdit]]:
-        doc = ls.docs.get(params.text_document.uri)
-        if doc is None or not ls.settings.options.fix_on_save:
+        if not ls.settings.options.fix_on_save:
             return None
-        return (await ls.fix_all(doc)).edits
+        return await ls.fix_all_of(params.text_document.uri)
 
     @server.feature(types.SHUTDOWN)
     def shutdown(ls: OutplaceServer, params: Any = None) -> None:
