@@ -126,3 +126,29 @@ def test_scale_runs_fix_on_generated_files_and_every_fix_lands(tmp_path):
     for row in rows:
         assert row["rc"] == 0 and row["unfixed"] == 0 and row["fixes"] == 3 * row["functions"] > 0
         assert row["bytes"] >= row["mb"] * 1_000_000 and row["wall_s"] > 0 and row["peak_rss_mb"] > 0
+
+
+def test_diagnose_overhead_measures_diagnose_and_trace_and_writes_its_table(tmp_path, monkeypatch):
+    """A smoke run (figures not asserted: speed lives in the benchmark), then the README section it
+    rewrites: only what lies between its markers changes."""
+    pytest.importorskip("torch")
+    import importlib.util
+
+    out = tmp_path / "overhead.json"
+    r = subprocess.run([sys.executable, str(BENCH / "diagnose_overhead.py"), "--models", "mlp", "--steps", "2",
+                        "--warmup", "1", "--repeat", "1", "--threads", "1", "--json", str(out)],
+                       capture_output=True, text=True, timeout=600)
+    assert r.returncode in (0, 1), r.stderr  # 1: over the limit, which a loaded machine may show
+    [row] = json.loads(out.read_text())["rows"]
+    assert row["plain_step_ms"] > 0 and row["recorded_step_ms"] > 0 and row["traced_step_ms"] > 0
+    assert row["incidents"] == 0
+    spec = importlib.util.spec_from_file_location("diagnose_overhead", BENCH / "diagnose_overhead.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    readme = tmp_path / "README.md"
+    readme.write_text(f"before\n{module.MARK_BEGIN}\nold\n{module.MARK_END}\nafter\n")
+    monkeypatch.setattr(module, "README", str(readme))
+    module.write_readme([row], "a note")
+    text = readme.read_text()
+    assert text.startswith("before\n") and text.endswith(f"{module.MARK_END}\nafter\n") and "old" not in text
+    assert "| MLP | cpu | 1 |" in text and "a note" in text
