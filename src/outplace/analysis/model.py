@@ -247,8 +247,6 @@ def state_join(a: State | None, b: State) -> State:
         return b
     if a.fresh != b.fresh:
         a, b = _retire_stale(a, b.fresh - a.fresh), _retire_stale(b, a.fresh - b.fresh)
-    if a.saved is not b.saved and a.saved != b.saved:
-        a, b = _forget_unreachable_saves(a, b), _forget_unreachable_saves(b, a)
     out = a.copy()
     out.fresh = a.fresh | b.fresh
     env = out.env
@@ -283,8 +281,10 @@ def state_join(a: State | None, b: State) -> State:
     return out
 
 
-def _forget_unreachable_saves(state: State, other: State) -> State:
-    """Before a join: the saves recorded on this path for memory nothing on this path can reach
+def forget_unreachable_saves(state: State, other: State) -> State:
+    """Before two paths of the control-flow graph join (ScopeFlow._run; not the joins inside one
+    expression's evaluation, whose values in flight are held by the analysis, not by names): the
+    saves recorded on this path for memory nothing on this path can reach
     any more (`buf` saved by a conv, then rebound to a new buffer) are dropped, for memory this
     scope allocated. Joined as they
     are, they would attach to whatever the other path still names by that storage (the old
