@@ -128,6 +128,37 @@ CASES = {
             q.mul_(3)  # <-
             return s
         """, ("breaks", "unsafe"), "saved by `torch.einsum`"),
+    "a buffer saved and then replaced on the same path: the saved one is gone (diffusers' tiled encode)": ("""
+        class M(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.enc = nn.Conv2d(3, 4, 3)
+
+            def forward(self, x):
+                buf = x.new_zeros((2, 3, 8, 8))
+                outs = []
+                for k in range(4):
+                    buf[k % 2] = x[k]  # <-
+                    if k % 2 == 1:
+                        outs.append(self.enc(buf))
+                        buf = x.new_zeros((2, 3, 8, 8))
+                return torch.stack(outs)
+        """, ("inplace", "safe"), "nothing saved it"),
+    "a buffer saved and kept: the next iteration writes into what the conv saved": ("""
+        class M(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.enc = nn.Conv2d(3, 4, 3)
+
+            def forward(self, x):
+                buf = x.new_zeros((2, 3, 8, 8))
+                outs = []
+                for k in range(4):
+                    buf[k % 2] = x[k]  # <-
+                    if k % 2 == 1:
+                        outs.append(self.enc(buf))
+                return torch.stack(outs)
+        """, ("breaks", "safe"), "saved by `nn.Conv2d`"),
     "a factory buffer is outside the graph": ("""
         def f(x):
             buf = torch.zeros(3)

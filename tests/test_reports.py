@@ -104,3 +104,31 @@ def test_fixed_runs_and_verifies(verdicts, case):
     if "fixed_differs" in case:
         assert {d.tensor for d in result.differences} == set(case["fixed_differs"])
         assert {d.kind for d in result.differences} == {"grad"}
+
+
+# The reports whose every culprit default `check` reports (scripts/measure_reports.py, column (a)),
+# measured when this list was written: a ratchet. A case that drops out names the regression; a case
+# found that is not listed is progress (add it).
+CHECK_FINDS = {
+    "xception_relu_inplace", "vqa_classifier_dropout_inplace", "leaky_dropout_inplace_sequential",
+    "pspnet_dropout2d_inplace", "bdrar_modules_inplace_loop", "mlcolvar_dropout_layers_loop",
+    "efficientdet_fusion_weight_relu_leaf", "resnet_residual_unit_iadd", "residual_block_sequential_relu_iadd",
+    "multiresunet_respath_iadd", "fpn_laterals_iadd", "beats_pos_conv_iadd", "gail_policy_chunk_clamp",
+    "textgan_relational_memory_split_scale", "scorecam_denormalize_unbind", "tinynn_gru_hidden_unbind_squeeze",
+    "bidaf_lstm_bias_chunk_fill", "rknet_attention_polish_index", "sigmoid_output_index_assign",
+    "diffusion_lm_ids_masked_fill", "distribution_balanced_logit_reg_iadd", "word_language_model_manual_sgd_leaf",
+    "hardnet_fuse_bn_weight_copy", "transformer_sinusoidal_embeddings_leaf", "glow_coupling_split_feature_iadd",
+    "wolf_affine_chunk_inplace_chain", "fast_neural_style_tanh_mean_helper",
+}
+
+
+@pytest.mark.parametrize("name", sorted(CHECK_FINDS))
+def test_check_still_reports_every_culprit(name):
+    from outplace.engine import check_source
+    from outplace.settings import Settings
+
+    case = next(c for c in CASES if c["name"] == name)
+    path = REPORTS / f"{name}.py"
+    lines = {f.line for f in check_source(path.read_text(encoding="utf-8"), Settings(), path=str(path))}
+    missed = [g["lines"] for g in case["culprits"] if not lines & set(g["lines"])]
+    assert not missed, f"{name}: default check no longer reports culprit lines {missed} (it reports {sorted(lines)})"

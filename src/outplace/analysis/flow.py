@@ -20,7 +20,7 @@ from outplace.analysis.effects import ALL, BINOP_METHODS, LEGACY_CONSTRUCTORS, P
     STORAGE_SHARING, Effect
 from outplace.analysis.imports import dotted
 from outplace.analysis.model import (LOCAL_ORIGINS, old_site, MAYBE, NO, UNKNOWN, YES, Event, Key, Obj, State, obj_join, outside,
-                                     retire, site, state_equal, state_join, tri_or)
+                                     forget_unreachable_saves, retire, site, state_equal, state_join, tri_or)
 from outplace.analysis.scopes import walk
 
 if TYPE_CHECKING:
@@ -179,9 +179,11 @@ class ScopeFlow:
                 if rank[s] <= rank[b] and taken.fresh:  # a back edge: the loop goes round again
                     taken = taken.copy()
                     taken.fresh = frozenset()
-                old = states_in.get(s)
+                prev = old = states_in.get(s)
+                if old is not None and old.saved is not taken.saved and old.saved != taken.saved:
+                    old, taken = forget_unreachable_saves(old, taken), forget_unreachable_saves(taken, old)
                 new = state_join(old, taken)
-                if old is None or not state_equal(old, new):
+                if prev is None or not state_equal(prev, new):
                     states_in[s] = new
                     work.add(s)
         # Every block's last run was with its final input (a change to it would have queued the

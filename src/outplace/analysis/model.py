@@ -281,6 +281,30 @@ def state_join(a: State | None, b: State) -> State:
     return out
 
 
+def forget_unreachable_saves(state: State, other: State) -> State:
+    """Before two paths of the control-flow graph join (ScopeFlow._run; not the joins inside one
+    expression's evaluation, whose values in flight are held by the analysis, not by names): the
+    saves recorded on this path for memory nothing on this path can reach
+    any more (`buf` saved by a conv, then rebound to a new buffer) are dropped, for memory this
+    scope allocated. Joined as they
+    are, they would attach to whatever the other path still names by that storage (the old
+    `buf`), which this path's save never touched. Only the storages whose saves differ between
+    the paths are looked at."""
+    # Only memory this scope allocated: a parameter's or an attribute's storage outlives the scope
+    # (the caller holds it; summaries report its saves), reachable from here or not.
+    differ = [s for s, events in state.saved.items() if s[0] == "site" and other.saved.get(s) != events]
+    if not differ:
+        return state
+    live = state.reach(frozenset().union(*state.env.values()) if state.env else frozenset())
+    dead = [s for s in differ if s not in live]
+    if not dead:
+        return state
+    state = state.copy()
+    for s in dead:
+        del state.saved[s]
+    return state
+
+
 def _retire_stale(state: State, made_elsewhere: frozenset) -> State:
     stale = [k for k in made_elsewhere if k in state.objs]
     if not stale:
