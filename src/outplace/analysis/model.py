@@ -132,7 +132,9 @@ _ORIGIN_RANK = {o: i for i, o in enumerate(
 
 
 def _worse_origin(a: str, b: str) -> str:
-    return min(a, b, key=lambda o: _ORIGIN_RANK.get(o, 0))
+    # Origins the ranking does not list tie with "data"; the name breaks the tie, so that the
+    # join does not depend on which side came first (set iteration order varies between runs).
+    return min(a, b, key=lambda o: (_ORIGIN_RANK.get(o, 0), o))
 
 
 class Event(NamedTuple):
