@@ -106,3 +106,46 @@ def test_the_analysis_leaves_no_reference_cycles_behind() -> None:
         gc.enable()
     assert analysed >= 3, "the examples should exercise the analysis"
     assert left == set()
+
+
+def test_the_reference_index_is_exact_and_changes_no_finding(monkeypatch) -> None:
+    """A large state's object table keeps an index of who refers to whom (model.IndexedObjs), so
+    that retiring a key need not look at every object. With every table indexed, the index must
+    match the table at every block of every flow, and the findings must be those of no index."""
+    import sys
+    from collections import defaultdict
+
+    import outplace.analysis.flow as flow
+    import outplace.analysis.model as model
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
+    from loop_scaling import program
+
+    sources = [p.read_text(encoding="utf-8") for p in _every_fixture_source()] + [program(12)]
+    settings = Settings(hazards=HAZARDS, unsafe_fixes=True)
+    monkeypatch.setattr(model, "INDEX_FROM", 10 ** 9)
+    plain = [check_source(s, settings) for s in sources]
+
+    checked: list[int] = []
+
+    def exact(state: model.State) -> None:
+        assert type(state.objs) is model.IndexedObjs
+        want = defaultdict(set)
+        for k, o in state.objs.items():
+            for r in model._refs(k, o):
+                want[r].add(k)
+        assert {k: set(v) for k, v in state.objs.refs.items()} == dict(want)
+        checked.append(1)
+
+    block = flow.ScopeFlow._block
+
+    def checked_block(self, b, state):
+        out = block(self, b, state)
+        exact(out)
+        return out
+
+    monkeypatch.setattr(model, "INDEX_FROM", -1)
+    monkeypatch.setattr(flow.ScopeFlow, "_block", checked_block)
+    indexed = [check_source(s, settings) for s in sources]
+    assert len(checked) > 1000 and sum(map(len, plain)) > 100  # neither side is vacuous
+    assert indexed == plain

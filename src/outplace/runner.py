@@ -238,12 +238,8 @@ def _process_all(files: list[Path], settings: Settings, fix: bool, jobs: int | N
         if on_done:
             on_done(r)
 
-    # Largest files first, so that the run does not end with one worker parsing a big file while the
-    # others idle; results are handed back in input order all the same.
-    order = sorted(range(len(files)), key=lambda i: -_size(files[i]))
     workers = min(jobs, len(files))
-    chunk = max(1, min(16, len(files) // (workers * 8)))
-    chunks = deque([(i, files[i]) for i in order[k:k + chunk]] for k in range(0, len(order), chunk))
+    chunks = _Chunks(files, workers)
     with _Pool(workers, settings, fix, roots) as pool:
         pool.run(chunks, finished)
     project = _project(roots)
@@ -255,6 +251,51 @@ def _process_all(files: list[Path], settings: Settings, fix: bool, jobs: int | N
 
 # ---- worker processes ---------------------------------------------------------------------------------
 
+class _Chunks:
+    """The chunks of (index, path) still to hand out, in one segment per worker slot.
+
+    Files go in path order, so that a package's files are together, and the segments hold about
+    equal bytes. Each worker works through its own segment from the front: the files it meets next
+    import what the last ones did, which its project index has parsed already (it keeps a bounded
+    number of dependencies; two workers going through the same packages would each parse them). A
+    worker whose segment is done takes from the back of the segment with the most bytes left, so
+    the run ends with every worker busy to the last chunk (results go back in input order anyway)."""
+
+    def __init__(self, files: list[Path], workers: int) -> None:
+        order = sorted(range(len(files)), key=lambda i: Path(os.path.abspath(files[i])).parts)
+        size = max(1, min(16, len(files) // (workers * 8)))
+        chunks = [[(i, files[i]) for i in order[k:k + size]] for k in range(0, len(order), size)]
+        weights = [sum(_size(path) for _, path in chunk) for chunk in chunks]
+        total = sum(weights) or 1
+        self.segments: list[deque] = [deque() for _ in range(workers)]
+        self.left = [0] * workers  # bytes left per segment
+        done = 0
+        for chunk, weight in zip(chunks, weights):
+            slot = min(workers - 1, done * workers // total)
+            self.segments[slot].append((chunk, weight))
+            self.left[slot] += weight
+            done += weight
+
+    def __bool__(self) -> bool:
+        return any(self.segments)
+
+    def take(self, slot: int) -> list:
+        """The next chunk for the worker in `slot` (call only while there are chunks left)."""
+        if self.segments[slot]:
+            chunk, weight = self.segments[slot].popleft()
+        else:
+            slot = max(range(len(self.segments)), key=lambda s: (len(self.segments[s]) > 0, self.left[s]))
+            chunk, weight = self.segments[slot].pop()
+        self.left[slot] -= weight
+        return chunk
+
+    def put_back(self, slot: int, chunk: list) -> None:
+        """What a worker in `slot` did not get to: first in line for the next one in that slot."""
+        weight = sum(_size(path) for _, path in chunk)
+        self.segments[slot].appendleft((chunk, weight))
+        self.left[slot] += weight
+
+
 _DIED = "worker process died while analysing it ({how}); the other files were processed"
 
 
@@ -265,6 +306,7 @@ class _Pool:
         self.size, self.settings, self.fix, self.roots = workers, settings, fix, roots
         self.context = multiprocessing.get_context()
         self.procs: dict[Connection, multiprocessing.process.BaseProcess] = {}
+        self.slots: dict[Connection, int] = {}  # which segment of the chunks each worker works through
         self.busy: dict[Connection, deque] = {}  # what each worker still has to send back
         self.idle_deaths = 0
 
@@ -281,19 +323,20 @@ class _Pool:
         proc.start()
         child.close()
         self.procs[parent] = proc
+        self.slots[parent] = min(set(range(self.size)) - set(self.slots.values()))  # a dead worker's, if any
 
-    def run(self, chunks: deque, finished: Callable[[int, FileResult], None]) -> None:
+    def run(self, chunks: _Chunks, finished: Callable[[int, FileResult], None]) -> None:
         for _ in range(self.size):
             self._start()
         idle = list(self.procs)
         while self.procs and (chunks or self.busy):
             while idle and chunks:
                 conn = idle.pop()
-                items = chunks.popleft()
+                items = chunks.take(self.slots[conn])
                 try:
                     conn.send(items)
                 except OSError:  # it died before it got any work: the chunk waits for another
-                    chunks.appendleft(items)
+                    chunks.put_back(self.slots[conn], items)
                     self._died(conn, chunks, finished)
                     continue
                 self.busy[conn] = deque(items)
@@ -330,8 +373,9 @@ class _Pool:
             return False
         return self.procs[conn].is_alive() or conn.poll()
 
-    def _died(self, conn: Connection, chunks: deque, finished: Callable[[int, FileResult], None]) -> None:
+    def _died(self, conn: Connection, chunks: _Chunks, finished: Callable[[int, FileResult], None]) -> None:
         proc = self.procs.pop(conn)
+        slot = self.slots.pop(conn)
         proc.join(1)
         conn.close()
         queue = self.busy.pop(conn, None)
@@ -341,7 +385,7 @@ class _Pool:
         index, path = queue.popleft()
         finished(index, FileResult(path, error=f"{path}: " + _DIED.format(how=_how(proc.exitcode))))
         if queue:
-            chunks.appendleft(list(queue))
+            chunks.put_back(slot, list(queue))
 
     def close(self) -> None:
         """Stop every worker: ask (SIGTERM), then insist (SIGKILL); reap them all."""
@@ -355,6 +399,7 @@ class _Pool:
                 proc.join(2)
             conn.close()
         self.procs.clear()
+        self.slots.clear()
 
 
 def _how(exitcode: int | None) -> str:
