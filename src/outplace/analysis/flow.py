@@ -221,7 +221,7 @@ class ScopeFlow:
         return out
 
     def _block(self, b: int, state: State) -> State:
-        self.st = state.copy()
+        self.st = state.working_copy()
         self._pass += 1
         for step in self.cfg.blocks[b].steps:
             self._step(step)

@@ -180,7 +180,7 @@ class IndexedObjs(dict):
     what retiring a key (`retire_all`) must rename, found without a look at every object. That
     look, for every new tensor, made the analysis of a loop where many tensors update each other
     quadratic in their number. Keeping the index costs every write, so a state's table becomes
-    one only once it is large (`State.copy`); small tables are plain dicts, and a look is cheaper."""
+    one only once it is large (`State.working_copy`); small tables are plain dicts, and a look is cheaper."""
 
     __slots__ = ("refs",)
 
@@ -252,13 +252,18 @@ class State:
     fresh: frozenset = frozenset()
 
     def copy(self) -> State:
+        return self._copy(self.objs.copy() if type(self.objs) is IndexedObjs else dict(self.objs))
+
+    def working_copy(self) -> State:
+        """The copy a block of the flow runs on: its object table indexed once it is large (and
+        from then on in every copy of it). Snapshots (`copy`) are left as they are: most are only
+        read, and indexing each one would cost more than the looks it saves."""
         objs = self.objs
-        if type(objs) is IndexedObjs:
-            objs = objs.copy()
-        elif len(objs) > INDEX_FROM:
-            objs = IndexedObjs(objs)
-        else:
-            objs = dict(objs)
+        if type(objs) is not IndexedObjs and len(objs) > INDEX_FROM:
+            return self._copy(IndexedObjs(objs))
+        return self.copy()
+
+    def _copy(self, objs: dict) -> State:
         return State(dict(self.env), objs, dict(self.saved), dict(self.escaped), dict(self.grad), self.fresh)
 
     def storages(self, keys: frozenset) -> frozenset:
