@@ -67,6 +67,10 @@ _SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)
 _COMPREHENSIONS = (ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)
 # Block runs allowed per block before a flow is cut short (nested loops whose facts settle slowly).
 PASSES_PER_BLOCK = 6
+# Tensors made in a block's last run from which its next run keeps an index of references: run
+# again (a loop going round), each of them retires the one its site made before, a look at every
+# object without the index (`model.IndexedObjs`; `model.INDEX_FROM` for the size it needs).
+MADE_TO_INDEX = 16
 # Methods that store their arguments in the object they are called on (lists, dicts, sets, deques).
 CONTAINER_STORE_METHODS = frozenset({"append", "extend", "insert", "add", "appendleft", "extendleft", "update",
                                      "setdefault", "put", "put_nowait", "push"})
@@ -119,6 +123,8 @@ class ScopeFlow:
             self.step_of.setdefault(id(node), (b, i))
         self.recording = True  # values and writes are recorded on every run of a block; the last run wins
         self._pass = 0
+        self._made = 0  # tensors made in the current block run (`new`)
+        self._made_in: dict[int, int] = {}  # block -> tensors made in its last run
         self._labels: dict[int, str] = {}
         self._markers: dict[tuple[int, int], ast.AST] = {}
         self._write_pass: dict[int, int] = {}
@@ -221,10 +227,14 @@ class ScopeFlow:
         return out
 
     def _block(self, b: int, state: State) -> State:
-        self.st = state.working_copy()
+        # A block that made many tensors when it last ran (a loop where many tensors update each
+        # other) runs again on an indexed table: each tensor it remakes retires the last one.
+        self.st = state.working_copy(index=self._made_in.get(b, 0) >= MADE_TO_INDEX)
+        self._made = 0
         self._pass += 1
         for step in self.cfg.blocks[b].steps:
             self._step(step)
+        self._made_in[b] = self._made
         return self.st
 
     # ---- steps --------------------------------------------------------------------------------------
@@ -974,6 +984,7 @@ class ScopeFlow:
         grad = NO if self.grad_off() else grad
         st = self.st
         if obj.tensor != NO:
+            self._made += 1
             retire(st, key, old_site(key))
             st.fresh = st.fresh | {key}
         else:

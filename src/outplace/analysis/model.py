@@ -179,21 +179,34 @@ class IndexedObjs(dict):
     """An object table (key -> Obj) that also knows, for each key, which objects refer to it:
     what retiring a key (`retire_all`) must rename, found without a look at every object. That
     look, for every new tensor, made the analysis of a loop where many tensors update each other
-    quadratic in their number. Keeping the index costs every write, so a state's table becomes
-    one only once it is large (`State.working_copy`); small tables are plain dicts, and a look is cheaper."""
+    quadratic in their number. Keeping the index costs every write, so only a large table that a
+    loop goes round in is one (`State.working_copy`); others are plain dicts.
 
-    __slots__ = ("refs",)
+    The index's sets are shared with the tables copied from it and copied before the first
+    change (`_owned`): a key many objects refer to (an argument every call result may share)
+    would otherwise make each change as dear as the set is large."""
 
-    def __init__(self, objs: dict, refs: dict | None = None) -> None:
+    __slots__ = ("refs", "_owned")
+
+    def __init__(self, objs: dict, refs: dict[Key, set] | None = None) -> None:
         super().__init__(objs)
+        self._owned: set = set()  # keys whose referrer sets this table alone holds
         if refs is not None:
-            self.refs: dict[Key, frozenset] = dict(refs)
+            self.refs = dict(refs)
         else:
-            self.refs = {}
+            built: dict[Key, set] = {}
             for k, o in objs.items():
-                self._index(k, _NO_REFS, _refs(k, o))
+                for r in _refs(k, o):
+                    held = built.get(r)
+                    if held is None:
+                        built[r] = {k}
+                    else:
+                        held.add(k)
+            self.refs = built
+            self._owned = set(built)
 
     def copy(self) -> IndexedObjs:  # type: ignore[override]
+        self._owned = set()  # the sets are now the copy's as well
         return IndexedObjs(self, self.refs)
 
     def __setitem__(self, key: Key, obj: Obj) -> None:
@@ -229,13 +242,24 @@ class IndexedObjs(dict):
     def _index(self, key: Key, before: frozenset, after: frozenset) -> None:
         refs = self.refs
         for r in before - after:
-            left = refs[r] - {key}
-            if left:
-                refs[r] = left
-            else:
+            if len(refs[r]) == 1:  # only `key` referred to it
                 del refs[r]
+                self._owned.discard(r)
+            else:
+                self._mine(r).discard(key)
         for r in after - before:
-            refs[r] = refs.get(r, _NO_REFS) | {key}
+            if r in refs:
+                self._mine(r).add(key)
+            else:
+                refs[r] = {key}
+                self._owned.add(r)
+
+    def _mine(self, r: Key) -> set:
+        """The referrers of `r`, a set this table alone holds (copied first if shared)."""
+        if r not in self._owned:
+            self.refs[r] = set(self.refs[r])
+            self._owned.add(r)
+        return self.refs[r]
 
 
 @dataclass
@@ -254,14 +278,16 @@ class State:
     def copy(self) -> State:
         return self._copy(self.objs.copy() if type(self.objs) is IndexedObjs else dict(self.objs))
 
-    def working_copy(self) -> State:
-        """The copy a block of the flow runs on: its object table indexed once it is large (and
-        from then on in every copy of it). Snapshots (`copy`) are left as they are: most are only
-        read, and indexing each one would cost more than the looks it saves."""
+    def working_copy(self, index: bool) -> State:
+        """The copy a block of the flow runs on. With `index` (it remakes many tensors: ScopeFlow._block)
+        a large object table becomes an IndexedObjs, and one that is stays one; otherwise, and in
+        every snapshot (`copy`), it is a plain dict: keeping an index there costs more than it saves."""
         objs = self.objs
-        if type(objs) is not IndexedObjs and len(objs) > INDEX_FROM:
+        if type(objs) is IndexedObjs:
+            return self._copy(objs.copy())
+        if index and len(objs) > INDEX_FROM:
             return self._copy(IndexedObjs(objs))
-        return self.copy()
+        return self._copy(dict(objs))
 
     def _copy(self, objs: dict) -> State:
         return State(dict(self.env), objs, dict(self.saved), dict(self.escaped), dict(self.grad), self.fresh)
