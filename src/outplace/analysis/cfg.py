@@ -164,9 +164,16 @@ class CFG:
                 self.conditions[(cur, other)] = (s.test, False)
                 end_else = self._build(s.orelse, other, ctx)
                 return self._join(end_then, end_else)
+            if end_then is None:
+                # The body always leaves (`if not ok: return x`): what follows runs only when the
+                # test is false, in a block of its own after the test (never in the test's block,
+                # where the flow would run it before the body).
+                other = self._new().id
+                self._edge(cur, other)
+                self.conditions[(cur, other)] = (s.test, False)
+                return other
             after = self._join(end_then, cur)
-            if after is not None and after != cur:
-                self.conditions[(cur, after)] = (s.test, False)
+            self.conditions[(cur, after)] = (s.test, False)
             return after
         if isinstance(s, _LOOPS):
             return self._loop(s, cur, ctx)
@@ -187,8 +194,10 @@ class CFG:
                 ends.append(self._build(case.body, entry, ctx))
                 if isinstance(case.pattern, ast.MatchAs) and case.pattern.pattern is None and case.guard is None:
                     exhaustive = True  # `case _:` / `case x:` always matches
-            if not exhaustive:
-                ends.append(cur)
+            if not exhaustive:  # no case matched: on after the match, in a block of its own
+                fall = self._new().id
+                self._edge(cur, fall)
+                ends.append(fall)
             return self._join(*ends)
         if isinstance(s, (ast.Return, ast.Raise)):
             cur = self._step(cur, "stmt", s, ctx)
