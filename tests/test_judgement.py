@@ -18,6 +18,79 @@ from outplace.settings import Settings
 
 EVERYTHING = Settings(unsafe_fixes=True, clone=True, hazards=("breaks", "inplace"))
 
+# Templates of the both-ways cases below: the same program where the fact holds and where it must not.
+_SCALED_BY = """
+    def scaled(k, x):
+        t = torch.ones(3) / k
+        u = t + 1
+        return x * u
+
+    class M(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.scale = SCALE
+
+        def forward(self, x):
+            y = x * 2
+            z = scaled(self.scale, y)
+            y[0] = 0  # <-
+            return z
+    """
+_PREDICATE = """
+    def eligible(a, b):
+        return a.is_contiguous() and PRED
+
+    def fast(a, b):
+        mu1 = a * 2
+        mu2 = b * 2
+        prod = mu1 * mu2
+        mu1.pow_(2)  # <-
+        return prod + mu1
+
+    class M(nn.Module):
+        def forward(self, x, y):
+            if eligible(x, y):
+                return fast(x, y)
+            return x * y
+    """
+_MAYBE_NORM = """
+    class MaybeBN(nn.Module):
+        def __init__(self, n, use_bn):
+            super().__init__()
+            self.bn = nn.BatchNorm2d(n)
+            self.use_bn = use_bn
+
+        def forward(self, x):
+            if not self.use_bn:
+                return x
+            return self.bn(x)
+
+    class Block(nn.Module):
+        def __init__(self, n):
+            super().__init__()
+            self.conv = nn.Conv2d(n, n, 3)
+            self.norm = MaybeBN(n, True)
+
+        def forward(self, x):
+            BODY
+    """
+_PARSE_LIST = """
+    class M(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.proj = nn.Linear(3, 3)
+
+        def parse(self, outputs, mask):
+            mel, gate = outputs
+            gate.masked_fill_(mask, 1e3)  # <-
+            return mel, gate
+
+        def forward(self, x, mask):
+            mel = self.proj(x)
+            gate = GATE
+            return self.parse([mel, gate], mask)
+    """
+
 CASES = {
     # ---- hazards ------------------------------------------------------------------------------
     "sigmoid saves its result": ("""
@@ -480,6 +553,61 @@ CASES = {
         def augment(img: torch.Tensor):
             img.mul_(0.5)  # <-
         """, ("inplace", "none"), "drop the write"),
+    "a helper saves its argument only when another argument requires grad: a number passed saves nothing":
+        (_SCALED_BY.replace("SCALE", "4"), ("inplace", "safe"), "nothing saved it"),
+    "a helper saves its argument only when another argument requires grad: a parameter passed does":
+        (_SCALED_BY.replace("SCALE", "nn.Parameter(torch.ones(()))"), ("breaks", "safe"), "saved by `*` inside `scaled`"),
+    "views of one tensor blended in a loop by a helper scaling by a number (diffusers' allegro)": ("""
+        def blend(k, x):
+            x[:, 0:2] = x[:, 0:2] * (torch.ones(2) / k)  # <-
+            return x
+
+        class M(nn.Module):
+            def forward(self, x):
+                out = x * 2
+                for i in range(4):
+                    blend(4, out[i].unsqueeze(0))
+                return out
+        """, ("inplace", "unsafe"), "nothing saved it"),
+    "a helper's save that needs a module's own parameter does not wait for an argument": ("""
+        class M(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.w = nn.Parameter(torch.ones(3))
+
+            def scaled(self, k, x):
+                return x * (self.w / k)
+
+            def forward(self, x):
+                y = x * 2
+                z = self.scaled(4, y)
+                y[0] = 0  # <-
+                return z
+        """, ("breaks", "safe"), "saved by `*` inside"),
+    "a project predicate proves its arguments outside any graph: the fast path's writes are harmless (kornia's ssim)":
+        (_PREDICATE.replace("PRED", "not (torch.is_grad_enabled() and (a.requires_grad or b.requires_grad))"), None, None),
+    "a predicate proving only one argument outside a graph leaves the other's saves":
+        (_PREDICATE.replace("PRED", "not a.requires_grad"), ("breaks", "unsafe"), "saved by `*`"),
+    "a predicate where either argument may be in a graph proves nothing":
+        (_PREDICATE.replace("PRED", "(not a.requires_grad or not b.requires_grad)"), ("breaks", "unsafe"), "saved by `*`"),
+    "a helper that saves its argument only where it returns something else: the caller's result is safe to write (pl_bolts' MaybeBatchNorm2d)":
+        (_MAYBE_NORM.replace("BODY", "h = self.norm(self.conv(x))\n            h.relu_()  # <-\n            return h"),
+         ("inplace", "safe"), "nothing saved it"),
+    "... and the same argument still held by another name was saved":
+        (_MAYBE_NORM.replace("BODY", "h = self.conv(x)\n            y = self.norm(h)\n            h.relu_()  # <-\n            return y"),
+         ("breaks", "unsafe"), "inside `MaybeBN.forward`"),
+    "unpacking a parameter every call passes a list: its parts are the list's tensors, not views of one call (speechbrain's Tacotron2.parse_output)":
+        (_PARSE_LIST.replace("GATE", "self.proj(x * 2)"), ("inplace", "unsafe"), "nothing saved it"),
+    "... and a tensor in that list that was saved is saved in the helper too":
+        (_PARSE_LIST.replace("GATE", "torch.sigmoid(x)"), ("breaks", "unsafe"), "saved by `torch.sigmoid`"),
+    "unpacking a tensor gives several views of one call: writing one in place raises": ("""
+        class M(nn.Module):
+            def forward(self, x: torch.Tensor, mask):
+                y = x * 2
+                mel, gate = y
+                gate.masked_fill_(mask, 1e3)  # <-
+                return mel, gate
+        """, ("breaks", "unsafe"), "one of several views"),
     "a local name for a tensor held in a dict of state": ("""
         class Tracker:
             def __init__(self):

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import ast
 
+from outplace.analysis.guards import GRAD_ENABLED
 from outplace.analysis.imports import ImportMap, dotted
 from outplace.analysis.scopes import ScopeIndex, walk
 
@@ -26,7 +27,6 @@ NO_GRAD = {
     "torch.autograd.inference_mode", "torch.autograd.grad_mode.inference_mode",
 }
 SET_GRAD = {"torch.set_grad_enabled", "torch.autograd.set_grad_enabled", "torch.autograd.grad_mode.set_grad_enabled"}
-GRAD_ENABLED = {"torch.is_grad_enabled", "torch.autograd.grad_mode.is_grad_enabled"}
 STATEFUL_BASES = ("Optimizer", "LRScheduler", "_LRScheduler", "ReduceLROnPlateau")
 
 

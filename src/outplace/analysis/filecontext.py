@@ -12,6 +12,7 @@ import ast
 from dataclasses import dataclass, field, replace
 
 from outplace.analysis.context import IntentContext
+from outplace.analysis.guards import GRAD_OFF, bind_names, not_requiring_grad, predicate_returns
 from outplace.analysis.effects import LEGACY_CONSTRUCTORS, PARAMETER_CLASSES, SELF, TorchEffects, inplace_arg
 from outplace.analysis.flow import CONST_KEYS, CONSUMING_BUILTINS, COMPUTING_BUILTINS, CONTAINER_BUILTINS, \
     BUILTIN_NAMES, ELEMENT_BUILTINS, PARAMETER_ITERATORS, ScopeFlow
@@ -129,6 +130,59 @@ class FileContext:
 
     def grad_disabled(self, node: ast.AST) -> bool:
         return self.intent.grad_disabled(node)
+
+    def not_requiring_grad(self, scope: ast.AST, test: ast.expr, truth: bool) -> frozenset | str:
+        """The names a branch test in `scope` proves outside any graph (guards.py), looking into
+        the run's own predicates (`if eligible(x, y):`)."""
+        return not_requiring_grad(test, truth, self.imports.qualname, self._predicate_resolver(scope))
+
+    def _predicate_resolver(self, scope: ast.AST):
+        return lambda call, holds, depth: self.not_requiring_grad_of_call(scope, call, holds, depth)
+
+    def not_requiring_grad_of_call(self, scope: ast.AST, call: ast.Call, holds: bool, depth: int
+                                   ) -> frozenset | str | None:
+        """What a call of the run's own predicate in `scope` evaluating to `holds` proves, in the
+        names the call passes: what every return that can give `holds` proves; None when the
+        callee is unknown or not a plain predicate."""
+        found = self._predicate(scope, call)
+        if found is None:
+            return None
+        fn, bound_self = found
+        returns = predicate_returns(fn)
+        if returns is None:
+            return None
+        owner = self.owner_of(fn)
+        subst = bind_names(fn, call, bound_self)
+        out: frozenset | str = GRAD_OFF  # no return gives `holds` yet: nothing to intersect
+        for value in returns:
+            if isinstance(value, ast.Constant) and bool(value.value) != holds:
+                continue  # this way out never gives `holds`
+            got = not_requiring_grad(value, holds, owner.imports.qualname, owner._predicate_resolver(fn), subst, depth)
+            out = got if out == GRAD_OFF else (out if got == GRAD_OFF else out & got)  # type: ignore[operator]
+        return out
+
+    def _predicate(self, scope: ast.AST, call: ast.Call) -> tuple[ast.FunctionDef, bool] | None:
+        """The run's own function a call in `scope` runs, when that is sure: a module-level
+        function by its name (not rebound in the scope), or `self.method(...)` of the class."""
+        func = call.func
+        if isinstance(func, ast.Name):
+            info = self.index.scopes.get(scope)
+            if info is not None and func.id in info.bindings:
+                return None
+            _, obj = self.outside_name(scope, func.id)
+            if isinstance(obj.module, tuple) and obj.module[0] == "function" and \
+                    isinstance(obj.module[1], ast.FunctionDef):
+                return obj.module[1], False
+            return None
+        if isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name) and func.value.id == "self":
+            cls = self.enclosing_class(scope)
+            if cls is None:
+                return None
+            method = self.method_of(cls, func.attr)
+            if isinstance(method, ast.FunctionDef) and not any(
+                    (dotted(d) or "") in ("staticmethod", "classmethod", "property") for d in method.decorator_list):
+                return method, True
+        return None
 
     def enclosing_class(self, scope: ast.AST) -> ast.ClassDef | None:
         parent = self.index.parent.get(scope)
@@ -719,10 +773,14 @@ class FileContext:
             bound = _bind_arguments(fn, inputs, bound_self=SELF in inputs)
             for name, keys in bound.items():
                 obj = st.facts(keys)
-                grad = st.grad_of(frozenset(k for k in keys if (o := st.objs.get(k)) is not None and o.tensor != NO))
+                # A list or tuple passed holds the caller's tensors: the parameter's parts are them.
+                storages = frozenset(s for o in st.reachable(keys) if o.tensor != NO for s in o.storage)
+                grad = NO
+                for s in storages:
+                    grad = _tri_or(grad, st.grad.get(s, UNKNOWN))
                 saved = frozenset(Event(f"{e.what} (line {e.line}) before `{getattr(fn, 'name', 'it')}` was "
                                         "called", call.lineno, e.grad)
-                                  for s in st.storages(keys) for e in st.saved.get(s, ()))
+                                  for s in storages for e in st.saved.get(s, ()))
                 old = facts.get(name)
                 if old is None:
                     facts[name] = (obj, grad, saved)

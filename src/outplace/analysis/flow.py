@@ -16,6 +16,7 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Mapping
 
 from outplace.analysis.cfg import CFG, Step
+from outplace.analysis.guards import GRAD_OFF
 from outplace.analysis.effects import ALL, BINOP_METHODS, LEGACY_CONSTRUCTORS, PARAMETER_CLASSES, PARAMS, SELF, \
     STORAGE_SHARING, Effect
 from outplace.analysis.imports import dotted
@@ -132,6 +133,12 @@ class ScopeFlow:
         self._grad_off: dict[int, bool] = {}
         self._off = False
         self._line = 0
+        # A summary's flow (parameters symbolic) also keeps, per storage it makes, which parameters
+        # its may-require-grad comes from (`grad_from`; None: from something else too), so that
+        # a save inside is applied to a caller only where those arguments may require grad.
+        self.grad_from: dict | None = None if call_sites else {}
+        self._grad_reads: set = set()  # storages grad_of saw may require grad, since the last tensor made
+        self._read_max = NO
         self._run()
 
     # ---- the fixed point ----------------------------------------------------------------------------
@@ -198,32 +205,36 @@ class ScopeFlow:
         self.exit_state = states_in.get(cfg.exit, entry)
 
     def _refine(self, state: State, test: ast.expr, truth: bool) -> State:
-        """What a branch's test says on the branch taken: `if x.requires_grad:` ... `else:` (x is
-        outside any graph there), `if not x.requires_grad`, `x.requires_grad and ...`."""
+        """What a branch's test says on the branch taken: `if x.requires_grad:` (x is in a graph
+        there), and every name the test proves outside any graph (`not_requiring_grad`)."""
         negate = False
-        while isinstance(test, ast.UnaryOp) and isinstance(test.op, ast.Not):
-            test, negate = test.operand, not negate
-        if isinstance(test, ast.BoolOp) and isinstance(test.op, ast.And) and truth != negate:
-            for v in test.values:  # every conjunct holds on the true branch
-                state = self._refine(state, v, True)
-            return state
-        if not (isinstance(test, ast.Attribute) and test.attr == "requires_grad"):
-            return state
-        holds = truth != negate
-        name = dotted(test.value)
-        keys = state.env.get(name) if name is not None else None
+        bare = test
+        while isinstance(bare, ast.UnaryOp) and isinstance(bare.op, ast.Not):
+            bare, negate = bare.operand, not negate
+        if isinstance(bare, ast.Attribute) and bare.attr == "requires_grad" and truth != negate:
+            name = dotted(bare.value)
+            keys = state.env.get(name) if name is not None else None
+            if not keys:
+                return state
+            out = state.copy()
+            for s in out.storages(keys):
+                out.grad[s] = YES
+            return out
+        names = self.ctx.not_requiring_grad(self.scope, test, truth)
+        keys: frozenset = frozenset()
+        for name in sorted(names) if names != GRAD_OFF else ():
+            keys |= state.env.get(name, frozenset())
         if not keys:
             return state
         out = state.copy()
         for s in out.storages(keys):
-            out.grad[s] = YES if holds else NO
-        if not holds:
-            # A save made by an op all of whose inputs are now known not to require grad never
-            # happened (autograd built no graph there): forget it on this branch.
-            for s, events in list(out.saved.items()):
-                kept = frozenset(e for e in events if not _never_built(out, e))
-                if kept != events:
-                    out.saved[s] = kept
+            out.grad[s] = NO
+        # A save made by an op all of whose inputs are now known not to require grad never
+        # happened (autograd built no graph there): forget it on this branch.
+        for s, events in list(out.saved.items()):
+            kept = frozenset(e for e in events if not _never_built(out, e))
+            if kept != events:
+                out.saved[s] = kept
         return out
 
     def _block(self, b: int, state: State) -> State:
@@ -414,6 +425,8 @@ class ScopeFlow:
                label: str, saves: frozenset | None = frozenset(), saves_output: bool = False,
                inputs: dict | None = None, ctor: ast.AST | None = None) -> None:
         """An in-place write of `operand` into the objects `keys` at `node`."""
+        if self.grad_from is not None:
+            self._grad_reads, self._read_max = set(), NO  # the write's grad is its operand's
         grad = self.grad_of(operand) if operand else NO
         if self._write_pass.get(id(node)) != self._pass:
             self._write_pass[id(node)] = self._pass
@@ -423,6 +436,7 @@ class ScopeFlow:
         storages = self.st.storages(keys)
         if not self.grad_off():
             self.st.raise_grad(storages, grad)
+            self._note_grad_source(storages, grad)
             if saves_output and self.grad_of(keys) != NO:
                 self.st.add_event("saved", storages, Event(f"saved by {label} as its result", self._line,
                                                            tri_or(grad, self.grad_of(keys))))
@@ -965,7 +979,53 @@ class ScopeFlow:
                 continue
             for s in o.storage:
                 out = tri_or(out, self.st.grad.get(s, UNKNOWN))
+        if self.grad_from is not None and out != NO:
+            self._read_max = tri_or(self._read_max, out)
+            self._grad_reads.update(s for k in keys if (o := self.obj(k)) is not None and o.tensor != NO
+                                    for s in o.storage if self.st.grad.get(s, UNKNOWN) != NO)
         return out
+
+    def _grad_source(self, grad: str) -> frozenset | None:
+        """Which parameters a tensor made (or raised) now with may-require-grad `grad` has it from:
+        the storages grad_of saw since the last one, each resolved (`grad_source_of`). None when
+        they do not explain `grad` (it came from somewhere else: a module's parameters, an
+        attribute, an unknown call)."""
+        reads, top = self._grad_reads, self._read_max
+        self._grad_reads, self._read_max = set(), NO
+        if grad == NO:
+            return frozenset()
+        if tri_or(top, grad) != top:
+            return None
+        out: set = set()
+        for s in reads:
+            src = self.grad_source_of(s)
+            if src is None:
+                return None
+            out |= src
+        return frozenset(out)
+
+    def grad_source_of(self, storage: Key) -> frozenset | None:
+        """The parameter storages a storage's may-require-grad comes from (None: not only those)."""
+        assert self.grad_from is not None
+        at = _recency_free(storage)
+        own = frozenset({storage}) if storage[0] == "parameter" else None
+        if at not in self.grad_from:
+            return own
+        known = self.grad_from[at]
+        if known is None:
+            return None
+        return known | own if own is not None else known
+
+    def _note_grad_source(self, storages, grad: str) -> None:
+        if self.grad_from is None:
+            return
+        src = self._grad_source(grad)
+        for s in storages:
+            at = _recency_free(s)
+            if src is None or (at in self.grad_from and self.grad_from[at] is None):
+                self.grad_from[at] = None
+            else:
+                self.grad_from[at] = self.grad_from.get(at, frozenset()) | src
 
     def may_hold_tensor(self, keys: frozenset) -> bool:
         """Is any of these objects, or anything a container of them holds, possibly a tensor?"""
@@ -995,6 +1055,7 @@ class ScopeFlow:
         st.objs[key] = obj
         if obj.tensor != NO:
             st.grad[key] = grad
+            self._note_grad_source((key,), grad)
         return frozenset({key})
 
     def _view(self, node: ast.AST, src: frozenset, label: str, keep_grad: bool, origin: str | None = None,
@@ -1047,7 +1108,10 @@ class ScopeFlow:
             if o.origin == "container":
                 out |= o.contents if o.contents else self._element_of(node, k, None)
             elif o.tensor != NO:
-                out |= self._view(node, frozenset({k}), "an element", keep_grad=True, multi=True)
+                # Unpacking proves a sequence, not a tensor: only a known tensor's parts are the
+                # several views of one call that cannot be written in place (`a, b = t`); a
+                # maybe-tensor's (`a, b = outputs`, a list in every call seen) are its elements.
+                out |= self._view(node, frozenset({k}), "an element", keep_grad=True, multi=o.tensor == YES)
             elif o.origin not in ("scalar", "none"):
                 out |= self._element_of(node, k, None)
         return out
@@ -1271,6 +1335,11 @@ def _callee_text(node: ast.Call) -> str:
 
 def _is_static(fn: ast.AST) -> bool:
     return any(isinstance(d, ast.Name) and d.id == "staticmethod" for d in getattr(fn, "decorator_list", []))
+
+
+def _recency_free(key: Key) -> Key:
+    """A site's objects, new and old, as one (what a storage's grad comes from is joined over both)."""
+    return key[:2] + key[3:] if key[0] == "site" else key
 
 
 def _captured_names(nested: list[ast.AST], locals_: set[str]) -> set[str]:

@@ -47,7 +47,12 @@ class Summary:
     result: tuple  # ResultPart per returned element when every return is a tuple of one length, else (part,)
     is_tuple: bool
     writes: frozenset  # parameters written in place
-    saves: tuple  # (parameter name, what saved it) pairs
+    # (parameter name, what saved it, needs, apart) entries. `needs`: the parameters of which one
+    # must require grad for the save to happen (`x * (t / k)` saves `x` only when `k` does), or
+    # None when it may also happen through something else (a module's parameters, a tensor made
+    # inside). `apart`: on no way out that returns the parameter (or a view of it) was it saved
+    # (`if self.use_bn: x = self.bn(x)` then `return x`).
+    saves: tuple
     escapes: frozenset  # parameters stored where the caller cannot see
     graph: str = NO  # the function itself builds a graph (it uses module parameters): MAYBE
 
@@ -78,13 +83,56 @@ def summarize(flow: ScopeFlow) -> Summary:
         joined = tuple(_join_parts(col) for col in zip(*parts))
     exit_state = flow.exit_state
     writes = frozenset(p for w in _all_writes(flow) for k in w.state.storages(w.keys) if (p := param_storage.get(k)))
-    saves = tuple(sorted({(p, e.what) for k, p in param_storage.items() for e in exit_state.saved.get(k, ())}))
+    saves = tuple(sorted({(p, e.what, _needs(flow, e, param_storage), _apart(returns, k, e.what))
+                          for k, p in param_storage.items() for e in exit_state.saved.get(k, ())},
+                         key=lambda t: (t[0], t[1], sorted(t[2] or ()), t[3])))
     escapes = frozenset(p for k, p in param_storage.items()
                         if any(not e.what.startswith("returned") for e in exit_state.escaped.get(k, ())))
     graph = NO
     for part in joined:
         graph = tri_or(graph, part.fresh_grad)
     return Summary(name, joined, is_tuple, writes, saves, escapes, graph)
+
+
+def _needs(flow: ScopeFlow, event: Event, param_storage: dict) -> frozenset | None:
+    """The parameters whose requiring grad made autograd save (the event's sources, each traced
+    to the parameters its grad comes from); None when something else may have built the graph."""
+    if not event.sources or flow.grad_from is None:
+        return None
+    out: set = set()
+    for s in event.sources:
+        src = flow.grad_source_of(s)
+        if src is None or not src <= param_storage.keys():
+            return None
+        out |= {param_storage[k] for k in src}
+    return frozenset(out)
+
+
+def _apart(returns: list, storage, what: str) -> bool:
+    """Was the parameter's save by `what` made only on ways out that return something else?"""
+    for keys, st in returns:
+        if storage in st.reach(keys) and any(e.what == what for e in st.saved.get(storage, ())):
+            return False
+    return True
+
+
+def _left_to_the_result(flow: ScopeFlow, call: ast.Call, keys: frozenset) -> bool:
+    """After the statement the call is the value of (`y = f(a)`, `return f(a)`, `f(a)`), can the
+    caller reach the argument `keys` only through the call's result? True when they are tensors
+    made in the caller that nothing else holds: no other name reaches them (`x = f(x)` rebinds
+    the only one; `f(g(x))` passes a temporary) and they never escaped."""
+    parent = flow.index.parent.get(call)
+    target = None
+    if isinstance(parent, ast.Assign) and parent.value is call and len(parent.targets) == 1 and \
+            isinstance(parent.targets[0], ast.Name):
+        target = parent.targets[0].id
+    elif not (isinstance(parent, (ast.Return, ast.Expr)) and parent.value is call):
+        return False
+    st = flow.st
+    storages = st.storages(keys)
+    if not storages or any(s[0] != "site" or st.escaped.get(s) for s in storages):
+        return False
+    return all(name == target or storages.isdisjoint(st.reach(ks)) for name, ks in st.env.items())
 
 
 def _params(fn: ast.AST) -> list[ast.arg]:
@@ -184,10 +232,25 @@ def apply_summary(flow: ScopeFlow, node: ast.Call, summary: Summary, fn: ast.AST
         t = flow.tensor_keys(v)
         if t:
             grad = tri_or(grad, flow.grad_of(t))
-    for p, what in summary.saves:
+    for p, what, needs, apart in summary.saves:
         if p in args and flow.tensor_keys(args[p]) and not flow.grad_off():
+            if apart and p not in summary.escapes and _left_to_the_result(flow, node, flow.tensor_keys(args[p])):
+                # Saved only where something else is returned, and the caller keeps the argument
+                # only through the result: where the result is the argument, nothing saved it.
+                continue
+            level, sources = tri_or(grad, summary.graph), frozenset()
+            if needs is not None:  # only where one of those arguments may require grad
+                level, sources = NO, frozenset()
+                for q in needs:
+                    # An argument left to its default (absent here) is the function's own value:
+                    # nothing known of it, as inside.
+                    t = flow.tensor_keys(args[q]) if q in args else frozenset()
+                    level = tri_or(level, flow.grad_of(t) if q in args else UNKNOWN)
+                    sources |= flow.st.storages(t)
+                if level == NO:
+                    continue
             flow.st.add_event("saved", flow.st.storages(flow.tensor_keys(args[p])),
-                              Event(f"{what} inside {label}", line, tri_or(grad, summary.graph)))
+                              Event(f"{what} inside {label}", line, level, sources))
     for p in summary.writes:
         if p in args and flow.tensor_keys(args[p]):
             flow.st.raise_grad(flow.st.storages(flow.tensor_keys(args[p])), grad)
