@@ -61,9 +61,7 @@ _MAYBE_NORM = """
             self.use_bn = use_bn
 
         def forward(self, x):
-            if not self.use_bn:
-                return x
-            return self.bn(x)
+            NORM
 
     class Block(nn.Module):
         def __init__(self, n):
@@ -74,6 +72,8 @@ _MAYBE_NORM = """
         def forward(self, x):
             BODY
     """
+_EARLY_RETURN = "if not self.use_bn:\n                return x\n            return self.bn(x)"
+_ONE_RETURN = "if self.use_bn:\n                x = self.bn(x)\n            return x"
 _PARSE_LIST = """
     class M(nn.Module):
         def __init__(self):
@@ -591,10 +591,19 @@ CASES = {
     "a predicate where either argument may be in a graph proves nothing":
         (_PREDICATE.replace("PRED", "(not a.requires_grad or not b.requires_grad)"), ("breaks", "unsafe"), "saved by `*`"),
     "a helper that saves its argument only where it returns something else: the caller's result is safe to write (pl_bolts' MaybeBatchNorm2d)":
-        (_MAYBE_NORM.replace("BODY", "h = self.norm(self.conv(x))\n            h.relu_()  # <-\n            return h"),
+        (_MAYBE_NORM.replace("NORM", _EARLY_RETURN).replace("BODY", "h = self.norm(self.conv(x))\n            h.relu_()  # <-\n            return h"),
          ("inplace", "safe"), "nothing saved it"),
     "... and the same argument still held by another name was saved":
-        (_MAYBE_NORM.replace("BODY", "h = self.conv(x)\n            y = self.norm(h)\n            h.relu_()  # <-\n            return y"),
+        (_MAYBE_NORM.replace("NORM", _EARLY_RETURN).replace("BODY", "h = self.conv(x)\n            y = self.norm(h)\n            h.relu_()  # <-\n            return y"),
+         ("breaks", "unsafe"), "inside `MaybeBN.forward`"),
+    "... the same with one `return x` after the branch: each way into it is seen apart":
+        (_MAYBE_NORM.replace("NORM", _ONE_RETURN).replace("BODY", "h = self.norm(self.conv(x))\n            h.relu_()  # <-\n            return h"),
+         ("inplace", "safe"), "nothing saved it"),
+    "... and passed on at once, the argument is a temporary only the result holds (pl_bolts' FakeRKHSConvNet)":
+        (_MAYBE_NORM.replace("NORM", _ONE_RETURN).replace("BODY", "return torch.relu_(self.norm(self.conv(x)))  # <-"),
+         ("inplace", "safe"), "nothing saved it"),
+    "... and with one `return x`, the argument still held by another name was saved":
+        (_MAYBE_NORM.replace("NORM", _ONE_RETURN).replace("BODY", "h = self.conv(x)\n            y = self.norm(h)\n            h.relu_()  # <-\n            return y"),
          ("breaks", "unsafe"), "inside `MaybeBN.forward`"),
     "unpacking a parameter every call passes a list: its parts are the list's tensors, not views of one call (speechbrain's Tacotron2.parse_output)":
         (_PARSE_LIST.replace("GATE", "self.proj(x * 2)"), ("inplace", "unsafe"), "nothing saved it"),

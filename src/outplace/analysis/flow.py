@@ -139,6 +139,9 @@ class ScopeFlow:
         self.grad_from: dict | None = None if call_sites else {}
         self._grad_reads: set = set()  # storages grad_of saw may require grad, since the last tensor made
         self._read_max = NO
+        # ... and the state on each way into a `return name` right after a join (return_paths).
+        self._return_heads = _return_heads(self.cfg) if not call_sites else frozenset()
+        self._return_edges: dict[tuple[int, int], State] = {}
         self._run()
 
     # ---- the fixed point ----------------------------------------------------------------------------
@@ -189,6 +192,8 @@ class ScopeFlow:
             for s in cfg.blocks[b].succ:
                 cond = cfg.conditions.get((b, s))
                 taken = self._refine(out, *cond) if cond is not None else out
+                if s in self._return_heads:
+                    self._return_edges[(b, s)] = taken
                 if rank[s] <= rank[b] and taken.fresh:  # a back edge: the loop goes round again
                     taken = taken.copy()
                     taken.fresh = frozenset()
@@ -203,6 +208,23 @@ class ScopeFlow:
         # block again), so what that run recorded is what holds at the fixed point.
         self.approximate = bool(work)
         self.exit_state = states_in.get(cfg.exit, entry)
+
+    def return_paths(self) -> list[tuple[frozenset, State]]:
+        """(returned objects, state) for each way out: a `return x` (or `return x, y`) right after
+        a join once per way into it (`if self.use_bn: x = self.bn(x)` then `return x`: the
+        argument on one, the norm's result on the other), so that what was saved is not joined
+        with what is returned from another path."""
+        out = []
+        for rid, (keys, st) in self.returns.items():
+            block, index = self.step_of.get(rid, (None, None))
+            edges = [(p, t) for (p, b), t in self._return_edges.items() if b == block] if index == 0 else []
+            names = _returned_names(self.cfg.blocks[block].steps[0][1]) if edges else None
+            if names is None or any(not all(n in t.env for n in names) for _, t in edges):
+                out.append((keys, st))
+                continue
+            for _, t in edges:
+                out.append((frozenset().union(*(t.env[n] for n in names)), t))
+        return out
 
     def _refine(self, state: State, test: ast.expr, truth: bool) -> State:
         """What a branch's test says on the branch taken: `if x.requires_grad:` (x is in a graph
@@ -1335,6 +1357,21 @@ def _callee_text(node: ast.Call) -> str:
 
 def _is_static(fn: ast.AST) -> bool:
     return any(isinstance(d, ast.Name) and d.id == "staticmethod" for d in getattr(fn, "decorator_list", []))
+
+
+def _returned_names(stmt: ast.AST) -> list[str] | None:
+    """The names `return x` / `return x, y` returns; None for any other return."""
+    value = getattr(stmt, "value", None)
+    if not isinstance(stmt, ast.Return) or value is None:
+        return None
+    parts = value.elts if isinstance(value, ast.Tuple) else [value]
+    return [p.id for p in parts] if parts and all(isinstance(p, ast.Name) for p in parts) else None
+
+
+def _return_heads(cfg: CFG) -> frozenset:
+    """Blocks that start with `return <names>` and are entered from several blocks."""
+    return frozenset(b.id for b in cfg.blocks if len(b.pred) > 1 and b.steps and b.steps[0][0] == "stmt"
+                     and _returned_names(b.steps[0][1]) is not None)
 
 
 def _recency_free(key: Key) -> Key:

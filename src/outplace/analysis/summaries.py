@@ -83,7 +83,8 @@ def summarize(flow: ScopeFlow) -> Summary:
         joined = tuple(_join_parts(col) for col in zip(*parts))
     exit_state = flow.exit_state
     writes = frozenset(p for w in _all_writes(flow) for k in w.state.storages(w.keys) if (p := param_storage.get(k)))
-    saves = tuple(sorted({(p, e.what, _needs(flow, e, param_storage), _apart(returns, k, e.what))
+    paths = flow.return_paths()
+    saves = tuple(sorted({(p, e.what, _needs(flow, e, param_storage), _apart(paths, k, e.what))
                           for k, p in param_storage.items() for e in exit_state.saved.get(k, ())},
                          key=lambda t: (t[0], t[1], sorted(t[2] or ()), t[3])))
     escapes = frozenset(p for k, p in param_storage.items()
@@ -117,17 +118,15 @@ def _apart(returns: list, storage, what: str) -> bool:
 
 
 def _left_to_the_result(flow: ScopeFlow, call: ast.Call, keys: frozenset) -> bool:
-    """After the statement the call is the value of (`y = f(a)`, `return f(a)`, `f(a)`), can the
-    caller reach the argument `keys` only through the call's result? True when they are tensors
-    made in the caller that nothing else holds: no other name reaches them (`x = f(x)` rebinds
-    the only one; `f(g(x))` passes a temporary) and they never escaped."""
+    """Once the call's result is bound (`y = f(a)`) or used (`g(f(a))`, `return f(a)`), can the
+    caller reach the argument `keys` only through that result? True when they are tensors made
+    in the caller that nothing else holds: no name reaches them but the one the result rebinds
+    (`x = f(x)`), or none (`f(g(x))` passes a temporary), and they never escaped."""
     parent = flow.index.parent.get(call)
     target = None
     if isinstance(parent, ast.Assign) and parent.value is call and len(parent.targets) == 1 and \
             isinstance(parent.targets[0], ast.Name):
         target = parent.targets[0].id
-    elif not (isinstance(parent, (ast.Return, ast.Expr)) and parent.value is call):
-        return False
     st = flow.st
     storages = st.storages(keys)
     if not storages or any(s[0] != "site" or st.escaped.get(s) for s in storages):
