@@ -74,6 +74,18 @@ _MAYBE_NORM = """
     """
 _EARLY_RETURN = "if not self.use_bn:\n                return x\n            return self.bn(x)"
 _ONE_RETURN = "if self.use_bn:\n                x = self.bn(x)\n            return x"
+_UNKNOWN_TUPLE = """
+    class VQ(nn.Module):
+        def __init__(self, codebook_class, **kw):
+            super().__init__()
+            self._codebook = codebook_class(**kw)
+
+        def forward(self, x, mask):
+            quantize, embed_ind, distances = self._codebook(x)
+            loss = F.mse_loss(quantize, x)
+            WRITE  # <-
+            return quantize, embed_ind, loss
+    """
 _PARSE_LIST = """
     class M(nn.Module):
         def __init__(self):
@@ -609,6 +621,10 @@ CASES = {
         (_PARSE_LIST.replace("GATE", "self.proj(x * 2)"), ("inplace", "unsafe"), "nothing saved it"),
     "... and a tensor in that list that was saved is saved in the helper too":
         (_PARSE_LIST.replace("GATE", "torch.sigmoid(x)"), ("breaks", "unsafe"), "saved by `torch.sigmoid`"),
+    "the parts of an unknown call's result are objects of their own: a save of one is not a save of another (vector_quantize_pytorch)":
+        (_UNKNOWN_TUPLE.replace("WRITE", "embed_ind.masked_fill_(~mask, -1)"), ("inplace", "unsafe"), "if an unknown call returned its argument"),
+    "... and the part that was saved stays saved":
+        (_UNKNOWN_TUPLE.replace("WRITE", "quantize.mul_(2)"), ("breaks", "unsafe"), "saved by `F.mse_loss`"),
     "unpacking a tensor gives several views of one call: writing one in place raises": ("""
         class M(nn.Module):
             def forward(self, x: torch.Tensor, mask):

@@ -410,8 +410,8 @@ class ScopeFlow:
                     self._bind(e.value, self._container(e, self._contents(value, stmt), "list"), stmt)
                 elif per is not None:
                     self._bind(e, per[i], stmt)
-                else:
-                    self._bind(e, self._contents(value, stmt), stmt)
+                else:  # each target its own part (made at the target: `a, b = f(x)` are two objects)
+                    self._bind(e, self._contents(value, e), stmt)
         elif isinstance(target, ast.Attribute):
             self.eval(target.value)
             self._attribute_store(target, value)
@@ -1120,6 +1120,7 @@ class ScopeFlow:
     def _contents(self, keys: frozenset, node: ast.AST) -> frozenset:
         """The objects that iterating or unpacking `keys` may give."""
         out: frozenset = frozenset()
+        maybe: frozenset = frozenset()
         for k in keys:
             o = self.obj(k)
             if o is None:
@@ -1129,13 +1130,25 @@ class ScopeFlow:
                 continue
             if o.origin == "container":
                 out |= o.contents if o.contents else self._element_of(node, k, None)
+            elif o.tensor != NO and o.origin == "unknown":
+                maybe |= {k}
             elif o.tensor != NO:
-                # Unpacking proves a sequence, not a tensor: only a known tensor's parts are the
-                # several views of one call that cannot be written in place (`a, b = t`); a
-                # maybe-tensor's (`a, b = outputs`, a list in every call seen) are its elements.
+                # Only a known tensor's parts are the several views of one call that cannot be
+                # written in place (`a, b = t`); a maybe-tensor's (`mel, gate = outputs`, a list
+                # in every call seen) are the parts of whatever it is.
                 out |= self._view(node, frozenset({k}), "an element", keep_grad=True, multi=o.tensor == YES)
             elif o.origin not in ("scalar", "none"):
                 out |= self._element_of(node, k, None)
+        if maybe:
+            # What an unknown call gives, unpacked or iterated (`q, idx, d = self.codebook(x)`), is
+            # a sequence far more often than a tensor: its parts are objects of their own that may
+            # be, or share memory with, anything it may hold. For a fix that is any of it
+            # (may_share); a save of one part is not a save of the others.
+            facts = self.facts(maybe) or Obj()
+            out |= self.new(node, Obj(MAYBE, facts.origin, label=f"an element of {facts.label or 'a sequence'}",
+                                      leaf=facts.leaf, may_share=self.reach(maybe),
+                                      nonlocal_reason=facts.nonlocal_reason or "an element of a sequence"),
+                            grad=self.grad_of(maybe))
         return out
 
     def _unpack(self, keys: frozenset, n: int, node: ast.AST) -> list[frozenset] | None:
