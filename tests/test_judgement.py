@@ -86,6 +86,15 @@ _UNKNOWN_TUPLE = """
             WRITE  # <-
             return quantize, embed_ind, loss
     """
+_ROUNDED = """
+    def f(keypoints, offset):
+        x = keypoints[..., 0]
+        inside = x > 0
+        x = (x - offset) * 2
+        x = ROUND
+        x[inside] = 5  # <-
+        return x
+    """
 _PARSE_LIST = """
     class M(nn.Module):
         def __init__(self):
@@ -625,6 +634,17 @@ CASES = {
         (_UNKNOWN_TUPLE.replace("WRITE", "embed_ind.masked_fill_(~mask, -1)"), ("inplace", "unsafe"), "if an unknown call returned its argument"),
     "... and the part that was saved stays saved":
         (_UNKNOWN_TUPLE.replace("WRITE", "quantize.mul_(2)"), ("breaks", "unsafe"), "saved by `F.mse_loss`"),
+    "an integer tensor never requires grad: writing a `.long()` result is no finding (torchvision's roi_heads)":
+        (_ROUNDED.replace("ROUND", "x.floor().long()"), None, None),
+    "... a float one made the same way may":
+        (_ROUNDED.replace("ROUND", "x.floor()"), ("inplace", "safe"), "nothing saved it"),
+    "... and an integer tensor autograd saved still breaks backward when written": ("""
+        def f(w, h):
+            idx = h.argmax(-1, keepdim=True)
+            y = torch.gather(w, -1, idx)
+            idx += 1  # <-
+            return y
+        """, ("breaks", "safe"), "saved by `torch.gather`"),
     "unpacking a tensor gives several views of one call: writing one in place raises": ("""
         class M(nn.Module):
             def forward(self, x: torch.Tensor, mask):

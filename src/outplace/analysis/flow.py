@@ -20,7 +20,7 @@ from outplace.analysis.guards import GRAD_OFF
 from outplace.analysis.effects import ALL, BINOP_METHODS, LEGACY_CONSTRUCTORS, PARAMETER_CLASSES, PARAMS, SELF, \
     STORAGE_SHARING, Effect
 from outplace.analysis.imports import dotted
-from outplace.analysis.model import (LOCAL_ORIGINS, old_site, MAYBE, NO, UNKNOWN, YES, Event, Key, Obj, State, obj_join, outside,
+from outplace.analysis.model import (INTEGRAL_DTYPES, LOCAL_ORIGINS, old_site, MAYBE, NO, UNKNOWN, YES, Event, Key, Obj, State, obj_join, outside,
                                      forget_unreachable_saves, retire, site, state_equal, state_join, tri_or)
 from outplace.analysis.scopes import walk
 
@@ -997,13 +997,14 @@ class ScopeFlow:
         out = NO
         for k in keys:
             o = self.obj(k)
-            if o is None or o.tensor == NO:
+            if o is None or o.tensor == NO or o.dtype in INTEGRAL_DTYPES:
                 continue
             for s in o.storage:
                 out = tri_or(out, self.st.grad.get(s, UNKNOWN))
         if self.grad_from is not None and out != NO:
             self._read_max = tri_or(self._read_max, out)
             self._grad_reads.update(s for k in keys if (o := self.obj(k)) is not None and o.tensor != NO
+                                    and o.dtype not in INTEGRAL_DTYPES
                                     for s in o.storage if self.st.grad.get(s, UNKNOWN) != NO)
         return out
 
@@ -1063,7 +1064,9 @@ class ScopeFlow:
         is joined with what was made there before."""
         key = site(id(node)) if part is None else site(id(node)) + (part,)
         obj = _with_storage(obj, obj.storage | {key})
-        grad = NO if self.grad_off() else grad
+        # Only floating point and complex tensors can require grad: a new integer or bool tensor
+        # (`x.floor().long()`, a comparison) is outside any graph whatever it was made from.
+        grad = NO if self.grad_off() or obj.dtype in INTEGRAL_DTYPES else grad
         st = self.st
         if obj.tensor != NO:
             self._made += 1

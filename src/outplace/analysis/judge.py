@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from outplace.analysis.flow import ScopeFlow, WriteRecord
 from outplace.analysis.imports import dotted
 from outplace.analysis.liveness import Liveness
-from outplace.analysis.model import LOCAL_ORIGINS, MAYBE, NO, UNKNOWN, YES, Obj, tri_or
+from outplace.analysis.model import INTEGRAL_DTYPES, LOCAL_ORIGINS, MAYBE, NO, UNKNOWN, YES, Obj, tri_or
 
 BREAKS, INPLACE, NOGRAD = "breaks", "inplace", "nograd"
 HAZARD_RANK = {BREAKS: 3, INPLACE: 2, NOGRAD: 1, None: 0}
@@ -203,8 +203,9 @@ def _hazard(flow: ScopeFlow, record: WriteRecord, objs: list[Obj], roots: frozen
     if objs and all(o.origin == "data" for o in objs):
         return None, f"{_q(shown)} is reached through `.data` or `.grad`: writing it is deliberate"
     grad = NO
-    for r in roots:
-        grad = tri_or(grad, st.grad.get(r, UNKNOWN))
+    if not objs or any(o.dtype not in INTEGRAL_DTYPES for o in objs):  # an integer tensor never requires grad
+        for r in roots:
+            grad = tri_or(grad, st.grad.get(r, UNKNOWN))
     if any(o.leaf for o in objs):
         return BREAKS, f"{_q(shown)} is a leaf that requires grad (or a view of one): the write raises at once"
     if record.how == "out" and record.operand_grad in (MAYBE, YES):

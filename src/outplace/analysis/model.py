@@ -58,6 +58,9 @@ def outside(kind: str, name: str) -> Key:
     return (kind, name)
 
 
+# Only floating point and complex tensors can require grad: an integer or bool one never does.
+INTEGRAL_DTYPES = frozenset({"int", "bool"})
+
 # Origins of objects, from local-and-fresh (a fix can be proven safe) to shared (it cannot).
 LOCAL_ORIGINS = frozenset({"fresh", "factory", "leaf"})
 
