@@ -95,6 +95,37 @@ _ROUNDED = """
         x[inside] = 5  # <-
         return x
     """
+_KEPT_FUNCTION = """
+    from functools import partial
+
+    class M(nn.Module):
+        def __init__(self, dim):
+            super().__init__()
+            self.fc = nn.Linear(dim, dim)
+            self.act = ACT
+
+        def forward(self, x):
+            p = self.act(self.fc(x))
+            p.clamp_(min=1e-4)  # <-
+            return p
+    """
+_REGISTRY = """
+    ACT2CLS = {"gelu": nn.GELU, ENTRIES}
+
+    def get_activation(name):
+        return ACT2CLS[name]()
+
+    class FeedForward(nn.Module):
+        def __init__(self, dim, act_fn="gelu"):
+            super().__init__()
+            self.proj = nn.Linear(dim, dim)
+            self.act = get_activation(act_fn)
+
+        def forward(self, hidden_states):
+            hidden_states = self.act(self.proj(hidden_states))
+            hidden_states.mul_(0.5)  # <-
+            return hidden_states
+    """
 _PARSE_LIST = """
     class M(nn.Module):
         def __init__(self):
@@ -645,6 +676,18 @@ CASES = {
             idx += 1  # <-
             return y
         """, ("breaks", "safe"), "saved by `torch.gather`"),
+    "a torch function kept in an attribute is that function when called (`self.act = torch.sigmoid`)":
+        (_KEPT_FUNCTION.replace("ACT", "torch.sigmoid"), ("breaks", "safe"), "saved by `torch.sigmoid` as its result"),
+    "... or a partial of it with keywords (`partial(F.softmax, dim=-1)`)":
+        (_KEPT_FUNCTION.replace("ACT", "partial(F.softmax, dim=-1)"), ("breaks", "safe"), "saved by `F.softmax`"),
+    "... a kept function that saves only its input leaves its result writable":
+        (_KEPT_FUNCTION.replace("ACT", "F.gelu"), ("inplace", "safe"), "nothing saved it"),
+    "... a partial whose keywords decide whether it returns its input stays unknown (`partial(F.dropout, training=False)`)":
+        (_KEPT_FUNCTION.replace("ACT", "partial(F.dropout, training=False)"), ("inplace", "unsafe"), "which may return a reference to something else"),
+    "an activation registry (`ACT2CLS[name]()`) is any of its entries: one that saves its result makes the write break":
+        (_REGISTRY.replace("ENTRIES", '"sigmoid": nn.Sigmoid'), ("breaks", "unsafe"), "saved by `nn.Sigmoid`"),
+    "... entries that save only their input leave it writable (and other code may add entries: no safe fix)":
+        (_REGISTRY.replace("ENTRIES", '"silu": nn.SiLU'), ("inplace", "unsafe"), None),
     "unpacking a tensor gives several views of one call: writing one in place raises": ("""
         class M(nn.Module):
             def forward(self, x: torch.Tensor, mask):

@@ -934,6 +934,10 @@ class FileContext:
                 joined = state_join(joined, st)  # (what another alternative made here is retired here)
             flow.st = joined if joined is not None else start
             return out
+        if info.kind == "function" and info.cls and not node.keywords and len(node.args) == 1 and \
+                not isinstance(node.args[0], ast.Starred):
+            # `self.act(x)` where `self.act = F.gelu` (or a partial of it): the function, on `x`.
+            return self.torch_call(flow, node, info.cls, inputs)
         if info.kind == "project" and isinstance(info.node, ast.ClassDef):
             owner = self.owner_of(info.node)
             forward = owner.method_of(info.node, "forward")

@@ -38,8 +38,8 @@ MAX_DEPTH = 8
 class ModuleInfo:
     """What is known of a module object: a torch.nn class, one of the project's, a container of them."""
 
-    kind: str  # torch | project | sequential | container | unknown
-    cls: str | None = None
+    kind: str  # torch | project | sequential | container | function | unknown
+    cls: str | None = None  # the class; for a function: the torch function's qualified name
     inplace: bool = False
     parts: tuple = ()  # sequential: the chain in order; container: the alternatives
     node: ast.AST | None = field(default=None, compare=False, hash=False)  # the constructor call / class
@@ -71,10 +71,17 @@ class ModuleBuilder:
             return UNKNOWN_MODULE
         if isinstance(value, ast.IfExp):
             return _either(self.info(value.body, scope, depth + 1), self.info(value.orelse, scope, depth + 1))
+        function = self.torch_function(value, scope)
+        if function is not None:
+            return function
         if isinstance(value, ast.Name) and scope is not None:
             return self._local(value.id, scope, value, depth)
+        if isinstance(value, ast.Subscript):
+            return self._registry(value, depth, call=False)
         if not isinstance(value, ast.Call):
             return None
+        if isinstance(value.func, ast.Subscript) and not value.args and not value.keywords:
+            return self._registry(value.func, depth, call=True)
         ctx = self.ctx
         q = ctx.imports.qualname(value.func) or ""
         parts = q.split(".")
@@ -98,6 +105,65 @@ class ModuleBuilder:
         if isinstance(target, (ast.FunctionDef, ast.AsyncFunctionDef)):
             return self.returned(target, depth + 1)
         return None
+
+    def torch_function(self, value: ast.AST, scope: ast.AST | None) -> ModuleInfo | None:
+        """A torch function kept to be called later like a module: `self.act = F.gelu`,
+        `torch.sigmoid`, `partial(F.softmax, dim=-1)` (keywords only; never `inplace=`/`out=`,
+        which make it a write). The effects know the function, or it is none."""
+        ctx = self.ctx
+        if isinstance(value, ast.Call):
+            if (ctx.imports.qualname(value.func) or "") != "functools.partial" or len(value.args) != 1 or \
+                    any(k.arg in (None, "inplace", "out") for k in value.keywords):
+                return None
+            inner = self.torch_function(value.args[0], scope)
+            if inner is None or ctx.ops.may_alias_input.get("functional", {}).get(
+                    (inner.cls or "").rsplit(".", 1)[-1], frozenset()) - {"inplace=True"}:
+                return None  # whether it returns its input depends on arguments the partial hides (`training=`)
+            return ModuleInfo("function", inner.cls, node=value)
+        if not isinstance(value, (ast.Attribute, ast.Name)):
+            return None
+        if isinstance(value, ast.Name):
+            info = ctx.index.scopes.get(scope) if scope is not None else None
+            if info is not None and value.id in info.bindings:
+                return None  # a local of that name, not the import
+        q = ctx.imports.qualname(value) or ""
+        parts = q.split(".")
+        name = parts[-1]
+        if parts[:3] == ["torch", "nn", "functional"] and len(parts) == 4:
+            known = ctx.effects.functional(name, False) is not None
+        elif parts[0] == "torch" and len(parts) == 2:
+            known = ctx.effects.torch_function(name) is not None
+        else:
+            return None
+        return ModuleInfo("function", q, node=value) if known and name[:1].islower() and not name.endswith("_") \
+            else None
+
+    def _registry(self, item: ast.Subscript, depth: int, call: bool) -> ModuleInfo | None:
+        """`ACT2CLS[name]()` / `ACT2FN[name]`: an entry of a module-level dict literal of torch.nn
+        classes (called) or torch functions (not called), bound once: any of its values, or
+        something else."""
+        if not isinstance(item.value, ast.Name):
+            return None
+        binds = self.ctx.index.scopes[self.ctx.tree].bindings.get(item.value.id, [])
+        stmt = binds[0].stmt if len(binds) == 1 else None
+        if not (isinstance(stmt, ast.Assign) and isinstance(stmt.value, ast.Dict) and stmt.value.values):
+            return None
+        parts: list[ModuleInfo] = []
+        for v in stmt.value.values:
+            if call:
+                q = self.ctx.imports.qualname(v) or ""
+                name = q.rsplit(".", 1)[-1]
+                if not (q.startswith("torch.nn.") and name[:1].isupper() and name not in MODULE_CONTAINERS):
+                    return None
+                parts.append(ModuleInfo("torch", name))
+            else:
+                got = self.torch_function(v, None)
+                if got is None:
+                    return None
+                parts.append(got)
+        # Other code may add entries (`ACT2CLS["swish"] = Swish`): anything else too, as far as a
+        # fix is concerned; what its known entries save still counts.
+        return ModuleInfo("container", parts=tuple(dict.fromkeys(parts)) + (UNKNOWN_MODULE,))
 
     # ---- containers ---------------------------------------------------------------------------------
     def _container(self, name: str, call: ast.Call, scope: ast.AST | None, depth: int) -> ModuleInfo:
