@@ -48,6 +48,9 @@ class _Context:
     continue_to: int | None = None
     handlers: tuple[int, ...] = ()  # entry blocks of the enclosing `try`'s handlers (or finally)
     finally_entry: int | None = None  # the enclosing `finally` block, which every way out passes
+    # The innermost `finally` between here and the enclosing loop, which `break`/`continue` pass
+    # (None: they jump straight to the loop's exit or head, even inside a `try` around the loop).
+    loop_finally: int | None = None
 
 
 class CFG:
@@ -180,23 +183,39 @@ class CFG:
         if isinstance(s, (ast.With, ast.AsyncWith)):
             for item in s.items:
                 cur = self._step(cur, "with", item, ctx)
-            return self._build(s.body, cur, ctx)
+            if all(_propagates(item.context_expr) for item in s.items):
+                return self._build(s.body, cur, ctx)
+            # A context manager's `__exit__` may swallow what the body raises (`contextlib.suppress`):
+            # from any step of the body, control may go on after the `with`.
+            swallow = self._new().id
+            body_ctx = _Context(ctx.exit, ctx.break_to, ctx.continue_to, ctx.handlers + (swallow,),
+                                ctx.finally_entry, ctx.loop_finally)
+            body = self._new().id
+            self._edge(cur, body)
+            end = self._build(s.body, body, body_ctx)
+            return self._join(end, swallow)
         if isinstance(s, _TRY):
             return self._try(s, cur, ctx)
         if hasattr(ast, "Match") and isinstance(s, ast.Match):
             cur = self._step(cur, "test", s.subject, ctx)
             ends: list[int | None] = []
-            exhaustive = False
+            tried: int | None = cur  # where the next case is tried from
             for case in s.cases:
                 entry = self._new().id
-                self._edge(cur, entry)
-                entry = self._step(entry, "case", case, ctx)
-                ends.append(self._build(case.body, entry, ctx))
+                self._edge(tried, entry)
+                entry = self._step(entry, "case", case, ctx)  # its captures, then its guard
+                body = self._new().id
+                self._edge(entry, body)
+                ends.append(self._build(case.body, body, ctx))
+                # The pattern or the guard failed: the next case is tried with what this one bound
+                # (captures made before a failure, a guard's walrus stay bound).
+                tried = entry
                 if isinstance(case.pattern, ast.MatchAs) and case.pattern.pattern is None and case.guard is None:
-                    exhaustive = True  # `case _:` / `case x:` always matches
-            if not exhaustive:  # no case matched: on after the match, in a block of its own
+                    tried = None  # `case _:` / `case x:` always matches
+                    break
+            if tried is not None:  # no case matched: on after the match, in a block of its own
                 fall = self._new().id
-                self._edge(cur, fall)
+                self._edge(tried, fall)
                 ends.append(fall)
             return self._join(*ends)
         if isinstance(s, (ast.Return, ast.Raise)):
@@ -205,16 +224,16 @@ class CFG:
             return None
         if isinstance(s, ast.Break):
             if ctx.break_to is not None:
-                self._leave(cur, ctx, ctx.break_to)
+                self._edge(cur, ctx.loop_finally if ctx.loop_finally is not None else ctx.break_to)
             return None
         if isinstance(s, ast.Continue):
             if ctx.continue_to is not None:
-                self._leave(cur, ctx, ctx.continue_to)
+                self._edge(cur, ctx.loop_finally if ctx.loop_finally is not None else ctx.continue_to)
             return None
         return self._step(cur, "stmt", s, ctx)
 
     def _leave(self, cur: int, ctx: _Context, target: int) -> None:
-        """Jump out; a `finally` around the jump runs first (and may continue anywhere it leads)."""
+        """Return or raise out; a `finally` around it runs first (and may continue anywhere it leads)."""
         self._edge(cur, ctx.finally_entry if ctx.finally_entry is not None else target)
 
     def _join(self, *ends: int | None) -> int | None:
@@ -245,7 +264,7 @@ class CFG:
         self._edge(head_end, body)
         if not isinstance(s, ast.While):
             body = self._step(body, "target", s, ctx)
-        inner = _Context(ctx.exit, after, head, ctx.handlers, ctx.finally_entry)
+        inner = _Context(ctx.exit, after, head, ctx.handlers, ctx.finally_entry, loop_finally=None)
         end = self._build(s.body, body, inner)
         if end is not None:
             self._edge(end, head)
@@ -267,8 +286,10 @@ class CFG:
         handler_entries = [self._new().id for _ in s.handlers]
         # An exception no handler catches leaves through `finally` (or to the enclosing handlers).
         escape = (fin_entry,) if fin_entry is not None else outer_handlers
+        loop_finally = fin_entry if fin_entry is not None else ctx.loop_finally
         body_ctx = _Context(ctx.exit, ctx.break_to, ctx.continue_to,
-                            tuple(handler_entries) + escape, fin_entry if fin_entry is not None else ctx.finally_entry)
+                            tuple(handler_entries) + escape, fin_entry if fin_entry is not None else ctx.finally_entry,
+                            loop_finally)
         start = self._new().id
         self._edge(cur, start)
         for h in body_ctx.handlers:
@@ -276,10 +297,10 @@ class CFG:
         end_body = self._build(s.body, start, body_ctx)
         if end_body is not None and s.orelse:
             else_ctx = _Context(ctx.exit, ctx.break_to, ctx.continue_to, escape,
-                                fin_entry if fin_entry is not None else ctx.finally_entry)
+                                fin_entry if fin_entry is not None else ctx.finally_entry, loop_finally)
             end_body = self._build(s.orelse, end_body, else_ctx)
         handler_ctx = _Context(ctx.exit, ctx.break_to, ctx.continue_to, escape,
-                               fin_entry if fin_entry is not None else ctx.finally_entry)
+                               fin_entry if fin_entry is not None else ctx.finally_entry, loop_finally)
         ends = [end_body]
         for entry, handler in zip(handler_entries, s.handlers):
             entry = self._step(entry, "handler", handler, handler_ctx)
@@ -305,6 +326,28 @@ class CFG:
             if t is not None:
                 self._edge(fin_end, t)
         return after
+
+
+# Context managers known to let every exception through (their `__exit__` returns a false value):
+# the grad-mode and autocast managers, `open`. Spelled as written (the graph is built without imports).
+_PROPAGATING = frozenset({
+    "torch.no_grad", "torch.enable_grad", "torch.inference_mode", "torch.set_grad_enabled", "torch.autocast",
+    "torch.amp.autocast", "torch.cuda.amp.autocast", "torch.cpu.amp.autocast", "torch.autograd.no_grad",
+    "torch.autograd.enable_grad", "torch.autograd.set_grad_enabled", "torch.autograd.profiler.record_function",
+    "torch.profiler.record_function", "torch.random.fork_rng", "open",
+})
+
+
+def _propagates(expr: ast.expr) -> bool:
+    func = expr.func if isinstance(expr, ast.Call) else expr
+    parts = []
+    while isinstance(func, ast.Attribute):
+        parts.append(func.attr)
+        func = func.value
+    if not isinstance(func, ast.Name):
+        return False
+    parts.append(func.id)
+    return ".".join(reversed(parts)) in _PROPAGATING
 
 
 def build_cfg(scope: ast.AST) -> CFG:

@@ -39,6 +39,16 @@ TENSOR_ANNOTATIONS = {"torch.nn.Parameter", "torch.nn.parameter.Parameter", "Par
 MAX_CANDIDATE_CALLS = 12
 # How deep summaries of calls within summaries go (a forward calling a block calling attention...).
 MAX_SUMMARY_DEPTH = 2
+# Decorators after which a call of the function still does what its body does.
+PLAIN_DECORATORS = frozenset({
+    "staticmethod", "classmethod", "abc.abstractmethod", "abstractmethod", "typing.overload", "overload",
+    "typing.final", "final", "typing.no_type_check", "functools.wraps",
+    "torch.no_grad", "torch.enable_grad", "torch.inference_mode", "torch.set_grad_enabled",
+    "torch.autograd.no_grad", "torch.autograd.enable_grad", "torch.autocast", "torch.amp.autocast",
+    "torch.cuda.amp.autocast", "torch.jit.script", "torch.jit.ignore", "torch.jit.unused", "torch.jit.export",
+    "torch.jit.script_method", "torch.compile", "torch.compiler.disable", "torch._dynamo.disable",
+    "torch.fx.wrap",
+})
 MODULE_CONTAINERS = {"Sequential", "ModuleList", "ModuleDict"}
 MODULE_BASES = {"Module", "nn.Module", "torch.nn.Module", "LightningModule", "pl.LightningModule"}
 TORCH_MODULE_PARAMETERS = {"weight", "bias", "in_proj_weight", "in_proj_bias", "weight_ih_l0", "weight_hh_l0",
@@ -744,7 +754,10 @@ class FileContext:
         if self._summary_depth >= MAX_SUMMARY_DEPTH:
             return None  # deep call chains: the innermost calls stay unknown (not cached: shallower asks later)
         self._summaries[key] = None  # recursion guard: a recursive call is an unknown call
-        if isinstance(fn, (ast.FunctionDef, ast.AsyncFunctionDef)) and not _is_generator(fn):
+        # Not an `async def` (its call returns a coroutine that holds the arguments and runs later)
+        # nor one whose decorators may replace what a call does (`@lru_cache` returns the same
+        # tensor to every caller): those calls stay unknown.
+        if isinstance(fn, ast.FunctionDef) and not _is_generator(fn) and self.plain_decorators(fn):
             self.index.ensure_indexed(fn)
             if fn not in self.index.scopes:
                 return None  # not this file's (its file was not found): an unknown call
@@ -763,6 +776,8 @@ class FileContext:
         if key in self._site_facts:
             return self._site_facts[key]
         self._site_facts[key] = {}  # recursion guard
+        if not self.plain_decorators(fn):
+            return {}  # a decorator may pass the function other objects than its callers do
         calls = self._candidate_calls(fn)
         if not calls or len(calls) > MAX_CANDIDATE_CALLS:
             return {}  # none, or too many to follow (a common method name): the parameters stay symbolic
@@ -948,6 +963,16 @@ class FileContext:
                 return owner.project_call(flow, node, forward, {SELF: frozenset({module}), **inputs},
                                           bound_self=True)
         return flow.unknown_call(node, None, inputs)
+
+    def plain_decorators(self, fn: ast.AST) -> bool:
+        """Does every decorator of `fn` leave a call of it what the body does (`staticmethod`,
+        `torch.no_grad()`, `torch.jit.script`...)? Any other may cache, wrap or replace it."""
+        for d in getattr(fn, "decorator_list", ()):
+            target = d.func if isinstance(d, ast.Call) else d
+            q = self.imports.qualname(target) or dotted(target) or ""
+            if q not in PLAIN_DECORATORS:
+                return False
+        return True
 
     def method_of(self, cls: ast.ClassDef, name: str, depth: int = 0) -> ast.AST | None:
         """`cls.name` as Python finds it: the class's own, else its bases' (this file's or the run's)."""

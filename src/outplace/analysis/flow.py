@@ -331,17 +331,26 @@ class ScopeFlow:
             self.returns[id(s)] = (v, self.st)
             if s.value is not None:
                 self._escape(v, f"returned on line {s.lineno}")
-        elif t is ast.Raise:
+        elif t is ast.Raise:  # (every part is evaluated: a walrus or a call in any of them runs)
             if s.exc is not None:
                 self.eval(s.exc)
+            if s.cause is not None:
+                self.eval(s.cause)
         elif t is ast.Assert:
             self.eval(s.test)
+            if s.msg is not None:
+                self.eval(s.msg)
         elif t is ast.Delete:
             for tgt in s.targets:
                 if isinstance(tgt, ast.Name):
                     self.st.env.pop(tgt.id, None)
-                else:
-                    self.eval(tgt.value) if isinstance(tgt, (ast.Attribute, ast.Subscript)) else None
+                elif isinstance(tgt, ast.Subscript):
+                    self.eval(tgt.value)
+                    self.eval(tgt.slice)
+                elif isinstance(tgt, ast.Attribute):
+                    self.eval(tgt.value)
+                elif isinstance(tgt, (ast.Tuple, ast.List)):
+                    self._stmt(ast.Delete(targets=tgt.elts))
         elif t in (ast.Import, ast.ImportFrom):
             for alias in s.names:
                 name = (alias.asname or alias.name).split(".")[0]
@@ -513,8 +522,13 @@ class ScopeFlow:
             self.st.grad.setdefault(key, grad)
 
     def _e_NamedExpr(self, node: ast.NamedExpr) -> frozenset:
+        """`(c := v)` may or may not have run by the time anything reads `c`: in one arm of `a if t
+        else b` or past a short-circuit, in a comprehension that runs no time, before an exception
+        inside the statement. The flow evaluates those parts as if they all ran, in order, so the
+        binding is weak: `c` may hold what it held before, or `v`."""
         value = self.eval(node.value)
-        self._bind(node.target, value, node)
+        before = self.st.env.get(node.target.id)  # (unbound before: a read that is not `v` raises)
+        self._bind(node.target, value if before is None else before | value, node)
         return value
 
     def _e_IfExp(self, node: ast.IfExp) -> frozenset:
@@ -608,7 +622,9 @@ class ScopeFlow:
             elif attr in TENSOR_NONTENSOR_ATTRS:
                 out |= frozenset({CONST_KEYS["plain" if attr != "grad_fn" else "other"]})
             elif self.ctx.is_tensor_method(attr) and attr not in STORAGE_SHARING:
-                out |= frozenset({CONST_KEYS["other"]})  # a bound method (`f = x.mul`), not called here
+                # A bound method (`g = x.clone`), not called here: it holds the tensor, and calling
+                # it later reads (or writes) what the tensor holds then.
+                out |= self.new(node, Obj(NO, "method", label=f"`.{attr}`", may_share=self.reach(tensors)))
             else:
                 # Anything else (`._base`, a subclass's own attribute) may be, or share memory
                 # with, the tensor itself: deny by default.

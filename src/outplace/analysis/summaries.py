@@ -300,7 +300,10 @@ def _result(flow: ScopeFlow, node: ast.Call, part: ResultPart, args: dict, label
 
 
 def _bind_arguments(fn: ast.AST, inputs: dict, bound_self: bool) -> dict:
-    """Parameter name -> the objects the call passes (positional, keyword, defaults left out)."""
+    """Parameter name -> the objects the call may pass it (defaults left out). Positional arguments
+    past the named ones go to `*args`, unknown keywords to `**kwargs`; a starred argument
+    (`f(*xs)`, `f(**kw)`) may fill any parameter it can reach, and after one, where the plain
+    positional arguments land is unknown too."""
     params = _params(fn)
     args = fn.args  # type: ignore[attr-defined]
     positional = [a.arg for a in [*args.posonlyargs, *args.args]]
@@ -309,15 +312,36 @@ def _bind_arguments(fn: ast.AST, inputs: dict, bound_self: bool) -> dict:
     out: dict = {}
     from outplace.analysis.effects import SELF
 
+    def add(name: str, v: frozenset) -> None:
+        out[name] = out.get(name, frozenset()) | v
+
     if bound_self and SELF in inputs and params:
         out[params[0].arg] = inputs[SELF]
-    for i, name in enumerate(positional):
-        if i in inputs:
-            out[name] = inputs[i]
+    vararg = args.vararg.arg if args.vararg is not None else None
+    kwarg = args.kwarg.arg if args.kwarg is not None else None
+    keyword_names = [a.arg for a in args.args[1 if bound_self else 0:]] + [a.arg for a in args.kwonlyargs]
+    starred = inputs.get("*args")
+    plain = sorted(k for k in inputs if isinstance(k, int))
+    for i in plain:
+        if starred is not None:  # after a `*xs`, any positional parameter from here on (or `*args`)
+            for name in positional[i:] + ([vararg] if vararg else []):
+                add(name, inputs[i])
+        elif i < len(positional):
+            add(positional[i], inputs[i])
+        elif vararg is not None:
+            add(vararg, inputs[i])
+    if starred is not None:
+        for name in positional + ([vararg] if vararg else []):
+            add(name, starred)
     names = {a.arg for a in params}
     for k, v in inputs.items():
-        if isinstance(k, str) and k in names and k != "self":
-            out[k] = v
-    if "*args" in inputs and args.vararg is not None:
-        out[args.vararg.arg] = inputs["*args"]
+        if not isinstance(k, str) or k in ("*args", "**kwargs", SELF) or k == "self":
+            continue
+        if k in names:
+            add(k, v)
+        elif kwarg is not None:
+            add(kwarg, v)
+    if "**kwargs" in inputs:
+        for name in keyword_names + ([kwarg] if kwarg else []):
+            add(name, inputs["**kwargs"])
     return out
