@@ -688,6 +688,49 @@ CASES = {
         (_REGISTRY.replace("ENTRIES", '"sigmoid": nn.Sigmoid'), ("breaks", "unsafe"), "saved by `nn.Sigmoid`"),
     "... entries that save only their input leave it writable (and other code may add entries: no safe fix)":
         (_REGISTRY.replace("ENTRIES", '"silu": nn.SiLU'), ("inplace", "unsafe"), None),
+    "a nested function returning a variable it captured gives what the variable holds at the call": ("""
+        def f(a, w):
+            b = torch.sigmoid(a)
+            h = b
+
+            def get():
+                return h
+
+            c = get()
+            h = None
+            b.mul_(2)  # <-
+            return c, b
+        """, ("breaks", "unsafe"), "`c` refers to the same tensor"),
+    "a tensor stored through an object's `__dict__` is kept by the object": ("""
+        class Box:
+            pass
+
+        def f(a, w):
+            b = torch.sigmoid(a)
+            o = Box()
+            o.__dict__["t"] = b
+            b.mul_(2)  # <-
+            return o, b
+        """, ("breaks", "unsafe"), "stored in"),
+    "an instance attribute of a method's name may be another callable: `self.prep(b)` is unknown": ("""
+        class Net(nn.Module):
+            def __init__(self, raw):
+                super().__init__()
+                if raw:
+                    self.prep = self.identity
+
+            def identity(self, x):
+                return x
+
+            def prep(self, x):
+                return x * 1
+
+            def forward(self, a):
+                b = torch.tanh(a)
+                c = self.prep(b)
+                b.mul_(2)  # <-
+                return c, b
+        """, ("breaks", "unsafe"), None),
     "unpacking a tensor gives several views of one call: writing one in place raises": ("""
         class M(nn.Module):
             def forward(self, x: torch.Tensor, mask):

@@ -12,6 +12,7 @@ import ast
 from dataclasses import dataclass, field, replace
 
 from outplace.analysis.context import IntentContext
+from outplace.analysis.dispatch import Rebinding, scan as scan_rebinding
 from outplace.analysis.guards import GRAD_OFF, bind_names, not_requiring_grad, predicate_returns
 from outplace.analysis.effects import LEGACY_CONSTRUCTORS, PARAMETER_CLASSES, SELF, TorchEffects, inplace_arg
 from outplace.analysis.flow import CONST_KEYS, CONSUMING_BUILTINS, COMPUTING_BUILTINS, CONTAINER_BUILTINS, \
@@ -87,6 +88,7 @@ class FileContext:
         self._call_assigns: list[ast.Assign] = []
         self._module_attrs: dict[int, list] = {}
         self._self_call_index: dict[int, dict[str, list[ast.Call]]] = {}
+        self._rebinding: Rebinding | None = None
 
     # ---- shared lookups ---------------------------------------------------------------------------------
     @property
@@ -140,6 +142,32 @@ class FileContext:
 
     def grad_disabled(self, node: ast.AST) -> bool:
         return self.intent.grad_disabled(node)
+
+    @property
+    def rebinding(self) -> Rebinding:
+        """What the file rebinds elsewhere than where the analysis resolves calls (dispatch.py)."""
+        if self._rebinding is None:
+            self._rebinding = scan_rebinding(self.tree)
+        return self._rebinding
+
+    def dispatched_elsewhere(self, cls: ast.ClassDef, attr: str) -> bool:
+        """May `self.<attr>(...)` in `cls` run something else than `cls`'s own `<attr>`: it is
+        assigned from outside, on instances (`self.prep = ...`), or a subclass in the file
+        overrides it?"""
+        if self.rebinding.attribute(attr):
+            return True
+        assigns, _ = self._class_facts(cls)
+        if attr in assigns:
+            return True
+        return any(sub is not cls and _derives_from(sub, cls, self) and any(
+            isinstance(b, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Assign)) and _binds(b, attr) for b in sub.body)
+            for sub in self._all_classes())
+
+    def _all_classes(self) -> list[ast.ClassDef]:
+        got = self.__dict__.get("_classes_all")
+        if got is None:
+            got = self.__dict__["_classes_all"] = [n for n in ast.walk(self.tree) if isinstance(n, ast.ClassDef)]
+        return got
 
     def not_requiring_grad(self, scope: ast.AST, test: ast.expr, truth: bool) -> frozenset | str:
         """The names a branch test in `scope` proves outside any graph (guards.py), looking into
@@ -325,7 +353,10 @@ class FileContext:
             return hit
         binds = module_scope.bindings.get(name, [])
         key = outside("global", name)
-        if not binds:
+        if binds and self.rebinding.global_name(name):  # `global pick; pick = ...`, `globals()[...] = ...`
+            obj = Obj(MAYBE, "global", label=f"the global `{name}`",
+                      nonlocal_reason=f"`{name}` is a global rebound elsewhere: other code sees the change")
+        elif not binds:
             if name in BUILTIN_NAMES or name in __builtins__ if isinstance(__builtins__, dict) else \
                     hasattr(__builtins__, name):
                 obj = Obj(NO, "builtin", label=f"`{name}`", module=("builtin", name))
@@ -343,11 +374,25 @@ class FileContext:
             obj = Obj(NO, "class", label=f"`{name}`", module=("class", binds[0].stmt))
         elif len(binds) == 1 and isinstance(binds[0].stmt, (ast.FunctionDef, ast.AsyncFunctionDef)):
             obj = Obj(NO, "function", label=f"`{name}`", module=("function", binds[0].stmt))
+        elif len(binds) == 1 and (cls := self._instance_of(binds[0].stmt)) is not None:
+            # `ZERO = _Zero()`: an instance of one of the run's (non-module) classes.
+            obj = Obj(NO, "instance", label=f"the global `{name}`", module=("instance", cls),
+                      nonlocal_reason=f"`{name}` is a global: other code sees the change")
         else:
             obj = Obj(MAYBE, "global", label=f"the global `{name}`",
                       nonlocal_reason=f"`{name}` is a global: other code sees the change")
         self._module_names[name] = (key, obj)
         return key, obj
+
+    def _instance_of(self, stmt: ast.AST) -> ast.ClassDef | None:
+        """The class of `NAME = Cls(...)` when `Cls` is one of the run's classes (not a module)."""
+        if not (isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 and isinstance(stmt.value, ast.Call)):
+            return None
+        spelled = dotted(stmt.value.func)
+        cls = (self.top_level_classes().get(spelled) or self.resolve_import(spelled)) if spelled else None
+        if isinstance(cls, ast.ClassDef) and not self.owner_of(cls).is_module_class(cls):
+            return cls
+        return None
 
     def resolve_import(self, dotted_name: str) -> ast.AST | None:
         """The project class or function an imported name (or dotted chain: `layers.Mlp`) is, when
@@ -376,12 +421,20 @@ class FileContext:
         """`<obj>.<attr>` for a non-tensor object `key` (a tensor's attributes are the flow's)."""
         attr = node.attr
         st = flow.st
+        if attr == "__dict__":
+            # The object's attributes as a dict: what is stored there is kept by the object.
+            return flow._container(node, frozenset(), "dict")
         if o is None:
             return flow.new(node, Obj(MAYBE, "attribute", label=f"`.{attr}`",
                                       nonlocal_reason=f"`.{attr}` is an attribute"), grad=UNKNOWN)
         if o.origin == "self" and isinstance(o.module, tuple) and o.module[0] == "class":
             cls = o.module[1]
-            method = self.owner_of(cls).method_of(cls, attr)
+            owner = self.owner_of(cls)
+            method = owner.method_of(cls, attr)
+            if method is not None and owner.dispatched_elsewhere(cls, attr):
+                return flow.new(node, Obj(MAYBE, "attribute", label=f"`self.{attr}`",
+                                          nonlocal_reason=f"`self.{attr}` may be another callable at run time"),
+                                grad=UNKNOWN)
             if method is not None:
                 k = ("method", id(method), key)
                 st.objs[k] = Obj(NO, "method", label=f"`self.{attr}`", module=("method", method, key))
@@ -466,6 +519,10 @@ class FileContext:
                 obj = Obj(MAYBE, "attribute", label=f"`self.{attr}`",
                           nonlocal_reason=f"`self.{attr}` is an attribute: other code holding the object sees "
                                           "the change")
+        if obj.origin == "module" and isinstance(obj.module, ModuleInfo) and self.rebinding.attribute(attr):
+            # `m.act = nn.Identity()` somewhere in the file: that module, or whatever was put there.
+            # (A tensor attribute is another reference already: its fixes are unsafe anyway.)
+            obj = obj._replace(module=ModuleInfo("container", parts=(obj.module, ModuleInfo("unknown"))))
         self._attrs[key] = obj
         return obj
 
@@ -909,6 +966,20 @@ class FileContext:
         """`written_expr`: "first" when the module's input is the call's first argument; None inside
         an `nn.Sequential`, where it is the previous module's output. `part`: which of the modules
         one call runs this is (each allocates its result at a site of its own)."""
+        out = self._module_call(flow, node, info, inputs, written_expr, part, alternative)
+        rebinding = self.rebinding
+        if info.kind in ("torch", "project") and (
+                rebinding.hooks or rebinding.attribute("forward") or rebinding.attribute("__call__")):
+            # A forward hook registered in the file, or a `forward` put on a module at run time, may
+            # replace what any module returns (with its input).
+            related = frozenset().union(*inputs.values()) if inputs else frozenset()
+            out |= flow.new(flow.marker(node, 2000 + part), Obj(
+                MAYBE, "unknown", label="a hooked module's result", may_share=flow.reach(related),
+                nonlocal_reason="a forward hook may return something else"), grad=UNKNOWN)
+        return out
+
+    def _module_call(self, flow: ScopeFlow, node: ast.Call, info: ModuleInfo, inputs: dict,
+                     written_expr: str | None, part: int, alternative: bool) -> frozenset:
         site_node = flow.marker(node, 1000 + part) if part else None
         if info.kind == "torch":
             pattern = self.effects.call_pattern("modules", info.cls or "", node, [
@@ -956,6 +1027,8 @@ class FileContext:
         if info.kind == "project" and isinstance(info.node, ast.ClassDef):
             owner = self.owner_of(info.node)
             forward = owner.method_of(info.node, "forward")
+            if owner.method_of(info.node, "__call__") is not None:
+                forward = None  # the call runs the class's own `__call__`
             if isinstance(forward, (ast.FunctionDef, ast.AsyncFunctionDef)):
                 # `self.block(x)` runs `Block.forward(block, x)`; its `self` is the module.
                 module = ("module-instance", id(info.node))
@@ -975,10 +1048,14 @@ class FileContext:
         return True
 
     def method_of(self, cls: ast.ClassDef, name: str, depth: int = 0) -> ast.AST | None:
-        """`cls.name` as Python finds it: the class's own, else its bases' (this file's or the run's)."""
+        """`cls.name` as Python finds it: the class's own (its last binding in the class body: a
+        `prep = ...` after `def prep` wins), else its bases' (this file's or the run's)."""
+        last = None
         for stmt in cls.body:
-            if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef)) and stmt.name == name:
-                return stmt
+            if _binds(stmt, name):
+                last = stmt
+        if last is not None:
+            return last if isinstance(last, (ast.FunctionDef, ast.AsyncFunctionDef)) else None
         if depth < 8:
             for base in cls.bases:
                 spelled = dotted(base)
@@ -1012,6 +1089,11 @@ class FileContext:
         if name in CONSUMING_BUILTINS:
             return frozenset({CONST_KEYS["other"]})
         if name in COMPUTING_BUILTINS:
+            if name == "sum" and flow.overloads(frozenset().union(*args[1:], inputs.get("start", frozenset())), "add"):
+                # `sum(xs, ZERO)`: the start's `__add__` decides what comes back.
+                every = frozenset().union(*inputs.values()) if inputs else frozenset()
+                return flow.new(node, Obj(MAYBE, "unknown", label="`sum` result", may_share=flow.reach(
+                    every | flow._contents(args[0], node) if args else every)), grad=UNKNOWN)
             tensors = frozenset().union(*(flow.tensor_keys(a) for a in args)) if args else frozenset()
             if not tensors:
                 return frozenset({CONST_KEYS["float"]}) if name != "round" else frozenset({CONST_KEYS["int"]})
@@ -1099,6 +1181,33 @@ def _is_parameter_name(attr: str) -> bool:
     """`weight`, `bias`, `weight_ih_l0`, `bias_hh_l1_reverse`, `in_proj_weight`: a torch module's parameters."""
     return attr in TORCH_MODULE_PARAMETERS or attr.startswith(("weight_", "bias_")) or \
         attr.endswith(("_weight", "_bias"))
+
+
+def _binds(stmt: ast.AST, name: str) -> bool:
+    """Does a class-body statement bind `name`?"""
+    if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+        return stmt.name == name
+    if isinstance(stmt, ast.Assign):
+        return any(isinstance(n, ast.Name) and n.id == name for t in stmt.targets for n in ast.walk(t))
+    if isinstance(stmt, (ast.AnnAssign, ast.AugAssign)):
+        return isinstance(stmt.target, ast.Name) and stmt.target.id == name and \
+            (not isinstance(stmt, ast.AnnAssign) or stmt.value is not None)
+    return False
+
+
+def _derives_from(sub: ast.ClassDef, base: ast.ClassDef, ctx: FileContext, depth: int = 0) -> bool:
+    """Is `sub` a subclass of `base` (through the file's classes, by name)?"""
+    if depth > 8:
+        return False
+    for b in sub.bases:
+        spelled = dotted(b)
+        if spelled is None:
+            continue
+        found = ctx.top_level_classes().get(spelled) or ctx.resolve_import(spelled)
+        if found is base or (isinstance(found, ast.ClassDef) and found is not sub
+                             and _derives_from(found, base, ctx, depth + 1)):
+            return True
+    return False
 
 
 def _is_generator(fn: ast.AST) -> bool:

@@ -561,6 +561,12 @@ class ScopeFlow:
         return self._binop_value(node, left, right, node.op)
 
     def _binop_value(self, node: ast.AST, left: frozenset, right: frozenset, op: ast.operator) -> frozenset:
+        if self.overloads(left | right, _DUNDER.get(type(op), "")):
+            # `ZERO + b` where `ZERO`'s class defines `__add__`: whatever that returns (`other` itself).
+            return self.new(node, Obj(MAYBE, "unknown", label="an overloaded operator's result",
+                                      may_share=self.reach(left | right),
+                                      nonlocal_reason="the result of an operator a class of the run defines"),
+                            grad=tri_or(self.grad_of(left | right), UNKNOWN))
         lt, rt = self.tensor_keys(left), self.tensor_keys(right)
         if not lt and not rt:
             lo, ro = self.facts(left), self.facts(right)
@@ -586,6 +592,19 @@ class ScopeFlow:
             self.st.add_event("saved", self.st.storages(out), Event("saved by `**` as its result", self._line, grad,
                                                                     self.st.storages(lt | rt)))
         return out
+
+    def overloads(self, keys: frozenset, dunder: str) -> bool:
+        """May one of these be an instance of a class of the run that defines the operator
+        (`__add__`, `__radd__` or `__iadd__` for "add")?"""
+        for k in keys:
+            o = self.obj(k)
+            if o is None or o.origin != "instance" or not isinstance(o.module, tuple):
+                continue
+            cls = o.module[1]
+            owner = self.ctx.owner_of(cls)
+            if not dunder or any(owner.method_of(cls, f"__{p}{dunder}__") is not None for p in ("", "r", "i")):
+                return True
+        return False
 
     def _binop_saves(self, op: ast.operator, left: frozenset, right: frozenset) -> frozenset | None:
         method = BINOP_METHODS.get(type(op))
@@ -1404,6 +1423,13 @@ def _return_heads(cfg: CFG) -> frozenset:
     """Blocks that start with `return <names>` and are entered from several blocks."""
     return frozenset(b.id for b in cfg.blocks if len(b.pred) > 1 and b.steps and b.steps[0][0] == "stmt"
                      and _returned_names(b.steps[0][1]) is not None)
+
+
+_DUNDER = {
+    ast.Add: "add", ast.Sub: "sub", ast.Mult: "mul", ast.Div: "truediv", ast.FloorDiv: "floordiv", ast.Mod: "mod",
+    ast.Pow: "pow", ast.MatMult: "matmul", ast.BitAnd: "and", ast.BitOr: "or", ast.BitXor: "xor",
+    ast.LShift: "lshift", ast.RShift: "rshift",
+}
 
 
 def _recency_free(key: Key) -> Key:

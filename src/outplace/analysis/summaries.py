@@ -253,15 +253,31 @@ def apply_summary(flow: ScopeFlow, node: ast.Call, summary: Summary, fn: ast.AST
     for p in summary.writes:
         if p in args and flow.tensor_keys(args[p]):
             flow.st.raise_grad(flow.st.storages(flow.tensor_keys(args[p])), grad)
-    results = [_result(flow, node, part, args, label, grad, i) for i, part in enumerate(summary.result)]
+    closure = _closure_values(flow, fn)
+    results = [_result(flow, node, part, args, label, grad, i, closure) for i, part in enumerate(summary.result)]
     if summary.is_tuple:
         contents: frozenset = frozenset().union(*results) if results else frozenset()
         return flow._container(node, contents, "tuple", tuple(results))
     return results[0] if results else frozenset()
 
 
-def _result(flow: ScopeFlow, node: ast.Call, part: ResultPart, args: dict, label: str, grad: str, i: int
-            ) -> frozenset:
+def _closure_values(flow: ScopeFlow, fn: ast.AST) -> frozenset:
+    """A function defined in the caller's own scope reads the caller's variables as they are at
+    the call (`def get(): return h`): what they hold, for what its result may be."""
+    parent = flow.index.parent.get(fn)
+    while parent is not None and not isinstance(parent, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda,
+                                                         ast.Module, ast.ClassDef)):
+        parent = flow.index.parent.get(parent)
+    if parent is not flow.scope:
+        return frozenset()
+    out: frozenset = frozenset()
+    for name in flow.captured:
+        out |= flow.st.env.get(name, frozenset())
+    return out
+
+
+def _result(flow: ScopeFlow, node: ast.Call, part: ResultPart, args: dict, label: str, grad: str, i: int,
+            closure: frozenset = frozenset()) -> frozenset:
     out: frozenset = frozenset()
     marker = flow.marker(node, i)
     if part.params:
@@ -283,10 +299,10 @@ def _result(flow: ScopeFlow, node: ast.Call, part: ResultPart, args: dict, label
                               Event(f"{what} by {part.saved} inside {label}", getattr(node, "lineno", 0), level))
         out |= made
     if part.contents is not None:
-        inner = _result(flow, node, part.contents, args, label, grad, i + 100)
+        inner = _result(flow, node, part.contents, args, label, grad, i + 100, closure)
         out |= flow._container(flow.marker(node, i + 200), inner, "tuple")
     if part.unknown or (not out and part.tensor != NO):
-        related: frozenset = frozenset()
+        related: frozenset = closure
         for v in args.values():
             related |= v
         out |= flow.new(marker, Obj(MAYBE, "unknown", label=f"{label} result", may_share=flow.reach(related),

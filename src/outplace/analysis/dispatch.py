@@ -1,0 +1,81 @@
+"""What the file does that makes Python call something else than the source says at the call.
+
+The analysis resolves `self.prep(x)` to the class's `prep`, `self.act(x)` to the module assigned in
+`__init__`, `pick(x)` to the module-level `def pick`. Python decides at run time, and the file may
+say otherwise elsewhere (an adversarial review found each of these turning a safe fix unsafe):
+
+  * an attribute assigned on another object (`m.act = nn.Identity()`, `M.prep = ...`,
+    `m.prep = types.MethodType(...)`, `setattr(m, "act", ...)`; a computed name: any attribute);
+  * a module-level name rebound in a function (`global pick; pick = ...`) or through `globals()`;
+  * forward hooks (`register_forward_hook`, `register_forward_pre_hook`), which may replace what a
+    module returns;
+  * (per class, in filecontext.py: a subclass in the file overriding the method, an instance
+    attribute of the method's name, a class-body name bound again after its `def`.)
+
+Where one of these may apply, the call is unknown for what its result may share; what the known
+callee saves still counts for hazards where the callee is only joined with the unknown.
+"""
+
+from __future__ import annotations
+
+import ast
+from dataclasses import dataclass
+
+HOOK_METHODS = frozenset({"register_forward_hook", "register_forward_pre_hook", "register_module_forward_hook",
+                          "register_module_forward_pre_hook"})
+
+
+@dataclass(frozen=True)
+class Rebinding:
+    attrs: frozenset = frozenset()  # attribute names assigned on something other than `self`/`cls`
+    any_attr: bool = False  # `setattr(obj, name, ...)` with a computed name
+    hooks: bool = False  # forward hooks are registered somewhere in the file
+    globals_rebound: frozenset = frozenset()  # module-level names a function rebinds (`global`)
+    globals_written: bool = False  # `globals()[...] = ...` / `globals().update(...)`
+
+    def attribute(self, name: str) -> bool:
+        return self.any_attr or name in self.attrs
+
+    def global_name(self, name: str) -> bool:
+        return self.globals_written or name in self.globals_rebound
+
+
+def scan(tree: ast.Module) -> Rebinding:
+    attrs: set[str] = set()
+    rebound: set[str] = set()
+    any_attr = hooks = globals_written = False
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.Assign, ast.AugAssign, ast.AnnAssign, ast.Delete)):
+            targets = node.targets if isinstance(node, (ast.Assign, ast.Delete)) else [node.target]
+            for t in targets:
+                for part in ast.walk(t):
+                    if isinstance(part, ast.Attribute) and isinstance(part.ctx, (ast.Store, ast.Del)) and not (
+                            isinstance(part.value, ast.Name) and part.value.id in ("self", "cls")):
+                        attrs.add(part.attr)
+                    if isinstance(part, ast.Subscript) and isinstance(part.ctx, (ast.Store, ast.Del)) and \
+                            _calls_globals(part.value):
+                        globals_written = True
+        elif isinstance(node, ast.Call):
+            func = node.func
+            name = func.id if isinstance(func, ast.Name) else func.attr if isinstance(func, ast.Attribute) else ""
+            if name in ("setattr", "delattr") and len(node.args) >= 2:
+                key = node.args[1]
+                if isinstance(key, ast.Constant) and isinstance(key.value, str):
+                    attrs.add(key.value)
+                else:
+                    any_attr = True
+            elif name in HOOK_METHODS:
+                hooks = True
+            elif name in ("update", "setdefault", "__setitem__", "pop") and isinstance(func, ast.Attribute) and \
+                    _calls_globals(func.value):
+                globals_written = True
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
+            declared = {n for stmt in ast.walk(node) if isinstance(stmt, ast.Global) for n in stmt.names}
+            if declared:
+                rebound |= declared
+    return Rebinding(frozenset(attrs), any_attr, hooks, frozenset(rebound), globals_written)
+
+
+def _calls_globals(expr: ast.AST) -> bool:
+    return isinstance(expr, ast.Call) and isinstance(expr.func, ast.Name) and expr.func.id in ("globals", "vars") \
+        and not expr.args
