@@ -69,3 +69,63 @@ def test_after_a_match_whose_cases_all_return_comes_the_no_match_block() -> None
     assert after != subject
     assert not _paths_reach(cfg, case, after)
     assert _paths_reach(cfg, subject, after)
+
+
+def test_break_in_a_loop_inside_try_finally_goes_to_the_loop_exit() -> None:
+    cfg, at = _graph("""
+        def f(b):
+            c = None
+            try:
+                while True:
+                    break
+                c = b
+            finally:
+                pass
+            return c
+        """)
+    loop_test, after_loop, fin = at[5], at[7], at[9]  # (line 1 is the blank one dedent leaves)
+    assert after_loop in cfg.blocks[loop_test].succ  # the `break` goes on to `c = b`
+    assert _paths_reach(cfg, after_loop, fin)
+
+
+def test_a_with_that_may_swallow_goes_on_after_it_from_inside_its_body() -> None:
+    cfg, at = _graph("""
+        def f(b, suppress):
+            c = b
+            with suppress(ZeroDivisionError):
+                x = 1 / 0
+                c = None
+            return c
+        """)
+    rebind, after = at[6], at[7]
+    # from the division (line 5), control may skip `c = None` and go on to the return
+    assert any(after == s or _paths_reach(cfg, s, after) for s in cfg.blocks[at[5]].succ if s != rebind)
+
+
+def test_a_with_of_a_grad_mode_manager_lets_exceptions_through() -> None:
+    cfg, at = _graph("""
+        def f(b):
+            c = b
+            with torch.no_grad():
+                x = 1 / 0
+                c = None
+            return c
+        """)
+    assert at[5] == at[6] == at[7]  # one straight block: no way around `c = None`
+
+
+def test_match_cases_are_tried_in_order_with_what_earlier_cases_bound() -> None:
+    cfg, at = _graph("""
+        def f(b, x):
+            match x:
+                case int() as c if c > 3:
+                    return b
+                case _:
+                    return x
+        """)
+    subject, first_body, second = at[3], at[5], at[7]
+    # the second case is tried after the first one's pattern and guard (its capture stays bound):
+    # the first case's step runs in the subject's block, and the second is reached from there,
+    # not through the first case's body
+    assert second in cfg.blocks[subject].succ and first_body in cfg.blocks[subject].succ
+    assert [k for k, _ in cfg.blocks[second].steps][0] == "case"
