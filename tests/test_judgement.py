@@ -126,6 +126,13 @@ _REGISTRY = """
             hidden_states.mul_(0.5)  # <-
             return hidden_states
     """
+_SLICED = """
+    class M(nn.Module):
+        def forward(self, text, lengths, enc):
+            text = text[:, : BOUND]
+            lengths += 1  # <-
+            return (enc * lengths[:, None]).sum() + text.sum()
+    """
 _PARSE_LIST = """
     class M(nn.Module):
         def __init__(self):
@@ -731,6 +738,28 @@ CASES = {
                 b.mul_(2)  # <-
                 return c, b
         """, ("breaks", "unsafe"), None),
+    "a tensor a slice is bounded by (or a same-dtype reduction of) is an integer: it never required grad (espnet)":
+        (_SLICED.replace("BOUND", "lengths.max()"), None, None),
+    "... `int(...)` of it proves nothing: `int()` of a float tensor is an integer too":
+        (_SLICED.replace("BOUND", "int(lengths.max())"), ("breaks", "unsafe"), "saved by `max`"),
+    "`nn.Parameter(t, requires_grad=False)` is outside any graph: filling it is no finding (tianshou)": ("""
+        class Noisy(nn.Module):
+            def __init__(self, n):
+                super().__init__()
+                self.eps = nn.Parameter(torch.zeros(n), requires_grad=False)
+
+            def sample(self):
+                self.eps.copy_(torch.randn(self.eps.size(0)))  # <-
+        """, None, None),
+    "... one that requires grad is a leaf: writing it raises": ("""
+        class Noisy(nn.Module):
+            def __init__(self, n):
+                super().__init__()
+                self.eps = nn.Parameter(torch.zeros(n))
+
+            def sample(self):
+                self.eps.copy_(torch.randn(self.eps.size(0)))  # <-
+        """, ("breaks", "none"), "leaf"),
     "unpacking a tensor gives several views of one call: writing one in place raises": ("""
         class M(nn.Module):
             def forward(self, x: torch.Tensor, mask):

@@ -142,7 +142,9 @@ class Analysis:
         self._lines = lines  # the source split as Python numbers lines, or how to get it (lazily)
         self.ops = ops or load_optable()
         self.index = ScopeIndex(tree, interest)
-        self.ctx = FileContext(tree, self.index, self.ops, project, path)
+        # (The text from `lines`, not from `self`: a closure over the analysis would keep it alive.)
+        self.ctx = FileContext(tree, self.index, self.ops, project, path,
+                               text=lambda: "".join(lines() if callable(lines) else lines))
         self._live: dict[int, Liveness] = {}
         self._judged: dict[tuple[int, int], Judgement | None] = {}
         self.facts = facts

@@ -40,14 +40,23 @@ class Rebinding:
         return self.globals_written or name in self.globals_rebound
 
 
-def scan(tree: ast.Module) -> Rebinding:
+CALL_WORDS = ("setattr(", "delattr(", "register_forward", "register_module_forward", "globals()", "vars()")
+
+
+def scan(tree: ast.Module, text: str | None = None) -> Rebinding:
+    """`text`: the file's source, when known: the calls are looked for only if one of their names
+    is in it (walking every expression of a file costs as much as parsing it)."""
     attrs: set[str] = set()
     rebound: set[str] = set()
-    any_attr = hooks = globals_written = False
-    for node in ast.walk(tree):
-        if isinstance(node, (ast.Assign, ast.AugAssign, ast.AnnAssign, ast.Delete)):
-            targets = node.targets if isinstance(node, (ast.Assign, ast.Delete)) else [node.target]
-            for t in targets:
+    globals_written = False
+    for stmt in statements(tree.body):
+        if isinstance(stmt, ast.Global):
+            rebound.update(stmt.names)
+        elif isinstance(stmt, (ast.Assign, ast.AugAssign, ast.AnnAssign, ast.Delete, ast.For, ast.AsyncFor,
+                               ast.With, ast.AsyncWith)):
+            for t in _targets(stmt):
+                if isinstance(t, ast.Name):
+                    continue  # (most targets: nothing to look at)
                 for part in ast.walk(t):
                     if isinstance(part, ast.Attribute) and isinstance(part.ctx, (ast.Store, ast.Del)) and not (
                             isinstance(part.value, ast.Name) and part.value.id in ("self", "cls")):
@@ -55,7 +64,11 @@ def scan(tree: ast.Module) -> Rebinding:
                     if isinstance(part, ast.Subscript) and isinstance(part.ctx, (ast.Store, ast.Del)) and \
                             _calls_globals(part.value):
                         globals_written = True
-        elif isinstance(node, ast.Call):
+    any_attr = hooks = False
+    if text is None or any(w in text for w in CALL_WORDS):
+        for node in ast.walk(tree):
+            if not isinstance(node, ast.Call):
+                continue
             func = node.func
             name = func.id if isinstance(func, ast.Name) else func.attr if isinstance(func, ast.Attribute) else ""
             if name in ("setattr", "delattr") and len(node.args) >= 2:
@@ -69,11 +82,31 @@ def scan(tree: ast.Module) -> Rebinding:
             elif name in ("update", "setdefault", "__setitem__", "pop") and isinstance(func, ast.Attribute) and \
                     _calls_globals(func.value):
                 globals_written = True
-        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
-            declared = {n for stmt in ast.walk(node) if isinstance(stmt, ast.Global) for n in stmt.names}
-            if declared:
-                rebound |= declared
     return Rebinding(frozenset(attrs), any_attr, hooks, frozenset(rebound), globals_written)
+
+
+def statements(body: list):
+    """Every statement, nested ones included (function and class bodies, branches, handlers, cases)."""
+    todo = list(body)
+    while todo:
+        stmt = todo.pop()
+        yield stmt
+        for field in ("body", "orelse", "finalbody"):
+            inner = getattr(stmt, field, None)
+            if isinstance(inner, list):
+                todo.extend(inner)
+        for h in getattr(stmt, "handlers", ()):
+            todo.extend(h.body)
+        for c in getattr(stmt, "cases", ()):
+            todo.extend(c.body)
+
+
+def _targets(stmt: ast.stmt) -> list:
+    if isinstance(stmt, (ast.Assign, ast.Delete)):
+        return stmt.targets
+    if isinstance(stmt, (ast.With, ast.AsyncWith)):
+        return [i.optional_vars for i in stmt.items if i.optional_vars is not None]
+    return [stmt.target]
 
 
 def _calls_globals(expr: ast.AST) -> bool:

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import ast
 from dataclasses import dataclass, field, replace
+from typing import Callable
 
 from outplace.analysis.context import IntentContext
-from outplace.analysis.dispatch import Rebinding, scan as scan_rebinding
+from outplace.analysis.dispatch import Rebinding, scan as scan_rebinding, statements as dispatch_statements
 from outplace.analysis.guards import GRAD_OFF, bind_names, not_requiring_grad, predicate_returns
 from outplace.analysis.effects import LEGACY_CONSTRUCTORS, PARAMETER_CLASSES, SELF, TorchEffects, inplace_arg
 from outplace.analysis.flow import CONST_KEYS, CONSUMING_BUILTINS, COMPUTING_BUILTINS, CONTAINER_BUILTINS, \
@@ -59,8 +60,10 @@ TORCH_MODULE_BUFFERS = {"running_mean", "running_var", "num_batches_tracked"}
 
 class FileContext:
     def __init__(self, tree: ast.Module, index: ScopeIndex, ops: OpTable, project=None,
-                 path: str | None = None) -> None:
+                 path: str | None = None, text: Callable[[], str] | str | None = None) -> None:
+        """`text`: the source (or how to get it), for the scans a word of it can spare."""
         self.tree = tree
+        self._text = text
         self.path = path
         self.project = project  # the ProjectIndex of the run (other files' classes and functions), or None
         if project is not None:
@@ -89,6 +92,7 @@ class FileContext:
         self._module_attrs: dict[int, list] = {}
         self._self_call_index: dict[int, dict[str, list[ast.Call]]] = {}
         self._rebinding: Rebinding | None = None
+        self._overrides: dict[int, set[str]] | None = None
 
     # ---- shared lookups ---------------------------------------------------------------------------------
     @property
@@ -147,7 +151,8 @@ class FileContext:
     def rebinding(self) -> Rebinding:
         """What the file rebinds elsewhere than where the analysis resolves calls (dispatch.py)."""
         if self._rebinding is None:
-            self._rebinding = scan_rebinding(self.tree)
+            text = self._text() if callable(self._text) else self._text
+            self._rebinding = scan_rebinding(self.tree, text)
         return self._rebinding
 
     def dispatched_elsewhere(self, cls: ast.ClassDef, attr: str) -> bool:
@@ -157,17 +162,20 @@ class FileContext:
         if self.rebinding.attribute(attr):
             return True
         assigns, _ = self._class_facts(cls)
-        if attr in assigns:
-            return True
-        return any(sub is not cls and _derives_from(sub, cls, self) and any(
-            isinstance(b, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Assign)) and _binds(b, attr) for b in sub.body)
-            for sub in self._all_classes())
+        return attr in assigns or attr in self._overridden().get(id(cls), ())
 
-    def _all_classes(self) -> list[ast.ClassDef]:
-        got = self.__dict__.get("_classes_all")
-        if got is None:
-            got = self.__dict__["_classes_all"] = [n for n in ast.walk(self.tree) if isinstance(n, ast.ClassDef)]
-        return got
+    def _overridden(self) -> dict[int, set[str]]:
+        """id(class) -> the names a subclass in this file binds again (one pass over the file's classes)."""
+        if self._overrides is None:
+            self._overrides = {}
+            classes = [n for n in _statements_of(self.tree) if isinstance(n, ast.ClassDef)]
+            for sub in classes:
+                names = {n for stmt in sub.body for n in _bound_names(stmt)}
+                if not names:
+                    continue
+                for base in _bases_of(sub, self):
+                    self._overrides.setdefault(id(base), set()).update(names)
+        return self._overrides
 
     def not_requiring_grad(self, scope: ast.AST, test: ast.expr, truth: bool) -> frozenset | str:
         """The names a branch test in `scope` proves outside any graph (guards.py), looking into
@@ -548,7 +556,7 @@ class FileContext:
         if isinstance(value, ast.Call):
             q = self.imports.qualname(value.func) or ""
             if q in PARAMETER_CLASSES:
-                return Obj(YES, "nn_parameter", "float", leaf=True, label=shown,
+                return Obj(YES, "nn_parameter", "float", leaf=not _frozen_parameter(value), label=shown,
                            nonlocal_reason=f"{shown} is an nn.Parameter")
             name = q.rsplit(".", 1)[-1]
             if q.startswith("torch.") and q.count(".") == 1 and (name in self.ops.torch_functions["factory"]
@@ -691,8 +699,9 @@ class FileContext:
         if q in PARAMETER_CLASSES:
             src = flow.tensor_keys(inputs.get(0, frozenset()))
             storage = flow.st.storages(src)
-            k = flow.new(node, Obj(YES, "nn_parameter", "float", leaf=True, label="an nn.Parameter", storage=storage,
-                                   nonlocal_reason="an nn.Parameter"), grad=YES)
+            frozen = _frozen_parameter(node)
+            k = flow.new(node, Obj(YES, "nn_parameter", "float", leaf=not frozen, label="an nn.Parameter",
+                                   storage=storage, nonlocal_reason="an nn.Parameter"), grad=NO if frozen else YES)
             if src:
                 flow.st.add_event("escaped", storage, _event(flow, "wrapped in an nn.Parameter that shares its memory"))
             return k
@@ -1184,30 +1193,50 @@ def _is_parameter_name(attr: str) -> bool:
 
 
 def _binds(stmt: ast.AST, name: str) -> bool:
-    """Does a class-body statement bind `name`?"""
-    if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-        return stmt.name == name
-    if isinstance(stmt, ast.Assign):
-        return any(isinstance(n, ast.Name) and n.id == name for t in stmt.targets for n in ast.walk(t))
-    if isinstance(stmt, (ast.AnnAssign, ast.AugAssign)):
-        return isinstance(stmt.target, ast.Name) and stmt.target.id == name and \
-            (not isinstance(stmt, ast.AnnAssign) or stmt.value is not None)
-    return False
-
-
-def _derives_from(sub: ast.ClassDef, base: ast.ClassDef, ctx: FileContext, depth: int = 0) -> bool:
-    """Is `sub` a subclass of `base` (through the file's classes, by name)?"""
-    if depth > 8:
+    """Does a class-body statement bind `name` (an annotation without a value does not)?"""
+    if isinstance(stmt, ast.AnnAssign) and stmt.value is None:
         return False
-    for b in sub.bases:
-        spelled = dotted(b)
-        if spelled is None:
-            continue
-        found = ctx.top_level_classes().get(spelled) or ctx.resolve_import(spelled)
-        if found is base or (isinstance(found, ast.ClassDef) and found is not sub
-                             and _derives_from(found, base, ctx, depth + 1)):
-            return True
-    return False
+    return name in _bound_names(stmt)
+
+
+def _frozen_parameter(call: ast.AST) -> bool:
+    """`nn.Parameter(t, requires_grad=False)` (or `False` second): a parameter outside any graph."""
+    if not isinstance(call, ast.Call):
+        return False
+    flag = next((k.value for k in call.keywords if k.arg == "requires_grad"), None)
+    if flag is None and len(call.args) >= 2:
+        flag = call.args[1]
+    return isinstance(flag, ast.Constant) and flag.value is False
+
+
+def _bound_names(stmt: ast.AST) -> list[str]:
+    """The names a class-body statement binds."""
+    if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+        return [stmt.name]
+    if isinstance(stmt, ast.Assign):
+        return [n.id for t in stmt.targets for n in ast.walk(t) if isinstance(n, ast.Name)]
+    if isinstance(stmt, (ast.AnnAssign, ast.AugAssign)) and isinstance(stmt.target, ast.Name):
+        return [stmt.target.id]
+    return []
+
+
+def _bases_of(cls: ast.ClassDef, ctx: FileContext) -> list[ast.ClassDef]:
+    """The classes `cls` derives from, transitively, that this file or the run defines."""
+    out: list[ast.ClassDef] = []
+    todo = [cls]
+    while todo and len(out) < 32:
+        c = todo.pop()
+        for b in c.bases:
+            spelled = dotted(b)
+            found = (ctx.top_level_classes().get(spelled) or ctx.resolve_import(spelled)) if spelled else None
+            if isinstance(found, ast.ClassDef) and found is not cls and found not in out:
+                out.append(found)
+                todo.append(found)
+    return out
+
+
+def _statements_of(tree: ast.Module):
+    return dispatch_statements(tree.body)
 
 
 def _is_generator(fn: ast.AST) -> bool:
@@ -1227,8 +1256,10 @@ def _text(node: ast.Call) -> str:
 
 
 def _attr_grad(o: Obj) -> str:
-    if o.origin == "nn_parameter" or o.leaf:
+    if o.leaf:
         return YES
+    if o.origin == "nn_parameter":  # not a leaf: `nn.Parameter(t, requires_grad=False)`
+        return NO
     if o.origin == "buffer" or o.view_of == "factory":
         return NO
     return UNKNOWN

@@ -673,7 +673,35 @@ class ScopeFlow:
         for part in (node.lower, node.upper, node.step):
             if part is not None:
                 self.eval(part)
+                self._integral(part)
         return frozenset({CONST_KEYS["other"]})
+
+    def _integral(self, bound: ast.expr) -> None:
+        """A slice bound is an integer (Python raises on a float one): so is the tensor it is, or
+        a same-dtype reduction was taken of (`text[:, :lengths.max()]`). That tensor never required
+        grad: what autograd saved of it never was, and a write into it cannot break backward."""
+        while isinstance(bound, ast.Call) and isinstance(bound.func, ast.Attribute) and \
+                bound.func.attr in SAME_DTYPE_REDUCTIONS and not bound.args and not bound.keywords:
+            bound = bound.func.value
+        if not isinstance(bound, ast.Name):
+            return
+        keys = self.st.env.get(bound.id)
+        if not keys or len(keys) != 1:
+            return
+        k = next(iter(keys))
+        o = self.obj(k)
+        # Only an object that is one tensor here, with memory of its own (not a view that may
+        # reinterpret a float tensor's), and of no known float dtype.
+        if o is None or o.tensor == NO or o.storage != {k} or o.dtype not in ("unknown", "int") or not (
+                k[0] == "parameter" or (k[0] == "site" and k[2] == "new")):
+            return
+        st = self.st
+        st.objs[k] = o._replace(dtype="int")
+        st.grad[k] = NO
+        for s, events in list(st.saved.items()):
+            kept = frozenset(e for e in events if not _never_built(st, e))
+            if kept != events:
+                st.saved[s] = kept
 
     def _e_Tuple(self, node: ast.Tuple) -> frozenset:
         return self._literal(node, "tuple")
@@ -1174,7 +1202,8 @@ class ScopeFlow:
                 # Only a known tensor's parts are the several views of one call that cannot be
                 # written in place (`a, b = t`); a maybe-tensor's (`mel, gate = outputs`, a list
                 # in every call seen) are the parts of whatever it is.
-                out |= self._view(node, frozenset({k}), "an element", keep_grad=True, multi=o.tensor == YES)
+                out |= self._view(node, frozenset({k}), "an element", keep_grad=True,
+                                  multi=o.tensor == YES and not self._assumed_tensor(o))
             elif o.origin not in ("scalar", "none"):
                 out |= self._element_of(node, k, None)
         if maybe:
@@ -1188,6 +1217,15 @@ class ScopeFlow:
                                       nonlocal_reason=facts.nonlocal_reason or "an element of a sequence"),
                             grad=self.grad_of(maybe))
         return out
+
+    def _assumed_tensor(self, o: Obj) -> bool:
+        """A parameter a tensor only by assumption (an unannotated `forward` argument): unpacking it
+        says a sequence (`logp, score = state`) rather than the views of one tensor."""
+        if o.origin != "parameter" or not isinstance(self.scope, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            return False
+        args = self.scope.args
+        names = {s[1] for s in o.storage if s[0] == "parameter"}
+        return any(a.arg in names and a.annotation is None for a in [*args.posonlyargs, *args.args, *args.kwonlyargs])
 
     def _unpack(self, keys: frozenset, n: int, node: ast.AST) -> list[frozenset] | None:
         if len(keys) != 1:
@@ -1430,6 +1468,11 @@ _DUNDER = {
     ast.Pow: "pow", ast.MatMult: "matmul", ast.BitAnd: "and", ast.BitOr: "or", ast.BitXor: "xor",
     ast.LShift: "lshift", ast.RShift: "rshift",
 }
+
+
+# Tensor methods whose result has the dtype of the tensor (and is an integer when it is).
+SAME_DTYPE_REDUCTIONS = frozenset({"max", "min", "amax", "amin", "item", "clone", "squeeze", "flatten", "contiguous",
+                                   "detach", "cpu"})
 
 
 def _recency_free(key: Key) -> Key:

@@ -185,7 +185,7 @@ class ProjectIndex:
         if self.watch:
             self._stats[path] = _stat(path)
         index = ScopeIndex(tree, set())  # module level now; functions when asked
-        ctx = FileContext(tree, index, self.ops or load_optable(), project=self, path=path)
+        ctx = FileContext(tree, index, self.ops or load_optable(), project=self, path=path, text=src.text)
         for node in tree.body:  # whatever of it another file reaches, through any route, is its own
             if isinstance(node, (ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)):
                 self._own(node, ctx)
