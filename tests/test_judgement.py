@@ -133,6 +133,18 @@ _SLICED = """
             lengths += 1  # <-
             return (enc * lengths[:, None]).sum() + text.sum()
     """
+_COMPREHENDED = """
+    class M(nn.Module):
+        def __init__(self, dim):
+            super().__init__()
+            self.layers = nn.ModuleList([nn.Linear(dim, dim) for _ in range(3)])
+
+        def forward(self, x):
+            gates = [ELEMENT for layer in self.layers]
+            for g in gates:
+                g.mul_(2)  # <-
+            return sum(gates)
+    """
 _PARSE_LIST = """
     class M(nn.Module):
         def __init__(self):
@@ -760,6 +772,10 @@ CASES = {
             def sample(self):
                 self.eps.copy_(torch.randn(self.eps.size(0)))  # <-
         """, ("breaks", "none"), "leaf"),
+    "each element a comprehension made was saved as it was made: a loop writing them breaks backward":
+        (_COMPREHENDED.replace("ELEMENT", "torch.sigmoid(layer(x))"), ("breaks", "unsafe"), "saved by `torch.sigmoid`"),
+    "... elements nothing saved stay harmless to write":
+        (_COMPREHENDED.replace("ELEMENT", "layer(x)"), ("inplace", "unsafe"), None),
     "unpacking a tensor gives several views of one call: writing one in place raises": ("""
         class M(nn.Module):
             def forward(self, x: torch.Tensor, mask):

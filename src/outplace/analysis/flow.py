@@ -142,6 +142,7 @@ class ScopeFlow:
         # ... and the state on each way into a `return name` right after a join (return_paths).
         self._return_heads = _return_heads(self.cfg) if not call_sites else frozenset()
         self._return_edges: dict[tuple[int, int], State] = {}
+        self._made_saved: dict[int, frozenset] = {}  # id(comprehension) -> saves of every element it made
         self._run()
 
     # ---- the fixed point ----------------------------------------------------------------------------
@@ -766,6 +767,12 @@ class ScopeFlow:
                 self.st.env[name] = saved_env[name]
             else:
                 self.st.env.pop(name, None)
+        # What autograd saved of each element as the comprehension made it (`[torch.sigmoid(l(x))
+        # for l in layers]`: every element is a saved result), for a loop over it later.
+        first, last = getattr(node, "lineno", 0), getattr(node, "end_lineno", 0)
+        self._made_saved[id(node)] = frozenset(
+            e for st in (self.st.storages(self.tensor_keys(contents)),) for s in st
+            for e in self.st.saved.get(s, ()) if first <= e.line <= last and e.what.startswith("saved by"))
         return self._container(node, contents, kind)
 
     def _e_ListComp(self, node: ast.ListComp) -> frozenset:
@@ -1295,7 +1302,10 @@ class ScopeFlow:
                 # Iterating a tensor unbinds it: each element is one of several views.
                 out |= self._view(loop, frozenset({k}), "a loop element", keep_grad=True, multi=True)
             elif o.origin == "container" and o.contents:
-                out |= self._instance(loop, o.contents)
+                made = self._instance(loop, o.contents)
+                for e in self._made_saved.get(k[1], ()) if k[0] == "site" else ():
+                    self.st.add_event("saved", self.st.storages(self.tensor_keys(made)), e)
+                out |= made
             else:
                 out |= self._contents(frozenset({k}), loop)
         return out
