@@ -459,7 +459,7 @@ def _present(r, fmt: str, projects, files: list, want_source: bool, other_modes:
     if other_modes and text is not None:
         try:
             found = other_mode_fixes(text, r.findings, settings, path=str(r.path),
-                                     project=projects.index_for(r.path, files))
+                                     project=lambda: projects.index_for(r.path, files))
         except Exception:  # noqa: BLE001 - only a hint; the findings stand
             found = []
         for f, flags in found:
