@@ -20,8 +20,10 @@ from typing import Iterable, Optional
 
 import typer
 
-from outplace import __version__
+from outplace import __version__, cli_coercion
 from outplace.settings import Settings
+
+cli_coercion.install()  # plain option values without pydantic: a quarter of a warm `check`
 
 app = typer.Typer(
     add_completion=False,
