@@ -16,7 +16,7 @@ import pytest
 import typer.main
 
 from outplace import cli_coercion
-from outplace.cli import Format, app
+from outplace.cli import Format, _register_optional, app
 
 SOURCE = ("import torch\n\n\ndef f(x: torch.Tensor):\n    y = torch.sigmoid(x)\n    y *= 2\n    return y\n\n\n"
           "f(torch.ones(3, requires_grad=True).exp())\n")
@@ -56,11 +56,12 @@ def test_a_check_answered_from_the_cache_loads_no_analysis(tmp_path: Path) -> No
 
 # ---- plain option values coerced as typer coerces them --------------------------------------------
 
-SAMPLES = [None, "", "0", "1", "7", "01", "-1", " 2", "2_0", "1.5", "abc", "text", "json", "JSON", "breaks",
+SAMPLES = [None, "", "0", "1", "7", "01", "-1", " 2", "2_0", "1.5", "1e3", "abc", "text", "json", "JSON", "breaks", "x.py",
            ("a", "b"), ("1", "x"), ["json"], (), True, 0, 3, Format.text, b"x"]
 
 
 def _params():
+    _register_optional(["outplace"])  # verify, diagnose, trace, lsp too
     command = typer.main.get_command(app)
     for name, sub in sorted(command.commands.items()):
         for param in sub.params:
