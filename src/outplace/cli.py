@@ -20,8 +20,10 @@ from typing import Iterable, Optional
 
 import typer
 
-from outplace import __version__
+from outplace import __version__, cli_coercion
 from outplace.settings import Settings
+
+cli_coercion.install()  # plain option values without pydantic: a quarter of a warm `check`
 
 app = typer.Typer(
     add_completion=False,
@@ -459,7 +461,7 @@ def _present(r, fmt: str, projects, files: list, want_source: bool, other_modes:
     if other_modes and text is not None:
         try:
             found = other_mode_fixes(text, r.findings, settings, path=str(r.path),
-                                     project=projects.index_for(r.path, files))
+                                     project=lambda: projects.index_for(r.path, files))
         except Exception:  # noqa: BLE001 - only a hint; the findings stand
             found = []
         for f, flags in found:

@@ -5,7 +5,7 @@
 `flags` is what the fix needs: "--unsafe-fixes" (an unsafe fix held back), "--clone" (a finding with
 no fix now that `x = x.clone()` before the write would fix), or "--clone --unsafe-fixes". The clone
 case analyses the text once more with `clone` on, so it is asked only for files that have a finding
-without a fix.
+without a fix. `project` may be a function that makes the project index: it is called only then.
 """
 
 from __future__ import annotations
@@ -28,6 +28,8 @@ def other_mode_fixes(text: str, findings: list[Finding], settings: Settings, *, 
         return out
     from outplace.engine import check_source
 
+    if callable(project):
+        project = project()
     for f in check_source(text, replace(settings, clone=True), path=path, project=project):
         if (f.line, f.col, f.code) in unfixed and f.fix is not None:
             out.append((f, CLONE if f.fix.is_safe or settings.unsafe_fixes else BOTH))

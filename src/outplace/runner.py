@@ -20,9 +20,8 @@ from collections import deque
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection, wait
 from pathlib import Path
-from typing import Callable, Iterable, Iterator
+from typing import TYPE_CHECKING, Callable, Iterable, Iterator
 
-from outplace.analysis.project import ProjectIndex
 from outplace.cache import Cache
 from outplace.engine import ParseError, check_source_full, fix_source
 from outplace.findings import Finding
@@ -30,6 +29,9 @@ from outplace.notebook import CellMap, Notebook, is_notebook, parse_notebook
 from outplace.settings import Settings
 from outplace.source import SourceError, SourceFile, file_digest, read_source, write_source
 from outplace.suppression import UnusedNoqa
+
+if TYPE_CHECKING:  # the analysis is imported only when a file is analysed (a warm run answers all from the cache)
+    from outplace.analysis.project import ProjectIndex
 
 # Below this many files a process pool costs more than it saves.
 _PARALLEL_THRESHOLD = 8
@@ -155,7 +157,6 @@ def run(paths: Iterable[Path], settings: Settings, *, fix: bool, jobs: int | Non
     `root`: the project root, for the project index (what the files import from each other); None:
     each file alone."""
     files = list(paths)
-    roots = ProjectIndex.for_run(root, files).roots if root is not None else None
     results: dict[int, FileResult] = {}
     todo: list[int] = []
     digests: dict[str, str | None] = {}
@@ -180,6 +181,7 @@ def run(paths: Iterable[Path], settings: Settings, *, fix: bool, jobs: int | Non
                 on_done(results[i])
         else:
             todo.append(i)
+    roots = _roots(root, files) if root is not None and todo else None
     fresh = _process_all([files[i] for i in todo], settings, fix, jobs, on_done, roots)
     for i, r in zip(todo, fresh):
         results[i] = r
@@ -216,8 +218,19 @@ def _has_applicable_fix(findings: list[Finding], settings: Settings) -> bool:
     return any(f.fix is not None and (f.fix.is_safe or settings.unsafe_fixes) for f in findings)
 
 
+def _roots(root: Path, files: list[Path]) -> list[str]:
+    """The import roots of the project index (from every file of the run, not only those analysed)."""
+    from outplace.analysis.project import ProjectIndex
+
+    return ProjectIndex.for_run(root, files).roots
+
+
 def _project(roots: list[str] | None) -> ProjectIndex | None:
-    return None if roots is None else ProjectIndex(roots)
+    if roots is None:
+        return None
+    from outplace.analysis.project import ProjectIndex
+
+    return ProjectIndex(roots)
 
 
 def _process_all(files: list[Path], settings: Settings, fix: bool, jobs: int | None,
