@@ -145,6 +145,14 @@ _COMPREHENDED = """
                 g.mul_(2)  # <-
             return sum(gates)
     """
+_DICT_INPUT = """
+    class Pool(nn.Module):
+        def METHOD(self, features: dict) -> dict:
+            p = torch.softmax(features["token_embeddings"], dim=-1)
+            p.mul_(2)  # <-
+            features["sentence_embedding"] = p.sum(1)
+            return features
+    """
 _PARSE_LIST = """
     class M(nn.Module):
         def __init__(self):
@@ -776,6 +784,10 @@ CASES = {
         (_COMPREHENDED.replace("ELEMENT", "torch.sigmoid(layer(x))"), ("breaks", "unsafe"), "saved by `torch.sigmoid`"),
     "... elements nothing saved stay harmless to write":
         (_COMPREHENDED.replace("ELEMENT", "layer(x)"), ("inplace", "unsafe"), None),
+    "what `forward` is given in a dict is its input, in a graph like a tensor argument (sentence-transformers)":
+        (_DICT_INPUT.replace("METHOD", "forward"), ("breaks", "unsafe"), "saved by `torch.softmax`"),
+    "... a helper's dict argument says nothing either way":
+        (_DICT_INPUT.replace("METHOD", "pool"), ("inplace", "unsafe"), "if that op's inputs required grad"),
     "unpacking a tensor gives several views of one call: writing one in place raises": ("""
         class M(nn.Module):
             def forward(self, x: torch.Tensor, mask):

@@ -1263,10 +1263,13 @@ class ScopeFlow:
         base = dotted(node.value) if isinstance(node, ast.Subscript) else None  # type: ignore[attr-defined]
         what = f"an element of `{base}`" if base else "an element of a container"
         origin = o.origin if o is not None and o.origin == "tensors" else "element"
+        # What a `forward` is given in a dict or list (`features["token_embeddings"]`) is its input,
+        # as a tensor argument is: evidence of a graph. Elsewhere, nothing says either way.
+        batch = key[0] == "parameter" and _is_forward(self.scope)
         return self.new(node, Obj(MAYBE if origin != "tensors" else YES, "element" if origin == "element" else "parameter",
                                   label=what, storage=frozenset(),
                                   nonlocal_reason=f"{what}: the container may hold other references to it"),
-                        grad=UNKNOWN)
+                        grad=MAYBE if batch else UNKNOWN)
 
     def _elements(self, loop: ast.AST, iterable: frozenset, expr: ast.AST) -> frozenset:
         """What a `for` loop's target is bound to on each iteration."""
