@@ -24,10 +24,10 @@ EVERYTHING = Settings(unsafe_fixes=True, clone=True, hazards=HAZARDS)
 CALLER = "\n\ndef _train():\n    x = torch.randn(3, requires_grad=True)\n    return {calls}\n"
 
 
-def _check(code: str, settings: Settings = EVERYTHING, **kwargs) -> dict[int, object]:
-    """Findings by line (one per line in these programs)."""
+def _check(code: str) -> dict[int, object]:
+    """Findings by line, every hazard and fix reported (one finding per line in these programs)."""
     found = {}
-    for f in check_source(textwrap.dedent(code), settings, **kwargs):
+    for f in check_source(textwrap.dedent(code), EVERYTHING):
         assert f.line not in found, (f, found[f.line])
         found[f.line] = f
     return found
