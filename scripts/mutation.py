@@ -54,6 +54,7 @@ RULE_TESTS = (
 # shapes go before the slow rule properties.
 ANALYSIS_TESTS = (
     "tests/test_judgement.py", "tests/test_judgement_table.py", "tests/test_analysis_mutants.py", "tests/test_scopes.py",
+    "tests/test_cfg.py", "tests/test_guards.py",  # main's, for cfg.py and guards.py (dropped where missing)
     "tests/test_rule_fixtures.py", "tests/test_engine_edits.py", "tests/test_noqa.py", "tests/test_adversarial.py",
     "tests/test_engine.py", "tests/test_adversarial_properties.py", "tests/test_codemod_commands.py",
     "tests/test_torchfacts.py::test_analysis_classifies_calls_like_the_generator",
