@@ -49,9 +49,20 @@ RULE_TESTS = (
     "tests/test_engine_edits.py", "tests/test_codemod_commands.py", "tests/test_properties.py",
     "tests/test_rule_golden_runs.py", "tests/test_rule_properties.py",
 )
+# The judgement model's own tests (hazard levels, saved tensors, aliases, summaries, caller flows)
+# decide most analysis/ mutants in seconds; the adversarial programs and their generated alias
+# shapes go before the slow rule properties.
+ANALYSIS_TESTS = (
+    "tests/test_judgement.py", "tests/test_judgement_table.py", "tests/test_analysis_mutants.py", "tests/test_scopes.py",
+    "tests/test_cfg.py", "tests/test_guards.py",  # main's, for cfg.py and guards.py (dropped where missing)
+    "tests/test_rule_fixtures.py", "tests/test_engine_edits.py", "tests/test_noqa.py", "tests/test_adversarial.py",
+    "tests/test_engine.py", "tests/test_adversarial_properties.py", "tests/test_codemod_commands.py",
+    "tests/test_torchfacts.py::test_analysis_classifies_calls_like_the_generator",
+    "tests/test_rule_golden_runs.py", "tests/test_properties.py", "tests/test_rule_properties.py",
+)
 GROUPS = (
     Group("rules", ("codemods",), RULE_TESTS),
-    Group("analysis", ("src/outplace/analysis",), ("tests/test_scopes.py", *RULE_TESTS)),
+    Group("analysis", ("src/outplace/analysis",), ANALYSIS_TESTS),
     Group("engine", ("src/outplace/engine.py",), ("tests/test_safety_nets.py", *RULE_TESTS)),
     Group("source", ("src/outplace/source.py",), ("tests/test_source.py", "tests/test_source_edges.py",
                                                   "tests/test_safety_nets.py", "tests/test_robustness.py")),

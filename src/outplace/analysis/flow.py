@@ -274,7 +274,7 @@ class ScopeFlow:
     # ---- steps --------------------------------------------------------------------------------------
     def _step(self, step: Step) -> None:
         kind, node = step
-        self._line = getattr(node, "lineno", self._line)
+        self._line = getattr(getattr(node, "context_expr", node), "lineno", self._line)  # `with` items: their expression
         off = self._grad_off.get(id(node))
         if off is None:
             off = self._grad_off[id(node)] = self.ctx.grad_disabled(node)
