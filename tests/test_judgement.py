@@ -788,6 +788,219 @@ CASES = {
         (_DICT_INPUT.replace("METHOD", "forward"), ("breaks", "unsafe"), "saved by `torch.softmax`"),
     "... a helper's dict argument says nothing either way":
         (_DICT_INPUT.replace("METHOD", "pool"), ("inplace", "unsafe"), "if that op's inputs required grad"),
+    "interprocedural review: a `@staticmethod` called through `self` gets no `self`: what it returns is its second argument": ("""
+        import torch
+        import torch.nn as nn
+        import torch.nn.functional as F
+
+        class Net(nn.Module):
+            @staticmethod
+            def second(x, y):
+                return y
+
+            def forward(self, a, b):
+                g = torch.sigmoid(b)
+                r = self.second(torch.tanh(a), g)
+                s = r.sin()
+                r.mul_(2)  # <-
+                return g * 1.0, r * 1.0, s
+        """, ("breaks", "unsafe"), None),
+    "interprocedural review: an `nn.ModuleList` appended to after it is built may hold what was appended (`nn.Identity()`)": ("""
+        import torch
+        import torch.nn as nn
+        import torch.nn.functional as F
+
+
+        class Net(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.blocks = nn.ModuleList([nn.Linear(4, 4)])
+                self.blocks.append(nn.Identity())
+
+            def forward(self, a, b):
+                g = torch.sigmoid(b)
+                r = self.blocks[-1](g)
+                s = r.sin()
+                r.mul_(2)  # <-
+                return g * 1.0, r * 1.0, s
+        """, ("breaks", "unsafe"), None),
+    "interprocedural review: the list behind `nn.Sequential(*layers)` changed by `layers[0] = ...` may hold anything": ("""
+        import torch
+        import torch.nn as nn
+        import torch.nn.functional as F
+
+        class Net(nn.Module):
+            def __init__(self):
+                super().__init__()
+                layers = [nn.Linear(4, 4)]
+                layers[0] = nn.Identity()
+                self.body = nn.Sequential(*layers)
+
+            def forward(self, a, b):
+                g = torch.sigmoid(b)
+                r = self.body(g)
+                s = r.sin()
+                r.mul_(2)  # <-
+                return g * 1.0, r * 1.0, s
+        """, ("breaks", "unsafe"), None),
+    "interprocedural review: a slice of an `nn.Sequential` may be empty: it returns its input": ("""
+        import torch
+        import torch.nn as nn
+        import torch.nn.functional as F
+
+
+        class Net(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.body = nn.Sequential(nn.Linear(4, 4), nn.GELU())
+
+            def forward(self, a, b):
+                g = torch.sigmoid(b)
+                r = self.body[:0](g)
+                s = r.sin()
+                r.mul_(2)  # <-
+                return g * 1.0, r * 1.0, s
+        """, ("breaks", "unsafe"), None),
+    "interprocedural review: `nn.GELU() if act is None else act()`: the unknown arm may be any module": ("""
+        import torch
+        import torch.nn as nn
+        import torch.nn.functional as F
+
+
+        class Net(nn.Module):
+            def __init__(self, act_layer=None):
+                super().__init__()
+                self.act = nn.GELU() if act_layer is None else act_layer()
+
+            def forward(self, a, b):
+                g = torch.sigmoid(b)
+                r = self.act(g)
+                s = r.sin()
+                r.mul_(2)  # <-
+                return g * 1.0, r * 1.0, s
+        """, ("breaks", "unsafe"), None),
+    "interprocedural review: a helper may return a parameter left to its tensor default": ("""
+        import torch
+        import torch.nn as nn
+        import torch.nn.functional as F
+
+        ZERO = torch.ones(3, 4)
+
+
+        def pick(x, other=ZERO):
+            if bool(x.sum() > 100):
+                return x
+            return other
+
+
+        class Net(nn.Module):
+            def forward(self, a, b):
+                g = torch.sigmoid(b)
+                r = pick(torch.tanh(a))
+                s = r.sin()
+                r.mul_(2)  # <-
+                return g * 1.0, r * 1.0, s, ZERO * 1.0
+        """, ("breaks", "unsafe"), None),
+    "interprocedural review: a helper's new result it also keeps on `self` is another reference": ("""
+        import torch
+        import torch.nn as nn
+        import torch.nn.functional as F
+
+
+
+
+        class Net(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.hist = []
+                self.last = None
+
+            def step(self, x):
+                y = torch.tanh(x)
+                self.last = y
+                return y
+
+            def forward(self, a, b):
+                r = self.step(b)
+                s = r.sin()
+                r.mul_(2)  # <-
+                return r * 1.0, s, self.last * 1.0
+        """, ("breaks", "unsafe"), None),
+    "interprocedural review: `return y, y`: both positions of the tuple are one tensor": ("""
+        import torch
+        import torch.nn as nn
+        import torch.nn.functional as F
+
+        def dup(x):
+            y = torch.tanh(x)
+            return y, y
+
+
+        class Net(nn.Module):
+            def forward(self, a, b):
+                p, q = dup(b)
+                s = p.sin()
+                p.mul_(2)  # <-
+                return p * 1.0, s, q * 1.0
+        """, ("breaks", "unsafe"), None),
+    "interprocedural review: an imported torch name bound again at module level is not the import": ("""
+        import torch
+        import torch.nn as nn
+        import torch.nn.functional as F
+        from torch.nn.functional import gelu
+
+        FAST = True
+        if FAST:
+            def gelu(t):
+                return t
+
+
+        class Net(nn.Module):
+            def forward(self, a, b):
+                g = torch.sigmoid(b)
+                r = gelu(g)
+                s = r.sin()
+                r.mul_(2)  # <-
+                return g * 1.0, r * 1.0, s
+        """, ("breaks", "unsafe"), None),
+    "interprocedural review: a keyword argument named `self` binds a plain function's `self` parameter": ("""
+        import torch
+        import torch.nn as nn
+        import torch.nn.functional as F
+
+        def pick(x, self=None):
+            if self is None:
+                return x
+            return self
+
+
+        class Net(nn.Module):
+            def forward(self, a, b):
+                g = torch.sigmoid(b)
+                r = pick(torch.tanh(a), self=g)
+                s = r.sin()
+                r.mul_(2)  # <-
+                return g * 1.0, r * 1.0, s
+        """, ("breaks", "unsafe"), None),
+    "interprocedural review: a helper storing into the caller's dict: the dict may now hold what was passed": ("""
+        import torch
+        import torch.nn as nn
+        import torch.nn.functional as F
+
+        def put(d, v):
+            d['a'] = v
+
+
+        class Net(nn.Module):
+            def forward(self, a, b):
+                g = torch.sigmoid(b)
+                d = {'a': torch.tanh(a)}
+                put(d, g)
+                r = d['a']
+                s = r.sin()
+                r.mul_(2)  # <-
+                return g * 1.0, r * 1.0, s
+        """, ("breaks", "unsafe"), None),
     "unpacking a tensor gives several views of one call: writing one in place raises": ("""
         class M(nn.Module):
             def forward(self, x: torch.Tensor, mask):

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 
 HOOK_METHODS = frozenset({"register_forward_hook", "register_forward_pre_hook", "register_module_forward_hook",
                           "register_module_forward_pre_hook"})
+HOOK_DICTS = frozenset({"_forward_hooks", "_forward_pre_hooks", "_global_forward_hooks", "_global_forward_pre_hooks"})
 
 
 @dataclass(frozen=True)
@@ -32,6 +33,9 @@ class Rebinding:
     hooks: bool = False  # forward hooks are registered somewhere in the file
     globals_rebound: frozenset = frozenset()  # module-level names a function rebinds (`global`)
     globals_written: bool = False  # `globals()[...] = ...` / `globals().update(...)`
+    # Attribute names whose container is changed after it is built (`self.blocks.append(m)`,
+    # `m.layers[0] = nn.Identity()`, `del self.head[-1]`, `self.blocks += [...]`).
+    mutated: frozenset = frozenset()
 
     def attribute(self, name: str) -> bool:
         return self.any_attr or name in self.attrs
@@ -40,7 +44,12 @@ class Rebinding:
         return self.globals_written or name in self.globals_rebound
 
 
-CALL_WORDS = ("setattr(", "delattr(", "register_forward", "register_module_forward", "globals()", "vars()")
+CALL_WORDS = ("setattr(", "delattr(", "register_forward", "register_module_forward", "globals()", "vars()",
+              "add_module(", "register_module(", "_modules", "_forward_hooks", "_forward_pre_hooks", "__dict__")
+
+
+CONTAINER_MUTATORS = frozenset({"append", "extend", "insert", "pop", "remove", "clear", "update", "setdefault",
+                                "__setitem__", "__delitem__", "popitem"})
 
 
 def scan(tree: ast.Module, text: str | None = None) -> Rebinding:
@@ -48,11 +57,23 @@ def scan(tree: ast.Module, text: str | None = None) -> Rebinding:
     is in it (walking every expression of a file costs as much as parsing it)."""
     attrs: set[str] = set()
     rebound: set[str] = set()
+    mutated: set[str] = set()
     globals_written = False
     for stmt in statements(tree.body):
         if isinstance(stmt, ast.Global):
             rebound.update(stmt.names)
-        elif isinstance(stmt, (ast.Assign, ast.AugAssign, ast.AnnAssign, ast.Delete, ast.For, ast.AsyncFor,
+        if isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Call):
+            func = stmt.value.func
+            if isinstance(func, ast.Attribute) and func.attr in CONTAINER_MUTATORS and \
+                    isinstance(func.value, ast.Attribute):
+                mutated.add(func.value.attr)
+        if isinstance(stmt, ast.AugAssign) and isinstance(stmt.target, ast.Attribute):
+            mutated.add(stmt.target.attr)
+        if isinstance(stmt, (ast.Assign, ast.Delete)):
+            for t in stmt.targets:
+                if isinstance(t, ast.Subscript) and isinstance(t.value, ast.Attribute):
+                    mutated.add(t.value.attr)
+        if isinstance(stmt, (ast.Assign, ast.AugAssign, ast.AnnAssign, ast.Delete, ast.For, ast.AsyncFor,
                                ast.With, ast.AsyncWith)):
             for t in _targets(stmt):
                 if isinstance(t, ast.Name):
@@ -67,12 +88,22 @@ def scan(tree: ast.Module, text: str | None = None) -> Rebinding:
     any_attr = hooks = False
     if text is None or any(w in text for w in CALL_WORDS):
         for node in ast.walk(tree):
+            if isinstance(node, ast.Attribute) and node.attr in ("_modules", "__dict__"):
+                any_attr = True  # `self._modules["act"] = ...`, `vars(m)` / `m.__dict__[...]`: any attribute
+                continue
+            if isinstance(node, ast.Attribute) and node.attr in HOOK_DICTS:
+                hooks = True
+                continue
             if not isinstance(node, ast.Call):
                 continue
             func = node.func
             name = func.id if isinstance(func, ast.Name) else func.attr if isinstance(func, ast.Attribute) else ""
-            if name in ("setattr", "delattr") and len(node.args) >= 2:
-                key = node.args[1]
+            if name in ("add_module", "register_module") and node.args and isinstance(node.args[0], ast.Constant) \
+                    and isinstance(node.args[0].value, str):
+                attrs.add(node.args[0].value)
+            elif name in ("add_module", "register_module"):
+                any_attr = True
+            elif (key := _attribute_name_argument(name, node)) is not None:
                 if isinstance(key, ast.Constant) and isinstance(key.value, str):
                     attrs.add(key.value)
                 else:
@@ -82,7 +113,7 @@ def scan(tree: ast.Module, text: str | None = None) -> Rebinding:
             elif name in ("update", "setdefault", "__setitem__", "pop") and isinstance(func, ast.Attribute) and \
                     _calls_globals(func.value):
                 globals_written = True
-    return Rebinding(frozenset(attrs), any_attr, hooks, frozenset(rebound), globals_written)
+    return Rebinding(frozenset(attrs), any_attr, hooks, frozenset(rebound), globals_written, frozenset(mutated))
 
 
 def statements(body: list):
@@ -107,6 +138,18 @@ def _targets(stmt: ast.stmt) -> list:
     if isinstance(stmt, (ast.With, ast.AsyncWith)):
         return [i.optional_vars for i in stmt.items if i.optional_vars is not None]
     return [stmt.target]
+
+
+def _attribute_name_argument(name: str, call: ast.Call) -> ast.AST | None:
+    """The name argument of `setattr(obj, NAME, v)`, `delattr(obj, NAME)`, `obj.__setattr__(NAME, v)`,
+    `nn.Module.__setattr__(self, NAME, v)`; None for any other call."""
+    args = call.args
+    if name in ("setattr", "delattr"):
+        return args[1] if len(args) >= 2 else None
+    if name in ("__setattr__", "__delattr__"):
+        unbound = len(args) >= (3 if name == "__setattr__" else 2)
+        return args[1] if unbound else (args[0] if args else None)
+    return None
 
 
 def _calls_globals(expr: ast.AST) -> bool:

@@ -42,6 +42,7 @@ MAX_CANDIDATE_CALLS = 12
 # How deep summaries of calls within summaries go (a forward calling a block calling attention...).
 MAX_SUMMARY_DEPTH = 2
 # Decorators after which a call of the function still does what its body does.
+BUILTIN_DECORATORS = frozenset({"staticmethod", "classmethod"})
 PLAIN_DECORATORS = frozenset({
     "staticmethod", "classmethod", "abc.abstractmethod", "abstractmethod", "typing.overload", "overload",
     "typing.final", "final", "typing.no_type_check", "functools.wraps",
@@ -64,6 +65,7 @@ class FileContext:
         """`text`: the source (or how to get it), for the scans a word of it can spare."""
         self.tree = tree
         self._text = text
+        self._rebinding: Rebinding | None = None
         self.path = path
         self.project = project  # the ProjectIndex of the run (other files' classes and functions), or None
         if project is not None:
@@ -91,14 +93,23 @@ class FileContext:
         self._call_assigns: list[ast.Assign] = []
         self._module_attrs: dict[int, list] = {}
         self._self_call_index: dict[int, dict[str, list[ast.Call]]] = {}
-        self._rebinding: Rebinding | None = None
         self._overrides: dict[int, set[str]] | None = None
+        self._classes_all: list[ast.ClassDef] | None = None
 
     # ---- shared lookups ---------------------------------------------------------------------------------
     @property
     def imports(self) -> ImportMap:
         if self._imports is None or self._imports_seen != len(self.index.imports):
-            self._imports = ImportMap(self.index.imports)
+            imports = ImportMap(self.index.imports)
+            # A module-level name bound by more than imports (`gelu = ...`, `def gelu` under an `if`,
+            # `global F; F = ...`) may be something else when the code runs: not the import.
+            bindings = self.index.scopes[self.tree].bindings
+            rebound = self.rebinding.globals_rebound
+            for name in list(imports.names):
+                if name in rebound or any(not isinstance(b.stmt, (ast.Import, ast.ImportFrom))
+                                          for b in bindings.get(name, ())):
+                    del imports.names[name]
+            self._imports = imports
             self._imports_seen = len(self.index.imports)
         return self._imports
 
@@ -164,12 +175,28 @@ class FileContext:
         assigns, _ = self._class_facts(cls)
         return attr in assigns or attr in self._overridden().get(id(cls), ())
 
+    def _subclass_assigns(self, cls: ast.ClassDef, attr: str) -> list[tuple[ast.AST, ast.AST]]:
+        """`self.<attr> = ...` in the methods of the file's subclasses of `cls`."""
+        out: list[tuple[ast.AST, ast.AST]] = []
+        for sub in self._file_classes():
+            if sub is not cls and any(b is cls for b in _bases_of(sub, self)):
+                for method, stmt in _method_statements(sub):
+                    if isinstance(stmt, (ast.Assign, ast.AnnAssign)) and stmt.value is not None and any(
+                            isinstance(t, ast.Attribute) and isinstance(t.value, ast.Name) and t.value.id == "self"
+                            and t.attr == attr for t in (stmt.targets if isinstance(stmt, ast.Assign) else [stmt.target])):
+                        out.append((stmt.value, method))
+        return out
+
+    def _file_classes(self) -> list[ast.ClassDef]:
+        if self._classes_all is None:
+            self._classes_all = [n for n in _statements_of(self.tree) if isinstance(n, ast.ClassDef)]
+        return self._classes_all
+
     def _overridden(self) -> dict[int, set[str]]:
         """id(class) -> the names a subclass in this file binds again (one pass over the file's classes)."""
         if self._overrides is None:
             self._overrides = {}
-            classes = [n for n in _statements_of(self.tree) if isinstance(n, ast.ClassDef)]
-            for sub in classes:
+            for sub in self._file_classes():
                 names = {n for stmt in sub.body for n in _bound_names(stmt)}
                 if not names:
                     continue
@@ -444,9 +471,7 @@ class FileContext:
                                           nonlocal_reason=f"`self.{attr}` may be another callable at run time"),
                                 grad=UNKNOWN)
             if method is not None:
-                k = ("method", id(method), key)
-                st.objs[k] = Obj(NO, "method", label=f"`self.{attr}`", module=("method", method, key))
-                return frozenset({k})
+                return _method_object(st, method, key, f"`self.{attr}`")
             k = outside("attr", f"{id(cls)}.{attr}")
             if k not in st.objs:
                 flow.add_outside(k, self.class_attribute(cls, attr), _attr_grad(self.class_attribute(cls, attr)))
@@ -466,11 +491,13 @@ class FileContext:
             if attr in ("forward", "__call__"):
                 return frozenset({key})
             if info.kind == "project" and isinstance(info.node, ast.ClassDef):
-                method = self.owner_of(info.node).method_of(info.node, attr)
+                owner = self.owner_of(info.node)
+                method = owner.method_of(info.node, attr)
                 if isinstance(method, (ast.FunctionDef, ast.AsyncFunctionDef)):
-                    k = ("method", id(method), key)
-                    st.objs[k] = Obj(NO, "method", label=f"`{dotted(node) or attr}`", module=("method", method, key))
-                    return frozenset({k})
+                    if owner.dispatched_elsewhere(info.node, attr):
+                        return flow.new(node, Obj(MAYBE, "attribute", label=f"`{dotted(node) or attr}`",
+                                                  nonlocal_reason="may be another callable at run time"), grad=UNKNOWN)
+                    return _method_object(st, method, key, f"`{dotted(node) or attr}`")
             if info.kind == "torch" and _is_parameter_name(attr):
                 k = ("modattr", key, attr)
                 st.objs[k] = Obj(YES, "nn_parameter", "float", leaf=True, label=f"`{dotted(node) or attr}`",
@@ -520,16 +547,19 @@ class FileContext:
             obj = registered[attr]
         else:
             obj = None
-            for value, method in assigns.get(attr, []):
+            # (A subclass in the file may put something else there: `self.act = nn.Identity()`.)
+            for value, method in assigns.get(attr, []) + self._subclass_assigns(cls, attr):
                 o = self._attribute_value(value, cls, attr, method)
                 obj = o if obj is None else _attr_join(obj, o)
             if obj is None:
                 obj = Obj(MAYBE, "attribute", label=f"`self.{attr}`",
                           nonlocal_reason=f"`self.{attr}` is an attribute: other code holding the object sees "
                                           "the change")
-        if obj.origin == "module" and isinstance(obj.module, ModuleInfo) and self.rebinding.attribute(attr):
-            # `m.act = nn.Identity()` somewhere in the file: that module, or whatever was put there.
-            # (A tensor attribute is another reference already: its fixes are unsafe anyway.)
+        if obj.origin == "module" and isinstance(obj.module, ModuleInfo) and (
+                self.rebinding.attribute(attr) or attr in self.rebinding.mutated):
+            # `m.act = nn.Identity()` or `self.blocks.append(nn.Identity())` somewhere in the file:
+            # those modules, or whatever was put there. (A tensor attribute is another reference
+            # already: its fixes are unsafe anyway.)
             obj = obj._replace(module=ModuleInfo("container", parts=(obj.module, ModuleInfo("unknown"))))
         self._attrs[key] = obj
         return obj
@@ -636,6 +666,10 @@ class FileContext:
                 for t in (n.targets if isinstance(n, ast.Assign) else [n.target]):
                     if isinstance(t, ast.Attribute) and isinstance(t.value, ast.Name) and t.value.id == "self":
                         assigns.setdefault(t.attr, []).append((n.value, method))
+                    elif isinstance(t, (ast.Tuple, ast.List)):  # `self.act, self.n = ...`: something unknown
+                        for e in ast.walk(t):
+                            if isinstance(e, ast.Attribute) and isinstance(e.value, ast.Name) and e.value.id == "self":
+                                assigns.setdefault(e.attr, []).append((_UNKNOWN_VALUE, method))
             elif isinstance(n, ast.AugAssign) and isinstance(n.target, ast.Attribute):
                 pass
             elif isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute) and n.args \
@@ -677,6 +711,11 @@ class FileContext:
                         self.owner_of(other).is_module_class(other, depth + 1):
                     return True
         return False
+
+    def sliced_modules(self, flow: ScopeFlow, node: ast.AST, o: Obj) -> frozenset:
+        """A slice of a module container: its modules, or the identity of an empty slice."""
+        info = o.module if isinstance(o.module, ModuleInfo) else ModuleInfo("unknown")
+        return flow.new(node, o._replace(module=ModuleInfo("container", parts=(info, SKIP))))
 
     def module_element(self, flow: ScopeFlow, node: ast.AST, key: Key, o: Obj) -> frozenset:
         info = o.module
@@ -1049,9 +1088,13 @@ class FileContext:
     def plain_decorators(self, fn: ast.AST) -> bool:
         """Does every decorator of `fn` leave a call of it what the body does (`staticmethod`,
         `torch.no_grad()`, `torch.jit.script`...)? Any other may cache, wrap or replace it."""
+        module_names = self.index.scopes[self.tree].bindings
         for d in getattr(fn, "decorator_list", ()):
             target = d.func if isinstance(d, ast.Call) else d
-            q = self.imports.qualname(target) or dotted(target) or ""
+            q = self.imports.qualname(target)
+            if q is None and isinstance(target, ast.Name) and target.id in BUILTIN_DECORATORS and \
+                    target.id not in module_names:
+                q = target.id  # the builtin, not a name the file binds
             if q not in PLAIN_DECORATORS:
                 return False
         return True
@@ -1176,6 +1219,21 @@ def _number_annotation(ann: ast.AST) -> str | None:
     if isinstance(ann, ast.Name) and ann.id in ("int", "float", "bool"):
         return ann.id
     return None
+
+
+_UNKNOWN_VALUE = ast.Name(id="<unknown>", ctx=ast.Load())  # a value outplace cannot see (a tuple target's part)
+
+
+def _method_object(st: State, method: ast.AST, receiver: Key, label: str) -> frozenset:
+    """`obj.method` of one of the run's classes: bound to `obj`, or the plain function when it is a
+    `@staticmethod` (called through an instance, it gets no `self`)."""
+    if _is_static_method(method):
+        k = ("function", id(method))
+        st.objs[k] = Obj(NO, "function", label=label, module=("function", method))
+        return frozenset({k})
+    k = ("method", id(method), receiver)
+    st.objs[k] = Obj(NO, "method", label=label, module=("method", method, receiver))
+    return frozenset({k})
 
 
 def _is_static_method(fn: ast.AST) -> bool:

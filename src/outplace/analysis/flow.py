@@ -445,7 +445,8 @@ class ScopeFlow:
             op = "`[...] =`" if isinstance(stmt, ast.Assign) else f"`[...] {_AUG[type(stmt.op)]}=`"  # type: ignore[attr-defined]
             self._write(stmt, target.value, tensors, value, how, op)
         others = base - tensors
-        if others:
+        if others or any(self.obj(k).tensor != YES for k in tensors):
+            # (A maybe-tensor may be a dict or list that keeps what is stored in it.)
             self._escape(value, f"stored in `{ast.unparse(target.value)}[...]` on line {target.lineno}")
             for k in others:
                 o = self.obj(k)
@@ -803,7 +804,12 @@ class ScopeFlow:
     # ---- calls ----------------------------------------------------------------------------------------
     def _e_Call(self, node: ast.Call) -> frozenset:
         func = node.func
-        q = self.ctx.imports.qualname(func)
+        head = func
+        while isinstance(head, ast.Attribute):
+            head = head.value
+        # An imported name the scope binds again (a parameter `F`, `for act in ...`) is not the import.
+        q = self.ctx.imports.qualname(func) if not (isinstance(head, ast.Name) and head.id in self.locals and any(
+            not isinstance(b.stmt, (ast.Import, ast.ImportFrom)) for b in self.info.bindings[head.id])) else None
         if q is not None and (q == "torch" or q.startswith("torch.")):
             inputs = self._args(node)
             return self.ctx.torch_call(self, node, q, inputs)
@@ -1247,7 +1253,9 @@ class ScopeFlow:
         if o is not None and o.origin == "plain" and o.tensor == NO:
             return frozenset({CONST_KEYS["plain"]})
         if isinstance(index, ast.Slice) and o is not None and o.origin == "module":
-            return frozenset({key})  # `self.blocks[:-1]`: some of the same modules
+            # `self.blocks[:-1]`: some of the same modules, in order, or none at all (`[:0]`, an empty
+            # chain, returns its input): what they save counts, and the input may come back.
+            return self.ctx.sliced_modules(self, node, o)
         if isinstance(index, ast.Slice) and o is not None and o.tensor == NO:
             # A slice of a list is a list (of the same elements), not an element.
             contents = o.contents if o.origin == "container" else self._element_of(node, key, None)

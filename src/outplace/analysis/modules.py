@@ -202,17 +202,24 @@ class ModuleBuilder:
         if not isinstance(expr, ast.Name) or scope is None:
             return None
         out: list[ModuleInfo] = []
+        understood: set[int] = set()
         found = self._build_list(expr.id, getattr(scope, "body", []), scope, depth, out, optional_part=False,
-                                 before=expr)
+                                 before=expr, understood=understood)
+        if found and _other_uses(expr.id, scope, expr, understood):
+            # Changed, read or rebound in a way not followed (`layers[0] = ...`, `del layers[-1]`, a
+            # helper given the list, an `except:` branch): it may hold anything as well.
+            out.append(UNKNOWN_MODULE)
         return out if found else None
 
     def _build_list(self, name: str, body: list[ast.stmt], scope: ast.AST, depth: int, out: list[ModuleInfo],
-                    optional_part: bool, before: ast.AST) -> bool:
+                    optional_part: bool, before: ast.AST, understood: set[int] | None = None) -> bool:
         found = False
+        understood = set() if understood is None else understood
         for stmt in body:
             if stmt.lineno >= before.lineno:  # type: ignore[attr-defined]
                 break
             if isinstance(stmt, ast.Assign) and any(isinstance(t, ast.Name) and t.id == name for t in stmt.targets):
+                understood.add(id(stmt))
                 out.clear()
                 got = self.list_members(stmt.value, scope, depth) if isinstance(stmt.value, (ast.List, ast.Tuple)) \
                     else ([] if isinstance(stmt.value, ast.Call) and isinstance(stmt.value.func, ast.Name)
@@ -225,6 +232,7 @@ class ModuleBuilder:
             elif isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Call) and \
                     isinstance(stmt.value.func, ast.Attribute) and isinstance(stmt.value.func.value, ast.Name) and \
                     stmt.value.func.value.id == name and stmt.value.func.attr in ("append", "extend", "insert"):
+                understood.add(id(stmt))
                 call = stmt.value
                 if call.func.attr == "append" and call.args:  # type: ignore[attr-defined]
                     added = [self.info(call.args[0], scope, depth + 1) or UNKNOWN_MODULE]
@@ -234,17 +242,19 @@ class ModuleBuilder:
                     added = [UNKNOWN_MODULE]
                 out += [optional(m) if optional_part else m for m in added]
             elif isinstance(stmt, ast.AugAssign) and isinstance(stmt.target, ast.Name) and stmt.target.id == name:
+                understood.add(id(stmt))
                 added = self.list_members(stmt.value, scope, depth + 1) or [UNKNOWN_MODULE]
                 out += [optional(m) if optional_part else m for m in added]
             elif isinstance(stmt, ast.If):
-                found |= self._build_list(name, stmt.body, scope, depth, out, True, before)
-                found |= self._build_list(name, stmt.orelse, scope, depth, out, True, before)
+                found |= self._build_list(name, stmt.body, scope, depth, out, True, before, understood)
+                found |= self._build_list(name, stmt.orelse, scope, depth, out, True, before, understood)
             elif isinstance(stmt, (ast.For, ast.AsyncFor, ast.While)):
                 # Each iteration appends the body's members again: twice shows what follows what.
                 for _ in range(2):
-                    found |= self._build_list(name, stmt.body, scope, depth, out, True, before)
+                    found |= self._build_list(name, stmt.body, scope, depth, out, True, before, understood)
             elif isinstance(stmt, (ast.With, ast.AsyncWith, ast.Try)):
-                found |= self._build_list(name, stmt.body, scope, depth, out, optional_part, before)
+                # (A `try` body, or a `with` whose manager may swallow an exception, may stop early.)
+                found |= self._build_list(name, stmt.body, scope, depth, out, True, before, understood)
         return found
 
     # ---- names and definitions ------------------------------------------------------------------------
@@ -325,10 +335,39 @@ class ModuleBuilder:
         return found
 
 
+_HEADERS = {ast.If: ("test",), ast.While: ("test",), ast.For: ("target", "iter"), ast.AsyncFor: ("target", "iter"),
+            ast.With: ("items",), ast.AsyncWith: ("items",), ast.Try: ("handlers",), ast.FunctionDef: (),
+            ast.AsyncFunctionDef: (), ast.ClassDef: ()}
+
+
+def _other_uses(name: str, scope: ast.AST, before: ast.AST, understood: set[int]) -> bool:
+    """Is the list `name` mentioned before `before` by a statement the list builder did not follow?"""
+    from outplace.analysis.dispatch import statements
+
+    line = getattr(before, "lineno", 0)
+    for stmt in statements(getattr(scope, "body", [])):
+        if id(stmt) in understood or stmt.lineno > line:
+            continue
+        if type(stmt) in _HEADERS:
+            parts = [getattr(stmt, f) for f in _HEADERS[type(stmt)]]
+            nodes = [n for p in parts for x in (p if isinstance(p, list) else [p]) for n in ast.walk(x)]
+        elif stmt.lineno <= line <= getattr(stmt, "end_lineno", stmt.lineno) and any(n is before for n in ast.walk(stmt)):
+            nodes = [n for n in ast.walk(stmt) if n is not before]  # the statement that uses it: its other parts
+        else:
+            nodes = list(ast.walk(stmt))
+        if hasattr(ast, "Match") and isinstance(stmt, ast.Match):
+            nodes = list(ast.walk(stmt.subject)) + [n for c in stmt.cases for n in ast.walk(c.pattern)]
+        if any(isinstance(n, ast.Name) and n.id == name for n in nodes):
+            return True
+    return False
+
+
 def _either(a: ModuleInfo | None, b: ModuleInfo | None) -> ModuleInfo | None:
+    """`a if t else b`: either; an arm that builds no module outplace knows may be any
+    (`nn.GELU() if act_layer is None else act_layer()`)."""
     if a is None and b is None:
         return None
-    return ModuleInfo("container", parts=tuple(p for p in (a, b) if p is not None))
+    return ModuleInfo("container", parts=(a or UNKNOWN_MODULE, b or UNKNOWN_MODULE))
 
 
 def _own_returns(fn: ast.AST):

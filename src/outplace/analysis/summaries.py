@@ -39,6 +39,7 @@ class ResultPart:
     contents: "ResultPart | None" = None  # for a returned container (`x.chunk(2)`): what it holds
     fresh_grad: str = NO  # may the new tensor require grad whatever the arguments (module parameters)
     saved_maybe: bool = False  # only some of the new tensors it may be were saved
+    kept: bool = False  # the new tensor is also kept by the function (`self.last = y; return y`)
 
 
 @dataclass(frozen=True)
@@ -55,6 +56,7 @@ class Summary:
     saves: tuple
     escapes: frozenset  # parameters stored where the caller cannot see
     graph: str = NO  # the function itself builds a graph (it uses module parameters): MAYBE
+    parts_share: bool = False  # two positions of the returned tuple may be (views of) one tensor
 
 
 def summarize(flow: ScopeFlow) -> Summary:
@@ -71,12 +73,16 @@ def summarize(flow: ScopeFlow) -> Summary:
         elems = _tuple_elems(keys, st)
         lengths.add(len(elems) if elems is not None else -1)
     is_tuple = len(lengths) == 1 and -1 not in lengths and bool(returns)
+    parts_share = False
     for keys, st in returns:
         elems = _tuple_elems(keys, st) if is_tuple else None
         if elems is None:
             parts.append([_part(keys, st, param_storage)])
         else:
             parts.append([_part(e, st, param_storage) for e in elems])
+            reached = [st.reach(e) for e in elems]  # `return y, y`, `return y, y.t()`
+            parts_share = parts_share or any(not a.isdisjoint(b) for i, a in enumerate(reached)
+                                             for b in reached[i + 1:])
     if not returns:
         joined: tuple = (ResultPart(),)  # returns None
     else:
@@ -92,7 +98,7 @@ def summarize(flow: ScopeFlow) -> Summary:
     graph = NO
     for part in joined:
         graph = tri_or(graph, part.fresh_grad)
-    return Summary(name, joined, is_tuple, writes, saves, escapes, graph)
+    return Summary(name, joined, is_tuple, writes, saves, escapes, graph, parts_share)
 
 
 def _needs(flow: ScopeFlow, event: Event, param_storage: dict) -> frozenset | None:
@@ -162,6 +168,7 @@ def _part(keys: frozenset, st, param_storage: dict, depth: int = 0) -> ResultPar
     fresh: Obj | None = None
     saved = None
     tensor = NO
+    kept = False
     from outplace.analysis.flow import CONSTS
 
     for k in keys:
@@ -180,6 +187,7 @@ def _part(keys: frozenset, st, param_storage: dict, depth: int = 0) -> ResultPar
             continue
         if o.tensor != NO and o.origin in ("fresh", "factory", "leaf"):
             fresh = o if fresh is None else obj_join(fresh, o)
+            kept = kept or any(not e.what.startswith("returned") for s in o.storage for e in st.escaped.get(s, ()))
             for s in o.storage:
                 g = st.grad.get(s, NO)
                 fresh_grad = tri_or(fresh_grad, MAYBE if g in (MAYBE, YES) else NO)
@@ -198,7 +206,7 @@ def _part(keys: frozenset, st, param_storage: dict, depth: int = 0) -> ResultPar
             continue
         unknown = True
     return ResultPart(frozenset(params), views, multi, fresh, saved, unknown, tensor, contents, fresh_grad,
-                      saved is not None and unsaved_fresh)
+                      saved is not None and unsaved_fresh, kept)
 
 
 def _join_parts(parts) -> ResultPart:
@@ -212,7 +220,8 @@ def _join_parts(parts) -> ResultPart:
                          out.tensor if out.tensor == p.tensor else MAYBE, contents,
                          tri_or(out.fresh_grad, p.fresh_grad),
                          out.saved_maybe or p.saved_maybe or (bool(out.saved) != bool(p.saved)
-                                                              and (out.fresh is not None and p.fresh is not None)))
+                                                              and (out.fresh is not None and p.fresh is not None)),
+                         out.kept or p.kept)
     return out
 
 
@@ -253,10 +262,18 @@ def apply_summary(flow: ScopeFlow, node: ast.Call, summary: Summary, fn: ast.AST
     for p in summary.writes:
         if p in args and flow.tensor_keys(args[p]):
             flow.st.raise_grad(flow.st.storages(flow.tensor_keys(args[p])), grad)
+        # A container the function stores into (`d["a"] = v`): it may now hold any argument.
+        passed = frozenset().union(*args.values()) if args else frozenset()
+        for k in args.get(p, frozenset()):
+            o = flow.st.objs.get(k)
+            if o is not None and o.origin == "container":
+                flow.st.objs[k] = o._replace(contents=o.contents | passed, elems=None)
     closure = _closure_values(flow, fn)
     results = [_result(flow, node, part, args, label, grad, i, closure) for i, part in enumerate(summary.result)]
     if summary.is_tuple:
         contents: frozenset = frozenset().union(*results) if results else frozenset()
+        if summary.parts_share:  # `return y, y`: each position may be any of them
+            results = [contents for _ in results]
         return flow._container(node, contents, "tuple", tuple(results))
     return results[0] if results else frozenset()
 
@@ -280,6 +297,7 @@ def _result(flow: ScopeFlow, node: ast.Call, part: ResultPart, args: dict, label
             closure: frozenset = frozenset()) -> frozenset:
     out: frozenset = frozenset()
     marker = flow.marker(node, i)
+    defaulted = any(p not in args for p in part.params)  # `def pick(x, other=ONES)`: what the default holds
     if part.params:
         src: frozenset = frozenset()
         for p in part.params:
@@ -297,11 +315,13 @@ def _result(flow: ScopeFlow, node: ast.Call, part: ResultPart, args: dict, label
             what = "saved" if not part.saved_maybe else "may be saved"
             flow.st.add_event("saved", flow.st.storages(made),
                               Event(f"{what} by {part.saved} inside {label}", getattr(node, "lineno", 0), level))
+        if part.kept:  # the function also keeps it (`self.last = y`): that reference sees a write
+            flow.st.add_event("escaped", flow.st.storages(made), Event(f"kept by {label}", getattr(node, "lineno", 0)))
         out |= made
     if part.contents is not None:
         inner = _result(flow, node, part.contents, args, label, grad, i + 100, closure)
         out |= flow._container(flow.marker(node, i + 200), inner, "tuple")
-    if part.unknown or (not out and part.tensor != NO):
+    if part.unknown or defaulted or (not out and part.tensor != NO):
         related: frozenset = closure
         for v in args.values():
             related |= v
@@ -351,7 +371,7 @@ def _bind_arguments(fn: ast.AST, inputs: dict, bound_self: bool) -> dict:
             add(name, starred)
     names = {a.arg for a in params}
     for k, v in inputs.items():
-        if not isinstance(k, str) or k in ("*args", "**kwargs", SELF) or k == "self":
+        if not isinstance(k, str) or k in ("*args", "**kwargs") or (k == SELF and bound_self):
             continue
         if k in names:
             add(k, v)
