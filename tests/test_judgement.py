@@ -1001,6 +1001,139 @@ CASES = {
                 r.mul_(2)  # <-
                 return g * 1.0, r * 1.0, s
         """, ("breaks", "unsafe"), None),
+    "interprocedural review: `super().pick(...)` runs a base's method, not this class's": ("""
+        import torch
+        import torch.nn as nn
+        import torch.nn.functional as F
+
+        class Base(nn.Module):
+            def pick(self, x):
+                return x
+
+
+        class Net(Base):
+            def pick(self, x):
+                return x * 1.0
+
+            def forward(self, a, b):
+                g = torch.sigmoid(b)
+                r = super().pick(g)
+                s = r.sin()
+                r.mul_(2)  # <-
+                return g * 1.0, r * 1.0, s
+        """, ("breaks", "unsafe"), None),
+    "interprocedural review: a `def` under an `if` in the class body: which method exists depends on the run": ("""
+        import torch
+        import torch.nn as nn
+        import torch.nn.functional as F
+        SAME = True
+
+        class Net(nn.Module):
+            def pick(self, x):
+                return x * 1.0
+
+            if SAME:
+                def pick(self, x):
+                    return x
+
+            def forward(self, a, b):
+                g = torch.sigmoid(b)
+                r = self.pick(g)
+                s = r.sin()
+                r.mul_(2)  # <-
+                return g * 1.0, r * 1.0, s
+        """, ("breaks", "unsafe"), None),
+    "interprocedural review: `act()` where `act` is a parameter, not the module-level factory of that name": ("""
+        import torch
+        import torch.nn as nn
+        import torch.nn.functional as F
+
+        def act():
+            return nn.GELU()
+
+
+        class Net(nn.Module):
+            def __init__(self, act=nn.Identity):
+                super().__init__()
+                self.act = act()
+
+            def forward(self, a, b):
+                g = torch.sigmoid(b)
+                r = self.act(g)
+                s = r.sin()
+                r.mul_(2)  # <-
+                return g * 1.0, r * 1.0, s
+        """, ("breaks", "unsafe"), None),
+    "interprocedural review: a local module name rebound by a `for` target": ("""
+        import torch
+        import torch.nn as nn
+        import torch.nn.functional as F
+
+
+        class Net(nn.Module):
+            def __init__(self):
+                super().__init__()
+                act = nn.GELU()
+                for act in [nn.Identity()]:
+                    pass
+                self.act = act
+
+            def forward(self, a, b):
+                g = torch.sigmoid(b)
+                r = self.act(g)
+                s = r.sin()
+                r.mul_(2)  # <-
+                return g * 1.0, r * 1.0, s
+        """, ("breaks", "unsafe"), None),
+    "interprocedural review: several bases defining a method: the method resolution order decides": ("""
+        import torch
+        import torch.nn as nn
+        import torch.nn.functional as F
+
+        class Base(nn.Module):
+            def pick(self, x):
+                return x * 1.0
+
+
+        class A(Base):
+            pass
+
+
+        class B(Base):
+            def pick(self, x):
+                return x
+
+
+        class Net(A, B):
+            def forward(self, a, b):
+                g = torch.sigmoid(b)
+                r = self.pick(g)
+                s = r.sin()
+                r.mul_(2)  # <-
+                return g * 1.0, r * 1.0, s
+        """, ("breaks", "unsafe"), None),
+    "interprocedural review: a method patched on the class somewhere in the file, called through an instance": ("""
+        import torch
+        import torch.nn as nn
+        import torch.nn.functional as F
+
+        class Ops:
+            def pick(self, x):
+                return x * 1.0
+
+
+        Ops.pick = lambda self, x: x
+
+
+        class Net(nn.Module):
+            def forward(self, a, b):
+                ops = Ops()
+                g = torch.sigmoid(b)
+                r = ops.pick(g)
+                s = r.sin()
+                r.mul_(2)  # <-
+                return g * 1.0, r * 1.0, s
+        """, ("breaks", "unsafe"), None),
     "unpacking a tensor gives several views of one call: writing one in place raises": ("""
         class M(nn.Module):
             def forward(self, x: torch.Tensor, mask):

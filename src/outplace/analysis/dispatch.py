@@ -28,7 +28,7 @@ HOOK_DICTS = frozenset({"_forward_hooks", "_forward_pre_hooks", "_global_forward
 
 @dataclass(frozen=True)
 class Rebinding:
-    attrs: frozenset = frozenset()  # attribute names assigned on something other than `self`/`cls`
+    attrs: frozenset = frozenset()  # attribute names assigned on something other than `self` (`cls.m = ...` too)
     any_attr: bool = False  # `setattr(obj, name, ...)` with a computed name
     hooks: bool = False  # forward hooks are registered somewhere in the file
     globals_rebound: frozenset = frozenset()  # module-level names a function rebinds (`global`)
@@ -80,7 +80,7 @@ def scan(tree: ast.Module, text: str | None = None) -> Rebinding:
                     continue  # (most targets: nothing to look at)
                 for part in ast.walk(t):
                     if isinstance(part, ast.Attribute) and isinstance(part.ctx, (ast.Store, ast.Del)) and not (
-                            isinstance(part.value, ast.Name) and part.value.id in ("self", "cls")):
+                            isinstance(part.value, ast.Name) and part.value.id == "self"):
                         attrs.add(part.attr)
                     if isinstance(part, ast.Subscript) and isinstance(part.ctx, (ast.Store, ast.Del)) and \
                             _calls_globals(part.value):

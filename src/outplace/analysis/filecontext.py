@@ -479,7 +479,10 @@ class FileContext:
         if o.origin in ("class", "instance") and isinstance(o.module, tuple):
             # `Helpers.split(x)` (a static method), `norm(x)` on an instance: the run's own code.
             cls = o.module[1]
-            method = self.owner_of(cls).method_of(cls, attr)
+            owner = self.owner_of(cls)
+            method = owner.method_of(cls, attr)
+            if isinstance(method, (ast.FunctionDef, ast.AsyncFunctionDef)) and owner.dispatched_elsewhere(cls, attr):
+                method = None  # patched on the class or an instance somewhere in the file: unknown
             if isinstance(method, (ast.FunctionDef, ast.AsyncFunctionDef)):
                 bound = o.origin == "instance" and not _is_static_method(method) or _is_class_method(method)
                 k = ("method", id(method), key) if bound else ("function", id(method))
@@ -791,7 +794,8 @@ class FileContext:
             return flow.new(node, Obj(NO, "instance", label=f"a `{cls.name}`", module=("instance", cls)))
         if o.origin == "instance" and isinstance(o.module, tuple):
             cls = o.module[1]
-            call = self.owner_of(cls).method_of(cls, "__call__")
+            owner = self.owner_of(cls)
+            call = owner.method_of(cls, "__call__") if not owner.dispatched_elsewhere(cls, "__call__") else None
             if isinstance(call, (ast.FunctionDef, ast.AsyncFunctionDef)):
                 return self.project_call(flow, node, call, {SELF: frozenset({key}), **inputs}, bound_self=True)
         if o.origin == "builtin" and isinstance(o.module, tuple):
@@ -1106,8 +1110,22 @@ class FileContext:
         for stmt in cls.body:
             if _binds(stmt, name):
                 last = stmt
+            elif isinstance(stmt, (ast.If, ast.Try, ast.With, ast.For, ast.While)) and any(
+                    _binds(inner, name) for inner in dispatch_statements([stmt]) if inner is not stmt):
+                return None  # a `def` under an `if`/`try` in the class body: which one depends on the run
         if last is not None:
             return last if isinstance(last, (ast.FunctionDef, ast.AsyncFunctionDef)) else None
+        if len(cls.bases) > 1 and depth < 8:
+            # Several bases: Python's method resolution order decides; two different answers is unknown.
+            found = []
+            for base in cls.bases:
+                spelled = dotted(base)
+                other = (self.top_level_classes().get(spelled) or self.resolve_import(spelled)) if spelled else None
+                if isinstance(other, ast.ClassDef) and other is not cls:
+                    got = self.owner_of(other).method_of(other, name, depth + 1)
+                    if got is not None and got not in found:
+                        found.append(got)
+            return found[0] if len(found) == 1 else None
         if depth < 8:
             for base in cls.bases:
                 spelled = dotted(base)
@@ -1170,7 +1188,8 @@ class FileContext:
                 out |= a
             return out
         if name == "super":
-            return flow.load_name("self", node) if "self" in flow.st.env else frozenset({CONST_KEYS["other"]})
+            # `super().m(...)` runs a base's `m`, not this class's: nothing here resolves it.
+            return frozenset({CONST_KEYS["other"]})
         attr_name = _static_attribute_name(node.args[1]) if name == "getattr" and len(node.args) >= 2 else None
         if attr_name is not None:
             # `getattr(m, "bias")`, `getattr(self.rnn, f"bias_hh_l{i}")`: an attribute of a known kind.

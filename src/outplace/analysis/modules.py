@@ -97,7 +97,11 @@ class ModuleBuilder:
             index = ctx.ops.modules_inplace.get(name)
             inplace = index is not None and inplace_arg(value, index) is not None
             return ModuleInfo("torch", name, inplace=inplace, node=value)
-        target = self._definition(value.func)
+        func_name = value.func.id if isinstance(value.func, ast.Name) else None
+        shadowed = func_name is not None and scope is not None and self._shadows(func_name, scope)
+        target = self._definition(value.func) if not shadowed else None  # `act()` where `act` is a parameter
+        if shadowed:
+            return UNKNOWN_MODULE
         if isinstance(target, ast.ClassDef):
             if ctx.owner_of(target).is_module_class(target):
                 return ModuleInfo("project", target.name, node=target)
@@ -261,12 +265,36 @@ class ModuleBuilder:
     def _local(self, name: str, scope: ast.AST, at: ast.AST, depth: int) -> ModuleInfo | None:
         """A local name: the modules every assignment to it in the function may have made."""
         got: list[ModuleInfo] = []
-        for node in self._assignments(scope).get(name, ()):
+        plain = self._assignments(scope).get(name, ())
+        for node in plain:
             if node.lineno < at.lineno:  # type: ignore[attr-defined]
                 got.append(self.info(node.value, scope, depth + 1) or UNKNOWN_MODULE)  # type: ignore[attr-defined]
         if not got:
             return None
+        if self._bound_otherwise(name, scope, plain):
+            got.append(UNKNOWN_MODULE)  # also a `for`/`with` target, a walrus, an unpacking, a parameter
         return got[0] if len(got) == 1 else ModuleInfo("container", parts=tuple(got))
+
+    def _bound_otherwise(self, name: str, scope: ast.AST, plain) -> bool:
+        """Does `scope` bind `name` other than by the plain assignments `plain`?"""
+        index = self.ctx.index
+        index.ensure_indexed(scope)
+        info = index.scopes.get(scope)
+        if info is None:
+            return True
+        if name in getattr(info, "params", ()):
+            return True
+        ids = {id(n) for n in plain}
+        return any(id(b.stmt) not in ids for b in info.bindings.get(name, ()))
+
+    def _shadows(self, name: str, scope: ast.AST) -> bool:
+        """Does the function `scope` bind `name` itself (a parameter, a local)?"""
+        if isinstance(scope, ast.Module):
+            return False
+        index = self.ctx.index
+        index.ensure_indexed(scope)
+        info = index.scopes.get(scope)
+        return info is not None and (name in getattr(info, "params", ()) or name in info.bindings)
 
     def _assignments(self, scope: ast.AST) -> dict[str, list[ast.Assign]]:
         """`name = ...` statements of a function by name (one walk per function)."""
