@@ -36,15 +36,24 @@ class Rebinding:
     # Attribute names whose container is changed after it is built (`self.blocks.append(m)`,
     # `m.layers[0] = nn.Identity()`, `del self.head[-1]`, `self.blocks += [...]`).
     mutated: frozenset = frozenset()
+    # Submodules put in place by name (`add_module`, `register_module`, `_modules[...] =`): these
+    # replace a module attribute, never a method (a class's method is found before `_modules`).
+    module_attrs: frozenset = frozenset()
+    any_module_attr: bool = False
 
     def attribute(self, name: str) -> bool:
+        """May the attribute (a method or a module) be something else at run time?"""
         return self.any_attr or name in self.attrs
+
+    def module_attribute(self, name: str) -> bool:
+        """May the module attribute be another module at run time?"""
+        return self.attribute(name) or self.any_module_attr or name in self.module_attrs or name in self.mutated
 
     def global_name(self, name: str) -> bool:
         return self.globals_written or name in self.globals_rebound
 
 
-CALL_WORDS = ("setattr(", "delattr(", "register_forward", "register_module_forward", "globals()", "vars()",
+CALL_WORDS = ("setattr(", "delattr(", "register_forward", "register_module_forward", "globals()", "vars(",
               "add_module(", "register_module(", "_modules", "_forward_hooks", "_forward_pre_hooks", "__dict__")
 
 
@@ -58,7 +67,8 @@ def scan(tree: ast.Module, text: str | None = None) -> Rebinding:
     attrs: set[str] = set()
     rebound: set[str] = set()
     mutated: set[str] = set()
-    globals_written = False
+    module_attrs: set[str] = set()
+    globals_written = instance_dict = any_module_attr = False
     for stmt in statements(tree.body):
         if isinstance(stmt, ast.Global):
             rebound.update(stmt.names)
@@ -73,6 +83,11 @@ def scan(tree: ast.Module, text: str | None = None) -> Rebinding:
             for t in stmt.targets:
                 if isinstance(t, ast.Subscript) and isinstance(t.value, ast.Attribute):
                     mutated.add(t.value.attr)
+                    if t.value.attr == "__dict__":
+                        instance_dict = True  # `obj.__dict__["m"] = ...`: any attribute, methods too
+                if isinstance(t, ast.Subscript) and isinstance(t.value, ast.Call) and \
+                        isinstance(t.value.func, ast.Name) and t.value.func.id == "vars" and t.value.args:
+                    instance_dict = True  # `vars(obj)["m"] = ...`
         if isinstance(stmt, (ast.Assign, ast.AugAssign, ast.AnnAssign, ast.Delete, ast.For, ast.AsyncFor,
                                ast.With, ast.AsyncWith)):
             for t in _targets(stmt):
@@ -88,8 +103,8 @@ def scan(tree: ast.Module, text: str | None = None) -> Rebinding:
     any_attr = hooks = False
     if text is None or any(w in text for w in CALL_WORDS):
         for node in ast.walk(tree):
-            if isinstance(node, ast.Attribute) and node.attr in ("_modules", "__dict__"):
-                any_attr = True  # `self._modules["act"] = ...`, `vars(m)` / `m.__dict__[...]`: any attribute
+            if isinstance(node, ast.Attribute) and node.attr == "_modules" and isinstance(node.ctx, ast.Load):
+                any_module_attr = True  # `self._modules["act"] = ...`, `._modules.update(...)`
                 continue
             if isinstance(node, ast.Attribute) and node.attr in HOOK_DICTS:
                 hooks = True
@@ -98,11 +113,16 @@ def scan(tree: ast.Module, text: str | None = None) -> Rebinding:
                 continue
             func = node.func
             name = func.id if isinstance(func, ast.Name) else func.attr if isinstance(func, ast.Attribute) else ""
-            if name in ("add_module", "register_module") and node.args and isinstance(node.args[0], ast.Constant) \
-                    and isinstance(node.args[0].value, str):
-                attrs.add(node.args[0].value)
+            if name in ("update", "setdefault", "__setitem__") and isinstance(func, ast.Attribute) and (
+                    (isinstance(func.value, ast.Attribute) and func.value.attr == "__dict__") or (
+                    isinstance(func.value, ast.Call) and isinstance(func.value.func, ast.Name)
+                    and func.value.func.id == "vars" and func.value.args)):
+                instance_dict = True  # `obj.__dict__.update(...)`, `vars(obj).update(...)`
+            elif name in ("add_module", "register_module") and node.args and \
+                    isinstance(node.args[0], ast.Constant) and isinstance(node.args[0].value, str):
+                module_attrs.add(node.args[0].value)
             elif name in ("add_module", "register_module"):
-                any_attr = True
+                any_module_attr = True  # (`add_module(f"layer{i}", ...)`: modules by computed names)
             elif (key := _attribute_name_argument(name, node)) is not None:
                 if isinstance(key, ast.Constant) and isinstance(key.value, str):
                     attrs.add(key.value)
@@ -113,7 +133,8 @@ def scan(tree: ast.Module, text: str | None = None) -> Rebinding:
             elif name in ("update", "setdefault", "__setitem__", "pop") and isinstance(func, ast.Attribute) and \
                     _calls_globals(func.value):
                 globals_written = True
-    return Rebinding(frozenset(attrs), any_attr, hooks, frozenset(rebound), globals_written, frozenset(mutated))
+    return Rebinding(frozenset(attrs), any_attr or instance_dict, hooks, frozenset(rebound), globals_written,
+                     frozenset(mutated), frozenset(module_attrs), any_module_attr)
 
 
 def statements(body: list):

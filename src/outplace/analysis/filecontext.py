@@ -558,8 +558,7 @@ class FileContext:
                 obj = Obj(MAYBE, "attribute", label=f"`self.{attr}`",
                           nonlocal_reason=f"`self.{attr}` is an attribute: other code holding the object sees "
                                           "the change")
-        if obj.origin == "module" and isinstance(obj.module, ModuleInfo) and (
-                self.rebinding.attribute(attr) or attr in self.rebinding.mutated):
+        if obj.origin == "module" and isinstance(obj.module, ModuleInfo) and self.rebinding.module_attribute(attr):
             # `m.act = nn.Identity()` or `self.blocks.append(nn.Identity())` somewhere in the file:
             # those modules, or whatever was put there. (A tensor attribute is another reference
             # already: its fixes are unsafe anyway.)
