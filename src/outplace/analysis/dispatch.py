@@ -19,6 +19,7 @@ callee saves still counts for hazards where the callee is only joined with the u
 from __future__ import annotations
 
 import ast
+import re
 from dataclasses import dataclass
 
 HOOK_METHODS = frozenset({"register_forward_hook", "register_forward_pre_hook", "register_module_forward_hook",
@@ -53,8 +54,12 @@ class Rebinding:
         return self.globals_written or name in self.globals_rebound
 
 
-CALL_WORDS = ("setattr(", "delattr(", "register_forward", "register_module_forward", "globals()", "vars(",
-              "add_module(", "register_module(", "_modules", "_forward_hooks", "_forward_pre_hooks", "__dict__")
+CALL_WORDS = ("setattr(", "delattr(", "register_forward", "register_module_forward", "globals()",
+              "add_module(", "register_module(", "_forward_hooks", "_forward_pre_hooks")
+# Stores into an instance's `__dict__` / `vars(obj)` and into `_modules`, found in the text (a read of
+# them, `vars(args)`, `self._modules.items()`, is common and changes nothing).
+_DICT_STORE = re.compile(r"(__dict__|vars\([^()]+\))\s*(\[[^\]]*\]\s*=(?!=)|\.update\(|\.setdefault\()")
+_MODULES_STORE = re.compile(r"_modules\s*(\[[^\]]*\]\s*=(?!=)|\.update\(|\.pop\(|\.__setitem__\(|\.setdefault\()")
 
 
 CONTAINER_MUTATORS = frozenset({"append", "extend", "insert", "pop", "remove", "clear", "update", "setdefault",
@@ -101,10 +106,14 @@ def scan(tree: ast.Module, text: str | None = None) -> Rebinding:
                             _calls_globals(part.value):
                         globals_written = True
     any_attr = hooks = False
+    if text is not None:
+        instance_dict = instance_dict or bool(_DICT_STORE.search(text))
+        any_module_attr = bool(_MODULES_STORE.search(text))  # `self._modules["act"] = ...`
     if text is None or any(w in text for w in CALL_WORDS):
         for node in ast.walk(tree):
-            if isinstance(node, ast.Attribute) and node.attr == "_modules" and isinstance(node.ctx, ast.Load):
-                any_module_attr = True  # `self._modules["act"] = ...`, `._modules.update(...)`
+            if text is None and isinstance(node, ast.Attribute) and node.attr in ("_modules", "__dict__"):
+                any_module_attr = True  # (no text to tell a store from a read: either)
+                instance_dict = instance_dict or node.attr == "__dict__"
                 continue
             if isinstance(node, ast.Attribute) and node.attr in HOOK_DICTS:
                 hooks = True

@@ -95,6 +95,7 @@ class FileContext:
         self._self_call_index: dict[int, dict[str, list[ast.Call]]] = {}
         self._overrides: dict[int, set[str]] | None = None
         self._classes_all: list[ast.ClassDef] | None = None
+        self._subclass_index: dict[int, list[ast.ClassDef]] | None = None
 
     # ---- shared lookups ---------------------------------------------------------------------------------
     @property
@@ -104,7 +105,9 @@ class FileContext:
             # A module-level name bound by more than imports (`gelu = ...`, `def gelu` under an `if`,
             # `global F; F = ...`) may be something else when the code runs: not the import.
             bindings = self.index.scopes[self.tree].bindings
-            rebound = self.rebinding.globals_rebound
+            text = self._text() if callable(self._text) else self._text
+            # (`global` statements are rare: the scan for them only when the text has one.)
+            rebound = self.rebinding.globals_rebound if text is None or "global " in text else frozenset()
             for name in list(imports.names):
                 if name in rebound or any(not isinstance(b.stmt, (ast.Import, ast.ImportFrom))
                                           for b in bindings.get(name, ())):
@@ -178,14 +181,22 @@ class FileContext:
     def _subclass_assigns(self, cls: ast.ClassDef, attr: str) -> list[tuple[ast.AST, ast.AST]]:
         """`self.<attr> = ...` in the methods of the file's subclasses of `cls`."""
         out: list[tuple[ast.AST, ast.AST]] = []
-        for sub in self._file_classes():
-            if sub is not cls and any(b is cls for b in _bases_of(sub, self)):
-                for method, stmt in _method_statements(sub):
-                    if isinstance(stmt, (ast.Assign, ast.AnnAssign)) and stmt.value is not None and any(
-                            isinstance(t, ast.Attribute) and isinstance(t.value, ast.Name) and t.value.id == "self"
-                            and t.attr == attr for t in (stmt.targets if isinstance(stmt, ast.Assign) else [stmt.target])):
-                        out.append((stmt.value, method))
+        for sub in self._subclasses().get(id(cls), ()):
+            for method, stmt in _method_statements(sub):
+                if isinstance(stmt, (ast.Assign, ast.AnnAssign)) and stmt.value is not None and any(
+                        isinstance(t, ast.Attribute) and isinstance(t.value, ast.Name) and t.value.id == "self"
+                        and t.attr == attr for t in (stmt.targets if isinstance(stmt, ast.Assign) else [stmt.target])):
+                    out.append((stmt.value, method))
         return out
+
+    def _subclasses(self) -> dict[int, list[ast.ClassDef]]:
+        """id(class) -> the file's classes deriving from it (one pass over the file's classes)."""
+        if self._subclass_index is None:
+            self._subclass_index = {}
+            for sub in self._file_classes():
+                for base in _bases_of(sub, self):
+                    self._subclass_index.setdefault(id(base), []).append(sub)
+        return self._subclass_index
 
     def _file_classes(self) -> list[ast.ClassDef]:
         if self._classes_all is None:
