@@ -1134,6 +1134,82 @@ CASES = {
                 r.mul_(2)  # <-
                 return g * 1.0, r * 1.0, s
         """, ("breaks", "unsafe"), None),
+    "interprocedural review: a module attribute set again through `nn.Module.__setattr__(self, \"act\", ...)`": ("""
+        import torch
+        import torch.nn as nn
+        import torch.nn.functional as F
+
+        class Net(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.act = nn.GELU()
+                nn.Module.__setattr__(self, "act", nn.Identity())
+
+            def forward(self, a, b):
+                g = torch.sigmoid(b)
+                r = self.act(g)
+                s = r.sin()
+                r.mul_(2)  # <-
+                return g * 1.0, r * 1.0, s
+        """, ("breaks", "unsafe"), None),
+    "interprocedural review: a class-level module attribute is what an instance that never set it reads": ("""
+        import torch
+        import torch.nn as nn
+        import torch.nn.functional as F
+
+
+        class Net(nn.Module):
+            def __init__(self, use_act=False):
+                super().__init__()
+                if use_act:
+                    self.act = nn.GELU()
+
+            act = nn.Identity()
+
+            def forward(self, a, b):
+                g = torch.sigmoid(b)
+                r = self.act(g)
+                s = r.sin()
+                r.mul_(2)  # <-
+                return g * 1.0, r * 1.0, s
+        """, ("breaks", "unsafe"), None),
+    "interprocedural review: a helper handing the caller's list to code it cannot see (`xs.extend([v])`): the list may hold `v`": ("""
+        import torch
+        import torch.nn as nn
+        import torch.nn.functional as F
+
+        def more(xs, v):
+            xs.extend([v])
+
+
+        class Net(nn.Module):
+            def forward(self, a, b):
+                g = torch.sigmoid(b)
+                xs = [torch.tanh(a)]
+                more(xs, g)
+                r = xs[-1]
+                s = r.sin()
+                r.mul_(2)  # <-
+                return g * 1.0, r * 1.0, s
+        """, ("breaks", "unsafe"), None),
+    "interprocedural review: a helper's `xs += [x]` on the caller's list keeps `x` there": ("""
+        import torch
+        import torch.nn as nn
+        import torch.nn.functional as F
+
+        def stash(x, xs):
+            xs += [x]
+
+
+        class Net(nn.Module):
+            def forward(self, a, b):
+                g = torch.tanh(b)
+                xs = []
+                stash(g, xs)
+                s = g.sin()
+                g.mul_(2)  # <-
+                return s, xs[0] * 1.0
+        """, ("breaks", "unsafe"), None),
     "unpacking a tensor gives several views of one call: writing one in place raises": ("""
         class M(nn.Module):
             def forward(self, x: torch.Tensor, mask):

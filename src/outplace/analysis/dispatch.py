@@ -54,8 +54,8 @@ class Rebinding:
         return self.globals_written or name in self.globals_rebound
 
 
-CALL_WORDS = ("setattr(", "delattr(", "register_forward", "register_module_forward", "globals()",
-              "add_module(", "register_module(", "_forward_hooks", "_forward_pre_hooks")
+CALL_WORDS = ("setattr(", "delattr(", "__setattr__", "__delattr__", "register_forward", "register_module_forward",
+              "globals()", "add_module(", "register_module(", "_forward_hooks", "_forward_pre_hooks")
 # Stores into an instance's `__dict__` / `vars(obj)` and into `_modules`, found in the text (a read of
 # them, `vars(args)`, `self._modules.items()`, is common and changes nothing).
 _DICT_STORE = re.compile(r"(__dict__|vars\([^()]+\))\s*(\[[^\]]*\]\s*=(?!=)|\.update\(|\.setdefault\()")

@@ -561,8 +561,11 @@ class FileContext:
             obj = registered[attr]
         else:
             obj = None
-            # (A subclass in the file may put something else there: `self.act = nn.Identity()`.)
-            for value, method in assigns.get(attr, []) + self._subclass_assigns(cls, attr):
+            # (A subclass in the file may put something else there: `self.act = nn.Identity()`; a
+            # class-level `act = nn.Identity()` is what an instance that never set it reads.)
+            class_level = [(stmt.value, None) for stmt in cls.body if isinstance(stmt, ast.Assign)
+                           and _binds(stmt, attr)] if attr in assigns else []
+            for value, method in assigns.get(attr, []) + self._subclass_assigns(cls, attr) + class_level:
                 o = self._attribute_value(value, cls, attr, method)
                 obj = o if obj is None else _attr_join(obj, o)
             if obj is None:

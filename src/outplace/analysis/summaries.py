@@ -262,12 +262,18 @@ def apply_summary(flow: ScopeFlow, node: ast.Call, summary: Summary, fn: ast.AST
     for p in summary.writes:
         if p in args and flow.tensor_keys(args[p]):
             flow.st.raise_grad(flow.st.storages(flow.tensor_keys(args[p])), grad)
-        # A container the function stores into (`d["a"] = v`): it may now hold any argument.
-        passed = frozenset().union(*args.values()) if args else frozenset()
-        for k in args.get(p, frozenset()):
-            o = flow.st.objs.get(k)
-            if o is not None and o.origin == "container":
-                flow.st.objs[k] = o._replace(contents=o.contents | passed, elems=None)
+    # A container the function stores into (`d["a"] = v`), or any container argument when it keeps
+    # an argument where the caller cannot see (`xs.extend([v])`): it may now hold those arguments.
+    if summary.writes or summary.escapes:
+        # (What a write into `d` stores may be any argument; what escaped are those that did.)
+        kept = frozenset().union(*(args[p] for p in (frozenset(args) if summary.writes else summary.escapes)
+                                   if p in args))
+        targets = summary.writes if not summary.escapes else frozenset(args)
+        for p in targets:
+            for k in args.get(p, frozenset()):
+                o = flow.st.objs.get(k)
+                if o is not None and o.origin == "container":
+                    flow.st.objs[k] = o._replace(contents=o.contents | kept, elems=None)
     closure = _closure_values(flow, fn)
     results = [_result(flow, node, part, args, label, grad, i, closure) for i, part in enumerate(summary.result)]
     if summary.is_tuple:
