@@ -178,12 +178,10 @@ def test_an_operand_that_is_a_view_of_the_target_is_a_reason() -> None:
         assert "an operand shares memory with `y`" in _text(f), (marker, _text(f))
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason="known: a write through the result of "
-                   "`F.dropout(h, training=False)` (which is `h`) is only `inplace`, `may share memory ... if an "
-                   "unknown call returned its argument`; backward fails (measured on torch 2.13)")
 def test_a_write_through_dropout_in_eval_mode_breaks() -> None:
     """`F.dropout(h, training=False) is h`: writing its result writes `h`, which `torch.sigmoid`
-    saved, so backward raises. Found next to the mutant `filecontext.py:1119`; not fixed here."""
+    saved, so backward raises (a measured alias condition spelled out as a literal: the input itself).
+    Found next to the mutant `filecontext.py:1119`."""
     code = textwrap.dedent("""
         import torch
         import torch.nn.functional as F
@@ -230,9 +228,9 @@ def test_a_measured_alias_condition_is_matched_on_the_call_s_keywords() -> None:
     def verdict(call: str) -> str:
         return _may_return_input(ops, "dropout", ast.parse(call, mode="eval").body)
 
-    assert verdict("F.dropout(x, training=False)") == "maybe"
-    assert verdict("F.dropout(x, p=0.0)") == "maybe"
-    assert verdict("F.dropout(x, p=0)") == "maybe"  # the number, however it is spelled
+    assert verdict("F.dropout(x, training=False)") == "view"  # the condition spelled out: its input
+    assert verdict("F.dropout(x, p=0.0)") == "view"
+    assert verdict("F.dropout(x, p=0)") == "view"  # the number, however it is spelled
     assert verdict("F.dropout(x, p=rate)") == "maybe"  # not a constant: it may be 0
     assert verdict("F.dropout(x, p=0.5, training=True)") == "no"
     assert verdict("F.dropout(x, p=0.5)") == "no"

@@ -176,9 +176,9 @@ ROWS = [
      "as above; and then `/=` raises on the integer tensor in place where `/` returns floats: unsafe"),
     ("function", "y = torch.ones(3, requires_grad=False)\ns = y * w\ny.mul_(2)", "safe", "safe",
      "mul saves the new buffer `y` for w's gradient: torch raises at backward: reported"),
-    ("function", "y = F.dropout(x, training=False)\ny.mul_(2)", "unsafe", "unsafe",
-     "F.dropout(x, training=False) returns x itself: the write reaches the caller's tensor (a leaf that may "
-     "require grad), as `x.mul_(2)` would"),
+    ("function", "y = F.dropout(x, training=False)\ny.mul_(2)", "nofix", "nofix",
+     "F.dropout(x, training=False) returns x itself: the write is the caller's tensor's, as `x.mul_(2)`'s is "
+     "(no rewrite: rebinding `y` would leave the caller's tensor unchanged)"),
 ]
 
 

@@ -1427,15 +1427,17 @@ def _may_return_input(ops: OpTable, name: str, call: ast.Call) -> str:
     conditions = ops.may_alias_input.get("functional", {}).get(name, frozenset()) - {"inplace=True"}
     if "always" in conditions:
         return "view"
-    if "args" in conditions:
-        return "maybe"
-    for cond in conditions:
+    maybe = "args" in conditions  # (a positional pattern the table only knows as "args")
+    for cond in conditions - {"args"}:
         key, _, value = cond.partition("=")
         given = next((k.value for k in call.keywords if k.arg == key), None)
-        if given is not None and not (isinstance(given, ast.Constant) and str(given.value) != value
-                                      and given.value != _number(value)):
-            return "maybe"
-    return "no"
+        if given is None:
+            continue
+        if isinstance(given, ast.Constant) and (str(given.value) == value or given.value == _number(value)):
+            return "view"  # the measured condition, spelled out: it returns its input (`training=False`)
+        if not isinstance(given, ast.Constant):
+            maybe = True  # (a value only the run knows)
+    return "maybe" if maybe else "no"
 
 
 def _number(text: str) -> object:
