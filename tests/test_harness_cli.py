@@ -143,7 +143,7 @@ def test_directory_walk_skips_hand_made_rewrites(pool, monkeypatch, tmp_path):
     import outplace.engine
     from outplace.engine import FixResult
 
-    monkeypatch.setattr(outplace.engine, "fix_source", lambda text, settings, path="": FixResult(output=text))
+    monkeypatch.setattr(outplace.engine, "fix_source", lambda text, settings, path="", **kw: FixResult(output=text))
     for name in ("a.py", "a.fixed.py", "b.py"):
         (tmp_path / name).write_text("import torch\nx = torch.ones(2)\n")
     (tmp_path / ".hidden").mkdir()

@@ -325,3 +325,28 @@ def test_harness_modules_do_not_import_torch_at_import_time():
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           env={"PYTHONPATH": src, "PATH": "/usr/bin:/bin"})
     assert proc.returncode == 0, proc.stderr
+
+
+def test_the_rewrite_verify_checks_is_the_one_fix_writes_with_the_other_files_of_the_project(tmp_path):
+    """`outplace verify` rewrites a file as `outplace fix` does: with the project's other files read
+    (a helper imported from a sibling module is summarised, not an unknown call), or a cross-file
+    bug would be verified on a rewrite `fix` never makes."""
+    from outplace.analysis.project import ProjectIndex
+    from outplace.engine import fix_source
+    from outplace.harness.cases import collect_cases, rewrite_with_engine
+    from outplace.settings import Settings
+
+    (tmp_path / "helpers.py").write_text("import torch\n\n\ndef double(x):\n    return x * 2\n")
+    main = tmp_path / "main.py"
+    main.write_text(
+        "import torch\nfrom helpers import double\n\n\ndef f(a):\n    b = torch.sigmoid(a)\n"
+        "    c = double(b)\n    b.mul_(2)\n    return b, c\n\n\n"
+        "def outplace_case():\n    return f(torch.randn(3, requires_grad=True))\n")
+    settings = Settings(hazards=("breaks", "inplace"))
+    with_index = fix_source(main.read_text(), settings, path=str(main),
+                            project=ProjectIndex.for_run(tmp_path, [main])).output
+    alone = fix_source(main.read_text(), settings, path=str(main)).output
+    assert with_index != alone  # (the case decides: the index changes the rewrite)
+    [case] = collect_cases([main])
+    rewrite_with_engine([case], settings)
+    assert case.rewritten == with_index

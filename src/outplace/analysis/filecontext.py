@@ -477,7 +477,7 @@ class FileContext:
             cls = o.module[1]
             owner = self.owner_of(cls)
             method = owner.method_of(cls, attr)
-            if method is not None and owner.dispatched_elsewhere(cls, attr):
+            if method is not None and (owner.dispatched_elsewhere(cls, attr) or self.rebinding.attribute(attr)):
                 return flow.new(node, Obj(MAYBE, "attribute", label=f"`self.{attr}`",
                                           nonlocal_reason=f"`self.{attr}` may be another callable at run time"),
                                 grad=UNKNOWN)
@@ -485,14 +485,19 @@ class FileContext:
                 return _method_object(st, method, key, f"`self.{attr}`")
             k = outside("attr", f"{id(cls)}.{attr}")
             if k not in st.objs:
-                flow.add_outside(k, self.class_attribute(cls, attr), _attr_grad(self.class_attribute(cls, attr)))
+                facts = owner.class_attribute(cls, attr)
+                if owner is not self and facts.origin == "module" and isinstance(facts.module, ModuleInfo) and \
+                        self.rebinding.module_attribute(attr):  # replaced from this file (`m.act = ...`)
+                    facts = facts._replace(module=ModuleInfo("container", parts=(facts.module, ModuleInfo("unknown"))))
+                flow.add_outside(k, facts, _attr_grad(facts))
             return frozenset({k})
         if o.origin in ("class", "instance") and isinstance(o.module, tuple):
             # `Helpers.split(x)` (a static method), `norm(x)` on an instance: the run's own code.
             cls = o.module[1]
             owner = self.owner_of(cls)
             method = owner.method_of(cls, attr)
-            if isinstance(method, (ast.FunctionDef, ast.AsyncFunctionDef)) and owner.dispatched_elsewhere(cls, attr):
+            if isinstance(method, (ast.FunctionDef, ast.AsyncFunctionDef)) and (
+                    owner.dispatched_elsewhere(cls, attr) or self.rebinding.attribute(attr)):
                 method = None  # patched on the class or an instance somewhere in the file: unknown
             if isinstance(method, (ast.FunctionDef, ast.AsyncFunctionDef)):
                 bound = o.origin == "instance" and not _is_static_method(method) or _is_class_method(method)
@@ -508,7 +513,7 @@ class FileContext:
                 owner = self.owner_of(info.node)
                 method = owner.method_of(info.node, attr)
                 if isinstance(method, (ast.FunctionDef, ast.AsyncFunctionDef)):
-                    if owner.dispatched_elsewhere(info.node, attr):
+                    if owner.dispatched_elsewhere(info.node, attr) or self.rebinding.attribute(attr):
                         return flow.new(node, Obj(MAYBE, "attribute", label=f"`{dotted(node) or attr}`",
                                                   nonlocal_reason="may be another callable at run time"), grad=UNKNOWN)
                     return _method_object(st, method, key, f"`{dotted(node) or attr}`")

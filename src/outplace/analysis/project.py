@@ -149,6 +149,11 @@ class ProjectIndex:
     def _in_module(self, ctx, attr: str, depth: int) -> tuple[object, ast.AST] | None:
         if "." in attr:
             return None  # a submodule's attribute or a nested class: not followed
+        binds = ctx.index.scopes[ctx.tree].bindings.get(attr, [])
+        if len(binds) > 1 or ctx.rebinding.global_name(attr):
+            # Bound more than once in its module (redefined under an `if`, wrapped, rebound by
+            # `global`, imported as alternatives): which one a caller gets depends on the run.
+            return None
         for node in ctx.tree.body:
             if isinstance(node, (ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)) and node.name == attr:
                 self._own(node, ctx)

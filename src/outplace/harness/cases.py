@@ -147,6 +147,23 @@ def collect_cases(paths: list[Path], against: Path | None = None) -> list[CaseSp
     return cases
 
 
+def _project_of(cases: list[CaseSpec]):
+    """The project index `outplace fix` would use for these files (the other files of their project
+    are read, never run), so that the rewrite verified is the one `fix` writes; None without one."""
+    paths = [c.abspath for c in cases if c.abspath and c.abspath.endswith(".py") and os.path.isfile(c.abspath)]
+    if not paths:
+        return None
+    try:
+        from pathlib import Path
+
+        from outplace.analysis.project import ProjectIndex
+
+        root = Path(os.path.commonpath([os.path.dirname(p) for p in paths]))
+        return ProjectIndex.for_run(root, [Path(p) for p in paths])
+    except Exception:  # noqa: BLE001 - without the index, each file is rewritten on its own
+        return None
+
+
 def rewrite_with_engine(cases: list[CaseSpec], settings=None) -> None:
     """Fill in each case's rewritten source with the engine's fix, under `settings` (the same fix
     policy as `outplace fix`: safe fixes only unless settings.unsafe_fixes)."""
@@ -160,11 +177,12 @@ def rewrite_with_engine(cases: list[CaseSpec], settings=None) -> None:
         return
 
     settings = settings if settings is not None else Settings()
+    project = _project_of(cases)
     for case in cases:
         if case.rewritten is not None:
             continue
         try:
-            case.rewritten = fix_source(case.source, settings, path=case.path).output
+            case.rewritten = fix_source(case.source, settings, path=case.path, project=project).output
             # Same file name: __file__ and relative paths behave as for the original.
             case.rewritten_filename = case.abspath
         except NotImplementedError:
