@@ -200,7 +200,7 @@ class FileContext:
 
     def _file_classes(self) -> list[ast.ClassDef]:
         if self._classes_all is None:
-            self._classes_all = [n for n in _statements_of(self.tree) if isinstance(n, ast.ClassDef)]
+            self._classes_all = [n for n in dispatch_statements(self.tree.body) if isinstance(n, ast.ClassDef)]
         return self._classes_all
 
     def _overridden(self) -> dict[int, set[str]]:
@@ -1328,10 +1328,6 @@ def _bases_of(cls: ast.ClassDef, ctx: FileContext) -> list[ast.ClassDef]:
                 out.append(found)
                 todo.append(found)
     return out
-
-
-def _statements_of(tree: ast.Module):
-    return dispatch_statements(tree.body)
 
 
 def _is_generator(fn: ast.AST) -> bool:

@@ -252,12 +252,7 @@ class ScopeFlow:
         out = state.copy()
         for s in out.storages(keys):
             out.grad[s] = NO
-        # A save made by an op all of whose inputs are now known not to require grad never
-        # happened (autograd built no graph there): forget it on this branch.
-        for s, events in list(out.saved.items()):
-            kept = frozenset(e for e in events if not _never_built(out, e))
-            if kept != events:
-                out.saved[s] = kept
+        _forget_never_built(out)
         return out
 
     def _block(self, b: int, state: State) -> State:
@@ -700,10 +695,7 @@ class ScopeFlow:
         st = self.st
         st.objs[k] = o._replace(dtype="int")
         st.grad[k] = NO
-        for s, events in list(st.saved.items()):
-            kept = frozenset(e for e in events if not _never_built(st, e))
-            if kept != events:
-                st.saved[s] = kept
+        _forget_never_built(st)
 
     def _e_Tuple(self, node: ast.Tuple) -> frozenset:
         return self._literal(node, "tuple")
@@ -1424,6 +1416,15 @@ def _refine_parameter(obj: Obj, passed: Obj | None, grad: str, saved: frozenset,
 
 def _with_storage(o: Obj, storage: frozenset) -> Obj:
     return o._replace(storage=storage)
+
+
+def _forget_never_built(st: State) -> None:
+    """A save made by an op all of whose inputs are now known not to require grad never happened
+    (autograd built no graph there): forget it in `st`."""
+    for s, events in list(st.saved.items()):
+        kept = frozenset(e for e in events if not _never_built(st, e))
+        if kept != events:
+            st.saved[s] = kept
 
 
 def _never_built(st: State, event: Event) -> bool:

@@ -277,24 +277,21 @@ class ModuleBuilder:
 
     def _bound_otherwise(self, name: str, scope: ast.AST, plain) -> bool:
         """Does `scope` bind `name` other than by the plain assignments `plain`?"""
-        index = self.ctx.index
-        index.ensure_indexed(scope)
-        info = index.scopes.get(scope)
-        if info is None:
-            return True
-        if name in getattr(info, "params", ()):
+        info = self._scope(scope)
+        if info is None or name in info.params:
             return True
         ids = {id(n) for n in plain}
         return any(id(b.stmt) not in ids for b in info.bindings.get(name, ()))
 
     def _shadows(self, name: str, scope: ast.AST) -> bool:
         """Does the function `scope` bind `name` itself (a parameter, a local)?"""
-        if isinstance(scope, ast.Module):
-            return False
+        info = None if isinstance(scope, ast.Module) else self._scope(scope)
+        return info is not None and (name in info.params or name in info.bindings)
+
+    def _scope(self, scope: ast.AST):
         index = self.ctx.index
         index.ensure_indexed(scope)
-        info = index.scopes.get(scope)
-        return info is not None and (name in getattr(info, "params", ()) or name in info.bindings)
+        return index.scopes.get(scope)
 
     def _assignments(self, scope: ast.AST) -> dict[str, list[ast.Assign]]:
         """`name = ...` statements of a function by name (one walk per function)."""
