@@ -153,6 +153,17 @@ _DICT_INPUT = """
             features["sentence_embedding"] = p.sum(1)
             return features
     """
+_ASSIGNER = """
+    class Assigner(nn.Module):
+        DECORATOR
+        def forward(self, scores, overlaps):
+            return self._forward(scores, overlaps)
+
+        def _forward(self, scores, overlaps):
+            metric = torch.sigmoid(scores * overlaps)
+            metric *= 2  # <-
+            return metric
+    """
 _PARSE_LIST = """
     class M(nn.Module):
         def __init__(self):
@@ -1210,6 +1221,10 @@ CASES = {
                 g.mul_(2)  # <-
                 return s, xs[0] * 1.0
         """, ("breaks", "unsafe"), None),
+    "a helper called only from a `@torch.no_grad()` forward builds no graph from what it is given (ultralytics' TaskAlignedAssigner)":
+        (_ASSIGNER.replace("DECORATOR", "@torch.no_grad()"), None, None),
+    "... called from a forward with autograd on, the same write breaks backward":
+        (_ASSIGNER.replace("DECORATOR", ""), ("breaks", "safe"), "saved by `torch.sigmoid`"),
     "unpacking a tensor gives several views of one call: writing one in place raises": ("""
         class M(nn.Module):
             def forward(self, x: torch.Tensor, mask):

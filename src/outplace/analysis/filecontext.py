@@ -913,12 +913,15 @@ class FileContext:
 
         for call, (_, inputs, st) in self._calls_of(fn, calls):
             bound = _bind_arguments(fn, inputs, bound_self=SELF in inputs)
+            # A call made with autograd off (in a `@torch.no_grad()` forward): the callee builds no
+            # graph from what it is given there (what was saved before the call still counts).
+            off = self.grad_disabled(call)
             for name, keys in bound.items():
                 obj = st.facts(keys)
                 # A list or tuple passed holds the caller's tensors: the parameter's parts are them.
                 storages = frozenset(s for o in st.reachable(keys) if o.tensor != NO for s in o.storage)
                 grad = NO
-                for s in storages:
+                for s in storages if not off else ():
                     grad = _tri_or(grad, st.grad.get(s, UNKNOWN))
                 saved = frozenset(Event(f"{e.what} (line {e.line}) before `{getattr(fn, 'name', 'it')}` was "
                                         "called", call.lineno, e.grad)
