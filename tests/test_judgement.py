@@ -67,11 +67,13 @@ _MAYBE_NORM = """
         def __init__(self, n):
             super().__init__()
             self.conv = nn.Conv2d(n, n, 3)
-            self.norm = MaybeBN(n, True)
+            self.norm = MaybeBN(n, USE_BN)
 
         def forward(self, x):
             BODY
     """
+_MAYBE_NORM_CONFIGURED = _MAYBE_NORM.replace("USE_BN", "True")
+_MAYBE_NORM = _MAYBE_NORM.replace("USE_BN", "n > 2")
 _EARLY_RETURN = "if not self.use_bn:\n                return x\n            return self.bn(x)"
 _ONE_RETURN = "if self.use_bn:\n                x = self.bn(x)\n            return x"
 _UNKNOWN_TUPLE = """
@@ -180,6 +182,63 @@ _PARSE_LIST = """
             gate = GATE
             return self.parse([mel, gate], mask)
     """
+
+# An instance's constructor arguments decide its branches (analysis/config.py).
+_CONFIGURED = """
+    class Net(nn.Module):
+        def __init__(self, nonlinear="softmax"):
+            super().__init__()
+            self.conv = nn.Conv1d(4, 4, 1)
+            self.nonlinear = nonlinear
+    STORE
+        def forward(self, x):
+            score = self.conv(x)
+            if self.nonlinear == "softmax":
+                return torch.softmax(score, dim=1)
+            elif self.nonlinear == "linear":
+                return score
+
+    class Extractor(nn.Module):
+        def __init__(self, kind: str):
+            super().__init__()
+            self.aux = Net(BUILT)
+
+        def forward(self, x):
+            emb = self.aux(x)
+            emb.masked_fill_(emb > 1, 0.0)  # <-
+            return emb.mean()
+    """
+_CONFIGURED_ARM = """
+    class Block(nn.Module):
+        def __init__(self, n, relu=True):
+            super().__init__()
+            self.conv = nn.Conv2d(n, n, 1)
+            CHOICE
+
+        def forward(self, x):
+            return self.act(x)
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.stem = nn.Conv2d(3, 3, 1)
+            self.block = Block(3, relu=RELU)
+
+        def forward(self, x):
+            h = self.stem(x)
+            y = self.block(h)
+            y.add_(1)  # <-
+            return y, h
+    """
+
+
+def _configured(built: str, store: str = "") -> str:
+    return _CONFIGURED.replace("BUILT", built).replace("    STORE\n", textwrap.indent(store, "        "))
+
+
+def _arm(relu: str, choice: str = "self.act = nn.Sigmoid() if relu else nn.Identity()") -> str:
+    return _CONFIGURED_ARM.replace("RELU", relu).replace("CHOICE", choice)
+
 
 CASES = {
     # ---- hazards ------------------------------------------------------------------------------
@@ -686,6 +745,9 @@ CASES = {
     "... and the same argument still held by another name was saved":
         (_MAYBE_NORM.replace("NORM", _EARLY_RETURN).replace("BODY", "h = self.conv(x)\n            y = self.norm(h)\n            h.relu_()  # <-\n            return y"),
          ("breaks", "unsafe"), "inside `MaybeBN.forward`"),
+    "... and on an instance built with `use_bn=True`, the argument is no longer the result: a safe fix":
+        (_MAYBE_NORM_CONFIGURED.replace("NORM", _EARLY_RETURN).replace("BODY", "h = self.conv(x)\n            y = self.norm(h)\n            h.relu_()  # <-\n            return y"),
+         ("breaks", "safe"), "inside `MaybeBN.forward`"),
     "... the same with one `return x` after the branch: each way into it is seen apart":
         (_MAYBE_NORM.replace("NORM", _ONE_RETURN).replace("BODY", "h = self.norm(self.conv(x))\n            h.relu_()  # <-\n            return h"),
          ("inplace", "safe"), "nothing saved it"),
@@ -1243,6 +1305,38 @@ CASES = {
                 running.mul_(0.9).add_(x.mean(0))  # <-
                 return running
         """, (None, "none"), "another name for"),
+    # ---- an instance's configuration (analysis/config.py) ----------------------------------------------
+    "a constructor's constant argument decides the instance's branch (espnet's mask_nonlinear)": (
+        _configured('nonlinear="linear"'), ("inplace", "unsafe"), "nothing saved it"),
+    "the other constant takes the saving branch": (
+        _configured('nonlinear="softmax"'), ("breaks", "unsafe"), "softmax"),
+    "a default no starred argument can replace is the configuration": (
+        _configured(''), ("breaks", "unsafe"), "softmax"),
+    "an argument not a constant configures nothing": (
+        _configured('nonlinear=kind'), ("breaks", "unsafe"), "softmax"),
+    "`**kwargs` may pass what the default would have said": (
+        _configured('**{"nonlinear": kind}'), ("breaks", "unsafe"), "softmax"),
+    "an attribute another method stores again is no constant of the instance": (
+        _configured('nonlinear="linear"', "def train_mode(self):\n    self.nonlinear = 'softmax'\n"),
+        ("breaks", "unsafe"), "softmax"),
+    "an attribute the file stores on another object is no constant of the instance": (
+        _configured('nonlinear="linear"', "def twin(self, other):\n    other.nonlinear = 'softmax'\n"),
+        ("breaks", "unsafe"), "softmax"),
+    "a parameter `__init__` binds again is no constant": (
+        _CONFIGURED.replace("    STORE\n", "").replace("BUILT", 'nonlinear="linear"').replace(
+            "self.nonlinear = nonlinear", "nonlinear = nonlinear if kind_ok() else 'softmax'\n"
+            "        self.nonlinear = nonlinear"), ("breaks", "unsafe"), "softmax"),
+    "the constructor's arm: `Identity` returns its input (aliased by the caller)": (
+        _arm("False"), ("inplace", "unsafe"), "refers to the same tensor"),
+    "the constructor's other arm: the module's saved result": (
+        _arm("True"), ("breaks", "safe"), "Sigmoid"),
+    "an `if` in `__init__` the configuration decides": (
+        _arm("False", "if relu:\n                self.act = nn.Sigmoid()\n            else:\n"
+                      "                self.act = nn.Identity()"), ("inplace", "unsafe"), "refers to the same tensor"),
+    "a class with `__setattr__` gets no configuration": (
+        _arm("True").replace("class Block(nn.Module):\n", "class Block(nn.Module):\n"
+                             "        def __setattr__(self, k, v):\n            super().__setattr__(k, v)\n"),
+        (None, "unsafe"), None),
     "a chain that reads what it wrote": ("""
         def f(inp, w):
             x = F.linear(inp, w)

@@ -12,6 +12,8 @@ import ast
 from dataclasses import dataclass, field, replace
 from typing import Callable
 
+from outplace.analysis.config import UNDECIDED, bind_constructor, branch_path, constant, dead_under, live_under, \
+    names_lookup, single_binding_params, truth
 from outplace.analysis.context import IntentContext
 from outplace.analysis.dispatch import Rebinding, scan as scan_rebinding, statements as dispatch_statements
 from outplace.analysis.guards import GRAD_OFF, bind_names, not_requiring_grad, predicate_returns
@@ -96,6 +98,9 @@ class FileContext:
         self._overrides: dict[int, set[str]] | None = None
         self._classes_all: list[ast.ClassDef] | None = None
         self._subclass_index: dict[int, list[ast.ClassDef]] | None = None
+        self._configurable: dict[int, bool] = {}
+        self._stable: dict[int, set[str]] = {}
+        self._stores: dict[int, dict[str, int]] = {}
 
     # ---- shared lookups ---------------------------------------------------------------------------------
     @property
@@ -124,13 +129,16 @@ class FileContext:
         self.module_writes.clear()
         self.modules = None  # type: ignore[assignment]
 
-    def flow(self, scope: ast.AST) -> ScopeFlow:
-        """The scope's flow with its parameters as symbolic objects (what any caller may pass)."""
-        f = self._summary_flows.get(id(scope))
+    def flow(self, scope: ast.AST, instance: tuple | None = None) -> ScopeFlow:
+        """The scope's flow with its parameters as symbolic objects (what any caller may pass).
+        `instance`: (class, configuration) of the `self` a method runs on (config.py)."""
+        key = id(scope) if instance is None else (id(scope), id(instance[0]), instance[1])
+        f = self._summary_flows.get(key)
         if f is None:
             self.index.ensure_indexed(scope)
-            f = self._summary_flows[id(scope)] = ScopeFlow(self, scope, call_sites=False)
-            self._register_module_writes(f)
+            f = self._summary_flows[key] = ScopeFlow(self, scope, call_sites=False, instance=instance)
+            if instance is None:  # (one instance's flow has the same writes as the method's own)
+                self._register_module_writes(f)
         return f
 
     def flow_with_callers(self, scope: ast.AST) -> ScopeFlow:
@@ -475,6 +483,7 @@ class FileContext:
                                       nonlocal_reason=f"`.{attr}` is an attribute"), grad=UNKNOWN)
         if o.origin == "self" and isinstance(o.module, tuple) and o.module[0] == "class":
             cls = o.module[1]
+            config = o.module[2] if len(o.module) > 2 else ()
             owner = self.owner_of(cls)
             method = owner.method_of(cls, attr)
             if method is not None and (owner.dispatched_elsewhere(cls, attr) or self.rebinding.attribute(attr)):
@@ -485,7 +494,7 @@ class FileContext:
                 return _method_object(st, method, key, f"`self.{attr}`")
             k = outside("attr", f"{id(cls)}.{attr}")
             if k not in st.objs:
-                facts = owner.class_attribute(cls, attr)
+                facts = owner.class_attribute(cls, attr, config)
                 if owner is not self and facts.origin == "module" and isinstance(facts.module, ModuleInfo) and \
                         self.rebinding.module_attribute(attr):  # replaced from this file (`m.act = ...`)
                     facts = facts._replace(module=ModuleInfo("container", parts=(facts.module, ModuleInfo("unknown"))))
@@ -552,9 +561,12 @@ class FileContext:
                                   nonlocal_reason=f"`{shown}` is an attribute: other code holding the object sees "
                                                   "the change"), grad=UNKNOWN)
 
-    def class_attribute(self, cls: ast.ClassDef, attr: str) -> Obj:
+    def class_attribute(self, cls: ast.ClassDef, attr: str, config: tuple = ()) -> Obj:
         """What `self.<attr>` may hold in `cls`: the join of every `self.<attr> = ...` in the class
-        (and its same-file bases), and `register_buffer`/`register_parameter`."""
+        (and its same-file bases), and `register_buffer`/`register_parameter`. `config`: on an
+        instance of exactly `cls` its constructor configured (config.py)."""
+        if config:
+            return self._configured_attribute(cls, attr, config)
         key = (id(cls), attr)
         hit = self._attrs.get(key)
         if hit is not None:
@@ -597,6 +609,9 @@ class FileContext:
                     module = ModuleInfo("sequential", parts=tuple(added), node=module.node)
             return Obj(NO, "module", label=shown, module=module)
         if isinstance(value, ast.IfExp):
+            taken = self.modules.decided(value.test, method)
+            if taken is not None:
+                return self._attribute_value(value.body if taken else value.orelse, cls, attr, method)
             return _attr_join(self._attribute_value(value.body, cls, attr, method),
                               self._attribute_value(value.orelse, cls, attr, method))
         if self._plain(value, cls, method, 0):
@@ -716,6 +731,154 @@ class FileContext:
         self._class_assigns[id(cls)] = (assigns, registered)
         return assigns, registered
 
+    # ---- instance configuration (config.py) -----------------------------------------------------------
+    def constructor_config(self, cls: ast.ClassDef, call: ast.Call, known=None) -> tuple:
+        """What `call`, building this file's class `cls`, fixes of that instance: (), when nothing."""
+        init = self._own_init(cls)
+        if init is None or not self.configurable(cls):
+            return ()
+        return bind_constructor(init, call, self._stable_params(init), known)
+
+    def configurable(self, cls: ast.ClassDef, depth: int = 0) -> bool:
+        """Is an instance built by calling `cls` exactly a `cls` whose attributes only the code this
+        file shows sets? No metaclass, no `__new__`/`__setattr__`/`__getattr__`, and bases that are
+        `nn.Module` or this file's classes of the same kind."""
+        hit = self._configurable.get(id(cls))
+        if hit is not None:
+            return hit
+        self._configurable[id(cls)] = False  # (recursion guard)
+        ok = not cls.keywords and depth < 8 and not any(
+            self.method_of(cls, name) is not None or any(_binds(s, name) for s in cls.body)
+            for name in ("__new__", "__setattr__", "__getattr__", "__getattribute__", "__delattr__"))
+        classes = self.top_level_classes()
+        for base in cls.bases if ok else ():
+            q = self.imports.qualname(base) or ""
+            if q in ("torch.nn.Module", "torch.nn.modules.module.Module"):
+                continue
+            spelled = dotted(base)
+            other = classes.get(spelled) if spelled else None
+            if not isinstance(other, ast.ClassDef) or other is cls or not self.configurable(other, depth + 1):
+                ok = False
+        self._configurable[id(cls)] = ok
+        return ok
+
+    def stored_attributes(self, cls: ast.ClassDef) -> set[str]:
+        """The names of the attributes the class's methods (and its bases' in the file) store on `self`."""
+        return set(self._class_facts(cls)[0])
+
+    @staticmethod
+    def _own_init(cls: ast.ClassDef) -> ast.FunctionDef | None:
+        init = None
+        for stmt in cls.body:
+            if _binds(stmt, "__init__"):
+                init = stmt
+        return init if isinstance(init, ast.FunctionDef) and not init.decorator_list else None
+
+    def _stable_params(self, init: ast.FunctionDef) -> set[str]:
+        hit = self._stable.get(id(init))
+        if hit is None:
+            self.index.ensure_indexed(init)
+            info = self.index.scopes.get(init)
+            nonlocal_names = {n for node in ast.walk(init) if isinstance(node, (ast.Nonlocal, ast.Global))
+                              for n in node.names}
+            hit = self._stable[id(init)] = set() if info is None else \
+                single_binding_params(init, info.bindings) - nonlocal_names
+        return hit
+
+    def _live_sites(self, cls: ast.ClassDef, attr: str, config: tuple) -> list[tuple[ast.AST, ast.AST | None]]:
+        """Each `self.<attr> = ...` an instance of exactly `cls` built with `config` may run (a
+        subclass's never do), with the method running it (None: the class body)."""
+        assigns, _ = self._class_facts(cls)
+        class_level = [(stmt.value, None) for stmt in cls.body if isinstance(stmt, ast.Assign)
+                       and _binds(stmt, attr)] if attr in assigns else []
+        init = self._own_init(cls)
+        lookup = names_lookup(dict(config))
+        live = []
+        for value, method in assigns.get(attr, []) + class_level:
+            if method is init and init is not None:
+                path = branch_path(self.index.parent.get(value), init, self.index.parent)
+                if path is not None and dead_under(path, lookup):
+                    continue
+            live.append((value, method))
+        return live
+
+    def _configured_attribute(self, cls: ast.ClassDef, attr: str, config: tuple) -> Obj:
+        key = (id(cls), attr, config)
+        hit = self._attrs.get(key)  # type: ignore[arg-type]
+        if hit is not None:
+            return hit
+        generic = self.class_attribute(cls, attr)
+        _, registered = self._class_facts(cls)
+        init = self._own_init(cls)
+        if attr in registered or init is None:
+            return generic
+        self.index.ensure_indexed(init)
+        sites = self._live_sites(cls, attr, config)
+        if not sites:
+            return generic
+        before, self.modules.known = self.modules.known, (init, dict(config))
+        try:
+            obj = None
+            for value, method in sites:
+                o = self._attribute_value(value, cls, attr, method)
+                obj = o if obj is None else _attr_join(obj, o)
+        finally:
+            self.modules.known = before
+        if obj.origin == "module" and isinstance(obj.module, ModuleInfo) and self.rebinding.module_attribute(attr):
+            obj = obj._replace(module=ModuleInfo("container", parts=(obj.module, ModuleInfo("unknown"))))
+        self._attrs[key] = obj  # type: ignore[index]
+        return obj
+
+    def attribute_constant(self, cls: ast.ClassDef, attr: str, config: tuple):
+        """The constant `self.<attr>` holds on an instance of exactly `cls` built with `config`, or
+        UNDECIDED: stored once, in `__init__`, on a way the configuration takes; nothing else stores
+        an attribute of that name; no method or property has it."""
+        init = self._own_init(cls)
+        _, registered = self._class_facts(cls)
+        if init is None or attr in registered or self.method_of(cls, attr) is not None or \
+                self.rebinding.attribute(attr) or self._attribute_stores(cls, attr) != 1:
+            return UNDECIDED
+        sites = self._live_sites(cls, attr, config)
+        if len(sites) != 1 or sites[0][1] is not init:
+            return UNDECIDED
+        value = sites[0][0]
+        path = branch_path(self.index.parent.get(value), init, self.index.parent)
+        lookup = names_lookup(dict(config))
+        if path is None or not live_under(path, lookup):
+            return UNDECIDED
+        c = constant(value)
+        return lookup(value) if c is UNDECIDED else c
+
+    def _attribute_stores(self, cls: ast.ClassDef, attr: str) -> int:
+        """How many stores and deletions of an attribute named `attr` the class and its bases in the
+        file make (on any object)."""
+        n = 0
+        for c in [cls, *_bases_of(cls, self)]:
+            counts = self._stores.get(id(c))
+            if counts is None:
+                counts = self._stores[id(c)] = {}
+                for node in ast.walk(c):
+                    if isinstance(node, ast.Attribute) and not isinstance(node.ctx, ast.Load):
+                        counts[node.attr] = counts.get(node.attr, 0) + 1
+            n += counts.get(attr, 0)
+        return n
+
+    def instance_test(self, flow: ScopeFlow, st: State, test: ast.AST) -> bool | None:
+        """Is `test` true on every run of a method on its flow's configured instance (`if
+        self.use_proj:`, `if self.nonlinear == "softmax":`), in state `st`? None: the facts do not say."""
+        inst = flow.instance
+        if inst is None:
+            return None
+        cls, config = inst
+        me = flow.self_key
+
+        def lookup(expr: ast.AST):
+            if isinstance(expr, ast.Attribute) and isinstance(expr.value, ast.Name) and me is not None and \
+                    st.env.get(expr.value.id) == frozenset({me}):
+                return self.owner_of(cls).attribute_constant(cls, expr.attr, config)
+            return UNDECIDED
+        return truth(test, lookup)
+
     # ---- modules ----------------------------------------------------------------------------------------
     def module_info(self, value: ast.AST, scope: ast.AST | None = None) -> ModuleInfo | None:
         """The module `value` builds (see modules.py)."""
@@ -833,8 +996,8 @@ class FileContext:
         extra = {SELF: receiver} if receiver else {}
         return flow.unknown_call(node, None, {**extra, **inputs})
 
-    def project_call(self, flow: ScopeFlow, node: ast.Call, fn: ast.AST, inputs: dict, bound_self: bool
-                     ) -> frozenset:
+    def project_call(self, flow: ScopeFlow, node: ast.Call, fn: ast.AST, inputs: dict, bound_self: bool,
+                     instance: tuple | None = None) -> frozenset:
         """A call of one of the file's functions or methods: its summary, applied here. A call
         whose value is dropped and that is given no tensor (`self.reset_parameters()`) cannot
         change what this scope's tensors are: no summary is needed."""
@@ -842,7 +1005,7 @@ class FileContext:
                 flow.may_hold_tensor(v) for k, v in inputs.items() if k != SELF):
             flow.calls.setdefault(id(node), []).append((fn, inputs, flow.st.copy()))
             return frozenset({CONST_KEYS["none"]})
-        summary = self.owner_of(fn).summary(fn)
+        summary = self.owner_of(fn).summary(fn, instance)
         flow.calls.setdefault(id(node), []).append((fn, inputs, flow.st.copy()))
         if summary is None:
             return flow.unknown_call(node, None, inputs)
@@ -873,9 +1036,10 @@ class FileContext:
                 out += self.flow(m).module_inputs.get(id(ctor), {}).values()
         return out
 
-    def summary(self, fn: ast.AST) -> Summary | None:
-        """The function's summary; None while it is being computed (recursion) or when it cannot be."""
-        key = id(fn)
+    def summary(self, fn: ast.AST, instance: tuple | None = None) -> Summary | None:
+        """The function's summary; None while it is being computed (recursion) or when it cannot be.
+        `instance`: the summary of a method on one configured instance (config.py)."""
+        key = id(fn) if instance is None else (id(fn), id(instance[0]), instance[1])
         if key in self._summaries:
             return self._summaries[key]
         if self._summary_depth >= MAX_SUMMARY_DEPTH:
@@ -890,7 +1054,7 @@ class FileContext:
                 return None  # not this file's (its file was not found): an unknown call
             self._summary_depth += 1
             try:
-                self._summaries[key] = summarize(self.flow(fn))
+                self._summaries[key] = summarize(self.flow(fn, instance))
             finally:
                 self._summary_depth -= 1
         return self._summaries[key]
@@ -1104,10 +1268,12 @@ class FileContext:
                 forward = None  # the call runs the class's own `__call__`
             if isinstance(forward, (ast.FunctionDef, ast.AsyncFunctionDef)):
                 # `self.block(x)` runs `Block.forward(block, x)`; its `self` is the module.
-                module = ("module-instance", id(info.node))
-                flow.st.objs.setdefault(module, Obj(NO, "self", label=f"a `{info.cls}`", module=("class", info.node)))
+                module = ("module-instance", id(info.node), info.config)
+                instance = (info.node, info.config) if info.config else None
+                flow.st.objs.setdefault(module, Obj(NO, "self", label=f"a `{info.cls}`",
+                                                    module=("class", info.node, info.config)))
                 return owner.project_call(flow, node, forward, {SELF: frozenset({module}), **inputs},
-                                          bound_self=True)
+                                          bound_self=True, instance=instance)
         return flow.unknown_call(node, None, inputs)
 
     def plain_decorators(self, fn: ast.AST) -> bool:

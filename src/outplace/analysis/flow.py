@@ -98,11 +98,16 @@ class WriteRecord:
 class ScopeFlow:
     """The dataflow facts of one scope (module, function, lambda or class body)."""
 
-    def __init__(self, ctx: FileContext, scope: ast.AST, call_sites: bool = True) -> None:
+    def __init__(self, ctx: FileContext, scope: ast.AST, call_sites: bool = True,
+                 instance: tuple | None = None) -> None:
         """`call_sites`: start parameters from what the file's calls pass (the flow that judges
-        writes); False: keep them symbolic (the flow a summary for callers is made from)."""
+        writes); False: keep them symbolic (the flow a summary for callers is made from).
+        `instance`: (class, configuration): a method's flow on one configured instance (config.py):
+        its `self.<attr>` are that instance's, and the branches its attributes rule out never run."""
         self.ctx = ctx
         self.scope = scope
+        self.instance = instance
+        self.self_key: Key | None = None
         self.use_call_sites = call_sites
         self.returns: dict[int, tuple[frozenset, State]] = {}  # id(return statement) -> (value, state)
         # id(call) -> [(callee def, inputs, state)]: the run's own functions this call runs (several for a chain)
@@ -159,7 +164,11 @@ class ScopeFlow:
                     continue
                 key = outside("parameter", a.arg)
                 if i == 0 and self.cls is not None and a.arg in ("self", "cls") and not _is_static(scope):
-                    st.objs[key] = Obj(NO, "self", label=f"`{a.arg}`", module=("class", self.cls))
+                    if self.instance is not None and a.arg == "self":
+                        self.self_key = key
+                        st.objs[key] = Obj(NO, "self", label=f"`{a.arg}`", module=("class", *self.instance))
+                    else:
+                        st.objs[key] = Obj(NO, "self", label=f"`{a.arg}`", module=("class", self.cls))
                 else:
                     obj = self.ctx.parameter_obj(scope, a)
                     grad = MAYBE if obj.tensor == YES and _is_forward(scope) else UNKNOWN
@@ -192,6 +201,9 @@ class ScopeFlow:
             out = self._block(b, states_in[b])
             for s in cfg.blocks[b].succ:
                 cond = cfg.conditions.get((b, s))
+                if cond is not None and self.instance is not None and \
+                        self.ctx.instance_test(self, out, cond[0]) is (not cond[1]):
+                    continue  # the configured instance never takes this branch
                 taken = self._refine(out, *cond) if cond is not None else out
                 if s in self._return_heads:
                     self._return_edges[(b, s)] = taken
@@ -530,6 +542,10 @@ class ScopeFlow:
 
     def _e_IfExp(self, node: ast.IfExp) -> frozenset:
         self.eval(node.test)
+        if self.instance is not None:
+            taken = self.ctx.instance_test(self, self.st, node.test)
+            if taken is not None:
+                return self.eval(node.body if taken else node.orelse)
         return self.eval(node.body) | self.eval(node.orelse)
 
     def _e_BoolOp(self, node: ast.BoolOp) -> frozenset:

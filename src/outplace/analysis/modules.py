@@ -20,6 +20,7 @@ import ast
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from outplace.analysis.config import names_lookup, truth
 from outplace.analysis.effects import PARAMETER_CLASSES, inplace_arg
 from outplace.analysis.imports import dotted
 from outplace.analysis.scopes import walk
@@ -43,6 +44,7 @@ class ModuleInfo:
     inplace: bool = False
     parts: tuple = ()  # sequential: the chain in order; container: the alternatives
     node: ast.AST | None = field(default=None, compare=False, hash=False)  # the constructor call / class
+    config: tuple = ()  # project: what the constructor's constant arguments fix (config.py)
 
 
 SKIP = ModuleInfo("torch", "Identity")  # "this optional member did not run"
@@ -61,6 +63,9 @@ class ModuleBuilder:
         self.ctx = ctx
         self._returns: dict[int, ModuleInfo | None] = {}
         self._assigns: dict[int, dict[str, list[ast.Assign]]] = {}
+        # (an `__init__`, its configuration): while a configured instance's attributes are built,
+        # `a if relu else b` in that `__init__` is the arm the configuration takes.
+        self.known: tuple[ast.AST, dict] | None = None
 
     def info(self, value: ast.AST | None, scope: ast.AST | None = None, depth: int = 0) -> ModuleInfo | None:
         """The module `value` builds when evaluated in `scope` (a function whose local names it may
@@ -70,6 +75,9 @@ class ModuleBuilder:
         if depth > MAX_DEPTH:
             return UNKNOWN_MODULE
         if isinstance(value, ast.IfExp):
+            taken = self.decided(value.test, scope)
+            if taken is not None:
+                return self.info(value.body if taken else value.orelse, scope, depth + 1)
             return _either(self.info(value.body, scope, depth + 1), self.info(value.orelse, scope, depth + 1))
         function = self.torch_function(value, scope)
         if function is not None:
@@ -103,12 +111,24 @@ class ModuleBuilder:
         if shadowed:
             return UNKNOWN_MODULE
         if isinstance(target, ast.ClassDef):
-            if ctx.owner_of(target).is_module_class(target):
-                return ModuleInfo("project", target.name, node=target)
+            owner = ctx.owner_of(target)
+            if owner.is_module_class(target):
+                known = names_lookup(self.known[1]) if self.known is not None and scope is self.known[0] else None
+                config = owner.constructor_config(target, value, known)
+                if config and owner is not ctx and (ctx.rebinding.any_attr or not ctx.rebinding.attrs.isdisjoint(
+                        owner.stored_attributes(target))):
+                    config = ()  # this file sets such attributes on other objects: maybe on this instance
+                return ModuleInfo("project", target.name, node=target, config=config)
             return None
         if isinstance(target, (ast.FunctionDef, ast.AsyncFunctionDef)):
             return self.returned(target, depth + 1)
         return None
+
+    def decided(self, test: ast.AST, scope: ast.AST | None) -> bool | None:
+        """The arm a configured `__init__` takes at `test` (None: not fixed, or not that `__init__`)."""
+        if self.known is None or scope is not self.known[0]:
+            return None
+        return truth(test, names_lookup(self.known[1]))
 
     def torch_function(self, value: ast.AST, scope: ast.AST | None) -> ModuleInfo | None:
         """A torch function kept to be called later like a module: `self.act = F.gelu`,
@@ -250,6 +270,13 @@ class ModuleBuilder:
                 added = self.list_members(stmt.value, scope, depth + 1) or [UNKNOWN_MODULE]
                 out += [optional(m) if optional_part else m for m in added]
             elif isinstance(stmt, ast.If):
+                taken = self.decided(stmt.test, scope)
+                if taken is not None:  # a configured `__init__` takes one arm: the other's members never join
+                    found |= self._build_list(name, stmt.body if taken else stmt.orelse, scope, depth, out,
+                                              optional_part, before, understood)
+                    self._build_list(name, stmt.orelse if taken else stmt.body, scope, depth, [], True, before,
+                                     understood)
+                    continue
                 found |= self._build_list(name, stmt.body, scope, depth, out, True, before, understood)
                 found |= self._build_list(name, stmt.orelse, scope, depth, out, True, before, understood)
             elif isinstance(stmt, (ast.For, ast.AsyncFor, ast.While)):
