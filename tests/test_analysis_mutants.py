@@ -622,3 +622,72 @@ def test_a_src_layout_s_modules_are_found_by_name(tmp_path: Path) -> None:
                       "scripts/train.py": MODEL.format(imp="from pkg.blocks import Gate")})
     f = _project_finding(tmp_path, tmp_path / "scripts" / "train.py")
     assert f.hazard == "breaks" and "torch.sigmoid" in f.why, f.why
+
+
+# ---- what other files of the run do (interprocedural review, X17) ---------------------------------------
+
+_XF_MAIN = """import torch
+import torch.nn as nn
+{head}
+
+class Net({base}):
+{body}
+    def forward(self, a, b):
+        g = torch.sigmoid(b)
+        r = {call}
+        s = r.sin()
+        r.mul_(2)
+        return g * 1.0, r * 1.0, s
+"""
+
+
+def _xf_fix(root: Path, main: str, others: dict[str, str]):
+    """The fix of `r.mul_(2)` in main.py, with the project index of a run over the folder."""
+    _write(root, {"main.py": main, **others})
+    model = root / "main.py"
+    index = ProjectIndex.for_run(root, sorted(root.glob("*.py")))
+    found = check_source(model.read_text(), Settings(hazards=HAZARDS), path=str(model), project=index)
+    f = next(f for f in found if f.line == main.splitlines().index("        r.mul_(2)") + 1)
+    return f.fix
+
+
+def test_a_name_imported_from_one_of_two_files_resolves_to_neither(tmp_path: Path) -> None:
+    """`try: from fast import pick / except ImportError: from slow import pick`: `fast.pick`
+    returns its argument; which one runs is the machine's: no safe fix (imports.py)."""
+    others = {"fast.py": "def pick(x):\n    return x\n", "slow.py": "def pick(x):\n    return x * 1.0\n"}
+    for head in ("try:\n    from slow import pick\nexcept ImportError:\n    from fast import pick\n",
+                 "import os\nif os.environ.get('FAST'):\n    from fast import pick\nelse:\n    from slow import pick\n"):
+        fix = _xf_fix(tmp_path, _XF_MAIN.format(head=head, base="nn.Module", body="", call="pick(g)"), others)
+        assert fix is None or not fix.is_safe, head
+    # One import of the fresh one: the fix is safe (the test has teeth).
+    fix = _xf_fix(tmp_path, _XF_MAIN.format(head="from slow import pick\n", base="nn.Module", body="",
+                                            call="pick(g)"), others)
+    assert fix is not None and fix.is_safe
+
+
+def test_a_base_class_in_another_file_may_set_the_module_last(tmp_path: Path) -> None:
+    """`Base.__init__` (base.py) calls `self.setup()` (which sets `self.act = nn.GELU()` here) and then
+    sets `self.act = nn.Identity()`: what `self.act(g)` returns may be `g` (filecontext._class_facts)."""
+    base = ("import torch.nn as nn\n\n\nclass Base(nn.Module):\n    def __init__(self):\n        super().__init__()\n"
+            "        self.setup()\n        self.act = ACT\n\n    def setup(self):\n        pass\n")
+    main = _XF_MAIN.format(head="from base import Base\n", base="Base",
+                           body="    def setup(self):\n        self.act = nn.GELU()\n", call="self.act(g)")
+    fix = _xf_fix(tmp_path, main, {"base.py": base.replace("ACT", "nn.Identity()")})
+    assert fix is None or not fix.is_safe
+    fix = _xf_fix(tmp_path, main, {"base.py": base.replace("ACT", "nn.Tanh()")})
+    assert fix is not None and fix.is_safe
+
+
+def test_a_hook_the_module_s_own_file_registers_may_return_its_input(tmp_path: Path) -> None:
+    """blocks.py registers a forward hook in `Block.__init__` that returns the input: the call of a
+    `Block` in main.py may give `g` back (filecontext.module_call reads the class's file too)."""
+    blocks = ("import torch.nn as nn\n\n\nclass Block(nn.Module):\n    def __init__(self):\n        super().__init__()\n"
+              "        HOOK\n\n    def forward(self, x):\n        return x * 1.0\n")
+    main = _XF_MAIN.format(head="from blocks import Block\n", base="nn.Module",
+                           body="    def __init__(self):\n        super().__init__()\n        self.block = Block()\n",
+                           call="self.block(g)")
+    fix = _xf_fix(tmp_path, main, {"blocks.py": blocks.replace(
+        "HOOK", "self.register_forward_hook(lambda m, args, out: args[0])")})
+    assert fix is None or not fix.is_safe
+    fix = _xf_fix(tmp_path, main, {"blocks.py": blocks.replace("HOOK", "pass")})
+    assert fix is not None and fix.is_safe

@@ -583,7 +583,7 @@ class FileContext:
             class_level = [(stmt.value, None) for stmt in cls.body if isinstance(stmt, ast.Assign)
                            and _binds(stmt, attr)] if attr in assigns else []
             for value, method in assigns.get(attr, []) + self._subclass_assigns(cls, attr) + class_level:
-                o = self._attribute_value(value, cls, attr, method)
+                o = self._site_value(value, cls, attr, method)
                 obj = o if obj is None else _attr_join(obj, o)
             if obj is None:
                 obj = Obj(MAYBE, "attribute", label=f"`self.{attr}`",
@@ -596,6 +596,12 @@ class FileContext:
             obj = obj._replace(module=ModuleInfo("container", parts=(obj.module, ModuleInfo("unknown"))))
         self._attrs[key] = obj
         return obj
+
+    def _site_value(self, value: ast.AST, cls: ast.ClassDef, attr: str, method: ast.AST | None) -> Obj:
+        """`_attribute_value`, read with the imports of the file the assigning method is in (a base
+        class may be another file's)."""
+        ctx = self.owner_of(method) if method is not None else self
+        return ctx._attribute_value(value, cls, attr, method)
 
     def _attribute_value(self, value: ast.AST, cls: ast.ClassDef, attr: str, method: ast.AST | None) -> Obj:
         shown = f"`self.{attr}`"
@@ -723,8 +729,11 @@ class FileContext:
                                            nonlocal_reason=f"`self.{name}` is an nn.Parameter")
         by_name = self.top_level_classes()
         for base in cls.bases:
-            if isinstance(base, ast.Name) and by_name.get(base.id) not in (None, cls):
-                base_assigns, base_registered = self._class_facts(by_name[base.id])
+            spelled = dotted(base)
+            other = (by_name.get(spelled) or self.resolve_import(spelled)) if spelled else None
+            if isinstance(other, ast.ClassDef) and other is not cls:
+                # (another file's base too: its `__init__` may set what a method here set before)
+                base_assigns, base_registered = self.owner_of(other)._class_facts(other)
                 for attr, values in base_assigns.items():
                     assigns[attr] = values + assigns.get(attr, [])
                 registered = {**base_registered, **registered}
@@ -820,7 +829,7 @@ class FileContext:
         try:
             obj = None
             for value, method in sites:
-                o = self._attribute_value(value, cls, attr, method)
+                o = self._site_value(value, cls, attr, method)
                 obj = o if obj is None else _attr_join(obj, o)
         finally:
             self.modules.known = before
@@ -1204,9 +1213,11 @@ class FileContext:
         an `nn.Sequential`, where it is the previous module's output. `part`: which of the modules
         one call runs this is (each allocates its result at a site of its own)."""
         out = self._module_call(flow, node, info, inputs, written_expr, part, alternative)
-        rebinding = self.rebinding
-        if info.kind in ("torch", "project") and (
-                rebinding.hooks or rebinding.attribute("forward") or rebinding.attribute("__call__")):
+        rebindings = [self.rebinding]
+        if info.kind == "project" and isinstance(info.node, ast.ClassDef) and self.owner_of(info.node) is not self:
+            rebindings.append(self.owner_of(info.node).rebinding)  # (the class's own file: a hook in its `__init__`)
+        if info.kind in ("torch", "project") and any(
+                r.hooks or r.attribute("forward") or r.attribute("__call__") for r in rebindings):
             # A forward hook registered in the file, or a `forward` put on a module at run time, may
             # replace what any module returns (with its input).
             related = frozenset().union(*inputs.values()) if inputs else frozenset()

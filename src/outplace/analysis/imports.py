@@ -16,21 +16,32 @@ class ImportMap:
         any function analysed count (function-local `import torch` is common in scripts)."""
         self.names: dict[str, str] = {}
         self._memo: dict[int, str | None] = {}
+        # A name imported from two places (`try: from fast import pick` / `except ImportError: from
+        # slow import pick`, or under `if`/`else`) is whichever ran: it resolves to neither.
+        ambiguous: set[str] = set()
+
+        def bind(name: str, target: str) -> None:
+            if self.names.get(name, target) != target:
+                ambiguous.add(name)
+            self.names[name] = target
+
         for node in nodes:
             if isinstance(node, ast.Import):
                 for alias in node.names:
                     if alias.asname:
-                        self.names[alias.asname] = alias.name
+                        bind(alias.asname, alias.name)
                     else:
                         top = alias.name.split(".")[0]
-                        self.names[top] = top
+                        bind(top, top)
             elif isinstance(node, ast.ImportFrom) and (node.module or node.level):
                 # Relative imports keep their dots (`.blocks.Block`): the project index resolves them.
                 base = "." * node.level + (node.module or "")
                 for alias in node.names:
                     if alias.name != "*":
-                        self.names[alias.asname or alias.name] = f"{base}.{alias.name}" if node.module or not \
-                            node.level else f"{base}{alias.name}"
+                        bind(alias.asname or alias.name, f"{base}.{alias.name}" if node.module or not
+                             node.level else f"{base}{alias.name}")
+        for name in ambiguous:
+            del self.names[name]
 
     def qualname(self, node: ast.AST) -> str | None:
         """`F.relu` -> 'torch.nn.functional.relu'; None unless the chain starts at an imported name."""
