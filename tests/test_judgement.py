@@ -916,6 +916,123 @@ CASES = {
                 r.mul_(2)  # <-
                 return g * 1.0, r * 1.0, s
         """, ("breaks", "unsafe"), None),
+    "interprocedural review: two optional members in a row may both pass the input by": ("""
+        class Net(nn.Module):
+            def __init__(self, use_norm, use_drop):
+                super().__init__()
+                layers = []
+                if use_norm:
+                    layers.append(nn.LayerNorm(4))
+                if use_drop:
+                    layers.append(nn.Dropout(0.1))
+                self.body = nn.Sequential(*layers)
+
+            def forward(self, a, b):
+                g = torch.sigmoid(b)
+                r = self.body(g)
+                s = r.sin()
+                r.mul_(2)  # <-
+                return g * 1.0, r * 1.0, s
+        """, ("breaks", "unsafe"), None),
+    "... and members added in a loop that may not run": ("""
+        class Net(nn.Module):
+            def __init__(self, depth):
+                super().__init__()
+                layers = []
+                for _ in range(depth):
+                    layers.append(nn.Linear(4, 4))
+                self.body = nn.Sequential(*layers)
+
+            def forward(self, a, b):
+                g = torch.sigmoid(b)
+                r = self.body(g)
+                s = r.sin()
+                r.mul_(2)  # <-
+                return g * 1.0, r * 1.0, s
+        """, ("breaks", "unsafe"), None),
+    "... one member that is always there: a new tensor, the fix is safe": ("""
+        class Net(nn.Module):
+            def __init__(self, use_norm):
+                super().__init__()
+                layers = [nn.Linear(4, 4)]
+                if use_norm:
+                    layers.append(nn.LayerNorm(4))
+                self.body = nn.Sequential(*layers)
+
+            def forward(self, a, b):
+                g = torch.sigmoid(b)
+                r = self.body(g)
+                s = r.sin()
+                r.mul_(2)  # <-
+                return g * 1.0, r * 1.0, s
+        """, ("breaks", "safe"), None),
+    "interprocedural review: a module name assigned later in a loop reaches the assignment above it": ("""
+        class Net(nn.Module):
+            def __init__(self):
+                super().__init__()
+                for i in range(2):
+                    if i == 0:
+                        act = nn.GELU()
+                    self.body = act
+                    act = nn.Identity()
+
+            def forward(self, a, b):
+                g = torch.sigmoid(b)
+                r = self.body(g)
+                s = r.sin()
+                r.mul_(2)  # <-
+                return g * 1.0, r * 1.0, s
+        """, ("breaks", "unsafe"), None),
+    "interprocedural review: a class's `__getattr__` may answer for its submodules": ("""
+        class Net(nn.Module):
+            def __init__(self, skip=True):
+                super().__init__()
+                self.body = nn.GELU()
+                self.skip = skip
+
+            def __getattr__(self, name):
+                if name == "body" and self.__dict__.get("skip"):
+                    return nn.Identity()
+                return super().__getattr__(name)
+
+            def forward(self, a, b):
+                g = torch.sigmoid(b)
+                r = self.body(g)
+                s = r.sin()
+                r.mul_(2)  # <-
+                return g * 1.0, r * 1.0, s
+        """, ("breaks", "unsafe"), None),
+    "interprocedural review: a mixin before the class in a subclass's bases sets the module": ("""
+        class IdentityMixin:
+            def __init__(self):
+                super().__init__()
+                self.body = nn.Identity()
+
+        class Net(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.body = nn.GELU()
+
+            def forward(self, a, b):
+                g = torch.sigmoid(b)
+                r = self.body(g)
+                s = r.sin()
+                r.mul_(2)  # <-
+                return g * 1.0, r * 1.0, s
+        """.replace("        class Light", "class Light") + "\n        class Light(IdentityMixin, Net):\n            pass\n", ("breaks", "unsafe"), None),
+    "... the same class with no subclass: the module's own result, the fix is safe": ("""
+        class Net(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.body = nn.GELU()
+
+            def forward(self, a, b):
+                g = torch.sigmoid(b)
+                r = self.body(g)
+                s = r.sin()
+                r.mul_(2)  # <-
+                return g * 1.0, r * 1.0, s
+        """, ("breaks", "safe"), None),
     "interprocedural review: a slice of an `nn.Sequential` may be empty: it returns its input": ("""
         import torch
         import torch.nn as nn

@@ -189,7 +189,10 @@ class FileContext:
     def _subclass_assigns(self, cls: ast.ClassDef, attr: str) -> list[tuple[ast.AST, ast.AST]]:
         """`self.<attr> = ...` in the methods of the file's subclasses of `cls`."""
         out: list[tuple[ast.AST, ast.AST]] = []
-        for sub in self._subclasses().get(id(cls), ()):
+        own = {id(cls), *(id(b) for b in _bases_of(cls, self))}
+        subs = self._subclasses().get(id(cls), ())
+        # A subclass's other bases too (a mixin before `cls` in its method resolution order sets it).
+        for sub in dict.fromkeys(c for s in subs for c in (s, *_bases_of(s, self)) if id(c) not in own):
             for method, stmt in _method_statements(sub):
                 if isinstance(stmt, (ast.Assign, ast.AnnAssign)) and stmt.value is not None and any(
                         isinstance(t, ast.Attribute) and isinstance(t.value, ast.Name) and t.value.id == "self"
@@ -589,13 +592,20 @@ class FileContext:
                 obj = Obj(MAYBE, "attribute", label=f"`self.{attr}`",
                           nonlocal_reason=f"`self.{attr}` is an attribute: other code holding the object sees "
                                           "the change")
-        if obj.origin == "module" and isinstance(obj.module, ModuleInfo) and self.rebinding.module_attribute(attr):
+        if obj.origin == "module" and isinstance(obj.module, ModuleInfo) and self._module_replaceable(cls, attr):
             # `m.act = nn.Identity()` or `self.blocks.append(nn.Identity())` somewhere in the file:
             # those modules, or whatever was put there. (A tensor attribute is another reference
             # already: its fixes are unsafe anyway.)
             obj = obj._replace(module=ModuleInfo("container", parts=(obj.module, ModuleInfo("unknown"))))
         self._attrs[key] = obj
         return obj
+
+    def _module_replaceable(self, cls: ast.ClassDef, attr: str) -> bool:
+        """May `self.<attr>` be another module than its assignments say: the file puts one there
+        (`m.act = ...`, `add_module`, `blocks.append`), or the class answers attribute reads itself
+        (a `__getattr__`/`__getattribute__` override: `nn.Module` finds submodules through `__getattr__`)?"""
+        return self.rebinding.module_attribute(attr) or self.method_of(cls, "__getattr__") is not None or \
+            self.method_of(cls, "__getattribute__") is not None
 
     def _site_value(self, value: ast.AST, cls: ast.ClassDef, attr: str, method: ast.AST | None) -> Obj:
         """`_attribute_value`, read with the imports of the file the assigning method is in (a base
@@ -833,7 +843,7 @@ class FileContext:
                 obj = o if obj is None else _attr_join(obj, o)
         finally:
             self.modules.known = before
-        if obj.origin == "module" and isinstance(obj.module, ModuleInfo) and self.rebinding.module_attribute(attr):
+        if obj.origin == "module" and isinstance(obj.module, ModuleInfo) and self._module_replaceable(cls, attr):
             obj = obj._replace(module=ModuleInfo("container", parts=(obj.module, ModuleInfo("unknown"))))
         self._attrs[key] = obj  # type: ignore[index]
         return obj

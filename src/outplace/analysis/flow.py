@@ -941,7 +941,7 @@ class ScopeFlow:
         elif eff.result == "maybe_same":  # a new tensor, or (in some modes) the input itself
             dtype = (self.facts(src) or Obj()).dtype
             result = self.new(at, Obj(YES if self._sure(src) else MAYBE, "fresh", dtype,
-                                        label=f"{eff.label} result", may_share=self.st.storages(src)),
+                                        label=f"{eff.label} result", may_share=self.st.may_storages(src)),
                               grad=grad if eff.grad else NO)
         elif eff.result == "tuple_views":
             if src:
