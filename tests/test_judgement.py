@@ -1422,6 +1422,27 @@ CASES = {
                 running.mul_(0.9).add_(x.mean(0))  # <-
                 return running
         """, (None, "none"), "another name for"),
+    "`torch.cat` of a tuple of graph tensors is in the graph: a saved result written after it breaks (vit's cls token)": ("""
+        def f(x, y):
+            z = torch.cat((x, y), dim=0)
+            s = z.sigmoid()
+            s *= 2  # <-
+            return s
+        """, ("breaks", "safe"), "saved by `sigmoid`"),
+    "... and of a list built from them (`torch.stack([...])`)": ("""
+        def f(x, y):
+            parts = [x * 2, y]
+            s = torch.stack(parts).softmax(-1)
+            s[0] = 0  # <-
+            return s
+        """, ("breaks", "safe"), "saved by `softmax`"),
+    "... but of tensors no graph holds, it is not": ("""
+        def f(x, y):
+            z = torch.cat((torch.zeros(3), torch.ones(3)), dim=0)
+            s = z.sigmoid()
+            s *= 2  # <-
+            return s + x
+        """, None, None),
     # ---- an instance's configuration (analysis/config.py) ----------------------------------------------
     "a constructor's constant argument decides the instance's branch (espnet's mask_nonlinear)": (
         _configured('nonlinear="linear"'), ("inplace", "unsafe"), "nothing saved it"),

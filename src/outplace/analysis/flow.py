@@ -899,7 +899,8 @@ class ScopeFlow:
         """What a recognised torch call does to the state; returns its result. `site_node`: where
         the result is allocated, when one call runs several modules (an nn.Sequential's chain)."""
         at = site_node if site_node is not None else node
-        tensor_inputs = {p: self.tensor_keys(v) for p, v in inputs.items() if isinstance(p, (int, str))}
+        # (a tuple or list argument gives the op the tensors it holds: `torch.cat((a, b))`)
+        tensor_inputs = {p: self.tensor_keys(self.st.held(v)) for p, v in inputs.items() if isinstance(p, (int, str))}
         tensor_inputs = {p: v for p, v in tensor_inputs.items() if v}
         grad = NO
         for v in tensor_inputs.values():

@@ -319,6 +319,21 @@ class State:
                 for e in o.elems or ():
                     todo.extend(e)
 
+    def held(self, keys: frozenset) -> frozenset:
+        """`keys`, and the keys of what they hold (containers' contents and elements), transitively."""
+        todo, seen = list(keys), set()
+        while todo:
+            k = todo.pop()
+            if k in seen:
+                continue
+            seen.add(k)
+            o = self.objs.get(k)
+            if o is not None:
+                todo.extend(o.contents)
+                for e in o.elems or ():
+                    todo.extend(e)
+        return frozenset(seen)
+
     def reach(self, keys: frozenset) -> frozenset:
         """Every storage reachable from `keys`: what they and their contents own or may share."""
         out: set = set()
