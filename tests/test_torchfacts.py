@@ -585,6 +585,13 @@ PATTERN_CALLS = [
     ("functional", "max_pool2d", "F.max_pool2d(x, 2)", "scalar"),
     ("functional", "softmax", "F.softmax(x, 1)", "dim"),
     ("torch", "cat", "torch.cat([x, w], 1)", "dim"),
+    ("functional", "pad", "F.pad(x, (1, 2))", "scalar"),
+    ("functional", "pad", "F.pad(x, (1, 2), mode='constant', value=0.0)", "scalar"),
+    ("functional", "pad", "F.pad(x, (1, 2), 'constant')", "scalar"),
+    ("functional", "pad", "F.pad(x, (1, 2), mode='reflect')", "modes"),
+    ("functional", "pad", "F.pad(x, (1, 2), 'replicate')", "modes"),
+    ("functional", "mse_loss", "F.mse_loss(x, w, reduction='none')", "modes"),
+    ("functional", "mse_loss", "F.mse_loss(x, w)", "tensors"),
 ]
 
 
@@ -627,6 +634,8 @@ def test_call_pattern_when_the_arguments_cannot_tell(table: OpTable) -> None:
     assert pattern("modules", "MaxPool2d", "m(x)", ctor="nn.MaxPool2d(2)") == "scalar"
     assert pattern("modules", "MaxPool2d", "m(x)") == "any"  # built where the analysis cannot see
     assert pattern("modules", "Linear", "m(x)") == "scalar"
+    assert pattern("functional", "pad", "F.pad(x, p, mode=m)") == "any"  # a mode not written down
+    assert pattern("functional", "pad", "F.pad(x, p, *rest)") == "any" and pattern("functional", "pad", "F.pad(x, **kw)") == "any"
     assert pattern("modules", "MultiheadAttention", "m(q, k, v)", (1, 2), ctor="nn.MultiheadAttention(4, 2)") == "tensors"
 
 

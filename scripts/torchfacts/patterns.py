@@ -7,6 +7,11 @@ Every call falls in exactly one pattern, the first that applies:
 * ``"flags"``: it passes a return flag as True (`return_flags`: ``return_indices``,
   ``return_counts``, ``return_inverse``, ``as_tuple``, ``get_infos``...) by keyword, or at the
   position of that parameter (`pattern_args`); a module: in its construction;
+* ``"modes"``: it passes a mode-like string argument (`MODE_PARAMS`: ``mode``, ``reduction``) other
+  than the function's default, by keyword or at that parameter's position (`mode_defaults`: the
+  defaults; not modules, whose modes are constructor arguments): ``F.pad(x, p, mode="reflect")``
+  saves its input, ``F.pad(x, p)`` (constant) does not; ``F.ctc_loss(..., reduction="none")``
+  saves what it returns, a mean does not;
 * ``"tensors"``: a tensor operand besides the primary argument (the receiver / first argument /
   forward input; the tensors *inside* a list passed as the primary argument, ``torch.cat([a, b])``,
   do not count);
@@ -33,9 +38,11 @@ import torch
 from .schemas import SCHEMAS, _mentions_tensor
 
 # Most specific first; "any" (every call but inplace=True ones) is the union of the others.
-CALL_PATTERNS = ("inplace", "flags", "tensors", "dim", "scalar")
+CALL_PATTERNS = ("inplace", "flags", "modes", "tensors", "dim", "scalar")
 ALL_PATTERNS = ("any",) + CALL_PATTERNS
 DIM = "dim"
+# String parameters that pick what a function computes (and so what autograd saves).
+MODE_PARAMS = frozenset({"mode", "reduction"})
 
 
 # Keyword arguments that make a call return a tuple instead of a tensor without appearing in any
@@ -123,11 +130,47 @@ def return_flags() -> frozenset[str]:
     return frozenset(found)
 
 
+def mode_defaults(category: str, name: str) -> dict[str, str]:
+    """The mode-like parameters (`MODE_PARAMS`) of `category.name` with a string default -> that
+    default (`F.pad`: {"mode": "constant"}); {} for modules and names without one."""
+    if category == "modules":
+        return {}
+    fn: Any = getattr(torch.Tensor if category == "methods" else torch if category == "torch" else
+                      torch.nn.functional, name)
+    dispatched = _dispatched()
+    while fn in dispatched:
+        fn = dispatched[fn]["if_true"]
+    try:
+        return {p.name: p.default for p in inspect.signature(fn).parameters.values()
+                if p.name in MODE_PARAMS and isinstance(p.default, str)}
+    except (TypeError, ValueError):
+        pass
+    out: dict[str, str] = {}
+    for s in SCHEMAS.get(name, ()):
+        for a in s.arguments:
+            if a.name in MODE_PARAMS and a.has_default_value() and isinstance(a.default_value, str):
+                if out.get(a.name, a.default_value) != a.default_value:
+                    return {}  # overloads disagree: no default to compare with
+                out[a.name] = a.default_value
+    return out
+
+
+@functools.cache
+def cached_mode_defaults(category: str, name: str) -> dict[str, str]:
+    return mode_defaults(category, name)
+
+
+def build_mode_defaults(names: dict[str, list[str]]) -> dict[str, dict[str, dict[str, str]]]:
+    return {cat: {n: d for n in cat_names if (d := cached_mode_defaults(cat, n))} for cat, cat_names in names.items()
+            if cat != "modules"}
+
+
 def pattern_args(category: str, name: str, flags: frozenset[str]) -> dict[str, list[str]]:
-    """`dim` (not for modules) and the return flags among the parameters of `category.name` -> the
-    input keys ("0", "1"... as calls.keyed numbers them) where each may be passed by position
-    ([]: keyword-only).  For modules: positions in the constructor's arguments."""
-    wanted = flags | ({DIM} if category != "modules" else set())
+    """`dim` (not for modules), the return flags and the mode parameters with a default
+    (`mode_defaults`) among the parameters of `category.name` -> the input keys ("0", "1"... as
+    calls.keyed numbers them) where each may be passed by position ([]: keyword-only).  For
+    modules: positions in the constructor's arguments."""
+    wanted = flags | ({DIM, *cached_mode_defaults(category, name)} if category != "modules" else set())
     return {p: [str(i) for i in pos] for p, pos in sorted(parameters(category, name).items()) if p in wanted}
 
 
@@ -157,6 +200,15 @@ def _given(value: Any) -> bool:
     return value is not None and not isinstance(value, torch.Tensor)
 
 
+def _other_mode(category: str, name: str, inputs: dict[str, Any], args: dict[str, list[str]]) -> bool:
+    """Does the call pass a mode parameter a value other than its default?"""
+    for param, default in cached_mode_defaults(category, name).items():
+        values = [inputs[k] for k in (param, *args.get(param, ())) if k in inputs]
+        if any(v != default for v in values):
+            return True
+    return False
+
+
 def classify(category: str, name: str, inputs: dict[str, Any], operand_tensors: bool, variant: str,
              ctor_flags: frozenset[str]) -> str:
     """The pattern of one call.  `inputs`: the call's arguments by input key (calls.keyed);
@@ -171,6 +223,8 @@ def classify(category: str, name: str, inputs: dict[str, Any], operand_tensors: 
             for p, keys in args.items() if p != DIM)) or any(
             k in return_flags() and v is True for k, v in inputs.items()):
         return "flags"
+    if category != "modules" and _other_mode(category, name, inputs, args):
+        return "modes"
     if operand_tensors:
         return "tensors"
     if category != "modules" and (_given(inputs.get(DIM)) or any(_given(inputs.get(k)) for k in args.get(DIM, ()))):

@@ -19,7 +19,7 @@ from .inplace import (build_functional, build_functions, build_methods, build_mo
 from .returns import apply_measured_aliasing, build_tensor_methods, build_torch_functions, float_only_methods
 from .aliasing import build_input_aliasing
 from .grad import build_no_grad_output
-from .patterns import build_pattern_args, return_flags
+from .patterns import build_mode_defaults, build_pattern_args, return_flags
 from .saving import (build_inplace_written_saved, build_saved_output_positions, build_saves_inputs, build_saves_output,
                      inplace_names)
 from .shapes import build_keepdim_reductions, build_shape_preserving
@@ -91,6 +91,7 @@ def generate() -> tuple[dict, dict]:
         "no_grad_output": no_grad,
         "return_flags": sorted(return_flags()),
         "pattern_args": build_pattern_args(names),
+        "mode_defaults": build_mode_defaults(names),
         "saved_output_positions": saved_outputs,
         "saved_output_positions_conditional": saved_outputs_conditional,
         "tuple_returns": returns_tuple,

@@ -13,7 +13,7 @@ the checked-in table (``python scripts/verify_optable.py --facts``).
 * `tuple_returns` of builtin Tensor methods and torch functions against their aten overloads:
   each length (or a single tensor) must be what some overload returns, 0 only where one returns
   `Tensor[]` or the overloads' counts differ.
-* `pattern_args` and `return_flags` are recomputed; each `dim` right after the tensor is exercised
+* `pattern_args`, `mode_defaults` and `return_flags` are recomputed; each `dim` right after the tensor is exercised
   (op(x, 1) must equal op(x, dim=1)).
 * `shape_preserving` (methods, torch, functional) and `keepdim_reductions` are tried on other
   shapes ((5, 2), (2, 2, 3), size-1 dims) and float16: every listed name must still obey its law
@@ -34,7 +34,7 @@ from . import calls, probe, saved_when
 from .aliasing import build_input_aliasing
 from .common import attempt, load_op_db
 from .grad import build_no_grad_output
-from .patterns import python_params, build_pattern_args, return_flags
+from .patterns import python_params, build_mode_defaults, build_pattern_args, return_flags
 from .saving import (build_inplace_written_saved, build_saved_output_positions, build_saves_inputs, build_saves_output,
                      inplace_names)
 from .schemas import SCHEMAS
@@ -164,6 +164,7 @@ def check_pattern_args(table: dict, unexercised: list[str]) -> list[str]:
     out: list[str] = []
     _diff("pattern_args", table["pattern_args"], build_pattern_args(table_names(table)), out)
     _diff("return_flags", table["return_flags"], sorted(return_flags()), out)
+    _diff("mode_defaults", table["mode_defaults"], build_mode_defaults(table_names(table)), out)
     first = {"methods": "0", "torch": "1", "functional": "1"}
     for cat, key in first.items():
         fn_of = calls.op_fn

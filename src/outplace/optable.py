@@ -71,7 +71,10 @@ mirrors a key of the JSON:
 - Argument patterns, the classes of calls the per-pattern facts tell apart, each call in the first
   that applies: `"inplace"`: the call (a module: its construction) passes `inplace=True`;
   `"flags"`: a return flag (`return_flags`) passed True, by keyword or at its position
-  (`pattern_args`; a module: in its construction); `"tensors"`: a tensor operand besides the
+  (`pattern_args`; a module: in its construction); `"modes"`: a mode argument (`mode`,
+  `reduction`) other than its default (`mode_defaults`), by keyword or at its position
+  (`pattern_args`; not modules): `F.pad(x, p, mode="reflect")` saves its input, the default
+  constant padding does not; `"tensors"`: a tensor operand besides the
   receiver / first argument / forward input (tensors inside a list passed as that argument,
   `torch.cat([a, b])`, do not count); `"dim"`: a `dim` argument that is not a tensor nor None,
   by keyword or at a position `pattern_args` lists (not modules); `"scalar"`: the rest (every
@@ -79,7 +82,9 @@ mirrors a key of the JSON:
   Lookups of a pattern not measured for a name fall back to `"any"` (never for "inplace").
 - `return_flags`: the keyword names that make a call's pattern "flags" when passed True
   (`return_indices`, `return_counts`, `return_inverse`, `as_tuple`, `get_infos`...).
-- `pattern_args`: the four keys -> name -> parameter (`"dim"`, a return flag) -> the input keys
+- `mode_defaults`: `methods`/`torch`/`functional` -> name -> mode parameter -> its default string
+  (`F.pad`: `{"mode": "constant"}`; `F.ctc_loss`: `{"reduction": "mean"}`).
+- `pattern_args`: the four keys -> name -> parameter (`"dim"`, a return flag, a mode) -> the input keys
   (`"0"`, `"1"`... as in `saves_inputs`) where it may be passed by position (empty:
   keyword-only).  For modules: positions in the constructor's arguments.
 - `saved_output_positions`: the four keys -> name -> pattern -> the positions of what the call
@@ -138,7 +143,7 @@ Row = Mapping[str, Any]
 
 # The argument patterns of the per-pattern facts (module docstring), most specific first; "any" is
 # the union of all but "inplace".
-PATTERNS = ("any", "inplace", "flags", "tensors", "dim", "scalar")
+PATTERNS = ("any", "inplace", "flags", "modes", "tensors", "dim", "scalar")
 # The key of what a call returns in a `saved_when` row (a keyword: never a parameter's name).
 RETURN = "return"
 
@@ -165,6 +170,7 @@ class OpTable:
     no_grad_output: Mapping[str, frozenset[str]]
     return_flags: frozenset[str]
     pattern_args: Mapping[str, Mapping[str, Mapping[str, tuple[str, ...]]]]
+    mode_defaults: Mapping[str, Mapping[str, Mapping[str, str]]]
     saved_output_positions: Mapping[str, Mapping[str, Mapping[str, frozenset[int]]]]
     saved_output_positions_conditional: Mapping[str, Mapping[str, frozenset[str]]]
     tuple_returns: Mapping[str, Mapping[str, Mapping[str, int | None]]]
@@ -318,6 +324,7 @@ def parse_optable(data: dict[str, Any]) -> OpTable:
         no_grad_output=_frozen_sets(data["no_grad_output"]),
         return_flags=frozenset(data["return_flags"]),
         pattern_args=_per_name(data["pattern_args"], tuple),
+        mode_defaults=_per_name(data["mode_defaults"], str),
         saved_output_positions=_per_name(data["saved_output_positions"], frozenset),
         saved_output_positions_conditional=MappingProxyType(
             {cat: _frozen_sets(groups) for cat, groups in data["saved_output_positions_conditional"].items()}),

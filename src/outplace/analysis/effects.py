@@ -147,6 +147,11 @@ class TorchEffects:
             return "any"
         if flags:
             return "flags"
+        mode = self._other_mode(category, name, args, node)
+        if mode is None:
+            return "any"
+        if mode:
+            return "modes"
         if tensor_args:
             return "tensors"
         if node is None or category == "modules":
@@ -156,6 +161,30 @@ class TorchEffects:
         dims = [k.value for k in node.keywords if k.arg == "dim"]
         dims += [node.args[int(i)] for i in args.get("dim", ()) if int(i) < len(node.args)]
         return "dim" if any(not _literal(d, None) for d in dims) else "scalar"
+
+    def _other_mode(self, category: str, name: str, args: Mapping[str, tuple[str, ...]], node: ast.AST | None
+                    ) -> bool | None:
+        """Whether the call passes a mode (`mode=`, `reduction=`) other than its default (the "modes"
+        pattern); None: cannot tell (a value that is not a literal, `*args`/`**kwargs` where one may hide)."""
+        defaults = self.ops.mode_defaults.get(category, {}).get(name)
+        if not defaults or not isinstance(node, ast.Call) or category == "modules":
+            return False
+        if any(k.arg is None for k in node.keywords):
+            return None
+        given = [(p, k.value) for k in node.keywords if (p := k.arg) in defaults]
+        starred = next((j for j, a in enumerate(node.args) if isinstance(a, ast.Starred)), None)
+        for p in defaults:
+            for i in args.get(p, ()):
+                if starred is not None and int(i) >= starred:
+                    return None  # `F.pad(x, *spec)`: the mode may be in there
+                if int(i) < len(node.args):
+                    given.append((p, node.args[int(i)]))
+        other = False
+        for p, v in given:
+            if not (isinstance(v, ast.Constant) and isinstance(v.value, str)):
+                return None
+            other = other or v.value != defaults[p]
+        return other
 
     def _flags(self, category: str, name: str, args: Mapping[str, tuple[str, ...]], node: ast.AST | None
                ) -> bool | None:
