@@ -1443,6 +1443,76 @@ CASES = {
             s *= 2  # <-
             return s + x
         """, None, None),
+    "adversarial review: a `with` whose manager may switch autograd off (a `no_grad()` kept in a variable)": ("""
+        def f(x, y):
+            h = torch.sigmoid(x)
+            frozen = torch.no_grad()
+            with frozen:
+                h *= 2  # <-
+            return h * x
+        """, (None, "unsafe"), "may switch autograd off"),
+    "... `torch.set_grad_enabled(False)` called as a statement": ("""
+        def f(x, y):
+            h = torch.sigmoid(x)
+            torch.set_grad_enabled(False)
+            h *= 2  # <-
+            torch.set_grad_enabled(True)
+            return h * x
+        """, (None, "unsafe"), "switches autograd's mode with a call"),
+    "... but `torch.autocast` leaves autograd on: the fix stays safe": ("""
+        def f(x, y):
+            h = torch.sigmoid(x)
+            with torch.autocast("cpu"):
+                h *= 2  # <-
+            return h * x
+        """, ("breaks", "safe"), "saved by `torch.sigmoid`"),
+    "an `nn.ModuleList()` filled by `.append` in `__init__` holds what was appended (mmdet's lateral convs)": ("""
+        class ConvModule(nn.Module):
+            def __init__(self, c):
+                super().__init__()
+                self.conv = nn.Conv2d(c, c, 1)
+                self.act = nn.ReLU()
+
+            def forward(self, x):
+                return self.act(self.conv(x))
+
+        class Neck(nn.Module):
+            def __init__(self, n):
+                super().__init__()
+                self.lateral_convs = nn.ModuleList()
+                for _ in range(n):
+                    self.lateral_convs.append(ConvModule(4))
+
+            def forward(self, feats):
+                x = self.lateral_convs[0](feats[0])
+                x += feats[1]  # <-
+                return x
+        """, ("breaks", "unsafe"), "saved by `nn.ReLU` as its result inside `ConvModule.forward`"),
+    "... but one appended to elsewhere may hold anything": ("""
+        class ConvModule(nn.Module):
+            def __init__(self, c):
+                super().__init__()
+                self.conv = nn.Conv2d(c, c, 1)
+                self.act = nn.ReLU()
+
+            def forward(self, x):
+                return self.act(self.conv(x))
+
+        class Neck(nn.Module):
+            def __init__(self, n):
+                super().__init__()
+                self.lateral_convs = nn.ModuleList()
+                for _ in range(n):
+                    self.lateral_convs.append(ConvModule(4))
+
+            def grow(self, m):
+                self.lateral_convs.append(m)
+
+            def forward(self, feats):
+                x = self.lateral_convs[0](feats[0])
+                x += feats[1]  # <-
+                return x
+        """, ("breaks", "unsafe"), "which may return a reference to something else"),
     # ---- an instance's configuration (analysis/config.py) ----------------------------------------------
     "a constructor's constant argument decides the instance's branch (espnet's mask_nonlinear)": (
         _configured('nonlinear="linear"'), ("inplace", "unsafe"), "nothing saved it"),

@@ -28,6 +28,23 @@ NO_GRAD = {
 }
 SET_GRAD = {"torch.set_grad_enabled", "torch.autograd.set_grad_enabled", "torch.autograd.grad_mode.set_grad_enabled"}
 STATEFUL_BASES = ("Optimizer", "LRScheduler", "_LRScheduler", "ReduceLROnPlateau")
+# Context managers known to leave autograd's grad mode as it is (or to switch it on). Any other
+# `with` may switch it off (a `no_grad()` kept in a variable, a subclass of it, a user
+# `@contextmanager`, `ExitStack`, `saved_tensors_hooks`, which also silence the version check):
+# a write inside gets no safe fix (out of place, a tensor in the graph would stop requiring grad).
+GRAD_NEUTRAL_MANAGERS = {
+    "open", "torch.autocast", "torch.amp.autocast", "torch.cuda.amp.autocast", "torch.cpu.amp.autocast",
+    "torch.enable_grad", "torch.autograd.enable_grad", "torch.autograd.grad_mode.enable_grad",
+    "contextlib.nullcontext", "contextlib.suppress", "contextlib.redirect_stdout", "contextlib.redirect_stderr",
+    "warnings.catch_warnings", "torch.random.fork_rng", "torch.autograd.profiler.record_function",
+    "torch.profiler.record_function", "torch.autograd.profiler.profile", "torch.profiler.profile",
+    "torch.autograd.detect_anomaly", "torch.autograd.set_detect_anomaly", "torch.device", "torch.cuda.device",
+    "torch.cuda.stream", "torch.cuda.nvtx.range", "torch.nn.attention.sdpa_kernel", "torch.backends.cuda.sdp_kernel",
+    "threading.Lock", "threading.RLock", "tempfile.TemporaryDirectory", "tempfile.NamedTemporaryFile",
+}
+# Calls that switch grad mode for what follows them (not a `with`), or enter a manager by hand.
+GRAD_SWITCH_CALLS = SET_GRAD | {"torch._C._set_grad_enabled", "torch.autograd.grad_mode._set_grad_enabled"}
+ENTER_METHODS = ("__enter__", "enter_context", "enter_async_context")
 
 
 class IntentContext:
@@ -35,6 +52,7 @@ class IntentContext:
         self.index, self.imports = index, imports
         self._memo: dict[ast.AST, str | None] = {}
         self._grad_memo: dict[ast.AST, bool] = {}
+        self._switch_memo: dict[ast.AST, bool] = {}
         self.optimizer_module = any(
             isinstance(n, ast.ClassDef) and any(_base_name(b) in STATEFUL_BASES for b in n.bases)
             for n in index.tree.body)
@@ -75,6 +93,49 @@ class IntentContext:
                 off = self._in_grad_off_branch(n)
             memo[n] = off
         return off
+
+    def grad_maybe_off(self, node: ast.AST) -> str | None:
+        """Why autograd may be off where `node` runs though nothing says it certainly is, or None:
+        inside a `with` whose manager is not known to leave grad mode alone, or in a function (or
+        module) that switches grad mode with a call or enters a manager by hand."""
+        for anc in self.index.ancestors(node):
+            if isinstance(anc, (ast.With, ast.AsyncWith)):
+                for item in anc.items:
+                    if not self._leaves_grad_alone(item.context_expr):
+                        return f"inside `with {ast.unparse(item.context_expr)}:`, which may switch autograd off"
+            if isinstance(anc, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.Module)):
+                if self._switches_grad(anc):
+                    return "the function switches autograd's mode with a call (`set_grad_enabled`, `__enter__`)"
+            if isinstance(anc, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)) and \
+                    self._switches_grad(self.index.tree):
+                return "the module switches autograd's mode with a call (`set_grad_enabled`, `__enter__`)"
+        return None
+
+    def _leaves_grad_alone(self, expr: ast.AST) -> bool:
+        call = expr if isinstance(expr, ast.Call) else None
+        q = self.imports.qualname(call.func if call else expr) or (
+            dotted(call.func if call else expr) if isinstance(call.func if call else expr, ast.Name) else None) or ""
+        if q in GRAD_NEUTRAL_MANAGERS or self._disables_grad(expr):
+            return True  # (a no-grad block: the write is left alone as intentional already)
+        if q in SET_GRAD and call is not None and call.args and not call.keywords:
+            return isinstance(call.args[0], ast.Constant) and call.args[0].value is True
+        return False
+
+    def _switches_grad(self, scope: ast.AST) -> bool:
+        """Does the function (a module: its own top-level code) call `set_grad_enabled(...)` as a
+        statement, or enter a context manager by hand (`__enter__`, `ExitStack.enter_context`)?"""
+        hit = self._switch_memo.get(scope)
+        if hit is None:
+            tops = [s for s in scope.body if not isinstance(s, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))] \
+                if isinstance(scope, ast.Module) else [scope]
+            nodes = [n for top in tops for n in walk(top)]
+            managers = {id(item.context_expr) for n in nodes if isinstance(n, (ast.With, ast.AsyncWith))
+                        for item in n.items}
+            hit = any(isinstance(n, ast.Call) and id(n) not in managers and (
+                isinstance(n.func, ast.Attribute) and n.func.attr in ENTER_METHODS
+                or (self.imports.qualname(n.func) or "") in GRAD_SWITCH_CALLS) for n in nodes)
+            self._switch_memo[scope] = hit
+        return hit
 
     def _in_grad_off_branch(self, node: ast.AST) -> bool:
         """Is `node` a statement of the branch that a grad-mode test rules autograd out of:

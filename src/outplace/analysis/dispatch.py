@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import ast
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 HOOK_METHODS = frozenset({"register_forward_hook", "register_forward_pre_hook", "register_module_forward_hook",
                           "register_module_forward_pre_hook"})
@@ -41,6 +41,9 @@ class Rebinding:
     # replace a module attribute, never a method (a class's method is found before `_modules`).
     module_attrs: frozenset = frozenset()
     any_module_attr: bool = False
+    # attribute name -> the statements that change its container (`mutated`'s), for the module
+    # builder to tell the ones it followed (`self.blocks.append(...)` in `__init__`) from others.
+    mutation_sites: dict = field(default_factory=dict, hash=False, compare=False)
 
     def attribute(self, name: str) -> bool:
         """May the attribute (a method or a module) be something else at run time?"""
@@ -73,21 +76,17 @@ def scan(tree: ast.Module, text: str | None = None) -> Rebinding:
     rebound: set[str] = set()
     mutated: set[str] = set()
     module_attrs: set[str] = set()
+    sites: dict[str, list[ast.stmt]] = {}
     globals_written = instance_dict = any_module_attr = False
     for stmt in statements(tree.body):
         if isinstance(stmt, ast.Global):
             rebound.update(stmt.names)
-        if isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Call):
-            func = stmt.value.func
-            if isinstance(func, ast.Attribute) and func.attr in CONTAINER_MUTATORS and \
-                    isinstance(func.value, ast.Attribute):
-                mutated.add(func.value.attr)
-        if isinstance(stmt, ast.AugAssign) and isinstance(stmt.target, ast.Attribute):
-            mutated.add(stmt.target.attr)
+        for name in mutated_attributes(stmt):
+            mutated.add(name)
+            sites.setdefault(name, []).append(stmt)
         if isinstance(stmt, (ast.Assign, ast.Delete)):
             for t in stmt.targets:
                 if isinstance(t, ast.Subscript) and isinstance(t.value, ast.Attribute):
-                    mutated.add(t.value.attr)
                     if t.value.attr == "__dict__":
                         instance_dict = True  # `obj.__dict__["m"] = ...`: any attribute, methods too
                 if isinstance(t, ast.Subscript) and isinstance(t.value, ast.Call) and \
@@ -143,7 +142,22 @@ def scan(tree: ast.Module, text: str | None = None) -> Rebinding:
                     _calls_globals(func.value):
                 globals_written = True
     return Rebinding(frozenset(attrs), any_attr or instance_dict, hooks, frozenset(rebound), globals_written,
-                     frozenset(mutated), frozenset(module_attrs), any_module_attr)
+                     frozenset(mutated), frozenset(module_attrs), any_module_attr, sites)
+
+
+def mutated_attributes(stmt: ast.stmt) -> list[str]:
+    """The attributes whose container `stmt` changes after it is built (`x.blocks.append(m)`,
+    `x.layers[0] = ...`, `del x.head[-1]`, `x.blocks += [...]`)."""
+    out = []
+    if isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Call):
+        func = stmt.value.func
+        if isinstance(func, ast.Attribute) and func.attr in CONTAINER_MUTATORS and isinstance(func.value, ast.Attribute):
+            out.append(func.value.attr)
+    if isinstance(stmt, ast.AugAssign) and isinstance(stmt.target, ast.Attribute):
+        out.append(stmt.target.attr)
+    if isinstance(stmt, (ast.Assign, ast.Delete)):
+        out += [t.value.attr for t in stmt.targets if isinstance(t, ast.Subscript) and isinstance(t.value, ast.Attribute)]
+    return out
 
 
 def statements(body: list):

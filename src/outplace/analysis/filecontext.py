@@ -21,7 +21,7 @@ from outplace.analysis.effects import LEGACY_CONSTRUCTORS, PARAMETER_CLASSES, SE
 from outplace.analysis.flow import CONST_KEYS, CONSUMING_BUILTINS, COMPUTING_BUILTINS, CONTAINER_BUILTINS, \
     BUILTIN_NAMES, ELEMENT_BUILTINS, PARAMETER_ITERATORS, ScopeFlow
 from outplace.analysis.imports import ImportMap, dotted
-from outplace.analysis.modules import SKIP, ModuleBuilder, ModuleInfo
+from outplace.analysis.modules import SKIP, UNKNOWN_MODULE, ModuleBuilder, ModuleInfo
 from outplace.analysis.model import MAYBE, NO, UNKNOWN, YES, Key, Obj, State, outside
 from outplace.analysis.model import Event, obj_join as _obj_join, state_join, tri_or as _tri_or
 from outplace.analysis.scopes import ScopeIndex, walk
@@ -604,8 +604,18 @@ class FileContext:
         """May `self.<attr>` be another module than its assignments say: the file puts one there
         (`m.act = ...`, `add_module`, `blocks.append`), or the class answers attribute reads itself
         (a `__getattr__`/`__getattribute__` override: `nn.Module` finds submodules through `__getattr__`)?"""
-        return self.rebinding.module_attribute(attr) or self.method_of(cls, "__getattr__") is not None or \
-            self.method_of(cls, "__getattribute__") is not None
+        r = self.rebinding
+        if r.attribute(attr) or r.any_module_attr or attr in r.module_attrs or \
+                self.method_of(cls, "__getattr__") is not None or self.method_of(cls, "__getattribute__") is not None:
+            return True
+        if attr not in r.mutated:
+            return False
+        # Changed after it was built: only by the `.append(...)`s of `__init__` the builder followed
+        # into the empty container the class's one assignment built?
+        sites = self._class_facts(cls)[0].get(attr, [])
+        added = self.modules.added_modules(cls, attr) if len(sites) == 1 and _empty_call(sites[0][0]) else None
+        followed = added[1] if added is not None else set()
+        return any(id(stmt) not in followed for stmt in r.mutation_sites.get(attr, ()))
 
     def _site_value(self, value: ast.AST, cls: ast.ClassDef, attr: str, method: ast.AST | None) -> Obj:
         """`_attribute_value`, read with the imports of the file the assigning method is in (a base
@@ -618,11 +628,15 @@ class FileContext:
         reason = f"{shown} is an attribute: other code holding the object sees the change"
         module = self.modules.info(value, method)
         if module is not None:
-            if module.kind in ("sequential", "container") and not module.parts or \
-                    module.kind == "container" and module.parts == (ModuleInfo("unknown"),):
-                added = self.modules.added_modules(cls, attr)  # `nn.Sequential()` then `add_module(...)`
-                if added is not None:
-                    module = ModuleInfo("sequential", parts=tuple(added), node=module.node)
+            if module.kind in ("sequential", "container") and _empty_call(value):
+                # `nn.Sequential()` then `add_module(...)`; `nn.ModuleList()` then `.append(...)` in `__init__`
+                added = self.modules.added_modules(cls, attr)
+                if added is not None and module.kind == "sequential":
+                    module = ModuleInfo("sequential", parts=tuple(added[0]), node=module.node)
+                elif added is not None:  # (alternatives: which one `self.blocks[i]` is, never "none")
+                    members = [m.parts[0] if m.kind == "container" and m.parts[1:] == (SKIP,) else m for m in added[0]]
+                    module = ModuleInfo("container", parts=tuple(dict.fromkeys(members)) or (UNKNOWN_MODULE,),
+                                        node=module.node)
             return Obj(NO, "module", label=shown, module=module)
         if isinstance(value, ast.IfExp):
             taken = self.modules.decided(value.test, method)
@@ -1503,6 +1517,11 @@ def _bound_names(stmt: ast.AST) -> list[str]:
     if isinstance(stmt, (ast.AnnAssign, ast.AugAssign)) and isinstance(stmt.target, ast.Name):
         return [stmt.target.id]
     return []
+
+
+def _empty_call(value: ast.AST) -> bool:
+    """`nn.ModuleList()`, `nn.Sequential()`: a call with no arguments (a container built empty)."""
+    return isinstance(value, ast.Call) and not value.args and not value.keywords
 
 
 def _bases_of(cls: ast.ClassDef, ctx: FileContext) -> list[ast.ClassDef]:

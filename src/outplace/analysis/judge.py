@@ -106,6 +106,9 @@ def judge(flow: ScopeFlow, live: Liveness, record: WriteRecord, step: tuple[int,
             # (A call's own new tensor, `torch.sigmoid(x).mul_(2)`: only the names checked below could
             # share it.)
             reasons.append("the written expression may share memory with another tensor")
+    off = flow.ctx.intent.grad_maybe_off(record.node)
+    if off is not None and any(st.grad.get(s, UNKNOWN) != NO for s in roots):
+        reasons.append(f"{off}: out of place, {_q(shown)} would stop requiring grad there")
     if flow.approximate:
         reasons.append("outplace stopped following this function's loops before its facts settled: it cannot "
                        "prove a rewrite unobservable here")

@@ -373,30 +373,43 @@ class ModuleBuilder:
         self._returns[key] = result
         return result
 
-    def added_modules(self, cls: ast.ClassDef, attr: str) -> list[ModuleInfo] | None:
-        """`self.<attr>.add_module(name, m)` calls in the class, in order (loops repeat, ifs optional)."""
+    def added_modules(self, cls: ast.ClassDef, attr: str) -> tuple[list[ModuleInfo], set[int]] | None:
+        """The modules put into an empty `self.<attr>` container: `add_module(name, m)` in the
+        class's methods, `.append(m)` / `.extend([...])` in its `__init__`, in order (loops repeat,
+        ifs optional); with the statements followed. None when there are none."""
         out: list[ModuleInfo] = []
+        followed: set[int] = set()
         found = False
         for method in cls.body:
             if isinstance(method, (ast.FunctionDef, ast.AsyncFunctionDef)):
-                found |= self._adds(method.body, method, attr, out, False)
-        return out if found else None
+                found |= self._adds(method.body, method, attr, out, False, followed, method.name == "__init__")
+        return (out, followed) if found else None
 
-    def _adds(self, body: list[ast.stmt], scope: ast.AST, attr: str, out: list[ModuleInfo], opt: bool) -> bool:
+    def _adds(self, body: list[ast.stmt], scope: ast.AST, attr: str, out: list[ModuleInfo], opt: bool,
+              followed: set[int], appends: bool) -> bool:
         found = False
         for stmt in body:
-            if isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Call) and \
-                    isinstance(stmt.value.func, ast.Attribute) and stmt.value.func.attr == "add_module" and \
-                    dotted(stmt.value.func.value) == f"self.{attr}" and len(stmt.value.args) >= 2:
-                m = self.info(stmt.value.args[1], scope) or UNKNOWN_MODULE
-                out.append(optional(m) if opt else m)
+            call = stmt.value if isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Call) else None
+            method = call.func.attr if call is not None and isinstance(call.func, ast.Attribute) and \
+                dotted(call.func.value) == f"self.{attr}" else None
+            if method == "add_module" and len(call.args) >= 2:  # type: ignore[union-attr]
+                added = [self.info(call.args[1], scope) or UNKNOWN_MODULE]  # type: ignore[union-attr]
+            elif appends and method == "append" and len(call.args) == 1 and not call.keywords:  # type: ignore[union-attr]
+                added = [self.info(call.args[0], scope) or UNKNOWN_MODULE]  # type: ignore[union-attr]
+            elif appends and method == "extend" and len(call.args) == 1 and not call.keywords:  # type: ignore[union-attr]
+                added = self.list_members(call.args[0], scope, 0) or [UNKNOWN_MODULE]  # type: ignore[union-attr]
+            else:
+                added = None
+            if added is not None:
+                out += [optional(m) if opt else m for m in added]
+                followed.add(id(stmt))
                 found = True
             elif isinstance(stmt, ast.If):
-                found |= self._adds(stmt.body, scope, attr, out, True)
-                found |= self._adds(stmt.orelse, scope, attr, out, True)
+                found |= self._adds(stmt.body, scope, attr, out, True, followed, appends)
+                found |= self._adds(stmt.orelse, scope, attr, out, True, followed, appends)
             elif isinstance(stmt, (ast.For, ast.AsyncFor, ast.While)):
                 for _ in range(2):
-                    found |= self._adds(stmt.body, scope, attr, out, True)
+                    found |= self._adds(stmt.body, scope, attr, out, True, followed, appends)
         return found
 
 
