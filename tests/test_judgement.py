@@ -1513,6 +1513,39 @@ CASES = {
                 x += feats[1]  # <-
                 return x
         """, ("breaks", "unsafe"), "which may return a reference to something else"),
+    "adversarial review: a read of the tensor's identity after the write (`h.data_ptr()`) sees another tensor": ("""
+        def f(x, y):
+            h = torch.sigmoid(x)
+            before = h.data_ptr()
+            h *= 2  # <-
+            return h * (h.data_ptr() == before)
+        """, ("breaks", "unsafe"), "observes which tensor"),
+    "... `h.retain_grad()` before the write: `h.grad` is then the new tensor's": ("""
+        def f(x, y):
+            h = torch.sigmoid(x)
+            h.retain_grad()
+            h *= 2  # <-
+            return h
+        """, ("breaks", "unsafe"), "observes which tensor"),
+    "... a hook registered before the write sees the same gradient either way: the fix stays safe": ("""
+        def f(x, y):
+            h = torch.sigmoid(x)
+            h.register_hook(print)
+            h *= 2  # <-
+            return h
+        """, ("breaks", "safe"), "saved by `torch.sigmoid`"),
+    "... the layout of a view read after the write (`h.stride()`): out of place it is compact": ("""
+        def f(x, y):
+            h = torch.sigmoid(x)[:, :2]
+            h *= 2  # <-
+            return h, h.stride()
+        """, (None, "unsafe"), "observes which tensor"),
+    "... but of a tensor of its own, the layout stays": ("""
+        def f(x, y):
+            h = torch.sigmoid(x)
+            h *= 2  # <-
+            return h, h.stride()
+        """, ("breaks", "safe"), "saved by `torch.sigmoid`"),
     # ---- an instance's configuration (analysis/config.py) ----------------------------------------------
     "a constructor's constant argument decides the instance's branch (espnet's mask_nonlinear)": (
         _configured('nonlinear="linear"'), ("inplace", "unsafe"), "nothing saved it"),

@@ -128,6 +128,11 @@ def judge(flow: ScopeFlow, live: Liveness, record: WriteRecord, step: tuple[int,
         elif other in live_after:
             reasons.append(f"`{other}` refers to the same tensor (or shares its memory) and is used afterwards: "
                            "it would keep the old value")
+    observed = _identity_read(flow, record.node, {name, *aliases} - {None} if name else set(),
+                              any(k not in o.storage for k in keys if (o := st.objs.get(k)) is not None))
+    if observed is not None:
+        reasons.append(f"{observed} observes which tensor {_q(shown)} is (or its memory layout): out of place it "
+                       "would see another tensor")
     captured = ({name} if name else set()) | set(aliases)
     for n in sorted(captured & flow.captured):
         reasons.append(f"`{n}` is used by a nested function, lambda or comprehension, which may keep or read "
@@ -179,6 +184,51 @@ def judge(flow: ScopeFlow, live: Liveness, record: WriteRecord, step: tuple[int,
                        f"`{bases[0]}` would keep its old values; write into `{bases[0]}` itself instead")
     rebindable = not (isinstance(target, ast.Attribute) and any(o.origin == "nn_parameter" for o in objs))
     return Judgement(info, spelling, hazard, why, tuple(dict.fromkeys(reasons)), certain, rebindable)
+
+
+# Reads that see which tensor a name holds (its identity, its autograd node, hooks registered on
+# it) or, for a view, its memory layout: after an out-of-place rewrite they see another tensor.
+IDENTITY_ATTRS = frozenset({"data_ptr", "_version", "retain_grad", "register_hook", "register_post_accumulate_grad_hook",
+                            "_cdata", "__dlpack__", "untyped_storage", "storage", "_typed_storage",
+                            "_base", "is_leaf", "set_", "_is_view"})
+# (`h.retain_grad()` before the write too: `h.grad` afterwards would be the new tensor's, None.)
+ANYWHERE_ATTRS = frozenset({"retain_grad"})
+LAYOUT_ATTRS = frozenset({"stride", "storage_offset", "is_contiguous", "view", "view_as", "is_set_to"})
+IDENTITY_FUNCTIONS = frozenset({"id", "hash", "weakref.ref", "weakref.finalize", "weakref.proxy",
+                                "torch.utils.dlpack.to_dlpack"})
+
+
+def _inside(outer: ast.AST, inner: ast.AST) -> bool:
+    return (outer.lineno, outer.col_offset) <= (inner.lineno, inner.col_offset) and \
+        (inner.end_lineno, inner.end_col_offset) <= (outer.end_lineno, outer.end_col_offset)  # type: ignore
+
+
+def _identity_read(flow: ScopeFlow, write: ast.AST, names: set, view: bool) -> str | None:
+    """The first read of one of `names` that may run after the write (a later line, or the loop
+    around the write) and observes the tensor's identity (`id(h)`, `h.data_ptr()`, `h is t`,
+    `h.retain_grad()`) or, when it is a view, its layout (`h.stride()`, `h.view(-1)`), as
+    written; None if there is none."""
+    parent = flow.index.parent
+    loops = flow.index.loops_around(write)
+    line = getattr(write, "end_lineno", None) or getattr(write, "lineno", 0)
+    for n in sorted(names):
+        for load in flow.info.loads.get(n, ()):
+            p = parent.get(load)
+            if load.lineno <= line and not any(_inside(loop, load) for loop in loops) and not (
+                    isinstance(p, ast.Attribute) and p.attr in ANYWHERE_ATTRS):
+                continue
+            if isinstance(p, ast.Attribute) and p.value is load and (
+                    p.attr in IDENTITY_ATTRS or view and p.attr in LAYOUT_ATTRS):
+                return f"`{n}.{p.attr}`"
+            if isinstance(p, ast.Call) and load in p.args:
+                q = flow.ctx.imports.qualname(p.func) or (p.func.id if isinstance(p.func, ast.Name) and
+                                                           p.func.id not in flow.locals else None)
+                if q in IDENTITY_FUNCTIONS:
+                    return f"`{dotted(p.func)}({n})`"
+            if isinstance(p, ast.Compare) and any(isinstance(op, (ast.Is, ast.IsNot)) for op in p.ops) and not any(
+                    isinstance(e, ast.Constant) for e in (p.left, *p.comparators)):
+                return f"`{ast.unparse(p)}`"
+    return None
 
 
 def callers_may_raise(record: WriteRecord) -> bool:
