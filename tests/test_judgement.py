@@ -1546,6 +1546,24 @@ CASES = {
             h *= 2  # <-
             return h, h.stride()
         """, ("breaks", "safe"), "saved by `torch.sigmoid`"),
+    "adversarial review: a keepdim reduction with `dtype=` may promote the target (no safe fix)": ("""
+        def f(x, y):
+            h = torch.sigmoid(x)
+            h /= h.sum(1, keepdim=True, dtype=torch.float64)  # <-
+            return h
+        """, ("breaks", "unsafe"), None),
+    "... and a complex number in an elementwise operand (`h.mul(1j)`)": ("""
+        def f(x, y):
+            h = torch.sigmoid(x)
+            h *= h.mul(1j)  # <-
+            return h
+        """, ("breaks", "unsafe"), None),
+    "... the same reduction without `dtype=`, and a real number: the target's own dtype (safe)": ("""
+        def f(x, y):
+            h = torch.sigmoid(x)
+            h /= h.sum(1, keepdim=True).mul(2.0)  # <-
+            return h
+        """, ("breaks", "safe"), "saved by `torch.sigmoid`"),
     # ---- an instance's configuration (analysis/config.py) ----------------------------------------------
     "a constructor's constant argument decides the instance's branch (espnet's mask_nonlinear)": (
         _configured('nonlinear="linear"'), ("inplace", "unsafe"), "nothing saved it"),

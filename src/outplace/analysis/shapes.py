@@ -77,19 +77,36 @@ def _shaped_like(an: Analysis, node: ast.AST, target: str, depth: int) -> str | 
 def _number_args(an: Analysis, call: ast.Call) -> bool:
     """Every other argument is a number, None, or a dim-like keyword: nothing that broadcasts."""
     for a in [*call.args, *(k.value for k in call.keywords if k.arg not in ("dim", "keepdim", "p"))]:
-        if isinstance(a, ast.Constant) and (a.value is None or isinstance(a.value, (int, float))):
+        # (a complex number promotes a real tensor: `h.mul(1j)`)
+        if isinstance(a, ast.Constant) and (a.value is None or type(a.value) in (int, float, bool)):
             continue
-        if isinstance(a, ast.UnaryOp) and isinstance(a.operand, ast.Constant):
+        if isinstance(a, ast.UnaryOp) and isinstance(a.operand, ast.Constant) and type(a.operand.value) in (int, float):
             continue
-        if an.info(a).is_scalar:
+        info = an.info(a)
+        if info.is_scalar and info.dtype in ("int", "float", "bool"):
             continue
         return False
     return True
 
 
 def _keepdim(call: ast.Call) -> bool:
+    """`keepdim=True`, and nothing that may set the result's dtype: no `dtype=` (`h.sum(1,
+    keepdim=True, dtype=torch.float64)` promotes), no positional argument but literal numbers (a
+    dim, `norm`'s p) or tuples of them."""
+    if any(k.arg not in ("dim", "keepdim", "p") for k in call.keywords):
+        return False
+    positional = call.args if isinstance(call.func, ast.Attribute) else call.args[1:]
+    if not all(_literal_number(a) or isinstance(a, (ast.Tuple, ast.List)) and all(_literal_number(e) for e in a.elts)
+               for a in positional):
+        return False
     return any(k.arg == "keepdim" and isinstance(k.value, ast.Constant) and k.value.value is True
                for k in call.keywords)
+
+
+def _literal_number(node: ast.AST) -> bool:
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
+        node = node.operand
+    return isinstance(node, ast.Constant) and type(node.value) in (int, float)
 
 
 def _elementwise(ops, category: str) -> frozenset:
