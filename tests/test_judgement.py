@@ -1564,6 +1564,20 @@ CASES = {
             h /= h.sum(1, keepdim=True).mul(2.0)  # <-
             return h
         """, ("breaks", "safe"), "saved by `torch.sigmoid`"),
+    "what is computed from a `.detach()` is outside any graph: `out=` with it is harmless (e3nn's running stats)": ("""
+        def f(x, y):
+            w = torch.ones(3, requires_grad=True)
+            out = torch.zeros(3)
+            torch.cat([w.detach() * 0.1], out=out)  # <-
+            return out
+        """, None, None),
+    "... without the detach, `out=` raises at once": ("""
+        def f(x, y):
+            w = torch.ones(3, requires_grad=True)
+            out = torch.zeros(3)
+            torch.cat([w * 0.1], out=out)  # <-
+            return out
+        """, ("breaks", "unsafe"), "`out=` raises at once"),
     # ---- an instance's configuration (analysis/config.py) ----------------------------------------------
     "a constructor's constant argument decides the instance's branch (espnet's mask_nonlinear)": (
         _configured('nonlinear="linear"'), ("inplace", "unsafe"), "nothing saved it"),

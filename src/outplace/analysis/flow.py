@@ -148,6 +148,7 @@ class ScopeFlow:
         self._return_heads = _return_heads(self.cfg) if not call_sites else frozenset()
         self._return_edges: dict[tuple[int, int], State] = {}
         self._made_saved: dict[int, frozenset] = {}  # id(comprehension) -> saves of every element it made
+        self._detached: set = set()  # keys of `.detach()`/`.data` views: never in a graph themselves
         self._run()
 
     # ---- the fixed point ----------------------------------------------------------------------------
@@ -1082,14 +1083,14 @@ class ScopeFlow:
         out = NO
         for k in keys:
             o = self.obj(k)
-            if o is None or o.tensor == NO or o.dtype in INTEGRAL_DTYPES:
+            if o is None or o.tensor == NO or o.dtype in INTEGRAL_DTYPES or k in self._detached:
                 continue
             for s in o.storage:
                 out = tri_or(out, self.st.grad.get(s, UNKNOWN))
         if self.grad_from is not None and out != NO:
             self._read_max = tri_or(self._read_max, out)
             self._grad_reads.update(s for k in keys if (o := self.obj(k)) is not None and o.tensor != NO
-                                    and o.dtype not in INTEGRAL_DTYPES
+                                    and o.dtype not in INTEGRAL_DTYPES and k not in self._detached
                                     for s in o.storage if self.st.grad.get(s, UNKNOWN) != NO)
         return out
 
@@ -1187,9 +1188,10 @@ class ScopeFlow:
         prev = self.st.objs.get(key)
         self.st.objs[key] = view if prev is None else obj_join(prev, view)
         if not keep_grad:
-            # `.detach()`/`.data` share memory but not the graph: their own grad is off, the
-            # storage's stays what it is (writes through them are seen by the original).
-            pass
+            # `.detach()`/`.data` share memory but not the graph: their own grad is off (what is
+            # computed from them is outside any graph), the storage's stays what it is (writes
+            # through them are seen by the original, and by whatever saved it).
+            self._detached.add(key)
         return frozenset({key})
 
     def _container(self, node: ast.AST, contents: frozenset, kind: str, elems: tuple | None = None,
