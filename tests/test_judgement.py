@@ -1578,6 +1578,18 @@ CASES = {
             torch.cat([w * 0.1], out=out)  # <-
             return out
         """, ("breaks", "unsafe"), "`out=` raises at once"),
+    "adversarial review: an `expand`ed view's elements share memory: in place raises, out of place computes": ("""
+        def f(x, y):
+            h = torch.sigmoid(x).expand(2, 3)
+            h *= 2  # <-
+            return h
+        """, (None, "unsafe"), "share memory"),
+    "... a view of it too": ("""
+        def f(x, y):
+            h = torch.sigmoid(x).expand(2, 3)[0]
+            h *= 2  # <-
+            return h
+        """, (None, "unsafe"), "share memory"),
     # ---- an instance's configuration (analysis/config.py) ----------------------------------------------
     "a constructor's constant argument decides the instance's branch (espnet's mask_nonlinear)": (
         _configured('nonlinear="linear"'), ("inplace", "unsafe"), "nothing saved it"),

@@ -306,6 +306,9 @@ HAND_CASES: dict[tuple[str, str], list[Callable[[], tuple[tuple, dict]]]] = {
        for cat in ("torch", "methods") for name in ("unique", "unique_consecutive")},
     **{(cat, "nonzero"): [lambda: ((f32(3, 4),), {"as_tuple": True}), lambda: ((f32(4),), {"as_tuple": True})]
        for cat in ("torch", "methods")},
+    # Views whose elements share memory locations (overlapping_results): a zero stride, windows that overlap.
+    **{(cat, "as_strided"): [lambda: ((f32(4), (2, 2), (0, 1)), {})] for cat in ("torch", "methods")},
+    ("methods", "unfold"): [lambda: ((f32(6), 0, 3, 1), {})],
     ("functional", "multi_head_attention_forward"): [lambda: (
         (f32(2, 3, 4), f32(2, 3, 4), f32(2, 3, 4), 4, 2, f32(12, 4), f32(12), None, None, False,
          0.0, f32(4, 4), f32(4)), {})],

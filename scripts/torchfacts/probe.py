@@ -56,6 +56,7 @@ class Observation:
     pattern: str = "scalar"  # the call's argument pattern (patterns.classify)
     returned: int | None = None  # the length of the tuple (or list) the call returned; None: not a sequence
     saved_top: frozenset[int] = frozenset()  # positions of that tuple (0 for a single tensor) autograd saved
+    overlaps: bool = False  # a returned tensor has internal overlap (`expand`: several elements, one memory location)
     other_evidence: frozenset[str] = frozenset()  # Node._saved_attr names holding tensors on no input's or
     # output's storage (copies such as the original `self` an in-place op saves, internal buffers)
 
@@ -237,6 +238,7 @@ def observe(case: Case, by_hooks: bool, sink: dict[tuple[str, str], list[Observa
         keeps_shape=(isinstance(res, torch.Tensor) and (tuple(res.shape), res.dtype) == before) if before else None,
         pattern=classify(*case.key, inputs, len(tensors_in(operands)) > len(primary), case.variant, case.ctor_flags),
         returned=returned_length(res),
+        overlaps=any(t.layout == torch.strided and torch._debug_has_internal_overlap(t) == 1 for t in returned),
     )
     sink[case.key].append(obs)
     if not obs.measured_saving:

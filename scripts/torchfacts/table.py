@@ -19,6 +19,7 @@ from .inplace import (build_functional, build_functions, build_methods, build_mo
 from .returns import apply_measured_aliasing, build_tensor_methods, build_torch_functions, float_only_methods
 from .aliasing import build_input_aliasing
 from .grad import build_no_grad_output
+from .overlap import build_overlapping_results
 from .patterns import build_mode_defaults, build_pattern_args, return_flags
 from .saving import (build_inplace_written_saved, build_saved_output_positions, build_saves_inputs, build_saves_output,
                      inplace_names)
@@ -61,6 +62,7 @@ def generate() -> tuple[dict, dict]:
     saves_inputs, saves_inputs_conditional, inputs_evidence = build_saves_inputs(names)
     may_alias, no_alias, alias_evidence = build_input_aliasing(names)
     no_grad, grad_evidence = build_no_grad_output(names)
+    overlapping, overlap_evidence = build_overlapping_results(names)
     saved_outputs, saved_outputs_conditional, saved_outputs_evidence = build_saved_output_positions(names)
     returns_tuple, returns_tuple_conditional, tuple_evidence = build_tuple_returns(names)
     written, written_evidence = build_inplace_written_saved(names, inplace_names(methods, functions, functional))
@@ -89,6 +91,7 @@ def generate() -> tuple[dict, dict]:
         "shape_preserving": shape_preserving,
         "keepdim_reductions": keepdim,
         "no_grad_output": no_grad,
+        "overlapping_results": overlapping,
         "return_flags": sorted(return_flags()),
         "pattern_args": build_pattern_args(names),
         "mode_defaults": build_mode_defaults(names),
@@ -106,6 +109,7 @@ def generate() -> tuple[dict, dict]:
         "saves_inputs": inputs_evidence,
         "may_alias_input": alias_evidence,
         "no_grad_output": grad_evidence,
+        "overlapping_results": overlap_evidence,
         "shape_preserving": shape_evidence,
         "keepdim_reductions": keepdim_evidence,
         "saved_output_positions": saved_outputs_evidence,
@@ -136,7 +140,7 @@ def summary(table: dict) -> str:
     lines.append("tensor_methods: " + ", ".join(f"{k} {len(v)}" for k, v in table["tensor_methods"].items()))
     lines.append("torch_functions: " + ", ".join(f"{k} {len(v)}" for k, v in table["torch_functions"].items()))
     lines.append(f"float_only: {len(table['float_only'])}")
-    for key in ("saves_output", "output_not_saved", "no_grad_output", "shape_preserving", "keepdim_reductions",
+    for key in ("saves_output", "output_not_saved", "no_grad_output", "overlapping_results", "shape_preserving", "keepdim_reductions",
                 "may_alias_input", "no_input_alias"):
         lines.append(f"{key}: " + ", ".join(f"{k} {len(v)}" for k, v in table[key].items()))
     rows = table["saves_inputs"]

@@ -8,7 +8,7 @@ the checked-in table (``python scripts/verify_optable.py --facts``).
   `saved_output_positions` (positions seen by the hook alone, without writing into each),
   `tuple_returns`, `inplace_written_saved` (the hook saw a tensor on the written tensor's
   storage, instead of a write into it failing backward), `may_alias_input` / `no_input_alias`,
-  `no_grad_output`, the modules of `shape_preserving` and `saved_when` (each call again with one
+  `no_grad_output`, `overlapping_results`, the modules of `shape_preserving` and `saved_when` (each call again with one
   input at a time requiring grad, seen by the hook) must come out exactly as checked in.
 * `tuple_returns` of builtin Tensor methods and torch functions against their aten overloads:
   each length (or a single tensor) must be what some overload returns, 0 only where one returns
@@ -34,6 +34,7 @@ from . import calls, probe, saved_when
 from .aliasing import build_input_aliasing
 from .common import attempt, load_op_db
 from .grad import build_no_grad_output
+from .overlap import build_overlapping_results
 from .patterns import python_params, build_mode_defaults, build_pattern_args, return_flags
 from .saving import (build_inplace_written_saved, build_saved_output_positions, build_saves_inputs, build_saves_output,
                      inplace_names)
@@ -87,6 +88,8 @@ def check_sweep(table: dict, op_db: list) -> list[str]:
     _diff("no_input_alias", table["no_input_alias"], never, out)
     no_grad, _ = build_no_grad_output(names)
     _diff("no_grad_output", table["no_grad_output"], no_grad, out)
+    overlapping, _ = build_overlapping_results(names)
+    _diff("overlapping_results", table["overlapping_results"], overlapping, out)
     modules, _ = module_shape_preserving(names["modules"])
     _diff("shape_preserving.modules", table["shape_preserving"]["modules"], modules, out)
     saved, saved_conditional, _ = build_saved_output_positions(names)

@@ -68,6 +68,9 @@ mirrors a key of the JSON:
 - `no_grad_output`: the four keys -> names whose result never required grad although an input did
   (comparisons, `argmax`, `argsort`, integer conversions, `detach`, `new_zeros`...; not `sign` or
   `round`: their result is in the graph with a zero gradient).
+- `overlapping_results`: the four keys -> names some measured call of which returned a tensor whose
+  elements share memory locations (`expand`, `broadcast_to`, `as_strided` with a zero stride):
+  writing it in place raises where out of place computes.
 - Argument patterns, the classes of calls the per-pattern facts tell apart, each call in the first
   that applies: `"inplace"`: the call (a module: its construction) passes `inplace=True`;
   `"flags"`: a return flag (`return_flags`) passed True, by keyword or at its position
@@ -168,6 +171,7 @@ class OpTable:
     shape_preserving: Mapping[str, frozenset[str]]
     keepdim_reductions: Mapping[str, Mapping[str, str]]
     no_grad_output: Mapping[str, frozenset[str]]
+    overlapping_results: Mapping[str, frozenset[str]]
     return_flags: frozenset[str]
     pattern_args: Mapping[str, Mapping[str, Mapping[str, tuple[str, ...]]]]
     mode_defaults: Mapping[str, Mapping[str, Mapping[str, str]]]
@@ -322,6 +326,7 @@ def parse_optable(data: dict[str, Any]) -> OpTable:
         keepdim_reductions=MappingProxyType({cat: MappingProxyType(dict(rows))
                                              for cat, rows in data["keepdim_reductions"].items()}),
         no_grad_output=_frozen_sets(data["no_grad_output"]),
+        overlapping_results=_frozen_sets(data["overlapping_results"]),
         return_flags=frozenset(data["return_flags"]),
         pattern_args=_per_name(data["pattern_args"], tuple),
         mode_defaults=_per_name(data["mode_defaults"], str),

@@ -56,6 +56,7 @@ class Effect:
     # None: a single tensor, or unknown.
     returns_tuple: int | None = None
     returns_tuple_maybe: bool = False  # some calls of this pattern return a single tensor instead
+    overlaps: bool = False  # the result may have elements sharing one memory location (`expand`)
 
 
 # Python operators, as the tensor methods they call.
@@ -239,7 +240,7 @@ class TorchEffects:
                           **self._tuple("methods", name, pattern))
         if name in classes["alias"]:
             return Effect("view", label, source=SELF, grad=not no_grad, dtype=dtype or "same",
-                          **self._outputs("methods", name, pattern))
+                          overlaps=name in ops.overlapping_results["methods"], **self._outputs("methods", name, pattern))
         if name in classes["fresh"]:
             return self._fresh("methods", name, label, pattern, no_grad,
                                dtype or ("int" if name in INDEX_RESULT else None))
@@ -311,7 +312,7 @@ class TorchEffects:
                               dtype=dtype or "same", **self._saved_when("torch", name, pattern),
                               **self._outputs("torch", name, pattern))
             return Effect("view", label, source=0, grad=not no_grad, dtype=dtype or "same",
-                          **self._outputs("torch", name, pattern))
+                          overlaps=name in ops.overlapping_results["torch"], **self._outputs("torch", name, pattern))
         if name in classes["fresh"]:
             return self._fresh("torch", name, label, pattern, no_grad,
                                dtype or ("int" if name in INDEX_RESULT else None))

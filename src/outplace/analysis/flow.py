@@ -149,6 +149,7 @@ class ScopeFlow:
         self._return_edges: dict[tuple[int, int], State] = {}
         self._made_saved: dict[int, frozenset] = {}  # id(comprehension) -> saves of every element it made
         self._detached: set = set()  # keys of `.detach()`/`.data` views: never in a graph themselves
+        self.overlapping: set = set()  # keys of views whose elements may share memory (`expand`)
         self._run()
 
     # ---- the fixed point ----------------------------------------------------------------------------
@@ -936,6 +937,8 @@ class ScopeFlow:
         elif eff.result == "view":
             if src:
                 result = self._view(at, src, f"{eff.label}", keep_grad=eff.grad, dtype=eff.dtype)
+                if eff.overlaps:
+                    self.overlapping |= result
             else:  # the input it views is not where the table says: it may view any of them
                 every = frozenset().union(*tensor_inputs.values()) if tensor_inputs else frozenset()
                 result = self.new(at, Obj(MAYBE, "unknown", label=f"{eff.label} result", may_share=self.reach(every)),
@@ -1187,6 +1190,8 @@ class ScopeFlow:
             view_of=view_of, nonlocal_reason=base.nonlocal_reason, multi_view=multi, may_share=base.may_share)
         prev = self.st.objs.get(key)
         self.st.objs[key] = view if prev is None else obj_join(prev, view)
+        if not src.isdisjoint(self.overlapping):
+            self.overlapping.add(key)  # (a view of an `expand`ed tensor may overlap too)
         if not keep_grad:
             # `.detach()`/`.data` share memory but not the graph: their own grad is off (what is
             # computed from them is outside any graph), the storage's stays what it is (writes

@@ -128,6 +128,9 @@ def judge(flow: ScopeFlow, live: Liveness, record: WriteRecord, step: tuple[int,
         elif other in live_after:
             reasons.append(f"`{other}` refers to the same tensor (or shares its memory) and is used afterwards: "
                            "it would keep the old value")
+    if not flow.overlapping.isdisjoint(keys):
+        reasons.append(f"{_q(shown)} may be a view whose elements share memory (`expand`, `broadcast_to`): in place "
+                       "the write raises, out of place it computes")
     observed = _identity_read(flow, record.node, {name, *aliases} - {None} if name else set(),
                               any(k not in o.storage for k in keys if (o := st.objs.get(k)) is not None))
     if observed is not None:
