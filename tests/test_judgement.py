@@ -1590,6 +1590,28 @@ CASES = {
             h *= 2  # <-
             return h
         """, (None, "unsafe"), "share memory"),
+    "adversarial review: `nn.Buffer(t)` shares `t`'s memory": ("""
+        def f(x, y):
+            h = torch.sigmoid(x)
+            b = nn.Buffer(h.detach())
+            h *= 2  # <-
+            return h, b
+        """, ("breaks", "unsafe"), "nn.Buffer"),
+    "... and so does the deprecated `h.resize(n)`": ("""
+        def f(x, y):
+            h = torch.sigmoid(x)
+            flat = h.resize(9)
+            h *= 2  # <-
+            return h, flat
+        """, ("breaks", "unsafe"), None),
+    "... `sys._getframe().f_locals` reads the frame's variables by name": ("""
+        import sys
+
+        def f(x, y):
+            h = torch.sigmoid(x)
+            h *= 2  # <-
+            return sys._getframe().f_locals["h"]
+        """, ("breaks", "unsafe"), "reads its variables by name"),
     # ---- an instance's configuration (analysis/config.py) ----------------------------------------------
     "a constructor's constant argument decides the instance's branch (espnet's mask_nonlinear)": (
         _configured('nonlinear="linear"'), ("inplace", "unsafe"), "nothing saved it"),

@@ -4,6 +4,7 @@ aten alias annotations corrected by measurement, and `float_only`."""
 from __future__ import annotations
 
 import inspect
+import warnings
 import types
 from typing import Any, Callable
 
@@ -21,6 +22,9 @@ from .schemas import schema_class, schema_is_factory
 TENSOR_METHODS_HAND: dict[str, str] = {
     # Properties that are views of self.
     "T": "alias", "H": "alias",
+    # The deprecated out-of-place `resize` returns a tensor on self's storage (checked below; no
+    # argument the generic probe tries fits it).
+    "resize": "alias",
     # `.data` shares self's storage (aten::data is annotated as returning a fresh Tensor).
     "data": "alias",
     # `.grad` is a tensor owned by autograd, observable elsewhere: never a fresh value.
@@ -208,6 +212,10 @@ def check_hand_table(table: dict[str, str], namespace: Any, label: str) -> None:
 def build_tensor_methods() -> dict[str, str]:
     check_hand_table(TENSOR_METHODS_HAND, torch.Tensor, "TENSOR_METHODS_HAND")
     classes: dict[str, str] = {}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # (deprecated)
+        t = torch.ones(3, 4)
+        assert t.resize(12).data_ptr() == t.data_ptr()
     for name in sorted(n for n in dir(torch.Tensor) if not n.startswith("_")):
         if name in TENSOR_METHODS_HAND:
             classes[name] = TENSOR_METHODS_HAND[name]

@@ -100,6 +100,7 @@ LEGACY_CONSTRUCTORS = {"Tensor": "float", "FloatTensor": "float", "DoubleTensor"
 # tests/test_torchfacts_analysis.py checks each against torch.
 PARAMETERIZED_WITHOUT_SAVING = frozenset({"Embedding", "EmbeddingBag"})
 PARAMETER_CLASSES = {"torch.nn.Parameter", "torch.nn.parameter.Parameter"}
+BUFFER_CLASSES = {"torch.nn.Buffer", "torch.nn.parameter.Buffer"}  # `nn.Buffer(t)`: shares t's memory too
 
 
 def _as_pattern(pattern: str | bool) -> str:

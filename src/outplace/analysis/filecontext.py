@@ -17,7 +17,8 @@ from outplace.analysis.config import UNDECIDED, bind_constructor, branch_path, c
 from outplace.analysis.context import IntentContext
 from outplace.analysis.dispatch import Rebinding, scan as scan_rebinding, statements as dispatch_statements
 from outplace.analysis.guards import GRAD_OFF, bind_names, not_requiring_grad, predicate_returns
-from outplace.analysis.effects import LEGACY_CONSTRUCTORS, PARAMETER_CLASSES, SELF, TorchEffects, inplace_arg
+from outplace.analysis.effects import BUFFER_CLASSES, LEGACY_CONSTRUCTORS, PARAMETER_CLASSES, SELF, TorchEffects, \
+    inplace_arg
 from outplace.analysis.flow import CONST_KEYS, CONSUMING_BUILTINS, COMPUTING_BUILTINS, CONTAINER_BUILTINS, \
     BUILTIN_NAMES, ELEMENT_BUILTINS, PARAMETER_ITERATORS, ScopeFlow
 from outplace.analysis.imports import ImportMap, dotted
@@ -960,6 +961,13 @@ class FileContext:
                                    storage=storage, nonlocal_reason="an nn.Parameter"), grad=NO if frozen else YES)
             if src:
                 flow.st.add_event("escaped", storage, _event(flow, "wrapped in an nn.Parameter that shares its memory"))
+            return k
+        if q in BUFFER_CLASSES:
+            src = flow.tensor_keys(inputs.get(0, frozenset()))
+            storage = flow.st.storages(src)
+            k = flow.new(node, Obj(YES, "buffer", label="an nn.Buffer", storage=storage or frozenset()), grad=NO)
+            if src:
+                flow.st.add_event("escaped", storage, _event(flow, "wrapped in an nn.Buffer that shares its memory"))
             return k
         if len(parts) >= 3 and parts[1] == "nn" and name[:1].isupper() and parts[2] not in ("functional", "init", "utils"):
             info = self.module_info(node, flow.scope)

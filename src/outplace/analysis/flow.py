@@ -42,6 +42,7 @@ CONSTS: dict[Key, Obj] = {
     CONST_KEYS["plain"]: Obj(NO, "plain"),
 }
 # Builtins that read their arguments and keep no reference (results are new, never a tensor argument).
+FRAME_ATTRS = frozenset({"_getframe", "currentframe", "f_locals", "stack", "getouterframes"})
 CONSUMING_BUILTINS = {"print", "len", "isinstance", "issubclass", "hasattr", "callable", "id", "type", "repr", "str",
                       "format", "float", "int", "bool", "hash", "ord", "chr", "divmod", "any", "all", "range", "bin",
                       "hex", "oct", "ascii", "input", "open", "complex", "bytes", "slice", "object", "NotImplemented"}
@@ -120,7 +121,10 @@ class ScopeFlow:
         self.cfg = CFG(scope)
         self.locals = {n for n in self.info.bindings if n not in self.info.declared_global}
         self.captured = _captured_names(self.info.nested, self.locals)
-        self.dynamic = any(name in self.info.loads and name not in self.locals for name in DYNAMIC_BUILTINS)
+        self.dynamic = any(name in self.info.loads and name not in self.locals for name in DYNAMIC_BUILTINS) or (
+            # `sys._getframe().f_locals`, `inspect.currentframe().f_locals`: the frame's variables by name
+            ("sys" in self.info.loads or "inspect" in self.info.loads) and any(
+                isinstance(n, ast.Attribute) and n.attr in FRAME_ATTRS for n in walk(scope)))
         self.cls = ctx.enclosing_class(scope) if isinstance(scope, (ast.FunctionDef, ast.AsyncFunctionDef)) else None
         self.values: dict[int, tuple[frozenset, dict]] = {}  # id(expr) -> (objects, the object table then)
         self.writes: dict[int, list[WriteRecord]] = {}
