@@ -1612,6 +1612,18 @@ CASES = {
             h *= 2  # <-
             return sys._getframe().f_locals["h"]
         """, ("breaks", "unsafe"), "reads its variables by name"),
+    "adversarial review: `.to(torch.int64)` gives another dtype: `c *= 0.5` on it is no safe fix": ("""
+        def f(x, y):
+            c = (x * 4).to(torch.int64)
+            c *= 0.5  # <-
+            return c
+        """, (None, "unsafe"), None),
+    "... `.to(x.device)` keeps the dtype": ("""
+        def f(x, y):
+            c = torch.sigmoid(x).to(x.device)
+            c *= 0.5  # <-
+            return c
+        """, ("breaks", "safe"), "saved by `torch.sigmoid`"),
     # ---- an instance's configuration (analysis/config.py) ----------------------------------------------
     "a constructor's constant argument decides the instance's branch (espnet's mask_nonlinear)": (
         _configured('nonlinear="linear"'), ("inplace", "unsafe"), "nothing saved it"),

@@ -887,6 +887,8 @@ class ScopeFlow:
         eff = self.ctx.effects.method(name, pattern)
         if eff is None:
             return self.unknown_call(node, f"`.{name}()`", {SELF: recv, **inputs})
+        if name in ("to", "type", "type_as") and eff.dtype == "same" and not _keeps_dtype(node):
+            eff = replace(eff, dtype="unknown")  # `.to(torch.int64)`, `.type_as(other)`: another dtype
         return self.apply(node, eff, {SELF: recv, **inputs}, how="method")
 
     def call_value(self, node: ast.Call, callee: frozenset, inputs: dict, receiver: frozenset = frozenset()
@@ -1458,6 +1460,23 @@ def _forget_never_built(st: State) -> None:
 def _never_built(st: State, event: Event) -> bool:
     """A save whose op's inputs are all known not to require grad in `st`: the op built no graph."""
     return bool(event.sources) and all(st.grad.get(s) == NO for s in event.sources)
+
+
+def _keeps_dtype(call: ast.Call) -> bool:
+    """`x.to("cuda")`, `x.to(x.device)`, `x.to(device, non_blocking=True)`: a move that keeps the
+    dtype. Anything else (`x.to(torch.half)`, `x.to(other)`, `x.type(...)`, `x.type_as(y)`) may not."""
+    func = call.func
+    if not isinstance(func, ast.Attribute) or func.attr != "to":
+        return False
+    if any(k.arg not in ("device", "non_blocking", "copy", "memory_format") for k in call.keywords):
+        return False
+    for a in call.args:
+        if isinstance(a, ast.Constant) and isinstance(a.value, str):
+            continue
+        if isinstance(a, ast.Attribute) and a.attr == "device" or isinstance(a, ast.Name) and "device" in a.id.lower():
+            continue
+        return False
+    return True
 
 
 def _view_label(how: str, base: str) -> str:
