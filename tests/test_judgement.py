@@ -1624,6 +1624,39 @@ CASES = {
             c *= 0.5  # <-
             return c
         """, ("breaks", "safe"), "saved by `torch.sigmoid`"),
+    "adversarial review: a dict keeps a tensor used as its key (`names[h] = ...`)": ("""
+        def f(x, y):
+            h = torch.sigmoid(x)
+            names = {}
+            names[(h, 0)] = "gate"
+            h *= 2  # <-
+            return h, names
+        """, ("breaks", "unsafe"), "stored in"),
+    "... `slice(h, None)` keeps it": ("""
+        def f(x, y):
+            h = torch.sigmoid(x)
+            sl = slice(h, None)
+            h *= 2  # <-
+            return h, sl
+        """, ("breaks", "unsafe"), None),
+    "... `rows += h` extends a list with views of `h`'s rows": ("""
+        def f(x, y):
+            h = torch.sigmoid(x)
+            rows = []
+            rows += h
+            h *= 2  # <-
+            return h, rows
+        """, ("breaks", "unsafe"), "added into `rows`"),
+    "... a helper of the file that switches grad off with a call": ("""
+        def freeze():
+            torch.set_grad_enabled(False)
+
+        def f(x, y):
+            h = torch.sigmoid(x)
+            freeze()
+            h *= 2  # <-
+            return h * x
+        """, ("breaks", "unsafe"), "switches autograd's mode with a call"),
     # ---- an instance's configuration (analysis/config.py) ----------------------------------------------
     "a constructor's constant argument decides the instance's branch (espnet's mask_nonlinear)": (
         _configured('nonlinear="linear"'), ("inplace", "unsafe"), "nothing saved it"),

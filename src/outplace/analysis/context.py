@@ -122,12 +122,12 @@ class IntentContext:
         return False
 
     def _switches_grad(self, scope: ast.AST) -> bool:
-        """Does the function (a module: its own top-level code) call `set_grad_enabled(...)` as a
-        statement, or enter a context manager by hand (`__enter__`, `ExitStack.enter_context`)?"""
+        """Does the function (a module: any of its code) call `set_grad_enabled(...)` as a statement,
+        or enter a context manager by hand (`__enter__`, `ExitStack.enter_context`)?"""
         hit = self._switch_memo.get(scope)
         if hit is None:
-            tops = [s for s in scope.body if not isinstance(s, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))] \
-                if isinstance(scope, ast.Module) else [scope]
+            # (a module: every function too: calling one that switches grad mode switches it here)
+            tops = list(scope.body) if isinstance(scope, ast.Module) else [scope]
             nodes = [n for top in tops for n in walk(top)]
             managers = {id(item.context_expr) for n in nodes if isinstance(n, (ast.With, ast.AsyncWith))
                         for item in n.items}

@@ -1386,6 +1386,8 @@ class FileContext:
             return frozenset({CONST_KEYS["bool"]})
         if name == "range":
             return flow.new(node, Obj(NO, "range", label="a range"))
+        if name == "type" and len(args) == 3:  # `type("K", (), {"t": h})`: a class whose namespace keeps them
+            return flow._container(node, frozenset().union(*args), "class")
         if name in CONSUMING_BUILTINS:
             return frozenset({CONST_KEYS["other"]})
         if name in COMPUTING_BUILTINS:

@@ -41,16 +41,18 @@ CONSTS: dict[Key, Obj] = {
     # `x.tolist()`, `x.dtype`; its elements are plain too (`h, w = x.shape[-2:]` binds no tensor).
     CONST_KEYS["plain"]: Obj(NO, "plain"),
 }
-# Builtins that read their arguments and keep no reference (results are new, never a tensor argument).
+# Attributes that reach a frame's variables by name (`sys._getframe().f_locals`).
 FRAME_ATTRS = frozenset({"_getframe", "currentframe", "f_locals", "stack", "getouterframes"})
+# Builtins that read their arguments and keep no reference (results are new, never a tensor argument;
+# `type(name, bases, ns)` and `slice(a, b)` keep theirs: filecontext.builtin_call).
 CONSUMING_BUILTINS = {"print", "len", "isinstance", "issubclass", "hasattr", "callable", "id", "type", "repr", "str",
                       "format", "float", "int", "bool", "hash", "ord", "chr", "divmod", "any", "all", "range", "bin",
-                      "hex", "oct", "ascii", "input", "open", "complex", "bytes", "slice", "object", "NotImplemented"}
+                      "hex", "oct", "ascii", "input", "open", "complex", "bytes", "object", "NotImplemented"}
 # Builtins whose result is new, but may be a tensor computed from a tensor argument.
 COMPUTING_BUILTINS = {"abs", "round", "sum", "pow"}
 # Builtins that return (or hold) their arguments or elements of them.
 CONTAINER_BUILTINS = {"list", "tuple", "set", "frozenset", "dict", "sorted", "reversed", "iter", "enumerate", "zip",
-                      "map", "filter"}
+                      "map", "filter", "slice"}
 ELEMENT_BUILTINS = {"max", "min", "next"}
 # Code that reads or writes a scope's variables by name: no proof about that scope's locals holds.
 DYNAMIC_BUILTINS = {"locals", "vars", "eval", "exec", "globals"}
@@ -409,6 +411,14 @@ class ScopeFlow:
         if tensors:
             self._write(s, target, tensors, operand, "augassign", f"`{_AUG[type(s.op)]}=`",
                         saves=self._binop_saves(s.op, cur, operand))
+        lists = [k for k in cur - tensors if (o := self.obj(k)) is not None and o.origin == "container"]
+        if lists and isinstance(s.op, ast.Add) and self.tensor_keys(self.st.held(operand)):
+            # `rows += h`: the list extends itself with what iterating `h` gives (views of its rows)
+            added = self._contents(operand, s)
+            self._escape(operand, f"added into `{ast.unparse(target)}` on line {s.lineno}")
+            for k in lists:
+                o = self.obj(k)
+                self.st.objs[k] = o._replace(contents=o.contents | added, elems=None)
         result = tensors
         if len(tensors) < len(cur) or not cur:
             # Not a tensor (or maybe not): `n += 1` rebinds to a new value.
@@ -440,8 +450,8 @@ class ScopeFlow:
             self._attribute_store(target, value)
         elif isinstance(target, ast.Subscript):
             base = self.eval(target.value)
-            self.eval(target.slice)
-            self._subscript_store(stmt, target, base, value, how="index")
+            index = self.eval(target.slice)
+            self._subscript_store(stmt, target, base, value, how="index", index=index)
         elif isinstance(target, ast.Starred):
             self._bind(target.value, value, stmt)
 
@@ -452,7 +462,8 @@ class ScopeFlow:
             self.st.env[spelled] = value  # later loads of `self.h` in this scope see it
 
     def _subscript_store(self, stmt: ast.AST, target: ast.Subscript, base: frozenset, value: frozenset,
-                         how: str) -> None:
+                         how: str, index: frozenset = frozenset()) -> None:
+        """`index`: what the subscript evaluated to (a dict keeps a tensor key: `names[h] = ...`)."""
         tensors = self.tensor_keys(base)
         if tensors:
             op = "`[...] =`" if isinstance(stmt, ast.Assign) else f"`[...] {_AUG[type(stmt.op)]}=`"  # type: ignore[attr-defined]
@@ -460,11 +471,12 @@ class ScopeFlow:
         others = base - tensors
         if others or any(self.obj(k).tensor != YES for k in tensors):
             # (A maybe-tensor may be a dict or list that keeps what is stored in it.)
-            self._escape(value, f"stored in `{ast.unparse(target.value)}[...]` on line {target.lineno}")
+            kept = value | self.tensor_keys(self.st.held(index))
+            self._escape(kept, f"stored in `{ast.unparse(target.value)}[...]` on line {target.lineno}")
             for k in others:
                 o = self.obj(k)
                 if o is not None and o.origin == "container":
-                    self.st.objs[k] = o._replace(contents=o.contents | value, elems=None)
+                    self.st.objs[k] = o._replace(contents=o.contents | kept, elems=None)
 
     # ---- writes ---------------------------------------------------------------------------------------
     def _write(self, node: ast.AST, target: ast.AST | None, keys: frozenset, operand: frozenset, how: str,
@@ -732,7 +744,7 @@ class ScopeFlow:
         contents: frozenset = frozenset()
         for k, v in zip(node.keys, node.values):
             if k is not None:
-                self.eval(k)
+                contents |= self.tensor_keys(self.st.held(self.eval(k)))  # (a tensor key is kept too: `{h: ...}`)
                 contents |= self.eval(v)
             else:
                 contents |= self._contents(self.eval(v), node)
