@@ -1657,6 +1657,21 @@ CASES = {
             h *= 2  # <-
             return h * x
         """, ("breaks", "unsafe"), "switches autograd's mode with a call"),
+    "a tensor anywhere in a tuple index (`y[t, ..., 0]`) is advanced indexing: a copy, not a view (demucs)": ("""
+        def f(x, y):
+            e = x.exp()
+            t = torch.arange(0, 2)
+            part = e[t, ..., 0]
+            part[0] = 0  # <-
+            return part, e
+        """, ("inplace", "safe"), "nothing saved it"),
+    "... but a tuple of slices and ints is a view of what `exp` saved": ("""
+        def f(x, y):
+            e = x.exp()
+            part = e[0:2, ..., 0]
+            part[0] = 0  # <-
+            return part, e
+        """, ("breaks", "unsafe"), "saved by `exp`"),
     # ---- an instance's configuration (analysis/config.py) ----------------------------------------------
     "a constructor's constant argument decides the instance's branch (espnet's mask_nonlinear)": (
         _configured('nonlinear="linear"'), ("inplace", "unsafe"), "nothing saved it"),

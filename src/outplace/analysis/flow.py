@@ -691,6 +691,11 @@ class ScopeFlow:
         tensors = self.tensor_keys(base)
         if tensors:
             idx = self.facts(index)
+            parts = node.slice.elts if isinstance(node.slice, ast.Tuple) else ()
+            # A tensor anywhere in a tuple index (`y[t, ..., 0]`) is advanced indexing too.
+            if any((got := self.values.get(id(e))) is not None and (f := self.facts(got[0])) is not None
+                   and f.tensor == YES for e in parts):
+                idx = Obj(YES)
             if idx is not None and idx.tensor == YES:  # advanced indexing copies
                 out |= self.new(node, Obj(YES, "fresh", (self.facts(tensors) or Obj()).dtype, label="indexing result"),
                                 grad=self.grad_of(tensors))
