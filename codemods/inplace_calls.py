@@ -143,6 +143,11 @@ def clone_before(an: Analysis, stmt: ast.stmt, receiver: ast.AST, target: Judgem
     spelling = dotted(receiver)
     if spelling is None or not isinstance(stmt, (ast.Expr, ast.Assign, ast.AugAssign)):
         return None
+    first, last = stmt.lineno, getattr(stmt, "end_lineno", stmt.lineno) or stmt.lineno
+    if any(first <= line <= last for line in target.saved_lines):
+        # `b[:, 1] = act(b[:, 0])`: what saved the tensor is in this very statement; a clone before
+        # it would be what that op saves, and the write would change it: backward would still fail.
+        return None
     return ClonePlan(an.start(stmt), spelling)
 
 

@@ -267,7 +267,20 @@ CASES = {
             for i in range(4):
                 b[:, :, :, i] = b[:, :, :, i] * (i / extent)  # <-
             return b
-        """, ("breaks", "unsafe"), "saved by"),
+        """, ("breaks", "none"), "saved by"),
+    "... and no clone-before fix where the saver is in the write's own statement (it would save the clone)": ("""
+        def f(x, y):
+            b = x * 2
+            b[:, 1] = torch.sin(b[:, 0])  # <-
+            return b
+        """, ("breaks", "none"), "saved by `torch.sin`"),
+    "... but where it is an earlier statement, the clone is what the write changes: a fix": ("""
+        def f(x, y):
+            b = x * 2
+            s = torch.sin(b)
+            b[:, 1] = 0  # <-
+            return b, s
+        """, ("breaks", "safe"), "saved by `torch.sin`"),
     "an attribute holding plain numbers is no tensor operand: multiplying by it saves nothing": ("""
         class M(nn.Module):
             def __init__(self, dim: int, size=320):

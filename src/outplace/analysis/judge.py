@@ -67,6 +67,7 @@ class Judgement:
     reasons: tuple[str, ...]  # why rewriting it could be observed; empty: safe as far as the target goes
     certain: str | None  # why every rewrite would change behaviour (then no fix is offered)
     rebindable: bool = True  # False for nn.Parameter attributes (assigning a plain tensor raises)
+    saved_lines: frozenset = frozenset()  # the lines of the ops that saved (or may have saved) the target
 
 
 def judge(flow: ScopeFlow, live: Liveness, record: WriteRecord, step: tuple[int, int] | None,
@@ -186,7 +187,8 @@ def judge(flow: ScopeFlow, live: Liveness, record: WriteRecord, step: tuple[int,
             certain = (f"the write goes through a view into `{bases[0]}`, which is read afterwards: out of place, "
                        f"`{bases[0]}` would keep its old values; write into `{bases[0]}` itself instead")
     rebindable = not (isinstance(target, ast.Attribute) and any(o.origin == "nn_parameter" for o in objs))
-    return Judgement(info, spelling, hazard, why, tuple(dict.fromkeys(reasons)), certain, rebindable)
+    saved_lines = frozenset(e.line for r in shared for e in st.saved.get(r, ()))
+    return Judgement(info, spelling, hazard, why, tuple(dict.fromkeys(reasons)), certain, rebindable, saved_lines)
 
 
 # Reads that see which tensor a name holds (its identity, its autograd node, hooks registered on
