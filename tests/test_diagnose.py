@@ -582,3 +582,17 @@ def test_signals_to_diagnose_kill_the_programs_whole_tree(box, signum):
     assert "the program and everything it started were killed" in err
     assert survivors(pids) == []
     assert os.listdir(tmp) == []  # its temporary folder (the recorder's report) is gone too
+
+
+def test_clone_advice_when_the_saver_is_in_the_write_s_own_statement() -> None:
+    """`b[:, 1] = act(b[:, 0])`: a clone before the statement would be what `act` saves, so the
+    advice is to compute the value first (a reproduced report, eval8); elsewhere: clone before."""
+    from outplace.diagnose.fixes import _clone_advice
+    from outplace.diagnose.report import Culprit, Save
+
+    here = {"file": "m.py", "line": 13}
+    same = Culprit("saved", here, saves=[Save("SoftplusBackward0", "softplus", here, None, None, 1, 2, None)])
+    earlier = Culprit("saved", here, saves=[Save("ExpBackward0", "exp", {"file": "m.py", "line": 9}, None, None,
+                                                 1, 2, None)])
+    assert "right-hand side into a new name first" in _clone_advice(same)
+    assert _clone_advice(earlier) == "`.clone()` the tensor before writing"

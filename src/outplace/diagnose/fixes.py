@@ -265,11 +265,22 @@ def _no_fix_note(c: Culprit, here: list[Finding]) -> str:
     if here:
         return (f"{codes} flags this write, but has no automatic fix here"
                 + (f": {NO_GRAD_ADVICE}." if not c.grad_enabled else
-                   "; write it out of place, or `.clone()` the tensor before writing."))
+                   f"; write it out of place, or {_clone_advice(c)}."))
     if not c.grad_enabled:
         return f"no automatic fix (an intentional update under torch.no_grad()?): {NO_GRAD_ADVICE}."
     return ("no automatic fix: outplace's rules do not recognise this write; write it out of place "
-            "(`y = y.add(1)` instead of `y.add_(1)`), or `.clone()` the tensor before writing.")
+            f"(`y = y.add(1)` instead of `y.add_(1)`), or {_clone_advice(c)}.")
+
+
+def _clone_advice(c: Culprit) -> str:
+    """`.clone()` before the write, unless what saved the tensor runs in the write's own statement
+    (`b[:, 1] = act(b[:, 0])`): then the clone would be what it saves."""
+    write = c.at or {}
+    if any(s.at and s.at.get("file") == write.get("file") and s.at.get("line") == write.get("line")
+           for s in c.saves):
+        return ("compute the right-hand side into a new name first, then `.clone()` the tensor and write "
+                "that name into it (a clone before this statement would be what its own op saves)")
+    return "`.clone()` the tensor before writing"
 
 
 def apply(plans: dict[str, FilePlan], *, unsafe_fixes: bool = False, write: bool = True) -> list[tuple[str, str]]:
