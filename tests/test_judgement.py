@@ -1685,6 +1685,13 @@ CASES = {
             part[0] = 0  # <-
             return part, e
         """, ("breaks", "unsafe"), "saved by `exp`"),
+    "a view of one of `chunk`'s outputs is one of several views too: writing it raises (bottleneck transformer)": ("""
+        def f(x, y):
+            q, k = (x * 2).chunk(2, dim=0)
+            q = q.view(-1)
+            q *= 0.5  # <-
+            return q, k
+        """, ("breaks", "unsafe"), "one of several views"),
     # ---- an instance's configuration (analysis/config.py) ----------------------------------------------
     "a constructor's constant argument decides the instance's branch (espnet's mask_nonlinear)": (
         _configured('nonlinear="linear"'), ("inplace", "unsafe"), "nothing saved it"),

@@ -1210,7 +1210,9 @@ class ScopeFlow:
         view = Obj(
             tensor=base.tensor, origin=origin or base.origin, dtype=base.dtype if dtype in (None, "same") else dtype,
             leaf=base.leaf and origin != "data", storage=storages, label=_view_label(label, base.label),
-            view_of=view_of, nonlocal_reason=base.nonlocal_reason, multi_view=multi, may_share=base.may_share)
+            # (a view of one of chunk/split/unbind's outputs is forbidden to write in place as well)
+            view_of=view_of, nonlocal_reason=base.nonlocal_reason, multi_view=multi or base.multi_view,
+            may_share=base.may_share)
         prev = self.st.objs.get(key)
         self.st.objs[key] = view if prev is None else obj_join(prev, view)
         if not src.isdisjoint(self.overlapping):
