@@ -1692,6 +1692,13 @@ CASES = {
             q *= 0.5  # <-
             return q, k
         """, ("breaks", "unsafe"), "one of several views"),
+    "`map(f, xs)` gives what `f` returns, not slices of one chunked tensor (performer's `map(lambda t: (t[:, :g], t[:, g:]), ...)`)": ("""
+        def f(x, y):
+            k, v = x * 2, y * 3
+            (k, lk), (v, lv) = map(lambda t: (t[:, :2], t[:, 2:]), (k, v))
+            v.masked_fill_(v > 0, 0.0)  # <-
+            return (k * v).sum() + (lk * lv).sum()
+        """, ("inplace", "unsafe"), "nothing saved it"),
     # ---- an instance's configuration (analysis/config.py) ----------------------------------------------
     "a constructor's constant argument decides the instance's branch (espnet's mask_nonlinear)": (
         _configured('nonlinear="linear"'), ("inplace", "unsafe"), "nothing saved it"),

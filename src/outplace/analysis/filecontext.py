@@ -1404,6 +1404,14 @@ class FileContext:
             return flow.new(node, Obj(NO, "zip", label="a zip", elems=tuple(args)))
         if name == "enumerate" and args:
             return flow.new(node, Obj(NO, "enumerate", label="an enumerate", elems=(args[0],)))
+        if name == "map" and len(args) >= 2:
+            # `map(f, xs)`: what `f` returns for each element, not the elements themselves.
+            every = frozenset().union(*args)
+            result = flow.new(flow.marker(node, 1), Obj(MAYBE, "unknown", label="what `map`'s function returned",
+                                        may_share=flow.reach(every | frozenset().union(
+                                            *(flow._contents(a, node) for a in args[1:]))),
+                                        nonlocal_reason="returned by the function `map` calls"), grad=UNKNOWN)
+            return flow._container(node, result, "map")
         if name in CONTAINER_BUILTINS:
             contents: frozenset = frozenset()
             for a in args:
