@@ -22,6 +22,8 @@ import ast
 import re
 from dataclasses import dataclass, field
 
+from outplace.analysis.scopes import walk
+
 HOOK_METHODS = frozenset({"register_forward_hook", "register_forward_pre_hook", "register_module_forward_hook",
                           "register_module_forward_pre_hook"})
 HOOK_DICTS = frozenset({"_forward_hooks", "_forward_pre_hooks", "_global_forward_hooks", "_global_forward_pre_hooks"})
@@ -97,7 +99,7 @@ def scan(tree: ast.Module, text: str | None = None) -> Rebinding:
             for t in _targets(stmt):
                 if isinstance(t, ast.Name):
                     continue  # (most targets: nothing to look at)
-                for part in ast.walk(t):
+                for part in walk(t):
                     if isinstance(part, ast.Attribute) and isinstance(part.ctx, (ast.Store, ast.Del)) and not (
                             isinstance(part.value, ast.Name) and part.value.id == "self"):
                         attrs.add(part.attr)
@@ -109,7 +111,7 @@ def scan(tree: ast.Module, text: str | None = None) -> Rebinding:
         instance_dict = instance_dict or bool(_DICT_STORE.search(text))
         any_module_attr = bool(_MODULES_STORE.search(text))  # `self._modules["act"] = ...`
     if text is None or any(w in text for w in CALL_WORDS):
-        for node in ast.walk(tree):
+        for node in walk(tree):  # (every node but contexts and operators, in no order: the facts are sets)
             if text is None and isinstance(node, ast.Attribute) and node.attr in ("_modules", "__dict__"):
                 any_module_attr = True  # (no text to tell a store from a read: either)
                 instance_dict = instance_dict or node.attr == "__dict__"
