@@ -168,14 +168,29 @@ def statements(body: list):
     while todo:
         stmt = todo.pop()
         yield stmt
-        for field in ("body", "orelse", "finalbody"):
-            inner = getattr(stmt, field, None)
-            if isinstance(inner, list):
-                todo.extend(inner)
-        for h in getattr(stmt, "handlers", ()):
-            todo.extend(h.body)
-        for c in getattr(stmt, "cases", ()):
-            todo.extend(c.body)
+        t = type(stmt)
+        nested = _NESTED.get(t)
+        if nested is None:
+            nested = _NESTED[t] = _nested_fields(t)
+        if nested:
+            for field in nested:
+                if field == "handlers" or field == "cases":
+                    for part in getattr(stmt, field):
+                        todo.extend(part.body)
+                else:
+                    inner = getattr(stmt, field)
+                    if isinstance(inner, list):
+                        todo.extend(inner)
+
+
+_NESTED: dict[type, tuple[str, ...]] = {}
+
+
+def _nested_fields(t: type) -> tuple[str, ...]:
+    """The fields of a statement class that hold statements, in the order `statements` takes them
+    (most statements have none: a look at the class, once, spares a look at each statement)."""
+    fields = getattr(t, "_fields", ())
+    return tuple(f for f in ("body", "orelse", "finalbody", "handlers", "cases") if f in fields)
 
 
 def _targets(stmt: ast.stmt) -> list:

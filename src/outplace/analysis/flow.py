@@ -41,6 +41,7 @@ CONSTS: dict[Key, Obj] = {
     # `x.tolist()`, `x.dtype`; its elements are plain too (`h, w = x.shape[-2:]` binds no tensor).
     CONST_KEYS["plain"]: Obj(NO, "plain"),
 }
+_NONE: frozenset = frozenset()
 # Attributes that reach a frame's variables by name (`sys._getframe().f_locals`).
 FRAME_ATTRS = frozenset({"_getframe", "currentframe", "f_locals", "stack", "getouterframes"})
 # Builtins that read their arguments and keep no reference (results are new, never a tensor argument;
@@ -1101,6 +1102,9 @@ class ScopeFlow:
         return bool(keys) and all((o := self.obj(k)) is not None and o.tensor == YES for k in keys)
 
     def tensor_keys(self, keys: frozenset) -> frozenset:
+        if len(keys) == 1 and type(keys) is frozenset:  # (most values are one object: the set itself, or none)
+            for k in keys:
+                return keys if (o := self.obj(k)) is not None and o.tensor != NO else _NONE
         return frozenset(k for k in keys if (o := self.obj(k)) is not None and o.tensor != NO)
 
     def grad_of(self, keys: frozenset) -> str:
