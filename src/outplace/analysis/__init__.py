@@ -133,10 +133,11 @@ class Analysis:
     def __init__(self, tree: ast.Module, lines: list[str] | Callable[[], list[str]],
                  settings: Settings | None = None,
                  ops: OpTable | None = None, interest: set[int] | None = None,
-                 project=None, path: str | None = None, facts=None) -> None:
+                 project=None, path: str | None = None, facts=None, text: str | None = None) -> None:
         """`interest`: the lines that may hold an in-place write (see `candidate_lines`); only the
         scopes that contain one are indexed and analysed. None analyses everything. `facts`: what a
-        run saw at this file's writes (`outplace.runtime_facts.FileFacts`), or None."""
+        run saw at this file's writes (`outplace.runtime_facts.FileFacts`), or None. `text`: the
+        source itself, when the caller has it (else it is joined from `lines` when needed)."""
         self.tree = tree
         self.settings = settings or Settings()
         self._lines = lines  # the source split as Python numbers lines, or how to get it (lazily)
@@ -144,7 +145,7 @@ class Analysis:
         self.index = ScopeIndex(tree, interest)
         # (The text from `lines`, not from `self`: a closure over the analysis would keep it alive.)
         self.ctx = FileContext(tree, self.index, self.ops, project, path,
-                               text=lambda: "".join(lines() if callable(lines) else lines))
+                               text=text if text is not None else lambda: "".join(lines() if callable(lines) else lines))
         self._live: dict[int, Liveness] = {}
         self._judged: dict[tuple[int, int], Judgement | None] = {}
         self.facts = facts

@@ -94,27 +94,38 @@ class Obj(NamedTuple):
         return self.origin == "scalar"
 
 
+# The fields in their order: obj_join and with_storage build objects by position (a hot path; by
+# keyword it costs twice as much). A field added to Obj must be added there too.
+assert Obj._fields == ("tensor", "origin", "dtype", "leaf", "storage", "label", "view_of", "module", "elems",
+                       "nonlocal_reason", "multi_view", "contents", "may_share")
+
+
 def obj_join(a: Obj, b: Obj) -> Obj:
     if a is b or a == b:
         return a
     return Obj(
-        tensor=tri_join(a.tensor, b.tensor),
-        origin=a.origin if a.origin == b.origin else _worse_origin(a.origin, b.origin),
-        dtype=a.dtype if a.dtype == b.dtype else "unknown",
-        leaf=a.leaf or b.leaf,
-        storage=a.storage | b.storage,
+        tri_join(a.tensor, b.tensor),
+        a.origin if a.origin == b.origin else _worse_origin(a.origin, b.origin),
+        a.dtype if a.dtype == b.dtype else "unknown",
+        a.leaf or b.leaf,
+        a.storage | b.storage,
         # Text is chosen by content, never by which side came first: messages must not depend
         # on the order sets happen to iterate in.
-        label=a.label if a.label == b.label else _first_text(a.label, b.label),
-        view_of=a.view_of if a.view_of == b.view_of else None,
-        module=a.module if a.module == b.module else None,
-        elems=a.elems if a.elems == b.elems else _elems_join(a.elems, b.elems),
-        nonlocal_reason=a.nonlocal_reason if a.nonlocal_reason == b.nonlocal_reason else
+        a.label if a.label == b.label else _first_text(a.label, b.label),
+        a.view_of if a.view_of == b.view_of else None,
+        a.module if a.module == b.module else None,
+        a.elems if a.elems == b.elems else _elems_join(a.elems, b.elems),
+        a.nonlocal_reason if a.nonlocal_reason == b.nonlocal_reason else
         _first_text(a.nonlocal_reason, b.nonlocal_reason),
-        multi_view=a.multi_view or b.multi_view,
-        contents=a.contents | b.contents,
-        may_share=a.may_share | b.may_share,
+        a.multi_view or b.multi_view,
+        a.contents | b.contents,
+        a.may_share | b.may_share,
     )
+
+
+def with_storage(o: Obj, storage: frozenset) -> Obj:
+    """`o` with its storages replaced."""
+    return Obj(o.tensor, o.origin, o.dtype, o.leaf, storage, *o[5:])
 
 
 def _first_text(a: str | None, b: str | None) -> str | None:
@@ -506,7 +517,8 @@ def state_equal(a: State, b: State) -> bool:
 
 def retire(state: State, new: Key, old: Key) -> None:
     """Recency: the site's previous object becomes one of its `old` objects before a new one is made."""
-    retire_all(state, {new: old})
+    if new in state.objs:  # (most sites have made none yet on this path)
+        retire_all(state, {new: old})
 
 
 def retire_all(state: State, renames: dict) -> None:
@@ -547,16 +559,7 @@ def retire_all(state: State, renames: dict) -> None:
         grad[old] = tri_or(grad.get(old, NO), grad.pop(new))
 
 
-_STORAGE, _CONTENTS, _MAY_SHARE, _ELEMS = (Obj._fields.index(f) for f in ("storage", "contents", "may_share", "elems"))
-
-
 def _renamed(o: Obj, ren) -> Obj:
-    parts = list(o)  # (`_replace` by position: the hot path of every retirement)
-    parts[_STORAGE] = ren(o.storage)
-    if o.contents:
-        parts[_CONTENTS] = ren(o.contents)
-    if o.may_share:
-        parts[_MAY_SHARE] = ren(o.may_share)
-    if o.elems:
-        parts[_ELEMS] = tuple(ren(e) for e in o.elems)
-    return Obj._make(parts)
+    return Obj(o.tensor, o.origin, o.dtype, o.leaf, ren(o.storage), o.label, o.view_of, o.module,  # (by position)
+               tuple(ren(e) for e in o.elems) if o.elems else o.elems, o.nonlocal_reason, o.multi_view,
+               ren(o.contents) if o.contents else o.contents, ren(o.may_share) if o.may_share else o.may_share)
