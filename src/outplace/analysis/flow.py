@@ -44,6 +44,10 @@ CONSTS: dict[Key, Obj] = {
     CONST_KEYS["plain"]: Obj(NO, "plain"),
 }
 _NONE: frozenset = frozenset()
+_CONSTANT_VALUES = {type(None): frozenset({CONST_KEYS["none"]}), bool: frozenset({CONST_KEYS["bool"]}),
+                    int: frozenset({CONST_KEYS["int"]}), float: frozenset({CONST_KEYS["float"]}),
+                    complex: frozenset({CONST_KEYS["complex"]})}
+_STR_VALUE = frozenset({CONST_KEYS["str"]})
 # Attributes that reach a frame's variables by name (`sys._getframe().f_locals`).
 FRAME_ATTRS = frozenset({"_getframe", "currentframe", "f_locals", "stack", "getouterframes"})
 # Builtins that read their arguments and keep no reference (results are new, never a tensor argument;
@@ -519,13 +523,8 @@ class ScopeFlow:
         return frozenset({CONST_KEYS["other"]})
 
     def _e_Constant(self, node: ast.Constant) -> frozenset:
-        v = node.value
-        if v is None:
-            return frozenset({CONST_KEYS["none"]})
-        for kind, typ in (("bool", bool), ("int", int), ("float", float), ("complex", complex)):
-            if isinstance(v, typ):
-                return frozenset({CONST_KEYS[kind]})
-        return frozenset({CONST_KEYS["str"]})
+        # (A constant's type is exactly one of these, or str, bytes, Ellipsis: by type, no isinstance chain.)
+        return _CONSTANT_VALUES.get(type(node.value), _STR_VALUE)
 
     def _e_JoinedStr(self, node: ast.JoinedStr) -> frozenset:
         for v in node.values:
