@@ -148,6 +148,7 @@ class Analysis:
                                text=text if text is not None else lambda: "".join(lines() if callable(lines) else lines))
         self._live: dict[int, Liveness] = {}
         self._judged: dict[tuple[int, int], Judgement | None] = {}
+        self._sorted: dict[type, list] = {}  # kind -> its nodes in source order (`nodes`)
         self.facts = facts
 
     def close(self) -> None:
@@ -155,6 +156,7 @@ class Analysis:
         self.ctx.close()
         self._live.clear()
         self._judged.clear()
+        self._sorted.clear()
 
     @property
     def imports(self) -> ImportMap:
@@ -166,7 +168,11 @@ class Analysis:
 
     def nodes(self, kind: type) -> list:
         """The nodes of one type in the analysed scopes, in source order."""
-        return sorted(self.index.by_type[kind], key=pos)  # KeyError: add `kind` to scopes.INDEXED_TYPES
+        found = self.index.by_type[kind]  # KeyError: add `kind` to scopes.INDEXED_TYPES
+        done = self._sorted.get(kind)
+        if done is None or len(done) != len(found):  # (the index only grows: new scopes indexed since)
+            done = self._sorted[kind] = sorted(found, key=pos)
+        return list(done)
 
     @property
     def lines(self) -> list[str]:

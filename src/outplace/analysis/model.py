@@ -422,7 +422,7 @@ def state_join(a: State | None, b: State) -> State:
                 objs, copied = (objs.copy() if type(objs) is IndexedObjs else dict(objs)), True
             objs[k] = joined
     grad = a.grad
-    for k, g in b.grad.items():
+    for k, g in b.grad.items() if grad != b.grad else ():
         have = grad.get(k)
         if have != g and (raised := g if have is None else tri_or(have, g)) != have:
             if grad is a.grad:
@@ -437,6 +437,8 @@ def state_join(a: State | None, b: State) -> State:
 
 def _join_sets(mine: dict, theirs: dict) -> dict:
     """`mine` with `theirs` joined in (key -> frozenset, united): `mine` itself when nothing changes."""
+    if mine == theirs:  # (often: a comparison in C, which stops at the first difference)
+        return mine
     out = mine
     for k, v in theirs.items():
         have = out.get(k)
@@ -480,7 +482,7 @@ def _unreachable(state: State, storages: list) -> list:
     left = set(storages)
     objs = state.objs
     seen: set = set()
-    for keys in state.env.values():
+    for keys in reversed(state.env.values()):  # (the names bound last first: they hold what was saved last)
         todo = list(keys)
         while todo:
             k = todo.pop()
