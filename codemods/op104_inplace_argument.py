@@ -161,11 +161,14 @@ def _passed_elsewhere(an: Analysis, ctor: ast.Call) -> int | None:
                 and isinstance(n.value, ast.Name) and n.value.id == "self"
     else:
         return None
-    called = {id(n.func) for n in ast.walk(where) if isinstance(n, ast.Call)}
-    for n in ast.walk(where):
-        if holds(n) and id(n) not in called:
-            return n.lineno
-    return None
+    called: set[int] = set()
+    held = []
+    for n in ast.walk(where):  # (one walk; the first use in its order is the one named)
+        if isinstance(n, ast.Call):
+            called.add(id(n.func))
+        elif holds(n):
+            held.append(n)
+    return next((n.lineno for n in held if id(n) not in called), None)
 
 
 def _sets_inplace(assign: ast.Assign) -> bool:

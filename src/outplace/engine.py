@@ -86,7 +86,7 @@ def _analyse(source: str, settings: Settings, tree: ast.Module | None = None, pa
     if not interest:
         return Checked([], 0, noqa.unused([], settings.enabled)), tree
     an = Analysis(tree, lambda: split_lines(source), settings, ops, interest, project, path,
-                  _file_facts(source, settings, path, facts))
+                  _file_facts(source, settings, path, facts), text=source)
     everything: list[Finding] = []
     found: list[Finding] = []
     left_out = 0

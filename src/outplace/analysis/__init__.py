@@ -133,10 +133,11 @@ class Analysis:
     def __init__(self, tree: ast.Module, lines: list[str] | Callable[[], list[str]],
                  settings: Settings | None = None,
                  ops: OpTable | None = None, interest: set[int] | None = None,
-                 project=None, path: str | None = None, facts=None) -> None:
+                 project=None, path: str | None = None, facts=None, text: str | None = None) -> None:
         """`interest`: the lines that may hold an in-place write (see `candidate_lines`); only the
         scopes that contain one are indexed and analysed. None analyses everything. `facts`: what a
-        run saw at this file's writes (`outplace.runtime_facts.FileFacts`), or None."""
+        run saw at this file's writes (`outplace.runtime_facts.FileFacts`), or None. `text`: the
+        source itself, when the caller has it (else it is joined from `lines` when needed)."""
         self.tree = tree
         self.settings = settings or Settings()
         self._lines = lines  # the source split as Python numbers lines, or how to get it (lazily)
@@ -144,9 +145,10 @@ class Analysis:
         self.index = ScopeIndex(tree, interest)
         # (The text from `lines`, not from `self`: a closure over the analysis would keep it alive.)
         self.ctx = FileContext(tree, self.index, self.ops, project, path,
-                               text=lambda: "".join(lines() if callable(lines) else lines))
+                               text=text if text is not None else lambda: "".join(lines() if callable(lines) else lines))
         self._live: dict[int, Liveness] = {}
         self._judged: dict[tuple[int, int], Judgement | None] = {}
+        self._sorted: dict[type, list] = {}  # kind -> its nodes in source order (`nodes`)
         self.facts = facts
 
     def close(self) -> None:
@@ -154,6 +156,7 @@ class Analysis:
         self.ctx.close()
         self._live.clear()
         self._judged.clear()
+        self._sorted.clear()
 
     @property
     def imports(self) -> ImportMap:
@@ -165,7 +168,11 @@ class Analysis:
 
     def nodes(self, kind: type) -> list:
         """The nodes of one type in the analysed scopes, in source order."""
-        return sorted(self.index.by_type[kind], key=pos)  # KeyError: add `kind` to scopes.INDEXED_TYPES
+        found = self.index.by_type[kind]  # KeyError: add `kind` to scopes.INDEXED_TYPES
+        done = self._sorted.get(kind)
+        if done is None or len(done) != len(found):  # (the index only grows: new scopes indexed since)
+            done = self._sorted[kind] = sorted(found, key=pos)
+        return list(done)
 
     @property
     def lines(self) -> list[str]:

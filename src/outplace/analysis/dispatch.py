@@ -19,8 +19,11 @@ callee saves still counts for hazards where the callee is only joined with the u
 from __future__ import annotations
 
 import ast
+import bisect
 import re
 from dataclasses import dataclass, field
+
+from outplace.analysis.scopes import _children, walk
 
 HOOK_METHODS = frozenset({"register_forward_hook", "register_forward_pre_hook", "register_module_forward_hook",
                           "register_module_forward_pre_hook"})
@@ -97,7 +100,7 @@ def scan(tree: ast.Module, text: str | None = None) -> Rebinding:
             for t in _targets(stmt):
                 if isinstance(t, ast.Name):
                     continue  # (most targets: nothing to look at)
-                for part in ast.walk(t):
+                for part in walk(t):
                     if isinstance(part, ast.Attribute) and isinstance(part.ctx, (ast.Store, ast.Del)) and not (
                             isinstance(part.value, ast.Name) and part.value.id == "self"):
                         attrs.add(part.attr)
@@ -109,7 +112,9 @@ def scan(tree: ast.Module, text: str | None = None) -> Rebinding:
         instance_dict = instance_dict or bool(_DICT_STORE.search(text))
         any_module_attr = bool(_MODULES_STORE.search(text))  # `self._modules["act"] = ...`
     if text is None or any(w in text for w in CALL_WORDS):
-        for node in ast.walk(tree):
+        # (Every node but contexts and operators, in no order: the facts are sets. With the text, only
+        # the statements on whose lines a name the walk looks for is written: see _lines_naming.)
+        for node in walk(tree) if text is None else _statements_on(tree, _lines_naming(text)):
             if text is None and isinstance(node, ast.Attribute) and node.attr in ("_modules", "__dict__"):
                 any_module_attr = True  # (no text to tell a store from a read: either)
                 instance_dict = instance_dict or node.attr == "__dict__"
@@ -160,20 +165,75 @@ def mutated_attributes(stmt: ast.stmt) -> list[str]:
     return out
 
 
+# Every name whose node the walk in `scan` looks at: the calls' names, the hook tables, and the
+# receivers of the `update`/`setdefault`/`__setitem__`/`pop` calls it counts (`__dict__`, `vars()`,
+# `globals()`). A node with one of them spells it on a line of its statement.
+_WALKED_NAMES = re.compile(r"setattr|delattr|register_forward|register_module|add_module|_forward_hooks|"
+                           r"_forward_pre_hooks|__dict__|vars|globals")
+
+
+def _lines_naming(text: str) -> list[int] | None:
+    """The numbers of the lines that hold a name of _WALKED_NAMES; None where a line number or a
+    name may not be what the text shows (a carriage return ends lines too; a non-ASCII identifier
+    may normalise to one of the names)."""
+    if "\r" in text or not text.isascii():
+        return None
+    out, line, last = [], 1, 0
+    for m in _WALKED_NAMES.finditer(text):
+        line += text.count("\n", last, m.start())
+        last = m.start()
+        if not out or out[-1] != line:
+            out.append(line)
+    return out
+
+
+def _statements_on(tree: ast.Module, lines: list[int] | None):
+    """Every node (as scopes.walk) of the statements whose lines (decorators' included) hold one
+    of `lines`; all of them when `lines` is None."""
+    if lines is None:
+        yield from walk(tree)
+        return
+    todo: list = list(tree.body)
+    while todo:
+        n = todo.pop()
+        if isinstance(n, ast.stmt):
+            first = min([n.lineno, *(d.lineno for d in getattr(n, "decorator_list", ()))])
+            i = bisect.bisect_left(lines, first)
+            if i == len(lines) or lines[i] > n.end_lineno:  # type: ignore[operator]
+                continue
+        yield n
+        todo += _children(n)
+
+
 def statements(body: list):
     """Every statement, nested ones included (function and class bodies, branches, handlers, cases)."""
     todo = list(body)
     while todo:
         stmt = todo.pop()
         yield stmt
-        for field in ("body", "orelse", "finalbody"):
-            inner = getattr(stmt, field, None)
-            if isinstance(inner, list):
-                todo.extend(inner)
-        for h in getattr(stmt, "handlers", ()):
-            todo.extend(h.body)
-        for c in getattr(stmt, "cases", ()):
-            todo.extend(c.body)
+        t = type(stmt)
+        nested = _NESTED.get(t)
+        if nested is None:
+            nested = _NESTED[t] = _nested_fields(t)
+        if nested:
+            for field in nested:
+                if field == "handlers" or field == "cases":
+                    for part in getattr(stmt, field):
+                        todo.extend(part.body)
+                else:
+                    inner = getattr(stmt, field)
+                    if isinstance(inner, list):
+                        todo.extend(inner)
+
+
+_NESTED: dict[type, tuple[str, ...]] = {}
+
+
+def _nested_fields(t: type) -> tuple[str, ...]:
+    """The fields of a statement class that hold statements, in the order `statements` takes them
+    (most statements have none: a look at the class, once, spares a look at each statement)."""
+    fields = getattr(t, "_fields", ())
+    return tuple(f for f in ("body", "orelse", "finalbody", "handlers", "cases") if f in fields)
 
 
 def _targets(stmt: ast.stmt) -> list:

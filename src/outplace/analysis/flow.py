@@ -12,6 +12,7 @@ value may be a tensor; an unknown subscript is a view.
 from __future__ import annotations
 
 import ast
+import heapq
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Mapping
 
@@ -21,7 +22,8 @@ from outplace.analysis.effects import ALL, BINOP_METHODS, LEGACY_CONSTRUCTORS, P
     STORAGE_SHARING, Effect
 from outplace.analysis.imports import dotted
 from outplace.analysis.model import (INTEGRAL_DTYPES, LOCAL_ORIGINS, old_site, MAYBE, NO, UNKNOWN, YES, Event, Key, Obj, State, obj_join, outside,
-                                     forget_unreachable_saves, retire, site, state_equal, state_join, tri_or)
+                                     forget_unreachable_saves, retire, site, state_equal, state_join, tri_or,
+                                     with_storage)
 from outplace.analysis.scopes import walk
 
 if TYPE_CHECKING:
@@ -41,6 +43,11 @@ CONSTS: dict[Key, Obj] = {
     # `x.tolist()`, `x.dtype`; its elements are plain too (`h, w = x.shape[-2:]` binds no tensor).
     CONST_KEYS["plain"]: Obj(NO, "plain"),
 }
+_NONE: frozenset = frozenset()
+_CONSTANT_VALUES = {type(None): frozenset({CONST_KEYS["none"]}), bool: frozenset({CONST_KEYS["bool"]}),
+                    int: frozenset({CONST_KEYS["int"]}), float: frozenset({CONST_KEYS["float"]}),
+                    complex: frozenset({CONST_KEYS["complex"]})}
+_STR_VALUE = frozenset({CONST_KEYS["str"]})
 # Attributes that reach a frame's variables by name (`sys._getframe().f_locals`).
 FRAME_ATTRS = frozenset({"_getframe", "currentframe", "f_locals", "stack", "getouterframes"})
 # Builtins that read their arguments and keep no reference (results are new, never a tensor argument;
@@ -196,12 +203,13 @@ class ScopeFlow:
         order = cfg.reverse_postorder()
         rank = {b: i for i, b in enumerate(order)}
         work = set(order)
+        queue = list(range(len(order)))  # the ranks of the blocks in `work` (a heap: the first is next)
         passes = 0
         # Linear work, whatever the loops: past this many block runs the flow is cut short and
         # marked approximate (its writes get no safe fix; see judge.py).
         limit = PASSES_PER_BLOCK * max(1, len(order)) + 20
         while work and passes < limit:
-            b = min(work, key=rank.__getitem__)
+            b = order[heapq.heappop(queue)]
             work.discard(b)
             passes += 1
             if b not in states_in:
@@ -224,7 +232,9 @@ class ScopeFlow:
                 new = state_join(old, taken)
                 if prev is None or not state_equal(prev, new):
                     states_in[s] = new
-                    work.add(s)
+                    if s not in work:
+                        work.add(s)
+                        heapq.heappush(queue, rank[s])
         # Every block's last run was with its final input (a change to it would have queued the
         # block again), so what that run recorded is what holds at the fixed point.
         self.approximate = bool(work)
@@ -513,13 +523,8 @@ class ScopeFlow:
         return frozenset({CONST_KEYS["other"]})
 
     def _e_Constant(self, node: ast.Constant) -> frozenset:
-        v = node.value
-        if v is None:
-            return frozenset({CONST_KEYS["none"]})
-        for kind, typ in (("bool", bool), ("int", int), ("float", float), ("complex", complex)):
-            if isinstance(v, typ):
-                return frozenset({CONST_KEYS[kind]})
-        return frozenset({CONST_KEYS["str"]})
+        # (A constant's type is exactly one of these, or str, bytes, Ellipsis: by type, no isinstance chain.)
+        return _CONSTANT_VALUES.get(type(node.value), _STR_VALUE)
 
     def _e_JoinedStr(self, node: ast.JoinedStr) -> frozenset:
         for v in node.values:
@@ -543,7 +548,7 @@ class ScopeFlow:
     def add_outside(self, key: Key, obj: Obj, grad: str = UNKNOWN) -> None:
         """An object from outside the scope (a global, an attribute): its own storage."""
         if obj.tensor != NO and not obj.storage:
-            obj = _with_storage(obj, frozenset({key}))
+            obj = with_storage(obj, frozenset({key}))
         self.st.objs[key] = obj
         if obj.tensor != NO:
             self.st.grad.setdefault(key, grad)
@@ -1101,6 +1106,9 @@ class ScopeFlow:
         return bool(keys) and all((o := self.obj(k)) is not None and o.tensor == YES for k in keys)
 
     def tensor_keys(self, keys: frozenset) -> frozenset:
+        if len(keys) == 1 and type(keys) is frozenset:  # (most values are one object: the set itself, or none)
+            for k in keys:
+                return keys if (o := self.obj(k)) is not None and o.tensor != NO else _NONE
         return frozenset(k for k in keys if (o := self.obj(k)) is not None and o.tensor != NO)
 
     def grad_of(self, keys: frozenset) -> str:
@@ -1175,7 +1183,7 @@ class ScopeFlow:
         there becomes an `old` one, with its history); anything else made at the same place again
         is joined with what was made there before."""
         key = site(id(node)) if part is None else site(id(node)) + (part,)
-        obj = _with_storage(obj, obj.storage | {key})
+        obj = with_storage(obj, obj.storage | {key})
         # Only floating point and complex tensors can require grad: a new integer or bool tensor
         # (`x.floor().long()`, a comparison) is outside any graph whatever it was made from.
         grad = NO if self.grad_off() or obj.dtype in INTEGRAL_DTYPES else grad
@@ -1461,10 +1469,6 @@ def _refine_parameter(obj: Obj, passed: Obj | None, grad: str, saved: frozenset,
     if passed is not None and passed.leaf:
         obj = obj._replace(leaf=True, label=f"{obj.label} (a leaf that requires grad where it is called)")
     return obj, grad, saved
-
-
-def _with_storage(o: Obj, storage: frozenset) -> Obj:
-    return o._replace(storage=storage)
 
 
 def _forget_never_built(st: State) -> None:

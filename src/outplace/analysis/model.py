@@ -94,27 +94,38 @@ class Obj(NamedTuple):
         return self.origin == "scalar"
 
 
+# The fields in their order: obj_join and with_storage build objects by position (a hot path; by
+# keyword it costs twice as much). A field added to Obj must be added there too.
+assert Obj._fields == ("tensor", "origin", "dtype", "leaf", "storage", "label", "view_of", "module", "elems",
+                       "nonlocal_reason", "multi_view", "contents", "may_share")
+
+
 def obj_join(a: Obj, b: Obj) -> Obj:
     if a is b or a == b:
         return a
     return Obj(
-        tensor=tri_join(a.tensor, b.tensor),
-        origin=a.origin if a.origin == b.origin else _worse_origin(a.origin, b.origin),
-        dtype=a.dtype if a.dtype == b.dtype else "unknown",
-        leaf=a.leaf or b.leaf,
-        storage=a.storage | b.storage,
+        tri_join(a.tensor, b.tensor),
+        a.origin if a.origin == b.origin else _worse_origin(a.origin, b.origin),
+        a.dtype if a.dtype == b.dtype else "unknown",
+        a.leaf or b.leaf,
+        a.storage | b.storage,
         # Text is chosen by content, never by which side came first: messages must not depend
         # on the order sets happen to iterate in.
-        label=a.label if a.label == b.label else _first_text(a.label, b.label),
-        view_of=a.view_of if a.view_of == b.view_of else None,
-        module=a.module if a.module == b.module else None,
-        elems=a.elems if a.elems == b.elems else _elems_join(a.elems, b.elems),
-        nonlocal_reason=a.nonlocal_reason if a.nonlocal_reason == b.nonlocal_reason else
+        a.label if a.label == b.label else _first_text(a.label, b.label),
+        a.view_of if a.view_of == b.view_of else None,
+        a.module if a.module == b.module else None,
+        a.elems if a.elems == b.elems else _elems_join(a.elems, b.elems),
+        a.nonlocal_reason if a.nonlocal_reason == b.nonlocal_reason else
         _first_text(a.nonlocal_reason, b.nonlocal_reason),
-        multi_view=a.multi_view or b.multi_view,
-        contents=a.contents | b.contents,
-        may_share=a.may_share | b.may_share,
+        a.multi_view or b.multi_view,
+        a.contents | b.contents,
+        a.may_share | b.may_share,
     )
+
+
+def with_storage(o: Obj, storage: frozenset) -> Obj:
+    """`o` with its storages replaced."""
+    return Obj(o.tensor, o.origin, o.dtype, o.leaf, storage, *o[5:])
 
 
 def _first_text(a: str | None, b: str | None) -> str | None:
@@ -337,9 +348,20 @@ class State:
     def reach(self, keys: frozenset) -> frozenset:
         """Every storage reachable from `keys`: what they and their contents own or may share."""
         out: set = set()
-        for o in self.reachable(keys):
-            out |= o.storage
-            out |= o.may_share
+        objs = self.objs
+        nested = False
+        for k in keys:  # (most objects hold nothing: their own storages only, without `reachable`)
+            o = objs.get(k)
+            if o is not None:
+                out |= o.storage
+                if o.may_share:
+                    out |= o.may_share
+                if o.contents or o.elems:
+                    nested = True
+        if nested:
+            for o in self.reachable(keys):
+                out |= o.storage
+                out |= o.may_share
         return frozenset(out)
 
     def may_storages(self, keys: frozenset) -> frozenset:
@@ -379,7 +401,8 @@ class State:
 
 def state_join(a: State | None, b: State) -> State:
     """The join of two states. Returns `b` itself when `a` is None: states handed between blocks
-    are never mutated (a block works on its own copy).
+    are never mutated (a block works on its own copy). For the same reason the join shares with
+    `a` every table `b` adds nothing to, and is `a` itself when that is every table.
 
     Recency across paths: a site that made a new object on one path only (`if c: y = exp(x)`) holds,
     on the other path, the object an earlier iteration made there; that one is retired to the
@@ -388,37 +411,45 @@ def state_join(a: State | None, b: State) -> State:
         return b
     if a.fresh != b.fresh:
         a, b = _retire_stale(a, b.fresh - a.fresh), _retire_stale(b, a.fresh - b.fresh)
-    out = a.copy()
-    out.fresh = a.fresh | b.fresh
-    env = out.env
-    for name, keys in b.env.items():
-        old = env.get(name)
-        if old is None:
-            env[name] = keys
-        elif old is not keys and not keys <= old:
-            env[name] = old | keys
-    objs = out.objs
+    env, saved, escaped = _join_sets(a.env, b.env), _join_sets(a.saved, b.saved), _join_sets(a.escaped, b.escaped)
+    objs = a.objs
+    mine = objs.get  # (each key of `b` comes once: what `a` holds there is what the copy holds)
+    copied = False
     for k, o in b.objs.items():
-        old = objs.get(k)
-        if old is None:
-            objs[k] = o
-        elif old is not o:
-            objs[k] = obj_join(old, o)
-    for table in ("saved", "escaped"):
-        mine: dict = getattr(out, table)
-        for k, ev in getattr(b, table).items():
-            have = mine.get(k)
-            if have is None:
-                mine[k] = ev
-            elif have is not ev and not ev <= have:
-                mine[k] = have | ev
-    grad = out.grad
-    for k, g in b.grad.items():
+        old = mine(k)
+        if old is not o and (joined := o if old is None else obj_join(old, o)) is not old:
+            if not copied:  # (a copy of the same kind: an indexed table stays one)
+                objs, copied = (objs.copy() if type(objs) is IndexedObjs else dict(objs)), True
+            objs[k] = joined
+    grad = a.grad
+    for k, g in b.grad.items() if grad != b.grad else ():
         have = grad.get(k)
+        if have != g and (raised := g if have is None else tri_or(have, g)) != have:
+            if grad is a.grad:
+                grad = dict(grad)
+            grad[k] = raised
+    fresh = a.fresh | b.fresh if a.fresh != b.fresh else a.fresh
+    if env is a.env and objs is a.objs and saved is a.saved and escaped is a.escaped and grad is a.grad \
+            and fresh == a.fresh:
+        return a
+    return State(env, objs, saved, escaped, grad, fresh)
+
+
+def _join_sets(mine: dict, theirs: dict) -> dict:
+    """`mine` with `theirs` joined in (key -> frozenset, united): `mine` itself when nothing changes."""
+    if mine == theirs:  # (often: a comparison in C, which stops at the first difference)
+        return mine
+    out = mine
+    for k, v in theirs.items():
+        have = out.get(k)
         if have is None:
-            grad[k] = g
-        elif have != g:
-            grad[k] = tri_or(have, g)
+            if out is mine:
+                out = dict(mine)
+            out[k] = v
+        elif have is not v and not v <= have:
+            if out is mine:
+                out = dict(mine)
+            out[k] = have | v
     return out
 
 
@@ -436,14 +467,40 @@ def forget_unreachable_saves(state: State, other: State) -> State:
     differ = [s for s, events in state.saved.items() if s[0] == "site" and other.saved.get(s) != events]
     if not differ:
         return state
-    live = state.reach(frozenset().union(*state.env.values()) if state.env else frozenset())
-    dead = [s for s in differ if s not in live]
+    dead = _unreachable(state, differ)
     if not dead:
         return state
     state = state.copy()
     for s in dead:
         del state.saved[s]
     return state
+
+
+def _unreachable(state: State, storages: list) -> list:
+    """Those of `storages` that no name of `state` reaches (`State.reach` from every name), found
+    by a walk that stops as soon as every one of them is reached: most are, by the first names."""
+    left = set(storages)
+    objs = state.objs
+    seen: set = set()
+    for keys in reversed(state.env.values()):  # (the names bound last first: they hold what was saved last)
+        todo = list(keys)
+        while todo:
+            k = todo.pop()
+            if k in seen:
+                continue
+            seen.add(k)
+            o = objs.get(k)
+            if o is None:
+                continue
+            left -= o.storage
+            if o.may_share:
+                left -= o.may_share
+            if not left:
+                return []
+            todo.extend(o.contents)
+            for e in o.elems or ():
+                todo.extend(e)
+    return [s for s in storages if s in left]
 
 
 def _retire_stale(state: State, made_elsewhere: frozenset) -> State:
@@ -456,13 +513,14 @@ def _retire_stale(state: State, made_elsewhere: frozenset) -> State:
 
 
 def state_equal(a: State, b: State) -> bool:
-    return a.env == b.env and a.objs == b.objs and a.saved == b.saved and a.escaped == b.escaped \
+    return a is b or a.env == b.env and a.objs == b.objs and a.saved == b.saved and a.escaped == b.escaped \
         and a.grad == b.grad and a.fresh == b.fresh
 
 
 def retire(state: State, new: Key, old: Key) -> None:
     """Recency: the site's previous object becomes one of its `old` objects before a new one is made."""
-    retire_all(state, {new: old})
+    if new in state.objs:  # (most sites have made none yet on this path)
+        retire_all(state, {new: old})
 
 
 def retire_all(state: State, renames: dict) -> None:
@@ -487,9 +545,9 @@ def retire_all(state: State, renames: dict) -> None:
     if type(objs) is IndexedObjs:
         hits = objs.referrers(stale)
     else:
-        hits = [k for k, o in objs.items() if not (
-            stale.isdisjoint(o.storage) and stale.isdisjoint(o.contents) and stale.isdisjoint(o.may_share)
-            and (not o.elems or all(stale.isdisjoint(e) for e in o.elems)))]
+        apart = stale.isdisjoint  # (the hot loop: most objects hold nothing but their own storage)
+        hits = [k for k, o in objs.items() if not apart(o.storage) or ((o.contents or o.may_share or o.elems) and not (
+            apart(o.contents) and apart(o.may_share) and (not o.elems or all(apart(e) for e in o.elems))))]
     for k in hits:  # (each renamed on its own: the order does not matter)
         objs[k] = _renamed(objs[k], ren)
     for table in ("saved", "escaped"):
@@ -504,5 +562,6 @@ def retire_all(state: State, renames: dict) -> None:
 
 
 def _renamed(o: Obj, ren) -> Obj:
-    return o._replace(storage=ren(o.storage), contents=ren(o.contents), may_share=ren(o.may_share),
-                      elems=tuple(ren(e) for e in o.elems) if o.elems else o.elems)
+    return Obj(o.tensor, o.origin, o.dtype, o.leaf, ren(o.storage), o.label, o.view_of, o.module,  # (by position)
+               tuple(ren(e) for e in o.elems) if o.elems else o.elems, o.nonlocal_reason, o.multi_view,
+               ren(o.contents) if o.contents else o.contents, ren(o.may_share) if o.may_share else o.may_share)
