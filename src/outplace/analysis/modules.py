@@ -293,7 +293,8 @@ class ModuleBuilder:
         """A local name: the modules every assignment to it in the function may have made."""
         got: list[ModuleInfo] = []
         plain = self._assignments(scope).get(name, ())
-        loops = self._loops_around(at, scope)
+        self._scope(scope)  # (indexed: its parents known)
+        loops = self.ctx.index.loops_around(at)
         for node in plain:
             # (an assignment later in a loop around the use reaches it on the next iteration)
             if node.lineno < at.lineno or any(self.ctx.contains(loop, node) for loop in loops):  # type: ignore[attr-defined]
@@ -303,17 +304,6 @@ class ModuleBuilder:
         if self._bound_otherwise(name, scope, plain):
             got.append(UNKNOWN_MODULE)  # also a `for`/`with` target, a walrus, an unpacking, a parameter
         return got[0] if len(got) == 1 else ModuleInfo("container", parts=tuple(got))
-
-    def _loops_around(self, at: ast.AST, scope: ast.AST) -> list[ast.AST]:
-        """The `for`/`while` loops of `scope` that `at` is in."""
-        self._scope(scope)  # (indexed: its parents known)
-        parent = self.ctx.index.parent
-        out, node = [], parent.get(at)
-        while node is not None and node is not scope:
-            if isinstance(node, (ast.For, ast.AsyncFor, ast.While)):
-                out.append(node)
-            node = parent.get(node)
-        return out
 
     def _bound_otherwise(self, name: str, scope: ast.AST, plain) -> bool:
         """Does `scope` bind `name` other than by the plain assignments `plain`?"""
