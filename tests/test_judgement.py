@@ -1699,6 +1699,14 @@ CASES = {
             v.masked_fill_(v > 0, 0.0)  # <-
             return (k * v).sum() + (lk * lv).sum()
         """, ("inplace", "unsafe"), "nothing saved it"),
+    "... and what `f` returns is in the graph where the elements are (perceiver's `map(lambda t: rearrange(t), (q, k, v))`)": ("""
+        def f(x, y):
+            q, k = (x * 2).chunk(2, dim=-1)
+            q, k = map(lambda t: t.reshape(-1), (q, k))
+            k = k.softmax(dim=-1)
+            k.masked_fill_(k > 0.5, 0.0)  # <-
+            return q, k
+        """, ("breaks", "unsafe"), "saved by `softmax`"),
     # ---- an instance's configuration (analysis/config.py) ----------------------------------------------
     "a constructor's constant argument decides the instance's branch (espnet's mask_nonlinear)": (
         _configured('nonlinear="linear"'), ("inplace", "unsafe"), "nothing saved it"),

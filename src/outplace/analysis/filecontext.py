@@ -1407,10 +1407,13 @@ class FileContext:
         if name == "map" and len(args) >= 2:
             # `map(f, xs)`: what `f` returns for each element, not the elements themselves.
             every = frozenset().union(*args)
+            elements = frozenset().union(*(flow._contents(a, node) for a in args[1:]))
+            # (computed from the elements, most likely: in a graph where they may be)
+            grad = flow.grad_of(flow.tensor_keys(elements))
             result = flow.new(flow.marker(node, 1), Obj(MAYBE, "unknown", label="what `map`'s function returned",
-                                        may_share=flow.reach(every | frozenset().union(
-                                            *(flow._contents(a, node) for a in args[1:]))),
-                                        nonlocal_reason="returned by the function `map` calls"), grad=UNKNOWN)
+                                        may_share=flow.reach(every | elements),
+                                        nonlocal_reason="returned by the function `map` calls"),
+                              grad=grad if grad != NO else UNKNOWN)
             return flow._container(node, result, "map")
         if name in CONTAINER_BUILTINS:
             contents: frozenset = frozenset()
