@@ -144,11 +144,27 @@ def clone_before(an: Analysis, stmt: ast.stmt, receiver: ast.AST, target: Judgem
     if spelling is None or not isinstance(stmt, (ast.Expr, ast.Assign, ast.AugAssign)):
         return None
     first, last = stmt.lineno, getattr(stmt, "end_lineno", stmt.lineno) or stmt.lineno
-    if any(first <= line <= last for line in target.saved_lines):
+    if any(first <= line <= last for line in target.saved_lines) and _read_in_value(stmt, spelling):
         # `b[:, 1] = act(b[:, 0])`: what saved the tensor is in this very statement; a clone before
         # it would be what that op saves, and the write would change it: backward would still fail.
+        # (An index built from it, `t[t.abs() < eps] = eps`, feeds no gradient: the clone is fine.)
         return None
     return ClonePlan(an.start(stmt), spelling)
+
+
+def _read_in_value(stmt: ast.stmt, spelling: str) -> bool:
+    """Does the value written (the right-hand side; a method's arguments) read `spelling`?"""
+    if isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Call):
+        parts: list[ast.AST] = []
+        call: ast.AST = stmt.value
+        while isinstance(call, ast.Call):  # `x.add_(...).mul_(x)`: every call of the chain
+            parts += [*call.args, *(k.value for k in call.keywords)]
+            call = call.func.value if isinstance(call.func, ast.Attribute) else call.func
+    elif isinstance(stmt, (ast.Assign, ast.AugAssign)):
+        parts = [stmt.value]
+    else:
+        return True
+    return any(dotted(n) == spelling for p in parts for n in ast.walk(p) if isinstance(n, (ast.Name, ast.Attribute)))
 
 
 def follows_clone(an: Analysis, stmt: ast.stmt, spelling: str | None) -> bool:

@@ -274,6 +274,12 @@ CASES = {
             b[:, 1] = torch.sin(b[:, 0])  # <-
             return b
         """, ("breaks", "none"), "saved by `torch.sin`"),
+    "... nor where it only builds the index (`t[t.abs() < eps] = eps` feeds no gradient): the clone is a fix": ("""
+        def f(x, y):
+            t = (x * 2).reshape(-1)
+            t[t.abs() < 0.01] = 0.01  # <-
+            return x.reshape(-1) / t
+        """, ("breaks", "safe"), "saved by `abs`"),
     "... but where it is an earlier statement, the clone is what the write changes: a fix": ("""
         def f(x, y):
             b = x * 2
