@@ -780,6 +780,9 @@ CASES = {
         (_PARSE_LIST.replace("GATE", "self.proj(x * 2)"), ("inplace", "unsafe"), "nothing saved it"),
     "... and a tensor in that list that was saved is saved in the helper too":
         (_PARSE_LIST.replace("GATE", "torch.sigmoid(x)"), ("breaks", "unsafe"), "saved by `torch.sigmoid`"),
+    "... each position its own: the other part saved (`mel`) does not make this one saved (speechbrain's Tacotron2.parse_output)":
+        (_PARSE_LIST.replace("mel = self.proj(x)", "mel = torch.sigmoid(x)").replace("GATE", "self.proj(x * 2)"),
+         ("inplace", "unsafe"), "nothing saved it"),
     "the parts of an unknown call's result are objects of their own: a save of one is not a save of another (vector_quantize_pytorch)":
         (_UNKNOWN_TUPLE.replace("WRITE", "embed_ind.masked_fill_(~mask, -1)"), ("inplace", "unsafe"), "if an unknown call returned its argument"),
     "... and the part that was saved stays saved":

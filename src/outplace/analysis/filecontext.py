@@ -1131,14 +1131,40 @@ class FileContext:
                 saved = frozenset(Event(f"{e.what} (line {e.line}) before `{getattr(fn, 'name', 'it')}` was "
                                         "called", call.lineno, e.grad)
                                   for s in storages for e in st.saved.get(s, ()))
+                parts = self._passed_parts(st, keys, call, fn, off)
                 old = facts.get(name)
                 if old is None:
-                    facts[name] = (obj, grad, saved)
+                    facts[name] = (obj, grad, saved, parts)
                 else:
+                    joined = None
+                    if old[3] is not None and parts is not None and len(old[3]) == len(parts):
+                        joined = tuple((_tri_or(a[0], b[0]), a[1] | b[1], _obj_join(a[2], b[2]))
+                                       for a, b in zip(old[3], parts))
                     facts[name] = (obj if old[0] is None else (old[0] if obj is None else _obj_join(old[0], obj)),
-                                   _tri_or(old[1], grad), old[2] | saved)
+                                   _tri_or(old[1], grad), old[2] | saved, joined)
         self._site_facts[key] = facts
         return facts
+
+    def _passed_parts(self, st: State, keys: frozenset, call: ast.Call, fn: ast.AST, off: bool) -> tuple | None:
+        """For a list or tuple literal passed (`parse([mel, gate])`): per position, (may-require-grad,
+        what had saved it, what it is), so that unpacking the parameter sees each part's own
+        history; None for anything else."""
+        objs = [st.objs.get(k) for k in keys]
+        if len(objs) != 1 or objs[0] is None or objs[0].elems is None or objs[0].origin != "container":
+            return None
+        out = []
+        for elem in objs[0].elems:
+            storages = frozenset(s for o in st.reachable(elem) if o.tensor != NO for s in o.storage)
+            grad = NO
+            for s in storages if not off else ():
+                grad = _tri_or(grad, st.grad.get(s, UNKNOWN))
+            saved = frozenset(Event(f"{e.what} (line {e.line}) before `{getattr(fn, 'name', 'it')}` was called",
+                                    call.lineno, e.grad) for s in storages for e in st.saved.get(s, ()))
+            what = st.facts(elem)
+            if what is None:
+                return None
+            out.append((grad, saved, what))
+        return tuple(out)
 
     def _calls_of(self, fn: ast.AST, calls: list[ast.Call]):
         """(call, (fn, inputs, state)) for each candidate call its caller's flow resolved to `fn`."""

@@ -189,7 +189,23 @@ class ScopeFlow:
                     grad = MAYBE if obj.tensor == YES and _is_forward(scope) else UNKNOWN
                     site_facts = sites.get(a.arg)
                     if site_facts is not None:
-                        obj, grad, saved = _refine_parameter(obj, *site_facts, annotated=a.annotation is not None)
+                        obj, grad, saved = _refine_parameter(obj, *site_facts[:3], annotated=a.annotation is not None)
+                        parts = site_facts[3]
+                        if parts is not None and a.annotation is None:
+                            # Every call passes a list or tuple of this length: each position is an
+                            # object of its own (the caller's tensor there), with its own history.
+                            elems = []
+                            for i, (g, part_saved, what) in enumerate(parts):
+                                pk = outside("parameter", f"{a.arg}[{i}]")
+                                self.add_outside(pk, what._replace(
+                                    origin="parameter" if what.tensor != NO else what.origin, storage=frozenset({pk}),
+                                    label=f"`{a.arg}[{i}]`", elems=None, contents=frozenset(), may_share=frozenset(),
+                                    nonlocal_reason=f"`{a.arg}[{i}]` is the caller's tensor"), g)
+                                for e in part_saved:
+                                    st.add_event("saved", frozenset({pk}), e)
+                                elems.append(frozenset({pk}))
+                            obj = obj._replace(elems=tuple(elems))
+                            saved = frozenset()  # (each part carries its own)
                         for e in saved:
                             st.add_event("saved", frozenset({key}), e)
                     self.add_outside(key, obj, grad)
