@@ -1719,6 +1719,9 @@ CASES = {
     # ---- an instance's configuration (analysis/config.py) ----------------------------------------------
     "a constructor's constant argument decides the instance's branch (espnet's mask_nonlinear)": (
         _configured('nonlinear="linear"'), ("inplace", "unsafe"), "nothing saved it"),
+    "... read through `getattr(self, \"nonlinear\", ...)` too (ultralytics' MLP)": (
+        _configured('nonlinear="linear"').replace('if self.nonlinear == "softmax":', 'if getattr(self, "nonlinear", "softmax") == "softmax":'),
+        ("inplace", "unsafe"), "nothing saved it"),
     "the other constant takes the saving branch": (
         _configured('nonlinear="softmax"'), ("breaks", "unsafe"), "softmax"),
     "a default no starred argument can replace is the configuration": (

@@ -44,7 +44,7 @@ def value_of(expr: ast.AST, lookup: Callable[[ast.AST], object]):
     c = constant(expr)
     if c is not UNDECIDED:
         return c
-    if isinstance(expr, (ast.Name, ast.Attribute)):
+    if isinstance(expr, (ast.Name, ast.Attribute, ast.Call)):  # (a call: `getattr(self, "flag", False)`)
         return lookup(expr)
     if isinstance(expr, ast.UnaryOp) and isinstance(expr.op, ast.Not):
         v = value_of(expr.operand, lookup)

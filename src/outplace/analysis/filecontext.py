@@ -906,10 +906,18 @@ class FileContext:
         cls, config = inst
         me = flow.self_key
 
+        def is_self(node: ast.AST) -> bool:
+            return isinstance(node, ast.Name) and me is not None and st.env.get(node.id) == frozenset({me})
+
         def lookup(expr: ast.AST):
-            if isinstance(expr, ast.Attribute) and isinstance(expr.value, ast.Name) and me is not None and \
-                    st.env.get(expr.value.id) == frozenset({me}):
+            if isinstance(expr, ast.Attribute) and is_self(expr.value):
                 return self.owner_of(cls).attribute_constant(cls, expr.attr, config)
+            if isinstance(expr, ast.Call) and isinstance(expr.func, ast.Name) and expr.func.id == "getattr" and \
+                    "getattr" not in flow.locals and len(expr.args) in (2, 3) and not expr.keywords and \
+                    is_self(expr.args[0]) and isinstance(expr.args[1], ast.Constant) and \
+                    isinstance(expr.args[1].value, str):
+                # `getattr(self, "sigmoid", False)`: the attribute, which the instance has (stored in `__init__`)
+                return self.owner_of(cls).attribute_constant(cls, expr.args[1].value, config)
             return UNDECIDED
         return truth(test, lookup)
 
