@@ -1716,6 +1716,20 @@ CASES = {
             k.masked_fill_(k > 0.5, 0.0)  # <-
             return q, k
         """, ("breaks", "unsafe"), "saved by `softmax`"),
+    "`x.new(3, 4)` is a new tensor (the legacy constructor), not a view of `x` (fairseq's `.new(n).zero_()`)": ("""
+        def f(x, y):
+            s = torch.sigmoid(x)
+            z = s.new(3, 4).zero_()
+            z += 1  # <-
+            return s, z
+        """, None, None),
+    "... `x.new(t)` is on `t`'s memory: nothing known of it, no fix while `t` is read": ("""
+        def f(x, y):
+            t = x * 2
+            z = x.new(t)
+            z += 1  # <-
+            return t, z
+        """, None, None),
     # ---- an instance's configuration (analysis/config.py) ----------------------------------------------
     "a constructor's constant argument decides the instance's branch (espnet's mask_nonlinear)": (
         _configured('nonlinear="linear"'), ("inplace", "unsafe"), "nothing saved it"),

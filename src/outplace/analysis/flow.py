@@ -918,6 +918,14 @@ class ScopeFlow:
         return inputs
 
     def tensor_method(self, node: ast.Call, name: str, recv: frozenset, inputs: dict) -> frozenset:
+        if name == "new":
+            # The legacy constructor: `x.new(3, 4)`/`x.new(size)` is a new tensor of x's dtype (nothing of
+            # x), `x.new(t)` one on t's memory; with `*args` either.
+            if not any(isinstance(a, ast.Starred) for a in node.args) and not node.keywords and \
+                    not any(self.tensor_keys(self.st.held(v)) for v in inputs.values()):
+                return self.apply(node, Effect("factory", "`new`", grad=False, dtype="same"), {SELF: recv, **inputs},
+                                  how="method")
+            return self._opaque(node, frozenset().union(recv, *inputs.values()), "`.new()` result")
         if name == "detach":  # shares memory, outside the graph: writes through it are deliberate (like `.data`)
             return self._view(node, recv, "`.detach()`", keep_grad=False, origin="data")
         tensor_args = [p for p, v in inputs.items() if self.tensor_keys(v)]
