@@ -1730,6 +1730,20 @@ CASES = {
             z += 1  # <-
             return t, z
         """, None, None),
+    "a parameter annotated `torch.BoolTensor` is a bool tensor: what is counted from it never requires grad (allennlp)": ("""
+        def f(x, mask: torch.BoolTensor):
+            n = mask.sum(-1).float()
+            d = n.sqrt()
+            d[d < 1] = 1  # <-
+            return x / d
+        """, None, None),
+    "... annotated `torch.Tensor`, it may be a float one that sqrt saved": ("""
+        def f(x, mask: torch.Tensor):
+            n = mask.sum(-1).float()
+            d = n.sqrt()
+            d[d < 1] = 1  # <-
+            return x / d
+        """, ("breaks", "safe"), "saved by `sqrt`"),
     # ---- an instance's configuration (analysis/config.py) ----------------------------------------------
     "a constructor's constant argument decides the instance's branch (espnet's mask_nonlinear)": (
         _configured('nonlinear="linear"'), ("inplace", "unsafe"), "nothing saved it"),

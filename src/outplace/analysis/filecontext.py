@@ -324,8 +324,8 @@ class FileContext:
         if arg.annotation is not None:
             kind = self.annotation_kind(arg.annotation)
             if kind == "tensor":
-                return Obj(YES, "parameter", label=shown, storage=frozenset({outside("parameter", arg.arg)}),
-                           nonlocal_reason=reason)
+                return Obj(YES, "parameter", _legacy_tensor_dtype(arg.annotation), label=shown,
+                           storage=frozenset({outside("parameter", arg.arg)}), nonlocal_reason=reason)
             if kind == "maybe":
                 return Obj(MAYBE, "parameter", label=shown, storage=frozenset({outside("parameter", arg.arg)}),
                            nonlocal_reason=reason)
@@ -1572,6 +1572,20 @@ def _bound_names(stmt: ast.AST) -> list[str]:
     if isinstance(stmt, (ast.AnnAssign, ast.AugAssign)) and isinstance(stmt.target, ast.Name):
         return [stmt.target.id]
     return []
+
+
+# The legacy typed tensor classes used as annotations (`mask: torch.BoolTensor`): their dtype class.
+_LEGACY_TENSOR_DTYPES = {"BoolTensor": "bool", "ByteTensor": "int", "CharTensor": "int", "ShortTensor": "int",
+                         "IntTensor": "int", "LongTensor": "int", "FloatTensor": "float", "DoubleTensor": "float",
+                         "HalfTensor": "float", "BFloat16Tensor": "float"}
+
+
+def _legacy_tensor_dtype(ann: ast.AST) -> str:
+    """`torch.BoolTensor` -> "bool", `torch.LongTensor` -> "int" (also inside `Optional[...]`); else "unknown"."""
+    found = {_LEGACY_TENSOR_DTYPES.get((dotted(n) or "").rsplit(".", 1)[-1]) for n in ast.walk(ann)
+             if isinstance(n, (ast.Name, ast.Attribute)) and (dotted(n) or "").rsplit(".", 1)[-1] != "Optional"}
+    found.discard(None)
+    return found.pop() if len(found) == 1 else "unknown"
 
 
 def _empty_call(value: ast.AST) -> bool:
