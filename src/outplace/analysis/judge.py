@@ -203,11 +203,6 @@ IDENTITY_FUNCTIONS = frozenset({"id", "hash", "weakref.ref", "weakref.finalize",
                                 "torch.utils.dlpack.to_dlpack"})
 
 
-def _inside(outer: ast.AST, inner: ast.AST) -> bool:
-    return (outer.lineno, outer.col_offset) <= (inner.lineno, inner.col_offset) and \
-        (inner.end_lineno, inner.end_col_offset) <= (outer.end_lineno, outer.end_col_offset)  # type: ignore
-
-
 def _identity_read(flow: ScopeFlow, write: ast.AST, names: set, view: bool) -> str | None:
     """The first read of one of `names` that may run after the write (a later line, or the loop
     around the write) and observes the tensor's identity (`id(h)`, `h.data_ptr()`, `h is t`,
@@ -219,7 +214,7 @@ def _identity_read(flow: ScopeFlow, write: ast.AST, names: set, view: bool) -> s
     for n in sorted(names):
         for load in flow.info.loads.get(n, ()):
             p = parent.get(load)
-            if load.lineno <= line and not any(_inside(loop, load) for loop in loops) and not (
+            if load.lineno <= line and not any(flow.ctx.contains(loop, load) for loop in loops) and not (
                     isinstance(p, ast.Attribute) and p.attr in ANYWHERE_ATTRS):
                 continue
             if isinstance(p, ast.Attribute) and p.value is load and (
