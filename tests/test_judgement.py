@@ -783,6 +783,9 @@ CASES = {
     "... each position its own: the other part saved (`mel`) does not make this one saved (speechbrain's Tacotron2.parse_output)":
         (_PARSE_LIST.replace("mel = self.proj(x)", "mel = torch.sigmoid(x)").replace("GATE", "self.proj(x * 2)"),
          ("inplace", "unsafe"), "nothing saved it"),
+    "... but one tensor passed in two positions is one object: saved as `mel`, written as `gate`":
+        (_PARSE_LIST.replace("GATE", "mel").replace("mel, gate = outputs", "mel, gate = outputs\n            y = mel * mel")
+         .replace("return mel, gate", "return y, gate"), ("breaks", "unsafe"), "saved by `*`"),
     "the parts of an unknown call's result are objects of their own: a save of one is not a save of another (vector_quantize_pytorch)":
         (_UNKNOWN_TUPLE.replace("WRITE", "embed_ind.masked_fill_(~mask, -1)"), ("inplace", "unsafe"), "if an unknown call returned its argument"),
     "... and the part that was saved stays saved":

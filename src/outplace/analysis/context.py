@@ -113,8 +113,8 @@ class IntentContext:
 
     def _leaves_grad_alone(self, expr: ast.AST) -> bool:
         call = expr if isinstance(expr, ast.Call) else None
-        q = self.imports.qualname(call.func if call else expr) or (
-            dotted(call.func if call else expr) if isinstance(call.func if call else expr, ast.Name) else None) or ""
+        target = call.func if call is not None else expr
+        q = self.imports.qualname(target) or (target.id if isinstance(target, ast.Name) else "")  # (`open`)
         if q in GRAD_NEUTRAL_MANAGERS or self._disables_grad(expr):
             return True  # (a no-grad block: the write is left alone as intentional already)
         if q in SET_GRAD and call is not None and call.args and not call.keywords:

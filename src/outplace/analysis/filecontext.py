@@ -584,9 +584,8 @@ class FileContext:
             obj = None
             # (A subclass in the file may put something else there: `self.act = nn.Identity()`; a
             # class-level `act = nn.Identity()` is what an instance that never set it reads.)
-            class_level = [(stmt.value, None) for stmt in cls.body if isinstance(stmt, ast.Assign)
-                           and _binds(stmt, attr)] if attr in assigns else []
-            for value, method in assigns.get(attr, []) + self._subclass_assigns(cls, attr) + class_level:
+            for value, method in assigns.get(attr, []) + self._subclass_assigns(cls, attr) + \
+                    _class_level(cls, attr, assigns):
                 o = self._site_value(value, cls, attr, method)
                 obj = o if obj is None else _attr_join(obj, o)
             if obj is None:
@@ -823,12 +822,10 @@ class FileContext:
         """Each `self.<attr> = ...` an instance of exactly `cls` built with `config` may run (a
         subclass's never do), with the method running it (None: the class body)."""
         assigns, _ = self._class_facts(cls)
-        class_level = [(stmt.value, None) for stmt in cls.body if isinstance(stmt, ast.Assign)
-                       and _binds(stmt, attr)] if attr in assigns else []
         init = self._own_init(cls)
         lookup = names_lookup(dict(config))
         live = []
-        for value, method in assigns.get(attr, []) + class_level:
+        for value, method in assigns.get(attr, []) + _class_level(cls, attr, assigns):
             if method is init and init is not None:
                 path = branch_path(self.index.parent.get(value), init, self.index.parent)
                 if path is not None and dead_under(path, lookup):
@@ -1132,14 +1129,8 @@ class FileContext:
             for name, keys in bound.items():
                 obj = st.facts(keys)
                 # A list or tuple passed holds the caller's tensors: the parameter's parts are them.
-                storages = frozenset(s for o in st.reachable(keys) if o.tensor != NO for s in o.storage)
-                grad = NO
-                for s in storages if not off else ():
-                    grad = _tri_or(grad, st.grad.get(s, UNKNOWN))
-                saved = frozenset(Event(f"{e.what} (line {e.line}) before `{getattr(fn, 'name', 'it')}` was "
-                                        "called", call.lineno, e.grad)
-                                  for s in storages for e in st.saved.get(s, ()))
-                parts = self._passed_parts(st, keys, call, fn, off)
+                grad, saved = _passed(st, keys, call, fn, off)
+                parts = _passed_parts(st, keys, call, fn, off)
                 old = facts.get(name)
                 if old is None:
                     facts[name] = (obj, grad, saved, parts)
@@ -1152,27 +1143,6 @@ class FileContext:
                                    _tri_or(old[1], grad), old[2] | saved, joined)
         self._site_facts[key] = facts
         return facts
-
-    def _passed_parts(self, st: State, keys: frozenset, call: ast.Call, fn: ast.AST, off: bool) -> tuple | None:
-        """For a list or tuple literal passed (`parse([mel, gate])`): per position, (may-require-grad,
-        what had saved it, what it is), so that unpacking the parameter sees each part's own
-        history; None for anything else."""
-        objs = [st.objs.get(k) for k in keys]
-        if len(objs) != 1 or objs[0] is None or objs[0].elems is None or objs[0].origin != "container":
-            return None
-        out = []
-        for elem in objs[0].elems:
-            storages = frozenset(s for o in st.reachable(elem) if o.tensor != NO for s in o.storage)
-            grad = NO
-            for s in storages if not off else ():
-                grad = _tri_or(grad, st.grad.get(s, UNKNOWN))
-            saved = frozenset(Event(f"{e.what} (line {e.line}) before `{getattr(fn, 'name', 'it')}` was called",
-                                    call.lineno, e.grad) for s in storages for e in st.saved.get(s, ()))
-            what = st.facts(elem)
-            if what is None:
-                return None
-            out.append((grad, saved, what))
-        return tuple(out)
 
     def _calls_of(self, fn: ast.AST, calls: list[ast.Call]):
         """(call, (fn, inputs, state)) for each candidate call its caller's flow resolved to `fn`."""
@@ -1586,6 +1556,45 @@ def _legacy_tensor_dtype(ann: ast.AST) -> str:
              if isinstance(n, (ast.Name, ast.Attribute)) and (dotted(n) or "").rsplit(".", 1)[-1] != "Optional"}
     found.discard(None)
     return found.pop() if len(found) == 1 else "unknown"
+
+
+def _passed(st: State, keys: frozenset, call: ast.Call, fn: ast.AST, off: bool) -> tuple[str, frozenset]:
+    """What a call passes in `keys` (and what they hold): may it require grad in the callee (never
+    under a call made with autograd off), and what had saved it before the call."""
+    storages = frozenset(s for o in st.reachable(keys) if o.tensor != NO for s in o.storage)
+    grad = NO
+    for s in storages if not off else ():
+        grad = _tri_or(grad, st.grad.get(s, UNKNOWN))
+    saved = frozenset(Event(f"{e.what} (line {e.line}) before `{getattr(fn, 'name', 'it')}` was called",
+                            call.lineno, e.grad) for s in storages for e in st.saved.get(s, ()))
+    return grad, saved
+
+
+def _passed_parts(st: State, keys: frozenset, call: ast.Call, fn: ast.AST, off: bool) -> tuple | None:
+    """For a list or tuple literal passed (`parse([mel, gate])`): per position, (may-require-grad,
+    what had saved it, what it is), so that unpacking the parameter sees each part's own history;
+    None for anything else."""
+    objs = [st.objs.get(k) for k in keys]
+    if len(objs) != 1 or objs[0] is None or objs[0].elems is None or objs[0].origin != "container":
+        return None
+    out = []
+    seen: set = set()
+    for elem in objs[0].elems:
+        what = st.facts(elem)
+        shared = st.may_storages(elem)
+        if what is None or not seen.isdisjoint(shared):
+            return None  # (`parse([t, t])`, `parse([x, x[0]])`: the parts are one tensor, not apart)
+        seen |= shared
+        out.append((*_passed(st, elem, call, fn, off), what))
+    return tuple(out)
+
+
+def _class_level(cls: ast.ClassDef, attr: str, assigns: dict) -> list[tuple[ast.AST, None]]:
+    """A class-body `attr = ...` (what an instance that never set `self.attr` reads), where the
+    methods assign it too."""
+    if attr not in assigns:
+        return []
+    return [(stmt.value, None) for stmt in cls.body if isinstance(stmt, ast.Assign) and _binds(stmt, attr)]
 
 
 def _empty_call(value: ast.AST) -> bool:

@@ -954,7 +954,7 @@ class ScopeFlow:
         the result is allocated, when one call runs several modules (an nn.Sequential's chain)."""
         at = site_node if site_node is not None else node
         # (a tuple or list argument gives the op the tensors it holds: `torch.cat((a, b))`)
-        tensor_inputs = {p: self.tensor_keys(self.st.held(v)) for p, v in inputs.items() if isinstance(p, (int, str))}
+        tensor_inputs = {p: self._operand_tensors(v) for p, v in inputs.items() if isinstance(p, (int, str))}
         tensor_inputs = {p: v for p, v in tensor_inputs.items() if v}
         grad = NO
         for v in tensor_inputs.values():
@@ -1128,6 +1128,13 @@ class ScopeFlow:
     def _sure(self, keys: frozenset) -> bool:
         """Certainly a tensor: every object `keys` may be is one."""
         return bool(keys) and all((o := self.obj(k)) is not None and o.tensor == YES for k in keys)
+
+    def _operand_tensors(self, keys: frozenset) -> frozenset:
+        """The tensors an argument gives an op: itself, or what a tuple or list it is holds."""
+        tensors = self.tensor_keys(keys)
+        if len(tensors) == len(keys):  # (the common case: a tensor; no walk)
+            return tensors
+        return tensors | self.tensor_keys(self.st.held(keys - tensors))
 
     def tensor_keys(self, keys: frozenset) -> frozenset:
         if len(keys) == 1 and type(keys) is frozenset:  # (most values are one object: the set itself, or none)

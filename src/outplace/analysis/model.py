@@ -314,9 +314,9 @@ class State:
                 out |= o.storage
         return frozenset(out)
 
-    def reachable(self, keys: frozenset):
-        """The objects `keys` name, and what they hold (containers' contents, the iterables a
-        zip or enumerate pairs up), transitively."""
+    def _walk(self, keys: frozenset):
+        """(key, object) for `keys` and what they hold (containers' contents, the iterables a zip
+        or enumerate pairs up), transitively; object None for a key the table lacks."""
         todo, seen = list(keys), set()
         while todo:
             k = todo.pop()
@@ -324,26 +324,19 @@ class State:
                 continue
             seen.add(k)
             o = self.objs.get(k)
+            yield k, o
             if o is not None:
-                yield o
                 todo.extend(o.contents)
                 for e in o.elems or ():
                     todo.extend(e)
 
+    def reachable(self, keys: frozenset):
+        """The objects `keys` name, and what they hold, transitively."""
+        return (o for _, o in self._walk(keys) if o is not None)
+
     def held(self, keys: frozenset) -> frozenset:
         """`keys`, and the keys of what they hold (containers' contents and elements), transitively."""
-        todo, seen = list(keys), set()
-        while todo:
-            k = todo.pop()
-            if k in seen:
-                continue
-            seen.add(k)
-            o = self.objs.get(k)
-            if o is not None:
-                todo.extend(o.contents)
-                for e in o.elems or ():
-                    todo.extend(e)
-        return frozenset(seen)
+        return frozenset(k for k, _ in self._walk(keys))
 
     def reach(self, keys: frozenset) -> frozenset:
         """Every storage reachable from `keys`: what they and their contents own or may share."""
