@@ -129,3 +129,37 @@ def test_match_cases_are_tried_in_order_with_what_earlier_cases_bound() -> None:
     # not through the first case's body
     assert second in cfg.blocks[subject].succ and first_body in cfg.blocks[subject].succ
     assert [k for k, _ in cfg.blocks[second].steps][0] == "case"
+
+
+def _skips_body(code: str, nonempty) -> bool:
+    """Is there a path from the function's entry to the statement after the loop (line 6) that
+    never runs the loop's body (line 5)?"""
+    fn = ast.parse(textwrap.dedent(code)).body[0]
+    cfg = CFG(fn, nonempty=nonempty)
+    block_of = {getattr(node, "lineno", 0): b for b, block in enumerate(cfg.blocks) for _, node in block.steps}
+    body, after = block_of[5], block_of[6]
+    todo, seen = [cfg.entry], set()
+    while todo:
+        b = todo.pop()
+        if b == after:
+            return True
+        if b in seen or b == body:
+            continue
+        seen.add(b)
+        todo.extend(cfg.blocks[b].succ)
+    return False
+
+
+def test_a_loop_over_an_iterable_known_not_empty_has_no_path_around_its_body() -> None:
+    code = """
+        def f(x):
+            y = x
+            for i in range(3):
+                y = y * 2
+            return y
+        """
+    assert _skips_body(code, nonempty=None)
+    assert _skips_body(code, nonempty=lambda it: False)
+    assert not _skips_body(code, nonempty=lambda it: True)
+    # `while` loops are never taken to run: their test is asked each time round.
+    assert _skips_body(code.replace("for i in range(3):", "while y.sum() > 0:"), nonempty=lambda it: True)

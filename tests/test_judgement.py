@@ -231,6 +231,32 @@ _CONFIGURED_ARM = """
             return y, h
     """
 
+# A residual block whose loop returns its input when it never goes round; the caller writes its
+# result after a save of that input (`leaky_relu` saves its input), so only the zero-trip path
+# could make the write a hazard (and make the fix change what the caller's `x` holds).
+_ZERO_TRIP = """
+    class Res(nn.Module):
+        def __init__(self, n):
+            super().__init__()
+            self.convs = nn.ModuleList(CONVS)
+
+        def forward(self, x):
+            for c in self.convs:
+                x = c(F.leaky_relu(x, 0.1)) + x
+            return x
+
+    class Gen(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.res = Res(3)
+
+        def forward(self, x):
+            h = F.leaky_relu(x, 0.1)
+            y = self.res(h)
+            y += 1  # <-
+            return y
+    """
+
 
 def _configured(built: str, store: str = "") -> str:
     return _CONFIGURED.replace("BUILT", built).replace("    STORE\n", textwrap.indent(store, "        "))
@@ -1782,6 +1808,28 @@ CASES = {
         _arm("True").replace("class Block(nn.Module):\n", "class Block(nn.Module):\n"
                              "        def __setattr__(self, k, v):\n            super().__setattr__(k, v)\n"),
         (None, "unsafe"), None),
+    "a loop over a module list with elements goes round at least once: no path returns the input": (
+        _ZERO_TRIP.replace("CONVS", "[nn.Conv1d(4, 4, 3, padding=1), nn.Conv1d(4, 4, 3, padding=1)]"),
+        ("inplace", "unsafe"), "nothing saved it"),
+    "... over a comprehension of `range(3)` too": (
+        _ZERO_TRIP.replace("CONVS", "[nn.Conv1d(4, 4, 3, padding=1) for _ in range(3)]"), ("inplace", "unsafe"),
+        "nothing saved it"),
+    "a module list of `range(n)` may be empty: the loop may return the saved input": (
+        _ZERO_TRIP.replace("CONVS", "[nn.Conv1d(4, 4, 3, padding=1) for _ in range(n)]"), ("breaks", "unsafe"),
+        "leaky_relu"),
+    "a module list the file pops from may be empty": (
+        _ZERO_TRIP.replace("CONVS", "[nn.Conv1d(4, 4, 3, padding=1)]") +
+        "\n    def prune(block):\n        block.convs.pop()\n", ("breaks", "unsafe"), "leaky_relu"),
+    "a module list a subclass assigns again may be empty": (
+        _ZERO_TRIP.replace("CONVS", "[nn.Conv1d(4, 4, 3, padding=1)]") +
+        "\n    class Bare(Res):\n        def __init__(self, n):\n            super().__init__(n)\n"
+        "            self.convs = nn.ModuleList()\n", ("breaks", "unsafe"), "leaky_relu"),
+    "a loop over `range(0)` never runs": (
+        _ZERO_TRIP.replace("CONVS", "[nn.Conv1d(4, 4, 3, padding=1) for _ in range(0)]"), ("breaks", "unsafe"),
+        "leaky_relu"),
+    "a `range` the file rebinds is not the builtin": (
+        _ZERO_TRIP.replace("CONVS", "[nn.Conv1d(4, 4, 3, padding=1) for _ in range(3)]") +
+        "\n    def range(n):\n        return []\n", ("breaks", "unsafe"), "leaky_relu"),
     "a chain that reads what it wrote": ("""
         def f(inp, w):
             x = F.linear(inp, w)

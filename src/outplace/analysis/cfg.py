@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import ast
 from dataclasses import dataclass, field
-from typing import Iterator
+from typing import Callable, Iterator
 
 Step = tuple[str, ast.AST]
 
@@ -56,8 +56,11 @@ class _Context:
 class CFG:
     """`blocks[entry]` starts the scope; `blocks[exit]` is the single way out (return, raise, end)."""
 
-    def __init__(self, scope: ast.AST) -> None:
+    def __init__(self, scope: ast.AST, nonempty: Callable[[ast.expr], bool] | None = None) -> None:
+        """`nonempty`: tells a `for` loop's iterable that certainly has an element (iterables.py):
+        that loop has no path around its body on the way in."""
         self.scope = scope
+        self._nonempty = nonempty
         self.blocks: list[Block] = []
         # (from block, to block) -> (test, truth): the edge is taken when `test` is `truth`
         self.conditions: dict[tuple[int, int], tuple[ast.expr, bool]] = {}
@@ -257,10 +260,16 @@ class CFG:
         else:
             cur = self._step(cur, "iter", s, ctx)
             head = self._new().id
-            self._edge(cur, head)
+            # A loop that certainly goes round once enters its body straight away: its exit (and
+            # `else:`) is reached only from the head, after an iteration.
+            once = isinstance(s, ast.For) and self._nonempty is not None and self._nonempty(s.iter)
+            if not once:
+                self._edge(cur, head)
             head_end = head  # the target is bound in the body's first block, after the exit test
             forever = False
         body = self._new().id
+        if not isinstance(s, ast.While) and once:
+            self._edge(cur, body)
         self._edge(head_end, body)
         if not isinstance(s, ast.While):
             body = self._step(body, "target", s, ctx)

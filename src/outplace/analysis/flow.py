@@ -21,6 +21,7 @@ from outplace.analysis.guards import GRAD_OFF
 from outplace.analysis.effects import ALL, BINOP_METHODS, LEGACY_CONSTRUCTORS, PARAMETER_CLASSES, PARAMS, SELF, \
     STORAGE_SHARING, Effect
 from outplace.analysis.imports import dotted
+from outplace.analysis.iterables import certainly_nonempty
 from outplace.analysis.model import (INTEGRAL_DTYPES, LOCAL_ORIGINS, old_site, MAYBE, NO, UNKNOWN, YES, Event, Key, Obj, State, obj_join, outside,
                                      forget_unreachable_saves, retire, site, state_equal, state_join, tri_or,
                                      with_storage)
@@ -127,7 +128,7 @@ class ScopeFlow:
         self.index = ctx.index
         self.index.ensure_indexed(scope)
         self.info = self.index.scopes[scope]
-        self.cfg = CFG(scope)
+        self.cfg = CFG(scope, nonempty=lambda iterable: certainly_nonempty(iterable, ctx, scope))
         self.locals = {n for n in self.info.bindings if n not in self.info.declared_global}
         self.captured = _captured_names(self.info.nested, self.locals)
         self.dynamic = any(name in self.info.loads and name not in self.locals for name in DYNAMIC_BUILTINS) or (

@@ -1,0 +1,128 @@
+"""Iterables a `for` loop certainly goes round at least once (the control-flow graph then has no
+path that skips the loop's body: cfg.py).
+
+The zero-trip path matters to the flow. `for conv in self.convs: x = conv(x) + x` followed by
+`return x` would otherwise return the function's own argument on one path, and the argument saved
+by the first conv on another; joined, callers see "the input, saved" and report a write into the
+result that no run can make. Only what the text proves is taken (deny by default):
+
+- a list, tuple or set display with an element (`[a, b]`, `(1,)`), a non-empty string;
+- `range(...)` of integer literals that is not empty (`range(3)`, `range(1, 4)`);
+- a comprehension with one `for` and no `if` over such an iterable;
+- `enumerate`, `reversed`, `list`, `tuple`, `sorted`, `iter` of one, `zip` of several;
+- `self.<attr>` in a method, where the class assigns the attribute once, to such a display or to
+  `nn.ModuleList(...)`/`nn.ParameterList(...)`/`nn.Sequential(...)` of one, and nothing in the
+  file changes, deletes or replaces that attribute (no subclass, no class-level value, no
+  `.pop()`/`del`/`setattr`, no `__getattr__`). A builtin name the file rebinds counts for nothing.
+"""
+
+from __future__ import annotations
+
+import ast
+
+ONE_ARGUMENT = frozenset({"enumerate", "reversed", "list", "tuple", "sorted", "iter"})
+CONTAINER_CLASSES = frozenset({"torch.nn.ModuleList", "torch.nn.ParameterList", "torch.nn.Sequential"})
+MAX_DEPTH = 6
+
+
+def certainly_nonempty(expr: ast.expr, ctx, scope: ast.AST, depth: int = 0) -> bool:
+    """Does evaluating `expr` (a `for` loop's iterable in `scope`) always give at least one element?"""
+    if depth > MAX_DEPTH:
+        return False
+    if isinstance(expr, (ast.List, ast.Tuple, ast.Set)):
+        return any(not isinstance(e, ast.Starred) or certainly_nonempty(e.value, ctx, scope, depth + 1)
+                   for e in expr.elts)
+    if isinstance(expr, ast.Constant):
+        return isinstance(expr.value, (str, bytes)) and len(expr.value) > 0
+    if isinstance(expr, (ast.ListComp, ast.GeneratorExp, ast.SetComp)):
+        gens = expr.generators
+        return len(gens) == 1 and not gens[0].ifs and not gens[0].is_async and \
+            certainly_nonempty(gens[0].iter, ctx, scope, depth + 1)
+    if isinstance(expr, ast.Call) and isinstance(expr.func, ast.Name) and not expr.keywords and \
+            not any(isinstance(a, ast.Starred) for a in expr.args) and _builtin(expr.func.id, ctx, scope):
+        name, args = expr.func.id, expr.args
+        if name == "range":
+            return _range_length(args) > 0
+        if name in ONE_ARGUMENT:
+            return len(args) == 1 and certainly_nonempty(args[0], ctx, scope, depth + 1)
+        if name == "zip":
+            return bool(args) and all(certainly_nonempty(a, ctx, scope, depth + 1) for a in args)
+        return False
+    if isinstance(expr, ast.Attribute) and isinstance(expr.value, ast.Name):
+        return _nonempty_attribute(expr, ctx, scope, depth)
+    return False
+
+
+def _builtin(name: str, ctx, scope: ast.AST) -> bool:
+    """`name` is the builtin: bound neither in the module nor in the function that uses it."""
+    index = ctx.index
+    index.ensure_indexed(scope)
+    return not index.scopes[ctx.tree].bindings.get(name) and not index.scopes[scope].bindings.get(name) and \
+        not ctx.rebinding.global_name(name)
+
+
+def _int(node: ast.expr) -> int | None:
+    if isinstance(node, ast.Constant) and type(node.value) is int:
+        return node.value
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
+        inner = _int(node.operand)
+        return -inner if inner is not None else None
+    return None
+
+
+def _range_length(args: list[ast.expr]) -> int:
+    values = [_int(a) for a in args]
+    if not 1 <= len(values) <= 3 or any(v is None for v in values) or (len(values) == 3 and values[2] == 0):
+        return 0
+    return len(range(*values))  # type: ignore[arg-type]
+
+
+def _nonempty_attribute(expr: ast.Attribute, ctx, scope: ast.AST, depth: int) -> bool:
+    if not isinstance(scope, (ast.FunctionDef, ast.AsyncFunctionDef)):
+        return False
+    cls = ctx.enclosing_class(scope)
+    args = scope.args.posonlyargs + scope.args.args
+    if cls is None or not args or args[0].arg != expr.value.id or expr.value.id in _rebound(scope, ctx):
+        return False
+    attr = expr.attr
+    r = ctx.rebinding
+    if r.attribute(attr) or attr in r.mutated or attr in r.module_attrs or r.any_module_attr or \
+            ctx.method_of(cls, "__getattr__") is not None or ctx.method_of(cls, "__getattribute__") is not None:
+        return False
+    assigns, registered = ctx._class_facts(cls)
+    sites = assigns.get(attr, [])
+    if attr in registered or len(sites) != 1 or ctx._subclass_assigns(cls, attr) or \
+            any(isinstance(s, (ast.Assign, ast.AnnAssign)) and attr in _targets(s) for s in cls.body):
+        return False
+    value, method = sites[0]
+    owner = ctx.owner_of(method) if method is not None else ctx
+    if owner is None:
+        return False
+    return _nonempty_value(value, owner, method, depth)
+
+
+def _nonempty_value(value: ast.AST, ctx, method: ast.AST | None, depth: int) -> bool:
+    """Is `value`, assigned to the attribute in `method`, a container with an element?"""
+    if method is None:
+        return False
+    if isinstance(value, (ast.List, ast.Tuple)):
+        return certainly_nonempty(value, ctx, method, depth + 1)
+    if not isinstance(value, ast.Call) or value.keywords:
+        return False
+    cls = ctx.imports.qualname(value.func) or ""
+    if cls not in CONTAINER_CLASSES:
+        return False
+    if cls.endswith("Sequential"):  # `nn.Sequential(a, b)`, `nn.Sequential(*[...])`
+        return any(not isinstance(a, ast.Starred) or certainly_nonempty(a.value, ctx, method, depth + 1)
+                   for a in value.args)
+    return len(value.args) == 1 and certainly_nonempty(value.args[0], ctx, method, depth + 1)
+
+
+def _targets(stmt: ast.stmt) -> set[str]:
+    targets = stmt.targets if isinstance(stmt, ast.Assign) else [stmt.target]  # type: ignore[attr-defined]
+    return {t.id for t in targets if isinstance(t, ast.Name)}
+
+
+def _rebound(scope: ast.AST, ctx) -> set[str]:
+    """Names the function binds more than once (its `self` reassigned: another object)."""
+    return {name for name, binds in ctx.index.scopes[scope].bindings.items() if len(binds) > 1}
