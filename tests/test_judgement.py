@@ -1830,6 +1830,37 @@ CASES = {
     "a `range` the file rebinds is not the builtin": (
         _ZERO_TRIP.replace("CONVS", "[nn.Conv1d(4, 4, 3, padding=1) for _ in range(3)]") +
         "\n    def range(n):\n        return []\n", ("breaks", "unsafe"), "leaky_relu"),
+    "the indices of a `max` whose values are dropped: no backward reads what it saved": ("""
+        def f(scores, y):
+            _, idx = scores.max(2)
+            idx -= 1  # <-
+            return idx
+        """, None, None),
+    "... nor of `max(...)[1]`": ("""
+        def f(scores, y):
+            idx = scores.max(2)[1]
+            idx -= 1  # <-
+            return idx
+        """, None, None),
+    "the indices of a `max` whose values are kept: its backward reads them": ("""
+        def f(scores, y):
+            vals, idx = scores.max(2)
+            idx -= 1  # <-
+            return vals.sum() + idx.sum()
+        """, ("breaks", "unsafe"), "saved by `max`"),
+    "... kept by reading `_` later": ("""
+        def f(scores, y):
+            _, idx = scores.max(2)
+            idx -= 1  # <-
+            return _.sum() + idx.sum()
+        """, ("breaks", "unsafe"), "saved by `max`"),
+    "... kept in the tuple": ("""
+        def f(scores, y):
+            both = scores.max(2)
+            idx = both[1]
+            idx -= 1  # <-
+            return both[0].sum()
+        """, ("breaks", "unsafe"), "saved by `max`"),
     "a chain that reads what it wrote": ("""
         def f(inp, w):
             x = F.linear(inp, w)

@@ -467,3 +467,19 @@ def test_saves_output_rows_hold_in_torch(table: OpTable, cat: str, name: str) ->
             loss.backward()
     else:
         loss.backward()
+
+
+def test_tuple_grad_positions_are_what_torch_returns(table: OpTable) -> None:
+    """Where the table says a position of a returned tuple never requires grad, torch agrees (and
+    where it says one may, one does), for the calls people drop values from."""
+    torch = pytest.importorskip("torch")
+    x = torch.randn(3, 4, requires_grad=True)
+    calls = {("methods", "max", "dim"): lambda: x.max(1), ("methods", "sort", "dim"): lambda: x.sort(1),
+             ("methods", "topk", "scalar"): lambda: x.topk(2), ("torch", "min", "dim"): lambda: torch.min(x, 1),
+             ("methods", "kthvalue", "scalar"): lambda: x.kthvalue(2)}
+    for (category, name, pattern), call in calls.items():
+        positions = table.grad_positions(category, name, pattern)
+        assert positions is not None, (category, name, pattern)
+        got = {i for i, t in enumerate(call()) if t.requires_grad}
+        assert positions == got, (name, positions, got)
+    assert table.grad_positions("methods", "exp") is None  # a single tensor: not a tuple fact

@@ -59,6 +59,7 @@ class Observation:
     overlaps: bool = False  # a returned tensor has internal overlap (`expand`: several elements, one memory location)
     other_evidence: frozenset[str] = frozenset()  # Node._saved_attr names holding tensors on no input's or
     # output's storage (copies such as the original `self` an in-place op saves, internal buffers)
+    grad_positions: frozenset[int] = frozenset()  # positions of a returned tuple with a tensor requiring grad
 
     @property
     def measured_saving(self) -> bool:
@@ -239,6 +240,8 @@ def observe(case: Case, by_hooks: bool, sink: dict[tuple[str, str], list[Observa
         pattern=classify(*case.key, inputs, len(tensors_in(operands)) > len(primary), case.variant, case.ctor_flags),
         returned=returned_length(res),
         overlaps=any(t.layout == torch.strided and torch._debug_has_internal_overlap(t) == 1 for t in returned),
+        grad_positions=frozenset(i for i, part in enumerate(res) if any(t.requires_grad for t in tensors_in(part)))
+        if isinstance(res, (tuple, list)) else frozenset(),
     )
     sink[case.key].append(obs)
     if not obs.measured_saving:

@@ -8,6 +8,12 @@ tensors (``Tensor[]``: split, unbind, meshgrid...: the number of arguments or th
 None when every call returned a single tensor.  A name is listed only when some call returned a
 tuple; a pattern is conditional when some of its calls returned a tuple and others a tensor
 (``x.max()`` and ``x.max(1)`` meet in "any").
+
+`tuple_grad_positions`: for a fixed-length tuple, per pattern, the positions holding a tensor that
+required grad after some call whose inputs did (`max(1)`: [0], the values; the indices never do).
+A node of autograd is reached in backward only through its outputs that require grad: a call whose
+such outputs are all dropped at once (`x.max(1)[1]`) saves nothing that any backward reads.
+Patterns without such a call are left out (unknown).
 """
 
 from __future__ import annotations
@@ -70,3 +76,26 @@ def build_tuple_returns(names: dict[str, list[str]]) -> tuple[dict, dict, dict]:
         note("tuple_returns: every measured call returned the same length, yet an aten overload returns "
              "Tensor[] (classified variable length, 0): " + ", ".join(sorted(set(by_schema))))
     return rows, conditional, evidence
+
+
+def build_tuple_grad_positions(returns: dict) -> tuple[dict, dict]:
+    """(tuple_grad_positions, evidence) for the fixed-length rows of `returns` (build_tuple_returns)."""
+    rows: dict[str, dict[str, dict[str, list[int]]]] = {}
+    evidence: dict[str, dict[str, dict[str, str]]] = {}
+    for cat, names in returns.items():
+        rows[cat], evidence[cat] = {}, {}
+        for name, by_pattern in names.items():
+            calls = sorted(RECORDS.get((cat, name), []), key=lambda o: o.case.label)
+            row: dict[str, list[int]] = {}
+            proofs: dict[str, str] = {}
+            for pattern, n in by_pattern.items():
+                if not n:
+                    continue  # a single tensor, or a list whose length varies
+                mine = [o for o in calls if in_pattern(o, pattern) and o.differentiable and o.returned == n]
+                if not mine:
+                    continue
+                row[pattern] = sorted(set().union(*(o.grad_positions for o in mine)))
+                proofs[pattern] = f"{len(mine)} differentiable calls, e.g. {mine[0].case.label}"
+            if row:
+                rows[cat][name], evidence[cat][name] = row, proofs
+    return rows, evidence

@@ -39,7 +39,7 @@ from .patterns import python_params, build_mode_defaults, build_pattern_args, re
 from .saving import (build_inplace_written_saved, build_saved_output_positions, build_saves_inputs, build_saves_output,
                      inplace_names)
 from .schemas import SCHEMAS
-from .tuples import build_tuple_returns
+from .tuples import build_tuple_grad_positions, build_tuple_returns
 from .shapes import keepdim_kind, module_shape_preserving, shape_run
 from .tensor_only import build_tensor_only_methods
 
@@ -98,6 +98,7 @@ def check_sweep(table: dict, op_db: list) -> list[str]:
     tuples, tuples_conditional, _ = build_tuple_returns(names)
     _diff("tuple_returns", table["tuple_returns"], tuples, out)
     _diff("tuple_returns_conditional", table["tuple_returns_conditional"], tuples_conditional, out)
+    _diff("tuple_grad_positions", table["tuple_grad_positions"], build_tuple_grad_positions(tuples)[0], out)
     written, _ = build_inplace_written_saved(names, inplace_names(table["methods"], table["functions"],
                                                                   table["functional"]))
     _diff("inplace_written_saved", table["inplace_written_saved"], written, out)

@@ -105,6 +105,10 @@ mirrors a key of the JSON:
   `nn.LSTM` (`(output, (h, c))`: 2), `nn.MultiheadAttention`, `nn.LSTMCell`...).
   `tuple_returns_conditional`: names whose calls of that pattern returned a tuple on some calls
   and a tensor on others.  Use `returns_tuple()`.
+- `tuple_grad_positions`: the four keys -> name -> pattern -> the positions of a fixed-length
+  returned tuple that held a tensor requiring grad after a call whose inputs did (`max(1)`: [0];
+  its indices never do).  Autograd reaches a node only through such outputs: a call that drops
+  them all at once (`x.max(1)[1]`) saves nothing a backward reads.  Use `grad_positions()`.
 - `inplace_written_saved`: the four keys -> in-place name -> pattern -> whether autograd saved the
   tensor the call wrote (after the call, writing into it again makes backward fail: `sigmoid_`,
   `exp_`, `pow_(y)`, `F.relu(x, inplace=True)` ("inplace")) or not (`pow_(2)` saves a copy of the
@@ -179,6 +183,7 @@ class OpTable:
     saved_output_positions_conditional: Mapping[str, Mapping[str, frozenset[str]]]
     tuple_returns: Mapping[str, Mapping[str, Mapping[str, int | None]]]
     tuple_returns_conditional: Mapping[str, Mapping[str, frozenset[str]]]
+    tuple_grad_positions: Mapping[str, Mapping[str, Mapping[str, frozenset[int]]]]
     inplace_written_saved: Mapping[str, Mapping[str, Mapping[str, bool]]]
     saved_when_rows: Mapping[str, Mapping[str, Mapping[str, Mapping[str, frozenset[str]]]]]
     saved_when_conditional: Mapping[str, Mapping[str, frozenset[str]]]
@@ -249,6 +254,12 @@ class OpTable:
         `x.max(1)` both in "any")."""
         got = self._row(self.tuple_returns, category, name, pattern)
         return got is not None and name in self.tuple_returns_conditional.get(category, {}).get(got[1], frozenset())
+
+    def grad_positions(self, category: str, name: str, pattern: str = "any") -> frozenset[int] | None:
+        """The positions of the tuple a `pattern` call returns that may hold a tensor requiring
+        grad; None: not measured (a single tensor, a list, or no differentiable call)."""
+        got = self._row(self.tuple_grad_positions, category, name, pattern)
+        return None if got is None else got[0]
 
     def inplace_saves_written(self, category: str, name: str, pattern: str = "any") -> bool | None:
         """For an in-place call (an in-place method, a `torch.*_` or `F.*_` function; "inplace" for
@@ -334,6 +345,7 @@ def parse_optable(data: dict[str, Any]) -> OpTable:
         saved_output_positions_conditional=MappingProxyType(
             {cat: _frozen_sets(groups) for cat, groups in data["saved_output_positions_conditional"].items()}),
         tuple_returns=_per_name(data["tuple_returns"], lambda v: v),
+        tuple_grad_positions=_per_name(data["tuple_grad_positions"], frozenset),
         tuple_returns_conditional=MappingProxyType(
             {cat: _frozen_sets(groups) for cat, groups in data["tuple_returns_conditional"].items()}),
         inplace_written_saved=_per_name(data["inplace_written_saved"], bool),

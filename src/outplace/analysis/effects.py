@@ -56,6 +56,9 @@ class Effect:
     # None: a single tensor, or unknown.
     returns_tuple: int | None = None
     returns_tuple_maybe: bool = False  # some calls of this pattern return a single tensor instead
+    # The positions of that tuple that may hold a tensor requiring grad (`x.max(1)`: {0}, the values);
+    # None: unknown. A call dropping all of them at once (`x.max(1)[1]`) leaves a node nothing reaches.
+    grad_positions: frozenset[int] | None = None
     overlaps: bool = False  # the result may have elements sharing one memory location (`expand`)
 
 
@@ -416,7 +419,8 @@ class TorchEffects:
 
     def _tuple(self, category: str, name: str, pattern: str) -> dict:
         return {"returns_tuple": self.ops.returns_tuple(category, name, pattern),
-                "returns_tuple_maybe": self.ops.returns_tuple_conditionally(category, name, pattern)}
+                "returns_tuple_maybe": self.ops.returns_tuple_conditionally(category, name, pattern),
+                "grad_positions": self.ops.grad_positions(category, name, pattern)}
 
 
 def inplace_arg(call: ast.Call, index: int) -> str | int | None:

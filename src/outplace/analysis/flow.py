@@ -980,6 +980,8 @@ class ScopeFlow:
         # What decides whether the op builds a graph: its tensor inputs, unless it has parameters.
         sources = frozenset() if eff.parameterized else self.st.storages(
             frozenset().union(*tensor_inputs.values()) if tensor_inputs else frozenset())
+        if grad != NO and site_node is None and self._drops_grad_outputs(node, eff):
+            grad = NO  # (what it builds is garbage at once: its saves never reach a backward)
         if grad != NO:
             self._save_inputs(tensor_inputs, eff.saves, eff.label, eff.saves_maybe or eff.saved_when_maybe, grad,
                               eff.saved_when, sources)
@@ -1032,6 +1034,31 @@ class ScopeFlow:
             self.st.add_event("saved", self.st.storages(result),
                               Event(f"saved by {eff.label} as its result", self._line, grad, sources))
         return result
+
+    def _drops_grad_outputs(self, node: ast.Call, eff) -> bool:
+        """Does the statement drop, as soon as the call returns, every output of it that may require
+        grad (`x.max(1)[1]`, `_, idx = x.max(1)` with `_` never read)? Then the autograd node the
+        call built is reached by no backward (nothing holds it), and what it saved is never read:
+        a write into the indices cannot make backward fail. (tuple_grad_positions in the facts.)"""
+        n = eff.returns_tuple
+        if not n or eff.returns_tuple_maybe or eff.grad_positions is None or self.dynamic:
+            return False
+        parent = self.index.parent.get(node)
+        used: set[int] = set()
+        if isinstance(parent, ast.Subscript) and parent.value is node and isinstance(parent.ctx, ast.Load):
+            k = parent.slice.value if isinstance(parent.slice, ast.Constant) else None
+            if type(k) is not int or not -n <= k < n:
+                return False
+            used.add(k % n)
+        elif isinstance(parent, ast.Assign) and parent.value is node and len(parent.targets) == 1 and \
+                isinstance(parent.targets[0], (ast.Tuple, ast.List)) and len(parent.targets[0].elts) == n:
+            for i, t in enumerate(parent.targets[0].elts):
+                if not (isinstance(t, ast.Name) and t.id in self.locals and t.id not in self.info.loads
+                        and t.id not in self.captured):
+                    used.add(i)  # (a starred or nested target, or a name read somewhere: kept)
+        else:
+            return False
+        return not used & eff.grad_positions
 
     def _fresh_tuple(self, at: ast.AST, eff, grad: str, sources: frozenset = frozenset()) -> frozenset:
         """`values, indices = x.max(1)`, `out, weights = self.attn(q, k, v)`: a tuple of new tensors,
