@@ -8,6 +8,7 @@ from typing import Iterator
 from outplace.analysis import BREAKS, INPLACE, Analysis, Judgement
 from outplace.analysis.judge import HAZARD_RANK
 from outplace.analysis.effects import inplace_arg
+from outplace.analysis.modules import MODULE_WRAPPERS
 from outplace.findings import Applicability, Finding, Fix
 from outplace.plans import CallEdit, CallPlan
 
@@ -221,6 +222,10 @@ def _chain_judgement(an: Analysis, call: ast.Call, name: str) -> tuple[str | Non
             return INPLACE, "the module before it is not one outplace knows", [
                 f"`{name}` writes into the output of a module outplace does not know"]
         q = an.qualname(prev.func) or ""
+        while q.startswith("torch.nn.utils") and q.rsplit(".", 1)[-1] in MODULE_WRAPPERS and prev.args and \
+                isinstance(prev.args[0], ast.Call):
+            prev = prev.args[0]  # `weight_norm(nn.Conv1d(...))` is that conv, reparametrized
+            q = an.qualname(prev.func) or ""
         prev_name = q.rsplit(".", 1)[-1]
         if not q.startswith("torch.nn."):
             return BREAKS, f"the module before it (`{ast.unparse(prev.func)}`) may save its output for backward", [

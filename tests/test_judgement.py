@@ -394,7 +394,7 @@ CASES = {
             s = torch.einsum("bd,cd->bc", q, w)
             q.mul_(3)  # <-
             return s
-        """, ("breaks", "unsafe"), "saved by `torch.einsum`"),
+        """, ("breaks", "safe"), "saved by `torch.einsum`"),
     "a buffer saved and then replaced on the same path: the saved one is gone (diffusers' tiled encode)": ("""
         class M(nn.Module):
             def __init__(self):
@@ -1861,6 +1861,22 @@ CASES = {
             idx -= 1  # <-
             return both[0].sum()
         """, ("breaks", "unsafe"), "saved by `max`"),
+    "`einsum` of two operands is a new tensor, not a view of the first": ("""
+        def f(q, k):
+            dots = torch.einsum("bhid,bhjd->bhij", q, k) * 0.5
+            dots = torch.einsum("bhij,hk->bkij", dots, k[0, :, :, 0])
+            dots.masked_fill_(dots > 0, -1e9)  # <-
+            return dots.softmax(dim=-1)
+        """, ("inplace", "unsafe"), "nothing saved it"),
+    "`weight_norm(conv)` in a chain is that conv: it saves its input, not its output": ("""
+        from torch.nn.utils.parametrizations import weight_norm
+        block = nn.Sequential(weight_norm(nn.Conv1d(4, 4, 3)), nn.LeakyReLU(0.2, inplace=True))  # <-
+        """, ("inplace", "safe"), "nothing saved"),
+    "`weight_norm` of a module outplace does not know may save its output": ("""
+        from torch.nn.utils.parametrizations import weight_norm
+        from blocks import make_conv
+        block = nn.Sequential(weight_norm(make_conv()), nn.LeakyReLU(0.2, inplace=True))  # <-
+        """, ("breaks", "unsafe"), "may save its output"),
     "a chain that reads what it wrote": ("""
         def f(inp, w):
             x = F.linear(inp, w)

@@ -483,3 +483,18 @@ def test_tuple_grad_positions_are_what_torch_returns(table: OpTable) -> None:
         got = {i for i, t in enumerate(call()) if t.requires_grad}
         assert positions == got, (name, positions, got)
     assert table.grad_positions("methods", "exp") is None  # a single tensor: not a tuple fact
+
+
+def test_einsum_of_several_operands_is_a_new_tensor() -> None:
+    """effects.ONE_OPERAND_ALIAS: `einsum` may return its operand's memory with one operand only."""
+    torch = pytest.importorskip("torch")
+    from outplace.analysis.effects import ONE_OPERAND_ALIAS
+
+    assert "einsum" in ONE_OPERAND_ALIAS
+    t = torch.ones(3)
+    assert torch.einsum("i->i", t).data_ptr() == t.data_ptr()
+    a, b = torch.ones(2, 3), torch.ones(3, 2)
+    for eq, ops in (("ij,jk->ik", (a, b)), ("ij,ij->ij", (a, a)), ("ij,->ij", (a, torch.tensor(2.0))),
+                    ("ij,jk->ki", (a, b))):
+        out = torch.einsum(eq, *ops)
+        assert out.untyped_storage().data_ptr() not in {o.untyped_storage().data_ptr() for o in ops}, eq

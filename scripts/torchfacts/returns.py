@@ -255,6 +255,12 @@ def build_torch_functions() -> dict[str, str]:
     t = torch.ones(3)
     assert torch.Tensor(t).data_ptr() == t.data_ptr() and torch.FloatTensor(t).data_ptr() == t.data_ptr()
     assert torch.einsum("i->i", t).data_ptr() == t.data_ptr()
+    # ... and with several operands a new tensor (outplace's effects.ONE_OPERAND_ALIAS).
+    a, b, s = torch.ones(2, 3), torch.ones(3, 2), torch.tensor(2.0)
+    for eq, operands in (("ij,jk->ik", (a, b)), ("ij,ij->ij", (a, a)), ("ij,->ij", (a, s)), ("ij,kl->ijkl", (a, b)),
+                         ("ij,jk->ki", (a, b)), ("ii,i->i", (torch.ones(2, 2), torch.ones(2)))):
+        out = torch.einsum(eq, *operands)
+        assert out.untyped_storage().data_ptr() not in {o.untyped_storage().data_ptr() for o in operands}, eq
     bound = torch.tensor(0.0, requires_grad=True)
     for name in sorted(FACTORIES_WITH_TENSOR_BOUNDS):
         assert not getattr(torch, name)(bound, bound + 1, 5).requires_grad, name

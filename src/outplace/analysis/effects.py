@@ -62,6 +62,12 @@ class Effect:
     overlaps: bool = False  # the result may have elements sharing one memory location (`expand`)
 
 
+# Functions that return a view of their operand only when given one tensor (`einsum("ij->ji", x)`);
+# with several they compute a new tensor (`einsum("bd,cd->bc", q, k)`): asserted on torch by
+# scripts/torchfacts/returns.py and tests/test_optable.py.
+ONE_OPERAND_ALIAS = frozenset({"einsum"})
+
+
 # Python operators, as the tensor methods they call.
 BINOP_METHODS = {
     ast.Add: "add", ast.Sub: "sub", ast.Mult: "mul", ast.Div: "div", ast.FloorDiv: "floor_divide",
@@ -307,6 +313,8 @@ class TorchEffects:
             return Effect("tuple_views", label, source=0, dtype="same", **self._tuple("torch", name, pattern))
         if name in classes["alias"]:
             saves, maybe = self._saved("torch", name, pattern)
+            if name in ONE_OPERAND_ALIAS and pattern == "tensors":  # `einsum("bd,cd->bc", q, k)`: computed
+                return self._fresh("torch", name, label, pattern, no_grad, dtype)
             if saves:
                 # May return a view (`einsum("ij->ji", x)`) but also computes and saves its
                 # tensor inputs (`einsum("bd,cd->bc", q, k)` saves both): a new tensor that may
