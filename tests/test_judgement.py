@@ -1877,6 +1877,13 @@ CASES = {
         from blocks import make_conv
         block = nn.Sequential(weight_norm(make_conv()), nn.LeakyReLU(0.2, inplace=True))  # <-
         """, ("breaks", "unsafe"), "may save its output"),
+    "`einsum` of one operand may be a view of it: no safe fix (eval9's tv_einsum_transpose)": ("""
+        def f(x, y):
+            h = torch.sigmoid(x)
+            t = torch.einsum("ij->ji", h)
+            h *= 2  # <-
+            return h, t
+        """, ("breaks", "unsafe"), "sigmoid"),
     "a chain that reads what it wrote": ("""
         def f(inp, w):
             x = F.linear(inp, w)

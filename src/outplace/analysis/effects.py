@@ -279,14 +279,17 @@ class TorchEffects:
                       dtype="same", **self._saved_when(category, name, pattern), **outputs)
 
     # ---- torch.* functions --------------------------------------------------------------------------
-    def torch_function(self, name: str, pattern: str | bool = "any") -> Effect | None:
-        """`pattern`: the call's argument pattern (`call_pattern`; a bool: scalar operands or not)."""
-        key = ("t", name, _as_pattern(pattern))
+    def torch_function(self, name: str, pattern: str | bool = "any", operands: int = 1) -> Effect | None:
+        """`pattern`: the call's argument pattern (`call_pattern`; a bool: scalar operands or not).
+        `operands`: how many arguments after the first hold a tensor (einsum's operands follow its
+        equation: ONE_OPERAND_ALIAS)."""
+        several = operands > 1 and name in ONE_OPERAND_ALIAS
+        key = ("t", name, _as_pattern(pattern), several)
         if key not in self._cache:
-            self._cache[key] = self._torch_function(name, key[2])
+            self._cache[key] = self._torch_function(name, key[2], several)
         return self._cache[key]
 
-    def _torch_function(self, name: str, pattern: str) -> Effect | None:
+    def _torch_function(self, name: str, pattern: str, several: bool = False) -> Effect | None:
         ops = self.ops
         label = f"`torch.{name}`"
         classes = ops.torch_functions
@@ -313,7 +316,7 @@ class TorchEffects:
             return Effect("tuple_views", label, source=0, dtype="same", **self._tuple("torch", name, pattern))
         if name in classes["alias"]:
             saves, maybe = self._saved("torch", name, pattern)
-            if name in ONE_OPERAND_ALIAS and pattern == "tensors":  # `einsum("bd,cd->bc", q, k)`: computed
+            if several:  # `einsum("bd,cd->bc", q, k)`: computed, never a view of `q`
                 return self._fresh("torch", name, label, pattern, no_grad, dtype)
             if saves:
                 # May return a view (`einsum("ij->ji", x)`) but also computes and saves its

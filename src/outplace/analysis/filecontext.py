@@ -988,9 +988,10 @@ class FileContext:
             if eff is not None:
                 return flow.apply(node, eff, inputs, how="inplace_arg" if inplace else "function")
         elif len(parts) == 2:
-            pattern = self.effects.call_pattern("torch", name, node, [i for i, v in inputs.items()
-                                                                     if i not in (0, "out") and flow.tensor_keys(v)])
-            eff = self.effects.torch_function(name, pattern)
+            tensor_args = [i for i, v in inputs.items() if i not in (0, "out") and flow.tensor_keys(v)]
+            pattern = self.effects.call_pattern("torch", name, node, tensor_args)
+            operands = sum(1 for i in tensor_args if isinstance(i, int)) if "*args" not in inputs else 1
+            eff = self.effects.torch_function(name, pattern, operands)
             if eff is not None:
                 out_kw = "out" in inputs and flow.tensor_keys(inputs["out"])
                 result = flow.apply(node, eff, {k: v for k, v in inputs.items() if k != "out"}, how="function")
