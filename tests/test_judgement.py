@@ -1884,6 +1884,39 @@ CASES = {
             h *= 2  # <-
             return h, t
         """, ("breaks", "unsafe"), "sigmoid"),
+    "a parameter read with a string key is no tensor (a dict of features): its item store writes none": ("""
+        class Layer(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.lin = nn.Linear(4, 4)
+
+            def forward(self, features, key):
+                out = self.lin(features["0"])
+                features[key] = out  # <-
+                return features
+        """, None, None),
+    "... with a module constant for the key too": ("""
+        N_ATOMS = "n_atoms"
+
+        class Head(nn.Module):
+            def forward(self, inputs, key):
+                n = inputs[N_ATOMS]
+                y = inputs["y"] / n
+                inputs[key] = y  # <-
+                return inputs
+        """, None, None),
+    "a string read of another parameter says nothing of this one": ("""
+        class Layer(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.lin = nn.Linear(4, 4)
+
+            def forward(self, features, key, cfg):
+                n = cfg["0"]
+                out = self.lin(features)
+                features[key] = out  # <-
+                return features
+        """, ("breaks", "unsafe"), "nn.Linear"),
     "a chain that reads what it wrote": ("""
         def f(inp, w):
             x = F.linear(inp, w)

@@ -725,7 +725,55 @@ class ScopeFlow:
                 out |= self._view(node, tensors, "indexing", keep_grad=True)
         for k in base - tensors:
             out |= self._element_of(node, k, node.slice)
+        if isinstance(node.ctx, ast.Load) and self._string_key(node.slice):
+            self._keyed_by_string(node.value)
         return out
+
+    def _string_key(self, key: ast.expr) -> bool:
+        """A non-empty string (a literal, an f-string with text, a module constant bound once to
+        one): indexing a tensor with it raises (torch reads a string as a sequence it cannot
+        convert). Not `...`, whose constant the flow keeps with the strings."""
+        if isinstance(key, ast.Constant):
+            return type(key.value) is str and bool(key.value)
+        if isinstance(key, ast.JoinedStr):
+            return any(isinstance(v, ast.Constant) and v.value for v in key.values)
+        if isinstance(key, ast.Name) and key.id not in self.locals:
+            binds = self.index.scopes[self.ctx.tree].bindings.get(key.id, [])
+            stmt = binds[0].stmt if len(binds) == 1 else None
+            return isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 and \
+                isinstance(stmt.value, ast.Constant) and type(stmt.value.value) is str and bool(stmt.value.value) \
+                and not self.ctx.rebinding.global_name(key.id)
+        return False
+
+    def _keyed_by_string(self, value: ast.expr) -> None:
+        """`features["0"]` ran: `features` is no tensor (a dict, a batch object) on this path, and
+        a later `features[key] = out` writes no tensor's memory. Only a name holding one object of
+        its own memory that is not known to be a tensor: what a call returned, or a parameter (a
+        `forward`'s are taken to be tensors, a guess the read disproves)."""
+        got = self._own_object(value)
+        if got is None:
+            return
+        k, o = got
+        if o.may_share or not (o.origin == "parameter" or (k[0] == "site" and o.tensor == MAYBE)):
+            return
+        self.st.objs[k] = o._replace(tensor=NO)
+        self.st.grad[k] = NO
+
+    def _own_object(self, expr: ast.expr) -> tuple[Key, Obj] | None:
+        """(key, object) when `expr` is a name bound to one object that may be a tensor with memory
+        of its own: a parameter, or what this scope made last at a site (what a use of the name
+        proves of it is then proven of that object alone)."""
+        if not isinstance(expr, ast.Name):
+            return None
+        keys = self.st.env.get(expr.id)
+        if not keys or len(keys) != 1:
+            return None
+        k = next(iter(keys))
+        o = self.obj(k)
+        if o is None or o.tensor == NO or o.storage != {k} or not (
+                k[0] == "parameter" or (k[0] == "site" and k[2] == "new")):
+            return None
+        return k, o
 
     def _e_Slice(self, node: ast.Slice) -> frozenset:
         for part in (node.lower, node.upper, node.step):
@@ -741,18 +789,12 @@ class ScopeFlow:
         while isinstance(bound, ast.Call) and isinstance(bound.func, ast.Attribute) and \
                 bound.func.attr in SAME_DTYPE_REDUCTIONS and not bound.args and not bound.keywords:
             bound = bound.func.value
-        if not isinstance(bound, ast.Name):
-            return
-        keys = self.st.env.get(bound.id)
-        if not keys or len(keys) != 1:
-            return
-        k = next(iter(keys))
-        o = self.obj(k)
+        got = self._own_object(bound)
         # Only an object that is one tensor here, with memory of its own (not a view that may
         # reinterpret a float tensor's), and of no known float dtype.
-        if o is None or o.tensor == NO or o.storage != {k} or o.dtype not in ("unknown", "int") or not (
-                k[0] == "parameter" or (k[0] == "site" and k[2] == "new")):
+        if got is None or got[1].dtype not in ("unknown", "int"):
             return
+        k, o = got
         st = self.st
         st.objs[k] = o._replace(dtype="int")
         st.grad[k] = NO
