@@ -1917,6 +1917,27 @@ CASES = {
                 features[key] = out  # <-
                 return features
         """, ("breaks", "unsafe"), "nn.Linear"),
+    "`number / y` saves neither `y` nor its result (Python runs `y.__rtruediv__`: a reciprocal)": ("""
+        def f(x, w):
+            y = x * 2
+            z = 5000.0 / y
+            y.add_(1)  # <-
+            return z
+        """, ("inplace", "safe"), "nothing saved it"),
+    "`number ** y` saves `y` (and its result)": ("""
+        def f(x, w):
+            y = x * 2
+            z = 2.0 ** y
+            y.add_(1)  # <-
+            return z
+        """, ("breaks", "safe"), "saved by `**`"),
+    "`w / y` with a tensor numerator saves `y`": ("""
+        def f(x, w):
+            y = x * 2
+            z = w / y
+            y.add_(1)  # <-
+            return z
+        """, ("breaks", "safe"), "saved by `/`"),
     "a chain that reads what it wrote": ("""
         def f(inp, w):
             x = F.linear(inp, w)

@@ -498,3 +498,27 @@ def test_einsum_of_several_operands_is_a_new_tensor() -> None:
                     ("ij,jk->ki", (a, b))):
         out = torch.einsum(eq, *ops)
         assert out.untyped_storage().data_ptr() not in {o.untyped_storage().data_ptr() for o in ops}, eq
+
+
+def test_reflected_scalar_saves_are_what_torch_does(table: OpTable) -> None:
+    """`number <op> tensor`: a write into what the table says is saved breaks backward; into what
+    it says is not, it does not."""
+    torch = pytest.importorskip("torch")
+    import operator
+
+    ops = {"Div": operator.truediv, "Sub": operator.sub, "Pow": operator.pow, "Mult": operator.mul}
+    for name, op in ops.items():
+        saved = table.reflected_saves(name)
+        assert saved is not None, name
+        for written in ("operand", "result"):
+            x = (torch.rand(3, dtype=torch.float64) + 0.5).requires_grad_()
+            y = x * 1
+            z = op(3.0, y)
+            (y if written == "operand" else z).add_(1)
+            try:
+                z.sum().backward()
+                broke = False
+            except RuntimeError as e:
+                assert "inplace" in str(e)
+                broke = True
+            assert broke == (written in saved), (name, written, saved)

@@ -25,6 +25,7 @@ from .saving import (build_inplace_written_saved, build_saved_output_positions, 
                      inplace_names)
 from .shapes import build_keepdim_reductions, build_shape_preserving
 from .tensor_only import build_tensor_only_methods
+from .reflected import build_reflected_scalar_saves
 from .tuples import build_tuple_grad_positions, build_tuple_returns
 
 DESCRIPTION = "Generate src/outplace/data/optable.json from the installed torch."
@@ -66,6 +67,7 @@ def generate() -> tuple[dict, dict]:
     saved_outputs, saved_outputs_conditional, saved_outputs_evidence = build_saved_output_positions(names)
     returns_tuple, returns_tuple_conditional, tuple_evidence = build_tuple_returns(names)
     grad_positions, grad_positions_evidence = build_tuple_grad_positions(returns_tuple)
+    reflected, reflected_evidence = build_reflected_scalar_saves()
     written, written_evidence = build_inplace_written_saved(names, inplace_names(methods, functions, functional))
     when, when_conditional, when_evidence = saved_when.build_saved_when(names)
     t2 = time.monotonic()
@@ -101,6 +103,7 @@ def generate() -> tuple[dict, dict]:
         "tuple_returns": returns_tuple,
         "tuple_returns_conditional": returns_tuple_conditional,
         "tuple_grad_positions": grad_positions,
+        "reflected_scalar_saves": reflected,
         "inplace_written_saved": written,
         "saved_when": when,
         "saved_when_conditional": when_conditional,
@@ -117,6 +120,7 @@ def generate() -> tuple[dict, dict]:
         "saved_output_positions": saved_outputs_evidence,
         "tuple_returns": tuple_evidence,
         "tuple_grad_positions": grad_positions_evidence,
+        "reflected_scalar_saves": reflected_evidence,
         "inplace_written_saved": written_evidence,
         "saved_when": when_evidence,
     }

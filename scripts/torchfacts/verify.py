@@ -39,6 +39,7 @@ from .patterns import python_params, build_mode_defaults, build_pattern_args, re
 from .saving import (build_inplace_written_saved, build_saved_output_positions, build_saves_inputs, build_saves_output,
                      inplace_names)
 from .schemas import SCHEMAS
+from .reflected import check_reflected_scalar_saves
 from .tuples import build_tuple_grad_positions, build_tuple_returns
 from .shapes import keepdim_kind, module_shape_preserving, shape_run
 from .tensor_only import build_tensor_only_methods
@@ -226,6 +227,7 @@ def verify_facts(table: dict, log: Callable[[str], None] = lambda m: None) -> tu
     out += check_shapes(table, unexercised)
     log(f"shape facts on other shapes and float16 compared in {time.monotonic() - t0:.1f} s")
     _diff("tensor_only_methods", table["tensor_only_methods"], build_tensor_only_methods(), out)
+    out += check_reflected_scalar_saves(table["reflected_scalar_saves"])
     out += check_tuple_returns(table, unexercised)
     out += check_pattern_args(table, unexercised)
     log(f"tuple_returns against aten schemas, pattern_args by calling, in {time.monotonic() - t0:.1f} s")

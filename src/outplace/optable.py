@@ -109,6 +109,10 @@ mirrors a key of the JSON:
   returned tuple that held a tensor requiring grad after a call whose inputs did (`max(1)`: [0];
   its indices never do).  Autograd reaches a node only through such outputs: a call that drops
   them all at once (`x.max(1)[1]`) saves nothing a backward reads.  Use `grad_positions()`.
+- `reflected_scalar_saves`: operator (`ast` class name: "Div", "Sub", "Pow"...) -> what of
+  `number <op> tensor` a later in-place write into breaks backward, of "operand" (the tensor) and
+  "result": Python runs the tensor's reflected method (`y.__rtruediv__(c)` = `y.reciprocal() * c`,
+  which saves only a tensor of its own), not the tensor-first op.  Use `reflected_saves()`.
 - `inplace_written_saved`: the four keys -> in-place name -> pattern -> whether autograd saved the
   tensor the call wrote (after the call, writing into it again makes backward fail: `sigmoid_`,
   `exp_`, `pow_(y)`, `F.relu(x, inplace=True)` ("inplace")) or not (`pow_(2)` saves a copy of the
@@ -184,6 +188,7 @@ class OpTable:
     tuple_returns: Mapping[str, Mapping[str, Mapping[str, int | None]]]
     tuple_returns_conditional: Mapping[str, Mapping[str, frozenset[str]]]
     tuple_grad_positions: Mapping[str, Mapping[str, Mapping[str, frozenset[int]]]]
+    reflected_scalar_saves: Mapping[str, frozenset[str]]
     inplace_written_saved: Mapping[str, Mapping[str, Mapping[str, bool]]]
     saved_when_rows: Mapping[str, Mapping[str, Mapping[str, Mapping[str, frozenset[str]]]]]
     saved_when_conditional: Mapping[str, Mapping[str, frozenset[str]]]
@@ -260,6 +265,11 @@ class OpTable:
         grad; None: not measured (a single tensor, a list, or no differentiable call)."""
         got = self._row(self.tuple_grad_positions, category, name, pattern)
         return None if got is None else got[0]
+
+    def reflected_saves(self, operator: str) -> frozenset[str] | None:
+        """For `number <operator> tensor`: which of "operand" and "result" autograd saves; None:
+        not measured (no derivative)."""
+        return self.reflected_scalar_saves.get(operator)
 
     def inplace_saves_written(self, category: str, name: str, pattern: str = "any") -> bool | None:
         """For an in-place call (an in-place method, a `torch.*_` or `F.*_` function; "inplace" for
@@ -346,6 +356,7 @@ def parse_optable(data: dict[str, Any]) -> OpTable:
             {cat: _frozen_sets(groups) for cat, groups in data["saved_output_positions_conditional"].items()}),
         tuple_returns=_per_name(data["tuple_returns"], lambda v: v),
         tuple_grad_positions=_per_name(data["tuple_grad_positions"], frozenset),
+        reflected_scalar_saves=MappingProxyType({k: frozenset(v) for k, v in data["reflected_scalar_saves"].items()}),
         tuple_returns_conditional=MappingProxyType(
             {cat: _frozen_sets(groups) for cat, groups in data["tuple_returns_conditional"].items()}),
         inplace_written_saved=_per_name(data["inplace_written_saved"], bool),

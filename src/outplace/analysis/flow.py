@@ -631,12 +631,18 @@ class ScopeFlow:
             return frozenset({CONST_KEYS["other"]}) if left and right else frozenset()
         method = BINOP_METHODS.get(type(op), "")
         grad = tri_or(self.grad_of(lt), self.grad_of(rt))
-        if not self.grad_off() and grad != NO:
+        # `5000.0 / y`: Python runs `y.__rtruediv__`, measured apart (reflected_scalar_saves).
+        reflected = self.ctx.ops.reflected_saves(type(op).__name__) if not lt and _number(self.facts(left)) \
+            else None
+        if not self.grad_off() and grad != NO and reflected is None:
             eff = self.ctx.effects.method(method, "tensors" if rt else "scalar") if method else None
             inputs = {SELF: lt, 0: rt}
             self._save_inputs(inputs, eff.saves if eff else None, f"`{_BIN.get(type(op), method)}`",
                               eff.saves_maybe or eff.saved_when_maybe if eff else False, grad,
                               eff.saved_when if eff else None, self.st.storages(lt | rt))
+        elif not self.grad_off() and grad != NO and "operand" in reflected:
+            self.st.add_event("saved", self.st.storages(rt), Event(f"saved by `{_BIN.get(type(op), method)}`",
+                                                                   self._line, grad, self.st.storages(rt)))
         sure = self._sure(left) or self._sure(right)
         dtype = _promote(self.facts(left), self.facts(right), op)
         out = self.new(node, Obj(YES if sure else MAYBE, "fresh", dtype,
@@ -1570,6 +1576,11 @@ def _refine_parameter(obj: Obj, passed: Obj | None, grad: str, saved: frozenset,
     if passed is not None and passed.leaf:
         obj = obj._replace(leaf=True, label=f"{obj.label} (a leaf that requires grad where it is called)")
     return obj, grad, saved
+
+
+def _number(o: Obj | None) -> bool:
+    """A Python int, float or bool (not a tensor, not a container, not unknown)."""
+    return o is not None and o.is_scalar and o.dtype in ("int", "float", "bool")
 
 
 def _forget_never_built(st: State) -> None:
