@@ -1708,14 +1708,14 @@ CASES = {
             h *= 2  # <-
             return h * x
         """, ("breaks", "unsafe"), "switches autograd's mode with a call"),
-    "a tensor anywhere in a tuple index (`y[t, ..., 0]`) is advanced indexing: a copy, not a view (demucs)": ("""
+    "a tensor anywhere in a tuple index (`y[t, ..., 0]`) is advanced indexing: no save of `e` reaches it (demucs)": ("""
         def f(x, y):
             e = x.exp()
             t = torch.arange(0, 2)
             part = e[t, ..., 0]
             part[0] = 0  # <-
             return part, e
-        """, ("inplace", "safe"), "nothing saved it"),
+        """, ("inplace", "unsafe"), "may share memory"),
     "... but a tuple of slices and ints is a view of what `exp` saved": ("""
         def f(x, y):
             e = x.exp()
@@ -1938,6 +1938,66 @@ CASES = {
             y.add_(1)  # <-
             return z
         """, ("breaks", "safe"), "saved by `/`"),
+    "adversarial review: an integer tensor index of no dimension is a view (`h[s.argmax()]`)": ("""
+        def f(x, y):
+            h = x * 3.0
+            i = y.argmax()
+            row = h[i]
+            row.mul_(2)  # <-
+            return h
+        """, (None, "unsafe"), "`h` refers to the same tensor"),
+    "... as in a tuple index (`out[b, lengths[b] - 1]`)": ("""
+        def f(x, y):
+            out = x * 1.0
+            last = out[0, y[0] - 1]
+            last.mul_(0.5)  # <-
+            return out
+        """, (None, "unsafe"), "`out` refers to the same tensor"),
+    "a bool mask index is always a copy": ("""
+        def f(x, y):
+            h = x * 3.0
+            row = h[y > 0]
+            row.mul_(2)  # <-
+            return h, row
+        """, (None, "safe"), None),
+    "adversarial review: one of the file's modules keeps what it is built with": ("""
+        class ProtoHead(nn.Module):
+            def __init__(self, protos):
+                super().__init__()
+                self.protos = protos
+
+        def f(x, y):
+            protos = torch.tanh(x)
+            head = ProtoHead(protos)
+            protos.mul_(2.0)  # <-
+            return head
+        """, ("breaks", "unsafe"), "kept by the `ProtoHead`"),
+    "adversarial review: a torch module keeps the tensor it is built with (a loss's `weight=`)": ("""
+        def f(x, y):
+            h = torch.sigmoid(x)
+            o = nn.CrossEntropyLoss(weight=h)
+            h.mul_(2)  # <-
+            return h, o
+        """, ("breaks", "unsafe"), "kept by the `nn.CrossEntropyLoss`"),
+    "adversarial review: a function of the file keeps an element of its `*args` (a `print` it defines)": ("""
+        KEPT = []
+
+        def print(*args):
+            KEPT.append(args[0])
+
+        def f(x, y):
+            h = torch.sigmoid(x)
+            print(h)
+            h.mul_(2)  # <-
+            return h
+        """, ("breaks", "unsafe"), "kept by"),
+    "... the builtin `print` keeps nothing": ("""
+        def f(x, y):
+            h = torch.sigmoid(x)
+            print(h)
+            h.mul_(2)  # <-
+            return h
+        """, ("breaks", "safe"), None),
     "a chain that reads what it wrote": ("""
         def f(inp, w):
             x = F.linear(inp, w)

@@ -975,6 +975,10 @@ class FileContext:
                 flow.st.add_event("escaped", storage, _event(flow, "wrapped in an nn.Buffer that shares its memory"))
             return k
         if len(parts) >= 3 and parts[1] == "nn" and name[:1].isupper() and parts[2] not in ("functional", "init", "utils"):
+            # A torch module keeps tensors it is built with (a loss's `weight=`, `nn.Embedding(_weight=)`,
+            # `nn.ParameterList([...])`), through `.data`/`.detach()` views too.
+            for v in inputs.values():
+                flow._escape(v, f"kept by the `nn.{name}` built on line {node.lineno}")
             info = self.module_info(node, flow.scope)
             if info is not None:
                 return flow.new(node, Obj(NO, "module", label=f"`nn.{name}`", module=info))
@@ -1013,12 +1017,13 @@ class FileContext:
             return self.module_call(flow, node, o.module, inputs)
         if o.origin == "class" and isinstance(o.module, tuple):
             cls = o.module[1]
+            # An instance of one of the run's classes (a module too: `ProtoHead(protos)` stores
+            # `self.protos = protos`); it may keep what it was built from.
+            for v in inputs.values():
+                flow._escape(v, f"kept by the `{cls.name}` built on line {node.lineno}")
             if self.owner_of(cls).is_module_class(cls):
                 return flow.new(node, Obj(NO, "module", label=f"`{cls.name}`",
                                           module=ModuleInfo("project", cls.name, node=cls)))
-            # An instance of one of the run's classes; it may keep what it was built from.
-            for v in inputs.values():
-                flow._escape(v, f"kept by the `{cls.name}` built on line {node.lineno}")
             return flow.new(node, Obj(NO, "instance", label=f"a `{cls.name}`", module=("instance", cls)))
         if o.origin == "instance" and isinstance(o.module, tuple):
             cls = o.module[1]

@@ -22,7 +22,7 @@ from outplace.analysis.effects import ALL, BINOP_METHODS, LEGACY_CONSTRUCTORS, P
     STORAGE_SHARING, Effect
 from outplace.analysis.imports import dotted
 from outplace.analysis.iterables import certainly_nonempty
-from outplace.analysis.model import (INTEGRAL_DTYPES, LOCAL_ORIGINS, old_site, MAYBE, NO, UNKNOWN, YES, Event, Key, Obj, State, obj_join, outside,
+from outplace.analysis.model import (ELEMENTS, INTEGRAL_DTYPES, element_read, LOCAL_ORIGINS, old_site, MAYBE, NO, UNKNOWN, YES, Event, Key, Obj, State, obj_join, outside,
                                      forget_unreachable_saves, retire, site, state_equal, state_join, tri_or,
                                      with_storage)
 from outplace.analysis.scopes import walk
@@ -721,11 +721,17 @@ class ScopeFlow:
             idx = self.facts(index)
             parts = node.slice.elts if isinstance(node.slice, ast.Tuple) else ()
             # A tensor anywhere in a tuple index (`y[t, ..., 0]`) is advanced indexing too.
-            if any((got := self.values.get(id(e))) is not None and (f := self.facts(got[0])) is not None
-                   and f.tensor == YES for e in parts):
-                idx = Obj(YES)
-            if idx is not None and idx.tensor == YES:  # advanced indexing copies
-                out |= self.new(node, Obj(YES, "fresh", (self.facts(tensors) or Obj()).dtype, label="indexing result"),
+            in_parts = [f for e in parts if (got := self.values.get(id(e))) is not None
+                        and (f := self.facts(got[0])) is not None and f.tensor == YES]
+            if in_parts:
+                idx = Obj(YES, dtype="bool" if all(f.dtype == "bool" for f in in_parts) else "unknown")
+            if idx is not None and idx.tensor == YES:
+                # Advanced indexing copies; but an integer tensor of no dimension indexes like an int
+                # (`h[s.argmax()]`, `out[b, lengths[b] - 1]`: a view of `h`), and the analysis does
+                # not know dimensions: only a bool mask is surely a copy.
+                dtype = (self.facts(tensors) or Obj()).dtype
+                out |= self.new(node, Obj(YES, "fresh", dtype, label="indexing result",
+                                          may_share=frozenset() if idx.dtype == "bool" else self.st.may_storages(tensors)),
                                 grad=self.grad_of(tensors))
             else:
                 out |= self._view(node, tensors, "indexing", keep_grad=True)
@@ -1531,6 +1537,8 @@ class ScopeFlow:
     # ---- escapes and grad mode ----------------------------------------------------------------------
     def _escape(self, keys: frozenset, where: str) -> None:
         reach = self.reach(keys)
+        if any(element_read(k, self.obj(k)) for k in keys):
+            reach |= {ELEMENTS}  # (an element of a parameter has no memory the analysis follows: summaries.py)
         if reach:
             self.st.add_event("escaped", reach, Event(where, self._line))
 

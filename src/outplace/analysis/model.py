@@ -151,6 +151,16 @@ def _worse_origin(a: str, b: str) -> str:
     return min(a, b, key=lambda o: (_ORIGIN_RANK.get(o, 0), o))
 
 
+# The storage key under which a scope records that an element it read out of a container (`args[0]`,
+# `batch["x"]`) escaped: summaries.py makes the parameters that may hold such elements escape.
+ELEMENTS = ("elements",)
+
+
+def element_read(key: Key, o: Obj | None) -> bool:
+    """An object a scope read out of a container it was given (`args[0]`, `batch["x"]`)."""
+    return o is not None and key[0] == "site" and o.origin in ("element", "parameter")
+
+
 class Event(NamedTuple):
     """Something that happened to a storage: `what` ("saved by `sigmoid`"), at `line`. For a save,
     `grad` is how sure it is that the op built a graph (the may-require-grad of its inputs then):

@@ -19,7 +19,7 @@ import ast
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from outplace.analysis.model import MAYBE, NO, UNKNOWN, YES, Event, Obj, obj_join, outside, tri_or
+from outplace.analysis.model import ELEMENTS, MAYBE, element_read, NO, UNKNOWN, YES, Event, Obj, obj_join, outside, tri_or
 
 if TYPE_CHECKING:
     from outplace.analysis.flow import ScopeFlow
@@ -95,6 +95,13 @@ def summarize(flow: ScopeFlow) -> Summary:
                          key=lambda t: (t[0], t[1], sorted(t[2] or ()), t[3])))
     escapes = frozenset(p for k, p in param_storage.items()
                         if any(not e.what.startswith("returned") for e in exit_state.escaped.get(k, ())))
+    # An element read out of a parameter (`args[0]` of `def print(*args)`, `batch["x"]`) is an object
+    # of its own here, whose parameter is not tracked: if one was kept (flow.ELEMENTS) or written, so
+    # may any parameter that can hold others' tensors be (`*args`, `**kwargs`, one not known to be a tensor).
+    if any(not e.what.startswith("returned") for e in exit_state.escaped.get(ELEMENTS, ())):
+        escapes |= _holder_params(fn, flow)
+    if any(element_read(k, w.state.objs.get(k)) for w in _all_writes(flow) for k in w.keys):
+        writes |= _holder_params(fn, flow)
     graph = NO
     for part in joined:
         graph = tri_or(graph, part.fresh_grad)
@@ -339,6 +346,20 @@ def _result(flow: ScopeFlow, node: ast.Call, part: ResultPart, args: dict, label
 
         out = frozenset({CONST_KEYS["none"]})
     return out
+
+
+def _holder_params(fn: ast.AST, flow: ScopeFlow) -> frozenset:
+    """The parameters that may hold other objects' tensors: `*args`, `**kwargs`, and those whose
+    entry object is not known to be a tensor."""
+    args = fn.args  # type: ignore[attr-defined]
+    out = {a.arg for a in (args.vararg, args.kwarg) if a is not None}
+    for i, a in enumerate(_params(fn)):
+        if i == 0 and flow.cls is not None and a.arg in ("self", "cls"):
+            continue  # (the instance: its attributes are followed as such)
+        o = flow.ctx.parameter_obj(fn, a)
+        if o.tensor != YES:
+            out.add(a.arg)
+    return frozenset(out)
 
 
 def _bind_arguments(fn: ast.AST, inputs: dict, bound_self: bool) -> dict:
