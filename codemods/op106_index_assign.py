@@ -11,7 +11,7 @@ from outplace.findings import Finding
 from outplace.plans import MaskedFillPlan
 
 from .base import Rule, RuleDoc
-from .inplace_calls import clone_before, follows_clone, shown_expr
+from .inplace_calls import clone_before, follows_clone, shown_expr, torch_alias
 from .op101_augmented_assign import OPS
 
 ELEMENTWISE_PREDICATES = {"isnan", "isinf", "isfinite", "isneginf", "isposinf", "signbit", "isreal"}
@@ -28,10 +28,13 @@ class IndexAssign(Rule):
             "(the output of `sigmoid`/`exp`/`tanh`, an input of `mul`), backward fails with \"modified by "
             "an inplace operation\"; on a leaf that requires grad it fails at once.",
         example="p = torch.softmax(logits, -1)\np[p < 1e-6] = 0",
-        use_instead="p = torch.softmax(logits, -1)\np = p.masked_fill(p < 1e-6, 0)",
+        use_instead="p = torch.softmax(logits, -1)\np = torch.where(p < 1e-6, 0, p)",
         fix_safety="With a boolean mask computed elementwise from the tensor itself (`x[x > 0] = 0`, "
                    "`x[torch.isnan(x)] = 0`, or a mask name bound to such an expression) and a scalar value, "
-                   "the exact form is `x = x.masked_fill(mask, v)`. Other indexing (slices, integer or "
+                   "the exact form is `x = torch.where(mask, v, x)`: it keeps `x`'s memory layout (the mask "
+                   "shares it) and, for a scalar no wider than `x`'s dtype, its dtype; where the dtype could "
+                   "change, the fix is `x = x.masked_fill(mask, v)` and unsafe (its result is contiguous even "
+                   "where `x` is a transposed view). Other indexing (slices, integer or "
                    "prefix masks, tensor values) has no exact one-line form; with `--clone` it becomes "
                    "`x = x.clone()` before the write, which is always faithful for values and gradients. "
                    "Either fix is unsafe when `x` is a parameter, attribute, global, view or alias: views "
@@ -55,13 +58,36 @@ class IndexAssign(Rule):
             if follows_clone(an, node, judged.spelling):
                 continue
             plan = None
+            reasons = judged.reasons
             if isinstance(node, ast.Assign) and _elementwise_mask(an, sub.slice, sub.value, node) and _scalar(an, node.value):
-                plan = MaskedFillPlan(an.start(node))
+                torch = torch_alias(an)
+                if torch is not None and _where_keeps_dtype(an.info(node.value).dtype, judged.info.dtype):
+                    plan = MaskedFillPlan(an.start(node), where=torch)
+                else:
+                    plan = MaskedFillPlan(an.start(node))
+                    reasons = (*reasons, MASKED_FILL_LAYOUT.format(shown=shown))
             elif an.settings.clone:
                 plan = clone_before(an, node, sub.value, judged)
             op = "=" if isinstance(node, ast.Assign) else OPS[type(node.op)] + "="
             yield self.finding(an, node, f"`{shown}[...] {op} ...` writes into tensor `{shown}` in place",
-                               plan, judged.reasons, judged)
+                               plan, reasons, judged)
+
+
+# `masked_fill` returns a contiguous tensor whatever the layout of its input (adversarial review,
+# eval12): where `h` is a transposed or permuted view, or computed elementwise from one, a later
+# `.view(-1)` raises and a sum adds in another order. The analysis does not follow layouts: the fix
+# is safe only as `torch.where(mask, v, h)`, whose result takes the layout its inputs share (the
+# mask is computed elementwise from `h`), where its dtype is `h`'s.
+MASKED_FILL_LAYOUT = ("`{shown}.masked_fill(...)` is contiguous where `{shown}` may not be (a transposed or permuted "
+                      "tensor, or computed from one): a later `.view()` or the order of a sum could differ")
+
+
+def _where_keeps_dtype(value: str | None, tensor: str | None) -> bool:
+    """Does `torch.where(mask, v, x)` keep x's dtype, as the write into x does, for a Python scalar
+    `v` of dtype class `value`? A scalar never promotes a tensor of its own class or a wider one;
+    a float into an integer tensor, or an int into a bool one, would."""
+    fits = {"bool": ("bool", "int", "float", "complex"), "int": ("int", "float", "complex"), "float": ("float", "complex")}
+    return tensor in fits.get(value or "", ())
 
 
 def never_a_tensor_element(value: ast.AST) -> bool:

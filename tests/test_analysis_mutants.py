@@ -537,7 +537,7 @@ def test_a_closure_variable_is_named_as_the_enclosing_function_s() -> None:
 
 def test_a_mask_rebound_after_the_write_still_proves_masked_fill() -> None:
     """`m = p < 0.5`, `p[m] = 0`, then `m = p > 2`: the binding after the write does not reach it, so
-    the fix is `masked_fill` (scopes.py `reaching`: a later binding is not before `at`)."""
+    the fix is the masked fill (`torch.where`; scopes.py `reaching`: a later binding is not before `at`)."""
     code = textwrap.dedent("""
         import torch
 
@@ -549,7 +549,7 @@ def test_a_mask_rebound_after_the_write_still_proves_masked_fill() -> None:
             return p, m
         """)
     out = fix_source(code, EVERYTHING).output
-    assert "    p = p.masked_fill(m, 0)\n" in out, out
+    assert "    p = torch.where(m, 0, p)\n" in out, out
 
 
 def test_modules_added_with_add_module_are_the_sequential_s() -> None:

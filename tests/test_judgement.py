@@ -909,9 +909,9 @@ CASES = {
     "... elements nothing saved stay harmless to write":
         (_COMPREHENDED.replace("ELEMENT", "layer(x)"), ("inplace", "unsafe"), None),
     "what `forward` is given in a dict is its input, in a graph like a tensor argument (sentence-transformers)":
-        (_DICT_INPUT.replace("METHOD", "forward"), ("breaks", "unsafe"), "saved by `torch.softmax`"),
+        (_DICT_INPUT.replace("METHOD", "forward"), ("breaks", "safe"), "saved by `torch.softmax`"),
     "... a helper's dict argument says nothing either way":
-        (_DICT_INPUT.replace("METHOD", "pool"), ("inplace", "unsafe"), "if that op's inputs required grad"),
+        (_DICT_INPUT.replace("METHOD", "pool"), ("inplace", "safe"), "if that op's inputs required grad"),
     "interprocedural review: a `@staticmethod` called through `self` gets no `self`: what it returns is its second argument": ("""
         import torch
         import torch.nn as nn
@@ -1998,6 +1998,53 @@ CASES = {
             h.mul_(2)  # <-
             return h
         """, ("breaks", "safe"), None),
+    "adversarial review: a sparse tensor keeps its values' memory": ("""
+        def f(x, y):
+            h = torch.sigmoid(x)
+            sp = torch.sparse_coo_tensor(torch.tensor([[0, 2]]), h, (4,))
+            h.mul_(2)  # <-
+            return h, sp
+        """, ("breaks", "unsafe"), "`sp` refers to the same tensor"),
+    "adversarial review: `q.put(h)` on what may be a tensor or a queue keeps `h`": ("""
+        import queue
+
+        def f(x, y):
+            h = torch.sigmoid(x)
+            q = queue.Queue()
+            q.put(h)
+            h.mul_(2)  # <-
+            return h, q.get()
+        """, ("breaks", "unsafe"), "stored in `q`"),
+    "adversarial review: a file that reads its callers' frames gets no safe fix": ("""
+        import sys
+
+        def grab():
+            return sys._getframe(1).f_locals["h"]
+
+        def f(x, y):
+            h = torch.sigmoid(x)
+            a = grab()
+            h.mul_(2)  # <-
+            return h, a
+        """, ("breaks", "unsafe"), "through their frames"),
+    "adversarial review: a file that replaces a torch function gets no safe fix": ("""
+        torch.sigmoid = lambda v: v
+
+        def f(x, y):
+            h = torch.sigmoid(x)
+            h.mul_(2)  # <-
+            return h
+        """, ("breaks", "unsafe"), "replaces a torch function"),
+    "adversarial review: a file with a Tensor subclass gets no safe fix": ("""
+        class Lazy(torch.Tensor):
+            def sigmoid(self):
+                return self
+
+        def f(x, y):
+            h = torch.sigmoid(x)
+            h.mul_(2)  # <-
+            return h
+        """, ("breaks", "unsafe"), "Tensor subclass"),
     "a chain that reads what it wrote": ("""
         def f(inp, w):
             x = F.linear(inp, w)

@@ -295,8 +295,10 @@ def test_saves_output_notes(table: OpTable) -> None:
 
 def test_float_only(table: OpTable) -> None:
     assert {"exp", "sigmoid", "tanh", "sqrt", "div", "true_divide", "log", "float", "double"} <= table.float_only
-    # Integer in, integer out; and mean/softmax raise on integer input rather than return floats.
-    assert not {"add", "mul", "relu", "abs", "cumsum", "mean", "softmax", "clone"} & table.float_only
+    # mean/softmax raise on integer input, and return floats on float input: what they return is floating.
+    assert {"mean", "softmax", "log_softmax", "std", "var"} <= table.float_only
+    # Integer in, integer out.
+    assert not {"add", "mul", "relu", "abs", "cumsum", "clone"} & table.float_only
 
 
 # --- against torch --------------------------------------------------------------------------------
@@ -522,3 +524,17 @@ def test_reflected_scalar_saves_are_what_torch_does(table: OpTable) -> None:
                 assert "inplace" in str(e)
                 broke = True
             assert broke == (written in saved), (name, written, saved)
+
+
+def test_sparse_constructors_keep_their_values_memory() -> None:
+    """effects.SPARSE_CONSTRUCTORS: the sparse tensor is on its values' memory (a write into one is
+    a write into the other), for every public constructor torch has."""
+    torch = pytest.importorskip("torch")
+    from outplace.analysis.effects import SPARSE_CONSTRUCTORS
+
+    public = {n for n in dir(torch) if n.startswith("sparse_") and n.endswith("_tensor")}
+    assert public <= SPARSE_CONSTRUCTORS, public - SPARSE_CONSTRUCTORS
+    v = torch.ones(2)
+    assert torch.sparse_coo_tensor(torch.tensor([[0, 1]]), v, (2,))._values().data_ptr() == v.data_ptr()
+    c = torch.sparse_csr_tensor(torch.tensor([0, 1, 2]), torch.tensor([0, 1]), v, (2, 2))
+    assert c.values().data_ptr() == v.data_ptr()

@@ -255,6 +255,11 @@ def build_torch_functions() -> dict[str, str]:
     t = torch.ones(3)
     assert torch.Tensor(t).data_ptr() == t.data_ptr() and torch.FloatTensor(t).data_ptr() == t.data_ptr()
     assert torch.einsum("i->i", t).data_ptr() == t.data_ptr()
+    # Sparse constructors keep the memory of their values (outplace's effects.SPARSE_CONSTRUCTORS).
+    v, idx = torch.ones(2), torch.tensor([[0, 1]])
+    assert torch.sparse_coo_tensor(idx, v, (2,))._values().data_ptr() == v.data_ptr()
+    crow, col = torch.tensor([0, 1, 2]), torch.tensor([0, 1])
+    assert torch.sparse_csr_tensor(crow, col, v, (2, 2)).values().data_ptr() == v.data_ptr()
     # ... and with several operands a new tensor (outplace's effects.ONE_OPERAND_ALIAS).
     a, b, s = torch.ones(2, 3), torch.ones(3, 2), torch.tensor(2.0)
     for eq, operands in (("ij,jk->ik", (a, b)), ("ij,ij->ij", (a, a)), ("ij,->ij", (a, s)), ("ij,kl->ijkl", (a, b)),
@@ -292,7 +297,10 @@ def apply_measured_aliasing(op_db: list, methods_cls: dict[str, str],
 
 
 def float_only_methods(methods_cls: dict[str, str]) -> list[str]:
-    """Out-of-place methods whose every successful call on integer input returned a floating tensor.
+    """Out-of-place methods whose every successful call on integer input returned a floating tensor;
+    and those that never succeed on integer or bool input (`softmax`: "not implemented for 'Long'")
+    and returned a floating tensor on every successful call on float32: either way, a tensor they
+    return is floating.
 
     Probed with int64 and int32 inputs and integer-only arguments (an int tensor, an int scalar,
     a dim), so a floating result comes from the op, never from argument promotion.
@@ -302,14 +310,22 @@ def float_only_methods(methods_cls: dict[str, str]) -> list[str]:
         fn = inspect.getattr_static(torch.Tensor, name)
         if name.endswith("_") or isinstance(fn, (property, types.GetSetDescriptorType)):
             continue
-        results = []
-        for dtype in INT_DTYPES:
-            for shape in ((4,), (3, 4)):
-                x = make(dtype, shape)
-                for args in probe_args(x):
-                    res, err = attempt(lambda: getattr(x, name)(*args))
-                    if err is None and isinstance(res, torch.Tensor):
-                        results.append(res.dtype)
+        results = _result_dtypes(name, INT_DTYPES)
+        if not results and not _result_dtypes(name, (torch.bool,)):
+            results = _result_dtypes(name, (torch.float32,))
         if results and all(d.is_floating_point for d in results):
             out.append(name)
     return out
+
+
+def _result_dtypes(name: str, dtypes: tuple) -> list:
+    """The dtypes of the tensors the method returned on inputs of `dtypes` (failed calls left out)."""
+    results = []
+    for dtype in dtypes:
+        for shape in ((4,), (3, 4)):
+            x = make(dtype, shape)
+            for args in probe_args(x):
+                res, err = attempt(lambda: getattr(x, name)(*args))
+                if err is None and isinstance(res, torch.Tensor):
+                    results.append(res.dtype)
+    return results

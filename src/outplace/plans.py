@@ -53,9 +53,12 @@ class CallPlan:
 
 @dataclass(frozen=True)
 class MaskedFillPlan:
-    """`x[mask] = v` -> `x = x.masked_fill(mask, v)` (mask elementwise over x, scalar v)."""
+    """`x[mask] = v` -> `x = x.masked_fill(mask, v)` (mask elementwise over x, scalar v); with
+    `where` (the local name of torch), `x = torch.where(mask, v, x)`, which keeps x's layout where
+    the mask has it (masked_fill's result is contiguous)."""
 
     stmt: tuple[int, int]
+    where: str | None = None
 
 
 @dataclass(frozen=True)

@@ -472,9 +472,14 @@ def rewrite_statement(plan: Plan, node: cst.BaseSmallStatement) -> Sequence[cst.
         if not isinstance(sub, cst.Subscript) or len(sub.slice) != 1 or not isinstance(sub.slice[0].slice, cst.Index):
             return None
         mask = sub.slice[0].slice.value
-        call = cst.Call(func=cst.Attribute(value=sub.value.deep_clone(), attr=cst.Name("masked_fill")),
-                        args=[cst.Arg(mask, comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" "))),
-                              cst.Arg(node.value)])
+        comma = cst.Comma(whitespace_after=cst.SimpleWhitespace(" "))
+        if plan.where is not None:
+            call = cst.Call(func=cst.Attribute(value=_name(plan.where), attr=cst.Name("where")),
+                            args=[cst.Arg(mask, comma=comma), cst.Arg(node.value, comma=comma),
+                                  cst.Arg(sub.value.deep_clone())])
+        else:
+            call = cst.Call(func=cst.Attribute(value=sub.value.deep_clone(), attr=cst.Name("masked_fill")),
+                            args=[cst.Arg(mask, comma=comma), cst.Arg(node.value)])
         return [cst.Assign(targets=[node.targets[0].with_changes(target=sub.value)], value=call,
                            semicolon=node.semicolon)]
     if isinstance(plan, ClonePlan):

@@ -68,6 +68,13 @@ class Effect:
 ONE_OPERAND_ALIAS = frozenset({"einsum"})
 
 
+# Constructors of sparse tensors, which keep the memory of the tensors they are given (`values`,
+# `indices`) rather than copy it: asserted on torch by scripts/torchfacts/returns.py and
+# tests/test_optable.py.
+SPARSE_CONSTRUCTORS = frozenset({"sparse_coo_tensor", "sparse_csr_tensor", "sparse_csc_tensor", "sparse_bsr_tensor",
+                                 "sparse_bsc_tensor", "sparse_compressed_tensor"})
+
+
 # Python operators, as the tensor methods they call.
 BINOP_METHODS = {
     ast.Add: "add", ast.Sub: "sub", ast.Mult: "mul", ast.Div: "div", ast.FloorDiv: "floor_divide",

@@ -17,14 +17,15 @@ from outplace.analysis.config import UNDECIDED, bind_constructor, branch_path, c
 from outplace.analysis.context import IntentContext
 from outplace.analysis.dispatch import Rebinding, scan as scan_rebinding, statements as dispatch_statements
 from outplace.analysis.guards import GRAD_OFF, bind_names, not_requiring_grad, predicate_returns
-from outplace.analysis.effects import BUFFER_CLASSES, LEGACY_CONSTRUCTORS, PARAMETER_CLASSES, SELF, TorchEffects, \
-    inplace_arg
+from outplace.analysis.effects import BUFFER_CLASSES, LEGACY_CONSTRUCTORS, PARAMETER_CLASSES, SELF, \
+    SPARSE_CONSTRUCTORS, TorchEffects, inplace_arg
 from outplace.analysis.flow import CONST_KEYS, CONSUMING_BUILTINS, COMPUTING_BUILTINS, CONTAINER_BUILTINS, \
     BUILTIN_NAMES, ELEMENT_BUILTINS, PARAMETER_ITERATORS, ScopeFlow
 from outplace.analysis.imports import ImportMap, dotted
 from outplace.analysis.modules import SKIP, UNKNOWN_MODULE, ModuleBuilder, ModuleInfo
 from outplace.analysis.model import MAYBE, NO, UNKNOWN, YES, Key, Obj, State, outside
 from outplace.analysis.model import Event, obj_join as _obj_join, state_join, tri_or as _tri_or
+from outplace.analysis.opaque import opaque_reason
 from outplace.analysis.scopes import ScopeIndex, walk
 from outplace.analysis.summaries import Summary, apply_summary, summarize
 from outplace.optable import OpTable
@@ -98,6 +99,7 @@ class FileContext:
         self._self_call_index: dict[int, dict[str, list[ast.Call]]] = {}
         self._overrides: dict[int, set[str]] | None = None
         self._classes_all: list[ast.ClassDef] | None = None
+        self._opaque: tuple[str | None] | None = None
         self._subclass_index: dict[int, list[ast.ClassDef]] | None = None
         self._configurable: dict[int, bool] = {}
         self._stable: dict[int, set[str]] = {}
@@ -177,6 +179,15 @@ class FileContext:
             text = self._text() if callable(self._text) else self._text
             self._rebinding = scan_rebinding(self.tree, text)
         return self._rebinding
+
+    @property
+    def opaque(self) -> str | None:
+        """Why no rewrite in this file is provably unobservable, if its code breaks a premise of the
+        analysis for every function at once (opaque.py: frames, patched torch, Tensor subclasses...)."""
+        if self._opaque is None:
+            text = self._text() if callable(self._text) else self._text
+            self._opaque = (opaque_reason(self.tree, text, self.imports),)
+        return self._opaque[0]
 
     def dispatched_elsewhere(self, cls: ast.ClassDef, attr: str) -> bool:
         """May `self.<attr>(...)` in `cls` run something else than `cls`'s own `<attr>`: it is
@@ -991,6 +1002,10 @@ class FileContext:
             eff = self.effects.functional(name, inplace, _may_return_input(self.ops, name, node), pattern)
             if eff is not None:
                 return flow.apply(node, eff, inputs, how="inplace_arg" if inplace else "function")
+        elif len(parts) == 2 and name in SPARSE_CONSTRUCTORS:
+            # A sparse tensor on its arguments' memory: what writes one, writes the other.
+            every = frozenset().union(*inputs.values()) if inputs else frozenset()
+            return flow._opaque(node, every, f"the sparse tensor `torch.{name}` builds")
         elif len(parts) == 2:
             tensor_args = [i for i, v in inputs.items() if i not in (0, "out") and flow.tensor_keys(v)]
             pattern = self.effects.call_pattern("torch", name, node, tensor_args)

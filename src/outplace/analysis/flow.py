@@ -932,6 +932,9 @@ class ScopeFlow:
             if tensors:
                 out |= self.tensor_method(node, func.attr, tensors, inputs)
             rest = recv - tensors
+            if func.attr in CONTAINER_STORE_METHODS:
+                # `q.put(h)` where `q` may be a tensor (`Tensor.put`) or not (a `queue.Queue`): it may keep `h`.
+                rest |= frozenset(k for k in tensors if (o := self.obj(k)) is not None and o.tensor != YES)
             if rest and func.attr in CONTAINER_STORE_METHODS:
                 # `outs.append(h)`: a store into a container (it keeps a reference), not a computation.
                 stored: frozenset = frozenset()

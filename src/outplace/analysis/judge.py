@@ -113,6 +113,8 @@ def judge(flow: ScopeFlow, live: Liveness, record: WriteRecord, step: tuple[int,
     if flow.approximate:
         reasons.append("outplace stopped following this function's loops before its facts settled: it cannot "
                        "prove a rewrite unobservable here")
+    if flow.ctx.opaque is not None:
+        reasons.append(flow.ctx.opaque)
     if flow.dynamic:
         reasons.append("the scope reads its variables by name (`locals()`, `vars()`, `eval`, `exec`): any of "
                        "them may refer to the tensor")
