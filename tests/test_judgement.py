@@ -503,7 +503,7 @@ CASES = {
             q = k = torch.sigmoid(x)
             q *= 2  # <-
             return q, k
-        """, ("breaks", "unsafe"), "`k` refers to the same tensor"),
+        """, ("breaks", "none"), "`k` holds this very tensor"),
     "the alias is dead after the write: safe": ("""
         def f(x):
             q = k = torch.sigmoid(x)
@@ -601,7 +601,7 @@ CASES = {
             out = [h]
             h *= 2  # <-
             return out
-        """, ("breaks", "unsafe"), "`out` refers to the same tensor"),
+        """, ("breaks", "none"), "`out` holds this very tensor"),
     "a new tensor each iteration (recency): last iteration's list entry is another tensor": ("""
         def f(x):
             outs = []
@@ -928,7 +928,7 @@ CASES = {
                 s = r.sin()
                 r.mul_(2)  # <-
                 return g * 1.0, r * 1.0, s
-        """, ("breaks", "unsafe"), None),
+        """, ("breaks", "none"), "`g` holds this very tensor"),
     "interprocedural review: an `nn.ModuleList` appended to after it is built may hold what was appended (`nn.Identity()`)": ("""
         import torch
         import torch.nn as nn
@@ -2045,6 +2045,13 @@ CASES = {
             h.mul_(2)  # <-
             return h
         """, ("breaks", "unsafe"), "Tensor subclass"),
+    "adversarial review: a returned tuple that holds the tensor: no fix at all (certainly wrong)": ("""
+        def f(x, y):
+            h = torch.sigmoid(x)
+            out = (h, h.sum())
+            h.mul_(2)  # <-
+            return out
+        """, ("breaks", "none"), "`out` holds this very tensor"),
     "a chain that reads what it wrote": ("""
         def f(inp, w):
             x = F.linear(inp, w)

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from outplace.analysis.flow import ScopeFlow, WriteRecord
 from outplace.analysis.imports import dotted
 from outplace.analysis.liveness import Liveness
-from outplace.analysis.model import INTEGRAL_DTYPES, LOCAL_ORIGINS, MAYBE, NO, UNKNOWN, YES, Obj, tri_or
+from outplace.analysis.model import INTEGRAL_DTYPES, LOCAL_ORIGINS, MAYBE, NO, UNKNOWN, YES, Key, Obj, tri_or
 
 BREAKS, INPLACE, NOGRAD = "breaks", "inplace", "nograd"
 HAZARD_RANK = {BREAKS: 3, INPLACE: 2, NOGRAD: 1, None: 0}
@@ -188,9 +188,35 @@ def judge(flow: ScopeFlow, live: Liveness, record: WriteRecord, step: tuple[int,
         if views and len(views) == len(objs) and bases:
             certain = (f"the write goes through a view into `{bases[0]}`, which is read afterwards: out of place, "
                        f"`{bases[0]}` would keep its old values; write into `{bases[0]}` itself instead")
+    if certain is None and name is not None and len(keys) == 1:
+        holder = _certain_holder(st, next(iter(keys)), sorted(aliases & live_after - {name}))
+        if holder is not None:
+            certain = (f"`{holder}` holds this very tensor and is used afterwards: out of place it would keep the "
+                       "old value")
     rebindable = not (isinstance(target, ast.Attribute) and any(o.origin == "nn_parameter" for o in objs))
     saved_lines = frozenset(e.line for r in shared for e in st.saved.get(r, ()))
     return Judgement(info, spelling, hazard, why, tuple(dict.fromkeys(reasons)), certain, rebindable, saved_lines)
+
+
+def _certain_holder(st, key: Key, names: list[str]) -> str | None:
+    """The first of `names` that holds the written object itself on every path: bound to it alone,
+    or to one tuple or list with it alone at a position (`out = (h, h.sum())`). Only an object that
+    is one tensor at run time counts: a parameter, or the latest tensor made at a site with memory
+    of its own (not a view, whose site may stand for several: `a, b = h.chunk(2)`)."""
+    o = st.objs.get(key)
+    if o is None or o.storage != {key} or o.multi_view or o.may_share or \
+            not (key[0] == "parameter" or (key[0] == "site" and key[-1] == "new")):
+        return None
+    alone = frozenset({key})
+    for n in names:
+        held = st.env.get(n)
+        if held == alone:
+            return n
+        if held is not None and len(held) == 1:
+            o = st.objs.get(next(iter(held)))
+            if o is not None and o.origin == "container" and o.elems and any(e == alone for e in o.elems):
+                return n
+    return None
 
 
 # Reads that see which tensor a name holds (its identity, its autograd node, hooks registered on
