@@ -2052,6 +2052,56 @@ CASES = {
             h.mul_(2)  # <-
             return out
         """, ("breaks", "none"), "`out` holds this very tensor"),
+    "adversarial review: `mask.sum()` is an integer count (an index of no dimension: a view), not a mask": ("""
+        def f(x, y):
+            h = x * 3.0
+            i = (y > 0.25).sum()
+            row = h[i]
+            row.mul_(2)  # <-
+            return h
+        """, (None, "unsafe"), "`h` refers to the same tensor"),
+    "adversarial review: a row picked from a parameter by a tensor index may be a view of it": ("""
+        def scale_row(h, i, w):
+            row = h[i]
+            z = row * w
+            row.mul_(0.5)  # <-
+            return z
+
+        def f(x, y):
+            return scale_row(x * 3.0, y[0], x)
+        """, ("breaks", "unsafe"), "may share memory with"),
+    "adversarial review: a file that replaces builtins gets no safe fix": ("""
+        import builtins
+        KEPT = []
+
+        def _keep(v):
+            KEPT.append(v)
+            return 0
+
+        builtins.len = _keep
+
+        def f(x, y):
+            h = torch.sigmoid(x)
+            len(h)
+            h.mul_(2)  # <-
+            return h
+        """, ("breaks", "unsafe"), "replaces Python builtins"),
+    "adversarial review: an instance of the file's class called as a function keeps its `*args`": ("""
+        class Recorder:
+            def __init__(self):
+                self.items = []
+
+            def __call__(self, *args):
+                self.items.extend(args)
+
+        record = Recorder()
+
+        def f(x, y):
+            h = torch.sigmoid(x)
+            record(h)
+            h.mul_(2)  # <-
+            return h
+        """, ("breaks", "unsafe"), "kept by"),
     "a chain that reads what it wrote": ("""
         def f(inp, w):
             x = F.linear(inp, w)

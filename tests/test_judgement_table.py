@@ -119,8 +119,9 @@ ROWS = [
       for test in ("if torch.is_grad_enabled():", "if not torch.is_grad_enabled() or x.is_cuda:",
                    "if not torch.is_grad_enabled():\n    pass\nelse:",
                    "if torch.is_grad_enabled() and x.is_cuda:\n    pass\nelse:")],
-    ("function", "y = F.dropout(x, 0.5, training=True)\ny.relu_()", "safe", "safe",
-     "dropout's output is saved by nothing (it saves its mask): writing it is harmless (`inplace`)"),
+    ("function", "y = F.dropout(x, 0.5, training=True)\ny.relu_()", "unsafe", "unsafe",
+     "dropout's output is saved by nothing (it saves its mask): writing it is harmless (`inplace`); but "
+     "called with positional arguments it may be `x` itself (a parameter): the fix is unsafe"),
     ("function", "y = torch.sigmoid(x) * 0.5\ns = y * w\ny += 1", "safe", "safe",
      "times a float scalar, `y` stays floating: an int scalar cannot promote it"),
     ("function", "y = torch.ones(3, requires_grad=True)\ns = y * w\ny.mul_(2)", "unsafe", "unsafe",

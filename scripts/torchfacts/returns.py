@@ -318,6 +318,20 @@ def float_only_methods(methods_cls: dict[str, str]) -> list[str]:
     return out
 
 
+def bool_to_int_methods(methods_cls: dict[str, str]) -> list[str]:
+    """Out-of-place methods whose every successful call on a bool input returned an integer tensor
+    (`sum`, `prod`, `cumsum`: a count, not a bool): the dtype "same as the input" would be wrong."""
+    out = []
+    for name in sorted(n for n, c in methods_cls.items() if c in ("fresh", "alias")):
+        fn = inspect.getattr_static(torch.Tensor, name)
+        if name.endswith("_") or isinstance(fn, (property, types.GetSetDescriptorType)):
+            continue
+        results = _result_dtypes(name, (torch.bool,))
+        if results and all(not d.is_floating_point and not d.is_complex and d != torch.bool for d in results):
+            out.append(name)
+    return out
+
+
 def _result_dtypes(name: str, dtypes: tuple) -> list:
     """The dtypes of the tensors the method returned on inputs of `dtypes` (failed calls left out)."""
     results = []

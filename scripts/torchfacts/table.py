@@ -16,7 +16,8 @@ from . import calls, probe, saved_when
 from .common import DEFAULT_OUTPUT, load_op_db, note, rendered_notes
 from .inplace import (build_functional, build_functions, build_methods, build_modules_inplace,
                       opinfo_value_check, verify_equivalents, verify_random)
-from .returns import apply_measured_aliasing, build_tensor_methods, build_torch_functions, float_only_methods
+from .returns import apply_measured_aliasing, bool_to_int_methods, build_tensor_methods, build_torch_functions, \
+    float_only_methods
 from .aliasing import build_input_aliasing
 from .grad import build_no_grad_output
 from .overlap import build_overlapping_results
@@ -84,6 +85,7 @@ def generate() -> tuple[dict, dict]:
         "tensor_methods": group(methods_cls, ("fresh", "alias", "nontensor")),
         "torch_functions": group(torch_cls, ("fresh", "alias", "nontensor", "factory")),
         "float_only": float_only_methods(methods_cls),
+        "bool_to_int": bool_to_int_methods(methods_cls),
         "saves_output": saves,
         "output_not_saved": not_saved,
         "saves_inputs": saves_inputs,

@@ -18,7 +18,10 @@ mirrors a key of the JSON:
   four sets are disjoint: a factory (`zeros`, `rand_like`...) also returns a fresh tensor but is
   only listed under "factory".  A name in no set is unknown.
 - `float_only`: out-of-place method names whose result is floating even for integer input
-  (measured without keyword arguments: `div(..., rounding_mode=...)` stays integral).
+  (measured without keyword arguments: `div(..., rounding_mode=...)` stays integral), or that
+  raise on integer and bool input and return floating results on float input (`softmax`, `mean`).
+- `bool_to_int`: out-of-place method names whose result is an integer tensor for bool input (`sum`,
+  `cumsum`, `prod`: a count); their result has the dtype of the input otherwise.
 - `saves_output`: `{"methods", "torch", "functional", "modules"}` -> names (Tensor methods,
   `torch.*` functions, `torch.nn.functional` functions, `torch.nn` module classes) measured to have
   autograd save a tensor they return (`exp`, `sigmoid`, `softmax`, `F.relu`, `nn.Tanh`...): an
@@ -169,6 +172,7 @@ class OpTable:
     tensor_methods: Mapping[str, frozenset[str]]
     torch_functions: Mapping[str, frozenset[str]]
     float_only: frozenset[str]
+    bool_to_int: frozenset[str]
     saves_output: Mapping[str, frozenset[str]]
     output_not_saved: Mapping[str, frozenset[str]]
     saves_inputs: Mapping[str, Mapping[str, Mapping[str, frozenset[str]]]]
@@ -334,6 +338,7 @@ def parse_optable(data: dict[str, Any]) -> OpTable:
         tensor_methods=_frozen_sets(data["tensor_methods"]),
         torch_functions=_frozen_sets(data["torch_functions"]),
         float_only=frozenset(data["float_only"]),
+        bool_to_int=frozenset(data["bool_to_int"]),
         saves_output=_frozen_sets(data["saves_output"]),
         output_not_saved=_frozen_sets(data["output_not_saved"]),
         saves_inputs=MappingProxyType({cat: MappingProxyType({name: _frozen_sets(row) for name, row in rows.items()})

@@ -60,6 +60,7 @@ class Effect:
     # None: unknown. A call dropping all of them at once (`x.max(1)[1]`) leaves a node nothing reaches.
     grad_positions: frozenset[int] | None = None
     overlaps: bool = False  # the result may have elements sharing one memory location (`expand`)
+    bool_to_int: bool = False  # a bool input gives an integer result (`sum`, `cumsum`: optable.bool_to_int)
 
 
 # Functions that return a view of their operand only when given one tensor (`einsum("ij->ji", x)`);
@@ -267,6 +268,7 @@ class TorchEffects:
                ) -> Effect:
         saves, maybe = self._saved(category, name, pattern)
         return Effect("fresh", label, saves=saves, saves_maybe=maybe, grad=not no_grad, dtype=dtype,
+                      bool_to_int=name in self.ops.bool_to_int,
                       **self._saved_when(category, name, pattern), **self._outputs(category, name, pattern))
 
     def _inplace(self, category: str, name: str, label: str, written: str | int, pattern: str) -> Effect:

@@ -1085,6 +1085,8 @@ class ScopeFlow:
             like = src or tensor_inputs.get(0, frozenset())
             dtype = eff.dtype if eff.dtype not in (None, "same") else (
                 (self.facts(like) or Obj()).dtype if eff.dtype == "same" else self._inputs_dtype(tensor_inputs))
+            if eff.bool_to_int and dtype in ("bool", "unknown", None):
+                dtype = "int" if dtype == "bool" else "unknown"  # (`mask.sum()` counts)
             result = self.new(at, Obj(YES, "fresh", dtype, label=f"{eff.label} result"),
                               grad=grad if eff.grad else NO)
         if eff.saves_output and grad != NO and eff.writes is None and eff.result in ("fresh", "view", "same"):
@@ -1540,7 +1542,8 @@ class ScopeFlow:
     # ---- escapes and grad mode ----------------------------------------------------------------------
     def _escape(self, keys: frozenset, where: str) -> None:
         reach = self.reach(keys)
-        if any(element_read(k, self.obj(k)) for k in keys):
+        if any(element_read(k, o := self.obj(k)) or (k[0] == "parameter" and o is not None and o.tensor == NO
+                                                     and o.origin != "self") for k in keys):
             reach |= {ELEMENTS}  # (an element of a parameter has no memory the analysis follows: summaries.py)
         if reach:
             self.st.add_event("escaped", reach, Event(where, self._line))

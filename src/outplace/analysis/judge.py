@@ -99,6 +99,14 @@ def judge(flow: ScopeFlow, live: Liveness, record: WriteRecord, step: tuple[int,
         if o.origin not in LOCAL_ORIGINS:
             reasons.append(_nonlocal_reason(o, shown))
             break
+    else:
+        # A local that may share memory with what outlives the scope (`row = h[i]`, an integer index
+        # of no dimension: a view of the parameter `h`).
+        other = next((o for k, o in st.objs.items() if o.origin not in LOCAL_ORIGINS and o.tensor != NO
+                      and k in shared - roots and o.storage & (shared - roots)), None)
+        if other is not None:
+            reasons.append(f"{_q(shown)} may share memory with {other.label or 'a tensor from outside'}, which "
+                           "outlives this scope: out of place that one would keep the old values")
     if target is not None and not isinstance(target, ast.Name):
         if isinstance(target, ast.Attribute) and spelling is not None:
             if not any(o.origin not in LOCAL_ORIGINS for o in objs):

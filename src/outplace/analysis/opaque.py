@@ -11,7 +11,9 @@ function of its file at once (adversarial review, eval12):
 - it defines a Tensor subclass, or `__torch_function__`: methods may do anything;
 - it installs hooks that see every tensor autograd saves or every call (`saved_tensors_hooks`,
   `save_on_cpu`, `sys.setprofile`/`settrace`, `sys.monitoring`): they may keep the tensor;
-- it reaches its own globals by name (`sys.modules[__name__]`, `import_module(__name__)`).
+- it reaches its own globals by name (`sys.modules[__name__]`, `import_module(__name__)`);
+- it replaces Python builtins (`builtins.len = ...`) or answers `isinstance` itself
+  (`__instancecheck__`): a builtin call may keep its argument.
 
 `opaque_reason` names the first such premise the file breaks (None: none); every fix in the file is
 then unsafe with that reason. The text is searched first: most files spell none of these words.
@@ -27,6 +29,8 @@ from outplace.analysis.imports import ImportMap
 _FRAMES = re.compile(r"_getframe|currentframe|inspect\.stack|getouterframes|\bf_back\b|\bf_locals\b")
 _HOOKS = re.compile(r"saved_tensors_hooks|save_on_cpu|setprofile|settrace|sys\.monitoring")
 _SELF_MODULE = re.compile(r"sys\.modules\s*\[\s*__name__\s*\]|import_module\s*\(\s*__name__")
+_BUILTINS_PATCHED = re.compile(r"^[ \t]*(builtins|__builtins__)\s*(\.\w+|\[[^\]]*\])\s*=(?!=)|"
+                               r"setattr\(\s*(builtins|__builtins__)\b", re.M)
 _TORCH_SUBCLASS_BASES = frozenset({"torch.Tensor", "torch.nn.Parameter", "torch.nn.parameter.Parameter"})
 
 
@@ -43,6 +47,10 @@ def opaque_reason(tree: ast.Module, text: str | None, imports: ImportMap) -> str
         return "this file reaches its own globals by name (`sys.modules[__name__]`): what they hold may change"
     if "__torch_function__" in text or "__torch_dispatch__" in text:
         return "this file overrides how torch runs its functions (`__torch_function__`)"
+    if _BUILTINS_PATCHED.search(text):
+        return "this file replaces Python builtins (`builtins.len = ...`): a builtin call may keep the tensor"
+    if "__instancecheck__" in text or "__subclasscheck__" in text:
+        return "this file defines `__instancecheck__`/`__subclasscheck__`: `isinstance` may keep the tensor"
     aliases = [re.escape(n) for n, q in imports.names.items() if q == "torch" or q.startswith("torch.")]
     patched = aliases and re.search(rf"^[ \t]*({'|'.join(aliases)})(\.\w+)+[ \t]*(=[^=]|[-+*/@|&]=)|"
                                     rf"(setattr|delattr)\(\s*({'|'.join(aliases)})\b", text, re.M)
