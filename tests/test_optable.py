@@ -538,3 +538,15 @@ def test_sparse_constructors_keep_their_values_memory() -> None:
     assert torch.sparse_coo_tensor(torch.tensor([[0, 1]]), v, (2,))._values().data_ptr() == v.data_ptr()
     c = torch.sparse_csr_tensor(torch.tensor([0, 1, 2]), torch.tensor([0, 1]), v, (2, 2))
     assert c.values().data_ptr() == v.data_ptr()
+
+
+def test_bool_to_int_is_what_torch_returns(table: OpTable) -> None:
+    """`mask.sum()` is an integer count (optable.bool_to_int); `mask.clone()` stays a bool tensor."""
+    torch = pytest.importorskip("torch")
+    mask = torch.tensor([True, False, True])
+    for name in ("sum", "cumsum", "prod", "nansum"):
+        assert name in table.bool_to_int
+        args = (0,) if name == "cumsum" else ()
+        out = getattr(mask, name)(*args)
+        assert not out.is_floating_point() and out.dtype != torch.bool, (name, out.dtype)
+    assert "clone" not in table.bool_to_int and mask.clone().dtype == torch.bool
