@@ -257,6 +257,25 @@ _ZERO_TRIP = """
             return y
     """
 
+# A vocoder's output stack run by a loop (`for f in self.layers: x = f(x)`): the ReLU's input is the
+# output of the module before it in the list.
+_CHAIN_LOOP = """
+    class Head(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.layers = nn.ModuleList([
+                FIRST,
+                nn.ReLU(inplace=True),  # <-
+                nn.Conv1d(4, 4, 1),
+            ])
+
+        def forward(self, x):
+            x = x * 2
+            for f in self.layers:
+                x = f(x)
+            return x
+    """
+
 
 def _configured(built: str, store: str = "") -> str:
     return _CONFIGURED.replace("BUILT", built).replace("    STORE\n", textwrap.indent(store, "        "))
@@ -2102,6 +2121,17 @@ CASES = {
             h.mul_(2)  # <-
             return h
         """, ("breaks", "unsafe"), "kept by"),
+    "a loop over modules written out in order runs them as a chain: each ReLU gets a conv's output": (
+        _CHAIN_LOOP.replace("FIRST", "nn.Conv1d(4, 4, 1)"), ("inplace", "safe"), "nothing saved it"),
+    "... so a ReLU after a Sigmoid is written after the Sigmoid saved its output": (
+        _CHAIN_LOOP.replace("FIRST", "nn.Sigmoid()"), ("breaks", "safe"), "Sigmoid"),
+    "... and by index (`for i in range(len(self.layers))`)": (
+        _CHAIN_LOOP.replace("FIRST", "nn.Sigmoid()").replace(
+            "for f in self.layers:\n                x = f(x)", "for i in range(len(self.layers)):\n"
+            "                x = self.layers[i](x)"), ("breaks", "safe"), "Sigmoid"),
+    "a module list the file appends to is no chain: any member may come after any": (
+        _CHAIN_LOOP.replace("FIRST", "nn.Conv1d(4, 4, 1)") + "\n    def grow(g):\n        g.layers.append(nn.Sigmoid())\n",
+        ("breaks", "unsafe"), "was saved by"),
     "a chain that reads what it wrote": ("""
         def f(inp, w):
             x = F.linear(inp, w)

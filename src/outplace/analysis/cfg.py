@@ -7,6 +7,7 @@ blocks that may run next. A step is one thing the dataflow passes interpret:
     ("test", expr)     the test of an `if`/`while`/`assert`-like branch, or a match subject
     ("iter", for)      a `for` loop's iterable, evaluated once before the loop
     ("target", for)    binding a `for` loop's target to the next element (at the loop head)
+    ("chain", for)     a whole `for` loop that runs a known list of modules in order (`x = m(x)`)
     ("with", item)     entering a `with` item: its context expression and `as` target
     ("handler", h)     entering an `except` handler: binding its name
     ("case", c)        a `match` case: its pattern's bindings and its guard
@@ -56,11 +57,15 @@ class _Context:
 class CFG:
     """`blocks[entry]` starts the scope; `blocks[exit]` is the single way out (return, raise, end)."""
 
-    def __init__(self, scope: ast.AST, nonempty: Callable[[ast.expr], bool] | None = None) -> None:
+    def __init__(self, scope: ast.AST, nonempty: Callable[[ast.expr], bool] | None = None,
+                 chain: Callable[[ast.For], bool] | None = None) -> None:
         """`nonempty`: tells a `for` loop's iterable that certainly has an element (iterables.py):
-        that loop has no path around its body on the way in."""
+        that loop has no path around its body on the way in. `chain`: tells a loop that runs a
+        known list of modules in order, one after the other (`for m in self.layers: x = m(x)`):
+        it is one step, ("chain", loop), as calling an `nn.Sequential` of them would be."""
         self.scope = scope
         self._nonempty = nonempty
+        self._chain = chain
         self.blocks: list[Block] = []
         # (from block, to block) -> (test, truth): the edge is taken when `test` is `truth`
         self.conditions: dict[tuple[int, int], tuple[ast.expr, bool]] = {}
@@ -181,6 +186,8 @@ class CFG:
             after = self._join(end_then, cur)
             self.conditions[(cur, after)] = (s.test, False)
             return after
+        if isinstance(s, ast.For) and self._chain is not None and self._chain(s):
+            return self._step(cur, "chain", s, ctx)
         if isinstance(s, _LOOPS):
             return self._loop(s, cur, ctx)
         if isinstance(s, (ast.With, ast.AsyncWith)):

@@ -21,7 +21,8 @@ from outplace.analysis.guards import GRAD_OFF
 from outplace.analysis.effects import ALL, BINOP_METHODS, LEGACY_CONSTRUCTORS, PARAMETER_CLASSES, PARAMS, SELF, \
     STORAGE_SHARING, Effect
 from outplace.analysis.imports import dotted
-from outplace.analysis.iterables import certainly_nonempty
+from outplace.analysis.iterables import certainly_nonempty, chain_loop
+from outplace.analysis.modules import ModuleInfo
 from outplace.analysis.model import (ELEMENTS, INTEGRAL_DTYPES, element_read, LOCAL_ORIGINS, old_site, MAYBE, NO, UNKNOWN, YES, Event, Key, Obj, State, obj_join, outside,
                                      forget_unreachable_saves, retire, site, state_equal, state_join, tri_or,
                                      with_storage)
@@ -128,7 +129,8 @@ class ScopeFlow:
         self.index = ctx.index
         self.index.ensure_indexed(scope)
         self.info = self.index.scopes[scope]
-        self.cfg = CFG(scope, nonempty=lambda iterable: certainly_nonempty(iterable, ctx, scope))
+        self.cfg = CFG(scope, nonempty=lambda iterable: certainly_nonempty(iterable, ctx, scope),
+                       chain=lambda loop: chain_loop(loop, ctx, scope))
         self.locals = {n for n in self.info.bindings if n not in self.info.declared_global}
         self.captured = _captured_names(self.info.nested, self.locals)
         self.dynamic = any(name in self.info.loads and name not in self.locals for name in DYNAMIC_BUILTINS) or (
@@ -139,8 +141,10 @@ class ScopeFlow:
         self.values: dict[int, tuple[frozenset, dict]] = {}  # id(expr) -> (objects, the object table then)
         self.writes: dict[int, list[WriteRecord]] = {}
         self.step_of: dict[int, tuple[int, int]] = {}  # id(step node) -> (block, index)
-        for b, i, (_, node) in self.cfg.steps():
+        for b, i, (kind, node) in self.cfg.steps():
             self.step_of.setdefault(id(node), (b, i))
+            if kind == "chain":  # (the loop's one statement runs in that step)
+                self.step_of.setdefault(id(node.body[0]), (b, i))  # type: ignore[attr-defined]
         self.recording = True  # values and writes are recorded on every run of a block; the last run wins
         self._pass = 0
         self._made = 0  # tensors made in the current block run (`new`)
@@ -330,6 +334,8 @@ class ScopeFlow:
         elif kind == "target":
             elem = self._elements(node, self.st.env.get(_iter_name(node), frozenset()), node.iter)  # type: ignore[attr-defined]
             self._bind(node.target, elem, node)  # type: ignore[attr-defined]
+        elif kind == "chain":
+            self._chain(node)  # type: ignore[arg-type]
         elif kind == "with":
             value = self.eval(node.context_expr)  # type: ignore[attr-defined]
             if node.optional_vars is not None:  # type: ignore[attr-defined]
@@ -1349,6 +1355,31 @@ class ScopeFlow:
             # through them are seen by the original, and by whatever saved it).
             self._detached.add(key)
         return frozenset({key})
+
+    def _chain(self, loop: ast.For) -> None:
+        """`for m in self.layers: y = m(y)` over modules written out in order (iterables.chain_loop):
+        `y` goes through each of them, as through an `nn.Sequential` of them; `m` is left bound
+        to one of them."""
+        stmt = loop.body[0]
+        call = stmt.value  # type: ignore[attr-defined]
+        container = loop.iter if isinstance(call.func, ast.Name) else call.func.value  # type: ignore[attr-defined]
+        modules = self.eval(container)
+        if isinstance(loop.iter, ast.Call):
+            self.eval(loop.iter)
+        y = self.eval(call.args[0])
+        out: frozenset = frozenset()
+        for k in modules:
+            o = self.obj(k)
+            info = o.module if o is not None else None
+            if isinstance(info, ModuleInfo) and info.kind in ("container", "sequential") and info.parts:
+                chain = ModuleInfo("sequential", parts=info.parts, node=info.node)
+                out |= self.ctx.module_call(self, call, chain, {0: y})
+            else:
+                out |= self.unknown_call(call, None, {0: y})
+        self.values[id(call)] = (out, self.st.objs)
+        self._bind(stmt.targets[0], out, stmt)  # type: ignore[attr-defined]
+        self._bind(loop.target, self._elements(loop, modules, container) if isinstance(call.func, ast.Name)
+                   else frozenset({CONST_KEYS["int"]}), loop)
 
     def _container(self, node: ast.AST, contents: frozenset, kind: str, elems: tuple | None = None,
                    sub: bool = False) -> frozenset:

@@ -78,27 +78,90 @@ def _range_length(args: list[ast.expr]) -> int:
 
 
 def _nonempty_attribute(expr: ast.Attribute, ctx, scope: ast.AST, depth: int) -> bool:
-    if not isinstance(scope, (ast.FunctionDef, ast.AsyncFunctionDef)):
-        return False
+    got = _stable_attribute(expr, ctx, scope)
+    return got is not None and _nonempty_value(got[0], got[2], got[1], depth)
+
+
+def _stable_attribute(expr: ast.expr, ctx, scope: ast.AST) -> tuple[ast.AST, ast.AST, object] | None:
+    """(value, assigning method, its file's context) when `expr` is `self.<attr>` in a method and the
+    class assigns the attribute exactly once, and nothing in the file changes, deletes or replaces
+    it (no subclass, no class-level value, no container change, no `setattr`, no `__getattr__`)."""
+    if not isinstance(expr, ast.Attribute) or not isinstance(expr.value, ast.Name) or \
+            not isinstance(scope, (ast.FunctionDef, ast.AsyncFunctionDef)):
+        return None
     cls = ctx.enclosing_class(scope)
     args = scope.args.posonlyargs + scope.args.args
     if cls is None or not args or args[0].arg != expr.value.id or expr.value.id in _rebound(scope, ctx):
-        return False
+        return None
     attr = expr.attr
     r = ctx.rebinding
     if r.attribute(attr) or attr in r.mutated or attr in r.module_attrs or r.any_module_attr or \
             ctx.method_of(cls, "__getattr__") is not None or ctx.method_of(cls, "__getattribute__") is not None:
-        return False
+        return None
     assigns, registered = ctx._class_facts(cls)
     sites = assigns.get(attr, [])
     if attr in registered or len(sites) != 1 or ctx._subclass_assigns(cls, attr) or \
             any(isinstance(s, (ast.Assign, ast.AnnAssign)) and attr in _targets(s) for s in cls.body):
-        return False
+        return None
     value, method = sites[0]
     owner = ctx.owner_of(method) if method is not None else ctx
-    if owner is None:
+    if owner is None or method is None:
+        return None
+    return value, method, owner
+
+
+def chain_loop(loop: ast.For, ctx, scope: ast.AST) -> bool:
+    """Is `loop` a chain of known modules, in order: `for m in self.layers: y = m(y)` or
+    `for i in range(len(self.layers)): y = self.layers[i](y)`, where `self.layers` is an
+    `nn.ModuleList`/`nn.Sequential` built once from a list of modules written out (no starred part,
+    nothing added or removed later)? Then the loop runs each of them once, in order: an
+    `nn.Sequential` of them (what each saves is what the next one is given)."""
+    if loop.orelse or len(loop.body) != 1 or not isinstance(loop.target, ast.Name):
         return False
-    return _nonempty_value(value, owner, method, depth)
+    stmt = loop.body[0]
+    if not (isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 and isinstance(stmt.targets[0], ast.Name)
+            and isinstance(stmt.value, ast.Call) and not stmt.value.keywords and len(stmt.value.args) == 1
+            and isinstance(stmt.value.args[0], ast.Name) and stmt.value.args[0].id == stmt.targets[0].id):
+        return False
+    y, var, func = stmt.targets[0].id, loop.target.id, stmt.value.func
+    if y == var:
+        return False
+    if isinstance(func, ast.Name) and func.id == var:
+        container = loop.iter  # `for m in self.layers: y = m(y)`
+    elif isinstance(func, ast.Subscript) and isinstance(func.slice, ast.Name) and func.slice.id == var and \
+            _range_of_len(loop.iter, func.value, ctx, scope):
+        container = func.value  # `for i in range(len(self.layers)): y = self.layers[i](y)`
+    else:
+        return False
+    got = _stable_attribute(container, ctx, scope)
+    return got is not None and _written_out(got[0], got[2])
+
+
+def _range_of_len(iterable: ast.expr, container: ast.expr, ctx, scope: ast.AST) -> bool:
+    """`range(len(C))` or `range(0, len(C))` with the builtins, C spelled as `container` is."""
+    if not (isinstance(iterable, ast.Call) and isinstance(iterable.func, ast.Name) and iterable.func.id == "range"
+            and not iterable.keywords and _builtin("range", ctx, scope) and _builtin("len", ctx, scope)):
+        return False
+    args = iterable.args
+    if len(args) == 2 and _int(args[0]) == 0:
+        args = args[1:]
+    return len(args) == 1 and isinstance(args[0], ast.Call) and isinstance(args[0].func, ast.Name) and \
+        args[0].func.id == "len" and len(args[0].args) == 1 and not args[0].keywords and \
+        ast.dump(args[0].args[0]) == ast.dump(container)
+
+
+def _written_out(value: ast.AST, ctx) -> bool:
+    """`nn.ModuleList([a, b, c])`, `nn.Sequential(a, b, c)`: every member spelled out, in order."""
+    if not isinstance(value, ast.Call) or value.keywords:
+        return False
+    cls = ctx.imports.qualname(value.func) or ""
+    if cls == "torch.nn.Sequential":
+        members = value.args
+    elif cls == "torch.nn.ModuleList" and len(value.args) == 1 and isinstance(value.args[0], (ast.List, ast.Tuple)):
+        members = value.args[0].elts
+    else:
+        return False
+    return bool(members) and not any(isinstance(m, ast.Starred) for m in members)
 
 
 def _nonempty_value(value: ast.AST, ctx, method: ast.AST | None, depth: int) -> bool:

@@ -50,6 +50,13 @@ def step_uses_defs(step: Step) -> tuple[set[str], set[str]]:
         _names(node.iter, uses, defs)  # type: ignore[attr-defined]
     elif kind == "target":
         _names(node.target, uses, defs)  # type: ignore[attr-defined]
+    elif kind == "chain":  # `for m in ITER: y = m(y)`: ITER and y read, m and y bound
+        _names(node.iter, uses, defs)  # type: ignore[attr-defined]
+        call = node.body[0].value  # type: ignore[attr-defined]
+        _names(call, uses, defs)
+        uses.discard(node.target.id)  # type: ignore[attr-defined]
+        _names(node.body[0].targets[0], uses, defs)  # type: ignore[attr-defined]
+        defs.add(node.target.id)  # type: ignore[attr-defined]
     elif kind == "with":
         _names(node.context_expr, uses, defs)  # type: ignore[attr-defined]
         if node.optional_vars is not None:  # type: ignore[attr-defined]
