@@ -257,6 +257,33 @@ def test_each_case_gets_a_fresh_interpreter_state(pool, tmp_path):
         assert same["differences"] == []
 
 
+def test_a_case_that_patches_torch_retires_its_worker(pool, tmp_path):
+    """A global module hook or a patched torch function the script leaves behind would run in the
+    next case of the same worker (an eval12 review's finding): the worker is replaced instead."""
+    patch = src(
+        """
+        import torch
+        seen = []
+        torch.nn.modules.module.register_module_forward_pre_hook(lambda m, i: seen.append(i))
+        """
+    )
+    plain = src(
+        """
+        import torch
+        y = torch.nn.Linear(2, 2)(torch.ones(1, 2))
+        """
+    )
+    answers = []
+    for i, text in enumerate((patch, plain)):
+        path = tmp_path / f"case{i}.py"
+        path.write_text(text)
+        answers.append(pool.map([Task({"op": "run", "path": str(path), "filename": str(path), "source": text,
+                                       "mode": "script", "device": "cpu", "oracle": False,
+                                       "record_path": pool.new_record_path(), "memory_mb": None, "seed": 0}, 60)])[0])
+    assert answers[0].get("retire") and any("global state" in n for n in answers[0]["notes"]), answers[0]
+    assert answers[1]["status"] == "ok" and not answers[1].get("retire"), answers[1]
+
+
 def test_cuda_skipped_cleanly_without_cuda(pool, tmp_path):
     if pool.info.get("cuda"):
         pytest.skip("CUDA is available: test_cuda_runs covers it")

@@ -90,6 +90,14 @@ def test_normalize_message():
     assert compare.normalize_message(text, "/tmp/x/bug.py") == (
         "object at 0x? in <script> is at version ?; expected version ? instead"
     )
+    # An in-place op and its twin refuse the same input under their own names: the same error.
+    assert compare.normalize_message("derivative for aten::floor_divide_ is not implemented") == \
+        compare.normalize_message("derivative for aten::floor_divide is not implemented")
+    assert compare.normalize_message("t_() expects a tensor with <= 2 dimensions") == \
+        compare.normalize_message("t() expects a tensor with <= 2 dimensions")
+    # ... but other names ending in `_` and other ops stay apart.
+    assert compare.normalize_message("name my_var_ is unset") == "name my_var_ is unset"
+    assert compare.normalize_message("aten::mul failed") != compare.normalize_message("aten::div failed")
 
 
 # --- the verdict table ----------------------------------------------------------------------------------

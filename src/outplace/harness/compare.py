@@ -79,6 +79,9 @@ def classify_inplace_error(message: str) -> str | None:
 
 _HEX = re.compile(r"0x[0-9a-fA-F]+")
 _VERSION = re.compile(r"is at version \d+; expected version \d+ instead")
+# An in-place op and its out-of-place twin refuse the same input with their own names
+# (`aten::floor_divide_` / `aten::floor_divide`, `t_()` / `t()`): the same failure.
+_INPLACE_NAME = re.compile(r"\b(aten::[A-Za-z]\w*?)_\b|\b([A-Za-z]\w*?)_(?=\(\))")
 
 
 def normalize_message(message: str, filename: str | None = None) -> str:
@@ -87,6 +90,7 @@ def normalize_message(message: str, filename: str | None = None) -> str:
     if filename:
         text = text.replace(filename, "<script>")
     text = _HEX.sub("0x?", text)
+    text = _INPLACE_NAME.sub(lambda m: m.group(1) or m.group(2), text)
     return _VERSION.sub("is at version ?; expected version ? instead", text)
 
 

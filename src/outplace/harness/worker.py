@@ -18,7 +18,9 @@ at most ``memory_mb`` (``RLIMIT_AS``, soft limit, lifted again after the case): 
 the outcome ``memory``. A run records at most ``record_mb`` of tensors (the rest are listed as
 ``skipped``, never compared). Afterwards the interpreter state the script could have changed (argv,
 path, cwd, environment, modules imported from outside the Python installation, default
-dtype/device, grad mode, std streams, signal handlers) is restored.
+dtype/device, grad mode, std streams, signal handlers) is restored; what it cannot restore, torch's
+own global state (a global module hook, `torch.sigmoid = ...`, a patched builtin, a function mode
+left on), retires the worker when the script changed it, so that no later case runs under it.
 
 A ``compare`` request maps the two record files (``torch.load(mmap=True)``) and compares them chunk
 by chunk (`tensordiff`) under the same memory cap, so it needs little memory of its own whatever the
@@ -262,6 +264,7 @@ class Worker:
             rec.uninstall()
             _release_memory_cap(limit)
             saved.restore()
+            leaked = saved.torch_changed()
 
         if rec.n_backward + rec.n_grad > 10_000:
             notes.append(f"{rec.n_backward} backward and {rec.n_grad} grad calls; only the first 10000 were recorded")
@@ -291,7 +294,9 @@ class Worker:
         if running:
             notes.append(f"the script left {len(running)} thread(s) running ({', '.join(running[:3])}); "
                          "the worker was replaced")
-        if killed or running:
+        if leaked:
+            notes.append(f"the script changed torch's global state and left it so ({leaked}); the worker was replaced")
+        if killed or running or leaked:
             answer["retire"] = True
         return answer
 
@@ -366,6 +371,15 @@ class _InterpreterState:
         self.streams = (sys.stdin, sys.stdout, sys.stderr)
         self.recursion = sys.getrecursionlimit()
         self.handlers = {s: signal.getsignal(s) for s in _SIGNALS}
+        self.torch_state = _torch_fingerprint(worker.torch)
+
+    def torch_changed(self) -> str | None:
+        """What of torch's (or the builtins') global state the script changed and left so (a global
+        module hook, `torch.sigmoid = ...`, `builtins.len = ...`, a function mode): the next case in
+        this worker would run with it. None: nothing."""
+        now = _torch_fingerprint(self.worker.torch)
+        changed = sorted(k for k in self.torch_state.keys() | now.keys() if self.torch_state.get(k) != now.get(k))
+        return ", ".join(changed[:3]) if changed else None
 
     def restore(self) -> None:
         with contextlib.suppress(Exception):
@@ -397,6 +411,25 @@ class _InterpreterState:
             with contextlib.suppress(OSError, ValueError, TypeError):
                 signal.signal(signum, handler if handler is not None else signal.SIG_DFL)
         self.worker._reset_torch()
+
+
+def _torch_fingerprint(torch: Any) -> dict[str, object]:
+    """Identities of what a script may patch or register globally: the attributes of `torch`,
+    `torch.Tensor`, `torch.nn`, `torch.nn.functional` and `builtins`, the global module hooks, the
+    torch function mode stack."""
+    out: dict[str, object] = {}
+    for label, ns in (("torch", vars(torch)), ("torch.Tensor", vars(torch.Tensor)), ("torch.nn", vars(torch.nn)),
+                      ("torch.nn.functional", vars(torch.nn.functional)), ("builtins", vars(builtins))):
+        for k, v in ns.items():
+            if not isinstance(v, types.ModuleType):  # (a submodule imported for the first time is no patch)
+                out[f"{label}.{k}"] = id(v)
+    module = sys.modules.get("torch.nn.modules.module")
+    for name in dir(module) if module is not None else ():
+        if name.startswith("_global_") and isinstance(hooks := getattr(module, name), dict):
+            out[f"torch.nn.modules.module.{name}"] = tuple(hooks)
+    with contextlib.suppress(Exception):
+        out["torch function modes"] = torch._C._len_torch_function_stack()
+    return out
 
 
 # Handlers a script (or a library it used, e.g. DataLoader's SIGCHLD) may install and leave behind.
