@@ -2132,6 +2132,24 @@ CASES = {
     "a module list the file appends to is no chain: any member may come after any": (
         _CHAIN_LOOP.replace("FIRST", "nn.Conv1d(4, 4, 1)") + "\n    def grow(g):\n        g.layers.append(nn.Sigmoid())\n",
         ("breaks", "unsafe"), "was saved by"),
+    "a helper's detached view (`t.cpu().detach().numpy()`) is outside the graph: its writes are deliberate": ("""
+        def to_numpy(t):
+            return t.cpu().detach().numpy()
+
+        def f(x, y):
+            std = to_numpy(x.sqrt())
+            std[std == 0] = 1  # <-
+            return std
+        """, None, None),
+    "... a helper's plain view is the saved tensor": ("""
+        def flat(t):
+            return t.view(-1)
+
+        def f(x, y):
+            std = flat(x.sqrt())
+            std[std == 0] = 1  # <-
+            return std
+        """, ("breaks", "safe"), "sqrt"),
     "a chain that reads what it wrote": ("""
         def f(inp, w):
             x = F.linear(inp, w)

@@ -182,6 +182,20 @@ def _ptrs(value: Any) -> set[int]:
     return {storage_ptr(t) for t in tensors_in(value) if t.numel()} - {0}
 
 
+def _overlaps(t: torch.Tensor) -> bool:
+    """Do two elements of `t` share a memory location? torch answers "too hard" for some strided
+    views (`unfold`'s windows, `diagonal`, `select`): then the elements' offsets are counted."""
+    if t.layout != torch.strided:
+        return False
+    quick = torch._debug_has_internal_overlap(t)
+    if quick != 2 or t.numel() <= 1:
+        return quick == 1
+    offsets = torch.zeros((), dtype=torch.long)
+    for size, stride in zip(t.shape, t.stride()):
+        offsets = offsets.unsqueeze(-1) + torch.arange(size) * stride
+    return offsets.unique().numel() < t.numel()
+
+
 def measure(case: Case) -> bool:
     """Run one case; record what it showed, saved tensors read from the autograd nodes it created
     and confirmed by the direct check.  False when the call raised or returned no tensor (nothing
@@ -239,7 +253,7 @@ def observe(case: Case, by_hooks: bool, sink: dict[tuple[str, str], list[Observa
         keeps_shape=(isinstance(res, torch.Tensor) and (tuple(res.shape), res.dtype) == before) if before else None,
         pattern=classify(*case.key, inputs, len(tensors_in(operands)) > len(primary), case.variant, case.ctor_flags),
         returned=returned_length(res),
-        overlaps=any(t.layout == torch.strided and torch._debug_has_internal_overlap(t) == 1 for t in returned),
+        overlaps=any(_overlaps(t) for t in returned),
         grad_positions=frozenset(i for i, part in enumerate(res) if any(t.requires_grad for t in tensors_in(part)))
         if isinstance(res, (tuple, list)) else frozenset(),
     )

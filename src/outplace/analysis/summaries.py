@@ -40,6 +40,7 @@ class ResultPart:
     fresh_grad: str = NO  # may the new tensor require grad whatever the arguments (module parameters)
     saved_maybe: bool = False  # only some of the new tensors it may be were saved
     kept: bool = False  # the new tensor is also kept by the function (`self.last = y; return y`)
+    detached: bool = False  # every view of a parameter it may be is `.detach()`ed (`t.detach().numpy()`)
 
 
 @dataclass(frozen=True)
@@ -176,6 +177,7 @@ def _part(keys: frozenset, st, param_storage: dict, depth: int = 0) -> ResultPar
     saved = None
     tensor = NO
     kept = False
+    detached = None  # (None: no view of a parameter seen yet)
     from outplace.analysis.flow import CONSTS
 
     for k in keys:
@@ -189,6 +191,7 @@ def _part(keys: frozenset, st, param_storage: dict, depth: int = 0) -> ResultPar
             params |= hit
             views = views or k not in param_storage
             multi = multi or o.multi_view
+            detached = (detached is not False) and o.origin == "data" and k not in param_storage
             if o.storage - set(param_storage):
                 unknown = True  # also shares something else
             continue
@@ -213,7 +216,7 @@ def _part(keys: frozenset, st, param_storage: dict, depth: int = 0) -> ResultPar
             continue
         unknown = True
     return ResultPart(frozenset(params), views, multi, fresh, saved, unknown, tensor, contents, fresh_grad,
-                      saved is not None and unsaved_fresh, kept)
+                      saved is not None and unsaved_fresh, kept, bool(detached))
 
 
 def _join_parts(parts) -> ResultPart:
@@ -228,7 +231,8 @@ def _join_parts(parts) -> ResultPart:
                          tri_or(out.fresh_grad, p.fresh_grad),
                          out.saved_maybe or p.saved_maybe or (bool(out.saved) != bool(p.saved)
                                                               and (out.fresh is not None and p.fresh is not None)),
-                         out.kept or p.kept)
+                         out.kept or p.kept,
+                         (out.detached or not out.params) and (p.detached or not p.params) and bool(out.params | p.params))
     return out
 
 
@@ -316,7 +320,9 @@ def _result(flow: ScopeFlow, node: ast.Call, part: ResultPart, args: dict, label
         for p in part.params:
             src |= flow.tensor_keys(args.get(p, frozenset()))
         if src:
-            if part.views or part.multi_view:
+            if part.detached:  # `to_numpy(t)`: a detached view, outside any graph (writes through it are deliberate)
+                out |= flow._view(marker, src, f"returned by {label}", keep_grad=False, origin="data")
+            elif part.views or part.multi_view:
                 out |= flow._view(marker, src, f"returned by {label}", keep_grad=True, multi=part.multi_view)
             else:
                 out |= src
