@@ -276,6 +276,23 @@ _CHAIN_LOOP = """
             return x
     """
 
+# fairseq's downsampled attention: `q` is the query itself unless it is projected, and the
+# projection saves the query (its input), not its output.
+_ARMS = """
+    class Attn(nn.Module):
+        def __init__(self, project):
+            super().__init__()
+            self.project = project
+            self.lin = nn.Linear(4, 4)
+
+        def forward(self, query, n: int):
+            q = query
+            if self.project:
+                q = self.lin(q)
+            q *= 0.5  # <-
+            return q
+    """
+
 
 def _configured(built: str, store: str = "") -> str:
     return _CONFIGURED.replace("BUILT", built).replace("    STORE\n", textwrap.indent(store, "        "))
@@ -2150,6 +2167,14 @@ CASES = {
             std[std == 0] = 1  # <-
             return std
         """, ("breaks", "safe"), "sqrt"),
+    "two arms of an `if`: `q` is the query on one, the query was saved on the other: no path breaks": (
+        _ARMS, ("inplace", "unsafe"), "nothing saved it"),
+    "... a save on the arm where `q` is still what was saved breaks": (
+        _ARMS.replace("q = query", "q = torch.sigmoid(query)"), ("breaks", "safe"), "sigmoid"),
+    "... an `if` a loop runs again is not split (another iteration takes the other arm)": (
+        _ARMS.replace("            q = query\n            if self.project:\n                q = self.lin(q)\n",
+                      "            q = query\n            for _ in range(n):\n                if self.project:\n"
+                      "                    q = self.lin(q)\n"), ("breaks", "unsafe"), "nn.Linear"),
     "a chain that reads what it wrote": ("""
         def f(inp, w):
             x = F.linear(inp, w)

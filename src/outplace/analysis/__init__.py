@@ -225,6 +225,7 @@ class Analysis:
             matching = [r for r in records if r.target is target]
             records = matching if exact else (matching or records)
         result = None
+        judged_by = flow
         if records:
             result = self._judge_all(flow, records, site)
             if result.hazard == INPLACE and isinstance(flow.scope, (ast.FunctionDef, ast.AsyncFunctionDef)) and \
@@ -239,10 +240,53 @@ class Analysis:
                         again = matching if exact else (matching or again)
                     if again:
                         result = self._judge_all(precise, again, site)
+                        judged_by = precise
+        if result is not None and result.hazard == BREAKS:
+            result = self._split(judged_by, site, target, exact, result)
         if result is not None and self.facts is not None:
             result = self._observed(site, result)
         self._judged[key] = result
         return result
+
+    def _split(self, flow: ScopeFlow, site: ast.AST, target: ast.AST | None, exact: bool,
+               judged: Judgement) -> Judgement:
+        """`breaks` where two paths joined may be no path's truth: `q = query; if project: q = lin(q)`
+        then `q *= s` meets "`q` may be `query`" (one arm) and "`query` was saved by `lin`" (the
+        other). For each of the nearest `if`s before the write that no loop of the scope runs
+        again, the flow is run twice, on the paths of each arm (every path takes one arm, or
+        never reaches the test); where the write `breaks` on neither, it breaks on no path: it is
+        judged by the worse of the two. The fix's safety stays the joined flow's."""
+        scope = flow.scope
+        line = getattr(site, "lineno", 0)
+        loops = (ast.For, ast.AsyncFor, ast.While)
+        tests = []
+        for node in walk(scope):
+            if isinstance(node, ast.If) and node.lineno < line and self.ctx.scope_node(node) is scope and \
+                    not any(isinstance(a, loops) for a in self._ancestors(node, scope)):
+                tests.append(node)
+        for node in sorted(tests, key=lambda n: -n.lineno)[:MAX_SPLITS]:
+            arms = []
+            for truth in (True, False):
+                split = ScopeFlow(self.ctx, scope, call_sites=flow.use_call_sites, forced=(node.test, truth))
+                records = split.writes_at(site)
+                if target is not None:
+                    matching = [r for r in records if r.target is target]
+                    records = matching if exact else (matching or records)
+                arms.append(self._judge_all(split, records, site) if records else None)
+            if all(a is None or a.hazard != BREAKS for a in arms):
+                worst = max((a for a in arms if a is not None), key=lambda a: HAZARD_RANK[a.hazard], default=None)
+                if worst is None:
+                    return judged
+                from dataclasses import replace
+
+                return replace(judged, hazard=worst.hazard, why=worst.why)
+        return judged
+
+    def _ancestors(self, node: ast.AST, scope: ast.AST):
+        cur = self.index.parent.get(node)
+        while cur is not None and cur is not scope:
+            yield cur
+            cur = self.index.parent.get(cur)
 
     def _observed(self, site: ast.AST, judged: Judgement) -> Judgement:
         """`judged` with what a run saw at `site`, when the facts have it (runtime_facts.refine)."""
@@ -356,6 +400,9 @@ class Analysis:
             cur = self.index.parent.get(cur)
         return None
 
+
+# The nearest `if`s before a `breaks` write whose arms are followed apart (Analysis._split).
+MAX_SPLITS = 3
 
 # Builtins whose result is never a tensor (when the module does not rebind their names).
 _NON_TENSOR_BUILTINS = frozenset({"len", "int", "float", "str", "bool", "list", "dict", "set", "tuple", "range",

@@ -111,7 +111,7 @@ class ScopeFlow:
     """The dataflow facts of one scope (module, function, lambda or class body)."""
 
     def __init__(self, ctx: FileContext, scope: ast.AST, call_sites: bool = True,
-                 instance: tuple | None = None) -> None:
+                 instance: tuple | None = None, forced: tuple[ast.expr, bool] | None = None) -> None:
         """`call_sites`: start parameters from what the file's calls pass (the flow that judges
         writes); False: keep them symbolic (the flow a summary for callers is made from).
         `instance`: (class, configuration): a method's flow on one configured instance (config.py):
@@ -119,6 +119,9 @@ class ScopeFlow:
         self.ctx = ctx
         self.scope = scope
         self.instance = instance
+        # (test, truth): the paths on which that `if` test is `truth` (or is never reached); the
+        # judge's split of a join (Analysis._split), for an `if` no loop of the scope runs again.
+        self.forced = forced
         self.self_key: Key | None = None
         self.use_call_sites = call_sites
         self.returns: dict[int, tuple[frozenset, State]] = {}  # id(return statement) -> (value, state)
@@ -241,6 +244,9 @@ class ScopeFlow:
                 if cond is not None and self.instance is not None and \
                         self.ctx.instance_test(self, out, cond[0]) is (not cond[1]):
                     continue  # the configured instance never takes this branch
+                if cond is not None and self.forced is not None and cond[0] is self.forced[0] and \
+                        cond[1] is not self.forced[1]:
+                    continue  # the paths of the other arm
                 taken = self._refine(out, *cond) if cond is not None else out
                 if s in self._return_heads:
                     self._return_edges[(b, s)] = taken
