@@ -94,10 +94,19 @@ def has_star_args(call: ast.Call) -> bool:
     return any(isinstance(a, ast.Starred) for a in call.args) or any(k.arg is None for k in call.keywords)
 
 
-def torch_alias(an: Analysis) -> str | None:
-    """The local name bound to the torch module (`torch`, or `th` after `import torch as th`)."""
+def torch_alias(an: Analysis, at: ast.AST | None = None) -> str | None:
+    """The name bound to the torch module (`torch`, or `th` after `import torch as th`) that code at
+    `at` can use: one no function around `at` binds to something else (`def f(a, torch="cpu")`)."""
+    shadowed: set[str] = set()
+    scope = an.index.scope_for(at) if at is not None else None
+    seen: set[int] = set()
+    while scope is not None and scope.node is not an.tree and id(scope) not in seen:
+        seen.add(id(scope))
+        shadowed |= {n for n, binds in scope.bindings.items()
+                     if any(not isinstance(b.stmt, (ast.Import, ast.ImportFrom)) for b in binds)}
+        scope = an.index.scope_for(scope.node)
     for local, q in an.imports.names.items():
-        if q == "torch":
+        if q == "torch" and local not in shadowed:
             return local
     return None
 

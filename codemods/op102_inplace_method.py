@@ -108,7 +108,8 @@ class InplaceMethod(Rule):
             for link in reversed(links):  # innermost first
                 name = link.func.attr  # type: ignore[attr-defined]
                 r = ops.methods[name]
-                edit = _edit(an, name, r, judged.spelling if link.func.value is receiver else None)  # type: ignore[attr-defined]
+                edit = _edit(an, name, r, judged.spelling if link.func.value is receiver else None,  # type: ignore[attr-defined]
+                             link)
                 if name == "copy_" and not (link.args and an.info(link.args[0]).tensor):
                     edit = None  # `x.copy_(2)` also takes numbers; the out-of-place form needs a tensor
                 if edit is not None and edit.kind == "template" and (edit.new or "").count("{self}") > 1 \
@@ -179,7 +180,7 @@ def _is_inner_link(an: Analysis, call: ast.Call) -> bool:
             and _is_inplace_method(an, an.index.parent.get(up)))
 
 
-def _edit(an: Analysis, name: str, row: dict, recv: str | None) -> CallEdit | None:
+def _edit(an: Analysis, name: str, row: dict, recv: str | None, at: ast.AST) -> CallEdit | None:
     kind = row["kind"]
     if kind in TWIN_KINDS:
         if row["dtype"] == "bool_result":
@@ -190,7 +191,7 @@ def _edit(an: Analysis, name: str, row: dict, recv: str | None) -> CallEdit | No
     template = row.get("template")
     if not template:
         return None
-    torch = torch_alias(an)
+    torch = torch_alias(an, at)
     if torch is None:
         return None
     return CallEdit("template", template.replace("torch.", f"{torch}."))

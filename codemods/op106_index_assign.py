@@ -60,7 +60,7 @@ class IndexAssign(Rule):
             plan = None
             reasons = judged.reasons
             if isinstance(node, ast.Assign) and _elementwise_mask(an, sub.slice, sub.value, node) and _scalar(an, node.value):
-                torch = torch_alias(an)
+                torch = torch_alias(an, node)
                 if torch is not None and _where_keeps_dtype(an.info(node.value).dtype, judged.info.dtype):
                     plan = MaskedFillPlan(an.start(node), where=torch)
                 else:
@@ -131,8 +131,30 @@ def _elementwise_mask(an: Analysis, mask: ast.AST, tensor: ast.AST, at: ast.stmt
         binding = an.single_binding(mask.id, at)
         if binding is None or not isinstance(tensor, ast.Name) or not an.unchanged_between(tensor.id, binding, at):
             return False
+        # A loop around the write but not the mask may change the tensor's shape before the next
+        # write (an eval13 review's case): the mask of another shape raises in place, `where`
+        # broadcasts. So may a change of the mask itself (`m.unsqueeze_(0)`, `f(m)`).
+        if any(not an.index.contains(loop, binding.node) for loop in an.index.loops_around(at)) or \
+                _changed_after(an, mask.id, binding.node.lineno, at):
+            return False
         return _elementwise_expr(an, binding.value, spelling)  # type: ignore[attr-defined]
     return _elementwise_expr(an, mask, spelling)
+
+
+def _changed_after(an: Analysis, name: str, since: int, at: ast.stmt) -> bool:
+    """Is `name` given to a call or changed in place (`name.unsqueeze_(0)`, `name &= ...`) on a line
+    from `since` (its binding's) to `at`'s, in the same scope?"""
+    scope = an.index.scope_for(at)
+    for load in scope.loads.get(name, ()):
+        if not since <= load.lineno <= at.lineno:
+            continue
+        parent = an.index.parent.get(load)
+        if isinstance(parent, ast.Call) and load in parent.args or isinstance(parent, ast.keyword):
+            return True
+        if isinstance(parent, ast.Attribute) and parent.attr.endswith("_") and not parent.attr.startswith("_"):
+            return True
+    return any(isinstance(b.stmt, ast.AugAssign) and since <= b.node.lineno <= at.lineno
+               for b in scope.bindings.get(name, ()))
 
 
 def _elementwise_expr(an: Analysis, node: ast.AST, spelling: str) -> bool:

@@ -2175,6 +2175,55 @@ CASES = {
         _ARMS.replace("            q = query\n            if self.project:\n                q = self.lin(q)\n",
                       "            q = query\n            for _ in range(n):\n                if self.project:\n"
                       "                    q = self.lin(q)\n"), ("breaks", "unsafe"), "nn.Linear"),
+    "adversarial review: a module list emptied through another name (`layers = m.convs; del layers[0]`)": (
+        _ZERO_TRIP.replace("CONVS", "[nn.Conv1d(4, 4, 3, padding=1)]") +
+        "\n    def prune(m):\n        layers = m.convs\n        del layers[0]\n", ("breaks", "unsafe"), "leaky_relu"),
+    "adversarial review: another class's method may run on the object and assign the list": (
+        _ZERO_TRIP.replace("CONVS", "[nn.Conv1d(4, 4, 3, padding=1)]") +
+        "\n    class Other:\n        def setup(self):\n            self.convs = nn.ModuleList()\n",
+        ("breaks", "unsafe"), "leaky_relu"),
+    "adversarial review: the method may run on another object (`forward = Res.forward`)": (
+        _ZERO_TRIP.replace("CONVS", "[nn.Conv1d(4, 4, 3, padding=1)]") +
+        "\n    class Twin(nn.Module):\n        forward = Res.forward\n", ("breaks", "unsafe"), "leaky_relu"),
+    "adversarial review: `import *` may bind `range`": (
+        _ZERO_TRIP.replace("CONVS", "[nn.Conv1d(4, 4, 3, padding=1) for _ in range(3)]").replace(
+            "    class Res(", "    from helpers import *\n\n    class Res(", 1),
+        ("breaks", "unsafe"), "leaky_relu"),
+    "adversarial review: `fuse_modules` may put an `nn.Identity` in a module's place": ("""
+        class Net(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.lin = nn.Linear(4, 4)
+                self.bn = nn.BatchNorm1d(4)
+
+            def forward(self, x):
+                h = torch.sigmoid(x)
+                z = self.bn(h)
+                h.mul_(2)  # <-
+                return h, z
+
+        def build():
+            return torch.ao.quantization.fuse_modules(Net().eval(), [["lin", "bn"]])
+        """, ("breaks", "unsafe"), "refers to the same tensor"),
+    "adversarial review: a mask bound before a loop that reshapes the tensor is no elementwise mask": ("""
+        def f(x, y):
+            h = torch.sigmoid(x)
+            m = h > 0.5
+            for i in range(2):
+                h[m] = 0.0  # <-
+                h = torch.sigmoid(torch.stack([h, h]))
+            return h
+        """, ("breaks", "safe"), "sigmoid"),  # (the clone before the write: no masked fill)
+    "adversarial review: a torch patched through another name makes the file opaque": ("""
+        def f(x, y):
+            h = torch.sigmoid(x)
+            h.mul_(2)  # <-
+            return h
+
+        def patch():
+            mod = torch
+            mod.sigmoid = lambda t: t
+        """, ("breaks", "unsafe"), "replaces a torch function"),
     "a chain that reads what it wrote": ("""
         def f(inp, w):
             x = F.linear(inp, w)

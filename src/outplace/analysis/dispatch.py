@@ -65,7 +65,10 @@ CALL_WORDS = ("setattr(", "delattr(", "__setattr__", "__delattr__", "register_fo
 # Stores into an instance's `__dict__` / `vars(obj)` and into `_modules`, found in the text (a read of
 # them, `vars(args)`, `self._modules.items()`, is common and changes nothing).
 _DICT_STORE = re.compile(r"(__dict__|vars\([^()]+\))\s*(\[[^\]]*\]\s*=(?!=)|\.update\(|\.setdefault\()")
-_MODULES_STORE = re.compile(r"_modules\s*(\[[^\]]*\]\s*=(?!=)|\.update\(|\.pop\(|\.__setitem__\(|\.setdefault\()")
+_MODULES_STORE = re.compile(r"_modules\s*(\[[^\]]*\]\s*=(?!=)|\.update\(|\.pop\(|\.__setitem__\(|\.setdefault\(|"
+                            r"\.clear\(|\.popitem\(|\.__delitem__\()|\bdel\s+[\w.]*_modules\b|"
+                            # (functions that put other modules in a model's place: `fuse_modules` an Identity)
+                            r"\bfuse_modules(_qat)?\b|\bfuse_fx\b|\bswap_module\b")
 
 
 CONTAINER_MUTATORS = frozenset({"append", "extend", "insert", "pop", "remove", "clear", "update", "setdefault",
@@ -81,10 +84,11 @@ def scan(tree: ast.Module, text: str | None = None) -> Rebinding:
     module_attrs: set[str] = set()
     sites: dict[str, list[ast.stmt]] = {}
     globals_written = instance_dict = any_module_attr = False
+    aliases = _attribute_aliases(tree)
     for stmt in statements(tree.body):
         if isinstance(stmt, ast.Global):
             rebound.update(stmt.names)
-        for name in mutated_attributes(stmt):
+        for name in mutated_attributes(stmt, aliases):
             mutated.add(name)
             sites.setdefault(name, []).append(stmt)
         if isinstance(stmt, (ast.Assign, ast.Delete)):
@@ -150,18 +154,52 @@ def scan(tree: ast.Module, text: str | None = None) -> Rebinding:
                      frozenset(mutated), frozenset(module_attrs), any_module_attr, sites)
 
 
-def mutated_attributes(stmt: ast.stmt) -> list[str]:
+def mutated_attributes(stmt: ast.stmt, aliases: dict[str, set[str]] | None = None) -> list[str]:
     """The attributes whose container `stmt` changes after it is built (`x.blocks.append(m)`,
-    `x.layers[0] = ...`, `del x.head[-1]`, `x.blocks += [...]`)."""
+    `x.layers[0] = ...`, `del x.head[-1]`, `x.blocks += [...]`), also through a name bound to one
+    (`layers = m.blocks; del layers[i]`, `aliases`) or `getattr(x, "blocks")`."""
+    aliases = aliases or {}
+
+    def held(expr: ast.AST) -> list[str]:
+        if isinstance(expr, ast.Attribute):
+            return [expr.attr]
+        if isinstance(expr, ast.Name):
+            return sorted(aliases.get(expr.id, ()))
+        return [a] if (a := _getattr_name(expr)) is not None else []
+
     out = []
     if isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Call):
         func = stmt.value.func
-        if isinstance(func, ast.Attribute) and func.attr in CONTAINER_MUTATORS and isinstance(func.value, ast.Attribute):
-            out.append(func.value.attr)
-    if isinstance(stmt, ast.AugAssign) and isinstance(stmt.target, ast.Attribute):
-        out.append(stmt.target.attr)
+        if isinstance(func, ast.Attribute) and func.attr in CONTAINER_MUTATORS:
+            out += held(func.value)
+    if isinstance(stmt, ast.AugAssign):
+        out += held(stmt.target)
     if isinstance(stmt, (ast.Assign, ast.Delete)):
-        out += [t.value.attr for t in stmt.targets if isinstance(t, ast.Subscript) and isinstance(t.value, ast.Attribute)]
+        for t in stmt.targets:
+            if isinstance(t, ast.Subscript):
+                out += held(t.value)
+    return out
+
+
+def _getattr_name(expr: ast.AST) -> str | None:
+    """`getattr(x, "blocks")` -> "blocks"."""
+    if isinstance(expr, ast.Call) and isinstance(expr.func, ast.Name) and expr.func.id == "getattr" and \
+            len(expr.args) >= 2 and isinstance(expr.args[1], ast.Constant) and isinstance(expr.args[1].value, str):
+        return expr.args[1].value
+    return None
+
+
+def _attribute_aliases(tree: ast.Module) -> dict[str, set[str]]:
+    """Names bound to an attribute's value somewhere in the file (`layers = self.blocks`,
+    `seq = getattr(m, "body")`): name -> the attribute names (file-wide: a name bound in one
+    function counts in all, which only makes more attributes changeable)."""
+    out: dict[str, set[str]] = {}
+    for stmt in statements(tree.body):
+        if isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 and isinstance(stmt.targets[0], ast.Name):
+            v = stmt.value
+            attr = v.attr if isinstance(v, ast.Attribute) else _getattr_name(v)
+            if attr is not None:
+                out.setdefault(stmt.targets[0].id, set()).add(attr)
     return out
 
 

@@ -113,7 +113,7 @@ class FileContext:
             # A module-level name bound by more than imports (`gelu = ...`, `def gelu` under an `if`,
             # `global F; F = ...`) may be something else when the code runs: not the import.
             bindings = self.index.scopes[self.tree].bindings
-            text = self._text() if callable(self._text) else self._text
+            text = self.text
             # (`global` statements are rare: the scan for them only when the text has one.)
             rebound = self.rebinding.globals_rebound if text is None or "global " in text else frozenset()
             for name in list(imports.names):
@@ -176,16 +176,27 @@ class FileContext:
     def rebinding(self) -> Rebinding:
         """What the file rebinds elsewhere than where the analysis resolves calls (dispatch.py)."""
         if self._rebinding is None:
-            text = self._text() if callable(self._text) else self._text
+            text = self.text
             self._rebinding = scan_rebinding(self.tree, text)
         return self._rebinding
+
+    @property
+    def text(self) -> str | None:
+        """The file's source, when the analysis was given it."""
+        if callable(self._text):
+            self._text = self._text()
+        return self._text
+
+    def bases_of(self, cls: ast.ClassDef) -> list[ast.ClassDef]:
+        """The classes `cls` derives from, transitively, that this file or the run defines."""
+        return _bases_of(cls, self)
 
     @property
     def opaque(self) -> str | None:
         """Why no rewrite in this file is provably unobservable, if its code breaks a premise of the
         analysis for every function at once (opaque.py: frames, patched torch, Tensor subclasses...)."""
         if self._opaque is None:
-            text = self._text() if callable(self._text) else self._text
+            text = self.text
             self._opaque = (opaque_reason(self.tree, text, self.imports),)
         return self._opaque[0]
 

@@ -1556,6 +1556,8 @@ class ScopeFlow:
         kw = {k.arg: k.value for k in node.keywords if k.arg}
         if "dtype" in kw:
             return self.ctx.dtype_of_expr(kw["dtype"])
+        if any(k.arg is None for k in node.keywords):
+            return "unknown"  # `torch.zeros(n, **opts)`: the dtype may be in there
         name = eff.label.strip("`").rsplit(".", 1)[-1]
         if name.endswith("_like") and 0 in inputs:
             return (self.facts(inputs[0]) or Obj()).dtype

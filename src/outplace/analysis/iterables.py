@@ -19,6 +19,7 @@ result that no run can make. Only what the text proves is taken (deny by default
 from __future__ import annotations
 
 import ast
+import re
 
 ONE_ARGUMENT = frozenset({"enumerate", "reversed", "list", "tuple", "sorted", "iter"})
 CONTAINER_CLASSES = frozenset({"torch.nn.ModuleList", "torch.nn.ParameterList", "torch.nn.Sequential"})
@@ -54,11 +55,22 @@ def certainly_nonempty(expr: ast.expr, ctx, scope: ast.AST, depth: int = 0) -> b
 
 
 def _builtin(name: str, ctx, scope: ast.AST) -> bool:
-    """`name` is the builtin: bound neither in the module nor in the function that uses it."""
+    """`name` is the builtin: bound neither in the module nor in the function that uses it nor in
+    one around it, with no `import *` or `exec` in the file that could bind it."""
     index = ctx.index
-    index.ensure_indexed(scope)
-    return not index.scopes[ctx.tree].bindings.get(name) and not index.scopes[scope].bindings.get(name) and \
-        not ctx.rebinding.global_name(name)
+    text = ctx.text
+    if text is None or "import *" in text or "exec(" in text or ctx.rebinding.global_name(name):
+        return False
+    cur, seen = scope, set()
+    while cur is not None and id(cur) not in seen:
+        seen.add(id(cur))
+        index.ensure_indexed(cur)
+        if index.scopes[cur].bindings.get(name):
+            return False
+        if cur is ctx.tree:
+            return True
+        cur = index.scope_for(cur).node
+    return not index.scopes[ctx.tree].bindings.get(name)
 
 
 def _int(node: ast.expr) -> int | None:
@@ -102,6 +114,14 @@ def _stable_attribute(expr: ast.expr, ctx, scope: ast.AST) -> tuple[ast.AST, ast
     sites = assigns.get(attr, [])
     if attr in registered or len(sites) != 1 or ctx._subclass_assigns(cls, attr) or \
             any(isinstance(s, (ast.Assign, ast.AnnAssign)) and attr in _targets(s) for s in cls.body):
+        return None
+    # Another class's method may run on this object (`Base.setup(self)`), or this class's on another
+    # object (`forward = Net.forward`, `Net.forward(other, x)`, `MethodType`): deny both.
+    text = ctx.text or ""
+    if "MethodType" in text or re.search(rf"\b{re.escape(cls.name)}\s*\.\s*(?!__init__\b)\w", text):
+        return None
+    own = {id(cls), *(id(b) for b in ctx.bases_of(cls))}
+    if any(id(other) not in own and attr in ctx._class_facts(other)[0] for other in ctx.top_level_classes().values()):
         return None
     value, method = sites[0]
     owner = ctx.owner_of(method) if method is not None else ctx

@@ -26,12 +26,11 @@ import re
 
 from outplace.analysis.imports import ImportMap
 
-_FRAMES = re.compile(r"_getframe|currentframe|inspect\.stack|getouterframes|\bf_back\b|\bf_locals\b")
-_HOOKS = re.compile(r"saved_tensors_hooks|save_on_cpu|setprofile|settrace|sys\.monitoring")
+_FRAMES = re.compile(r"_getframe|currentframe|inspect\.stack|getouterframes|\bf_back\b|\bf_locals\b|\btb_frame\b|"
+                     r"walk_stack|walk_tb|getargvalues|_current_frames|\bgi_frame\b|\bcr_frame\b")
+_HOOKS = re.compile(r"saved_tensors_hooks|save_on_cpu|setprofile|settrace|sys\.monitoring|_push_saved_tensors|"
+                    r"saved_tensors_default_hooks")
 _SELF_MODULE = re.compile(r"sys\.modules\s*\[\s*__name__\s*\]|import_module\s*\(\s*__name__")
-_BUILTINS_PATCHED = re.compile(r"^[ \t]*(builtins|__builtins__)\s*(\.\w+|\[[^\]]*\])\s*=(?!=)|"
-                               r"setattr\(\s*(builtins|__builtins__)\b", re.M)
-_TORCH_SUBCLASS_BASES = frozenset({"torch.Tensor", "torch.nn.Parameter", "torch.nn.parameter.Parameter"})
 
 
 def opaque_reason(tree: ast.Module, text: str | None, imports: ImportMap) -> str | None:
@@ -47,31 +46,59 @@ def opaque_reason(tree: ast.Module, text: str | None, imports: ImportMap) -> str
         return "this file reaches its own globals by name (`sys.modules[__name__]`): what they hold may change"
     if "__torch_function__" in text or "__torch_dispatch__" in text:
         return "this file overrides how torch runs its functions (`__torch_function__`)"
-    if _BUILTINS_PATCHED.search(text):
-        return "this file replaces Python builtins (`builtins.len = ...`): a builtin call may keep the tensor"
     if "__instancecheck__" in text or "__subclasscheck__" in text:
         return "this file defines `__instancecheck__`/`__subclasscheck__`: `isinstance` may keep the tensor"
-    aliases = [re.escape(n) for n, q in imports.names.items() if q == "torch" or q.startswith("torch.")]
-    patched = aliases and re.search(rf"^[ \t]*({'|'.join(aliases)})(\.\w+)+[ \t]*(=[^=]|[-+*/@|&]=)|"
-                                    rf"(setattr|delattr)\(\s*({'|'.join(aliases)})\b", text, re.M)
-    subclass = re.search(r"^[ \t]*class\s+\w+\s*\([^)]*\b(Tensor|Parameter)\b", text, re.M)
+    torch_names = _aliases(text, [n for n, q in imports.names.items() if q == "torch" or q.startswith("torch.")])
+    builtin_names = _aliases(text, ["builtins", "__builtins__", *(n for n, q in imports.names.items() if q == "builtins")])
+    tensor_names = ["Tensor", "Parameter", *(re.escape(n) for n in re.findall(
+        r"^[ \t]*(\w+)\s*=\s*(?:\w+\s*\.\s*)*(?:Tensor|Parameter)\s*$", text, re.M))]  # (`Base = torch.Tensor`)
+    if builtin_names and re.search(_STORE.format("|".join(builtin_names)), text, re.M):
+        return "this file replaces Python builtins (`builtins.len = ...`): a builtin call may keep the tensor"
+    patched = torch_names and re.search(_STORE.format("|".join(torch_names)), text, re.M)
+    subclass = re.search(rf"^[ \t]*class\s+\w+\s*\([^)]*\b({'|'.join(tensor_names)})\b", text, re.M) or \
+        re.search(r"\btype\s*\([^,]+,\s*\([^)]*\bTensor\b", text)
     if not (patched or subclass):
         return None
+    if subclass:
+        return "this file defines a Tensor subclass: its methods may do anything"
     for node in ast.walk(tree):
-        if isinstance(node, ast.ClassDef) and any(
-                (imports.qualname(b) or "") in _TORCH_SUBCLASS_BASES for b in node.bases):
-            return f"this file defines a Tensor subclass (`{node.name}`): its methods may do anything"
         targets = node.targets if isinstance(node, ast.Assign) else [node.target] if isinstance(
             node, (ast.AugAssign, ast.AnnAssign)) else []
         for t in targets:
-            if isinstance(t, ast.Attribute) and _is_torch(t.value, imports):
+            if isinstance(t, (ast.Attribute, ast.Subscript)) and (_is_torch(t.value, imports) or _root(t) in torch_names):
                 return f"this file replaces a torch function (`{ast.unparse(t)} = ...`): the torch facts " \
                        "do not describe its calls"
         if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in ("setattr", "delattr") \
-                and node.args and _is_torch(node.args[0], imports):
+                and node.args and (_is_torch(node.args[0], imports) or _root(node.args[0]) in torch_names):
             return f"this file replaces a torch function (`{ast.unparse(node)}`): the torch facts do not describe " \
                    "its calls"
     return None
+
+
+# An assignment into an attribute or an item of one of these names (`torch.sigmoid = ...`,
+# `torch. sigmoid = ...`, `torch.__dict__["sigmoid"] = ...`, `b.print = ...`).
+_STORE = r"^[ \t]*({0})(\s*\.\s*\w+|\s*\[[^\]]*\])+\s*(=[^=]|[-+*/@|&]=)|(setattr|delattr)\(\s*({0})\b|vars\(\s*({0})\s*\)\s*\["
+
+
+def _aliases(text: str, names: list[str]) -> list[str]:
+    """`names` (escaped for a pattern) and the names the text binds to one of them, or to an
+    attribute of one (`mod = torch`, `Base = torch.Tensor`), transitively."""
+    out = [re.escape(n) for n in names]
+    for _ in range(3):
+        if not out:
+            return out
+        found = re.findall(rf"^[ \t]*(\w+)\s*=\s*(?:{'|'.join(out)})(?:\s*\.\s*\w+)*\s*$", text, re.M)
+        new = [re.escape(n) for n in found if re.escape(n) not in out]
+        if not new:
+            break
+        out += new
+    return out
+
+
+def _root(expr: ast.expr) -> str | None:
+    while isinstance(expr, (ast.Attribute, ast.Subscript)):
+        expr = expr.value
+    return re.escape(expr.id) if isinstance(expr, ast.Name) else None
 
 
 def _is_torch(expr: ast.expr, imports: ImportMap) -> bool:
