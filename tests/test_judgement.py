@@ -2224,6 +2224,18 @@ CASES = {
             mod = torch
             mod.sigmoid = lambda t: t
         """, ("breaks", "unsafe"), "replaces a torch function"),
+    "adversarial review: `torch.randn(3).requires_grad_()` is a leaf that requires grad": ("""
+        def f(x, y):
+            w = torch.randn(3).requires_grad_()
+            w.mul_(2)  # <-
+            return w
+        """, ("breaks", "unsafe"), "leaf"),
+    "... `requires_grad_(False)` is none": ("""
+        def f(x, y):
+            w = torch.randn(3).requires_grad_(False)
+            w.mul_(2)  # <-
+            return w
+        """, None, None),
     "a chain that reads what it wrote": ("""
         def f(inp, w):
             x = F.linear(inp, w)

@@ -998,6 +998,15 @@ class ScopeFlow:
             return self._opaque(node, frozenset().union(recv, *inputs.values()), "`.new()` result")
         if name == "detach":  # shares memory, outside the graph: writes through it are deliberate (like `.data`)
             return self._view(node, recv, "`.detach()`", keep_grad=False, origin="data")
+        if name == "requires_grad_" and not node.keywords and (
+                not node.args or (isinstance(node.args[0], ast.Constant) and node.args[0].value is True)):
+            # `torch.randn(3).requires_grad_()`: a new tensor becomes a leaf that requires grad.
+            for k in recv:
+                o = self.obj(k)
+                if o is not None and o.origin == "factory" and o.storage == {k} and not self.grad_off():
+                    self.st.objs[k] = o._replace(leaf=True, origin="leaf")
+                    self.st.grad[k] = YES
+            return recv
         tensor_args = [p for p, v in inputs.items() if self.tensor_keys(v)]
         pattern = self.ctx.effects.call_pattern("methods", name, node, tensor_args)
         eff = self.ctx.effects.method(name, pattern)
