@@ -100,6 +100,7 @@ class FileContext:
         self._overrides: dict[int, set[str]] | None = None
         self._classes_all: list[ast.ClassDef] | None = None
         self._opaque: tuple[str | None] | None = None
+        self.memo: dict = {}  # per-file answers other modules keep here (iterables.py)
         self._subclass_index: dict[int, list[ast.ClassDef]] | None = None
         self._configurable: dict[int, bool] = {}
         self._stable: dict[int, set[str]] = {}
@@ -130,6 +131,7 @@ class FileContext:
         self._flows.clear()
         self._summary_flows.clear()
         self.module_writes.clear()
+        self.memo.clear()
         self.modules = None  # type: ignore[assignment]
 
     def flow(self, scope: ast.AST, instance: tuple | None = None) -> ScopeFlow:

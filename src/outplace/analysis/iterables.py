@@ -105,7 +105,13 @@ def _stable_attribute(expr: ast.expr, ctx, scope: ast.AST) -> tuple[ast.AST, ast
     args = scope.args.posonlyargs + scope.args.args
     if cls is None or not args or args[0].arg != expr.value.id or expr.value.id in _rebound(scope, ctx):
         return None
-    attr = expr.attr
+    key = ("stable", id(cls), expr.attr)
+    if key not in ctx.memo:
+        ctx.memo[key] = _stable_in_class(cls, expr.attr, ctx)
+    return ctx.memo[key]
+
+
+def _stable_in_class(cls: ast.ClassDef, attr: str, ctx) -> tuple[ast.AST, ast.AST, object] | None:
     r = ctx.rebinding
     if r.attribute(attr) or attr in r.mutated or attr in r.module_attrs or r.any_module_attr or \
             ctx.method_of(cls, "__getattr__") is not None or ctx.method_of(cls, "__getattribute__") is not None:
