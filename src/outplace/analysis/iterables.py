@@ -59,8 +59,8 @@ def _builtin(name: str, ctx, scope: ast.AST) -> bool:
     one around it, with no `import *` or `exec` in the file that could bind it."""
     index = ctx.index
     text = ctx.text
-    if text is None or "import *" in text or "exec(" in text or ctx.rebinding.global_name(name):
-        return False
+    if text is None or "import *" in text or _DYNAMIC.search(text) or ctx.rebinding.global_name(name):
+        return False  # (`builtins.__dict__["range"] = ...`, `exec`: the name may be anything)
     cur, seen = scope, set()
     while cur is not None and id(cur) not in seen:
         seen.add(id(cur))
@@ -122,9 +122,12 @@ def _stable_in_class(cls: ast.ClassDef, attr: str, ctx) -> tuple[ast.AST, ast.AS
             any(isinstance(s, (ast.Assign, ast.AnnAssign)) and attr in _targets(s) for s in cls.body):
         return None
     # Another class's method may run on this object (`Base.setup(self)`), or this class's on another
-    # object (`forward = Net.forward`, `Net.forward(other, x)`, `MethodType`): deny both.
+    # object (`forward = Net.forward`, `Net.forward(other, x)`, `MethodType`); code may reach the
+    # attribute by other means (`exec`, `vars(self)`, `__dict__`, a class made with `type(...)`, a
+    # builtin patched at run time): deny all of them.
     text = ctx.text or ""
-    if "MethodType" in text or re.search(rf"\b{re.escape(cls.name)}\s*\.\s*(?!__init__\b)\w", text):
+    if "MethodType" in text or re.search(rf"\b{re.escape(cls.name)}\s*\.\s*(?!__init__\b)\w", text) or \
+            _DYNAMIC.search(text) or not _only_iterated(attr, ctx):
         return None
     own = {id(cls), *(id(b) for b in ctx.bases_of(cls))}
     if any(id(other) not in own and attr in ctx._class_facts(other)[0] for other in ctx.top_level_classes().values()):
@@ -134,6 +137,46 @@ def _stable_in_class(cls: ast.ClassDef, attr: str, ctx) -> tuple[ast.AST, ast.AS
     if owner is None or method is None:
         return None
     return value, method, owner
+
+
+_DYNAMIC = re.compile(r"\bexec\s*\(|\bvars\s*\(|__dict__|\btype\s*\(\s*['\"]|\bbuiltins\b")
+_READERS = frozenset({"len", "enumerate", "zip", "reversed"})
+
+
+def _only_iterated(attr: str, ctx) -> bool:
+    """Is every read of an attribute named `attr` in the file (on any object) one that cannot change
+    the list: iterated by a `for`, indexed (`self.blocks[i](x)`), or given to `len`, `enumerate`,
+    `zip`, `reversed`? A list handed to anything else (`_drain(self.blocks)`, `Pruner(m.blocks)`,
+    `layers = self.blocks`) may be emptied there."""
+    key = ("iterated", attr)
+    if key not in ctx.memo:
+        uses = ctx.memo.get("attribute reads")
+        if uses is None:
+            uses = ctx.memo["attribute reads"] = _attribute_reads(ctx.tree)
+        ctx.memo[key] = all(ok for ok in uses.get(attr, ()))
+    return ctx.memo[key]
+
+
+def _attribute_reads(tree: ast.Module) -> dict[str, list[bool]]:
+    """attr -> for each load of `<x>.attr` in the file, whether its use leaves the object alone."""
+    out: dict[str, list[bool]] = {}
+    for node in ast.walk(tree):
+        for child in ast.iter_child_nodes(node):
+            if isinstance(child, ast.Attribute) and isinstance(child.ctx, ast.Load):
+                out.setdefault(child.attr, []).append(_harmless_use(child, node))
+    return out
+
+
+def _harmless_use(attr: ast.Attribute, parent: ast.AST) -> bool:
+    if isinstance(parent, (ast.For, ast.AsyncFor)) and parent.iter is attr:
+        return True
+    if isinstance(parent, ast.Subscript) and parent.value is attr and isinstance(parent.ctx, ast.Load):
+        return True
+    if isinstance(parent, ast.Call) and attr in parent.args and isinstance(parent.func, ast.Name) and \
+            parent.func.id in _READERS:
+        return True
+    # `self.blocks.x` reads something of it (a method call may change it: `.pop()`, `.clear()`).
+    return False
 
 
 def chain_loop(loop: ast.For, ctx, scope: ast.AST) -> bool:

@@ -229,7 +229,7 @@ def _certain_holder(st, key: Key, names: list[str]) -> str | None:
 
 # Reads that see which tensor a name holds (its identity, its autograd node, hooks registered on
 # it) or, for a view, its memory layout: after an out-of-place rewrite they see another tensor.
-IDENTITY_ATTRS = frozenset({"data_ptr", "_version", "retain_grad", "register_hook", "register_post_accumulate_grad_hook",
+IDENTITY_ATTRS = frozenset({"data_ptr", "_version", "grad_fn", "retain_grad", "register_hook", "register_post_accumulate_grad_hook",
                             "_cdata", "__dlpack__", "untyped_storage", "storage", "_typed_storage",
                             "_base", "is_leaf", "set_", "_is_view"})
 # (`h.retain_grad()` before the write too: `h.grad` afterwards would be the new tensor's, None.)
