@@ -2236,6 +2236,25 @@ CASES = {
             w.mul_(2)  # <-
             return w
         """, None, None),
+    "a module list initialised by `apply(fn)` where `fn` only sets weights still goes round": (
+        _ZERO_TRIP.replace("CONVS", "[nn.Conv1d(4, 4, 3, padding=1)]").replace(
+            "            self.convs = nn.ModuleList([nn.Conv1d(4, 4, 3, padding=1)])\n",
+            "            self.convs = nn.ModuleList([nn.Conv1d(4, 4, 3, padding=1)])\n"
+            "            self.convs.apply(init)\n") +
+        "\n    def init(m):\n        if isinstance(m, nn.Conv1d):\n            nn.init.zeros_(m.bias)\n",
+        ("inplace", "unsafe"), "nothing saved it"),
+    "... but not where `fn` may empty it": (
+        _ZERO_TRIP.replace("CONVS", "[nn.Conv1d(4, 4, 3, padding=1)]").replace(
+            "            self.convs = nn.ModuleList([nn.Conv1d(4, 4, 3, padding=1)])\n",
+            "            self.convs = nn.ModuleList([nn.Conv1d(4, 4, 3, padding=1)])\n"
+            "            self.convs.apply(init)\n") +
+        "\n    def init(m):\n        if isinstance(m, nn.ModuleList):\n            del m[0]\n",
+        ("breaks", "unsafe"), "leaky_relu"),
+    "adversarial review: a module list handed to a helper may be emptied there": (
+        _ZERO_TRIP.replace("CONVS", "[nn.Conv1d(4, 4, 3, padding=1)]") +
+        "\n    def drain(blocks):\n        while len(blocks):\n            del blocks[0]\n\n"
+        "    def build():\n        r = Res(3)\n        drain(r.convs)\n        return r\n",
+        ("breaks", "unsafe"), "leaky_relu"),
     "a chain that reads what it wrote": ("""
         def f(inp, w):
             x = F.linear(inp, w)

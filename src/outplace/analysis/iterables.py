@@ -21,6 +21,8 @@ from __future__ import annotations
 import ast
 import re
 
+from outplace.analysis.dispatch import CONTAINER_MUTATORS
+
 ONE_ARGUMENT = frozenset({"enumerate", "reversed", "list", "tuple", "sorted", "iter"})
 CONTAINER_CLASSES = frozenset({"torch.nn.ModuleList", "torch.nn.ParameterList", "torch.nn.Sequential"})
 MAX_DEPTH = 6
@@ -160,14 +162,18 @@ def _only_iterated(attr: str, ctx) -> bool:
 def _attribute_reads(tree: ast.Module) -> dict[str, list[bool]]:
     """attr -> for each load of `<x>.attr` in the file, whether its use leaves the object alone."""
     out: dict[str, list[bool]] = {}
+    parents: dict[ast.AST, ast.AST] = {}
+    functions = {n.name: n for n in tree.body if isinstance(n, ast.FunctionDef)}
     for node in ast.walk(tree):
         for child in ast.iter_child_nodes(node):
-            if isinstance(child, ast.Attribute) and isinstance(child.ctx, ast.Load):
-                out.setdefault(child.attr, []).append(_harmless_use(child, node))
+            parents[child] = node
+    for child, node in parents.items():
+        if isinstance(child, ast.Attribute) and isinstance(child.ctx, ast.Load):
+            out.setdefault(child.attr, []).append(_harmless_use(child, node, parents.get(node), functions))
     return out
 
 
-def _harmless_use(attr: ast.Attribute, parent: ast.AST) -> bool:
+def _harmless_use(attr: ast.Attribute, parent: ast.AST, grandparent: ast.AST | None, functions: dict) -> bool:
     if isinstance(parent, (ast.For, ast.AsyncFor)) and parent.iter is attr:
         return True
     if isinstance(parent, ast.Subscript) and parent.value is attr and isinstance(parent.ctx, ast.Load):
@@ -175,7 +181,24 @@ def _harmless_use(attr: ast.Attribute, parent: ast.AST) -> bool:
     if isinstance(parent, ast.Call) and attr in parent.args and isinstance(parent.func, ast.Name) and \
             parent.func.id in _READERS:
         return True
+    if isinstance(parent, ast.Attribute) and parent.attr == "apply" and isinstance(grandparent, ast.Call) and \
+            grandparent.func is parent and len(grandparent.args) == 1 and isinstance(grandparent.args[0], ast.Name):
+        # `self.convs.apply(init_weights)`: harmless where `init_weights` (a function of the file)
+        # changes no container it is given (it only initialises weights).
+        fn = functions.get(grandparent.args[0].id)
+        return fn is not None and not _changes_containers(fn)
     # `self.blocks.x` reads something of it (a method call may change it: `.pop()`, `.clear()`).
+    return False
+
+
+def _changes_containers(fn: ast.FunctionDef) -> bool:
+    """Does `fn` delete or store an item, call a container's mutator, or touch `_modules`?"""
+    for node in ast.walk(fn):
+        if isinstance(node, ast.Delete) or (isinstance(node, ast.Subscript) and isinstance(node.ctx, ast.Store)):
+            return True
+        if isinstance(node, ast.Attribute) and (node.attr in CONTAINER_MUTATORS or node.attr.startswith("_modules")
+                                                 or node.attr in ("add_module", "register_module")):
+            return True
     return False
 
 
