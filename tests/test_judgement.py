@@ -2255,6 +2255,14 @@ CASES = {
         "\n    def drain(blocks):\n        while len(blocks):\n            del blocks[0]\n\n"
         "    def build():\n        r = Res(3)\n        drain(r.convs)\n        return r\n",
         ("breaks", "unsafe"), "leaky_relu"),
+    "what a `forward` reads out of its batch dict by a string key is still its input, in a graph": ("""
+        class M(nn.Module):
+            def forward(self, batch):
+                x = batch["x"] - batch["mean"]
+                s = torch.var(x, dim=1, keepdim=True)
+                x /= s  # <-
+                return x
+        """, ("breaks", "unsafe"), "torch.var"),
     "a chain that reads what it wrote": ("""
         def f(inp, w):
             x = F.linear(inp, w)

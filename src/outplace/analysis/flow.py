@@ -727,6 +727,8 @@ class ScopeFlow:
     def _e_Subscript(self, node: ast.Subscript) -> frozenset:
         base = self.eval(node.value)
         index = self.eval(node.slice)
+        if isinstance(node.ctx, ast.Load) and self._string_key(node.slice):
+            self._keyed_by_string(node.value)  # (before the read: what it reads is an element, not a view)
         out: frozenset = frozenset()
         tensors = self.tensor_keys(base)
         if tensors:
@@ -749,8 +751,6 @@ class ScopeFlow:
                 out |= self._view(node, tensors, "indexing", keep_grad=True)
         for k in base - tensors:
             out |= self._element_of(node, k, node.slice)
-        if isinstance(node.ctx, ast.Load) and self._string_key(node.slice):
-            self._keyed_by_string(node.value)
         return out
 
     def _string_key(self, key: ast.expr) -> bool:
