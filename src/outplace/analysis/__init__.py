@@ -356,7 +356,7 @@ class Analysis:
             # The attributes holding it: assigned it, or a container or chain built around it.
             attrs = {attr for attr, info in self.ctx._module_attributes(cls) if _built_by(info, ctor)}
             # The methods that call the attribute holding it (`self.act(x)`, `self.body(x)`).
-            calls = [c for attr in attrs for c in self.ctx._self_calls(cls, attr)]
+            calls = [c for attr in attrs for c in [*self.ctx._self_calls(cls, attr), *self.ctx.self_loops(cls, attr)]]
             scopes += [m for m in cls.body if isinstance(m, (ast.FunctionDef, ast.AsyncFunctionDef))
                        and any(self.ctx.contains(m, c) for c in calls)]
         for sc in scopes:

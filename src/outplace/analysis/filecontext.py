@@ -1239,8 +1239,7 @@ class FileContext:
         return got
 
     def _self_calls(self, cls: ast.ClassDef, attr: str) -> list[ast.Call]:
-        """Calls of `self.<attr>(...)` / `self.<attr>[i](...)` in the class, and `m(...)` in the body of
-        `for m in self.<attr>:` (one walk per class)."""
+        """Calls of `self.<attr>(...)` / `self.<attr>[i](...)` in the class (one walk per class)."""
         by_attr = self._self_call_index.get(id(cls))
         if by_attr is None:
             by_attr = self._self_call_index[id(cls)] = {}
@@ -1251,12 +1250,12 @@ class FileContext:
                         f = f.value
                     if type(f) is ast.Attribute and type(f.value) is ast.Name and f.value.id == "self":
                         by_attr.setdefault(f.attr, []).append(node)
-                elif type(node) is ast.For and type(node.iter) is ast.Attribute and type(node.iter.value) is ast.Name \
-                        and node.iter.value.id == "self" and type(node.target) is ast.Name:
-                    by_attr.setdefault(node.iter.attr, []).extend(
-                        c for c in walk(node) if type(c) is ast.Call and type(c.func) is ast.Name
-                        and c.func.id == node.target.id)
         return by_attr.get(attr, [])
+
+    def self_loops(self, cls: ast.ClassDef, attr: str) -> list[ast.For]:
+        """`for m in self.<attr>:` loops in the class (where its modules run, one after the other)."""
+        return [n for n in walk(cls) if type(n) is ast.For and type(n.iter) is ast.Attribute
+                and type(n.iter.value) is ast.Name and n.iter.value.id == "self" and n.iter.attr == attr]
 
     def _calls_by_name(self) -> tuple[dict[str, list[ast.Call]], dict[str, list[ast.Call]]]:
         """Every call in the file by callee: `name(...)`, and `<anything>.name(...)` (one walk per file)."""
