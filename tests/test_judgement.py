@@ -2263,6 +2263,21 @@ CASES = {
                 x /= s  # <-
                 return x
         """, ("breaks", "unsafe"), "torch.var"),
+    "a numpy array on a tensor's memory is no tensor: writing it is no tensor write (mace's `_check_non_zero`)": ("""
+        def nonzero(std):
+            std[std == 0] = 1  # <-
+            return std
+
+        def f(x, y):
+            return nonzero(torch.sqrt(x).detach().numpy())
+        """, None, None),
+    "... but the tensor under it sees it: no safe fix for a write into the tensor while the array is read": ("""
+        def f(x, y):
+            h = torch.sigmoid(x)
+            a = h.detach().numpy()
+            h.mul_(2)  # <-
+            return h, a
+        """, ("breaks", "unsafe"), "`a` refers to the same tensor"),
     "a chain that reads what it wrote": ("""
         def f(inp, w):
             x = F.linear(inp, w)

@@ -998,6 +998,13 @@ class ScopeFlow:
             return self._opaque(node, frozenset().union(recv, *inputs.values()), "`.new()` result")
         if name == "detach":  # shares memory, outside the graph: writes through it are deliberate (like `.data`)
             return self._view(node, recv, "`.detach()`", keep_grad=False, origin="data")
+        if name in STORAGE_SHARING:
+            # `t.numpy()`, `t.untyped_storage()`: no tensor, on the tensor's memory (a write into it is
+            # no tensor write; a write into the tensor is seen through it).
+            out = self._view(node, recv, f"`.{name}()`", keep_grad=False, origin="data")
+            for k in out:
+                self.st.objs[k] = self.st.objs[k]._replace(tensor=NO)
+            return out
         if name == "requires_grad_" and not node.keywords and (
                 not node.args or (isinstance(node.args[0], ast.Constant) and node.args[0].value is True)):
             # `torch.randn(3).requires_grad_()`: a new tensor becomes a leaf that requires grad.
@@ -1065,11 +1072,20 @@ class ScopeFlow:
                               eff.saved_when, sources)
         result: frozenset
         src = tensor_inputs.get(eff.source, frozenset()) if eff.source is not None else frozenset()
+        wrapped = False
+        if not src and eff.result == "view" and eff.source is not None:
+            # `torch.from_numpy(y.numpy())`: the source is no tensor but on a tensor's memory.
+            src = frozenset(k for k in inputs.get(eff.source, frozenset()) if (o := self.obj(k)) is not None
+                            and o.storage and o.tensor == NO and o.origin == "data")
+            wrapped = bool(src)
         if eff.result == "same":
             result = src or self.new(at, Obj(MAYBE, "unknown", label=f"{eff.label} result"), grad=grad)
         elif eff.result == "view":
             if src:
                 result = self._view(at, src, f"{eff.label}", keep_grad=eff.grad, dtype=eff.dtype)
+                if wrapped:  # (a tensor again, on that memory)
+                    for k in result:
+                        self.st.objs[k] = self.st.objs[k]._replace(tensor=YES)
                 if eff.overlaps:
                     self.overlapping |= result
             else:  # the input it views is not where the table says: it may view any of them

@@ -321,7 +321,11 @@ def _result(flow: ScopeFlow, node: ast.Call, part: ResultPart, args: dict, label
             src |= flow.tensor_keys(args.get(p, frozenset()))
         if src:
             if part.detached:  # `to_numpy(t)`: a detached view, outside any graph (writes through it are deliberate)
-                out |= flow._view(marker, src, f"returned by {label}", keep_grad=False, origin="data")
+                made = flow._view(marker, src, f"returned by {label}", keep_grad=False, origin="data")
+                if part.tensor == NO:  # (and no tensor at all: a numpy array on its memory)
+                    for k in made:
+                        flow.st.objs[k] = flow.st.objs[k]._replace(tensor=NO)
+                out |= made
             elif part.views or part.multi_view:
                 out |= flow._view(marker, src, f"returned by {label}", keep_grad=True, multi=part.multi_view)
             else:
