@@ -2278,6 +2278,16 @@ CASES = {
             h.mul_(2)  # <-
             return h, a
         """, ("breaks", "unsafe"), "`a` refers to the same tensor"),
+    "adversarial review: an arm where the sigmoid's output is still what is written breaks, with the callers' facts": ("""
+        def f(x, p):
+            lin = nn.Linear(4, 4)
+            query = torch.sigmoid(x)
+            q = query
+            if p:
+                q = lin(q)
+            q *= 0.5  # <-
+            return (q, query)
+        """, ("breaks", "unsafe"), "was saved by"),
     "a chain that reads what it wrote": ("""
         def f(inp, w):
             x = F.linear(inp, w)

@@ -266,14 +266,20 @@ class Analysis:
                 tests.append(node)
         for node in sorted(tests, key=lambda n: -n.lineno)[:MAX_SPLITS]:
             arms = []
+            # (with what the callers pass, where it is known: alone, an arm's saves may look like
+            # "if that op's inputs required grad" where the callers show they do)
+            callers = flow.use_call_sites or (isinstance(scope, (ast.FunctionDef, ast.AsyncFunctionDef)) and
+                                              bool(self.ctx.call_site_facts(scope)))
             for truth in (True, False):
-                split = ScopeFlow(self.ctx, scope, call_sites=flow.use_call_sites, forced=(node.test, truth))
+                split = ScopeFlow(self.ctx, scope, call_sites=callers, forced=(node.test, truth))
                 records = split.writes_at(site)
                 if target is not None:
                     matching = [r for r in records if r.target is target]
                     records = matching if exact else (matching or records)
                 arms.append(self._judge_all(split, records, site) if records else None)
-            if all(a is None or a.hazard != BREAKS for a in arms):
+            # Only where no arm leaves a save of the tensor standing (one that might count): each arm
+            # is then clean, not merely unproven.
+            if all(a is None or (a.hazard != BREAKS and not a.saved_lines) for a in arms):
                 worst = max((a for a in arms if a is not None), key=lambda a: HAZARD_RANK[a.hazard], default=None)
                 if worst is None:
                     return judged

@@ -129,7 +129,7 @@ def _stable_in_class(cls: ast.ClassDef, attr: str, ctx) -> tuple[ast.AST, ast.AS
     # builtin patched at run time): deny all of them.
     text = ctx.text or ""
     if "MethodType" in text or re.search(rf"\b{re.escape(cls.name)}\s*\.\s*(?!__init__\b)\w", text) or \
-            _DYNAMIC.search(text) or not _only_iterated(attr, ctx):
+            _DYNAMIC.search(text) or not _only_iterated(attr, ctx) or not _applies_harmless(ctx):
         return None
     own = {id(cls), *(id(b) for b in ctx.bases_of(cls))}
     if any(id(other) not in own and attr in ctx._class_facts(other)[0] for other in ctx.top_level_classes().values()):
@@ -141,7 +141,11 @@ def _stable_in_class(cls: ast.ClassDef, attr: str, ctx) -> tuple[ast.AST, ast.AS
     return value, method, owner
 
 
-_DYNAMIC = re.compile(r"\bexec\s*\(|\bvars\s*\(|__dict__|\btype\s*\(\s*['\"]|\bbuiltins\b")
+_DYNAMIC = re.compile(r"\bexec\s*\(|\bvars\s*\(|__dict__|\btype\s*\(\s*['\"]|\bbuiltins\b|"
+                      # (a module's submodules reached without their attribute's name: `children()`,
+                      # `named_modules()`, `get_submodule("blocks")`, `_modules`, a deep copy)
+                      r"children\s*\(|modules\s*\(|get_submodule|_modules\b|deepcopy|"
+                      r"^\s*(match|case)\s", re.M)
 _READERS = frozenset({"len", "enumerate", "zip", "reversed"})
 
 
@@ -157,6 +161,22 @@ def _only_iterated(attr: str, ctx) -> bool:
             uses = ctx.memo["attribute reads"] = _attribute_reads(ctx.tree)
         ctx.memo[key] = all(ok for ok in uses.get(attr, ()))
     return ctx.memo[key]
+
+
+def _applies_harmless(ctx) -> bool:
+    """Is every `x.apply(fn)` of the file given a function of the file that changes no container?
+    (`apply` visits every submodule, a module list too.)"""
+    if "apply(" not in (ctx.text or ""):
+        return True
+    if "applies" not in ctx.memo:
+        functions = {n.name: n for n in ctx.tree.body if isinstance(n, ast.FunctionDef)}
+        ok = True
+        for node in ast.walk(ctx.tree):
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "apply":
+                fn = functions.get(node.args[0].id) if len(node.args) == 1 and isinstance(node.args[0], ast.Name) else None
+                ok = ok and fn is not None and not _changes_containers(fn)
+        ctx.memo["applies"] = ok
+    return ctx.memo["applies"]
 
 
 def _attribute_reads(tree: ast.Module) -> dict[str, list[bool]]:
@@ -192,14 +212,24 @@ def _harmless_use(attr: ast.Attribute, parent: ast.AST, grandparent: ast.AST | N
 
 
 def _changes_containers(fn: ast.FunctionDef) -> bool:
-    """Does `fn` delete or store an item, call a container's mutator, or touch `_modules`?"""
+    """May `fn` change a container it is given? Only a body that deletes and stores no item and
+    calls nothing but `nn.init.*`, in-place tensor methods (`m.weight.data.normal_()`) and
+    `isinstance`/`hasattr`/`getattr`/`len` is taken not to (a helper it calls, `mod.__init__()`,
+    `__delitem__`, may empty the list)."""
     for node in ast.walk(fn):
         if isinstance(node, ast.Delete) or (isinstance(node, ast.Subscript) and isinstance(node.ctx, ast.Store)):
             return True
-        if isinstance(node, ast.Attribute) and (node.attr in CONTAINER_MUTATORS or node.attr.startswith("_modules")
-                                                 or node.attr in ("add_module", "register_module")):
-            return True
+        if isinstance(node, ast.Call):
+            f = node.func
+            name = f.attr if isinstance(f, ast.Attribute) else f.id if isinstance(f, ast.Name) else ""
+            spelled = ast.unparse(f)
+            if not (spelled.startswith(("nn.init.", "torch.nn.init.", "init.")) or name in _PURE_CALLS or
+                    (isinstance(f, ast.Attribute) and name.endswith("_") and not name.startswith("_"))):
+                return True
     return False
+
+
+_PURE_CALLS = frozenset({"isinstance", "hasattr", "getattr", "len", "print", "math.sqrt", "sqrt"})
 
 
 def chain_loop(loop: ast.For, ctx, scope: ast.AST) -> bool:

@@ -48,14 +48,22 @@ def opaque_reason(tree: ast.Module, text: str | None, imports: ImportMap) -> str
         return "this file overrides how torch runs its functions (`__torch_function__`)"
     if "__instancecheck__" in text or "__subclasscheck__" in text:
         return "this file defines `__instancecheck__`/`__subclasscheck__`: `isinstance` may keep the tensor"
+    if _REFLECTIVE.search(text):
+        return "this file runs code by name or reaches torch as a module object (`exec`, `sys.modules['torch']`, " \
+               "`__import__`, `types.new_class`): what a call does may not be what the text says"
     torch_names = _aliases(text, [n for n, q in imports.names.items() if q == "torch" or q.startswith("torch.")])
     builtin_names = _aliases(text, ["builtins", "__builtins__", *(n for n, q in imports.names.items() if q == "builtins")])
     tensor_names = ["Tensor", "Parameter", *(re.escape(n) for n in re.findall(
         r"^[ \t]*(\w+)\s*=\s*(?:\w+\s*\.\s*)*(?:Tensor|Parameter)\s*$", text, re.M))]  # (`Base = torch.Tensor`)
     if builtin_names and re.search(_STORE.format("|".join(builtin_names)), text, re.M):
         return "this file replaces Python builtins (`builtins.len = ...`): a builtin call may keep the tensor"
-    patched = torch_names and re.search(_STORE.format("|".join(torch_names)), text, re.M)
-    subclass = re.search(rf"^[ \t]*class\s+\w+\s*\([^)]*\b({'|'.join(tensor_names)})\b", text, re.M) or \
+    patched = torch_names and (re.search(_STORE.format("|".join(torch_names)), text, re.M) or re.search(
+        _PATCH.format("|".join(torch_names)), text, re.M))
+    if patched and _MOCK.search(text):
+        return "this file patches torch (`mock.patch`, `monkeypatch.setattr`): the torch facts do not describe its calls"
+    if patched and re.search(rf"\b({'|'.join(torch_names)})\s*\.\s*(__dict__|__setattr__)", text):
+        return "this file changes torch through `__dict__`/`__setattr__`: the torch facts do not describe its calls"
+    subclass = re.search(rf"^[ \t]*class\s+\w+\s*\(([^)]*\b({'|'.join(tensor_names)})\b|\s*\*)", text, re.M) or \
         re.search(r"\btype\s*\([^,]+,\s*\([^)]*\bTensor\b", text)
     if not (patched or subclass):
         return None
@@ -64,8 +72,9 @@ def opaque_reason(tree: ast.Module, text: str | None, imports: ImportMap) -> str
     for node in ast.walk(tree):
         targets = node.targets if isinstance(node, ast.Assign) else [node.target] if isinstance(
             node, (ast.AugAssign, ast.AnnAssign)) else []
-        for t in targets:
-            if isinstance(t, (ast.Attribute, ast.Subscript)) and (_is_torch(t.value, imports) or _root(t) in torch_names):
+        for t in [n for target in targets for n in ast.walk(target)]:  # (`torch.sigmoid, other = ...` too)
+            if isinstance(t, (ast.Attribute, ast.Subscript)) and isinstance(t.ctx, ast.Store) and \
+                    (_is_torch(t.value, imports) or _root(t) in torch_names):
                 return f"this file replaces a torch function (`{ast.unparse(t)} = ...`): the torch facts " \
                        "do not describe its calls"
         if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in ("setattr", "delattr") \
@@ -78,6 +87,15 @@ def opaque_reason(tree: ast.Module, text: str | None, imports: ImportMap) -> str
 # An assignment into an attribute or an item of one of these names (`torch.sigmoid = ...`,
 # `torch. sigmoid = ...`, `torch.__dict__["sigmoid"] = ...`, `b.print = ...`).
 _STORE = r"^[ \t]*({0})(\s*\.\s*\w+|\s*\[[^\]]*\])+\s*(=[^=]|[-+*/@|&]=)|(setattr|delattr)\(\s*({0})\b|vars\(\s*({0})\s*\)\s*\["
+
+
+# A torch name patched anywhere on a line (`a = torch.sigmoid = f`, `x; torch.sigmoid = f`, `(torch.sigmoid) = f`,
+# `torch.__dict__.update(...)`, `torch.__setattr__(...)`, `mock.patch.object(torch, ...)`), confirmed below.
+_PATCH = r"^[^#\n=]*\b({0})\s*\.\s*\w+[^=\n]*(=[^=]|[-+*/@|&]=)|\b({0})\s*\.\s*(__dict__|__setattr__)|" \
+         r"patch\.object\(\s*({0})\b|patch\(\s*['\"]torch\.|monkeypatch\.setattr\(\s*(({0})\b|['\"]torch\.)"
+_MOCK = re.compile(r"patch\.object\(|patch\(\s*['\"]torch\.|monkeypatch\.setattr\(")
+_REFLECTIVE = re.compile(r"\bexec\s*\(|sys\.modules\s*\[\s*['\"]torch|__import__\s*\(|import_module\s*\(\s*['\"]torch|"
+                         r"\bnew_class\s*\(")
 
 
 def _aliases(text: str, names: list[str]) -> list[str]:

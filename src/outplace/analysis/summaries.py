@@ -101,6 +101,13 @@ def summarize(flow: ScopeFlow) -> Summary:
     # may any parameter that can hold others' tensors be (`*args`, `**kwargs`, one not known to be a tensor).
     if any(not e.what.startswith("returned") for e in exit_state.escaped.get(ELEMENTS, ())):
         escapes |= _holder_params(fn, flow)
+    # `*args`/`**kwargs` reach what is kept through copies the flow does not follow element by element
+    # (`list(args)`, `sorted(args)[0]`, `kw.values()`, a generator, a closure): if anything was kept,
+    # so may they be.
+    varargs = frozenset(a.arg for a in (fn.args.vararg, fn.args.kwarg) if a is not None) \
+        if isinstance(fn, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)) else frozenset()
+    if varargs and any(not e.what.startswith("returned") for events in exit_state.escaped.values() for e in events):
+        escapes |= varargs
     if any(element_read(k, w.state.objs.get(k)) for w in _all_writes(flow) for k in w.keys):
         writes |= _holder_params(fn, flow)
     graph = NO
