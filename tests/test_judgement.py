@@ -2288,6 +2288,27 @@ CASES = {
             q *= 0.5  # <-
             return (q, query)
         """, ("breaks", "unsafe"), "was saved by"),
+    "adversarial review: a write through `.detach()` into what autograd saved breaks backward (shared version counter)": ("""
+        def f(x, y):
+            h = torch.sigmoid(x)
+            d = h.detach()
+            d.mul_(2)  # <-
+            return h
+        """, ("breaks", "none"), "version counter"),
+    "... through `.data` it is deliberate (no version counter shared)": ("""
+        def f(x, y):
+            h = torch.sigmoid(x)
+            d = h.data
+            d.mul_(2)  # <-
+            return h
+        """, None, None),
+    "... and through `.detach()` of what nothing saved it is nothing": ("""
+        def f(x, y):
+            h = x * 2
+            d = h.detach()
+            d.mul_(2)  # <-
+            return h
+        """, None, None),
     "a chain that reads what it wrote": ("""
         def f(inp, w):
             x = F.linear(inp, w)

@@ -170,6 +170,9 @@ class ScopeFlow:
         self._return_edges: dict[tuple[int, int], State] = {}
         self._made_saved: dict[int, frozenset] = {}  # id(comprehension) -> saves of every element it made
         self._detached: set = set()  # keys of `.detach()`/`.data` views: never in a graph themselves
+        # keys of `.detach()` views, which share the version counter of what they detach from: a write
+        # through one into a tensor autograd saved makes backward fail (a `.data` one does not)
+        self.version_shared: set = set()
         self.overlapping: set = set()  # keys of views whose elements may share memory (`expand`)
         self._run()
 
@@ -997,7 +1000,9 @@ class ScopeFlow:
                                   how="method")
             return self._opaque(node, frozenset().union(recv, *inputs.values()), "`.new()` result")
         if name == "detach":  # shares memory, outside the graph: writes through it are deliberate (like `.data`)
-            return self._view(node, recv, "`.detach()`", keep_grad=False, origin="data")
+            out = self._view(node, recv, "`.detach()`", keep_grad=False, origin="data")
+            self.version_shared |= out  # (unlike `.data`, autograd sees its writes: judge.py)
+            return out
         if name in STORAGE_SHARING:
             # `t.numpy()`, `t.untyped_storage()`: no tensor, on the tensor's memory (a write into it is
             # no tensor write; a write into the tensor is seen through it).

@@ -196,6 +196,9 @@ def judge(flow: ScopeFlow, live: Liveness, record: WriteRecord, step: tuple[int,
         if views and len(views) == len(objs) and bases:
             certain = (f"the write goes through a view into `{bases[0]}`, which is read afterwards: out of place, "
                        f"`{bases[0]}` would keep its old values; write into `{bases[0]}` itself instead")
+    if hazard in (BREAKS, INPLACE) and keys & flow.version_shared and objs and all(o.origin == "data" for o in objs):
+        certain = ("the write through `.detach()` is meant for the tensor it detaches from, which autograd saved: "
+                   "write a copy (`.clone()`) or, to change the saved values on purpose, use `.data`")
     if certain is None and name is not None and len(keys) == 1:
         holder = _certain_holder(st, next(iter(keys)), sorted(aliases & live_after - {name}))
         if holder is not None:
@@ -290,6 +293,16 @@ def _hazard(flow: ScopeFlow, record: WriteRecord, objs: list[Obj], roots: frozen
             shown: str) -> tuple[str | None, str]:
     st = record.state
     if objs and all(o.origin == "data" for o in objs):
+        detached = sorted((e for r in roots for e in st.saved.get(r, ()) if e.what.startswith("saved")),
+                          key=lambda e: (e.grad not in (MAYBE, YES), e.line, e.what)) \
+            if record.keys & flow.version_shared else []
+        if detached:
+            e = detached[0]
+            sure = e.grad in (MAYBE, YES)
+            unless = "" if sure else " if that op's inputs required grad"
+            return (BREAKS if sure else INPLACE), (
+                f"{_q(shown)} is a `.detach()` view of a tensor that was {e.what} (line {e.line}){unless}: "
+                "it shares that tensor's version counter, so this write makes backward fail")
         return None, f"{_q(shown)} is reached through `.data` or `.grad`: writing it is deliberate"
     grad = NO
     if not objs or any(o.dtype not in INTEGRAL_DTYPES for o in objs):  # an integer tensor never requires grad

@@ -332,6 +332,8 @@ def _result(flow: ScopeFlow, node: ast.Call, part: ResultPart, args: dict, label
                 if part.tensor == NO:  # (and no tensor at all: a numpy array on its memory)
                     for k in made:
                         flow.st.objs[k] = flow.st.objs[k]._replace(tensor=NO)
+                else:  # (a `.detach()`, which may share the version counter)
+                    flow.version_shared |= made
                 out |= made
             elif part.views or part.multi_view:
                 out |= flow._view(marker, src, f"returned by {label}", keep_grad=True, multi=part.multi_view)
