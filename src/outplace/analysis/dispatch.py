@@ -66,9 +66,9 @@ CALL_WORDS = ("setattr(", "delattr(", "__setattr__", "__delattr__", "register_fo
 # them, `vars(args)`, `self._modules.items()`, is common and changes nothing).
 _DICT_STORE = re.compile(r"(__dict__|vars\([^()]+\))\s*(\[[^\]]*\]\s*=(?!=)|\.update\(|\.setdefault\()")
 _MODULES_STORE = re.compile(r"_modules\s*(\[[^\]]*\]\s*=(?!=)|\.update\(|\.pop\(|\.__setitem__\(|\.setdefault\(|"
-                            r"\.clear\(|\.popitem\(|\.__delitem__\()|\bdel\s+[\w.]*_modules\b|"
-                            # (functions that put other modules in a model's place: `fuse_modules` an Identity)
-                            r"\bfuse_modules(_qat)?\b|\bfuse_fx\b|\bswap_module\b")
+                            r"\.clear\(|\.popitem\(|\.__delitem__\()|del\s+[\w.]*_modules\b")
+# Functions that put other modules in a model's place (`fuse_modules` puts an Identity where a BatchNorm was).
+MODULE_SWAPPERS = ("fuse_modules", "fuse_fx", "swap_module")
 
 
 CONTAINER_MUTATORS = frozenset({"append", "extend", "insert", "pop", "remove", "clear", "update", "setdefault",
@@ -114,7 +114,8 @@ def scan(tree: ast.Module, text: str | None = None) -> Rebinding:
     any_attr = hooks = False
     if text is not None:
         instance_dict = instance_dict or bool(_DICT_STORE.search(text))
-        any_module_attr = bool(_MODULES_STORE.search(text))  # `self._modules["act"] = ...`
+        any_module_attr = ("_modules" in text and bool(_MODULES_STORE.search(text))) or \
+            any(w in text for w in MODULE_SWAPPERS)  # `self._modules["act"] = ...`, `fuse_modules(m, ...)`
     if text is None or any(w in text for w in CALL_WORDS):
         # (Every node but contexts and operators, in no order: the facts are sets. With the text, only
         # the statements on whose lines a name the walk looks for is written: see _lines_naming.)

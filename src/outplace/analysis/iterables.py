@@ -61,7 +61,7 @@ def _builtin(name: str, ctx, scope: ast.AST) -> bool:
     one around it, with no `import *` or `exec` in the file that could bind it."""
     index = ctx.index
     text = ctx.text
-    if text is None or "import *" in text or _DYNAMIC.search(text) or ctx.rebinding.global_name(name):
+    if text is None or "import *" in text or _dynamic(ctx) or ctx.rebinding.global_name(name):
         return False  # (`builtins.__dict__["range"] = ...`, `exec`: the name may be anything)
     cur, seen = scope, set()
     while cur is not None and id(cur) not in seen:
@@ -128,8 +128,9 @@ def _stable_in_class(cls: ast.ClassDef, attr: str, ctx) -> tuple[ast.AST, ast.AS
     # attribute by other means (`exec`, `vars(self)`, `__dict__`, a class made with `type(...)`, a
     # builtin patched at run time): deny all of them.
     text = ctx.text or ""
-    if "MethodType" in text or re.search(rf"\b{re.escape(cls.name)}\s*\.\s*(?!__init__\b)\w", text) or \
-            _DYNAMIC.search(text) or not _only_iterated(attr, ctx) or not _applies_harmless(ctx):
+    if "MethodType" in text or (f"{cls.name}." in text or f"{cls.name} ." in text) and re.search(
+            rf"\b{re.escape(cls.name)}\s*\.\s*(?!__init__\b)\w", text) or \
+            _dynamic(ctx) or not _only_iterated(attr, ctx) or not _applies_harmless(ctx):
         return None
     own = {id(cls), *(id(b) for b in ctx.bases_of(cls))}
     if any(id(other) not in own and attr in ctx._class_facts(other)[0] for other in ctx.top_level_classes().values()):
@@ -147,6 +148,13 @@ _DYNAMIC = re.compile(r"\bexec\s*\(|\bvars\s*\(|__dict__|\btype\s*\(\s*['\"]|\bb
                       r"children\s*\(|modules\s*\(|get_submodule|_modules\b|deepcopy|"
                       r"^\s*(match|case)\s", re.M)
 _READERS = frozenset({"len", "enumerate", "zip", "reversed"})
+
+
+def _dynamic(ctx) -> bool:
+    """Does the file reach names or submodules by other means than their spelling (`_DYNAMIC`)? Once per file."""
+    if "dynamic" not in ctx.memo:
+        ctx.memo["dynamic"] = bool(_DYNAMIC.search(ctx.text or ""))
+    return ctx.memo["dynamic"]
 
 
 def _only_iterated(attr: str, ctx) -> bool:

@@ -36,29 +36,31 @@ _SELF_MODULE = re.compile(r"sys\.modules\s*\[\s*__name__\s*\]|import_module\s*\(
 def opaque_reason(tree: ast.Module, text: str | None, imports: ImportMap) -> str | None:
     if text is None:
         text = ast.unparse(tree)
-    if _FRAMES.search(text):
+    # (each pattern only where one of its words is in the text: a substring search costs far less)
+    if any(w in text for w in _FRAME_WORDS) and _FRAMES.search(text):
         return "a function of this file reads other functions' variables through their frames " \
                "(`sys._getframe`, `inspect`): one may hold the tensor"
-    if _HOOKS.search(text):
+    if any(w in text for w in _HOOK_WORDS) and _HOOKS.search(text):
         return "this file installs hooks that see the tensors autograd saves or the calls it makes " \
                "(`saved_tensors_hooks`, `setprofile`): one may keep the tensor"
-    if _SELF_MODULE.search(text):
+    if "__name__" in text and _SELF_MODULE.search(text):
         return "this file reaches its own globals by name (`sys.modules[__name__]`): what they hold may change"
     if "__torch_function__" in text or "__torch_dispatch__" in text:
         return "this file overrides how torch runs its functions (`__torch_function__`)"
     if "__instancecheck__" in text or "__subclasscheck__" in text:
         return "this file defines `__instancecheck__`/`__subclasscheck__`: `isinstance` may keep the tensor"
-    if _REFLECTIVE.search(text):
+    if any(w in text for w in _REFLECTIVE_WORDS) and _REFLECTIVE.search(text):
         return "this file runs code by name or reaches torch as a module object (`exec`, `sys.modules['torch']`, " \
                "`__import__`, `types.new_class`): what a call does may not be what the text says"
     torch_names = _aliases(text, [n for n, q in imports.names.items() if q == "torch" or q.startswith("torch.")])
-    builtin_names = _aliases(text, ["builtins", "__builtins__", *(n for n, q in imports.names.items() if q == "builtins")])
+    builtin_names = _aliases(text, ["builtins", "__builtins__", *(n for n, q in imports.names.items() if q == "builtins")]) \
+        if "builtins" in text else []
     tensor_names = ["Tensor", "Parameter", *(re.escape(n) for n in re.findall(
-        r"^[ \t]*(\w+)\s*=\s*(?:\w+\s*\.\s*)*(?:Tensor|Parameter)\s*$", text, re.M))]  # (`Base = torch.Tensor`)
+        r"^[ \t]*(\w+)\s*=\s*(?:\w+\s*\.\s*)*(?:Tensor|Parameter)[ \t]*$", text, re.M))] \
+        if "Tensor\n" in text or "Parameter\n" in text else ["Tensor", "Parameter"]  # (`Base = torch.Tensor`)
     if builtin_names and re.search(_STORE.format("|".join(builtin_names)), text, re.M):
         return "this file replaces Python builtins (`builtins.len = ...`): a builtin call may keep the tensor"
-    patched = torch_names and (re.search(_STORE.format("|".join(torch_names)), text, re.M) or re.search(
-        _PATCH.format("|".join(torch_names)), text, re.M))
+    patched = torch_names and _patched(text, torch_names)
     if patched and _MOCK.search(text):
         return "this file patches torch (`mock.patch`, `monkeypatch.setattr`): the torch facts do not describe its calls"
     if patched and re.search(rf"\b({'|'.join(torch_names)})\s*\.\s*(__dict__|__setattr__)", text):
@@ -89,13 +91,27 @@ def opaque_reason(tree: ast.Module, text: str | None, imports: ImportMap) -> str
 _STORE = r"^[ \t]*({0})(\s*\.\s*\w+|\s*\[[^\]]*\])+\s*(=[^=]|[-+*/@|&]=)|(setattr|delattr)\(\s*({0})\b|vars\(\s*({0})\s*\)\s*\["
 
 
-# A torch name patched anywhere on a line (`a = torch.sigmoid = f`, `x; torch.sigmoid = f`, `(torch.sigmoid) = f`,
-# `torch.__dict__.update(...)`, `torch.__setattr__(...)`, `mock.patch.object(torch, ...)`), confirmed below.
-_PATCH = r"^[^#\n=]*\b({0})\s*\.\s*\w+[^=\n]*(=[^=]|[-+*/@|&]=)|\b({0})\s*\.\s*(__dict__|__setattr__)|" \
-         r"patch\.object\(\s*({0})\b|patch\(\s*['\"]torch\.|monkeypatch\.setattr\(\s*(({0})\b|['\"]torch\.)"
 _MOCK = re.compile(r"patch\.object\(|patch\(\s*['\"]torch\.|monkeypatch\.setattr\(")
 _REFLECTIVE = re.compile(r"\bexec\s*\(|sys\.modules\s*\[\s*['\"]torch|__import__\s*\(|import_module\s*\(\s*['\"]torch|"
                          r"\bnew_class\s*\(")
+
+
+_HOOK_WORDS = ("saved_tensors", "save_on_cpu", "setprofile", "settrace", "monitoring")
+_FRAME_WORDS = ("frame", "f_back", "f_locals", "inspect", "stack", "getargvalues")
+_REFLECTIVE_WORDS = ("exec", "sys.modules", "__import__", "import_module", "new_class")
+_AFTER_NAME = re.compile(r"([ \t]*\.[ \t]*\w+)+[ \t]*(=[^=]|[-+*/@|&]=)|[ \t]*\.[ \t]*(__dict__|__setattr__)")
+
+
+def _patched(text: str, names: list[str]) -> bool:
+    """Is one of `names` (torch and its aliases) assigned into anywhere (`torch.sigmoid = f`,
+    `a = torch.sigmoid = f`, `x; torch.sigmoid = f`, `torch.__dict__[...]`), or patched with
+    `mock`/`monkeypatch`? Confirmed on the tree by the caller. Each occurrence of a name is looked
+    at where it is, not the whole text once per line."""
+    for m in re.finditer(rf"\b({'|'.join(names)})\b", text):
+        if _AFTER_NAME.match(text, m.end()):
+            return True
+    return bool(re.search(rf"patch\.object\(\s*({'|'.join(names)})\b|patch\(\s*['\"]torch\.|"
+                          rf"monkeypatch\.setattr\(\s*(({'|'.join(names)})\b|['\"]torch\.)", text)) if "patch" in text else False
 
 
 def _aliases(text: str, names: list[str]) -> list[str]:
@@ -105,7 +121,7 @@ def _aliases(text: str, names: list[str]) -> list[str]:
     for _ in range(3):
         if not out:
             return out
-        found = re.findall(rf"^[ \t]*(\w+)\s*=\s*(?:{'|'.join(out)})(?:\s*\.\s*\w+)*\s*$", text, re.M)
+        found = re.findall(rf"^[ \t]*(\w+)[ \t]*=[ \t]*(?:{'|'.join(out)})(?:[ \t]*\.[ \t]*\w+)*[ \t]*$", text, re.M)
         new = [re.escape(n) for n in found if re.escape(n) not in out]
         if not new:
             break
