@@ -97,16 +97,10 @@ def has_star_args(call: ast.Call) -> bool:
 def torch_alias(an: Analysis, at: ast.AST | None = None) -> str | None:
     """The name bound to the torch module (`torch`, or `th` after `import torch as th`) that code at
     `at` can use: one no function around `at` binds to something else (`def f(a, torch="cpu")`)."""
-    shadowed: set[str] = set()
-    scope = an.index.scope_for(at) if at is not None else None
-    seen: set[int] = set()
-    while scope is not None and scope.node is not an.tree and id(scope) not in seen:
-        seen.add(id(scope))
-        shadowed |= {n for n, binds in scope.bindings.items()
-                     if any(not isinstance(b.stmt, (ast.Import, ast.ImportFrom)) for b in binds)}
-        scope = an.index.scope_for(scope.node)
+    scope = an.index.scope_for(at).node if at is not None else an.tree
     for local, q in an.imports.names.items():
-        if q == "torch" and local not in shadowed:
+        if q == "torch" and not any(not isinstance(b.stmt, (ast.Import, ast.ImportFrom))
+                                    for b in an.ctx.bindings_around(scope, local)):
             return local
     return None
 

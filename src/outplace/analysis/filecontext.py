@@ -498,6 +498,19 @@ class FileContext:
             node = self.index.parent.get(node)
         return False
 
+    def bindings_around(self, scope: ast.AST, name: str) -> list:
+        """The bindings of `name` in the function `scope` and the functions around it (not the module)."""
+        out: list = []
+        node: ast.AST | None = scope
+        while node is not None and node is not self.tree:
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
+                self.index.ensure_indexed(node)
+                info = self.index.scopes.get(node)
+                if info is not None:
+                    out += info.bindings.get(name, [])
+            node = self.index.parent.get(node)
+        return out
+
     # ---- attributes -----------------------------------------------------------------------------------
     def attribute_of(self, flow: ScopeFlow, node: ast.Attribute, key: Key, o: Obj | None) -> frozenset:
         """`<obj>.<attr>` for a non-tensor object `key` (a tensor's attributes are the flow's)."""

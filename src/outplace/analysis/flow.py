@@ -1006,10 +1006,7 @@ class ScopeFlow:
         if name in STORAGE_SHARING:
             # `t.numpy()`, `t.untyped_storage()`: no tensor, on the tensor's memory (a write into it is
             # no tensor write; a write into the tensor is seen through it).
-            out = self._view(node, recv, f"`.{name}()`", keep_grad=False, origin="data")
-            for k in out:
-                self.st.objs[k] = self.st.objs[k]._replace(tensor=NO)
-            return out
+            return self._view(node, recv, f"`.{name}()`", keep_grad=False, origin="data", tensor=NO)
         if name == "requires_grad_" and not node.keywords and (
                 not node.args or (isinstance(node.args[0], ast.Constant) and node.args[0].value is True)):
             # `torch.randn(3).requires_grad_()`: a new tensor becomes a leaf that requires grad.
@@ -1087,10 +1084,8 @@ class ScopeFlow:
             result = src or self.new(at, Obj(MAYBE, "unknown", label=f"{eff.label} result"), grad=grad)
         elif eff.result == "view":
             if src:
-                result = self._view(at, src, f"{eff.label}", keep_grad=eff.grad, dtype=eff.dtype)
-                if wrapped:  # (a tensor again, on that memory)
-                    for k in result:
-                        self.st.objs[k] = self.st.objs[k]._replace(tensor=YES)
+                result = self._view(at, src, f"{eff.label}", keep_grad=eff.grad, dtype=eff.dtype,
+                                    tensor=YES if wrapped else None)  # (a tensor again, on that memory)
                 if eff.overlaps:
                     self.overlapping |= result
             else:  # the input it views is not where the table says: it may view any of them
@@ -1364,7 +1359,9 @@ class ScopeFlow:
         return frozenset({key})
 
     def _view(self, node: ast.AST, src: frozenset, label: str, keep_grad: bool, origin: str | None = None,
-              dtype: str | None = "same", multi: bool = False) -> frozenset:
+              dtype: str | None = "same", multi: bool = False, tensor: str | None = None) -> frozenset:
+        """A view of `src` at `node`: its memory, its facts. `tensor`: YES/NO where the view is not of
+        the same kind as its base (`t.numpy()` is no tensor; `torch.from_numpy(a)` is one)."""
         base = self.facts(src) or Obj()
         key = site(id(node))
         storages = self.st.storages(src)
@@ -1376,7 +1373,7 @@ class ScopeFlow:
                 dotted(node.args[0]) if node.args else None)
             view_of = view_of or base.view_of
         view = Obj(
-            tensor=base.tensor, origin=origin or base.origin, dtype=base.dtype if dtype in (None, "same") else dtype,
+            tensor=tensor or base.tensor, origin=origin or base.origin, dtype=base.dtype if dtype in (None, "same") else dtype,
             leaf=base.leaf and origin != "data", storage=storages, label=_view_label(label, base.label),
             # (a view of one of chunk/split/unbind's outputs is forbidden to write in place as well)
             view_of=view_of, nonlocal_reason=base.nonlocal_reason, multi_view=multi or base.multi_view,

@@ -59,20 +59,10 @@ def certainly_nonempty(expr: ast.expr, ctx, scope: ast.AST, depth: int = 0) -> b
 def _builtin(name: str, ctx, scope: ast.AST) -> bool:
     """`name` is the builtin: bound neither in the module nor in the function that uses it nor in
     one around it, with no `import *` or `exec` in the file that could bind it."""
-    index = ctx.index
     text = ctx.text
     if text is None or "import *" in text or _dynamic(ctx) or ctx.rebinding.global_name(name):
         return False  # (`builtins.__dict__["range"] = ...`, `exec`: the name may be anything)
-    cur, seen = scope, set()
-    while cur is not None and id(cur) not in seen:
-        seen.add(id(cur))
-        index.ensure_indexed(cur)
-        if index.scopes[cur].bindings.get(name):
-            return False
-        if cur is ctx.tree:
-            return True
-        cur = index.scope_for(cur).node
-    return not index.scopes[ctx.tree].bindings.get(name)
+    return not ctx.index.scopes[ctx.tree].bindings.get(name) and not ctx.bindings_around(scope, name)
 
 
 def _int(node: ast.expr) -> int | None:
@@ -159,49 +149,42 @@ def _dynamic(ctx) -> bool:
 
 def _only_iterated(attr: str, ctx) -> bool:
     """Is every read of an attribute named `attr` in the file (on any object) one that cannot change
-    the list: iterated by a `for`, indexed (`self.blocks[i](x)`), or given to `len`, `enumerate`,
-    `zip`, `reversed`? A list handed to anything else (`_drain(self.blocks)`, `Pruner(m.blocks)`,
-    `layers = self.blocks`) may be emptied there."""
-    key = ("iterated", attr)
-    if key not in ctx.memo:
-        uses = ctx.memo.get("attribute reads")
-        if uses is None:
-            uses = ctx.memo["attribute reads"] = _attribute_reads(ctx.tree)
-        ctx.memo[key] = all(ok for ok in uses.get(attr, ()))
-    return ctx.memo[key]
+    the list: iterated by a `for`, indexed (`self.blocks[i](x)`), given to `len`, `enumerate`,
+    `zip`, `reversed`, or `apply(fn)`'d (see `_applies_harmless`)? A list handed to anything else
+    (`_drain(self.blocks)`, `Pruner(m.blocks)`, `layers = self.blocks`) may be emptied there."""
+    return all(_file_reads(ctx)[0].get(attr, ()))
 
 
 def _applies_harmless(ctx) -> bool:
     """Is every `x.apply(fn)` of the file given a function of the file that changes no container?
     (`apply` visits every submodule, a module list too.)"""
-    if "apply(" not in (ctx.text or ""):
-        return True
-    if "applies" not in ctx.memo:
+    return "apply(" not in (ctx.text or "") or _file_reads(ctx)[1]
+
+
+def _file_reads(ctx) -> tuple[dict[str, list[bool]], bool]:
+    """(attr -> for each load of `<x>.attr` in the file, whether its use leaves the object alone;
+    whether every `x.apply(fn)` is given a function of the file that changes no container): one
+    walk of the file, kept for the rest of its analysis."""
+    got = ctx.memo.get("attribute reads")
+    if got is None:
+        reads: dict[str, list[bool]] = {}
+        parents: dict[ast.AST, ast.AST] = {}
         functions = {n.name: n for n in ctx.tree.body if isinstance(n, ast.FunctionDef)}
-        ok = True
+        applies = True
         for node in ast.walk(ctx.tree):
+            for child in ast.iter_child_nodes(node):
+                parents[child] = node
             if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "apply":
                 fn = functions.get(node.args[0].id) if len(node.args) == 1 and isinstance(node.args[0], ast.Name) else None
-                ok = ok and fn is not None and not _changes_containers(fn)
-        ctx.memo["applies"] = ok
-    return ctx.memo["applies"]
+                applies = applies and fn is not None and not _changes_containers(fn)
+        for child, node in parents.items():
+            if isinstance(child, ast.Attribute) and isinstance(child.ctx, ast.Load):
+                reads.setdefault(child.attr, []).append(_harmless_use(child, node, parents.get(node)))
+        got = ctx.memo["attribute reads"] = (reads, applies)
+    return got
 
 
-def _attribute_reads(tree: ast.Module) -> dict[str, list[bool]]:
-    """attr -> for each load of `<x>.attr` in the file, whether its use leaves the object alone."""
-    out: dict[str, list[bool]] = {}
-    parents: dict[ast.AST, ast.AST] = {}
-    functions = {n.name: n for n in tree.body if isinstance(n, ast.FunctionDef)}
-    for node in ast.walk(tree):
-        for child in ast.iter_child_nodes(node):
-            parents[child] = node
-    for child, node in parents.items():
-        if isinstance(child, ast.Attribute) and isinstance(child.ctx, ast.Load):
-            out.setdefault(child.attr, []).append(_harmless_use(child, node, parents.get(node), functions))
-    return out
-
-
-def _harmless_use(attr: ast.Attribute, parent: ast.AST, grandparent: ast.AST | None, functions: dict) -> bool:
+def _harmless_use(attr: ast.Attribute, parent: ast.AST, grandparent: ast.AST | None) -> bool:
     if isinstance(parent, (ast.For, ast.AsyncFor)) and parent.iter is attr:
         return True
     if isinstance(parent, ast.Subscript) and parent.value is attr and isinstance(parent.ctx, ast.Load):
@@ -209,12 +192,10 @@ def _harmless_use(attr: ast.Attribute, parent: ast.AST, grandparent: ast.AST | N
     if isinstance(parent, ast.Call) and attr in parent.args and isinstance(parent.func, ast.Name) and \
             parent.func.id in _READERS:
         return True
+    # `self.convs.apply(init)`: `_applies_harmless` decides for every `apply` of the file.
     if isinstance(parent, ast.Attribute) and parent.attr == "apply" and isinstance(grandparent, ast.Call) and \
-            grandparent.func is parent and len(grandparent.args) == 1 and isinstance(grandparent.args[0], ast.Name):
-        # `self.convs.apply(init_weights)`: harmless where `init_weights` (a function of the file)
-        # changes no container it is given (it only initialises weights).
-        fn = functions.get(grandparent.args[0].id)
-        return fn is not None and not _changes_containers(fn)
+            grandparent.func is parent:
+        return True
     # `self.blocks.x` reads something of it (a method call may change it: `.pop()`, `.clear()`).
     return False
 

@@ -328,11 +328,11 @@ def _result(flow: ScopeFlow, node: ast.Call, part: ResultPart, args: dict, label
             src |= flow.tensor_keys(args.get(p, frozenset()))
         if src:
             if part.detached:  # `to_numpy(t)`: a detached view, outside any graph (writes through it are deliberate)
-                made = flow._view(marker, src, f"returned by {label}", keep_grad=False, origin="data")
-                if part.tensor == NO:  # (and no tensor at all: a numpy array on its memory)
-                    for k in made:
-                        flow.st.objs[k] = flow.st.objs[k]._replace(tensor=NO)
-                else:  # (a `.detach()`, which may share the version counter)
+                # (no tensor at all where it returned a numpy array on that memory; else a `.detach()`,
+                # which may share the version counter)
+                made = flow._view(marker, src, f"returned by {label}", keep_grad=False, origin="data",
+                                  tensor=NO if part.tensor == NO else None)
+                if part.tensor != NO:
                     flow.version_shared |= made
                 out |= made
             elif part.views or part.multi_view:
