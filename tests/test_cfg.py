@@ -163,3 +163,36 @@ def test_a_loop_over_an_iterable_known_not_empty_has_no_path_around_its_body() -
     assert not _skips_body(code, nonempty=lambda it: True)
     # `while` loops are never taken to run: their test is asked each time round.
     assert _skips_body(code.replace("for i in range(3):", "while y.sum() > 0:"), nonempty=lambda it: True)
+
+
+def test_the_liveness_of_a_flow_is_that_flow_s_even_after_others_were_freed() -> None:
+    """Flows made and dropped while judging (the arm split's) must not leave a liveness another
+    flow, given the same id later, would be answered with (it crashed on a fixture, once in a while)."""
+    import textwrap
+
+    from outplace.analysis import Analysis
+    from outplace.analysis.flow import ScopeFlow
+    from outplace.optable import load_optable
+    from outplace.settings import Settings
+
+    source = textwrap.dedent("""
+        import torch
+
+        def short(x):
+            return x
+
+        def long(x):
+            y = x * 2
+            if x.sum() > 0:
+                y = y + 1
+            for i in range(3):
+                y = y * i
+            return y
+        """)
+    tree = ast.parse(source)
+    an = Analysis(tree, lambda: source.splitlines(), Settings(), load_optable(), None, text=source)
+    short, long = tree.body[1], tree.body[2]
+    for _ in range(50):
+        an.liveness(ScopeFlow(an.ctx, short))  # made, judged, dropped
+        flow = ScopeFlow(an.ctx, long)
+        assert an.liveness(flow).cfg is flow.cfg

@@ -146,7 +146,7 @@ class Analysis:
         # (The text from `lines`, not from `self`: a closure over the analysis would keep it alive.)
         self.ctx = FileContext(tree, self.index, self.ops, project, path,
                                text=text if text is not None else lambda: "".join(lines() if callable(lines) else lines))
-        self._live: dict[int, Liveness] = {}
+        self._live: dict[ScopeFlow, Liveness] = {}
         self._judged: dict[tuple[int, int], Judgement | None] = {}
         self._sorted: dict[type, list] = {}  # kind -> its nodes in source order (`nodes`)
         self.facts = facts
@@ -312,10 +312,12 @@ class Analysis:
         return judge(flow, self.liveness(flow), record, step, self.index.statement_of(site))
 
     def liveness(self, flow: ScopeFlow) -> Liveness:
-        live = self._live.get(id(flow))
+        # (keyed by the flow itself, which it keeps: an id of a flow already freed, such as one of
+        # `_split`'s, may be given to another)
+        live = self._live.get(flow)
         if live is None:
             at_exit = frozenset(flow.captured) if isinstance(flow.scope, ast.Module) else frozenset()
-            live = self._live[id(flow)] = Liveness(flow.cfg, at_exit)
+            live = self._live[flow] = Liveness(flow.cfg, at_exit)
         return live
 
     def live_after(self, name: str, node: ast.AST) -> bool:
