@@ -2309,6 +2309,212 @@ CASES = {
             d.mul_(2)  # <-
             return h
         """, None, None),
+    "eval14 held-out (hrnet): a name rebound at the top of an outer iteration is not what ReLU saved last time": ("""
+        def f(x, y):
+            relu = nn.ReLU(inplace=True)
+            outs = []
+            for i in range(2):
+                z = 0
+                for j in range(2):
+                    z += x[j]  # <-
+                outs.append(relu(z))
+            return outs
+        """, ("inplace", "unsafe"), "nothing saved it"),
+    "... but a save in an earlier iteration of the inner loop still reaches the write": ("""
+        def f(x, y):
+            outs = []
+            for i in range(2):
+                z = 0
+                for j in range(2):
+                    z += x[j]  # <-
+                    outs.append(z * y)
+            return outs
+        """, ("breaks", "unsafe"), "was saved by `*`"),
+    "... and so does a save of a tensor made before the inner loop": ("""
+        def f(x, y):
+            outs = []
+            for i in range(2):
+                z = torch.zeros(3) + y
+                for j in range(2):
+                    z += x[j]  # <-
+                    outs.append(z * y)
+            return outs
+        """, ("breaks", "unsafe"), "was saved by `*`"),
+    "... and a save made last time round the outer loop, of what the outer loop keeps": ("""
+        def f(x, y):
+            z = x * 1
+            for i in range(2):
+                for j in range(2):
+                    w = torch.sin(z)
+                z.mul_(2)  # <-
+            return z
+        """, ("breaks", "safe"), "sin"),
+    "eval14 held-out (pgd_head): each iteration's element of a `forward` argument is its own tensor": ("""
+        class M(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.lam = nn.Parameter(torch.tensor(0.1))
+
+            def forward(self, preds):
+                for pred in preds:
+                    b = pred[:, 2:]
+                    b /= 2.0  # <-
+                    a = pred[:, :2]
+                    s = torch.sigmoid(self.lam)
+                    a[:, 0] = s * a[:, 0]
+        """, ("inplace", "none"), "another name for"),
+    "... but what it saved of this iteration's element is still saved": ("""
+        class M(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.lam = nn.Parameter(torch.tensor(0.1))
+
+            def forward(self, preds):
+                for pred in preds:
+                    a = pred[:, :2]
+                    s = torch.sigmoid(self.lam)
+                    c = s * a
+                    a /= 2.0  # <-
+        """, ("breaks", "none"), "was saved by `*`"),
+    "... and the rows of a tensor share one version counter: a save of one row is a save of the next": ("""
+        def f(x, y):
+            h = torch.sigmoid(x).view(3, 1)
+            for row in h:
+                row.mul_(2)  # <-
+                z = row * y
+            return h
+        """, ("breaks", "unsafe"), "saved"),
+    "eval14 held-out (deblurgan): a chain's members appended in a loop come an iteration at a time": ("""
+        class D(nn.Module):
+            def __init__(self, norm_layer):
+                super().__init__()
+                seq = []
+                for n in range(2):
+                    seq += [nn.Conv2d(8, 8, 3), norm_layer(8)]
+                seq += [nn.LeakyReLU(0.2, True)]  # <-
+                self.model = nn.Sequential(*seq)
+
+            def forward(self, x):
+                return self.model(x)
+        """, ("inplace", "unsafe"), None),
+    "... but the last iteration's member still feeds the in-place one": ("""
+        class D(nn.Module):
+            def __init__(self, n):
+                super().__init__()
+                seq = []
+                for i in range(n):
+                    seq += [nn.Linear(8, 8), nn.Sigmoid()]
+                seq += [nn.LeakyReLU(0.2, True)]  # <-
+                self.model = nn.Sequential(*seq)
+
+            def forward(self, x):
+                return self.model(x)
+        """, ("breaks", "safe"), "nn.Sigmoid"),
+    "eval14 held-out (SECOND): the run that skips a loop's members never met what they saved": ("""
+        class B(nn.Module):
+            def __init__(self, n):
+                super().__init__()
+                block = [build_conv(), build_norm(), nn.ReLU(inplace=True)]  # <-
+                for j in range(n):
+                    block.append(build_conv())
+                    block.append(build_norm())
+                    block.append(nn.ReLU(inplace=True))
+                self.block = nn.Sequential(*block)
+
+            def forward(self, x):
+                return self.block(x)
+        """, ("inplace", "unsafe"), None),
+    "... but an optional member that saves its result, right before the in-place one, is met": ("""
+        class B(nn.Module):
+            def __init__(self, n, act):
+                super().__init__()
+                block = [build_conv()]
+                if act:
+                    block.append(nn.Sigmoid())
+                block.append(nn.ReLU(inplace=True))  # <-
+                self.block = nn.Sequential(*block)
+
+            def forward(self, x):
+                return self.block(x)
+        """, ("breaks", "safe"), "nn.Sigmoid"),
+    "eval14 held-out (mmagic vgg): a registry's `@MODELS.register_module()` puts no submodule in place": ("""
+        @MODELS.register_module()
+        class M(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.conv6 = nn.Conv2d(8, 8, kernel_size=1)
+                self.relu = nn.ReLU(inplace=True)  # <-
+
+            def forward(self, x):
+                return self.relu(self.conv6(x))
+        """, ("inplace", "safe"), "nothing saved it"),
+    "... but `nn.Module.register_module(name, module)` does": ("""
+        class M(nn.Module):
+            def __init__(self, make):
+                super().__init__()
+                self.conv6 = nn.Conv2d(8, 8, kernel_size=1)
+                self.relu = nn.ReLU(inplace=True)  # <-
+                self.register_module("conv6", make())
+
+            def forward(self, x):
+                return self.relu(self.conv6(x))
+        """, ("inplace", "unsafe"), "if an unknown call returned its argument"),
+    "eval14 held-out (mmagic vgg): each arm of an optional norm before an in-place module is judged alone": ("""
+        @MODELS.register_module()
+        class M(nn.Module):
+            def __init__(self, batch_norm=False):
+                super().__init__()
+                self.batch_norm = batch_norm
+                self.conv6 = nn.Conv2d(8, 8, kernel_size=1)
+                if self.batch_norm:
+                    self.bn = nn.BatchNorm2d(8)
+                self.relu = nn.ReLU(inplace=True)  # <-
+
+            def forward(self, x):
+                out = self.conv6(x)
+                if self.batch_norm:
+                    out = self.bn(out)
+                out = self.relu(out)
+                return out
+        """, ("inplace", "safe"), "nothing saved it"),
+    "... but an arm where what the module writes was saved still breaks": ("""
+        @MODELS.register_module()
+        class M(nn.Module):
+            def __init__(self, act=False):
+                super().__init__()
+                self.act = act
+                self.conv6 = nn.Conv2d(8, 8, kernel_size=1)
+                self.relu = nn.ReLU(inplace=True)  # <-
+
+            def forward(self, x):
+                out = self.conv6(x)
+                if self.act:
+                    out = torch.sigmoid(out)
+                out = self.relu(out)
+                return out
+        """, ("breaks", "safe"), "sigmoid"),
+    "eval14 held-out (vote_fusion): a helper's `new_tensor` result needs no grad whatever its arguments": ("""
+        def extract(meta, t):
+            return t.new_tensor(meta["scale"])
+
+        def f(x, y):
+            c = x * 1.0
+            s = extract({"scale": [2.0]}, x)
+            d = c * s[0]
+            c[0] = 0  # <-
+            return d
+        """, ("inplace", "safe"), "nothing saved it"),
+    "... but a helper's result computed from its argument may require grad as the argument does": ("""
+        def extract(meta, t):
+            return t * meta["scale"]
+
+        def f(x, y):
+            c = x * 1.0
+            s = extract({"scale": 2.0}, y)
+            d = c * s[0]
+            c[0] = 0  # <-
+            return d
+        """, ("breaks", "safe"), "was saved by `*`"),
     "a chain that reads what it wrote": ("""
         def f(inp, w):
             x = F.linear(inp, w)

@@ -249,13 +249,14 @@ class Analysis:
         return result
 
     def _split(self, flow: ScopeFlow, site: ast.AST, target: ast.AST | None, exact: bool,
-               judged: Judgement) -> Judgement:
+               judged: Judgement, ctor: ast.AST | None = None) -> Judgement:
         """`breaks` where two paths joined may be no path's truth: `q = query; if project: q = lin(q)`
         then `q *= s` meets "`q` may be `query`" (one arm) and "`query` was saved by `lin`" (the
         other). For each of the nearest `if`s before the write that no loop of the scope runs
         again, the flow is run twice, on the paths of each arm (every path takes one arm, or
         never reaches the test); where the write `breaks` on neither, it breaks on no path: it is
-        judged by the worse of the two. The fix's safety stays the joined flow's."""
+        judged by the worse of the two. The fix's safety stays the joined flow's. `ctor`: the
+        writes of the in-place module it builds only (a call of a chain may run several)."""
         scope = flow.scope
         line = getattr(site, "lineno", 0)
         loops = (ast.For, ast.AsyncFor, ast.While)
@@ -273,6 +274,8 @@ class Analysis:
             for truth in (True, False):
                 split = ScopeFlow(self.ctx, scope, call_sites=callers, forced=(node.test, truth))
                 records = split.writes_at(site)
+                if ctor is not None:
+                    records = [r for r in records if r.ctor is ctor]
                 if target is not None:
                     matching = [r for r in records if r.target is target]
                     records = matching if exact else (matching or records)
@@ -380,6 +383,8 @@ class Analysis:
                 again = [r for r in precise.writes_at(record.node) if r.ctor is ctor]
                 if precise is not flow and again:
                     judged = self._judge_all(precise, again, record.node)
+            if judged.hazard == BREAKS:
+                judged = self._split(flow, record.node, None, False, judged, ctor=ctor)
             seen.add(id(record.node))
             out.append(judged)
         return out

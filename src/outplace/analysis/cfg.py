@@ -69,6 +69,9 @@ class CFG:
         self.blocks: list[Block] = []
         # (from block, to block) -> (test, truth): the edge is taken when `test` is `truth`
         self.conditions: dict[tuple[int, int], tuple[ast.expr, bool]] = {}
+        # (from block, to block) -> loop: the edges that enter a loop from outside it (not its back
+        # edges): on them, what the loop's body made is from an earlier run of the whole loop.
+        self.loop_entries: dict[tuple[int, int], ast.AST] = {}
         self.entry = self._new().id
         self.exit = self._new().id
         if isinstance(scope, ast.Lambda):
@@ -124,6 +127,8 @@ class CFG:
                     blocks[s].pred = [b.id if p == nxt.id else p for p in blocks[s].pred]
                     if (nxt.id, s) in self.conditions:
                         self.conditions[(b.id, s)] = self.conditions.pop((nxt.id, s))
+                    if (nxt.id, s) in self.loop_entries:
+                        self.loop_entries[(b.id, s)] = self.loop_entries.pop((nxt.id, s))
                 nxt.steps, nxt.succ, nxt.pred = [], [], []
         # Unreachable leftovers keep their ids (ids index `blocks`) but no edges: never run.
 
@@ -262,6 +267,7 @@ class CFG:
         if isinstance(s, ast.While):
             head = self._new().id
             self._edge(cur, head)
+            self.loop_entries[(cur, head)] = s
             head_end = self._step(head, "test", s.test, ctx)
             forever = isinstance(s.test, ast.Constant) and bool(s.test.value)
         else:
@@ -272,11 +278,13 @@ class CFG:
             once = isinstance(s, ast.For) and self._nonempty is not None and self._nonempty(s.iter)
             if not once:
                 self._edge(cur, head)
+                self.loop_entries[(cur, head)] = s
             head_end = head  # the target is bound in the body's first block, after the exit test
             forever = False
         body = self._new().id
         if not isinstance(s, ast.While) and once:
             self._edge(cur, body)
+            self.loop_entries[(cur, body)] = s
         self._edge(head_end, body)
         if not isinstance(s, ast.While):
             body = self._step(body, "target", s, ctx)

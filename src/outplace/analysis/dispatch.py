@@ -136,6 +136,8 @@ def scan(tree: ast.Module, text: str | None = None) -> Rebinding:
                     isinstance(func.value, ast.Call) and isinstance(func.value.func, ast.Name)
                     and func.value.func.id == "vars" and func.value.args)):
                 instance_dict = True  # `obj.__dict__.update(...)`, `vars(obj).update(...)`
+            elif name == "register_module" and _registry_call(node):
+                continue  # `@MODELS.register_module()`: a registry's decorator, no submodule
             elif name in ("add_module", "register_module") and node.args and \
                     isinstance(node.args[0], ast.Constant) and isinstance(node.args[0].value, str):
                 module_attrs.add(node.args[0].value)
@@ -298,3 +300,12 @@ def _attribute_name_argument(name: str, call: ast.Call) -> ast.AST | None:
 def _calls_globals(expr: ast.AST) -> bool:
     return isinstance(expr, ast.Call) and isinstance(expr.func, ast.Name) and expr.func.id in ("globals", "vars") \
         and not expr.args
+
+
+def _registry_call(call: ast.Call) -> bool:
+    """`MODELS.register_module()`, `@BACKBONES.register_module(force=True)`: a registry's (mmengine's
+    and alike), not `nn.Module.register_module(name, module)`, which cannot be called with fewer
+    than its two arguments, a name and a module."""
+    given = len(call.args) + sum(1 for k in call.keywords if k.arg in ("name", "module"))
+    return given < 2 and not any(isinstance(a, ast.Starred) for a in call.args) and \
+        not any(k.arg is None for k in call.keywords)

@@ -45,6 +45,8 @@ TENSOR_ANNOTATIONS = {"torch.nn.Parameter", "torch.nn.parameter.Parameter", "Par
 MAX_CANDIDATE_CALLS = 12
 # How deep summaries of calls within summaries go (a forward calling a block calling attention...).
 MAX_SUMMARY_DEPTH = 2
+# A chain's optional members each split its run in two (`_chain_call`): at most this many runs.
+MAX_CHAIN_PATHS = 8
 # Decorators after which a call of the function still does what its body does.
 BUILTIN_DECORATORS = frozenset({"staticmethod", "classmethod"})
 PLAIN_DECORATORS = frozenset({
@@ -1335,27 +1337,14 @@ class FileContext:
                               target=first if written_expr == "first" else _PREVIOUS_OUTPUT, ctor=info.node,
                               site_node=site_node)
         if info.kind == "sequential" and info.parts:
-            x = inputs.get(0, frozenset())
-            for i, member in enumerate(info.parts):
-                x = self.module_call(flow, node, member, {0: x}, written_expr=None if i else written_expr,
-                                     part=part * 100 + i + 1)
-            return x
+            return self._chain_call(flow, node, info.parts, 0, inputs.get(0, frozenset()), written_expr, part, [1])
         if info.kind == "container" and info.parts:
             # One of the members runs (`self.act` is `nn.ReLU()` or `nn.Identity()`; `self.blocks[i]`):
             # each from the same state, their states joined after.
-            out: frozenset = frozenset()
-            start = flow.st
-            ran: list[State] = []
-            for i, member in enumerate(info.parts):
-                flow.st = start.copy()
-                out |= self.module_call(flow, node, member, inputs, written_expr, part=part * 100 + i + 1,
-                                        alternative=len(info.parts) > 1)
-                ran.append(flow.st)
-            joined = None
-            for st in ran:
-                joined = state_join(joined, st)  # (what another alternative made here is retired here)
-            flow.st = joined if joined is not None else start
-            return out
+            return _each_path(flow, [
+                lambda i=i, member=member: self.module_call(flow, node, member, inputs, written_expr,
+                                                            part=part * 100 + i + 1, alternative=len(info.parts) > 1)
+                for i, member in enumerate(info.parts)])
         if info.kind == "function" and info.cls and not node.keywords and len(node.args) == 1 and \
                 not isinstance(node.args[0], ast.Starred):
             # `self.act(x)` where `self.act = F.gelu` (or a partial of it): the function, on `x`.
@@ -1374,6 +1363,31 @@ class FileContext:
                 return owner.project_call(flow, node, forward, {SELF: frozenset({module}), **inputs},
                                           bound_self=True, instance=instance)
         return flow.unknown_call(node, None, inputs)
+
+    def _chain_call(self, flow: ScopeFlow, node: ast.Call, parts: tuple, start: int, x: frozenset,
+                    written_expr: str | None, part: int, paths: list[int]) -> frozenset:
+        """The modules of a chain from `parts[start]` on, applied to `x` in order. Where a member
+        is one of several (an optional member: `if norm: layers.append(norm)`, a loop's members
+        that may run no time), the rest of the chain runs once after each, and the paths are
+        joined only at its end: what one path saved is not met by another path's value on the
+        way (`conv` saved the input on the path that ran it; on the path that skipped everything
+        the input reaches the in-place ReLU unsaved). At most MAX_CHAIN_PATHS paths; past that,
+        the alternatives are joined where they stand."""
+        for i in range(start, len(parts)):
+            member = parts[i]
+            written = None if i else written_expr
+            forks = len(member.parts) if member.kind == "container" else 1
+            if forks > 1 and i + 1 < len(parts) and paths[0] * forks <= MAX_CHAIN_PATHS:
+                paths[0] *= forks
+
+                def rest(i: int = i, j: int = 0, alternative: ModuleInfo = member) -> frozenset:
+                    y = self.module_call(flow, node, alternative, {0: x}, written,
+                                         part=(part * 100 + i + 1) * 100 + j + 1, alternative=True)
+                    return self._chain_call(flow, node, parts, i + 1, y, written_expr, part, paths)
+
+                return _each_path(flow, [lambda j=j, a=a: rest(j=j, alternative=a) for j, a in enumerate(member.parts)])
+            x = self.module_call(flow, node, member, {0: x}, written_expr=written, part=part * 100 + i + 1)
+        return x
 
     def plain_decorators(self, fn: ast.AST) -> bool:
         """Does every decorator of `fn` leave a call of it what the body does (`staticmethod`,
@@ -1785,3 +1799,19 @@ def _number(text: str) -> object:
         return float(text)
     except ValueError:
         return text
+
+
+def _each_path(flow: ScopeFlow, runs: list) -> frozenset:
+    """Each of `runs` (one of several things that may happen: a container's member, a chain's
+    rest after one alternative) from the same state; their values united, their states joined
+    (what another path made at a site is retired there)."""
+    start, out, ran = flow.st, frozenset(), []
+    for run in runs:
+        flow.st = start.copy()
+        out |= run()
+        ran.append(flow.st)
+    joined = None
+    for st in ran:
+        joined = state_join(joined, st)
+    flow.st = joined if joined is not None else start
+    return out

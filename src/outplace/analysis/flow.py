@@ -23,7 +23,7 @@ from outplace.analysis.effects import ALL, BINOP_METHODS, LEGACY_CONSTRUCTORS, P
 from outplace.analysis.imports import dotted
 from outplace.analysis.iterables import certainly_nonempty, chain_loop
 from outplace.analysis.modules import ModuleInfo
-from outplace.analysis.model import (ELEMENTS, INTEGRAL_DTYPES, element_read, LOCAL_ORIGINS, old_site, MAYBE, NO, UNKNOWN, YES, Event, Key, Obj, State, obj_join, outside,
+from outplace.analysis.model import (ELEMENTS, INTEGRAL_DTYPES, element_read, LOCAL_ORIGINS, old_site, retire_all, MAYBE, NO, UNKNOWN, YES, Event, Key, Obj, State, obj_join, outside,
                                      forget_unreachable_saves, retire, site, state_equal, state_join, tri_or,
                                      with_storage)
 from outplace.analysis.scopes import walk
@@ -251,6 +251,9 @@ class ScopeFlow:
                         cond[1] is not self.forced[1]:
                     continue  # the paths of the other arm
                 taken = self._refine(out, *cond) if cond is not None else out
+                loop = cfg.loop_entries.get((b, s))
+                if loop is not None:
+                    taken = self._entering(taken, loop)
                 if s in self._return_heads:
                     self._return_edges[(b, s)] = taken
                 if rank[s] <= rank[b] and taken.fresh:  # a back edge: the loop goes round again
@@ -269,6 +272,34 @@ class ScopeFlow:
         # block again), so what that run recorded is what holds at the fixed point.
         self.approximate = bool(work)
         self.exit_state = states_in.get(cfg.exit, entry)
+
+    def _entering(self, state: State, loop: ast.AST) -> State:
+        """The state on a way into `loop` from outside it. What a site of the loop made is from an
+        earlier run of the whole loop (an earlier iteration of a loop around it): it becomes one of
+        the site's `old` objects, so that what this run of the loop makes there does not inherit
+        its history (`y = 0` then `y += x[j]` in an inner loop: ReLU saved last time's `y`)."""
+        made = [k for k in state.objs if k[0] == "site" and k[2] == "new"]
+        if not made:
+            return state
+        inside = self.ctx.memo.get(("loop sites", id(loop)))
+        if inside is None:
+            before = {id(n) for n in walk(loop.iter)} if isinstance(loop, (ast.For, ast.AsyncFor)) else set()
+            inside = self.ctx.memo[("loop sites", id(loop))] = frozenset(
+                i for i in map(id, walk(loop)) if i not in before)
+        stale = {k: old_site(k) for k in made if k[1] in inside}
+        if len(stale) < len(made) and self._markers:
+            # Stand-in sites (`marker`: a zip's parts, a tuple's positions) of the loop's nodes.
+            within = set(inside)
+            for (nid, _), m in self._markers.items():  # (a marker's marker comes after it)
+                if nid in within:
+                    within.add(id(m))
+            stale.update((k, old_site(k)) for k in made if k[1] in within)
+        if not stale:
+            return state
+        state = state.copy()
+        retire_all(state, stale)
+        state.fresh = state.fresh - stale.keys()
+        return state
 
     def return_paths(self) -> list[tuple[frozenset, State]]:
         """(returned objects, state) for each way out: a `return x` (or `return x, y`) right after
@@ -1378,8 +1409,19 @@ class ScopeFlow:
             # (a view of one of chunk/split/unbind's outputs is forbidden to write in place as well)
             view_of=view_of, nonlocal_reason=base.nonlocal_reason, multi_view=multi or base.multi_view,
             may_share=base.may_share)
-        prev = self.st.objs.get(key)
-        self.st.objs[key] = view if prev is None else obj_join(prev, view)
+        st = self.st
+        if key in st.objs:
+            # Recency, as for a new tensor: the view this site took last time (of last iteration's
+            # tensor) becomes one of its `old` ones; this one is of what `src` holds now.
+            self._made += 1
+            retire(st, key, old_site(key))
+            if key in self.overlapping:
+                self.overlapping.add(old_site(key))
+            if key in self._detached:
+                self._detached.add(old_site(key))
+            if key in self.version_shared:
+                self.version_shared.add(old_site(key))
+        st.objs[key] = view
         if not src.isdisjoint(self.overlapping):
             self.overlapping.add(key)  # (a view of an `expand`ed tensor may overlap too)
         if not keep_grad:
@@ -1451,16 +1493,22 @@ class ScopeFlow:
             elif o.origin not in ("scalar", "none"):
                 out |= self._element_of(node, k, None)
         if maybe:
-            # What an unknown call gives, unpacked or iterated (`q, idx, d = self.codebook(x)`), is
-            # a sequence far more often than a tensor: its parts are objects of their own that may
-            # be, or share memory with, anything it may hold. For a fix that is any of it
-            # (may_share); a save of one part is not a save of the others.
-            facts = self.facts(maybe) or Obj()
-            out |= self.new(node, Obj(MAYBE, facts.origin, label=f"an element of {facts.label or 'a sequence'}",
-                                      leaf=facts.leaf, may_share=self.reach(maybe),
-                                      nonlocal_reason=facts.nonlocal_reason or "an element of a sequence"),
-                            grad=self.grad_of(maybe))
+            out |= self._sequence_part(node, maybe)
         return out
+
+    def _sequence_part(self, node: ast.AST, maybe: frozenset, tensor: str = MAYBE, origin: str | None = None
+                       ) -> frozenset:
+        """What an unknown call gives, unpacked or iterated (`q, idx, d = self.codebook(x)`), or what
+        iterating a `forward` argument a tensor only by assumption gives (`for pred in preds`), is
+        a sequence's part far more often than a tensor's view: an object of its own that may be,
+        or share memory with, anything the sequence may hold. For a fix that is any of it
+        (may_share); a save of one part (or of last iteration's) is not a save of this one.
+        `origin`: "element" for a loop's: what the loop variable is written for is the sequence's."""
+        facts = self.facts(maybe) or Obj()
+        return self.new(node, Obj(tensor, origin or facts.origin, label=f"an element of {facts.label or 'a sequence'}",
+                                  leaf=facts.leaf, may_share=self.reach(maybe),
+                                  nonlocal_reason=facts.nonlocal_reason or "an element of a sequence"),
+                        grad=self.grad_of(maybe))
 
     def _assumed_tensor(self, o: Obj) -> bool:
         """A parameter a tensor only by assumption (an unannotated `forward` argument): unpacking it
@@ -1540,8 +1588,13 @@ class ScopeFlow:
             elif o.origin == "enumerate" and o.elems is not None:
                 part = self._loop_part(loop, 1, o.elems[0])
                 out |= self._container(loop, part, "tuple", (frozenset({CONST_KEYS["int"]}), part), sub=True)
+            elif o.tensor != NO and o.origin != "container" and (o.tensor == MAYBE or self._assumed_tensor(o)):
+                # What may be a sequence (an unknown call's result, an unannotated `forward`
+                # argument: a tensor's rows or a list's tensors, a tensor either way for the latter).
+                out |= self._sequence_part(loop, frozenset({k}), o.tensor, "element")
             elif o.tensor != NO and o.origin != "container":
-                # Iterating a tensor unbinds it: each element is one of several views.
+                # Iterating a tensor unbinds it: each element is one of several views (of one
+                # version counter: writing one is writing what a save of another holds).
                 out |= self._view(loop, frozenset({k}), "a loop element", keep_grad=True, multi=True)
             elif o.origin == "container" and o.contents:
                 made = self._instance(loop, o.contents)

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING
 from outplace.analysis.config import names_lookup, truth
 from outplace.analysis.effects import PARAMETER_CLASSES, inplace_arg
 from outplace.analysis.imports import dotted
+from outplace.analysis.iterables import certainly_nonempty
 from outplace.analysis.scopes import walk
 
 if TYPE_CHECKING:
@@ -281,8 +282,25 @@ class ModuleBuilder:
                 found |= self._build_list(name, stmt.orelse, scope, depth, out, True, before, understood)
             elif isinstance(stmt, (ast.For, ast.AsyncFor, ast.While)):
                 # Each iteration appends the body's members again: twice shows what follows what.
-                for _ in range(2):
-                    found |= self._build_list(name, stmt.body, scope, depth, out, True, before, understood)
+                # An iteration's members come together (a run of the chain has all of them or none
+                # of them): one optional group per iteration, the first not optional where the
+                # loop certainly goes round.
+                if any(isinstance(n, (ast.Break, ast.Continue, ast.Return, ast.Raise, ast.Try)) or (
+                        isinstance(n, (ast.Assign, ast.AnnAssign, ast.NamedExpr)) and any(
+                            isinstance(t, ast.Name) and t.id == name
+                            for t in (n.targets if isinstance(n, ast.Assign) else [n.target])))
+                       for n in walk(stmt)):
+                    # (an iteration that may stop part way, or rebuilds the list: members one by one)
+                    for _ in range(2):
+                        found |= self._build_list(name, stmt.body, scope, depth, out, True, before, understood)
+                    continue
+                once = isinstance(stmt, ast.For) and certainly_nonempty(stmt.iter, self.ctx, scope)
+                for i in range(2):
+                    group: list[ModuleInfo] = []
+                    found |= self._build_list(name, stmt.body, scope, depth, group, False, before, understood)
+                    if group:
+                        unit = group[0] if len(group) == 1 else ModuleInfo("sequential", parts=tuple(group))
+                        out.append(unit if i == 0 and once and not optional_part else optional(unit))
             elif isinstance(stmt, (ast.With, ast.AsyncWith, ast.Try)):
                 # (A `try` body, or a `with` whose manager may swallow an exception, may stop early.)
                 found |= self._build_list(name, stmt.body, scope, depth, out, True, before, understood)

@@ -41,6 +41,9 @@ class ResultPart:
     saved_maybe: bool = False  # only some of the new tensors it may be were saved
     kept: bool = False  # the new tensor is also kept by the function (`self.last = y; return y`)
     detached: bool = False  # every view of a parameter it may be is `.detach()`ed (`t.detach().numpy()`)
+    # The parameters the new tensor's may-require-grad comes from (`t.new_tensor(...)`: none;
+    # `x * 2`: `x`); None: from any argument, or from something else too.
+    grad_params: frozenset | None = None
 
 
 @dataclass(frozen=True)
@@ -78,9 +81,9 @@ def summarize(flow: ScopeFlow) -> Summary:
     for keys, st in returns:
         elems = _tuple_elems(keys, st) if is_tuple else None
         if elems is None:
-            parts.append([_part(keys, st, param_storage)])
+            parts.append([_part(keys, st, param_storage, flow)])
         else:
-            parts.append([_part(e, st, param_storage) for e in elems])
+            parts.append([_part(e, st, param_storage, flow) for e in elems])
             reached = [st.reach(e) for e in elems]  # `return y, y`, `return y, y.t()`
             parts_share = parts_share or any(not a.isdisjoint(b) for i, a in enumerate(reached)
                                              for b in reached[i + 1:])
@@ -174,8 +177,9 @@ def _tuple_elems(keys: frozenset, st) -> tuple | None:
     return None
 
 
-def _part(keys: frozenset, st, param_storage: dict, depth: int = 0) -> ResultPart:
+def _part(keys: frozenset, st, param_storage: dict, flow: ScopeFlow, depth: int = 0) -> ResultPart:
     params: set = set()
+    grad_params: set | None = set()
     contents: ResultPart | None = None
     fresh_grad = NO
     unsaved_fresh = False
@@ -208,6 +212,11 @@ def _part(keys: frozenset, st, param_storage: dict, depth: int = 0) -> ResultPar
             for s in o.storage:
                 g = st.grad.get(s, NO)
                 fresh_grad = tri_or(fresh_grad, MAYBE if g in (MAYBE, YES) else NO)
+                src = flow.grad_source_of(s) if grad_params is not None and flow.grad_from is not None else None
+                if src is None or not src <= param_storage.keys():
+                    grad_params = None
+                elif grad_params is not None:
+                    grad_params |= {param_storage[q] for q in src}
             events = sorted((e for s in o.storage for e in st.saved.get(s, ()) if e.what.startswith("saved by")),
                             key=lambda e: (e.line, e.what))
             if events:
@@ -218,12 +227,13 @@ def _part(keys: frozenset, st, param_storage: dict, depth: int = 0) -> ResultPar
         if o.tensor == NO and o.origin in ("scalar", "none", "other", "plain"):
             continue
         if o.origin == "container" and o.contents and depth < 3:
-            inner = _part(o.contents, st, param_storage, depth + 1)
+            inner = _part(o.contents, st, param_storage, flow, depth + 1)
             contents = inner if contents is None else _join_parts([contents, inner])
             continue
         unknown = True
     return ResultPart(frozenset(params), views, multi, fresh, saved, unknown, tensor, contents, fresh_grad,
-                      saved is not None and unsaved_fresh, kept, bool(detached))
+                      saved is not None and unsaved_fresh, kept, bool(detached),
+                      frozenset(grad_params) if grad_params is not None and fresh is not None else None)
 
 
 def _join_parts(parts) -> ResultPart:
@@ -239,7 +249,8 @@ def _join_parts(parts) -> ResultPart:
                          out.saved_maybe or p.saved_maybe or (bool(out.saved) != bool(p.saved)
                                                               and (out.fresh is not None and p.fresh is not None)),
                          out.kept or p.kept,
-                         (out.detached or not out.params) and (p.detached or not p.params) and bool(out.params | p.params))
+                         (out.detached or not out.params) and (p.detached or not p.params) and bool(out.params | p.params),
+                         None if out.grad_params is None or p.grad_params is None else out.grad_params | p.grad_params)
     return out
 
 
@@ -340,6 +351,10 @@ def _result(flow: ScopeFlow, node: ast.Call, part: ResultPart, args: dict, label
             else:
                 out |= src
     if part.fresh is not None:
+        if part.grad_params is not None:  # (only the arguments its grad comes from count)
+            grad = NO
+            for q in part.grad_params:
+                grad = tri_or(grad, flow.grad_of(flow.tensor_keys(args[q])) if q in args else UNKNOWN)
         fresh = Obj(part.fresh.tensor, "fresh", part.fresh.dtype, label=f"{label} result")
         made = flow.new(marker, fresh, grad=tri_or(grad, part.fresh_grad))
         level = tri_or(grad, part.fresh_grad)
