@@ -2515,6 +2515,93 @@ CASES = {
             c[0] = 0  # <-
             return d
         """, ("breaks", "safe"), "was saved by `*`"),
+    "eval16 held-out (funasr CIF): the path where `mask` is None ends at `mask.squeeze(-1)`": ("""
+        class P(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.out = nn.Linear(4, 1)
+
+            def forward(self, hidden, mask=None, target_length=None):
+                alphas = torch.relu(self.out(hidden))
+                if mask is not None:
+                    alphas = alphas * mask
+                alphas = alphas.squeeze(-1)
+                mask = mask.squeeze(-1)
+                token_num = alphas.sum(-1)
+                if target_length is not None:
+                    alphas *= (target_length / token_num)[:, None]  # <-
+                return alphas, mask
+        """, ("inplace", "unsafe"), None),
+    "... but where nothing touches `mask`, the path where it is None reaches the write": ("""
+        class P(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.out = nn.Linear(4, 1)
+
+            def forward(self, hidden, mask=None, target_length=None):
+                alphas = torch.relu(self.out(hidden))
+                if mask is not None:
+                    alphas = alphas * mask
+                alphas = alphas.squeeze(-1)
+                n = 0
+                token_num = alphas.sum(-1)
+                if target_length is not None:
+                    alphas *= (target_length / token_num)[:, None]  # <-
+                return alphas, mask
+        """, ("breaks", "unsafe"), "torch.relu"),
+    "eval16 held-out (spandrel SRVGG): a module list filled by appends in a loop, run in turn, is a chain": ("""
+        class Net(nn.Module):
+            def __init__(self, num_conv=4):
+                super().__init__()
+                self.body = nn.ModuleList()
+                for _ in range(num_conv):
+                    self.body.append(nn.Conv2d(8, 8, 3, 1, 1))
+                    pass
+                    self.body.append(nn.ReLU(inplace=True))  # <-
+                self.body.append(nn.Conv2d(8, 8, 3, 1, 1))
+            
+            def forward(self, x):
+                out = x
+                for layer in self.body:
+                    out = layer(out)
+                return out
+        """, ("inplace", "safe"), "nothing saved it"),
+    "... where a member saving its result comes right before the in-place one, it breaks": ("""
+        class Net(nn.Module):
+            def __init__(self, num_conv=4):
+                super().__init__()
+                self.body = nn.ModuleList()
+                for _ in range(num_conv):
+                    self.body.append(nn.Conv2d(8, 8, 3, 1, 1))
+                    self.body.append(nn.Sigmoid())
+                    self.body.append(nn.ReLU(inplace=True))  # <-
+                self.body.append(nn.Conv2d(8, 8, 3, 1, 1))
+            
+            def forward(self, x):
+                out = x
+                for layer in self.body:
+                    out = layer(out)
+                return out
+        """, ("breaks", "safe"), "nn.Sigmoid"),
+    "... and a list appended to outside `__init__` is no chain (any member may follow any)": ("""
+        class Net(nn.Module):
+            def __init__(self, num_conv=4):
+                super().__init__()
+                self.body = nn.ModuleList()
+                for _ in range(num_conv):
+                    self.body.append(nn.Conv2d(8, 8, 3, 1, 1))
+                    pass
+                    self.body.append(nn.ReLU(inplace=True))  # <-
+                self.body.append(nn.Conv2d(8, 8, 3, 1, 1))
+            def grow(self):
+                self.body.append(nn.Conv2d(8, 8, 1))
+
+            def forward(self, x):
+                out = x
+                for layer in self.body:
+                    out = layer(out)
+                return out
+        """, ("breaks", "unsafe"), "nn.Conv2d"),
     "a chain that reads what it wrote": ("""
         def f(inp, w):
             x = F.linear(inp, w)

@@ -22,7 +22,7 @@ from outplace.analysis.effects import BUFFER_CLASSES, LEGACY_CONSTRUCTORS, PARAM
 from outplace.analysis.flow import CONST_KEYS, CONSUMING_BUILTINS, COMPUTING_BUILTINS, CONTAINER_BUILTINS, \
     BUILTIN_NAMES, ELEMENT_BUILTINS, PARAMETER_ITERATORS, ScopeFlow
 from outplace.analysis.imports import ImportMap, dotted
-from outplace.analysis.modules import SKIP, UNKNOWN_MODULE, ModuleBuilder, ModuleInfo
+from outplace.analysis.modules import SKIP, UNKNOWN_MODULE, ModuleBuilder, ModuleInfo, members_of
 from outplace.analysis.model import MAYBE, NO, UNKNOWN, YES, Key, Obj, State, outside
 from outplace.analysis.model import Event, obj_join as _obj_join, state_join, tri_or as _tri_or
 from outplace.analysis.opaque import opaque_reason
@@ -673,9 +673,9 @@ class FileContext:
                 if added is not None and module.kind == "sequential":
                     module = ModuleInfo("sequential", parts=tuple(added[0]), node=module.node)
                 elif added is not None:  # (alternatives: which one `self.blocks[i]` is, never "none")
-                    members = [m.parts[0] if m.kind == "container" and m.parts[1:] == (SKIP,) else m for m in added[0]]
+                    members = members_of(added[0])
                     module = ModuleInfo("container", parts=tuple(dict.fromkeys(members)) or (UNKNOWN_MODULE,),
-                                        node=module.node)
+                                        node=module.node, order=tuple(added[0]))
             return Obj(NO, "module", label=shown, module=module)
         if isinstance(value, ast.IfExp):
             taken = self.modules.decided(value.test, method)

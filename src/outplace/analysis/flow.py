@@ -37,6 +37,7 @@ CONST_KEYS = {
     "none": ("const", "none"), "str": ("const", "str"), "other": ("const", "other"),
     "plain": ("const", "plain"),
 }
+_NONE_ONLY = frozenset({CONST_KEYS["none"]})
 CONSTS: dict[Key, Obj] = {
     CONST_KEYS["int"]: Obj(NO, "scalar", "int"), CONST_KEYS["float"]: Obj(NO, "scalar", "float"),
     CONST_KEYS["bool"]: Obj(NO, "scalar", "bool"), CONST_KEYS["complex"]: Obj(NO, "scalar", "complex"),
@@ -151,6 +152,7 @@ class ScopeFlow:
         self.recording = True  # values and writes are recorded on every run of a block; the last run wins
         self._pass = 0
         self._made = 0  # tensors made in the current block run (`new`)
+        self._dead = False  # the current block run certainly raised (`mask.squeeze(-1)` where `mask` is None)
         self._made_in: dict[int, int] = {}  # block -> tensors made in its last run
         self._labels: dict[int, str] = {}
         self._markers: dict[tuple[int, int], ast.AST] = {}
@@ -242,7 +244,7 @@ class ScopeFlow:
             if b not in states_in:
                 continue
             out = self._block(b, states_in[b])
-            for s in cfg.blocks[b].succ:
+            for s in cfg.blocks[b].succ if out is not None else ():  # (None: this path raised)
                 cond = cfg.conditions.get((b, s))
                 if cond is not None and self.instance is not None and \
                         self.ctx.instance_test(self, out, cond[0]) is (not cond[1]):
@@ -325,6 +327,7 @@ class ScopeFlow:
         bare = test
         while isinstance(bare, ast.UnaryOp) and isinstance(bare.op, ast.Not):
             bare, negate = bare.operand, not negate
+        state = _narrow_none(state, bare, truth != negate)
         if isinstance(bare, ast.Attribute) and bare.attr == "requires_grad" and truth != negate:
             name = dotted(bare.value)
             keys = state.env.get(name) if name is not None else None
@@ -346,16 +349,19 @@ class ScopeFlow:
         _forget_never_built(out)
         return out
 
-    def _block(self, b: int, state: State) -> State:
+    def _block(self, b: int, state: State) -> State | None:
         # A block that made many tensors when it last ran (a loop where many tensors update each
         # other) runs again on an indexed table: each tensor it remakes retires the last one.
         self.st = state.working_copy(index=self._made_in.get(b, 0) >= MADE_TO_INDEX)
         self._made = 0
+        self._dead = False
         self._pass += 1
         for step in self.cfg.blocks[b].steps:
             self._step(step)
+            if self._dead:
+                break
         self._made_in[b] = self._made
-        return self.st
+        return None if self._dead else self.st
 
     # ---- steps --------------------------------------------------------------------------------------
     def _step(self, step: Step) -> None:
@@ -734,6 +740,7 @@ class ScopeFlow:
             return self.st.env[spelled]
         base = self.eval(node.value)
         attr = node.attr
+        self._none_raises(base, attr)
         out: frozenset = frozenset()
         tensors = self.tensor_keys(base)
         if tensors:
@@ -757,6 +764,12 @@ class ScopeFlow:
             o = self.obj(k)
             out |= self.ctx.attribute_of(self, node, k, o)
         return out
+
+    def _none_raises(self, keys: frozenset, attr: str) -> None:
+        """`mask.squeeze(-1)` where `mask` is certainly None here: AttributeError, the path ends
+        (what it would have done after, it never does). None has dunder attributes only."""
+        if keys and not attr.startswith("__") and keys <= _NONE_ONLY:
+            self._dead = True
 
     def _e_Subscript(self, node: ast.Subscript) -> frozenset:
         base = self.eval(node.value)
@@ -968,6 +981,7 @@ class ScopeFlow:
             return self.ctx.torch_call(self, node, q, inputs)
         if isinstance(func, ast.Attribute):
             recv = self.eval(func.value)
+            self._none_raises(recv, func.attr)
             tensors = self.tensor_keys(recv)
             if tensors and not self.ctx.is_tensor_method(func.attr):
                 tensors = frozenset(k for k in tensors if self.obj(k).tensor == YES)  # type: ignore[union-attr]
@@ -1447,7 +1461,7 @@ class ScopeFlow:
             o = self.obj(k)
             info = o.module if o is not None else None
             if isinstance(info, ModuleInfo) and info.kind in ("container", "sequential") and info.parts:
-                chain = ModuleInfo("sequential", parts=info.parts, node=info.node)
+                chain = ModuleInfo("sequential", parts=info.order or info.parts, node=info.node)
                 out |= self.ctx.module_call(self, call, chain, {0: y})
             else:
                 out |= self.unknown_call(call, None, {0: y})
@@ -1714,6 +1728,28 @@ def _refine_parameter(obj: Obj, passed: Obj | None, grad: str, saved: frozenset,
 def _number(o: Obj | None) -> bool:
     """A Python int, float or bool (not a tensor, not a container, not unknown)."""
     return o is not None and o.is_scalar and o.dtype in ("int", "float", "bool")
+
+
+def _narrow_none(state: State, test: ast.expr, truth: bool) -> State:
+    """`if mask is None:` / `if mask is not None:` / `if mask:`: on the branch taken, a local name
+    is None (whatever else the flow thought it could be: a parameter defaulting to None) or is not."""
+    if isinstance(test, ast.Compare) and len(test.ops) == 1 and isinstance(test.left, ast.Name) and \
+            isinstance(test.comparators[0], ast.Constant) and test.comparators[0].value is None and \
+            isinstance(test.ops[0], (ast.Is, ast.IsNot)):
+        name, is_none = test.left.id, truth == isinstance(test.ops[0], ast.Is)
+    elif isinstance(test, ast.Name) and truth:
+        name, is_none = test.id, False  # (a truthy value is no None; a falsy one may be `0` or empty)
+    else:
+        return state
+    keys = state.env.get(name)
+    if not keys or keys == _NONE_ONLY or (not is_none and not keys & _NONE_ONLY):
+        return state
+    if not is_none and keys <= _NONE_ONLY:
+        return state
+    state = state.copy()
+    # (`x is None` held: whatever the flow thought `x` could be, here it is None)
+    state.env[name] = _NONE_ONLY if is_none else keys - _NONE_ONLY
+    return state
 
 
 def _forget_never_built(st: State) -> None:

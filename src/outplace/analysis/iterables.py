@@ -99,17 +99,19 @@ def _stable_attribute(expr: ast.expr, ctx, scope: ast.AST) -> tuple[ast.AST, ast
         return None
     key = ("stable", id(cls), expr.attr)
     if key not in ctx.memo:
+        ctx.memo[key] = None  # (asked again while deciding: not stable)
         ctx.memo[key] = _stable_in_class(cls, expr.attr, ctx)
     return ctx.memo[key]
 
 
 def _stable_in_class(cls: ast.ClassDef, attr: str, ctx) -> tuple[ast.AST, ast.AST, object] | None:
-    r = ctx.rebinding
-    if r.attribute(attr) or attr in r.mutated or attr in r.module_attrs or r.any_module_attr or \
-            ctx.method_of(cls, "__getattr__") is not None or ctx.method_of(cls, "__getattribute__") is not None:
+    # (`_module_replaceable`: nothing else puts a module there, and the only changes to the
+    # container are the `.append(...)`s of `__init__` the module builder follows, in order)
+    if ctx._module_replaceable(cls, attr):
         return None
     assigns, registered = ctx._class_facts(cls)
     sites = assigns.get(attr, [])
+    followed = _appended(cls, attr, ctx)[1] if attr in ctx.rebinding.mutated else set()
     if attr in registered or len(sites) != 1 or ctx._subclass_assigns(cls, attr) or \
             any(isinstance(s, (ast.Assign, ast.AnnAssign)) and attr in _targets(s) for s in cls.body):
         return None
@@ -120,7 +122,7 @@ def _stable_in_class(cls: ast.ClassDef, attr: str, ctx) -> tuple[ast.AST, ast.AS
     text = ctx.text or ""
     if "MethodType" in text or (f"{cls.name}." in text or f"{cls.name} ." in text) and re.search(
             rf"\b{re.escape(cls.name)}\s*\.\s*(?!__init__\b)\w", text) or \
-            _dynamic(ctx) or not _only_iterated(attr, ctx) or not _applies_harmless(ctx):
+            _dynamic(ctx) or not _only_iterated(attr, ctx, followed) or not _applies_harmless(ctx):
         return None
     own = {id(cls), *(id(b) for b in ctx.bases_of(cls))}
     if any(id(other) not in own and attr in ctx._class_facts(other)[0] for other in ctx.top_level_classes().values()):
@@ -147,12 +149,30 @@ def _dynamic(ctx) -> bool:
     return ctx.memo["dynamic"]
 
 
-def _only_iterated(attr: str, ctx) -> bool:
+def _only_iterated(attr: str, ctx, followed: set[int] = frozenset()) -> bool:  # type: ignore[assignment]
     """Is every read of an attribute named `attr` in the file (on any object) one that cannot change
     the list: iterated by a `for`, indexed (`self.blocks[i](x)`), given to `len`, `enumerate`,
-    `zip`, `reversed`, or `apply(fn)`'d (see `_applies_harmless`)? A list handed to anything else
+    `zip`, `reversed`, or `apply(fn)`'d (see `_applies_harmless`), or one of the `.append(...)`
+    statements of `followed` (the ones that built it)? A list handed to anything else
     (`_drain(self.blocks)`, `Pruner(m.blocks)`, `layers = self.blocks`) may be emptied there."""
-    return all(_file_reads(ctx)[0].get(attr, ()))
+    return all(use is True or use in followed for use in _file_reads(ctx)[0].get(attr, ()))
+
+
+def _appended(cls: ast.ClassDef, attr: str, ctx) -> tuple[list, set[int]]:
+    """(members in order, statements followed) of an empty container `__init__` fills with
+    `.append`/`.extend` (ModuleBuilder.added_modules); ([], set()) otherwise."""
+    sites = ctx._class_facts(cls)[0].get(attr, [])
+    if len(sites) != 1 or not _empty_container(sites[0][0], ctx):
+        return [], set()
+    method = sites[0][1]
+    owner = ctx.owner_of(method) if method is not None else None
+    added = owner.modules.added_modules(cls, attr) if owner is not None else None
+    return (added[0], added[1]) if added is not None else ([], set())
+
+
+def _empty_container(value: ast.AST, ctx) -> bool:
+    return isinstance(value, ast.Call) and not value.args and not value.keywords and \
+        (ctx.imports.qualname(value.func) or "") in ("torch.nn.ModuleList", "torch.nn.Sequential")
 
 
 def _applies_harmless(ctx) -> bool:
@@ -161,8 +181,9 @@ def _applies_harmless(ctx) -> bool:
     return "apply(" not in (ctx.text or "") or _file_reads(ctx)[1]
 
 
-def _file_reads(ctx) -> tuple[dict[str, list[bool]], bool]:
-    """(attr -> for each load of `<x>.attr` in the file, whether its use leaves the object alone;
+def _file_reads(ctx) -> tuple[dict[str, list], bool]:
+    """(attr -> for each load of `<x>.attr` in the file, whether its use leaves the object alone
+    (True / False, or the id of the `<x>.attr.append(...)` statement it is);
     whether every `x.apply(fn)` is given a function of the file that changes no container): one
     walk of the file, kept for the rest of its analysis."""
     got = ctx.memo.get("attribute reads")
@@ -179,7 +200,12 @@ def _file_reads(ctx) -> tuple[dict[str, list[bool]], bool]:
                 applies = applies and fn is not None and not _changes_containers(fn)
         for child, node in parents.items():
             if isinstance(child, ast.Attribute) and isinstance(child.ctx, ast.Load):
-                reads.setdefault(child.attr, []).append(_harmless_use(child, node, parents.get(node)))
+                grand = parents.get(node)
+                use = _harmless_use(child, node, grand)
+                if not use and isinstance(node, ast.Attribute) and node.attr in ("append", "extend") and \
+                        isinstance(grand, ast.Call) and grand.func is node and isinstance(parents.get(grand), ast.Expr):
+                    use = id(parents[grand])  # (a statement that adds to it: harmless if the builder followed it)
+                reads.setdefault(child.attr, []).append(use)
         got = ctx.memo["attribute reads"] = (reads, applies)
     return got
 
@@ -245,7 +271,8 @@ def chain_loop(loop: ast.For, ctx, scope: ast.AST) -> bool:
     else:
         return False
     got = _stable_attribute(container, ctx, scope)
-    return got is not None and _written_out(got[0], got[2])
+    return got is not None and (_written_out(got[0], got[2]) or (
+        _empty_container(got[0], got[2]) and bool(_appended(ctx.enclosing_class(scope), container.attr, got[2])[0])))
 
 
 def _range_of_len(iterable: ast.expr, container: ast.expr, ctx, scope: ast.AST) -> bool:
@@ -299,4 +326,5 @@ def _targets(stmt: ast.stmt) -> set[str]:
 
 def _rebound(scope: ast.AST, ctx) -> set[str]:
     """Names the function binds more than once (its `self` reassigned: another object)."""
+    ctx.index.ensure_indexed(scope)
     return {name for name, binds in ctx.index.scopes[scope].bindings.items() if len(binds) > 1}

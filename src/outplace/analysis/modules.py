@@ -46,14 +46,32 @@ class ModuleInfo:
     parts: tuple = ()  # sequential: the chain in order; container: the alternatives
     node: ast.AST | None = field(default=None, compare=False, hash=False)  # the constructor call / class
     config: tuple = ()  # project: what the constructor's constant arguments fix (config.py)
+    # container filled by `.append(...)`s (`parts` are its distinct members): the members in the
+    # order they were added, loops' and ifs' optional, for a loop that runs them in turn
+    order: tuple = ()
 
 
-SKIP = ModuleInfo("torch", "Identity")  # "this optional member did not run"
+SKIP = ModuleInfo("torch", "Identity")
+ITERATION = "<one iteration>"  # the `cls` of the chain of what one loop iteration added  # "this optional member did not run"
 UNKNOWN_MODULE = ModuleInfo("unknown")
 
 
 def optional(m: ModuleInfo) -> ModuleInfo:
     return ModuleInfo("container", parts=(m, SKIP))
+
+
+def members_of(added: list[ModuleInfo]) -> list[ModuleInfo]:
+    """The modules one by one of what a builder added in order (optional ones unwrapped, a loop
+    iteration's group opened): what `self.blocks[i]` may be."""
+    out: list[ModuleInfo] = []
+    for m in added:
+        if m.kind == "container" and m.parts[1:] == (SKIP,):
+            m = m.parts[0]
+        if m.kind == "sequential" and m.cls == ITERATION:
+            out += members_of(list(m.parts))
+        else:
+            out.append(m)
+    return out
 
 
 class ModuleBuilder:
@@ -281,26 +299,8 @@ class ModuleBuilder:
                 found |= self._build_list(name, stmt.body, scope, depth, out, True, before, understood)
                 found |= self._build_list(name, stmt.orelse, scope, depth, out, True, before, understood)
             elif isinstance(stmt, (ast.For, ast.AsyncFor, ast.While)):
-                # Each iteration appends the body's members again: twice shows what follows what.
-                # An iteration's members come together (a run of the chain has all of them or none
-                # of them): one optional group per iteration, the first not optional where the
-                # loop certainly goes round.
-                if any(isinstance(n, (ast.Break, ast.Continue, ast.Return, ast.Raise, ast.Try)) or (
-                        isinstance(n, (ast.Assign, ast.AnnAssign, ast.NamedExpr)) and any(
-                            isinstance(t, ast.Name) and t.id == name
-                            for t in (n.targets if isinstance(n, ast.Assign) else [n.target])))
-                       for n in walk(stmt)):
-                    # (an iteration that may stop part way, or rebuilds the list: members one by one)
-                    for _ in range(2):
-                        found |= self._build_list(name, stmt.body, scope, depth, out, True, before, understood)
-                    continue
-                once = isinstance(stmt, ast.For) and certainly_nonempty(stmt.iter, self.ctx, scope)
-                for i in range(2):
-                    group: list[ModuleInfo] = []
-                    found |= self._build_list(name, stmt.body, scope, depth, group, False, before, understood)
-                    if group:
-                        unit = group[0] if len(group) == 1 else ModuleInfo("sequential", parts=tuple(group))
-                        out.append(unit if i == 0 and once and not optional_part else optional(unit))
+                found |= self._loop(stmt, scope, out, optional_part, name, lambda group, opt: self._build_list(
+                    name, stmt.body, scope, depth, group, opt, before, understood))
             elif isinstance(stmt, (ast.With, ast.AsyncWith, ast.Try)):
                 # (A `try` body, or a `with` whose manager may swallow an exception, may stop early.)
                 found |= self._build_list(name, stmt.body, scope, depth, out, True, before, understood)
@@ -416,8 +416,34 @@ class ModuleBuilder:
                 found |= self._adds(stmt.body, scope, attr, out, True, followed, appends)
                 found |= self._adds(stmt.orelse, scope, attr, out, True, followed, appends)
             elif isinstance(stmt, (ast.For, ast.AsyncFor, ast.While)):
-                for _ in range(2):
-                    found |= self._adds(stmt.body, scope, attr, out, True, followed, appends)
+                found |= self._loop(stmt, scope, out, opt, None, lambda group, o, stmt=stmt: self._adds(
+                    stmt.body, scope, attr, group, o, followed, appends))
+        return found
+
+    def _loop(self, loop: ast.AST, scope: ast.AST, out: list[ModuleInfo], optional_part: bool, name: str | None,
+              collect) -> bool:
+        """The members a loop's body adds (`collect(list, optional)` adds one iteration's), as if it
+        went round twice (twice shows what follows what). An iteration's members come together
+        (a run of the chain has all of them or none): one optional group per iteration, the first
+        not optional where the loop certainly goes round. One by one, each optional, where an
+        iteration may stop part way or the loop rebinds the list `name`."""
+        if any(isinstance(n, (ast.Break, ast.Continue, ast.Return, ast.Raise, ast.Try)) or (
+                name is not None and isinstance(n, (ast.Assign, ast.AnnAssign, ast.NamedExpr)) and any(
+                    isinstance(t, ast.Name) and t.id == name
+                    for t in (n.targets if isinstance(n, ast.Assign) else [n.target])))
+               for n in walk(loop)):
+            found = False
+            for _ in range(2):
+                found |= collect(out, True)
+            return found
+        once = isinstance(loop, ast.For) and certainly_nonempty(loop.iter, self.ctx, scope)
+        found = False
+        for i in range(2):
+            group: list[ModuleInfo] = []
+            found |= collect(group, False)
+            if group:
+                unit = group[0] if len(group) == 1 else ModuleInfo("sequential", ITERATION, parts=tuple(group))
+                out.append(unit if i == 0 and once and not optional_part else optional(unit))
         return found
 
 
