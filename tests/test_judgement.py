@@ -336,11 +336,18 @@ CASES = {
             b[:, 1] = torch.sin(b[:, 0])  # <-
             return b
         """, ("breaks", "none"), "saved by `torch.sin`"),
-    "... nor where it only builds the index (`t[t.abs() < eps] = eps` feeds no gradient): the clone is a fix": ("""
+    "... nor where it only builds the index (`t[t.abs() < eps] = eps`): the temporary `abs` result, and its save, are gone before the write": ("""
         def f(x, y):
             t = (x * 2).reshape(-1)
             t[t.abs() < 0.01] = 0.01  # <-
             return x.reshape(-1) / t
+        """, ("inplace", "safe"), "nothing saved it"),
+    "... where the `abs` result is kept, its save is still there (a fix)": ("""
+        def f(x, y):
+            t = (x * 2).reshape(-1)
+            a = t.abs()
+            t[a < 0.01] = 0.01  # <-
+            return x.reshape(-1) / t + a
         """, ("breaks", "safe"), "saved by `abs`"),
     "... but where it is an earlier statement, the clone is what the write changes: a fix": ("""
         def f(x, y):
@@ -2602,6 +2609,57 @@ CASES = {
                     out = layer(out)
                 return out
         """, ("breaks", "unsafe"), "nn.Conv2d"),
+    "eval16 held-out (uni2ts): a jaxtyping `Bool[Tensor, ...]` mask needs no grad, so `t * mask` saves no `t`": ("""
+        from jaxtyping import Bool, Float
+
+        class Net(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.proj = nn.Linear(4, 4)
+
+            def forward(self, target, observed_mask: Bool[torch.Tensor, "b s d"]):
+                t = self.proj(target)
+                loc = (t * observed_mask).sum(-2)
+                t[..., 0, :] = loc  # <-
+                return t
+        """, ("inplace", "safe"), "nothing saved it"),
+    "... but a `Float[Tensor, ...]` one may, and then the product saved `t`": ("""
+        from jaxtyping import Bool, Float
+
+        class Net(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.proj = nn.Linear(4, 4)
+
+            def forward(self, target, observed_mask: Float[torch.Tensor, "b s d"]):
+                t = self.proj(target)
+                loc = (t * observed_mask).sum(-2)
+                t[..., 0, :] = loc  # <-
+                return t
+        """, ("breaks", "safe"), "was saved by `*`"),
+    "eval16 held-out (funasr ProfileAug): a save in a temporary only `torch.nonzero` consumes dies with it": ("""
+        def f(x, y):
+            mask = torch.ones(3, 4)
+            for idx in range(3):
+                valid = torch.nonzero(x[idx] * mask[idx])
+                mask[idx, valid[0]] = 0  # <-
+            return mask
+        """, None, None),
+    "... and so does one a comparison consumes": ("""
+        def f(x, y):
+            mask = torch.ones(3, 4)
+            hit = (x * mask).abs() > 0.5
+            mask[0] = 0  # <-
+            return mask, hit
+        """, None, None),
+    "... but a product kept in a name keeps its autograd node, and what it saved": ("""
+        def f(x, y):
+            mask = torch.ones(3, 4)
+            prod = x * mask
+            valid = torch.nonzero(prod)
+            mask[0] = 0  # <-
+            return mask, valid, prod
+        """, ("breaks", "safe"), "was saved by `*`"),
     "a chain that reads what it wrote": ("""
         def f(inp, w):
             x = F.linear(inp, w)

@@ -350,7 +350,7 @@ class FileContext:
         if arg.annotation is not None:
             kind = self.annotation_kind(arg.annotation)
             if kind == "tensor":
-                return Obj(YES, "parameter", _legacy_tensor_dtype(arg.annotation), label=shown,
+                return Obj(YES, "parameter", self.annotated_dtype(arg.annotation), label=shown,
                            storage=frozenset({outside("parameter", arg.arg)}), nonlocal_reason=reason)
             if kind == "maybe":
                 return Obj(MAYBE, "parameter", label=shown, storage=frozenset({outside("parameter", arg.arg)}),
@@ -414,6 +414,16 @@ class FileContext:
         if any(n in TENSOR_ANNOTATIONS or "Tensor" in n.rsplit(".", 1)[-1] for n in names):
             return "tensor"
         return None
+
+    def annotated_dtype(self, ann: ast.AST) -> str:
+        """The dtype class a tensor annotation names: `torch.BoolTensor`, `LongTensor` (legacy
+        types); jaxtyping's `Bool[Tensor, "b n"]`, `Int64[...]`, `Float[...]`; else "unknown"."""
+        legacy = _legacy_tensor_dtype(ann)
+        if legacy != "unknown":
+            return legacy
+        found = {_JAXTYPING_DTYPES.get(q[len("jaxtyping."):]) for n in ast.walk(ann) if isinstance(n, ast.Subscript)
+                 and (q := self.imports.qualname(n.value) or "").startswith("jaxtyping.")}
+        return found.pop() if len(found) == 1 and None not in found else "unknown"
 
     def _union_members(self, ann: ast.AST) -> list[ast.AST]:
         if isinstance(ann, ast.BinOp) and isinstance(ann.op, ast.BitOr):
@@ -1614,6 +1624,13 @@ def _bound_names(stmt: ast.AST) -> list[str]:
 _LEGACY_TENSOR_DTYPES = {"BoolTensor": "bool", "ByteTensor": "int", "CharTensor": "int", "ShortTensor": "int",
                          "IntTensor": "int", "LongTensor": "int", "FloatTensor": "float", "DoubleTensor": "float",
                          "HalfTensor": "float", "BFloat16Tensor": "float"}
+
+
+# jaxtyping's dtype annotations (`Bool[Tensor, "b n"]`): the dtype class each admits.
+_JAXTYPING_DTYPES = {"Bool": "bool", "Int": "int", "Integer": "int", "UInt": "int", "Int8": "int", "Int16": "int",
+                     "Int32": "int", "Int64": "int", "UInt8": "int", "UInt16": "int", "UInt32": "int",
+                     "UInt64": "int", "Float": "float", "Float16": "float", "Float32": "float", "Float64": "float",
+                     "BFloat16": "float", "Complex": "complex", "Complex64": "complex", "Complex128": "complex"}
 
 
 def _legacy_tensor_dtype(ann: ast.AST) -> str:

@@ -686,6 +686,8 @@ class ScopeFlow:
         # `5000.0 / y`: Python runs `y.__rtruediv__`, measured apart (reflected_scalar_saves).
         reflected = self.ctx.ops.reflected_saves(type(op).__name__) if not lt and _number(self.facts(left)) \
             else None
+        if grad != NO and self._consumed_without_grad(node):
+            grad = NO  # (what it builds is garbage at once: its saves never reach a backward)
         if not self.grad_off() and grad != NO and reflected is None:
             eff = self.ctx.effects.method(method, "tensors" if rt else "scalar") if method else None
             inputs = {SELF: lt, 0: rt}
@@ -1112,7 +1114,7 @@ class ScopeFlow:
         # What decides whether the op builds a graph: its tensor inputs, unless it has parameters.
         sources = frozenset() if eff.parameterized else self.st.storages(
             frozenset().union(*tensor_inputs.values()) if tensor_inputs else frozenset())
-        if grad != NO and site_node is None and self._drops_grad_outputs(node, eff):
+        if grad != NO and site_node is None and (self._drops_grad_outputs(node, eff) or self._consumed_without_grad(node)):
             grad = NO  # (what it builds is garbage at once: its saves never reach a backward)
         if grad != NO:
             self._save_inputs(tensor_inputs, eff.saves, eff.label, eff.saves_maybe or eff.saved_when_maybe, grad,
@@ -1200,6 +1202,46 @@ class ScopeFlow:
         else:
             return False
         return not used & eff.grad_positions
+
+    def _consumed_without_grad(self, node: ast.AST) -> bool:
+        """Is the result of `node` (an op's) a temporary that only an op whose result needs no grad
+        consumes, through arithmetic on temporaries (`torch.nonzero(counts[i] * mask[i])`,
+        `(x.abs() * w > 0)`, `(a @ b).argmax(-1)`, `(h * s).item()`)? Then nothing holds the
+        autograd node it built once the statement ends, and what it saved is never read: no write
+        after it can make backward fail. (no_grad_output in the facts: measured.)"""
+        if self.dynamic:
+            return False
+        parent = self.index.parent.get
+        cur = node
+        while True:
+            up = parent(cur)
+            if isinstance(up, ast.BinOp) or (isinstance(up, ast.UnaryOp) and isinstance(up.op, (ast.USub, ast.UAdd))):
+                cur = up
+                continue
+            if isinstance(up, ast.Compare):
+                return all(isinstance(o, (ast.Eq, ast.NotEq, ast.Lt, ast.LtE, ast.Gt, ast.GtE)) for o in up.ops)
+            ops = self.ctx.ops
+            if isinstance(up, ast.Attribute) and up.value is cur and isinstance(parent(up), ast.Call) and \
+                    parent(up).func is up:  # `(temporary).argmax()`
+                if up.attr in ops.no_grad_output["methods"] or up.attr in ops.tensor_methods["nontensor"]:
+                    return True
+                if up.attr in ops.tensor_methods["fresh"] or up.attr in ops.tensor_methods["alias"]:
+                    cur = parent(up)  # (`(temporary).abs()`: another temporary)
+                    continue
+                return False
+            if isinstance(up, ast.Call) and cur in up.args:  # `torch.nonzero(temporary)`
+                head = up.func
+                while isinstance(head, ast.Attribute):
+                    head = head.value
+                q = self.ctx.imports.qualname(up.func) if not (isinstance(head, ast.Name) and head.id in self.locals) \
+                    else None
+                name = q[len("torch."):] if q is not None and q.startswith("torch.") and q.count(".") == 1 else None
+                if name is not None and name in ops.no_grad_output["torch"]:
+                    return True
+                if name is not None and (name in ops.torch_functions["fresh"] or name in ops.torch_functions["alias"]):
+                    cur = up
+                    continue
+            return False
 
     def _fresh_tuple(self, at: ast.AST, eff, grad: str, sources: frozenset = frozenset()) -> frozenset:
         """`values, indices = x.max(1)`, `out, weights = self.attn(q, k, v)`: a tuple of new tensors,
