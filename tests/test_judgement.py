@@ -2660,6 +2660,46 @@ CASES = {
             mask[0] = 0  # <-
             return mask, valid, prod
         """, ("breaks", "safe"), "was saved by `*`"),
+    "eval16 held-out (pytorchcv hrnet): a `forward` argument every call passes a list is no tensor by assumption": ("""
+        class Block(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.branches = nn.ModuleList([nn.Conv2d(4, 4, 3, padding=1), nn.Conv2d(4, 4, 3, padding=1)])
+
+            def forward(self, x):
+                for i in range(2):
+                    x[i] = self.branches[i](x[i])  # <-
+                return x
+
+        class Stage(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.transition = nn.Conv2d(4, 4, 3, padding=1)
+                self.layers = Block()
+
+            def forward(self, x):
+                return self.layers([self.transition(x), self.transition(x)])
+        """, None, None),
+    "... but one the calls pass a tensor still is": ("""
+        class Block(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.branches = nn.ModuleList([nn.Conv2d(4, 4, 3, padding=1), nn.Conv2d(4, 4, 3, padding=1)])
+
+            def forward(self, x):
+                for i in range(2):
+                    x[i] = self.branches[i](x[i])  # <-
+                return x
+
+        class Stage(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.transition = nn.Conv2d(4, 4, 3, padding=1)
+                self.layers = Block()
+
+            def forward(self, x):
+                return self.layers(self.transition(x))
+        """, ("breaks", "none"), "nn.Conv2d"),
     "a chain that reads what it wrote": ("""
         def f(inp, w):
             x = F.linear(inp, w)

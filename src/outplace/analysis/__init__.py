@@ -22,6 +22,7 @@ from outplace.analysis.imports import ImportMap, dotted
 from outplace.analysis.judge import (BREAKS, HAZARD_RANK, INPLACE, NOGRAD, UNKNOWN_INFO, Info, Judgement,
                                     callers_may_raise, info_of, judge)
 from outplace.analysis.liveness import Liveness
+from outplace.analysis.model import NO
 from outplace.analysis.scopes import ScopeIndex, pos, walk
 from outplace.optable import OpTable, load_optable
 from outplace.settings import Settings
@@ -241,6 +242,17 @@ class Analysis:
                     if again:
                         result = self._judge_all(precise, again, site)
                         judged_by = precise
+        if result is not None and result.hazard == BREAKS and judged_by is flow and self._guessed_tensor(flow, records):
+            # The write is into a `forward` argument taken to be a tensor only by assumption, and
+            # every call the run makes of it passes no tensor there (a list): the callers decide.
+            precise = self.ctx.flow_with_callers(flow.scope)
+            if precise is not flow:
+                again = precise.writes_at(site)
+                if target is not None:
+                    matching = [r for r in again if r.target is target]
+                    again = matching if exact else (matching or again)
+                result = self._judge_all(precise, again, site) if again else None
+                judged_by = precise
         if result is not None and result.hazard == BREAKS:
             result = self._split(judged_by, site, target, exact, result)
         if result is not None and self.facts is not None:
@@ -290,6 +302,22 @@ class Analysis:
 
                 return replace(judged, hazard=worst.hazard, why=worst.why)
         return judged
+
+    def _guessed_tensor(self, flow: ScopeFlow, records: list) -> bool:
+        """Is what the writes go into a `forward` argument that only the "arguments of forward are
+        tensors" assumption makes a tensor (no annotation), where every call of it in the run
+        passes something that is no tensor?"""
+        scope = flow.scope
+        if not isinstance(scope, (ast.FunctionDef, ast.AsyncFunctionDef)) or scope.name != "forward":
+            return False
+        params = {s[1] for r in records for k in r.keys if (o := r.state.objs.get(k)) is not None
+                  for s in o.storage if s[0] == "parameter"}
+        if not params:
+            return False
+        unannotated = {a.arg for a in [*scope.args.posonlyargs, *scope.args.args, *scope.args.kwonlyargs]
+                       if a.annotation is None}
+        sites = self.ctx.call_site_facts(scope)
+        return params <= unannotated and all(p in sites and sites[p][0].tensor == NO for p in params)
 
     def _ancestors(self, node: ast.AST, scope: ast.AST):
         cur = self.index.parent.get(node)

@@ -1759,8 +1759,10 @@ def _refine_parameter(obj: Obj, passed: Obj | None, grad: str, saved: frozenset,
     stays the contract for tensor-ness (`Union[np.ndarray, Tensor]` stays a maybe)."""
     if passed is not None and not annotated:
         tensor = passed.tensor if obj.tensor == MAYBE else obj.tensor
-        if obj.tensor == MAYBE and passed.tensor == NO:
-            tensor = MAYBE  # callers outside the file may pass a tensor
+        if obj.tensor != NO and passed.tensor == NO:
+            # Callers outside the file may pass a tensor; and an unannotated `forward` argument
+            # is a tensor only by assumption, which every call seen contradicts (`self.layers(xs)`).
+            tensor = MAYBE
         obj = obj._replace(tensor=tensor, dtype=passed.dtype if obj.dtype == "unknown" else obj.dtype)
     if passed is not None and passed.leaf:
         obj = obj._replace(leaf=True, label=f"{obj.label} (a leaf that requires grad where it is called)")
