@@ -2700,6 +2700,60 @@ CASES = {
             def forward(self, x):
                 return self.layers(self.transition(x))
         """, ("breaks", "none"), "nn.Conv2d"),
+    "eval16 held-out (pytorchcv ibnbresnet): `self.features.add_module(f\"unit{i}\", m)` into a torch container replaces no class's attribute": ("""
+        class Unit(nn.Module):
+            def __init__(self, use_inst_norm):
+                super().__init__()
+                self.use_inst_norm = use_inst_norm
+                self.body = nn.Conv2d(4, 4, 3, padding=1)
+                if self.use_inst_norm:
+                    self.inst_norm = nn.InstanceNorm2d(4, affine=True)
+                self.activ = nn.ReLU(inplace=True)  # <-
+
+            def forward(self, x):
+                x = self.body(x)
+                if self.use_inst_norm:
+                    x = self.inst_norm(x)
+                x = self.activ(x)
+                return x
+
+        class Net(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.features = nn.Sequential()
+                for i in range(2):
+                    self.features.add_module("unit{}".format(i), Unit(use_inst_norm=(i == 1)))
+
+            def forward(self, x):
+                return self.features(x)
+        """, ("inplace", "safe"), None),
+    "... but `self.add_module(computed name, m)` may replace any module attribute": ("""
+        class Unit(nn.Module):
+            def __init__(self, use_inst_norm):
+                super().__init__()
+                self.use_inst_norm = use_inst_norm
+                self.body = nn.Conv2d(4, 4, 3, padding=1)
+                if self.use_inst_norm:
+                    self.inst_norm = nn.InstanceNorm2d(4, affine=True)
+                self.activ = nn.ReLU(inplace=True)  # <-
+
+            def forward(self, x):
+                x = self.body(x)
+                if self.use_inst_norm:
+                    x = self.inst_norm(x)
+                x = self.activ(x)
+                return x
+
+        class Net(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.features = nn.Sequential()
+                for i in range(2):
+                    self.add_module("unit{}".format(i), Unit(use_inst_norm=(i == 1)))
+
+            def forward(self, x):
+                return self.features(x)
+        """, ("breaks", "unsafe"), None),
     "a chain that reads what it wrote": ("""
         def f(inp, w):
             x = F.linear(inp, w)

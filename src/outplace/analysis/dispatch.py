@@ -23,6 +23,7 @@ import bisect
 import re
 from dataclasses import dataclass, field
 
+from outplace.analysis.imports import dotted
 from outplace.analysis.scopes import _children, walk
 
 HOOK_METHODS = frozenset({"register_forward_hook", "register_forward_pre_hook", "register_module_forward_hook",
@@ -85,9 +86,17 @@ def scan(tree: ast.Module, text: str | None = None) -> Rebinding:
     sites: dict[str, list[ast.stmt]] = {}
     globals_written = instance_dict = any_module_attr = False
     aliases = _attribute_aliases(tree)
+    into_containers = _adds_into_containers(tree) if text is None or "add_module(" in text else {}
+    container_calls = {id(s.value) for s in statements(tree.body) if id(s) in into_containers}  # type: ignore[attr-defined]
     for stmt in statements(tree.body):
         if isinstance(stmt, ast.Global):
             rebound.update(stmt.names)
+        if id(stmt) in into_containers:
+            # `self.features.add_module(f"unit{i}", m)` where `features` is a torch container: an
+            # item of that container, by a computed name (the container changed; nothing else).
+            name = into_containers[id(stmt)]
+            mutated.add(name)
+            sites.setdefault(name, []).append(stmt)
         for name in mutated_attributes(stmt, aliases):
             mutated.add(name)
             sites.setdefault(name, []).append(stmt)
@@ -141,7 +150,7 @@ def scan(tree: ast.Module, text: str | None = None) -> Rebinding:
             elif name in ("add_module", "register_module") and node.args and \
                     isinstance(node.args[0], ast.Constant) and isinstance(node.args[0].value, str):
                 module_attrs.add(node.args[0].value)
-            elif name in ("add_module", "register_module"):
+            elif name in ("add_module", "register_module") and id(node) not in container_calls:
                 any_module_attr = True  # (`add_module(f"layer{i}", ...)`: modules by computed names)
             elif (key := _attribute_name_argument(name, node)) is not None:
                 if isinstance(key, ast.Constant) and isinstance(key.value, str):
@@ -309,3 +318,32 @@ def _registry_call(call: ast.Call) -> bool:
     given = len(call.args) + sum(1 for k in call.keywords if k.arg in ("name", "module"))
     return given < 2 and not any(isinstance(a, ast.Starred) for a in call.args) and \
         not any(k.arg is None for k in call.keywords)
+
+
+_TORCH_CONTAINERS = frozenset({f"{p}{c}" for p in ("nn.", "torch.nn.") for c in ("Sequential", "ModuleList", "ModuleDict")})
+
+
+def _adds_into_containers(tree: ast.Module) -> dict:
+    """id(statement) -> attribute name for each `<x>.<attr>.add_module(name,
+    m)` statement whose `<attr>` is, wherever the file assigns one of that name, a torch container
+    built empty or with members (`self.features = nn.Sequential()`): its computed-name submodules are
+    that container's items, not attributes any class of the file looks up."""
+    assigned: dict[str, bool] = {}
+    calls = []
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.Assign, ast.AnnAssign)):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            for t in targets:
+                if isinstance(t, ast.Attribute):
+                    ok = isinstance(node.value, ast.Call) and (dotted(node.value.func) or "") in _TORCH_CONTAINERS
+                    assigned[t.attr] = assigned.get(t.attr, True) and ok
+        elif isinstance(node, ast.Expr) and isinstance(node.value, ast.Call) and \
+                isinstance(node.value.func, ast.Attribute) and node.value.func.attr in ("add_module", "register_module") \
+                and isinstance(node.value.func.value, ast.Attribute):
+            calls.append(node)
+    out: dict = {}
+    for stmt in calls:
+        attr = stmt.value.func.value.attr
+        if assigned.get(attr):
+            out[id(stmt)] = attr
+    return out
