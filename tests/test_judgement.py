@@ -2754,6 +2754,80 @@ CASES = {
             def forward(self, x):
                 return self.features(x)
         """, ("breaks", "unsafe"), None),
+    "eval16 held-out (spandrel RealCUGAN): `self.se is not None` where the configuration built a module there": ("""
+
+        class Gate(nn.Module):
+            def __init__(self, c):
+                super().__init__()
+                self.conv = nn.Conv2d(c, c, 1)
+
+            def forward(self, x):
+                return torch.mul(x, torch.sigmoid(self.conv(x)))
+
+
+        class Unit(nn.Module):
+            def __init__(self, c, se):
+                super().__init__()
+                self.conv = nn.Sequential(nn.Conv2d(c, c, 3), nn.LeakyReLU(0.1, inplace=True))
+                if se:
+                    self.seblock = Gate(c)
+                else:
+                    self.seblock = None
+
+            def forward(self, x):
+                z = self.conv(x)
+                if self.seblock is not None:
+                    z = self.seblock(z)
+                return z
+
+
+        class Net(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.unit = Unit(8, se=True)
+
+            def forward(self, x, alpha: float = 1):
+                y = self.unit(x)
+                y *= alpha  # <-
+                return self.unit(y)
+        """, ("inplace", "unsafe"), None),
+    "... but where it stored None, the path without the gate is taken, and the in-place LeakyReLU's result is written": ("""
+
+        class Gate(nn.Module):
+            def __init__(self, c):
+                super().__init__()
+                self.conv = nn.Conv2d(c, c, 1)
+
+            def forward(self, x):
+                return torch.mul(x, torch.sigmoid(self.conv(x)))
+
+
+        class Unit(nn.Module):
+            def __init__(self, c, se):
+                super().__init__()
+                self.conv = nn.Sequential(nn.Conv2d(c, c, 3), nn.LeakyReLU(0.1, inplace=True))
+                if se:
+                    self.seblock = Gate(c)
+                else:
+                    self.seblock = None
+
+            def forward(self, x):
+                z = self.conv(x)
+                if self.seblock is not None:
+                    z = self.seblock(z)
+                return z
+
+
+        class Net(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.unit = Unit(8, se=False)
+
+            def forward(self, x, alpha: float = 1):
+                y = self.unit(x)
+                y *= alpha  # <-
+                return self.unit(y)
+        """, ("breaks", "safe"), "nn.LeakyReLU"),
     "a chain that reads what it wrote": ("""
         def f(inp, w):
             x = F.linear(inp, w)

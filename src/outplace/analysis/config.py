@@ -24,6 +24,7 @@ import ast
 from typing import Callable
 
 UNDECIDED = object()  # a value the facts do not fix
+NOT_NONE = object()  # an object the facts know only to be something (a module): `is None` is False
 CONSTANT_TYPES = (bool, int, float, str, bytes, type(None))
 Config = tuple  # ((parameter name, constant), ...) sorted by name: hashable, comparable
 
@@ -45,7 +46,8 @@ def value_of(expr: ast.AST, lookup: Callable[[ast.AST], object]):
     if c is not UNDECIDED:
         return c
     if isinstance(expr, (ast.Name, ast.Attribute, ast.Call)):  # (a call: `getattr(self, "flag", False)`)
-        return lookup(expr)
+        got = lookup(expr)
+        return UNDECIDED if got is NOT_NONE else got  # (only `is None` can be asked of it)
     if isinstance(expr, ast.UnaryOp) and isinstance(expr.op, ast.Not):
         v = value_of(expr.operand, lookup)
         return UNDECIDED if v is UNDECIDED else not v
@@ -60,6 +62,9 @@ def value_of(expr: ast.AST, lookup: Callable[[ast.AST], object]):
         return last
     if isinstance(expr, ast.Compare) and len(expr.ops) == 1:
         op, right = expr.ops[0], expr.comparators[0]
+        if isinstance(op, (ast.Is, ast.IsNot)) and isinstance(right, ast.Constant) and right.value is None and \
+                isinstance(expr.left, (ast.Name, ast.Attribute, ast.Call)) and lookup(expr.left) is NOT_NONE:
+            return isinstance(op, ast.IsNot)
         left = value_of(expr.left, lookup)
         if left is UNDECIDED:
             return UNDECIDED

@@ -12,7 +12,7 @@ import ast
 from dataclasses import dataclass, field, replace
 from typing import Callable
 
-from outplace.analysis.config import UNDECIDED, bind_constructor, branch_path, constant, dead_under, live_under, \
+from outplace.analysis.config import NOT_NONE, UNDECIDED, bind_constructor, branch_path, constant, dead_under, live_under, \
     names_lookup, single_binding_params, truth
 from outplace.analysis.context import IntentContext
 from outplace.analysis.dispatch import Rebinding, scan as scan_rebinding, statements as dispatch_statements
@@ -914,9 +914,12 @@ class FileContext:
         UNDECIDED: stored once, in `__init__`, on a way the configuration takes; nothing else stores
         an attribute of that name; no method or property has it."""
         init = self._own_init(cls)
-        _, registered = self._class_facts(cls)
+        assigns, registered = self._class_facts(cls)
+        # (every store of the name is one of `__init__`'s `self.<attr> = ...`, of which the
+        # configuration leaves exactly one: `if se: self.se = Gate(c)` / `else: self.se = None`)
         if init is None or attr in registered or self.method_of(cls, attr) is not None or \
-                self.rebinding.attribute(attr) or self._attribute_stores(cls, attr) != 1:
+                self.rebinding.attribute(attr) or any(method is not init for _, method in assigns.get(attr, [])) or \
+                self._attribute_stores(cls, attr) != len(assigns.get(attr, [])):
             return UNDECIDED
         sites = self._live_sites(cls, attr, config)
         if len(sites) != 1 or sites[0][1] is not init:
@@ -927,6 +930,12 @@ class FileContext:
         if path is None or not live_under(path, lookup):
             return UNDECIDED
         c = constant(value)
+        if c is UNDECIDED and isinstance(value, ast.Call):
+            module = self.modules.info(value, init)
+            if module is not None and (module.kind in ("torch", "sequential", "container") or (
+                    module.kind == "project" and isinstance(module.node, ast.ClassDef) and not module.node.keywords
+                    and self.owner_of(module.node).method_of(module.node, "__new__") is None)):
+                return NOT_NONE  # (a module built there: whatever it is, it is not None)
         return lookup(value) if c is UNDECIDED else c
 
     def _attribute_stores(self, cls: ast.ClassDef, attr: str) -> int:
