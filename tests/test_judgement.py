@@ -2828,6 +2828,34 @@ CASES = {
                 y *= alpha  # <-
                 return self.unit(y)
         """, ("breaks", "safe"), "nn.LeakyReLU"),
+    "eval16 held-out (recbole autoint): a tuple-returning module's output rebinds the loop variable: the write after the loop is into the last output": ("""
+        class Inter(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.attns = nn.ModuleList([nn.MultiheadAttention(8, 2), nn.MultiheadAttention(8, 2)])
+                self.res = nn.Linear(8, 8)
+
+            def forward(self, x):
+                h = x * 1
+                for attn in self.attns:
+                    h, _ = attn(h, h, h)
+                h += self.res(x)  # <-
+                return h
+        """, ("inplace", "safe"), None),
+    "... but writing what the attention was just given breaks": ("""
+        class Inter(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.attns = nn.ModuleList([nn.MultiheadAttention(8, 2), nn.MultiheadAttention(8, 2)])
+                self.res = nn.Linear(8, 8)
+
+            def forward(self, x):
+                h = x * 1
+                for attn in self.attns:
+                    a, _ = attn(h, h, h)
+                    h += a  # <-
+                return h
+        """, ("breaks", "unsafe"), "nn.MultiheadAttention"),
     "a chain that reads what it wrote": ("""
         def f(inp, w):
             x = F.linear(inp, w)

@@ -1259,7 +1259,7 @@ class ScopeFlow:
                 self.st.add_event("saved", self.st.storages(part), Event(what, self._line, grad, sources))
             parts.append(part)
         contents = frozenset().union(*parts)
-        return self._container(at, contents, "tuple", tuple(parts) if n else None)
+        return self._container(at, contents, "tuple", tuple(parts) if n else None, fresh=True)
 
     def _save_inputs(self, inputs: dict, saves: frozenset | None, label: str, maybe: bool, grad: str,
                      when: Mapping | None = None, sources: frozenset = frozenset()) -> None:
@@ -1513,10 +1513,17 @@ class ScopeFlow:
                    else frozenset({CONST_KEYS["int"]}), loop)
 
     def _container(self, node: ast.AST, contents: frozenset, kind: str, elems: tuple | None = None,
-                   sub: bool = False) -> frozenset:
+                   sub: bool = False, fresh: bool = False) -> frozenset:
+        """`fresh`: a new container each time the site runs (the tuple a call returns): the one
+        it made last time becomes one of its `old` ones, as a tensor's does."""
         key = site(id(node)) if not sub else ("sub", id(node))
         made = Obj(NO, "container", label=f"a {kind}", storage=frozenset({key}), elems=elems, contents=contents)
         prev = self.st.objs.get(key)
+        if fresh and not sub:
+            if prev is not None:
+                retire(self.st, key, old_site(key))
+                prev = None
+            self.st.fresh = self.st.fresh | {key}
         # A loop's (index, element) pair is remade each iteration and read at once: this one's.
         self.st.objs[key] = made if prev is None or sub else obj_join(prev, made)
         return frozenset({key})
@@ -1576,12 +1583,15 @@ class ScopeFlow:
         return any(a.arg in names and a.annotation is None for a in [*args.posonlyargs, *args.args, *args.kwonlyargs])
 
     def _unpack(self, keys: frozenset, n: int, node: ast.AST) -> list[frozenset] | None:
-        if len(keys) != 1:
-            return None
-        o = self.obj(next(iter(keys)))
-        if o is not None and o.elems is not None and len(o.elems) == n:
-            return list(o.elems)
-        return None
+        """Per position, what unpacking `keys` into `n` targets gives, where each of them is a
+        tuple of that length (one of several modules' results: position by position)."""
+        out: list[frozenset] | None = None
+        for k in keys:
+            o = self.obj(k)
+            if o is None or o.elems is None or len(o.elems) != n:
+                return None
+            out = list(o.elems) if out is None else [a | b for a, b in zip(out, o.elems)]
+        return out
 
     def _element_of(self, node: ast.AST, key: Key, index: ast.AST | None) -> frozenset:
         o = self.obj(key)
