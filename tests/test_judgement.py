@@ -2416,7 +2416,7 @@ CASES = {
 
             def forward(self, x):
                 return self.model(x)
-        """, ("breaks", "safe"), "nn.Sigmoid"),
+        """, ("breaks", "unsafe"), "nn.Sigmoid"),
     "eval14 held-out (SECOND): the run that skips a loop's members never met what they saved": ("""
         class B(nn.Module):
             def __init__(self, n):
@@ -2443,7 +2443,7 @@ CASES = {
 
             def forward(self, x):
                 return self.block(x)
-        """, ("breaks", "safe"), "nn.Sigmoid"),
+        """, ("breaks", "unsafe"), "nn.Sigmoid"),
     "eval14 held-out (mmagic vgg): a registry's `@MODELS.register_module()` puts no submodule in place": ("""
         @MODELS.register_module()
         class M(nn.Module):
@@ -2454,7 +2454,7 @@ CASES = {
 
             def forward(self, x):
                 return self.relu(self.conv6(x))
-        """, ("inplace", "safe"), "nothing saved it"),
+        """, ("inplace", "unsafe"), "nothing saved it"),
     "... but `nn.Module.register_module(name, module)` does": ("""
         class M(nn.Module):
             def __init__(self, make):
@@ -2483,7 +2483,7 @@ CASES = {
                     out = self.bn(out)
                 out = self.relu(out)
                 return out
-        """, ("inplace", "safe"), "nothing saved it"),
+        """, ("inplace", "unsafe"), "nothing saved it"),
     "... but an arm where what the module writes was saved still breaks": ("""
         @MODELS.register_module()
         class M(nn.Module):
@@ -2499,7 +2499,7 @@ CASES = {
                     out = torch.sigmoid(out)
                 out = self.relu(out)
                 return out
-        """, ("breaks", "safe"), "sigmoid"),
+        """, ("breaks", "unsafe"), "sigmoid"),
     "eval14 held-out (vote_fusion): a helper's `new_tensor` result needs no grad whatever its arguments": ("""
         def extract(meta, t):
             return t.new_tensor(meta["scale"])
@@ -2841,7 +2841,7 @@ CASES = {
                     h, _ = attn(h, h, h)
                 h += self.res(x)  # <-
                 return h
-        """, ("inplace", "safe"), None),
+        """, ("inplace", "unsafe"), None),
     "... but writing what the attention was just given breaks": ("""
         class Inter(nn.Module):
             def __init__(self):
@@ -2856,6 +2856,96 @@ CASES = {
                     h += a  # <-
                 return h
         """, ("breaks", "unsafe"), "nn.MultiheadAttention"),
+    "adversarial review (eval17 R1): a class decorator that may return a subclass makes `self`'s attributes unproven": ("""
+        class Registry:
+            def register(self):
+                def deco(cls):
+                    class Wrapped(cls):
+                        def __init__(self, *a, **k):
+                            super().__init__(*a, **k)
+                            self.act = nn.Identity()
+                    return Wrapped
+                return deco
+
+        REG = Registry()
+
+        @REG.register()
+        class Net(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.act = nn.Tanh()
+
+            def forward(self, x):
+                h = torch.sigmoid(x)
+                y = self.act(h)
+                h.mul_(2)  # <-
+                return h, y
+        """, ("breaks", "unsafe"), "may put another class in its place"),
+    "... but `@dataclass` returns the class itself": ("""
+        import dataclasses
+
+        @dataclasses.dataclass(eq=False)
+        class Net(nn.Module):
+            def __post_init__(self):
+                super().__init__()
+                self.act = nn.Tanh()
+
+            def forward(self, x):
+                h = torch.sigmoid(x)
+                y = self.act(h)
+                h.mul_(2)  # <-
+                return h, y
+        """, ("breaks", "safe"), None),
+    "adversarial review (eval17 C2): a member popped from the list after it was built may be gone from the chain": ("""
+        class B(nn.Module):
+            def __init__(self, act):
+                super().__init__()
+                layers = []
+                for _ in range(1):
+                    layers.append(nn.Sigmoid())
+                layers.append(nn.ReLU(inplace=True))  # <-
+                if not act:
+                    layers.pop(0)
+                self.block = nn.Sequential(*layers)
+
+            def forward(self, x):
+                return self.block(x)
+        """, ("breaks", "unsafe"), None),
+    "... where nothing changes the list, the loop that certainly runs put the Sigmoid before the ReLU": ("""
+        class B(nn.Module):
+            def __init__(self, act):
+                super().__init__()
+                layers = []
+                for _ in range(1):
+                    layers.append(nn.Sigmoid())
+                layers.append(nn.ReLU(inplace=True))  # <-
+                self.block = nn.Sequential(*layers)
+
+            def forward(self, x):
+                return self.block(x)
+        """, ("breaks", "safe"), "nn.Sigmoid"),
+    "adversarial review (eval17 G1): `requires_grad_(flag)` in a helper may make its result require grad": ("""
+        def helper(t):
+            return t.new_ones(3).requires_grad_(t.requires_grad)
+
+        def f(x, y):
+            s = helper(x)
+            c = torch.ones(3)
+            d = c * s
+            c.mul_(2)  # <-
+            return d
+        """, ("breaks", "safe"), "was saved by `*`"),
+    "... `requires_grad_(False)` does not": ("""
+        def helper(t):
+            return t.new_ones(3).requires_grad_(False)
+
+        def f(x, y):
+            s = helper(x)
+            c = torch.ones(3)
+            d = c * s
+            c.mul_(2)  # <-
+            return d
+        """, None, None),
     "a chain that reads what it wrote": ("""
         def f(inp, w):
             x = F.linear(inp, w)

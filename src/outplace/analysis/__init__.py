@@ -402,10 +402,14 @@ class Analysis:
             self.ctx.flow(sc)
         out = []
         seen: set[int] = set()
-        for flow, record in list(self.ctx.module_writes.get(id(ctor), [])):
+        written = list(self.ctx.module_writes.get(id(ctor), []))
+        for flow, record in written:
             if id(record.node) in seen:
                 continue
-            judged = self._judge(flow, record, record.node)
+            # (every record of the call in that flow: a chain with optional members runs the module
+            # once per path, on a different input each time)
+            same = [r for f, r in written if f is flow and r.node is record.node]
+            judged = self._judge_all(flow, same, record.node)
             if judged.hazard == INPLACE and isinstance(flow.scope, (ast.FunctionDef, ast.AsyncFunctionDef)):
                 precise = self.ctx.flow_with_callers(flow.scope)
                 again = [r for r in precise.writes_at(record.node) if r.ctor is ctor]

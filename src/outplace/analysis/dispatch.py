@@ -62,7 +62,7 @@ class Rebinding:
 
 
 CALL_WORDS = ("setattr(", "delattr(", "__setattr__", "__delattr__", "register_forward", "register_module_forward",
-              "globals()", "add_module(", "register_module(", "_forward_hooks", "_forward_pre_hooks")
+              "globals()", "add_module", "register_module", "_forward_hooks", "_forward_pre_hooks")
 # Stores into an instance's `__dict__` / `vars(obj)` and into `_modules`, found in the text (a read of
 # them, `vars(args)`, `self._modules.items()`, is common and changes nothing).
 _DICT_STORE = re.compile(r"(__dict__|vars\([^()]+\))\s*(\[[^\]]*\]\s*=(?!=)|\.update\(|\.setdefault\()")
@@ -126,6 +126,8 @@ def scan(tree: ast.Module, text: str | None = None) -> Rebinding:
         any_module_attr = ("_modules" in text and bool(_MODULES_STORE.search(text))) or \
             any(w in text for w in MODULE_SWAPPERS)  # `self._modules["act"] = ...`, `fuse_modules(m, ...)`
     if text is None or any(w in text for w in CALL_WORDS):
+        called = {id(n.func) for n in walk(tree) if isinstance(n, ast.Call)} \
+            if text is None or "add_module" in text or "register_module" in text else set()
         # (Every node but contexts and operators, in no order: the facts are sets. With the text, only
         # the statements on whose lines a name the walk looks for is written: see _lines_naming.)
         for node in walk(tree) if text is None else _statements_on(tree, _lines_naming(text)):
@@ -135,6 +137,10 @@ def scan(tree: ast.Module, text: str | None = None) -> Rebinding:
                 continue
             if isinstance(node, ast.Attribute) and node.attr in HOOK_DICTS:
                 hooks = True
+                continue
+            if isinstance(node, ast.Attribute) and node.attr in ("add_module", "register_module") and \
+                    id(node) not in called:
+                any_module_attr = True  # (`partial(m.register_module, "act")`: called where it cannot be seen)
                 continue
             if not isinstance(node, ast.Call):
                 continue

@@ -47,6 +47,9 @@ MAX_CANDIDATE_CALLS = 12
 MAX_SUMMARY_DEPTH = 2
 # A chain's optional members each split its run in two (`_chain_call`): at most this many runs.
 MAX_CHAIN_PATHS = 8
+# Class decorators that return the class they are given (its attributes and methods as written).
+PLAIN_CLASS_DECORATORS = frozenset({"dataclasses.dataclass", "typing.final", "functools.total_ordering",
+                                    "typing.runtime_checkable", "typing_extensions.final"})
 # Decorators after which a call of the function still does what its body does.
 BUILTIN_DECORATORS = frozenset({"staticmethod", "classmethod"})
 PLAIN_DECORATORS = frozenset({
@@ -1381,7 +1384,7 @@ class FileContext:
                                                     module=("class", info.node, info.config)))
                 return owner.project_call(flow, node, forward, {SELF: frozenset({module}), **inputs},
                                           bound_self=True, instance=instance)
-        return flow.unknown_call(node, None, inputs)
+        return flow.unknown_call(node, None, inputs, at=site_node)
 
     def _chain_call(self, flow: ScopeFlow, node: ast.Call, parts: tuple, start: int, x: frozenset,
                     written_expr: str | None, part: int, paths: list[int]) -> frozenset:
@@ -1407,6 +1410,18 @@ class FileContext:
                 return _each_path(flow, [lambda j=j, a=a: rest(j=j, alternative=a) for j, a in enumerate(member.parts)])
             x = self.module_call(flow, node, member, {0: x}, written_expr=written, part=part * 100 + i + 1)
         return x
+
+    def replacing_decorator(self, cls: ast.ClassDef) -> str | None:
+        """The first decorator of `cls` or of a base the run defines that may put another class in
+        its place (`@REG.register_module()` may return a subclass that sets other attributes), as
+        written; None when each is one that returns the class itself (`@dataclass`, `@final`)."""
+        for c in [cls, *_bases_of(cls, self)]:
+            owner = self.owner_of(c)
+            for d in c.decorator_list:
+                target = d.func if isinstance(d, ast.Call) else d
+                if owner.imports.qualname(target) not in PLAIN_CLASS_DECORATORS:
+                    return ast.unparse(d)
+        return None
 
     def plain_decorators(self, fn: ast.AST) -> bool:
         """Does every decorator of `fn` leave a call of it what the body does (`staticmethod`,

@@ -1063,6 +1063,13 @@ class ScopeFlow:
                     self.st.objs[k] = o._replace(leaf=True, origin="leaf")
                     self.st.grad[k] = YES
             return recv
+        if name == "requires_grad_" and not (node.args and isinstance(node.args[0], ast.Constant)) and \
+                not self.grad_off():
+            # `t.new_ones(4).requires_grad_(x.requires_grad)`: it may now require grad, from no input of
+            # the op (a summary's `grad_params` must not say it comes from none).
+            storages = self.st.storages(self.tensor_keys(recv))
+            self.st.raise_grad(storages, MAYBE)
+            self._note_grad_source(storages, MAYBE)
         tensor_args = [p for p, v in inputs.items() if self.tensor_keys(v)]
         pattern = self.ctx.effects.call_pattern("methods", name, node, tensor_args)
         eff = self.ctx.effects.method(name, pattern)
@@ -1289,9 +1296,10 @@ class ScopeFlow:
             elif p in saves or ALL in saves:
                 self.st.add_event("saved", self.st.storages(v), Event(f"saved by {label}", self._line, level, why))
 
-    def unknown_call(self, node: ast.Call, label: str | None, inputs: dict) -> frozenset:
+    def unknown_call(self, node: ast.Call, label: str | None, inputs: dict, at: ast.AST | None = None) -> frozenset:
         """A call we know nothing about may return, keep or save any argument (or part of one).
-        `label` names the callee in messages (None: the call's own spelling)."""
+        `label` names the callee in messages (None: the call's own spelling). `at`: where the result
+        is allocated, when one call runs several modules (an nn.Sequential's chain)."""
         if label is None:
             label = self.callee_label(node)
         reach: frozenset = frozenset()
@@ -1306,7 +1314,7 @@ class ScopeFlow:
             if grad != NO and not self.grad_off():
                 self.st.add_event("saved", reach, Event(f"passed to {label}, which may save it for backward",
                                                         self._line, grad))
-        return self.new(node, Obj(MAYBE, "unknown", label=f"{label} result", may_share=reach,
+        return self.new(at if at is not None else node, Obj(MAYBE, "unknown", label=f"{label} result", may_share=reach,
                                   nonlocal_reason=f"returned by {label}, which may return a reference to "
                                                   "something else"), grad=tri_or(grad, UNKNOWN) if not self.grad_off() else NO)
 

@@ -123,6 +123,10 @@ def judge(flow: ScopeFlow, live: Liveness, record: WriteRecord, step: tuple[int,
                        "prove a rewrite unobservable here")
     if flow.ctx.opaque is not None:
         reasons.append(flow.ctx.opaque)
+    replaced = flow.ctx.replacing_decorator(flow.cls) if flow.cls is not None else None
+    if replaced is not None:
+        reasons.append(f"`{flow.cls.name}` (or a base) is decorated with `@{replaced}`, which may put another class "
+                       "in its place: a subclass may give `self` other attributes than these")
     if flow.dynamic:
         reasons.append("the scope reads its variables by name (`locals()`, `vars()`, `eval`, `exec`): any of "
                        "them may refer to the tensor")
@@ -317,6 +321,8 @@ def _hazard(flow: ScopeFlow, record: WriteRecord, objs: list[Obj], roots: frozen
                         "differentiation\")")
     saved = sorted({e for r in roots for e in st.saved.get(r, ())}, key=lambda e: (not e.what.startswith("saved"),
                                                                                     e.line, e.what))
+    if not saved and grad in (MAYBE, YES) and any(o.multi_view for o in objs):
+        return _multi_view(shown)
     if not saved:
         guessed = sorted({e for r in shared - roots for e in st.saved.get(r, ())}, key=lambda e: (e.line, e.what))
         if guessed and grad != NO:
@@ -341,12 +347,16 @@ def _hazard(flow: ScopeFlow, record: WriteRecord, objs: list[Obj], roots: frozen
             return BREAKS, f"{_q(shown)} {e.what} (line {e.line}); this write can make backward fail"
         return BREAKS, f"{_q(shown)} {_was(e.what)} (line {e.line}); this write can make backward fail"
     if grad in (MAYBE, YES) and any(o.multi_view for o in objs):
-        return BREAKS, (f"{_q(shown)} is one of several views returned by one call (`chunk`, `split`, `unbind`): "
-                        "writing into it in place raises when it requires grad")
+        return _multi_view(shown)
     if grad == NO:
         return NOGRAD, f"{_q(shown)} does not require grad here: the write cannot affect a gradient"
     return INPLACE, (f"{_q(shown)} may require grad, but nothing saved it for backward before this write: "
                      "harmless today, fragile tomorrow")
+
+
+def _multi_view(shown: str) -> tuple[str, str]:
+    return BREAKS, (f"{_q(shown)} is one of several views returned by one call (`chunk`, `split`, `unbind`): "
+                    "writing into it in place raises when it requires grad")
 
 
 def _q(shown: str) -> str:

@@ -131,6 +131,8 @@ class ModuleBuilder:
             return UNKNOWN_MODULE
         if isinstance(target, ast.ClassDef):
             owner = ctx.owner_of(target)
+            if owner.replacing_decorator(target) is not None:
+                return UNKNOWN_MODULE  # (`@REG.register()` may have put another class in its place)
             if owner.is_module_class(target):
                 known = names_lookup(self.known[1]) if self.known is not None and scope is self.known[0] else None
                 config = owner.constructor_config(target, value, known)
@@ -249,9 +251,11 @@ class ModuleBuilder:
         found = self._build_list(expr.id, getattr(scope, "body", []), scope, depth, out, optional_part=False,
                                  before=expr, understood=understood)
         if found and _other_uses(expr.id, scope, expr, understood):
-            # Changed, read or rebound in a way not followed (`layers[0] = ...`, `del layers[-1]`, a
-            # helper given the list, an `except:` branch): it may hold anything as well.
-            out.append(UNKNOWN_MODULE)
+            # Changed, read or rebound in a way not followed (`layers[0] = ...`, `del layers[-1]`,
+            # `layers.pop(0)`, a helper given the list, an `except:` branch): any member may be gone,
+            # and it may hold anything as well.
+            out[:] = [m if m.kind == "container" and SKIP in m.parts else optional(m) for m in out]
+            out.append(optional(UNKNOWN_MODULE))
         return out if found else None
 
     def _build_list(self, name: str, body: list[ast.stmt], scope: ast.AST, depth: int, out: list[ModuleInfo],
@@ -428,9 +432,7 @@ class ModuleBuilder:
         not optional where the loop certainly goes round. One by one, each optional, where an
         iteration may stop part way or the loop rebinds the list `name`."""
         if any(isinstance(n, (ast.Break, ast.Continue, ast.Return, ast.Raise, ast.Try)) or (
-                name is not None and isinstance(n, (ast.Assign, ast.AnnAssign, ast.NamedExpr)) and any(
-                    isinstance(t, ast.Name) and t.id == name
-                    for t in (n.targets if isinstance(n, ast.Assign) else [n.target])))
+                name is not None and isinstance(n, ast.Name) and n.id == name and isinstance(n.ctx, (ast.Store, ast.Del)))
                for n in walk(loop)):
             found = False
             for _ in range(2):

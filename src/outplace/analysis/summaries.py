@@ -351,7 +351,9 @@ def _result(flow: ScopeFlow, node: ast.Call, part: ResultPart, args: dict, label
             else:
                 out |= src
     if part.fresh is not None:
-        if part.grad_params is not None:  # (only the arguments its grad comes from count)
+        if part.grad_params is not None and part.grad_params <= args.keys():
+            # (only the arguments its grad comes from count; one left to its default value, which
+            # may be a tensor that requires grad, leaves every argument counting)
             grad = NO
             for q in part.grad_params:
                 grad = tri_or(grad, flow.grad_of(flow.tensor_keys(args[q])) if q in args else UNKNOWN)
