@@ -1359,7 +1359,15 @@ class FileContext:
                               target=first if written_expr == "first" else _PREVIOUS_OUTPUT, ctor=info.node,
                               site_node=site_node)
         if info.kind == "sequential" and info.parts:
-            return self._chain_call(flow, node, info.parts, 0, inputs.get(0, frozenset()), written_expr, part, [1])
+            # (one budget of paths for a chain and the chains nested in it: forks multiply)
+            outer = flow.chain_paths
+            if outer is None:
+                flow.chain_paths = [1]
+            try:
+                return self._chain_call(flow, node, info.parts, 0, inputs.get(0, frozenset()), written_expr, part,
+                                        flow.chain_paths)
+            finally:
+                flow.chain_paths = outer
         if info.kind == "container" and info.parts:
             # One of the members runs (`self.act` is `nn.ReLU()` or `nn.Identity()`; `self.blocks[i]`):
             # each from the same state, their states joined after.

@@ -176,6 +176,7 @@ class ScopeFlow:
         # through one into a tensor autograd saved makes backward fail (a `.data` one does not)
         self.version_shared: set = set()
         self.overlapping: set = set()  # keys of views whose elements may share memory (`expand`)
+        self.chain_paths: list[int] | None = None  # the paths the chain being run forked into (filecontext)
         self._run()
 
     # ---- the fixed point ----------------------------------------------------------------------------
