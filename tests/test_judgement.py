@@ -2946,6 +2946,35 @@ CASES = {
             c.mul_(2)  # <-
             return d
         """, None, None),
+    "eval16 held-out (funasr CIF): a tensor made fresh each outer iteration, kept in a list, is not last iteration's": ("""
+        def f(x, y):
+            outs = []
+            for b in range(3):
+                frames = torch.zeros(4)
+                pass
+                for t in range(2):
+                    frames += x * y  # <-
+                if b > 0:
+                    outs.append(frames / y)
+                else:
+                    outs.append(frames)
+            return outs
+        """, ("inplace", "unsafe"), None),
+    "... but a save of this iteration's tensor before the inner loop still reaches the write": ("""
+        def f(x, y):
+            outs = []
+            for b in range(3):
+                frames = torch.zeros(4)
+                keep = frames * y
+                outs.append(keep)
+                for t in range(2):
+                    frames += x * y  # <-
+                if b > 0:
+                    outs.append(frames / y)
+                else:
+                    outs.append(frames)
+            return outs
+        """, ("breaks", "unsafe"), "was saved by `*`"),
     "a chain that reads what it wrote": ("""
         def f(inp, w):
             x = F.linear(inp, w)

@@ -52,6 +52,7 @@ class _Context:
     # The innermost `finally` between here and the enclosing loop, which `break`/`continue` pass
     # (None: they jump straight to the loop's exit or head, even inside a `try` around the loop).
     loop_finally: int | None = None
+    loop: ast.AST | None = None  # the innermost loop around (its head is `continue_to`)
 
 
 class CFG:
@@ -72,6 +73,9 @@ class CFG:
         # (from block, to block) -> loop: the edges that enter a loop from outside it (not its back
         # edges): on them, what the loop's body made is from an earlier run of the whole loop.
         self.loop_entries: dict[tuple[int, int], ast.AST] = {}
+        # (from block, to block) -> loop: its back edges (the end of its body, a `continue`): on them,
+        # what the loop's body made is what the next iteration remakes (a `finally` on the way: not listed)
+        self.back_edges: dict[tuple[int, int], ast.AST] = {}
         self.entry = self._new().id
         self.exit = self._new().id
         if isinstance(scope, ast.Lambda):
@@ -127,8 +131,9 @@ class CFG:
                     blocks[s].pred = [b.id if p == nxt.id else p for p in blocks[s].pred]
                     if (nxt.id, s) in self.conditions:
                         self.conditions[(b.id, s)] = self.conditions.pop((nxt.id, s))
-                    if (nxt.id, s) in self.loop_entries:
-                        self.loop_entries[(b.id, s)] = self.loop_entries.pop((nxt.id, s))
+                    for table in (self.loop_entries, self.back_edges):
+                        if (nxt.id, s) in table:
+                            table[(b.id, s)] = table.pop((nxt.id, s))
                 nxt.steps, nxt.succ, nxt.pred = [], [], []
         # Unreachable leftovers keep their ids (ids index `blocks`) but no edges: never run.
 
@@ -204,7 +209,7 @@ class CFG:
             # from any step of the body, control may go on after the `with`.
             swallow = self._new().id
             body_ctx = _Context(ctx.exit, ctx.break_to, ctx.continue_to, ctx.handlers + (swallow,),
-                                ctx.finally_entry, ctx.loop_finally)
+                                ctx.finally_entry, ctx.loop_finally, ctx.loop)
             body = self._new().id
             self._edge(cur, body)
             end = self._build(s.body, body, body_ctx)
@@ -244,6 +249,8 @@ class CFG:
         if isinstance(s, ast.Continue):
             if ctx.continue_to is not None:
                 self._edge(cur, ctx.loop_finally if ctx.loop_finally is not None else ctx.continue_to)
+                if ctx.loop_finally is None and ctx.loop is not None:
+                    self.back_edges[(cur, ctx.continue_to)] = ctx.loop
             return None
         return self._step(cur, "stmt", s, ctx)
 
@@ -285,13 +292,17 @@ class CFG:
         if not isinstance(s, ast.While) and once:
             self._edge(cur, body)
             self.loop_entries[(cur, body)] = s
+            # (the head is reached only by going round: its way into the body is a back edge too, the
+            # one left where the head is merged into the body's end)
+            self.back_edges[(head_end, body)] = s
         self._edge(head_end, body)
         if not isinstance(s, ast.While):
             body = self._step(body, "target", s, ctx)
-        inner = _Context(ctx.exit, after, head, ctx.handlers, ctx.finally_entry, loop_finally=None)
+        inner = _Context(ctx.exit, after, head, ctx.handlers, ctx.finally_entry, loop_finally=None, loop=s)
         end = self._build(s.body, body, inner)
         if end is not None:
             self._edge(end, head)
+            self.back_edges[(end, head)] = s
         if not forever:
             if s.orelse:
                 other = self._new().id
@@ -313,7 +324,7 @@ class CFG:
         loop_finally = fin_entry if fin_entry is not None else ctx.loop_finally
         body_ctx = _Context(ctx.exit, ctx.break_to, ctx.continue_to,
                             tuple(handler_entries) + escape, fin_entry if fin_entry is not None else ctx.finally_entry,
-                            loop_finally)
+                            loop_finally, ctx.loop)
         start = self._new().id
         self._edge(cur, start)
         for h in body_ctx.handlers:
@@ -321,10 +332,10 @@ class CFG:
         end_body = self._build(s.body, start, body_ctx)
         if end_body is not None and s.orelse:
             else_ctx = _Context(ctx.exit, ctx.break_to, ctx.continue_to, escape,
-                                fin_entry if fin_entry is not None else ctx.finally_entry, loop_finally)
+                                fin_entry if fin_entry is not None else ctx.finally_entry, loop_finally, ctx.loop)
             end_body = self._build(s.orelse, end_body, else_ctx)
         handler_ctx = _Context(ctx.exit, ctx.break_to, ctx.continue_to, escape,
-                               fin_entry if fin_entry is not None else ctx.finally_entry, loop_finally)
+                               fin_entry if fin_entry is not None else ctx.finally_entry, loop_finally, ctx.loop)
         ends = [end_body]
         for entry, handler in zip(handler_entries, s.handlers):
             entry = self._step(entry, "handler", handler, handler_ctx)

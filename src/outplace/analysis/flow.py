@@ -156,6 +156,7 @@ class ScopeFlow:
         self._made_in: dict[int, int] = {}  # block -> tensors made in its last run
         self._labels: dict[int, str] = {}
         self._markers: dict[tuple[int, int], ast.AST] = {}
+        self._marker_memo: dict[int, tuple[int, set]] = {}  # id(loop) -> (markers seen, its sites' ids)
         self._write_pass: dict[int, int] = {}
         self.st = State()
         self._grad_off: dict[int, bool] = {}
@@ -260,8 +261,12 @@ class ScopeFlow:
                 if s in self._return_heads:
                     self._return_edges[(b, s)] = taken
                 if rank[s] <= rank[b] and taken.fresh:  # a back edge: the loop goes round again
+                    # (what the loop's body made is remade next time round; what was made before the
+                    # loop, in this run of a loop around it, is still the latest made there)
+                    around = cfg.back_edges.get((b, s))
                     taken = taken.copy()
-                    taken.fresh = frozenset()
+                    taken.fresh = frozenset() if around is None else frozenset(
+                        k for k in taken.fresh if not self._made_in_loop(k, around))
                 prev = old = states_in.get(s)
                 if old is not None and old.saved is not taken.saved and old.saved != taken.saved:
                     old, taken = forget_unreachable_saves(old, taken), forget_unreachable_saves(taken, old)
@@ -284,25 +289,35 @@ class ScopeFlow:
         made = [k for k in state.objs if k[0] == "site" and k[2] == "new"]
         if not made:
             return state
-        inside = self.ctx.memo.get(("loop sites", id(loop)))
-        if inside is None:
-            before = {id(n) for n in walk(loop.iter)} if isinstance(loop, (ast.For, ast.AsyncFor)) else set()
-            inside = self.ctx.memo[("loop sites", id(loop))] = frozenset(
-                i for i in map(id, walk(loop)) if i not in before)
-        stale = {k: old_site(k) for k in made if k[1] in inside}
-        if len(stale) < len(made) and self._markers:
-            # Stand-in sites (`marker`: a zip's parts, a tuple's positions) of the loop's nodes.
-            within = set(inside)
-            for (nid, _), m in self._markers.items():  # (a marker's marker comes after it)
-                if nid in within:
-                    within.add(id(m))
-            stale.update((k, old_site(k)) for k in made if k[1] in within)
+        stale = {k: old_site(k) for k in made if self._made_in_loop(k, loop)}
         if not stale:
             return state
         state = state.copy()
         retire_all(state, stale)
         state.fresh = state.fresh - stale.keys()
         return state
+
+    def _made_in_loop(self, key: Key, loop: ast.AST) -> bool:
+        """Is `key` a site of `loop`'s own (its body, a `while` test; not a `for`'s iterable, which
+        runs before it), or a stand-in site (`marker`: a zip's parts, a tuple's positions) of one?"""
+        inside = self.ctx.memo.get(("loop sites", id(loop)))
+        if inside is None:
+            before = {id(n) for n in walk(loop.iter)} if isinstance(loop, (ast.For, ast.AsyncFor)) else set()
+            inside = self.ctx.memo[("loop sites", id(loop))] = frozenset(
+                i for i in map(id, walk(loop)) if i not in before)
+        if key[1] in inside:
+            return True
+        if not self._markers:
+            return False
+        # (a marker's marker comes after it in the table: one pass finds them all)
+        within = self._marker_memo.get(id(loop))
+        if within is None or within[0] != len(self._markers):
+            ids = set(inside)
+            for (nid, _), m in self._markers.items():
+                if nid in ids:
+                    ids.add(id(m))
+            within = self._marker_memo[id(loop)] = (len(self._markers), ids)
+        return key[1] in within[1]
 
     def return_paths(self) -> list[tuple[frozenset, State]]:
         """(returned objects, state) for each way out: a `return x` (or `return x, y`) right after
