@@ -2975,6 +2975,32 @@ CASES = {
                     outs.append(frames)
             return outs
         """, ("breaks", "unsafe"), "was saved by `*`"),
+    "eval16 held-out (pfrl): `torch.broadcast_tensors(a, b)` gives a view of each, not several views of one call": ("""
+        class Head(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.a = nn.Linear(8, 4)
+
+            def forward(self, h):
+                ya = self.a(h)
+                mean = ya.mean(dim=1, keepdim=True)
+                ya, mean = torch.broadcast_tensors(ya, mean)
+                ya -= mean  # <-
+                return ya
+        """, ("inplace", "unsafe"), None),
+    "... but `chunk`'s parts are several views of one call": ("""
+        class Head(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.a = nn.Linear(8, 4)
+
+            def forward(self, h):
+                ya = self.a(h)
+                mean = ya.mean(dim=1, keepdim=True)
+                ya, yb = ya.chunk(2, dim=1)
+                ya -= mean  # <-
+                return ya
+        """, ("breaks", "unsafe"), "several views"),
     "a chain that reads what it wrote": ("""
         def f(inp, w):
             x = F.linear(inp, w)

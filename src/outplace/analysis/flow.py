@@ -1152,6 +1152,15 @@ class ScopeFlow:
             wrapped = bool(src)
         if eff.result == "same":
             result = src or self.new(at, Obj(MAYBE, "unknown", label=f"{eff.label} result"), grad=grad)
+        elif eff.result == "view" and eff.returns_tuple is not None and not eff.returns_tuple_maybe and \
+                _tensors_one_by_one(node, tensor_inputs):
+            # `a, b = torch.broadcast_tensors(a, b)`, `torch.meshgrid(x, y)`: a view of each argument,
+            # in its position (each one view of its own, not several of one call: writable in place)
+            parts = [self._view(self.marker(at, 1000 + i), tensor_inputs[i], f"{eff.label}", keep_grad=eff.grad)
+                     for i in range(len(node.args))]
+            if eff.overlaps:
+                self.overlapping.update(k for p in parts for k in p)
+            result = self._container(at, frozenset().union(*parts), "tuple", tuple(parts), fresh=True)
         elif eff.result == "view":
             if src:
                 result = self._view(at, src, f"{eff.label}", keep_grad=eff.grad, dtype=eff.dtype,
@@ -1828,6 +1837,16 @@ def _narrow_none(state: State, test: ast.expr, truth: bool) -> State:
     # (`x is None` held: whatever the flow thought `x` could be, here it is None)
     state.env[name] = _NONE_ONLY if is_none else keys - _NONE_ONLY
     return state
+
+
+def _tensors_one_by_one(node: ast.AST, tensor_inputs: dict) -> bool:
+    """A call given tensors only, each as a positional argument of its own (no list, no `*args`,
+    no keyword): `torch.broadcast_tensors(a, b)`."""
+    return isinstance(node, ast.Call) and bool(node.args) and not node.keywords and \
+        not any(isinstance(a, ast.Starred) for a in node.args) and \
+        all(i in tensor_inputs and isinstance(node.args[i], (ast.Name, ast.Attribute, ast.Subscript, ast.Call,
+                                                             ast.BinOp)) for i in range(len(node.args))) and \
+        not any(isinstance(node.args[i], (ast.List, ast.Tuple)) for i in range(len(node.args)))
 
 
 def _forget_never_built(st: State) -> None:
