@@ -3001,6 +3001,24 @@ CASES = {
                 ya -= mean  # <-
                 return ya
         """, ("breaks", "unsafe"), "several views"),
+    "reports (fairseq-gec): a helper returning `.chunk(3)` of a tensor it made returns several views of one call": ("""
+        def qkv(x, w):
+            return F.linear(x, w).chunk(3, dim=-1)
+
+        def f(x, y):
+            q, k, v = qkv(x, y)
+            q *= 0.5  # <-
+            return q, k, v
+        """, ("breaks", "unsafe"), "several views"),
+    "... a helper returning three new tensors does not": ("""
+        def qkv(x, w):
+            return (F.linear(x, w), F.linear(x, w), F.linear(x, w))
+
+        def f(x, y):
+            q, k, v = qkv(x, y)
+            q *= 0.5  # <-
+            return q, k, v
+        """, ("inplace", "unsafe"), None),
     "a chain that reads what it wrote": ("""
         def f(inp, w):
             x = F.linear(inp, w)

@@ -357,7 +357,9 @@ def _result(flow: ScopeFlow, node: ast.Call, part: ResultPart, args: dict, label
             grad = NO
             for q in part.grad_params:
                 grad = tri_or(grad, flow.grad_of(flow.tensor_keys(args[q])) if q in args else UNKNOWN)
-        fresh = Obj(part.fresh.tensor, "fresh", part.fresh.dtype, label=f"{label} result")
+        # (one of several views of a tensor made inside, `return h.chunk(3, dim=-1)`: it stays one)
+        fresh = Obj(part.fresh.tensor, "fresh", part.fresh.dtype, label=f"{label} result",
+                    multi_view=part.fresh.multi_view)
         made = flow.new(marker, fresh, grad=tri_or(grad, part.fresh_grad))
         level = tri_or(grad, part.fresh_grad)
         if part.saved and not flow.grad_off() and level != NO:
