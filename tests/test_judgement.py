@@ -3019,6 +3019,28 @@ CASES = {
             q *= 0.5  # <-
             return q, k, v
         """, ("inplace", "unsafe"), None),
+    "reports (nn.RNN docstring): `params = dict(model.named_parameters())` holds parameters, which require grad": ("""
+        rnn = nn.RNN(3, 4, 1)
+        params = dict(rnn.named_parameters())
+        
+
+        def step(x, y):
+            h = torch.zeros(2, 4)
+            h[0] = torch.tanh(x @ params["weight_ih_l0"].T)
+            h[1] = torch.tanh(h[0] @ params["weight_hh_l0"].T)  # <-
+            return h
+        """, ("breaks", "none"), "saved by `@`"),
+    "... not where the file stores other tensors into it": ("""
+        rnn = nn.RNN(3, 4, 1)
+        params = dict(rnn.named_parameters())
+        params["weight_hh_l0"] = torch.zeros(4, 4)
+
+        def step(x, y):
+            h = torch.zeros(2, 4)
+            h[0] = torch.tanh(x @ params["weight_ih_l0"].T)
+            h[1] = torch.tanh(h[0] @ params["weight_hh_l0"].T)  # <-
+            return h
+        """, ("inplace", "none"), None),
     "a chain that reads what it wrote": ("""
         def f(inp, w):
             x = F.linear(inp, w)

@@ -471,6 +471,10 @@ class FileContext:
             obj = Obj(NO, "class", label=f"`{name}`", module=("class", binds[0].stmt))
         elif len(binds) == 1 and isinstance(binds[0].stmt, (ast.FunctionDef, ast.AsyncFunctionDef)):
             obj = Obj(NO, "function", label=f"`{name}`", module=("function", binds[0].stmt))
+        elif len(binds) == 1 and self._parameter_table(name, binds[0].stmt):
+            # `params = dict(model.named_parameters())`: what it holds are the model's parameters
+            obj = Obj(NO, "parameter_table", label=f"the global `{name}`",
+                      nonlocal_reason=f"`{name}` is a global: other code sees the change")
         elif len(binds) == 1 and (cls := self._instance_of(binds[0].stmt)) is not None:
             # `ZERO = _Zero()`: an instance of one of the run's (non-module) classes.
             obj = Obj(NO, "instance", label=f"the global `{name}`", module=("instance", cls),
@@ -480,6 +484,30 @@ class FileContext:
                       nonlocal_reason=f"`{name}` is a global: other code sees the change")
         self._module_names[name] = (key, obj)
         return key, obj
+
+    def _parameter_table(self, name: str, stmt: ast.AST) -> bool:
+        """`NAME = dict(m.named_parameters())` / `NAME = list(m.parameters())`, with the builtin, and
+        nothing in the file storing into, deleting from or updating `NAME`'s items."""
+        if not (isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 and isinstance(stmt.value, ast.Call)):
+            return False
+        call = stmt.value
+        if not (isinstance(call.func, ast.Name) and call.func.id in ("dict", "list") and len(call.args) == 1
+                and not call.keywords and call.func.id not in self.index.scopes[self.tree].bindings
+                and isinstance(call.args[0], ast.Call) and isinstance(call.args[0].func, ast.Attribute)
+                and call.args[0].func.attr == ("named_parameters" if call.func.id == "dict" else "parameters")):
+            return False
+        for node in ast.walk(self.tree):
+            if isinstance(node, ast.Subscript) and isinstance(node.value, ast.Name) and node.value.id == name and \
+                    not isinstance(node.ctx, ast.Load):
+                return False
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and \
+                    isinstance(node.func.value, ast.Name) and node.func.value.id == name and \
+                    node.func.attr not in ("keys", "items", "values", "get", "copy", "index", "count"):
+                return False
+            if isinstance(node, ast.Call) and any(isinstance(a, ast.Name) and a.id == name for a in node.args) and \
+                    not (isinstance(node.func, ast.Name) and node.func.id in ("len", "print")):
+                return False  # (handed to something that may change it)
+        return True
 
     def _instance_of(self, stmt: ast.AST) -> ast.ClassDef | None:
         """The class of `NAME = Cls(...)` when `Cls` is one of the run's classes (not a module)."""

@@ -1638,6 +1638,9 @@ class ScopeFlow:
             # A slice of a list is a list (of the same elements), not an element.
             contents = o.contents if o.origin == "container" else self._element_of(node, key, None)
             return self._container(node, contents, "list")
+        if o is not None and o.origin == "parameter_table":
+            return self.new(node, Obj(YES, "nn_parameter", "float", leaf=True, label="a parameter of the model",
+                                      nonlocal_reason="a parameter of the model"), grad=YES)
         if o is not None and o.origin == "container":
             if o.elems is not None and isinstance(index, ast.Constant) and isinstance(index.value, int) \
                     and -len(o.elems) <= index.value < len(o.elems):
