@@ -3041,6 +3041,28 @@ CASES = {
             h[1] = torch.tanh(h[0] @ params["weight_hh_l0"].T)  # <-
             return h
         """, ("inplace", "none"), None),
+    "reports (SparseLLM): `requires_grad_(True)` on (a view of) a tensor outside any graph makes a leaf": ("""
+        def solve(s):
+            s_batch = s[:, 0:3].to(dtype=torch.float32).requires_grad_(True)
+            loss = (s_batch * 2).sum()
+            loss.backward()
+            s_batch -= 0.1 * s_batch.grad  # <-
+            return s_batch
+
+        def run():
+            return solve(torch.randn(4, 6, dtype=torch.float16))
+        """, ("breaks", "unsafe"), "leaf"),
+    "... not on one already in a graph (a no-op there: no leaf)": ("""
+        def solve(s):
+            s_batch = s[:, 0:3].to(dtype=torch.float32).requires_grad_(True)
+            loss = (s_batch * 2).sum()
+            loss.backward()
+            s_batch -= 0.1 * s_batch.grad  # <-
+            return s_batch
+
+        def run():
+            return solve(torch.randn(4, 6, dtype=torch.float16, requires_grad=True).mul(2))
+        """, ("inplace", "unsafe"), None),
     "a chain that reads what it wrote": ("""
         def f(inp, w):
             x = F.linear(inp, w)

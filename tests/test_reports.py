@@ -121,6 +121,7 @@ CHECK_FINDS = {
     "wolf_affine_chunk_inplace_chain", "fast_neural_style_tanh_mean_helper", "unsupdis_homography_chunk_mask_fill",
     "mmdet_fused_semantic_head_lateral_iadd", "mmdet_pafpn_inter_outs_iadd", "mmocr_fpem_ffm_iadd",
     "fairseq_gec_multihead_qkv_chunk_scale", "rnn_docstring_hidden_index_loop",
+    "sparsellm_leaf_minibatch_step",
 }
 
 

@@ -1072,12 +1072,20 @@ class ScopeFlow:
             return self._view(node, recv, f"`.{name}()`", keep_grad=False, origin="data", tensor=NO)
         if name == "requires_grad_" and not node.keywords and (
                 not node.args or (isinstance(node.args[0], ast.Constant) and node.args[0].value is True)):
-            # `torch.randn(3).requires_grad_()`: a new tensor becomes a leaf that requires grad.
+            # `torch.randn(3).requires_grad_()`, `x[:, i].to(torch.float32).requires_grad_(True)` of an `x`
+            # outside any graph: a tensor of its own memory that required no grad becomes a leaf that does.
+            # (A view of such a tensor becomes one too, its base not: the object is the leaf, the memory's
+            # may-require-grad stays.)
             for k in recv:
                 o = self.obj(k)
-                if o is not None and o.origin == "factory" and o.storage == {k} and not self.grad_off():
-                    self.st.objs[k] = o._replace(leaf=True, origin="leaf")
-                    self.st.grad[k] = YES
+                if o is None or o.tensor == NO or self.grad_off() or not o.storage:
+                    continue
+                own = o.storage == {k}
+                if (own and o.origin == "factory") or self.grad_of(frozenset({k})) == NO:
+                    self.st.objs[k] = o._replace(leaf=True, origin="leaf" if own and o.origin in LOCAL_ORIGINS
+                                                 else o.origin)
+                    if own:
+                        self.st.grad[k] = YES
             return recv
         if name == "requires_grad_" and not (node.args and isinstance(node.args[0], ast.Constant)) and \
                 not self.grad_off():
