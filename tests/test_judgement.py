@@ -3063,6 +3063,40 @@ CASES = {
         def run():
             return solve(torch.randn(4, 6, dtype=torch.float16, requires_grad=True).mul(2))
         """, ("inplace", "unsafe"), None),
+    "eval16 held-out (recbole autoint): a loop that may not go round: each way is judged alone (none leaves `h` saved)": ("""
+        class AutoInt(nn.Module):
+            def __init__(self, n):
+                super().__init__()
+                self.att = nn.Linear(8, 8)
+                self.attns = nn.ModuleList([nn.MultiheadAttention(8, 2) for _ in range(n)])
+                self.res = nn.Linear(8, 8)
+
+            def forward(self, x):
+                h = self.att(x).transpose(0, 1)
+                for attn in self.attns:
+                    h, _ = attn(h, h, h)
+                h = h.transpose(0, 1)
+                h += self.res(x)  # <-
+                return h
+        """, ("inplace", "unsafe"), None),
+    "... but a loop whose rounds save the very tensor written after it still breaks": ("""
+        class AutoInt(nn.Module):
+            def __init__(self, n):
+                super().__init__()
+                self.att = nn.Linear(8, 8)
+                self.attns = nn.ModuleList([nn.MultiheadAttention(8, 2) for _ in range(n)])
+                self.res = nn.Linear(8, 8)
+
+            def forward(self, x):
+                outs = []
+                h = self.att(x).transpose(0, 1)
+                for attn in self.attns:
+                    a, _ = attn(h, h, h)
+                    outs.append(a)
+                h = h.transpose(0, 1)
+                h += self.res(x)  # <-
+                return h, outs
+        """, ("breaks", "unsafe"), "nn.MultiheadAttention"),
     "a chain that reads what it wrote": ("""
         def f(inp, w):
             x = F.linear(inp, w)

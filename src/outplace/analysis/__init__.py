@@ -274,7 +274,10 @@ class Analysis:
         loops = (ast.For, ast.AsyncFor, ast.While)
         tests = []
         for node in walk(scope):
-            if isinstance(node, ast.If) and node.lineno < line and self.ctx.scope_node(node) is scope and \
+            # (an `if`; or a `for` loop ended before the write, which either goes round or does not)
+            if (isinstance(node, ast.If) or (isinstance(node, ast.For) and getattr(node, "end_lineno", line) < line
+                                             and not node.orelse)) and \
+                    node.lineno < line and self.ctx.scope_node(node) is scope and \
                     not any(isinstance(a, loops) for a in self._ancestors(node, scope)):
                 tests.append(node)
         for node in sorted(tests, key=lambda n: -n.lineno)[:MAX_SPLITS]:
@@ -284,7 +287,8 @@ class Analysis:
             callers = flow.use_call_sites or (isinstance(scope, (ast.FunctionDef, ast.AsyncFunctionDef)) and
                                               bool(self.ctx.call_site_facts(scope)))
             for truth in (True, False):
-                split = ScopeFlow(self.ctx, scope, call_sites=callers, forced=(node.test, truth))
+                split = ScopeFlow(self.ctx, scope, call_sites=callers,
+                                  forced=(node.test if isinstance(node, ast.If) else node, truth))
                 records = split.writes_at(site)
                 if ctor is not None:
                     records = [r for r in records if r.ctor is ctor]

@@ -76,6 +76,9 @@ class CFG:
         # (from block, to block) -> loop: its back edges (the end of its body, a `continue`): on them,
         # what the loop's body made is what the next iteration remakes (a `finally` on the way: not listed)
         self.back_edges: dict[tuple[int, int], ast.AST] = {}
+        # (from block, to block) -> `for` loop: the edges into its body (from the head, or from before
+        # a loop that certainly goes round): a flow forced to skip the loop drops them
+        self.body_edges: dict[tuple[int, int], ast.AST] = {}
         self.entry = self._new().id
         self.exit = self._new().id
         if isinstance(scope, ast.Lambda):
@@ -131,7 +134,7 @@ class CFG:
                     blocks[s].pred = [b.id if p == nxt.id else p for p in blocks[s].pred]
                     if (nxt.id, s) in self.conditions:
                         self.conditions[(b.id, s)] = self.conditions.pop((nxt.id, s))
-                    for table in (self.loop_entries, self.back_edges):
+                    for table in (self.loop_entries, self.back_edges, self.body_edges):
                         if (nxt.id, s) in table:
                             table[(b.id, s)] = table.pop((nxt.id, s))
                 nxt.steps, nxt.succ, nxt.pred = [], [], []
@@ -295,8 +298,10 @@ class CFG:
             # (the head is reached only by going round: its way into the body is a back edge too, the
             # one left where the head is merged into the body's end)
             self.back_edges[(head_end, body)] = s
+            self.body_edges[(cur, body)] = s
         self._edge(head_end, body)
         if not isinstance(s, ast.While):
+            self.body_edges[(head_end, body)] = s
             body = self._step(body, "target", s, ctx)
         inner = _Context(ctx.exit, after, head, ctx.handlers, ctx.finally_entry, loop_finally=None, loop=s)
         end = self._build(s.body, body, inner)

@@ -112,7 +112,7 @@ class ScopeFlow:
     """The dataflow facts of one scope (module, function, lambda or class body)."""
 
     def __init__(self, ctx: FileContext, scope: ast.AST, call_sites: bool = True,
-                 instance: tuple | None = None, forced: tuple[ast.expr, bool] | None = None) -> None:
+                 instance: tuple | None = None, forced: tuple[ast.AST, bool] | None = None) -> None:
         """`call_sites`: start parameters from what the file's calls pass (the flow that judges
         writes); False: keep them symbolic (the flow a summary for callers is made from).
         `instance`: (class, configuration): a method's flow on one configured instance (config.py):
@@ -133,7 +133,10 @@ class ScopeFlow:
         self.index = ctx.index
         self.index.ensure_indexed(scope)
         self.info = self.index.scopes[scope]
-        self.cfg = CFG(scope, nonempty=lambda iterable: certainly_nonempty(iterable, ctx, scope),
+        # `forced` may also be (a `for` loop, True): the paths where it goes round at least once
+        # (its iterable taken to be non-empty), or (loop, False): those where its body never runs.
+        once = forced[0].iter if forced is not None and isinstance(forced[0], ast.For) and forced[1] else None
+        self.cfg = CFG(scope, nonempty=lambda iterable: iterable is once or certainly_nonempty(iterable, ctx, scope),
                        chain=lambda loop: chain_loop(loop, ctx, scope))
         self.locals = {n for n in self.info.bindings if n not in self.info.declared_global}
         self.captured = _captured_names(self.info.nested, self.locals)
@@ -247,6 +250,8 @@ class ScopeFlow:
                 continue
             out = self._block(b, states_in[b])
             for s in cfg.blocks[b].succ if out is not None else ():  # (None: this path raised)
+                if self.forced is not None and self.forced[1] is False and cfg.body_edges.get((b, s)) is self.forced[0]:
+                    continue  # the paths where that loop's body never runs
                 cond = cfg.conditions.get((b, s))
                 if cond is not None and self.instance is not None and \
                         self.ctx.instance_test(self, out, cond[0]) is (not cond[1]):
