@@ -3097,6 +3097,69 @@ CASES = {
                 h += self.res(x)  # <-
                 return h, outs
         """, ("breaks", "unsafe"), "nn.MultiheadAttention"),
+    "eval16 held-out (pytorchcv ibnbresnet, real): `stage.add_module(f\"unit{j}\", m)` into a local torch container replaces no class's attribute": ("""
+        class Unit(nn.Module):
+            def __init__(self, use_inst_norm):
+                super().__init__()
+                self.use_inst_norm = use_inst_norm
+                self.body = nn.Conv2d(4, 4, 3, padding=1)
+                if self.use_inst_norm:
+                    self.inst_norm = nn.InstanceNorm2d(4, affine=True)
+                self.activ = nn.ReLU(inplace=True)  # <-
+
+            def forward(self, x):
+                x = self.body(x)
+                if self.use_inst_norm:
+                    x = self.inst_norm(x)
+                x = self.activ(x)
+                return x
+
+        class Net(nn.Module):
+            def __init__(self, stages):
+                super().__init__()
+                self.features = nn.Sequential()
+                for i in range(2):
+                    stage = nn.Sequential()
+                    for j in range(2):
+                        stage.add_module("unit{}".format(j), Unit(use_inst_norm=(j == 1)))
+                    self.features.add_module("stage{}".format(i), stage)
+                pass
+
+            def forward(self, x):
+                return self.features(x)
+        """, ("inplace", "safe"), None),
+    "... but a name bound to anything else too may be any module": ("""
+        class Unit(nn.Module):
+            def __init__(self, use_inst_norm):
+                super().__init__()
+                self.use_inst_norm = use_inst_norm
+                self.body = nn.Conv2d(4, 4, 3, padding=1)
+                if self.use_inst_norm:
+                    self.inst_norm = nn.InstanceNorm2d(4, affine=True)
+                self.activ = nn.ReLU(inplace=True)  # <-
+
+            def forward(self, x):
+                x = self.body(x)
+                if self.use_inst_norm:
+                    x = self.inst_norm(x)
+                x = self.activ(x)
+                return x
+
+        class Net(nn.Module):
+            def __init__(self, stages):
+                super().__init__()
+                self.features = nn.Sequential()
+                for i in range(2):
+                    stage = nn.Sequential()
+                    for j in range(2):
+                        stage.add_module("unit{}".format(j), Unit(use_inst_norm=(j == 1)))
+                    self.features.add_module("stage{}".format(i), stage)
+                for stage in stages:
+                    stage.add_module("unit{}".format(9), nn.Identity())
+
+            def forward(self, x):
+                return self.features(x)
+        """, ("breaks", "unsafe"), None),
     "a chain that reads what it wrote": ("""
         def f(inp, w):
             x = F.linear(inp, w)

@@ -334,22 +334,44 @@ def _adds_into_containers(tree: ast.Module) -> dict:
     m)` statement whose `<attr>` is, wherever the file assigns one of that name, a torch container
     built empty or with members (`self.features = nn.Sequential()`): its computed-name submodules are
     that container's items, not attributes any class of the file looks up."""
-    assigned: dict[str, bool] = {}
+    assigned: dict[str, bool] = {}  # attribute name -> every store of one is a torch container
+    named: dict[str, bool] = {}  # the same for plain names (`stage = nn.Sequential()`), any binding counted
+    seen: set[int] = set()  # the Name targets of those assignments
     calls = []
     for node in ast.walk(tree):
         if isinstance(node, (ast.Assign, ast.AnnAssign)):
             targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            ok = isinstance(node.value, ast.Call) and (dotted(node.value.func) or "") in _TORCH_CONTAINERS
             for t in targets:
                 if isinstance(t, ast.Attribute):
-                    ok = isinstance(node.value, ast.Call) and (dotted(node.value.func) or "") in _TORCH_CONTAINERS
                     assigned[t.attr] = assigned.get(t.attr, True) and ok
+                elif isinstance(t, ast.Name):
+                    named[t.id] = named.get(t.id, True) and ok
+                    seen.add(id(t))
         elif isinstance(node, ast.Expr) and isinstance(node.value, ast.Call) and \
                 isinstance(node.value.func, ast.Attribute) and node.value.func.attr in ("add_module", "register_module") \
-                and isinstance(node.value.func.value, ast.Attribute):
+                and isinstance(node.value.func.value, (ast.Attribute, ast.Name)):
             calls.append(node)
+    if any(isinstance(s.value.func.value, ast.Name) for s in calls):
+        # (a name bound any other way too: a parameter, a loop or `with` target, an import, a `del`)
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Name) and not isinstance(node.ctx, ast.Load) and id(node) not in seen:
+                named[node.id] = False
+            elif isinstance(node, ast.arg):
+                named[node.arg] = False
+            elif isinstance(node, (ast.Import, ast.ImportFrom)):
+                for a in node.names:
+                    named[(a.asname or a.name).partition(".")[0]] = False
+            elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+                named[node.name] = False
+            elif isinstance(node, (ast.Global, ast.Nonlocal)):
+                for n in node.names:
+                    named[n] = False
     out: dict = {}
     for stmt in calls:
-        attr = stmt.value.func.value.attr
-        if assigned.get(attr):
-            out[id(stmt)] = attr
+        receiver = stmt.value.func.value
+        if isinstance(receiver, ast.Attribute) and assigned.get(receiver.attr):
+            out[id(stmt)] = receiver.attr
+        elif isinstance(receiver, ast.Name) and named.get(receiver.id):
+            out[id(stmt)] = receiver.id
     return out
