@@ -3160,6 +3160,54 @@ CASES = {
             def forward(self, x):
                 return self.features(x)
         """, ("breaks", "unsafe"), None),
+    "eval16 held-out (funasr CIF, real): the arm split looks first at the ifs that rebind the written name": ("""
+        class P(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.out = nn.Linear(4, 1)
+
+            def forward(self, hidden, mask=None, mcp=None, tl=None, lab=None):
+                alphas = torch.relu(self.out(hidden))
+                if mask is not None:
+                    alphas = alphas * mask
+                if mcp is not None:
+                    alphas = alphas * mcp
+                alphas = alphas.squeeze(-1)
+                mask = mask.squeeze(-1)
+                if tl is not None:
+                    t = tl
+                elif lab is not None:
+                    t = lab.sum(-1)
+                else:
+                    t = None
+                if t is not None:
+                    alphas *= t  # <-
+                return alphas, mask
+        """, ("inplace", "unsafe"), None),
+    "... and where the path without `mask` lives on, it breaks": ("""
+        class P(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.out = nn.Linear(4, 1)
+
+            def forward(self, hidden, mask=None, mcp=None, tl=None, lab=None):
+                alphas = torch.relu(self.out(hidden))
+                if mask is not None:
+                    alphas = alphas * mask
+                if mcp is not None:
+                    alphas = alphas * mcp
+                alphas = alphas.squeeze(-1)
+                n = 0
+                if tl is not None:
+                    t = tl
+                elif lab is not None:
+                    t = lab.sum(-1)
+                else:
+                    t = None
+                if t is not None:
+                    alphas *= t  # <-
+                return alphas, mask
+        """, ("breaks", "unsafe"), "torch.relu"),
     "a chain that reads what it wrote": ("""
         def f(inp, w):
             x = F.linear(inp, w)

@@ -273,14 +273,21 @@ class Analysis:
         line = getattr(site, "lineno", 0)
         loops = (ast.For, ast.AsyncFor, ast.While)
         tests = []
+        around = set(map(id, self._ancestors(site, scope)))  # (an `if` the write is in: one arm has no write)
         for node in walk(scope):
             # (an `if`; or a `for` loop ended before the write, which either goes round or does not)
             if (isinstance(node, ast.If) or (isinstance(node, ast.For) and getattr(node, "end_lineno", line) < line
                                              and not node.orelse)) and \
-                    node.lineno < line and self.ctx.scope_node(node) is scope and \
+                    node.lineno < line and id(node) not in around and self.ctx.scope_node(node) is scope and \
                     not any(isinstance(a, loops) for a in self._ancestors(node, scope)):
                 tests.append(node)
-        for node in sorted(tests, key=lambda n: -n.lineno)[:MAX_SPLITS]:
+        # (first the ones that rebind the written name: `if mask is not None: alphas = alphas * mask`)
+        written = {n.id for r in flow.writes_at(site) if r.target is not None
+                   for n in walk(r.target) if isinstance(n, ast.Name)}
+
+        def rebinds(node: ast.AST) -> bool:
+            return any(isinstance(n, ast.Name) and n.id in written and isinstance(n.ctx, ast.Store) for n in walk(node))
+        for node in sorted(tests, key=lambda n: (not rebinds(n), -n.lineno))[:MAX_SPLITS]:
             arms = []
             # (with what the callers pass, where it is known: alone, an arm's saves may look like
             # "if that op's inputs required grad" where the callers show they do)
@@ -310,7 +317,7 @@ class Analysis:
     def _guessed_tensor(self, flow: ScopeFlow, records: list) -> bool:
         """Is what the writes go into a `forward` argument that only the "arguments of forward are
         tensors" assumption makes a tensor (no annotation), where every call of it in the run
-        passes something that is no tensor?"""
+        passes something that is no tensor (or may be a list: one of them passes one)?"""
         scope = flow.scope
         if not isinstance(scope, (ast.FunctionDef, ast.AsyncFunctionDef)) or scope.name != "forward":
             return False
@@ -321,7 +328,8 @@ class Analysis:
         unannotated = {a.arg for a in [*scope.args.posonlyargs, *scope.args.args, *scope.args.kwonlyargs]
                        if a.annotation is None}
         sites = self.ctx.call_site_facts(scope)
-        return params <= unannotated and all(p in sites and sites[p][0].tensor == NO for p in params)
+        return params <= unannotated and all(p in sites and (sites[p][0].tensor == NO or sites[p][0].origin == "container")
+                                             for p in params)
 
     def _ancestors(self, node: ast.AST, scope: ast.AST):
         cur = self.index.parent.get(node)

@@ -1818,7 +1818,7 @@ def _refine_parameter(obj: Obj, passed: Obj | None, grad: str, saved: frozenset,
     stays the contract for tensor-ness (`Union[np.ndarray, Tensor]` stays a maybe)."""
     if passed is not None and not annotated:
         tensor = passed.tensor if obj.tensor == MAYBE else obj.tensor
-        if obj.tensor != NO and passed.tensor == NO:
+        if obj.tensor != NO and (passed.tensor == NO or passed.origin == "container"):
             # Callers outside the file may pass a tensor; and an unannotated `forward` argument
             # is a tensor only by assumption, which every call seen contradicts (`self.layers(xs)`).
             tensor = MAYBE
