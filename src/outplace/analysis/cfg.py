@@ -79,6 +79,9 @@ class CFG:
         # (from block, to block) -> `for` loop: the edges into its body (from the head, or from before
         # a loop that certainly goes round): a flow forced to skip the loop drops them
         self.body_edges: dict[tuple[int, int], ast.AST] = {}
+        # blocks whose step may raise into a handler (a `try`, a `with` that may swallow): a step
+        # there that certainly raises does not end the path
+        self.guarded: set[int] = set()
         self.entry = self._new().id
         self.exit = self._new().id
         if isinstance(scope, ast.Lambda):
@@ -130,6 +133,8 @@ class CFG:
                     break
                 b.steps.extend(nxt.steps)
                 b.succ = nxt.succ
+                if nxt.id in self.guarded:
+                    self.guarded.add(b.id)
                 for s in nxt.succ:
                     blocks[s].pred = [b.id if p == nxt.id else p for p in blocks[s].pred]
                     if (nxt.id, s) in self.conditions:
@@ -157,6 +162,7 @@ class CFG:
                 nxt = self._new().id
                 self._edge(block, nxt)
                 block = nxt
+            self.guarded.add(block)
             for h in ctx.handlers:
                 self._edge(block, h)  # raised before the step completed
             self.blocks[block].steps.append((kind, node))

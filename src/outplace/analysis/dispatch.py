@@ -91,6 +91,14 @@ def scan(tree: ast.Module, text: str | None = None) -> Rebinding:
     for stmt in statements(tree.body):
         if isinstance(stmt, ast.Global):
             rebound.update(stmt.names)
+        if isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Call) and \
+                isinstance(stmt.value.func, ast.Attribute) and isinstance(stmt.value.func.value, ast.Attribute) and \
+                stmt.value.func.attr in ("add_module", "register_module") and id(stmt) not in into_containers and \
+                not (stmt.value.func.attr == "register_module" and _registry_call(stmt.value)):
+            # `self.body.add_module("0", m)`: the container held in `body` changed (a member replaced
+            # or added), as by `self.body.append(m)`
+            mutated.add(stmt.value.func.value.attr)
+            sites.setdefault(stmt.value.func.value.attr, []).append(stmt)
         if id(stmt) in into_containers:
             # `self.features.add_module(f"unit{i}", m)` where `features` is a torch container: an
             # item of that container, by a computed name (the container changed; nothing else).

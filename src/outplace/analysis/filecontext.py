@@ -47,6 +47,9 @@ MAX_CANDIDATE_CALLS = 12
 MAX_SUMMARY_DEPTH = 2
 # A chain's optional members each split its run in two (`_chain_call`): at most this many runs.
 MAX_CHAIN_PATHS = 8
+# Builtins that only read a class given to them.
+_CLASS_READERS = frozenset({"isinstance", "issubclass", "super", "type", "print", "repr", "str", "id", "hash",
+                            "getattr", "hasattr", "len"})
 # Class decorators that return the class they are given (its attributes and methods as written).
 PLAIN_CLASS_DECORATORS = frozenset({"dataclasses.dataclass", "typing.final", "functools.total_ordering",
                                     "typing.runtime_checkable", "typing_extensions.final"})
@@ -676,7 +679,7 @@ class FileContext:
             # `m.act = nn.Identity()` or `self.blocks.append(nn.Identity())` somewhere in the file:
             # those modules, or whatever was put there. (A tensor attribute is another reference
             # already: its fixes are unsafe anyway.)
-            obj = obj._replace(module=ModuleInfo("container", parts=(obj.module, ModuleInfo("unknown"))))
+            obj = obj._replace(module=_replaceable(obj.module))
         self._attrs[key] = obj
         return obj
 
@@ -936,7 +939,7 @@ class FileContext:
         finally:
             self.modules.known = before
         if obj.origin == "module" and isinstance(obj.module, ModuleInfo) and self._module_replaceable(cls, attr):
-            obj = obj._replace(module=ModuleInfo("container", parts=(obj.module, ModuleInfo("unknown"))))
+            obj = obj._replace(module=_replaceable(obj.module))
         self._attrs[key] = obj  # type: ignore[index]
         return obj
 
@@ -1034,7 +1037,12 @@ class FileContext:
         if not isinstance(info, ModuleInfo):
             return flow.new(node, Obj(MAYBE, "element", nonlocal_reason="an element of a container"), grad=UNKNOWN)
         if info.kind in ("container", "sequential") and info.parts:
-            members = info.parts if len(info.parts) == 1 else (ModuleInfo("container", parts=info.parts),)
+            # (an element of an nn.Sequential is one of its members, never the chain itself: where
+            # the attribute may be one of several modules, an element of each)
+            parts = tuple(members_of(list(info.parts))) if info.kind == "sequential" else tuple(
+                ModuleInfo("container", parts=tuple(members_of(list(p.parts)))) if p.kind == "sequential" and p.parts
+                else p for p in info.parts)
+            members = parts if len(parts) == 1 else (ModuleInfo("container", parts=parts),)
             k = ("modelem", key)
             flow.st.objs[k] = Obj(NO, "module", label=f"an element of {o.label}", module=members[0])
             return frozenset({k})
@@ -1449,15 +1457,41 @@ class FileContext:
 
     def replacing_decorator(self, cls: ast.ClassDef) -> str | None:
         """The first decorator of `cls` or of a base the run defines that may put another class in
-        its place (`@REG.register_module()` may return a subclass that sets other attributes), as
-        written; None when each is one that returns the class itself (`@dataclass`, `@final`)."""
+        its place (`@REG.register_module()` may return a subclass that sets other attributes), or
+        the first change made to such a class after its statement, as written; None when each
+        decorator is one that returns the class itself (`@dataclass`, `@final`) and none is changed."""
         for c in [cls, *_bases_of(cls, self)]:
             owner = self.owner_of(c)
             for d in c.decorator_list:
                 target = d.func if isinstance(d, ast.Call) else d
                 if owner.imports.qualname(target) not in PLAIN_CLASS_DECORATORS:
-                    return ast.unparse(d)
+                    return f"is decorated with `@{ast.unparse(d)}`"
+            patched = owner._class_patched(c)
+            if patched is not None:
+                return f"is changed after its definition (`{patched}`)"
         return None
+
+    def _class_patched(self, cls: ast.ClassDef) -> str | None:
+        """How the file changes the class after its statement, if it does: its name bound again
+        (`M = swap(M)`), handed to a call (`swap(M)`, `setattr(M, ...)`), or an attribute of it
+        stored (`M.__init__ = ...`). (`isinstance(x, M)`, `super(M, self)` and alike are reads.)"""
+        key = ("class patched", id(cls))
+        if key in self.memo:
+            return self.memo[key]
+        name, found = cls.name, None
+        if len(self.index.scopes[self.tree].bindings.get(name, [])) > 1:
+            found = f"{name} = ..."
+        for node in ast.walk(self.tree) if found is None and name in (self.text or name) else ():
+            if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id == name and \
+                    not isinstance(node.ctx, ast.Load):
+                found = f"{name}.{node.attr} = ..."
+                break
+            if isinstance(node, ast.Call) and any(isinstance(a, ast.Name) and a.id == name for a in node.args) and \
+                    not (isinstance(node.func, ast.Name) and node.func.id in _CLASS_READERS):
+                found = f"{ast.unparse(node.func)}({name}, ...)"
+                break
+        self.memo[key] = found
+        return found
 
     def plain_decorators(self, fn: ast.AST) -> bool:
         """Does every decorator of `fn` leave a call of it what the body does (`staticmethod`,
@@ -1892,3 +1926,13 @@ def _each_path(flow: ScopeFlow, runs: list) -> frozenset:
         joined = state_join(joined, st)
     flow.st = joined if joined is not None else start
     return out
+
+
+def _replaceable(module: ModuleInfo) -> ModuleInfo:
+    """What an attribute may hold where the file may put another module there or change its items
+    (`m.act = nn.Identity()`, `self.body.add_module("0", m)`, `self.body[0] = m`): that module or any
+    other; a chain's members each may be replaced by another or be gone."""
+    if module.kind == "sequential" and module.parts:
+        module = ModuleInfo("sequential", parts=tuple(
+            ModuleInfo("container", parts=(p, UNKNOWN_MODULE, SKIP)) for p in module.parts), node=module.node)
+    return ModuleInfo("container", parts=(module, UNKNOWN_MODULE))

@@ -156,6 +156,7 @@ class ScopeFlow:
         self._pass = 0
         self._made = 0  # tensors made in the current block run (`new`)
         self._dead = False  # the current block run certainly raised (`mask.squeeze(-1)` where `mask` is None)
+        self._block_id = -1
         self._made_in: dict[int, int] = {}  # block -> tensors made in its last run
         self._labels: dict[int, str] = {}
         self._markers: dict[tuple[int, int], ast.AST] = {}
@@ -376,6 +377,7 @@ class ScopeFlow:
         self.st = state.working_copy(index=self._made_in.get(b, 0) >= MADE_TO_INDEX)
         self._made = 0
         self._dead = False
+        self._block_id = b
         self._pass += 1
         for step in self.cfg.blocks[b].steps:
             self._step(step)
@@ -763,7 +765,7 @@ class ScopeFlow:
             return self.st.env[spelled]
         base = self.eval(node.value)
         attr = node.attr
-        self._none_raises(base, attr)
+        self._none_raises(base, attr, node)
         out: frozenset = frozenset()
         tensors = self.tensor_keys(base)
         if tensors:
@@ -788,11 +790,35 @@ class ScopeFlow:
             out |= self.ctx.attribute_of(self, node, k, o)
         return out
 
-    def _none_raises(self, keys: frozenset, attr: str) -> None:
+    def _none_raises(self, keys: frozenset, attr: str, node: ast.Attribute) -> None:
         """`mask.squeeze(-1)` where `mask` is certainly None here: AttributeError, the path ends
-        (what it would have done after, it never does). None has dunder attributes only."""
-        if keys and not attr.startswith("__") and keys <= _NONE_ONLY:
-            self._dead = True
+        (what it would have done after, it never does). None has dunder attributes only. Only for
+        a local name of a function that no nested function rebinds, read wherever the statement
+        runs (not in an arm of `a if c else b`, after a short-circuit, in a comprehension or a
+        lambda), outside a `try` or a `with` that may swallow the error (cfg.guarded)."""
+        if not keys or attr.startswith("__") or not keys <= _NONE_ONLY:
+            return
+        name = node.value
+        if not isinstance(name, ast.Name) or name.id not in self.locals or name.id in self.captured or \
+                name.id in self.info.declared_global or \
+                not isinstance(self.scope, (ast.FunctionDef, ast.AsyncFunctionDef)) or \
+                self._block_id in self.cfg.guarded:
+            return
+        parent = self.index.parent.get
+        cur: ast.AST = node
+        while True:
+            up = parent(cur)
+            if up is None or isinstance(up, ast.stmt):
+                break
+            if isinstance(up, (ast.Lambda, ast.comprehension, ast.ListComp, ast.SetComp, ast.DictComp,
+                               ast.GeneratorExp)) or \
+                    (isinstance(up, ast.IfExp) and cur is not up.test) or \
+                    (isinstance(up, ast.BoolOp) and cur is not up.values[0]):
+                return
+            cur = up
+        if isinstance(up, (ast.Assert, ast.While, ast.If)) and cur is not getattr(up, "test", None):
+            return
+        self._dead = True
 
     def _e_Subscript(self, node: ast.Subscript) -> frozenset:
         base = self.eval(node.value)
@@ -1004,7 +1030,7 @@ class ScopeFlow:
             return self.ctx.torch_call(self, node, q, inputs)
         if isinstance(func, ast.Attribute):
             recv = self.eval(func.value)
-            self._none_raises(recv, func.attr)
+            self._none_raises(recv, func.attr, func)
             tensors = self.tensor_keys(recv)
             if tensors and not self.ctx.is_tensor_method(func.attr):
                 tensors = frozenset(k for k in tensors if self.obj(k).tensor == YES)  # type: ignore[union-attr]
@@ -1254,17 +1280,20 @@ class ScopeFlow:
         `(x.abs() * w > 0)`, `(a @ b).argmax(-1)`, `(h * s).item()`)? Then nothing holds the
         autograd node it built once the statement ends, and what it saved is never read: no write
         after it can make backward fail. (no_grad_output in the facts: measured.)"""
-        if self.dynamic:
-            return False
+        if self.dynamic or self.ctx.opaque is not None or "TorchFunctionMode" in (self.ctx.text or ""):
+            return False  # (torch patched, a mode or subclass intercepting ops: the consumer may keep it)
         parent = self.index.parent.get
         cur = node
         while True:
             up = parent(cur)
             if isinstance(up, ast.BinOp) or (isinstance(up, ast.UnaryOp) and isinstance(up.op, (ast.USub, ast.UAdd))):
+                if isinstance(up, ast.BinOp) and not self._plain_operand(up.right if cur is up.left else up.left):
+                    return False  # (`REC + t`: the other operand's `__radd__` may keep it)
                 cur = up
                 continue
             if isinstance(up, ast.Compare):
-                return all(isinstance(o, (ast.Eq, ast.NotEq, ast.Lt, ast.LtE, ast.Gt, ast.GtE)) for o in up.ops)
+                return all(isinstance(o, (ast.Eq, ast.NotEq, ast.Lt, ast.LtE, ast.Gt, ast.GtE)) for o in up.ops) and \
+                    all(self._plain_operand(e) for e in [up.left, *up.comparators] if e is not cur)
             ops = self.ctx.ops
             if isinstance(up, ast.Attribute) and up.value is cur and isinstance(parent(up), ast.Call) and \
                     parent(up).func is up:  # `(temporary).argmax()`
@@ -1287,6 +1316,18 @@ class ScopeFlow:
                     cur = up
                     continue
             return False
+
+    def _plain_operand(self, expr: ast.expr) -> bool:
+        """An operand whose reflected or rich-comparison method cannot keep the other one: a number
+        literal, or a name bound here to tensors or numbers only."""
+        if isinstance(expr, ast.Constant):
+            return type(expr.value) in (int, float, bool)
+        if isinstance(expr, ast.UnaryOp) and isinstance(expr.op, ast.USub):
+            return self._plain_operand(expr.operand)
+        if isinstance(expr, ast.Name):
+            keys = self.st.env.get(expr.id)
+            return bool(keys) and all((o := self.obj(k)) is not None and (o.tensor == YES or _number(o)) for k in keys)
+        return False
 
     def _fresh_tuple(self, at: ast.AST, eff, grad: str, sources: frozenset = frozenset()) -> frozenset:
         """`values, indices = x.max(1)`, `out, weights = self.attn(q, k, v)`: a tuple of new tensors,

@@ -125,8 +125,8 @@ def judge(flow: ScopeFlow, live: Liveness, record: WriteRecord, step: tuple[int,
         reasons.append(flow.ctx.opaque)
     replaced = flow.ctx.replacing_decorator(flow.cls) if flow.cls is not None else None
     if replaced is not None:
-        reasons.append(f"`{flow.cls.name}` (or a base) is decorated with `@{replaced}`, which may put another class "
-                       "in its place: a subclass may give `self` other attributes than these")
+        reasons.append(f"`{flow.cls.name}` (or a base) {replaced}, which may put another class in its place: "
+                       "`self` may have other attributes than these")
     if flow.dynamic:
         reasons.append("the scope reads its variables by name (`locals()`, `vars()`, `eval`, `exec`): any of "
                        "them may refer to the tensor")

@@ -65,9 +65,11 @@ def members_of(added: list[ModuleInfo]) -> list[ModuleInfo]:
     iteration's group opened): what `self.blocks[i]` may be."""
     out: list[ModuleInfo] = []
     for m in added:
-        if m.kind == "container" and m.parts[1:] == (SKIP,):
-            m = m.parts[0]
-        if m.kind == "sequential" and m.cls == ITERATION:
+        if m.kind == "container" and any(p is SKIP for p in m.parts):
+            # (optional, or maybe replaced: each of the others; SKIP by identity, not a written
+            # `nn.Identity()`, which equals it: `nn.Linear(...) if c else nn.Identity()` stays both)
+            out += members_of([p for p in m.parts if p is not SKIP])
+        elif m.kind == "sequential" and m.cls == ITERATION:
             out += members_of(list(m.parts))
         else:
             out.append(m)
@@ -398,13 +400,14 @@ class ModuleBuilder:
         return (out, followed) if found else None
 
     def _adds(self, body: list[ast.stmt], scope: ast.AST, attr: str, out: list[ModuleInfo], opt: bool,
-              followed: set[int], appends: bool) -> bool:
+              followed: set[int], appends: bool, names: set | None = None) -> bool:
         found = False
+        names = set() if names is None else names  # (the constant member names added so far)
         for stmt in body:
             call = stmt.value if isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Call) else None
             method = call.func.attr if call is not None and isinstance(call.func, ast.Attribute) and \
                 dotted(call.func.value) == f"self.{attr}" else None
-            if method == "add_module" and len(call.args) >= 2:  # type: ignore[union-attr]
+            if method == "add_module" and len(call.args) >= 2 and _new_member_name(call.args[0], stmt, scope, names):  # type: ignore[union-attr]
                 added = [self.info(call.args[1], scope) or UNKNOWN_MODULE]  # type: ignore[union-attr]
             elif appends and method == "append" and len(call.args) == 1 and not call.keywords:  # type: ignore[union-attr]
                 added = [self.info(call.args[0], scope) or UNKNOWN_MODULE]  # type: ignore[union-attr]
@@ -417,11 +420,11 @@ class ModuleBuilder:
                 followed.add(id(stmt))
                 found = True
             elif isinstance(stmt, ast.If):
-                found |= self._adds(stmt.body, scope, attr, out, True, followed, appends)
-                found |= self._adds(stmt.orelse, scope, attr, out, True, followed, appends)
+                found |= self._adds(stmt.body, scope, attr, out, True, followed, appends, names)
+                found |= self._adds(stmt.orelse, scope, attr, out, True, followed, appends, names)
             elif isinstance(stmt, (ast.For, ast.AsyncFor, ast.While)):
                 found |= self._loop(stmt, scope, out, opt, None, lambda group, o, stmt=stmt: self._adds(
-                    stmt.body, scope, attr, group, o, followed, appends))
+                    stmt.body, scope, attr, group, o, followed, appends, names))
         return found
 
     def _loop(self, loop: ast.AST, scope: ast.AST, out: list[ModuleInfo], optional_part: bool, name: str | None,
@@ -452,6 +455,18 @@ class ModuleBuilder:
 _HEADERS = {ast.If: ("test",), ast.While: ("test",), ast.For: ("target", "iter"), ast.AsyncFor: ("target", "iter"),
             ast.With: ("items",), ast.AsyncWith: ("items",), ast.Try: ("handlers",), ast.FunctionDef: (),
             ast.AsyncFunctionDef: (), ast.ClassDef: ()}
+
+
+def _new_member_name(name: ast.expr, stmt: ast.stmt, scope: ast.AST, names: set) -> bool:
+    """Does `add_module(name, m)` add a member at the end rather than replace one? A constant name
+    is new once (not a position's, `"0"`, and not twice, nor in a loop); a computed one
+    (`f"block{i}"`) is taken to be new each time."""
+    if isinstance(name, ast.Constant):
+        if not isinstance(name.value, str) or name.value.isdigit() or name.value in names:
+            return False
+        names.add(name.value)
+        return True
+    return isinstance(name, ast.JoinedStr) or isinstance(name, ast.Call)
 
 
 def _other_uses(name: str, scope: ast.AST, before: ast.AST, understood: set[int]) -> bool:
