@@ -150,3 +150,18 @@ def test_the_reference_index_is_exact_and_changes_no_finding(monkeypatch) -> Non
     indexed = [check_source(s, settings) for s in sources]
     assert len(checked) > 1000 and sum(map(len, plain)) > 100  # neither side is vacuous
     assert indexed == plain
+
+
+def test_a_flow_past_its_work_budget_stops_and_proves_nothing(monkeypatch):
+    """A function whose paths multiply stops at flow.WORK_LIMIT (objects renamed, storages an event
+    touched) and is approximate: its writes get no safe fix. Here the budget is none at all."""
+    import outplace.analysis.flow as flow_module
+
+    source = ("import torch\n\ndef f(x):\n    h = x * 1.0\n    h.mul_(2.0)\n    y = torch.sigmoid(h)\n"
+              "    z = y + 1\n    return z\n")
+    found = [f for f in check_source(source, Settings(hazards=("breaks", "inplace"))) if f.line == 5]
+    assert found and found[0].fix is not None and found[0].fix.applicability.value == "safe"
+    monkeypatch.setattr(flow_module, "WORK_LIMIT", 0)
+    found = [f for f in check_source(source, Settings(hazards=("breaks", "inplace"))) if f.line == 5]
+    assert found and (found[0].fix is None or found[0].fix.applicability.value != "safe")
+    assert "stopped following" in " ".join([found[0].why, *(found[0].fix.reasons if found[0].fix else ())])

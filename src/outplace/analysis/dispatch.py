@@ -134,8 +134,7 @@ def scan(tree: ast.Module, text: str | None = None) -> Rebinding:
         any_module_attr = ("_modules" in text and bool(_MODULES_STORE.search(text))) or \
             any(w in text for w in MODULE_SWAPPERS)  # `self._modules["act"] = ...`, `fuse_modules(m, ...)`
     if text is None or any(w in text for w in CALL_WORDS):
-        called = {id(n.func) for n in walk(tree) if isinstance(n, ast.Call)} \
-            if text is None or "add_module" in text or "register_module" in text else set()
+        called: set[int] = set()  # (a call is walked before its function: parents come first)
         # (Every node but contexts and operators, in no order: the facts are sets. With the text, only
         # the statements on whose lines a name the walk looks for is written: see _lines_naming.)
         for node in walk(tree) if text is None else _statements_on(tree, _lines_naming(text)):
@@ -146,6 +145,8 @@ def scan(tree: ast.Module, text: str | None = None) -> Rebinding:
             if isinstance(node, ast.Attribute) and node.attr in HOOK_DICTS:
                 hooks = True
                 continue
+            if isinstance(node, ast.Call):
+                called.add(id(node.func))
             if isinstance(node, ast.Attribute) and node.attr in ("add_module", "register_module") and \
                     id(node) not in called:
                 any_module_attr = True  # (`partial(m.register_module, "act")`: called where it cannot be seen)
@@ -344,9 +345,9 @@ def _adds_into_containers(tree: ast.Module) -> dict:
     that container's items, not attributes any class of the file looks up."""
     assigned: dict[str, bool] = {}  # attribute name -> every store of one is a torch container
     named: dict[str, bool] = {}  # the same for plain names (`stage = nn.Sequential()`), any binding counted
-    seen: set[int] = set()  # the Name targets of those assignments
+    seen: set[int] = set()  # the Name targets of those assignments (walked before the names: parents first)
     calls = []
-    for node in ast.walk(tree):
+    for node in walk(tree):
         if isinstance(node, (ast.Assign, ast.AnnAssign)):
             targets = node.targets if isinstance(node, ast.Assign) else [node.target]
             ok = isinstance(node.value, ast.Call) and (dotted(node.value.func) or "") in _TORCH_CONTAINERS
@@ -360,21 +361,19 @@ def _adds_into_containers(tree: ast.Module) -> dict:
                 isinstance(node.value.func, ast.Attribute) and node.value.func.attr in ("add_module", "register_module") \
                 and isinstance(node.value.func.value, (ast.Attribute, ast.Name)):
             calls.append(node)
-    if any(isinstance(s.value.func.value, ast.Name) for s in calls):
         # (a name bound any other way too: a parameter, a loop or `with` target, an import, a `del`)
-        for node in ast.walk(tree):
-            if isinstance(node, ast.Name) and not isinstance(node.ctx, ast.Load) and id(node) not in seen:
-                named[node.id] = False
-            elif isinstance(node, ast.arg):
-                named[node.arg] = False
-            elif isinstance(node, (ast.Import, ast.ImportFrom)):
-                for a in node.names:
-                    named[(a.asname or a.name).partition(".")[0]] = False
-            elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-                named[node.name] = False
-            elif isinstance(node, (ast.Global, ast.Nonlocal)):
-                for n in node.names:
-                    named[n] = False
+        elif isinstance(node, ast.Name) and not isinstance(node.ctx, ast.Load) and id(node) not in seen:
+            named[node.id] = False
+        elif isinstance(node, ast.arg):
+            named[node.arg] = False
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            for a in node.names:
+                named[(a.asname or a.name).partition(".")[0]] = False
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            named[node.name] = False
+        elif isinstance(node, (ast.Global, ast.Nonlocal)):
+            for n in node.names:
+                named[n] = False
     out: dict = {}
     for stmt in calls:
         receiver = stmt.value.func.value

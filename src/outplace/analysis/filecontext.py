@@ -9,6 +9,7 @@ scope, and cached here.
 from __future__ import annotations
 
 import ast
+import re
 from dataclasses import dataclass, field, replace
 from typing import Callable
 
@@ -1037,11 +1038,7 @@ class FileContext:
         if not isinstance(info, ModuleInfo):
             return flow.new(node, Obj(MAYBE, "element", nonlocal_reason="an element of a container"), grad=UNKNOWN)
         if info.kind in ("container", "sequential") and info.parts:
-            # (an element of an nn.Sequential is one of its members, never the chain itself: where
-            # the attribute may be one of several modules, an element of each)
-            parts = tuple(members_of(list(info.parts))) if info.kind == "sequential" else tuple(
-                ModuleInfo("container", parts=tuple(members_of(list(p.parts)))) if p.kind == "sequential" and p.parts
-                else p for p in info.parts)
+            parts = _element_alternatives(info)
             members = parts if len(parts) == 1 else (ModuleInfo("container", parts=parts),)
             k = ("modelem", key)
             flow.st.objs[k] = Obj(NO, "module", label=f"an element of {o.label}", module=members[0])
@@ -1475,23 +1472,31 @@ class FileContext:
         """How the file changes the class after its statement, if it does: its name bound again
         (`M = swap(M)`), handed to a call (`swap(M)`, `setattr(M, ...)`), or an attribute of it
         stored (`M.__init__ = ...`). (`isinstance(x, M)`, `super(M, self)` and alike are reads.)"""
-        key = ("class patched", id(cls))
-        if key in self.memo:
-            return self.memo[key]
-        name, found = cls.name, None
+        name = cls.name
         if len(self.index.scopes[self.tree].bindings.get(name, [])) > 1:
-            found = f"{name} = ..."
-        for node in ast.walk(self.tree) if found is None and name in (self.text or name) else ():
-            if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id == name and \
-                    not isinstance(node.ctx, ast.Load):
-                found = f"{name}.{node.attr} = ..."
-                break
-            if isinstance(node, ast.Call) and any(isinstance(a, ast.Name) and a.id == name for a in node.args) and \
-                    not (isinstance(node.func, ast.Name) and node.func.id in _CLASS_READERS):
-                found = f"{ast.unparse(node.func)}({name}, ...)"
-                break
-        self.memo[key] = found
-        return found
+            return f"{name} = ..."
+        text = self.text
+        if text is not None and not re.search(rf"\b{re.escape(name)}\s*\.\s*\w+[^=\n]*=(?!=)|[(,]\s*{re.escape(name)}\s*[,)]",
+                                              text):
+            return None  # (the name is neither stored into nor handed to anything in the text)
+        changes = self.memo.get("class changes")
+        if changes is None:  # (one walk of the file, for every class: name -> the first change seen)
+            changes = self.memo["class changes"] = {}
+            for node in ast.walk(self.tree):  # (any name: the ones of classes are looked up)
+                if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and \
+                        not isinstance(node.ctx, ast.Load):
+                    changes.setdefault(node.value.id, node)
+                elif isinstance(node, ast.Call) and node.args and \
+                        not (isinstance(node.func, ast.Name) and node.func.id in _CLASS_READERS):
+                    for a in node.args:
+                        if isinstance(a, ast.Name):
+                            changes.setdefault(a.id, node)
+        node = changes.get(name)
+        if node is None:
+            return None
+        if isinstance(node, ast.Attribute):
+            return f"{name}.{node.attr} = ..."
+        return f"{ast.unparse(node.func)}({name}, ...)"
 
     def plain_decorators(self, fn: ast.AST) -> bool:
         """Does every decorator of `fn` leave a call of it what the body does (`staticmethod`,
@@ -1918,6 +1923,7 @@ def _each_path(flow: ScopeFlow, runs: list) -> frozenset:
     (what another path made at a site is retired there)."""
     start, out, ran = flow.st, frozenset(), []
     for run in runs:
+        flow.over_budget()
         flow.st = start.copy()
         out |= run()
         ran.append(flow.st)
@@ -1928,6 +1934,20 @@ def _each_path(flow: ScopeFlow, runs: list) -> frozenset:
     return out
 
 
+def _element_alternatives(info: ModuleInfo) -> tuple:
+    """What an element of the module `info` may be: an nn.Sequential's members (never the chain
+    itself), a module list's items; where the attribute may have been replaced (REPLACED), an
+    element of what it was or of anything."""
+    if info.kind == "container" and info.cls == REPLACED:
+        out: list = []
+        for p in info.parts:
+            out += _element_alternatives(p) if p.kind in ("container", "sequential") and p.parts else [UNKNOWN_MODULE]
+        return tuple(dict.fromkeys(out))
+    if info.kind == "sequential":
+        return tuple(members_of(list(info.parts)))
+    return info.parts
+
+
 def _replaceable(module: ModuleInfo) -> ModuleInfo:
     """What an attribute may hold where the file may put another module there or change its items
     (`m.act = nn.Identity()`, `self.body.add_module("0", m)`, `self.body[0] = m`): that module or any
@@ -1935,4 +1955,7 @@ def _replaceable(module: ModuleInfo) -> ModuleInfo:
     if module.kind == "sequential" and module.parts:
         module = ModuleInfo("sequential", parts=tuple(
             ModuleInfo("container", parts=(p, UNKNOWN_MODULE, SKIP)) for p in module.parts), node=module.node)
-    return ModuleInfo("container", parts=(module, UNKNOWN_MODULE))
+    return ModuleInfo("container", REPLACED, parts=(module, UNKNOWN_MODULE))
+
+
+REPLACED = "<maybe replaced>"  # the `cls` of what `_replaceable` wraps: the module, or any other

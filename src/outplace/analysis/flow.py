@@ -23,7 +23,7 @@ from outplace.analysis.effects import ALL, BINOP_METHODS, LEGACY_CONSTRUCTORS, P
 from outplace.analysis.imports import dotted
 from outplace.analysis.iterables import certainly_nonempty, chain_loop
 from outplace.analysis.modules import ModuleInfo
-from outplace.analysis.model import (ELEMENTS, INTEGRAL_DTYPES, element_read, LOCAL_ORIGINS, old_site, retire_all, MAYBE, NO, UNKNOWN, YES, Event, Key, Obj, State, obj_join, outside,
+from outplace.analysis.model import (WORK, ELEMENTS, INTEGRAL_DTYPES, element_read, LOCAL_ORIGINS, old_site, retire_all, MAYBE, NO, UNKNOWN, YES, Event, Key, Obj, State, obj_join, outside,
                                      forget_unreachable_saves, retire, site, state_equal, state_join, tri_or,
                                      with_storage)
 from outplace.analysis.scopes import walk
@@ -38,6 +38,12 @@ CONST_KEYS = {
     "plain": ("const", "plain"),
 }
 _NONE_ONLY = frozenset({CONST_KEYS["none"]})
+# Objects a flow (with the flows of the calls it follows) may rename before it stops (model.WORK).
+WORK_LIMIT = 50_000
+
+
+class _OverBudget(Exception):
+    """A flow's work went past WORK_LIMIT."""
 CONSTS: dict[Key, Obj] = {
     CONST_KEYS["int"]: Obj(NO, "scalar", "int"), CONST_KEYS["float"]: Obj(NO, "scalar", "float"),
     CONST_KEYS["bool"]: Obj(NO, "scalar", "bool"), CONST_KEYS["complex"]: Obj(NO, "scalar", "complex"),
@@ -232,9 +238,24 @@ class ScopeFlow:
         return st
 
     def _run(self) -> None:
+        self._work_from = WORK[0]
+        try:
+            self._fixed_point()
+        except _OverBudget:
+            # (what was recorded stands; no fix here is proven safe: judge.py reads `approximate`)
+            self.approximate = True
+            self.exit_state = self._states_in.get(self.cfg.exit, self._entry)
+
+    def over_budget(self) -> None:
+        """Stop the flow (it ends approximate) once its work went past WORK_LIMIT."""
+        if WORK[0] - self._work_from > WORK_LIMIT:
+            raise _OverBudget
+
+    def _fixed_point(self) -> None:
         cfg = self.cfg
-        entry = self._entry_state()
+        entry = self._entry = self._entry_state()
         states_in: dict[int, State] = {cfg.entry: entry}
+        self._states_in = states_in
         order = cfg.reverse_postorder()
         rank = {b: i for i, b in enumerate(order)}
         work = set(order)
@@ -380,6 +401,7 @@ class ScopeFlow:
         self._block_id = b
         self._pass += 1
         for step in self.cfg.blocks[b].steps:
+            self.over_budget()
             self._step(step)
             if self._dead:
                 break

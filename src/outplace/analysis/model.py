@@ -387,6 +387,7 @@ class State:
         return out
 
     def add_event(self, table: str, storages: frozenset, event: Event) -> None:
+        WORK[0] += len(storages)
         t: dict = getattr(self, table)
         for s in storages:
             t[s] = t.get(s, frozenset()) | {event}
@@ -520,6 +521,12 @@ def state_equal(a: State, b: State) -> bool:
         and a.grad == b.grad and a.fresh == b.fresh
 
 
+# Objects renamed by `retire_all` so far in this process: the flows bound their work by it
+# (flow.WORK_LIMIT), as they bound their passes: a function whose paths multiply (a loop over a
+# zip of module lists, each a module of several kinds) stops and is marked approximate.
+WORK = [0]
+
+
 def retire(state: State, new: Key, old: Key) -> None:
     """Recency: the site's previous object becomes one of its `old` objects before a new one is made."""
     if new in state.objs:  # (most sites have made none yet on this path)
@@ -551,6 +558,7 @@ def retire_all(state: State, renames: dict) -> None:
         apart = stale.isdisjoint  # (the hot loop: most objects hold nothing but their own storage)
         hits = [k for k, o in objs.items() if not apart(o.storage) or ((o.contents or o.may_share or o.elems) and not (
             apart(o.contents) and apart(o.may_share) and (not o.elems or all(apart(e) for e in o.elems))))]
+    WORK[0] += len(hits) + len(renames)
     for k in hits:  # (each renamed on its own: the order does not matter)
         objs[k] = _renamed(objs[k], ren)
     for table in ("saved", "escaped"):
