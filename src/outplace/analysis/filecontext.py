@@ -48,6 +48,8 @@ MAX_CANDIDATE_CALLS = 12
 MAX_SUMMARY_DEPTH = 2
 # A chain's optional members each split its run in two (`_chain_call`): at most this many runs.
 MAX_CHAIN_PATHS = 8
+# `NAME.attr =` or `NAME` as a call's argument, in a file's text (re.findall gives both groups).
+_STORED_OR_PASSED = re.compile(r"\b([A-Za-z_]\w*)\s*\.\s*\w+\s*=(?!=)|[(,]\s*([A-Za-z_]\w*)\s*(?=[,)])")
 # Builtins that only read a class given to them.
 _CLASS_READERS = frozenset({"isinstance", "issubclass", "super", "type", "print", "repr", "str", "id", "hash",
                             "getattr", "hasattr", "len"})
@@ -1476,13 +1478,16 @@ class FileContext:
         if len(self.index.scopes[self.tree].bindings.get(name, [])) > 1:
             return f"{name} = ..."
         text = self.text
-        if text is not None and not re.search(rf"\b{re.escape(name)}\s*\.\s*\w+[^=\n]*=(?!=)|[(,]\s*{re.escape(name)}\s*[,)]",
-                                              text):
-            return None  # (the name is neither stored into nor handed to anything in the text)
+        if text is not None:
+            named = self.memo.get("names stored into or passed")
+            if named is None:  # (one pass over the text for every class: `M.x = ...`, `f(M)`, `g(a, M)`)
+                named = self.memo["names stored into or passed"] = set(_STORED_OR_PASSED.findall(text))
+            if not any(name in pair for pair in named):
+                return None  # (the name is neither stored into nor handed to anything in the text)
         changes = self.memo.get("class changes")
         if changes is None:  # (one walk of the file, for every class: name -> the first change seen)
             changes = self.memo["class changes"] = {}
-            for node in ast.walk(self.tree):  # (any name: the ones of classes are looked up)
+            for node in walk(self.tree):  # (any name: the ones of classes are looked up)
                 if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and \
                         not isinstance(node.ctx, ast.Load):
                     changes.setdefault(node.value.id, node)
