@@ -228,7 +228,10 @@ def _chain_judgement(an: Analysis, call: ast.Call, name: str) -> tuple[str | Non
             q = an.qualname(prev.func) or ""
         prev_name = q.rsplit(".", 1)[-1]
         if not q.startswith("torch.nn."):
-            return BREAKS, f"the module before it (`{ast.unparse(prev.func)}`) may save its output for backward", [
+            # (as for any call outplace cannot see into: `inplace`, said why; the run's own module
+            # classes are judged through the flow of the chain's call, module_writes)
+            return INPLACE, (f"the module before it (`{ast.unparse(prev.func)}`) is one outplace cannot see into: "
+                             "if it saves its output for backward, this write breaks backward"), [
                 f"`{name}` writes into the output of `{ast.unparse(prev.func)}`, which outplace does not know"]
         index = an.ops.modules_inplace.get(prev_name)
         prev_inplace = index is not None and inplace_arg(prev, index) is not None

@@ -1919,7 +1919,15 @@ CASES = {
         from torch.nn.utils.parametrizations import weight_norm
         from blocks import make_conv
         block = nn.Sequential(weight_norm(make_conv()), nn.LeakyReLU(0.2, inplace=True))  # <-
-        """, ("breaks", "unsafe"), "may save its output"),
+        """, ("inplace", "unsafe"), "if it saves its output"),
+    "eval19 held-out (easyocr): a module-level alias of a torch module (`BatchNorm2d = nn.BatchNorm2d`) is that module": ("""
+        BatchNorm2d = nn.BatchNorm2d
+        block = nn.Sequential(nn.Conv2d(3, 3, 3), BatchNorm2d(3), nn.ReLU(inplace=True))  # <-
+        """, ("inplace", "safe"), "nothing saved"),
+    "... and a module-level alias of a saving one still saves": ("""
+        Sig = nn.Sigmoid
+        block = nn.Sequential(nn.Conv2d(3, 3, 3), Sig(), nn.ReLU(inplace=True))  # <-
+        """, ("breaks", "safe"), "nn.Sigmoid"),
     "`einsum` of one operand may be a view of it: no safe fix (eval9's tv_einsum_transpose)": ("""
         def f(x, y):
             h = torch.sigmoid(x)

@@ -197,7 +197,9 @@ class Analysis:
         return (line, col)
 
     def qualname(self, node: ast.AST) -> str | None:
-        return self.imports.qualname(node)
+        """The dotted name `node` stands for: through the imports, or a module-level alias of a torch
+        name (`BatchNorm2d = nn.BatchNorm2d`)."""
+        return self.imports.qualname(node) or self.ctx.module_alias(node)
 
     def intent_reason(self, node: ast.AST) -> str | None:
         return self.ctx.intent.reason(node)

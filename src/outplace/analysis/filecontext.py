@@ -491,6 +491,21 @@ class FileContext:
         self._module_names[name] = (key, obj)
         return key, obj
 
+    def module_alias(self, func: ast.AST) -> str | None:
+        """`BatchNorm2d(c)` where the module says `BatchNorm2d = nn.BatchNorm2d` once (and nothing
+        rebinds it): the torch name it stands for."""
+        if not isinstance(func, ast.Name):
+            return None
+        binds = self.index.scopes[self.tree].bindings.get(func.id, [])
+        if len(binds) != 1 or self.rebinding.global_name(func.id):
+            return None
+        stmt = binds[0].stmt
+        if not (isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 and isinstance(stmt.targets[0], ast.Name)
+                and isinstance(stmt.value, ast.Attribute)):
+            return None
+        q = self.imports.qualname(stmt.value)
+        return q if q is not None and q.startswith("torch.") else None
+
     def _parameter_table(self, name: str, stmt: ast.AST) -> bool:
         """`NAME = dict(m.named_parameters())` / `NAME = list(m.parameters())`, with the builtin, and
         nothing in the file storing into, deleting from or updating `NAME`'s items."""

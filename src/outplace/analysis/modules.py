@@ -112,7 +112,7 @@ class ModuleBuilder:
         if isinstance(value.func, ast.Subscript) and not value.args and not value.keywords:
             return self._registry(value.func, depth, call=True)
         ctx = self.ctx
-        q = ctx.imports.qualname(value.func) or ""
+        q = ctx.imports.qualname(value.func) or ctx.module_alias(value.func) or ""
         parts = q.split(".")
         name = parts[-1]
         if q in PARAMETER_CLASSES or name in ("Parameter", "Buffer"):
