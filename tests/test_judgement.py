@@ -3216,6 +3216,32 @@ CASES = {
                     alphas *= t  # <-
                 return alphas, mask
         """, ("breaks", "unsafe"), "torch.relu"),
+    "eval19 held-out (flash_adamw, nequip ema): a helper every call of which is under no_grad runs without grad": ("""
+        class Opt:
+            @staticmethod
+            def set_param(p, value):
+                p.copy_(value)  # <-
+
+            @torch.no_grad()
+            def load(self, model, sd):
+                for name, param in model.named_parameters():
+                    self.set_param(param, sd[name])
+            
+        """, None, None),
+    "... not where one call of it is made with grad on": ("""
+        class Opt:
+            @staticmethod
+            def set_param(p, value):
+                p.copy_(value)  # <-
+
+            @torch.no_grad()
+            def load(self, model, sd):
+                for name, param in model.named_parameters():
+                    self.set_param(param, sd[name])
+            def reset(self, model):
+                for p in model.parameters():
+                    self.set_param(p, torch.zeros_like(p))
+        """, ("breaks", "none"), "leaf"),
     "a chain that reads what it wrote": ("""
         def f(inp, w):
             x = F.linear(inp, w)

@@ -16,6 +16,8 @@
 
 from __future__ import annotations
 
+from typing import Callable
+
 import ast
 
 from outplace.analysis.guards import GRAD_ENABLED
@@ -53,6 +55,9 @@ class IntentContext:
         self._memo: dict[ast.AST, str | None] = {}
         self._grad_memo: dict[ast.AST, bool] = {}
         self._switch_memo: dict[ast.AST, bool] = {}
+        # A function every call of which the run makes with autograd off (set by FileContext, which
+        # knows the calls): its body runs with autograd off too.
+        self.called_without_grad: Callable[[ast.AST], bool] = lambda fn: False
         self.optimizer_module = any(
             isinstance(n, ast.ClassDef) and any(_base_name(b) in STATEFUL_BASES for b in n.bases)
             for n in index.tree.body)
@@ -84,7 +89,8 @@ class IntentContext:
         off = memo.get(cur, False) if cur is not None else False
         for n in reversed(chain):
             if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef)):
-                off = any(self._disables_grad(d) for d in n.decorator_list) or self._autograd_function_body(n)
+                off = any(self._disables_grad(d) for d in n.decorator_list) or self._autograd_function_body(n) or \
+                    self.called_without_grad(n)
             elif isinstance(n, ast.Lambda):
                 off = False
             elif isinstance(n, (ast.With, ast.AsyncWith)) and not off:
@@ -182,6 +188,8 @@ class IntentContext:
             for deco in node.decorator_list:
                 if self._disables_grad(deco):
                     return "in a no-grad function"
+            if self.called_without_grad(node):
+                return f"in `{node.name}`, which every call in the run makes with autograd off"
             if node.name.endswith("_") and not node.name.endswith("__"):
                 return "in an in-place function (`name_`)"
             if self.optimizer_module and self.index.parent.get(node) is self.index.tree:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ast
 import re
+import weakref
 from dataclasses import dataclass, field, replace
 from typing import Callable
 
@@ -91,6 +92,8 @@ class FileContext:
         self._imports_seen = -1
         self._imports: ImportMap | None = None
         self.intent = IntentContext(index, self.imports)
+        context = weakref.ref(self)  # (not a bound method: no cycle between the two)
+        self.intent.called_without_grad = lambda fn: (c := context()) is not None and c.called_without_grad(fn)
         self._flows: dict[int, ScopeFlow] = {}
         self._attrs: dict[tuple[int, str], Obj] = {}
         self._class_assigns: dict[int, tuple[dict[str, list[ast.AST]], dict[str, Obj]]] = {}
@@ -490,6 +493,23 @@ class FileContext:
                       nonlocal_reason=f"`{name}` is a global: other code sees the change")
         self._module_names[name] = (key, obj)
         return key, obj
+
+    def called_without_grad(self, fn: ast.AST) -> bool:
+        """Does the run call `fn` only with autograd off: some calls of it are found, not too many,
+        and each is inside a no-grad block or function (or one this holds for)? (`load()` under
+        `@torch.no_grad()` calling `set_param(p, v)`, which copies into a parameter.)"""
+        key = ("called without grad", id(fn))
+        got = self.memo.get(key)
+        if got is not None:
+            return got
+        self.memo[key] = False  # (recursion guard: a cycle of calls proves nothing)
+        calls = self._candidate_calls(fn) if isinstance(fn, (ast.FunctionDef, ast.AsyncFunctionDef)) and \
+            self.plain_decorators(fn) else []
+        for c in calls[:MAX_CANDIDATE_CALLS + 1]:
+            self.index.ensure_scope_of(c)  # (its ancestors, up to the decorators of its function)
+        result = bool(calls) and len(calls) <= MAX_CANDIDATE_CALLS and all(self.grad_disabled(c) for c in calls)
+        self.memo[key] = result
+        return result
 
     def module_alias(self, func: ast.AST) -> str | None:
         """`BatchNorm2d(c)` where the module says `BatchNorm2d = nn.BatchNorm2d` once (and nothing
