@@ -135,6 +135,7 @@ def scan(tree: ast.Module, text: str | None = None) -> Rebinding:
             any(w in text for w in MODULE_SWAPPERS)  # `self._modules["act"] = ...`, `fuse_modules(m, ...)`
     if text is None or any(w in text for w in CALL_WORDS):
         called: set[int] = set()  # (a call is walked before its function: parents come first)
+        container_attrs = set(into_containers.values())  # (those the statement scan followed already)
         # (Every node but contexts and operators, in no order: the facts are sets. With the text, only
         # the statements on whose lines a name the walk looks for is written: see _lines_naming.)
         for node in walk(tree) if text is None else _statements_on(tree, _lines_naming(text)):
@@ -147,6 +148,20 @@ def scan(tree: ast.Module, text: str | None = None) -> Rebinding:
                 continue
             if isinstance(node, ast.Call):
                 called.add(id(node.func))
+                # `setattr(self.body, "0", m)`, `getattr(self, "body").add_module(...)` in any statement,
+                # `self.body.__setitem__(0, m)`: the container held in `body` changed (its item)
+                f = node.func
+                held = None
+                if isinstance(f, ast.Name) and f.id in ("setattr", "delattr") and node.args and \
+                        isinstance(node.args[0], ast.Attribute):
+                    held = node.args[0].attr
+                elif isinstance(f, ast.Attribute) and f.attr in ("add_module", "register_module", "__setitem__",
+                                                               "__delitem__") and \
+                        not (f.attr == "register_module" and _registry_call(node)):
+                    held = f.value.attr if isinstance(f.value, ast.Attribute) else _getattr_name(f.value)
+                if held is not None and held not in container_attrs:
+                    mutated.add(held)
+                    sites.setdefault(held, []).append(node)  # (a site no module builder follows)
             if isinstance(node, ast.Attribute) and node.attr in ("add_module", "register_module") and \
                     id(node) not in called:
                 any_module_attr = True  # (`partial(m.register_module, "act")`: called where it cannot be seen)

@@ -1503,6 +1503,10 @@ class FileContext:
             patched = owner._class_patched(c)
             if patched is not None:
                 return f"is changed after its definition (`{patched}`)"
+            init = next((m for m in c.body if isinstance(m, (ast.FunctionDef, ast.AsyncFunctionDef))
+                         and m.name == "__init__"), None)
+            if init is not None and not owner.plain_decorators(init):
+                return f"has an `__init__` decorated with `@{ast.unparse(init.decorator_list[0])}`"
         return None
 
     def _class_patched(self, cls: ast.ClassDef) -> str | None:
@@ -1993,8 +1997,10 @@ def _replaceable(module: ModuleInfo) -> ModuleInfo:
     (`m.act = nn.Identity()`, `self.body.add_module("0", m)`, `self.body[0] = m`): that module or any
     other; a chain's members each may be replaced by another or be gone."""
     if module.kind == "sequential" and module.parts:
+        # (each member one by one, a loop iteration's group opened: `del self.body[0]` takes one)
         module = ModuleInfo("sequential", parts=tuple(
-            ModuleInfo("container", parts=(p, UNKNOWN_MODULE, SKIP)) for p in module.parts), node=module.node)
+            ModuleInfo("container", parts=(p, UNKNOWN_MODULE, SKIP)) for p in members_of(list(module.parts))),
+            node=module.node)
     return ModuleInfo("container", REPLACED, parts=(module, UNKNOWN_MODULE))
 
 

@@ -163,6 +163,7 @@ class ScopeFlow:
         self._made = 0  # tensors made in the current block run (`new`)
         self._dead = False  # the current block run certainly raised (`mask.squeeze(-1)` where `mask` is None)
         self._block_id = -1
+        self._raised: State | None = None  # the state where the last block run that raised stopped
         self._made_in: dict[int, int] = {}  # block -> tensors made in its last run
         self._labels: dict[int, str] = {}
         self._markers: dict[tuple[int, int], ast.AST] = {}
@@ -271,6 +272,15 @@ class ScopeFlow:
             if b not in states_in:
                 continue
             out = self._block(b, states_in[b])
+            if out is None and cfg.exit in rank:  # (this path raised: like a `raise`, it leaves the function)
+                raised = self._raised
+                old = states_in.get(cfg.exit)
+                new = state_join(old, raised)
+                if old is None or not state_equal(old, new):
+                    states_in[cfg.exit] = new
+                    if cfg.exit not in work:
+                        work.add(cfg.exit)
+                        heapq.heappush(queue, rank[cfg.exit])
             for s in cfg.blocks[b].succ if out is not None else ():  # (None: this path raised)
                 if self.forced is not None and self.forced[1] is False and cfg.body_edges.get((b, s)) is self.forced[0]:
                     continue  # the paths where that loop's body never runs
@@ -406,7 +416,10 @@ class ScopeFlow:
             if self._dead:
                 break
         self._made_in[b] = self._made
-        return None if self._dead else self.st
+        if self._dead:
+            self._raised = self.st
+            return None
+        return self.st
 
     # ---- steps --------------------------------------------------------------------------------------
     def _step(self, step: Step) -> None:
@@ -833,9 +846,10 @@ class ScopeFlow:
             if up is None or isinstance(up, ast.stmt):
                 break
             if isinstance(up, (ast.Lambda, ast.comprehension, ast.ListComp, ast.SetComp, ast.DictComp,
-                               ast.GeneratorExp)) or \
+                               ast.GeneratorExp, ast.match_case)) or \
                     (isinstance(up, ast.IfExp) and cur is not up.test) or \
-                    (isinstance(up, ast.BoolOp) and cur is not up.values[0]):
+                    (isinstance(up, ast.BoolOp) and cur is not up.values[0]) or \
+                    (isinstance(up, ast.Compare) and cur in up.comparators[1:]):  # (`a < b < c`: c may not run)
                 return
             cur = up
         if isinstance(up, (ast.Assert, ast.While, ast.If)) and cur is not getattr(up, "test", None):
@@ -1302,7 +1316,8 @@ class ScopeFlow:
         `(x.abs() * w > 0)`, `(a @ b).argmax(-1)`, `(h * s).item()`)? Then nothing holds the
         autograd node it built once the statement ends, and what it saved is never read: no write
         after it can make backward fail. (no_grad_output in the facts: measured.)"""
-        if self.dynamic or self.ctx.opaque is not None or "TorchFunctionMode" in (self.ctx.text or ""):
+        text = self.ctx.text or ""
+        if self.dynamic or self.ctx.opaque is not None or "TorchFunctionMode" in text or "setattr" in text:
             return False  # (torch patched, a mode or subclass intercepting ops: the consumer may keep it)
         parent = self.index.parent.get
         cur = node

@@ -466,7 +466,14 @@ def _new_member_name(name: ast.expr, stmt: ast.stmt, scope: ast.AST, names: set)
             return False
         names.add(name.value)
         return True
-    return isinstance(name, ast.JoinedStr) or isinstance(name, ast.Call)
+    # (a computed name with letters of its own, `f"block{i}"`, `"layer{}".format(i)`: never a
+    # position's; `str(i)`, `f"{i}"`, `f'0'` may be one)
+    if isinstance(name, ast.JoinedStr):
+        return any(isinstance(v, ast.Constant) and isinstance(v.value, str) and not v.value.isdigit()
+                   and v.value.strip() for v in name.values)
+    return isinstance(name, ast.Call) and isinstance(name.func, ast.Attribute) and name.func.attr == "format" and \
+        isinstance(name.func.value, ast.Constant) and isinstance(name.func.value.value, str) and \
+        any(c.isalpha() for c in name.func.value.value)
 
 
 def _other_uses(name: str, scope: ast.AST, before: ast.AST, understood: set[int]) -> bool:
