@@ -3242,6 +3242,35 @@ CASES = {
                 for p in model.parameters():
                     self.set_param(p, torch.zeros_like(p))
         """, ("breaks", "none"), "leaf"),
+    "adversarial review (eval20): a module list handed to a helper may lose a member before it runs": ("""
+        def drop_first(seq):
+            del seq[0]
+
+        class M(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.body = nn.Sequential()
+                self.body.append(nn.Sigmoid())
+                self.body.append(nn.ReLU(inplace=True))  # <-
+                drop_first(self.body)
+
+            def forward(self, x):
+                return self.body(x)
+        """, ("breaks", "unsafe"), None),
+    "... where nothing but its own appends touches it, the Sigmoid is always before the ReLU": ("""
+        def drop_first(seq):
+            del seq[0]
+
+        class M(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.body = nn.Sequential()
+                self.body.append(nn.Sigmoid())
+                self.body.append(nn.ReLU(inplace=True))  # <-
+
+            def forward(self, x):
+                return self.body(x)
+        """, ("breaks", "safe"), "nn.Sigmoid"),
     "a chain that reads what it wrote": ("""
         def f(inp, w):
             x = F.linear(inp, w)

@@ -24,6 +24,7 @@ from outplace.analysis.effects import BUFFER_CLASSES, LEGACY_CONSTRUCTORS, PARAM
 from outplace.analysis.flow import CONST_KEYS, CONSUMING_BUILTINS, COMPUTING_BUILTINS, CONTAINER_BUILTINS, \
     BUILTIN_NAMES, ELEMENT_BUILTINS, PARAMETER_ITERATORS, ScopeFlow
 from outplace.analysis.imports import ImportMap, dotted
+from outplace.analysis.iterables import container_left_alone
 from outplace.analysis.modules import SKIP, UNKNOWN_MODULE, ModuleBuilder, ModuleInfo, members_of
 from outplace.analysis.model import MAYBE, NO, UNKNOWN, YES, Key, Obj, State, outside
 from outplace.analysis.model import Event, obj_join as _obj_join, state_join, tri_or as _tri_or
@@ -713,7 +714,8 @@ class FileContext:
                 obj = Obj(MAYBE, "attribute", label=f"`self.{attr}`",
                           nonlocal_reason=f"`self.{attr}` is an attribute: other code holding the object sees "
                                           "the change")
-        if obj.origin == "module" and isinstance(obj.module, ModuleInfo) and self._module_replaceable(cls, attr):
+        if obj.origin == "module" and isinstance(obj.module, ModuleInfo) and (self._module_replaceable(cls, attr) or (
+                obj.module.kind in ("sequential", "container") and not container_left_alone(cls, attr, self))):
             # `m.act = nn.Identity()` or `self.blocks.append(nn.Identity())` somewhere in the file:
             # those modules, or whatever was put there. (A tensor attribute is another reference
             # already: its fixes are unsafe anyway.)
@@ -976,7 +978,8 @@ class FileContext:
                 obj = o if obj is None else _attr_join(obj, o)
         finally:
             self.modules.known = before
-        if obj.origin == "module" and isinstance(obj.module, ModuleInfo) and self._module_replaceable(cls, attr):
+        if obj.origin == "module" and isinstance(obj.module, ModuleInfo) and (self._module_replaceable(cls, attr) or (
+                obj.module.kind in ("sequential", "container") and not container_left_alone(cls, attr, self))):
             obj = obj._replace(module=_replaceable(obj.module))
         self._attrs[key] = obj  # type: ignore[index]
         return obj

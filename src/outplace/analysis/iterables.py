@@ -22,6 +22,7 @@ import ast
 import re
 
 from outplace.analysis.dispatch import CONTAINER_MUTATORS
+from outplace.analysis.imports import dotted
 
 ONE_ARGUMENT = frozenset({"enumerate", "reversed", "list", "tuple", "sorted", "iter"})
 CONTAINER_CLASSES = frozenset({"torch.nn.ModuleList", "torch.nn.ParameterList", "torch.nn.Sequential"})
@@ -202,7 +203,7 @@ def _file_reads(ctx) -> tuple[dict[str, list], bool]:
             if isinstance(child, ast.Attribute) and isinstance(child.ctx, ast.Load):
                 grand = parents.get(node)
                 use = _harmless_use(child, node, grand)
-                if not use and isinstance(node, ast.Attribute) and node.attr in ("append", "extend") and \
+                if not use and isinstance(node, ast.Attribute) and node.attr in ("append", "extend", "add_module", "register_module") and \
                         isinstance(grand, ast.Call) and grand.func is node and isinstance(parents.get(grand), ast.Expr):
                     use = id(parents[grand])  # (a statement that adds to it: harmless if the builder followed it)
                 reads.setdefault(child.attr, []).append(use)
@@ -222,8 +223,36 @@ def _harmless_use(attr: ast.Attribute, parent: ast.AST, grandparent: ast.AST | N
     if isinstance(parent, ast.Attribute) and parent.attr == "apply" and isinstance(grandparent, ast.Call) and \
             grandparent.func is parent:
         return True
+    if isinstance(parent, ast.Call) and parent.func is attr:  # `self.body(x)`: the chain run
+        return True
+    if isinstance(parent, ast.Call) and attr in parent.args and _TORCH_MODULE.fullmatch(dotted(parent.func) or ""):
+        return True  # (`nn.Sequential(self.conv, nn.GELU())`: a torch module built around it keeps it as is)
+    # `self.body.parameters()`, `.train()`: an nn.Module method that changes no member; `self.body.weight`
+    # read (not stored into, not a method called: `.pop()`, `.add_module(...)` may change it)
+    if isinstance(parent, ast.Attribute) and isinstance(grandparent, ast.Call) and grandparent.func is parent:
+        return parent.attr in _MODULE_READS
+    if isinstance(parent, ast.Attribute) and isinstance(parent.ctx, ast.Load):
+        return parent.attr not in _MUTATING  # (`f = self.blocks.pop` may be called later)
     # `self.blocks.x` reads something of it (a method call may change it: `.pop()`, `.clear()`).
     return False
+
+
+_TORCH_MODULE = re.compile(r"(torch\.)?nn\.[A-Z]\w*")  # `nn.Sequential`, `torch.nn.ModuleList`
+_MUTATING = frozenset({"append", "extend", "insert", "pop", "remove", "clear", "reverse", "sort", "update",
+                       "setdefault", "popitem", "add_module", "register_module", "register_parameter",
+                       "register_buffer", "apply", "__setitem__", "__delitem__", "__setattr__", "__delattr__",
+                       "__iadd__", "__imul__", "_modules", "__dict__"})
+_MODULE_READS = frozenset({"parameters", "named_parameters", "buffers", "named_buffers", "state_dict", "train",
+                           "eval", "to", "cuda", "cpu", "float", "half", "double", "bfloat16", "requires_grad_",
+                           "zero_grad", "extra_repr", "__len__", "__iter__"})
+
+
+def container_left_alone(cls: ast.ClassDef, attr: str, ctx) -> bool:
+    """Is every read of `<x>.attr` in the file one that cannot change the container it holds
+    (`_only_iterated`, the `__init__` appends the module builder follows included, every `apply`
+    harmless)? `drop_first(self.body)`, `seq = self.body`, `nn.Sequential.__setitem__(self.body, 0,
+    m)` are not."""
+    return _only_iterated(attr, ctx, _appended(cls, attr, ctx)[1]) and _applies_harmless(ctx)
 
 
 def _changes_containers(fn: ast.FunctionDef) -> bool:
