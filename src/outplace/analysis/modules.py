@@ -461,6 +461,8 @@ def _new_member_name(name: ast.expr, stmt: ast.stmt, scope: ast.AST, names: set)
     """Does `add_module(name, m)` add a member at the end rather than replace one? A constant name
     is new once (not a position's, `"0"`, and not twice, nor in a loop); a computed one
     (`f"block{i}"`) is taken to be new each time."""
+    if isinstance(name, ast.JoinedStr) and all(isinstance(v, ast.Constant) for v in name.values):
+        name = ast.Constant("".join(str(v.value) for v in name.values))  # (`f'a'` is `'a'`)
     if isinstance(name, ast.Constant):
         if not isinstance(name.value, str) or name.value.isdigit() or name.value in names:
             return False
