@@ -89,8 +89,7 @@ class IntentContext:
         off = memo.get(cur, False) if cur is not None else False
         for n in reversed(chain):
             if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef)):
-                off = any(self._disables_grad(d) for d in n.decorator_list) or self._autograd_function_body(n) or \
-                    self.called_without_grad(n)
+                off = any(self._disables_grad(d) for d in n.decorator_list) or self._autograd_function_body(n)
             elif isinstance(n, ast.Lambda):
                 off = False
             elif isinstance(n, (ast.With, ast.AsyncWith)) and not off:
