@@ -87,6 +87,7 @@ def scan(tree: ast.Module, text: str | None = None) -> Rebinding:
     globals_written = instance_dict = any_module_attr = False
     aliases = _attribute_aliases(tree)
     into_containers = _adds_into_containers(tree) if text is None or "add_module(" in text else {}
+    recorded: set[int] = set()  # calls whose statement is the site already (one the builder may follow)
     container_calls = {id(s.value) for s in statements(tree.body) if id(s) in into_containers}  # type: ignore[attr-defined]
     for stmt in statements(tree.body):
         if isinstance(stmt, ast.Global):
@@ -99,6 +100,7 @@ def scan(tree: ast.Module, text: str | None = None) -> Rebinding:
             # or added), as by `self.body.append(m)`
             mutated.add(stmt.value.func.value.attr)
             sites.setdefault(stmt.value.func.value.attr, []).append(stmt)
+            recorded.add(id(stmt.value))
         if id(stmt) in into_containers:
             # `self.features.add_module(f"unit{i}", m)` where `features` is a torch container: an
             # item of that container, by a computed name (the container changed; nothing else).
@@ -159,7 +161,7 @@ def scan(tree: ast.Module, text: str | None = None) -> Rebinding:
                                                                "__delitem__") and \
                         not (f.attr == "register_module" and _registry_call(node)):
                     held = f.value.attr if isinstance(f.value, ast.Attribute) else _getattr_name(f.value)
-                if held is not None and held not in container_attrs:
+                if held is not None and held not in container_attrs and id(node) not in recorded:
                     mutated.add(held)
                     sites.setdefault(held, []).append(node)  # (a site no module builder follows)
             if isinstance(node, ast.Attribute) and node.attr in ("add_module", "register_module") and \
