@@ -226,8 +226,11 @@ def _chain_judgement(an: Analysis, call: ast.Call, name: str) -> tuple[str | Non
                 isinstance(prev.args[0], ast.Call):
             prev = prev.args[0]  # `weight_norm(nn.Conv1d(...))` is that conv, reparametrized
             q = an.qualname(prev.func) or ""
+        while q.endswith("nn.Sequential") and prev.args and isinstance(prev.args[-1], ast.Call):
+            prev = prev.args[-1]  # a nested `nn.Sequential(...)` passes on what its last module returns
+            q = an.qualname(prev.func) or ""
         prev_name = q.rsplit(".", 1)[-1]
-        if not q.startswith("torch.nn."):
+        if not q.startswith("torch.nn.") or an.ctx.effects.module(prev_name, False) is None:
             # (as for any call outplace cannot see into: `inplace`, said why; the run's own module
             # classes are judged through the flow of the chain's call, module_writes)
             return INPLACE, (f"the module before it (`{ast.unparse(prev.func)}`) is one outplace cannot see into: "

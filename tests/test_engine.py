@@ -166,3 +166,11 @@ def test_a_flow_past_its_work_budget_stops_and_proves_nothing(monkeypatch):
     found = [f for f in check_source(source, Settings(hazards=("breaks", "inplace"))) if f.line == 5]
     assert found and (found[0].fix is None or found[0].fix.applicability.value != "safe")
     assert "stopped following" in " ".join([found[0].why, *(found[0].fix.reasons if found[0].fix else ())])
+
+
+def test_an_annotated_store_into_an_item_is_analysed_without_an_internal_error() -> None:
+    """`ranks[i]: np.ndarray = r.numpy()` (sbi's plot.py): an AnnAssign has no operator, unlike `x[i] += v`."""
+    code = ("import numpy as np\nfrom torch import Tensor\n\n\n"
+            "def f(ranks):\n    for i, r in enumerate(ranks):\n        if isinstance(r, Tensor):\n"
+            "            ranks[i]: np.ndarray = r.numpy()\n    return ranks\n")
+    assert check_source(code, Settings(hazards=("breaks", "inplace", "nograd"))) == []

@@ -1857,6 +1857,12 @@ CASES = {
     "... over a comprehension of `range(3)` too": (
         _ZERO_TRIP.replace("CONVS", "[nn.Conv1d(4, 4, 3, padding=1) for _ in range(3)]"), ("inplace", "unsafe"),
         "nothing saved it"),
+    "... over a comprehension of `range(len(xs))` of a non-empty `xs` (kokoro's ParameterList per conv)": (
+        _ZERO_TRIP.replace("CONVS", "[nn.Conv1d(4, 4, 3, padding=1) for _ in range(len([3, 5]))]"),
+        ("inplace", "unsafe"), "nothing saved it"),
+    "... but not of `range(len(xs))` of an `xs` that may be empty": (
+        _ZERO_TRIP.replace("CONVS", "[nn.Conv1d(4, 4, 3, padding=1) for _ in range(len(list(range(n))))]"),
+        ("breaks", "unsafe"), "leaky_relu"),
     "a module list of `range(n)` may be empty: the loop may return the saved input": (
         _ZERO_TRIP.replace("CONVS", "[nn.Conv1d(4, 4, 3, padding=1) for _ in range(n)]"), ("breaks", "unsafe"),
         "leaky_relu"),
@@ -3271,6 +3277,253 @@ CASES = {
             def forward(self, x):
                 return self.body(x)
         """, ("breaks", "safe"), "nn.Sigmoid"),
+    "graph lifetime: a `backward()` through the graph that saved a tensor frees the save: a later write breaks nothing (torchattacks' EAD)": ("""
+        def f(x, y):
+            const = torch.ones(3)
+            for _ in range(2):
+                cost = torch.sum(const * x)
+                cost.backward()
+            const[0] = 2.0  # <-
+            return const
+        """, None, None),
+    "... the same save through a helper that returns the loss, on either of its branches": ("""
+        def loss_of(out, const, l1):
+            if l1 is None:
+                loss = torch.sum(const * out) + 1.0
+            else:
+                loss = torch.sum(const * out) + torch.sum(l1)
+            return loss
+
+        def f(x, y):
+            const = torch.ones(3)
+            cost = loss_of(x * 2, const, None)
+            cost.backward()
+            const[0] = 2.0  # <-
+            return const
+        """, None, None),
+    "... but the backward of another graph frees nothing of this one": ("""
+        def f(x, y):
+            const = torch.ones(3)
+            cost = torch.sum(const * x)
+            other = (y * 3).sum()
+            other.backward()
+            const[0] = 2.0  # <-
+            cost.backward()
+        """, ("breaks", "safe"), "saved by `*`"),
+    "... nor one that keeps the graph (`retain_graph=True`)": ("""
+        def f(x, y):
+            const = torch.ones(3)
+            cost = torch.sum(const * x)
+            cost.backward(retain_graph=True)
+            const[0] = 2.0  # <-
+            cost.backward()
+        """, ("breaks", "safe"), "saved by `*`"),
+    "... nor one from a detached copy of the loss (its graph is not the loss's)": ("""
+        def f(x, y):
+            const = torch.ones(3)
+            cost = torch.sum(const * x)
+            (cost.detach() * y).sum().backward()
+            const[0] = 2.0  # <-
+            cost.backward()
+        """, ("breaks", "safe"), "saved by `*`"),
+    "... nor `autograd.grad`, which runs only the nodes between the loss and its inputs": ("""
+        def f(x, y):
+            const = torch.ones(3)
+            cost = torch.sum(const * x) + (y * y).sum()
+            torch.autograd.grad(cost, y)
+            const[0] = 2.0  # <-
+            cost.backward()
+        """, ("breaks", "safe"), "saved by `*`"),
+    "... nor a backward on one branch only": ("""
+        def f(x, y):
+            const = torch.ones(3)
+            cost = torch.sum(const * x)
+            if y.sum() > 0:
+                cost.backward()
+            const[0] = 2.0  # <-
+            return cost
+        """, ("breaks", "safe"), "saved by `*`"),
+    "... nor a helper whose result is not computed from the save on every way out": ("""
+        def loss_of(out, const, plain):
+            if plain:
+                return out.sum()
+            return torch.sum(const * out)
+
+        def f(x, y):
+            const = torch.ones(3)
+            cost = loss_of(x * 2, const, y.sum() > 0)
+            cost.backward()
+            const[0] = 2.0  # <-
+            return cost
+        """, ("breaks", "safe"), "saved by `*`"),
+    "... nor the backward of what an earlier iteration made: this iteration's save is another one": ("""
+        def f(x, y):
+            c = torch.ones(3)
+            prev = None
+            for t in range(3):
+                h = c * x
+                if prev is not None:
+                    prev.backward()
+                c[0] = 0  # <-
+                prev = h.sum()
+        """, ("breaks", "safe"), "saved by `*`"),
+    "correlated tests: the save runs under `if self.gate:`, the write under `if not self.gate:`, one value of an attribute only `__init__` stores": ("""
+        class Head(nn.Module):
+            def __init__(self, gate):
+                super().__init__()
+                self.lin = nn.Linear(4, 4)
+                self.gate = gate
+
+            def forward(self, x):
+                h = self.lin(x)
+                g = None
+                if self.gate:
+                    g = h * h
+                if not self.gate:
+                    h[:, 0] = 0  # <-
+                return h if g is None else g
+        """, ("inplace", "safe"), "nothing saved it"),
+    "... not where a method in between may change the attribute": ("""
+        class Head(nn.Module):
+            def __init__(self, gate):
+                super().__init__()
+                self.lin = nn.Linear(4, 4)
+                self.gate = gate
+
+            def flip(self):
+                self.gate = not self.gate
+
+            def forward(self, x):
+                h = self.lin(x)
+                g = None
+                if self.gate:
+                    g = h * h
+                    self.flip()
+                if not self.gate:
+                    h[:, 0] = 0  # <-
+                return h if g is None else g
+        """, ("breaks", "safe"), "saved by `*`"),
+    "... a parameter the function never binds again is one value too": ("""
+        def f(x, y, gate=True):
+            h = x * 2
+            g = None
+            if gate:
+                g = h * h
+            if not gate:
+                h[0] = 0  # <-
+            return h if g is None else g
+        """, ("inplace", "safe"), "nothing saved it"),
+    "... nor for a local flag the function binds again": ("""
+        def f(x, y, gate=True):
+            h = x * 2
+            g = None
+            if gate:
+                g = h * h
+                gate = False
+            if not gate:
+                h[0] = 0  # <-
+            return h if g is None else g
+        """, ("breaks", "safe"), "saved by `*`"),
+    "a name `torch.nn` does not have (`nn.Conv2DBatchNorm`, torchxrayvision) is a call of something unknown, not a module that saves its result": ("""
+        class B(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.cb = nn.Conv2DBatchNorm(4, 4, 3)
+
+            def forward(self, x):
+                out = self.cb(x)
+                out += x  # <-
+                return out
+        """, ("inplace", "unsafe"), "passed to `nn.Conv2DBatchNorm`, which may save it"),
+    "... a measured one that saves its result is `breaks`": ("""
+        class B(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.cb = nn.Sigmoid()
+
+            def forward(self, x):
+                out = self.cb(x)
+                out += x  # <-
+                return out
+        """, ("breaks", "unsafe"), "nn.Sigmoid"),
+    "a three-way join (`if up: x = conv(x) elif down: x = conv(x)`): on no path is the saved input the one written (deepinv)": ("""
+        class M(nn.Module):
+            def __init__(self, mode):
+                super().__init__()
+                self.w = nn.Parameter(torch.randn(4, 4, 3, 3))
+                self.up, self.down = mode == "up", mode == "down"
+
+            def forward(self, x):
+                x = x * 2
+                if self.up:
+                    x = F.conv2d(x, self.w, padding=1)
+                elif self.down:
+                    x = F.conv2d(x, self.w, stride=2, padding=1)
+                return x.add_(1)  # <-
+        """, ("inplace", "unsafe"), None),
+    "... but where one arm saves the input and keeps it, the write breaks": ("""
+        class M(nn.Module):
+            def __init__(self, mode):
+                super().__init__()
+                self.w = nn.Parameter(torch.randn(4, 4, 3, 3))
+                self.up, self.down = mode == "up", mode == "down"
+
+            def forward(self, x):
+                x = x * 2
+                if self.up:
+                    x = F.conv2d(x, self.w, padding=1)
+                elif self.down:
+                    y = F.conv2d(x, self.w, stride=2, padding=1)
+                return x.add_(1)  # <-
+        """, ("breaks", "unsafe"), "saved by `F.conv2d`"),
+    "... and through a callee whose `if`/`elif` returns its argument only where nothing saved it": ("""
+        class Conv(nn.Module):
+            def __init__(self, identity):
+                super().__init__()
+                self.identity = identity
+                self.w = nn.Parameter(torch.randn(4, 4, 3, 3))
+
+            def forward(self, x):
+                if self.identity:
+                    pass
+                elif self.w is not None:
+                    x = F.conv2d(x, self.w, padding=1)
+                return x
+
+        class Block(nn.Module):
+            def __init__(self, identity):
+                super().__init__()
+                self.conv = Conv(identity)
+
+            def forward(self, x):
+                h = self.conv(x * 2)
+                h.add_(1)  # <-
+                return h
+        """, ("inplace", "unsafe"), None),
+    "... a callee that returns its saved argument on one of three ways out breaks": ("""
+        class Conv(nn.Module):
+            def __init__(self, identity):
+                super().__init__()
+                self.identity = identity
+                self.w = nn.Parameter(torch.randn(4, 4, 3, 3))
+
+            def forward(self, x):
+                if self.identity:
+                    pass
+                elif self.w is not None:
+                    y = F.conv2d(x, self.w, padding=1)
+                return x
+
+        class Block(nn.Module):
+            def __init__(self, identity):
+                super().__init__()
+                self.conv = Conv(identity)
+
+            def forward(self, x):
+                h = self.conv(x * 2)
+                h.add_(1)  # <-
+                return h
+        """, ("breaks", "unsafe"), "saved by `F.conv2d`"),
     "a chain that reads what it wrote": ("""
         def f(inp, w):
             x = F.linear(inp, w)

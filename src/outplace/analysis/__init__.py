@@ -289,32 +289,56 @@ class Analysis:
 
         def rebinds(node: ast.AST) -> bool:
             return any(isinstance(n, ast.Name) and n.id in written and isinstance(n.ctx, ast.Store) for n in walk(node))
-        for node in sorted(tests, key=lambda n: (not rebinds(n), -n.lineno))[:MAX_SPLITS]:
-            arms = []
-            # (with what the callers pass, where it is known: alone, an arm's saves may look like
-            # "if that op's inputs required grad" where the callers show they do)
-            callers = flow.use_call_sites or (isinstance(scope, (ast.FunctionDef, ast.AsyncFunctionDef)) and
-                                              bool(self.ctx.call_site_facts(scope)))
-            for truth in (True, False):
-                split = ScopeFlow(self.ctx, scope, call_sites=callers,
-                                  forced=(node.test if isinstance(node, ast.If) else node, truth))
-                records = split.writes_at(site)
-                if ctor is not None:
-                    records = [r for r in records if r.ctor is ctor]
-                if target is not None:
-                    matching = [r for r in records if r.target is target]
-                    records = matching if exact else (matching or records)
-                arms.append(self._judge_all(split, records, site) if records else None)
-            # Only where no arm leaves a save of the tensor standing (one that might count): each arm
-            # is then clean, not merely unproven.
-            if all(a is None or (a.hazard != BREAKS and not a.saved_lines) for a in arms):
-                worst = max((a for a in arms if a is not None), key=lambda a: HAZARD_RANK[a.hazard], default=None)
-                if worst is None:
-                    return judged
-                from dataclasses import replace
+        order = sorted(tests, key=lambda n: (not rebinds(n), -n.lineno))[:MAX_SPLITS]
+        # (with what the callers pass, where it is known: alone, an arm's saves may look like
+        # "if that op's inputs required grad" where the callers show they do)
+        callers = flow.use_call_sites or (isinstance(scope, (ast.FunctionDef, ast.AsyncFunctionDef)) and
+                                          bool(self.ctx.call_site_facts(scope)))
 
-                return replace(judged, hazard=worst.hazard, why=worst.why)
+        def judged_on(forced: tuple) -> Judgement | None:
+            split = ScopeFlow(self.ctx, scope, call_sites=callers, forced=forced)
+            records = split.writes_at(site)
+            if ctor is not None:
+                records = [r for r in records if r.ctor is ctor]
+            if target is not None:
+                matching = [r for r in records if r.target is target]
+                records = matching if exact else (matching or records)
+            return self._judge_all(split, records, site) if records else None
+
+        arms = self._settled(order, judged_on, (), 0)
+        if arms is not None:
+            worst = max((a for a in arms if a is not None), key=lambda a: HAZARD_RANK[a.hazard], default=None)
+            if worst is None:
+                return judged
+            from dataclasses import replace
+
+            return replace(judged, hazard=worst.hazard, why=worst.why)
         return judged
+
+    def _settled(self, order: list, judged_on: Callable, forced: tuple, depth: int) -> list | None:
+        """The judgements of every path under `forced`, split on one more of the tests `order` after
+        another (`if up: ... elif down: ...` joins three ways) until each arm is clean: no `breaks`,
+        and no save of the tensor left standing (one that might count; each arm is then clean, not
+        merely unproven). None where some arm stays unclean on every choice of tests. (A method,
+        not a closure calling itself: that would be a reference cycle.)"""
+        for node in order:
+            test = node.test if isinstance(node, ast.If) else node
+            if any(t is test for t, _ in forced):
+                continue
+            out: list = []
+            for truth in (True, False):
+                arm = (*forced, (test, truth))
+                got = judged_on(arm)
+                if got is None or (got.hazard != BREAKS and not got.saved_lines):
+                    out.append(got)
+                    continue
+                sub = self._settled(order, judged_on, arm, depth + 1) if depth + 1 < MAX_SPLIT_DEPTH else None
+                if sub is None:
+                    break
+                out += sub
+            else:
+                return out
+        return None
 
     def _guessed_tensor(self, flow: ScopeFlow, records: list) -> bool:
         """Is what the writes go into a `forward` argument that only the "arguments of forward are
@@ -462,6 +486,7 @@ class Analysis:
 
 # The nearest `if`s before a `breaks` write whose arms are followed apart (Analysis._split).
 MAX_SPLITS = 3
+MAX_SPLIT_DEPTH = 2  # tests forced at once in a split (a three-way join: `if a: ... elif b: ...`)
 
 # Builtins whose result is never a tensor (when the module does not rebind their names).
 _NON_TENSOR_BUILTINS = frozenset({"len", "int", "float", "str", "bool", "list", "dict", "set", "tuple", "range",

@@ -95,6 +95,37 @@ def truth(expr: ast.AST, lookup: Callable[[ast.AST], object]) -> bool | None:
     return None if v is UNDECIDED else bool(v)
 
 
+def implied(test: ast.AST, known: dict) -> bool | None:
+    """Is `test` true (True/False) wherever the tests `known` (ast.dump -> truth) hold, by `not`,
+    `and` and `or` alone? None: they do not decide it. (What each known test reads must be the
+    same value wherever it is read: the caller checks that.)"""
+    got = known.get(ast.dump(test))
+    if got is not None:
+        return got
+    if isinstance(test, ast.UnaryOp) and isinstance(test.op, ast.Not):
+        inner = implied(test.operand, known)
+        return None if inner is None else not inner
+    if isinstance(test, ast.BoolOp):
+        parts = [implied(v, known) for v in test.values]
+        decisive = isinstance(test.op, ast.Or)  # (`or`: one true part decides; `and`: one false part)
+        if decisive in parts:
+            return decisive
+        return (not decisive) if all(p is (not decisive) for p in parts) else None
+    return None
+
+
+def known_tests(test: ast.AST, truth_value: bool) -> list[tuple[ast.AST, bool]]:
+    """The tests (with their truth) that `test` evaluating to `truth_value` fixes: itself, and
+    through `not`, `a and b` true, `a or b` false, each of its parts."""
+    known = [(test, truth_value)]
+    if isinstance(test, ast.UnaryOp) and isinstance(test.op, ast.Not):
+        known += known_tests(test.operand, not truth_value)
+    elif isinstance(test, ast.BoolOp) and isinstance(test.op, ast.And) == truth_value:
+        for v in test.values:
+            known += known_tests(v, truth_value)
+    return known
+
+
 def names_lookup(config: dict) -> Callable[[ast.AST], object]:
     """A lookup that fixes the configuration's parameter names (and nothing else)."""
     def lookup(expr: ast.AST):

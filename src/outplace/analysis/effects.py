@@ -370,10 +370,13 @@ class TorchEffects:
         """May a torch.nn module of this class return its input (or a view of it) without `inplace=True`?"""
         return bool(self.ops.may_alias_input.get("modules", {}).get(cls, frozenset()) - {"inplace=True"})
 
-    def module(self, cls: str, inplace: bool, pattern: str = "any") -> Effect:
+    def module(self, cls: str, inplace: bool, pattern: str = "any") -> Effect | None:
         """`pattern`: the call's argument pattern (`call_pattern` with the constructor call) when
-        the module was not built with inplace=True."""
+        the module was not built with inplace=True. None: torch 2.13 has no such module (the
+        facts measured every `torch.nn` module): a call of it is a call of something unknown."""
         eff = self._module(cls, inplace, pattern)
+        if eff is None:
+            return None
         rows = self.ops.saves_inputs.get("modules", {}).get(cls, {})
         if cls in PARAMETERIZED_WITHOUT_SAVING or any("params" in keys for keys in rows.values()):
             eff = replace(eff, parameterized=True)
@@ -384,7 +387,7 @@ class TorchEffects:
             eff = replace(eff, dtype="float")
         return eff
 
-    def _module(self, cls: str, inplace: bool, pattern: str) -> Effect:
+    def _module(self, cls: str, inplace: bool, pattern: str) -> Effect | None:
         ops = self.ops
         label = f"`nn.{cls}`"
         if inplace and cls in ops.modules_inplace and ops.may_return_input("modules", cls, inplace=True) is not False:
@@ -396,9 +399,8 @@ class TorchEffects:
             return Effect("view", label, source=0, saves=saves, saves_maybe=maybe, dtype="same", **outputs)
         if conditions:  # nn.Dropout in eval() or with p=0
             return Effect("maybe_same", label, source=0, saves=saves, saves_maybe=maybe, dtype="same", **outputs)
-        if ops.may_return_input("modules", cls) is None and saves is None:  # not measured
-            return Effect("fresh", label, saves=None, saves_maybe=True, saves_output=True, saved_outputs=None,
-                          saves_output_maybe=True)
+        if ops.may_return_input("modules", cls) is None and saves is None:  # not measured: not a torch.nn module
+            return None
         return Effect("fresh", label, saves=saves, saves_maybe=maybe, **outputs)
 
     # ---- what is saved, what is returned --------------------------------------------------------------

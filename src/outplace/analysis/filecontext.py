@@ -918,6 +918,19 @@ class FileContext:
         self._configurable[id(cls)] = ok
         return ok
 
+    def stable_attribute(self, cls: ast.ClassDef, attr: str) -> bool:
+        """Is `self.<attr>` one value through any run of a method of `cls` but `__init__`? Stored
+        only in `__init__`s (the class's, its bases'), nothing else in the file stores or deletes an
+        attribute of that name, no method or property has it, and the class sets attributes only
+        as the file shows (`configurable`). (`if self.cholesky: ...` then `if not self.cholesky:`
+        test one value.)"""
+        assigns, registered = self._class_facts(cls)
+        stores = assigns.get(attr, [])
+        return bool(stores) and attr not in registered and self.configurable(cls) and \
+            self.method_of(cls, attr) is None and not self.rebinding.attribute(attr) and \
+            all(getattr(method, "name", None) == "__init__" for _, method in stores) and \
+            self._attribute_stores(cls, attr) == len(stores)
+
     def stored_attributes(self, cls: ast.ClassDef) -> set[str]:
         """The names of the attributes the class's methods (and its bases' in the file) store on `self`."""
         return set(self._class_facts(cls)[0])
@@ -1418,6 +1431,8 @@ class FileContext:
             pattern = self.effects.call_pattern("modules", info.cls or "", node, [
                 p for p, v in inputs.items() if p != 0 and flow.tensor_keys(v)], ctor=info.node)
             eff = self.effects.module(info.cls or "", info.inplace, pattern)
+            if eff is None:  # (`nn.Conv2DBatchNorm`: no such torch module)
+                return flow.unknown_call(node, f"`nn.{info.cls}`", inputs, at=site_node)
             if alternative and eff.result == "view":
                 # `self.head` is `nn.Conv2d(...)` or (pruned) `nn.Identity()`: which one ran decides whether
                 # the result is the input; facts from one alternative must not meet the other's result.

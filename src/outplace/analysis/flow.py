@@ -21,9 +21,10 @@ from outplace.analysis.guards import GRAD_OFF
 from outplace.analysis.effects import ALL, BINOP_METHODS, LEGACY_CONSTRUCTORS, PARAMETER_CLASSES, PARAMS, SELF, \
     STORAGE_SHARING, Effect
 from outplace.analysis.imports import dotted
+from outplace.analysis.config import implied, known_tests
 from outplace.analysis.iterables import certainly_nonempty, chain_loop
 from outplace.analysis.modules import ModuleInfo
-from outplace.analysis.model import (WORK, ELEMENTS, INTEGRAL_DTYPES, element_read, LOCAL_ORIGINS, old_site, retire_all, MAYBE, NO, UNKNOWN, YES, Event, Key, Obj, State, obj_join, outside,
+from outplace.analysis.model import (WORK, ELEMENTS, INTEGRAL_DTYPES, element_read, LOCAL_ORIGINS, old_site, retire_all, MAYBE, NO, UNKNOWN, YES, Event, Key, Obj, State, obj_join, outside, parameter_marker,
                                      forget_unreachable_saves, retire, site, state_equal, state_join, tri_or,
                                      with_storage)
 from outplace.analysis.scopes import walk
@@ -118,7 +119,7 @@ class ScopeFlow:
     """The dataflow facts of one scope (module, function, lambda or class body)."""
 
     def __init__(self, ctx: FileContext, scope: ast.AST, call_sites: bool = True,
-                 instance: tuple | None = None, forced: tuple[ast.AST, bool] | None = None) -> None:
+                 instance: tuple | None = None, forced: tuple[tuple[ast.AST, bool], ...] = ()) -> None:
         """`call_sites`: start parameters from what the file's calls pass (the flow that judges
         writes); False: keep them symbolic (the flow a summary for callers is made from).
         `instance`: (class, configuration): a method's flow on one configured instance (config.py):
@@ -139,10 +140,11 @@ class ScopeFlow:
         self.index = ctx.index
         self.index.ensure_indexed(scope)
         self.info = self.index.scopes[scope]
-        # `forced` may also be (a `for` loop, True): the paths where it goes round at least once
+        # A forced pair may also be (a `for` loop, True): the paths where it goes round at least once
         # (its iterable taken to be non-empty), or (loop, False): those where its body never runs.
-        once = forced[0].iter if forced is not None and isinstance(forced[0], ast.For) and forced[1] else None
-        self.cfg = CFG(scope, nonempty=lambda iterable: iterable is once or certainly_nonempty(iterable, ctx, scope),
+        once = [n.iter for n, truth in forced if isinstance(n, ast.For) and truth]
+        self.cfg = CFG(scope, nonempty=lambda iterable: any(iterable is o for o in once) or
+                       certainly_nonempty(iterable, ctx, scope),
                        chain=lambda loop: chain_loop(loop, ctx, scope))
         self.locals = {n for n in self.info.bindings if n not in self.info.declared_global}
         self.captured = _captured_names(self.info.nested, self.locals)
@@ -188,6 +190,13 @@ class ScopeFlow:
         # through one into a tensor autograd saved makes backward fail (a `.data` one does not)
         self.version_shared: set = set()
         self.overlapping: set = set()  # keys of views whose elements may share memory (`expand`)
+        # Graph lifetime (State.upstream): kept where a backward may free what was saved.
+        self.track_graph = True
+        # The tests the forced one fixes, where what they read is one value through the run
+        # (`if self.cholesky:` forced true: `if not self.inverse and not self.cholesky:` never runs).
+        self._implied = self._fixed_tests(forced)
+        self._forced_arm = {id(n): truth for n, truth in forced}
+        self._skipped_loops = {id(n) for n, truth in forced if isinstance(n, ast.For) and not truth}
         self.chain_paths: list[int] | None = None  # the paths the chain being run forked into (filecontext)
         self._run()
 
@@ -235,6 +244,9 @@ class ScopeFlow:
                         for e in saved:
                             st.add_event("saved", frozenset({key}), e)
                     self.add_outside(key, obj, grad)
+                    if not self.use_call_sites:
+                        # (for the summary: is what it returns certainly computed from this parameter?)
+                        st.upstream[key] = frozenset({parameter_marker(a.arg)})
                 st.env[a.arg] = frozenset({key})
         return st
 
@@ -282,15 +294,16 @@ class ScopeFlow:
                         work.add(cfg.exit)
                         heapq.heappush(queue, rank[cfg.exit])
             for s in cfg.blocks[b].succ if out is not None else ():  # (None: this path raised)
-                if self.forced is not None and self.forced[1] is False and cfg.body_edges.get((b, s)) is self.forced[0]:
+                if self._skipped_loops and id(cfg.body_edges.get((b, s))) in self._skipped_loops:
                     continue  # the paths where that loop's body never runs
                 cond = cfg.conditions.get((b, s))
                 if cond is not None and self.instance is not None and \
                         self.ctx.instance_test(self, out, cond[0]) is (not cond[1]):
                     continue  # the configured instance never takes this branch
-                if cond is not None and self.forced is not None and cond[0] is self.forced[0] and \
-                        cond[1] is not self.forced[1]:
+                if cond is not None and self._forced_arm.get(id(cond[0]), cond[1]) is not cond[1]:
                     continue  # the paths of the other arm
+                if cond is not None and self._implied and implied(cond[0], self._implied) is (not cond[1]):
+                    continue  # a test the forced one decides (on one value of what both read)
                 taken = self._refine(out, *cond) if cond is not None else out
                 loop = cfg.loop_entries.get((b, s))
                 if loop is not None:
@@ -317,6 +330,39 @@ class ScopeFlow:
         # block again), so what that run recorded is what holds at the fixed point.
         self.approximate = bool(work)
         self.exit_state = states_in.get(cfg.exit, entry)
+
+    def _fixed_tests(self, forced: tuple) -> dict:
+        """`config.known_tests` of the forced tests, kept where a test reads only values that stay
+        the same through the run: parameters the scope never binds again, and `self.<attr>` of a
+        method (not `__init__`) where the class stores the attribute only in `__init__`."""
+        scope = self.scope
+        if not isinstance(scope, (ast.FunctionDef, ast.AsyncFunctionDef)) or not forced:
+            return {}
+        args = scope.args
+        params = {a.arg for a in args.posonlyargs + args.args + args.kwonlyargs}
+        me = (args.posonlyargs + args.args)[0].arg if self.cls is not None and (args.posonlyargs + args.args) and \
+            scope.name != "__init__" and not _is_static(scope) else None
+
+        def stable(expr: ast.AST) -> bool:
+            for n in walk(expr):
+                if isinstance(n, ast.Name):
+                    if n.id not in params or len(self.info.bindings.get(n.id, ())) != 1:
+                        return False
+                    if n.id == me:
+                        parent = self.index.parent.get(n)
+                        if not (isinstance(parent, ast.Attribute) and parent.value is n and
+                                self.ctx.stable_attribute(self.cls, parent.attr)):
+                            return False
+                elif not isinstance(n, (ast.Attribute, ast.Constant, ast.BoolOp, ast.UnaryOp, ast.Compare)) or \
+                        isinstance(n, ast.Attribute) and not (isinstance(n.value, ast.Name) and n.value.id == me) or \
+                        isinstance(n, ast.UnaryOp) and not isinstance(n.op, ast.Not) or \
+                        isinstance(n, ast.Compare) and not all(isinstance(o, (ast.Eq, ast.NotEq, ast.Is, ast.IsNot))
+                                                               for o in n.ops):
+                    return False
+            return True
+
+        return {ast.dump(n): v for test, truth in forced if isinstance(test, ast.expr)
+                for n, v in known_tests(test, truth) if stable(n)}
 
     def _entering(self, state: State, loop: ast.AST) -> State:
         """The state on a way into `loop` from outside it. What a site of the loop made is from an
@@ -364,13 +410,24 @@ class ScopeFlow:
         out = []
         for rid, (keys, st) in self.returns.items():
             block, index = self.step_of.get(rid, (None, None))
-            edges = [(p, t) for (p, b), t in self._return_edges.items() if b == block] if index == 0 else []
+            edges = self._ways_into(block) if index == 0 else []
             names = _returned_names(self.cfg.blocks[block].steps[0][1]) if edges else None
             if names is None or any(not all(n in t.env for n in names) for _, t in edges):
                 out.append((keys, st))
                 continue
             for _, t in edges:
                 out.append((frozenset().union(*(t.env[n] for n in names)), t))
+        return out
+
+    def _ways_into(self, block: int, depth: int = 0) -> list[tuple[int, State]]:
+        """(block, state) on each way into `block` (a return head), through the empty blocks that
+        only join ways into it."""
+        out: list = []
+        for (p, b), t in self._return_edges.items():
+            if b != block:
+                continue
+            inner = self._ways_into(p, depth + 1) if depth < 8 and not self.cfg.blocks[p].steps else []
+            out += inner or [(p, t)]
         return out
 
     def _refine(self, state: State, test: ast.expr, truth: bool) -> State:
@@ -603,7 +660,7 @@ class ScopeFlow:
         """`index`: what the subscript evaluated to (a dict keeps a tensor key: `names[h] = ...`)."""
         tensors = self.tensor_keys(base)
         if tensors:
-            op = "`[...] =`" if isinstance(stmt, ast.Assign) else f"`[...] {_AUG[type(stmt.op)]}=`"  # type: ignore[attr-defined]
+            op = f"`[...] {_AUG[type(stmt.op)]}=`" if isinstance(stmt, ast.AugAssign) else "`[...] =`"
             self._write(stmt, target.value, tensors, value, how, op)
         others = base - tensors
         if others or any(self.obj(k).tensor != YES for k in tensors):
@@ -628,6 +685,9 @@ class ScopeFlow:
             self.writes[id(node)] = []
         self.writes[id(node)].append(
             WriteRecord(node, target, keys, self.st.copy(), how, label, grad, saves_output, operand, ctor))
+        if self.st.upstream:  # (a write: what was certain of its graph may not be)
+            for k in keys:
+                self.st.upstream.pop(k, None)
         storages = self.st.storages(keys)
         if not self.grad_off():
             self.st.raise_grad(storages, grad)
@@ -746,23 +806,58 @@ class ScopeFlow:
             else None
         if grad != NO and self._consumed_without_grad(node):
             grad = NO  # (what it builds is garbage at once: its saves never reach a backward)
+        made: frozenset = frozenset()
         if not self.grad_off() and grad != NO and reflected is None:
             eff = self.ctx.effects.method(method, "tensors" if rt else "scalar") if method else None
             inputs = {SELF: lt, 0: rt}
-            self._save_inputs(inputs, eff.saves if eff else None, f"`{_BIN.get(type(op), method)}`",
-                              eff.saves_maybe or eff.saved_when_maybe if eff else False, grad,
-                              eff.saved_when if eff else None, self.st.storages(lt | rt))
+            made = self._save_inputs(inputs, eff.saves if eff else None, f"`{_BIN.get(type(op), method)}`",
+                                     eff.saves_maybe or eff.saved_when_maybe if eff else False, grad,
+                                     eff.saved_when if eff else None, self.st.storages(lt | rt))
         elif not self.grad_off() and grad != NO and "operand" in reflected:
-            self.st.add_event("saved", self.st.storages(rt), Event(f"saved by `{_BIN.get(type(op), method)}`",
-                                                                   self._line, grad, self.st.storages(rt)))
+            e = Event(f"saved by `{_BIN.get(type(op), method)}`", self._line, grad, self.st.storages(rt))
+            self.st.add_event("saved", self.st.storages(rt), e)
+            made = frozenset({e})
         sure = self._sure(left) or self._sure(right)
         dtype = _promote(self.facts(left), self.facts(right), op)
         out = self.new(node, Obj(YES if sure else MAYBE, "fresh", dtype,
                                  label=f"`{_BIN.get(type(op), method)}` result"), grad=grad)
         if isinstance(op, ast.Pow) and rt and not self.grad_off() and grad != NO:
-            self.st.add_event("saved", self.st.storages(out), Event("saved by `**` as its result", self._line, grad,
-                                                                    self.st.storages(lt | rt)))
+            e = Event("saved by `**` as its result", self._line, grad, self.st.storages(lt | rt))
+            self.st.add_event("saved", self.st.storages(out), e)
+            made |= {e}
+        if grad != NO and type(op) in _GRAPH_LINKING_OPS:
+            self._link_graph(out, made, (lt, rt))
         return out
+
+    def _link_graph(self, result: frozenset, made: frozenset, inputs: tuple) -> None:
+        """Graph lifetime: the new tensor `result` (one object) is computed by an op that saved
+        `made`, from `inputs` (each a value the op differentiates through): every save certainly
+        upstream of one of those is certainly upstream of it too."""
+        if not self.track_graph or len(result) != 1:
+            return
+        up = set(made)
+        for v in inputs:
+            if v:
+                up |= self.st.upstream_of(v)
+        if up:
+            (key,) = result
+            self.st.upstream[key] = frozenset(up)
+
+    def _free_graph(self, node: ast.Call, loss: frozenset) -> None:
+        """`loss.backward()` without `retain_graph`/`create_graph`/`inputs`: autograd runs every node
+        of the graph behind `loss` and frees what each saved. A save certainly upstream of `loss`
+        can then no longer make a backward fail (that graph cannot run again): later writes into
+        what it saved are not hazards. (`torch.autograd.grad(loss, xs)` runs only the nodes between
+        `loss` and `xs`: not here.)"""
+        if any(isinstance(a, ast.Starred) for a in node.args) or len(node.args) > 1:
+            return  # (`backward(g, True)`: retain_graph given by position)
+        for kw in node.keywords:
+            if kw.arg is None or kw.arg in ("retain_graph", "create_graph", "inputs") and not (
+                    isinstance(kw.value, ast.Constant) and kw.value.value in (None, False)):
+                return
+        freed = self.st.upstream_of(loss)
+        if freed:
+            self.st.free_saves(freed)
 
     def overloads(self, keys: frozenset, dunder: str) -> bool:
         """May one of these be an instance of a class of the run that defines the operator
@@ -1076,6 +1171,8 @@ class ScopeFlow:
             out: frozenset = frozenset()
             if tensors:
                 out |= self.tensor_method(node, func.attr, tensors, inputs)
+                if func.attr == "backward" and self.st.upstream and tensors == recv:
+                    self._free_graph(node, tensors)
             rest = recv - tensors
             if func.attr in CONTAINER_STORE_METHODS:
                 # `q.put(h)` where `q` may be a tensor (`Tensor.put`) or not (a `queue.Queue`): it may keep `h`.
@@ -1121,6 +1218,9 @@ class ScopeFlow:
         return inputs
 
     def tensor_method(self, node: ast.Call, name: str, recv: frozenset, inputs: dict) -> frozenset:
+        if name.endswith("_") and self.st.upstream:  # (`x.detach_()`: its graph is no longer what it was)
+            for k in recv:
+                self.st.upstream.pop(k, None)
         if name == "new":
             # The legacy constructor: `x.new(3, 4)`/`x.new(size)` is a new tensor of x's dtype (nothing of
             # x), `x.new(t)` one on t's memory; with `*args` either.
@@ -1214,9 +1314,10 @@ class ScopeFlow:
             frozenset().union(*tensor_inputs.values()) if tensor_inputs else frozenset())
         if grad != NO and site_node is None and (self._drops_grad_outputs(node, eff) or self._consumed_without_grad(node)):
             grad = NO  # (what it builds is garbage at once: its saves never reach a backward)
+        made: frozenset = frozenset()
         if grad != NO:
-            self._save_inputs(tensor_inputs, eff.saves, eff.label, eff.saves_maybe or eff.saved_when_maybe, grad,
-                              eff.saved_when, sources)
+            made = self._save_inputs(tensor_inputs, eff.saves, eff.label, eff.saves_maybe or eff.saved_when_maybe,
+                                     grad, eff.saved_when, sources)
         result: frozenset
         src = tensor_inputs.get(eff.source, frozenset()) if eff.source is not None else frozenset()
         wrapped = False
@@ -1281,8 +1382,15 @@ class ScopeFlow:
             result = self.new(at, Obj(YES, "fresh", dtype, label=f"{eff.label} result"),
                               grad=grad if eff.grad else NO)
         if eff.saves_output and grad != NO and eff.writes is None and eff.result in ("fresh", "view", "same"):
-            self.st.add_event("saved", self.st.storages(result),
-                              Event(f"saved by {eff.label} as its result", self._line, grad, sources))
+            e = Event(f"saved by {eff.label} as its result", self._line, grad, sources)
+            self.st.add_event("saved", self.st.storages(result), e)
+            made |= {e}
+        if grad != NO and eff.grad and eff.writes is None and eff.result in ("fresh", "maybe_same") and \
+                eff.returns_tuple is None:
+            # (what it computes from: its first tensor argument, the receiver of a method; others
+            # may be only a shape or dtype (`x.expand_as(y)`))
+            first = tensor_inputs.get(SELF) or tensor_inputs.get(0) or frozenset()
+            self._link_graph(result, made, (first,))
         return result
 
     def _drops_grad_outputs(self, node: ast.Call, eff) -> bool:
@@ -1385,11 +1493,13 @@ class ScopeFlow:
         return self._container(at, contents, "tuple", tuple(parts) if n else None, fresh=True)
 
     def _save_inputs(self, inputs: dict, saves: frozenset | None, label: str, maybe: bool, grad: str,
-                     when: Mapping | None = None, sources: frozenset = frozenset()) -> None:
+                     when: Mapping | None = None, sources: frozenset = frozenset()) -> frozenset:
         """`grad`: the may-require-grad of the op's inputs (a save is only as sure as the graph is).
         `when` (`Effect.saved_when`): per input, the inputs of which one must require grad for
         autograd to save it; an input is saved only where one of those may (`x * mask`, the mask
-        outside the graph, saves nothing), at their level (a module's own parameters: maybe)."""
+        outside the graph, saves nothing), at their level (a module's own parameters: maybe).
+        Returns the saves it recorded (the op's autograd node holds them)."""
+        made: set = set()
         for p, v in inputs.items():
             if not v:
                 continue
@@ -1407,10 +1517,14 @@ class ScopeFlow:
                 if PARAMS in needs:
                     why = frozenset()
             if saves is None or (maybe and (p in saves or ALL in saves)):
-                self.st.add_event("saved", self.st.storages(v),
-                                  Event(f"may be saved by {label}", self._line, level, why))
+                e = Event(f"may be saved by {label}", self._line, level, why)
             elif p in saves or ALL in saves:
-                self.st.add_event("saved", self.st.storages(v), Event(f"saved by {label}", self._line, level, why))
+                e = Event(f"saved by {label}", self._line, level, why)
+            else:
+                continue
+            self.st.add_event("saved", self.st.storages(v), e)
+            made.add(e)
+        return frozenset(made)
 
     def unknown_call(self, node: ast.Call, label: str | None, inputs: dict, at: ast.AST | None = None) -> frozenset:
         """A call we know nothing about may return, keep or save any argument (or part of one).
@@ -2022,9 +2136,21 @@ def _returned_names(stmt: ast.AST) -> list[str] | None:
 
 
 def _return_heads(cfg: CFG) -> frozenset:
-    """Blocks that start with `return <names>` and are entered from several blocks."""
-    return frozenset(b.id for b in cfg.blocks if len(b.pred) > 1 and b.steps and b.steps[0][0] == "stmt"
-                     and _returned_names(b.steps[0][1]) is not None)
+    """Blocks that start with `return <names>` and are entered from several blocks, and the empty
+    blocks that only join ways into one (`if a: ... elif b: x = f(x)` joins the `elif`'s arms
+    first): return_paths follows each way through them."""
+    heads = {b.id for b in cfg.blocks if len(b.pred) > 1 and b.steps and b.steps[0][0] == "stmt"
+             and _returned_names(b.steps[0][1]) is not None}
+    through: set = set()
+    grew = bool(heads)
+    while grew:
+        grew = False
+        for b in cfg.blocks:
+            if b.id not in heads and b.id not in through and not b.steps and b.pred and len(b.succ) == 1 and (
+                    b.succ[0] in heads or b.succ[0] in through):
+                through.add(b.id)
+                grew = True
+    return frozenset(heads | through)
 
 
 _DUNDER = {
@@ -2091,6 +2217,9 @@ def _literal_list_dtype(node: ast.AST) -> str:
 _AUG = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/", ast.FloorDiv: "//", ast.Mod: "%", ast.Pow: "**",
         ast.MatMult: "@", ast.BitAnd: "&", ast.BitOr: "|", ast.BitXor: "^", ast.LShift: "<<", ast.RShift: ">>"}
 _BIN = _AUG
+
+# Operators whose result autograd computes from both operands (a save upstream of either is upstream of it).
+_GRAPH_LINKING_OPS = frozenset({ast.Add, ast.Sub, ast.Mult, ast.Div, ast.MatMult, ast.Pow})
 _UNARY = {ast.USub: "-", ast.UAdd: "+", ast.Invert: "~"}
 
 __all__ = ["ScopeFlow", "WriteRecord", "CONSTS", "CONST_KEYS", "LOCAL_ORIGINS"]

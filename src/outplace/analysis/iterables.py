@@ -46,6 +46,12 @@ def certainly_nonempty(expr: ast.expr, ctx, scope: ast.AST, depth: int = 0) -> b
             not any(isinstance(a, ast.Starred) for a in expr.args) and _builtin(expr.func.id, ctx, scope):
         name, args = expr.func.id, expr.args
         if name == "range":
+            if len(args) == 1 and isinstance(args[0], ast.Call) and isinstance(args[0].func, ast.Name) and \
+                    args[0].func.id == "len" and len(args[0].args) == 1 and not args[0].keywords and \
+                    _builtin("len", ctx, scope):
+                # `range(len(xs))` has as many elements as `xs` (kokoro's `ParameterList` of one
+                # parameter per conv)
+                return certainly_nonempty(args[0].args[0], ctx, scope, depth + 1)
             return _range_length(args) > 0
         if name in ONE_ARGUMENT:
             return len(args) == 1 and certainly_nonempty(args[0], ctx, scope, depth + 1)

@@ -19,7 +19,8 @@ import ast
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from outplace.analysis.model import ELEMENTS, MAYBE, element_read, NO, UNKNOWN, YES, Event, Obj, obj_join, outside, tri_or
+from outplace.analysis.model import (ELEMENTS, MAYBE, element_read, NO, UNKNOWN, YES, Event, Obj, obj_join, outside,
+                                     parameter_marker, tri_or)
 
 if TYPE_CHECKING:
     from outplace.analysis.flow import ScopeFlow
@@ -61,6 +62,12 @@ class Summary:
     escapes: frozenset  # parameters stored where the caller cannot see
     graph: str = NO  # the function itself builds a graph (it uses module parameters): MAYBE
     parts_share: bool = False  # two positions of the returned tuple may be (views of) one tensor
+    # Graph lifetime (State.upstream), for a function that returns one tensor on every way out: the
+    # (parameter, what saved it) of `saves` certainly upstream of it, and the parameters it is
+    # certainly computed from (through differentiable ops): a backward from the caller's result
+    # frees what those saved.
+    graph_saves: frozenset = frozenset()
+    graph_params: frozenset = frozenset()
 
 
 def summarize(flow: ScopeFlow) -> Summary:
@@ -116,7 +123,30 @@ def summarize(flow: ScopeFlow) -> Summary:
     graph = NO
     for part in joined:
         graph = tri_or(graph, part.fresh_grad)
-    return Summary(name, joined, is_tuple, writes, saves, escapes, graph, parts_share)
+    graph_saves, graph_params = _graph_of_result(returns, param_storage) if not is_tuple \
+        else (frozenset(), frozenset())
+    return Summary(name, joined, is_tuple, writes, saves, escapes, graph, parts_share, graph_saves, graph_params)
+
+
+def _graph_of_result(returns: list, param_storage: dict) -> tuple[frozenset, frozenset]:
+    """(parameter, what saved it) pairs, and parameters, certainly upstream of what every
+    `return` returns, whichever object it is there (Summary.graph_saves, graph_params). A save is
+    named as the caller sees it, by what saved it, not where: `loss = sum(c * f)` on one branch and
+    `loss = sum(c * f) + l1` on the other both have `c` saved by `*` upstream."""
+    common: set | None = None
+    for keys, st in returns:
+        for k in keys:
+            up = st.upstream.get(k)
+            if not up:
+                return frozenset(), frozenset()
+            here = {p for p in param_storage.values() if parameter_marker(p) in up}
+            here |= {(p, e.what) for s, p in param_storage.items() for e in st.saved.get(s, ()) if e in up}
+            common = here if common is None else common & here
+            if not common:
+                return frozenset(), frozenset()
+    if not common:
+        return frozenset(), frozenset()
+    return (frozenset(x for x in common if isinstance(x, tuple)), frozenset(x for x in common if isinstance(x, str)))
 
 
 def _needs(flow: ScopeFlow, event: Event, param_storage: dict) -> frozenset | None:
@@ -269,6 +299,10 @@ def apply_summary(flow: ScopeFlow, node: ast.Call, summary: Summary, fn: ast.AST
         t = flow.tensor_keys(v)
         if t:
             grad = tri_or(grad, flow.grad_of(t))
+    upstream: set = set()  # (graph lifetime: what is certainly upstream of the result)
+    for p in summary.graph_params:
+        if p in args:
+            upstream |= flow.st.upstream_of(flow.tensor_keys(args[p]))
     for p, what, needs, apart in summary.saves:
         if p in args and flow.tensor_keys(args[p]) and not flow.grad_off():
             if apart and p not in summary.escapes and _left_to_the_result(flow, node, flow.tensor_keys(args[p])):
@@ -286,8 +320,10 @@ def apply_summary(flow: ScopeFlow, node: ast.Call, summary: Summary, fn: ast.AST
                     sources |= flow.st.storages(t)
                 if level == NO:
                     continue
-            flow.st.add_event("saved", flow.st.storages(flow.tensor_keys(args[p])),
-                              Event(f"{what} inside {label}", line, level, sources))
+            e = Event(f"{what} inside {label}", line, level, sources)
+            flow.st.add_event("saved", flow.st.storages(flow.tensor_keys(args[p])), e)
+            if (p, what) in summary.graph_saves:
+                upstream.add(e)
     for p in summary.writes:
         if p in args and flow.tensor_keys(args[p]):
             flow.st.raise_grad(flow.st.storages(flow.tensor_keys(args[p])), grad)
@@ -310,7 +346,10 @@ def apply_summary(flow: ScopeFlow, node: ast.Call, summary: Summary, fn: ast.AST
         if summary.parts_share:  # `return y, y`: each position may be any of them
             results = [contents for _ in results]
         return flow._container(node, contents, "tuple", tuple(results))
-    return results[0] if results else frozenset()
+    result = results[0] if results else frozenset()
+    if upstream and len(result) == 1 and next(iter(result))[0] == "site":
+        flow._link_graph(result, frozenset(upstream), ())
+    return result
 
 
 def _closure_values(flow: ScopeFlow, fn: ast.AST) -> frozenset:
