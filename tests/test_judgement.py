@@ -257,6 +257,47 @@ _ZERO_TRIP = """
             return y
     """
 
+# An if/elif that rebinds (ARM = x) or keeps (ARM = y) the input conv2d saved, in the function and in a callee.
+_THREE_WAY = """
+    class M(nn.Module):
+        def __init__(self, mode):
+            super().__init__()
+            self.w = nn.Parameter(torch.randn(4, 4, 3, 3))
+            self.up, self.down = mode == "up", mode == "down"
+
+        def forward(self, x):
+            x = x * 2
+            if self.up:
+                x = F.conv2d(x, self.w, padding=1)
+            elif self.down:
+                ARM = F.conv2d(x, self.w, stride=2, padding=1)
+            return x.add_(1)  # <-
+    """
+_CALLEE_ELIF = """
+    class Conv(nn.Module):
+        def __init__(self, identity):
+            super().__init__()
+            self.identity = identity
+            self.w = nn.Parameter(torch.randn(4, 4, 3, 3))
+
+        def forward(self, x):
+            if self.identity:
+                pass
+            elif self.w is not None:
+                ARM = F.conv2d(x, self.w, padding=1)
+            return x
+
+    class Block(nn.Module):
+        def __init__(self, identity):
+            super().__init__()
+            self.conv = Conv(identity)
+
+        def forward(self, x):
+            h = self.conv(x * 2)
+            h.add_(1)  # <-
+            return h
+    """
+
 # A vocoder's output stack run by a loop (`for f in self.layers: x = f(x)`): the ReLU's input is the
 # output of the module before it in the list.
 _CHAIN_LOOP = """
@@ -3446,84 +3487,14 @@ CASES = {
                 out += x  # <-
                 return out
         """, ("breaks", "unsafe"), "nn.Sigmoid"),
-    "a three-way join (`if up: x = conv(x) elif down: x = conv(x)`): on no path is the saved input the one written (deepinv)": ("""
-        class M(nn.Module):
-            def __init__(self, mode):
-                super().__init__()
-                self.w = nn.Parameter(torch.randn(4, 4, 3, 3))
-                self.up, self.down = mode == "up", mode == "down"
-
-            def forward(self, x):
-                x = x * 2
-                if self.up:
-                    x = F.conv2d(x, self.w, padding=1)
-                elif self.down:
-                    x = F.conv2d(x, self.w, stride=2, padding=1)
-                return x.add_(1)  # <-
-        """, ("inplace", "unsafe"), None),
-    "... but where one arm saves the input and keeps it, the write breaks": ("""
-        class M(nn.Module):
-            def __init__(self, mode):
-                super().__init__()
-                self.w = nn.Parameter(torch.randn(4, 4, 3, 3))
-                self.up, self.down = mode == "up", mode == "down"
-
-            def forward(self, x):
-                x = x * 2
-                if self.up:
-                    x = F.conv2d(x, self.w, padding=1)
-                elif self.down:
-                    y = F.conv2d(x, self.w, stride=2, padding=1)
-                return x.add_(1)  # <-
-        """, ("breaks", "unsafe"), "saved by `F.conv2d`"),
-    "... and through a callee whose `if`/`elif` returns its argument only where nothing saved it": ("""
-        class Conv(nn.Module):
-            def __init__(self, identity):
-                super().__init__()
-                self.identity = identity
-                self.w = nn.Parameter(torch.randn(4, 4, 3, 3))
-
-            def forward(self, x):
-                if self.identity:
-                    pass
-                elif self.w is not None:
-                    x = F.conv2d(x, self.w, padding=1)
-                return x
-
-        class Block(nn.Module):
-            def __init__(self, identity):
-                super().__init__()
-                self.conv = Conv(identity)
-
-            def forward(self, x):
-                h = self.conv(x * 2)
-                h.add_(1)  # <-
-                return h
-        """, ("inplace", "unsafe"), None),
-    "... a callee that returns its saved argument on one of three ways out breaks": ("""
-        class Conv(nn.Module):
-            def __init__(self, identity):
-                super().__init__()
-                self.identity = identity
-                self.w = nn.Parameter(torch.randn(4, 4, 3, 3))
-
-            def forward(self, x):
-                if self.identity:
-                    pass
-                elif self.w is not None:
-                    y = F.conv2d(x, self.w, padding=1)
-                return x
-
-        class Block(nn.Module):
-            def __init__(self, identity):
-                super().__init__()
-                self.conv = Conv(identity)
-
-            def forward(self, x):
-                h = self.conv(x * 2)
-                h.add_(1)  # <-
-                return h
-        """, ("breaks", "unsafe"), "saved by `F.conv2d`"),
+    "a three-way join (`if up: x = conv(x) elif down: x = conv(x)`): on no path is the saved input the one written (deepinv)": (
+        _THREE_WAY.replace("ARM", "x"), ("inplace", "unsafe"), None),
+    "... but where one arm saves the input and keeps it, the write breaks": (
+        _THREE_WAY.replace("ARM", "y"), ("breaks", "unsafe"), "saved by `F.conv2d`"),
+    "... and through a callee whose `if`/`elif` returns its argument only where nothing saved it": (
+        _CALLEE_ELIF.replace("ARM", "x"), ("inplace", "unsafe"), None),
+    "... a callee that returns its saved argument on one of three ways out breaks": (
+        _CALLEE_ELIF.replace("ARM", "y"), ("breaks", "unsafe"), "saved by `F.conv2d`"),
     "a chain that reads what it wrote": ("""
         def f(inp, w):
             x = F.linear(inp, w)
