@@ -3495,6 +3495,38 @@ CASES = {
         _CALLEE_ELIF.replace("ARM", "x"), ("inplace", "unsafe"), None),
     "... a callee that returns its saved argument on one of three ways out breaks": (
         _CALLEE_ELIF.replace("ARM", "y"), ("breaks", "unsafe"), "saved by `F.conv2d`"),
+    "a helper that returns nothing and only writes its parameter again: its point is the caller's tensor (torchvision make_grid's norm_ip)": ("""
+        def norm_ip(img, lo, hi):
+            img.clamp_(min=lo, max=hi)  # <-
+            img.add_(-lo).div_(hi - lo + 1e-5)
+
+        def f(x, y):
+            t = x * 2
+            for row in t:
+                norm_ip(row, 0.0, 1.0)
+            return t
+        """, (None, "none"), "would make it do nothing"),
+    "... one that returns the parameter after the writes is only unsafe (a caller may use the result)": ("""
+        def norm_ip(img, lo, hi):
+            img.clamp_(min=lo, max=hi)  # <-
+            img.add_(-lo).div_(hi - lo + 1e-5)
+            return img
+
+        def f(x, y):
+            t = x * 2
+            return norm_ip(t, 0.0, 1.0)
+        """, (None, "unsafe"), "parameter"),
+    "... and one that reads it for something else afterwards too": ("""
+        def norm_ip(img, lo, hi, out):
+            img.clamp_(min=lo, max=hi)  # <-
+            out.copy_(img * 2)
+
+        def f(x, y):
+            t = x * 2
+            o = torch.zeros(3)
+            norm_ip(t, 0.0, 1.0, o)
+            return t, o
+        """, (None, "unsafe"), "parameter"),
     "a chain that reads what it wrote": ("""
         def f(inp, w):
             x = F.linear(inp, w)

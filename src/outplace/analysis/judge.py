@@ -26,6 +26,7 @@ from outplace.analysis.flow import ScopeFlow, WriteRecord
 from outplace.analysis.imports import dotted
 from outplace.analysis.liveness import Liveness
 from outplace.analysis.model import INTEGRAL_DTYPES, LOCAL_ORIGINS, MAYBE, NO, UNKNOWN, YES, Key, Obj, tri_or
+from outplace.analysis.scopes import walk
 
 BREAKS, INPLACE, NOGRAD = "breaks", "inplace", "nograd"
 HAZARD_RANK = {BREAKS: 3, INPLACE: 2, NOGRAD: 1, None: 0}
@@ -193,6 +194,14 @@ def judge(flow: ScopeFlow, live: Liveness, record: WriteRecord, step: tuple[int,
             what = nonlocal_objs[0].label or f"`{name}`"
             certain = (f"the write changes {what}, which outlives this scope, and nothing here reads `{name}` "
                        "afterwards: rebinding it would drop the write")
+    if certain is None and name is not None and name in live_after and _write_statement(record, stmt) and \
+            objs and all(o.origin == "parameter" for o in objs) and _only_mutates(flow, stmt, name):
+        # `def norm_ip(img, lo, hi): img.clamp_(lo, hi); img.add_(-lo).div_(hi - lo)` (torchvision's
+        # make_grid): the function returns nothing and only writes `img` again: changing the caller's
+        # tensor is all it does, and rebinding `img` here would make it do nothing.
+        certain = (f"`{getattr(flow.scope, 'name', 'this function')}` returns nothing and after this only writes "
+                   f"`{name}` again in place: changing the caller's tensor is what it does, and rebinding `{name}` "
+                   "would make it do nothing")
     if certain is None and target is not None and not isinstance(target, (ast.Name, ast.Attribute)):
         # `u = y.view(-1).mul_(2)`, then `y` is read: the write is meant for `y` through the view.
         views = [o for k in keys if (o := st.objs.get(k)) is not None and o.tensor != NO and k not in o.storage]
@@ -400,6 +409,52 @@ def _base_observable(flow: ScopeFlow, st, keys: frozenset, objs: list[Obj], live
             return True
     return any(o.origin not in LOCAL_ORIGINS for o in objs) or bool(
         {e for r in roots for e in st.escaped.get(r, ())})
+
+
+def _only_mutates(flow: ScopeFlow, stmt: ast.AST, name: str) -> bool:
+    """In a function that returns no value and runs `stmt` once (no loop around it), is every later
+    use of `name` another in-place write into it, a statement of its own (`name.add_(1).div_(2)`,
+    `name += 1`, `name[i] = v`)? Then nothing but the caller sees what those writes do."""
+    fn = flow.scope
+    if not isinstance(fn, (ast.FunctionDef, ast.AsyncFunctionDef)) or name in flow.captured:
+        return False
+    parent = flow.index.parent
+    node: ast.AST | None = stmt
+    while node is not None and node is not fn:
+        if isinstance(node, (ast.For, ast.AsyncFor, ast.While)):
+            return False
+        node = parent.get(node)
+    end = getattr(stmt, "end_lineno", None) or 0
+    for n in walk(fn):
+        if isinstance(n, ast.Return) and n.value is not None and not (
+                isinstance(n.value, ast.Constant) and n.value.value is None):
+            return False
+        if isinstance(n, (ast.Yield, ast.YieldFrom, ast.Lambda, ast.FunctionDef, ast.AsyncFunctionDef)) and n is not fn:
+            return False
+        if isinstance(n, ast.Name) and n.id == name and getattr(n, "lineno", 0) > end and not _written_only(n, parent):
+            return False
+    return True
+
+
+def _written_only(use: ast.Name, parent: dict) -> bool:
+    """Is this use of a name the receiver of a chain of in-place methods that is a statement of its
+    own (`x.add_(a).div_(b)`), the target of `x += v`, or `x[i] = v` / `x[i] += v`?"""
+    node: ast.AST = use
+    up = parent.get(node)
+    if isinstance(up, ast.AugAssign) and up.target is node:
+        return True
+    if isinstance(up, ast.Subscript) and up.value is node and isinstance(up.ctx, ast.Store):
+        return True
+    if isinstance(up, ast.Subscript) and up.value is node:
+        outer = parent.get(up)
+        return isinstance(outer, ast.AugAssign) and outer.target is up
+    chained = False
+    while isinstance(up, ast.Attribute) and up.value is node and up.attr.endswith("_") and \
+            not up.attr.endswith("__") and isinstance(parent.get(up), ast.Call) and parent.get(up).func is up:
+        node = parent.get(up)
+        up = parent.get(node)
+        chained = True
+    return chained and isinstance(up, ast.Expr)
 
 
 def _write_statement(record: WriteRecord, stmt: ast.AST | None) -> bool:
