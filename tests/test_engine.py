@@ -174,3 +174,15 @@ def test_an_annotated_store_into_an_item_is_analysed_without_an_internal_error()
             "def f(ranks):\n    for i, r in enumerate(ranks):\n        if isinstance(r, Tensor):\n"
             "            ranks[i]: np.ndarray = r.numpy()\n    return ranks\n")
     assert check_source(code, Settings(hazards=("breaks", "inplace", "nograd"))) == []
+
+
+def test_writes_into_one_name_get_one_copy_before_the_first_not_one_before_each() -> None:
+    """TSAN's CSB block: `out = x`, then four quadrant writes into `out`; `x` is read afterwards only
+    for its size. One `out = out.clone()` before the first write makes every later write go into
+    that copy (the next pass finds nothing left to fix)."""
+    code = ("import torch\n\n\ndef f(x):\n    h = torch.sigmoid(x)\n    out = h\n"
+            "    out[:, : h.size(1) // 2] = 0\n    out[:, h.size(1) // 2:] = 1\n    return out\n\n\n"
+            "def _train():\n    x = torch.randn(2, 4, requires_grad=True)\n    return f(x)\n")
+    result = fix_source(code, Settings(unsafe_fixes=True, clone=True))
+    assert result.output.count(".clone()") == 1
+    assert "    out = out.clone()\n    out[:, : h.size(1) // 2] = 0\n" in result.output

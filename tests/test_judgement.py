@@ -3527,6 +3527,20 @@ CASES = {
             norm_ip(t, 0.0, 1.0, o)
             return t, o
         """, (None, "unsafe"), "parameter"),
+    "another name read afterwards only for its shape sees nothing of the write (TSAN's `out = x`, then `x.size(2)`)": ("""
+        def f(x, y):
+            h = torch.sigmoid(x)
+            out = h
+            out[0] = 0  # <-
+            return out, h.size(0), h.shape
+        """, ("breaks", "safe"), "saved by `torch.sigmoid`"),
+    "... read for its values, it holds this very tensor: no rewrite": ("""
+        def f(x, y):
+            h = torch.sigmoid(x)
+            out = h
+            out[0] = 0  # <-
+            return out, h.sum()
+        """, ("breaks", "none"), "holds this very tensor"),
     "a chain that reads what it wrote": ("""
         def f(inp, w):
             x = F.linear(inp, w)

@@ -179,6 +179,7 @@ def fix_source(source: str, settings: Settings = Settings(), *, path: str = "<st
         held_back = [f for f in findings if f.fix is not None and not f.fix.is_safe and not settings.unsafe_fixes]
         if not chosen or tree is None:
             return FixResult(current, applied, held_back, findings, checked.hidden, checked.unused_noqa)
+        chosen = _first_clone_per_name(chosen, tree)
         new, landed = _apply(current, tree, chosen)
         tree = None  # the old tree is not needed any more: free it before the new text is parsed
         new_tree = _verified(new, current) if landed else None
@@ -189,6 +190,29 @@ def fix_source(source: str, settings: Settings = Settings(), *, path: str = "<st
     checked, _ = _analyse(current, settings, None, path, project, facts)
     held_back = [f for f in checked.findings if f.fix is not None and not f.fix.is_safe and not settings.unsafe_fixes]
     return FixResult(current, applied, held_back, checked.findings, checked.hidden, checked.unused_noqa)
+
+
+def _first_clone_per_name(chosen: list, tree: ast.Module) -> list:
+    """Of the `x = x.clone()` insertions for one name in one function, the first only: the writes
+    after it go into that copy, and the next pass judges them again (TSAN's four quadrant writes
+    into `out` need one copy before the first, not one before each)."""
+    from outplace.plans import ClonePlan
+
+    scopes = sorted(((n.lineno, n.end_lineno or n.lineno, n) for n in ast.walk(tree)
+                     if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda))), key=lambda t: t[:2])
+    seen: set = set()
+    kept = []
+    for i, f in sorted(chosen, key=lambda pair: (pair[1].line, pair[1].col)):
+        plan = f.plan
+        if isinstance(plan, ClonePlan):
+            line = plan.stmt[0]
+            inner = max((s for s in scopes if s[0] <= line <= s[1]), key=lambda s: s[0], default=None)
+            key = (plan.target, id(inner[2]) if inner else None)
+            if key in seen:
+                continue
+            seen.add(key)
+        kept.append((i, f))
+    return sorted(kept, key=lambda pair: pair[0])
 
 
 def fix_selected(source: str, findings: list[Finding]) -> tuple[str, list[Finding]]:

@@ -76,11 +76,21 @@ def step_uses_defs(step: Step) -> tuple[set[str], set[str]]:
     return uses, defs
 
 
+# What a read of these sees an in-place write never changes (nor would its out-of-place rewrite, for
+# the tensor written or any other name for it): `out = x; out[:, :, :h] = v; ... x.size(2)` reads
+# only `x`'s shape. Not a read of its values: it keeps no name live. (`requires_grad` is left out:
+# writing a graph tensor into one that required none makes it require grad.)
+SHAPE_ONLY_ATTRS = frozenset({"shape", "size", "dim", "ndim", "ndimension", "numel", "nelement", "dtype", "device",
+                              "is_cuda", "get_device", "element_size", "is_floating_point", "is_complex", "layout"})
+
+
 def _names(node: ast.AST, uses: set[str], defs: set[str]) -> None:
     todo = [node]
     while todo:
         n = todo.pop()
         t = type(n)
+        if t is ast.Attribute and n.attr in SHAPE_ONLY_ATTRS and type(n.value) is ast.Name:
+            continue  # (`x.size(2)`, `x.shape`: see SHAPE_ONLY_ATTRS)
         if t is ast.Name:
             if type(n.ctx) is ast.Load:
                 uses.add(n.id)
