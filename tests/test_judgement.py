@@ -298,6 +298,28 @@ _CALLEE_ELIF = """
             return h
     """
 
+# A module whose weight a constructor argument chooses (`... if kernel else None`) and whose forward
+# returns its input where it has none.
+_KERNEL_CONV = """
+    class Conv(nn.Module):
+        def __init__(self, kernel):
+            super().__init__()
+            self.w = nn.Parameter(torch.randn(4, 4, kernel, kernel)) if kernel else None
+
+        def forward(self, x):
+            if self.w is not None:
+                x = F.conv2d(x, self.w, padding=1)
+            return x
+
+    class Block(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.proj = Conv(kernel=KERNEL)
+
+        def forward(self, x):
+            return self.proj(torch.sigmoid(x)).add_(x)  # <-
+    """
+
 # A vocoder's output stack run by a loop (`for f in self.layers: x = f(x)`): the ReLU's input is the
 # output of the module before it in the list.
 _CHAIN_LOOP = """
@@ -3541,6 +3563,10 @@ CASES = {
             out[0] = 0  # <-
             return out, h.sum()
         """, ("breaks", "none"), "holds this very tensor"),
+    "an instance built with `kernel=3` has `self.w = nn.Parameter(...) if kernel else None` set: its `forward` never returns its input (deepinv)": (
+        _KERNEL_CONV.replace("KERNEL", "3"), ("inplace", "unsafe"), None),
+    "... built with `kernel=0` it returns its input, which `sigmoid` saved": (
+        _KERNEL_CONV.replace("KERNEL", "0"), ("breaks", "unsafe"), "torch.sigmoid"),
     "a chain that reads what it wrote": ("""
         def f(inp, w):
             x = F.linear(inp, w)

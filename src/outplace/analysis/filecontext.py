@@ -1017,6 +1017,11 @@ class FileContext:
         lookup = names_lookup(dict(config))
         if path is None or not live_under(path, lookup):
             return UNDECIDED
+        while isinstance(value, ast.IfExp):  # `nn.Parameter(...) if kernel else None`, with `kernel` configured
+            chosen = truth(value.test, lookup)
+            if chosen is None:
+                return UNDECIDED
+            value = value.body if chosen else value.orelse
         c = constant(value)
         if c is UNDECIDED and isinstance(value, ast.Call):
             module = self.modules.info(value, init)
@@ -1024,6 +1029,8 @@ class FileContext:
                     module.kind == "project" and isinstance(module.node, ast.ClassDef) and not module.node.keywords
                     and self.owner_of(module.node).method_of(module.node, "__new__") is None)):
                 return NOT_NONE  # (a module built there: whatever it is, it is not None)
+            if (self.imports.qualname(value.func) or "") in PARAMETER_CLASSES:
+                return NOT_NONE  # (`nn.Parameter(...)`: a tensor, not None)
         return lookup(value) if c is UNDECIDED else c
 
     def _attribute_stores(self, cls: ast.ClassDef, attr: str) -> int:
