@@ -70,8 +70,9 @@ aliasing of functionals and modules, ``no_grad_output``, the modules' ``shape_pr
 ``saved_when`` (each call again with one input at a time requiring grad) must come out exactly as
 checked in; ``tuple_returns`` is held against the aten schemas; the other
 shape facts are tried on other shapes and float16; ``tensor_only_methods``, ``pattern_args`` and
-``return_flags`` are recomputed (each first-position ``dim`` exercised).  Exit status 1 on any
-disagreement.
+``return_flags`` are recomputed (each first-position ``dim`` exercised); each bound of
+``method_max_positional`` is exceeded by one (refused for the count) and held against the aten
+schemas.  Exit status 1 on any disagreement.
 """
 
 from __future__ import annotations

@@ -3567,6 +3567,26 @@ CASES = {
         _KERNEL_CONV.replace("KERNEL", "3"), ("inplace", "unsafe"), None),
     "... built with `kernel=0` it returns its input, which `sigmoid` saved": (
         _KERNEL_CONV.replace("KERNEL", "0"), ("breaks", "unsafe"), "torch.sigmoid"),
+    "a method called with more arguments than `Tensor`'s takes is no tensor op: `semiring.dot(a, b, 1)` saves nothing (supar)": ("""
+        def forward(semiring, scores, trans):
+            alpha = scores * 2
+            beta = semiring.dot(alpha, trans, 1)
+            alpha[0] = 0  # <-
+            return alpha, beta
+
+        def _run(x):
+            return forward(x, x * 2, x * 3)
+        """, ("inplace", "unsafe"), None),
+    "... `t.dot(u)`, with the one argument `Tensor.dot` takes, saves both": ("""
+        def forward(semiring, scores, trans):
+            alpha = scores * 2
+            beta = semiring.dot(alpha)
+            alpha[0] = 0  # <-
+            return alpha, beta
+
+        def _run(x):
+            return forward(x, x * 2, x * 3)
+        """, ("breaks", "safe"), "saved by `dot`"),
     "a chain that reads what it wrote": ("""
         def f(inp, w):
             x = F.linear(inp, w)

@@ -244,6 +244,21 @@ def test_tensor_only_methods(table: OpTable) -> None:
         assert not any(hasattr(o, name) for o in others), name
 
 
+# --- method_max_positional ---------------------------------------------------------------------
+
+def test_method_max_positional_both_ways(table: OpTable) -> None:
+    bounds = table.method_max_positional
+    assert bounds["dot"] == 1 and bounds["mul"] == 1 and bounds["zero_"] == 0 and bounds["item"] == 0
+    assert bounds["transpose"] == 2 and bounds["index_select"] == 2
+    # Sizes and dims given one by one: any number (`t.view(2, 3)`, `t.permute(0, 2, 1)`).
+    assert not {"view", "permute", "reshape", "expand", "repeat", "new_zeros", "flip", "tile"} & set(bounds)
+    t, u = torch.randn(3), torch.randn(3)
+    t.dot(u)  # the bound itself is accepted...
+    with pytest.raises(TypeError):
+        t.dot(u, u)  # ... one more is refused for its count
+    torch.randn(2, 3, 4).permute(2, 0, 1)
+
+
 # --- shape facts --------------------------------------------------------------------------------
 
 def test_shape_preserving_both_ways(table: OpTable) -> None:
@@ -676,6 +691,7 @@ def test_verifier_agrees_and_finds_tampered_rows() -> None:
     tampered["keepdim_reductions"]["methods"]["sum"] = "tuple"
     tampered["may_alias_input"]["modules"].pop("Identity")
     tampered["tensor_only_methods"].append("sum")
+    tampered["method_max_positional"]["dot"] = 0
     tampered["saved_output_positions"]["torch"]["max"]["tensors"] = [0]
     tampered["tuple_returns"]["modules"]["LSTM"]["scalar"] = None
     tampered["inplace_written_saved"]["methods"]["pow_"]["scalar"] = True
@@ -684,7 +700,7 @@ def test_verifier_agrees_and_finds_tampered_rows() -> None:
     problems, _ = _verifier().verify_facts(tampered)
     assert sorted(p.split(":")[0] for p in problems) == [
         "inplace_written_saved.methods.pow_.scalar", "keepdim_reductions.methods.sum",
-        "may_alias_input.modules.Identity", "no_grad_output.methods", "pattern_args.methods.max.dim",
+        "may_alias_input.modules.Identity", "method_max_positional", "no_grad_output.methods", "pattern_args.methods.max.dim",
         "saved_output_positions.torch.max.tensors", "saved_when.methods.mul.tensors.self", "saves_inputs.methods.exp.any",
         "shape_preserving.methods.squeeze", "tensor_only_methods", "tuple_returns.modules.LSTM.scalar"], problems
 

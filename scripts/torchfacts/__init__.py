@@ -38,6 +38,7 @@ family; see design.md §2, §3 and §6 for the facts this reproduces.
 * ``grad``: ``no_grad_output``, from the probes.
 * ``shapes``: ``shape_preserving`` and ``keepdim_reductions``.
 * ``tensor_only``: ``tensor_only_methods``.
+* ``arity``: ``method_max_positional`` (the most positional arguments each Tensor method takes).
 * ``table``: the whole table in order, the evidence file, the printed summary, the command line.
 * ``verify``: the same facts measured again another way (``verify_optable.py --facts``).
 

@@ -26,6 +26,7 @@ from .saving import (build_inplace_written_saved, build_saved_output_positions, 
                      inplace_names)
 from .shapes import build_keepdim_reductions, build_shape_preserving
 from .tensor_only import build_tensor_only_methods
+from .arity import build_method_max_positional
 from .reflected import build_reflected_scalar_saves
 from .tuples import build_tuple_grad_positions, build_tuple_returns
 
@@ -93,6 +94,7 @@ def generate() -> tuple[dict, dict]:
         "may_alias_input": may_alias,
         "no_input_alias": no_alias,
         "tensor_only_methods": build_tensor_only_methods(),
+        "method_max_positional": build_method_max_positional(),
         "shape_preserving": shape_preserving,
         "keepdim_reductions": keepdim,
         "no_grad_output": no_grad,
@@ -168,6 +170,7 @@ def summary(table: dict) -> str:
         f"{k} {len(set().union(*v.values()))}" for k, v in table["saved_when_conditional"].items()))
     lines.append("pattern_args: " + ", ".join(f"{k} {len(v)}" for k, v in table["pattern_args"].items()))
     lines.append(f"tensor_only_methods: {len(table['tensor_only_methods'])}")
+    lines.append(f"method_max_positional: {len(table['method_max_positional'])}")
     lines.append(f"notes: {len(table['notes'])}")
     return "\n".join(lines)
 

@@ -19,6 +19,8 @@ the checked-in table (``python scripts/verify_optable.py --facts``).
   shapes ((5, 2), (2, 2, 3), size-1 dims) and float16: every listed name must still obey its law
   (names no call could exercise there are counted, not failed).
 * `tensor_only_methods` is recomputed.
+* `method_max_positional`: one argument more than each bound is refused for its count, and no bound
+  exceeds what aten's schemas allow (`arity.check_method_max_positional`).
 
 Returns every disagreement as one line; none means the table is what torch says.
 """
@@ -43,6 +45,7 @@ from .reflected import check_reflected_scalar_saves
 from .tuples import build_tuple_grad_positions, build_tuple_returns
 from .shapes import keepdim_kind, module_shape_preserving, shape_run
 from .tensor_only import build_tensor_only_methods
+from .arity import check_method_max_positional
 
 VERIFY_SHAPES = ((5, 2), (1,), (2, 2, 3), (1, 1), (4, 1, 2), (1, 3, 1))
 VERIFY_DTYPES = (torch.float32, torch.float64, torch.float16)
@@ -227,6 +230,7 @@ def verify_facts(table: dict, log: Callable[[str], None] = lambda m: None) -> tu
     out += check_shapes(table, unexercised)
     log(f"shape facts on other shapes and float16 compared in {time.monotonic() - t0:.1f} s")
     _diff("tensor_only_methods", table["tensor_only_methods"], build_tensor_only_methods(), out)
+    out += check_method_max_positional(table["method_max_positional"])
     out += check_reflected_scalar_saves(table["reflected_scalar_saves"])
     out += check_tuple_returns(table, unexercised)
     out += check_pattern_args(table, unexercised)

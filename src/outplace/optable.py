@@ -61,6 +61,9 @@ mirrors a key of the JSON:
 - `tensor_only_methods`: public `torch.Tensor` attribute names that no reference type has (numpy
   arrays and scalars, Python's builtins, `pathlib.Path`, `nn.Module`, distributions, optimizers,
   storages...): `x.<name>` is evidence that `x` is a tensor.
+- `method_max_positional`: public `torch.Tensor` method name -> the most positional arguments a call
+  takes after the tensor, where torch bounds it (measured: a call with too many is refused for its
+  count): `semiring.dot(a, b, 1)` cannot be `Tensor.dot`, which takes 1.
 - `shape_preserving`: the four keys -> names whose every measured call with a floating input and
   only Python-scalar arguments returned one dense tensor of the input's exact shape and dtype
   (`exp`, `mul` by a scalar, `clamp`, `softmax`, `cumsum`, `F.relu`, `nn.ReLU`, `nn.LayerNorm`...):
@@ -180,6 +183,7 @@ class OpTable:
     may_alias_input: Mapping[str, Mapping[str, frozenset[str]]]
     no_input_alias: Mapping[str, frozenset[str]]
     tensor_only_methods: frozenset[str]
+    method_max_positional: Mapping[str, int]
     shape_preserving: Mapping[str, frozenset[str]]
     keepdim_reductions: Mapping[str, Mapping[str, str]]
     no_grad_output: Mapping[str, frozenset[str]]
@@ -348,6 +352,7 @@ def parse_optable(data: dict[str, Any]) -> OpTable:
         may_alias_input=MappingProxyType({cat: _frozen_sets(rows) for cat, rows in data["may_alias_input"].items()}),
         no_input_alias=_frozen_sets(data["no_input_alias"]),
         tensor_only_methods=frozenset(data["tensor_only_methods"]),
+        method_max_positional=MappingProxyType(dict(data["method_max_positional"])),
         shape_preserving=_frozen_sets(data["shape_preserving"]),
         keepdim_reductions=MappingProxyType({cat: MappingProxyType(dict(rows))
                                              for cat, rows in data["keepdim_reductions"].items()}),

@@ -334,6 +334,12 @@ class FileContext:
         return name in self.ops.methods or name in tm["fresh"] or name in tm["alias"] or name in tm["nontensor"] \
             or self.effects.method(name) is not None
 
+    def too_many_for_tensor(self, call: ast.Call, name: str) -> bool:
+        """Does `call` (`<x>.name(...)`) pass more positional arguments than `Tensor.name` takes
+        (`semiring.dot(a, b, 1)`, `Tensor.dot` takes 1)? Then `x` is no tensor where the call runs."""
+        bound = self.ops.method_max_positional.get(name)
+        return bound is not None and not any(isinstance(a, ast.Starred) for a in call.args) and len(call.args) > bound
+
     def is_tensor_only_method(self, name: str) -> bool:
         """A method only tensors have (not numpy arrays, lists, dicts, strings, numbers): calling it
         is evidence that the receiver is a tensor."""

@@ -1163,7 +1163,12 @@ class ScopeFlow:
             recv = self.eval(func.value)
             self._none_raises(recv, func.attr, func)
             tensors = self.tensor_keys(recv)
-            if tensors and not self.ctx.is_tensor_method(func.attr):
+            if tensors and self.ctx.too_many_for_tensor(node, func.attr):
+                # `semiring.dot(a, b, 1)` (supar): `Tensor.dot` takes one argument. Whatever `semiring` is,
+                # this is no tensor method call: on a tensor it raises (so even a "surely a tensor",
+                # from the assumption that `forward`'s arguments are, runs no tensor op here).
+                tensors = frozenset()
+            elif tensors and not self.ctx.is_tensor_method(func.attr):
                 tensors = frozenset(k for k in tensors if self.obj(k).tensor == YES)  # type: ignore[union-attr]
             elif tensors and self.ctx.is_tensor_only_method(func.attr):
                 self._evidence(tensors)
