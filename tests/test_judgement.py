@@ -3587,6 +3587,19 @@ CASES = {
         def _run(x):
             return forward(x, x * 2, x * 3)
         """, ("breaks", "safe"), "saved by `dot`"),
+    "`torch.linalg.inv` saves its result (the facts measure torch's linalg, fft and special namespaces)": ("""
+        def f(x, y):
+            a = x.reshape(1, 1) * 2
+            c = torch.linalg.inv(a)
+            c[0] = 0  # <-
+            return c
+        """, ("breaks", "safe"), "saved by `torch.linalg.inv` as its result"),
+    "... `torch.fft.rfft` saves its input, not its result": ("""
+        def f(x, y):
+            s = torch.fft.rfft(x * 2)
+            s[0] = 0  # <-
+            return s
+        """, ("inplace", "safe"), "nothing saved it"),
     "a chain that reads what it wrote": ("""
         def f(inp, w):
             x = F.linear(inp, w)

@@ -37,7 +37,7 @@ from typing import Any, Callable, Iterable
 import torch
 import torch.nn.functional as F
 
-from .common import clean_label, describe, load_op_db
+from .common import clean_label, describe, load_op_db, torch_attr
 from .inputs import ArgList, f32, i64, leaf, make, scalar_for, special_args
 from .patterns import ctor_flags
 
@@ -132,7 +132,7 @@ def op_fn(cat: str, name: str) -> Callable[..., Any]:
     """What to call for a method, torch or functional name: f(primary, *args, **kwargs)."""
     if cat == "methods":
         return method_fn(name, is_property(name))
-    return getattr(torch if cat == "torch" else F, name)
+    return torch_attr(name) if cat == "torch" else getattr(F, name)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -345,6 +345,8 @@ def _opinfo_samples(op: Any) -> list:
 def opinfo_cases(op_db: list, names: dict[str, list[str]], inplace_param: dict[str, int],
                  measure: Measure) -> None:
     method_names, torch_names = set(names["methods"]), set(names["torch"])
+    # (`torch.linalg.norm` is named `linalg_norm`: found by identity)
+    namespaced = {id(torch_attr(n)): n for n in torch_names if "." in n}
     f_names = set(names["functional"])
     for op in op_db:
         targets: list[tuple[tuple[str, str], Callable[..., Any], list[dict]]] = []
@@ -358,6 +360,8 @@ def opinfo_cases(op_db: list, names: dict[str, list[str]], inplace_param: dict[s
             name = getattr(f, "__name__", None)
             if name in torch_names and getattr(torch, name, None) is f:
                 targets.append((("torch", name), f, []))
+            elif id(f) in namespaced:
+                targets.append((("torch", namespaced[id(f)]), f, []))
             if name in f_names and getattr(F, name, None) is f:
                 extra = [{"inplace": True}] if name in inplace_param else []
                 targets.append((("functional", name), f, extra))
@@ -516,7 +520,7 @@ def run(names: dict[str, list[str]], op_db: list, inplace_param: dict[str, int],
         prop = is_property(name)
         generic_cases(("methods", name), method_fn(name, prop), measure, property_like=prop)
     for name in names["torch"]:
-        generic_cases(("torch", name), getattr(torch, name), measure, list_input=True)
+        generic_cases(("torch", name), torch_attr(name), measure, list_input=True)
     for name in names["functional"]:
         extra = [{"inplace": True}] if name in inplace_param else []
         generic_cases(("functional", name), getattr(F, name), measure, extra_kwargs=extra,

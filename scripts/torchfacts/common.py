@@ -19,6 +19,30 @@ DEFAULT_OUTPUT = ROOT / "src" / "outplace" / "data" / "optable.json"
 torch.set_num_threads(1)  # reductions and RNG streams must not depend on the thread count
 warnings.filterwarnings("ignore")  # deprecated ops warn on every call; the results are what matter
 
+# torch's function namespaces measured with its own functions, by dotted name ("linalg.norm"): what
+# code calls as `torch.linalg.norm(x)`. aten names them with an underscore (`aten::linalg_norm`).
+TORCH_NAMESPACES = ("linalg", "fft", "special")
+
+
+def torch_attr(name: str) -> Any:
+    """`torch.<name>` for a name of `torch_function_names` ("exp", "linalg.norm")."""
+    obj: Any = torch
+    for part in name.split("."):
+        obj = getattr(obj, part)
+    return obj
+
+
+def torch_function_names() -> list[str]:
+    """The public names of `torch` and of its function namespaces (functions only there: the
+    namespaces re-export classes such as `torch.fft.Tensor`)."""
+    names = [n for n in dir(torch) if not n.startswith("_")]
+    for ns in TORCH_NAMESPACES:
+        module = getattr(torch, ns)
+        names += [f"{ns}.{n}" for n in dir(module) if not n.startswith("_")
+                  and callable(getattr(module, n)) and not isinstance(getattr(module, n), type)]
+    return sorted(names)
+
+
 # Anything measured that contradicts an expectation ends up in the JSON's "notes": a message, and
 # the inputs it was seen on (aggregated, so one message per finding).
 NOTES: dict[str, set[str]] = collections.defaultdict(set)

@@ -35,6 +35,7 @@ from typing import Any, Callable
 
 import torch
 
+from .common import torch_attr, torch_function_names
 from .schemas import SCHEMAS, _mentions_tensor
 
 # Most specific first; "any" (every call but inplace=True ones) is the union of the others.
@@ -105,7 +106,7 @@ def parameters(category: str, name: str) -> dict[str, list[int]]:
     if category == "methods":
         fn: Any = getattr(torch.Tensor, name)
     else:
-        fn = getattr(torch if category == "torch" else torch.nn.functional, name)
+        fn = torch_attr(name) if category == "torch" else getattr(torch.nn.functional, name)
     params = python_params(fn, skip_first=category == "methods")
     return _schema_params(name, method=category == "methods") if params is None else params
 
@@ -119,7 +120,7 @@ def return_flags() -> frozenset[str]:
 
     universe = {
         "methods": [n for n in dir(torch.Tensor) if not n.startswith("_") and callable(getattr(torch.Tensor, n))],
-        "torch": [n for n in dir(torch) if not n.startswith("_") and callable(getattr(torch, n))],
+        "torch": [n for n in torch_function_names() if callable(torch_attr(n))],
         "functional": functional_names(),
         "modules": module_names(),
     }
@@ -135,8 +136,8 @@ def mode_defaults(category: str, name: str) -> dict[str, str]:
     default (`F.pad`: {"mode": "constant"}); {} for modules and names without one."""
     if category == "modules":
         return {}
-    fn: Any = getattr(torch.Tensor if category == "methods" else torch if category == "torch" else
-                      torch.nn.functional, name)
+    fn: Any = torch_attr(name) if category == "torch" else getattr(
+        torch.Tensor if category == "methods" else torch.nn.functional, name)
     dispatched = _dispatched()
     while fn in dispatched:
         fn = dispatched[fn]["if_true"]

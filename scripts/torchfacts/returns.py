@@ -10,7 +10,7 @@ from typing import Any, Callable
 
 import torch
 
-from .common import attempt, describe, note, shares_storage, tensors_in
+from .common import attempt, describe, note, shares_storage, tensors_in, torch_attr, torch_function_names
 from .inputs import INT_DTYPES, make, probe_args
 from .schemas import schema_class, schema_is_factory
 
@@ -230,8 +230,8 @@ def build_tensor_methods() -> dict[str, str]:
 def build_torch_functions() -> dict[str, str]:
     check_hand_table(TORCH_FUNCTIONS_HAND, torch, "TORCH_FUNCTIONS_HAND")
     classes: dict[str, str] = {}
-    for name in sorted(n for n in dir(torch) if not n.startswith("_")):
-        obj = getattr(torch, name)
+    for name in torch_function_names():
+        obj = torch_attr(name)
         if not callable(obj) or name in TORCH_FUNCTIONS_UNCLASSIFIED:
             continue
         if name in TORCH_FUNCTIONS_HAND:
@@ -282,7 +282,7 @@ def apply_measured_aliasing(op_db: list, methods_cls: dict[str, str],
         return getattr(x, name)(*args)
 
     def function_call(name: str, x: Any, args: tuple) -> Any:
-        return getattr(torch, name)(x, *args)
+        return torch_attr(name)(x, *args)
 
     found = {"Tensor." + k: v for k, v in find_aliasing(fresh_m, method_call, False).items()}
     found.update({"torch." + k: v for k, v in find_aliasing(fresh_f, function_call, True).items()})

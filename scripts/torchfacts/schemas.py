@@ -8,11 +8,19 @@ from typing import Any
 
 import torch
 
+from .common import TORCH_NAMESPACES, torch_attr
+
 def aten_schemas() -> dict[str, list]:
+    """aten overloads by name; a namespaced function's also by its Python name (`linalg_norm` as
+    `linalg.norm`, common.TORCH_NAMESPACES)."""
     by_name: dict[str, list] = collections.defaultdict(list)
     for s in torch._C._jit_get_all_schemas():
         if s.name.startswith("aten::"):
-            by_name[s.name[len("aten::"):]].append(s)
+            name = s.name[len("aten::"):]
+            by_name[name].append(s)
+            for ns in TORCH_NAMESPACES:
+                if name.startswith(ns + "_"):
+                    by_name[f"{ns}.{name[len(ns) + 1:]}"].append(s)
     return by_name
 
 
@@ -118,7 +126,7 @@ def positional_names(category: str, name: str) -> dict[str, str]:
         names = _signature_names(getattr(torch.Tensor, name), skip_first=True)
         names = _schema_names(name, method=True) if names is None else names
     else:
-        fn = getattr(torch if category == "torch" else torch.nn.functional, name)
+        fn = torch_attr(name) if category == "torch" else getattr(torch.nn.functional, name)
         names = _signature_names(fn, skip_first=False)
         names = _schema_names(name, method=False) if names is None else names
     return {str(i): n for i, n in enumerate(names or ()) if n and not n.startswith("_")}

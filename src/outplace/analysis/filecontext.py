@@ -76,6 +76,10 @@ TORCH_MODULE_PARAMETERS = {"weight", "bias", "in_proj_weight", "in_proj_bias", "
 TORCH_MODULE_BUFFERS = {"running_mean", "running_var", "num_batches_tracked"}
 
 
+# torch's function namespaces the facts measure by dotted name (scripts/torchfacts/common.py).
+TORCH_FUNCTION_NAMESPACES = frozenset({"linalg", "fft", "special"})
+
+
 class FileContext:
     def __init__(self, tree: ast.Module, index: ScopeIndex, ops: OpTable, project=None,
                  path: str | None = None, text: Callable[[], str] | str | None = None) -> None:
@@ -1155,7 +1159,8 @@ class FileContext:
             # A sparse tensor on its arguments' memory: what writes one, writes the other.
             every = frozenset().union(*inputs.values()) if inputs else frozenset()
             return flow._opaque(node, every, f"the sparse tensor `torch.{name}` builds")
-        elif len(parts) == 2:
+        elif len(parts) == 2 or (len(parts) == 3 and parts[1] in TORCH_FUNCTION_NAMESPACES):
+            name = ".".join(parts[1:])  # (`torch.linalg.norm`: "linalg.norm" in the facts)
             tensor_args = [i for i, v in inputs.items() if i not in (0, "out") and flow.tensor_keys(v)]
             pattern = self.effects.call_pattern("torch", name, node, tensor_args)
             operands = sum(1 for i in tensor_args if isinstance(i, int)) if "*args" not in inputs else 1
