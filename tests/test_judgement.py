@@ -320,6 +320,20 @@ _KERNEL_CONV = """
             return self.proj(torch.sigmoid(x)).add_(x)  # <-
     """
 
+# A Sequential filled by add_module with computed names (SECOND: more adds after the ReLU).
+_NAMED_CHAIN = """
+    class M(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.body = nn.Sequential()
+            for i in range(2):
+                self.body.add_module(f"b{i}", nn.Sigmoid())
+            self.body.add_module("r", nn.ReLU(inplace=True))  # <-
+SECOND
+        def forward(self, x):
+            return self.body(x)
+    """
+
 # A vocoder's output stack run by a loop (`for f in self.layers: x = f(x)`): the ReLU's input is the
 # output of the module before it in the list.
 _CHAIN_LOOP = """
@@ -3600,6 +3614,16 @@ CASES = {
             s[0] = 0  # <-
             return s
         """, ("inplace", "safe"), "nothing saved it"),
+    "a Sequential filled by `add_module(f\"b{i}\", m)` in one counted loop is followed: the ReLU's input is the sigmoid's saved output": (
+        _NAMED_CHAIN.replace("SECOND", ""), ("breaks", "safe"), "nn.Sigmoid"),
+    "... a second loop making the same names replaces those members (adversarial review N1)": (
+        _NAMED_CHAIN.replace("SECOND", "            for i in range(2):\n                self.body.add_module(f\"b{i}\", nn.Identity())\n"),
+        (None, "unsafe"), None),
+    "... an `add_module` in another method runs if and when it is called: not followed (adversarial review M4)": (
+        _NAMED_CHAIN.replace("SECOND", "").replace("    def forward(self, x):",
+                                                   "    def grow(self):\n            self.body.add_module(\"g\", nn.Identity())\n\n"
+                                                   "        def forward(self, x):"),
+        (None, "unsafe"), None),
     "a chain that reads what it wrote": ("""
         def f(inp, w):
             x = F.linear(inp, w)

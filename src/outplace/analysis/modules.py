@@ -388,15 +388,16 @@ class ModuleBuilder:
         return result
 
     def added_modules(self, cls: ast.ClassDef, attr: str) -> tuple[list[ModuleInfo], set[int]] | None:
-        """The modules put into an empty `self.<attr>` container: `add_module(name, m)` in the
-        class's methods, `.append(m)` / `.extend([...])` in its `__init__`, in order (loops repeat,
-        ifs optional); with the statements followed. None when there are none."""
+        """The modules put into an empty `self.<attr>` container by its `__init__`: `add_module(name,
+        m)`, `.append(m)` / `.extend([...])`, in order (loops repeat, ifs optional); with the
+        statements followed. None when there are none. (An add in another method runs when, and if,
+        that method is called: not followed, so the container may be changed; adversarial review M4.)"""
         out: list[ModuleInfo] = []
         followed: set[int] = set()
         found = False
         for method in cls.body:
-            if isinstance(method, (ast.FunctionDef, ast.AsyncFunctionDef)):
-                found |= self._adds(method.body, method, attr, out, False, followed, method.name == "__init__")
+            if isinstance(method, (ast.FunctionDef, ast.AsyncFunctionDef)) and method.name == "__init__":
+                found |= self._adds(method.body, method, attr, out, False, followed, True)
         return (out, followed) if found else None
 
     def _adds(self, body: list[ast.stmt], scope: ast.AST, attr: str, out: list[ModuleInfo], opt: bool,
@@ -459,23 +460,60 @@ _HEADERS = {ast.If: ("test",), ast.While: ("test",), ast.For: ("target", "iter")
 
 def _new_member_name(name: ast.expr, stmt: ast.stmt, scope: ast.AST, names: set) -> bool:
     """Does `add_module(name, m)` add a member at the end rather than replace one? A constant name
-    is new once (not a position's, `"0"`, and not twice, nor in a loop); a computed one
-    (`f"block{i}"`) is taken to be new each time."""
+    is new once (not a position's, `"0"`, and not twice, nor in a loop, nor one a computed name
+    before it may have made); a computed one only as below."""
     if isinstance(name, ast.JoinedStr) and all(isinstance(v, ast.Constant) for v in name.values):
         name = ast.Constant("".join(str(v.value) for v in name.values))  # (`f'a'` is `'a'`)
     if isinstance(name, ast.Constant):
-        if not isinstance(name.value, str) or name.value.isdigit() or name.value in names:
-            return False
+        if not isinstance(name.value, str) or name.value.isdigit() or name.value in names or \
+                any(isinstance(n, tuple) and name.value.startswith(n[2]) for n in names):
+            return False  # (a position's, seen before, or one a computed name before may have made)
         names.add(name.value)
         return True
-    # (a computed name with letters of its own, `f"block{i}"`, `"layer{}".format(i)`: never a
-    # position's; `str(i)`, `f"{i}"`, `f'0'` may be one)
-    if isinstance(name, ast.JoinedStr):
-        return any(isinstance(v, ast.Constant) and isinstance(v.value, str) and not v.value.isdigit()
-                   and v.value.strip() for v in name.values)
-    return isinstance(name, ast.Call) and isinstance(name.func, ast.Attribute) and name.func.attr == "format" and \
-        isinstance(name.func.value, ast.Constant) and isinstance(name.func.value.value, str) and \
-        any(c.isalpha() for c in name.func.value.value)
+    # A computed name with letters of its own (`f"block{i}"`: never a position's; `str(i)`, `f"{i}"`
+    # may be one) is new each time only where nothing else can make it: the one computed name of
+    # the container, formatting only the counter of the loop around it (`for i in range(n)`, the
+    # index of `enumerate`), in no other loop. (`f"b{i}"` in two loops replaces the first loop's
+    # members: adversarial review N1.) The caller adds the name's spelling to `names`.
+    if isinstance(name, ast.JoinedStr) and any(
+            isinstance(v, ast.Constant) and isinstance(v.value, str) and not v.value.isdigit() and v.value.strip()
+            for v in name.values):
+        formatted = [v.value for v in name.values if isinstance(v, ast.FormattedValue)]
+        first = name.values[0]
+        prefix = first.value if isinstance(first, ast.Constant) and isinstance(first.value, str) else ""
+    elif isinstance(name, ast.Call) and isinstance(name.func, ast.Attribute) and name.func.attr == "format" and \
+            isinstance(name.func.value, ast.Constant) and isinstance(name.func.value.value, str) and \
+            any(c.isalpha() for c in name.func.value.value) and not name.keywords:
+        formatted, prefix = list(name.args), name.func.value.value.split("{", 1)[0]  # (`"unit{}".format(i)`)
+    else:
+        return False
+    loop = _counter_loop(formatted, stmt, scope)
+    mine = ("computed", id(stmt), prefix)
+    if loop is None or any(isinstance(n, tuple) and n != mine for n in names) or \
+            any(isinstance(n, str) and n.startswith(prefix) for n in names):
+        return False  # (another computed name, or a constant one this may make)
+    names.add(mine)  # (the same statement again: the loop's body is followed once per group)
+    return True
+
+
+def _counter_loop(formatted: list, stmt: ast.stmt, scope: ast.AST) -> ast.For | None:
+    """The one loop around `stmt` (in `scope`) when `formatted` is just its counter: the target of
+    `for i in range(...)`, or the index of `for i, m in enumerate(...)`."""
+    if len(formatted) != 1 or not isinstance(formatted[0], ast.Name):
+        return None
+    loops = [n for n in walk(scope) if isinstance(n, (ast.For, ast.AsyncFor, ast.While)) and n is not scope
+             and any(s is stmt for s in walk(n))]
+    if len(loops) != 1 or not isinstance(loops[0], ast.For) or not isinstance(loops[0].iter, ast.Call) or \
+            not isinstance(loops[0].iter.func, ast.Name):
+        return None
+    loop, counter = loops[0], formatted[0].id
+    kind = loop.iter.func.id
+    if kind == "range" and isinstance(loop.target, ast.Name) and loop.target.id == counter:
+        return loop
+    if kind == "enumerate" and isinstance(loop.target, ast.Tuple) and loop.target.elts and \
+            isinstance(loop.target.elts[0], ast.Name) and loop.target.elts[0].id == counter:
+        return loop
+    return None
 
 
 def _other_uses(name: str, scope: ast.AST, before: ast.AST, understood: set[int]) -> bool:
