@@ -497,10 +497,16 @@ def _new_member_name(name: ast.expr, stmt: ast.stmt, scope: ast.AST, names: set)
 
 
 def _counter_loop(formatted: list, stmt: ast.stmt, scope: ast.AST) -> ast.For | None:
-    """The one loop around `stmt` (in `scope`) when `formatted` is just its counter: the target of
-    `for i in range(...)`, or the index of `for i, m in enumerate(...)`."""
-    if len(formatted) != 1 or not isinstance(formatted[0], ast.Name):
+    """The one loop around `stmt` (in `scope`) when `formatted` is just its counter (or the counter
+    plus or minus a number): the target of `for i in range(...)`, or the index of `for i, m in
+    enumerate(...)`."""
+    one = formatted[0] if len(formatted) == 1 else None
+    if isinstance(one, ast.BinOp) and isinstance(one.op, (ast.Add, ast.Sub)) and isinstance(one.left, ast.Name) and \
+            isinstance(one.right, ast.Constant) and type(one.right.value) is int:
+        one = one.left  # (`"block{}".format(i + 1)`: one name per counter value still)
+    if not isinstance(one, ast.Name):
         return None
+    formatted = [one]
     loops = [n for n in walk(scope) if isinstance(n, (ast.For, ast.AsyncFor, ast.While)) and n is not scope
              and any(s is stmt for s in walk(n))]
     if len(loops) != 1 or not isinstance(loops[0], ast.For) or not isinstance(loops[0].iter, ast.Call) or \
