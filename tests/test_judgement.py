@@ -334,6 +334,22 @@ SECOND
             return self.body(x)
     """
 
+# A module list run member by member, whose first member is a Sequential; CHANGE: what __init__ does after.
+_LIST_CHAIN = """
+    class M(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.body = nn.ModuleList()
+            self.body.append(nn.Sequential(nn.Sigmoid(), nn.Sigmoid()))
+            self.body.append(nn.ReLU(inplace=True))  # <-
+            CHANGE
+
+        def forward(self, x):
+            for layer in self.body:
+                x = layer(x)
+            return x
+    """
+
 # A vocoder's output stack run by a loop (`for f in self.layers: x = f(x)`): the ReLU's input is the
 # output of the module before it in the list.
 _CHAIN_LOOP = """
@@ -3623,6 +3639,17 @@ CASES = {
         _NAMED_CHAIN.replace("SECOND", "").replace("    def forward(self, x):",
                                                    "    def grow(self):\n            self.body.add_module(\"g\", nn.Identity())\n\n"
                                                    "        def forward(self, x):"),
+        (None, "unsafe"), None),
+    "a module list whose members are only run (`for layer in self.body: x = layer(x)`) is followed: ReLU's input is the sigmoid's saved output": (
+        _LIST_CHAIN.replace("CHANGE", "self.body.train()"), ("breaks", "safe"), "nn.Sigmoid"),
+    "... a member's own member replaced through an index (`self.body[0][0] = m`, fine-tuning) changes the chain (NS1)": (
+        _LIST_CHAIN.replace("CHANGE", "self.body[0][0] = nn.Identity()"), (None, "unsafe"), None),
+    "... so does a member taken out through a method that returns the module (`self.body.train().pop(0)`, R2)": (
+        _LIST_CHAIN.replace("CHANGE", "self.body.train().pop(0)"), (None, "unsafe"), None),
+    "... or through a torch module built around it (`wrap = nn.Sequential(self.body); del wrap[0][0]`, R2)": (
+        _LIST_CHAIN.replace("CHANGE", "wrap = nn.Sequential(self.body)\n            del wrap[0][0]"), (None, "unsafe"), None),
+    "... or through the loop variable (`for blk in self.body: del blk[0]`)": (
+        _LIST_CHAIN.replace("CHANGE", "for blk in self.body:\n                if len(blk) > 1:\n                    del blk[0]"),
         (None, "unsafe"), None),
     "a chain that reads what it wrote": ("""
         def f(inp, w):

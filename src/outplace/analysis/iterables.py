@@ -23,6 +23,7 @@ import re
 
 from outplace.analysis.dispatch import CONTAINER_MUTATORS
 from outplace.analysis.imports import dotted
+from outplace.analysis.scopes import walk
 
 ONE_ARGUMENT = frozenset({"enumerate", "reversed", "list", "tuple", "sorted", "iter"})
 CONTAINER_CLASSES = frozenset({"torch.nn.ModuleList", "torch.nn.ParameterList", "torch.nn.Sequential"})
@@ -147,6 +148,7 @@ _DYNAMIC = re.compile(r"\bexec\s*\(|\bvars\s*\(|__dict__|\btype\s*\(\s*['\"]|\bb
                       r"children\s*\(|modules\s*\(|get_submodule|_modules\b|deepcopy|"
                       r"^\s*(match|case)\s", re.M)
 _READERS = frozenset({"len", "enumerate", "zip", "reversed"})
+_READERS_GIVING_NUMBERS = frozenset({"len"})
 
 
 def _dynamic(ctx) -> bool:
@@ -208,7 +210,7 @@ def _file_reads(ctx) -> tuple[dict[str, list], bool]:
         for child, node in parents.items():
             if isinstance(child, ast.Attribute) and isinstance(child.ctx, ast.Load):
                 grand = parents.get(node)
-                use = _harmless_use(child, node, grand)
+                use = _harmless_use(child, node, grand, parents)
                 if not use and isinstance(node, ast.Attribute) and node.attr in ("append", "extend", "add_module", "register_module") and \
                         isinstance(grand, ast.Call) and grand.func is node and isinstance(parents.get(grand), ast.Expr):
                     use = id(parents[grand])  # (a statement that adds to it: harmless if the builder followed it)
@@ -217,25 +219,50 @@ def _file_reads(ctx) -> tuple[dict[str, list], bool]:
     return got
 
 
-def _harmless_use(attr: ast.Attribute, parent: ast.AST, grandparent: ast.AST | None) -> bool:
-    if isinstance(parent, (ast.For, ast.AsyncFor)) and parent.iter is attr:
-        return True
-    if isinstance(parent, ast.Subscript) and parent.value is attr and isinstance(parent.ctx, ast.Load):
-        return True
-    if isinstance(parent, ast.Call) and attr in parent.args and isinstance(parent.func, ast.Name) and \
+def _harmless_use(attr: ast.Attribute, parent: ast.AST, grandparent: ast.AST | None,
+                  parents: dict | None = None, depth: int = 0) -> bool:
+    """Does this use of `node` (`<x>.attr`, or what a use of it gave: a member `self.body[0]`, the
+    module `self.body.train()` returns, a loop variable over it) leave the container alone? What it
+    hands on is followed (`parents`): `self.body[0][0] = m`, `self.body.train().pop(0)`, `for blk in
+    self.body: del blk[0]` change it (adversarial review NS1, R2)."""
+    node = attr
+
+    def onward(value: ast.AST) -> bool:
+        """The value this use gives is itself used harmlessly (a member, the module again), or is
+        stored back where it came from (`self.pos_conv = nn.Sequential(self.pos_conv, ...)`: that
+        attribute's reads are judged too)."""
+        if parents is None or depth > 6:
+            return False
+        up = parents.get(value)
+        if isinstance(up, ast.Assign) and up.value is value and len(up.targets) == 1 and \
+                isinstance(attr, ast.Attribute) and isinstance(up.targets[0], ast.Attribute) and \
+                up.targets[0].attr == attr.attr and dotted(up.targets[0].value) == dotted(attr.value):
+            return True
+        return up is not None and _harmless_use(value, up, parents.get(up), parents, depth + 1)  # type: ignore[arg-type]
+
+    if isinstance(parent, (ast.For, ast.AsyncFor)) and parent.iter is node:
+        # `for blk in self.body: y = blk(y)`: each member, as the loop variable, is used harmlessly
+        return _loop_variable_harmless(parent, parents, depth)
+    if isinstance(parent, ast.Subscript) and parent.value is node and isinstance(parent.ctx, ast.Load):
+        return onward(parent)  # `self.body[i](x)`; not `self.body[0][0] = m`, `del self.body[0][0]`
+    if isinstance(parent, ast.Call) and node in parent.args and isinstance(parent.func, ast.Name) and \
             parent.func.id in _READERS:
-        return True
+        return parent.func.id in _READERS_GIVING_NUMBERS or onward(parent)  # (`enumerate(self.body)` hands out members)
     # `self.convs.apply(init)`: `_applies_harmless` decides for every `apply` of the file.
     if isinstance(parent, ast.Attribute) and parent.attr == "apply" and isinstance(grandparent, ast.Call) and \
             grandparent.func is parent:
         return True
-    if isinstance(parent, ast.Call) and parent.func is attr:  # `self.body(x)`: the chain run
+    if isinstance(parent, ast.Call) and parent.func is node:  # `self.body(x)`: the chain run
         return True
-    if isinstance(parent, ast.Call) and attr in parent.args and _TORCH_MODULE.fullmatch(dotted(parent.func) or ""):
-        return True  # (`nn.Sequential(self.conv, nn.GELU())`: a torch module built around it keeps it as is)
-    # `self.body.parameters()`, `.train()`: an nn.Module method that changes no member; `self.body.weight`
-    # read (not stored into, not a method called: `.pop()`, `.add_module(...)` may change it)
+    if isinstance(parent, ast.Call) and node in parent.args and _TORCH_MODULE.fullmatch(dotted(parent.func) or ""):
+        # (`nn.Sequential(self.conv, nn.GELU())`: a torch module built around it keeps it as is; what
+        # is done to the wrapper may be done to it: `del wrap[0][0]`)
+        return onward(parent)
+    # `self.body.parameters()`: an nn.Module method that changes no member; `.train()`, `.to(...)`
+    # return the module itself: what is done to that is done to it (`self.body.train().pop(0)`)
     if isinstance(parent, ast.Attribute) and isinstance(grandparent, ast.Call) and grandparent.func is parent:
+        if parent.attr in _MODULE_SELF_RETURNING:
+            return isinstance(parents.get(grandparent) if parents else None, ast.Expr) or onward(grandparent)
         return parent.attr in _MODULE_READS
     if isinstance(parent, ast.Attribute) and isinstance(parent.ctx, ast.Load):
         return parent.attr not in _MUTATING  # (`f = self.blocks.pop` may be called later)
@@ -243,14 +270,38 @@ def _harmless_use(attr: ast.Attribute, parent: ast.AST, grandparent: ast.AST | N
     return False
 
 
+def _loop_variable_harmless(loop: ast.For, parents: dict | None, depth: int) -> bool:
+    """Is every use of the loop's variables in it harmless (`blk(x)`, `blk.weight`; `i` of
+    `enumerate` included), and none bound again there?"""
+    target = loop.target
+    if parents is None or not all(isinstance(t, ast.Name) for t in (target.elts if isinstance(target, ast.Tuple)
+                                                                      else [target])):
+        return False
+    names = {t.id for t in walk(target) if isinstance(t, ast.Name)}
+    if isinstance(loop.iter, ast.Call) and isinstance(loop.iter.func, ast.Name) and loop.iter.func.id == "enumerate" \
+            and isinstance(target, ast.Tuple) and target.elts:
+        names.discard(target.elts[0].id)  # type: ignore[attr-defined]  # (the index: a number)
+    own = set(map(id, walk(target)))
+    for n in walk(loop):
+        if isinstance(n, ast.Name) and n.id in names and id(n) not in own:
+            if not isinstance(n.ctx, ast.Load):
+                return False
+            up = parents.get(n)
+            if up is None or not _harmless_use(n, up, parents.get(up), parents, depth + 1):  # type: ignore[arg-type]
+                return False
+    return True
+
+
 _TORCH_MODULE = re.compile(r"(torch\.)?nn\.[A-Z]\w*")  # `nn.Sequential`, `torch.nn.ModuleList`
 _MUTATING = frozenset({"append", "extend", "insert", "pop", "remove", "clear", "reverse", "sort", "update",
                        "setdefault", "popitem", "add_module", "register_module", "register_parameter",
                        "register_buffer", "apply", "__setitem__", "__delitem__", "__setattr__", "__delattr__",
                        "__iadd__", "__imul__", "_modules", "__dict__"})
-_MODULE_READS = frozenset({"parameters", "named_parameters", "buffers", "named_buffers", "state_dict", "train",
-                           "eval", "to", "cuda", "cpu", "float", "half", "double", "bfloat16", "requires_grad_",
-                           "zero_grad", "extra_repr", "__len__", "__iter__"})
+_MODULE_READS = frozenset({"parameters", "named_parameters", "buffers", "named_buffers", "state_dict",
+                           "zero_grad", "extra_repr", "__len__"})
+# nn.Module methods that return the module itself.
+_MODULE_SELF_RETURNING = frozenset({"train", "eval", "to", "cuda", "cpu", "float", "half", "double", "bfloat16",
+                                    "requires_grad_", "type", "xpu", "to_empty", "share_memory"})
 
 
 def container_left_alone(cls: ast.ClassDef, attr: str, ctx) -> bool:
