@@ -350,6 +350,35 @@ _LIST_CHAIN = """
             return x
     """
 
+# A gate built from a module-level alias; LOCAL: what `__init__` binds before.
+_ALIASED_GATE = """
+    Act = nn.Sigmoid
+
+    class M(nn.Module):
+        def __init__(self, light=True):
+            super().__init__()
+            LOCAL
+            self.gate = Act()
+            self.act = nn.ReLU(inplace=True)  # <-
+
+        def forward(self, x):
+            return self.act(self.gate(x))
+    """
+
+# A helper returning a clone of its argument; STAR: a star import after its def.
+_CLONING_HELPER = """
+    def ident(t):
+        return t.clone()
+
+    STAR
+
+    def f(x, y):
+        h = torch.sigmoid(x)
+        v = ident(h)
+        h.mul_(2)  # <-
+        return v, h
+    """
+
 # A vocoder's output stack run by a loop (`for f in self.layers: x = f(x)`): the ReLU's input is the
 # output of the module before it in the list.
 _CHAIN_LOOP = """
@@ -3651,6 +3680,14 @@ CASES = {
     "... or through the loop variable (`for blk in self.body: del blk[0]`)": (
         _LIST_CHAIN.replace("CHANGE", "for blk in self.body:\n                if len(blk) > 1:\n                    del blk[0]"),
         (None, "unsafe"), None),
+    "a module-level alias `Act = nn.Sigmoid` names torch's Sigmoid where nothing shadows it": (
+        _ALIASED_GATE.replace("LOCAL", ""), ("breaks", "safe"), "nn.Sigmoid"),
+    "... not where `__init__` binds `Act` itself (adversarial review X3)": (
+        _ALIASED_GATE.replace("LOCAL", "Act = nn.Identity if light else nn.Tanh"), (None, "unsafe"), None),
+    "a helper that returns a clone keeps nothing of its argument: the write is a safe fix": (
+        _CLONING_HELPER.replace("STAR", ""), ("breaks", "safe"), None),
+    "... a helper whose `def` a later `from m import *` may replace has no summary (adversarial review X1)": (
+        _CLONING_HELPER.replace("STAR", "from os.path import *"), ("breaks", "unsafe"), None),
     "a chain that reads what it wrote": ("""
         def f(inp, w):
             x = F.linear(inp, w)

@@ -89,6 +89,18 @@ def scan(tree: ast.Module, text: str | None = None) -> Rebinding:
     into_containers = _adds_into_containers(tree) if text is None or "add_module(" in text else {}
     recorded: set[int] = set()  # calls whose statement is the site already (one the builder may follow)
     container_calls = {id(s.value) for s in statements(tree.body) if id(s) in into_containers}  # type: ignore[attr-defined]
+    # `from m import *` after a module-level `def ident(...)`: it may bind `ident` again (adversarial
+    # review X1): every module-level name bound before the last star import is taken as rebound.
+    last_star = max((s.lineno for s in tree.body if isinstance(s, ast.ImportFrom) and any(a.name == "*" for a in s.names)),
+                    default=0)
+    if last_star:
+        for s in tree.body:
+            if s.lineno < last_star:
+                if isinstance(s, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+                    rebound.add(s.name)
+                elif isinstance(s, (ast.Assign, ast.AnnAssign)):
+                    rebound.update(n.id for t in (s.targets if isinstance(s, ast.Assign) else [s.target])
+                                   for n in ast.walk(t) if isinstance(n, ast.Name))
     for stmt in statements(tree.body):
         if isinstance(stmt, ast.Global):
             rebound.update(stmt.names)

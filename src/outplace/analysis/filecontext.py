@@ -528,8 +528,9 @@ class FileContext:
         if not isinstance(func, ast.Name):
             return None
         binds = self.index.scopes[self.tree].bindings.get(func.id, [])
-        if len(binds) != 1 or self.rebinding.global_name(func.id):
-            return None
+        if len(binds) != 1 or self.rebinding.global_name(func.id) or "import *" in (self.text or "") or \
+                self.bindings_around(self.scope_node(func), func.id):
+            return None  # (a local or parameter of that name, or a star import, may be anything: X2, X3)
         stmt = binds[0].stmt
         if not (isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 and isinstance(stmt.targets[0], ast.Name)
                 and isinstance(stmt.value, ast.Attribute)):
