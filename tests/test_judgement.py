@@ -379,6 +379,20 @@ _CLONING_HELPER = """
         return v, h
     """
 
+# A private helper writing a saved tensor; YIELD: `return` or `yield`; CALLS: how `f` calls it.
+_QUIET_HELPER = """
+    def _scale(x):
+        h = torch.sigmoid(x)
+        h.mul_(2)  # <-
+        YIELD h
+
+    def apply(fn, t):
+        return fn(t)
+
+    def f(x, y):
+        CALLS
+    """
+
 # A vocoder's output stack run by a loop (`for f in self.layers: x = f(x)`): the ReLU's input is the
 # output of the module before it in the list.
 _CHAIN_LOOP = """
@@ -3688,6 +3702,23 @@ CASES = {
         _CLONING_HELPER.replace("STAR", ""), ("breaks", "safe"), None),
     "... a helper whose `def` a later `from m import *` may replace has no summary (adversarial review X1)": (
         _CLONING_HELPER.replace("STAR", "from os.path import *"), ("breaks", "unsafe"), None),
+    "a helper called under `no_grad` but inside `with torch.enable_grad():` runs with autograd on (adversarial review LH1)": (
+        _QUIET_HELPER.replace("YIELD", "return").replace("CALLS", "with torch.no_grad():\n"
+                                                         "            with torch.enable_grad():\n"
+                                                         "                return _scale(x)"),
+        ("breaks", "safe"), "saved by `torch.sigmoid`"),
+    "... a generator made under `no_grad` runs its body when iterated, maybe with autograd on (LH3)": (
+        _QUIET_HELPER.replace("YIELD", "yield").replace("CALLS", "with torch.no_grad():\n"
+                                                        "            g = _scale(x)\n        return next(g)"),
+        ("breaks", "safe"), "saved by `torch.sigmoid`"),
+    "... a helper also handed on as a value (`apply(_scale, x)`) may be called anywhere (LH2)": (
+        _QUIET_HELPER.replace("YIELD", "return").replace("CALLS", "with torch.no_grad():\n"
+                                                         "            _scale(x)\n        return apply(_scale, x)"),
+        ("inplace", "safe"), None),
+    "... a private helper every call of which is under `no_grad` runs without grad": (
+        _QUIET_HELPER.replace("YIELD", "return").replace("CALLS", "with torch.no_grad():\n"
+                                                         "            return _scale(x)"),
+        None, None),
     "a chain that reads what it wrote": ("""
         def f(inp, w):
             x = F.linear(inp, w)

@@ -90,8 +90,11 @@ class IntentContext:
         for n in reversed(chain):
             if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef)):
                 off = any(self._disables_grad(d) for d in n.decorator_list) or self._autograd_function_body(n)
-            elif isinstance(n, ast.Lambda):
-                off = False
+            elif isinstance(n, (ast.Lambda, ast.GeneratorExp)):
+                off = False  # (runs when called or consumed, maybe with autograd on: LH3)
+            elif isinstance(n, (ast.With, ast.AsyncWith)) and off:
+                # `with torch.enable_grad():` inside a no-grad block turns it on again (LH1)
+                off = not any(self._enables_grad(item.context_expr) for item in n.items)
             elif isinstance(n, (ast.With, ast.AsyncWith)) and not off:
                 off = any(self._disables_grad(item.context_expr) for item in n.items)
             elif not off:
@@ -200,6 +203,19 @@ class IntentContext:
             if any(_base_name(b) in STATEFUL_BASES for b in node.bases):
                 return "in an optimizer or scheduler class"
         return None
+
+    def _enables_grad(self, expr: ast.AST) -> bool:
+        """`torch.enable_grad()`, `torch.set_grad_enabled(<anything but False>)`, `torch.inference_mode(False)`:
+        a manager that may turn autograd on."""
+        call = expr if isinstance(expr, ast.Call) else None
+        q = self.imports.qualname(call.func if call else expr) or ""
+        if q.endswith("enable_grad"):
+            return True
+        if q in SET_GRAD:
+            return not (call and call.args and isinstance(call.args[0], ast.Constant) and call.args[0].value is False)
+        if q.endswith("inference_mode") and call and call.args:
+            return isinstance(call.args[0], ast.Constant) and call.args[0].value is False
+        return False
 
     def _disables_grad(self, expr: ast.AST) -> bool:
         call = expr if isinstance(expr, ast.Call) else None

@@ -514,6 +514,15 @@ class FileContext:
         if got is not None:
             return got
         self.memo[key] = False  # (recursion guard: a cycle of calls proves nothing)
+        name = getattr(fn, "name", "")
+        # Only a method or a private function (`_swap_tensors`; a public module-level helper is what
+        # other files import and call, with autograd on: LH4) that the file uses by direct calls
+        # alone: one also handed on (`apply(fn, x)`, `map`, `partial`, a hook, `getattr(obj, "fn")`)
+        # may run anywhere (adversarial review LH2).
+        method = isinstance(self.index.parent.get(fn), ast.ClassDef)
+        if not (method or name.startswith("_")) or name.startswith("__") or self._referenced_otherwise(name) or \
+                _is_generator(fn):  # (a generator's body runs when iterated, in that grad mode: LH3)
+            return False
         calls = self._candidate_calls(fn) if isinstance(fn, (ast.FunctionDef, ast.AsyncFunctionDef)) and \
             self.plain_decorators(fn) else []
         for c in calls[:MAX_CANDIDATE_CALLS + 1]:
@@ -521,6 +530,40 @@ class FileContext:
         result = bool(calls) and len(calls) <= MAX_CANDIDATE_CALLS and all(self.grad_disabled(c) for c in calls)
         self.memo[key] = result
         return result
+
+    def _handed_on(self, name: str) -> bool:
+        """Is `name` read in the file as a value rather than called (`apply(scale, x)`, `partial(scale)`,
+        `hooks.append(self.scale)`)?"""
+        names, self_attrs, _, _ = self._value_reads()
+        return name in names or name in self_attrs
+
+    def _referenced_otherwise(self, name: str) -> bool:
+        """Is `name` used in the file other than as the callee of a call or a def's name: read as a
+        value (`apply(_fn, x)`, `obj._fn` handed on), or spelled in a string (`getattr(m, "_fn")`)?"""
+        names, _, attrs, strings = self._value_reads()
+        return name in names or name in attrs or name in strings
+
+    def _value_reads(self) -> tuple[set, set, set, set]:
+        """(names read as values, attributes of `self`/`cls` read as values, any attributes read as
+        values, identifier-like strings) in the file: one walk, kept."""
+        got = self.memo.get("value reads")
+        if got is None:
+            names: set = set()
+            self_attrs: set = set()
+            attrs: set = set()
+            strings: set = set()
+            callees = {id(n.func) for n in walk(self.tree) if isinstance(n, ast.Call)}
+            for n in walk(self.tree):
+                if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load) and id(n) not in callees:
+                    names.add(n.id)
+                elif isinstance(n, ast.Attribute) and isinstance(n.ctx, ast.Load) and id(n) not in callees:
+                    attrs.add(n.attr)
+                    if isinstance(n.value, ast.Name) and n.value.id in ("self", "cls"):
+                        self_attrs.add(n.attr)
+                elif isinstance(n, ast.Constant) and isinstance(n.value, str) and n.value.isidentifier():
+                    strings.add(n.value)
+            got = self.memo["value reads"] = (names, self_attrs, attrs, strings)
+        return got
 
     def module_alias(self, func: ast.AST) -> str | None:
         """`BatchNorm2d(c)` where the module says `BatchNorm2d = nn.BatchNorm2d` once (and nothing
@@ -1276,7 +1319,10 @@ class FileContext:
                 return None  # not this file's (its file was not found): an unknown call
             self._summary_depth += 1
             try:
-                self._summaries[key] = summarize(self.flow(fn, instance))
+                flow = self.flow(fn, instance)
+                # (a flow cut short at its work budget saw only part of the function: what it did not
+                # see may keep or return the arguments; a call of it stays unknown: adversarial review B1)
+                self._summaries[key] = None if flow.approximate else summarize(flow)
             finally:
                 self._summary_depth -= 1
         return self._summaries[key]
@@ -1294,6 +1340,9 @@ class FileContext:
         calls = self._candidate_calls(fn)
         if not calls or len(calls) > MAX_CANDIDATE_CALLS:
             return {}  # none, or too many to follow (a common method name): the parameters stay symbolic
+        if self._handed_on(getattr(fn, "name", "")):
+            return {}  # (`apply(scale, x)`, `map(self.f, xs)`: called from where the calls cannot be seen: LH2)
+        lazy = _is_generator(fn)  # (its body runs when it is iterated, with whatever grad mode is on then: LH3)
         facts: dict = {}
         from outplace.analysis.summaries import _bind_arguments
 
@@ -1301,7 +1350,7 @@ class FileContext:
             bound = _bind_arguments(fn, inputs, bound_self=SELF in inputs)
             # A call made with autograd off (in a `@torch.no_grad()` forward): the callee builds no
             # graph from what it is given there (what was saved before the call still counts).
-            off = self.grad_disabled(call)
+            off = self.grad_disabled(call) and not lazy
             for name, keys in bound.items():
                 obj = st.facts(keys)
                 # A list or tuple passed holds the caller's tensors: the parameter's parts are them.
