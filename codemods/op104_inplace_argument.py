@@ -127,6 +127,9 @@ class InplaceArgument(Rule):
                            "ones"]
             else:
                 hazard, why, reasons = chain
+        changed = _chain_may_change(an, call)
+        if changed is not None:
+            reasons = [*reasons, changed]
         if hazard is None:
             return None
         stmt = an.index.statement_of(call)
@@ -136,6 +139,29 @@ class InplaceArgument(Rule):
         fix = Fix(Applicability.UNSAFE if reasons else Applicability.SAFE, reasons)
         return Finding(self.code, f"`{ast.unparse(call.func)}(..., inplace=True)` modifies its input in place; drop "
                        "`inplace=True`", line, col + 1, end_line, end_col + 1, fix, plan, hazard, why)
+
+
+def _chain_may_change(an: Analysis, ctor: ast.Call) -> str | None:
+    """Why the `nn.Sequential` holding `ctor`, stored in `self.<attr>`, may not run as written (a
+    member replaced, removed or reordered, the attribute bound to another chain: `self.body =
+    self.body[1:]`), or None. Then the module before this one may not be what feeds it."""
+    from outplace.analysis.iterables import container_left_alone
+
+    seq = an.index.parent.get(ctor)
+    stmt = an.index.statement_of(ctor)
+    if not (isinstance(stmt, ast.Assign) and stmt.value is seq and len(stmt.targets) == 1
+            and isinstance(stmt.targets[0], ast.Attribute) and isinstance(stmt.targets[0].value, ast.Name)
+            and stmt.targets[0].value.id == "self"):
+        return None
+    attr = stmt.targets[0].attr
+    cls = an.ctx.enclosing_class(an.ctx.scope_node(ctor))
+    if cls is None:
+        return None
+    stores = an.ctx._class_facts(cls)[0].get(attr, [])
+    if len(stores) == 1 and container_left_alone(cls, attr, an.ctx) and not an.ctx.rebinding.module_attribute(attr):
+        return None
+    return (f"`self.{attr}` may be changed after it is built (a member replaced, removed or reordered, or another "
+            "chain put there): the module before this one may not be what feeds it")
 
 
 def _passed_elsewhere(an: Analysis, ctor: ast.Call) -> int | None:

@@ -393,6 +393,18 @@ _QUIET_HELPER = """
         CALLS
     """
 
+# A Sequential stored in `self.body`; CHANGE: what `__init__` does to it after.
+_SEQ_CHAIN = """
+    class M(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.body = nn.Sequential(nn.Sigmoid(), nn.ReLU(inplace=True))  # <-
+            CHANGE
+
+        def forward(self, x):
+            return self.body(x)
+    """
+
 # A vocoder's output stack run by a loop (`for f in self.layers: x = f(x)`): the ReLU's input is the
 # output of the module before it in the list.
 _CHAIN_LOOP = """
@@ -3719,6 +3731,15 @@ CASES = {
         _QUIET_HELPER.replace("YIELD", "return").replace("CALLS", "with torch.no_grad():\n"
                                                          "            return _scale(x)"),
         None, None),
+    "a Sequential run as written: ReLU's input is the sigmoid's saved output (safe to drop `inplace=True`)": (
+        _SEQ_CHAIN.replace("CHANGE", "pass"), ("breaks", "safe"), "nn.Sigmoid"),
+    "... not once the attribute is bound to a slice of it (`self.body = self.body[1:]`, adversarial review S1)": (
+        _SEQ_CHAIN.replace("CHANGE", "self.body = self.body[1:]"), ("breaks", "unsafe"), None),
+    "... nor where a member is set on a container reached through `getattr` (G1)": (
+        _SEQ_CHAIN.replace("CHANGE", "setattr(getattr(self, 'body'), '0', nn.Identity())"), ("breaks", "unsafe"), None),
+    "... nor where a forward hook is registered through an alias (H1)": (
+        _SEQ_CHAIN.replace("CHANGE", "reg = self.body[0].register_forward_hook\n            reg(lambda m, i, o: i[0])"),
+        ("breaks", "unsafe"), None),
     "a chain that reads what it wrote": ("""
         def f(inp, w):
             x = F.linear(inp, w)

@@ -157,8 +157,8 @@ def scan(tree: ast.Module, text: str | None = None) -> Rebinding:
                 any_module_attr = True  # (no text to tell a store from a read: either)
                 instance_dict = instance_dict or node.attr == "__dict__"
                 continue
-            if isinstance(node, ast.Attribute) and node.attr in HOOK_DICTS:
-                hooks = True
+            if isinstance(node, ast.Attribute) and (node.attr in HOOK_DICTS or node.attr in HOOK_METHODS):
+                hooks = True  # (`reg = m.register_forward_hook; reg(fn)`: called through an alias too: H1)
                 continue
             if isinstance(node, ast.Call):
                 called.add(id(node.func))
@@ -169,6 +169,11 @@ def scan(tree: ast.Module, text: str | None = None) -> Rebinding:
                 if isinstance(f, ast.Name) and f.id in ("setattr", "delattr") and node.args and \
                         isinstance(node.args[0], ast.Attribute):
                     held = node.args[0].attr
+                elif isinstance(f, ast.Name) and f.id in ("setattr", "delattr") and node.args and \
+                        not isinstance(node.args[0], ast.Name):
+                    # `setattr(getattr(self, "body"), "0", m)`: on something whose container is not
+                    # spelled out: any module's member may be replaced (adversarial review G1)
+                    any_module_attr = True
                 elif isinstance(f, ast.Attribute) and f.attr in ("add_module", "register_module", "__setitem__",
                                                                "__delitem__") and \
                         not (f.attr == "register_module" and _registry_call(node)):

@@ -228,13 +228,14 @@ def _harmless_use(attr: ast.Attribute, parent: ast.AST, grandparent: ast.AST | N
     node = attr
 
     def onward(value: ast.AST) -> bool:
-        """The value this use gives is itself used harmlessly (a member, the module again), or is
-        stored back where it came from (`self.pos_conv = nn.Sequential(self.pos_conv, ...)`: that
-        attribute's reads are judged too)."""
+        """The value this use gives is itself used harmlessly (a member, the module again), or is a
+        module built around it stored back where it came from (`self.pos_conv =
+        nn.Sequential(self.pos_conv, ...)`: that attribute's reads are judged too; not `self.body =
+        self.body[1:]`, another chain: S1)."""
         if parents is None or depth > 6:
             return False
         up = parents.get(value)
-        if isinstance(up, ast.Assign) and up.value is value and len(up.targets) == 1 and \
+        if isinstance(up, ast.Assign) and isinstance(value, ast.Call) and up.value is value and len(up.targets) == 1 and \
                 isinstance(attr, ast.Attribute) and isinstance(up.targets[0], ast.Attribute) and \
                 up.targets[0].attr == attr.attr and dotted(up.targets[0].value) == dotted(attr.value):
             return True

@@ -105,6 +105,8 @@ class ModuleBuilder:
             return function
         if isinstance(value, ast.Name) and scope is not None:
             return self._local(value.id, scope, value, depth)
+        if isinstance(value, ast.Subscript) and isinstance(value.slice, ast.Slice):
+            return UNKNOWN_MODULE  # (`self.body[1:]`: a part of a chain, another chain: adversarial review S1)
         if isinstance(value, ast.Subscript):
             return self._registry(value, depth, call=False)
         if not isinstance(value, ast.Call):
