@@ -3740,6 +3740,38 @@ CASES = {
     "... nor where a forward hook is registered through an alias (H1)": (
         _SEQ_CHAIN.replace("CHANGE", "reg = self.body[0].register_forward_hook\n            reg(lambda m, i, o: i[0])"),
         ("breaks", "unsafe"), None),
+    "a tensor put in a list only by `map(box.append, [h])` may be kept there (adversarial review K2)": ("""
+        def f(x, y):
+            h = torch.sigmoid(x)
+            box = []
+            list(map(box.append, [h]))
+            h.mul_(2)  # <-
+            return box[0], h
+        """, ("breaks", "unsafe"), "map"),
+    "... and a helper whose lambda reads its parameter may keep it (`(lambda b: b.append(t))(box)`)": ("""
+        def put(box, t):
+            (lambda b: b.append(t))(box)
+
+        def f(x, y):
+            h = torch.sigmoid(x)
+            box = []
+            put(box, h)
+            h.mul_(2)  # <-
+            return box, h
+        """, ("breaks", "unsafe"), "put"),
+    "... a submodule dict stored into by its name in a string (`vars(m)['_modules'][k] = ...`) may replace any member": (
+        _SEQ_CHAIN.replace("CHANGE", "vars(self.body)['_modules']['0'] = nn.Identity()"), ("breaks", "unsafe"), None),
+    "a local list of modules rotated inside its own append (`layers.append(layers.pop(0))`) is not followed (L1)": ("""
+        class M(nn.Module):
+            def __init__(self):
+                super().__init__()
+                layers = [nn.Sigmoid(), nn.ReLU(inplace=True)]  # <-
+                layers.append(layers.pop(0))
+                self.body = nn.Sequential(*layers)
+
+            def forward(self, x):
+                return self.body(x)
+        """, (None, "unsafe"), None),
     "a chain that reads what it wrote": ("""
         def f(inp, w):
             x = F.linear(inp, w)

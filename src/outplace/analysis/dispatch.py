@@ -145,8 +145,10 @@ def scan(tree: ast.Module, text: str | None = None) -> Rebinding:
     any_attr = hooks = False
     if text is not None:
         instance_dict = instance_dict or bool(_DICT_STORE.search(text))
-        any_module_attr = ("_modules" in text and bool(_MODULES_STORE.search(text))) or \
+        any_module_attr = ("_modules" in text and (bool(_MODULES_STORE.search(text)) or "'_modules'" in text or
+                                                   '"_modules"' in text)) or \
             any(w in text for w in MODULE_SWAPPERS)  # `self._modules["act"] = ...`, `fuse_modules(m, ...)`
+        # (`vars(m)['_modules']['gate'] = ...`: the submodule dict by its name in a string, reached any way)
     if text is None or any(w in text for w in CALL_WORDS):
         called: set[int] = set()  # (a call is walked before its function: parents come first)
         container_attrs = set(into_containers.values())  # (those the statement scan followed already)

@@ -1714,9 +1714,11 @@ class FileContext:
         if name == "enumerate" and args:
             return flow.new(node, Obj(NO, "enumerate", label="an enumerate", elems=(args[0],)))
         if name == "map" and len(args) >= 2:
-            # `map(f, xs)`: what `f` returns for each element, not the elements themselves.
+            # `map(f, xs)`: what `f` returns for each element, not the elements themselves; and `f`
+            # may keep them (`map(box.append, [h])`: adversarial review K2).
             every = frozenset().union(*args)
             elements = frozenset().union(*(flow._contents(a, node) for a in args[1:]))
+            flow._escape(elements, f"passed to the function `map` calls on line {node.lineno}")
             # (computed from the elements, most likely: in a graph where they may be)
             grad = flow.grad_of(flow.tensor_keys(elements))
             result = flow.new(flow.marker(node, 1), Obj(MAYBE, "unknown", label="what `map`'s function returned",

@@ -282,7 +282,10 @@ class ModuleBuilder:
                 found = True
             elif isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Call) and \
                     isinstance(stmt.value.func, ast.Attribute) and isinstance(stmt.value.func.value, ast.Name) and \
-                    stmt.value.func.value.id == name and stmt.value.func.attr in ("append", "extend", "insert"):
+                    stmt.value.func.value.id == name and stmt.value.func.attr in ("append", "extend", "insert") and \
+                    not any(isinstance(n, ast.Name) and n.id == name for a in [*stmt.value.args, *stmt.value.keywords]
+                            for n in ast.walk(a)):
+                # (not `layers.append(layers.pop(0))`: the list changed inside its own argument, L1)
                 understood.add(id(stmt))
                 call = stmt.value
                 if call.func.attr == "append" and call.args:  # type: ignore[attr-defined]

@@ -120,6 +120,9 @@ def summarize(flow: ScopeFlow) -> Summary:
         escapes |= varargs
     if any(element_read(k, w.state.objs.get(k)) for w in _all_writes(flow) for k in w.keys):
         writes |= _holder_params(fn, flow)
+    # A parameter a lambda or nested function reads may be kept by it (`(lambda b: b.append(t))(box)`,
+    # a closure returned or stored): the flow does not follow what those do (adversarial review K2, C1).
+    escapes |= frozenset(params) & _closure_reads(fn)
     graph = NO
     for part in joined:
         graph = tri_or(graph, part.fresh_grad)
@@ -147,6 +150,15 @@ def _graph_of_result(returns: list, param_storage: dict) -> tuple[frozenset, fro
     if not common:
         return frozenset(), frozenset()
     return (frozenset(x for x in common if isinstance(x, tuple)), frozenset(x for x in common if isinstance(x, str)))
+
+
+def _closure_reads(fn: ast.AST) -> frozenset:
+    """The names read inside the lambdas and functions defined in `fn`."""
+    out: set = set()
+    for node in ast.walk(fn):
+        if node is not fn and isinstance(node, (ast.Lambda, ast.FunctionDef, ast.AsyncFunctionDef)):
+            out.update(n.id for n in ast.walk(node) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load))
+    return frozenset(out)
 
 
 def _needs(flow: ScopeFlow, event: Event, param_storage: dict) -> frozenset | None:
