@@ -3772,6 +3772,10 @@ CASES = {
             def forward(self, x):
                 return self.body(x)
         """, (None, "unsafe"), None),
+    "a helper returning `list(ts) * 2` of its `*ts` hands them back: an element read after the write is the tensor (eval17 P2)": (
+        _CLONING_HELPER.replace("STAR", "").replace("def ident(t):\n        return t.clone()",
+                                                     "def ident(*ts):\n        return list(ts) * 2").replace(
+            "v = ident(h)", "v = ident(h)[0]"), ("breaks", "unsafe"), None),
     "a chain that reads what it wrote": ("""
         def f(inp, w):
             x = F.linear(inp, w)

@@ -790,14 +790,22 @@ class ScopeFlow:
                                       may_share=self.reach(left | right),
                                       nonlocal_reason="the result of an operator a class of the run defines"),
                             grad=tri_or(self.grad_of(left | right), UNKNOWN))
-        lt, rt = self.tensor_keys(left), self.tensor_keys(right)
+        # (a Python list or tuple, whatever its elements: `list(ts) * 2` repeats it, eval17 P2)
+        lt = frozenset(k for k in self.tensor_keys(left) if self.obj(k).origin != "container")  # type: ignore[union-attr]
+        rt = frozenset(k for k in self.tensor_keys(right) if self.obj(k).origin != "container")  # type: ignore[union-attr]
         if not lt and not rt:
             lo, ro = self.facts(left), self.facts(right)
             if lo is not None and ro is not None and lo.is_scalar and ro.is_scalar:
                 return frozenset({CONST_KEYS["float" if isinstance(op, ast.Div) else
                                             ("float" if "float" in (lo.dtype, ro.dtype) else "int")]})
             if lo is not None and lo.origin == "container" or ro is not None and ro.origin == "container":
-                return self._container(node, self._contents(left, node) | self._contents(right, node), "list")
+                # (`list(ts) * 2`, `a + b`: what the operands hold, and what they may share where their
+                # elements are not followed one by one: a `*args` tuple's, eval17 P2)
+                made = self._container(node, self._contents(left, node) | self._contents(right, node), "list")
+                key = next(iter(made))
+                o = self.st.objs[key]
+                self.st.objs[key] = o._replace(may_share=o.may_share | self.reach(left | right))
+                return made
             return frozenset({CONST_KEYS["other"]}) if left and right else frozenset()
         method = BINOP_METHODS.get(type(op), "")
         grad = tri_or(self.grad_of(lt), self.grad_of(rt))
