@@ -112,6 +112,7 @@ class FileContext:
         self._summary_depth = 0
         self._site_facts: dict[int, dict] = {}
         self._call_index: tuple[dict, dict] | None = None
+        self._handed: set[str] = set()  # names read as values, not called (found by _calls_by_name)
         self._built_names: dict[int, set[str]] | None = None
         self._call_assigns: list[ast.Assign] = []
         self._module_attrs: dict[int, list] = {}
@@ -520,11 +521,12 @@ class FileContext:
         # alone: one also handed on (`apply(fn, x)`, `map`, `partial`, a hook, `getattr(obj, "fn")`)
         # may run anywhere (adversarial review LH2).
         method = isinstance(self.index.parent.get(fn), ast.ClassDef)
-        if not (method or name.startswith("_")) or name.startswith("__") or self._referenced_otherwise(name) or \
-                _is_generator(fn):  # (a generator's body runs when iterated, in that grad mode: LH3)
-            return False
+        if not (method or name.startswith("_")) or name.startswith("__") or _is_generator(fn):
+            return False  # (a generator's body runs when iterated, in that grad mode: LH3)
         calls = self._candidate_calls(fn) if isinstance(fn, (ast.FunctionDef, ast.AsyncFunctionDef)) and \
             self.plain_decorators(fn) else []
+        if not calls or self._handed_on(name):
+            return False
         for c in calls[:MAX_CANDIDATE_CALLS + 1]:
             self.index.ensure_scope_of(c)  # (its ancestors, up to the decorators of its function)
         result = bool(calls) and len(calls) <= MAX_CANDIDATE_CALLS and all(self.grad_disabled(c) for c in calls)
@@ -533,37 +535,9 @@ class FileContext:
 
     def _handed_on(self, name: str) -> bool:
         """Is `name` read in the file as a value rather than called (`apply(scale, x)`, `partial(scale)`,
-        `hooks.append(self.scale)`)?"""
-        names, self_attrs, _, _ = self._value_reads()
-        return name in names or name in self_attrs
-
-    def _referenced_otherwise(self, name: str) -> bool:
-        """Is `name` used in the file other than as the callee of a call or a def's name: read as a
-        value (`apply(_fn, x)`, `obj._fn` handed on), or spelled in a string (`getattr(m, "_fn")`)?"""
-        names, _, attrs, strings = self._value_reads()
-        return name in names or name in attrs or name in strings
-
-    def _value_reads(self) -> tuple[set, set, set, set]:
-        """(names read as values, attributes of `self`/`cls` read as values, any attributes read as
-        values, identifier-like strings) in the file: one walk, kept."""
-        got = self.memo.get("value reads")
-        if got is None:
-            names: set = set()
-            self_attrs: set = set()
-            attrs: set = set()
-            strings: set = set()
-            callees = {id(n.func) for n in walk(self.tree) if isinstance(n, ast.Call)}
-            for n in walk(self.tree):
-                if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load) and id(n) not in callees:
-                    names.add(n.id)
-                elif isinstance(n, ast.Attribute) and isinstance(n.ctx, ast.Load) and id(n) not in callees:
-                    attrs.add(n.attr)
-                    if isinstance(n.value, ast.Name) and n.value.id in ("self", "cls"):
-                        self_attrs.add(n.attr)
-                elif isinstance(n, ast.Constant) and isinstance(n.value, str) and n.value.isidentifier():
-                    strings.add(n.value)
-            got = self.memo["value reads"] = (names, self_attrs, attrs, strings)
-        return got
+        `hooks.append(self.scale)`), or spelled in a string (`getattr(m, "scale")`)?"""
+        self._calls_by_name()  # (the walk that finds them)
+        return name in self._handed or (self.text is not None and (f'"{name}"' in self.text or f"'{name}'" in self.text))
 
     def module_alias(self, func: ast.AST) -> str | None:
         """`BatchNorm2d(c)` where the module says `BatchNorm2d = nn.BatchNorm2d` once (and nothing
@@ -571,15 +545,17 @@ class FileContext:
         if not isinstance(func, ast.Name):
             return None
         binds = self.index.scopes[self.tree].bindings.get(func.id, [])
-        if len(binds) != 1 or self.rebinding.global_name(func.id) or "import *" in (self.text or "") or \
-                self.bindings_around(self.scope_node(func), func.id):
-            return None  # (a local or parameter of that name, or a star import, may be anything: X2, X3)
+        if len(binds) != 1 or self.rebinding.global_name(func.id):
+            return None
         stmt = binds[0].stmt
         if not (isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 and isinstance(stmt.targets[0], ast.Name)
                 and isinstance(stmt.value, ast.Attribute)):
             return None
         q = self.imports.qualname(stmt.value)
-        return q if q is not None and q.startswith("torch.") else None
+        if q is None or not q.startswith("torch.") or "import *" in (self.text or "") or \
+                self.bindings_around(self.scope_node(func), func.id):
+            return None  # (a local or parameter of that name, or a star import, may be anything: X2, X3)
+        return q
 
     def _parameter_table(self, name: str, stmt: ast.AST) -> bool:
         """`NAME = dict(m.named_parameters())` / `NAME = list(m.parameters())`, with the builtin, and
@@ -1454,10 +1430,13 @@ class FileContext:
             by_name: dict[str, list[ast.Call]] = {}
             by_attr: dict[str, list[ast.Call]] = {}
             assigns = self._call_assigns = []
-            for node in walk(self.tree):
+            callees: set[int] = set()
+            handed = self._handed = set()  # names read as values, not called (`apply(f, x)`, `self.f` handed on)
+            for node in walk(self.tree):  # (a call comes before its callee: parents first)
                 t = type(node)
                 if t is ast.Call:
                     f = node.func
+                    callees.add(id(f))
                     if type(f) is ast.Name:
                         by_name.setdefault(f.id, []).append(node)
                     elif type(f) is ast.Attribute:
@@ -1465,6 +1444,10 @@ class FileContext:
                 elif t is ast.Assign and type(node.value) is ast.Call and len(node.targets) == 1 and \
                         type(node.targets[0]) is ast.Name:
                     assigns.append(node)
+                elif t is ast.Name and type(node.ctx) is ast.Load and id(node) not in callees:
+                    handed.add(node.id)
+                elif t is ast.Attribute and type(node.ctx) is ast.Load and id(node) not in callees:
+                    handed.add(node.attr)
             self._call_index = (by_name, by_attr)
         return self._call_index
 

@@ -22,6 +22,8 @@ from typing import TYPE_CHECKING
 from outplace.analysis.model import (ELEMENTS, MAYBE, element_read, NO, UNKNOWN, YES, Event, Obj, obj_join, outside,
                                      parameter_marker, tri_or)
 
+from outplace.analysis.scopes import walk
+
 if TYPE_CHECKING:
     from outplace.analysis.flow import ScopeFlow
 
@@ -122,7 +124,7 @@ def summarize(flow: ScopeFlow) -> Summary:
         writes |= _holder_params(fn, flow)
     # A parameter a lambda or nested function reads may be kept by it (`(lambda b: b.append(t))(box)`,
     # a closure returned or stored): the flow does not follow what those do (adversarial review K2, C1).
-    escapes |= frozenset(params) & _closure_reads(fn)
+    escapes |= frozenset(params) & _closure_reads(flow)
     graph = NO
     for part in joined:
         graph = tri_or(graph, part.fresh_grad)
@@ -152,12 +154,13 @@ def _graph_of_result(returns: list, param_storage: dict) -> tuple[frozenset, fro
     return (frozenset(x for x in common if isinstance(x, tuple)), frozenset(x for x in common if isinstance(x, str)))
 
 
-def _closure_reads(fn: ast.AST) -> frozenset:
-    """The names read inside the lambdas and functions defined in `fn`."""
+def _closure_reads(flow: ScopeFlow) -> frozenset:
+    """The names read inside the lambdas and functions defined in the flow's function."""
     out: set = set()
-    for node in ast.walk(fn):
-        if node is not fn and isinstance(node, (ast.Lambda, ast.FunctionDef, ast.AsyncFunctionDef)):
-            out.update(n.id for n in ast.walk(node) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load))
+    for node in flow.info.nested:  # (a lambda inside a comprehension too)
+        for inner in walk(node):
+            if isinstance(inner, (ast.Lambda, ast.FunctionDef, ast.AsyncFunctionDef)):
+                out.update(n.id for n in walk(inner) if type(n) is ast.Name and type(n.ctx) is ast.Load)
     return frozenset(out)
 
 
