@@ -267,11 +267,12 @@ _THREE_WAY = """
 
         def forward(self, x):
             x = x * 2
+            y = None
             if self.up:
                 x = F.conv2d(x, self.w, padding=1)
             elif self.down:
                 ARM = F.conv2d(x, self.w, stride=2, padding=1)
-            return x.add_(1)  # <-
+            return x.add_(1), y is not None  # <-
     """
 _CALLEE_ELIF = """
     class Conv(nn.Module):
@@ -285,6 +286,7 @@ _CALLEE_ELIF = """
                 pass
             elif self.w is not None:
                 ARM = F.conv2d(x, self.w, padding=1)
+                self.kept = ARM
             return x
 
     class Block(nn.Module):
@@ -403,6 +405,28 @@ _SEQ_CHAIN = """
 
         def forward(self, x):
             return self.body(x)
+    """
+
+# A norm of a tensor, then a write into it; USE: how the norm is used in between.
+_NORM_USE = """
+    def f(x, y):
+        p = x * 2
+        m = y > 0
+        n = torch.linalg.norm(p, dim=-1, keepdim=True)
+        idx = None
+        USE
+        p[0] = 0  # <-
+        return p, idx
+    """
+
+# A helper forwarding an optional `out=`; CALL: how the run calls it.
+_OPTIONAL_OUT = """
+    def chol(a, out=None):
+        return torch.linalg.cholesky(a, out=out)  # <-
+
+    def f(x, y):
+        a = x.reshape(1, 1) * 2 + 1
+        return CALL
     """
 
 # A vocoder's output stack run by a loop (`for f in self.layers: x = f(x)`): the ReLU's input is the
@@ -742,7 +766,7 @@ CASES = {
             p = torch.sigmoid(x)
             a = p.cpu().numpy()
             p *= 2  # <-
-            return a
+            return a, p + 0
         """, ("breaks", "unsafe"), "`a` refers to the same tensor"),
     "nn.Parameter(w) shares w's memory": ("""
         def f(x):
@@ -2512,11 +2536,13 @@ CASES = {
     "... and a save made last time round the outer loop, of what the outer loop keeps": ("""
         def f(x, y):
             z = x * 1
+            ws = []
             for i in range(2):
                 for j in range(2):
                     w = torch.sin(z)
+                    ws.append(w)
                 z.mul_(2)  # <-
-            return z
+            return z, ws
         """, ("breaks", "safe"), "sin"),
     "eval14 held-out (pgd_head): each iteration's element of a `forward` argument is its own tensor": ("""
         class M(nn.Module):
@@ -2544,6 +2570,7 @@ CASES = {
                     s = torch.sigmoid(self.lam)
                     c = s * a
                     a /= 2.0  # <-
+                    self.last = c
         """, ("breaks", "none"), "was saved by `*`"),
     "... and the rows of a tensor share one version counter: a save of one row is a save of the next": ("""
         def f(x, y):
@@ -3776,6 +3803,16 @@ CASES = {
         _CLONING_HELPER.replace("STAR", "").replace("def ident(t):\n        return t.clone()",
                                                      "def ident(*ts):\n        return list(ts) * 2").replace(
             "v = ident(h)", "v = ident(h)[0]"), ("breaks", "unsafe"), None),
+    "a result only read through ops whose result needs no grad (`torch.nonzero(n[i] * m[i])`) holds its saves where no backward runs (funasr)": (
+        _NORM_USE.replace("USE", "idx = torch.nonzero(n[0] * m[0])"), ("inplace", "safe"), None),
+    "... nor one never read": (
+        _NORM_USE.replace("USE", "pass"), ("inplace", "safe"), None),
+    "... but one returned is in the graph: the write breaks its backward": (
+        _NORM_USE.replace("USE", "idx = n * 2"), ("breaks", "safe"), "saved by `torch.linalg.norm`"),
+    "`out=out` of a parameter defaulting to None that no call passes writes nothing (asteroid's `_stable_cholesky`)": (
+        _OPTIONAL_OUT.replace("CALL", "chol(a)"), ("inplace", "unsafe"), "defaults to None"),
+    "... where a call passes a tensor, `out=` raises at once": (
+        _OPTIONAL_OUT.replace("CALL", "chol(a, out=torch.empty(1, 1))"), ("breaks", "unsafe"), "raises at once"),
     "a chain that reads what it wrote": ("""
         def f(inp, w):
             x = F.linear(inp, w)

@@ -1431,7 +1431,7 @@ class ScopeFlow:
             return False
         return not used & eff.grad_positions
 
-    def _consumed_without_grad(self, node: ast.AST) -> bool:
+    def _consumed_without_grad(self, node: ast.AST, depth: int = 0, named: bool = False) -> bool:
         """Is the result of `node` (an op's) a temporary that only an op whose result needs no grad
         consumes, through arithmetic on temporaries (`torch.nonzero(counts[i] * mask[i])`,
         `(x.abs() * w > 0)`, `(a @ b).argmax(-1)`, `(h * s).item()`)? Then nothing holds the
@@ -1455,12 +1455,22 @@ class ScopeFlow:
             ops = self.ctx.ops
             if isinstance(up, ast.Attribute) and up.value is cur and isinstance(parent(up), ast.Call) and \
                     parent(up).func is up:  # `(temporary).argmax()`
-                if up.attr in ops.no_grad_output["methods"] or up.attr in ops.tensor_methods["nontensor"]:
+                if up.attr in ops.no_grad_output["methods"] or up.attr in ops.tensor_methods["nontensor"] and not (
+                        named and up.attr in GRAPH_READS):
+                    # (`(h * s).item()`; of a name read later, not `.backward()`: that runs the graph)
                     return True
                 if up.attr in ops.tensor_methods["fresh"] or up.attr in ops.tensor_methods["alias"]:
                     cur = parent(up)  # (`(temporary).abs()`: another temporary)
                     continue
                 return False
+            if isinstance(up, ast.Assign) and up.value is cur and len(up.targets) == 1 and \
+                    isinstance(up.targets[0], ast.Name) and self._read_without_grad(up.targets[0].id, depth):
+                # `profile_norm = torch.linalg.norm(profile)`, then only `torch.nonzero(profile_norm[i] *
+                # m)` or never read (funasr): nothing runs a backward through what it holds
+                return True
+            if isinstance(up, ast.Subscript) and up.value is cur and isinstance(up.ctx, ast.Load):
+                cur = up  # (`temporary[i]`: another temporary)
+                continue
             if isinstance(up, ast.Call) and cur in up.args:  # `torch.nonzero(temporary)`
                 head = up.func
                 while isinstance(head, ast.Attribute):
@@ -1475,6 +1485,14 @@ class ScopeFlow:
                     continue
             return False
 
+    def _read_without_grad(self, name: str, depth: int) -> bool:
+        """Is every read of the local `name` in the scope consumed by ops whose result needs no grad
+        (`_consumed_without_grad`), or is it never read (nor by a function in it, nor as a global)?"""
+        if not isinstance(self.scope, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)) or name not in self.locals \
+                or name in self.captured or name in self.info.declared_global or depth > 3:
+            return False  # (a module's names are other modules' to import, and read by its functions)
+        return all(self._consumed_without_grad(load, depth + 1, named=True) for load in self.info.loads.get(name, ()))
+
     def _plain_operand(self, expr: ast.expr) -> bool:
         """An operand whose reflected or rich-comparison method cannot keep the other one: a number
         literal, or a name bound here to tensors or numbers only."""
@@ -1485,6 +1503,9 @@ class ScopeFlow:
         if isinstance(expr, ast.Name):
             keys = self.st.env.get(expr.id)
             return bool(keys) and all((o := self.obj(k)) is not None and (o.tensor == YES or _number(o)) for k in keys)
+        if isinstance(expr, ast.Subscript) and isinstance(expr.value, ast.Name):  # (`mask[i]` of a tensor `mask`)
+            keys = self.st.env.get(expr.value.id)
+            return bool(keys) and all((o := self.obj(k)) is not None and o.tensor == YES for k in keys)
         return False
 
     def _fresh_tuple(self, at: ast.AST, eff, grad: str, sources: frozenset = frozenset()) -> frozenset:
@@ -2230,6 +2251,9 @@ def _literal_list_dtype(node: ast.AST) -> str:
 _AUG = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/", ast.FloorDiv: "//", ast.Mod: "%", ast.Pow: "**",
         ast.MatMult: "@", ast.BitAnd: "&", ast.BitOr: "|", ast.BitXor: "^", ast.LShift: "<<", ast.RShift: ">>"}
 _BIN = _AUG
+# Methods that read a tensor's graph (not its values): a name they are called on is in a graph's use.
+GRAPH_READS = frozenset({"backward", "register_hook", "register_post_accumulate_grad_hook", "retain_grad", "grad_fn",
+                         "requires_grad", "is_leaf", "retains_grad"})
 
 # Operators whose result autograd computes from both operands (a save upstream of either is upstream of it).
 _GRAPH_LINKING_OPS = frozenset({ast.Add, ast.Sub, ast.Mult, ast.Div, ast.MatMult, ast.Pow})

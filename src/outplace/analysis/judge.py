@@ -325,6 +325,12 @@ def _hazard(flow: ScopeFlow, record: WriteRecord, objs: list[Obj], roots: frozen
         return BREAKS, f"{_q(shown)} is a leaf that requires grad (or a view of one): the write raises at once"
     if record.how == "out" and record.operand_grad in (MAYBE, YES):
         may = "" if record.operand_grad == YES else " (it may)"
+        if _optional_unpassed(flow, record.target):
+            # `def chol(a, out=None): return torch.linalg.cholesky(a, out=out)` that no call of the
+            # run passes `out` to (asteroid): `out=None` writes nothing
+            return INPLACE, (f"{_q(shown)} is a parameter that defaults to None and that no call in the run "
+                             f"passes: where one passes a tensor, `out=` raises at once (an argument of "
+                             f"{record.label} requires grad{may})")
         return BREAKS, (f"an argument of {record.label} requires grad{may}: "
                         "`out=` raises at once (\"functions with out=... arguments don't support automatic "
                         "differentiation\")")
@@ -409,6 +415,23 @@ def _base_observable(flow: ScopeFlow, st, keys: frozenset, objs: list[Obj], live
             return True
     return any(o.origin not in LOCAL_ORIGINS for o in objs) or bool(
         {e for r in roots for e in st.escaped.get(r, ())})
+
+
+def _optional_unpassed(flow: ScopeFlow, target: ast.AST | None) -> bool:
+    """Is `target` a parameter defaulting to None that every call of the function the run shows
+    leaves to its default (and there are calls)?"""
+    fn = flow.scope
+    if not isinstance(target, ast.Name) or not isinstance(fn, (ast.FunctionDef, ast.AsyncFunctionDef)):
+        return False
+    args = fn.args
+    positional = args.posonlyargs + args.args
+    defaults = dict(zip([a.arg for a in positional[len(positional) - len(args.defaults):]], args.defaults))
+    defaults.update({a.arg: d for a, d in zip(args.kwonlyargs, args.kw_defaults) if d is not None})
+    default = defaults.get(target.id)
+    if not (isinstance(default, ast.Constant) and default.value is None) or len(flow.info.bindings.get(target.id, ())) != 1:
+        return False
+    sites = flow.ctx.call_site_facts(fn)
+    return bool(sites) and target.id not in sites
 
 
 def _only_mutates(flow: ScopeFlow, stmt: ast.AST, name: str) -> bool:
