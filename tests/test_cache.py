@@ -63,7 +63,7 @@ def test_same_results_with_and_without_cache_and_jobs(tree: Path, cache: Path) -
 def test_changed_file_is_analysed_again(tree: Path) -> None:
     target = next(tree.glob("*clean_*.py"))
     assert check(tree).returncode == 2
-    target.write_text(target.read_text() + "\n\ndef extra(x: torch.Tensor):\n    y = torch.exp(x)\n    y += 1\n\n\n"
+    target.write_text(target.read_text() + "\n\ndef extra(x: torch.Tensor):\n    y = torch.exp(x)\n    y += 1\n    return y\n\n\n"
                       "extra(torch.ones(3, requires_grad=True))\n")
     r = check(tree)
     assert f'"path": "{target.name}"'.encode() in r.stdout

@@ -1937,7 +1937,7 @@ CASES = {
             part = e[0:2, ..., 0]
             part[0] = 0  # <-
             return part, e
-        """, ("breaks", "unsafe"), "saved by `exp`"),
+        """, ("breaks", "none"), "saved by `exp`"),
     "a view of one of `chunk`'s outputs is one of several views too: writing it raises (bottleneck transformer)": ("""
         def f(x, y):
             q, k = (x * 2).chunk(2, dim=0)
@@ -3813,6 +3813,20 @@ CASES = {
         _OPTIONAL_OUT.replace("CALL", "chol(a)"), ("inplace", "unsafe"), "defaults to None"),
     "... where a call passes a tensor, `out=` raises at once": (
         _OPTIONAL_OUT.replace("CALL", "chol(a, out=torch.empty(1, 1))"), ("breaks", "unsafe"), "raises at once"),
+    "a write through a view whose base is read afterwards gets no rewrite, even where the view is read too (adversarial review U1)": ("""
+        def f(x, y):
+            z = torch.sigmoid(x.reshape(1, 3))
+            row = z[0]
+            row.mul_(2)  # <-
+            return z * 1.0, row
+        """, ("breaks", "none"), "view of `z`"),
+    "... where the base is not read afterwards, the view's rewrite is offered": ("""
+        def f(x, y):
+            z = torch.sigmoid(x.reshape(1, 3))
+            row = z[0]
+            row.mul_(2)  # <-
+            return row
+        """, ("breaks", "safe"), None),
     "a chain that reads what it wrote": ("""
         def f(inp, w):
             x = F.linear(inp, w)

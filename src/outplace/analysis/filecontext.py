@@ -537,7 +537,8 @@ class FileContext:
         """Is `name` read in the file as a value rather than called (`apply(scale, x)`, `partial(scale)`,
         `hooks.append(self.scale)`), or spelled in a string (`getattr(m, "scale")`)?"""
         self._calls_by_name()  # (the walk that finds them)
-        return name in self._handed or (self.text is not None and (f'"{name}"' in self.text or f"'{name}'" in self.text))
+        return name in self._handed or (self.text is not None and f"{name}" in self.text and bool(re.search(
+            r"getattr\([^,()]+,\s*[\"']" + re.escape(name) + r"[\"']", self.text)))
 
     def module_alias(self, func: ast.AST) -> str | None:
         """`BatchNorm2d(c)` where the module says `BatchNorm2d = nn.BatchNorm2d` once (and nothing

@@ -194,6 +194,18 @@ def judge(flow: ScopeFlow, live: Liveness, record: WriteRecord, step: tuple[int,
             what = nonlocal_objs[0].label or f"`{name}`"
             certain = (f"the write changes {what}, which outlives this scope, and nothing here reads `{name}` "
                        "afterwards: rebinding it would drop the write")
+    if certain is None and name is not None and name in live_after and _write_statement(record, stmt):
+        # `row = y[0]; row.mul_(2)`, then `y` and `row` both read (adversarial review U1): the write
+        # is meant for `y` too, whatever `row` is used for afterwards
+        # (only a view taken here of a named base, and a write that does not raise at once: one of
+        # several views, or a view of a leaf, never changed the base in the first place)
+        views = [o for k in keys if (o := st.objs.get(k)) is not None and o.tensor != NO and k not in o.storage
+                 and o.view_of and not o.multi_view and not o.leaf and o.origin in LOCAL_ORIGINS]
+        if views and len(views) == len(objs) and _base_observable(flow, st, keys, objs, live_after, name):
+            base = next((o.view_of for o in views if o.view_of), None)
+            certain = (f"`{name}` is a view{f' of `{base}`' if base else ''}, which is read afterwards: the write "
+                       f"is meant to change {f'`{base}`' if base else 'the tensor it views'} too, and rebinding "
+                       f"`{name}` would lose that; write through the base instead (`base[...] = ...`)")
     if certain is None and name is not None and name in live_after and _write_statement(record, stmt) and \
             objs and all(o.origin == "parameter" for o in objs) and _only_mutates(flow, stmt, name):
         # `def norm_ip(img, lo, hi): img.clamp_(lo, hi); img.add_(-lo).div_(hi - lo)` (torchvision's
