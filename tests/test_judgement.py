@@ -3827,6 +3827,20 @@ CASES = {
             row.mul_(2)  # <-
             return row
         """, ("breaks", "safe"), None),
+    "`tensor_split` returns plain views: writing one is a write into the base, not a raise (unlike `chunk`)": ("""
+        def f(x, y):
+            h = torch.sigmoid(x.reshape(1, 3))
+            v = h.tensor_split(3, dim=1)[0]
+            v.mul_(2)  # <-
+            return h * 1.0, v
+        """, ("breaks", "none"), "view of"),
+    "... `chunk`'s part is one of several views of one call: the write raises at once": ("""
+        def f(x, y):
+            h = torch.sigmoid(x.reshape(1, 3))
+            v = h.chunk(3, dim=1)[0]
+            v.mul_(2)  # <-
+            return h * 1.0, v
+        """, ("breaks", "unsafe"), None),
     "a chain that reads what it wrote": ("""
         def f(inp, w):
             x = F.linear(inp, w)

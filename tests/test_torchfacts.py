@@ -728,6 +728,29 @@ def test_hand_listed_aliasing_facts_hold_in_torch() -> None:
     assert (+x) is x  # unary plus: flow._e_UnaryOp returns the operand itself
 
 
+def test_multi_view_writes_raise_only_for_the_ops_listed() -> None:
+    """effects.MULTI_VIEW_WRITE_RAISES: writing in place into a part of `chunk`/`split`/`unbind`/
+    `split_with_sizes` raises (autograd's "several views of one call"); the other MULTI_VIEW ops
+    (`tensor_split`, `hsplit`, `vsplit`, `dsplit`, `unsafe_chunk`, `unsafe_split`) return plain views."""
+    from outplace.analysis.effects import MULTI_VIEW, MULTI_VIEW_WRITE_RAISES
+
+    calls = {"chunk": lambda h: h.chunk(2), "split": lambda h: h.split(2), "unbind": lambda h: h.unbind(),
+             "split_with_sizes": lambda h: h.split_with_sizes([2, 2]), "tensor_split": lambda h: h.tensor_split(2),
+             "hsplit": lambda h: h.hsplit(2), "vsplit": lambda h: h.vsplit(2), "dsplit": lambda h: h.dsplit(2),
+             "unsafe_chunk": lambda h: h.unsafe_chunk(2), "unsafe_split": lambda h: h.unsafe_split(2)}
+    assert set(calls) == MULTI_VIEW
+    for name, call in calls.items():
+        h = torch.sigmoid(torch.randn(4, 4, 4, requires_grad=True))
+        part = call(h)[0]
+        assert part.untyped_storage().data_ptr() == h.untyped_storage().data_ptr(), name
+        try:
+            part.mul_(2)
+            raised = False
+        except RuntimeError as e:
+            raised = "multiple views" in str(e)
+        assert raised == (name in MULTI_VIEW_WRITE_RAISES), name
+
+
 def test_augmented_operators_without_an_in_place_method_rebind() -> None:
     """flow.REBINDING_AUGMENTED_OPS: the augmented operators `torch.Tensor` has no in-place dunder
     for, so `y op= w` rebinds `y`; every other one writes in place."""

@@ -61,6 +61,7 @@ class Effect:
     grad_positions: frozenset[int] | None = None
     overlaps: bool = False  # the result may have elements sharing one memory location (`expand`)
     bool_to_int: bool = False  # a bool input gives an integer result (`sum`, `cumsum`: optable.bool_to_int)
+    multi_output: bool = False  # tuple_views: the parts are "several views of one call" (MULTI_VIEW_WRITE_RAISES)
 
 
 # Functions that return a view of their operand only when given one tensor (`einsum("ij->ji", x)`);
@@ -90,11 +91,14 @@ INDEX_RESULT = {"argmax", "argmin", "argsort", "argwhere", "nonzero", "bucketize
                 "count_nonzero", "unique", "unique_consecutive", "histc", "multinomial"}
 FLOAT_CASTS = {"float": "float", "double": "float", "half": "float", "bfloat16": "float", "long": "int", "int": "int",
                "short": "int", "byte": "int", "char": "int", "bool": "bool", "cfloat": "complex", "cdouble": "complex"}
-# Ops returning several views of one input: writing into one in place raises when the input
-# requires grad ("... is a view and is being modified inplace. This view is the output of a
-# function that returns multiple views").
+# Ops returning several views of one input (a tuple of views: each shares the input's memory).
 MULTI_VIEW = {"chunk", "split", "unbind", "split_with_sizes", "tensor_split", "hsplit", "vsplit", "dsplit",
               "unsafe_chunk", "unsafe_split"}
+# Of those, the ones autograd marks "one of several views of one call": writing into one in place
+# raises when the input requires grad ("... is a view and is being modified inplace. This view is the
+# output of a function that returns multiple views"). `tensor_split`, `hsplit`/`vsplit`/`dsplit` and
+# the `unsafe_` ones return plain views, writable in place (tests/test_torchfacts.py checks both ways).
+MULTI_VIEW_WRITE_RAISES = {"chunk", "split", "unbind", "split_with_sizes"}
 # Creation methods on a tensor: a new buffer whatever the receiver.
 FACTORY_METHODS = {"new_empty", "new_zeros", "new_ones", "new_full", "new_tensor", "new_empty_strided"}
 # Results that are no tensor but share the tensor's memory: a write is visible through them.
@@ -255,7 +259,7 @@ class TorchEffects:
         no_grad = name in ops.no_grad_output["methods"]
         if name in MULTI_VIEW:
             return Effect("tuple_views", label, source=SELF, grad=True, dtype="same",
-                          **self._tuple("methods", name, pattern))
+                          multi_output=name in MULTI_VIEW_WRITE_RAISES, **self._tuple("methods", name, pattern))
         if name in classes["alias"]:
             return Effect("view", label, source=SELF, grad=not no_grad, dtype=dtype or "same",
                           overlaps=name in ops.overlapping_results["methods"], **self._outputs("methods", name, pattern))
@@ -322,7 +326,8 @@ class TorchEffects:
         dtype = "bool" if name in COMPARE_RESULT else ("float" if name in ops.float_only else None)
         no_grad = name in ops.no_grad_output["torch"]
         if name in MULTI_VIEW:
-            return Effect("tuple_views", label, source=0, dtype="same", **self._tuple("torch", name, pattern))
+            return Effect("tuple_views", label, source=0, dtype="same", multi_output=name in MULTI_VIEW_WRITE_RAISES,
+                          **self._tuple("torch", name, pattern))
         if name in classes["alias"]:
             saves, maybe = self._saved("torch", name, pattern)
             if several:  # `einsum("bd,cd->bc", q, k)`: computed, never a view of `q`

@@ -1367,7 +1367,7 @@ class ScopeFlow:
                               grad=grad if eff.grad else NO)
         elif eff.result == "tuple_views":
             if src:
-                part = self._view(at, src, f"{eff.label}", keep_grad=True, multi=True)
+                part = self._view(at, src, f"{eff.label}", keep_grad=True, multi=eff.multi_output)
             else:
                 part = self.new(at, Obj(MAYBE, "unknown", label=f"{eff.label} result"), grad=grad)
             result = self._container(at, part, "tuple", sub=True)
