@@ -429,6 +429,15 @@ _OPTIONAL_OUT = """
         return CALL
     """
 
+# A part of a saved tensor split into three, written, the base read after; SPLIT: the op.
+_SPLIT_PART = """
+    def f(x, y):
+        h = torch.sigmoid(x.reshape(1, 3))
+        v = h.SPLIT(3, dim=1)[0]
+        v.mul_(2)  # <-
+        return h * 1.0, v
+    """
+
 # A vocoder's output stack run by a loop (`for f in self.layers: x = f(x)`): the ReLU's input is the
 # output of the module before it in the list.
 _CHAIN_LOOP = """
@@ -3827,20 +3836,10 @@ CASES = {
             row.mul_(2)  # <-
             return row
         """, ("breaks", "safe"), None),
-    "`tensor_split` returns plain views: writing one is a write into the base, not a raise (unlike `chunk`)": ("""
-        def f(x, y):
-            h = torch.sigmoid(x.reshape(1, 3))
-            v = h.tensor_split(3, dim=1)[0]
-            v.mul_(2)  # <-
-            return h * 1.0, v
-        """, ("breaks", "none"), "view of"),
-    "... `chunk`'s part is one of several views of one call: the write raises at once": ("""
-        def f(x, y):
-            h = torch.sigmoid(x.reshape(1, 3))
-            v = h.chunk(3, dim=1)[0]
-            v.mul_(2)  # <-
-            return h * 1.0, v
-        """, ("breaks", "unsafe"), None),
+    "`tensor_split` returns plain views: writing one is a write into the base, not a raise (unlike `chunk`)": (
+        _SPLIT_PART.replace("SPLIT", "tensor_split"), ("breaks", "none"), "view of"),
+    "... `chunk`'s part is one of several views of one call: the write raises at once": (
+        _SPLIT_PART.replace("SPLIT", "chunk"), ("breaks", "unsafe"), None),
     "a chain that reads what it wrote": ("""
         def f(inp, w):
             x = F.linear(inp, w)
