@@ -3820,6 +3820,14 @@ CASES = {
         _NORM_USE.replace("USE", "idx = n * 2"), ("breaks", "safe"), "saved by `torch.linalg.norm`"),
     "`out=out` of a parameter defaulting to None that no call passes writes nothing (asteroid's `_stable_cholesky`)": (
         _OPTIONAL_OUT.replace("CALL", "chol(a)"), ("inplace", "unsafe"), "defaults to None"),
+    "... nor where the only call passes down its own optional `out` that no call passes (asteroid's stable_cholesky)": (
+        _OPTIONAL_OUT.replace("CALL", "outer(a)").replace("    def f(x, y):",
+                                                       "    def outer(a, out=None):\n        return chol(a * 1, out=out)\n\n"
+                                                       "    def f(x, y):"), ("inplace", "unsafe"), "defaults to None"),
+    "... but where the outer one is given a tensor, the chain passes it: `out=` raises at once": (
+        _OPTIONAL_OUT.replace("CALL", "outer(a, out=torch.empty(1, 1))").replace(
+            "    def f(x, y):", "    def outer(a, out=None):\n        return chol(a * 1, out=out)\n\n    def f(x, y):"),
+        ("breaks", "unsafe"), "raises at once"),
     "... where a call passes a tensor, `out=` raises at once": (
         _OPTIONAL_OUT.replace("CALL", "chol(a, out=torch.empty(1, 1))"), ("breaks", "unsafe"), "raises at once"),
     "a write through a view whose base is read afterwards gets no rewrite, even where the view is read too (adversarial review U1)": ("""

@@ -431,19 +431,46 @@ def _base_observable(flow: ScopeFlow, st, keys: frozenset, objs: list[Obj], live
 
 def _optional_unpassed(flow: ScopeFlow, target: ast.AST | None) -> bool:
     """Is `target` a parameter defaulting to None that every call of the function the run shows
-    leaves to its default (and there are calls)?"""
+    leaves to its default, or passes only a caller's own such parameter (asteroid's
+    `stable_cholesky(b)` -> `_stable_cholesky(..., out=out)`), and there are calls?"""
     fn = flow.scope
     if not isinstance(target, ast.Name) or not isinstance(fn, (ast.FunctionDef, ast.AsyncFunctionDef)):
         return False
-    args = fn.args
+    return _unpassed(flow.ctx, fn, target.id, 0)
+
+
+def _unpassed(ctx, fn: ast.AST, name: str, depth: int) -> bool:
+    args = fn.args  # type: ignore[attr-defined]
     positional = args.posonlyargs + args.args
     defaults = dict(zip([a.arg for a in positional[len(positional) - len(args.defaults):]], args.defaults))
     defaults.update({a.arg: d for a, d in zip(args.kwonlyargs, args.kw_defaults) if d is not None})
-    default = defaults.get(target.id)
-    if not (isinstance(default, ast.Constant) and default.value is None) or len(flow.info.bindings.get(target.id, ())) != 1:
+    default = defaults.get(name)
+    if depth > 3 or not (isinstance(default, ast.Constant) and default.value is None):
         return False
-    sites = flow.ctx.call_site_facts(fn)
-    return bool(sites) and target.id not in sites
+    ctx.index.ensure_indexed(fn)
+    info = ctx.index.scopes.get(fn)
+    if info is None or len(info.bindings.get(name, ())) != 1 or not ctx.plain_decorators(fn):
+        return False  # (bound again in the function, or a decorator may pass it)
+    calls = ctx._candidate_calls(fn)
+    if not calls or ctx._handed_on(getattr(fn, "name", "")):
+        return False
+    index = [a.arg for a in positional].index(name) if name in [a.arg for a in positional] else None
+    method = isinstance(ctx.index.parent.get(fn), ast.ClassDef) and not any(
+        isinstance(d, ast.Name) and d.id == "staticmethod" for d in getattr(fn, "decorator_list", []))
+    for call in calls:
+        if any(isinstance(a, ast.Starred) for a in call.args) or any(k.arg is None for k in call.keywords):
+            return False
+        passed = next((k.value for k in call.keywords if k.arg == name), None)
+        if passed is None and index is not None:
+            at = index - (1 if method and isinstance(call.func, ast.Attribute) else 0)
+            passed = call.args[at] if 0 <= at < len(call.args) else None
+        if passed is None or (isinstance(passed, ast.Constant) and passed.value is None):
+            continue
+        caller = ctx.scope_node(call)
+        if not (isinstance(passed, ast.Name) and isinstance(caller, (ast.FunctionDef, ast.AsyncFunctionDef))
+                and _unpassed(ctx, caller, passed.id, depth + 1)):
+            return False
+    return True
 
 
 def _only_mutates(flow: ScopeFlow, stmt: ast.AST, name: str) -> bool:
