@@ -51,11 +51,12 @@ def measured_bound(name: str) -> int | None:
     return best - 1 if inspect.isfunction(attr) else best  # (Python counts `self`)
 
 
-def _refused_count(name: str, filler: object) -> int | None:
-    """The bound the error states when `t.<name>(filler, ... )` is refused for its count, or None."""
+def _refused_count(name: str, filler: object, count: int = TOO_MANY) -> int | None:
+    """The bound the error states when `t.<name>(filler, ...)` (`count` of them) is refused for its
+    count, or None (accepted, or refused for something else)."""
     t = torch.zeros(2)
     try:
-        getattr(t, name)(*([filler] * TOO_MANY))
+        getattr(t, name)(*([filler] * count))
     except TypeError as e:
         message = str(e)
     except Exception:  # noqa: BLE001 - any other failure says nothing of the count
@@ -100,19 +101,10 @@ def check_method_max_positional(table: dict[str, int]) -> list[str]:
         attr = getattr(torch.Tensor, name, None)
         python = inspect.isfunction(attr)
         for filler in (None, 0):
-            t = torch.zeros(2)
-            try:
-                getattr(t, name)(*([filler] * (bound + 1)))
-                refused = None
-            except TypeError as e:
-                refused = str(e)
-            except Exception:  # noqa: BLE001
-                refused = None
-            got = None if refused is None else (0 if _NONE.search(refused) else
-                                                (int(m.group(1)) - python if (m := _BOUND.search(refused)) else None))
-            if got is None or got > bound:
+            got = _refused_count(name, filler, bound + 1)
+            if got is None or got - python > bound:
                 out.append(f"method_max_positional: `Tensor.{name}` takes {bound + 1} positional arguments "
-                           f"({filler!r}): {refused or 'accepted'}")
+                           f"({filler!r}): not refused for the count")
                 break
         schema = None if python else schema_bound(name)
         if schema is not None and bound > schema:

@@ -537,7 +537,7 @@ class FileContext:
         """Is `name` read in the file as a value rather than called (`apply(scale, x)`, `partial(scale)`,
         `hooks.append(self.scale)`), or spelled in a string (`getattr(m, "scale")`)?"""
         self._calls_by_name()  # (the walk that finds them)
-        return name in self._handed or (self.text is not None and f"{name}" in self.text and bool(re.search(
+        return name in self._handed or (self.text is not None and name in self.text and bool(re.search(
             r"getattr\([^,()]+,\s*[\"']" + re.escape(name) + r"[\"']", self.text)))
 
     def module_alias(self, func: ast.AST) -> str | None:
@@ -861,7 +861,7 @@ class FileContext:
                     if arg.annotation is not None:
                         return _number_annotation(arg.annotation) is not None
                     return _non_tensor_default(args, arg) and not isinstance(
-                        _default_of(args, arg), (ast.Dict, ast.Set))
+                        parameter_default(args, arg), (ast.Dict, ast.Set))
             if args.vararg is not None and args.vararg.arg == expr.id or \
                     args.kwarg is not None and args.kwarg.arg == expr.id:
                 return False
@@ -1986,13 +1986,13 @@ def _statements(node: ast.AST):
 
 
 def _non_tensor_default(args: ast.arguments, arg: ast.arg) -> bool:
-    default = _default_of(args, arg)
+    default = parameter_default(args, arg)
     if isinstance(default, ast.Constant):
         return default.value is not None
     return isinstance(default, (ast.List, ast.Tuple, ast.Dict, ast.Set, ast.JoinedStr, ast.UnaryOp))
 
 
-def _default_of(args: ast.arguments, arg: ast.arg) -> ast.AST | None:
+def parameter_default(args: ast.arguments, arg: ast.arg) -> ast.AST | None:
     positional = args.posonlyargs + args.args
     if arg in positional:
         i = positional.index(arg) - (len(positional) - len(args.defaults))

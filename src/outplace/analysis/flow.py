@@ -190,8 +190,6 @@ class ScopeFlow:
         # through one into a tensor autograd saved makes backward fail (a `.data` one does not)
         self.version_shared: set = set()
         self.overlapping: set = set()  # keys of views whose elements may share memory (`expand`)
-        # Graph lifetime (State.upstream): kept where a backward may free what was saved.
-        self.track_graph = True
         # The tests the forced one fixes, where what they read is one value through the run
         # (`if self.cholesky:` forced true: `if not self.inverse and not self.cholesky:` never runs).
         self._implied = self._fixed_tests(forced)
@@ -841,7 +839,7 @@ class ScopeFlow:
         """Graph lifetime: the new tensor `result` (one object) is computed by an op that saved
         `made`, from `inputs` (each a value the op differentiates through): every save certainly
         upstream of one of those is certainly upstream of it too."""
-        if not self.track_graph or len(result) != 1:
+        if len(result) != 1:
             return
         up = set(made)
         for v in inputs:

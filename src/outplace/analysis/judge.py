@@ -23,6 +23,7 @@ import ast
 from dataclasses import dataclass
 
 from outplace.analysis.flow import ScopeFlow, WriteRecord
+from outplace.analysis.filecontext import parameter_default
 from outplace.analysis.imports import dotted
 from outplace.analysis.liveness import Liveness
 from outplace.analysis.model import INTEGRAL_DTYPES, LOCAL_ORIGINS, MAYBE, NO, UNKNOWN, YES, Key, Obj, tri_or
@@ -178,18 +179,14 @@ def judge(flow: ScopeFlow, live: Liveness, record: WriteRecord, step: tuple[int,
         if any(o.origin == "nn_parameter" for o in objs):
             certain += "; update parameters in place under `with torch.no_grad():` (or let an optimizer do it)"
     elif name is not None and name not in live_after and _write_statement(record, stmt):
-        views = [o for k in sorted(keys, key=lambda k: _obj_order(st.objs[k])) if (o := st.objs.get(k)) is not None
-                 and o.tensor != NO and k not in o.storage]
+        views = _views(st, keys)
         nonlocal_objs = [o for o in objs if o.origin not in LOCAL_ORIGINS and o.origin not in ("unknown",)]
         if any(o.origin == "nn_parameter" for o in objs):
             certain = (f"`{name}` is only another name for a parameter of the model: rebinding it would leave "
                        "the parameter unchanged; update it in place under `with torch.no_grad():` (or let an "
                        "optimizer do it)")
         elif views and _base_observable(flow, st, keys, objs, live_after, name):
-            base = next((o.view_of for o in views if o.view_of), None)
-            certain = (f"`{name}` is a view{f' of `{base}`' if base else ''}: the write is meant to change "
-                       f"{f'`{base}`' if base else 'the tensor it views'}, and rebinding `{name}` would lose "
-                       "that; write through the base instead (`base[...] = ...`)")
+            certain = _through_view(name, views, read_after=False)
         elif nonlocal_objs and all(o.origin not in LOCAL_ORIGINS for o in objs):
             what = nonlocal_objs[0].label or f"`{name}`"
             certain = (f"the write changes {what}, which outlives this scope, and nothing here reads `{name}` "
@@ -199,13 +196,10 @@ def judge(flow: ScopeFlow, live: Liveness, record: WriteRecord, step: tuple[int,
         # is meant for `y` too, whatever `row` is used for afterwards
         # (only a view taken here of a named base, and a write that does not raise at once: one of
         # several views, or a view of a leaf, never changed the base in the first place)
-        views = [o for k in keys if (o := st.objs.get(k)) is not None and o.tensor != NO and k not in o.storage
-                 and o.view_of and not o.multi_view and not o.leaf and o.origin in LOCAL_ORIGINS]
+        views = [o for o in _views(st, keys) if o.view_of and not o.multi_view and not o.leaf
+                 and o.origin in LOCAL_ORIGINS]
         if views and len(views) == len(objs) and _base_observable(flow, st, keys, objs, live_after, name):
-            base = next((o.view_of for o in views if o.view_of), None)
-            certain = (f"`{name}` is a view{f' of `{base}`' if base else ''}, which is read afterwards: the write "
-                       f"is meant to change {f'`{base}`' if base else 'the tensor it views'} too, and rebinding "
-                       f"`{name}` would lose that; write through the base instead (`base[...] = ...`)")
+            certain = _through_view(name, views, read_after=True)
     if certain is None and name is not None and name in live_after and _write_statement(record, stmt) and \
             objs and all(o.origin == "parameter" for o in objs) and _only_mutates(flow, stmt, name):
         # `def norm_ip(img, lo, hi): img.clamp_(lo, hi); img.add_(-lo).div_(hi - lo)` (torchvision's
@@ -216,7 +210,7 @@ def judge(flow: ScopeFlow, live: Liveness, record: WriteRecord, step: tuple[int,
                    "would make it do nothing")
     if certain is None and target is not None and not isinstance(target, (ast.Name, ast.Attribute)):
         # `u = y.view(-1).mul_(2)`, then `y` is read: the write is meant for `y` through the view.
-        views = [o for k in keys if (o := st.objs.get(k)) is not None and o.tensor != NO and k not in o.storage]
+        views = _views(st, keys)
         bases = sorted(a for a in aliases if a in live_after and not a.startswith("<"))
         if views and len(views) == len(objs) and bases:
             certain = (f"the write goes through a view into `{bases[0]}`, which is read afterwards: out of place, "
@@ -232,6 +226,20 @@ def judge(flow: ScopeFlow, live: Liveness, record: WriteRecord, step: tuple[int,
     rebindable = not (isinstance(target, ast.Attribute) and any(o.origin == "nn_parameter" for o in objs))
     saved_lines = frozenset(e.line for r in shared for e in st.saved.get(r, ()))
     return Judgement(info, spelling, hazard, why, tuple(dict.fromkeys(reasons)), certain, rebindable, saved_lines)
+
+
+def _views(st, keys: frozenset) -> list[Obj]:
+    """The objects of `keys` that are views (they share memory they do not own), in a fixed order."""
+    return [o for k in sorted(keys, key=lambda k: _obj_order(st.objs[k]) if k in st.objs else ())
+            if (o := st.objs.get(k)) is not None and o.tensor != NO and k not in o.storage]
+
+
+def _through_view(name: str, views: list[Obj], read_after: bool) -> str:
+    """Why rebinding a view's name certainly changes behaviour: the write is meant for its base."""
+    base = next((o.view_of for o in views if o.view_of), None)
+    return (f"`{name}` is a view{f' of `{base}`' if base else ''}{', which is read afterwards' if read_after else ''}: "
+            f"the write is meant to change {f'`{base}`' if base else 'the tensor it views'}{' too' if read_after else ''}, "
+            f"and rebinding `{name}` would lose that; write through the base instead (`base[...] = ...`)")
 
 
 def _certain_holder(st, key: Key, names: list[str]) -> str | None:
@@ -442,9 +450,8 @@ def _optional_unpassed(flow: ScopeFlow, target: ast.AST | None) -> bool:
 def _unpassed(ctx, fn: ast.AST, name: str, depth: int) -> bool:
     args = fn.args  # type: ignore[attr-defined]
     positional = args.posonlyargs + args.args
-    defaults = dict(zip([a.arg for a in positional[len(positional) - len(args.defaults):]], args.defaults))
-    defaults.update({a.arg: d for a, d in zip(args.kwonlyargs, args.kw_defaults) if d is not None})
-    default = defaults.get(name)
+    arg = next((a for a in [*positional, *args.kwonlyargs] if a.arg == name), None)
+    default = parameter_default(args, arg) if arg is not None else None
     if depth > 3 or not (isinstance(default, ast.Constant) and default.value is None):
         return False
     ctx.index.ensure_indexed(fn)
@@ -454,7 +461,7 @@ def _unpassed(ctx, fn: ast.AST, name: str, depth: int) -> bool:
     calls = ctx._candidate_calls(fn)
     if not calls or ctx._handed_on(getattr(fn, "name", "")):
         return False
-    index = [a.arg for a in positional].index(name) if name in [a.arg for a in positional] else None
+    index = positional.index(arg) if arg in positional else None
     method = isinstance(ctx.index.parent.get(fn), ast.ClassDef) and not any(
         isinstance(d, ast.Name) and d.id == "staticmethod" for d in getattr(fn, "decorator_list", []))
     for call in calls:
