@@ -438,6 +438,28 @@ _SPLIT_PART = """
         return h * 1.0, v
     """
 
+_PATCHED_DECORATOR = """
+    import typing
+
+    def final(c):
+        init = c.__init__
+        def wrapped(self, *a, **kk):
+            init(self, *a, **kk)
+            self.gate = nn.Identity()
+        c.__init__ = wrapped
+        return c
+    PATCH
+
+    @typing.final
+    class M(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.gate = nn.Sigmoid()
+            self.act = nn.ReLU(inplace=True)  # <-
+
+        def forward(self, x):
+            return self.act(self.gate(x))
+    """
 # A vocoder's output stack run by a loop (`for f in self.layers: x = f(x)`): the ReLU's input is the
 # output of the module before it in the list.
 _CHAIN_LOOP = """
@@ -3848,6 +3870,18 @@ CASES = {
         _SPLIT_PART.replace("SPLIT", "tensor_split"), ("breaks", "none"), "view of"),
     "... `chunk`'s part is one of several views of one call: the write raises at once": (
         _SPLIT_PART.replace("SPLIT", "chunk"), ("breaks", "unsafe"), None),
+    "a standard decorator the file patches (`typing.final = final`) may replace the class's members: `self.gate` is unknown (eval18 O5)": (
+        _PATCHED_DECORATOR.replace("PATCH", "typing.final = final"), (None, "unsafe"), None),
+    "... unpatched, `@typing.final` leaves the class as written: `ReLU(inplace=True)` after `Sigmoid` is safe to rewrite": (
+        _PATCHED_DECORATOR.replace("PATCH", "pass"), (None, "safe"), None),
+    "... so does a torch function the file patches (`setattr(torch, \"sigmoid\", ...)`): its saves are the file's, unknown": ("""
+        setattr(torch, "sigmoid", lambda t: t * 1)
+
+        def f(x, y):
+            y = torch.sigmoid(x)
+            y *= 2  # <-
+            return y
+        """, (None, "unsafe"), None),
     "a chain that reads what it wrote": ("""
         def f(inp, w):
             x = F.linear(inp, w)

@@ -141,6 +141,8 @@ class FileContext:
                 if name in rebound or any(not isinstance(b.stmt, (ast.Import, ast.ImportFrom))
                                           for b in bindings.get(name, ())):
                     del imports.names[name]
+            if text is not None:
+                imports.note_patches(text)
             self._imports = imports
             self._imports_seen = len(self.index.imports)
         return self._imports

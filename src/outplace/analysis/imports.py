@@ -7,7 +7,14 @@
 from __future__ import annotations
 
 import ast
+import re
 from typing import Iterable
+
+# `typing.final = final`, `torch.nn.functional.relu = my_relu`, `F.gelu += ...`, and
+# `setattr(torch, "relu", f)`: a store into an attribute of what may be an imported module.
+# A text scan (comments and strings included: a false hit only makes a name unknown).
+_ATTRIBUTE_STORE = re.compile(r"([A-Za-z_]\w*(?:\s*\.\s*[A-Za-z_]\w*)+)\s*(?:[-+*/%@&|^]|//|\*\*|<<|>>)?=(?!=)")
+_SETATTR = re.compile(r"setattr\(\s*([A-Za-z_]\w*(?:\s*\.\s*[A-Za-z_]\w*)*)\s*,\s*['\"]([A-Za-z_]\w*)['\"]")
 
 
 class ImportMap:
@@ -42,6 +49,22 @@ class ImportMap:
                              node.level else f"{base}{alias.name}")
         for name in ambiguous:
             del self.names[name]
+        self.patched: frozenset[str] = frozenset()
+
+    def note_patches(self, text: str) -> None:
+        """Names of imported modules the file stores into (`typing.final = final`, `setattr(functools,
+        "wraps", f)`): what they hold when the code runs is the file's, not the library's, so they
+        (and every name under them) resolve to nothing: no fact about the library's name applies.
+        (torch's own names stay: a file that patches torch has no safe fix at all, see opaque.py.)"""
+        stored = [m.group(1) for m in _ATTRIBUTE_STORE.finditer(text) if m.start() == 0 or text[m.start() - 1] != "."]
+        stored += [f"{m.group(1)}.{m.group(2)}" for m in _SETATTR.finditer(text)]
+        patched = set()
+        for spelling in stored:
+            chain = [part.strip() for part in spelling.split(".")]
+            if chain[0] in self.names and not _is_torch(self.names[chain[0]]):
+                patched.add(".".join([self.names[chain[0]], *chain[1:]]))
+        self.patched = frozenset(patched)
+        self._memo.clear()
 
     def qualname(self, node: ast.AST) -> str | None:
         """`F.relu` -> 'torch.nn.functional.relu'; None unless the chain starts at an imported name."""
@@ -53,8 +76,14 @@ class ImportMap:
             out = None
         else:
             out = ".".join([self.names[chain[0]], *chain[1:]])
+            if self.patched and any(out == p or out.startswith(p + ".") for p in self.patched):
+                out = None  # (the file stores into it, or into a module above it)
         self._memo[key] = out
         return out
+
+
+def _is_torch(qualname: str) -> bool:
+    return qualname == "torch" or qualname.startswith("torch.")
 
 
 def dotted(node: ast.AST) -> str | None:

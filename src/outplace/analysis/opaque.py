@@ -104,12 +104,15 @@ _AFTER_NAME = re.compile(r"([ \t]*\.[ \t]*\w+)+[ \t]*(=[^=]|[-+*/@|&]=)|[ \t]*\.
 
 def _patched(text: str, names: list[str]) -> bool:
     """Is one of `names` (torch and its aliases) assigned into anywhere (`torch.sigmoid = f`,
-    `a = torch.sigmoid = f`, `x; torch.sigmoid = f`, `torch.__dict__[...]`), or patched with
+    `a = torch.sigmoid = f`, `x; torch.sigmoid = f`, `torch.__dict__[...]`, `setattr(torch, ...)`), or patched with
     `mock`/`monkeypatch`? Confirmed on the tree by the caller. Each occurrence of a name is looked
     at where it is, not the whole text once per line."""
     for m in re.finditer(rf"\b({'|'.join(names)})\b", text):
         if _AFTER_NAME.match(text, m.end()):
             return True
+    if ("setattr" in text or "delattr" in text) and \
+            re.search(rf"\b(setattr|delattr)\(\s*({'|'.join(names)})\b", text):
+        return True  # (`setattr(torch, "sigmoid", f)`)
     return bool(re.search(rf"patch\.object\(\s*({'|'.join(names)})\b|patch\(\s*['\"]torch\.|"
                           rf"monkeypatch\.setattr\(\s*(({'|'.join(names)})\b|['\"]torch\.)", text)) if "patch" in text else False
 
