@@ -54,8 +54,8 @@ class AugmentedAssign(Rule):
             if judged is None or judged.hazard is None:
                 continue
             operand = an.info(node.value)
-            if not judged.info.sure and not operand.sure:
-                continue  # maybe a number, a list or an array: no evidence of a tensor
+            if not judged.info.sure and not judged.some_tensor and not operand.sure:
+                continue  # maybe a number, a list or an array on every path: no evidence of a tensor
             op = OPS[type(node.op)]
             shown = judged.spelling or ast.unparse(target)
             reasons = list(judged.reasons)

@@ -8,7 +8,7 @@ from typing import Iterator
 from outplace.analysis import BREAKS, INPLACE, Analysis, Judgement
 from outplace.analysis.judge import HAZARD_RANK
 from outplace.analysis.effects import inplace_arg
-from outplace.analysis.modules import MODULE_WRAPPERS
+from outplace.analysis.modules import MODULE_WRAPPERS, ModuleInfo
 from outplace.findings import Applicability, Finding, Fix
 from outplace.plans import CallEdit, CallPlan
 
@@ -87,19 +87,24 @@ class InplaceArgument(Rule):
         cls = an.ctx.enclosing_class(scope)
         wanted = _isinstance_filter(an, assign)
         hazard, why = INPLACE, ("turns on in-place writes in modules this file cannot follow to their inputs")
-        if cls is not None:
-            for attr, info in an.ctx.class_modules(cls):
+        # (`for m in self.modules()` reaches the modules of its project submodules too, at any depth)
+        classes = [] if cls is None else _submodule_classes(an, cls) if _over_all_modules(an, assign) else [cls]
+        for owner in classes:
+            for attr, info in an.ctx.class_modules(owner):
                 if info.cls not in an.ops.modules_inplace or (wanted is not None and info.cls not in wanted):
                     continue
-                for call, saved, grad in an.ctx.module_inputs(cls, info.node):
+                for call, saved, grad in an.ctx.module_inputs(owner, info.node):
                     if saved:
                         e = sorted(saved, key=lambda e: (e.line, e.what))[0]
                         hazard = BREAKS
-                        why = (f"`self.{attr}` (`nn.{info.cls}`) would write into its input at line {call.lineno}, "
+                        held = f"`self.{attr}`" if owner is cls else f"`{owner.name}`'s `self.{attr}`"
+                        why = (f"{held} (`nn.{info.cls}`) would write into its input at line {call.lineno}, "
                                f"which was {e.what} (line {e.line}); backward would fail")
                         break
                 if hazard == BREAKS:
                     break
+            if hazard == BREAKS:
+                break
         line, col, end_line, end_col = an.span(assign)
         return Finding(self.code, f"`{ast.unparse(assign.targets[0])} = True` makes modules write into their "
                                   "input in place; remove it", line, col + 1, end_line, end_col + 1, None, None,
@@ -196,6 +201,40 @@ def _passed_elsewhere(an: Analysis, ctor: ast.Call) -> int | None:
         elif holds(n):
             held.append(n)
     return next((n.lineno for n in held if id(n) not in called), None)
+
+
+def _over_all_modules(an: Analysis, assign: ast.Assign) -> bool:
+    """Is `m.inplace = True` in a loop over `self.modules()` / `self.named_modules()` (every module
+    below the object, not only its own attributes)?"""
+    for anc in an.index.ancestors(assign):
+        if isinstance(anc, (ast.For, ast.AsyncFor)):
+            it = anc.iter
+            return isinstance(it, ast.Call) and isinstance(it.func, ast.Attribute) and \
+                it.func.attr in ("modules", "named_modules") and isinstance(it.func.value, ast.Name) and \
+                it.func.value.id == "self"
+        if isinstance(anc, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            return False
+    return False
+
+
+def _submodule_classes(an: Analysis, cls: ast.ClassDef, limit: int = 32) -> list[ast.ClassDef]:
+    """`cls` and the classes of this file whose instances its module attributes hold, transitively
+    (`self.mclm = MCLM(...)`, members of its containers), first found first."""
+    out = [cls]
+    todo = [cls]
+    here = {id(c) for c in an.ctx._file_classes()}  # (another file's class: its flows are that file's)
+    while todo and len(out) < limit:
+        owner = todo.pop(0)
+        for attr in an.ctx._class_facts(owner)[0]:
+            module = an.ctx.class_attribute(owner, attr).module
+            parts = [module] if isinstance(module, ModuleInfo) else []
+            while parts:
+                m = parts.pop()
+                if m.kind == "project" and id(m.node) in here and m.node not in out:
+                    out.append(m.node)
+                    todo.append(m.node)
+                parts.extend(m.parts)
+    return out
 
 
 def _sets_inplace(assign: ast.Assign) -> bool:

@@ -460,6 +460,58 @@ _PATCHED_DECORATOR = """
         def forward(self, x):
             return self.act(self.gate(x))
     """
+_RECURRENT_STATE = """
+    def elu_map(x):
+        return F.elu(x) + 1
+
+    class Att(nn.Module):
+        def __init__(self, fm=None):
+            super().__init__()
+            self.fm = fm or elu_map
+
+        def forward(self, q, v, state=None):
+            K = self.fm(q)
+            if state is None:
+                S = q.new_zeros(3, 3)
+                Z = ZERO
+            else:
+                S, Z = state
+            Z += K  # <-
+            S += torch.einsum("i,j->ij", K, v)
+            out = torch.einsum("i,i->", q, Z) + torch.einsum("ij,j->", S, v)
+            return out, [S, Z]
+
+    def f(x, y):
+        a = Att()
+        s = None
+        outs = []
+        for i in range(3):
+            o, s = a(x, y, state=s)
+            outs.append(o)
+        return outs
+    """
+_PARENT_SETS_INPLACE = """
+    class Child(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.lin = nn.Linear(4, 4)
+            self.lin2 = nn.Linear(4, 4)
+            self.drop = nn.Dropout(0.1)
+
+        def forward(self, x):
+            return self.drop(ACT(self.lin(x)))
+
+    class Parent(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.child = Child()
+            for m in self.ITER():
+                if isinstance(m, nn.Dropout):
+                    m.inplace = True  # <-
+
+        def forward(self, x):
+            return self.child(x)
+    """
 # A vocoder's output stack run by a loop (`for f in self.layers: x = f(x)`): the ReLU's input is the
 # output of the module before it in the list.
 _CHAIN_LOOP = """
@@ -3882,6 +3934,16 @@ CASES = {
             y *= 2  # <-
             return y
         """, (None, "unsafe"), None),
+    "a name made a tensor here on one path (`q.new_zeros`) is a tensor write whatever the operand (fast-transformers' recurrent state, eval23)": (
+        _RECURRENT_STATE.replace("ZERO", "q.new_zeros(3)"), ("breaks", "unsafe"), "saved by `torch.einsum`"),
+    "... but where no path makes it a tensor (`[0.0] * 3` or the caller's state), `Z += K` of an unknown `K` may extend a list": (
+        _RECURRENT_STATE.replace("ZERO", "[0.0] * 3"), None, None),
+    "`m.inplace = True` over `self.modules()` reaches a submodule's `Dropout` after `F.relu` (mvanet, eval23)": (
+        _PARENT_SETS_INPLACE.replace("ACT", "F.relu").replace("ITER", "modules"), ("breaks", "none"), "`Child`'s `self.drop`"),
+    "... not where the submodule's `Dropout` follows a `Linear` (nothing saved its output)": (
+        _PARENT_SETS_INPLACE.replace("ACT", "self.lin2").replace("ITER", "modules"), ("inplace", "none"), None),
+    "... nor over `self.children()`: the submodule itself is switched, not its `Dropout`": (
+        _PARENT_SETS_INPLACE.replace("ACT", "F.relu").replace("ITER", "children"), ("inplace", "none"), None),
     "a chain that reads what it wrote": ("""
         def f(inp, w):
             x = F.linear(inp, w)

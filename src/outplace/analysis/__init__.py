@@ -545,7 +545,8 @@ def _combine(judgements: list[Judgement]) -> Judgement:
     reasons = tuple(dict.fromkeys(r for j in judgements for r in j.reasons))
     certain = next((j.certain for j in judgements if j.certain), None)
     return replace(worst, reasons=reasons, certain=certain,
-                   rebindable=all(j.rebindable for j in judgements))
+                   rebindable=all(j.rebindable for j in judgements),
+                   some_tensor=any(j.some_tensor for j in judgements))
 
 
 __all__ = ["Analysis", "BREAKS", "INPLACE", "NOGRAD", "Info", "Judgement", "candidate_lines", "dotted"]

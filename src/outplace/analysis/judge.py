@@ -70,6 +70,10 @@ class Judgement:
     certain: str | None  # why every rewrite would change behaviour (then no fix is offered)
     rebindable: bool = True  # False for nn.Parameter attributes (assigning a plain tensor raises)
     saved_lines: frozenset = frozenset()  # the lines of the ops that saved (or may have saved) the target
+    # Some path certainly writes a tensor: one of the objects the target may hold is certainly one,
+    # made here (`Zi = q.new_zeros(...)` on one branch, `Si, Zi = state` on the other), even where
+    # the joined `info` is not sure. (A parameter taken to be a tensor is a guess, not this.)
+    some_tensor: bool = False
 
 
 def judge(flow: ScopeFlow, live: Liveness, record: WriteRecord, step: tuple[int, int] | None,
@@ -225,7 +229,8 @@ def judge(flow: ScopeFlow, live: Liveness, record: WriteRecord, step: tuple[int,
                        "old value")
     rebindable = not (isinstance(target, ast.Attribute) and any(o.origin == "nn_parameter" for o in objs))
     saved_lines = frozenset(e.line for r in shared for e in st.saved.get(r, ()))
-    return Judgement(info, spelling, hazard, why, tuple(dict.fromkeys(reasons)), certain, rebindable, saved_lines)
+    return Judgement(info, spelling, hazard, why, tuple(dict.fromkeys(reasons)), certain, rebindable, saved_lines,
+                     any(o.tensor == YES and o.origin in LOCAL_ORIGINS for o in objs))
 
 
 def _views(st, keys: frozenset) -> list[Obj]:
