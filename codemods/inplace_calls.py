@@ -57,6 +57,9 @@ def scalar_reasons(target: Info, shown: str, scalar_dtype: str) -> list[str]:
         return [f"the dtype of `{shown}` is unknown: a bool tensor raises in place but promotes out of place"]
     if scalar_dtype == "complex":
         return [f"a complex operand promotes `{shown}` out of place"]
+    if scalar_dtype == "unknown" and target.dtype != "complex":
+        return [f"the operand is a Python number of unknown kind: a complex one raises in place but makes `{shown}` "
+                "complex out of place"]
     return []
 
 

@@ -3944,6 +3944,44 @@ CASES = {
         _PARENT_SETS_INPLACE.replace("ACT", "self.lin2").replace("ITER", "modules"), ("inplace", "none"), None),
     "... nor over `self.children()`: the submodule itself is switched, not its `Dropout`": (
         _PARENT_SETS_INPLACE.replace("ACT", "F.relu").replace("ITER", "children"), ("inplace", "none"), None),
+    'a number computed to be complex (`2 + 0j`) promotes the target out of place, where in place it raises (adversarial review D1)': ("""
+        def f(x, y):
+            h = torch.sigmoid(x)
+            h *= 2 + 0j  # <-
+            return h
+        """, ("breaks", 'unsafe'), 'complex'),
+    '... so does one bound to a name first (`c = 1j * 1j`)': ("""
+        def f(x, y):
+            h = torch.sigmoid(x)
+            c = 1j * 1j
+            h *= c  # <-
+            return h
+        """, ("breaks", 'unsafe'), 'complex'),
+    '... and a literal power that is complex (`(-1) ** 0.5`)': ("""
+        def f(x, y):
+            h = torch.sigmoid(x)
+            h *= (-1) ** 0.5  # <-
+            return h
+        """, ("breaks", 'unsafe'), 'complex'),
+    '... and a power of unknown numbers (`d ** -0.5`): it may be complex': ("""
+        def f(x, y):
+            h = torch.sigmoid(x)
+            d = len(y) - 5
+            h *= d ** -0.5  # <-
+            return h
+        """, ("breaks", 'unsafe'), 'unknown kind'),
+    '... and a sum of complex numbers (`sum([1j, -1j])`)': ("""
+        def f(x, y):
+            h = torch.sigmoid(x)
+            h += sum([1j, -1j])  # <-
+            return h
+        """, ("breaks", 'unsafe'), 'complex'),
+    '... but a real one computed from literals is safe (`2 ** 0.5`, `abs(3 + 4j)`, `1 / 3 + 1`)': ("""
+        def f(x, y):
+            h = torch.sigmoid(x)
+            h *= 2 ** 0.5 + abs(3 + 4j) + 1 / 3 + 1  # <-
+            return h
+        """, ("breaks", 'safe'), None),
     "a chain that reads what it wrote": ("""
         def f(inp, w):
             x = F.linear(inp, w)

@@ -22,7 +22,7 @@ from outplace.analysis.guards import GRAD_OFF, bind_names, not_requiring_grad, p
 from outplace.analysis.effects import BUFFER_CLASSES, LEGACY_CONSTRUCTORS, PARAMETER_CLASSES, SELF, \
     SPARSE_CONSTRUCTORS, TorchEffects, inplace_arg
 from outplace.analysis.flow import CONST_KEYS, CONSUMING_BUILTINS, COMPUTING_BUILTINS, CONTAINER_BUILTINS, \
-    BUILTIN_NAMES, ELEMENT_BUILTINS, PARAMETER_ITERATORS, ScopeFlow
+    BUILTIN_NAMES, ELEMENT_BUILTINS, PARAMETER_ITERATORS, ScopeFlow, number_result
 from outplace.analysis.imports import ImportMap, dotted
 from outplace.analysis.iterables import container_left_alone
 from outplace.analysis.modules import SKIP, UNKNOWN_MODULE, ModuleBuilder, ModuleInfo, members_of
@@ -1693,7 +1693,7 @@ class FileContext:
                     every | flow._contents(args[0], node) if args else every)), grad=UNKNOWN)
             tensors = frozenset().union(*(flow.tensor_keys(a) for a in args)) if args else frozenset()
             if not tensors:
-                return frozenset({CONST_KEYS["float"]}) if name != "round" else frozenset({CONST_KEYS["int"]})
+                return frozenset({CONST_KEYS[_builtin_number(flow, name, args, node)]})
             return flow.new(node, Obj(MAYBE, "fresh", label=f"`{name}` result"), grad=flow.grad_of(tensors))
         if name == "zip":
             return flow.new(node, Obj(NO, "zip", label="a zip", elems=tuple(args)))
@@ -1915,6 +1915,29 @@ def _bases_of(cls: ast.ClassDef, ctx: FileContext) -> list[ast.ClassDef]:
                 out.append(found)
                 todo.append(found)
     return out
+
+
+def _builtin_number(flow: ScopeFlow, name: str, args: list, node: ast.AST) -> str:
+    """The kind of number `abs`/`round`/`sum`/`pow` of numbers returns (CONST_KEYS' name): `abs(3 + 4j)`
+    is a float, `sum([1j, 2])` complex, `round(x)` an int; "number" where it is not known."""
+    def kind(value: frozenset) -> str:
+        o = flow.facts(value) if value else None
+        return o.dtype if o is not None and o.is_scalar and o.dtype in ("bool", "int", "float", "complex") else "number"
+    if not args:
+        return "number"
+    first = kind(args[0])
+    if name == "abs":
+        return {"bool": "int", "int": "int", "float": "float", "complex": "float"}.get(first, "number")
+    if name == "round":
+        return "int" if len(args) == 1 else first if first in ("int", "float") else "number"
+    if name == "pow":
+        return number_result(first, kind(args[1]), ast.Pow(), node) if len(args) == 2 else "number"
+    # sum: of the elements, and the start (0 unless given)
+    kinds = {kind(flow._contents(args[0], node)), *(kind(a) for a in args[1:])}
+    if "number" in kinds:
+        return "number"
+    top = max(kinds | {"int"}, key=("bool", "int", "float", "complex").index)
+    return top
 
 
 def _is_generator(fn: ast.AST) -> bool:

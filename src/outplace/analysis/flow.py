@@ -37,6 +37,7 @@ CONST_KEYS = {
     "int": ("const", "int"), "float": ("const", "float"), "bool": ("const", "bool"), "complex": ("const", "complex"),
     "none": ("const", "none"), "str": ("const", "str"), "other": ("const", "other"),
     "plain": ("const", "plain"),
+    "number": ("const", "number"),  # a Python number of unknown kind (`d ** -0.5`: float, or complex)
 }
 _NONE_ONLY = frozenset({CONST_KEYS["none"]})
 # Objects a flow (with the flows of the calls it follows) may rename before it stops (model.WORK).
@@ -52,6 +53,7 @@ CONSTS: dict[Key, Obj] = {
     # A plain Python value made of numbers, strings and tuples of them: `x.shape`, `x.size()`,
     # `x.tolist()`, `x.dtype`; its elements are plain too (`h, w = x.shape[-2:]` binds no tensor).
     CONST_KEYS["plain"]: Obj(NO, "plain"),
+    CONST_KEYS["number"]: Obj(NO, "scalar", "unknown"),
 }
 _NONE: frozenset = frozenset()
 _CONSTANT_VALUES = {type(None): frozenset({CONST_KEYS["none"]}), bool: frozenset({CONST_KEYS["bool"]}),
@@ -794,8 +796,7 @@ class ScopeFlow:
         if not lt and not rt:
             lo, ro = self.facts(left), self.facts(right)
             if lo is not None and ro is not None and lo.is_scalar and ro.is_scalar:
-                return frozenset({CONST_KEYS["float" if isinstance(op, ast.Div) else
-                                            ("float" if "float" in (lo.dtype, ro.dtype) else "int")]})
+                return frozenset({CONST_KEYS[number_result(lo.dtype, ro.dtype, op, node)]})
             if lo is not None and lo.origin == "container" or ro is not None and ro.origin == "container":
                 # (`list(ts) * 2`, `a + b`: what the operands hold, and what they may share where their
                 # elements are not followed one by one: a `*args` tuple's, eval17 P2)
@@ -2211,6 +2212,51 @@ def _captured_names(nested: list[ast.AST], locals_: set[str]) -> set[str]:
             if type(inner) is ast.Name and inner.id in locals_:
                 out.add(inner.id)
     return out
+
+
+_NUMBER_RANK = {"bool": 0, "int": 1, "float": 2, "complex": 3}
+
+
+def number_result(a: str, b: str, op: ast.operator, node: ast.AST) -> str:
+    """The kind of a Python number computed from two (CONST_KEYS' name): `2 + 0j` is complex, `1 / 2`
+    float, `True + True` int. A power is known only where its operands are literals (`(-1) ** 0.5`
+    is complex, `2 ** -1` float); else it may be float or complex: "number"."""
+    if a not in _NUMBER_RANK or b not in _NUMBER_RANK:
+        return "number"
+    if "complex" in (a, b):
+        return "complex"
+    if isinstance(op, ast.Pow):
+        value = literal_number_value(node)
+        return type(value).__name__ if value is not None else "number"
+    if isinstance(op, ast.Div):
+        return "float"
+    top = max(a, b, key=_NUMBER_RANK.__getitem__)
+    if top == "bool":
+        return "bool" if isinstance(op, (ast.BitAnd, ast.BitOr, ast.BitXor)) else "int"
+    return top
+
+
+def literal_number_value(node: ast.AST, depth: int = 0):
+    """The value of an expression made of number literals only (`(-1) ** 0.5`, `2 * 3 + 1j`), computed
+    with small powers only; None for anything else (or where Python would raise)."""
+    if depth > 8:
+        return None
+    if isinstance(node, ast.Constant):
+        v = node.value
+        return v if isinstance(v, (int, float, complex)) and not isinstance(v, bool) else None
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
+        v = literal_number_value(node.operand, depth + 1)
+        return None if v is None else (-v if isinstance(node.op, ast.USub) else +v)
+    if isinstance(node, ast.BinOp) and isinstance(node.op, (ast.Add, ast.Sub, ast.Mult, ast.Div, ast.Pow)):
+        a, b = literal_number_value(node.left, depth + 1), literal_number_value(node.right, depth + 1)
+        if a is None or b is None or (isinstance(node.op, ast.Pow) and (abs(b) > 64 or abs(a) > 1e6)):
+            return None
+        try:
+            return {ast.Add: lambda: a + b, ast.Sub: lambda: a - b, ast.Mult: lambda: a * b,
+                    ast.Div: lambda: a / b, ast.Pow: lambda: a ** b}[type(node.op)]()
+        except (ArithmeticError, ValueError):
+            return None
+    return None
 
 
 def _promote(a: Obj | None, b: Obj | None, op: ast.operator) -> str:
