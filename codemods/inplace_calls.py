@@ -50,7 +50,7 @@ def operand_reasons(an: Analysis, target: Info, shown: str, args: list[ast.AST],
 
 
 def scalar_reasons(target: Info, shown: str, scalar_dtype: str) -> list[str]:
-    if scalar_dtype == "float" and target.dtype != "float":
+    if scalar_dtype in ("float", "real") and target.dtype != "float":  # (real: an int or a float)
         return [f"`{shown}` is not known to be floating: with an integer tensor the float operand raises "
                 "in place but silently promotes out of place"]
     if scalar_dtype in ("int", "unknown") and target.dtype not in ("float", "int"):

@@ -3982,6 +3982,25 @@ CASES = {
             h *= 2 ** 0.5 + abs(3 + 4j) + 1 / 3 + 1  # <-
             return h
         """, ("breaks", 'safe'), None),
+    'an int or a float (`max(1, 2.5)`) is a real number: safe into a float tensor': ("""
+        def f(x, y):
+            h = torch.sigmoid(x)
+            h += max(1, 2.5)  # <-
+            return h
+        """, ('breaks', 'safe'), None),
+    '... and `sum` of them too (`sum([1, 2.5])`)': ("""
+        def f(x, y):
+            h = torch.sigmoid(x)
+            h += sum([1, 2.5]) * 2  # <-
+            return h
+        """, ('breaks', 'safe'), None),
+    '... but into an integer tensor it may be a float: no safe fix': ("""
+        def f(x, y):
+            h = torch.sigmoid(x)
+            h = h.long()
+            h += max(1, 2.5)  # <-
+            return h
+        """, (None, 'unsafe'), 'not known to be floating'),
     "a chain that reads what it wrote": ("""
         def f(inp, w):
             x = F.linear(inp, w)

@@ -1922,22 +1922,24 @@ def _builtin_number(flow: ScopeFlow, name: str, args: list, node: ast.AST) -> st
     is a float, `sum([1j, 2])` complex, `round(x)` an int; "number" where it is not known."""
     def kind(value: frozenset) -> str:
         o = flow.facts(value) if value else None
-        return o.dtype if o is not None and o.is_scalar and o.dtype in ("bool", "int", "float", "complex") else "number"
+        return o.dtype if o is not None and o.is_scalar and o.dtype in ("bool", "int", "float", "complex", "real") \
+            else "number"
     if not args:
         return "number"
     first = kind(args[0])
     if name == "abs":
-        return {"bool": "int", "int": "int", "float": "float", "complex": "float"}.get(first, "number")
+        return {"bool": "int", "int": "int", "float": "float", "complex": "float", "real": "real"}.get(first, "number")
     if name == "round":
-        return "int" if len(args) == 1 else first if first in ("int", "float") else "number"
+        return "int" if len(args) == 1 else first if first in ("int", "float", "real") else "number"
     if name == "pow":
         return number_result(first, kind(args[1]), ast.Pow(), node) if len(args) == 2 else "number"
     # sum: of the elements, and the start (0 unless given)
     kinds = {kind(flow._contents(args[0], node)), *(kind(a) for a in args[1:])}
     if "number" in kinds:
         return "number"
-    top = max(kinds | {"int"}, key=("bool", "int", "float", "complex").index)
-    return top
+    if "real" in kinds:
+        return "complex" if "complex" in kinds else "float" if "float" in kinds else "real"
+    return max(kinds | {"int"}, key=("bool", "int", "float", "complex").index)
 
 
 def _is_generator(fn: ast.AST) -> bool:

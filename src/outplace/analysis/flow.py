@@ -38,6 +38,7 @@ CONST_KEYS = {
     "none": ("const", "none"), "str": ("const", "str"), "other": ("const", "other"),
     "plain": ("const", "plain"),
     "number": ("const", "number"),  # a Python number of unknown kind (`d ** -0.5`: float, or complex)
+    "real": ("const", "real"),  # an int or a float (`n / 2 if c else n`)
 }
 _NONE_ONLY = frozenset({CONST_KEYS["none"]})
 # Objects a flow (with the flows of the calls it follows) may rename before it stops (model.WORK).
@@ -54,6 +55,7 @@ CONSTS: dict[Key, Obj] = {
     # `x.tolist()`, `x.dtype`; its elements are plain too (`h, w = x.shape[-2:]` binds no tensor).
     CONST_KEYS["plain"]: Obj(NO, "plain"),
     CONST_KEYS["number"]: Obj(NO, "scalar", "unknown"),
+    CONST_KEYS["real"]: Obj(NO, "scalar", "real"),
 }
 _NONE: frozenset = frozenset()
 _CONSTANT_VALUES = {type(None): frozenset({CONST_KEYS["none"]}), bool: frozenset({CONST_KEYS["bool"]}),
@@ -2221,6 +2223,9 @@ def number_result(a: str, b: str, op: ast.operator, node: ast.AST) -> str:
     """The kind of a Python number computed from two (CONST_KEYS' name): `2 + 0j` is complex, `1 / 2`
     float, `True + True` int. A power is known only where its operands are literals (`(-1) ** 0.5`
     is complex, `2 ** -1` float); else it may be float or complex: "number"."""
+    if "real" in (a, b) and {a, b} <= {"bool", "int", "float", "real"} and not isinstance(op, ast.Pow):
+        # (an int or a float: the result is too, a float where one is or where it divides)
+        return "float" if isinstance(op, ast.Div) or "float" in (a, b) else "real"
     if a not in _NUMBER_RANK or b not in _NUMBER_RANK:
         return "number"
     if "complex" in (a, b):
@@ -2266,6 +2271,8 @@ def _promote(a: Obj | None, b: Obj | None, op: ast.operator) -> str:
     da = a.dtype if a is not None else "unknown"
     db = b.dtype if b is not None else "unknown"
     kinds = {da, db}
+    if "real" in kinds:  # (a Python int or float with a tensor: a float tensor stays float)
+        return "complex" if "complex" in kinds else "float" if "float" in kinds else "unknown"
     if "unknown" in kinds:
         scalar = (a is not None and a.is_scalar) or (b is not None and b.is_scalar)
         if "float" in kinds and scalar and kinds - {"float", "unknown"} <= {"int", "bool"}:

@@ -100,13 +100,24 @@ assert Obj._fields == ("tensor", "origin", "dtype", "leaf", "storage", "label", 
                        "nonlocal_reason", "multi_view", "contents", "may_share")
 
 
+_REAL_KINDS = frozenset({"bool", "int", "float", "real"})
+
+
+def _dtype_join(a: Obj, b: Obj) -> str:
+    """Two Python numbers of different real kinds (`max(1, 2.5)`, `2 if c else 0.5`) are "real": never
+    complex, maybe floating. Anything else joined is unknown."""
+    if a.origin == b.origin == "scalar" and a.dtype in _REAL_KINDS and b.dtype in _REAL_KINDS:
+        return "real"
+    return "unknown"
+
+
 def obj_join(a: Obj, b: Obj) -> Obj:
     if a is b or a == b:
         return a
     return Obj(
         tri_join(a.tensor, b.tensor),
         a.origin if a.origin == b.origin else _worse_origin(a.origin, b.origin),
-        a.dtype if a.dtype == b.dtype else "unknown",
+        a.dtype if a.dtype == b.dtype else _dtype_join(a, b),
         a.leaf or b.leaf,
         a.storage | b.storage,
         # Text is chosen by content, never by which side came first: messages must not depend
