@@ -512,6 +512,17 @@ _PARENT_SETS_INPLACE = """
         def forward(self, x):
             return self.child(x)
     """
+_RNN_OUTPUT = """
+    class Enc(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.rnn = nn.RNN(4, 3, batch_first=True)
+
+        def forward(self, x, mask):
+            o, h = self.rnn(x)
+            o.masked_fill_(~mask.unsqueeze(-1), 0)  # <-
+            return o
+    """
 # A vocoder's output stack run by a loop (`for f in self.layers: x = f(x)`): the ReLU's input is the
 # output of the module before it in the list.
 _CHAIN_LOOP = """
@@ -4001,6 +4012,10 @@ CASES = {
             h += max(1, 2.5)  # <-
             return h
         """, (None, 'unsafe'), 'not known to be floating'),
+    "an `nn.LSTM` saves its output on CPU in float32 (the mkldnn kernel): writing it breaks backward (torchmodels, eval27)": (
+        _RNN_OUTPUT.replace("RNN", "LSTM"), ("breaks", "unsafe"), "saved by `nn.LSTM`"),
+    "... an `nn.GRU` does not: its output is written harmlessly": (
+        _RNN_OUTPUT.replace("RNN", "GRU"), ("inplace", "unsafe"), None),
     "a chain that reads what it wrote": ("""
         def f(inp, w):
             x = F.linear(inp, w)

@@ -19,7 +19,8 @@ Where the inputs come from, in order (`run`):
 2. hand cases for ops whose leading argument is not the tensor or whose signature the generic
    patterns cannot guess;
 3. PyTorch's own OpInfo samples (float64 requiring grad, the first OPINFO_SAMPLES of each entry);
-4. modules: ModuleInfo samples in train() and eval() (float64), else generic constructor arguments
+4. modules: ModuleInfo samples in train() and eval() (float64 and float32: CPU kernels differ by dtype),
+   else generic constructor arguments
    on generic inputs (float32), with ``inplace=True`` where the class takes it;
 5. degenerate arguments under which a functional or module may hand back its input: ``p=0.0``
    and ``training=False`` for every F.* function whose signature has them, ``p=0.0`` for every
@@ -405,6 +406,7 @@ MODULE_HAND_CASES: dict[str, Callable[[], tuple[tuple, tuple]]] = {
     "Unflatten": lambda: ((1, (2, 2)), (f32(3, 4),)),
 }
 MODULE_GENERIC_CTOR = ((), (3,), (2,), (3, 3))
+MODULE_DTYPES = (torch.float64, torch.float32)
 MODULE_GENERIC_SHAPES = ((3, 4), (2, 3, 4), (2, 3, 4, 4), (2, 3, 4, 4, 4))
 
 
@@ -438,9 +440,11 @@ def module_cases(names: list[str], modules_inplace: dict[str, int], measure: Mea
             continue
         covered.add(cls.__name__)
         extras = [{}] + ([{"inplace": True}] if cls.__name__ in modules_inplace else [])
-        for training in (True, False):
+        # float32 too: the dtype models run in picks other kernels (CPU LSTM: mkldnn in float32,
+        # which saves its output; the native float64 one does not).
+        for training, dtype in itertools.product((True, False), MODULE_DTYPES):
             try:
-                inputs = mi.module_inputs_func(mi, device="cpu", dtype=torch.float64,
+                inputs = mi.module_inputs_func(mi, device="cpu", dtype=dtype,
                                                requires_grad=True, training=training)
             except Exception:  # noqa: BLE001
                 continue
@@ -449,10 +453,11 @@ def module_cases(names: list[str], modules_inplace: dict[str, int], measure: Mea
                 c, f = mod_in.constructor_input, mod_in.forward_input
                 for extra in extras:
                     label = clean_label(f"{'train' if training else 'eval'}{' inplace=True' if extra else ''}"
-                                        f" moduleinfo#{n} {describe(f.args, (), f.kwargs)}")
+                                        f" {str(dtype).removeprefix('torch.')} moduleinfo#{n} "
+                                        f"{describe(f.args, (), f.kwargs)}")
                     ckwargs = {**c.kwargs, **extra}
                     measure(_module_case(cls.__name__, label, module_maker(
-                        cls, tuple(c.args), ckwargs, tuple(f.args), f.kwargs, torch.float64, training),
+                        cls, tuple(c.args), ckwargs, tuple(f.args), f.kwargs, dtype, training),
                         extra, training, ctor_flags(cls.__name__, tuple(c.args), ckwargs)))
     for name in sorted(wanted - covered):
         cls = getattr(torch.nn, name)
