@@ -523,6 +523,18 @@ _RNN_OUTPUT = """
             o.masked_fill_(~mask.unsqueeze(-1), 0)  # <-
             return o
     """
+_LAYER_PARAMETER = """
+    class Block(nn.Module):
+        def __init__(self, dim, act_layer=DEFAULT):
+            super().__init__()
+            self.fc = nn.Linear(dim, dim)
+            self.act = act_layer()
+
+        def forward(self, x):
+            h = self.act(self.fc(x))
+            h += x  # <-
+            return h
+    """
 # A vocoder's output stack run by a loop (`for f in self.layers: x = f(x)`): the ReLU's input is the
 # output of the module before it in the list.
 _CHAIN_LOOP = """
@@ -4016,6 +4028,12 @@ CASES = {
         _RNN_OUTPUT.replace("RNN", "LSTM"), ("breaks", "unsafe"), "saved by `nn.LSTM`"),
     "... an `nn.GRU` does not: its output is written harmlessly": (
         _RNN_OUTPUT.replace("RNN", "GRU"), ("inplace", "unsafe"), None),
+    "`act_layer(...)` of a parameter defaulting to `nn.ReLU` builds a ReLU (or what a caller passes): its output is saved (maedfer, eval27)": (
+        _LAYER_PARAMETER.replace("DEFAULT", "nn.ReLU"), ("breaks", "unsafe"), "saved by `nn.ReLU`"),
+    "... defaulting to `nn.GELU`, which saves its input, not its output: harmless": (
+        _LAYER_PARAMETER.replace("DEFAULT", "nn.GELU"), ("inplace", "unsafe"), None),
+    "... with no default to go by (`None`), nothing is known of the module: not `breaks`": (
+        _LAYER_PARAMETER.replace("DEFAULT", "None"), ("inplace", "unsafe"), None),
     "a chain that reads what it wrote": ("""
         def f(inp, w):
             x = F.linear(inp, w)

@@ -84,6 +84,7 @@ class ModuleBuilder:
         self.ctx = ctx
         self._returns: dict[int, ModuleInfo | None] = {}
         self._assigns: dict[int, dict[str, list[ast.Assign]]] = {}
+        self._defaulted: dict[int, ast.Call] = {}  # `act_layer(...)` -> the call of its parameter's default
         # (an `__init__`, its configuration): while a configured instance's attributes are built,
         # `a if relu else b` in that `__init__` is the arm the configuration takes.
         self.known: tuple[ast.AST, dict] | None = None
@@ -132,7 +133,10 @@ class ModuleBuilder:
         shadowed = func_name is not None and scope is not None and self._shadows(func_name, scope)
         target = self._definition(value.func) if not shadowed else None  # `act()` where `act` is a parameter
         if shadowed:
-            return UNKNOWN_MODULE
+            # `norm_layer(dim)` with `norm_layer=nn.LayerNorm` a parameter: its default's module, or
+            # whatever a caller passes
+            by_default = self._default_layer(func_name, value, scope, depth)  # type: ignore[arg-type]
+            return _either(by_default, UNKNOWN_MODULE) if by_default is not None else UNKNOWN_MODULE
         if isinstance(target, ast.ClassDef):
             owner = ctx.owner_of(target)
             if owner.replacing_decorator(target) is not None:
@@ -333,6 +337,28 @@ class ModuleBuilder:
         if self._bound_otherwise(name, scope, plain):
             got.append(UNKNOWN_MODULE)  # also a `for`/`with` target, a walrus, an unpacking, a parameter
         return got[0] if len(got) == 1 else ModuleInfo("container", parts=tuple(got))
+
+    def _default_layer(self, name: str, call: ast.Call, scope: ast.AST, depth: int) -> ModuleInfo | None:
+        """`act_layer(inplace=True)` in a function with the parameter `act_layer=nn.ReLU` that it never
+        binds again: the module the default builds with the call's arguments (None: no default, or
+        one that builds no module outplace knows)."""
+        from outplace.analysis.filecontext import parameter_default
+
+        info = self._scope(scope)
+        if info is None or name not in info.params or any(b.kind != "param" for b in info.bindings.get(name, ())) or \
+                not isinstance(scope, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            return None
+        args = scope.args
+        arg = next((a for a in [*args.posonlyargs, *args.args, *args.kwonlyargs] if a.arg == name), None)
+        default = parameter_default(args, arg) if arg is not None else None
+        if not isinstance(default, (ast.Name, ast.Attribute)):
+            return None
+        made = self._defaulted.get(id(call))
+        if made is None:  # (one node per call site: modules are told apart by the node that built them)
+            made = self._defaulted[id(call)] = ast.copy_location(
+                ast.Call(func=default, args=call.args, keywords=call.keywords), call)
+            made.end_lineno, made.end_col_offset = call.end_lineno, call.end_col_offset
+        return self.info(made, scope, depth + 1)
 
     def _bound_otherwise(self, name: str, scope: ast.AST, plain) -> bool:
         """Does `scope` bind `name` other than by the plain assignments `plain`?"""
