@@ -535,6 +535,45 @@ _LAYER_PARAMETER = """
             h += x  # <-
             return h
     """
+_OPTIONAL_PROJECTION = """
+    class Dec(nn.Module):
+        def __init__(self, d, proj=False):
+            super().__init__()
+            self.embed = nn.Embedding(10, d)
+            self.project_in_dim = nn.Linear(d, d) if proj else None
+
+        def forward(self, tokens, positions):
+            x = FIRST
+            if self.project_in_dim is not None:
+                x = self.project_in_dim(x)
+            x += positions  # <-
+            return x
+    """
+_INDEXED_CHAIN = """
+    class M(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv = nn.Conv2d(1, 4, 3, padding=1)
+            self.block = nn.Sequential(
+                FIRST,
+                nn.LeakyReLU(0.01, inplace=True),  # <-
+            )
+
+        def forward(self, x):
+            out = self.conv(x)
+            out = self.block[0](out)
+            out = self.block[1](out)
+            return out
+    """
+_FROZEN_PROTOTYPES = """
+    class M(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.prototypes = nn.ModuleList([nn.Linear(4, 3, bias=False) for _ in range(2)])
+            for proto in self.prototypes:
+                FREEZE
+                proto.weight.copy_(F.normalize(proto.weight.data.clone(), dim=-1))  # <-
+    """
 # A vocoder's output stack run by a loop (`for f in self.layers: x = f(x)`): the ReLU's input is the
 # output of the module before it in the list.
 _CHAIN_LOOP = """
@@ -4034,6 +4073,22 @@ CASES = {
         _LAYER_PARAMETER.replace("DEFAULT", "nn.GELU"), ("inplace", "unsafe"), None),
     "... with no default to go by (`None`), nothing is known of the module: not `breaks`": (
         _LAYER_PARAMETER.replace("DEFAULT", "None"), ("inplace", "unsafe"), None),
+    "a module attribute that is `nn.Linear(...) if c else None` runs the Linear where it is called: its output is fresh, nothing saved it (fairseq's `project_in_dim`)": (
+        _OPTIONAL_PROJECTION.replace("FIRST", "self.embed(tokens) * 2"), ("inplace", "unsafe"), None),
+    "... but on the path where it is None, a `sigmoid` output is written: that breaks": (
+        _OPTIONAL_PROJECTION.replace("FIRST", "torch.sigmoid(self.embed(tokens))"), ("breaks", "unsafe"), "saved by `torch.sigmoid`"),
+    "`self.block[0]` of an `nn.Sequential` is its first module, `self.block[1]` its second: a BatchNorm before an in-place LeakyReLU saves nothing it writes (styletts2, eval25)": (
+        _INDEXED_CHAIN.replace("FIRST", "nn.BatchNorm2d(4)"), ("inplace", "safe"), None),
+    "... a Sigmoid there saves its output, which the LeakyReLU writes: that breaks": (
+        _INDEXED_CHAIN.replace("FIRST", "nn.Sigmoid()"), ("breaks", "safe"), None),
+    "a parameter frozen just before (`for p in proto.parameters(): p.requires_grad = False`) is a leaf that needs no grad: the write does not raise (solo-learn, eval25)": (
+        _FROZEN_PROTOTYPES.replace("FREEZE", "for p in proto.parameters():\n                    p.requires_grad = False"),
+        ("inplace", "none"), None),
+    "... nor after `proto.requires_grad_(False)`": (
+        _FROZEN_PROTOTYPES.replace("FREEZE", "proto.requires_grad_(False)"), ("inplace", "none"), None),
+    "... but left trainable, or turned on again, it raises at once": (
+        _FROZEN_PROTOTYPES.replace("FREEZE", "proto.requires_grad_(False)\n                proto.weight.requires_grad = True"),
+        ("breaks", "none"), "leaf that requires grad"),
     "a chain that reads what it wrote": ("""
         def f(inp, w):
             x = F.linear(inp, w)

@@ -1132,6 +1132,11 @@ class FileContext:
             return flow.new(node, Obj(MAYBE, "element", nonlocal_reason="an element of a container"), grad=UNKNOWN)
         if info.kind in ("container", "sequential") and info.parts:
             parts = _element_alternatives(info)
+            at = _constant_index(node)
+            if info.kind == "sequential" and at is not None and -len(info.parts) <= at < len(info.parts) and \
+                    all(p.kind in ("torch", "project") for p in info.parts):
+                # `self.block[1]` of `nn.Sequential(nn.BatchNorm2d(c), nn.LeakyReLU(inplace=True))`: the LeakyReLU
+                parts = (info.parts[at],)
             members = parts if len(parts) == 1 else (ModuleInfo("container", parts=parts),)
             k = ("modelem", key)
             flow.st.objs[k] = Obj(NO, "module", label=f"an element of {o.label}", module=members[0])
@@ -2075,6 +2080,15 @@ def _each_path(flow: ScopeFlow, runs: list) -> frozenset:
         joined = state_join(joined, st)
     flow.st = joined if joined is not None else start
     return out
+
+
+def _constant_index(node: ast.AST) -> int | None:
+    """The int `node[i]` indexes with, where `i` is a literal (`[0]`, `[-1]`)."""
+    index = node.slice if isinstance(node, ast.Subscript) else None
+    if isinstance(index, ast.UnaryOp) and isinstance(index.op, ast.USub) and isinstance(index.operand, ast.Constant):
+        value = index.operand.value
+        return -value if type(value) is int else None
+    return index.value if isinstance(index, ast.Constant) and type(index.value) is int else None
 
 
 def _element_alternatives(info: ModuleInfo) -> tuple:

@@ -327,6 +327,75 @@ def _obj_order(o: Obj) -> tuple:
     return (o.origin, o.label, o.nonlocal_reason or "", o.view_of or "")
 
 
+def _frozen_before(flow: ScopeFlow, record: WriteRecord) -> bool:
+    """Was the parameter written (`proto.weight`, `self.emb.weight`) frozen earlier in the block that
+    runs the write: `for p in proto.parameters(): p.requires_grad = False`, `proto.requires_grad_(False)`,
+    `proto.weight.requires_grad = False` (solo-learn's prototypes, eval25)? Then the write into the
+    leaf does not raise; what saved it still counts. Nothing between turns it back on."""
+    spelled = dotted(record.target) if record.target is not None else None
+    node = record.node
+    if spelled is None or "." not in spelled:
+        return False
+    index = flow.ctx.index
+    frozen = False
+    cur = node
+    while cur is not None and cur is not flow.scope:
+        parent = index.parent.get(cur)
+        for block in _blocks(parent):
+            if not any(s is cur for s in block):
+                continue
+            for stmt in block[:next(i for i, s in enumerate(block) if s is cur)]:
+                switched = _switches_requires_grad(stmt, spelled)
+                if switched is not None:
+                    frozen = not switched
+        if frozen:
+            return True
+        cur = parent
+    return False
+
+
+def _blocks(node: ast.AST | None) -> list[list]:
+    if node is None:
+        return []
+    return [b for b in (getattr(node, "body", None), getattr(node, "orelse", None), getattr(node, "finalbody", None))
+            if isinstance(b, list)]
+
+
+def _switches_requires_grad(stmt: ast.AST, spelled: str) -> bool | None:
+    """What `stmt` last sets `requires_grad` to for the parameter `spelled` (`m.weight`), or None:
+    `m.weight.requires_grad = False`, `m.requires_grad_(False)`, or a loop over `m.parameters()` /
+    `m.named_parameters()` that sets it on each."""
+    owners = {spelled, *(spelled.rsplit(".", i)[0] for i in range(1, spelled.count(".") + 1))}
+    got = None
+    if isinstance(stmt, (ast.For, ast.AsyncFor)) and isinstance(stmt.iter, ast.Call) and \
+            isinstance(stmt.iter.func, ast.Attribute) and stmt.iter.func.attr in ("parameters", "named_parameters") and \
+            dotted(stmt.iter.func.value) in owners:
+        target = stmt.target.elts[-1] if isinstance(stmt.target, ast.Tuple) and stmt.target.elts else stmt.target
+        name = target.id if isinstance(target, ast.Name) else None
+        for inner in stmt.body:
+            value = _sets_requires_grad(inner, {name} if name else set())
+            got = value if value is not None else got
+        return got
+    return _sets_requires_grad(stmt, owners)
+
+
+def _sets_requires_grad(stmt: ast.AST, owners: set) -> bool | None:
+    """`x.requires_grad = <bool>` or `x.requires_grad_(<bool>)` on one of `owners` (spellings)."""
+    if isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 and isinstance(stmt.targets[0], ast.Attribute) and \
+            stmt.targets[0].attr == "requires_grad" and dotted(stmt.targets[0].value) in owners and \
+            isinstance(stmt.value, ast.Constant) and isinstance(stmt.value.value, bool):
+        return stmt.value.value
+    if isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Call) and isinstance(stmt.value.func, ast.Attribute) \
+            and stmt.value.func.attr == "requires_grad_" and dotted(stmt.value.func.value) in owners:
+        args = stmt.value.args
+        if not args and not stmt.value.keywords:
+            return True
+        if len(args) == 1 and isinstance(args[0], ast.Constant) and isinstance(args[0].value, bool):
+            return args[0].value
+        return True  # (an unknown value: maybe on again)
+    return None
+
+
 def _hazard(flow: ScopeFlow, record: WriteRecord, objs: list[Obj], roots: frozenset, shared: frozenset,
             shown: str) -> tuple[str | None, str]:
     st = record.state
@@ -346,7 +415,7 @@ def _hazard(flow: ScopeFlow, record: WriteRecord, objs: list[Obj], roots: frozen
     if not objs or any(o.dtype not in INTEGRAL_DTYPES for o in objs):  # an integer tensor never requires grad
         for r in roots:
             grad = tri_or(grad, st.grad.get(r, UNKNOWN))
-    if any(o.leaf for o in objs):
+    if any(o.leaf for o in objs) and not _frozen_before(flow, record):
         return BREAKS, f"{_q(shown)} is a leaf that requires grad (or a view of one): the write raises at once"
     if record.how == "out" and record.operand_grad in (MAYBE, YES):
         may = "" if record.operand_grad == YES else " (it may)"

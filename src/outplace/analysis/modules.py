@@ -100,6 +100,9 @@ class ModuleBuilder:
             taken = self.decided(value.test, scope)
             if taken is not None:
                 return self.info(value.body if taken else value.orelse, scope, depth + 1)
+            # (`nn.Linear(d, e) if proj else None`: a call of it runs the module; None is called never)
+            if _is_none(value.orelse) or _is_none(value.body):
+                return self.info(value.body if _is_none(value.orelse) else value.orelse, scope, depth + 1)
             return _either(self.info(value.body, scope, depth + 1), self.info(value.orelse, scope, depth + 1))
         function = self.torch_function(value, scope)
         if function is not None:
@@ -573,6 +576,10 @@ def _other_uses(name: str, scope: ast.AST, before: ast.AST, understood: set[int]
         if any(isinstance(n, ast.Name) and n.id == name for n in nodes):
             return True
     return False
+
+
+def _is_none(node: ast.AST) -> bool:
+    return isinstance(node, ast.Constant) and node.value is None
 
 
 def _either(a: ModuleInfo | None, b: ModuleInfo | None) -> ModuleInfo | None:
