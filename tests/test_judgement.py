@@ -574,6 +574,39 @@ _FROZEN_PROTOTYPES = """
                 FREEZE
                 proto.weight.copy_(F.normalize(proto.weight.data.clone(), dim=-1))  # <-
     """
+_VIRTUAL_CELL = """
+    class Base(nn.Module):
+        def cell(self, x):
+            raise NotImplementedError()
+
+        def forward(self, x):
+            o = self.cell(x)
+            o.mul_(2)  # <-
+            return o
+
+    class Impl(Base):
+        def __init__(self):
+            super().__init__()
+            self.lin = nn.Linear(4, 4)
+
+        def cell(self, x):
+            return ACT(x)
+    """
+_RNN_HELPER = """
+    class Enc(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.rnn = nn.RNN(4, 3, batch_first=True)
+
+        def cell(self, x):
+            o, h = self.rnn(x)
+            return o
+
+        def forward(self, x):
+            o = self.cell(x)
+            o.mul_(2)  # <-
+            return o
+    """
 # A vocoder's output stack run by a loop (`for f in self.layers: x = f(x)`): the ReLU's input is the
 # output of the module before it in the list.
 _CHAIN_LOOP = """
@@ -4089,6 +4122,17 @@ CASES = {
     "... but left trainable, or turned on again, it raises at once": (
         _FROZEN_PROTOTYPES.replace("FREEZE", "proto.requires_grad_(False)\n                proto.weight.requires_grad = True"),
         ("breaks", "none"), "leaf that requires grad"),
+    "`self.cell(x)` in a base class runs the override of a subclass in the file (a `Sigmoid` output): writing it breaks (torchmodels, eval27)": (
+        _VIRTUAL_CELL.replace("ACT", "torch.sigmoid"), ("breaks", "unsafe"), "saved by `torch.sigmoid`"),
+    "... where the override returns a `Linear` output, nothing saved it": (
+        _VIRTUAL_CELL.replace("ACT", "self.lin"), ("inplace", "unsafe"), "an abstract method that other classes may override"),
+    "... and where the base's own is no abstract one, the file shows every method that may run: safe": (
+        _VIRTUAL_CELL.replace("ACT", "torch.sigmoid").replace("raise NotImplementedError()", "return torch.tanh(x)"),
+        ("breaks", "safe"), "saved by `torch.sigmoid`"),
+    "a helper method's `nn.LSTM` output may be saved (CPU float32): the caller writing it may break backward": (
+        _RNN_HELPER.replace("RNN", "LSTM"), ("breaks", "unsafe"), "may be saved by `nn.LSTM`"),
+    "... an `nn.GRU`'s is not saved": (
+        _RNN_HELPER.replace("RNN", "GRU"), ("inplace", "unsafe"), None),
     "a chain that reads what it wrote": ("""
         def f(inp, w):
             x = F.linear(inp, w)

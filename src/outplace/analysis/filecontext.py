@@ -233,6 +233,23 @@ class FileContext:
         assigns, _ = self._class_facts(cls)
         return attr in assigns or attr in self._overridden().get(id(cls), ())
 
+    def overrides_only(self, cls: ast.ClassDef, attr: str, limit: int = 8) -> list | None:
+        """The methods of `cls`'s subclasses in this file that override its method `attr`, where
+        that is the only reason `self.<attr>` may run another (no instance assigns it, no subclass
+        binds it but by a plain `def`); None otherwise or when none does."""
+        if attr not in self._overridden().get(id(cls), ()) or attr in self._class_facts(cls)[0]:
+            return None
+        out = []
+        for sub in self._subclasses().get(id(cls), ()):
+            own = [stmt for stmt in sub.body if attr in _bound_names(stmt)]
+            if not own:
+                continue
+            if len(own) != 1 or not isinstance(own[0], (ast.FunctionDef, ast.AsyncFunctionDef)) or \
+                    not self.plain_decorators(own[0]) or attr in self._class_facts(sub)[0]:
+                return None
+            out.append(own[0])
+        return out[:limit] if out and len(out) <= limit else None
+
     def _subclass_assigns(self, cls: ast.ClassDef, attr: str) -> list[tuple[ast.AST, ast.AST]]:
         """`self.<attr> = ...` in the methods of the file's subclasses of `cls`."""
         out: list[tuple[ast.AST, ast.AST]] = []
@@ -645,6 +662,14 @@ class FileContext:
             config = o.module[2] if len(o.module) > 2 else ()
             owner = self.owner_of(cls)
             method = owner.method_of(cls, attr)
+            overrides = owner.overrides_only(cls, attr) if method is not None and not self.rebinding.attribute(attr) \
+                else None
+            if overrides:
+                # `self.forward_cell(x)` in a base class whose subclasses in the file override it: the
+                # class's own or one of theirs runs, whichever the instance is (torchmodels, eval27)
+                k = ("methods", id(cls), attr, key)
+                st.objs[k] = Obj(NO, "method", label=f"`self.{attr}`", module=("methods", (method, *overrides), key))
+                return frozenset({k})
             if method is not None and (owner.dispatched_elsewhere(cls, attr) or self.rebinding.attribute(attr)):
                 return flow.new(node, Obj(MAYBE, "attribute", label=f"`self.{attr}`",
                                           nonlocal_reason=f"`self.{attr}` may be another callable at run time"),
@@ -1235,6 +1260,20 @@ class FileContext:
             if attr in PARAMETER_ITERATORS:
                 return flow.new(node, Obj(NO, "parameters", label=f"the model's `{attr}()`", module=("iter", attr)))
             return flow.unknown_call(node, None, {SELF: frozenset({recv}), **inputs})
+        if o.origin == "method" and isinstance(o.module, tuple) and o.module[0] == "methods":
+            _, methods, recv = o.module
+            runs = [lambda m=m: self.project_call(flow, node, m, {SELF: frozenset({recv}), **inputs}, bound_self=True)
+                    for m in methods]
+            out = _each_path(flow, runs)
+            if _abstract(methods[0]):
+                # An abstract method is there to be overridden, by classes this run may not show: what
+                # the overrides here return counts (their saves), but it may be something else.
+                why = f"returned by `self.{methods[0].name}`, an abstract method that other classes may override"
+                for k in out:
+                    o = flow.st.objs.get(k)
+                    if o is not None and o.origin in ("fresh", "factory", "leaf"):
+                        flow.st.objs[k] = o._replace(origin="unknown", nonlocal_reason=why)
+            return out
         if o.origin == "method" and isinstance(o.module, tuple) and o.module[0] == "method":
             _, method, recv = o.module
             return self.project_call(flow, node, method, {SELF: frozenset({recv}), **inputs}, bound_self=True)
@@ -2063,6 +2102,23 @@ def _number(text: str) -> object:
         return float(text)
     except ValueError:
         return text
+
+
+def _abstract(fn: ast.AST) -> bool:
+    """A method whose body only raises `NotImplementedError` (or is `...`/`pass`, after a docstring)."""
+    body = [s for s in getattr(fn, "body", []) if not (isinstance(s, ast.Expr) and isinstance(s.value, ast.Constant)
+                                                       and isinstance(s.value.value, str))]
+    if not body:
+        return True
+    if len(body) != 1:
+        return False
+    s = body[0]
+    if isinstance(s, ast.Pass) or (isinstance(s, ast.Expr) and isinstance(s.value, ast.Constant) and s.value.value is ...):
+        return True
+    if isinstance(s, ast.Raise) and s.exc is not None:
+        exc = s.exc.func if isinstance(s.exc, ast.Call) else s.exc
+        return isinstance(exc, ast.Name) and exc.id == "NotImplementedError"
+    return False
 
 
 def _each_path(flow: ScopeFlow, runs: list) -> frozenset:

@@ -264,8 +264,14 @@ def _part(keys: frozenset, st, param_storage: dict, flow: ScopeFlow, depth: int 
                     grad_params |= {param_storage[q] for q in src}
             events = sorted((e for s in o.storage for e in st.saved.get(s, ()) if e.what.startswith("saved by")),
                             key=lambda e: (e.line, e.what))
+            # (an op that saves its output on some calls only: `nn.LSTM`, the CPU float32 kernel)
+            maybe = sorted((e for s in o.storage for e in st.saved.get(s, ()) if e.what.startswith("may be saved by")),
+                           key=lambda e: (e.line, e.what))
             if events:
                 saved = events[0].what[len("saved by "):]
+            elif maybe:
+                saved = saved or maybe[0].what[len("may be saved by "):]
+                unsaved_fresh = True  # (so: saved_maybe)
             else:
                 unsaved_fresh = True
             continue
