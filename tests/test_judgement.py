@@ -4133,6 +4133,13 @@ CASES = {
         _RNN_HELPER.replace("RNN", "LSTM"), ("breaks", "unsafe"), "may be saved by `nn.LSTM`"),
     "... an `nn.GRU`'s is not saved": (
         _RNN_HELPER.replace("RNN", "GRU"), ("inplace", "unsafe"), None),
+    "`torch.diagonal(z)` is a view of `z` (its argument), not of `torch` (gpytorch, eval27: the message named `torch`)": ("""
+        def f(x, y):
+            z = torch.sigmoid(x.reshape(3, 1) * y.reshape(1, 3))
+            d = torch.diagonal(z)
+            d[d < 0.5] = 0.5  # <-
+            return z
+        """, ("breaks", "none"), "a view of `z`"),
     "a chain that reads what it wrote": ("""
         def f(inp, w):
             x = F.linear(inp, w)

@@ -1729,7 +1729,9 @@ class ScopeFlow:
         if isinstance(node, (ast.Subscript, ast.Attribute)):
             view_of = dotted(node.value) or base.view_of
         elif isinstance(node, ast.Call):
-            view_of = dotted(node.func.value) if isinstance(node.func, ast.Attribute) else (
+            # (`x.view(...)`: of `x`; `torch.diagonal(R)`: of `R`, not of `torch`)
+            function = (self.ctx.imports.qualname(node.func) or "").startswith("torch.")
+            view_of = dotted(node.func.value) if isinstance(node.func, ast.Attribute) and not function else (
                 dotted(node.args[0]) if node.args else None)
             view_of = view_of or base.view_of
         view = Obj(
