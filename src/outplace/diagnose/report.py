@@ -33,10 +33,11 @@ FIXABLE_KINDS = ("write", "leaf", "out", "view")
 REFUSED_KINDS = ("leaf", "out", "view")  # torch refused the write at the op: the program stopped there
 UNFIXABLE_ADVICE = {
     "optimizer": (
-        "not fixable by rewriting: `optimizer.step()` updated parameters in place between two backward passes "
-        "over one graph (retain_graph=True), and the second pass needs their old values. Call backward once "
-        "per forward (run the forward again after the step), or step after both backward passes (sum the "
-        "losses and call backward once, or call both backward()s before step())."
+        "not fixable by rewriting: `optimizer.step()` updated parameters in place after an op saved them, and "
+        "the backward that needs their old values ran after the step: a second backward over one graph "
+        "(retain_graph=True), or a graph that reaches a tensor computed before the step (one carried over from "
+        "the previous iteration, a state or a target). Call backward once per forward (run the forward again "
+        "after the step), step after every backward pass over that graph, or `.detach()` what is carried over."
     ),
     "data": (
         "not fixable by rewriting: a write through `.data` bypasses autograd's version counter, so backward "
