@@ -54,7 +54,10 @@ class AugmentedAssign(Rule):
             if judged is None or judged.hazard is None:
                 continue
             operand = an.info(node.value)
-            if not judged.info.sure and not judged.some_tensor and not operand.sure:
+            # (a tensor made here on one path of a plain name; a container's element joins every value
+            # stored in it, whatever its key: no evidence there)
+            some_path = judged.some_tensor and isinstance(target, ast.Name)
+            if not judged.info.sure and not some_path and not operand.sure:
                 continue  # maybe a number, a list or an array on every path: no evidence of a tensor
             op = OPS[type(node.op)]
             shown = judged.spelling or ast.unparse(target)
