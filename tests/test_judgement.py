@@ -607,6 +607,31 @@ _RNN_HELPER = """
             o.mul_(2)  # <-
             return o
     """
+_MLP_HEAD = """
+    class MLP(nn.Module):
+        def __init__(self, d, num_layers):
+            super().__init__()
+            self.num_layers = num_layers
+            h = [d] * (num_layers - 1)
+            self.layers = nn.ModuleList(LAYERS)
+
+        def forward(self, x):
+            for i, layer in enumerate(self.layers):
+                x = F.relu(layer(x)) if i < self.num_layers - 1 else layer(x)
+            return x
+
+    class Head(nn.Module):
+        def __init__(self, n):
+            super().__init__()
+            self.head = nn.Linear(4, 2)
+            self.mlp = BUILT
+
+        def forward(self, h, reference):
+            cls = self.head(h)
+            tmp = self.mlp(h)
+            tmp += reference  # <-
+            return cls, tmp.sigmoid()
+    """
 # A vocoder's output stack run by a loop (`for f in self.layers: x = f(x)`): the ReLU's input is the
 # output of the module before it in the list.
 _CHAIN_LOOP = """
@@ -2211,11 +2236,13 @@ CASES = {
         _ZERO_TRIP.replace("CONVS", "[nn.Conv1d(4, 4, 3, padding=1) for _ in range(len([3, 5]))]"),
         ("inplace", "unsafe"), "nothing saved it"),
     "... but not of `range(len(xs))` of an `xs` that may be empty": (
-        _ZERO_TRIP.replace("CONVS", "[nn.Conv1d(4, 4, 3, padding=1) for _ in range(len(list(range(n))))]"),
-        ("breaks", "unsafe"), "leaky_relu"),
+        _ZERO_TRIP.replace("CONVS", "[nn.Conv1d(4, 4, 3, padding=1) for _ in range(len(list(range(n))))]").replace(
+            "Res(3)", "Res(DEPTH)"), ("breaks", "unsafe"), "leaky_relu"),
     "a module list of `range(n)` may be empty: the loop may return the saved input": (
-        _ZERO_TRIP.replace("CONVS", "[nn.Conv1d(4, 4, 3, padding=1) for _ in range(n)]"), ("breaks", "unsafe"),
-        "leaky_relu"),
+        _ZERO_TRIP.replace("CONVS", "[nn.Conv1d(4, 4, 3, padding=1) for _ in range(n)]").replace("Res(3)", "Res(DEPTH)"),
+        ("breaks", "unsafe"), "leaky_relu"),
+    "... but built with `n=3` (a constant the constructor is given), it has three: the loop runs": (
+        _ZERO_TRIP.replace("CONVS", "[nn.Conv1d(4, 4, 3, padding=1) for _ in range(n)]"), ("inplace", "unsafe"), None),
     "a module list the file pops from may be empty": (
         _ZERO_TRIP.replace("CONVS", "[nn.Conv1d(4, 4, 3, padding=1)]") +
         "\n    def prune(block):\n        block.convs.pop()\n", ("breaks", "unsafe"), "leaky_relu"),
@@ -4140,6 +4167,19 @@ CASES = {
             d[d < 0.5] = 0.5  # <-
             return z
         """, ("breaks", "none"), "a view of `z`"),
+    "an MLP built with `num_layers=3` goes round its layers at least once: it never returns its input, so what the head saved is not written (terratorch, eval25)": (
+        _MLP_HEAD.replace("LAYERS", "nn.Linear(d, d) for _ in range(num_layers)").replace("BUILT", "MLP(4, 3)"),
+        ("inplace", "unsafe"), None),
+    "... where the number of layers is not known, the MLP may return its input, which the head saved": (
+        _MLP_HEAD.replace("LAYERS", "nn.Linear(d, d) for _ in range(num_layers)").replace("BUILT", "MLP(4, n)"),
+        ("breaks", "unsafe"), "saved by `nn.Linear`"),
+    "... and one built over `zip([d] + h, h + [d])` has a layer whatever `h` is": (
+        _MLP_HEAD.replace("LAYERS", "nn.Linear(a, b) for a, b in zip([d] + h, h + [d], strict=False)").replace("BUILT", "MLP(4, n)"),
+        ("inplace", "unsafe"), None),
+    "... but not over `zip([d] + h, ...)` where `h` may be an array: `+` broadcasts, and may give nothing": (
+        _MLP_HEAD.replace("LAYERS", "nn.Linear(4, 4) for a, b in zip([d] + h, h + [d], strict=False)").replace(
+            "BUILT", "MLP(4, n)").replace("h = [d] * (num_layers - 1)", "h = np.zeros(num_layers - 1)"),
+        ("breaks", "unsafe"), "saved by `nn.Linear`"),
     "a chain that reads what it wrote": ("""
         def f(inp, w):
             x = F.linear(inp, w)

@@ -148,7 +148,7 @@ class ScopeFlow:
         # (its iterable taken to be non-empty), or (loop, False): those where its body never runs.
         once = [n.iter for n, truth in forced if isinstance(n, ast.For) and truth]
         self.cfg = CFG(scope, nonempty=lambda iterable: any(iterable is o for o in once) or
-                       certainly_nonempty(iterable, ctx, scope),
+                       certainly_nonempty(iterable, ctx, scope, config=dict(instance[1]) if instance else None),
                        chain=lambda loop: chain_loop(loop, ctx, scope))
         self.locals = {n for n in self.info.bindings if n not in self.info.declared_global}
         self.captured = _captured_names(self.info.nested, self.locals)

@@ -30,20 +30,29 @@ CONTAINER_CLASSES = frozenset({"torch.nn.ModuleList", "torch.nn.ParameterList", 
 MAX_DEPTH = 6
 
 
-def certainly_nonempty(expr: ast.expr, ctx, scope: ast.AST, depth: int = 0) -> bool:
-    """Does evaluating `expr` (a `for` loop's iterable in `scope`) always give at least one element?"""
+def certainly_nonempty(expr: ast.expr, ctx, scope: ast.AST, depth: int = 0, config: dict | None = None) -> bool:
+    """Does evaluating `expr` (a `for` loop's iterable in `scope`) always give at least one element?
+    `config`: the constructor arguments a configured instance was built with (config.py), where
+    `scope` runs on one: `range(num_layers)` in its `__init__` with `num_layers=3`."""
     if depth > MAX_DEPTH:
         return False
+    nonempty = lambda e, sc=scope: certainly_nonempty(e, ctx, sc, depth + 1, config)  # noqa: E731
     if isinstance(expr, (ast.List, ast.Tuple, ast.Set)):
-        return any(not isinstance(e, ast.Starred) or certainly_nonempty(e.value, ctx, scope, depth + 1)
-                   for e in expr.elts)
+        return any(not isinstance(e, ast.Starred) or nonempty(e.value) for e in expr.elts)
     if isinstance(expr, ast.Constant):
         return isinstance(expr.value, (str, bytes)) and len(expr.value) > 0
     if isinstance(expr, (ast.ListComp, ast.GeneratorExp, ast.SetComp)):
         gens = expr.generators
-        return len(gens) == 1 and not gens[0].ifs and not gens[0].is_async and \
-            certainly_nonempty(gens[0].iter, ctx, scope, depth + 1)
-    if isinstance(expr, ast.Call) and isinstance(expr.func, ast.Name) and not expr.keywords and \
+        return len(gens) == 1 and not gens[0].ifs and not gens[0].is_async and nonempty(gens[0].iter)
+    if isinstance(expr, ast.BinOp) and isinstance(expr.op, ast.Add) and \
+            all(_certainly_list(side, ctx, scope) for side in (expr.left, expr.right)) and \
+            any(nonempty(side) for side in (expr.left, expr.right)):
+        return True  # (`[input_dim] + h` with `h = [d] * (n - 1)`: lists, one with an element)
+    if isinstance(expr, ast.BinOp) and isinstance(expr.op, ast.Mult) and isinstance(expr.left, (ast.List, ast.Tuple)):
+        times = _int(expr.right, config)
+        return times is not None and times > 0 and nonempty(expr.left)  # (`[d] * 3`)
+    if isinstance(expr, ast.Call) and isinstance(expr.func, ast.Name) and \
+            all(k.arg == "strict" and expr.func.id == "zip" for k in expr.keywords) and \
             not any(isinstance(a, ast.Starred) for a in expr.args) and _builtin(expr.func.id, ctx, scope):
         name, args = expr.func.id, expr.args
         if name == "range":
@@ -52,15 +61,39 @@ def certainly_nonempty(expr: ast.expr, ctx, scope: ast.AST, depth: int = 0) -> b
                     _builtin("len", ctx, scope):
                 # `range(len(xs))` has as many elements as `xs` (kokoro's `ParameterList` of one
                 # parameter per conv)
-                return certainly_nonempty(args[0].args[0], ctx, scope, depth + 1)
-            return _range_length(args) > 0
+                return nonempty(args[0].args[0])
+            return _range_length(args, config) > 0
         if name in ONE_ARGUMENT:
-            return len(args) == 1 and certainly_nonempty(args[0], ctx, scope, depth + 1)
+            return len(args) == 1 and nonempty(args[0])
         if name == "zip":
-            return bool(args) and all(certainly_nonempty(a, ctx, scope, depth + 1) for a in args)
+            return bool(args) and all(nonempty(a) for a in args)
         return False
     if isinstance(expr, ast.Attribute) and isinstance(expr.value, ast.Name):
-        return _nonempty_attribute(expr, ctx, scope, depth)
+        return _nonempty_attribute(expr, ctx, scope, depth, config)
+    return False
+
+
+def _certainly_list(expr: ast.expr, ctx, scope: ast.AST, depth: int = 0) -> bool:
+    """Is `expr` a Python list whatever runs (so `+` concatenates: a numpy array or a tensor would
+    broadcast, and may be empty)? A list display or comprehension, `[...] * n`, a sum of lists,
+    `list(...)`, or a local name bound once, to one of those."""
+    if depth > MAX_DEPTH:
+        return False
+    if isinstance(expr, (ast.List, ast.ListComp)):
+        return True
+    if isinstance(expr, ast.BinOp) and isinstance(expr.op, ast.Mult):
+        return isinstance(expr.left, ast.List)
+    if isinstance(expr, ast.BinOp) and isinstance(expr.op, ast.Add):
+        return _certainly_list(expr.left, ctx, scope, depth + 1) and _certainly_list(expr.right, ctx, scope, depth + 1)
+    if isinstance(expr, ast.Call) and isinstance(expr.func, ast.Name) and expr.func.id == "list":
+        return _builtin("list", ctx, scope)
+    if isinstance(expr, ast.Name) and isinstance(scope, (ast.FunctionDef, ast.AsyncFunctionDef)):
+        ctx.index.ensure_indexed(scope)
+        info = ctx.index.scopes.get(scope)
+        binds = info.bindings.get(expr.id, []) if info is not None else []
+        return len(binds) == 1 and isinstance(binds[0].stmt, ast.Assign) and len(binds[0].stmt.targets) == 1 and \
+            isinstance(binds[0].stmt.targets[0], ast.Name) and \
+            _certainly_list(binds[0].stmt.value, ctx, scope, depth + 1)
     return False
 
 
@@ -73,25 +106,33 @@ def _builtin(name: str, ctx, scope: ast.AST) -> bool:
     return not ctx.index.scopes[ctx.tree].bindings.get(name) and not ctx.bindings_around(scope, name)
 
 
-def _int(node: ast.expr) -> int | None:
+def _int(node: ast.expr, config: dict | None = None) -> int | None:
+    """An int literal, or a name the configuration fixes to an int (`num_layers`); `n - 1` of those."""
     if isinstance(node, ast.Constant) and type(node.value) is int:
         return node.value
+    if isinstance(node, ast.Name) and config and type(config.get(node.id)) is int:
+        return config[node.id]
     if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
-        inner = _int(node.operand)
+        inner = _int(node.operand, config)
         return -inner if inner is not None else None
+    if isinstance(node, ast.BinOp) and isinstance(node.op, (ast.Add, ast.Sub)):
+        a, b = _int(node.left, config), _int(node.right, config)
+        if a is None or b is None:
+            return None
+        return a + b if isinstance(node.op, ast.Add) else a - b
     return None
 
 
-def _range_length(args: list[ast.expr]) -> int:
-    values = [_int(a) for a in args]
+def _range_length(args: list[ast.expr], config: dict | None = None) -> int:
+    values = [_int(a, config) for a in args]
     if not 1 <= len(values) <= 3 or any(v is None for v in values) or (len(values) == 3 and values[2] == 0):
         return 0
     return len(range(*values))  # type: ignore[arg-type]
 
 
-def _nonempty_attribute(expr: ast.Attribute, ctx, scope: ast.AST, depth: int) -> bool:
+def _nonempty_attribute(expr: ast.Attribute, ctx, scope: ast.AST, depth: int, config: dict | None = None) -> bool:
     got = _stable_attribute(expr, ctx, scope)
-    return got is not None and _nonempty_value(got[0], got[2], got[1], depth)
+    return got is not None and _nonempty_value(got[0], got[2], got[1], depth, config)
 
 
 def _stable_attribute(expr: ast.expr, ctx, scope: ast.AST) -> tuple[ast.AST, ast.AST, object] | None:
@@ -144,8 +185,9 @@ def _stable_in_class(cls: ast.ClassDef, attr: str, ctx) -> tuple[ast.AST, ast.AS
 
 _DYNAMIC = re.compile(r"\bexec\s*\(|\bvars\s*\(|__dict__|\btype\s*\(\s*['\"]|\bbuiltins\b|"
                       # (a module's submodules reached without their attribute's name: `children()`,
-                      # `named_modules()`, `get_submodule("blocks")`, `_modules`, a deep copy)
-                      r"children\s*\(|modules\s*\(|get_submodule|_modules\b|deepcopy|"
+                      # `named_modules()`, `get_submodule("blocks")`, `_modules`; a deep copy alone
+                      # reaches them by name only, which the reads below see)
+                      r"children\s*\(|modules\s*\(|get_submodule|_modules\b|"
                       r"^\s*(match|case)\s", re.M)
 _READERS = frozenset({"len", "enumerate", "zip", "reversed"})
 _READERS_GIVING_NUMBERS = frozenset({"len"})
@@ -389,21 +431,24 @@ def _written_out(value: ast.AST, ctx) -> bool:
     return bool(members) and not any(isinstance(m, ast.Starred) for m in members)
 
 
-def _nonempty_value(value: ast.AST, ctx, method: ast.AST | None, depth: int) -> bool:
-    """Is `value`, assigned to the attribute in `method`, a container with an element?"""
+def _nonempty_value(value: ast.AST, ctx, method: ast.AST | None, depth: int, config: dict | None = None) -> bool:
+    """Is `value`, assigned to the attribute in `method`, a container with an element? (`config`:
+    the instance's, for the names of an `__init__`)"""
     if method is None:
         return False
+    if getattr(method, "name", None) != "__init__":
+        config = None
     if isinstance(value, (ast.List, ast.Tuple)):
-        return certainly_nonempty(value, ctx, method, depth + 1)
+        return certainly_nonempty(value, ctx, method, depth + 1, config)
     if not isinstance(value, ast.Call) or value.keywords:
         return False
     cls = ctx.imports.qualname(value.func) or ""
     if cls not in CONTAINER_CLASSES:
         return False
     if cls.endswith("Sequential"):  # `nn.Sequential(a, b)`, `nn.Sequential(*[...])`
-        return any(not isinstance(a, ast.Starred) or certainly_nonempty(a.value, ctx, method, depth + 1)
+        return any(not isinstance(a, ast.Starred) or certainly_nonempty(a.value, ctx, method, depth + 1, config)
                    for a in value.args)
-    return len(value.args) == 1 and certainly_nonempty(value.args[0], ctx, method, depth + 1)
+    return len(value.args) == 1 and certainly_nonempty(value.args[0], ctx, method, depth + 1, config)
 
 
 def _targets(stmt: ast.stmt) -> set[str]:
