@@ -122,6 +122,10 @@ class InplaceArgument(Rule):
             if passed is not None:
                 reasons = [*reasons, f"the module is also handed to other code (line {passed}), which may call "
                                      "it on tensors this file does not show"]
+            outside = _reached_from_outside(an, call) or _called_where_not_judged(an, call)
+            if outside is not None:
+                reasons = [*reasons, f"the module is also reached where outplace does not follow its input (`{outside[0]}`, "
+                                     f"line {outside[1]}): it may be called there on a tensor that is read afterwards"]
         else:
             chain = _chain_judgement(an, call, name)
             if chain is None:
@@ -167,6 +171,99 @@ def _chain_may_change(an: Analysis, ctor: ast.Call) -> str | None:
         return None
     return (f"`self.{attr}` may be changed after it is built (a member replaced, removed or reordered, or another "
             "chain put there): the module before this one may not be what feeds it")
+
+
+def _reached_from_outside(an: Analysis, ctor: ast.Call) -> tuple[str, int] | None:
+    """For a module stored in `self.<attr>`: where the file may call it other than as `self.<attr>(...)`
+    in its class: an attribute of that name read on another object (`m.act(t)`, `model.act`), a
+    `getattr` of that name (or a computed one), `get_submodule`/`_modules`, or a loop over
+    `children()`/`modules()` that calls what it visits or hands it on: (spelling, line)."""
+    stmt = an.index.statement_of(ctor)
+    if not (isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 and isinstance(stmt.targets[0], ast.Attribute)
+            and isinstance(stmt.targets[0].value, ast.Name) and stmt.targets[0].value.id == "self"):
+        return None
+    attr = stmt.targets[0].attr
+    memo = an.ctx.memo.setdefault("modules reached from outside", {})
+    if "reads" not in memo:
+        memo["reads"], memo["dynamic"] = _outside_reads(an)
+    if attr in memo["reads"]:
+        return memo["reads"][attr]
+    getattr_names = memo["dynamic"].get("getattr", {})
+    if attr in getattr_names or None in getattr_names:
+        return getattr_names.get(attr) or getattr_names[None]
+    return memo["dynamic"].get("submodules")
+
+
+def _called_where_not_judged(an: Analysis, ctor: ast.Call) -> tuple[str, int] | None:
+    """`self.<attr>` (holding the module) read in a nested function or lambda of the class's methods,
+    or in a subclass of the file: calls whose inputs `module_writes` does not judge."""
+    stmt = an.index.statement_of(ctor)
+    if not (isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 and isinstance(stmt.targets[0], ast.Attribute)
+            and isinstance(stmt.targets[0].value, ast.Name) and stmt.targets[0].value.id == "self"):
+        return None
+    attr = stmt.targets[0].attr
+    cls = an.ctx.enclosing_class(an.ctx.scope_node(ctor))
+    if cls is None:
+        return None
+    methods = {id(m) for m in cls.body if isinstance(m, (ast.FunctionDef, ast.AsyncFunctionDef))}
+    for owner in [cls, *an.ctx._subclasses().get(id(cls), ())]:
+        for m in owner.body:
+            if not isinstance(m, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                continue
+            for n in ast.walk(m):
+                if isinstance(n, ast.Attribute) and n.attr == attr and isinstance(n.ctx, ast.Load) and \
+                        isinstance(n.value, ast.Name) and n.value.id == "self" and \
+                        (id(m) not in methods or an.ctx.scope_node(n) is not m):
+                    return ast.unparse(n), n.lineno
+    return None
+
+
+_HARMLESS_WITH_A_MODULE = frozenset({"isinstance", "hasattr", "type", "print", "len", "id", "repr", "str"})
+
+
+def _outside_reads(an: Analysis) -> tuple[dict, dict]:
+    """One walk of the file: attribute reads off other objects than `self` (not through an import:
+    `F.relu` is a function), `getattr` names, and the first way submodules are reached by other means."""
+    reads: dict[str, tuple[str, int]] = {}
+    dynamic: dict = {"getattr": {}}
+    for n in ast.walk(an.tree):
+        if isinstance(n, ast.Attribute) and isinstance(n.ctx, ast.Load) and not (
+                isinstance(n.value, ast.Name) and n.value.id == "self") and an.imports.qualname(n) is None:
+            reads.setdefault(n.attr, (ast.unparse(n), n.lineno))
+            if n.attr in ("get_submodule", "_modules"):
+                dynamic.setdefault("submodules", (ast.unparse(n), n.lineno))
+        elif isinstance(n, ast.Call) and isinstance(n.func, ast.Name) and n.func.id == "getattr" and len(n.args) >= 2:
+            name = n.args[1].value if isinstance(n.args[1], ast.Constant) and isinstance(n.args[1].value, str) else None
+            dynamic["getattr"].setdefault(name, (ast.unparse(n), n.lineno))
+        elif isinstance(n, (ast.For, ast.comprehension)) and isinstance(n.iter, ast.Call) and \
+                isinstance(n.iter.func, ast.Attribute) and n.iter.func.attr in (
+                    "children", "modules", "named_children", "named_modules"):
+            target = n.target.elts[-1] if isinstance(n.target, ast.Tuple) and n.target.elts else n.target
+            body = n.body if isinstance(n, ast.For) else []
+            if isinstance(target, ast.Name) and _module_used(body, target.id):
+                dynamic.setdefault("submodules", (ast.unparse(n.iter), n.lineno))
+            elif not isinstance(target, ast.Name) or isinstance(n, ast.comprehension):
+                dynamic.setdefault("submodules", (ast.unparse(n.iter), n.lineno))
+    return reads, dynamic
+
+
+def _module_used(body: list, name: str) -> bool:
+    """Does the loop body call the module `name` visits, or hand it to anything but a look at it
+    (`isinstance(m, ...)`, `hasattr`)? Reading or setting its attributes (`m.weight`, `m.inplace`) is neither."""
+    for stmt in body:
+        for n in ast.walk(stmt):
+            if isinstance(n, ast.Call):
+                if isinstance(n.func, ast.Name) and n.func.id == name:
+                    return True  # `m(t)`
+                fn = n.func.id if isinstance(n.func, ast.Name) else None
+                if fn in _HARMLESS_WITH_A_MODULE:
+                    continue
+                if any(isinstance(a, ast.Name) and a.id == name for a in [*n.args, *(k.value for k in n.keywords)]):
+                    return True  # handed on: `fuse(m)`, `out.append(m)`
+            elif isinstance(n, ast.Assign) and any(isinstance(v, ast.Name) and v.id == name for v in (
+                    n.value.elts if isinstance(n.value, (ast.Tuple, ast.List)) else [n.value])):
+                return True  # `layer = m`, `self.keep = m` (not `r = sqrt(m.out_features)`)
+    return False
 
 
 def _passed_elsewhere(an: Analysis, ctor: ast.Call) -> int | None:

@@ -632,6 +632,17 @@ _MLP_HEAD = """
             tmp += reference  # <-
             return cls, tmp.sigmoid()
     """
+_INPLACE_ATTR = """
+    class M(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.act = nn.ReLU(inplace=True)  # <-
+            self.lin = nn.Linear(4, 4)
+
+        def forward(self, x):
+            h = torch.tanh(x)
+            CALL
+    """
 # A vocoder's output stack run by a loop (`for f in self.layers: x = f(x)`): the ReLU's input is the
 # output of the module before it in the list.
 _CHAIN_LOOP = """
@@ -4180,6 +4191,26 @@ CASES = {
         _MLP_HEAD.replace("LAYERS", "nn.Linear(4, 4) for a, b in zip([d] + h, h + [d], strict=False)").replace(
             "BUILT", "MLP(4, n)").replace("h = [d] * (num_layers - 1)", "h = np.zeros(num_layers - 1)"),
         ("breaks", "unsafe"), "saved by `nn.Linear`"),
+    "dropping `inplace=True` where the module's input is read after the call (`self.act(h)` for its effect) changes `h`: unsafe (adversarial review eval26 S5)": (
+        _INPLACE_ATTR.replace("CALL", "self.act(h)\n            return self.lin(h)"), ("breaks", "unsafe"), "is read after"),
+    "... as where `y = self.act(h)` keeps both": (
+        _INPLACE_ATTR.replace("CALL", "y = self.act(h)\n            return y + h"), ("breaks", "unsafe"), "is read after"),
+    "... but `h = self.act(h)` rebinds the input: safe": (
+        _INPLACE_ATTR.replace("CALL", "h = self.act(h)\n            return self.lin(h)"), ("breaks", "safe"), None),
+    "... nor where the module is also called from outside its class (`m.act(t)`, eval26 S2)": (
+        _INPLACE_ATTR.replace("CALL", "h = self.act(h)\n            return self.lin(h)")
+        + "\n    def g(m, t):\n        return m.act(t * 1)\n", ("breaks", "unsafe"), "does not follow its input"),
+    "... while an init loop over `self.modules()` that only looks at each module leaves it alone: safe": (
+        _INPLACE_ATTR.replace("CALL", "h = self.act(h)\n            return self.lin(h)").replace(
+            "self.lin = nn.Linear(4, 4)", "self.lin = nn.Linear(4, 4)\n            for m in self.modules():\n"
+            "                if isinstance(m, nn.Linear):\n                    nn.init.zeros_(m.bias)"), ("breaks", "safe"), None),
+    "... nor where a nested function of a method calls it (its input is not judged there, eval26 S2)": (
+        _INPLACE_ATTR.replace("CALL", "h = self.act(h)\n            def side(t):\n                self.act(t)\n"
+                              "            return self.lin(h)"), ("breaks", "unsafe"), "does not follow its input"),
+    "... nor where a subclass's method calls it": (
+        _INPLACE_ATTR.replace("CALL", "h = self.act(h)\n            return self.lin(h)")
+        + "\n    class Sub(M):\n        def both(self, t):\n            self.act(t)\n            return t\n",
+        ("breaks", "unsafe"), "does not follow its input"),
     "a chain that reads what it wrote": ("""
         def f(inp, w):
             x = F.linear(inp, w)

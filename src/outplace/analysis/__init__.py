@@ -455,9 +455,29 @@ class Analysis:
                     judged = self._judge_all(precise, again, record.node)
             if judged.hazard == BREAKS:
                 judged = self._split(flow, record.node, None, False, judged, ctor=ctor)
+            read = self._input_read_after(record)
+            if read is not None:
+                from dataclasses import replace
+
+                judged = replace(judged, reasons=(*judged.reasons, read))
             seen.add(id(record.node))
             out.append(judged)
         return out
+
+    def _input_read_after(self, record) -> str | None:
+        """Dropping `inplace=True` from a module's constructor rebinds nothing where it is called: the
+        input keeps its value from before the call. Where the call's input is a name read after it
+        (`self.act(h)` then `h`; `y = act(h)` then `h`), that is a change (adversarial review eval26 S)."""
+        target = record.target
+        if not isinstance(target, ast.Name):
+            return None  # (a temporary: `act(self.bn(x))`; an attribute or a view is judged as one already)
+        stmt = self.index.statement_of(record.node)
+        stored = {n.id for t in getattr(stmt, "targets", [getattr(stmt, "target", None)]) if t is not None
+                  for n in walk(t) if isinstance(n, ast.Name)}
+        if target.id in stored or not self.live_after(target.id, record.node):
+            return None
+        return (f"`{target.id}` is read after `{ast.unparse(record.node)}` writes into it (line {record.node.lineno}): "
+                f"without `inplace=True` it would keep its value from before the call")
 
     def single_binding(self, name: str, at: ast.AST) -> ast.Assign | None:
         """The one `name = ...` assignment that reaches `at`, when there is exactly one."""
