@@ -4211,6 +4211,25 @@ CASES = {
         _INPLACE_ATTR.replace("CALL", "h = self.act(h)\n            return self.lin(h)")
         + "\n    class Sub(M):\n        def both(self, t):\n            self.act(t)\n            return t\n",
         ("breaks", "unsafe"), "does not follow its input"),
+    "a forward hook the file registers is given a module's input and may keep it: no safe fix for a later write into it (eval26 H2)": ("""
+        SEEN = []
+
+        def f(x, y):
+            h = torch.sigmoid(x)
+            lin = nn.Linear(3, 3)
+            lin.register_forward_hook(lambda m, inp, out: SEEN.append(inp[0]))
+            z = lin(h)
+            h.mul_(2)  # <-
+            return h, z
+        """, ("breaks", "unsafe"), "forward hooks this file registers"),
+    "... without a hook, the Linear keeps nothing the program can read: safe": ("""
+        def f(x, y):
+            h = torch.sigmoid(x)
+            lin = nn.Linear(3, 3)
+            z = lin(h)
+            h.mul_(2)  # <-
+            return h, z
+        """, ("breaks", "safe"), None),
     "a chain that reads what it wrote": ("""
         def f(inp, w):
             x = F.linear(inp, w)

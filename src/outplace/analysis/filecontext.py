@@ -1517,6 +1517,9 @@ class FileContext:
             # A forward hook registered in the file, or a `forward` put on a module at run time, may
             # replace what any module returns (with its input).
             related = frozenset().union(*inputs.values()) if inputs else frozenset()
+            # ... and the hook is given the module's input and output: it may keep them (eval26 H2)
+            flow._escape(related | out, f"given to the forward hooks this file registers (line {node.lineno}), "
+                                        "which may keep it")
             out |= flow.new(flow.marker(node, 2000 + part), Obj(
                 MAYBE, "unknown", label="a hooked module's result", may_share=flow.reach(related),
                 nonlocal_reason="a forward hook may return something else"), grad=UNKNOWN)
