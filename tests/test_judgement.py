@@ -643,6 +643,27 @@ _INPLACE_ATTR = """
             h = torch.tanh(x)
             CALL
     """
+_KEEPER = """
+    class Keeper:
+        def __init__(self):
+            self.last = None
+
+        def _keep(self, t):
+            self.last = t
+            return t * 1.0
+        __rmul__ = __mul__ = _keep
+
+        def __eq__(self, t):
+            self.last = t
+            return False
+
+    def f(x, y):
+        h = torch.sigmoid(x)
+        k = Keeper()
+        USE
+        h.mul_(2)  # <-
+        return h, k.last
+    """
 # A vocoder's output stack run by a loop (`for f in self.layers: x = f(x)`): the ReLU's input is the
 # output of the module before it in the list.
 _CHAIN_LOOP = """
@@ -4230,6 +4251,12 @@ CASES = {
             h.mul_(2)  # <-
             return h, z
         """, ("breaks", "safe"), None),
+    "an operator whose other operand is of a class of the run hands the tensor to its method, which may keep it (`__rmul__ = _keep`, eval26 O1)": (
+        _KEEPER.replace("USE", "y = h * k"), ("breaks", "unsafe"), "operator method of a class of the run"),
+    "... so does a comparison (`h == k`) and a builtin given both (`divmod(h, k)`)": (
+        _KEEPER.replace("USE", "y = (h == k, divmod(h, k))"), ("breaks", "unsafe"), "class of the run"),
+    "... but an object of the run not given the tensor keeps nothing: safe": (
+        _KEEPER.replace("USE", "y = h * 2\n        k.last = None"), ("breaks", "safe"), None),
     "a chain that reads what it wrote": ("""
         def f(inp, w):
             x = F.linear(inp, w)

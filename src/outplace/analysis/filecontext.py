@@ -211,6 +211,11 @@ class FileContext:
             self._text = self._text()
         return self._text
 
+    def class_binds(self, cls: ast.ClassDef, name: str) -> bool:
+        """Does `cls` or one of the run's classes it derives from bind `name` in its body (a `def`, or
+        an assignment: `__radd__ = __mul__ = _keep`)?"""
+        return any(name in _bound_names(stmt) for c in (cls, *_bases_of(cls, self)) for stmt in c.body)
+
     def bases_of(self, cls: ast.ClassDef) -> list[ast.ClassDef]:
         """The classes `cls` derives from, transitively, that this file or the run defines."""
         return _bases_of(cls, self)

@@ -787,7 +787,9 @@ class ScopeFlow:
 
     def _binop_value(self, node: ast.AST, left: frozenset, right: frozenset, op: ast.operator) -> frozenset:
         if self.overloads(left | right, _DUNDER.get(type(op), "")):
-            # `ZERO + b` where `ZERO`'s class defines `__add__`: whatever that returns (`other` itself).
+            # `ZERO + b` where `ZERO`'s class defines `__add__`: whatever that returns (`other` itself);
+            # and the tensor is handed to that method, which may keep it (eval26 O1).
+            self._escape(left | right, f"handed to an operator method of a class of the run on line {self._line}")
             return self.new(node, Obj(MAYBE, "unknown", label="an overloaded operator's result",
                                       may_share=self.reach(left | right),
                                       nonlocal_reason="the result of an operator a class of the run defines"),
@@ -868,6 +870,15 @@ class ScopeFlow:
         if freed:
             self.st.free_saves(freed)
 
+    def _held_shallow(self, keys: frozenset) -> frozenset:
+        """`keys` and what the containers among them are known to hold (read only: nothing is made)."""
+        out = set(keys)
+        for k in keys:
+            o = self.obj(k)
+            if o is not None and o.origin == "container":
+                out |= o.contents
+        return frozenset(out)
+
     def overloads(self, keys: frozenset, dunder: str) -> bool:
         """May one of these be an instance of a class of the run that defines the operator
         (`__add__`, `__radd__` or `__iadd__` for "add")?"""
@@ -877,7 +888,8 @@ class ScopeFlow:
                 continue
             cls = o.module[1]
             owner = self.ctx.owner_of(cls)
-            if not dunder or any(owner.method_of(cls, f"__{p}{dunder}__") is not None for p in ("", "r", "i")):
+            if not dunder or any(owner.method_of(cls, f"__{p}{dunder}__") is not None or
+                                 owner.class_binds(cls, f"__{p}{dunder}__") for p in ("", "r", "i")):
                 return True
         return False
 
@@ -890,6 +902,11 @@ class ScopeFlow:
 
     def _e_Compare(self, node: ast.Compare) -> frozenset:
         values = [self.eval(node.left)] + [self.eval(c) for c in node.comparators]
+        every = frozenset().union(*values)
+        if self.overloads(self._held_shallow(every), ""):
+            # `h == k`, `h in [k]`, `k < h`: an object of the run's classes is given the tensor
+            # (`__eq__`, `__lt__`, `__contains__`), and may keep it
+            self._escape(every, f"compared with an object of a class of the run on line {node.lineno}")
         if any(self.tensor_keys(v) for v in values) and not any(
                 isinstance(o, (ast.Is, ast.IsNot, ast.In, ast.NotIn)) for o in node.ops):
             # A tensor compared (not chained: `a < b < c` is `and` of two) is a bool tensor.
@@ -963,6 +980,8 @@ class ScopeFlow:
     def _e_Subscript(self, node: ast.Subscript) -> frozenset:
         base = self.eval(node.value)
         index = self.eval(node.slice)
+        if index and self.overloads(base, ""):
+            self._escape(index, f"given to `__getitem__` of an object of a class of the run on line {node.lineno}")
         if isinstance(node.ctx, ast.Load) and self._string_key(node.slice):
             self._keyed_by_string(node.value)  # (before the read: what it reads is an element, not a view)
         out: frozenset = frozenset()
@@ -1289,6 +1308,13 @@ class ScopeFlow:
         """Call whatever `callee` may be: modules, builtins, classes, functions, unknowns."""
         if not callee:
             return self.unknown_call(node, None, {**({SELF: receiver} if receiver else {}), **inputs})
+        every = frozenset().union(*inputs.values()) if inputs else frozenset()
+        if every and not all((o := self.obj(k)) is not None and o.origin in ("function", "method", "class")
+                             for k in callee) and self.overloads(self._held_shallow(every), ""):
+            # `divmod(h, k)`, `sum([h], k)`, `torch.mul(h, k)` with `k` of a class of the run: its
+            # operator methods are given the tensor, and may keep it (eval26 O1)
+            self._escape(every, f"passed with an object of a class of the run on line {node.lineno}, whose "
+                                "methods may be given it")
         out: frozenset = frozenset()
         for k in callee:
             o = self.obj(k)
