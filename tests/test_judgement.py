@@ -664,6 +664,17 @@ _KEEPER = """
         h.mul_(2)  # <-
         return h, k.last
     """
+_HELPER_READS = """
+    _MEMO = {}
+
+    def look(t):
+        BODY
+
+    def f(x, y):
+        h = torch.sigmoid(x)
+        h.mul_(2)  # <-
+        return h, look(h)
+    """
 # A vocoder's output stack run by a loop (`for f in self.layers: x = f(x)`): the ReLU's input is the
 # output of the module before it in the list.
 _CHAIN_LOOP = """
@@ -4257,6 +4268,12 @@ CASES = {
         _KEEPER.replace("USE", "y = (h == k, divmod(h, k))"), ("breaks", "unsafe"), "class of the run"),
     "... but an object of the run not given the tensor keeps nothing: safe": (
         _KEEPER.replace("USE", "y = h * 2\n        k.last = None"), ("breaks", "safe"), None),
+    "a helper called after the write that reads its argument's identity (`id(t)` in a memo) sees another tensor out of place (eval26 I1)": (
+        _HELPER_READS.replace("BODY", "return _MEMO.setdefault(id(t), t * 1.0)"), ("breaks", "unsafe"), "in `look`"),
+    "... or its version counter (`t._version`)": (
+        _HELPER_READS.replace("BODY", "return t * t._version"), ("breaks", "unsafe"), "`t._version` in `look`"),
+    "... a helper that only computes with it sees the same values: safe": (
+        _HELPER_READS.replace("BODY", "return t * 2"), ("breaks", "safe"), None),
     "a chain that reads what it wrote": ("""
         def f(inp, w):
             x = F.linear(inp, w)

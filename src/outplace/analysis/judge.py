@@ -23,6 +23,7 @@ import ast
 from dataclasses import dataclass
 
 from outplace.analysis.flow import ScopeFlow, WriteRecord
+from outplace.analysis.effects import SELF
 from outplace.analysis.filecontext import parameter_default
 from outplace.analysis.imports import dotted
 from outplace.analysis.liveness import Liveness
@@ -305,6 +306,38 @@ def _identity_read(flow: ScopeFlow, write: ast.AST, names: set, view: bool) -> s
             if isinstance(p, ast.Compare) and any(isinstance(op, (ast.Is, ast.IsNot)) for op in p.ops) and not any(
                     isinstance(e, ast.Constant) for e in (p.left, *p.comparators)):
                 return f"`{ast.unparse(p)}`"
+            if isinstance(p, ast.Call) and load in p.args:
+                inside = _callee_identity_read(flow, p, p.args.index(load), view)
+                if inside is not None:
+                    return inside
+    return None
+
+
+def _callee_identity_read(flow: ScopeFlow, call: ast.Call, position: int, view: bool, depth: int = 0) -> str | None:
+    """A function of the run that `call` runs reads its argument at `position` as a tensor's identity
+    or layout (`id(t)` in a memo, `t._version`, `t.view(-1)` of a view; eval26 I1): "`t.view` in `flat`"."""
+    for fn, inputs, _ in flow.calls.get(id(call), ()):
+        args = getattr(fn, "args", None)
+        if args is None:
+            continue
+        params = [*args.posonlyargs, *args.args][1 if SELF in inputs else 0:]
+        if position >= len(params):
+            continue
+        name = params[position].arg
+        owner = flow.ctx.owner_of(fn)
+        for n in ast.walk(fn):
+            p = owner.index.parent.get(n) if isinstance(n, ast.Name) and n.id == name else None
+            if p is None:
+                continue
+            if isinstance(p, ast.Attribute) and p.value is n and (p.attr in IDENTITY_ATTRS or view and p.attr in LAYOUT_ATTRS):
+                return f"`{name}.{p.attr}` in `{fn.name}`"
+            if isinstance(p, ast.Call) and n in p.args:
+                q = owner.imports.qualname(p.func) or (p.func.id if isinstance(p.func, ast.Name) else None)
+                if q in IDENTITY_FUNCTIONS:
+                    return f"`{dotted(p.func)}({name})` in `{fn.name}`"
+            if isinstance(p, ast.Compare) and any(isinstance(op, (ast.Is, ast.IsNot)) for op in p.ops) and not any(
+                    isinstance(e, ast.Constant) for e in (p.left, *p.comparators)):
+                return f"`{ast.unparse(p)}` in `{fn.name}`"
     return None
 
 
