@@ -313,6 +313,9 @@ def _identity_read(flow: ScopeFlow, write: ast.AST, names: set, view: bool) -> s
     return None
 
 
+_SAME_MEMORY = frozenset({"detach", "numpy", "data", "cpu"})  # (on a CPU tensor: the same memory, the same layout)
+
+
 def _callee_identity_read(flow: ScopeFlow, call: ast.Call, position: int, view: bool, depth: int = 0) -> str | None:
     """A function of the run that `call` runs reads its argument at `position` as a tensor's identity
     or layout (`id(t)` in a memo, `t._version`, `t.view(-1)` of a view; eval26 I1): "`t.view` in `flat`"."""
@@ -329,6 +332,11 @@ def _callee_identity_read(flow: ScopeFlow, call: ast.Call, position: int, view: 
             p = owner.index.parent.get(n) if isinstance(n, ast.Name) and n.id == name else None
             if p is None:
                 continue
+            while view and isinstance(p, ast.Attribute) and p.attr in _SAME_MEMORY:  # (`t.detach().numpy().strides`)
+                up = owner.index.parent.get(p)
+                n, p = (up, owner.index.parent.get(up)) if isinstance(up, ast.Call) and up.func is p else (p, up)
+            if view and isinstance(p, ast.Attribute) and p.attr in ("strides", "ctypes", "__array_interface__"):
+                return f"`.{p.attr}` of `{name}` in `{fn.name}`"
             if isinstance(p, ast.Attribute) and p.value is n and (p.attr in IDENTITY_ATTRS or view and p.attr in LAYOUT_ATTRS):
                 return f"`{name}.{p.attr}` in `{fn.name}`"
             if isinstance(p, ast.Call) and n in p.args:
