@@ -4274,6 +4274,18 @@ CASES = {
         _HELPER_READS.replace("BODY", "return t * t._version"), ("breaks", "unsafe"), "`t._version` in `look`"),
     "... a helper that only computes with it sees the same values: safe": (
         _HELPER_READS.replace("BODY", "return t * 2"), ("breaks", "safe"), None),
+    "a module whose class the file swaps at run time (`lin.__class__ = Spy`) is no longer an `nn.Linear`: its call may keep its input (eval26 P1)": ("""
+        class Spy(nn.Linear):
+            pass
+
+        def f(x, y):
+            h = torch.sigmoid(x)
+            lin = nn.Linear(3, 3)
+            lin.__class__ = Spy
+            z = lin(h)
+            h.mul_(2)  # <-
+            return h, z
+        """, ("breaks", "unsafe"), None),
     "a chain that reads what it wrote": ("""
         def f(inp, w):
             x = F.linear(inp, w)

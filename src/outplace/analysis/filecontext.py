@@ -1518,8 +1518,8 @@ class FileContext:
         if info.kind == "project" and isinstance(info.node, ast.ClassDef) and self.owner_of(info.node) is not self:
             rebindings.append(self.owner_of(info.node).rebinding)  # (the class's own file: a hook in its `__init__`)
         if info.kind in ("torch", "project") and any(
-                r.hooks or r.attribute("forward") or r.attribute("__call__") for r in rebindings):
-            # A forward hook registered in the file, or a `forward` put on a module at run time, may
+                r.hooks or r.attribute("forward") or r.attribute("__call__") or r.attribute("__class__") for r in rebindings):
+            # A forward hook registered in the file, or a `forward` (or `__class__`) put on a module at run time, may
             # replace what any module returns (with its input).
             related = frozenset().union(*inputs.values()) if inputs else frozenset()
             # ... and the hook is given the module's input and output: it may keep them (eval26 H2)
