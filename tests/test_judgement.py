@@ -4286,6 +4286,14 @@ CASES = {
             h.mul_(2)  # <-
             return h, z
         """, ("breaks", "unsafe"), None),
+    "a script that imports `__main__` reaches its own globals by name: no safe fix (eval26 G2)": ("""
+        import __main__
+
+        def f(x, y):
+            h = torch.sigmoid(x)
+            h.mul_(2)  # <-
+            return h
+        """, ("breaks", "unsafe"), "own globals by name"),
     "a chain that reads what it wrote": ("""
         def f(inp, w):
             x = F.linear(inp, w)

@@ -30,7 +30,8 @@ _FRAMES = re.compile(r"_getframe|currentframe|inspect\.stack|getouterframes|\bf_
                      r"walk_stack|walk_tb|getargvalues|_current_frames|\bgi_frame\b|\bcr_frame\b")
 _HOOKS = re.compile(r"saved_tensors_hooks|save_on_cpu|setprofile|settrace|sys\.monitoring|_push_saved_tensors|"
                     r"saved_tensors_default_hooks")
-_SELF_MODULE = re.compile(r"sys\.modules\s*\[\s*__name__\s*\]|import_module\s*\(\s*__name__")
+_SELF_MODULE = re.compile(r"sys\.modules\s*\[\s*(__name__|['\"]__main__['\"])\s*\]|import_module\s*\(\s*(__name__|['\"]__main__)|"
+                          r"^\s*import\s+__main__|^\s*from\s+__main__\s+import", re.M)
 
 
 def opaque_reason(tree: ast.Module, text: str | None, imports: ImportMap) -> str | None:
@@ -43,7 +44,7 @@ def opaque_reason(tree: ast.Module, text: str | None, imports: ImportMap) -> str
     if any(w in text for w in _HOOK_WORDS) and _HOOKS.search(text):
         return "this file installs hooks that see the tensors autograd saves or the calls it makes " \
                "(`saved_tensors_hooks`, `setprofile`): one may keep the tensor"
-    if "__name__" in text and _SELF_MODULE.search(text):
+    if ("__name__" in text or "__main__" in text) and _SELF_MODULE.search(text):
         return "this file reaches its own globals by name (`sys.modules[__name__]`): what they hold may change"
     if "__torch_function__" in text or "__torch_dispatch__" in text:
         return "this file overrides how torch runs its functions (`__torch_function__`)"
