@@ -1027,7 +1027,7 @@ CASES = {
             d = F.dropout(h, 0.5, training=False)
             h *= 2  # <-
             return d
-        """, ("breaks", "none"), "`d` holds this very tensor"),
+        """, ("breaks", "none"), "`d` holds a view of this very tensor"),
     "dropout may return its input (eval, p=0, positional training): an alias when used after": ("""
         def f(x):
             h = torch.sigmoid(x)
@@ -2115,7 +2115,7 @@ CASES = {
             flat = h.resize(9)
             h *= 2  # <-
             return h, flat
-        """, ("breaks", "none"), "`flat` holds this very tensor"),
+        """, ("breaks", "none"), "`flat` holds a view of this very tensor"),
     "... `sys._getframe().f_locals` reads the frame's variables by name": ("""
         import sys
 
@@ -4300,7 +4300,7 @@ CASES = {
             v = h[0]
             h.mul_(2)  # <-
             return h * 1.0, v * 1.0
-        """, ("breaks", "none"), "`v` holds this very tensor"),
+        """, ("breaks", "none"), "`v` holds a view of this very tensor"),
     "... a view not read afterwards does not matter: safe": ("""
         def f(x, y):
             h = torch.sigmoid(x.reshape(1, 3))

@@ -224,11 +224,12 @@ def judge(flow: ScopeFlow, live: Liveness, record: WriteRecord, step: tuple[int,
         certain = ("the write through `.detach()` is meant for the tensor it detaches from, which autograd saved: "
                    "write a copy (`.clone()`) or, to change the saved values on purpose, use `.data`")
     if certain is None and name is not None and len(keys) == 1:
-        holder = _certain_holder(st, next(iter(keys)), sorted(aliases & live_after - {name}),
-                                 views=isinstance(target, ast.Name) and _write_statement(record, stmt))
-        if holder is not None:
-            certain = (f"`{holder}` holds this very tensor (or a view of it) and is used afterwards: out of place it "
-                       "would keep the old value")
+        found = _certain_holder(st, next(iter(keys)), sorted(aliases & live_after - {name}),
+                                views=isinstance(target, ast.Name) and _write_statement(record, stmt))
+        if found is not None:
+            holder, view = found
+            certain = (f"`{holder}` holds {'a view of ' if view else ''}this very tensor and is used afterwards: out of "
+                       f"place it would keep the old value{'s' if view else ''}")
     rebindable = not (isinstance(target, ast.Attribute) and any(o.origin == "nn_parameter" for o in objs))
     saved_lines = frozenset(e.line for r in shared for e in st.saved.get(r, ()))
     return Judgement(info, spelling, hazard, why, tuple(dict.fromkeys(reasons)), certain, rebindable, saved_lines,
@@ -249,12 +250,13 @@ def _through_view(name: str, views: list[Obj], read_after: bool) -> str:
             f"and rebinding `{name}` would lose that; write through the base instead (`base[...] = ...`)")
 
 
-def _certain_holder(st, key: Key, names: list[str], views: bool = False) -> str | None:
+def _certain_holder(st, key: Key, names: list[str], views: bool = False) -> tuple[str, bool] | None:
     """The first of `names` that holds the written object itself on every path: bound to it alone,
     or to one tuple or list with it alone at a position (`out = (h, h.sum())`). Only an object that
     is one tensor at run time counts: a parameter, or the latest tensor made at a site with memory
     of its own (not a view, whose site may stand for several: `a, b = h.chunk(2)`). `views`: a name
-    holding a view of it counts too (the write covers the whole tensor, so the view sees it)."""
+    holding a view of it counts too (the write covers the whole tensor, so the view sees it).
+    (name, whether it holds a view)."""
     o = st.objs.get(key)
     if o is None or o.storage != {key} or o.multi_view or o.may_share or \
             not (key[0] == "parameter" or (key[0] == "site" and key[-1] == "new")):
@@ -263,13 +265,13 @@ def _certain_holder(st, key: Key, names: list[str], views: bool = False) -> str 
     for n in names:
         held = st.env.get(n)
         if held == alone:
-            return n
+            return n, False
         if held is not None and len(held) == 1:
             o = st.objs.get(next(iter(held)))
             if o is not None and o.origin == "container" and o.elems and any(e == alone for e in o.elems):
-                return n
+                return n, False
             if views and o is not None and o.tensor != NO and o.storage == alone and not o.multi_view:
-                return n  # a view of it on every path (`v = h[0]`, `h.T`, `h.detach()`): it sees the whole write
+                return n, True  # a view of it on every path (`v = h[0]`, `h.T`, `h.detach()`): it sees the whole write
     return None
 
 
