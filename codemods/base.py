@@ -5,12 +5,14 @@ yields findings with rewrite plans. (`commands.py` wraps each rule as a `libcst.
 from __future__ import annotations
 
 import ast
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import ClassVar, Iterator
 
 from outplace.analysis import Analysis, Judgement
 from outplace.findings import Applicability, Finding, Fix
 from outplace.plans import Plan
+
+from .inplace_calls import COMPLEX_OPERAND
 
 
 @dataclass(frozen=True)
@@ -41,6 +43,12 @@ class Rule:
         hazard = "breaks"
         if judged is not None:
             hazard, why = judged.hazard or "inplace", judged.why
+            complex_prefix = COMPLEX_OPERAND.split("`", 1)[0]
+            if not judged.certain and judged.info.dtype in ("float", "int", "bool") and \
+                    any(r.startswith(complex_prefix) for r in reasons):
+                judged = replace(judged, certain=(
+                    "the operand is complex and the tensor is not: in place the write raises, out of place it "
+                    "would silently compute a complex tensor"))
             if judged.certain or not judged.rebindable:
                 plan = None
                 if judged.certain:

@@ -49,6 +49,12 @@ def operand_reasons(an: Analysis, target: Info, shown: str, args: list[ast.AST],
     return reasons
 
 
+# A complex Python number into a real tensor: in place the write raises ("result type ComplexFloat
+# can't be cast to ... Float"), out of place it silently computes a complex tensor. Where the
+# target is known to be real, that rewrite certainly changes behaviour (Rule.finding; eval26 U4).
+COMPLEX_OPERAND = "a complex operand promotes `{shown}` out of place"
+
+
 def scalar_reasons(target: Info, shown: str, scalar_dtype: str) -> list[str]:
     if scalar_dtype in ("float", "real") and target.dtype != "float":  # (real: an int or a float)
         return [f"`{shown}` is not known to be floating: with an integer tensor the float operand raises "
@@ -56,7 +62,7 @@ def scalar_reasons(target: Info, shown: str, scalar_dtype: str) -> list[str]:
     if scalar_dtype in ("int", "unknown") and target.dtype not in ("float", "int"):
         return [f"the dtype of `{shown}` is unknown: a bool tensor raises in place but promotes out of place"]
     if scalar_dtype == "complex":
-        return [f"a complex operand promotes `{shown}` out of place"]
+        return [COMPLEX_OPERAND.format(shown=shown)]
     if scalar_dtype == "unknown" and target.dtype != "complex":
         return [f"the operand is a Python number of unknown kind: a complex one raises in place but makes `{shown}` "
                 "complex out of place"]

@@ -4114,20 +4114,20 @@ CASES = {
             h = torch.sigmoid(x)
             h *= 2 + 0j  # <-
             return h
-        """, ("breaks", 'unsafe'), 'complex'),
+        """, ("breaks", 'none'), 'operand is complex and the tensor is not'),
     '... so does one bound to a name first (`c = 1j * 1j`)': ("""
         def f(x, y):
             h = torch.sigmoid(x)
             c = 1j * 1j
             h *= c  # <-
             return h
-        """, ("breaks", 'unsafe'), 'complex'),
+        """, ("breaks", 'none'), 'operand is complex and the tensor is not'),
     '... and a literal power that is complex (`(-1) ** 0.5`)': ("""
         def f(x, y):
             h = torch.sigmoid(x)
             h *= (-1) ** 0.5  # <-
             return h
-        """, ("breaks", 'unsafe'), 'complex'),
+        """, ("breaks", 'none'), 'operand is complex and the tensor is not'),
     '... and a power of unknown numbers (`d ** -0.5`): it may be complex': ("""
         def f(x, y):
             h = torch.sigmoid(x)
@@ -4140,7 +4140,7 @@ CASES = {
             h = torch.sigmoid(x)
             h += sum([1j, -1j])  # <-
             return h
-        """, ("breaks", 'unsafe'), 'complex'),
+        """, ("breaks", 'none'), 'operand is complex and the tensor is not'),
     '... but a real one computed from literals is safe (`2 ** 0.5`, `abs(3 + 4j)`, `1 / 3 + 1`)': ("""
         def f(x, y):
             h = torch.sigmoid(x)
@@ -4308,6 +4308,12 @@ CASES = {
             h.mul_(2)  # <-
             return h * 1.0
         """, ("breaks", "safe"), None),
+    "... into a tensor of unknown dtype (maybe complex itself) it is a change that may not be: unsafe, not refused": ("""
+        def g(x, dt):
+            h = torch.sigmoid(x).to(dt)
+            h *= 2 + 0j  # <-
+            return h
+        """, (None, "unsafe"), "a complex operand"),
     "a chain that reads what it wrote": ("""
         def f(inp, w):
             x = F.linear(inp, w)
