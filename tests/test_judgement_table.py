@@ -22,8 +22,8 @@ AT_MODULE = "import torch\nimport torch.nn as nn\nimport torch.nn.functional as 
 ROWS = [
     ("function", "y = torch.sigmoid(x)\ny *= True", "safe", "safe",
      "a bool scalar keeps a float tensor's dtype and values"),
-    ("function", "y = torch.sigmoid(x)\ny *= 1j", "unsafe", "unsafe",
-     "a complex scalar promotes out of place"),
+    ("function", "y = torch.sigmoid(x)\ny *= 1j", "nofix", "nofix",
+     "a complex scalar into a float tensor: in place it raises, out of place it promotes (certainly wrong)"),
     ("function", "y = x * 2\ns = y * w\ny.div_(2)", "unsafe", "unsafe",
      "`y` may be an integer tensor: div_ raises in place, div returns floats"),
     ("function", "y = torch.sigmoid(x)\nz = y.clone()\ny[0] = 1", "nofix", "safe",
