@@ -1047,7 +1047,13 @@ CASES = {
             x = torch.sigmoid(x)
             z = x.mul_(2) + x  # <-
             return z
-        """, ("breaks", "unsafe"), "read again in the same statement"),
+        """, ("breaks", "none"), "read again in the same statement"),
+    "... but the right side of an index store is computed before the store: it reads the old values either way": ("""
+        def f(x):
+            x = torch.sigmoid(x)
+            x[0] = x[1] * 2  # <-
+            return x
+        """, ("breaks", "unsafe"), None),
     "stored in an attribute": ("""
         class M(nn.Module):
             def forward(self, x):

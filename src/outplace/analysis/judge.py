@@ -167,11 +167,18 @@ def judge(flow: ScopeFlow, live: Liveness, record: WriteRecord, step: tuple[int,
     if operand and not _operand_is_target(record):
         reasons.append(f"an operand shares memory with {_q(shown)}: in place the op reads what it writes, which "
                        "out of place it does not")
+    reread = None
     if stmt is not None and name is not None:
         again = _read_again(flow, record, stmt, shared)
         if again:
             reasons.append(f"`{again}` is read again in the same statement: out of place it would see the "
                            "old value")
+            if again == name and isinstance(record.node, ast.Call) and \
+                    not any(isinstance(n, _BRANCHING_EXPRS) for n in walk(stmt)):
+                # `z = h.mul_(2) + h`: that read runs whenever the write does (eval26 U5). (The right
+                # side of `b[i] = b[j] * 2` is computed before the store: there it reads the old values.)
+                reread = (f"`{name}` is read again in the same statement, after the write or as the very tensor "
+                          "it changes: out of place it would see the old value")
 
     # ---- rewrites that certainly change behaviour ---------------------------------------------------
     shared_state = [o for o in objs if o.origin in SHARED_STATE_ORIGINS]
@@ -220,6 +227,8 @@ def judge(flow: ScopeFlow, live: Liveness, record: WriteRecord, step: tuple[int,
         if views and len(views) == len(objs) and bases:
             certain = (f"the write goes through a view into `{bases[0]}`, which is read afterwards: out of place, "
                        f"`{bases[0]}` would keep its old values; write into `{bases[0]}` itself instead")
+    if certain is None and reread is not None:
+        certain = reread
     if hazard in (BREAKS, INPLACE) and keys & flow.version_shared and objs and all(o.origin == "data" for o in objs):
         certain = ("the write through `.detach()` is meant for the tensor it detaches from, which autograd saved: "
                    "write a copy (`.clone()`) or, to change the saved values on purpose, use `.data`")
@@ -658,6 +667,9 @@ def _write_statement(record: WriteRecord, stmt: ast.AST | None) -> bool:
     if isinstance(stmt, ast.Assign):
         return all(isinstance(t, ast.Subscript) for t in stmt.targets)
     return False
+
+
+_BRANCHING_EXPRS = (ast.IfExp, ast.BoolOp, ast.Lambda, ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)
 
 
 def _read_again(flow: ScopeFlow, record: WriteRecord, stmt: ast.AST, roots: frozenset) -> str | None:
