@@ -4320,6 +4320,18 @@ CASES = {
             h *= 2 + 0j  # <-
             return h
         """, (None, "unsafe"), "a complex operand"),
+    "`self.apply(self.init_weights)` with a method that only initialises (`nn.init`, a loop over `m.parameters()`) leaves the chain as built (styletts2, eval25)": (
+        _INDEXED_CHAIN.replace("FIRST", "nn.BatchNorm2d(4)").replace(
+            "            )\n", "            )\n            self.apply(self.init_weights)\n\n"
+            "        @staticmethod\n        def init_weights(m):\n            if isinstance(m, nn.Conv2d):\n"
+            "                for p in m.parameters():\n                    nn.init.normal_(p.data)\n", 1),
+        ("inplace", "safe"), None),
+    "... but with one that deletes members, the chain may have changed: no telling what feeds the LeakyReLU": (
+        _INDEXED_CHAIN.replace("FIRST", "nn.BatchNorm2d(4)").replace(
+            "            )\n", "            )\n            self.apply(self.prune)\n\n"
+            "        @staticmethod\n        def prune(m):\n            if isinstance(m, nn.Sequential):\n"
+            "                del m[0]\n", 1),
+        (None, "unsafe"), None),
     "a chain that reads what it wrote": ("""
         def f(inp, w):
             x = F.linear(inp, w)

@@ -242,12 +242,22 @@ def _file_reads(ctx) -> tuple[dict[str, list], bool]:
         reads: dict[str, list[bool]] = {}
         parents: dict[ast.AST, ast.AST] = {}
         functions = {n.name: n for n in ctx.tree.body if isinstance(n, ast.FunctionDef)}
+        # (`self.apply(self.init_weights)`: a method of the file's classes, where one def has that name)
+        methods: dict[str, list] = {}
+        for cls in (n for n in ctx.tree.body if isinstance(n, ast.ClassDef)):
+            for m in cls.body:
+                if isinstance(m, ast.FunctionDef):
+                    methods.setdefault(m.name, []).append(m)
         applies = True
         for node in ast.walk(ctx.tree):
             for child in ast.iter_child_nodes(node):
                 parents[child] = node
             if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "apply":
-                fn = functions.get(node.args[0].id) if len(node.args) == 1 and isinstance(node.args[0], ast.Name) else None
+                arg = node.args[0] if len(node.args) == 1 else None
+                fn = functions.get(arg.id) if isinstance(arg, ast.Name) else None
+                if isinstance(arg, ast.Attribute) and isinstance(arg.value, ast.Name) and \
+                        len(methods.get(arg.attr, ())) == 1 and arg.attr not in functions:
+                    fn = methods[arg.attr][0]
                 applies = applies and fn is not None and not _changes_containers(fn)
         for child, node in parents.items():
             if isinstance(child, ast.Attribute) and isinstance(child.ctx, ast.Load):
@@ -373,7 +383,10 @@ def _changes_containers(fn: ast.FunctionDef) -> bool:
     return False
 
 
-_PURE_CALLS = frozenset({"isinstance", "hasattr", "getattr", "len", "print", "math.sqrt", "sqrt"})
+_PURE_CALLS = frozenset({"isinstance", "hasattr", "getattr", "len", "print", "math.sqrt", "sqrt",
+                         # (iterating a module's parameters or submodules changes no container)
+                         "parameters", "named_parameters", "buffers", "named_buffers", "children", "modules",
+                         "named_children", "named_modules"})
 
 
 def chain_loop(loop: ast.For, ctx, scope: ast.AST) -> bool:
