@@ -4332,6 +4332,24 @@ CASES = {
             "        @staticmethod\n        def prune(m):\n            if isinstance(m, nn.Sequential):\n"
             "                del m[0]\n", 1),
         (None, "unsafe"), None),
+    "an operand that is a number on one path and a tensor on another (`s = 2.0`, then maybe `s = t`) may broadcast: unsafe (eval26 D2)": ("""
+        def f(x, y):
+            h = torch.sigmoid(x)
+            s = 2.0
+            if y.sum() > 0:
+                s = torch.ones(3, 3)
+            h *= s  # <-
+            return h
+        """, ("breaks", "unsafe"), "broadcast `h` to a larger shape"),
+    "... a number on every path is safe": ("""
+        def f(x, y):
+            h = torch.sigmoid(x)
+            s = 2.0
+            if y.sum() > 0:
+                s = 3.0
+            h *= s  # <-
+            return h
+        """, ("breaks", "safe"), None),
     "a chain that reads what it wrote": ("""
         def f(inp, w):
             x = F.linear(inp, w)

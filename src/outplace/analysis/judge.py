@@ -49,7 +49,8 @@ class Info:
 
     @property
     def is_scalar(self) -> bool:
-        return self.origin == "scalar"
+        """A Python number, on every path (`s = 2.0` or `s = t` joined is not: eval26 D2)."""
+        return self.origin == "scalar" and not self.tensor
 
 
 UNKNOWN_INFO = Info(False)

@@ -91,7 +91,8 @@ class Obj(NamedTuple):
 
     @property
     def is_scalar(self) -> bool:
-        return self.origin == "scalar"
+        """A Python number, on every path (`s = 2.0` or `s = t` joined is not: eval26 D2)."""
+        return self.origin == "scalar" and self.tensor == NO
 
 
 # The fields in their order: obj_join and with_storage build objects by position (a hot path; by
