@@ -675,6 +675,18 @@ _HELPER_READS = """
         h.mul_(2)  # <-
         return h, look(h)
     """
+_PEEK = """
+    class M(nn.Module):
+        def get(self, x):
+            c = torch.sigmoid(x)
+            KEEP
+            return c
+
+        def forward(self, x):
+            h = self.get(x)
+            h.mul_(2)  # <-
+            return h
+    """
 # A vocoder's output stack run by a loop (`for f in self.layers: x = f(x)`): the ReLU's input is the
 # output of the module before it in the list.
 _CHAIN_LOOP = """
@@ -4350,6 +4362,19 @@ CASES = {
             h *= s  # <-
             return h
         """, ("breaks", "safe"), None),
+    "a helper's result that a lambda it stored captures (`self.peek = lambda: c`) is kept: no safe fix for a write into it (eval26 K3)": (
+        _PEEK.replace("KEEP", "self.peek = lambda: c"), ("breaks", "unsafe"), None),
+    "... without the lambda, the result is the caller's alone: safe": (
+        _PEEK.replace("KEEP", "self.peek = None"), ("breaks", "safe"), None),
+    "a value stored under a string key of what was indexed by a tensor (`opt.state[p]['buf'] = h`) is kept by a mapping (eval26 Q1)": ("""
+        def f(x, y):
+            h = torch.sigmoid(x)
+            p = nn.Parameter(torch.zeros(3))
+            opt = torch.optim.SGD([p], lr=0.1)
+            opt.state[p]['buf'] = h
+            h.mul_(2)  # <-
+            return h
+        """, ("breaks", "unsafe"), "stored in"),
     "a chain that reads what it wrote": ("""
         def f(inp, w):
             x = F.linear(inp, w)

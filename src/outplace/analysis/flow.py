@@ -665,7 +665,9 @@ class ScopeFlow:
             op = f"`[...] {_AUG[type(stmt.op)]}=`" if isinstance(stmt, ast.AugAssign) else "`[...] =`"
             self._write(stmt, target.value, tensors, value, how, op)
         others = base - tensors
-        if others or any(self.obj(k).tensor != YES for k in tensors):
+        # (a string key: whatever the base seemed, it is a mapping that keeps the value, as in
+        # `opt.state[p]['buf'] = h` where `state[p]` read like tensor indexing: eval26 Q1)
+        if others or any(self.obj(k).tensor != YES for k in tensors) or self._string_key(target.slice):
             # (A maybe-tensor may be a dict or list that keeps what is stored in it.)
             kept = value | self.tensor_keys(self.st.held(index))
             self._escape(kept, f"stored in `{ast.unparse(target.value)}[...]` on line {target.lineno}")

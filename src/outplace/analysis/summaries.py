@@ -222,6 +222,16 @@ def _tuple_elems(keys: frozenset, st) -> tuple | None:
     return None
 
 
+def _captured(o: Obj, st, flow: ScopeFlow) -> bool:
+    """Is `o` held by a name a nested function or lambda of the callee captures (`self.peek = lambda: c`,
+    a hook registered on it): that function may keep or read it after the call (eval26 K3)."""
+    for name in getattr(flow, "captured", ()):
+        held = st.env.get(name)
+        if held and st.reach(held) & o.storage:
+            return True
+    return False
+
+
 def _part(keys: frozenset, st, param_storage: dict, flow: ScopeFlow, depth: int = 0) -> ResultPart:
     params: set = set()
     grad_params: set | None = set()
@@ -253,7 +263,8 @@ def _part(keys: frozenset, st, param_storage: dict, flow: ScopeFlow, depth: int 
             continue
         if o.tensor != NO and o.origin in ("fresh", "factory", "leaf"):
             fresh = o if fresh is None else obj_join(fresh, o)
-            kept = kept or any(not e.what.startswith("returned") for s in o.storage for e in st.escaped.get(s, ()))
+            kept = kept or any(not e.what.startswith("returned") for s in o.storage for e in st.escaped.get(s, ())) \
+                or _captured(o, st, flow)
             for s in o.storage:
                 g = st.grad.get(s, NO)
                 fresh_grad = tri_or(fresh_grad, MAYBE if g in (MAYBE, YES) else NO)
