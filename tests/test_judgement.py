@@ -687,6 +687,26 @@ _PEEK = """
             h.mul_(2)  # <-
             return h
     """
+_MIXIN = """
+    SEEN = []
+
+    class Base:
+        def post(self, t):
+            pass
+
+        def run(self, x):
+            h = torch.sigmoid(x)
+            self.post(h)
+            h.mul_(2)  # <-
+            return h
+
+    class Keep:
+        def post(self, t):
+            SEEN.append(t)
+
+    class Sub(BASES):
+        pass
+    """
 # A vocoder's output stack run by a loop (`for f in self.layers: x = f(x)`): the ReLU's input is the
 # output of the module before it in the list.
 _CHAIN_LOOP = """
@@ -4375,6 +4395,29 @@ CASES = {
             h.mul_(2)  # <-
             return h
         """, ("breaks", "unsafe"), "stored in"),
+    "`self.post(h)` in a base class, where a mixin listed before it in a subclass's bases defines `post`: that one may run, and keep `h` (eval26 M1)": (
+        _MIXIN.replace("BASES", "Keep, Base"), (None, "unsafe"), None),
+    "... listed after it, the base's own `post` runs: safe": (
+        _MIXIN.replace("BASES", "Base, Keep"), (None, "safe"), None),
+    "a module class that binds `__call__` in its body (`__call__ = _call_impl`) runs that, not `forward` (eval26 C2)": ("""
+        SEEN = []
+
+        class M(nn.Module):
+            def _call_impl(self, *a, **k):
+                SEEN.append(a[0])
+                return super()._call_impl(*a, **k)
+
+            __call__ = _call_impl
+
+            def forward(self, t):
+                return t * 1.0
+
+        def f(x, y):
+            h = torch.sigmoid(x)
+            z = M()(h)
+            h.mul_(2)  # <-
+            return h, z
+        """, ("breaks", "unsafe"), None),
     "a chain that reads what it wrote": ("""
         def f(inp, w):
             x = F.linear(inp, w)

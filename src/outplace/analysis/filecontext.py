@@ -289,10 +289,20 @@ class FileContext:
             self._overrides = {}
             for sub in self._file_classes():
                 names = {n for stmt in sub.body for n in _bound_names(stmt)}
-                if not names:
-                    continue
                 for base in _bases_of(sub, self):
                     self._overrides.setdefault(id(base), set()).update(names)
+                # A base listed earlier comes first in the method resolution order: what it (or its
+                # own bases) binds overrides the later bases' methods (`class Sub(Keep, Base)`:
+                # `Keep.post` runs for `self.post(h)` in `Base.run`, eval26 M1).
+                direct = [c for b in sub.bases if (spelled := dotted(b)) is not None and
+                          isinstance(c := self.top_level_classes().get(spelled) or self.resolve_import(spelled),
+                                     ast.ClassDef)]
+                earlier: set[str] = set()
+                for base in direct:
+                    if earlier:
+                        for later in [base, *_bases_of(base, self)]:
+                            self._overrides.setdefault(id(later), set()).update(earlier)
+                    earlier |= {n for c in [base, *_bases_of(base, self)] for stmt in c.body for n in _bound_names(stmt)}
         return self._overrides
 
     def not_requiring_grad(self, scope: ast.AST, test: ast.expr, truth: bool) -> frozenset | str:
@@ -1576,7 +1586,7 @@ class FileContext:
         if info.kind == "project" and isinstance(info.node, ast.ClassDef):
             owner = self.owner_of(info.node)
             forward = owner.method_of(info.node, "forward")
-            if owner.method_of(info.node, "__call__") is not None:
+            if owner.method_of(info.node, "__call__") is not None or owner.class_binds(info.node, "__call__"):
                 forward = None  # the call runs the class's own `__call__`
             if isinstance(forward, (ast.FunctionDef, ast.AsyncFunctionDef)):
                 # `self.block(x)` runs `Block.forward(block, x)`; its `self` is the module.
