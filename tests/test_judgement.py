@@ -4418,6 +4418,15 @@ CASES = {
             h.mul_(2)  # <-
             return h, z
         """, ("breaks", "unsafe"), None),
+    "grad mode switched through a name bound to the switch (`sge = torch.set_grad_enabled; sge(False)`) is switched: no safe fix (eval26 GM1)": ("""
+        def f(x, y):
+            h = torch.sigmoid(x)
+            sge = torch.set_grad_enabled
+            sge(False)
+            h.mul_(2)  # <-
+            sge(True)
+            return h
+        """, (None, "unsafe"), None),
     "a chain that reads what it wrote": ("""
         def f(inp, w):
             x = F.linear(inp, w)

@@ -139,9 +139,14 @@ class IntentContext:
             nodes = [n for top in tops for n in walk(top)]
             managers = {id(item.context_expr) for n in nodes if isinstance(n, (ast.With, ast.AsyncWith))
                         for item in n.items}
+            # (`sge = torch.set_grad_enabled; sge(False)`: a name bound to a switch switches too, eval26 GM1)
+            aliases = {t.id for n in nodes if isinstance(n, ast.Assign) and
+                       (self.imports.qualname(n.value) or "") in GRAD_SWITCH_CALLS
+                       for t in n.targets if isinstance(t, ast.Name)}
             hit = any(isinstance(n, ast.Call) and id(n) not in managers and (
                 isinstance(n.func, ast.Attribute) and n.func.attr in ENTER_METHODS
-                or (self.imports.qualname(n.func) or "") in GRAD_SWITCH_CALLS) for n in nodes)
+                or (self.imports.qualname(n.func) or "") in GRAD_SWITCH_CALLS
+                or isinstance(n.func, ast.Name) and n.func.id in aliases) for n in nodes)
             self._switch_memo[scope] = hit
         return hit
 
