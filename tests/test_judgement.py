@@ -707,6 +707,30 @@ _MIXIN = """
     class Sub(BASES):
         pass
     """
+_PASSED_ACTIVATION = """
+    class Conv(nn.Module):
+        def __init__(self, d, activation=None):
+            super().__init__()
+            self.lin = nn.Linear(d, d)
+            self.activation = activation
+
+        def forward(self, x):
+            h = self.lin(x)
+            if self.activation is not None:
+                h = self.activation(h)
+            h += x  # <-
+            return h
+
+    class Net(nn.Module):
+        def __init__(self, d, activation=None):
+            super().__init__()
+            self.conv = Conv(d, activation=activation)
+
+        def forward(self, x):
+            return self.conv(x)
+
+    model = Net(4, activation=ACT)
+    """
 # A vocoder's output stack run by a loop (`for f in self.layers: x = f(x)`): the ReLU's input is the
 # output of the module before it in the list.
 _CHAIN_LOOP = """
@@ -3228,7 +3252,7 @@ CASES = {
 
             def forward(self, x):
                 return self.features(x)
-        """, ("breaks", "unsafe"), None),
+        """, (None, "unsafe"), None),
     "eval16 held-out (spandrel RealCUGAN): `self.se is not None` where the configuration built a module there": ("""
 
         class Gate(nn.Module):
@@ -3634,7 +3658,7 @@ CASES = {
 
             def forward(self, x):
                 return self.features(x)
-        """, ("breaks", "unsafe"), None),
+        """, (None, "unsafe"), None),
     "eval16 held-out (funasr CIF, real): the arm split looks first at the ifs that rebind the written name": ("""
         class P(nn.Module):
             def __init__(self):
@@ -4427,6 +4451,10 @@ CASES = {
             sge(True)
             return h
         """, (None, "unsafe"), None),
+    "an activation passed to the constructor (`Conv(activation=F.relu)`) and kept in `self.activation` is that function, or what other callers pass (dgl's ARMA, eval27)": (
+        _PASSED_ACTIVATION.replace("ACT", "F.relu"), ("breaks", "unsafe"), "saved by `F.relu`"),
+    "... one that saves nothing it returns (`F.gelu` saves its input) leaves the write harmless": (
+        _PASSED_ACTIVATION.replace("ACT", "F.gelu"), ("inplace", "unsafe"), None),
     "a chain that reads what it wrote": ("""
         def f(inp, w):
             x = F.linear(inp, w)

@@ -71,7 +71,7 @@ class Judgement:
     reasons: tuple[str, ...]  # why rewriting it could be observed; empty: safe as far as the target goes
     certain: str | None  # why every rewrite would change behaviour (then no fix is offered)
     rebindable: bool = True  # False for nn.Parameter attributes (assigning a plain tensor raises)
-    saved_lines: frozenset = frozenset()  # the lines of the ops that saved (or may have saved) the target
+    saved_lines: frozenset = frozenset()  # the lines of the ops that saved (or may have saved) the target itself
     # Some path certainly writes a tensor: one of the objects the target may hold is certainly one,
     # made here (`Zi = q.new_zeros(...)` on one branch, `Si, Zi = state` on the other), even where
     # the joined `info` is not sure. (A parameter taken to be a tensor is a guess, not this.)
@@ -241,7 +241,9 @@ def judge(flow: ScopeFlow, live: Liveness, record: WriteRecord, step: tuple[int,
             certain = (f"`{holder}` holds {'a view of ' if view else ''}this very tensor and is used afterwards: out of "
                        f"place it would keep the old value{'s' if view else ''}")
     rebindable = not (isinstance(target, ast.Attribute) and any(o.origin == "nn_parameter" for o in objs))
-    saved_lines = frozenset(e.line for r in shared for e in st.saved.get(r, ()))
+    # (what certainly is the written memory, not what it may share through a guess: `h = act(h)` with
+    # an unknown `act` that may return its input; the arm split asks this of each arm)
+    saved_lines = frozenset(e.line for r in roots for e in st.saved.get(r, ()))
     return Judgement(info, spelling, hazard, why, tuple(dict.fromkeys(reasons)), certain, rebindable, saved_lines,
                      any(o.tensor == YES and o.origin in LOCAL_ORIGINS for o in objs))
 

@@ -336,10 +336,44 @@ class ModuleBuilder:
             if node.lineno < at.lineno or any(self.ctx.contains(loop, node) for loop in loops):  # type: ignore[attr-defined]
                 got.append(self.info(node.value, scope, depth + 1) or UNKNOWN_MODULE)  # type: ignore[attr-defined]
         if not got:
-            return None
+            return self._constructor_argument(name, scope, depth)
         if self._bound_otherwise(name, scope, plain):
             got.append(UNKNOWN_MODULE)  # also a `for`/`with` target, a walrus, an unpacking, a parameter
         return got[0] if len(got) == 1 else ModuleInfo("container", parts=tuple(got))
+
+    def _constructor_argument(self, name: str, scope: ast.AST, depth: int) -> ModuleInfo | None:
+        """`self.activation = activation` in `__init__`, a parameter it never rebinds: what the class's
+        instantiations in this file pass there (`ARMAConv(..., activation=activation)` in another
+        `__init__`, `ARMA4NC(..., activation=F.relu)`), or any module (callers elsewhere); None where
+        none of them passes a module outplace knows (dgl's ARMA, eval27)."""
+        info = self._scope(scope)
+        if not isinstance(scope, ast.FunctionDef) or scope.name != "__init__" or info is None or \
+                name not in info.params or any(b.kind != "param" for b in info.bindings.get(name, ())) or \
+                depth > MAX_DEPTH - 2:
+            return None
+        cls = self.ctx.enclosing_class(scope)
+        args = scope.args
+        params = [a.arg for a in [*args.posonlyargs, *args.args]][1:]  # (after `self`)
+        if cls is None or name == (args.vararg.arg if args.vararg else None) or \
+                name == (args.kwarg.arg if args.kwarg else None):
+            return None
+        found: list[ModuleInfo] = []
+        for call in self.ctx._calls_by_name()[0].get(cls.name, ()):
+            if self._definition(call.func) is not cls:
+                continue
+            passed = next((k.value for k in call.keywords if k.arg == name), None)
+            if passed is None and name in params and params.index(name) < len(call.args) and \
+                    not any(isinstance(a, ast.Starred) for a in call.args[:params.index(name) + 1]):
+                passed = call.args[params.index(name)]
+            if passed is None:
+                continue
+            caller = self.ctx.scope_node(call)
+            got = self.info(passed, caller if not isinstance(caller, ast.Module) else None, depth + 1)
+            if got is not None:
+                found.append(got)
+        if not found:
+            return None
+        return ModuleInfo("container", parts=(*dict.fromkeys(found), UNKNOWN_MODULE))
 
     def _default_layer(self, name: str, call: ast.Call, scope: ast.AST, depth: int) -> ModuleInfo | None:
         """`act_layer(inplace=True)` in a function with the parameter `act_layer=nn.ReLU` that it never
