@@ -10,7 +10,7 @@ from outplace.analysis.judge import HAZARD_RANK
 from outplace.analysis.effects import inplace_arg
 from outplace.analysis.modules import MODULE_WRAPPERS, ModuleInfo
 from outplace.findings import Applicability, Finding, Fix
-from outplace.plans import CallEdit, CallPlan
+from outplace.plans import SWITCH_OFF_REASON, CallEdit, CallPlan, ReplaceExprPlan
 
 from .base import Rule, RuleDoc
 from .inplace_calls import has_star_args, place_call
@@ -23,7 +23,8 @@ class InplaceArgument(Rule):
     summary = "`inplace=True` in a `torch.nn.functional` call or a `torch.nn` module"
     doc = RuleDoc(
         what="Finds `inplace=True` (by keyword or by position: `nn.ReLU(True)`, `nn.LeakyReLU(0.2, True)`) "
-             "in the 19 `torch.nn.functional` functions and the 19 `torch.nn` modules that take it "
+             "in the 19 `torch.nn.functional` functions and the 19 `torch.nn` modules that take it, and "
+             "`m.inplace = True` set on modules after they were built "
              "(ReLU, ReLU6, LeakyReLU, ELU, CELU, SELU, SiLU, Mish, Hardtanh, Hardswish, Hardsigmoid, "
              "RReLU, Threshold, Dropout/1d/2d/3d, AlphaDropout, FeatureAlphaDropout, ...).",
         why="With `inplace=True` the activation overwrites its input. After an op that saved that input or "
@@ -39,7 +40,11 @@ class InplaceArgument(Rule):
                    "see the raw ones. Not reported at all: the idiom `Conv/Linear/BatchNorm/LayerNorm -> "
                    "ReLU(inplace=True)` (in a Sequential, or a module attribute only ever applied to such a "
                    "layer's output): those layers do not save their output, so the write cannot break "
-                   "backward.",
+                   "backward. For a module, removing the argument rebinds nothing where it is called: the fix "
+                   "is unsafe wherever a call's input is read after the call, or the module is reached where its "
+                   "input is not followed. `m.inplace = True` set on modules at run time (a loop over "
+                   "`self.modules()`) is judged at the calls of the modules it reaches; its fix, `m.inplace = "
+                   "False`, is always unsafe (every module the loop reaches runs out of place).",
     )
 
     def findings(self, an: Analysis) -> Iterator[Finding]:
@@ -106,8 +111,11 @@ class InplaceArgument(Rule):
             if hazard == BREAKS:
                 break
         line, col, end_line, end_col = an.span(assign)
+        # The fix turns it off where it is set: every module the loop reaches then runs out of place.
+        plan = ReplaceExprPlan(an.start(assign), an.span(assign.value), "False")
+        fix = Fix(Applicability.UNSAFE, (SWITCH_OFF_REASON.format(assign=ast.unparse(assign)),))
         return Finding(self.code, f"`{ast.unparse(assign.targets[0])} = True` makes modules write into their "
-                                  "input in place; remove it", line, col + 1, end_line, end_col + 1, None, None,
+                                  "input in place; set it False", line, col + 1, end_line, end_col + 1, fix, plan,
                        hazard, why)
 
     def _module(self, an: Analysis, call: ast.Call, name: str, where: str | int) -> Finding | None:

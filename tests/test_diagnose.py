@@ -273,7 +273,7 @@ def test_multiple_culprits_are_found_in_one_run_in_program_order(batch):
 def test_unfixable_kinds_say_what_to_do_instead(batch):
     _, d = batch[(FIXTURES / "optimizer_step.py").resolve()]
     text = report.render(d)
-    assert "not fixable by rewriting" in text and "step after both backward passes" in text
+    assert "not fixable by rewriting" in text and "step after every backward pass over that graph" in text
     _, d = batch[(FIXTURES / "data_write.py").resolve()]
     text = report.render(d)
     assert "`.data`" in text and "wrong" in text and d.program_exit == 0

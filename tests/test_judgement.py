@@ -4166,11 +4166,11 @@ CASES = {
     "... but where no path makes it a tensor (`[0.0] * 3` or the caller's state), `Z += K` of an unknown `K` may extend a list": (
         _RECURRENT_STATE.replace("ZERO", "[0.0] * 3"), None, None),
     "`m.inplace = True` over `self.modules()` reaches a submodule's `Dropout` after `F.relu` (mvanet, eval23)": (
-        _PARENT_SETS_INPLACE.replace("ACT", "F.relu").replace("ITER", "modules"), ("breaks", "none"), "`Child`'s `self.drop`"),
+        _PARENT_SETS_INPLACE.replace("ACT", "F.relu").replace("ITER", "modules"), ("breaks", "unsafe"), "`Child`'s `self.drop`"),
     "... not where the submodule's `Dropout` follows a `Linear` (nothing saved its output)": (
-        _PARENT_SETS_INPLACE.replace("ACT", "self.lin2").replace("ITER", "modules"), ("inplace", "none"), None),
+        _PARENT_SETS_INPLACE.replace("ACT", "self.lin2").replace("ITER", "modules"), ("inplace", "unsafe"), "runs out of place instead"),
     "... nor over `self.children()`: the submodule itself is switched, not its `Dropout`": (
-        _PARENT_SETS_INPLACE.replace("ACT", "F.relu").replace("ITER", "children"), ("inplace", "none"), None),
+        _PARENT_SETS_INPLACE.replace("ACT", "F.relu").replace("ITER", "children"), ("inplace", "unsafe"), None),
     'a number computed to be complex (`2 + 0j`) promotes the target out of place, where in place it raises (adversarial review D1)': ("""
         def f(x, y):
             h = torch.sigmoid(x)

@@ -80,6 +80,12 @@ class NoGradPlan:
     indent: str = "    "  # one level of the file's indentation
 
 
+# `m.inplace = True` -> `False` (OP104's attribute form; diagnose's repair of it): why it is unsafe.
+SWITCH_OFF_REASON = ("every module `{assign}` reaches runs out of place instead: the same values and gradients, and "
+                     "more memory; code that calls one of them without using its result (relying on the write into "
+                     "its input) would change")
+
+
 @dataclass(frozen=True)
 class ReplaceExprPlan:
     """Replace the expression at `span` (inside the statement at `stmt`) with `text`, an expression."""

@@ -27,7 +27,7 @@ import ast
 from dataclasses import dataclass, field
 
 from outplace.findings import Applicability, Finding, Fix
-from outplace.plans import CallEdit, CallPlan, ClonePlan, NoGradPlan, ReplaceExprPlan
+from outplace.plans import SWITCH_OFF_REASON, CallEdit, CallPlan, ClonePlan, NoGradPlan, ReplaceExprPlan
 from outplace.source import char_col, split_lines
 
 # Backward nodes of the views iterating a tensor makes.
@@ -373,9 +373,7 @@ def switch_off(c, load) -> Repair | None:
         if isinstance(node, ast.Assign) and node.lineno == line and len(node.targets) == 1 and \
                 isinstance(node.targets[0], ast.Attribute) and node.targets[0].attr == "inplace" and \
                 isinstance(node.value, ast.Constant) and node.value.value is True:
-            reasons = (f"every module `{src.segment(node)}` reaches runs out of place instead: the same values and "
-                       "gradients, and more memory; code that calls one of them without using its result (relying "
-                       "on the write into its input) would change",)
+            reasons = (SWITCH_OFF_REASON.format(assign=src.segment(node)),)
             plan = ReplaceExprPlan(src.start(node), src.span(node.value), "False")
             f = finding("OP104", "`inplace = True` -> `inplace = False`", src, node, plan, reasons)
             return Repair("switch", {src.path: [f]}, reasons)
