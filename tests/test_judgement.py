@@ -731,6 +731,43 @@ _PASSED_ACTIVATION = """
 
     model = Net(4, activation=ACT)
     """
+_ZERO_TRIP_HIFI = """
+    from torch.nn.utils import remove_weight_norm, weight_norm
+    from lib import prune
+
+    def init_weights(m, mean=0.0, std=0.01):
+        classname = m.__class__.__name__
+        if classname.find("Conv") != -1:
+            m.weight.data.normal_(mean, std)
+
+    class Res(nn.Module):
+        def __init__(self, n):
+            super().__init__()
+            self.convs = nn.ModuleList([weight_norm(nn.Conv1d(4, 4, 3, padding=1)),
+                                        weight_norm(nn.Conv1d(4, 4, 3, padding=1))])
+            self.convs.apply(init_weights)
+            self.alphas = nn.ParameterList([nn.Parameter(torch.ones(1, 4, 1)) for _ in range(len(self.convs))])
+
+        def forward(self, x):
+            for c, a in zip(self.convs, self.alphas):
+                x = c(USE) + x
+            return x
+
+        def remove(self):
+            for c in self.convs:
+                remove_weight_norm(c)
+
+    class Gen(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.res = Res(3)
+
+        def forward(self, x):
+            h = F.leaky_relu(x, 0.1)
+            y = self.res(h)
+            y += 1  # <-
+            return y
+    """
 # A vocoder's output stack run by a loop (`for f in self.layers: x = f(x)`): the ReLU's input is the
 # output of the module before it in the list.
 _CHAIN_LOOP = """
@@ -4455,6 +4492,11 @@ CASES = {
         _PASSED_ACTIVATION.replace("ACT", "F.relu"), ("breaks", "unsafe"), "saved by `F.relu`"),
     "... one that saves nothing it returns (`F.gelu` saves its input) leaves the write harmless": (
         _PASSED_ACTIVATION.replace("ACT", "F.gelu"), ("inplace", "unsafe"), None),
+    "a module list initialised by `apply(init_weights)` (a class-name test), its members given to `remove_weight_norm`, scaled by a ParameterList's members: still the list as built (fairseq's HiFi-GAN, kokoro)": (
+        _ZERO_TRIP_HIFI.replace("USE", "(1 / a) * F.leaky_relu(x, 0.1)"), ("inplace", "unsafe"), None),
+    "... but a member handed to an unknown function may be changed there: the loop may not run": (
+        _ZERO_TRIP_HIFI.replace("USE", "(1 / a) * F.leaky_relu(x, 0.1)").replace("remove_weight_norm(c)", "prune(c)"),
+        ("breaks", "unsafe"), "leaky_relu"),
     "a chain that reads what it wrote": ("""
         def f(inp, w):
             x = F.linear(inp, w)

@@ -307,6 +307,11 @@ def _harmless_use(attr: ast.Attribute, parent: ast.AST, grandparent: ast.AST | N
         return True
     if isinstance(parent, ast.Call) and parent.func is node:  # `self.body(x)`: the chain run
         return True
+    if isinstance(parent, (ast.BinOp, ast.UnaryOp, ast.Compare)):
+        return True  # `(1 / a1) * xt` of a `ParameterList` member: arithmetic gives a new value, not the member
+    if isinstance(parent, ast.Call) and node in parent.args and \
+            (dotted(parent.func) or "").rsplit(".", 1)[-1] in _MEMBER_UTILITIES:
+        return True  # `for layer in self.convs: remove_weight_norm(layer)`: the member's parameters, not the list
     if isinstance(parent, ast.Call) and node in parent.args and _TORCH_MODULE.fullmatch(dotted(parent.func) or ""):
         # (`nn.Sequential(self.conv, nn.GELU())`: a torch module built around it keeps it as is; what
         # is done to the wrapper may be done to it: `del wrap[0][0]`)
@@ -345,6 +350,9 @@ def _loop_variable_harmless(loop: ast.For, parents: dict | None, depth: int) -> 
     return True
 
 
+# torch.nn.utils functions given a module: they change its parameters (and hooks), never a container.
+_MEMBER_UTILITIES = frozenset({"weight_norm", "remove_weight_norm", "spectral_norm", "remove_spectral_norm",
+                               "isinstance", "hasattr", "print", "len", "id", "type"})
 _TORCH_MODULE = re.compile(r"(torch\.)?nn\.[A-Z]\w*")  # `nn.Sequential`, `torch.nn.ModuleList`
 _MUTATING = frozenset({"append", "extend", "insert", "pop", "remove", "clear", "reverse", "sort", "update",
                        "setdefault", "popitem", "add_module", "register_module", "register_parameter",
@@ -386,7 +394,9 @@ def _changes_containers(fn: ast.FunctionDef) -> bool:
 _PURE_CALLS = frozenset({"isinstance", "hasattr", "getattr", "len", "print", "math.sqrt", "sqrt",
                          # (iterating a module's parameters or submodules changes no container)
                          "parameters", "named_parameters", "buffers", "named_buffers", "children", "modules",
-                         "named_children", "named_modules"})
+                         "named_children", "named_modules",
+                         # (string methods on a class name: `m.__class__.__name__.find("Conv")`)
+                         "find", "startswith", "endswith", "lower", "upper"})
 
 
 def chain_loop(loop: ast.For, ctx, scope: ast.AST) -> bool:
