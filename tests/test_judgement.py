@@ -768,6 +768,26 @@ _ZERO_TRIP_HIFI = """
             y += 1  # <-
             return y
     """
+_FUSE = """
+    class Fuse(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.convs = nn.ModuleList([nn.Conv2d(4, 4, 1), nn.Conv2d(4, 4, 1)])
+            self.relu = nn.ReLU(inplace=True)
+
+        def forward(self, x):
+            out = []
+            y = OUTER
+            for i in range(2):
+                y = START
+                for j in range(2):
+                    if i == j:
+                        y += x[j]
+                    else:
+                        y += self.convs[j](x[j])  # <-
+                out.append(self.relu(y))
+            return out
+    """
 # A vocoder's output stack run by a loop (`for f in self.layers: x = f(x)`): the ReLU's input is the
 # output of the module before it in the list.
 _CHAIN_LOOP = """
@@ -4497,6 +4517,10 @@ CASES = {
     "... but a member handed to an unknown function may be changed there: the loop may not run": (
         _ZERO_TRIP_HIFI.replace("USE", "(1 / a) * F.leaky_relu(x, 0.1)").replace("remove_weight_norm(c)", "prune(c)"),
         ("breaks", "unsafe"), "leaky_relu"),
+    "an inner loop's accumulator restarted each outer iteration (`y = 0; for j: y += ...`) is new each time: what the in-place ReLU saved last time is another tensor (mmpose's HRNet fuse)": (
+        _FUSE.replace("START", "0").replace("OUTER", "0"), ("inplace", "unsafe"), None),
+    "... but one kept across the outer loop is the tensor the ReLU saved: writing it again breaks": (
+        _FUSE.replace("y = START", "pass").replace("OUTER", "0"), ("breaks", "unsafe"), "saved by `nn.ReLU`"),
     "a chain that reads what it wrote": ("""
         def f(inp, w):
             x = F.linear(inp, w)

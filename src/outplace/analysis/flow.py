@@ -371,10 +371,13 @@ class ScopeFlow:
         earlier run of the whole loop (an earlier iteration of a loop around it): it becomes one of
         the site's `old` objects, so that what this run of the loop makes there does not inherit
         its history (`y = 0` then `y += x[j]` in an inner loop: ReLU saved last time's `y`)."""
-        made = [k for k in state.objs if k[0] == "site" and k[2] == "new"]
+        # (to a key of their own, `run`: were they merged into this run's `old` objects, an object the
+        # loop makes again and again in this run would inherit what an earlier run's saved: HRNet's
+        # fuse, `y = 0; for j: y += ...` then `self.relu(y)` in place, in a loop over branches)
+        made = [k for k in state.objs if k[0] == "site" and k[2] in ("new", "old")]
         if not made:
             return state
-        stale = {k: old_site(k) for k in made if self._made_in_loop(k, loop)}
+        stale = {k: k[:2] + ("run",) + k[3:] for k in made if self._made_in_loop(k, loop)}
         if not stale:
             return state
         state = state.copy()
