@@ -788,6 +788,13 @@ _FUSE = """
                 out.append(self.relu(y))
             return out
     """
+_INT_CUMSUM = """
+    def f(x, y):
+        m = torch.sigmoid(x)
+        cu = torch.zeros(4)
+        torch.mul(m.reshape(1, 3).sum(-1DT), 2, out=cu[1:2])  # <-
+        return cu
+    """
 # A vocoder's output stack run by a loop (`for f in self.layers: x = f(x)`): the ReLU's input is the
 # output of the module before it in the list.
 _CHAIN_LOOP = """
@@ -4521,6 +4528,22 @@ CASES = {
         _FUSE.replace("START", "0").replace("OUTER", "0"), ("inplace", "unsafe"), None),
     "... but one kept across the outer loop is the tensor the ReLU saved: writing it again breaks": (
         _FUSE.replace("y = START", "pass").replace("OUTER", "0"), ("breaks", "unsafe"), "saved by `nn.ReLU`"),
+    "a result asked for in an integer dtype (`m.sum(-1, dtype=torch.int32)`) never requires grad: `out=` into an int buffer does not raise (nanotron, eval28)": (
+        _INT_CUMSUM.replace("DT", ", dtype=torch.int32"), None, None),
+    "... in its input's floating dtype it may: `out=` raises at once": (
+        _INT_CUMSUM.replace("DT", ""), ("breaks", "none"), "out="),
+    "in an `autograd.Function`'s `forward` autograd is off: writing a leaf that requires grad raises nothing (nanotron, eval28)": ("""
+        class Gather(torch.autograd.Function):
+            @staticmethod
+            def forward(ctx, t):
+                out = torch.empty(3, requires_grad=t.requires_grad)
+                torch.mul(t, 2, out=out)  # <-
+                return out
+
+            @staticmethod
+            def backward(ctx, g):
+                return g * 2
+        """, None, None),
     "a chain that reads what it wrote": ("""
         def f(inp, w):
             x = F.linear(inp, w)

@@ -22,7 +22,7 @@ from outplace.analysis.imports import ImportMap, dotted
 from outplace.analysis.judge import (BREAKS, HAZARD_RANK, INPLACE, NOGRAD, UNKNOWN_INFO, Info, Judgement,
                                     callers_may_raise, info_of, judge)
 from outplace.analysis.liveness import Liveness
-from outplace.analysis.model import NO
+from outplace.analysis.model import NO, UNKNOWN
 from outplace.analysis.scopes import ScopeIndex, pos, walk
 from outplace.optable import OpTable, load_optable
 from outplace.settings import Settings
@@ -231,7 +231,10 @@ class Analysis:
         judged_by = flow
         if records:
             result = self._judge_all(flow, records, site)
-            if result.hazard == INPLACE and isinstance(flow.scope, (ast.FunctionDef, ast.AsyncFunctionDef)) and \
+            # (an `out=` of a value whose grad only the callers tell may raise though the buffer needs no grad)
+            unknown_out = any(r.how == "out" and r.operand_grad == UNKNOWN for r in records)
+            if (result.hazard == INPLACE or result.hazard == NOGRAD and unknown_out) and \
+                    isinstance(flow.scope, (ast.FunctionDef, ast.AsyncFunctionDef)) and \
                     (self.settings.hazards != (BREAKS,) or any(callers_may_raise(r) for r in records)):
                 # What the callers pass may show that the write breaks backward: look, once it matters.
                 # (When only `breaks` is reported and no caller could make it one, the write stays hidden.)

@@ -1238,7 +1238,11 @@ class FileContext:
                 result = flow.apply(node, eff, {k: v for k, v in inputs.items() if k != "out"}, how="function")
                 if out_kw:
                     target = next(k.value for k in node.keywords if k.arg == "out")
-                    flow._write(node, target, flow.tensor_keys(inputs["out"]), result, "out", f"`torch.{name}(out=...)`")
+                    # (what is written is computed from the arguments: their grad decides whether `out=`
+                    # raises, though the call's own value, dropped, looks dead)
+                    args = frozenset().union(*(flow.tensor_keys(v) for k, v in inputs.items() if k != "out"))
+                    flow._write(node, target, flow.tensor_keys(inputs["out"]), result | args, "out",
+                                f"`torch.{name}(out=...)`")
                     return flow.tensor_keys(inputs["out"])
                 return result
             if name in ("no_grad", "enable_grad", "inference_mode", "set_grad_enabled", "is_tensor", "is_grad_enabled",

@@ -1340,7 +1340,10 @@ class ScopeFlow:
         off = self.grad_off()
         if eff.parameterized:
             grad = tri_or(grad, MAYBE)  # the module's own parameters put its output in the graph
-        if off:
+        # `mask.sum(-1, dtype=torch.int32)`: an integer or bool result never requires grad (nanotron, eval28)
+        asked = next((self.ctx.dtype_of_expr(k.value) for k in node.keywords if k.arg == "dtype"), None) \
+            if isinstance(node, ast.Call) else None
+        if off or asked in INTEGRAL_DTYPES:
             grad = NO
         if 0 not in tensor_inputs and "input" in tensor_inputs:
             # `F.relu(inplace=True, input=h)`: the first parameter of functionals and torch functions
@@ -1422,6 +1425,8 @@ class ScopeFlow:
             like = src or tensor_inputs.get(0, frozenset())
             dtype = eff.dtype if eff.dtype not in (None, "same") else (
                 (self.facts(like) or Obj()).dtype if eff.dtype == "same" else self._inputs_dtype(tensor_inputs))
+            if asked in INTEGRAL_DTYPES:
+                dtype = asked
             if eff.bool_to_int and dtype in ("bool", "unknown", None):
                 dtype = "int" if dtype == "bool" else "unknown"  # (`mask.sum()` counts)
             result = self.new(at, Obj(YES, "fresh", dtype, label=f"{eff.label} result"),

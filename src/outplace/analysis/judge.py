@@ -373,6 +373,8 @@ def callers_may_raise(record: WriteRecord) -> bool:
     the written tensor under a grad nothing here shows (a caller may show it), or it is one of
     several views. Otherwise a caller can only tell that nothing requires grad (not reported)."""
     st = record.state
+    if record.how == "out" and record.operand_grad == UNKNOWN:
+        return True  # (`out=` raises where what is written requires grad: the callers may show it does)
     shared = st.may_storages(record.keys)
     if any(k[0] == "parameter" for k in shared if isinstance(k, tuple)):
         return True
@@ -474,7 +476,8 @@ def _hazard(flow: ScopeFlow, record: WriteRecord, objs: list[Obj], roots: frozen
     if not objs or any(o.dtype not in INTEGRAL_DTYPES for o in objs):  # an integer tensor never requires grad
         for r in roots:
             grad = tri_or(grad, st.grad.get(r, UNKNOWN))
-    if any(o.leaf for o in objs) and not _frozen_before(flow, record):
+    if any(o.leaf for o in objs) and not _frozen_before(flow, record) and not flow.ctx.intent.grad_disabled(record.node):
+        # (with autograd off, an `autograd.Function`'s `forward` for one, writing a leaf raises nothing)
         return BREAKS, f"{_q(shown)} is a leaf that requires grad (or a view of one): the write raises at once"
     if record.how == "out" and record.operand_grad in (MAYBE, YES):
         may = "" if record.operand_grad == YES else " (it may)"
