@@ -795,6 +795,32 @@ _INT_CUMSUM = """
         torch.mul(m.reshape(1, 3).sum(-1DT), 2, out=cu[1:2])  # <-
         return cu
     """
+_RESET_LOOP = """
+    class Block(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.lin = nn.Linear(4, 4)
+
+        def forward(self, x):
+            return torch.tanh(self.lin(x)) * 2
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.embedding = nn.Linear(3, 4)
+            self.blocks = nn.ModuleList([Block() for _ in range(3)])
+
+        def reset_parameters(self):
+            for blk in self.blocks:
+                blk.METHOD()
+
+        def forward(self, z):
+            x = self.embedding(z)
+            for blk in self.blocks:
+                x += 1  # <-
+                x = blk(x)
+            return x
+    """
 # A vocoder's output stack run by a loop (`for f in self.layers: x = f(x)`): the ReLU's input is the
 # output of the module before it in the list.
 _CHAIN_LOOP = """
@@ -4544,6 +4570,10 @@ CASES = {
             def backward(ctx, g):
                 return g * 2
         """, None, None),
+    "a loop over the same module list calling each member's `reset_parameters()` leaves the list as built: the blocks run (DIG's ProNet, eval28)": (
+        _RESET_LOOP.replace("METHOD", "reset_parameters"), ("inplace", "safe"), None),
+    "... another method of each member may change the list: a block may be any module, which may return the input its Linear saved": (
+        _RESET_LOOP.replace("METHOD", "detach_from"), ("breaks", "unsafe"), None),
     "a chain that reads what it wrote": ("""
         def f(inp, w):
             x = F.linear(inp, w)

@@ -359,7 +359,10 @@ _MUTATING = frozenset({"append", "extend", "insert", "pop", "remove", "clear", "
                        "register_buffer", "apply", "__setitem__", "__delitem__", "__setattr__", "__delattr__",
                        "__iadd__", "__imul__", "_modules", "__dict__"})
 _MODULE_READS = frozenset({"parameters", "named_parameters", "buffers", "named_buffers", "state_dict",
-                           "zero_grad", "extra_repr", "__len__"})
+                           "zero_grad", "extra_repr", "__len__",
+                           # (a member re-initialising its own parameters: `for blk in self.blocks:
+                           # blk.reset_parameters()`, PyG-style; it holds no reference to the list)
+                           "reset_parameters", "_reset_parameters", "reset_parameter"})
 # nn.Module methods that return the module itself.
 _MODULE_SELF_RETURNING = frozenset({"train", "eval", "to", "cuda", "cpu", "float", "half", "double", "bfloat16",
                                     "requires_grad_", "type", "xpu", "to_empty", "share_memory"})
