@@ -4574,6 +4574,22 @@ CASES = {
         _RESET_LOOP.replace("METHOD", "reset_parameters"), ("inplace", "safe"), None),
     "... another method of each member may change the list: a block may be any module, which may return the input its Linear saved": (
         _RESET_LOOP.replace("METHOD", "detach_from"), ("breaks", "unsafe"), None),
+    "a call of one of several modules (`(lin if c else nn.Identity())(h)`) may return `h` itself: no safe fix, whatever the hash seed (eval29 R2)": ("""
+        def f(x, c):
+            h = torch.sigmoid(x)
+            lin = nn.Linear(3, 3)
+            y = (lin if c else nn.Identity())(h)
+            h.mul_(2)  # <-
+            return h, y
+        """, ("breaks", "unsafe"), None),
+    "... one module known, its result is its own: safe": ("""
+        def f(x, c):
+            h = torch.sigmoid(x)
+            lin = nn.Linear(3, 3)
+            y = lin(h)
+            h.mul_(2)  # <-
+            return h, y
+        """, ("breaks", "safe"), None),
     "a chain that reads what it wrote": ("""
         def f(inp, w):
             x = F.linear(inp, w)

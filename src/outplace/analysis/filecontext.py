@@ -1283,7 +1283,7 @@ class FileContext:
             _, methods, recv = o.module
             runs = [lambda m=m: self.project_call(flow, node, m, {SELF: frozenset({recv}), **inputs}, bound_self=True)
                     for m in methods]
-            out = _each_path(flow, runs)
+            out = flow.each_path(runs)
             if _abstract(methods[0]):
                 # An abstract method is there to be overridden, by classes this run may not show: what
                 # the overrides here return counts (their saves), but it may be something else.
@@ -1579,7 +1579,7 @@ class FileContext:
         if info.kind == "container" and info.parts:
             # One of the members runs (`self.act` is `nn.ReLU()` or `nn.Identity()`; `self.blocks[i]`):
             # each from the same state, their states joined after.
-            return _each_path(flow, [
+            return flow.each_path([
                 lambda i=i, member=member: self.module_call(flow, node, member, inputs, written_expr,
                                                             part=part * 100 + i + 1, alternative=len(info.parts) > 1)
                 for i, member in enumerate(info.parts)])
@@ -1623,7 +1623,7 @@ class FileContext:
                                          part=(part * 100 + i + 1) * 100 + j + 1, alternative=True)
                     return self._chain_call(flow, node, parts, i + 1, y, written_expr, part, paths)
 
-                return _each_path(flow, [lambda j=j, a=a: rest(j=j, alternative=a) for j, a in enumerate(member.parts)])
+                return flow.each_path([lambda j=j, a=a: rest(j=j, alternative=a) for j, a in enumerate(member.parts)])
             x = self.module_call(flow, node, member, {0: x}, written_expr=written, part=part * 100 + i + 1)
         return x
 
@@ -2141,23 +2141,6 @@ def _abstract(fn: ast.AST) -> bool:
         exc = s.exc.func if isinstance(s.exc, ast.Call) else s.exc
         return isinstance(exc, ast.Name) and exc.id == "NotImplementedError"
     return False
-
-
-def _each_path(flow: ScopeFlow, runs: list) -> frozenset:
-    """Each of `runs` (one of several things that may happen: a container's member, a chain's
-    rest after one alternative) from the same state; their values united, their states joined
-    (what another path made at a site is retired there)."""
-    start, out, ran = flow.st, frozenset(), []
-    for run in runs:
-        flow.over_budget()
-        flow.st = start.copy()
-        out |= run()
-        ran.append(flow.st)
-    joined = None
-    for st in ran:
-        joined = state_join(joined, st)
-    flow.st = joined if joined is not None else start
-    return out
 
 
 def _constant_index(node: ast.AST) -> int | None:
