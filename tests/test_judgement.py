@@ -821,6 +821,23 @@ _RESET_LOOP = """
                 x = blk(x)
             return x
     """
+_PICK = """
+    SEEN = []
+
+    class Base(nn.Module):
+        def pick(self, t):
+            BASE
+
+        def forward(self, x):
+            h = torch.sigmoid(x)
+            y = self.pick(h)
+            h.mul_(2)  # <-
+            return h, y * 1.0
+
+    class Sub(Base):
+        def pick(self, t):
+            OVERRIDE
+    """
 # A vocoder's output stack run by a loop (`for f in self.layers: x = f(x)`): the ReLU's input is the
 # output of the module before it in the list.
 _CHAIN_LOOP = """
@@ -4590,6 +4607,14 @@ CASES = {
             h.mul_(2)  # <-
             return h, y
         """, ("breaks", "safe"), None),
+    "a base's method returning a view of its argument, overridden by a subclass returning a new tensor: the view may come back (eval29 R1c)": (
+        _PICK.replace("BASE", "return t.view(-1)").replace("OVERRIDE", "return t + 1"), ("breaks", "unsafe"), None),
+    "... an override that is a `@staticmethod` is not given `self`: unknown, not followed (eval29 R1)": (
+        _PICK.replace("BASE", "return t * 2").replace("    def pick(self, t):\n            OVERRIDE",
+                      "    @staticmethod\n        def pick(t):\n            SEEN.append(t)\n            return t * 2"),
+        ("breaks", "unsafe"), None),
+    "... where both return new tensors, the result is the caller's own: safe": (
+        _PICK.replace("BASE", "return t * 2").replace("OVERRIDE", "return t + 1"), ("breaks", "safe"), None),
     "a chain that reads what it wrote": ("""
         def f(inp, w):
             x = F.linear(inp, w)

@@ -249,9 +249,9 @@ class FileContext:
             own = [stmt for stmt in sub.body if attr in _bound_names(stmt)]
             if not own:
                 continue
-            if len(own) != 1 or not isinstance(own[0], (ast.FunctionDef, ast.AsyncFunctionDef)) or \
-                    not self.plain_decorators(own[0]) or attr in self._class_facts(sub)[0]:
-                return None
+            if len(own) != 1 or not isinstance(own[0], ast.FunctionDef) or own[0].decorator_list or \
+                    attr in self._class_facts(sub)[0]:
+                return None  # (a `@staticmethod` is not given `self`: eval29 R1)
             out.append(own[0])
         return out[:limit] if out and len(out) <= limit else None
 
@@ -1283,7 +1283,7 @@ class FileContext:
             _, methods, recv = o.module
             runs = [lambda m=m: self.project_call(flow, node, m, {SELF: frozenset({recv}), **inputs}, bound_self=True)
                     for m in methods]
-            out = flow.each_path(runs)
+            out = flow.each_path(runs, {SELF: frozenset({recv}), **inputs})  # (one site for every override)
             if _abstract(methods[0]):
                 # An abstract method is there to be overridden, by classes this run may not show: what
                 # the overrides here return counts (their saves), but it may be something else.

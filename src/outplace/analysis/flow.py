@@ -1308,20 +1308,35 @@ class ScopeFlow:
             eff = replace(eff, dtype="unknown")  # `.to(torch.int64)`, `.type_as(other)`: another dtype
         return self.apply(node, eff, {SELF: recv, **inputs}, how="method")
 
-    def each_path(self, runs: list) -> frozenset:
+    def each_path(self, runs: list, arguments: dict | None = None) -> frozenset:
         """Each of `runs` (one of several things that may happen: a container's member, a chain's
         rest after one alternative, one of several callees) from the same state; their values
-        united, their states joined (what another path made at a site is retired there)."""
+        united, their states joined (what another path made at a site is retired there).
+        `arguments`: what several callees of one call were given. Their results share the call's
+        site, where one's view of an argument and another's new tensor are joined into one object:
+        where any of them may share an argument's memory, the joined one may (eval29 R1c, R2)."""
         start, out, ran = self.st, frozenset(), []
+        every = frozenset().union(*arguments.values()) if arguments else frozenset()
+        shares = False
         for run in runs:
             self.over_budget()
             self.st = start.copy()
-            out |= run()
+            got = run()
+            out |= got
             ran.append(self.st)
+            if every and not shares:
+                reached = self.reach(every)
+                shares = bool(self.st.may_storages(self.tensor_keys(got)) & reached)
         joined = None
         for st in ran:
             joined = state_join(joined, st)
         self.st = joined if joined is not None else start
+        if shares:
+            reached = self.reach(every)
+            for k in out:
+                o = self.st.objs.get(k)
+                if o is not None and o.tensor != NO:
+                    self.st.objs[k] = o._replace(may_share=o.may_share | reached)
         return out
 
     def call_value(self, node: ast.Call, callee: frozenset, inputs: dict, receiver: frozenset = frozenset()
@@ -1342,18 +1357,8 @@ class ScopeFlow:
         # One of several callees runs (`(self.proj if c else nn.Identity())(h)`): each from the same
         # state, in an order that does not depend on hashing (eval29 R2: sequential, in a set's order,
         # the verdict changed with PYTHONHASHSEED).
-        out = self.each_path([lambda k=k: self.ctx.call_object(self, node, k, self.obj(k), inputs, receiver)
-                              for k in sorted(callee, key=repr)])
-        # (their results share the call's site, where one callee's view of an argument and another's new
-        # tensor are joined into one object: it may share what any argument holds)
-        every = frozenset().union(*inputs.values(), receiver) if inputs else receiver
-        if every:
-            reached = self.reach(every)
-            for k in out:
-                o = self.st.objs.get(k)
-                if o is not None and o.tensor != NO:
-                    self.st.objs[k] = o._replace(may_share=o.may_share | reached)
-        return out
+        return self.each_path([lambda k=k: self.ctx.call_object(self, node, k, self.obj(k), inputs, receiver)
+                               for k in sorted(callee, key=repr)], {**inputs, SELF: receiver})
 
     def apply(self, node: ast.Call, eff: Effect, inputs: dict, how: str, target: ast.AST | None = None,
               ctor: ast.AST | None = None, site_node: ast.AST | None = None) -> frozenset:
