@@ -838,6 +838,19 @@ _PICK = """
         def pick(self, t):
             OVERRIDE
     """
+_SWITCHED = """
+    class M(nn.Module):
+        def __init__(self, flag=True):
+            super().__init__()
+            self.act = nn.ELU(ARG)
+            SWITCH
+
+        def forward(self, x):
+            h = torch.sigmoid(x)
+            y = self.act(h)
+            h.mul_(2)  # <-
+            return h, y
+    """
 # A vocoder's output stack run by a loop (`for f in self.layers: x = f(x)`): the ReLU's input is the
 # output of the module before it in the list.
 _CHAIN_LOOP = """
@@ -4615,6 +4628,12 @@ CASES = {
         ("breaks", "unsafe"), None),
     "... where both return new tensors, the result is the caller's own: safe": (
         _PICK.replace("BASE", "return t * 2").replace("OVERRIDE", "return t + 1"), ("breaks", "safe"), None),
+    "a module the file switches to in place after building it (`self.act.inplace = True`) may return its input: no safe fix (eval29 F1)": (
+        _SWITCHED.replace("SWITCH", "self.act.inplace = True").replace("ARG", ""), ("breaks", "unsafe"), None),
+    "... nor one given `inplace=` a value that is not a literal (`nn.ELU(inplace=flag)`)": (
+        _SWITCHED.replace("SWITCH", "pass").replace("ARG", "inplace=flag"), ("breaks", "unsafe"), None),
+    "... a module's own `self.inplace = inplace` flag switches no torch module: safe": (
+        _SWITCHED.replace("SWITCH", "self.inplace = flag").replace("ARG", ""), ("breaks", "safe"), None),
     "a chain that reads what it wrote": ("""
         def f(inp, w):
             x = F.linear(inp, w)

@@ -1462,6 +1462,25 @@ class FileContext:
                     self._built_names.setdefault(id(target), set()).add(node.targets[0].id)  # type: ignore[attr-defined]
         return self._built_names
 
+    def _maybe_inplace(self, info: ModuleInfo) -> bool:
+        """May the torch module built at `info.node` (not with a literal `inplace=True`) write in
+        place: a class that takes `inplace`, given a value that is not a literal there, or a file that
+        sets `.inplace` on some object other than `self` (`self.act.inplace = True`, `m.inplace = True`)?"""
+        index = self.ops.modules_inplace.get(info.cls or "")
+        if index is None:
+            return False
+        ctor = info.node
+        if isinstance(ctor, ast.Call):
+            given = next((k.value for k in ctor.keywords if k.arg == "inplace"), None)
+            if given is None and len(ctor.args) > index and not any(isinstance(a, ast.Starred) for a in ctor.args[:index + 1]):
+                given = ctor.args[index]
+            if given is not None and not isinstance(given, ast.Constant) or any(k.arg is None for k in ctor.keywords):
+                return True  # (`inplace=flag`, `**opts`)
+        hit = self.memo.get("sets inplace")
+        if hit is None:
+            hit = self.memo["sets inplace"] = bool(_SETS_INPLACE.search(self.text)) if self.text is not None else True
+        return hit
+
     def _module_attributes(self, cls: ast.ClassDef) -> list[tuple[str, ModuleInfo]]:
         got = self._module_attrs.get(id(cls))
         if got is None:
@@ -1545,8 +1564,14 @@ class FileContext:
         return out
 
     def _module_call(self, flow: ScopeFlow, node: ast.Call, info: ModuleInfo, inputs: dict,
-                     written_expr: str | None, part: int, alternative: bool) -> frozenset:
+                     written_expr: str | None, part: int, alternative: bool, either_way: bool = True) -> frozenset:
         site_node = flow.marker(node, 1000 + part) if part else None
+        if info.kind == "torch" and either_way and not info.inplace and self._maybe_inplace(info):
+            # `self.act.inplace = True` (or `m.inplace = True` in a loop over modules) somewhere in the
+            # file, or `nn.ELU(inplace=flag)`: the module may write into its input and return it (eval29 F1)
+            return flow.each_path([
+                lambda i=i: self._module_call(flow, node, i, inputs, written_expr, part, alternative, False)
+                for i in (info, replace(info, inplace=True))], inputs)
         if info.kind == "torch":
             pattern = self.effects.call_pattern("modules", info.cls or "", node, [
                 p for p, v in inputs.items() if p != 0 and flow.tensor_keys(v)], ctor=info.node)
@@ -2124,6 +2149,11 @@ def _number(text: str) -> object:
         return float(text)
     except ValueError:
         return text
+
+
+# `self.act.inplace = True`, `m.inplace = flag`, `setattr(m, "inplace", ...)`: not `self.inplace = ...`
+# (a project module's own flag).
+_SETS_INPLACE = re.compile(r"(?<![\w.])(?!self\.inplace)[\w.\]\)]+\.inplace\s*=(?!=)|setattr\([^,]+,\s*['\"]inplace['\"]")
 
 
 def _abstract(fn: ast.AST) -> bool:
