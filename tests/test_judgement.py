@@ -4634,6 +4634,9 @@ CASES = {
         _SWITCHED.replace("SWITCH", "pass").replace("ARG", "inplace=flag"), ("breaks", "unsafe"), None),
     "... a module's own `self.inplace = inplace` flag switches no torch module: safe": (
         _SWITCHED.replace("SWITCH", "self.inplace = flag").replace("ARG", ""), ("breaks", "safe"), None),
+    "... or through `builtins.id(t)` and `getattr(t, '_version')` (eval29 I2)": (
+        _HELPER_READS.replace("    _MEMO = {}", "    import builtins\n    _MEMO = {}").replace(
+            "BODY", "return (builtins.id(t), getattr(t, '_version'))"), ("breaks", "unsafe"), "in `look`"),
     "a chain that reads what it wrote": ("""
         def f(inp, w):
             x = F.linear(inp, w)

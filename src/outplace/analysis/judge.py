@@ -295,8 +295,8 @@ IDENTITY_ATTRS = frozenset({"data_ptr", "_version", "grad_fn", "retain_grad", "r
 # (`h.retain_grad()` before the write too: `h.grad` afterwards would be the new tensor's, None.)
 ANYWHERE_ATTRS = frozenset({"retain_grad"})
 LAYOUT_ATTRS = frozenset({"stride", "storage_offset", "is_contiguous", "view", "view_as", "is_set_to"})
-IDENTITY_FUNCTIONS = frozenset({"id", "hash", "weakref.ref", "weakref.finalize", "weakref.proxy",
-                                "torch.utils.dlpack.to_dlpack"})
+IDENTITY_FUNCTIONS = frozenset({"id", "hash", "builtins.id", "builtins.hash", "weakref.ref", "weakref.finalize",
+                                "weakref.proxy", "torch.utils.dlpack.to_dlpack"})
 
 
 def _identity_read(flow: ScopeFlow, write: ast.AST, names: set, view: bool) -> str | None:
@@ -361,6 +361,9 @@ def _callee_identity_read(flow: ScopeFlow, call: ast.Call, position: int, view: 
                 q = owner.imports.qualname(p.func) or (p.func.id if isinstance(p.func, ast.Name) else None)
                 if q in IDENTITY_FUNCTIONS:
                     return f"`{dotted(p.func)}({name})` in `{fn.name}`"
+                if q == "getattr" and len(p.args) >= 2 and p.args[0] is n and isinstance(p.args[1], ast.Constant) \
+                        and (p.args[1].value in IDENTITY_ATTRS or view and p.args[1].value in LAYOUT_ATTRS):
+                    return f"`{ast.unparse(p)}` in `{fn.name}`"  # (`getattr(t, "_version")`, eval29 I2)
             if isinstance(p, ast.Compare) and any(isinstance(op, (ast.Is, ast.IsNot)) for op in p.ops) and not any(
                     isinstance(e, ast.Constant) for e in (p.left, *p.comparators)):
                 return f"`{ast.unparse(p)}` in `{fn.name}`"
