@@ -1235,13 +1235,13 @@ class FileContext:
             eff = self.effects.torch_function(name, pattern, operands)
             if eff is not None:
                 out_kw = "out" in inputs and flow.tensor_keys(inputs["out"])
-                result = flow.apply(node, eff, {k: v for k, v in inputs.items() if k != "out"}, how="function")
+                # (with `out=`, the value is kept there though the call's own is dropped: its grad, which
+                # decides whether `out=` raises, is the op's; `site_node` keeps it from looking dead)
+                result = flow.apply(node, eff, {k: v for k, v in inputs.items() if k != "out"}, how="function",
+                                    site_node=node if out_kw else None)
                 if out_kw:
                     target = next(k.value for k in node.keywords if k.arg == "out")
-                    # (what is written is computed from the arguments: their grad decides whether `out=`
-                    # raises, though the call's own value, dropped, looks dead)
-                    args = frozenset().union(*(flow.tensor_keys(v) for k, v in inputs.items() if k != "out"))
-                    flow._write(node, target, flow.tensor_keys(inputs["out"]), result | args, "out",
+                    flow._write(node, target, flow.tensor_keys(inputs["out"]), result, "out",
                                 f"`torch.{name}(out=...)`")
                     return flow.tensor_keys(inputs["out"])
                 return result

@@ -1464,7 +1464,7 @@ class ScopeFlow:
             if eff.bool_to_int and dtype in ("bool", "unknown", None):
                 dtype = "int" if dtype == "bool" else "unknown"  # (`mask.sum()` counts)
             result = self.new(at, Obj(YES, "fresh", dtype, label=f"{eff.label} result"),
-                              grad=grad if eff.grad else NO)
+                              grad=grad if eff.grad and dtype not in INTEGRAL_DTYPES else NO)  # (a bool or int one never)
         if eff.saves_output and grad != NO and eff.writes is None and eff.result in ("fresh", "view", "same"):
             e = Event(f"saved by {eff.label} as its result", self._line, grad, sources)
             self.st.add_event("saved", self.st.storages(result), e)
