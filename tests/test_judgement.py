@@ -4637,6 +4637,24 @@ CASES = {
     "... or through `builtins.id(t)` and `getattr(t, '_version')` (eval29 I2)": (
         _HELPER_READS.replace("    _MEMO = {}", "    import builtins\n    _MEMO = {}").replace(
             "BODY", "return (builtins.id(t), getattr(t, '_version'))"), ("breaks", "unsafe"), "in `look`"),
+    "... through a helper method that calls it (`obj.run(h)` -> `self.pick(t)`), or in a tuple it returns, the view may come back (eval29)": ("""
+        class Base:
+            def pick(self, t):
+                return (t[0], 1)
+
+            def run(self, t):
+                return self.pick(t)[0]
+
+        class Sub(Base):
+            def pick(self, t):
+                return (t + 1, 1)
+
+        def f(x, y):
+            h = torch.sigmoid(x.reshape(1, 3))
+            z = Base().run(h)
+            h.mul_(2)  # <-
+            return h, z
+        """, ("breaks", "unsafe"), None),
     "a chain that reads what it wrote": ("""
         def f(inp, w):
             x = F.linear(inp, w)

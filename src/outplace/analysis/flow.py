@@ -1324,16 +1324,16 @@ class ScopeFlow:
             got = run()
             out |= got
             ran.append(self.st)
-            if every and not shares:
+            if every and not shares:  # (a tuple's parts too: `return (t[0], 1)`)
                 reached = self.reach(every)
-                shares = bool(self.st.may_storages(self.tensor_keys(got)) & reached)
+                shares = bool(self.st.may_storages(self.tensor_keys(self._held_shallow(got))) & reached)
         joined = None
         for st in ran:
             joined = state_join(joined, st)
         self.st = joined if joined is not None else start
         if shares:
             reached = self.reach(every)
-            for k in out:
+            for k in self._held_shallow(out):
                 o = self.st.objs.get(k)
                 if o is not None and o.tensor != NO:
                     self.st.objs[k] = o._replace(may_share=o.may_share | reached)

@@ -253,6 +253,8 @@ def _part(keys: frozenset, st, param_storage: dict, flow: ScopeFlow, depth: int 
             continue
         tensor = o.tensor if tensor == NO else (tensor if tensor == o.tensor else MAYBE)
         hit = {param_storage[s] for s in o.storage if s in param_storage}
+        if not hit and any(s in param_storage for s in o.may_share):
+            unknown = True  # (it may share a parameter's memory: one of several callees' view of it, eval29)
         if hit:
             params |= hit
             views = views or k not in param_storage
