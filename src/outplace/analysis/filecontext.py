@@ -1478,7 +1478,8 @@ class FileContext:
                 return True  # (`inplace=flag`, `**opts`)
         hit = self.memo.get("sets inplace")
         if hit is None:
-            hit = self.memo["sets inplace"] = bool(_SETS_INPLACE.search(self.text)) if self.text is not None else True
+            text = self.text
+            hit = self.memo["sets inplace"] = text is None or ("inplace" in text and bool(_SETS_INPLACE.search(text)))
         return hit
 
     def _module_attributes(self, cls: ast.ClassDef) -> list[tuple[str, ModuleInfo]]:

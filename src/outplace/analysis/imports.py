@@ -10,10 +10,7 @@ import ast
 import re
 from typing import Iterable
 
-# `typing.final = final`, `torch.nn.functional.relu = my_relu`, `F.gelu += ...`, and
-# `setattr(torch, "relu", f)`: a store into an attribute of what may be an imported module.
-# A text scan (comments and strings included: a false hit only makes a name unknown).
-_ATTRIBUTE_STORE = re.compile(r"([A-Za-z_]\w*(?:\s*\.\s*[A-Za-z_]\w*)+)\s*(?:[-+*/%@&|^]|//|\*\*|<<|>>)?=(?!=)")
+_STORE_OPERATOR = r"[ \t]*(?:[-+*/%@&|^]|//|\*\*|<<|>>)?=(?!=)"
 _SETATTR = re.compile(r"setattr\(\s*([A-Za-z_]\w*(?:\s*\.\s*[A-Za-z_]\w*)*)\s*,\s*['\"]([A-Za-z_]\w*)['\"]")
 
 
@@ -56,8 +53,16 @@ class ImportMap:
         "wraps", f)`): what they hold when the code runs is the file's, not the library's, so they
         (and every name under them) resolve to nothing: no fact about the library's name applies.
         (torch's own names stay: a file that patches torch has no safe fix at all, see opaque.py.)"""
-        stored = [m.group(1) for m in _ATTRIBUTE_STORE.finditer(text) if m.start() == 0 or text[m.start() - 1] != "."]
-        stored += [f"{m.group(1)}.{m.group(2)}" for m in _SETATTR.finditer(text)]
+        # (`typing.final = final`, `F.gelu += ...`: a store into an attribute of an imported name that is
+        # not torch's; a text scan for those names only, comments and strings included: a false hit only
+        # makes a name unknown)
+        names = [re.escape(n) for n, q in self.names.items() if not _is_torch(q)]
+        if not names:
+            return
+        store = re.compile(rf"(?<![\w.])((?:{'|'.join(names)})(?:[ \t]*\.[ \t]*[A-Za-z_]\w*)+){_STORE_OPERATOR}")
+        stored = [m.group(1) for m in store.finditer(text)]
+        if "setattr" in text:
+            stored += [f"{m.group(1)}.{m.group(2)}" for m in _SETATTR.finditer(text)]
         patched = set()
         for spelling in stored:
             chain = [part.strip() for part in spelling.split(".")]
