@@ -158,19 +158,26 @@ class InplaceArgument(Rule):
                        "`inplace=True`", line, col + 1, end_line, end_col + 1, fix, plan, hazard, why)
 
 
+def _stored_in_self(an: Analysis, ctor: ast.Call, value: ast.AST | None = None) -> str | None:
+    """`attr` where the statement building the module is `self.<attr> = ...` (with `value` its whole
+    right side, where given: `self.body = nn.Sequential(..., ctor)`)."""
+    stmt = an.index.statement_of(ctor)
+    if isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 and (value is None or stmt.value is value):
+        target = stmt.targets[0]
+        if isinstance(target, ast.Attribute) and isinstance(target.value, ast.Name) and target.value.id == "self":
+            return target.attr
+    return None
+
+
 def _chain_may_change(an: Analysis, ctor: ast.Call) -> str | None:
     """Why the `nn.Sequential` holding `ctor`, stored in `self.<attr>`, may not run as written (a
     member replaced, removed or reordered, the attribute bound to another chain: `self.body =
     self.body[1:]`), or None. Then the module before this one may not be what feeds it."""
     from outplace.analysis.iterables import container_left_alone
 
-    seq = an.index.parent.get(ctor)
-    stmt = an.index.statement_of(ctor)
-    if not (isinstance(stmt, ast.Assign) and stmt.value is seq and len(stmt.targets) == 1
-            and isinstance(stmt.targets[0], ast.Attribute) and isinstance(stmt.targets[0].value, ast.Name)
-            and stmt.targets[0].value.id == "self"):
+    attr = _stored_in_self(an, ctor, value=an.index.parent.get(ctor))
+    if attr is None:
         return None
-    attr = stmt.targets[0].attr
     cls = an.ctx.enclosing_class(an.ctx.scope_node(ctor))
     if cls is None:
         return None
@@ -186,11 +193,9 @@ def _reached_from_outside(an: Analysis, ctor: ast.Call) -> tuple[str, int] | Non
     in its class: an attribute of that name read on another object (`m.act(t)`, `model.act`), a
     `getattr` of that name (or a computed one), `get_submodule`/`_modules`, or a loop over
     `children()`/`modules()` that calls what it visits or hands it on: (spelling, line)."""
-    stmt = an.index.statement_of(ctor)
-    if not (isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 and isinstance(stmt.targets[0], ast.Attribute)
-            and isinstance(stmt.targets[0].value, ast.Name) and stmt.targets[0].value.id == "self"):
+    attr = _stored_in_self(an, ctor)
+    if attr is None:
         return None
-    attr = stmt.targets[0].attr
     memo = an.ctx.memo.setdefault("modules reached from outside", {})
     if "reads" not in memo:
         memo["reads"], memo["dynamic"] = _outside_reads(an)
@@ -205,11 +210,9 @@ def _reached_from_outside(an: Analysis, ctor: ast.Call) -> tuple[str, int] | Non
 def _called_where_not_judged(an: Analysis, ctor: ast.Call) -> tuple[str, int] | None:
     """`self.<attr>` (holding the module) read in a nested function or lambda of the class's methods,
     or in a subclass of the file: calls whose inputs `module_writes` does not judge."""
-    stmt = an.index.statement_of(ctor)
-    if not (isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 and isinstance(stmt.targets[0], ast.Attribute)
-            and isinstance(stmt.targets[0].value, ast.Name) and stmt.targets[0].value.id == "self"):
+    attr = _stored_in_self(an, ctor)
+    if attr is None:
         return None
-    attr = stmt.targets[0].attr
     cls = an.ctx.enclosing_class(an.ctx.scope_node(ctor))
     if cls is None:
         return None

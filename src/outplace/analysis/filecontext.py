@@ -2025,13 +2025,12 @@ def _builtin_number(flow: ScopeFlow, name: str, args: list, node: ast.AST) -> st
         return "int" if len(args) == 1 else first if first in ("int", "float", "real") else "number"
     if name == "pow":
         return number_result(first, kind(args[1]), ast.Pow(), node) if len(args) == 2 else "number"
-    # sum: of the elements, and the start (0 unless given)
-    kinds = {kind(flow._contents(args[0], node)), *(kind(a) for a in args[1:])}
-    if "number" in kinds:
-        return "number"
-    if "real" in kinds:
-        return "complex" if "complex" in kinds else "float" if "float" in kinds else "real"
-    return max(kinds | {"int"}, key=("bool", "int", "float", "complex").index)
+    # sum: the elements added to the start (0 unless given), as `+` of numbers makes them
+    total = "int"
+    elements = flow._held_shallow(args[0]) - args[0]  # (read only: a sum makes no element objects)
+    for k in (kind(elements), *(kind(a) for a in args[1:])):
+        total = number_result(total, k, ast.Add(), node)
+    return total
 
 
 def _is_generator(fn: ast.AST) -> bool:
