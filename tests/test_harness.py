@@ -301,6 +301,41 @@ def test_cuda_runs(pool):
              (RUNNABLE / "div_sum.py", RUNNABLE / "div_sum.wrong.py")]
     results = verify_pairs(pool, pairs, devices=("cuda",))
     assert [r.verdict for r in results] == ["fixed", "preserved", "changed"]
+    # Measured on an H200 (torch 2.11+cu130): in-place dropout draws `bernoulli_`, out-of-place the fused
+    # `native_dropout`, so the values differ by kernel, not by the rewrite: inconclusive, never changed.
+    dropout = verify_pairs(pool, [(RUNNABLE / "dropout_inplace.py", RUNNABLE / "dropout_inplace.fixed.py")],
+                           devices=("cpu", "cuda"))
+    assert [r.verdict for r in dropout] == ["fixed", "inconclusive"], [r.reason for r in dropout]
+    assert "native_dropout" in dropout[1].reason and "bernoulli_" in dropout[1].reason
+
+
+def test_runs_off_the_cpu_list_their_random_draws(pool, tmp_path):
+    """The list a CUDA run keeps (asked for here on the CPU): torch's own `nondeterministic_seeded` ops, in
+    order and run-length encoded; the script computes exactly what it computes without the list."""
+    text = src(
+        """
+        import torch
+        import torch.nn.functional as F
+        x = torch.randn(4, 3)
+        a = F.dropout(x * 1, 0.5)
+        b = F.dropout(x * 1, 0.5, inplace=True)
+        c = x.exp()
+        d = torch.rand(2)
+        """
+    )
+    path = tmp_path / "draws.py"
+    path.write_text(text)
+    answers = pool.map([Task({"op": "run", "path": str(path), "filename": str(path), "source": text, "mode": "script",
+                              "device": "cpu", "oracle": False, "record_path": pool.new_record_path(),
+                              "memory_mb": None, "seed": 0, "random_draws": draws}, 60) for draws in (True, False)])
+    assert [a["status"] for a in answers] == ["ok", "ok"], answers
+    assert answers[0]["random_draws"] == [["aten.randn.default", 1], ["aten.bernoulli_.float", 2],
+                                          ["aten.rand.default", 1]]
+    assert "random_draws" not in answers[1]
+    same = pool.request({"op": "compare", "ref": {"path": answers[0]["record_path"], "entries": answers[0]["entries"]},
+                         "new": {"path": answers[1]["record_path"], "entries": answers[1]["entries"]},
+                         "rtol": 0.0, "atol": 0.0, "scope": "all"}, 60)
+    assert same["differences"] == []
 
 
 # --- the engine (in-memory rewrite) ---------------------------------------------------------------------

@@ -194,6 +194,25 @@ def test_inconclusive_when_nothing_could_be_compared():
     assert _decided(nothing, nothing).verdict == "preserved"  # identical source, ran: nothing can differ
 
 
+def test_values_that_differ_because_the_random_draws_differ_are_inconclusive():
+    """Off the CPU, in-place and out-of-place dropout draw through different kernels: a difference then says
+    nothing about the rewrite. Equal draws (or draws not listed, as on the CPU) leave `changed` alone."""
+    inplace = [["aten.randn.default", 1], ["aten.bernoulli_.float", 1]]
+    fused = [["aten.randn.default", 1], ["aten.native_dropout.default", 1]]
+    d = _decided(err("saved"), ok(random_draws=fused), ok(random_draws=inplace), diffs=VALUE_DIFF)
+    assert d.verdict == "inconclusive", d.reason
+    assert "native_dropout" in d.reason and "bernoulli_" in d.reason and "x.grad" in d.reason
+    assert _decided(ok(random_draws=inplace), ok(random_draws=fused), diffs=VALUE_DIFF).verdict == "inconclusive"
+    for ref, new in [(inplace, inplace), (None, fused), (inplace, None)]:
+        assert _decided(ok(random_draws=ref), ok(random_draws=new), diffs=VALUE_DIFF).verdict == "changed"
+    # Only a difference is softened: a broken or unfixed rewrite stays so whatever it drew.
+    assert decide(err("saved"), err("saved", ), ok()).verdict == "unfixed"
+    assert decide(ok(random_draws=inplace), Outcome("crash", exit_code=3, random_draws=fused)).verdict == "broken"
+    # A list cut short is never taken as equal.
+    cut = [["aten.rand.default", 5], ["(more)", 0]]
+    assert _decided(ok(random_draws=cut), ok(random_draws=cut), diffs=VALUE_DIFF).verdict == "inconclusive"
+
+
 def test_tensors_over_the_record_budget_make_it_inconclusive_unless_another_differs():
     d = _decided(ok(), ok(), not_compared=["big"])
     assert d.verdict == "inconclusive" and "big" in d.reason and "record budget" in d.reason

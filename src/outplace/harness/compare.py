@@ -23,7 +23,9 @@ Verdicts (issue 3):
                 way before recording anything; both ran but recorded nothing; the rewritten ran past
                 the original's in-place error but then timed out, or ran out of memory where the
                 original did not; some recorded tensor was over the record budget (unless another
-                already differs: ``changed``); the comparison itself ran out of memory.
+                already differs: ``changed``); the comparison itself ran out of memory; values differ
+                but the two runs drew their random numbers through different ops (off the CPU, in-place
+                and out-of-place dropout use different kernels), so they could not have matched.
 """
 
 from __future__ import annotations
@@ -163,6 +165,47 @@ def decide(
     `rewritten is original` when the rewrite changed nothing and one run stood for both;
     `not_compared`: recorded tensors the comparison had to leave out (over the record budget).
     """
+    decision = _decide(original, rewritten, oracle, differences, plan, not_compared)
+    if decision.verdict == CHANGED:
+        reference = oracle if decision.reference == "oracle" and oracle is not None else original
+        why = _random_draws_differ(reference, rewritten, decision.reference or "original")
+        if why:
+            return Decision(INCONCLUSIVE, f"{decision.reason}; but {why}", decision.reference,
+                            decision.differences, decision.notes)
+    return decision
+
+
+def _random_draws_differ(reference: Outcome, rewritten: Outcome, name: str) -> str | None:
+    """Why the two runs' random numbers cannot agree, or None when both drew the same way (or were not listed)."""
+    if reference.random_draws is None or rewritten.random_draws is None:
+        return None
+    if reference.random_draws == rewritten.random_draws and not any(
+        op == "(more)" for op, _ in reference.random_draws
+    ):
+        return None
+    ref, new = reference.random_draws, rewritten.random_draws
+    i = next((i for i, (a, b) in enumerate(zip(ref, new)) if a != b), min(len(ref), len(new)))
+    lead = "the same draws, then " if i else ""
+    return (f"the runs drew random numbers through different ops ({name}: {lead}{_draws(ref[i:])}; "
+            f"rewritten: {lead}{_draws(new[i:])}), which do not draw the same numbers here: the values could "
+            "not have matched; compare on the CPU (--device cpu)")
+
+
+def _draws(draws: list[list]) -> str:
+    if not draws:
+        return "none"
+    shown = ", ".join(f"{op} x{n}" if n > 1 else op for op, n in draws[:2])
+    return shown + (f" (+{len(draws) - 2} more)" if len(draws) > 2 else "")
+
+
+def _decide(
+    original: Outcome,
+    rewritten: Outcome,
+    oracle: Outcome | None,
+    differences: list[Difference] | None,
+    plan: ComparisonPlan | None,
+    not_compared: list[str] | None,
+) -> Decision:
     diffs = list(differences or [])
     skipped = list(not_compared or [])
     notes: list[str] = []

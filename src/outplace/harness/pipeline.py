@@ -151,6 +151,8 @@ class _Flow:
             "source": case.rewritten if rewritten else case.source,
             "mode": case.mode,
             "device": slot.device,
+            # Off the CPU an op's in-place and out-of-place kernels may draw different random numbers.
+            "random_draws": slot.device != "cpu",
             "oracle": which == "oracle",
             "record_path": record_path,
             "memory_mb": self.pool.memory_mb or None,

@@ -112,6 +112,8 @@ class Outcome:
     entries: list[RecordEntry] = field(default_factory=list)
     record_path: str | None = None
     notes: list[str] = field(default_factory=list)
+    # The random draws the run made, [[aten op, count], ...] in order; None when not listed (CPU runs).
+    random_draws: list[list[Any]] | None = None
 
     @property
     def completed(self) -> bool:
@@ -155,6 +157,7 @@ class Outcome:
             entries=[RecordEntry.from_json(e) for e in data.get("entries", [])],
             record_path=data.get("record_path"),
             notes=list(data.get("notes", [])),
+            random_draws=data.get("random_draws"),
         )
 
     def to_json(self) -> dict[str, Any]:

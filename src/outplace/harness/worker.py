@@ -16,7 +16,11 @@ Each ``run`` request executes one script in a fresh module namespace, `runpy.run
 ``torch.use_deterministic_algorithms(True, warn_only=True)``; on CPU the address space may grow by
 at most ``memory_mb`` (``RLIMIT_AS``, soft limit, lifted again after the case): running out of it is
 the outcome ``memory``. A run records at most ``record_mb`` of tensors (the rest are listed as
-``skipped``, never compared). Afterwards the interpreter state the script could have changed (argv,
+``skipped``, never compared). A run on a device other than the CPU lists the random draws it made (the
+aten ops torch tags ``nondeterministic_seeded``, in order): there the in-place and out-of-place forms of
+an op may draw through different kernels (CUDA's ``dropout_`` draws ``bernoulli_``, ``dropout`` the
+fused ``native_dropout``), so the comparison must know when the two runs' random numbers cannot agree.
+Afterwards the interpreter state the script could have changed (argv,
 path, cwd, environment, modules imported from outside the Python installation, default
 dtype/device, grad mode, std streams, signal handlers) is restored; what it cannot restore, torch's
 own global state (a global module hook, `torch.sigmoid = ...`, a patched builtin, a function mode
@@ -223,10 +227,11 @@ class Worker:
             if oracle
             else contextlib.nullcontext()
         )
+        draws = _random_draws(torch) if request.get("random_draws") else None
         start = time.perf_counter()
         rec.install()
         try:
-            with warnings.catch_warnings(), hooks:
+            with warnings.catch_warnings(), hooks, (draws if draws is not None else contextlib.nullcontext()):
                 if device != "cpu":
                     torch.set_default_device(device)
                 try:
@@ -286,6 +291,8 @@ class Worker:
             "record_path": record_path,
             "notes": notes,
         }
+        if draws is not None:
+            answer["random_draws"] = draws.draws
         _flush_output()
         killed = proctree.sweep()
         if killed:
@@ -463,6 +470,39 @@ def _deterministic(torch: Any) -> None:
     if config is not None:
         with contextlib.suppress(Exception):
             config.deterministic = True
+
+
+def _random_draws(torch: Any) -> Any:
+    """A dispatch mode listing the random draws a run makes, run-length encoded: [[op, count], ...].
+
+    Which ops draw is torch's own fact (the ``nondeterministic_seeded`` tag), not a list of ours. The
+    mode sits below autograd and only looks: every op runs as it would without it.
+    """
+    from torch.utils._python_dispatch import TorchDispatchMode
+
+    seeded = torch.Tag.nondeterministic_seeded
+
+    class RandomDraws(TorchDispatchMode):
+        def __init__(self) -> None:
+            super().__init__()
+            self.draws: list[list[Any]] = []
+
+        def __torch_dispatch__(self, func, types, args=(), kwargs=None):  # noqa: ANN001 - torch's protocol
+            if seeded in func.tags:
+                name = str(func)
+                if self.draws and self.draws[-1][0] == name:
+                    self.draws[-1][1] += 1
+                elif len(self.draws) < RANDOM_DRAWS_KEPT:
+                    self.draws.append([name, 1])
+                else:
+                    self.draws[-1] = ["(more)", 0]
+            return func(*args, **(kwargs or {}))
+
+    return RandomDraws()
+
+
+# Runs of random draws a run lists; past that the list ends in "(more)" (two such lists never count as equal).
+RANDOM_DRAWS_KEPT = 1000
 
 
 def _pack_clone(t: Any) -> Any:
