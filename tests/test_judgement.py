@@ -4655,6 +4655,158 @@ CASES = {
             h.mul_(2)  # <-
             return h, z
         """, ("breaks", "unsafe"), None),
+    "a number a nested function binds again (`nonlocal s`) may be a tensor when the write runs: no safe fix (eval29 N1)": ("""
+        def f(x, y):
+            h = torch.sigmoid(x)
+            s = 2.0
+            def setit():
+                nonlocal s
+                s = torch.ones(3, dtype=torch.float64)
+            setit()
+            h.mul_(s)  # <-
+            return h
+        """, ("breaks", "unsafe"), "`s` is a tensor"),
+    "... a nested function that only reads it leaves it a number: safe": ("""
+        def f(x, y):
+            h = torch.sigmoid(x)
+            s = 2.0
+            def show():
+                return s + 1
+            show()
+            h.mul_(s)  # <-
+            return h
+        """, ("breaks", "safe"), None),
+    "a global pre-hook registered through an imported alias (`register_module_forward_pre_hook as rp`) keeps a module's input: no safe fix (eval29 H3)": ("""
+        SEEN = []
+
+        def f(x, y):
+            h = torch.sigmoid(x)
+            lin = nn.Linear(3, 3)
+            from torch.nn.modules.module import register_module_forward_pre_hook as rp
+            rp(lambda m, i: SEEN.append(i[0]))
+            z = lin(h)
+            h.mul_(2)  # <-
+            return h, z
+        """, ("breaks", "unsafe"), None),
+    "... and a hook method named in a string (`getattr(lin, 'register_forward_' + 'hook')`)": ("""
+        SEEN = []
+
+        def f(x, y):
+            h = torch.sigmoid(x)
+            lin = nn.Linear(3, 3)
+            getattr(lin, 'register_forward_' + 'pre_hook')(lambda m, i: SEEN.append(i[0]))
+            z = lin(h)
+            h.mul_(2)  # <-
+            return h, z
+        """, ("breaks", "unsafe"), None),
+    "... without a hook, the module's input is not kept: safe": ("""
+        def f(x, y):
+            h = torch.sigmoid(x)
+            lin = nn.Linear(3, 3)
+            z = lin(h)
+            h.mul_(2)  # <-
+            return h, z
+        """, ("breaks", "safe"), None),
+    "`del k[h]` hands `h` to `__delitem__` of an object of the run, which may keep it: no safe fix (eval29 O2)": ("""
+        SEEN = []
+
+        class K:
+            def __delitem__(self, key):
+                SEEN.append(key)
+
+        def f(x, y):
+            h = torch.sigmoid(x)
+            k = K()
+            del k[h]
+            h.mul_(2)  # <-
+            return h
+        """, ("breaks", "unsafe"), "__delitem__"),
+    "... `del d[0]` on a local dict hands it nothing: safe": ("""
+        def f(x, y):
+            h = torch.sigmoid(x)
+            d = {0: 1}
+            del d[0]
+            h.mul_(2)  # <-
+            return h
+        """, ("breaks", "safe"), None),
+    "`st |= {'buf': h}` into a global dict (through a local name) keeps `h`: no safe fix (eval29 Q2)": ("""
+        STATE = {}
+
+        def f(x, y):
+            h = torch.sigmoid(x)
+            st = STATE
+            st |= {'buf': h}
+            h.mul_(2)  # <-
+            return h
+        """, ("breaks", "unsafe"), "merged into `st`"),
+    "... `n += h.sum().item()` into a number keeps nothing: safe": ("""
+        def f(x, y):
+            h = torch.sigmoid(x)
+            n = 0.0
+            n += h.sum().item()
+            h.mul_(2)  # <-
+            return h, n
+        """, ("breaks", "safe"), None),
+    "a mixin named by an alias before the base (`K = Keep; class Sub(K, Base)`) may bind the method the base calls: no safe fix (eval29 M2)": ("""
+        SEEN = []
+
+        class Base(nn.Module):
+            def post(self, t):
+                pass
+
+            def forward(self, x):
+                h = torch.sigmoid(x)
+                self.post(h)
+                h.mul_(2)  # <-
+                return h
+
+        class Keep:
+            def post(self, t):
+                SEEN.append(t)
+
+        K = Keep
+
+        class Sub(K, Base):
+            pass
+        """, ("breaks", "unsafe"), None),
+    "... `Keep[int]` or a metaclass of the run's likewise": ("""
+        SEEN = []
+
+        class Meta(type):
+            def __new__(mcs, name, bases, ns):
+                ns['post'] = lambda self, t: SEEN.append(t)
+                return super().__new__(mcs, name, bases, ns)
+
+        class Base(nn.Module):
+            def post(self, t):
+                pass
+
+            def forward(self, x):
+                h = torch.sigmoid(x)
+                self.post(h)
+                h.mul_(2)  # <-
+                return h
+
+        class Sub(Base, metaclass=Meta):
+            pass
+        """, ("breaks", "unsafe"), None),
+    "... a base the file names, or `Generic[T]`, listed first binds nothing new: safe": ("""
+        from typing import Generic, TypeVar
+        T = TypeVar("T")
+
+        class Base(nn.Module):
+            def post(self, t):
+                pass
+
+            def forward(self, x):
+                h = torch.sigmoid(x)
+                self.post(h)
+                h.mul_(2)  # <-
+                return h
+
+        class Sub(Generic[T], Base):
+            pass
+        """, ("breaks", "safe"), None),
     "a chain that reads what it wrote": ("""
         def f(inp, w):
             x = F.linear(inp, w)

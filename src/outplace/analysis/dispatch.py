@@ -61,6 +61,7 @@ class Rebinding:
         return self.globals_written or name in self.globals_rebound
 
 
+_HOOK_WORDS = re.compile(r"register_(module_)?forward|_forward(_pre)?_hooks")
 CALL_WORDS = ("setattr(", "delattr(", "__setattr__", "__delattr__", "register_forward", "register_module_forward",
               "globals()", "add_module", "register_module", "_forward_hooks", "_forward_pre_hooks")
 # Stores into an instance's `__dict__` / `vars(obj)` and into `_modules`, found in the text (a read of
@@ -161,6 +162,12 @@ def scan(tree: ast.Module, text: str | None = None) -> Rebinding:
                 continue
             if isinstance(node, ast.Attribute) and (node.attr in HOOK_DICTS or node.attr in HOOK_METHODS):
                 hooks = True  # (`reg = m.register_forward_hook; reg(fn)`: called through an alias too: H1)
+                continue
+            if isinstance(node, ast.alias) and node.name.rpartition(".")[2] in HOOK_METHODS or \
+                    isinstance(node, ast.Constant) and isinstance(node.value, str) and _HOOK_WORDS.search(node.value):
+                # `from torch.nn.modules.module import register_module_forward_pre_hook as rp`; a hook
+                # method or table named in a string (`getattr(lin, 'register_forward_' + 'hook')`): eval29 H3
+                hooks = True
                 continue
             if isinstance(node, ast.Call):
                 called.add(id(node.func))

@@ -236,7 +236,8 @@ class FileContext:
         if self.rebinding.attribute(attr):
             return True
         assigns, _ = self._class_facts(cls)
-        return attr in assigns or attr in self._overridden().get(id(cls), ())
+        names = self._overridden().get(id(cls), ())
+        return attr in assigns or attr in names or ANY_NAME in names
 
     def overrides_only(self, cls: ast.ClassDef, attr: str, limit: int = 8) -> list | None:
         """The methods of `cls`'s subclasses in this file that override its method `attr`, where
@@ -303,6 +304,24 @@ class FileContext:
                         for later in [base, *_bases_of(base, self)]:
                             self._overrides.setdefault(id(later), set()).update(earlier)
                     earlier |= {n for c in [base, *_bases_of(base, self)] for stmt in c.body for n in _bound_names(stmt)}
+                # A base the file cannot name before one it can (`K = Keep; class Sub(K, Base)`,
+                # `Keep[int]`, `ns.Keep`), or a metaclass of the run's own: it may bind any method of
+                # the bases after it (eval29 M2).
+                unknown_before = False
+                for b in sub.bases:
+                    spelled = dotted(b)
+                    c = (self.top_level_classes().get(spelled) or self.resolve_import(spelled)) if spelled else None
+                    if isinstance(c, ast.ClassDef):
+                        if unknown_before:
+                            for later in [c, *_bases_of(c, self)]:
+                                self._overrides.setdefault(id(later), set()).add(ANY_NAME)
+                    elif (self.imports.qualname(b.value if isinstance(b, ast.Subscript) else b) or "") \
+                            not in _BASES_BINDING_NO_METHOD:  # (`Generic[T]` binds none)
+                        unknown_before = True
+                meta = next((k.value for k in sub.keywords if k.arg == "metaclass"), None)
+                if meta is not None and (self.imports.qualname(meta) or "") not in _BASES_BINDING_NO_METHOD:
+                    for later in _bases_of(sub, self):
+                        self._overrides.setdefault(id(later), set()).add(ANY_NAME)
         return self._overrides
 
     def not_requiring_grad(self, scope: ast.AST, test: ast.expr, truth: bool) -> frozenset | str:
@@ -1992,6 +2011,12 @@ def _class_level(cls: ast.ClassDef, attr: str, assigns: dict) -> list[tuple[ast.
 def _empty_call(value: ast.AST) -> bool:
     """`nn.ModuleList()`, `nn.Sequential()`: a call with no arguments (a container built empty)."""
     return isinstance(value, ast.Call) and not value.args and not value.keywords
+
+
+# In `_overridden`'s sets: a subclass may bind any name (a base or metaclass the file cannot see into).
+ANY_NAME = "*"
+# Bases and metaclasses that bind no method a subclass's instances would find first.
+_BASES_BINDING_NO_METHOD = frozenset({"object", "abc.ABC", "abc.ABCMeta", "typing.Generic", "typing.Protocol"})
 
 
 def _bases_of(cls: ast.ClassDef, ctx: FileContext) -> list[ast.ClassDef]:

@@ -151,7 +151,7 @@ class ScopeFlow:
                        certainly_nonempty(iterable, ctx, scope, config=dict(instance[1]) if instance else None),
                        chain=lambda loop: chain_loop(loop, ctx, scope))
         self.locals = {n for n in self.info.bindings if n not in self.info.declared_global}
-        self.captured = _captured_names(self.info.nested, self.locals)
+        self.captured, self.rebound_inside = _captured_names(self.info.nested, self.locals)
         self.dynamic = any(name in self.info.loads and name not in self.locals for name in DYNAMIC_BUILTINS) or (
             # `sys._getframe().f_locals`, `inspect.currentframe().f_locals`: the frame's variables by name
             ("sys" in self.info.loads or "inspect" in self.info.loads) and any(
@@ -560,8 +560,11 @@ class ScopeFlow:
                 if isinstance(tgt, ast.Name):
                     self.st.env.pop(tgt.id, None)
                 elif isinstance(tgt, ast.Subscript):
-                    self.eval(tgt.value)
-                    self.eval(tgt.slice)
+                    base = self.eval(tgt.value)
+                    index = self.eval(tgt.slice)
+                    if index and self.overloads(base, ""):  # (`del k[h]`: `k.__delitem__(h)` may keep h, eval29 O2)
+                        self._escape(index, f"given to `__delitem__` of an object of a class of the run on line "
+                                            f"{s.lineno}")
                 elif isinstance(tgt, ast.Attribute):
                     self.eval(tgt.value)
                 elif isinstance(tgt, (ast.Tuple, ast.List)):
@@ -618,6 +621,12 @@ class ScopeFlow:
             for k in lists:
                 o = self.obj(k)
                 self.st.objs[k] = o._replace(contents=o.contents | added, elems=None)
+        holders = [k for k in cur if k[0] != "const" and (o := self.obj(k)) is not None and o.tensor != YES
+                   and not (k in lists and isinstance(s.op, ast.Add))]
+        if holders and operand:
+            # `st |= {'buf': h}`, `acc += [h]`, `obj += h` on something that may be a dict, list, set or
+            # an object of the run: it may merge the operand into itself and keep it (eval29 Q2)
+            self._escape(operand, f"merged into `{ast.unparse(target)}` by `{_AUG[type(s.op)]}=` on line {s.lineno}")
         result = tensors
         if len(tensors) < len(cur) or not cur:
             # Not a tensor (or maybe not): `n += 1` rebinds to a new value.
@@ -731,6 +740,12 @@ class ScopeFlow:
     def load_name(self, name: str, node: ast.AST) -> frozenset:
         got = self.st.env.get(name)
         if got is not None:
+            if name in self.rebound_inside:  # (`def f(): nonlocal s; s = ...`: what a call of it bound)
+                key = outside("closure", name)
+                if key not in self.st.objs:
+                    self.add_outside(key, Obj(MAYBE, "global", label=f"`{name}`", nonlocal_reason=(
+                        f"`{name}` is bound again by a nested function (`nonlocal {name}`)")), UNKNOWN)
+                return got | {key}
             return got
         if name in self.locals and name not in self.info.params:
             return frozenset()  # not bound on this path (yet)
@@ -2277,15 +2292,19 @@ def _recency_free(key: Key) -> Key:
     return key[:2] + key[3:] if key[0] == "site" else key
 
 
-def _captured_names(nested: list[ast.AST], locals_: set[str]) -> set[str]:
+def _captured_names(nested: list[ast.AST], locals_: set[str]) -> tuple[set[str], set[str]]:
     """This scope's names that a nested function, lambda, class or comprehension refers to: a
-    closure reads and may keep them (and comprehensions run in a scope of their own)."""
+    closure reads and may keep them (and comprehensions run in a scope of their own); and those of
+    them a nested function declares `nonlocal`: any call may have bound them again (eval29 N1)."""
     out: set[str] = set()
+    rebound: set[str] = set()
     for n in nested:
         for inner in walk(n):
             if type(inner) is ast.Name and inner.id in locals_:
                 out.add(inner.id)
-    return out
+            elif type(inner) is ast.Nonlocal:
+                rebound.update(name for name in inner.names if name in locals_)
+    return out, rebound
 
 
 _NUMBER_RANK = {"bool": 0, "int": 1, "float": 2, "complex": 3}
