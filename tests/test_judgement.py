@@ -4807,6 +4807,116 @@ CASES = {
         class Sub(Generic[T], Base):
             pass
         """, ("breaks", "safe"), None),
+    "what is made from `max(dim)`'s indices (`F.one_hot(idx, n).float()`) never requires grad: a write into it breaks nothing (eval31 W)": ("""
+        def f(x, y):
+            gates = (x @ x.T).softmax(dim=-1)
+            g, idx = gates.max(dim=-1)
+            mask = F.one_hot(idx, 3).float()
+            pos = mask.cumsum(dim=-2) * mask
+            mask *= (pos < 3.0).float()  # <-
+            return g[..., None] * mask
+        """, None, None),
+    "... but the indices themselves are saved by `max` for its backward: writing them breaks it": ("""
+        def f(x, y):
+            v, i = x.max(1)
+            i.add_(1)  # <-
+            return v.sum(), i
+        """, ("breaks", "unsafe"), "saved by `max`"),
+    "a module attribute that is an `nn.Linear` or a module of another library (`MuReadout(...)`) runs the Linear on one path: its save counts (eval31 graphium)": ("""
+        from mup import MuReadout
+
+        class FC(nn.Module):
+            def __init__(self, d, readout=False):
+                super().__init__()
+                if not readout:
+                    self.linear = nn.Linear(d, d)
+                else:
+                    self.linear = MuReadout(d, d)
+
+            def forward(self, h):
+                return self.linear(h)
+
+        class Enc(nn.Module):
+            def __init__(self, d, flag):
+                super().__init__()
+                self.scale = nn.Parameter(torch.ones(d))
+                self.proj = FC(d, readout=flag)
+
+            def forward(self, x):
+                feat = x + self.scale
+                out = self.proj(feat)
+                feat.masked_fill_(feat > 1, 0.0)  # <-
+                return out
+        """, ("breaks", "unsafe"), "saved by `nn.Linear`"),
+    "... an attribute only ever built by an unknown call stays unknown: no claim that it saves": ("""
+        from mup import MuReadout
+
+        class Enc(nn.Module):
+            def __init__(self, d):
+                super().__init__()
+                self.scale = nn.Parameter(torch.ones(d))
+                self.proj = MuReadout(d, d)
+
+            def forward(self, x):
+                feat = x + self.scale
+                out = self.proj(feat)
+                feat.masked_fill_(feat > 1, 0.0)  # <-
+                return out
+        """, ("inplace", "unsafe"), "cannot see into"),
+    "`w, b = self.weight, self.bias; if w is not None:` on an instance whose constructor made the weight: the identity path never runs, the write is into a fresh conv output (eval28 R, physicsnemo)": (
+        """
+        class Conv2d(nn.Module):
+            def __init__(self, cin, cout, kernel):
+                super().__init__()
+                self.weight = nn.Parameter(torch.randn(cout, cin, kernel, kernel)) if kernel else None
+                self.bias = nn.Parameter(torch.zeros(cout)) if kernel else None
+
+            def forward(self, x):
+                w, b = self.weight, self.bias
+                if w is not None:
+                    x = F.conv2d(x, w, padding=w.shape[-1] // 2)
+                if b is not None:
+                    x = x + b.reshape(1, -1, 1, 1)
+                return x
+
+        class Block(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.conv0 = Conv2d(4, 4, kernel=3)
+                self.affine = nn.Linear(8, 4)
+
+            def forward(self, x, emb):
+                x = self.conv0(torch.sigmoid(x))
+                x.add_(self.affine(emb)[:, :, None, None])  # <-
+                return x
+        """, ("inplace", "unsafe"), None),
+    "... built with `kernel=0` the same call returns its input, which sigmoid saved: breaks": (
+        """
+        class Conv2d(nn.Module):
+            def __init__(self, cin, cout, kernel):
+                super().__init__()
+                self.weight = nn.Parameter(torch.randn(cout, cin, kernel, kernel)) if kernel else None
+                self.bias = nn.Parameter(torch.zeros(cout)) if kernel else None
+
+            def forward(self, x):
+                w, b = self.weight, self.bias
+                if w is not None:
+                    x = F.conv2d(x, w, padding=w.shape[-1] // 2)
+                if b is not None:
+                    x = x + b.reshape(1, -1, 1, 1)
+                return x
+
+        class Block(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.conv0 = Conv2d(4, 4, kernel=0)
+                self.affine = nn.Linear(8, 4)
+
+            def forward(self, x, emb):
+                x = self.conv0(torch.sigmoid(x))
+                x.add_(self.affine(emb)[:, :, None, None])  # <-
+                return x
+        """, ("breaks", "unsafe"), "saved by `torch.sigmoid`"),
     "a chain that reads what it wrote": ("""
         def f(inp, w):
             x = F.linear(inp, w)

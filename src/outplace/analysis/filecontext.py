@@ -801,7 +801,11 @@ class FileContext:
             for value, method in assigns.get(attr, []) + self._subclass_assigns(cls, attr) + \
                     _class_level(cls, attr, assigns):
                 o = self._site_value(value, cls, attr, method)
+                if isinstance(value, ast.Call) and o.module is None and o.tensor != YES:
+                    o = o._replace(module=_BUILT_BY_UNKNOWN)  # (joined with modules: one of another library)
                 obj = o if obj is None else _attr_join(obj, o)
+            if obj is not None and obj.module is _BUILT_BY_UNKNOWN:
+                obj = obj._replace(module=None)
             if obj is None:
                 obj = Obj(MAYBE, "attribute", label=f"`self.{attr}`",
                           nonlocal_reason=f"`self.{attr}` is an attribute: other code holding the object sees "
@@ -1080,7 +1084,11 @@ class FileContext:
             obj = None
             for value, method in sites:
                 o = self._site_value(value, cls, attr, method)
+                if isinstance(value, ast.Call) and o.module is None and o.tensor != YES:
+                    o = o._replace(module=_BUILT_BY_UNKNOWN)  # (joined with modules: one of another library)
                 obj = o if obj is None else _attr_join(obj, o)
+            if obj is not None and obj.module is _BUILT_BY_UNKNOWN:
+                obj = obj._replace(module=None)
         finally:
             self.modules.known = before
         if obj.origin == "module" and isinstance(obj.module, ModuleInfo) and (self._module_replaceable(cls, attr) or (
@@ -1152,6 +1160,13 @@ class FileContext:
             return isinstance(node, ast.Name) and me is not None and st.env.get(node.id) == frozenset({me})
 
         def lookup(expr: ast.AST):
+            if isinstance(expr, ast.Name) and expr.id not in flow.captured:
+                # `w, b = self.weight, self.bias` then `if w is not None:` (physicsnemo's EDM Conv2d, eval28
+                # R): a name bound once in the method, to the attribute, holds what the attribute holds
+                binds = flow.info.bindings.get(expr.id, [])
+                attr = _attribute_bound(binds[0], expr.id) if len(binds) == 1 else None
+                if attr is not None and is_self(attr.value):
+                    return self.owner_of(cls).attribute_constant(cls, attr.attr, config)
             if isinstance(expr, ast.Attribute) and is_self(expr.value):
                 return self.owner_of(cls).attribute_constant(cls, expr.attr, config)
             if isinstance(expr, ast.Call) and isinstance(expr.func, ast.Name) and expr.func.id == "getattr" and \
@@ -2084,9 +2099,40 @@ def _attr_grad(o: Obj) -> str:
     return UNKNOWN
 
 
+def _attribute_bound(binding, name: str) -> ast.Attribute | None:
+    """The attribute a plain assignment binds `name` to: `w = self.weight`, `w, b = self.weight, self.bias`."""
+    stmt = binding.stmt
+    if binding.kind not in ("assign", "opaque") or not isinstance(stmt, ast.Assign) or len(stmt.targets) != 1:
+        return None  # (an unpacking is an "opaque" binding of its statement)
+    target, value = stmt.targets[0], stmt.value
+    if isinstance(target, ast.Name) and target.id == name:
+        return value if isinstance(value, ast.Attribute) else None
+    if isinstance(target, ast.Tuple) and isinstance(value, ast.Tuple) and len(target.elts) == len(value.elts) and \
+            not any(isinstance(e, ast.Starred) for e in (*target.elts, *value.elts)):
+        for t, v in zip(target.elts, value.elts):
+            if isinstance(t, ast.Name) and t.id == name:
+                return v if isinstance(v, ast.Attribute) else None
+    return None
+
+
+# `self.<attr> = Other(...)`, a call of something the analysis does not know, in `class_attribute`'s
+# join: joined with torch or project modules it is taken as a module of another library, so that
+# `self.linear = nn.Linear(...) if c else MuReadout(...)` still runs the Linear on one path (eval31 m2,
+# graphium: the Linear's save was lost); alone it stays what it was (an unknown value).
+_BUILT_BY_UNKNOWN = ModuleInfo("unknown", "built by an unknown call")
+
+
 def _attr_join(a: Obj, b: Obj) -> Obj:
     from outplace.analysis.model import obj_join
 
+    if a.module is _BUILT_BY_UNKNOWN and b.module is _BUILT_BY_UNKNOWN:
+        return obj_join(a, b)._replace(module=_BUILT_BY_UNKNOWN)
+    if a.module is _BUILT_BY_UNKNOWN or b.module is _BUILT_BY_UNKNOWN:
+        known = b if a.module is _BUILT_BY_UNKNOWN else a
+        if known.origin == "module" and isinstance(known.module, ModuleInfo):
+            return Obj(NO, "module", label=known.label, module=ModuleInfo("container", parts=(known.module, UNKNOWN_MODULE)))
+        a, b = (a._replace(module=None) if a.module is _BUILT_BY_UNKNOWN else a,
+                b._replace(module=None) if b.module is _BUILT_BY_UNKNOWN else b)
     if a.origin == "module" and b.origin == "module" and isinstance(a.module, ModuleInfo) and \
             isinstance(b.module, ModuleInfo) and a.module != b.module:
         return Obj(NO, "module", label=a.label, module=ModuleInfo("container", parts=(a.module, b.module)))

@@ -1602,9 +1602,11 @@ class ScopeFlow:
         grad = grad if eff.grad else NO
         parts: list[frozenset] = []
         for i in range(max(n, 1)):
-            part = self.new(at, Obj(YES, "fresh", label=f"{eff.label} result[{i}]"), grad=grad, part=i)
+            # (a position no measured call gave a tensor requiring grad: `max(dim)`'s indices, eval31 W)
+            own = NO if n and eff.grad_positions is not None and i not in eff.grad_positions else grad
+            part = self.new(at, Obj(YES, "fresh", label=f"{eff.label} result[{i}]"), grad=own, part=i)
             saved = eff.saved_outputs is None or (i in eff.saved_outputs if n else bool(eff.saved_outputs))
-            if saved and eff.saves_output and grad != NO:
+            if saved and eff.saves_output and grad != NO:  # (the indices are saved while the values may require grad)
                 maybe = eff.saved_outputs is None or eff.saves_output_maybe
                 what = f"{'may be saved' if maybe else 'saved'} by {eff.label} as its result"
                 self.st.add_event("saved", self.st.storages(part), Event(what, self._line, grad, sources))
