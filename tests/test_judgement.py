@@ -896,6 +896,34 @@ def _arm(relu: str, choice: str = "self.act = nn.Sigmoid() if relu else nn.Ident
     return _CONFIGURED_ARM.replace("RELU", relu).replace("CHOICE", choice)
 
 
+# physicsnemo's EDM Conv2d (eval28 R): it returns its input only when built with `kernel=0`.
+_EDM_BLOCK = """
+        class Conv2d(nn.Module):
+            def __init__(self, cin, cout, kernel):
+                super().__init__()
+                self.weight = nn.Parameter(torch.randn(cout, cin, kernel, kernel)) if kernel else None
+                self.bias = nn.Parameter(torch.zeros(cout)) if kernel else None
+
+            def forward(self, x):
+                w, b = self.weight, self.bias
+                if w is not None:
+                    x = F.conv2d(x, w, padding=w.shape[-1] // 2)
+                if b is not None:
+                    x = x + b.reshape(1, -1, 1, 1)
+                return x
+
+        class Block(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.conv0 = Conv2d(4, 4, kernel=KERNEL)
+                self.affine = nn.Linear(8, 4)
+
+            def forward(self, x, emb):
+                x = self.conv0(torch.sigmoid(x))
+                x.add_(self.affine(emb)[:, :, None, None])  # <-
+                return x
+"""
+
 CASES = {
     # ---- hazards ------------------------------------------------------------------------------
     "sigmoid saves its result": ("""
@@ -4864,59 +4892,9 @@ CASES = {
                 return out
         """, ("inplace", "unsafe"), "cannot see into"),
     "`w, b = self.weight, self.bias; if w is not None:` on an instance whose constructor made the weight: the identity path never runs, the write is into a fresh conv output (eval28 R, physicsnemo)": (
-        """
-        class Conv2d(nn.Module):
-            def __init__(self, cin, cout, kernel):
-                super().__init__()
-                self.weight = nn.Parameter(torch.randn(cout, cin, kernel, kernel)) if kernel else None
-                self.bias = nn.Parameter(torch.zeros(cout)) if kernel else None
-
-            def forward(self, x):
-                w, b = self.weight, self.bias
-                if w is not None:
-                    x = F.conv2d(x, w, padding=w.shape[-1] // 2)
-                if b is not None:
-                    x = x + b.reshape(1, -1, 1, 1)
-                return x
-
-        class Block(nn.Module):
-            def __init__(self):
-                super().__init__()
-                self.conv0 = Conv2d(4, 4, kernel=3)
-                self.affine = nn.Linear(8, 4)
-
-            def forward(self, x, emb):
-                x = self.conv0(torch.sigmoid(x))
-                x.add_(self.affine(emb)[:, :, None, None])  # <-
-                return x
-        """, ("inplace", "unsafe"), None),
+        _EDM_BLOCK.replace("KERNEL", "3"), ("inplace", "unsafe"), None),
     "... built with `kernel=0` the same call returns its input, which sigmoid saved: breaks": (
-        """
-        class Conv2d(nn.Module):
-            def __init__(self, cin, cout, kernel):
-                super().__init__()
-                self.weight = nn.Parameter(torch.randn(cout, cin, kernel, kernel)) if kernel else None
-                self.bias = nn.Parameter(torch.zeros(cout)) if kernel else None
-
-            def forward(self, x):
-                w, b = self.weight, self.bias
-                if w is not None:
-                    x = F.conv2d(x, w, padding=w.shape[-1] // 2)
-                if b is not None:
-                    x = x + b.reshape(1, -1, 1, 1)
-                return x
-
-        class Block(nn.Module):
-            def __init__(self):
-                super().__init__()
-                self.conv0 = Conv2d(4, 4, kernel=0)
-                self.affine = nn.Linear(8, 4)
-
-            def forward(self, x, emb):
-                x = self.conv0(torch.sigmoid(x))
-                x.add_(self.affine(emb)[:, :, None, None])  # <-
-                return x
-        """, ("breaks", "unsafe"), "saved by `torch.sigmoid`"),
+        _EDM_BLOCK.replace("KERNEL", "0"), ("breaks", "unsafe"), "saved by `torch.sigmoid`"),
     "a chain that reads what it wrote": ("""
         def f(inp, w):
             x = F.linear(inp, w)
