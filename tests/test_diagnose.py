@@ -251,6 +251,27 @@ def test_fixture_culprits(batch, path):
             assert c.fix.safe == (fix == "safe"), report.render(d)
 
 
+def test_metadata_writes_that_bump_the_version_are_writes():
+    """The recorder skips ops whose schema marks an argument written but leave its version counter
+    alone; `unsqueeze_` and the other metadata writes bump it (and backward checks the version): they
+    are recorded (eval32: deepchem, ZeroRestore, DPLC)."""
+    torch = pytest.importorskip("torch")
+    from outplace.diagnose.recorder import _NOT_VALUE_WRITES
+
+    def bumps(name, *args):
+        t = torch.randn(2, 2)
+        before = t._version
+        getattr(t, name)(*args)
+        return t._version != before
+
+    for name, args in [("unsqueeze_", (0,)), ("squeeze_", ()), ("t_", ()), ("transpose_", (0, 1)),
+                       ("swapaxes_", (0, 1)), ("swapdims_", (0, 1)), ("as_strided_", ((2, 2), (2, 1))),
+                       ("set_", (torch.randn(3),)), ("resize_as_", (torch.randn(3),))]:
+        assert bumps(name, *args) and name not in _NOT_VALUE_WRITES, name
+    for name, args in [("detach_", ()), ("requires_grad_", (False,))]:
+        assert not bumps(name, *args) and name in _NOT_VALUE_WRITES, name
+
+
 def test_report_names_the_saving_op_and_versions(batch):
     _, d = batch[(FIXTURES / "relu_inplace_module.py").resolve()]
     (c,) = d.culprits

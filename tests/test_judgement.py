@@ -4895,6 +4895,60 @@ CASES = {
         _EDM_BLOCK.replace("KERNEL", "3"), ("inplace", "unsafe"), None),
     "... built with `kernel=0` the same call returns its input, which sigmoid saved: breaks": (
         _EDM_BLOCK.replace("KERNEL", "0"), ("breaks", "unsafe"), "saved by `torch.sigmoid`"),
+    "a module whose members the file does not know (`nn.Sequential(layers)` of an OrderedDict) may have parameters: its output may require grad though its input does not (eval32 neuralclbf)": ("""
+        from collections import OrderedDict
+
+        class Controller(nn.Module):
+            def __init__(self):
+                super().__init__()
+                layers = OrderedDict()
+                layers["lin"] = nn.Linear(2, 4)
+                self.V_nn = nn.Sequential(layers)
+
+            def loss(self, x):
+                V = x.detach()
+                for layer in self.V_nn:
+                    V = layer(V)
+                violation = F.relu(1.0 + V)
+                violation *= 2  # <-
+                return violation.mean()
+        """, ("breaks", "safe"), "saved by `F.relu`"),
+    "... under `torch.no_grad()` nothing it returns requires grad": ("""
+        from collections import OrderedDict
+
+        class Controller(nn.Module):
+            def __init__(self):
+                super().__init__()
+                layers = OrderedDict()
+                layers["lin"] = nn.Linear(2, 4)
+                self.V_nn = nn.Sequential(layers)
+
+            @torch.no_grad()
+            def loss(self, x):
+                V = x.detach()
+                for layer in self.V_nn:
+                    V = layer(V)
+                violation = F.relu(1.0 + V)
+                violation *= 2  # <-
+                return violation.mean()
+        """, None, None),
+    "`Variable(t, requires_grad=False)` is `t.detach()` by another name: saved by a product, then `t` written (eval32 dplc)": ("""
+        from torch.autograd import Variable
+
+        def f(x, y):
+            levels = torch.tensor([-1.0, 0.0, 1.0])
+            level_var = Variable(levels, requires_grad=False)
+            out = torch.sum(level_var * torch.softmax(x, dim=-1), dim=-1)
+            levels.mul_(2)  # <-
+            return out
+        """, ("breaks", "safe"), "saved by `*`"),
+    "... a tensor no saved one shares memory with: writing it outside the graph is harmless": ("""
+        def f(x, y):
+            levels = torch.tensor([-1.0, 0.0, 1.0])
+            out = torch.sum(levels.clone() * torch.softmax(x, dim=-1), dim=-1)
+            levels.mul_(2)  # <-
+            return out
+        """, None, None),
     "a chain that reads what it wrote": ("""
         def f(inp, w):
             x = F.linear(inp, w)

@@ -726,6 +726,14 @@ def test_hand_listed_aliasing_facts_hold_in_torch() -> None:
     assert shares(torch.FloatTensor(x), x)
     assert not shares(torch.Tensor(2, 3), x) and torch.Tensor(2, 3).shape == (2, 3)
     assert (+x) is x  # unary plus: flow._e_UnaryOp returns the operand itself
+    from outplace.analysis.effects import DETACHING_WRAPPERS
+
+    assert "torch.autograd.Variable" in DETACHING_WRAPPERS
+    for wrapped in (torch.autograd.Variable(x), torch.autograd.Variable(x, requires_grad=False)):
+        assert wrapped is not x and shares(wrapped, x) and not wrapped.requires_grad
+        before = x._version
+        wrapped.add_(0)
+        assert x._version == before + 1  # one version counter, as `.detach()`
 
 
 def test_multi_view_writes_raise_only_for_the_ops_listed() -> None:

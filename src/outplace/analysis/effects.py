@@ -112,6 +112,9 @@ RETURN_INPUT_UNLESS_TRAINING = {"dropout", "alpha_dropout", "feature_dropout", "
 # Factories that wrap the memory they are given (an ndarray, a buffer, another tensor) instead of
 # copying it: `torch.from_numpy(t.numpy())` is `t`'s storage. Checked in tests/test_torchfacts.py.
 MEMORY_WRAPPING_FACTORIES = {"from_numpy", "frombuffer"}
+# The legacy wrapper: `torch.autograd.Variable(t)` / `Variable(t, requires_grad=False)` is a new tensor object
+# on `t`'s memory and version counter, outside the graph, like `t.detach()` (eval32 dplc).
+DETACHING_WRAPPERS = {"torch.autograd.Variable", "torch.autograd.variable.Variable"}
 # Legacy typed constructors and the dtype class of what they make (given a tensor or an ndarray of
 # their dtype, they wrap its memory too: `torch.Tensor(t)` shares `t`'s storage).
 LEGACY_CONSTRUCTORS = {"Tensor": "float", "FloatTensor": "float", "DoubleTensor": "float", "HalfTensor": "float",

@@ -19,7 +19,7 @@ from outplace.analysis.config import NOT_NONE, UNDECIDED, bind_constructor, bran
 from outplace.analysis.context import IntentContext
 from outplace.analysis.dispatch import Rebinding, scan as scan_rebinding, statements as dispatch_statements
 from outplace.analysis.guards import GRAD_OFF, bind_names, not_requiring_grad, predicate_returns
-from outplace.analysis.effects import BUFFER_CLASSES, LEGACY_CONSTRUCTORS, PARAMETER_CLASSES, SELF, \
+from outplace.analysis.effects import BUFFER_CLASSES, DETACHING_WRAPPERS, LEGACY_CONSTRUCTORS, PARAMETER_CLASSES, SELF, \
     SPARSE_CONSTRUCTORS, TorchEffects, inplace_arg
 from outplace.analysis.flow import CONST_KEYS, CONSUMING_BUILTINS, COMPUTING_BUILTINS, CONTAINER_BUILTINS, \
     BUILTIN_NAMES, ELEMENT_BUILTINS, PARAMETER_ITERATORS, ScopeFlow, number_result
@@ -1233,6 +1233,14 @@ class FileContext:
             if src:
                 flow.st.add_event("escaped", storage, _event(flow, "wrapped in an nn.Parameter that shares its memory"))
             return k
+        if q in DETACHING_WRAPPERS and node.args and not isinstance(node.args[0], ast.Starred) and all(
+                k.arg == "requires_grad" and isinstance(k.value, ast.Constant) and k.value.value is False
+                for k in node.keywords) and len(node.args) == 1:
+            src = flow.tensor_keys(inputs.get(0, frozenset()))
+            if src:  # (`Variable(t)`: `t.detach()` by another name; with requires_grad=True a leaf: unknown)
+                out = flow._view(node, src, "`Variable(...)`", keep_grad=False, origin="data")
+                flow.version_shared |= out
+                return out
         if q in BUFFER_CLASSES:
             src = flow.tensor_keys(inputs.get(0, frozenset()))
             storage = flow.st.storages(src)
@@ -1660,7 +1668,13 @@ class FileContext:
                                                     module=("class", info.node, info.config)))
                 return owner.project_call(flow, node, forward, {SELF: frozenset({module}), **inputs},
                                           bound_self=True, instance=instance)
-        return flow.unknown_call(node, None, inputs, at=site_node)
+        out = flow.unknown_call(node, None, inputs, at=site_node)
+        if not flow.grad_off():
+            # A module of unknown contents may have parameters: its output may require grad whatever its
+            # input (`for layer in nn.Sequential(layers): v = layer(v)` on data, eval32 neuralclbf: it was
+            # taken to need grad only where its input did, and the write after it judged harmless).
+            flow.st.raise_grad(flow.st.storages(out), MAYBE)
+        return out
 
     def _chain_call(self, flow: ScopeFlow, node: ast.Call, parts: tuple, start: int, x: frozenset,
                     written_expr: str | None, part: int, paths: list[int]) -> frozenset:

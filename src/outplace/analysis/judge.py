@@ -499,7 +499,9 @@ def _hazard(flow: ScopeFlow, record: WriteRecord, objs: list[Obj], roots: frozen
         return _multi_view(shown)
     if not saved:
         guessed = sorted({e for r in shared - roots for e in st.saved.get(r, ())}, key=lambda e: (e.line, e.what))
-        if guessed and grad != NO:
+        # (a tensor outside the graph is written too where a saved one may share its memory: the save's
+        # version counter is bumped, eval32 dplc)
+        if guessed and (grad != NO or any(e.grad in (MAYBE, YES) for e in guessed)):
             e = guessed[0]
             return INPLACE, (f"{_q(shown)} may share memory with a tensor that {_was(e.what)} (line {e.line}), if an "
                              "unknown call returned its argument; nothing shows that it does")

@@ -53,10 +53,13 @@ MAX_TRACE_SITES = 2000  # `outplace trace`: write sites kept
 TRACE_SAMPLES = 16  # executions of one site whose facts are kept (the rest are counted)
 REPORT_FORMAT = 1
 
-# Ops that write only metadata or bookkeeping, never tensor values the backward reads.
+# Ops whose schema marks an argument written but which leave its version counter alone (bookkeeping:
+# autograd's check cannot fail on them). The metadata writes `unsqueeze_`, `squeeze_`, `t_`, `transpose_`,
+# `as_strided_`, `set_`, `resize_` do bump it, and a saved tensor's bumped version is what backward
+# refuses (eval32: `h.unsqueeze_(0)` broke two reporters' backward): they are writes like any other.
+# tests/test_diagnose.py measures both sides.
 _NOT_VALUE_WRITES = frozenset({
-    "detach_", "set_", "resize_", "resize_as_", "as_strided_", "t_", "transpose_", "squeeze_",
-    "unsqueeze_", "swapaxes_", "swapdims_", "_coalesced_", "record_stream", "requires_grad_",
+    "detach_", "requires_grad_", "record_stream", "_coalesced_",
     "_resize_output_", "resize_as_sparse_", "sparse_resize_", "sparse_resize_and_clear_",
 })
 
