@@ -237,7 +237,8 @@ def _outside_reads(an: Analysis) -> tuple[dict, dict]:
     `F.relu` is a function), `getattr` names, and the first way submodules are reached by other means."""
     reads: dict[str, tuple[str, int]] = {}
     dynamic: dict = {"getattr": {}}
-    for n in ast.walk(an.tree):
+    looped: set[int] = set()  # the `children()` calls a loop below judges by its body
+    for n in ast.walk(an.tree):  # (breadth first: a loop before the call it iterates)
         if isinstance(n, ast.Attribute) and isinstance(n.ctx, ast.Load) and not (
                 isinstance(n.value, ast.Name) and n.value.id == "self") and an.imports.qualname(n) is None:
             reads.setdefault(n.attr, (ast.unparse(n), n.lineno))
@@ -247,15 +248,25 @@ def _outside_reads(an: Analysis) -> tuple[dict, dict]:
             name = n.args[1].value if isinstance(n.args[1], ast.Constant) and isinstance(n.args[1].value, str) else None
             dynamic["getattr"].setdefault(name, (ast.unparse(n), n.lineno))
         elif isinstance(n, (ast.For, ast.comprehension)) and isinstance(n.iter, ast.Call) and \
-                isinstance(n.iter.func, ast.Attribute) and n.iter.func.attr in (
-                    "children", "modules", "named_children", "named_modules"):
+                isinstance(n.iter.func, ast.Attribute) and n.iter.func.attr in _SUBMODULE_WALKS:
+            looped.add(id(n.iter))
             target = n.target.elts[-1] if isinstance(n.target, ast.Tuple) and n.target.elts else n.target
             body = n.body if isinstance(n, ast.For) else []
             if isinstance(target, ast.Name) and _module_used(body, target.id):
-                dynamic.setdefault("submodules", (ast.unparse(n.iter), n.lineno))
+                dynamic.setdefault("submodules", (ast.unparse(n.iter), n.iter.lineno))
             elif not isinstance(target, ast.Name) or isinstance(n, ast.comprehension):
-                dynamic.setdefault("submodules", (ast.unparse(n.iter), n.lineno))
+                # (a comprehension node has no line of its own: eval30 E1 crashed here)
+                dynamic.setdefault("submodules", (ast.unparse(n.iter), n.iter.lineno))
+        elif isinstance(n, ast.Call) and id(n) not in looped and (
+                isinstance(n.func, ast.Attribute) and n.func.attr in _SUBMODULE_WALKS or
+                isinstance(n.func, ast.Name) and n.func.id == "vars" and n.args):
+            # `list(net.children())[1]`, `dict(net.named_children())`, `vars(net)['_modules']`: the
+            # submodules handed on, any of them called anywhere (eval30 O3)
+            dynamic.setdefault("submodules", (ast.unparse(n), n.lineno))
     return reads, dynamic
+
+
+_SUBMODULE_WALKS = frozenset({"children", "modules", "named_children", "named_modules"})
 
 
 def _module_used(body: list, name: str) -> bool:

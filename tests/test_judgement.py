@@ -4949,6 +4949,177 @@ CASES = {
             levels.mul_(2)  # <-
             return out
         """, None, None),
+    "`nn.ELU(inplace=1)`: torch tests the flag's truth, so any true constant writes in place; `y` is `h` itself: no fix (eval30 F3)": (
+        """
+        class Net(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.lin = nn.Linear(3, 3)
+                self.act = nn.ELU(inplace=1)
+
+            def forward(self, x):
+                h = torch.sigmoid(self.lin(x))
+                y = self.act(h)
+                h.mul_(2)  # <-
+                return h, y
+        """, ("breaks", "none"), None),
+    "... `nn.ELU(inplace=0)` returns a new tensor: safe": (
+        """
+        class Net(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.lin = nn.Linear(3, 3)
+                self.act = nn.ELU(inplace=0)
+
+            def forward(self, x):
+                h = torch.sigmoid(self.lin(x))
+                y = self.act(h)
+                h.mul_(2)  # <-
+                return h, y
+        """, ("breaks", "safe"), None),
+    "`nn.ELU(*ARGS)` may pass `inplace` by position: no safe fix (eval30 F2c)": (
+        """
+        ARGS = (1.0, True)
+
+        class Net(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.lin = nn.Linear(3, 3)
+                self.act = nn.ELU(*ARGS)
+
+            def forward(self, x):
+                h = torch.sigmoid(self.lin(x))
+                y = self.act(h)
+                h.mul_(2)  # <-
+                return h, y
+        """, ("breaks", "unsafe"), None),
+    "`m.inplace: bool = True` on another object switches a module to in place: no safe fix (eval30 F2a)": (
+        """
+        class Net(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.lin = nn.Linear(3, 3)
+                self.act = nn.ELU()
+
+            def forward(self, x):
+                h = torch.sigmoid(self.lin(x))
+                y = self.act(h)
+                h.mul_(2)  # <-
+                return h, y
+
+        def build():
+            m = Net()
+            m.act.inplace: bool = True
+            return m
+        """, ("breaks", "unsafe"), None),
+    "... so does running its constructor again (`m.act.__init__(inplace=True)`, eval30 F2b)": (
+        """
+        class Net(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.lin = nn.Linear(3, 3)
+                self.act = nn.ELU()
+
+            def forward(self, x):
+                h = torch.sigmoid(self.lin(x))
+                y = self.act(h)
+                h.mul_(2)  # <-
+                return h, y
+
+        def build():
+            m = Net()
+            m.act.__init__(inplace=True)
+            return m
+        """, ("breaks", "unsafe"), None),
+    "... a `self.inplace = flag` of a class's own, and `super().__init__(inplace=...)`, switch nothing else: safe": (
+        """
+        class Net(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.lin = nn.Linear(3, 3)
+                self.act = nn.ELU()
+
+            def forward(self, x):
+                h = torch.sigmoid(self.lin(x))
+                y = self.act(h)
+                h.mul_(2)  # <-
+                return h, y
+
+        class Own(nn.Module):
+            def __init__(self, inplace=False):
+                super().__init__()
+                self.inplace = inplace
+        """, ("breaks", "safe"), None),
+    "`F.relu(h, inplace=flag)` may return `h` itself: no safe fix for the write after (eval30 F4)": ("""
+        def f(x, flag):
+            h = torch.sigmoid(x)
+            y = F.relu(h, inplace=flag)
+            h.mul_(2)  # <-
+            return h, y
+        """, ("breaks", "unsafe"), None),
+    "... `F.relu(h, inplace=False)` never does: safe": ("""
+        def f(x, flag):
+            h = torch.sigmoid(x)
+            y = F.relu(h, inplace=False)
+            h.mul_(2)  # <-
+            return h, y
+        """, ("breaks", "safe"), None),
+    "`myid = id`: an identity read through another name (eval30 I3)": ("""
+        def f(x, y):
+            h = torch.sigmoid(x)
+            myid = id
+            a = myid(h)
+            h.mul_(2)  # <-
+            return h, myid(h) - a
+        """, ("breaks", "unsafe"), "another name for `id`"),
+    "OP104: a module reached outside its class through `list(net.children())[1]` may be given a tensor read afterwards: the fix is unsafe (eval30 O3, E1)": (
+        """
+        class Net(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.lin = nn.Linear(3, 3)
+                self.act = nn.SiLU(inplace=True)  # <-
+
+            def forward(self, x):
+                return self.act(torch.sigmoid(self.lin(x)))
+
+        def use(t):
+            net = Net()
+            m = list(net.children())[1]
+            return m(t), t * 1.0
+        """, (None, "unsafe"), "reached where outplace does not follow"),
+    "... and through a comprehension over `net.children()` (which crashed the engine)": (
+        """
+        class Net(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.lin = nn.Linear(3, 3)
+                self.act = nn.SiLU(inplace=True)  # <-
+
+            def forward(self, x):
+                return self.act(torch.sigmoid(self.lin(x)))
+
+        def use(t):
+            net = Net()
+            m = [c for c in net.children()][1]
+            return m(t), t * 1.0
+        """, (None, "unsafe"), "reached where outplace does not follow"),
+    "... reached only as `net.act.weight`-free `net(t)`: the fix is safe": (
+        """
+        class Net(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.lin = nn.Linear(3, 3)
+                self.act = nn.SiLU(inplace=True)  # <-
+
+            def forward(self, x):
+                return self.act(torch.sigmoid(self.lin(x)))
+
+        def use(t):
+            net = Net()
+            m = net
+            return m(t), t * 1.0
+        """, (None, "safe"), None),
     "a chain that reads what it wrote": ("""
         def f(inp, w):
             x = F.linear(inp, w)

@@ -454,12 +454,16 @@ class TorchEffects:
 
 
 def inplace_arg(call: ast.Call, index: int) -> str | int | None:
-    """Where `inplace=True` is passed: "inplace" (keyword), its positional index, or None."""
+    """Where a literal true `inplace` is passed: "inplace" (keyword), its positional index, or None.
+    torch tests the flag's truth (`if inplace:`), so `inplace=1`, `'y'` or `...` are in place too (eval30 F3)."""
     for k in call.keywords:
         if k.arg == "inplace":
-            return "inplace" if isinstance(k.value, ast.Constant) and k.value.value is True else None
+            return "inplace" if _truthy_constant(k.value) else None
     if len(call.args) > index and not any(isinstance(a, ast.Starred) for a in call.args[: index + 1]):
-        a = call.args[index]
-        if isinstance(a, ast.Constant) and a.value is True:
+        if _truthy_constant(call.args[index]):
             return index
     return None
+
+
+def _truthy_constant(node: ast.AST) -> bool:
+    return isinstance(node, ast.Constant) and bool(node.value)

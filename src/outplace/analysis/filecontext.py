@@ -233,8 +233,8 @@ class FileContext:
         """May `self.<attr>(...)` in `cls` run something else than `cls`'s own `<attr>`: it is
         assigned from outside, on instances (`self.prep = ...`), or a subclass in the file
         overrides it?"""
-        if self.rebinding.attribute(attr):
-            return True
+        if self.rebinding.attribute(attr) or self.rebinding.attribute("__class__"):
+            return True  # (`obj.__class__ = type('S', (Keep, Base), {})`: any method, eval30 D1)
         assigns, _ = self._class_facts(cls)
         names = self._overridden().get(id(cls), ())
         return attr in assigns or attr in names or ANY_NAME in names
@@ -290,6 +290,8 @@ class FileContext:
             self._overrides = {}
             for sub in self._file_classes():
                 names = {n for stmt in sub.body for n in _bound_names(stmt)}
+                if names & {"__getattribute__", "__getattr__"}:
+                    names.add(ANY_NAME)  # (it answers any attribute itself: eval30 D2)
                 for base in _bases_of(sub, self):
                     self._overrides.setdefault(id(base), set()).update(names)
                 # A base listed earlier comes first in the method resolution order: what it (or its
@@ -1263,6 +1265,13 @@ class FileContext:
             pattern = self.effects.call_pattern("functional", name, node,
                                                 [i for i, v in inputs.items() if i != 0 and flow.tensor_keys(v)])
             eff = self.effects.functional(name, inplace, _may_return_input(self.ops, name, node), pattern)
+            if eff is not None and ip is not None and not inplace and _flag_may_be_true(node, ip):
+                # `F.relu(h, inplace=flag)`, `**opts`, `*args`: either (eval30 F4)
+                both = self.effects.functional(name, True, _may_return_input(self.ops, name, node), pattern)
+                if both is not None:
+                    return flow.each_path([
+                        lambda: flow.apply(node, eff, inputs, how="function"),
+                        lambda: flow.apply(node, both, inputs, how="inplace_arg")], inputs)
             if eff is not None:
                 return flow.apply(node, eff, inputs, how="inplace_arg" if inplace else "function")
         elif len(parts) == 2 and name in SPARSE_CONSTRUCTORS:
@@ -1518,10 +1527,11 @@ class FileContext:
                 given = ctor.args[index]
             if given is not None and not isinstance(given, ast.Constant) or any(k.arg is None for k in ctor.keywords):
                 return True  # (`inplace=flag`, `**opts`)
+            if any(isinstance(a, ast.Starred) for a in ctor.args[:index + 1]):
+                return True  # (`nn.ELU(*ARGS)`, `nn.ELU(*(1.0, True))`: eval30 F2c)
         hit = self.memo.get("sets inplace")
         if hit is None:
-            text = self.text
-            hit = self.memo["sets inplace"] = text is None or ("inplace" in text and bool(_SETS_INPLACE.search(text)))
+            hit = self.memo["sets inplace"] = self.text is None or _switches_inplace(self.tree, self.text)
         return hit
 
     def _module_attributes(self, cls: ast.ClassDef) -> list[tuple[str, ModuleInfo]]:
@@ -1594,7 +1604,8 @@ class FileContext:
         if info.kind == "project" and isinstance(info.node, ast.ClassDef) and self.owner_of(info.node) is not self:
             rebindings.append(self.owner_of(info.node).rebinding)  # (the class's own file: a hook in its `__init__`)
         if info.kind in ("torch", "project") and any(
-                r.hooks or r.attribute("forward") or r.attribute("__call__") or r.attribute("__class__") for r in rebindings):
+                r.hooks or r.attribute("forward") or r.attribute("__call__") or r.attribute("__class__")
+                or r.attribute("_call_impl") for r in rebindings):  # (`m._call_impl = wrap`: eval30 H4)
             # A forward hook registered in the file, or a `forward` (or `__class__`) put on a module at run time, may
             # replace what any module returns (with its input).
             related = frozenset().union(*inputs.values()) if inputs else frozenset()
@@ -1813,6 +1824,11 @@ class FileContext:
 
     def builtin_call(self, flow: ScopeFlow, node: ast.Call, name: str, inputs: dict) -> frozenset:
         args = [inputs[i] for i in sorted(k for k in inputs if isinstance(k, int))]
+        if name in ("id", "hash") and not (isinstance(node.func, ast.Name) and node.func.id == name):
+            # `myid = id; myid(h)`: an identity read the judge's reading of the text (`id(h)`) cannot see
+            # (eval30 I3): the tensor counts as handed to code that remembers it
+            for v in args:
+                flow._escape(v, f"its identity read through another name for `{name}` on line {node.lineno}")
         if name in ("len", "int", "hash", "id", "ord"):
             return frozenset({CONST_KEYS["int"]})
         if name == "float":
@@ -2238,7 +2254,52 @@ def _number(text: str) -> object:
 
 # `self.act.inplace = True`, `m.inplace = flag`, `setattr(m, "inplace", ...)`: not `self.inplace = ...`
 # (a project module's own flag).
-_SETS_INPLACE = re.compile(r"(?<![\w.])(?!self\.inplace)[\w.\]\)]+\.inplace\s*=(?!=)|setattr\([^,]+,\s*['\"]inplace['\"]")
+def _flag_may_be_true(call: ast.Call, index: int) -> bool:
+    """Is a call's `inplace` flag (keyword, or position `index`) something other than a literal: a name,
+    an expression, `**opts`, or a `*args` that may reach its position?"""
+    for k in call.keywords:
+        if k.arg == "inplace":
+            return not isinstance(k.value, ast.Constant)
+        if k.arg is None:
+            return True
+    for i, a in enumerate(call.args[:index + 1]):
+        if isinstance(a, ast.Starred):
+            return True
+        if i == index:
+            return not isinstance(a, ast.Constant)
+    return False
+
+
+def _switches_inplace(tree: ast.Module, text: str) -> bool:
+    """May code in the file switch a module built elsewhere to in place: a store into `.inplace` on anything
+    but `self` in any spelling (`m.inplace = True`, `m.inplace: bool = True`, `(m.inplace) = 1`,
+    `m.inplace |= flag`, across a line continuation), the name `'inplace'` as a string (`setattr(m,
+    'inplace', ...)`, `m.__dict__['inplace'] = ...`, `object.__setattr__(m, 'inplace', ...)`), a
+    constructor run again with it (`m.__init__(inplace=True)`, `type(m).__init__(m, inplace=True)`), or
+    `__setstate__`? Only the statements on lines that say `inplace` are read (eval30 F2a/F2b: a regex
+    over the text missed most of these spellings, and matched comments)."""
+    if "inplace" not in text:
+        return False
+    if "__setstate__" in text:
+        return True
+    lines, line = [], 1
+    for m in re.finditer(r"inplace", text):
+        line += text.count("\n", lines[-1][1] if lines else 0, m.start())
+        lines.append((line, m.start()))
+    from outplace.analysis.dispatch import _statements_on
+
+    for node in _statements_on(tree, sorted({n for n, _ in lines}) if "\r" not in text else None):
+        if isinstance(node, ast.Attribute) and node.attr == "inplace" and not isinstance(node.ctx, ast.Load) and \
+                not (isinstance(node.value, ast.Name) and node.value.id == "self"):
+            return True
+        if isinstance(node, ast.Constant) and node.value == "inplace":
+            return True
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "__init__" and \
+                any(k.arg == "inplace" for k in node.keywords) and not (
+                    isinstance(node.func.value, ast.Call) and isinstance(node.func.value.func, ast.Name)
+                    and node.func.value.func.id == "super"):
+            return True
+    return False
 
 
 def _abstract(fn: ast.AST) -> bool:
