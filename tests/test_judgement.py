@@ -924,6 +924,37 @@ _EDM_BLOCK = """
                 return x
 """
 
+# eval30 F2/F3: a torch activation built (or switched) by some spelling, its output and input both kept.
+_ACT_NET = """
+        class Net(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.lin = nn.Linear(3, 3)
+                self.act = ACT
+
+            def forward(self, x):
+                h = torch.sigmoid(self.lin(x))
+                y = self.act(h)
+                h.mul_(2)  # <-
+                return h, y
+"""
+# eval30 O3: OP104 on a module the file may reach outside its class.
+_OP104_NET = """
+        class Net(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.lin = nn.Linear(3, 3)
+                self.act = nn.SiLU(inplace=True)  # <-
+
+            def forward(self, x):
+                return self.act(torch.sigmoid(self.lin(x)))
+
+        def use(t):
+            net = Net()
+            m = REACH
+            return m(t), t * 1.0
+"""
+
 CASES = {
     # ---- hazards ------------------------------------------------------------------------------
     "sigmoid saves its result": ("""
@@ -4950,106 +4981,35 @@ CASES = {
             return out
         """, None, None),
     "`nn.ELU(inplace=1)`: torch tests the flag's truth, so any true constant writes in place; `y` is `h` itself: no fix (eval30 F3)": (
-        """
-        class Net(nn.Module):
-            def __init__(self):
-                super().__init__()
-                self.lin = nn.Linear(3, 3)
-                self.act = nn.ELU(inplace=1)
-
-            def forward(self, x):
-                h = torch.sigmoid(self.lin(x))
-                y = self.act(h)
-                h.mul_(2)  # <-
-                return h, y
-        """, ("breaks", "none"), None),
+        "\n" + _ACT_NET.replace("ACT", "nn.ELU(inplace=1)"), ("breaks", "none"), None),
     "... `nn.ELU(inplace=0)` returns a new tensor: safe": (
-        """
-        class Net(nn.Module):
-            def __init__(self):
-                super().__init__()
-                self.lin = nn.Linear(3, 3)
-                self.act = nn.ELU(inplace=0)
-
-            def forward(self, x):
-                h = torch.sigmoid(self.lin(x))
-                y = self.act(h)
-                h.mul_(2)  # <-
-                return h, y
-        """, ("breaks", "safe"), None),
+        "\n" + _ACT_NET.replace("ACT", "nn.ELU(inplace=0)"), ("breaks", "safe"), None),
     "`nn.ELU(*ARGS)` may pass `inplace` by position: no safe fix (eval30 F2c)": (
         """
         ARGS = (1.0, True)
 
-        class Net(nn.Module):
-            def __init__(self):
-                super().__init__()
-                self.lin = nn.Linear(3, 3)
-                self.act = nn.ELU(*ARGS)
-
-            def forward(self, x):
-                h = torch.sigmoid(self.lin(x))
-                y = self.act(h)
-                h.mul_(2)  # <-
-                return h, y
-        """, ("breaks", "unsafe"), None),
+""" + _ACT_NET.replace("ACT", "nn.ELU(*ARGS)"), ("breaks", "unsafe"), None),
     "`m.inplace: bool = True` on another object switches a module to in place: no safe fix (eval30 F2a)": (
-        """
-        class Net(nn.Module):
-            def __init__(self):
-                super().__init__()
-                self.lin = nn.Linear(3, 3)
-                self.act = nn.ELU()
-
-            def forward(self, x):
-                h = torch.sigmoid(self.lin(x))
-                y = self.act(h)
-                h.mul_(2)  # <-
-                return h, y
-
+        "\n" + _ACT_NET.replace("ACT", "nn.ELU()") + """
         def build():
             m = Net()
             m.act.inplace: bool = True
             return m
-        """, ("breaks", "unsafe"), None),
+""", ("breaks", "unsafe"), None),
     "... so does running its constructor again (`m.act.__init__(inplace=True)`, eval30 F2b)": (
-        """
-        class Net(nn.Module):
-            def __init__(self):
-                super().__init__()
-                self.lin = nn.Linear(3, 3)
-                self.act = nn.ELU()
-
-            def forward(self, x):
-                h = torch.sigmoid(self.lin(x))
-                y = self.act(h)
-                h.mul_(2)  # <-
-                return h, y
-
+        "\n" + _ACT_NET.replace("ACT", "nn.ELU()") + """
         def build():
             m = Net()
             m.act.__init__(inplace=True)
             return m
-        """, ("breaks", "unsafe"), None),
+""", ("breaks", "unsafe"), None),
     "... a `self.inplace = flag` of a class's own, and `super().__init__(inplace=...)`, switch nothing else: safe": (
-        """
-        class Net(nn.Module):
-            def __init__(self):
-                super().__init__()
-                self.lin = nn.Linear(3, 3)
-                self.act = nn.ELU()
-
-            def forward(self, x):
-                h = torch.sigmoid(self.lin(x))
-                y = self.act(h)
-                h.mul_(2)  # <-
-                return h, y
-
+        "\n" + _ACT_NET.replace("ACT", "nn.ELU()") + """
         class Own(nn.Module):
             def __init__(self, inplace=False):
                 super().__init__()
                 self.inplace = inplace
-        """, ("breaks", "safe"), None),
+""", ("breaks", "safe"), None),
     "`F.relu(h, inplace=flag)` may return `h` itself: no safe fix for the write after (eval30 F4)": ("""
         def f(x, flag):
             h = torch.sigmoid(x)
@@ -5073,53 +5033,11 @@ CASES = {
             return h, myid(h) - a
         """, ("breaks", "unsafe"), "another name for `id`"),
     "OP104: a module reached outside its class through `list(net.children())[1]` may be given a tensor read afterwards: the fix is unsafe (eval30 O3, E1)": (
-        """
-        class Net(nn.Module):
-            def __init__(self):
-                super().__init__()
-                self.lin = nn.Linear(3, 3)
-                self.act = nn.SiLU(inplace=True)  # <-
-
-            def forward(self, x):
-                return self.act(torch.sigmoid(self.lin(x)))
-
-        def use(t):
-            net = Net()
-            m = list(net.children())[1]
-            return m(t), t * 1.0
-        """, (None, "unsafe"), "reached where outplace does not follow"),
+        "\n" + _OP104_NET.replace("REACH", 'list(net.children())[1]'), (None, "unsafe"), "reached where outplace does not follow"),
     "... and through a comprehension over `net.children()` (which crashed the engine)": (
-        """
-        class Net(nn.Module):
-            def __init__(self):
-                super().__init__()
-                self.lin = nn.Linear(3, 3)
-                self.act = nn.SiLU(inplace=True)  # <-
-
-            def forward(self, x):
-                return self.act(torch.sigmoid(self.lin(x)))
-
-        def use(t):
-            net = Net()
-            m = [c for c in net.children()][1]
-            return m(t), t * 1.0
-        """, (None, "unsafe"), "reached where outplace does not follow"),
+        "\n" + _OP104_NET.replace("REACH", '[c for c in net.children()][1]'), (None, "unsafe"), "reached where outplace does not follow"),
     "... reached only as `net.act.weight`-free `net(t)`: the fix is safe": (
-        """
-        class Net(nn.Module):
-            def __init__(self):
-                super().__init__()
-                self.lin = nn.Linear(3, 3)
-                self.act = nn.SiLU(inplace=True)  # <-
-
-            def forward(self, x):
-                return self.act(torch.sigmoid(self.lin(x)))
-
-        def use(t):
-            net = Net()
-            m = net
-            return m(t), t * 1.0
-        """, (None, "safe"), None),
+        "\n" + _OP104_NET.replace("REACH", 'net'), (None, "safe"), None),
     "a chain that reads what it wrote": ("""
         def f(inp, w):
             x = F.linear(inp, w)
