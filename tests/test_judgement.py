@@ -5038,6 +5038,89 @@ CASES = {
         "\n" + _OP104_NET.replace("REACH", '[c for c in net.children()][1]'), (None, "unsafe"), "reached where outplace does not follow"),
     "... reached only as `net.act.weight`-free `net(t)`: the fix is safe": (
         "\n" + _OP104_NET.replace("REACH", 'net'), (None, "safe"), None),
+    "a helper returning a list that holds a view of its argument: the element may be that view (eval30 C1)": ("""
+        def helper(t):
+            return [t * 2, t.view(-1)]
+
+        def f(x, y):
+            h = torch.sigmoid(x)
+            z = helper(h)[1]
+            h.mul_(2)  # <-
+            return h, z * 1.0
+        """, ("breaks", "unsafe"), None),
+    "... and `return t.view(-1) if c else t * 2`: a view on one path, a new tensor on the other": ("""
+        def helper(t, c):
+            return t.view(-1) if c else t * 2
+
+        def f(x, y):
+            h = torch.sigmoid(x)
+            z = helper(h, x.sum() > 0)
+            h.mul_(2)  # <-
+            return h, z * 1.0
+        """, ("breaks", "unsafe"), None),
+    "... a helper returning only new tensors: safe": ("""
+        def helper(t):
+            return [t * 2, t + 1]
+
+        def f(x, y):
+            h = torch.sigmoid(x)
+            z = helper(h)[1]
+            h.mul_(2)  # <-
+            return h, z * 1.0
+        """, ("breaks", "safe"), None),
+    "`min([h], key=keep)` gives `h` to `keep`, which keeps it (eval30 K1)": ("""
+        KEEP = []
+
+        def keep(v):
+            KEEP.append(v)
+            return 0
+
+        def f(x, y):
+            h = torch.sigmoid(x)
+            min([h], key=keep)
+            h.mul_(2)  # <-
+            return h
+        """, ("breaks", "unsafe"), "the function `min` calls"),
+    "`C[h]` hands `h` to `C.__class_getitem__` (eval30 O4)": ("""
+        KEEP = []
+
+        class C:
+            def __class_getitem__(cls, item):
+                KEEP.append(item)
+                return cls
+
+        def f(x, y):
+            h = torch.sigmoid(x)
+            C[h]
+            h.mul_(2)  # <-
+            return h
+        """, ("breaks", "unsafe"), "__class_getitem__"),
+    "`sum(xs, start=0j)` folds its keyword start: complex (eval30 N2)": ("""
+        def f(x, y):
+            h = torch.sigmoid(x)
+            s = sum([1, 2], start=0j)
+            h.mul_(s)  # <-
+            return h
+        """, ("breaks", "none"), None),
+    "... `sum(lst)` of a list a helper may have changed is a number of unknown kind (eval30 N4)": ("""
+        def add(lst):
+            lst.append(1j)
+
+        def f(x, y):
+            h = torch.sigmoid(x)
+            lst = [1, 2]
+            add(lst)
+            s = sum(lst)
+            h.mul_(s)  # <-
+            return h
+        """, ("breaks", "unsafe"), None),
+    "... `sum([1, 0.5])` of a display is a float: safe": ("""
+        def f(x, y):
+            h = torch.sigmoid(x)
+            s = sum([1, 0.5])
+            h.mul_(s)  # <-
+            return h
+        """, ("breaks", "safe"), None),
     "a chain that reads what it wrote": ("""
         def f(inp, w):
             x = F.linear(inp, w)

@@ -233,8 +233,9 @@ class FileContext:
         """May `self.<attr>(...)` in `cls` run something else than `cls`'s own `<attr>`: it is
         assigned from outside, on instances (`self.prep = ...`), or a subclass in the file
         overrides it?"""
-        if self.rebinding.attribute(attr) or self.rebinding.attribute("__class__"):
-            return True  # (`obj.__class__ = type('S', (Keep, Base), {})`: any method, eval30 D1)
+        if self.rebinding.attribute(attr) or self.rebinding.attribute("__class__") or \
+                self.rebinding.attribute("__bases__"):
+            return True  # (`obj.__class__ = type('S', (Keep, Base), {})`, `Sub.__bases__ = ...`: eval30 D1, M2)
         assigns, _ = self._class_facts(cls)
         names = self._overridden().get(id(cls), ())
         return attr in assigns or attr in names or ANY_NAME in names
@@ -1849,6 +1850,12 @@ class FileContext:
                     every | flow._contents(args[0], node) if args else every)), grad=UNKNOWN)
             tensors = frozenset().union(*(flow.tensor_keys(a) for a in args)) if args else frozenset()
             if not tensors:
+                if any(k not in (0, 1) for k in inputs if not isinstance(k, int) or k > 1):
+                    # (`sum(xs, start=0j)`, `**opts`: the keyword is folded too, or unknown: eval30 N2)
+                    extra = [v for k, v in inputs.items() if k == "start"]
+                    odd = any(k != "start" for k in inputs if not isinstance(k, int))
+                    return frozenset({CONST_KEYS["number" if odd or name != "sum" else
+                                                  _builtin_number(flow, name, [*args, *extra], node)]})
                 return frozenset({CONST_KEYS[_builtin_number(flow, name, args, node)]})
             return flow.new(node, Obj(MAYBE, "fresh", label=f"`{name}` result"), grad=flow.grad_of(tensors))
         if name == "zip":
@@ -1868,6 +1875,13 @@ class FileContext:
                                         nonlocal_reason="returned by the function `map` calls"),
                               grad=grad if grad != NO else UNKNOWN)
             return flow._container(node, result, "map")
+        key = inputs.get("key") if name in ("sorted", "min", "max") else args[0] if name == "filter" and args else None
+        if key is not None and key != frozenset({CONST_KEYS["none"]}):
+            # `min([h], key=f)`, `sorted(xs, key=cmp_to_key(f))`, `filter(f, xs)`: `f` is given each element
+            # and may keep it (eval30 K1)
+            iterables = args if name != "filter" else args[1:]
+            elements = frozenset().union(*(flow._contents(a, node) for a in iterables)) if iterables else frozenset()
+            flow._escape(elements, f"passed to the function `{name}` calls on line {node.lineno}")
         if name in CONTAINER_BUILTINS:
             contents: frozenset = frozenset()
             for a in args:
@@ -1956,7 +1970,9 @@ def _is_static_method(fn: ast.AST) -> bool:
 
 
 def _is_class_method(fn: ast.AST) -> bool:
-    return any(isinstance(d, ast.Name) and d.id == "classmethod" for d in getattr(fn, "decorator_list", []))
+    # (`__class_getitem__` and `__init_subclass__` are class methods without the decorator: eval30 O4)
+    return getattr(fn, "name", None) in ("__class_getitem__", "__init_subclass__") or \
+        any(isinstance(d, ast.Name) and d.id == "classmethod" for d in getattr(fn, "decorator_list", []))
 
 
 def _is_parameter_name(attr: str) -> bool:
@@ -2095,7 +2111,16 @@ def _builtin_number(flow: ScopeFlow, name: str, args: list, node: ast.AST) -> st
         return "int" if len(args) == 1 else first if first in ("int", "float", "real") else "number"
     if name == "pow":
         return number_result(first, kind(args[1]), ast.Pow(), node) if len(args) == 2 else "number"
-    # sum: the elements added to the start (0 unless given), as `+` of numbers makes them
+    # sum: the elements added to the start (0 unless given), as `+` of numbers makes them; of a display
+    # only (`sum([1, 0.5])`): a list or dict reached by name may have been changed by a helper, an alias
+    # or a closure, and a dict adds its keys (eval30 N3, N4).
+    first_arg = node.args[0] if isinstance(node, ast.Call) and node.args else None
+    if not isinstance(first_arg, (ast.List, ast.Tuple, ast.Set)):
+        return "number"  # (only a display says what it holds: a list reached by name may have been changed)
+    for k in args[0]:
+        o = flow.obj(k)
+        if o is None or o.origin != "container":
+            return "number"
     total = "int"
     elements = flow._held_shallow(args[0]) - args[0]  # (read only: a sum makes no element objects)
     for k in (kind(elements), *(kind(a) for a in args[1:])):

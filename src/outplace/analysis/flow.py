@@ -1002,6 +1002,9 @@ class ScopeFlow:
         index = self.eval(node.slice)
         if index and self.overloads(base, ""):
             self._escape(index, f"given to `__getitem__` of an object of a class of the run on line {node.lineno}")
+        elif index and any((o := self.obj(k)) is not None and o.origin == "class" for k in base):
+            # `C[h]`: `C.__class_getitem__(h)` (or its metaclass's `__getitem__`) may keep it (eval30 O4)
+            self._escape(index, f"given to `__class_getitem__` of a class of the run on line {node.lineno}")
         if isinstance(node.ctx, ast.Load) and self._string_key(node.slice):
             self._keyed_by_string(node.value)  # (before the read: what it reads is an element, not a view)
         out: frozenset = frozenset()

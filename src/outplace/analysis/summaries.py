@@ -401,6 +401,11 @@ def _closure_values(flow: ScopeFlow, fn: ast.AST) -> frozenset:
     return out
 
 
+# Offset of the site where a result part's new tensor is allocated when the same part may also be a
+# view of an argument (parts use 0..99, their contents +100, containers +200).
+FRESH_SITE = 5000
+
+
 def _result(flow: ScopeFlow, node: ast.Call, part: ResultPart, args: dict, label: str, grad: str, i: int,
             closure: frozenset = frozenset()) -> frozenset:
     out: frozenset = frozenset()
@@ -433,7 +438,10 @@ def _result(flow: ScopeFlow, node: ast.Call, part: ResultPart, args: dict, label
         # (one of several views of a tensor made inside, `return h.chunk(3, dim=-1)`: it stays one)
         fresh = Obj(part.fresh.tensor, "fresh", part.fresh.dtype, label=f"{label} result",
                     multi_view=part.fresh.multi_view)
-        made = flow.new(marker, fresh, grad=tri_or(grad, part.fresh_grad))
+        # (a site of its own: at `marker` it would take the place of the view made there just above, and
+        # `return t.view(2, 4) if c else t * 2` would come back as a new tensor only: eval30 C1)
+        made = flow.new(flow.marker(node, i + FRESH_SITE) if part.params else marker, fresh,
+                        grad=tri_or(grad, part.fresh_grad))
         level = tri_or(grad, part.fresh_grad)
         if part.saved and not flow.grad_off() and level != NO:
             what = "saved" if not part.saved_maybe else "may be saved"
