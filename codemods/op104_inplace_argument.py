@@ -252,7 +252,9 @@ def _outside_reads(an: Analysis) -> tuple[dict, dict]:
             looped.add(id(n.iter))
             target = n.target.elts[-1] if isinstance(n.target, ast.Tuple) and n.target.elts else n.target
             body = n.body if isinstance(n, ast.For) else []
-            if isinstance(target, ast.Name) and _module_used(body, target.id):
+            if isinstance(target, ast.Name) and (_module_used(body, target.id) or
+                                                isinstance(n, ast.For) and _read_after(an, n, target.id)):
+                # (`for m in net.children(): pass` then `m(t)`: the last one, after the loop: eval30 reach30)
                 dynamic.setdefault("submodules", (ast.unparse(n.iter), n.iter.lineno))
             elif not isinstance(target, ast.Name) or isinstance(n, ast.comprehension):
                 # (a comprehension node has no line of its own: eval30 E1 crashed here)
@@ -267,6 +269,14 @@ def _outside_reads(an: Analysis) -> tuple[dict, dict]:
 
 
 _SUBMODULE_WALKS = frozenset({"children", "modules", "named_children", "named_modules"})
+
+
+def _read_after(an: Analysis, loop: ast.For, name: str) -> bool:
+    """Is `name` read in the loop's function (or module) after the loop?"""
+    scope = an.ctx.scope_node(loop)
+    info = an.index.scopes.get(scope)
+    loads = info.loads.get(name, ()) if info is not None else ()
+    return any(load.lineno > (loop.end_lineno or loop.lineno) for load in loads)
 
 
 def _module_used(body: list, name: str) -> bool:

@@ -5121,6 +5121,60 @@ CASES = {
             h.mul_(s)  # <-
             return h
         """, ("breaks", "safe"), None),
+    "a class decorator of the file that returns another class (`type(name, (Keep, cls), {})`) may put a method before the base's (eval30 M2)": ("""
+        class Base:
+            def pick(self, t):
+                return t * 2
+
+            def run(self, x):
+                h = torch.sigmoid(x)
+                y = self.pick(h)
+                h.mul_(2)  # <-
+                return h, y
+
+        class Keep:
+            def pick(self, t):
+                return t
+
+        def with_keep(cls):
+            return type(cls.__name__, (Keep, cls), {})
+
+        @with_keep
+        class Sub(Base):
+            pass
+        """, (None, "unsafe"), None),
+    "... one that returns the class it is given adds nothing: safe": ("""
+        class Base:
+            def pick(self, t):
+                return t * 2
+
+            def run(self, x):
+                h = torch.sigmoid(x)
+                y = self.pick(h)
+                h.mul_(2)  # <-
+                return h, y
+
+        def register(cls):
+            return cls
+
+        @register
+        class Sub(Base):
+            pass
+        """, (None, "safe"), None),
+    "an element of a list a nested function changes (`box[0] = 1j` in `g`) may be anything: no safe fix (eval30 numscope)": ("""
+        def f(x, y):
+            h = torch.sigmoid(x)
+            box = [0.5]
+            def g():
+                box[0] = 1j
+            g()
+            s = box[0]
+            h.mul_(s)  # <-
+            return h
+        """, ("breaks", "unsafe"), None),
+    "OP104: the loop variable of `for m in net.children(): pass` read after the loop is the module: unsafe (eval30 reach30)": (
+        "\n" + _OP104_NET.replace("m = REACH", "for m in net.children():\n                pass"), (None, "unsafe"),
+        "reached where outplace does not follow"),
     "a chain that reads what it wrote": ("""
         def f(inp, w):
             x = F.linear(inp, w)

@@ -291,8 +291,10 @@ class FileContext:
             self._overrides = {}
             for sub in self._file_classes():
                 names = {n for stmt in sub.body for n in _bound_names(stmt)}
-                if names & {"__getattribute__", "__getattr__"}:
-                    names.add(ANY_NAME)  # (it answers any attribute itself: eval30 D2)
+                if names & {"__getattribute__", "__getattr__"} or any(self._decorator_replaces(d) for d in sub.decorator_list):
+                    # (it answers any attribute itself, eval30 D2; a decorator of the file returns another class,
+                    # `return type(cls.__name__, (Keep, cls), {})`, eval30 M2)
+                    names.add(ANY_NAME)
                 for base in _bases_of(sub, self):
                     self._overrides.setdefault(id(base), set()).update(names)
                 # A base listed earlier comes first in the method resolution order: what it (or its
@@ -1712,6 +1714,23 @@ class FileContext:
                 return flow.each_path([lambda j=j, a=a: rest(j=j, alternative=a) for j, a in enumerate(member.parts)])
             x = self.module_call(flow, node, member, {0: x}, written_expr=written, part=part * 100 + i + 1)
         return x
+
+    def _decorator_replaces(self, decorator: ast.expr) -> bool:
+        """Is a class decorator a function of this file that may return something other than the
+        class it is given? (One imported from elsewhere, a registry's, is taken to return it.)"""
+        target = decorator.func if isinstance(decorator, ast.Call) else decorator
+        if not isinstance(target, ast.Name):
+            return False
+        binds = self.index.scopes[self.tree].bindings.get(target.id, [])
+        fn = binds[0].stmt if len(binds) == 1 else None
+        if not isinstance(fn, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            return bool(binds) and not all(isinstance(b.stmt, (ast.Import, ast.ImportFrom)) for b in binds)
+        if isinstance(decorator, ast.Call):
+            return True  # (a decorator factory: what its inner function returns is not read here)
+        params = [a.arg for a in [*fn.args.posonlyargs, *fn.args.args]]
+        returns = [n for n in walk(fn) if isinstance(n, ast.Return)]
+        return not params or not returns or any(
+            not (isinstance(r.value, ast.Name) and r.value.id == params[0]) for r in returns)
 
     def replacing_decorator(self, cls: ast.ClassDef) -> str | None:
         """The first decorator of `cls` or of a base the run defines that may put another class in

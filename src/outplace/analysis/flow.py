@@ -1027,6 +1027,12 @@ class ScopeFlow:
                                 grad=self.grad_of(tensors))
             else:
                 out |= self._view(node, tensors, "indexing", keep_grad=True)
+        if base - tensors and isinstance(node.value, ast.Name) and node.value.id in self.captured and \
+                isinstance(node.ctx, ast.Load):
+            # `box = [0.5]; def g(): box[0] = 1j` then `box[0]`: a nested function may have changed the
+            # container (eval30 numscope): what it held, or anything (kept with the element it was: an alias)
+            out |= self.new(node, Obj(MAYBE, "element", nonlocal_reason=(
+                f"an element of `{node.value.id}`, which a nested function may change")), grad=UNKNOWN)
         for k in base - tensors:
             out |= self._element_of(node, k, node.slice)
         return out
