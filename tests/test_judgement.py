@@ -5175,6 +5175,40 @@ CASES = {
     "OP104: the loop variable of `for m in net.children(): pass` read after the loop is the module: unsafe (eval30 reach30)": (
         "\n" + _OP104_NET.replace("m = REACH", "for m in net.children():\n                pass"), (None, "unsafe"),
         "reached where outplace does not follow"),
+    "`for i, conv in enumerate(self.convs)` over an `nn.ModuleList([])` filled by `append`: each is one of the members, whose ReLU saved its result (eval32 ZeroRestore)": ("""
+        class InConv(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.convf = nn.Sequential(nn.Conv2d(3, 4, 3, padding=1), nn.ReLU())
+
+            def forward(self, x):
+                return self.convf(x)
+
+        class SKConv(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.convs = nn.ModuleList([])
+                for i in range(2):
+                    self.convs.append(InConv())
+
+            def forward(self, x):
+                for i, conv in enumerate(self.convs):
+                    fea = conv(x).unsqueeze_(dim=1)  # <-
+                return fea
+        """, ("breaks", "none"), "saved by `nn.ReLU`"),
+    "... members that save nothing of their output: not breaks": ("""
+        class SKConv(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.convs = nn.ModuleList([])
+                for i in range(2):
+                    self.convs.append(nn.Conv2d(3, 4, 3, padding=1))
+
+            def forward(self, x):
+                for i, conv in enumerate(self.convs):
+                    fea = conv(x).unsqueeze_(dim=1)  # <-
+                return fea
+        """, ("inplace", "none"), None),
     "a chain that reads what it wrote": ("""
         def f(inp, w):
             x = F.linear(inp, w)

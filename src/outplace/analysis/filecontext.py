@@ -2089,8 +2089,9 @@ def _class_level(cls: ast.ClassDef, attr: str, assigns: dict) -> list[tuple[ast.
 
 
 def _empty_call(value: ast.AST) -> bool:
-    """`nn.ModuleList()`, `nn.Sequential()`: a call with no arguments (a container built empty)."""
-    return isinstance(value, ast.Call) and not value.args and not value.keywords
+    """`nn.ModuleList()`, `nn.Sequential()`, `nn.ModuleList([])`: a container built empty."""
+    return isinstance(value, ast.Call) and not value.keywords and (not value.args or len(value.args) == 1 and isinstance(
+        value.args[0], (ast.List, ast.Tuple)) and not value.args[0].elts)
 
 
 # In `_overridden`'s sets: a subclass may bind any name (a base or metaclass the file cannot see into).

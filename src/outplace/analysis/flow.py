@@ -2021,6 +2021,10 @@ class ScopeFlow:
                 out |= elem
             elif o.origin == "range":
                 out |= frozenset({CONST_KEYS["int"]})
+            elif o.origin == "module" and o.module is not None:
+                # `for conv in self.convs`, `enumerate(self.convs)`: one of the container's members each
+                # time (eval32 ZeroRestore: they were unknown modules outside a `x = m(x)` chain)
+                out |= self.ctx.module_element(self, loop, k, o)
             elif o.origin == "zip" and o.elems is not None:
                 parts = [self._loop_part(loop, i, e) for i, e in enumerate(o.elems)]
                 out |= self._container(loop, frozenset().union(*parts) if parts else frozenset(), "tuple",
