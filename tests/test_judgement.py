@@ -1464,7 +1464,7 @@ CASES = {
                 for i in range(4):
                     blend(4, out[i].unsqueeze(0))
                 return out
-        """, ("inplace", "unsafe"), "nothing saved it"),
+        """, ("inplace", "none"), "drops the result"),  # (the write into `out` through the view is the point: eval30 U11)
     "a helper's save that needs a module's own parameter does not wait for an argument": ("""
         class M(nn.Module):
             def __init__(self):
@@ -5209,6 +5209,26 @@ CASES = {
                     fea = conv(x).unsqueeze_(dim=1)  # <-
                 return fea
         """, ("inplace", "none"), None),
+    "`def scale(t): t.mul_(2); return t` called as the statement `scale(h)`: the change to the caller's tensor is the point, no fix even unsafe (eval30 U11)": ("""
+        def scale(t):
+            t.mul_(2)  # <-
+            return t
+
+        def f(x, y):
+            h = torch.sigmoid(x)
+            scale(h)
+            return h
+        """, ("breaks", "none"), "drops the result"),
+    "... every call uses the result (`h = scale(h)`): the rewrite may be offered (unsafe)": ("""
+        def scale(t):
+            t.mul_(2)  # <-
+            return t
+
+        def f(x, y):
+            h = torch.sigmoid(x)
+            h = scale(h)
+            return h
+        """, ("breaks", "unsafe"), None),
     "a chain that reads what it wrote": ("""
         def f(inp, w):
             x = F.linear(inp, w)

@@ -221,6 +221,15 @@ def judge(flow: ScopeFlow, live: Liveness, record: WriteRecord, step: tuple[int,
         certain = (f"`{getattr(flow.scope, 'name', 'this function')}` returns nothing and after this only writes "
                    f"`{name}` again in place: changing the caller's tensor is what it does, and rebinding `{name}` "
                    "would make it do nothing")
+    if certain is None and name is not None and _write_statement(record, stmt) and objs and \
+            all(o.origin == "parameter" for o in objs) and _only_mutates(flow, stmt, name, returns_it=True):
+        dropped = _result_dropped(flow)
+        if dropped is not None:
+            # `def scale(t): t.mul_(2); return t` called as the statement `scale(h)` (eval30 U11): that
+            # caller sees only what the write does to its tensor
+            certain = (f"`{getattr(flow.scope, 'name', 'this function')}` writes `{name}` in place and returns it, and "
+                       f"a call of it drops the result (line {dropped}): that caller sees only the change to its own "
+                       f"tensor, which rebinding `{name}` would lose")
     if certain is None and target is not None and not isinstance(target, (ast.Name, ast.Attribute)):
         # `u = y.view(-1).mul_(2)`, then `y` is read: the write is meant for `y` through the view.
         views = _views(st, keys)
@@ -621,10 +630,25 @@ def _unpassed(ctx, fn: ast.AST, name: str, depth: int) -> bool:
     return True
 
 
-def _only_mutates(flow: ScopeFlow, stmt: ast.AST, name: str) -> bool:
+def _result_dropped(flow: ScopeFlow) -> int | None:
+    """The line of a call of the flow's function (by its name, in this file) whose result is dropped:
+    a statement of its own (`scale(h)`, `self.scale(h)`)."""
+    fn = flow.scope
+    name = getattr(fn, "name", None)
+    if name is None:
+        return None
+    by_name, by_attr = flow.ctx._calls_by_name()
+    for call in [*by_name.get(name, ()), *by_attr.get(name, ())]:
+        if isinstance(flow.ctx.index.parent.get(call), ast.Expr):
+            return call.lineno
+    return None
+
+
+def _only_mutates(flow: ScopeFlow, stmt: ast.AST, name: str, returns_it: bool = False) -> bool:
     """In a function that returns no value and runs `stmt` once (no loop around it), is every later
     use of `name` another in-place write into it, a statement of its own (`name.add_(1).div_(2)`,
-    `name += 1`, `name[i] = v`)? Then nothing but the caller sees what those writes do."""
+    `name += 1`, `name[i] = v`)? Then nothing but the caller sees what those writes do.
+    `returns_it`: the function may also return `name` itself (and nothing else)."""
     fn = flow.scope
     if not isinstance(fn, (ast.FunctionDef, ast.AsyncFunctionDef)) or name in flow.captured:
         return False
@@ -635,15 +659,20 @@ def _only_mutates(flow: ScopeFlow, stmt: ast.AST, name: str) -> bool:
             return False
         node = parent.get(node)
     end = getattr(stmt, "end_lineno", None) or 0
+    returned = False
     for n in walk(fn):
         if isinstance(n, ast.Return) and n.value is not None and not (
                 isinstance(n.value, ast.Constant) and n.value.value is None):
+            if returns_it and isinstance(n.value, ast.Name) and n.value.id == name:
+                returned = True
+                continue
             return False
         if isinstance(n, (ast.Yield, ast.YieldFrom, ast.Lambda, ast.FunctionDef, ast.AsyncFunctionDef)) and n is not fn:
             return False
-        if isinstance(n, ast.Name) and n.id == name and getattr(n, "lineno", 0) > end and not _written_only(n, parent):
+        if isinstance(n, ast.Name) and n.id == name and getattr(n, "lineno", 0) > end and not _written_only(n, parent) \
+                and not (returns_it and isinstance(parent.get(n), ast.Return)):
             return False
-    return True
+    return returned or not returns_it
 
 
 def _written_only(use: ast.Name, parent: dict) -> bool:
