@@ -247,6 +247,11 @@ def _outside_reads(an: Analysis) -> tuple[dict, dict]:
         elif isinstance(n, ast.Call) and isinstance(n.func, ast.Name) and n.func.id == "getattr" and len(n.args) >= 2:
             name = n.args[1].value if isinstance(n.args[1], ast.Constant) and isinstance(n.args[1].value, str) else None
             dynamic["getattr"].setdefault(name, (ast.unparse(n), n.lineno))
+        elif isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute) and n.args and \
+                n.func.attr in ("__getattr__", "__getattribute__"):
+            # `super().__getattr__('act')(h)`, `self.__getattr__(f"block{i}")` (eval29 op104x29, eval32 refinenet)
+            name = n.args[0].value if isinstance(n.args[0], ast.Constant) and isinstance(n.args[0].value, str) else None
+            dynamic["getattr"].setdefault(name, (ast.unparse(n), n.lineno))
         elif isinstance(n, (ast.For, ast.comprehension)) and isinstance(n.iter, ast.Call) and \
                 isinstance(n.iter.func, ast.Attribute) and n.iter.func.attr in _SUBMODULE_WALKS:
             looped.add(id(n.iter))

@@ -5229,6 +5229,22 @@ CASES = {
             h = scale(h)
             return h
         """, ("breaks", "unsafe"), None),
+    "OP104: a subclass reaching the module by `super().__getattr__('act')(h)` calls it where outplace does not follow: unsafe (eval29 op104x29)": ("""
+        class M(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.act = nn.ReLU(inplace=True)  # <-
+                self.lin = nn.Linear(4, 4)
+
+            def forward(self, x):
+                return self.act(torch.tanh(self.lin(x))) * 2
+
+        class Sub(M):
+            def forward(self, x):
+                h = self.lin(x)
+                super().__getattr__('act')(h)
+                return h * 2
+        """, (None, "unsafe"), "reached where outplace does not follow"),
     "a chain that reads what it wrote": ("""
         def f(inp, w):
             x = F.linear(inp, w)
