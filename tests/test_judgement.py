@@ -5245,6 +5245,44 @@ CASES = {
                 super().__getattr__('act')(h)
                 return h * 2
         """, (None, "unsafe"), "reached where outplace does not follow"),
+    "a function under a registering decorator factory of the file that returns it unchanged is called by its name: its caller's grad reaches it (eval32 smee)": (
+        "\n" + """        _FUNCTIONS = {}
+
+        def handler(kind):
+            def _inner(func):
+                _FUNCTIONS[kind] = func
+                return func
+            return _inner
+
+        @handler("angles")
+        def energy(conformer):
+            ab = conformer[1:] - conformer[:-1]
+            ab /= torch.norm(ab, dim=1, keepdim=True)  # <-
+            return ab.sum()
+
+        def run():
+            c = torch.randn(3, 3, requires_grad=True)
+            energy(c).backward()
+""", ("breaks", "unsafe"), "saved by `torch.norm`"),
+    "... a decorator that returns a wrapper: what runs is not the body as written": (
+        "\n" + """        _FUNCTIONS = {}
+
+        def handler(kind):
+            def _inner(func):
+                _FUNCTIONS[kind] = func
+                return lambda *a: func(*a)
+            return _inner
+
+        @handler("angles")
+        def energy(conformer):
+            ab = conformer[1:] - conformer[:-1]
+            ab /= torch.norm(ab, dim=1, keepdim=True)  # <-
+            return ab.sum()
+
+        def run():
+            c = torch.randn(3, 3, requires_grad=True)
+            energy(c).backward()
+""", ("inplace", "unsafe"), None),
     "a chain that reads what it wrote": ("""
         def f(inp, w):
             x = F.linear(inp, w)

@@ -1795,9 +1795,29 @@ class FileContext:
             if q is None and isinstance(target, ast.Name) and target.id in BUILTIN_DECORATORS and \
                     target.id not in module_names:
                 q = target.id  # the builtin, not a name the file binds
-            if q not in PLAIN_DECORATORS:
+            if q not in PLAIN_DECORATORS and not self._returns_what_it_decorates(d):
                 return False
         return True
+
+    def _returns_what_it_decorates(self, decorator: ast.expr) -> bool:
+        """A decorator of this file that hands back the function it is given (`def register(f): REG[k] = f;
+        return f`), or a factory of one (`@handler("Angles")` whose inner function returns its argument):
+        a call of the decorated name runs the body (eval32 smee)."""
+        factory = isinstance(decorator, ast.Call)
+        target = decorator.func if factory else decorator
+        if not isinstance(target, ast.Name):
+            return False
+        binds = self.index.scopes[self.tree].bindings.get(target.id, [])
+        fn = binds[0].stmt if len(binds) == 1 else None
+        if not isinstance(fn, ast.FunctionDef) or fn.decorator_list:
+            return False
+        if factory:
+            inner = {s.name: s for s in fn.body if isinstance(s, ast.FunctionDef) and not s.decorator_list}
+            returns = _own_returns(fn)
+            return bool(returns) and isinstance(fn.body[-1], ast.Return) and all(
+                isinstance(r.value, ast.Name) and r.value.id in inner and
+                                         _returns_first_parameter(inner[r.value.id]) for r in returns)
+        return _returns_first_parameter(fn)
 
     def method_of(self, cls: ast.ClassDef, name: str, depth: int = 0) -> ast.AST | None:
         """`cls.name` as Python finds it: the class's own (its last binding in the class body: a
@@ -2086,6 +2106,30 @@ def _class_level(cls: ast.ClassDef, attr: str, assigns: dict) -> list[tuple[ast.
     if attr not in assigns:
         return []
     return [(stmt.value, None) for stmt in cls.body if isinstance(stmt, ast.Assign) and _binds(stmt, attr)]
+
+
+def _own_returns(fn: ast.FunctionDef) -> list[ast.Return]:
+    """The `return` statements of `fn` itself (not of functions or lambdas nested in it)."""
+    out, todo = [], list(fn.body)
+    while todo:
+        n = todo.pop()
+        if isinstance(n, ast.Return):
+            out.append(n)
+        elif not isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)):
+            todo += [c for c in ast.iter_child_nodes(n) if isinstance(c, ast.stmt)]
+    return out
+
+
+def _returns_first_parameter(fn: ast.FunctionDef) -> bool:
+    """Does every way out of `fn` return its first parameter, unchanged (the name never bound again)?"""
+    params = [a.arg for a in [*fn.args.posonlyargs, *fn.args.args]]
+    if not params or any(isinstance(n, ast.Name) and n.id == params[0] and not isinstance(n.ctx, ast.Load)
+                         for n in walk(fn)):
+        return False
+    returns = _own_returns(fn)
+    # (the last statement a `return`: no way falls off the end and returns None)
+    return bool(returns) and isinstance(fn.body[-1], ast.Return) and \
+        all(isinstance(r.value, ast.Name) and r.value.id == params[0] for r in returns)
 
 
 def _empty_call(value: ast.AST) -> bool:
