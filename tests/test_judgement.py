@@ -955,6 +955,27 @@ _OP104_NET = """
             return m(t), t * 1.0
 """
 
+# eval32 smee: a function under a registering decorator factory, called by its name.
+_REGISTRY_ENERGY = """
+        _FUNCTIONS = {}
+
+        def handler(kind):
+            def _inner(func):
+                _FUNCTIONS[kind] = func
+                return RESULT
+            return _inner
+
+        @handler("angles")
+        def energy(conformer):
+            ab = conformer[1:] - conformer[:-1]
+            ab /= torch.norm(ab, dim=1, keepdim=True)  # <-
+            return ab.sum()
+
+        def run():
+            c = torch.randn(3, 3, requires_grad=True)
+            energy(c).backward()
+"""
+
 CASES = {
     # ---- hazards ------------------------------------------------------------------------------
     "sigmoid saves its result": ("""
@@ -5246,43 +5267,9 @@ CASES = {
                 return h * 2
         """, (None, "unsafe"), "reached where outplace does not follow"),
     "a function under a registering decorator factory of the file that returns it unchanged is called by its name: its caller's grad reaches it (eval32 smee)": (
-        "\n" + """        _FUNCTIONS = {}
-
-        def handler(kind):
-            def _inner(func):
-                _FUNCTIONS[kind] = func
-                return func
-            return _inner
-
-        @handler("angles")
-        def energy(conformer):
-            ab = conformer[1:] - conformer[:-1]
-            ab /= torch.norm(ab, dim=1, keepdim=True)  # <-
-            return ab.sum()
-
-        def run():
-            c = torch.randn(3, 3, requires_grad=True)
-            energy(c).backward()
-""", ("breaks", "unsafe"), "saved by `torch.norm`"),
+        "\n" + _REGISTRY_ENERGY.replace("RESULT", 'func'), ("breaks", "unsafe"), "saved by `torch.norm`"),
     "... a decorator that returns a wrapper: what runs is not the body as written": (
-        "\n" + """        _FUNCTIONS = {}
-
-        def handler(kind):
-            def _inner(func):
-                _FUNCTIONS[kind] = func
-                return lambda *a: func(*a)
-            return _inner
-
-        @handler("angles")
-        def energy(conformer):
-            ab = conformer[1:] - conformer[:-1]
-            ab /= torch.norm(ab, dim=1, keepdim=True)  # <-
-            return ab.sum()
-
-        def run():
-            c = torch.randn(3, 3, requires_grad=True)
-            energy(c).backward()
-""", ("inplace", "unsafe"), None),
+        "\n" + _REGISTRY_ENERGY.replace("RESULT", 'lambda *a: func(*a)'), ("inplace", "unsafe"), None),
     "a chain that reads what it wrote": ("""
         def f(inp, w):
             x = F.linear(inp, w)
