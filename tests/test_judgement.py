@@ -5270,6 +5270,37 @@ CASES = {
         "\n" + _REGISTRY_ENERGY.replace("RESULT", 'func'), ("breaks", "unsafe"), "saved by `torch.norm`"),
     "... a decorator that returns a wrapper: what runs is not the body as written": (
         "\n" + _REGISTRY_ENERGY.replace("RESULT", 'lambda *a: func(*a)'), ("inplace", "unsafe"), None),
+    "`[h] == [NS.K]`: an object the flow cannot name (a class attribute) may be an instance of the file's class whose `__eq__` keeps the tensor (eval26 O1)": ("""
+        class Keeper:
+            last = None
+
+            def __eq__(self, t):
+                Keeper.last = t
+                return False
+
+        class NS:
+            K = Keeper()
+
+        def f(x, y):
+            h = torch.sigmoid(x)
+            z = [h] == [NS.K]
+            h.mul_(2)  # <-
+            return h, z
+        """, ("breaks", "unsafe"), None),
+    "... a file whose classes define only `__getitem__` (a dataset): comparing with an unknown object keeps nothing: safe": ("""
+        class Data:
+            def __getitem__(self, i):
+                return i
+
+        class NS:
+            K = 3
+
+        def f(x, y):
+            h = torch.sigmoid(x)
+            z = [h] == [NS.K]
+            h.mul_(2)  # <-
+            return h, z
+        """, ("breaks", "safe"), None),
     "a chain that reads what it wrote": ("""
         def f(inp, w):
             x = F.linear(inp, w)

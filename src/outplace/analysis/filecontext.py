@@ -1799,6 +1799,17 @@ class FileContext:
                 return False
         return True
 
+    def dunders_defined(self) -> frozenset:
+        """The operator, comparison and container methods (`__eq__`, `__rmul__`, `__contains__`...) that
+        the classes of this file define: a tensor may be handed to one."""
+        hit = self.memo.get("dunders defined")
+        if hit is None:
+            hit = self.memo["dunders defined"] = frozenset(
+                stmt.name for c in self._file_classes() for stmt in c.body
+                if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef)) and stmt.name.startswith("__") and
+                stmt.name.endswith("__") and stmt.name not in _NOT_OPERATOR_DUNDERS)
+        return hit
+
     def _returns_what_it_decorates(self, decorator: ast.expr) -> bool:
         """A decorator of this file that hands back the function it is given (`def register(f): REG[k] = f;
         return f`), or a factory of one (`@handler("Angles")` whose inner function returns its argument):
@@ -2138,6 +2149,12 @@ def _empty_call(value: ast.AST) -> bool:
         value.args[0], (ast.List, ast.Tuple)) and not value.args[0].elts)
 
 
+# Special methods a tensor is never handed to by an operator, comparison or subscript.
+_NOT_OPERATOR_DUNDERS = frozenset({"__init__", "__repr__", "__str__", "__hash__", "__len__", "__iter__", "__next__",
+                                   "__enter__", "__exit__", "__call__", "__getattr__", "__getattribute__", "__setattr__",
+                                   "__delattr__", "__new__", "__del__", "__post_init__", "__init_subclass__",
+                                   "__getstate__", "__setstate__", "__reduce__", "__bool__", "__index__", "__int__",
+                                   "__float__", "__format__", "__sizeof__", "__dir__", "__class_getitem__"})
 # In `_overridden`'s sets: a subclass may bind any name (a base or metaclass the file cannot see into).
 ANY_NAME = "*"
 # Bases and metaclasses that bind no method a subclass's instances would find first.

@@ -41,6 +41,10 @@ CONST_KEYS = {
     "real": ("const", "real"),  # an int or a float (`n / 2 if c else n`)
 }
 _NONE_ONLY = frozenset({CONST_KEYS["none"]})
+# A dataset's `__getitem__` (and its kin) in the same file is no sign that unknown objects compare or add.
+_ITEM_DUNDERS = frozenset({"__getitem__", "__setitem__", "__delitem__"})
+# Origins of objects the flow knows nothing of (which may be instances of the run's classes).
+_UNKNOWN_OBJECTS = frozenset({"global", "attribute", "unknown", "element"})
 # Objects a flow (with the flows of the calls it follows) may rename before it stops (model.WORK).
 WORK_LIMIT = 50_000
 
@@ -519,6 +523,9 @@ class ScopeFlow:
                     # `case z`, `case T() as z`: the subject itself; `case [z]`, `case {"k": z}`: a
                     # part of it. Either way it may share memory with the subject.
                     self.st.env[name] = subject | self._opaque(n, subject, "a `match` capture")
+                if isinstance(n, ast.MatchValue) and self.overloads(self.eval(n.value), ""):
+                    # `case NS.K:` compares the subject with it: `NS.K.__eq__(h)` may keep it (eval26 O1)
+                    self._escape(subject, f"compared with a `case` value on line {n.lineno}")
             if node.guard is not None:  # type: ignore[attr-defined]
                 self.eval(node.guard)  # type: ignore[attr-defined]
 
@@ -904,6 +911,12 @@ class ScopeFlow:
         (`__add__`, `__radd__` or `__iadd__` for "add")?"""
         for k in keys:
             o = self.obj(k)
+            if o is not None and o.tensor != YES and o.origin in _UNKNOWN_OBJECTS and (
+                    self.ctx.dunders_defined() & ({f"__{p}{dunder}__" for p in ("", "r", "i")} if dunder
+                                                  else self.ctx.dunders_defined() - _ITEM_DUNDERS)):
+                # `[h] == [NS.K]`, `h * cfg.scale`: an object the flow cannot name may be an instance of one of
+                # the file's classes that define operators (eval26 O1 through class attributes and containers)
+                return True
             if o is None or o.origin != "instance" or not isinstance(o.module, tuple):
                 continue
             cls = o.module[1]
