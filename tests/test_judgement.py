@@ -4984,6 +4984,17 @@ CASES = {
                 violation *= 2  # <-
                 return violation.mean()
         """, None, None),
+    "... a callable the constructor is given (`self.point = point`) may be any function: its result requires grad only as its input does (torchphysics' bounding box)": ("""
+        class Point:
+            def __init__(self, point):
+                self.point = point
+
+            def bounds(self, params):
+                pts = self.point(params)
+                lo = torch.min(pts)
+                lo -= 0.1  # <-
+                return lo.item()
+        """, None, None),
     "`Variable(t, requires_grad=False)` is `t.detach()` by another name: saved by a product, then `t` written (eval32 dplc)": ("""
         from torch.autograd import Variable
 

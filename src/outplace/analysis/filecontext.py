@@ -25,7 +25,7 @@ from outplace.analysis.flow import CONST_KEYS, CONSUMING_BUILTINS, COMPUTING_BUI
     BUILTIN_NAMES, ELEMENT_BUILTINS, PARAMETER_ITERATORS, ScopeFlow, number_result
 from outplace.analysis.imports import ImportMap, dotted
 from outplace.analysis.iterables import container_left_alone
-from outplace.analysis.modules import SKIP, UNKNOWN_MODULE, ModuleBuilder, ModuleInfo, members_of
+from outplace.analysis.modules import SKIP, UNKNOWN_MEMBER, UNKNOWN_MODULE, ModuleBuilder, ModuleInfo, members_of
 from outplace.analysis.model import MAYBE, NO, UNKNOWN, YES, Key, Obj, State, outside
 from outplace.analysis.model import Event, obj_join as _obj_join, state_join, tri_or as _tri_or
 from outplace.analysis.opaque import opaque_reason
@@ -1683,9 +1683,9 @@ class FileContext:
                 return owner.project_call(flow, node, forward, {SELF: frozenset({module}), **inputs},
                                           bound_self=True, instance=instance)
         out = flow.unknown_call(node, None, inputs, at=site_node)
-        if not flow.grad_off():
-            # A module of unknown contents may have parameters: its output may require grad whatever its
-            # input (`for layer in nn.Sequential(layers): v = layer(v)` on data, eval32 neuralclbf: it was
+        if info == UNKNOWN_MEMBER and not flow.grad_off():
+            # A module the file does not show, held by a torch container, may have parameters: its output
+            # may require grad whatever its input (`for layer in nn.Sequential(layers): v = layer(v)` on data, eval32 neuralclbf: it was
             # taken to need grad only where its input did, and the write after it judged harmless).
             flow.st.raise_grad(flow.st.storages(out), MAYBE)
         return out

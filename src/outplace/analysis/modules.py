@@ -54,6 +54,14 @@ class ModuleInfo:
 SKIP = ModuleInfo("torch", "Identity")
 ITERATION = "<one iteration>"  # the `cls` of the chain of what one loop iteration added  # "this optional member did not run"
 UNKNOWN_MODULE = ModuleInfo("unknown")
+# A member of a torch container (`nn.Sequential(layers)`, `nn.ModuleList(...)`) the file does not show: a
+# module for sure, which may have parameters (its output may require grad whatever its input).
+UNKNOWN_MEMBER = ModuleInfo("unknown", "a member of a torch container")
+
+
+def _member(m: ModuleInfo | None) -> ModuleInfo:
+    """A torch container's member: an unknown one is still a module (UNKNOWN_MEMBER)."""
+    return UNKNOWN_MEMBER if m is None or m == UNKNOWN_MODULE else m
 
 
 def optional(m: ModuleInfo) -> ModuleInfo:
@@ -230,26 +238,26 @@ class ModuleBuilder:
                 got = self.list_members(a.value, scope, depth + 1)
                 if got is None:
                     chain_known = False
-                    members.append(UNKNOWN_MODULE)
+                    members.append(UNKNOWN_MEMBER)
                 else:
-                    members += got
+                    members += [_member(m) for m in got]
             elif isinstance(a, (ast.List, ast.Tuple)):
-                members += [self.info(e, scope, depth + 1) or UNKNOWN_MODULE for e in a.elts]
+                members += [_member(self.info(e, scope, depth + 1)) for e in a.elts]
                 chain_known = False if name == "Sequential" else chain_known
             elif isinstance(a, ast.ListComp):
-                members.append(self.info(a.elt, scope, depth + 1) or UNKNOWN_MODULE)
+                members.append(_member(self.info(a.elt, scope, depth + 1)))
                 chain_known = False
             elif isinstance(a, ast.Dict):
-                members += [self.info(v, scope, depth + 1) or UNKNOWN_MODULE for v in a.values]
+                members += [_member(self.info(v, scope, depth + 1)) for v in a.values]
                 chain_known = False
             elif isinstance(a, ast.Name) and name != "Sequential":
                 got = self.list_members(a, scope, depth + 1)
-                members += got if got is not None else [UNKNOWN_MODULE]
+                members += [_member(m) for m in got] if got is not None else [UNKNOWN_MEMBER]
             else:
-                members.append(self.info(a, scope, depth + 1) or UNKNOWN_MODULE)
+                members.append(_member(self.info(a, scope, depth + 1)))
         if chain_known:
             return ModuleInfo("sequential", parts=tuple(members), node=call)
-        return ModuleInfo("container", parts=tuple(members) or (UNKNOWN_MODULE,), node=call)
+        return ModuleInfo("container", parts=tuple(members) or (UNKNOWN_MEMBER,), node=call)
 
     def list_members(self, expr: ast.AST, scope: ast.AST | None, depth: int) -> list[ModuleInfo] | None:
         """The modules a list holds, in order, as the function `scope` builds it before using it."""
