@@ -5312,6 +5312,17 @@ CASES = {
             h.mul_(2)  # <-
             return h, z
         """, ("breaks", "safe"), None),
+    "... a class of the file whose own `__setattr__` hands on to `super().__setattr__(name, value)` sets nothing on other objects: the configured instance stays configured (physicsnemo's UNetBlock)": (
+        _EDM_BLOCK.replace("KERNEL", "3") + """
+        class Guarded(nn.Module):
+            def __setattr__(self, name, value):
+                super().__setattr__(name, value)
+        """, ("inplace", "unsafe"), None),
+    "... `setattr(obj, name, value)` on another object may set any attribute: the configuration is not trusted": (
+        _EDM_BLOCK.replace("KERNEL", "3") + """
+        def tweak(obj, name, value):
+            setattr(obj, name, value)
+        """, ("breaks", "unsafe"), None),
     "a chain that reads what it wrote": ("""
         def f(inp, w):
             x = F.linear(inp, w)

@@ -151,6 +151,8 @@ def scan(tree: ast.Module, text: str | None = None) -> Rebinding:
             any(w in text for w in MODULE_SWAPPERS)  # `self._modules["act"] = ...`, `fuse_modules(m, ...)`
         # (`vars(m)['_modules']['gate'] = ...`: the submodule dict by its name in a string, reached any way)
     if text is None or any(w in text for w in CALL_WORDS):
+        delegations = _setattr_delegations(tree) if text is None or "__setattr__" in text or "__delattr__" in text \
+            else set()
         called: set[int] = set()  # (a call is walked before its function: parents come first)
         container_attrs = set(into_containers.values())  # (those the statement scan followed already)
         # (Every node but contexts and operators, in no order: the facts are sets. With the text, only
@@ -210,6 +212,8 @@ def scan(tree: ast.Module, text: str | None = None) -> Rebinding:
                 module_attrs.add(node.args[0].value)
             elif name in ("add_module", "register_module") and id(node) not in container_calls:
                 any_module_attr = True  # (`add_module(f"layer{i}", ...)`: modules by computed names)
+            elif id(node) in delegations:
+                continue  # (a class's own `__setattr__` handing on to `super().__setattr__(name, value)`)
             elif (key := _attribute_name_argument(name, node)) is not None:
                 if isinstance(key, ast.Constant) and isinstance(key.value, str):
                     attrs.add(key.value)
@@ -350,6 +354,25 @@ def _targets(stmt: ast.stmt) -> list:
     if isinstance(stmt, (ast.With, ast.AsyncWith)):
         return [i.optional_vars for i in stmt.items if i.optional_vars is not None]
     return [stmt.target]
+
+
+def _setattr_delegations(tree: ast.Module) -> set[int]:
+    """The calls by which a class's own `__setattr__`/`__delattr__` hands on to its base's, on `self`:
+    `super().__setattr__(name, value)`, `nn.Module.__setattr__(self, name, value)`. They set an attribute
+    of an instance of that class only (whose own `__setattr__` makes it unconfigurable anyway), not of
+    any object (physicsnemo's UNetBlock made every attribute of the file's objects unknown)."""
+    out: set[int] = set()
+    for fn in walk(tree):
+        if not isinstance(fn, ast.FunctionDef) or fn.name not in ("__setattr__", "__delattr__") or not fn.args.args:
+            continue
+        me = fn.args.args[0].arg
+        for n in walk(fn):
+            if isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute) and n.func.attr == fn.name:
+                receiver = n.func.value
+                if isinstance(receiver, ast.Call) and isinstance(receiver.func, ast.Name) and receiver.func.id == "super" \
+                        or n.args and isinstance(n.args[0], ast.Name) and n.args[0].id == me:
+                    out.add(id(n))
+    return out
 
 
 def _attribute_name_argument(name: str, call: ast.Call) -> ast.AST | None:
