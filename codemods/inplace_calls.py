@@ -115,14 +115,17 @@ def torch_alias(an: Analysis, at: ast.AST | None = None) -> str | None:
 
 
 def place_call(an: Analysis, stmt: ast.stmt, outer: ast.Call, receiver: ast.AST,
-               edits: list[tuple[ast.Call, CallEdit]], target: Judgement) -> CallPlan | None:
+               edits: list[tuple[ast.Call, CallEdit]], target: Judgement, unknown_temporary: bool = False
+               ) -> CallPlan | None:
     """A plan that rewrites `edits` and rebinds the receiver where the in-place result was kept.
 
     None when the write goes into a temporary that shares storage with something else
     (`buf.narrow(0, 0, 2).copy_(x)`): no rewrite can keep it. (Writes whose every rewrite would
-    drop their effect are `target.certain`: the rule's finding offers no fix for them.)"""
+    drop their effect are `target.certain`: the rule's finding offers no fix for them.)
+    `unknown_temporary`: the caller takes a receiver the analysis cannot name and knows nothing of
+    (`conv(x).unsqueeze_(1)` of a module it cannot see into) as one, with a reason that makes it unsafe."""
     spelling = dotted(receiver)
-    if spelling is None and target.info.origin != "fresh":
+    if spelling is None and target.info.origin != "fresh" and not (unknown_temporary and target.info.origin == "unknown"):
         return None
     keyed = tuple((an.span(c), e) for c, e in edits)
     key = an.start(stmt)

@@ -134,7 +134,13 @@ class InplaceMethod(Rule):
                     reasons.append(GRAPH_REASON.format(self=_out_of_place_name(name, r, edit), old=shown))
                 reasons += operand_reasons(an, judged.info, shown, call_args(link),
                                            positional_operands=name in OPERAND_METHODS)
-            plan = place_call(an, stmt, call, receiver, edits, judged) if fixable else None
+            unknown_temporary = dotted(receiver) is None and judged.info.origin == "unknown"
+            if fixable and unknown_temporary:
+                # `fea = conv(x).unsqueeze_(dim=1)` (eval32 ZeroRestore): what the call returns may be held
+                # elsewhere too (a module that keeps its output, or returns its input)
+                reasons.append(f"`{shown}` may return a tensor that something else holds: out of place, that "
+                               "reference would keep the old value")
+            plan = place_call(an, stmt, call, receiver, edits, judged, unknown_temporary) if fixable else None
             if plan is None and len(links) == 1 and an.settings.clone and row["kind"] not in TWIN_KINDS:
                 if isinstance(stmt, ast.Expr) and stmt.value is call:
                     plan = clone_before(an, stmt, receiver, judged)

@@ -5227,7 +5227,7 @@ CASES = {
                 for i, conv in enumerate(self.convs):
                     fea = conv(x).unsqueeze_(dim=1)  # <-
                 return fea
-        """, ("breaks", "none"), "saved by `nn.ReLU`"),
+        """, ("breaks", "unsafe"), "may return a tensor that something else holds"),
     "... members that save nothing of their output: not breaks": ("""
         class SKConv(nn.Module):
             def __init__(self):
@@ -5240,7 +5240,7 @@ CASES = {
                 for i, conv in enumerate(self.convs):
                     fea = conv(x).unsqueeze_(dim=1)  # <-
                 return fea
-        """, ("inplace", "none"), None),
+        """, ("inplace", "unsafe"), None),
     "`def scale(t): t.mul_(2); return t` called as the statement `scale(h)`: the change to the caller's tensor is the point, no fix even unsafe (eval30 U11)": ("""
         def scale(t):
             t.mul_(2)  # <-
