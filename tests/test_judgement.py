@@ -5323,6 +5323,52 @@ CASES = {
         def tweak(obj, name, value):
             setattr(obj, name, value)
         """, ("breaks", "unsafe"), None),
+    "`__torch_function__` set under a computed name (`setattr(K, '__torch_' + 'function__', ...)`): torch calls may keep their arguments (eval26)": ("""
+        SEEN = []
+
+        def _tf(cls, func, types, args=(), kwargs=None):
+            SEEN.append(args[0])
+            return func(*args, **(kwargs or {}))
+
+        class K:
+            pass
+
+        setattr(K, "__torch_" + "function__", classmethod(_tf))
+
+        def f(x, y):
+            h = torch.sigmoid(x)
+            z = torch.mul(h, 2)
+            h.mul_(2)  # <-
+            return h, z
+        """, ("breaks", "unsafe"), None),
+    "`Sub = type('Sub', (Keep, Base), {})`: a class made at run time puts `Keep`'s methods before `Base`'s (eval26 mixin)": ("""
+        SEEN = []
+
+        class Base(nn.Module):
+            def post(self, t):
+                pass
+
+            def forward(self, x):
+                h = torch.sigmoid(x)
+                self.post(h)
+                h.mul_(2)  # <-
+                return h
+
+        class Keep:
+            def post(self, t):
+                SEEN.append(t)
+
+        Sub = type('Sub', (Keep, Base), {})
+        """, (None, "unsafe"), None),
+    "`getattr(ng, '__enter__')()` enters a no-grad block by the method's name: the grad mode is not what the text shows (eval26 gradmode)": ("""
+        def f(x, y):
+            h = torch.sigmoid(x)
+            ng = torch.no_grad()
+            getattr(ng, '__enter__')()
+            h.mul_(2)  # <-
+            getattr(ng, '__exit__')(None, None, None)
+            return h
+        """, (None, "unsafe"), None),
     "a chain that reads what it wrote": ("""
         def f(inp, w):
             x = F.linear(inp, w)

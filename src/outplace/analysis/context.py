@@ -146,7 +146,9 @@ class IntentContext:
             hit = any(isinstance(n, ast.Call) and id(n) not in managers and (
                 isinstance(n.func, ast.Attribute) and n.func.attr in ENTER_METHODS
                 or (self.imports.qualname(n.func) or "") in GRAD_SWITCH_CALLS
-                or isinstance(n.func, ast.Name) and n.func.id in aliases) for n in nodes)
+                or isinstance(n.func, ast.Name) and n.func.id in aliases) for n in nodes) or any(
+                # (`getattr(ng, '__enter__')()`: the method by its name in a string, eval26)
+                isinstance(n, ast.Constant) and n.value in ENTER_METHODS for n in nodes)
             self._switch_memo[scope] = hit
         return hit
 

@@ -327,6 +327,16 @@ class FileContext:
                 if meta is not None and (self.imports.qualname(meta) or "") not in _BASES_BINDING_NO_METHOD:
                     for later in _bases_of(sub, self):
                         self._overrides.setdefault(id(later), set()).add(ANY_NAME)
+            # `Sub = type('Sub', (Keep, Base), {})`: a class made at run time from the file's classes, its
+            # namespace and earlier bases before theirs (eval26 mixin)
+            for call in self._calls_by_name()[0].get("type", ()):
+                if len(call.args) == 3 and isinstance(call.args[1], (ast.Tuple, ast.List)):
+                    for b in call.args[1].elts:
+                        spelled = dotted(b)
+                        c = (self.top_level_classes().get(spelled) or self.resolve_import(spelled)) if spelled else None
+                        if isinstance(c, ast.ClassDef):
+                            for later in [c, *_bases_of(c, self)]:
+                                self._overrides.setdefault(id(later), set()).add(ANY_NAME)
         return self._overrides
 
     def not_requiring_grad(self, scope: ast.AST, test: ast.expr, truth: bool) -> frozenset | str:

@@ -30,6 +30,7 @@ _FRAMES = re.compile(r"_getframe|currentframe|inspect\.stack|getouterframes|\bf_
                      r"walk_stack|walk_tb|getargvalues|_current_frames|\bgi_frame\b|\bcr_frame\b")
 _HOOKS = re.compile(r"saved_tensors_hooks|save_on_cpu|setprofile|settrace|sys\.monitoring|_push_saved_tensors|"
                     r"saved_tensors_default_hooks")
+_TORCH_PROTOCOL = re.compile(r"__torch_(?!_)")
 _SELF_MODULE = re.compile(r"sys\.modules\s*\[\s*(__name__|['\"]__main__['\"])\s*\]|import_module\s*\(\s*(__name__|['\"]__main__)|"
                           r"^\s*import\s+__main__|^\s*from\s+__main__\s+import", re.M)
 
@@ -46,7 +47,9 @@ def opaque_reason(tree: ast.Module, text: str | None, imports: ImportMap) -> str
                "(`saved_tensors_hooks`, `setprofile`): one may keep the tensor"
     if ("__name__" in text or "__main__" in text) and _SELF_MODULE.search(text):
         return "this file reaches its own globals by name (`sys.modules[__name__]`): what they hold may change"
-    if "__torch_function__" in text or "__torch_dispatch__" in text:
+    if "__torch_" in text and _TORCH_PROTOCOL.search(text):
+        # (`__torch_function__`, `__torch_dispatch__`, and a name built from a piece of one:
+        # `setattr(K, "__torch_" + "function__", ...)`, eval26; not TorchScript's `__torch__`)
         return "this file overrides how torch runs its functions (`__torch_function__`)"
     if "__instancecheck__" in text or "__subclasscheck__" in text:
         return "this file defines `__instancecheck__`/`__subclasscheck__`: `isinstance` may keep the tensor"
