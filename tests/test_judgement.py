@@ -5369,6 +5369,16 @@ CASES = {
             getattr(ng, '__exit__')(None, None, None)
             return h
         """, (None, "unsafe"), None),
+    "... a call that drops the result but passes a temporary (`scale(h.exp())`) sees nothing of the write: the fix may be offered (unsafe)": ("""
+        def scale(t):
+            t.mul_(2)  # <-
+            return t
+
+        def f(x, y):
+            h = torch.sigmoid(x)
+            scale(h.exp())
+            return h
+        """, ("breaks", "unsafe"), None),
     "a chain that reads what it wrote": ("""
         def f(inp, w):
             x = F.linear(inp, w)

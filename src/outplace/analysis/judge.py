@@ -223,7 +223,7 @@ def judge(flow: ScopeFlow, live: Liveness, record: WriteRecord, step: tuple[int,
                    "would make it do nothing")
     if certain is None and name is not None and _write_statement(record, stmt) and objs and \
             all(o.origin == "parameter" for o in objs) and _only_mutates(flow, stmt, name, returns_it=True):
-        dropped = _result_dropped(flow)
+        dropped = _result_dropped(flow, name)
         if dropped is not None:
             # `def scale(t): t.mul_(2); return t` called as the statement `scale(h)` (eval30 U11): that
             # caller sees only what the write does to its tensor
@@ -630,18 +630,40 @@ def _unpassed(ctx, fn: ast.AST, name: str, depth: int) -> bool:
     return True
 
 
-def _result_dropped(flow: ScopeFlow) -> int | None:
-    """The line of a call of the flow's function (by its name, in this file) whose result is dropped:
-    a statement of its own (`scale(h)`, `self.scale(h)`)."""
+def _result_dropped(flow: ScopeFlow, param: str) -> int | None:
+    """The line of a call of the flow's function (by its name, in this file) whose result is dropped (a
+    statement of its own: `scale(h)`, `self.scale(h)`) and which passes, for `param`, a reference its
+    caller holds (a name, an attribute, an item; not a temporary like `f(t.exp())`)."""
     fn = flow.scope
     name = getattr(fn, "name", None)
-    if name is None:
+    args = getattr(fn, "args", None)
+    if name is None or args is None:
+        return None
+    params = [a.arg for a in [*args.posonlyargs, *args.args]]
+    if param not in params and param not in {a.arg for a in args.kwonlyargs}:
         return None
     by_name, by_attr = flow.ctx._calls_by_name()
     for call in [*by_name.get(name, ()), *by_attr.get(name, ())]:
-        if isinstance(flow.ctx.index.parent.get(call), ast.Expr):
+        if not isinstance(flow.ctx.index.parent.get(call), ast.Expr):
+            continue
+        passed = next((k.value for k in call.keywords if k.arg == param), None)
+        if passed is None and param in params:
+            i = params.index(param) - (1 if isinstance(call.func, ast.Attribute) and flow.cls is not None else 0)
+            if any(isinstance(a, ast.Starred) for a in call.args[:i + 1]):
+                return call.lineno
+            passed = call.args[i] if 0 <= i < len(call.args) else None
+        if _held_by_caller(flow, passed):
             return call.lineno
     return None
+
+
+def _held_by_caller(flow: ScopeFlow, expr: ast.AST | None) -> bool:
+    """A name, attribute or item, or a view of one (`out[i].unsqueeze(0)`: the tensor methods the facts
+    measured to return a view or the receiver): what the write changes, the caller can read again."""
+    while isinstance(expr, ast.Call) and isinstance(expr.func, ast.Attribute) and \
+            expr.func.attr in flow.ctx.ops.tensor_methods["alias"]:
+        expr = expr.func.value
+    return isinstance(expr, (ast.Name, ast.Attribute, ast.Subscript))
 
 
 def _only_mutates(flow: ScopeFlow, stmt: ast.AST, name: str, returns_it: bool = False) -> bool:
