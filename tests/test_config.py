@@ -241,6 +241,7 @@ def test_hazards_default_to_breaks(tmp_path):
         ("select = ['OP', 'inplace']", {"hazards": ("breaks",)}, ("OP",), (), ("breaks", "inplace")),
         ("", {"hazards": ("inplace", "breaks")}, ("OP",), (), ("breaks", "inplace")),
         ("hazards = ['all']", {}, ("OP",), (), ("breaks", "inplace", "nograd")),
+        ("hazards = ['breaks', 'all']", {}, ("OP",), (), ("breaks", "inplace", "nograd")),
         ("", {"select": ("nograd",)}, ("OP",), (), ("breaks", "nograd")),
     ],
 )

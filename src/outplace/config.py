@@ -221,8 +221,8 @@ def _check_value(source: str, where: str, key: str, value: Any) -> Any:
                     shown_key,
                 )
     if key == "hazards":
-        if [v.lower() for v in value] == ["all"]:
-            return HAZARDS
+        if "all" in [v.lower() for v in value]:
+            return HAZARDS  # (`all`, alone or with others: every level)
         for level in value:
             if level.lower() not in HAZARDS:
                 raise ConfigError(source, f"{prefix}{shown_key!r}: {level!r} is not a hazard level "

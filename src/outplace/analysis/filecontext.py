@@ -1735,12 +1735,7 @@ class FileContext:
         fn = binds[0].stmt if len(binds) == 1 else None
         if not isinstance(fn, (ast.FunctionDef, ast.AsyncFunctionDef)):
             return bool(binds) and not all(isinstance(b.stmt, (ast.Import, ast.ImportFrom)) for b in binds)
-        if isinstance(decorator, ast.Call):
-            return True  # (a decorator factory: what its inner function returns is not read here)
-        params = [a.arg for a in [*fn.args.posonlyargs, *fn.args.args]]
-        returns = [n for n in walk(fn) if isinstance(n, ast.Return)]
-        return not params or not returns or any(
-            not (isinstance(r.value, ast.Name) and r.value.id == params[0]) for r in returns)
+        return not self._returns_what_it_decorates(decorator)
 
     def replacing_decorator(self, cls: ast.ClassDef) -> str | None:
         """The first decorator of `cls` or of a base the run defines that may put another class in
@@ -1910,13 +1905,12 @@ class FileContext:
                     every | flow._contents(args[0], node) if args else every)), grad=UNKNOWN)
             tensors = frozenset().union(*(flow.tensor_keys(a) for a in args)) if args else frozenset()
             if not tensors:
-                if any(k not in (0, 1) for k in inputs if not isinstance(k, int) or k > 1):
-                    # (`sum(xs, start=0j)`, `**opts`: the keyword is folded too, or unknown: eval30 N2)
-                    extra = [v for k, v in inputs.items() if k == "start"]
-                    odd = any(k != "start" for k in inputs if not isinstance(k, int))
-                    return frozenset({CONST_KEYS["number" if odd or name != "sum" else
-                                                  _builtin_number(flow, name, [*args, *extra], node)]})
-                return frozenset({CONST_KEYS[_builtin_number(flow, name, args, node)]})
+                keywords = [k for k in inputs if not isinstance(k, int)]
+                if keywords and (name != "sum" or keywords != ["start"]):
+                    return frozenset({CONST_KEYS["number"]})  # (`**opts`, or a keyword not folded here)
+                # (`sum(xs, start=0j)`: the keyword start is folded as the positional one: eval30 N2)
+                return frozenset({CONST_KEYS[_builtin_number(flow, name, [*args, *(inputs[k] for k in keywords)],
+                                                             node)]})
             return flow.new(node, Obj(MAYBE, "fresh", label=f"`{name}` result"), grad=flow.grad_of(tensors))
         if name == "zip":
             return flow.new(node, Obj(NO, "zip", label="a zip", elems=tuple(args)))
