@@ -976,6 +976,27 @@ _REGISTRY_ENERGY = """
             energy(c).backward()
 """
 
+CONV_FORWARD = """            def forward(self, x):
+                w, b = self.weight, self.bias
+                if w is not None:
+                    x = F.conv2d(x, w, padding=w.shape[-1] // 2)
+                if b is not None:
+                    x = x + b.reshape(1, -1, 1, 1)
+                return x
+"""
+# physicsnemo's own spelling of the same forward (conv_layers.py).
+CONV_FORWARD_PHYSICSNEMO = """            def forward(self, x):
+                weight, bias = self.weight, self.bias
+                if self.weight is not None and self.weight.dtype != x.dtype:
+                    weight = self.weight.to(x.dtype)
+                w = weight if weight is not None else None
+                if w is not None:
+                    x = F.conv2d(x, w, padding=w.shape[-1] // 2)
+                if bias is not None:
+                    x = x + bias.reshape(1, -1, 1, 1)
+                return x
+"""
+
 CASES = {
     # ---- hazards ------------------------------------------------------------------------------
     "sigmoid saves its result": ("""
@@ -5379,6 +5400,11 @@ CASES = {
             scale(h.exp())
             return h
         """, ("breaks", "unsafe"), None),
+    "... through `weight = self.weight.to(x.dtype)` and `w = weight if weight is not None else None`, as physicsnemo writes it": (
+        _EDM_BLOCK.replace("KERNEL", "3").replace(CONV_FORWARD, CONV_FORWARD_PHYSICSNEMO), ("inplace", "unsafe"), None),
+    "... and built with `kernel=0`, that forward returns its input: breaks": (
+        _EDM_BLOCK.replace("KERNEL", "0").replace(CONV_FORWARD, CONV_FORWARD_PHYSICSNEMO), ("breaks", "unsafe"),
+        "saved by `torch.sigmoid`"),
     "a chain that reads what it wrote": ("""
         def f(inp, w):
             x = F.linear(inp, w)

@@ -1174,14 +1174,26 @@ class FileContext:
         def is_self(node: ast.AST) -> bool:
             return isinstance(node, ast.Name) and me is not None and st.env.get(node.id) == frozenset({me})
 
-        def lookup(expr: ast.AST):
-            if isinstance(expr, ast.Name) and expr.id not in flow.captured:
+        def lookup(expr: ast.AST, depth: int = 0):
+            if isinstance(expr, ast.Name) and expr.id not in flow.captured and depth < 4:
                 # `w, b = self.weight, self.bias` then `if w is not None:` (physicsnemo's EDM Conv2d, eval28
-                # R): a name bound once in the method, to the attribute, holds what the attribute holds
+                # R): a local name is None, or not, as every value its bindings give it is (one that
+                # raises gives it none); anything else about it is not decided here
                 binds = flow.info.bindings.get(expr.id, [])
-                attr = _attribute_bound(binds[0], expr.id) if len(binds) == 1 else None
-                if attr is not None and is_self(attr.value):
-                    return self.owner_of(cls).attribute_constant(cls, attr.attr, config)
+                values = [_bound_value(b, expr.id) for b in binds]
+                if not values or any(v is None for v in values):
+                    return UNDECIDED
+                seen = {_none_ness(lookup(v, depth + 1), v, is_self) for v in values} - {"raises"}
+                return None if seen == {"none"} else NOT_NONE if seen == {"not none"} else UNDECIDED
+            if isinstance(expr, ast.Constant) and depth:
+                return expr.value
+            if isinstance(expr, ast.IfExp) and depth:
+                chosen = truth(expr.test, lambda e: lookup(e, depth + 1))
+                return UNDECIDED if chosen is None else lookup(expr.body if chosen else expr.orelse, depth + 1)
+            if isinstance(expr, ast.Call) and depth and isinstance(expr.func, ast.Attribute) and \
+                    expr.func.attr in self.ops.tensor_methods["alias"] | self.ops.tensor_methods["fresh"]:
+                # `self.weight.to(x.dtype)`: a tensor method of something not None returns a tensor
+                return lookup(expr.func.value, depth + 1)
             if isinstance(expr, ast.Attribute) and is_self(expr.value):
                 return self.owner_of(cls).attribute_constant(cls, expr.attr, config)
             if isinstance(expr, ast.Call) and isinstance(expr.func, ast.Name) and expr.func.id == "getattr" and \
@@ -2239,20 +2251,29 @@ def _attr_grad(o: Obj) -> str:
     return UNKNOWN
 
 
-def _attribute_bound(binding, name: str) -> ast.Attribute | None:
-    """The attribute a plain assignment binds `name` to: `w = self.weight`, `w, b = self.weight, self.bias`."""
+def _bound_value(binding, name: str) -> ast.expr | None:
+    """The expression a plain assignment binds `name` to: `w = e`, `w, b = e, f` (None: another kind of
+    binding, a parameter, a loop target, an unpacking of something else)."""
     stmt = binding.stmt
     if binding.kind not in ("assign", "opaque") or not isinstance(stmt, ast.Assign) or len(stmt.targets) != 1:
         return None  # (an unpacking is an "opaque" binding of its statement)
     target, value = stmt.targets[0], stmt.value
     if isinstance(target, ast.Name) and target.id == name:
-        return value if isinstance(value, ast.Attribute) else None
+        return value
     if isinstance(target, ast.Tuple) and isinstance(value, ast.Tuple) and len(target.elts) == len(value.elts) and \
             not any(isinstance(e, ast.Starred) for e in (*target.elts, *value.elts)):
         for t, v in zip(target.elts, value.elts):
             if isinstance(t, ast.Name) and t.id == name:
-                return v if isinstance(v, ast.Attribute) else None
+                return v
     return None
+
+
+def _none_ness(found, value: ast.expr, is_self) -> str:
+    """"none", "not none", "raises" (a tensor method called on None: the binding never completes) or "?"."""
+    if found is None:
+        calls_method = isinstance(value, ast.Call) and isinstance(value.func, ast.Attribute)
+        return "raises" if calls_method else "none"
+    return "not none" if found is NOT_NONE else "?"
 
 
 # `self.<attr> = Other(...)`, a call of something the analysis does not know, in `class_attribute`'s
