@@ -897,6 +897,14 @@ def _arm(relu: str, choice: str = "self.act = nn.Sigmoid() if relu else nn.Ident
 
 
 # physicsnemo's EDM Conv2d (eval28 R): it returns its input only when built with `kernel=0`.
+CONV_FORWARD = """            def forward(self, x):
+                w, b = self.weight, self.bias
+                if w is not None:
+                    x = F.conv2d(x, w, padding=w.shape[-1] // 2)
+                if b is not None:
+                    x = x + b.reshape(1, -1, 1, 1)
+                return x
+"""
 _EDM_BLOCK = """
         class Conv2d(nn.Module):
             def __init__(self, cin, cout, kernel):
@@ -904,14 +912,7 @@ _EDM_BLOCK = """
                 self.weight = nn.Parameter(torch.randn(cout, cin, kernel, kernel)) if kernel else None
                 self.bias = nn.Parameter(torch.zeros(cout)) if kernel else None
 
-            def forward(self, x):
-                w, b = self.weight, self.bias
-                if w is not None:
-                    x = F.conv2d(x, w, padding=w.shape[-1] // 2)
-                if b is not None:
-                    x = x + b.reshape(1, -1, 1, 1)
-                return x
-
+""" + CONV_FORWARD + """
         class Block(nn.Module):
             def __init__(self):
                 super().__init__()
@@ -976,14 +977,6 @@ _REGISTRY_ENERGY = """
             energy(c).backward()
 """
 
-CONV_FORWARD = """            def forward(self, x):
-                w, b = self.weight, self.bias
-                if w is not None:
-                    x = F.conv2d(x, w, padding=w.shape[-1] // 2)
-                if b is not None:
-                    x = x + b.reshape(1, -1, 1, 1)
-                return x
-"""
 # physicsnemo's own spelling of the same forward (conv_layers.py).
 CONV_FORWARD_PHYSICSNEMO = """            def forward(self, x):
                 weight, bias = self.weight, self.bias
