@@ -5398,6 +5398,20 @@ CASES = {
     "... and built with `kernel=0`, that forward returns its input: breaks": (
         _EDM_BLOCK.replace("KERNEL", "0").replace(CONV_FORWARD, CONV_FORWARD_PHYSICSNEMO), ("breaks", "unsafe"),
         "saved by `torch.sigmoid`"),
+    "a strided slice's layout read after the write through numpy (`h.detach().numpy().strides`): out of place it is contiguous (eval30 L1)": ("""
+        def f(x, y):
+            h = torch.sigmoid(x)[:, ::2]
+            h.mul_(2)  # <-
+            b = h.detach().numpy().strides
+            return h, b
+        """, ("breaks", "unsafe"), "strides"),
+    "... its values read through numpy see nothing of the layout: safe": ("""
+        def f(x, y):
+            h = torch.sigmoid(x)[:, ::2]
+            h.mul_(2)  # <-
+            b = h.detach().numpy().sum()
+            return h, b
+        """, ("breaks", "safe"), None),
     "a chain that reads what it wrote": ("""
         def f(inp, w):
             x = F.linear(inp, w)

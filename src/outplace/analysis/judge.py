@@ -322,6 +322,9 @@ def _identity_read(flow: ScopeFlow, write: ast.AST, names: set, view: bool) -> s
             if load.lineno <= line and not any(flow.ctx.contains(loop, load) for loop in loops) and not (
                     isinstance(p, ast.Attribute) and p.attr in ANYWHERE_ATTRS):
                 continue
+            layout = _layout_through_same_memory(load, parent) if view else None
+            if layout is not None:  # (`h.detach().numpy().strides`: eval30 L1)
+                return f"`{layout}`"
             if isinstance(p, ast.Attribute) and p.value is load and (
                     p.attr in IDENTITY_ATTRS or view and p.attr in LAYOUT_ATTRS):
                 return f"`{n}.{p.attr}`"
@@ -343,6 +346,20 @@ def _identity_read(flow: ScopeFlow, write: ast.AST, names: set, view: bool) -> s
 _SAME_MEMORY = frozenset({"detach", "numpy", "data", "cpu"})  # (on a CPU tensor: the same memory, the same layout)
 
 
+def _layout_through_same_memory(load: ast.AST, parent: dict) -> str | None:
+    """`h.detach().numpy().strides` (also `.ctypes`, `__array_interface__`): the layout of `h`, read
+    through objects on its memory with its layout; the expression, or None."""
+    n, p = load, parent.get(load)
+    hops = 0
+    while isinstance(p, ast.Attribute) and p.attr in _SAME_MEMORY:
+        up = parent.get(p)
+        n, p = (up, parent.get(up)) if isinstance(up, ast.Call) and up.func is p else (p, up)
+        hops += 1
+    if hops and isinstance(p, ast.Attribute) and p.attr in ("strides", "ctypes", "__array_interface__"):
+        return ast.unparse(p)
+    return None
+
+
 def _callee_identity_read(flow: ScopeFlow, call: ast.Call, position: int, view: bool, depth: int = 0) -> str | None:
     """A function of the run that `call` runs reads its argument at `position` as a tensor's identity
     or layout (`id(t)` in a memo, `t._version`, `t.view(-1)` of a view; eval26 I1): "`t.view` in `flat`"."""
@@ -359,11 +376,12 @@ def _callee_identity_read(flow: ScopeFlow, call: ast.Call, position: int, view: 
             p = owner.index.parent.get(n) if isinstance(n, ast.Name) and n.id == name else None
             if p is None:
                 continue
-            while view and isinstance(p, ast.Attribute) and p.attr in _SAME_MEMORY:  # (`t.detach().numpy().strides`)
+            layout = _layout_through_same_memory(n, owner.index.parent) if view else None
+            if layout is not None:  # (`t.detach().numpy().strides`)
+                return f"`{layout}` in `{fn.name}`"
+            while view and isinstance(p, ast.Attribute) and p.attr in _SAME_MEMORY:  # (`t.detach().data_ptr()`)
                 up = owner.index.parent.get(p)
                 n, p = (up, owner.index.parent.get(up)) if isinstance(up, ast.Call) and up.func is p else (p, up)
-            if view and isinstance(p, ast.Attribute) and p.attr in ("strides", "ctypes", "__array_interface__"):
-                return f"`.{p.attr}` of `{name}` in `{fn.name}`"
             if isinstance(p, ast.Attribute) and p.value is n and (p.attr in IDENTITY_ATTRS or view and p.attr in LAYOUT_ATTRS):
                 return f"`{name}.{p.attr}` in `{fn.name}`"
             if isinstance(p, ast.Call) and n in p.args:
