@@ -277,11 +277,16 @@ _SUBMODULE_WALKS = frozenset({"children", "modules", "named_children", "named_mo
 
 
 def _read_after(an: Analysis, loop: ast.For, name: str) -> bool:
-    """Is `name` read in the loop's function (or module) after the loop?"""
+    """Is the loop variable `name` read after the loop, before anything binds it again (a second loop
+    over the modules with the same name is not a read of the first one's last module)?"""
     scope = an.ctx.scope_node(loop)
     info = an.index.scopes.get(scope)
-    loads = info.loads.get(name, ()) if info is not None else ()
-    return any(load.lineno > (loop.end_lineno or loop.lineno) for load in loads)
+    if info is None:
+        return False
+    end = loop.end_lineno or loop.lineno
+    rebound = sorted(b.node.lineno for b in info.bindings.get(name, ()) if b.node.lineno > end)
+    return any(load.lineno > end and not any(end < line <= load.lineno for line in rebound)
+               for load in info.loads.get(name, ()))
 
 
 def _module_used(body: list, name: str) -> bool:

@@ -5412,6 +5412,11 @@ CASES = {
             b = h.detach().numpy().sum()
             return h, b
         """, ("breaks", "safe"), None),
+    "... a second `for m in net.modules():` loop binds `m` again: its reads are not of the first loop's last module (torchvision's video resnet): safe": (
+        "\n" + _OP104_NET.replace("m = REACH", "for m in net.children():\n                pass\n"
+                                   "            for m in net.modules():\n                isinstance(m, nn.ReLU)\n"
+                                   "            m = net").replace("\n        def use", "\n        def use"),
+        (None, "safe"), None),
     "a chain that reads what it wrote": ("""
         def f(inp, w):
             x = F.linear(inp, w)
