@@ -312,30 +312,23 @@ def _identity_read(flow: ScopeFlow, write: ast.AST, names: set, view: bool) -> s
     """The first read of one of `names` that may run after the write (a later line, or the loop
     around the write) and observes the tensor's identity (`id(h)`, `h.data_ptr()`, `h is t`,
     `h.retain_grad()`) or, when it is a view, its layout (`h.stride()`, `h.view(-1)`), as
-    written; None if there is none."""
+    written, here or in a function of the run it is handed to; None if there is none."""
     parent = flow.index.parent
     loops = flow.index.loops_around(write)
     line = getattr(write, "end_lineno", None) or getattr(write, "lineno", 0)
+
+    def qualname(f: ast.AST) -> str | None:
+        return flow.ctx.imports.qualname(f) or (f.id if isinstance(f, ast.Name) and f.id not in flow.locals else None)
+
     for n in sorted(names):
         for load in flow.info.loads.get(n, ()):
             p = parent.get(load)
             if load.lineno <= line and not any(flow.ctx.contains(loop, load) for loop in loops) and not (
                     isinstance(p, ast.Attribute) and p.attr in ANYWHERE_ATTRS):
                 continue
-            layout = _layout_through_same_memory(load, parent) if view else None
-            if layout is not None:  # (`h.detach().numpy().strides`: eval30 L1)
-                return f"`{layout}`"
-            if isinstance(p, ast.Attribute) and p.value is load and (
-                    p.attr in IDENTITY_ATTRS or view and p.attr in LAYOUT_ATTRS):
-                return f"`{n}.{p.attr}`"
-            if isinstance(p, ast.Call) and load in p.args:
-                q = flow.ctx.imports.qualname(p.func) or (p.func.id if isinstance(p.func, ast.Name) and
-                                                           p.func.id not in flow.locals else None)
-                if q in IDENTITY_FUNCTIONS:
-                    return f"`{dotted(p.func)}({n})`"
-            if isinstance(p, ast.Compare) and any(isinstance(op, (ast.Is, ast.IsNot)) for op in p.ops) and not any(
-                    isinstance(e, ast.Constant) for e in (p.left, *p.comparators)):
-                return f"`{ast.unparse(p)}`"
+            found = _identity_use(load, parent, qualname, view)
+            if found is not None:
+                return f"`{found}`"
             if isinstance(p, ast.Call) and load in p.args:
                 inside = _callee_identity_read(flow, p, p.args.index(load), view)
                 if inside is not None:
@@ -344,18 +337,29 @@ def _identity_read(flow: ScopeFlow, write: ast.AST, names: set, view: bool) -> s
 
 
 _SAME_MEMORY = frozenset({"detach", "numpy", "data", "cpu"})  # (on a CPU tensor: the same memory, the same layout)
+_NUMPY_LAYOUT = frozenset({"strides", "ctypes", "__array_interface__"})
 
 
-def _layout_through_same_memory(load: ast.AST, parent: dict) -> str | None:
-    """`h.detach().numpy().strides` (also `.ctypes`, `__array_interface__`): the layout of `h`, read
-    through objects on its memory with its layout; the expression, or None."""
+def _identity_use(load: ast.AST, parent: dict, qualname, view: bool) -> str | None:
+    """What this use of a name holding the tensor reads of its identity (`h.data_ptr()`, `id(h)`,
+    `getattr(h, "_version")`, `h is t`) or, where it is a view, of its layout (`h.stride()`, also through
+    objects on its memory: `h.detach().numpy().strides`, eval30 L1): the expression, or None."""
     n, p = load, parent.get(load)
-    hops = 0
-    while isinstance(p, ast.Attribute) and p.attr in _SAME_MEMORY:
+    while view and isinstance(p, ast.Attribute) and p.attr in _SAME_MEMORY:
         up = parent.get(p)
         n, p = (up, parent.get(up)) if isinstance(up, ast.Call) and up.func is p else (p, up)
-        hops += 1
-    if hops and isinstance(p, ast.Attribute) and p.attr in ("strides", "ctypes", "__array_interface__"):
+    if isinstance(p, ast.Attribute) and p.value is n and (
+            p.attr in IDENTITY_ATTRS or view and (p.attr in LAYOUT_ATTRS or n is not load and p.attr in _NUMPY_LAYOUT)):
+        return ast.unparse(p)
+    if isinstance(p, ast.Call) and n in p.args:
+        q = qualname(p.func)
+        if q in IDENTITY_FUNCTIONS:
+            return f"{dotted(p.func)}({ast.unparse(n)})"
+        if q == "getattr" and len(p.args) >= 2 and p.args[0] is n and isinstance(p.args[1], ast.Constant) \
+                and (p.args[1].value in IDENTITY_ATTRS or view and p.args[1].value in LAYOUT_ATTRS):
+            return ast.unparse(p)  # (`getattr(t, "_version")`, eval29 I2)
+    if isinstance(p, ast.Compare) and any(isinstance(op, (ast.Is, ast.IsNot)) for op in p.ops) and not any(
+            isinstance(e, ast.Constant) for e in (p.left, *p.comparators)):
         return ast.unparse(p)
     return None
 
@@ -372,28 +376,15 @@ def _callee_identity_read(flow: ScopeFlow, call: ast.Call, position: int, view: 
             continue
         name = params[position].arg
         owner = flow.ctx.owner_of(fn)
+
+        def qualname(f: ast.AST) -> str | None:
+            return owner.imports.qualname(f) or (f.id if isinstance(f, ast.Name) else None)
+
         for n in ast.walk(fn):
-            p = owner.index.parent.get(n) if isinstance(n, ast.Name) and n.id == name else None
-            if p is None:
-                continue
-            layout = _layout_through_same_memory(n, owner.index.parent) if view else None
-            if layout is not None:  # (`t.detach().numpy().strides`)
-                return f"`{layout}` in `{fn.name}`"
-            while view and isinstance(p, ast.Attribute) and p.attr in _SAME_MEMORY:  # (`t.detach().data_ptr()`)
-                up = owner.index.parent.get(p)
-                n, p = (up, owner.index.parent.get(up)) if isinstance(up, ast.Call) and up.func is p else (p, up)
-            if isinstance(p, ast.Attribute) and p.value is n and (p.attr in IDENTITY_ATTRS or view and p.attr in LAYOUT_ATTRS):
-                return f"`{name}.{p.attr}` in `{fn.name}`"
-            if isinstance(p, ast.Call) and n in p.args:
-                q = owner.imports.qualname(p.func) or (p.func.id if isinstance(p.func, ast.Name) else None)
-                if q in IDENTITY_FUNCTIONS:
-                    return f"`{dotted(p.func)}({name})` in `{fn.name}`"
-                if q == "getattr" and len(p.args) >= 2 and p.args[0] is n and isinstance(p.args[1], ast.Constant) \
-                        and (p.args[1].value in IDENTITY_ATTRS or view and p.args[1].value in LAYOUT_ATTRS):
-                    return f"`{ast.unparse(p)}` in `{fn.name}`"  # (`getattr(t, "_version")`, eval29 I2)
-            if isinstance(p, ast.Compare) and any(isinstance(op, (ast.Is, ast.IsNot)) for op in p.ops) and not any(
-                    isinstance(e, ast.Constant) for e in (p.left, *p.comparators)):
-                return f"`{ast.unparse(p)}` in `{fn.name}`"
+            if isinstance(n, ast.Name) and n.id == name and n in owner.index.parent:
+                found = _identity_use(n, owner.index.parent, qualname, view)
+                if found is not None:
+                    return f"`{found}` in `{fn.name}`"
     return None
 
 
