@@ -12,7 +12,7 @@ from outplace.analysis import Analysis, Judgement
 from outplace.findings import Applicability, Finding, Fix
 from outplace.plans import Plan
 
-from .inplace_calls import COMPLEX_OPERAND
+from .inplace_calls import CertainIfReal
 
 
 @dataclass(frozen=True)
@@ -43,9 +43,8 @@ class Rule:
         hazard = "breaks"
         if judged is not None:
             hazard, why = judged.hazard or "inplace", judged.why
-            complex_prefix = COMPLEX_OPERAND.split("`", 1)[0]
             if not judged.certain and judged.info.dtype in ("float", "int", "bool") and \
-                    any(r.startswith(complex_prefix) for r in reasons):
+                    any(isinstance(r, CertainIfReal) for r in reasons):
                 judged = replace(judged, certain=(
                     "the operand is complex and the tensor is not: in place the write raises, out of place it "
                     "would silently compute a complex tensor"))

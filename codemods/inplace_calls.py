@@ -55,6 +55,11 @@ def operand_reasons(an: Analysis, target: Info, shown: str, args: list[ast.AST],
 COMPLEX_OPERAND = "a complex operand promotes `{shown}` out of place"
 
 
+class CertainIfReal(str):
+    """A reason against a rewrite that is a certainty, not a risk, where the written tensor is known
+    to be real (Rule.finding then offers no fix at all)."""
+
+
 def scalar_reasons(target: Info, shown: str, scalar_dtype: str) -> list[str]:
     if scalar_dtype in ("float", "real") and target.dtype != "float":  # (real: an int or a float)
         return [f"`{shown}` is not known to be floating: with an integer tensor the float operand raises "
@@ -62,7 +67,7 @@ def scalar_reasons(target: Info, shown: str, scalar_dtype: str) -> list[str]:
     if scalar_dtype in ("int", "unknown") and target.dtype not in ("float", "int"):
         return [f"the dtype of `{shown}` is unknown: a bool tensor raises in place but promotes out of place"]
     if scalar_dtype == "complex":
-        return [COMPLEX_OPERAND.format(shown=shown)]
+        return [CertainIfReal(COMPLEX_OPERAND.format(shown=shown))]
     if scalar_dtype == "unknown" and target.dtype != "complex":
         return [f"the operand is a Python number of unknown kind: a complex one raises in place but makes `{shown}` "
                 "complex out of place"]

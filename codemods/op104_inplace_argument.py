@@ -7,7 +7,8 @@ from typing import Iterator
 
 from outplace.analysis import BREAKS, INPLACE, Analysis, Judgement
 from outplace.analysis.judge import HAZARD_RANK
-from outplace.analysis.effects import inplace_arg
+from outplace.analysis.effects import inplace_arg, truthy_constant
+from outplace.analysis.flow import SUBMODULE_ITERATORS
 from outplace.analysis.modules import MODULE_WRAPPERS, ModuleInfo
 from outplace.findings import Applicability, Finding, Fix
 from outplace.plans import SWITCH_OFF_REASON, CallEdit, CallPlan, ReplaceExprPlan
@@ -253,7 +254,7 @@ def _outside_reads(an: Analysis) -> tuple[dict, dict]:
             name = n.args[0].value if isinstance(n.args[0], ast.Constant) and isinstance(n.args[0].value, str) else None
             dynamic["getattr"].setdefault(name, (ast.unparse(n), n.lineno))
         elif isinstance(n, (ast.For, ast.comprehension)) and isinstance(n.iter, ast.Call) and \
-                isinstance(n.iter.func, ast.Attribute) and n.iter.func.attr in _SUBMODULE_WALKS:
+                isinstance(n.iter.func, ast.Attribute) and n.iter.func.attr in SUBMODULE_ITERATORS:
             looped.add(id(n.iter))
             target = n.target.elts[-1] if isinstance(n.target, ast.Tuple) and n.target.elts else n.target
             body = n.body if isinstance(n, ast.For) else []
@@ -265,15 +266,12 @@ def _outside_reads(an: Analysis) -> tuple[dict, dict]:
                 # (a comprehension node has no line of its own: eval30 E1 crashed here)
                 dynamic.setdefault("submodules", (ast.unparse(n.iter), n.iter.lineno))
         elif isinstance(n, ast.Call) and id(n) not in looped and (
-                isinstance(n.func, ast.Attribute) and n.func.attr in _SUBMODULE_WALKS or
+                isinstance(n.func, ast.Attribute) and n.func.attr in SUBMODULE_ITERATORS or
                 isinstance(n.func, ast.Name) and n.func.id == "vars" and n.args):
             # `list(net.children())[1]`, `dict(net.named_children())`, `vars(net)['_modules']`: the
             # submodules handed on, any of them called anywhere (eval30 O3)
             dynamic.setdefault("submodules", (ast.unparse(n), n.lineno))
     return reads, dynamic
-
-
-_SUBMODULE_WALKS = frozenset({"children", "modules", "named_children", "named_modules"})
 
 
 def _read_after(an: Analysis, loop: ast.For, name: str) -> bool:
@@ -377,10 +375,9 @@ def _submodule_classes(an: Analysis, cls: ast.ClassDef, limit: int = 32) -> list
 
 
 def _sets_inplace(assign: ast.Assign) -> bool:
-    """`m.inplace = True`"""
+    """`m.inplace = True` (or any true constant: torch tests the flag's truth)"""
     return len(assign.targets) == 1 and isinstance(assign.targets[0], ast.Attribute) \
-        and assign.targets[0].attr == "inplace" and isinstance(assign.value, ast.Constant) \
-        and assign.value.value is True
+        and assign.targets[0].attr == "inplace" and truthy_constant(assign.value)
 
 
 def _isinstance_filter(an: Analysis, assign: ast.Assign) -> set[str] | None:

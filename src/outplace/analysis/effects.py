@@ -458,12 +458,13 @@ def inplace_arg(call: ast.Call, index: int) -> str | int | None:
     torch tests the flag's truth (`if inplace:`), so `inplace=1`, `'y'` or `...` are in place too (eval30 F3)."""
     for k in call.keywords:
         if k.arg == "inplace":
-            return "inplace" if _truthy_constant(k.value) else None
+            return "inplace" if truthy_constant(k.value) else None
     if len(call.args) > index and not any(isinstance(a, ast.Starred) for a in call.args[: index + 1]):
-        if _truthy_constant(call.args[index]):
+        if truthy_constant(call.args[index]):
             return index
     return None
 
 
-def _truthy_constant(node: ast.AST) -> bool:
+def truthy_constant(node: ast.AST) -> bool:
+    """A literal that is true (`True`, `1`, `'y'`): what torch's `if inplace:` takes as in place."""
     return isinstance(node, ast.Constant) and bool(node.value)

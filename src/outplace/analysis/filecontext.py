@@ -22,7 +22,7 @@ from outplace.analysis.guards import GRAD_OFF, bind_names, not_requiring_grad, p
 from outplace.analysis.effects import BUFFER_CLASSES, DETACHING_WRAPPERS, LEGACY_CONSTRUCTORS, PARAMETER_CLASSES, SELF, \
     SPARSE_CONSTRUCTORS, TorchEffects, inplace_arg
 from outplace.analysis.flow import CONST_KEYS, CONSUMING_BUILTINS, COMPUTING_BUILTINS, CONTAINER_BUILTINS, \
-    BUILTIN_NAMES, ELEMENT_BUILTINS, PARAMETER_ITERATORS, ScopeFlow, number_result
+    BUILTIN_NAMES, ELEMENT_BUILTINS, PARAMETER_ITERATORS, SUBMODULE_ITERATORS, ScopeFlow, number_result
 from outplace.analysis.imports import ImportMap, dotted
 from outplace.analysis.iterables import container_left_alone
 from outplace.analysis.modules import SKIP, UNKNOWN_MEMBER, UNKNOWN_MODULE, ModuleBuilder, ModuleInfo, members_of
@@ -770,7 +770,7 @@ class FileContext:
                 st.objs[k] = Obj(YES, "buffer", label=f"`{dotted(node) or attr}`", storage=frozenset({k}))
                 st.grad[k] = NO
                 return frozenset({k})
-            if attr in PARAMETER_ITERATORS or attr in ("modules", "children", "named_modules"):
+            if attr in PARAMETER_ITERATORS or attr in SUBMODULE_ITERATORS:
                 k = ("boundmethod", key, attr)
                 st.objs[k] = Obj(NO, "method", label=f"`.{attr}`", module=("bound", key, attr))
                 return frozenset({k})

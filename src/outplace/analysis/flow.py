@@ -105,6 +105,8 @@ CONTAINER_STORE_METHODS = frozenset({"append", "extend", "insert", "add", "appen
                                      "setdefault", "put", "put_nowait", "push"})
 # Loop iterables that yield a model's parameters (elements are the parameters themselves).
 PARAMETER_ITERATORS = {"parameters", "named_parameters", "buffers", "named_buffers"}
+# nn.Module methods that walk its submodules (`self.modules()` reaches every one below it).
+SUBMODULE_ITERATORS = frozenset({"children", "modules", "named_children", "named_modules"})
 
 
 @dataclass

@@ -26,6 +26,7 @@ from __future__ import annotations
 import ast
 from dataclasses import dataclass, field
 
+from outplace.analysis.effects import truthy_constant
 from outplace.findings import Applicability, Finding, Fix
 from outplace.plans import SWITCH_OFF_REASON, CallEdit, CallPlan, ClonePlan, NoGradPlan, ReplaceExprPlan
 from outplace.source import char_col, split_lines
@@ -372,7 +373,7 @@ def switch_off(c, load) -> Repair | None:
     for node in ast.walk(src.tree):
         if isinstance(node, ast.Assign) and node.lineno == line and len(node.targets) == 1 and \
                 isinstance(node.targets[0], ast.Attribute) and node.targets[0].attr == "inplace" and \
-                isinstance(node.value, ast.Constant) and node.value.value is True:
+                truthy_constant(node.value):
             reasons = (SWITCH_OFF_REASON.format(assign=src.segment(node)),)
             plan = ReplaceExprPlan(src.start(node), src.span(node.value), "False")
             f = finding("OP104", "`inplace = True` -> `inplace = False`", src, node, plan, reasons)
