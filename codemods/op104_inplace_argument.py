@@ -115,7 +115,7 @@ class InplaceArgument(Rule):
         # The fix turns it off where it is set: every module the loop reaches then runs out of place.
         plan = ReplaceExprPlan(an.start(assign), an.span(assign.value), "False")
         fix = Fix(Applicability.UNSAFE, (SWITCH_OFF_REASON.format(assign=ast.unparse(assign)),))
-        return Finding(self.code, f"`{ast.unparse(assign.targets[0])} = True` makes modules write into their "
+        return Finding(self.code, f"`{ast.unparse(assign)}` makes modules write into their "
                                   "input in place; set it False", line, col + 1, end_line, end_col + 1, fix, plan,
                        hazard, why)
 
