@@ -248,11 +248,26 @@ def _outside_reads(an: Analysis) -> tuple[dict, dict]:
         elif isinstance(n, ast.Call) and isinstance(n.func, ast.Name) and n.func.id == "getattr" and len(n.args) >= 2:
             name = n.args[1].value if isinstance(n.args[1], ast.Constant) and isinstance(n.args[1].value, str) else None
             dynamic["getattr"].setdefault(name, (ast.unparse(n), n.lineno))
+            if name in ("_modules", "__dict__"):
+                dynamic.setdefault("submodules", (ast.unparse(n), n.lineno))
+        elif isinstance(n, ast.Call) and (an.imports.qualname(n.func) in _ATTRIBUTE_BY_NAME or
+                                          isinstance(n.func, ast.Name) and n.func.id == "reduce") or \
+                isinstance(n, ast.Subscript) and isinstance(n.slice, ast.Constant):
+            # an attribute by its name in a string: `operator.attrgetter('act')`, `methodcaller('get_submodule',
+            # 'act')`, `reduce(getattr, ['act'], net)`, `getattr(net, '_modules')`, `__dict__['_modules']` (eval34 O6)
+            for c in (ast.walk(n) if isinstance(n, ast.Call) else [n.slice]):
+                if isinstance(c, ast.Constant) and isinstance(c.value, str):
+                    if c.value in ("_modules", "get_submodule", "__dict__"):
+                        dynamic.setdefault("submodules", (ast.unparse(n), n.lineno))
+                    elif isinstance(n, ast.Call):
+                        dynamic["getattr"].setdefault(c.value, (ast.unparse(n), n.lineno))
         elif isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute) and n.args and \
                 n.func.attr in ("__getattr__", "__getattribute__"):
             # `super().__getattr__('act')(h)`, `self.__getattr__(f"block{i}")` (eval29 op104x29, eval32 refinenet)
             name = n.args[0].value if isinstance(n.args[0], ast.Constant) and isinstance(n.args[0].value, str) else None
             dynamic["getattr"].setdefault(name, (ast.unparse(n), n.lineno))
+            if name in ("_modules", "__dict__"):
+                dynamic.setdefault("submodules", (ast.unparse(n), n.lineno))
         elif isinstance(n, (ast.For, ast.comprehension)) and isinstance(n.iter, ast.Call) and \
                 isinstance(n.iter.func, ast.Attribute) and n.iter.func.attr in SUBMODULE_ITERATORS:
             looped.add(id(n.iter))
@@ -274,17 +289,32 @@ def _outside_reads(an: Analysis) -> tuple[dict, dict]:
     return reads, dynamic
 
 
+# Functions that reach an attribute by its name in a string.
+_ATTRIBUTE_BY_NAME = frozenset({"operator.attrgetter", "operator.methodcaller", "functools.reduce"})
+
+
 def _read_after(an: Analysis, loop: ast.For, name: str) -> bool:
-    """Is the loop variable `name` read after the loop, before anything binds it again (a second loop
-    over the modules with the same name is not a read of the first one's last module)?"""
+    """Is the loop variable `name` (the last module the loop visited) read after the loop? A read in
+    the body of a later loop whose own target is `name` is that loop's module (it runs only after the
+    loop bound it: torchvision's second `for m in self.modules():`); any other read counts, also in a
+    nested function or lambda, and `eval`/`locals()` read every name (eval34 L2, L3)."""
     scope = an.ctx.scope_node(loop)
     info = an.index.scopes.get(scope)
     if info is None:
         return False
     end = loop.end_lineno or loop.lineno
-    rebound = sorted(b.node.lineno for b in info.bindings.get(name, ()) if b.node.lineno > end)
-    return any(load.lineno > end and not any(end < line <= load.lineno for line in rebound)
-               for load in info.loads.get(name, ()))
+    later_loops = [n for n in ast.walk(scope) if isinstance(n, (ast.For, ast.AsyncFor)) and n.lineno > end and
+                   any(isinstance(t, ast.Name) and t.id == name for t in ast.walk(n.target))]
+
+    def rebound_by_a_loop(load: ast.AST) -> bool:
+        return any(any(an.ctx.contains(stmt, load) for stmt in other.body) for other in later_loops)
+
+    loads = [*info.loads.get(name, ()),
+             *(n for inner in info.nested for n in ast.walk(inner) if isinstance(n, ast.Name) and n.id == name)]
+    if any(isinstance(n, ast.Call) and isinstance(n.func, ast.Name) and n.func.id in ("eval", "locals", "vars")
+           for n in ast.walk(scope) if getattr(n, "lineno", 0) > end):
+        return True
+    return any(load.lineno > end and not rebound_by_a_loop(load) for load in loads)
 
 
 def _module_used(body: list, name: str) -> bool:

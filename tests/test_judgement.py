@@ -5415,8 +5415,40 @@ CASES = {
     "... a second `for m in net.modules():` loop binds `m` again: its reads are not of the first loop's last module (torchvision's video resnet): safe": (
         "\n" + _OP104_NET.replace("m = REACH", "for m in net.children():\n                pass\n"
                                    "            for m in net.modules():\n                isinstance(m, nn.ReLU)\n"
-                                   "            m = net").replace("\n        def use", "\n        def use"),
+                                   "            pass").replace("return m(t)", "return net(t)"),
         (None, "safe"), None),
+    "... but a read of `m` after them that no loop rebinds first (`if False: m = ...` binds nothing) is the first loop's module: unsafe (eval34 L2)": (
+        "\n" + _OP104_NET.replace("m = REACH", "for m in net.children():\n                pass\n"
+                                   "            if False:\n                m = net"),
+        (None, "unsafe"), "reached where outplace does not follow"),
+    "... and so is one in a lambda (eval34 L3)": (
+        "\n" + _OP104_NET.replace("m = REACH", "for m in net.children():\n                pass\n"
+                                   "            call = lambda u: m(u)").replace("return m(t)", "return call(t)"),
+        (None, "unsafe"), "reached where outplace does not follow"),
+    "OP104: the module reached by `operator.attrgetter('act')` or `getattr(net, '_modules')` is called where outplace does not follow (eval34 O6)": (
+        "\n        import operator\n" + _OP104_NET.replace("m = REACH", "m = operator.attrgetter('act')(net)"),
+        (None, "unsafe"), "reached where outplace does not follow"),
+    "... `net.__getattribute__('_modules')['act']`": (
+        "\n" + _OP104_NET.replace("m = REACH", "m = net.__getattribute__('_modules')['act']"),
+        (None, "unsafe"), "reached where outplace does not follow"),
+    "a decorator that replaces the function's `__code__` makes its text not what runs: no safe fix (eval34 D1)": ("""
+        def ident(t):
+            return t
+
+        def d(fn):
+            fn.__code__ = ident.__code__
+            return fn
+
+        @d
+        def scale(t):
+            return t * 1.0
+
+        def f(x, y):
+            h = torch.sigmoid(x)
+            v = scale(h)
+            h.mul_(2)  # <-
+            return h, v
+        """, ("breaks", "unsafe"), None),
     "a chain that reads what it wrote": ("""
         def f(inp, w):
             x = F.linear(inp, w)

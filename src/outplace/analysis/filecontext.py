@@ -2151,12 +2151,26 @@ def _returns_first_parameter(fn: ast.FunctionDef) -> bool:
     """Does every way out of `fn` return its first parameter, unchanged (the name never bound again)?"""
     params = [a.arg for a in [*fn.args.posonlyargs, *fn.args.args]]
     if not params or any(isinstance(n, ast.Name) and n.id == params[0] and not isinstance(n.ctx, ast.Load)
-                         for n in walk(fn)):
-        return False
+                         or _changes_attribute_of(n, params[0]) for n in walk(fn)):
+        return False  # (rebound, or changed: `fn.__code__ = ...`, `setattr(fn, ...)`: eval34 D1)
     returns = _own_returns(fn)
     # (the last statement a `return`: no way falls off the end and returns None)
     return bool(returns) and isinstance(fn.body[-1], ast.Return) and \
         all(isinstance(r.value, ast.Name) and r.value.id == params[0] for r in returns)
+
+
+def _changes_attribute_of(node: ast.AST, name: str) -> bool:
+    """`name.x = ...`, `del name.x`, `setattr(name, ...)`/`delattr`, `name.__dict__[...] = ...`."""
+    if isinstance(node, ast.Attribute) and not isinstance(node.ctx, ast.Load):
+        base = node.value
+    elif isinstance(node, ast.Subscript) and not isinstance(node.ctx, ast.Load) and isinstance(node.value, ast.Attribute):
+        base = node.value.value
+    elif isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in ("setattr", "delattr") \
+            and node.args:
+        base = node.args[0]
+    else:
+        return False
+    return isinstance(base, ast.Name) and base.id == name
 
 
 def _empty_call(value: ast.AST) -> bool:

@@ -31,6 +31,8 @@ _FRAMES = re.compile(r"_getframe|currentframe|inspect\.stack|getouterframes|\bf_
 _HOOKS = re.compile(r"saved_tensors_hooks|save_on_cpu|setprofile|settrace|sys\.monitoring|_push_saved_tensors|"
                     r"saved_tensors_default_hooks")
 _TORCH_PROTOCOL = re.compile(r"__torch_(?!_)")
+_CODE_STORE = re.compile(r"__code__\s*=(?!=)|__globals__\s*(\[|\.\s*(update|setdefault|__setitem__)\b)|"
+                         r"['\"]__(code|globals)__['\"]|__code__\s*\.\s*replace\b")
 _SELF_MODULE = re.compile(r"sys\.modules\s*\[\s*(__name__|['\"]__main__['\"])\s*\]|import_module\s*\(\s*(__name__|['\"]__main__)|"
                           r"^\s*import\s+__main__|^\s*from\s+__main__\s+import", re.M)
 
@@ -47,6 +49,10 @@ def opaque_reason(tree: ast.Module, text: str | None, imports: ImportMap) -> str
                "(`saved_tensors_hooks`, `setprofile`): one may keep the tensor"
     if ("__name__" in text or "__main__" in text) and _SELF_MODULE.search(text):
         return "this file reaches its own globals by name (`sys.modules[__name__]`): what they hold may change"
+    if ("__code__" in text or "__globals__" in text) and _CODE_STORE.search(text):
+        # (`fn.__code__ = other.__code__`, `fn.__globals__["helper"] = ...`: a function's text is no longer
+        # what it runs, eval34 D1, D3)
+        return "this file replaces a function's code or globals (`__code__`, `__globals__`): its text is not what runs"
     if "__torch_" in text and _TORCH_PROTOCOL.search(text):
         # (`__torch_function__`, `__torch_dispatch__`, and a name built from a piece of one:
         # `setattr(K, "__torch_" + "function__", ...)`, eval26; not TorchScript's `__torch__`)
