@@ -8,6 +8,7 @@ from typing import Iterator
 from outplace.analysis import BREAKS, INPLACE, Analysis, Judgement
 from outplace.analysis.judge import HAZARD_RANK
 from outplace.analysis.effects import inplace_arg, truthy_constant
+from outplace.analysis.imports import dotted
 from outplace.analysis.flow import SUBMODULE_ITERATORS
 from outplace.analysis.modules import MODULE_WRAPPERS, ModuleInfo
 from outplace.findings import Applicability, Finding, Fix
@@ -250,8 +251,7 @@ def _outside_reads(an: Analysis) -> tuple[dict, dict]:
             dynamic["getattr"].setdefault(name, (ast.unparse(n), n.lineno))
             if name in ("_modules", "__dict__"):
                 dynamic.setdefault("submodules", (ast.unparse(n), n.lineno))
-        elif isinstance(n, ast.Call) and (an.imports.qualname(n.func) in _ATTRIBUTE_BY_NAME or
-                                          isinstance(n.func, ast.Name) and n.func.id == "reduce") or \
+        elif isinstance(n, ast.Call) and (dotted(n.func) or "").rsplit(".", 1)[-1] in _ATTRIBUTE_BY_NAME or \
                 isinstance(n, ast.Subscript) and isinstance(n.slice, ast.Constant):
             # an attribute by its name in a string: `operator.attrgetter('act')`, `methodcaller('get_submodule',
             # 'act')`, `reduce(getattr, ['act'], net)`, `getattr(net, '_modules')`, `__dict__['_modules']` (eval34 O6)
@@ -289,8 +289,9 @@ def _outside_reads(an: Analysis) -> tuple[dict, dict]:
     return reads, dynamic
 
 
-# Functions that reach an attribute by its name in a string.
-_ATTRIBUTE_BY_NAME = frozenset({"operator.attrgetter", "operator.methodcaller", "functools.reduce"})
+# Functions that reach an attribute by its name in a string (by the name they are called by: an
+# `import operator` inside a function is not one the file's import map knows).
+_ATTRIBUTE_BY_NAME = frozenset({"attrgetter", "methodcaller", "reduce"})
 
 
 def _read_after(an: Analysis, loop: ast.For, name: str) -> bool:
