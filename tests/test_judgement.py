@@ -1642,9 +1642,9 @@ CASES = {
                 self.eps.copy_(torch.randn(self.eps.size(0)))  # <-
         """, ("breaks", "none"), "leaf"),
     "each element a comprehension made was saved as it was made: a loop writing them breaks backward":
-        (_COMPREHENDED.replace("ELEMENT", "torch.sigmoid(layer(x))"), ("breaks", "unsafe"), "saved by `torch.sigmoid`"),
-    "... elements nothing saved stay harmless to write":
-        (_COMPREHENDED.replace("ELEMENT", "layer(x)"), ("inplace", "unsafe"), None),
+        (_COMPREHENDED.replace("ELEMENT", "torch.sigmoid(layer(x))"), ("breaks", "none"), "saved by `torch.sigmoid`"),
+    "... elements nothing saved stay harmless to write (and rebinding `g` would lose the write `sum(gates)` sees)":
+        (_COMPREHENDED.replace("ELEMENT", "layer(x)"), ("inplace", "none"), "`gates` (one of them, or what holds them)"),
     "what `forward` is given in a dict is its input, in a graph like a tensor argument (sentence-transformers)":
         (_DICT_INPUT.replace("METHOD", "forward"), ("breaks", "safe"), "saved by `torch.softmax`"),
     "... a helper's dict argument says nothing either way":
@@ -5449,6 +5449,78 @@ CASES = {
             h.mul_(2)  # <-
             return h, v
         """, ("breaks", "unsafe"), None),
+    "a loop variable over a tuple of tensors is each of them in turn: what was saved of them counts (`for v in (q, k)`)": ("""
+        class M(nn.Module):
+            def forward(self, x):
+                a = torch.sigmoid(x)
+                b = torch.tanh(x)
+                for v in (a, b):
+                    v += 1  # <-
+                return a * b
+        """, ("breaks", "none"), "in turn each tensor it goes over"),
+    "... where neither was saved it is only in place, and rebinding still loses the write to `a` and `b`": ("""
+        class M(nn.Module):
+            def forward(self, x):
+                a = x * 2
+                b = x + 1
+                for v in (a, b):
+                    v += 1  # <-
+                return a * b
+        """, ("inplace", "none"), "rebinding `v` would leave them unchanged"),
+    "... a list the loop appended to, returned: the write is meant for what it holds": ("""
+        class M(nn.Module):
+            def forward(self, x):
+                outs = []
+                for i in range(3):
+                    outs.append(torch.exp(x * i))
+                for o in outs:
+                    o.clamp_(max=3)  # <-
+                return outs
+        """, ("breaks", "none"), "`outs` (one of them, or what holds them) is read afterwards"),
+    "... members nothing reads after the loop: rebinding changes nothing they show": ("""
+        class M(nn.Module):
+            def forward(self, x):
+                a = x * 2
+                b = x + 1
+                for v in (a, b):
+                    v.add_(1)  # <-
+                    y = v * x
+                return y
+        """, ("inplace", "unsafe"), None),
+    "... a save of one member on an earlier iteration is not a save of the next (`v.add_(1)` before `v * x`)": ("""
+        class M(nn.Module):
+            def forward(self, x):
+                a = x * 2
+                b = x + 1
+                ys = []
+                for v in (a, b):
+                    v.add_(1)  # <-
+                    ys.append(v * x)
+                return ys
+        """, ("inplace", "unsafe"), None),
+    "... but one saved earlier in the same iteration is": ("""
+        class M(nn.Module):
+            def forward(self, x):
+                a = x * 2
+                b = x + 1
+                ys = []
+                for v in (a, b):
+                    ys.append(v * x)
+                    v.add_(1)  # <-
+                return ys
+        """, ("breaks", "unsafe"), "was saved by `*`"),
+    "... a member that is the caller's tensor: the write is meant for it": ("""
+        def scale_both(q, k, s):
+            for t in (q, k):
+                t.mul_(s)  # <-
+
+        class M(nn.Module):
+            def forward(self, x):
+                q = x * 2
+                k = x * 3
+                scale_both(q, k, 0.5)
+                return q + k
+        """, (None, "none"), "outlives this scope"),
     "a chain that reads what it wrote": ("""
         def f(inp, w):
             x = F.linear(inp, w)

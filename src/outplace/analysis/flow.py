@@ -2072,10 +2072,11 @@ class ScopeFlow:
         if not tensors:
             return members
         facts = self.facts(tensors) or Obj()
+        members = self.st.storages(tensors)
         made = self.new(loop, Obj(facts.tensor, facts.origin, facts.dtype, leaf=facts.leaf,
                                   label=facts.label or "a container's element", view_of=facts.view_of,
                                   nonlocal_reason=facts.nonlocal_reason,
-                                  may_share=self.st.storages(tensors) | facts.may_share),
+                                  may_share=members | facts.may_share, one_of=members),
                         grad=self.grad_of(tensors))
         return made | (members - tensors)
 

@@ -237,6 +237,9 @@ def judge(flow: ScopeFlow, live: Liveness, record: WriteRecord, step: tuple[int,
         if views and len(views) == len(objs) and bases:
             certain = (f"the write goes through a view into `{bases[0]}`, which is read afterwards: out of place, "
                        f"`{bases[0]}` would keep its old values; write into `{bases[0]}` itself instead")
+    if certain is None and name is not None and objs and all(o.one_of for o in objs) and \
+            _write_statement(record, stmt):
+        certain = _through_loop_element(flow, st, name, objs, aliases, live_after)
     if certain is None and reread is not None:
         certain = reread
     if hazard in (BREAKS, INPLACE) and keys & flow.version_shared and objs and all(o.origin == "data" for o in objs):
@@ -269,6 +272,30 @@ def _through_view(name: str, views: list[Obj], read_after: bool) -> str:
     return (f"`{name}` is a view{f' of `{base}`' if base else ''}{', which is read afterwards' if read_after else ''}: "
             f"the write is meant to change {f'`{base}`' if base else 'the tensor it views'}{' too' if read_after else ''}, "
             f"and rebinding `{name}` would lose that; write through the base instead (`base[...] = ...`)")
+
+
+def _through_loop_element(flow: ScopeFlow, st, name: str, objs: list[Obj], aliases: set, live_after: frozenset
+                          ) -> str | None:
+    """Why rebinding a loop variable over a container of known tensors (`for v in (a, b): v += 1`)
+    certainly changes behaviour: the write is meant for those tensors, and one of them (or the
+    container) is read afterwards, outlives the scope or was handed on."""
+    members = frozenset().union(*(o.one_of for o in objs))
+    seen = sorted(a for a in aliases if a in live_after and not a.startswith("<"))
+    if seen:
+        return (f"`{name}` is, in turn, each tensor the loop goes over, and `{seen[0]}` (one of them, or what "
+                f"holds them) is read afterwards: the write is meant to change them, and rebinding `{name}` would "
+                "leave them unchanged")
+    for r in sorted(members, key=repr):
+        o = st.objs.get(r)
+        if o is not None and o.tensor != NO and o.origin not in LOCAL_ORIGINS:
+            return (f"`{name}` is, in turn, each tensor the loop goes over, one of them {o.label or 'from outside'}, "
+                    f"which outlives this scope: the write is meant to change it, and rebinding `{name}` would "
+                    "drop the write")
+        if st.escaped.get(r):
+            e = min(st.escaped[r], key=lambda e: (e.line, e.what))
+            return (f"`{name}` is, in turn, each tensor the loop goes over, one of them {e.what}: the write is "
+                    f"meant to change it there, and rebinding `{name}` would drop the write")
+    return None
 
 
 def _certain_holder(st, key: Key, names: list[str], views: bool = False) -> tuple[str, bool] | None:
@@ -513,6 +540,13 @@ def _hazard(flow: ScopeFlow, record: WriteRecord, objs: list[Obj], roots: frozen
                         "differentiation\")")
     saved = sorted({e for r in roots for e in st.saved.get(r, ())}, key=lambda e: (not e.what.startswith("saved"),
                                                                                     e.line, e.what))
+    members = frozenset().union(*(o.one_of for o in objs)) - roots
+    if members and not saved:
+        # `for v in (a, b): v += 1`: `v` is `a` on one iteration, and what was saved of `a` is saved of it
+        saved = sorted({e for r in members for e in st.saved.get(r, ())},
+                       key=lambda e: (not e.what.startswith("saved"), e.line, e.what))
+        if saved:
+            shown = f"the loop variable {_q(shown)} (in turn each tensor it goes over)"
     if not saved and grad in (MAYBE, YES) and any(o.multi_view for o in objs):
         return _multi_view(shown)
     if not saved:

@@ -84,6 +84,11 @@ class Obj(NamedTuple):
     # Storages it may share on no better evidence than "an unknown call may return its argument":
     # counted against a fix's safety, not as proof that the write reaches what they hold.
     may_share: frozenset = frozenset()
+    # Storages it certainly is one of (a subset of may_share): the element a loop over a container of
+    # known tensors is bound to (`for v in (a, b)`) is `a` on one iteration and `b` on the next. What
+    # autograd saved of them counts for a write to it; what was saved of it on an earlier iteration
+    # (another member) does not.
+    one_of: frozenset = frozenset()
 
     @property
     def is_tensor(self) -> bool:
@@ -98,7 +103,7 @@ class Obj(NamedTuple):
 # The fields in their order: obj_join and with_storage build objects by position (a hot path; by
 # keyword it costs twice as much). A field added to Obj must be added there too.
 assert Obj._fields == ("tensor", "origin", "dtype", "leaf", "storage", "label", "view_of", "module", "elems",
-                       "nonlocal_reason", "multi_view", "contents", "may_share")
+                       "nonlocal_reason", "multi_view", "contents", "may_share", "one_of")
 
 
 _REAL_KINDS = frozenset({"bool", "int", "float", "real"})
@@ -132,6 +137,7 @@ def obj_join(a: Obj, b: Obj) -> Obj:
         a.multi_view or b.multi_view,
         a.contents | b.contents,
         a.may_share | b.may_share,
+        a.one_of | b.one_of,
     )
 
 
@@ -668,4 +674,5 @@ def retire_all(state: State, renames: dict) -> None:
 def _renamed(o: Obj, ren) -> Obj:
     return Obj(o.tensor, o.origin, o.dtype, o.leaf, ren(o.storage), o.label, o.view_of, o.module,  # (by position)
                tuple(ren(e) for e in o.elems) if o.elems else o.elems, o.nonlocal_reason, o.multi_view,
-               ren(o.contents) if o.contents else o.contents, ren(o.may_share) if o.may_share else o.may_share)
+               ren(o.contents) if o.contents else o.contents, ren(o.may_share) if o.may_share else o.may_share,
+               ren(o.one_of) if o.one_of else o.one_of)
