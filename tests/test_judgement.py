@@ -5521,6 +5521,40 @@ CASES = {
                 scale_both(q, k, 0.5)
                 return q + k
         """, (None, "none"), "outlives this scope"),
+    "`case v:` binds the subject itself: rebinding `v` after the write loses it for `h` (eval30 U9)": ("""
+        def f(x, y):
+            h = x * y
+            match h:
+                case v:
+                    v.mul_(2)  # <-
+            return h
+        """, ("inplace", "none"), "`h` holds this very tensor"),
+    "... `case [v]` binds a part: unsafe, not certainly wrong": ("""
+        def f(x, y):
+            h = [x * y]
+            match h:
+                case [v]:
+                    v.mul_(2)  # <-
+            return x
+        """, (None, "unsafe"), None),
+    "`with nullcontext(h) as v` binds `h` itself (eval30 U9)": ("""
+        from contextlib import nullcontext
+
+        def f(x, y):
+            h = x * y
+            with nullcontext(h) as v:
+                v.mul_(2)  # <-
+            return h
+        """, (None, "none"), "`h` holds this very tensor"),
+    "... another context manager's target is whatever its `__enter__` returns: unsafe": ("""
+        from contextlib import closing
+
+        def f(x, y):
+            h = x * y
+            with closing(h) as v:
+                v.mul_(2)  # <-
+            return h
+        """, (None, "unsafe"), None),
     "a chain that reads what it wrote": ("""
         def f(inp, w):
             x = F.linear(inp, w)

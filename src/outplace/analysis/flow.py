@@ -511,7 +511,9 @@ class ScopeFlow:
         elif kind == "with":
             value = self.eval(node.context_expr)  # type: ignore[attr-defined]
             if node.optional_vars is not None:  # type: ignore[attr-defined]
-                self._bind(node.optional_vars, self._opaque(node, value, "the `with` target"), node)  # type: ignore[attr-defined]
+                given = self._null_context(node.context_expr)  # type: ignore[attr-defined]
+                self._bind(node.optional_vars, given if given is not None else  # type: ignore[attr-defined]
+                           self._opaque(node, value, "the `with` target"), node)
         elif kind == "handler":
             if node.name:  # type: ignore[attr-defined]
                 self.st.env[node.name] = frozenset({CONST_KEYS["other"]})  # type: ignore[attr-defined]
@@ -522,14 +524,26 @@ class ScopeFlow:
             for n in walk(node.pattern):  # type: ignore[attr-defined]
                 name = getattr(n, "name", None)
                 if isinstance(name, str):
-                    # `case z`, `case T() as z`: the subject itself; `case [z]`, `case {"k": z}`: a
-                    # part of it. Either way it may share memory with the subject.
-                    self.st.env[name] = subject | self._opaque(n, subject, "a `match` capture")
+                    # `case z`, `case T() as z`: the subject itself (eval30 U9: rebinding `z` after a
+                    # write is certainly wrong where the subject is read); `case [z]`, `case {"k": z}`:
+                    # a part of it, which may share memory with the subject.
+                    self.st.env[name] = subject if n is node.pattern or not subject else \
+                        subject | self._opaque(n, subject, "a `match` capture")  # type: ignore[attr-defined]
                 if isinstance(n, ast.MatchValue) and self.overloads(self.eval(n.value), ""):
                     # `case NS.K:` compares the subject with it: `NS.K.__eq__(h)` may keep it (eval26 O1)
                     self._escape(subject, f"compared with a `case` value on line {n.lineno}")
             if node.guard is not None:  # type: ignore[attr-defined]
                 self.eval(node.guard)  # type: ignore[attr-defined]
+
+    def _null_context(self, expr: ast.expr) -> frozenset | None:
+        """What `with contextlib.nullcontext(h) as v` binds `v` to: `h` itself (its `__enter__` returns
+        what it was given); None for any other context manager."""
+        if isinstance(expr, ast.Call) and len(expr.args) == 1 and not expr.keywords and \
+                not isinstance(expr.args[0], ast.Starred) and \
+                self.ctx.imports.qualname(expr.func) == "contextlib.nullcontext":
+            got = self.values.get(id(expr.args[0]))
+            return got[0] if got is not None else None
+        return None
 
     def _stmt(self, s: ast.stmt) -> None:
         t = type(s)
