@@ -6,6 +6,7 @@ resulting `CallPlan`.
 from __future__ import annotations
 
 import ast
+import re
 
 from outplace.analysis import Analysis, Info, Judgement
 from outplace.analysis.imports import dotted
@@ -168,8 +169,33 @@ def clone_before(an: Analysis, stmt: ast.stmt, receiver: ast.AST, target: Judgem
         # `b[:, 1] = act(b[:, 0])`: what saved the tensor is in this very statement; a clone before
         # it would be what that op saves, and the write would change it: backward would still fail.
         # (An index built from it, `t[t.abs() < eps] = eps`, feeds no gradient: the clone is fine.)
-        return None
+        # Computing the value first under a new name, then the clone, then the write is faithful
+        # (Python computes the value before the store anyway): the RNN buffer filled step by step,
+        # `hs[:, t + 1] = cell(x[:, t], hs[:, t])`.
+        hoist = _hoist_name(an, stmt, spelling)
+        return ClonePlan(an.start(stmt), spelling, hoist) if hoist is not None else None
     return ClonePlan(an.start(stmt), spelling)
+
+
+def _hoist_name(an: Analysis, stmt: ast.stmt, spelling: str) -> str | None:
+    """A name no line of the file uses, for the value `stmt` writes, where `stmt` is one store into
+    a subscript of `spelling` inside a function (a class body or the module would get a new
+    attribute); None otherwise."""
+    if not (isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 or isinstance(stmt, ast.AugAssign)):
+        return None
+    target = stmt.targets[0] if isinstance(stmt, ast.Assign) else stmt.target
+    owner = next((a for a in an.index.ancestors(stmt) if isinstance(a, (ast.FunctionDef, ast.AsyncFunctionDef,
+                                                                         ast.ClassDef, ast.Lambda))), None)
+    text = an.ctx.text
+    if not isinstance(target, ast.Subscript) or dotted(target.value) != spelling or text is None or \
+            not isinstance(owner, (ast.FunctionDef, ast.AsyncFunctionDef)):
+        return None
+    base = f"new_{spelling.rsplit('.', 1)[-1].strip('_')}"
+    for i in range(100):
+        name = base if i == 0 else f"{base}{i + 1}"
+        if not re.search(rf"\b{name}\b", text):
+            return name
+    return None
 
 
 def _read_in_value(stmt: ast.stmt, spelling: str) -> bool:

@@ -1017,13 +1017,13 @@ CASES = {
             for i in range(4):
                 b[:, :, :, i] = b[:, :, :, i] * (i / extent)  # <-
             return b
-        """, ("breaks", "none"), "saved by"),
-    "... and no clone-before fix where the saver is in the write's own statement (it would save the clone)": ("""
+        """, ("breaks", "unsafe"), "saved by"),
+    "... where the saver is in the write's own statement, the clone goes between the value and the store (a clone before the statement would be what it saves)": ("""
         def f(x, y):
             b = x * 2
             b[:, 1] = torch.sin(b[:, 0])  # <-
             return b
-        """, ("breaks", "none"), "saved by `torch.sin`"),
+        """, ("breaks", "safe"), "saved by `torch.sin`"),
     "... nor where it only builds the index (`t[t.abs() < eps] = eps`): the temporary `abs` result, and its save, are gone before the write": ("""
         def f(x, y):
             t = (x * 2).reshape(-1)
@@ -1323,7 +1323,7 @@ CASES = {
             x = torch.sigmoid(x)
             x[0] = x[1] * 2  # <-
             return x
-        """, ("breaks", "unsafe"), None),
+        """, ("breaks", "safe"), None),
     "stored in an attribute": ("""
         class M(nn.Module):
             def forward(self, x):
@@ -3412,7 +3412,7 @@ CASES = {
 
             def forward(self, x):
                 return self.layers(self.transition(x))
-        """, ("breaks", "none"), "nn.Conv2d"),
+        """, ("breaks", "unsafe"), "nn.Conv2d"),
     "eval16 held-out (pytorchcv ibnbresnet): `self.features.add_module(f\"unit{i}\", m)` into a torch container replaces no class's attribute": ("""
         class Unit(nn.Module):
             def __init__(self, use_inst_norm):
@@ -3742,7 +3742,7 @@ CASES = {
             h[0] = torch.tanh(x @ params["weight_ih_l0"].T)
             h[1] = torch.tanh(h[0] @ params["weight_hh_l0"].T)  # <-
             return h
-        """, ("breaks", "none"), "saved by `@`"),
+        """, ("breaks", "safe"), "saved by `@`"),
     "... not where the file stores other tensors into it": ("""
         rnn = nn.RNN(3, 4, 1)
         params = dict(rnn.named_parameters())
@@ -3753,7 +3753,7 @@ CASES = {
             h[0] = torch.tanh(x @ params["weight_ih_l0"].T)
             h[1] = torch.tanh(h[0] @ params["weight_hh_l0"].T)  # <-
             return h
-        """, ("inplace", "none"), None),
+        """, ("inplace", "safe"), None),
     "reports (SparseLLM): `requires_grad_(True)` on (a view of) a tensor outside any graph makes a leaf": ("""
         def solve(s):
             s_batch = s[:, 0:3].to(dtype=torch.float32).requires_grad_(True)

@@ -63,10 +63,14 @@ class MaskedFillPlan:
 
 @dataclass(frozen=True)
 class ClonePlan:
-    """Insert `x = x.clone()` before the statement that writes into `x` in place."""
+    """Insert `x = x.clone()` before the statement that writes into `x` in place. `hoist`: a new
+    name to compute the value written into first (`v = f(x[:, 0])`, then the clone, then
+    `x[:, 1] = v`), where that value saves the old `x` (a clone before the whole statement would be
+    what its op saves, and the write would change it)."""
 
     stmt: tuple[int, int]
     target: str
+    hoist: str | None = None
 
 
 @dataclass(frozen=True)

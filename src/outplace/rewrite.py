@@ -485,7 +485,13 @@ def rewrite_statement(plan: Plan, node: cst.BaseSmallStatement) -> Sequence[cst.
     if isinstance(plan, ClonePlan):
         clone = cst.Assign(targets=[cst.AssignTarget(_name(plan.target))],
                            value=cst.Call(func=cst.Attribute(value=_name(plan.target), attr=cst.Name("clone"))))
-        return [clone, node]
+        if plan.hoist is None:
+            return [clone, node]
+        if not isinstance(node, (cst.Assign, cst.AugAssign)) or \
+                isinstance(node, cst.Assign) and len(node.targets) != 1:
+            return None
+        value = cst.Assign(targets=[cst.AssignTarget(cst.Name(plan.hoist))], value=node.value)
+        return [value, clone, node.with_changes(value=cst.Name(plan.hoist))]
     raise TypeError(f"unknown plan {plan!r}")
 
 

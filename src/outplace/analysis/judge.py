@@ -794,9 +794,10 @@ def _read_again(flow: ScopeFlow, record: WriteRecord, stmt: ast.AST, roots: froz
         for n in ast.walk(node):
             own.add(id(n))
     elif isinstance(node, ast.Assign):
-        for t in node.targets:
-            for n in ast.walk(t):
-                own.add(id(n))
+        # (`hs[:, t + 1] = cell(hs[:, t])`: Python computes the value before the store, in the
+        # original and in any rewrite of the store alike)
+        for n in ast.walk(node):
+            own.add(id(n))
     if target is not None:
         for n in ast.walk(target):
             own.add(id(n))
