@@ -149,6 +149,10 @@ class InplaceArgument(Rule):
         changed = _chain_may_change(an, call)
         if changed is not None:
             reasons = [*reasons, changed]
+        global_name = an.module_level_name(call)
+        if global_name is not None:
+            reasons = [*reasons, f"`{global_name}` is a module-level name: other files may import it and call it on "
+                                 "tensors this file does not show"]
         if hazard is None:
             return None
         stmt = an.index.statement_of(call)

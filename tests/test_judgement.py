@@ -5555,6 +5555,50 @@ CASES = {
                 v.mul_(2)  # <-
             return h
         """, (None, "unsafe"), None),
+    "a module built at module level (a script's `act = nn.Sigmoid()`) is that module where it is called: its output was saved": ("""
+        act = nn.Sigmoid()
+
+        def f(x, w):
+            h = act(x * w)
+            h *= 2  # <-
+            return h
+        """, ("breaks", "safe"), "saved by `nn.Sigmoid`"),
+    "... one whose output nothing saves (`nn.Linear`)": ("""
+        act = nn.Linear(3, 3)
+
+        def f(x, w):
+            h = act(x * w)
+            h *= 2  # <-
+            return h
+        """, ("inplace", "safe"), None),
+    "... but not one a function rebinds (`global act`): unknown, no finding": ("""
+        act = nn.Sigmoid()
+
+        def swap():
+            global act
+            act = nn.Identity()
+
+        def f(x, w):
+            h = act(x * w)
+            h *= 2  # <-
+            return h
+        """, None, None),
+    "a module-level `nn.Identity()` returns its argument: rebinding the name it went to is certainly wrong (eval30 U13)": ("""
+        ident = nn.Identity()
+
+        def f(x, y):
+            h = x * y
+            v = ident(h)
+            v.mul_(2)  # <-
+            return h
+        """, (None, "none"), "`v` is a view of `h`"),
+    "a module-level `nn.ReLU(inplace=True)`: judged where the file's functions call it, and never safe to switch off (other files may import it)": ("""
+        relu = nn.ReLU(inplace=True)  # <-
+
+        def f(x, y):
+            h = torch.sigmoid(x * y)
+            return relu(h)
+        """, ("breaks", "unsafe"), "a module-level name"),
     "a chain that reads what it wrote": ("""
         def f(inp, w):
             x = F.linear(inp, w)

@@ -425,12 +425,30 @@ class Analysis:
         builtins_shadowed = self.index.scopes[self.tree].bindings
         return all(_never_tensor_binding(b, builtins_shadowed) for b in binds)
 
+    def module_level_name(self, ctor: ast.Call) -> str | None:
+        """`NAME` where the statement building the module is `NAME = ctor` at module level."""
+        stmt = self.index.statement_of(ctor)
+        if isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 and stmt.value is ctor and \
+                isinstance(stmt.targets[0], ast.Name) and self.index.parent.get(stmt) is self.tree:
+            return stmt.targets[0].id
+        return None
+
     def module_writes(self, ctor: ast.Call) -> list[Judgement]:
         """The verdicts on every write the module built by `ctor` (with `inplace=True`) makes where
         this file calls it: in the scope that builds it, and, for `self.<attr> = ...`, in every
         method of the class."""
         scope = self.ctx.scope_node(ctor)
         scopes = [scope]
+        global_name = self.module_level_name(ctor)
+        if global_name is not None:
+            # `relu = nn.ReLU(inplace=True)` at module level: every function of the file that reads the
+            # name may call it (each judged where it does).
+            for n in walk(self.tree):
+                if type(n) is ast.Name and n.id == global_name and isinstance(n.ctx, ast.Load):
+                    self.index.ensure_scope_of(n)
+                    reader = self.ctx.scope_node(n)
+                    if isinstance(reader, (ast.FunctionDef, ast.AsyncFunctionDef)) and reader not in scopes:
+                        scopes.append(reader)
         cls = self.ctx.enclosing_class(scope)
         if cls is not None:
             # The attributes holding it: assigned it, or a container or chain built around it.

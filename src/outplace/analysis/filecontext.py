@@ -564,6 +564,10 @@ class FileContext:
             # `params = dict(model.named_parameters())`: what it holds are the model's parameters
             obj = Obj(NO, "parameter_table", label=f"the global `{name}`",
                       nonlocal_reason=f"`{name}` is a global: other code sees the change")
+        elif len(binds) == 1 and (module := self._module_instance(binds[0].stmt)) is not None:
+            # `act = nn.Sigmoid()` at module level (a script's modules): called, it is that module, as
+            # `self.act` is (a forward hook or an `inplace` switch the file sets counts as there).
+            obj = Obj(NO, "module", label=f"`{name}`", module=module)
         elif len(binds) == 1 and (cls := self._instance_of(binds[0].stmt)) is not None:
             # `ZERO = _Zero()`: an instance of one of the run's (non-module) classes.
             obj = Obj(NO, "instance", label=f"the global `{name}`", module=("instance", cls),
@@ -649,6 +653,14 @@ class FileContext:
                     not (isinstance(node.func, ast.Name) and node.func.id in ("len", "print")):
                 return False  # (handed to something that may change it)
         return True
+
+    def _module_instance(self, stmt: ast.AST) -> ModuleInfo | None:
+        """The torch or project module `NAME = nn.Sigmoid()` builds at module level, or None."""
+        if not (isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 and isinstance(stmt.targets[0], ast.Name)
+                and isinstance(stmt.value, ast.Call)):
+            return None
+        info = self.modules.info(stmt.value, None)
+        return info if isinstance(info, ModuleInfo) and info.kind in ("torch", "project") else None
 
     def _instance_of(self, stmt: ast.AST) -> ast.ClassDef | None:
         """The class of `NAME = Cls(...)` when `Cls` is one of the run's classes (not a module)."""

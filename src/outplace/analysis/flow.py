@@ -1854,10 +1854,15 @@ class ScopeFlow:
         if isinstance(node, (ast.Subscript, ast.Attribute)):
             view_of = dotted(node.value) or base.view_of
         elif isinstance(node, ast.Call):
-            # (`x.view(...)`: of `x`; `torch.diagonal(R)`: of `R`, not of `torch`)
+            # (`x.view(...)`: of `x`; `torch.diagonal(R)`: of `R`, not of `torch`; `self.id(h)`, a module
+            # returning its input: of `h`, not of `self`)
             function = (self.ctx.imports.qualname(node.func) or "").startswith("torch.")
             view_of = dotted(node.func.value) if isinstance(node.func, ast.Attribute) and not function else (
                 dotted(node.args[0]) if node.args else None)
+            if isinstance(node.func, ast.Attribute) and not function and node.args and \
+                    (got := self.values.get(id(node.func.value))) is not None and \
+                    self.st.storages(got[0]).isdisjoint(storages):
+                view_of = dotted(node.args[0])
             view_of = view_of or base.view_of
         view = Obj(
             tensor=tensor or base.tensor, origin=origin or base.origin, dtype=base.dtype if dtype in (None, "same") else dtype,
