@@ -5599,6 +5599,82 @@ CASES = {
             h = torch.sigmoid(x * y)
             return relu(h)
         """, ("breaks", "unsafe"), "a module-level name"),
+    "`getattr(nn, activation)()` with `activation='ReLU'` builds the ReLU in an instance built with the default (fepegar/unet, eval42)": ("""
+        class Block(nn.Module):
+            def __init__(self, cin, cout, activation='ReLU'):
+                super().__init__()
+                self.block = nn.Sequential(nn.Conv2d(cin, cout, 3, padding=1), getattr(nn, activation)())
+
+            def forward(self, x):
+                return self.block(x)
+
+        class Enc(nn.Module):
+            def __init__(self, cin, cout):
+                super().__init__()
+                self.conv1 = Block(cin, cout)
+                self.res = nn.Conv2d(cin, cout, 1)
+
+            def forward(self, x):
+                connection = self.res(x)
+                x = self.conv1(x)
+                x += connection  # <-
+                return x
+        """, ("breaks", "unsafe"), "saved by `nn.ReLU`"),
+    "... built with another name, it is that class (`nn.Tanh`, which saves its output too; `nn.BatchNorm2d` does not)": ("""
+        class Block(nn.Module):
+            def __init__(self, cin, cout, activation='ReLU'):
+                super().__init__()
+                self.block = nn.Sequential(nn.Conv2d(cin, cout, 3, padding=1), getattr(nn, activation)(cout))
+
+            def forward(self, x):
+                return self.block(x)
+
+        class Enc(nn.Module):
+            def __init__(self, cin, cout):
+                super().__init__()
+                self.conv1 = Block(cin, cout, activation='BatchNorm2d')
+                self.res = nn.Conv2d(cin, cout, 1)
+
+            def forward(self, x):
+                connection = self.res(x)
+                x = self.conv1(x)
+                x += connection  # <-
+                return x
+        """, ("inplace", "unsafe"), None),
+    "... a name nothing fixes is some torch.nn class: its result is unknown, no finding": ("""
+        class Block(nn.Module):
+            def __init__(self, cin, cout, activation):
+                super().__init__()
+                self.block = nn.Sequential(nn.Conv2d(cin, cout, 3, padding=1), getattr(nn, activation)())
+
+            def forward(self, x):
+                y = self.block(x)
+                y += 1  # <-
+                return y
+        """, None, None),
+    "a chain built by `nn.ModuleList()` and appends, `None` where a layer is switched off (fepegar/unet, eval42)": ("""
+        class Block(nn.Module):
+            def __init__(self, cin, cout, normalization=None, activation=True):
+                super().__init__()
+                block = nn.ModuleList()
+                block.append(nn.Conv2d(cin, cout, 3, padding=1))
+                norm_layer = None
+                if normalization is not None:
+                    norm_layer = nn.BatchNorm2d(cout)
+                act = None
+                if activation:
+                    act = nn.ReLU()
+                if norm_layer is not None:
+                    block.append(norm_layer)
+                if act is not None:
+                    block.append(act)
+                self.block = nn.Sequential(*block)
+
+            def forward(self, x):
+                y = self.block(x)
+                y += 1  # <-
+                return y
+        """, ("breaks", "safe"), "saved by `nn.ReLU`"),
     "a chain that reads what it wrote": ("""
         def f(inp, w):
             x = F.linear(inp, w)

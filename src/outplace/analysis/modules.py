@@ -125,6 +125,9 @@ class ModuleBuilder:
             return None
         if isinstance(value.func, ast.Subscript) and not value.args and not value.keywords:
             return self._registry(value.func, depth, call=True)
+        by_name = self._named_class(value, scope, depth)
+        if by_name is not None:
+            return by_name
         ctx = self.ctx
         q = ctx.imports.qualname(value.func) or ctx.module_alias(value.func) or ""
         parts = q.split(".")
@@ -277,6 +280,19 @@ class ModuleBuilder:
             out.append(optional(UNKNOWN_MODULE))
         return out if found else None
 
+    def _empty_or_copied(self, value: ast.AST, scope: ast.AST, depth: int) -> list[ModuleInfo] | None:
+        """`list()`, `nn.ModuleList()`: empty; `nn.ModuleList([a, b])`: those; None for anything else."""
+        if not isinstance(value, ast.Call) or value.keywords:
+            return None
+        if isinstance(value.func, ast.Name) and value.func.id == "list" and not value.args:
+            return []
+        if (self.ctx.imports.qualname(value.func) or "") in ("torch.nn.ModuleList", "torch.nn.modules.container.ModuleList"):
+            if not value.args:
+                return []
+            if len(value.args) == 1 and not isinstance(value.args[0], ast.Starred):
+                return self.list_members(value.args[0], scope, depth + 1)
+        return None
+
     def _build_list(self, name: str, body: list[ast.stmt], scope: ast.AST, depth: int, out: list[ModuleInfo],
                     optional_part: bool, before: ast.AST, understood: set[int] | None = None) -> bool:
         found = False
@@ -288,8 +304,7 @@ class ModuleBuilder:
                 understood.add(id(stmt))
                 out.clear()
                 got = self.list_members(stmt.value, scope, depth) if isinstance(stmt.value, (ast.List, ast.Tuple)) \
-                    else ([] if isinstance(stmt.value, ast.Call) and isinstance(stmt.value.func, ast.Name)
-                          and stmt.value.func.id == "list" and not stmt.value.args else None)
+                    else self._empty_or_copied(stmt.value, scope, depth)
                 if got is None:
                     out.append(UNKNOWN_MODULE)
                 else:
@@ -339,12 +354,18 @@ class ModuleBuilder:
         plain = self._assignments(scope).get(name, ())
         self._scope(scope)  # (indexed: its parents known)
         loops = self.ctx.index.loops_around(at)
+        nothing = False
         for node in plain:
             # (an assignment later in a loop around the use reaches it on the next iteration)
             if node.lineno < at.lineno or any(self.ctx.contains(loop, node) for loop in loops):  # type: ignore[attr-defined]
+                if _is_none(node.value):  # type: ignore[attr-defined]
+                    # (`act = None`, then `act = nn.ReLU()` if configured: None is never run as a module;
+                    # a call of it, or a chain holding it, raises)
+                    nothing = True
+                    continue
                 got.append(self.info(node.value, scope, depth + 1) or UNKNOWN_MODULE)  # type: ignore[attr-defined]
         if not got:
-            return self._constructor_argument(name, scope, depth)
+            return None if nothing else self._constructor_argument(name, scope, depth)
         if self._bound_otherwise(name, scope, plain):
             got.append(UNKNOWN_MODULE)  # also a `for`/`with` target, a walrus, an unpacking, a parameter
         return got[0] if len(got) == 1 else ModuleInfo("container", parts=tuple(got))
@@ -382,6 +403,55 @@ class ModuleBuilder:
         if not found:
             return None
         return ModuleInfo("container", parts=(*dict.fromkeys(found), UNKNOWN_MODULE))
+
+    def _named_class(self, call: ast.Call, scope: ast.AST | None, depth: int) -> ModuleInfo | None:
+        """`getattr(nn, activation)(...)`, or `cls = getattr(nn, name); cls(...)`: a torch.nn class
+        looked up by its name (fepegar/unet's blocks, eval42). A name that is a string constant, or a
+        parameter defaulting to one (what callers pass may be another), gives that class; any
+        other name, some torch.nn class outplace cannot tell (None: not such a lookup)."""
+        func = call.func
+        if isinstance(func, ast.Name) and scope is not None and isinstance(scope, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            plain = self._assignments(scope).get(func.id, ())
+            if len(plain) != 1 or self._bound_otherwise(func.id, scope, plain) or \
+                    plain[0].lineno >= call.lineno:  # type: ignore[attr-defined]
+                return None
+            func = plain[0].value  # type: ignore[attr-defined]
+        if not (isinstance(func, ast.Call) and isinstance(func.func, ast.Name) and func.func.id == "getattr" and
+                len(func.args) == 2 and not func.keywords and self.ctx.imports.qualname(func.args[0]) == "torch.nn"
+                and "getattr" not in (self._scope(scope).bindings if scope is not None and self._scope(scope) else {})):
+            return None
+        names = self._string_values(func.args[1], scope)
+        known = [n for n in names if n is not None and n[:1].isupper() and n not in MODULE_CONTAINERS]
+        made = []
+        for n in dict.fromkeys(known):
+            index = self.ctx.ops.modules_inplace.get(n)
+            made.append(ModuleInfo("torch", n, inplace=index is not None and inplace_arg(call, index) is not None,
+                                   node=call))
+        if len(known) != len(names) or not made:
+            made.append(UNKNOWN_MODULE)
+        return made[0] if len(made) == 1 else ModuleInfo("container", parts=tuple(made))
+
+    def _string_values(self, expr: ast.AST, scope: ast.AST | None) -> list[str | None]:
+        """The strings `expr` may be: a constant; a parameter's constant default (or, from a caller,
+        anything: None); None for anything else."""
+        if isinstance(expr, ast.Constant) and isinstance(expr.value, str):
+            return [expr.value]
+        if isinstance(expr, ast.Name) and self.known is not None and scope is self.known[0]:
+            fixed = names_lookup(self.known[1])(expr)
+            if isinstance(fixed, str):
+                return [fixed]  # (the instance being built: what its constructor call passed, or the default)
+        if isinstance(expr, ast.Name) and isinstance(scope, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            from outplace.analysis.filecontext import parameter_default
+
+            info = self._scope(scope)
+            if info is not None and expr.id in info.params and \
+                    all(b.kind == "param" for b in info.bindings.get(expr.id, ())):
+                args = scope.args
+                arg = next((a for a in [*args.posonlyargs, *args.args, *args.kwonlyargs] if a.arg == expr.id), None)
+                default = parameter_default(args, arg) if arg is not None else None
+                if isinstance(default, ast.Constant) and isinstance(default.value, str):
+                    return [default.value, None]
+        return [None]
 
     def _default_layer(self, name: str, call: ast.Call, scope: ast.AST, depth: int) -> ModuleInfo | None:
         """`act_layer(inplace=True)` in a function with the parameter `act_layer=nn.ReLU` that it never
