@@ -5675,6 +5675,55 @@ CASES = {
                 y += 1  # <-
                 return y
         """, ("breaks", "safe"), "saved by `nn.ReLU`"),
+    "a `forward` argument named as data (`targets`, labels, ids, indices, masks) is no evidence of a graph (eval40 super-gradients SSD loss)": ("""
+        class MatchLoss(nn.Module):
+            def match(self, ious):
+                best_iou, best_idx = ious.max(0)
+                best_idx[0] = 0  # <-
+                return best_idx[best_iou > 0.5]
+
+            def forward(self, predictions, targets):
+                return predictions[self.match(targets)].sum()
+        """, ("inplace", "safe"), "if that op's inputs required grad"),
+    "... an activation argument is (the same code given `predictions`)": ("""
+        class MatchLoss(nn.Module):
+            def match(self, ious):
+                best_iou, best_idx = ious.max(0)
+                best_idx[0] = 0  # <-
+                return best_idx[best_iou > 0.5]
+
+            def forward(self, predictions, targets):
+                return targets[self.match(predictions)].sum()
+        """, ("breaks", "safe"), "saved by `max`"),
+    "... and a caller in the run that passes a tensor in a graph decides": ("""
+        class MatchLoss(nn.Module):
+            def match(self, ious):
+                best_iou, best_idx = ious.max(0)
+                best_idx[0] = 0  # <-
+                return best_idx[best_iou > 0.5]
+
+            def forward(self, predictions, targets):
+                return predictions[self.match(targets)].sum()
+
+        def run():
+            crit = MatchLoss()
+            w = torch.randn(3, 5, requires_grad=True)
+            return crit(torch.randn(5), torch.sigmoid(w))
+        """, ("breaks", "safe"), "saved by `max`"),
+    "a view of a `.detach()`ed tensor is outside the graph too: `norm / d.detach().flatten(1).norm()` saves no `norm` (eval40 advertorch)": ("""
+        def f(x, y):
+            norm = torch.full((x.shape[0],), 1.0)
+            y = norm / x.detach().flatten(1).norm(p=2, dim=1)
+            norm.mul_(0.5)  # <-
+            return y
+        """, None, None),
+    "... without the `.detach()` the division saved `norm`": ("""
+        def f(x, y):
+            norm = torch.full((x.shape[0],), 1.0)
+            y = norm / x.flatten(1).norm(p=2, dim=1)
+            norm.mul_(0.5)  # <-
+            return y
+        """, ("breaks", "safe"), "saved by `/`"),
     "a chain that reads what it wrote": ("""
         def f(inp, w):
             x = F.linear(inp, w)

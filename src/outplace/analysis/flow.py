@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import ast
 import heapq
+import re
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Mapping
 
@@ -229,7 +230,8 @@ class ScopeFlow:
                         st.objs[key] = Obj(NO, "self", label=f"`{a.arg}`", module=("class", self.cls))
                 else:
                     obj = self.ctx.parameter_obj(scope, a)
-                    grad = MAYBE if obj.tensor == YES and _is_forward(scope) else UNKNOWN
+                    grad = MAYBE if obj.tensor == YES and _is_forward(scope) and \
+                        not (a.annotation is None and data_by_name(a.arg)) else UNKNOWN
                     site_facts = sites.get(a.arg)
                     if site_facts is not None:
                         obj, grad, saved = _refine_parameter(obj, *site_facts[:3], annotated=a.annotation is not None)
@@ -1885,10 +1887,12 @@ class ScopeFlow:
         st.objs[key] = view
         if not src.isdisjoint(self.overlapping):
             self.overlapping.add(key)  # (a view of an `expand`ed tensor may overlap too)
-        if not keep_grad:
+        tensors = [k for k in src if (o := self.obj(k)) is not None and o.tensor != NO]
+        if not keep_grad or (tensors and all(k in self._detached for k in tensors)):
             # `.detach()`/`.data` share memory but not the graph: their own grad is off (what is
             # computed from them is outside any graph), the storage's stays what it is (writes
-            # through them are seen by the original, and by whatever saved it).
+            # through them are seen by the original, and by whatever saved it). A view of one
+            # (`x.detach().flatten(1)`, `.data.view(-1)`) is outside the graph as well (eval40).
             self._detached.add(key)
         return frozenset({key})
 
@@ -2174,6 +2178,20 @@ _DISPATCH = {getattr(ast, name[3:]): fn for name, fn in vars(ScopeFlow).items()
 
 def _is_forward(fn: ast.AST) -> bool:
     return isinstance(fn, (ast.FunctionDef, ast.AsyncFunctionDef)) and fn.name == "forward"
+
+
+# What a `forward` is given under these names is data the model is compared with or looks things up
+# by (a loss's ground truth, token ids, indices, masks), not activations: no evidence of a graph
+# (eval40: `forward(self, predictions, targets)` then `targets.max(0)`). What a caller in the run
+# passes still decides.
+_DATA_NAME = re.compile(r"(?i)^(y_?true|ground_?truth\w*|gts?|gt_\w+|\w+_gts?|targets?|\w+_targets?|labels?|\w+_labels?|"
+                        r"ids|\w+_ids|indices|\w+_indices|idx|\w+_idx|masks?|\w+_masks?)$")
+
+
+def data_by_name(name: str) -> bool:
+    """Is an unannotated `forward` parameter of this name data (targets, labels, ids, indices, masks)?
+    (An annotation says more: `Float[Tensor, ...]` is a float tensor, which may be in a graph.)"""
+    return _DATA_NAME.match(name) is not None
 
 
 def _refine_parameter(obj: Obj, passed: Obj | None, grad: str, saved: frozenset, annotated: bool
