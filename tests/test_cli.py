@@ -354,7 +354,7 @@ def test_inplace_findings_are_opt_in_and_counted_when_hidden(tmp_path: Path, arg
     (tmp_path / "m.py").write_text(HARMLESS)
     hidden = run("check", "m.py", cwd=tmp_path)
     assert (hidden.returncode, hidden.stdout) == (0, b"")
-    assert hidden.stderr.decode().strip() == ("1 file scanned; 0 findings; up to 1 inplace finding hidden "
+    assert hidden.stderr.decode().strip() == ("1 file scanned; 0 findings; about 1 inplace finding hidden "
                                              "(--hazard breaks,inplace shows them).")
     shown = run("check", "--format", "json", *args, "m.py", cwd=tmp_path)
     [item] = json.loads(shown.stdout)

@@ -138,9 +138,11 @@ class Summary:
             parts.append(f"{self.findings} finding{'s' * (self.findings != 1)}")
         if self.hidden:
             shown = ",".join(h for h in HAZARDS if h in hazards or h == "inplace")
-            # "up to": shown, a hidden write is judged again with what its callers pass, which can
-            # only lower it (to `nograd`); a caller that could raise it to `breaks` is always read.
-            parts.append(f"up to {self.hidden} inplace finding{'s' * (self.hidden != 1)} hidden "
+            # "about": shown, a hidden write is judged again with what its callers pass, which can
+            # lower it (to `nograd`) or show that a value only maybe a tensor is one (a write this
+            # pass did not report: eval40, darts' `_divide_no_nan`); a caller that could raise it to
+            # `breaks` is always read.
+            parts.append(f"about {self.hidden} inplace finding{'s' * (self.hidden != 1)} hidden "
                          f"(--hazard {shown} shows them)")
         if self.held_back:
             parts.append(f"{self.held_back} unsafe fix{'es' * (self.held_back != 1)} held back "
