@@ -9,6 +9,7 @@ scope, and cached here.
 from __future__ import annotations
 
 import ast
+import os
 import re
 import weakref
 from dataclasses import dataclass, field, replace
@@ -1468,7 +1469,8 @@ class FileContext:
         if not self.plain_decorators(fn):
             return {}  # a decorator may pass the function other objects than its callers do
         calls = self._candidate_calls(fn)
-        if not calls or len(calls) > MAX_CANDIDATE_CALLS:
+        outside = self._sibling_calls(fn) if len(calls) <= MAX_CANDIDATE_CALLS else []
+        if not (calls or outside) or len(calls) + len(outside) > MAX_CANDIDATE_CALLS:
             return {}  # none, or too many to follow (a common method name): the parameters stay symbolic
         if self._handed_on(getattr(fn, "name", "")):
             return {}  # (`apply(scale, x)`, `map(self.f, xs)`: called from where the calls cannot be seen: LH2)
@@ -1476,16 +1478,16 @@ class FileContext:
         facts: dict = {}
         from outplace.analysis.summaries import _bind_arguments
 
-        for call, (_, inputs, st) in self._calls_of(fn, calls):
+        for call, (_, inputs, st), where in [*((c, got, None) for c, got in self._calls_of(fn, calls)), *outside]:
             bound = _bind_arguments(fn, inputs, bound_self=SELF in inputs)
             # A call made with autograd off (in a `@torch.no_grad()` forward): the callee builds no
             # graph from what it is given there (what was saved before the call still counts).
-            off = self.grad_disabled(call) and not lazy
+            off = (self if where is None else where[0]).grad_disabled(call) and not lazy
             for name, keys in bound.items():
                 obj = st.facts(keys)
                 # A list or tuple passed holds the caller's tensors: the parameter's parts are them.
-                grad, saved = _passed(st, keys, call, fn, off)
-                parts = _passed_parts(st, keys, call, fn, off)
+                grad, saved = _passed(st, keys, call, fn, off, where)
+                parts = _passed_parts(st, keys, call, fn, off, where)
                 old = facts.get(name)
                 if old is None:
                     facts[name] = (obj, grad, saved, parts)
@@ -1498,6 +1500,38 @@ class FileContext:
                                    _tri_or(old[1], grad), old[2] | saved, joined)
         self._site_facts[key] = facts
         return facts
+
+    def _sibling_calls(self, fn: ast.AST) -> list:
+        """(call, (callee, inputs, state), (caller's FileContext, its file's name)) for the calls of a
+        module-level function of this file made by the other files of its directory, each as its
+        caller's flow (parameters symbolic) sees it."""
+        if self.project is None or self.path is None or self.index.parent.get(fn) is not self.tree or \
+                not isinstance(fn, (ast.FunctionDef, ast.AsyncFunctionDef)) or fn.name.startswith("__"):
+            return []
+        out = []
+        for ctx, call in self.project.sibling_calls(self.path, fn.name):
+            caller = ctx.flow(ctx.scope_node(call))
+            shown = os.path.basename(ctx.path or "")
+            for got in caller.calls.get(id(call), ()):
+                out.append((call, got, (ctx, shown)))
+        return out
+
+    def calls_resolving_to(self, path: str, name: str) -> list[ast.Call]:
+        """This file's calls of the module-level function `name` defined in the file at `path`, as
+        its imports resolve them (`from .utils import name`, `utils.name(...)`)."""
+        if self.project is None:
+            return []
+        by_name, by_attr = self._calls_by_name()
+        target = os.path.abspath(path)
+        out = []
+        for call in [*by_name.get(name, ()), *by_attr.get(name, ())]:
+            spelled = dotted(call.func)
+            node = self.resolve_import(spelled) if spelled else None
+            owner = self.project.context_of(node) if node is not None else None
+            if owner is not None and owner.path is not None and os.path.abspath(owner.path) == target and \
+                    getattr(node, "name", None) == name and any(n is node for n in owner.tree.body):
+                out.append(call)
+        return out
 
     def _calls_of(self, fn: ast.AST, calls: list[ast.Call]):
         """(call, (fn, inputs, state)) for each candidate call its caller's flow resolved to `fn`."""
@@ -2108,19 +2142,24 @@ def _legacy_tensor_dtype(ann: ast.AST) -> str:
     return found.pop() if len(found) == 1 else "unknown"
 
 
-def _passed(st: State, keys: frozenset, call: ast.Call, fn: ast.AST, off: bool) -> tuple[str, frozenset]:
+def _passed(st: State, keys: frozenset, call: ast.Call, fn: ast.AST, off: bool, where: tuple | None = None
+            ) -> tuple[str, frozenset]:
     """What a call passes in `keys` (and what they hold): may it require grad in the callee (never
-    under a call made with autograd off), and what had saved it before the call."""
+    under a call made with autograd off), and what had saved it before the call. `where`: (the
+    caller's FileContext, its file's name) for a call made in another file."""
     storages = frozenset(s for o in st.reachable(keys) if o.tensor != NO for s in o.storage)
     grad = NO
     for s in storages if not off else ():
         grad = _tri_or(grad, st.grad.get(s, UNKNOWN))
-    saved = frozenset(Event(f"{e.what} (line {e.line}) before `{getattr(fn, 'name', 'it')}` was called",
+    of = f" of `{where[1]}`" if where is not None else ""
+    called = f" in `{where[1]}`" if where is not None else ""
+    saved = frozenset(Event(f"{e.what} (line {e.line}{of}) before `{getattr(fn, 'name', 'it')}` was called{called}",
                             call.lineno, e.grad) for s in storages for e in st.saved.get(s, ()))
     return grad, saved
 
 
-def _passed_parts(st: State, keys: frozenset, call: ast.Call, fn: ast.AST, off: bool) -> tuple | None:
+def _passed_parts(st: State, keys: frozenset, call: ast.Call, fn: ast.AST, off: bool, where: tuple | None = None
+                  ) -> tuple | None:
     """For a list or tuple literal passed (`parse([mel, gate])`): per position, (may-require-grad,
     what had saved it, what it is), so that unpacking the parameter sees each part's own history;
     None for anything else."""
@@ -2135,7 +2174,7 @@ def _passed_parts(st: State, keys: frozenset, call: ast.Call, fn: ast.AST, off: 
         if what is None or not seen.isdisjoint(shared):
             return None  # (`parse([t, t])`, `parse([x, x[0]])`: the parts are one tensor, not apart)
         seen |= shared
-        out.append((*_passed(st, elem, call, fn, off), what))
+        out.append((*_passed(st, elem, call, fn, off, where), what))
     return tuple(out)
 
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import ast
 import os
+import re
 from pathlib import Path
 from typing import Iterable, Mapping
 
@@ -26,6 +27,7 @@ from outplace.optable import OpTable
 
 MAX_REEXPORT_DEPTH = 6
 MAX_CONTEXTS = 64  # dependency files kept parsed per process
+MAX_SIBLINGS = 200  # files of one directory read for the callers of a helper
 
 
 def module_name(path: Path) -> str:
@@ -162,6 +164,37 @@ class ProjectIndex:
         if target is not None:
             return self.resolve(target, ctx.path, depth + 1)
         return None
+
+    def sibling_calls(self, path: str, name: str) -> list[tuple[object, ast.Call]]:
+        """Calls of the module-level function `name` of the file at `path` made by the other files
+        of its directory (a helper module's callers are most often its siblings: `models/utils.py`
+        called from `models/*.py`): (their FileContext, the call), for calls that resolve to it by
+        their imports. Files are read and parsed only where the name is followed by `(`. A caller
+        in another directory, or added after this result was cached, is not seen."""
+        directory = os.path.dirname(os.path.abspath(path))
+        try:
+            names = sorted(f for f in os.listdir(directory) if f.endswith(".py"))
+        except OSError:
+            return []
+        pattern = re.compile(rb"\b" + re.escape(name.encode()) + rb"\s*\(")
+        out: list[tuple[object, ast.Call]] = []
+        for f in names[:MAX_SIBLINGS]:
+            other = os.path.join(directory, f)
+            if other == os.path.abspath(path):
+                continue
+            try:
+                with open(other, "rb") as fh:
+                    data = fh.read()
+            except OSError:
+                continue
+            if not pattern.search(data):
+                continue
+            ctx = self.context(other)
+            if ctx is None:
+                continue
+            for call in ctx.calls_resolving_to(path, name):
+                out.append((ctx, call))
+        return out
 
     def context(self, path: str):
         """The FileContext of a file of the run (parsed once per process)."""
