@@ -990,6 +990,27 @@ CONV_FORWARD_PHYSICSNEMO = """            def forward(self, x):
                 return x
 """
 
+_PASSED_CHAIN = """
+        class Body(nn.Module):
+            def __init__(self, arch):
+                super().__init__()
+                MUTATE
+                self.body = nn.Sequential(*arch)
+
+            def forward(self, x):
+                y = self.body(x)
+                y *= 2  # <-
+                return y
+
+        class Net(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.b = Body([nn.Conv2d(3, 3, 1), LAST])
+
+            def forward(self, x):
+                return self.b(x)
+        """
+
 CASES = {
     # ---- hazards ------------------------------------------------------------------------------
     "sigmoid saves its result": ("""
@@ -5724,6 +5745,12 @@ CASES = {
             norm.mul_(0.5)  # <-
             return y
         """, ("breaks", "safe"), "saved by `/`"),
+    "`nn.Sequential(*arch)` of an `__init__` parameter: the modules the file's instantiations pass (cgnet, eval32)":
+        (_PASSED_CHAIN.replace("MUTATE", "pass").replace("LAST", "nn.Sigmoid()"), ("breaks", "unsafe"), "saved by `nn.Sigmoid`"),
+    "... whose last module saves nothing of its output":
+        (_PASSED_CHAIN.replace("MUTATE", "pass").replace("LAST", "nn.BatchNorm2d(3)"), ("inplace", "unsafe"), None),
+    "... not where `__init__` changes the list first (`arch.append(...)`)":
+        (_PASSED_CHAIN.replace("MUTATE", "arch.append(nn.Identity())").replace("LAST", "nn.Sigmoid()"), None, None),
     "a chain that reads what it wrote": ("""
         def f(inp, w):
             x = F.linear(inp, w)

@@ -272,6 +272,10 @@ class ModuleBuilder:
         understood: set[int] = set()
         found = self._build_list(expr.id, getattr(scope, "body", []), scope, depth, out, optional_part=False,
                                  before=expr, understood=understood)
+        if not found:
+            # (a parameter the body never changes or hands on: what the instantiations pass)
+            plain = not understood and not _other_uses(expr.id, scope, expr, understood)
+            return self._constructor_list(expr.id, scope, depth) if plain else None
         if found and _other_uses(expr.id, scope, expr, understood):
             # Changed, read or rebound in a way not followed (`layers[0] = ...`, `del layers[-1]`,
             # `layers.pop(0)`, a helper given the list, an `except:` branch): any member may be gone,
@@ -375,6 +379,32 @@ class ModuleBuilder:
         instantiations in this file pass there (`ARMAConv(..., activation=activation)` in another
         `__init__`, `ARMA4NC(..., activation=F.relu)`), or any module (callers elsewhere); None where
         none of them passes a module outplace knows (dgl's ARMA, eval27)."""
+        found: list[ModuleInfo] = []
+        for passed, caller in self._passed_to_init(name, scope, depth) or ():
+            got = self.info(passed, caller, depth + 1)
+            if got is not None:
+                found.append(got)
+        if not found:
+            return None
+        return ModuleInfo("container", parts=(*dict.fromkeys(found), UNKNOWN_MODULE))
+
+    def _constructor_list(self, name: str, scope: ast.AST, depth: int) -> list[ModuleInfo] | None:
+        """`nn.Sequential(*arch)` in `__init__` with `arch` a parameter it never rebinds: the modules
+        the class's instantiations in this file pass there, position by position, each or any
+        module (callers elsewhere may pass others) (cgnet, eval32); None where they do not all
+        pass lists of one length outplace can read."""
+        passed = self._passed_to_init(name, scope, depth)
+        if not passed:
+            return None
+        lists = [self.list_members(p, caller, depth + 1) for p, caller in passed]
+        if any(m is None for m in lists) or len({len(m) for m in lists}) != 1:  # type: ignore[arg-type]
+            return None
+        return [ModuleInfo("container", parts=(*dict.fromkeys(ms), UNKNOWN_MODULE)) for ms in zip(*lists)]  # type: ignore[misc]
+
+    def _passed_to_init(self, name: str, scope: ast.AST, depth: int) -> list[tuple[ast.AST, ast.AST | None]] | None:
+        """(what is passed, the caller's scope or None at module level) for the `__init__` parameter
+        `name`, a parameter it never rebinds, at each instantiation of its class in this file that
+        passes it; None where `scope` is no such `__init__`."""
         info = self._scope(scope)
         if not isinstance(scope, ast.FunctionDef) or scope.name != "__init__" or info is None or \
                 name not in info.params or any(b.kind != "param" for b in info.bindings.get(name, ())) or \
@@ -386,7 +416,7 @@ class ModuleBuilder:
         if cls is None or name == (args.vararg.arg if args.vararg else None) or \
                 name == (args.kwarg.arg if args.kwarg else None):
             return None
-        found: list[ModuleInfo] = []
+        out = []
         for call in self.ctx._calls_by_name()[0].get(cls.name, ()):
             if self._definition(call.func) is not cls:
                 continue
@@ -397,12 +427,8 @@ class ModuleBuilder:
             if passed is None:
                 continue
             caller = self.ctx.scope_node(call)
-            got = self.info(passed, caller if not isinstance(caller, ast.Module) else None, depth + 1)
-            if got is not None:
-                found.append(got)
-        if not found:
-            return None
-        return ModuleInfo("container", parts=(*dict.fromkeys(found), UNKNOWN_MODULE))
+            out.append((passed, caller if not isinstance(caller, ast.Module) else None))
+        return out
 
     def _named_class(self, call: ast.Call, scope: ast.AST | None, depth: int) -> ModuleInfo | None:
         """`getattr(nn, activation)(...)`, or `cls = getattr(nn, name); cls(...)`: a torch.nn class
