@@ -178,17 +178,21 @@ def clone_before(an: Analysis, stmt: ast.stmt, receiver: ast.AST, target: Judgem
 
 
 def _hoist_name(an: Analysis, stmt: ast.stmt, spelling: str) -> str | None:
-    """A name no line of the file uses, for the value `stmt` writes, where `stmt` is one store into
-    a subscript of `spelling` inside a function (a class body or the module would get a new
-    attribute); None otherwise."""
-    if not (isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 or isinstance(stmt, ast.AugAssign)):
+    """A name no line of the file uses, for the value `stmt` writes, where `stmt` is one plain store
+    into a subscript of `spelling` inside a function (a class body or the module would get a new
+    attribute) that does not read its own variables by name (`dir()`, `locals()`); None otherwise."""
+    # Only a plain store: `a[i] = v` computes `v` first, then `a` and `i`, so `v` can go first under a
+    # name; `a[i] += v` computes `i` before `v` (a `v` that moves `i` would pick another slot: eval44
+    # B2). A binding inside the value (`(prev := hs)[:, t]`) would hold the old buffer (B4).
+    if not (isinstance(stmt, ast.Assign) and len(stmt.targets) == 1) or \
+            any(isinstance(n, ast.NamedExpr) for n in ast.walk(stmt.value)):
         return None
-    target = stmt.targets[0] if isinstance(stmt, ast.Assign) else stmt.target
+    target = stmt.targets[0]
     owner = next((a for a in an.index.ancestors(stmt) if isinstance(a, (ast.FunctionDef, ast.AsyncFunctionDef,
                                                                          ast.ClassDef, ast.Lambda))), None)
     text = an.ctx.text
     if not isinstance(target, ast.Subscript) or dotted(target.value) != spelling or text is None or \
-            not isinstance(owner, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            not isinstance(owner, (ast.FunctionDef, ast.AsyncFunctionDef)) or an.flow_of(stmt).dynamic:
         return None
     base = f"new_{spelling.rsplit('.', 1)[-1].strip('_')}"
     for i in range(100):

@@ -36,7 +36,10 @@ class IndexAssign(Rule):
                    "change, the fix is `x = x.masked_fill(mask, v)` and unsafe (its result is contiguous even "
                    "where `x` is a transposed view). Other indexing (slices, integer or "
                    "prefix masks, tensor values) has no exact one-line form; with `--clone` it becomes "
-                   "`x = x.clone()` before the write, which is always faithful for values and gradients. "
+                   "`x = x.clone()` before the write, which is always faithful for values and gradients; "
+                   "where the value written saves `x` itself (`hs[:, t + 1] = cell(hs[:, t])`, an RNN buffer "
+                   "filled step by step), a plain store computes the value first under a new name, then "
+                   "clones, then stores (an augmented store, which reads its index first, gets none). "
                    "Either fix is unsafe when `x` is a parameter, attribute, global, view or alias: views "
                    "taken of `x` earlier would no longer see the write.",
     )

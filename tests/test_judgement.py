@@ -5751,6 +5751,77 @@ CASES = {
         (_PASSED_CHAIN.replace("MUTATE", "pass").replace("LAST", "nn.BatchNorm2d(3)"), ("inplace", "unsafe"), None),
     "... not where `__init__` changes the list first (`arch.append(...)`)":
         (_PASSED_CHAIN.replace("MUTATE", "arch.append(nn.Identity())").replace("LAST", "nn.Sigmoid()"), None, None),
+    "a file's own `getattr` is not the builtin: `getattr(nn, 'Sigmoid')()` there builds what it returns (eval44 B1)": ("""
+        import builtins
+
+        def getattr(obj, name, *default):
+            return nn.Identity if name == "Sigmoid" else builtins.getattr(obj, name, *default)
+
+        class Block(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.act = getattr(nn, "Sigmoid")()
+
+            def forward(self, x):
+                y = x * 2
+                h = self.act(y)
+                h.mul_(3)  # <-
+                return y, h
+        """, (None, "unsafe"), None),
+    "... the builtin's `nn.Sigmoid` saves its output": ("""
+        class Block(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.act = getattr(nn, "Sigmoid")()
+
+            def forward(self, x):
+                y = x * 2
+                h = self.act(y)
+                h.mul_(3)  # <-
+                return y, h
+        """, ("breaks", "safe"), "saved by `nn.Sigmoid`"),
+    "a loop over a view of one tensor and another: each member is the loop variable in turn (eval44 B5)": ("""
+        def f(x, y):
+            a = x.sigmoid()
+            b = x.tanh()
+            for v in (a.view(-1), b):
+                v.mul_(2)  # <-
+            return b
+        """, ("breaks", "none"), "rebinding `v` would leave them unchanged"),
+    "a loop over the same tensor twice: a later iteration reads the write (eval44 B6)": ("""
+        def f(x, y):
+            a = x * y
+            out = []
+            for v in [a, a]:
+                v.add_(1)  # <-
+                out.append(v * 1)
+            return out[0], out[1]
+        """, ("inplace", "none"), "two of them share memory"),
+    "... two tensors apart: rebinding loses nothing the loop reads again": ("""
+        def f(x, y):
+            a = x * y
+            b = x + y
+            out = []
+            for v in [a, b]:
+                v.add_(1)  # <-
+                out.append(v * 1)
+            return out[0], out[1]
+        """, ("inplace", "unsafe"), None),
+    "a binding inside the value of an index store (`(prev := hs)[:, t]`) holds the old buffer: no hoisted clone (eval44 B4)": ("""
+        def f(x, w):
+            hs = torch.zeros(2, 5, 3)
+            prev = None
+            for t in range(3):
+                hs[:, t + 1] = torch.tanh(x[:, t] + (prev := hs)[:, t] * w)  # <-
+            return prev, hs
+        """, ("breaks", "none"), None),
+    "a bare `dir()` lists the function's names: no new name for a hoisted value (eval44 B3)": ("""
+        def f(x, w):
+            hs = torch.zeros(2, 5, 3)
+            for t in range(3):
+                hs[:, t + 1] = torch.tanh(x[:, t] + hs[:, t] * w)  # <-
+            return hs, len(dir())
+        """, ("breaks", "none"), None),
     "a chain that reads what it wrote": ("""
         def f(inp, w):
             x = F.linear(inp, w)

@@ -160,6 +160,10 @@ class ScopeFlow:
         self.locals = {n for n in self.info.bindings if n not in self.info.declared_global}
         self.captured, self.rebound_inside = _captured_names(self.info.nested, self.locals)
         self.dynamic = any(name in self.info.loads and name not in self.locals for name in DYNAMIC_BUILTINS) or (
+            # a bare `dir()` lists the frame's variable names (eval44 B3: a new local shows there)
+            "dir" in self.info.loads and "dir" not in self.locals and any(
+                type(n) is ast.Call and type(n.func) is ast.Name and n.func.id == "dir" and not n.args
+                and not n.keywords for n in walk(scope))) or (
             # `sys._getframe().f_locals`, `inspect.currentframe().f_locals`: the frame's variables by name
             ("sys" in self.info.loads or "inspect" in self.info.loads) and any(
                 isinstance(n, ast.Attribute) and n.attr in FRAME_ATTRS for n in walk(scope)))
@@ -201,6 +205,9 @@ class ScopeFlow:
         # through one into a tensor autograd saved makes backward fail (a `.data` one does not)
         self.version_shared: set = set()
         self.overlapping: set = set()  # keys of views whose elements may share memory (`expand`)
+        # keys of loop variables over a container whose members share memory (`for v in [a, a]`,
+        # `(a, a[0])`): a write on one iteration is read by a later one
+        self.repeated_members: set = set()
         # The tests the forced one fixes, where what they read is one value through the run
         # (`if self.cholesky:` forced true: `if not self.inverse and not self.cholesky:` never runs).
         self._implied = self._fixed_tests(forced)
@@ -2080,6 +2087,8 @@ class ScopeFlow:
                 out |= self._view(loop, frozenset({k}), "a loop element", keep_grad=True, multi=True)
             elif o.origin == "container" and o.contents:
                 made = self._instance(loop, o.contents)
+                if o.elems is not None and _members_overlap(self.st, o.elems):
+                    self.repeated_members.update(k for m in made for k in (m, old_site(m)))
                 for e in self._made_saved.get(k[1], ()) if k[0] == "site" else ():
                     self.st.add_event("saved", self.st.storages(self.tensor_keys(made)), e)
                 out |= made
@@ -2174,6 +2183,18 @@ class ScopeFlow:
 
 _DISPATCH = {getattr(ast, name[3:]): fn for name, fn in vars(ScopeFlow).items()
              if name.startswith("_e_") and name != "_e_other" and hasattr(ast, name[3:])}
+
+
+def _members_overlap(st: State, elems: tuple) -> bool:
+    """Do two positions of a container hold memory in common (the same tensor twice, a tensor and a
+    view of it)?"""
+    seen: set = set()
+    for e in elems:
+        storages = st.may_storages(e)
+        if not seen.isdisjoint(storages):
+            return True
+        seen |= storages
+    return False
 
 
 def _is_forward(fn: ast.AST) -> bool:

@@ -237,9 +237,16 @@ def judge(flow: ScopeFlow, live: Liveness, record: WriteRecord, step: tuple[int,
         if views and len(views) == len(objs) and bases:
             certain = (f"the write goes through a view into `{bases[0]}`, which is read afterwards: out of place, "
                        f"`{bases[0]}` would keep its old values; write into `{bases[0]}` itself instead")
-    if certain is None and name is not None and objs and all(o.one_of for o in objs) and \
-            _write_statement(record, stmt):
-        certain = _through_loop_element(flow, st, name, objs, aliases, live_after)
+    members = frozenset().union(*(o.one_of for o in objs)) if objs else frozenset()
+    if certain is None and name is not None and members and _write_statement(record, stmt) and \
+            all(o.one_of or o.storage <= members for o in objs):
+        # (each object the loop variable may be is a member, or the loop's element standing for them)
+        if keys & flow.repeated_members:
+            certain = (f"`{name}` is, in turn, each tensor the loop goes over, and two of them share memory (the "
+                       "same tensor twice, or a view of another): a later iteration reads what this write "
+                       f"changed, which rebinding `{name}` would lose")
+        else:
+            certain = _through_loop_element(flow, st, name, objs, aliases, live_after)
     if certain is None and reread is not None:
         certain = reread
     if hazard in (BREAKS, INPLACE) and keys & flow.version_shared and objs and all(o.origin == "data" for o in objs):

@@ -444,7 +444,7 @@ class ModuleBuilder:
             func = plain[0].value  # type: ignore[attr-defined]
         if not (isinstance(func, ast.Call) and isinstance(func.func, ast.Name) and func.func.id == "getattr" and
                 len(func.args) == 2 and not func.keywords and self.ctx.imports.qualname(func.args[0]) == "torch.nn"
-                and "getattr" not in (self._scope(scope).bindings if scope is not None and self._scope(scope) else {})):
+                and self._builtin(func.func.id, scope)):
             return None
         names = self._string_values(func.args[1], scope)
         known = [n for n in names if n is not None and n[:1].isupper() and n not in MODULE_CONTAINERS]
@@ -456,6 +456,13 @@ class ModuleBuilder:
         if len(known) != len(names) or not made:
             made.append(UNKNOWN_MODULE)
         return made[0] if len(made) == 1 else ModuleInfo("container", parts=tuple(made))
+
+    def _builtin(self, name: str, scope: ast.AST | None) -> bool:
+        """Is `name` the builtin where `scope` reads it: bound nowhere in the module, nor in `scope` or a
+        function around it (a file's own `def getattr` is another function: eval44 B1)?"""
+        if self.ctx.index.scopes[self.ctx.tree].bindings.get(name) or self.ctx.rebinding.global_name(name):
+            return False
+        return scope is None or isinstance(scope, ast.Module) or not self.ctx.bindings_around(scope, name)
 
     def _string_values(self, expr: ast.AST, scope: ast.AST | None) -> list[str | None]:
         """The strings `expr` may be: a constant; a parameter's constant default (or, from a caller,
