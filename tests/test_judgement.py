@@ -5822,6 +5822,69 @@ CASES = {
                 hs[:, t + 1] = torch.tanh(x[:, t] + hs[:, t] * w)  # <-
             return hs, len(dir())
         """, ("breaks", "none"), None),
+    "Python state set on the tensor object (`h.sequence_parallel = True`) is lost by rebinding: no safe fix (eval41)": ("""
+        def f(x, y):
+            h = torch.sigmoid(x * y)
+            h.sequence_parallel = True
+            h *= 2  # <-
+            return h, getattr(h, "sequence_parallel", False)
+        """, ("breaks", "unsafe"), "Python attribute `.sequence_parallel`"),
+    "... also `.grad` set on a non-leaf, `h.__dict__[k] = v`, and a helper that sets one": ("""
+        def mark(t):
+            t.tag = "x"
+
+        def f(x, y):
+            h = torch.sigmoid(x * y)
+            mark(h)
+            h *= 2  # <-
+            return h, h.tag
+        """, ("breaks", "unsafe"), None),
+    "... `h.data = t` changes the tensor itself, not Python state on it": ("""
+        def f(x, y):
+            h = torch.sigmoid(x * y)
+            h.data = h.data * 1
+            h *= 2  # <-
+            return h
+        """, ("breaks", "safe"), None),
+    "an identity read in a helper given the tensor by keyword (`version(t=h)`) sees another tensor after a rewrite (eval41)": ("""
+        def version(*, t):
+            return t._version
+
+        def f(x, y):
+            h = torch.sigmoid(x * y)
+            h *= 2  # <-
+            return h, version(t=h)
+        """, ("breaks", "unsafe"), "in `version`"),
+    "... or through `*[h]`": ("""
+        def ident(t):
+            return id(t)
+
+        def f(x, y):
+            h = torch.sigmoid(x * y)
+            i0 = ident(*[h])
+            h *= 2  # <-
+            return h, ident(*[h]) == i0
+        """, ("breaks", "unsafe"), "in `ident`"),
+    "a helper returning a generator expression over its parameter reads it when iterated, after the write (eval41)": ("""
+        def lazy(t):
+            return (t[i].sum() for i in range(4))
+
+        def f(x, y):
+            h = torch.sigmoid(x * y)
+            g = lazy(h)
+            h *= 2  # <-
+            return h, list(g)
+        """, ("breaks", "unsafe"), "was kept by `lazy`"),
+    "... a generator `sum()` consumes at once keeps nothing": ("""
+        def total(t):
+            return sum(t[i].sum() for i in range(4))
+
+        def f(x, y):
+            h = torch.sigmoid(x * y)
+            g = total(h)
+            h *= 2  # <-
+            return h, g
+        """, ("breaks", "safe"), None),
     "a chain that reads what it wrote": ("""
         def f(inp, w):
             x = F.linear(inp, w)

@@ -82,6 +82,11 @@ CONTAINER_BUILTINS = {"list", "tuple", "set", "frozenset", "dict", "sorted", "re
 ELEMENT_BUILTINS = {"max", "min", "next"}
 # Code that reads or writes a scope's variables by name: no proof about that scope's locals holds.
 DYNAMIC_BUILTINS = {"locals", "vars", "eval", "exec", "globals"}
+# Builtins that iterate a generator given to them at once (`sum(t * t for t in ts)`).
+CONSUMING_GENERATORS = frozenset({"sum", "any", "all", "list", "tuple", "set", "dict", "sorted", "min", "max",
+                                  "frozenset"})
+# Attributes a store into changes the tensor itself for every reference (not Python state on the object).
+TENSOR_STATE_ATTRS = frozenset({"data", "requires_grad"})
 BUILTIN_NAMES = CONSUMING_BUILTINS | COMPUTING_BUILTINS | CONTAINER_BUILTINS | ELEMENT_BUILTINS | DYNAMIC_BUILTINS | {
     "super", "getattr", "setattr", "delattr", "staticmethod", "classmethod", "property", "Exception", "ValueError",
     "TypeError", "RuntimeError", "KeyError", "IndexError", "NotImplementedError", "AssertionError", "StopIteration",
@@ -686,14 +691,26 @@ class ScopeFlow:
                 else:  # each target its own part (made at the target: `a, b = f(x)` are two objects)
                     self._bind(e, self._contents(value, e), stmt)
         elif isinstance(target, ast.Attribute):
-            self.eval(target.value)
+            owner = self.eval(target.value)
             self._attribute_store(target, value)
+            self._python_attribute(owner, target.attr, target.lineno)
         elif isinstance(target, ast.Subscript):
             base = self.eval(target.value)
             index = self.eval(target.slice)
             self._subscript_store(stmt, target, base, value, how="index", index=index)
         elif isinstance(target, ast.Starred):
             self._bind(target.value, value, stmt)
+
+    def _python_attribute(self, owner: frozenset, attr: str, line: int) -> None:
+        """`h.flag = True`, `h.grad = g`, `h.__dict__[...] = ...`: state kept on the tensor object
+        itself, which a tensor made out of place would not have (eval41: Megatron's
+        `sequence_parallel` flags). (`.data` and `.requires_grad` are the tensor's own: `h.data = t`
+        changes what every reference sees.)"""
+        if attr in TENSOR_STATE_ATTRS:
+            return
+        tensors = self.tensor_keys(owner)
+        if tensors:
+            self._escape(tensors, f"given the Python attribute `.{attr}` on line {line}, which a new tensor would not have")
 
     def _attribute_store(self, target: ast.Attribute, value: frozenset) -> None:
         spelled = dotted(target)
@@ -982,6 +999,8 @@ class ScopeFlow:
         self._none_raises(base, attr, node)
         out: frozenset = frozenset()
         tensors = self.tensor_keys(base)
+        if tensors and attr == "__dict__":
+            self._python_attribute(tensors, attr, node.lineno)  # (`h.__dict__[k] = v`, `.update(...)`)
         if tensors:
             if attr in TENSOR_VIEW_ATTRS:
                 out |= self._view(node, tensors, f"`.{attr}`", keep_grad=True)
@@ -1227,7 +1246,22 @@ class ScopeFlow:
         return self._comprehension(node, "dict")
 
     def _e_GeneratorExp(self, node: ast.GeneratorExp) -> frozenset:
-        return self._comprehension(node, "generator")
+        out = self._comprehension(node, "generator")
+        parent = self.index.parent.get(node)
+        consumed = isinstance(parent, ast.Call) and parent.args == [node] and not parent.keywords and \
+            isinstance(parent.func, ast.Name) and parent.func.id in CONSUMING_GENERATORS and \
+            parent.func.id not in self.locals
+        if not consumed:
+            # A generator runs its body when it is iterated, maybe after a write: what the body reads
+            # (all but the first iterable, computed at once) it reads then (eval41: a helper returning
+            # `(t[i].sum() for i in range(4))`).
+            inner = {n.id for gen in node.generators for n in walk(gen.target) if isinstance(n, ast.Name)}
+            later = [node.elt, *node.generators[0].ifs, *(p for g in node.generators[1:] for p in (g.iter, *g.ifs))]
+            for name in sorted({n.id for e in later for n in walk(e) if type(n) is ast.Name} - inner):
+                held = self.st.env.get(name)
+                if held:
+                    self._escape(held, f"read by a generator expression (line {node.lineno}) when it is iterated")
+        return out
 
     def _e_Await(self, node: ast.Await) -> frozenset:
         v = self.eval(node.value)

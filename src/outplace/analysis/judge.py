@@ -363,11 +363,29 @@ def _identity_read(flow: ScopeFlow, write: ast.AST, names: set, view: bool) -> s
             found = _identity_use(load, parent, qualname, view)
             if found is not None:
                 return f"`{found}`"
-            if isinstance(p, ast.Call) and load in p.args:
-                inside = _callee_identity_read(flow, p, p.args.index(load), view)
+            call, how = _argument_of(load, parent)
+            if call is not None:
+                inside = _callee_identity_read(flow, call, how, view)
                 if inside is not None:
                     return inside
     return None
+
+
+def _argument_of(load: ast.AST, parent: dict) -> tuple[ast.Call | None, int | str | None]:
+    """The call `load` is passed to, and how: its position, its keyword, or None where it goes in
+    through `*`/`**` or a container unpacked there (`g(*[h])`, `g(**dict(t=h))`: any parameter)."""
+    node, p = load, parent.get(load)
+    if isinstance(p, ast.Call) and node in p.args:
+        return p, p.args.index(node)
+    if isinstance(p, ast.keyword) and p.arg is not None and isinstance(parent.get(p), ast.Call):
+        return parent.get(p), p.arg  # type: ignore[return-value]
+    while isinstance(p, (ast.List, ast.Tuple, ast.Set, ast.Dict, ast.Starred, ast.keyword)) or \
+            isinstance(p, ast.Call) and node in p.args and isinstance(parent.get(p), (ast.Starred, ast.keyword)):
+        node, p = p, parent.get(p)
+        if isinstance(p, ast.Call) and (isinstance(node, ast.Starred) and node in p.args or
+                                        isinstance(node, ast.keyword) and node in p.keywords):
+            return p, None
+    return None, None
 
 
 _SAME_MEMORY = frozenset({"detach", "numpy", "data", "cpu"})  # (on a CPU tensor: the same memory, the same layout)
@@ -398,27 +416,39 @@ def _identity_use(load: ast.AST, parent: dict, qualname, view: bool) -> str | No
     return None
 
 
-def _callee_identity_read(flow: ScopeFlow, call: ast.Call, position: int, view: bool, depth: int = 0) -> str | None:
-    """A function of the run that `call` runs reads its argument at `position` as a tensor's identity
-    or layout (`id(t)` in a memo, `t._version`, `t.view(-1)` of a view; eval26 I1): "`t.view` in `flat`"."""
+def _callee_identity_read(flow: ScopeFlow, call: ast.Call, how: int | str | None, view: bool, depth: int = 0
+                          ) -> str | None:
+    """A function of the run that `call` runs reads the argument passed at position or keyword `how`
+    (None: through `*`/`**`, any parameter) as a tensor's identity or layout (`id(t)` in a memo,
+    `t._version`, `t.view(-1)` of a view; eval26 I1, eval41: by keyword or star too): "`t.view` in `flat`"."""
     for fn, inputs, _ in flow.calls.get(id(call), ()):
         args = getattr(fn, "args", None)
         if args is None:
             continue
-        params = [*args.posonlyargs, *args.args][1 if SELF in inputs else 0:]
-        if position >= len(params):
-            continue
-        name = params[position].arg
+        positional = [*args.posonlyargs, *args.args][1 if SELF in inputs else 0:]
+        everything = [*positional, *args.kwonlyargs, *(a for a in (args.vararg, args.kwarg) if a is not None)]
+        if isinstance(how, int):
+            names = {positional[how].arg} if how < len(positional) else \
+                {args.vararg.arg} if args.vararg is not None else set()
+        elif isinstance(how, str):
+            names = {a.arg for a in everything if a.arg == how and a not in args.posonlyargs} or \
+                ({args.kwarg.arg} if args.kwarg is not None else set())
+        else:
+            names = {a.arg for a in everything}
         owner = flow.ctx.owner_of(fn)
 
         def qualname(f: ast.AST) -> str | None:
             return owner.imports.qualname(f) or (f.id if isinstance(f, ast.Name) else None)
 
         for n in ast.walk(fn):
-            if isinstance(n, ast.Name) and n.id == name and n in owner.index.parent:
+            if isinstance(n, ast.Name) and n.id in names and n in owner.index.parent:
                 found = _identity_use(n, owner.index.parent, qualname, view)
+                if found is None and n.id in (getattr(args.vararg, "arg", None), getattr(args.kwarg, "arg", None)):
+                    p = owner.index.parent.get(n)
+                    if isinstance(p, ast.Subscript) and p.value is n:  # (`args[0]`, `kwargs["t"]`)
+                        found = _identity_use(p, owner.index.parent, qualname, view)
                 if found is not None:
-                    return f"`{found}` in `{fn.name}`"
+                    return f"`{found}` in `{getattr(fn, 'name', 'a lambda')}`"
     return None
 
 
