@@ -1011,6 +1011,20 @@ _PASSED_CHAIN = """
                 return self.b(x)
         """
 
+_FIRST_ITERATION = """
+        class M(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.layers = nn.ModuleList([nn.Linear(4, 4) for _ in range(3)])
+
+            def forward(self, x):
+                h = x * 2
+                hs = []
+                for layer in self.layers:
+                    BODY
+                return h, hs
+        """
+
 CASES = {
     # ---- hazards ------------------------------------------------------------------------------
     "sigmoid saves its result": ("""
@@ -5885,6 +5899,15 @@ CASES = {
             h *= 2  # <-
             return h, g
         """, ("breaks", "safe"), None),
+    "a tensor made before a loop that the written name holds only on the first iteration: what the loop saved of it after the write does not count (transfo-xl, eval43)":
+        (_FIRST_ITERATION.replace("BODY", "hs.append(h)\n                    h += 1  # <-\n                    h = layer(h)"),
+         ("inplace", "unsafe"), None),
+    "... what it saved of it before the write, on the first iteration, does":
+        (_FIRST_ITERATION.replace("BODY", "y = layer(h)\n                    hs.append(h)\n                    h += 1  # <-\n                    h = y"),
+         ("breaks", "unsafe"), "saved by `nn.Linear`"),
+    "... and where a `continue` can skip the new binding, the name may hold it again":
+        (_FIRST_ITERATION.replace("BODY", "hs.append(h)\n                    h += 1  # <-\n                    y = layer(h)\n                    if len(hs) < 3:\n                        continue\n                    h = y"),
+         ("breaks", "unsafe"), "saved by `nn.Linear`"),
     "a chain that reads what it wrote": ("""
         def f(inp, w):
             x = F.linear(inp, w)

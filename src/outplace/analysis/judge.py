@@ -575,8 +575,10 @@ def _hazard(flow: ScopeFlow, record: WriteRecord, objs: list[Obj], roots: frozen
         return BREAKS, (f"an argument of {record.label} requires grad{may}: "
                         "`out=` raises at once (\"functions with out=... arguments don't support automatic "
                         "differentiation\")")
-    saved = sorted({e for r in roots for e in st.saved.get(r, ())}, key=lambda e: (not e.what.startswith("saved"),
-                                                                                    e.line, e.what))
+    later = _first_iteration_only(flow, record)
+    saved = sorted({e for r in roots for e in st.saved.get(r, ())
+                    if not (later and r in later[2] and later[0] < e.line <= later[1])},
+                   key=lambda e: (not e.what.startswith("saved"), e.line, e.what))
     members = frozenset().union(*(o.one_of for o in objs)) - roots
     if members and not saved:
         # `for v in (a, b): v += 1`: `v` is `a` on one iteration, and what was saved of `a` is saved of it
@@ -617,6 +619,40 @@ def _hazard(flow: ScopeFlow, record: WriteRecord, objs: list[Obj], roots: frozen
         return NOGRAD, f"{_q(shown)} does not require grad here: the write cannot affect a gradient"
     return INPLACE, (f"{_q(shown)} may require grad, but nothing saved it for backward before this write: "
                      "harmless today, fragile tomorrow")
+
+
+def _first_iteration_only(flow: ScopeFlow, record: WriteRecord) -> tuple[int, int, frozenset] | None:
+    """(the write's line, the loop's last line, storages) where the tensors of those storages are
+    ones the written name holds only on a loop's first iteration: made before the loop, and the
+    name is bound afresh after the write on every way round (`hids.append(h); h += e; h =
+    layer(h)`, transfo-xl, eval43). What was saved of them later in that loop body was saved
+    after this write, on the first iteration, and later iterations write another tensor. None
+    where that is not shown."""
+    target, node = record.target, record.node
+    if not isinstance(target, ast.Name):
+        return None
+    st = record.state
+    for loop in flow.index.loops_around(node):
+        roots = st.storages(frozenset(k for k in record.keys if not flow._made_in_loop(k, loop)))
+        if not roots:
+            continue
+        body = getattr(loop, "body", [])
+        at = next((i for i, b in enumerate(body) if flow.ctx.contains(b, node)), None)
+        if at is None:
+            continue
+        for j in range(at + 1, len(body)):
+            stmt = body[j]
+            if any(isinstance(n, ast.Continue) for b in body[at:j] for n in walk(b)):
+                break
+            if isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 and isinstance(stmt.targets[0], ast.Name) \
+                    and stmt.targets[0].id == target.id:
+                got = flow.values.get(id(stmt.value))
+                if got is not None and \
+                        frozenset(s for k in got[0] if (o := got[1].get(k)) is not None
+                                  for s in (*o.storage, *o.may_share)).isdisjoint(roots):
+                    return getattr(node, "end_lineno", None) or node.lineno, loop.end_lineno, roots  # type: ignore[attr-defined]
+                break
+    return None
 
 
 def _multi_view(shown: str) -> tuple[str, str]:
