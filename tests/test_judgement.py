@@ -5908,6 +5908,32 @@ CASES = {
     "... and where a `continue` can skip the new binding, the name may hold it again":
         (_FIRST_ITERATION.replace("BODY", "hs.append(h)\n                    h += 1  # <-\n                    y = layer(h)\n                    if len(hs) < 3:\n                        continue\n                    h = y"),
          ("breaks", "unsafe"), "saved by `nn.Linear`"),
+    "... or a local lambda (`ver = lambda t: t._version`) called with a keyword": ("""
+        def f(x, y):
+            ver = lambda t: t._version
+            h = torch.exp(x * y)
+            h.mul_(3)  # <-
+            return h, ver(t=h)
+        """, ("breaks", "unsafe"), "in `a lambda`"),
+    "... or through `**dict(t=h)`": ("""
+        def ident(t=None, *rest):
+            return id(t)
+
+        def f(x, y):
+            h = torch.sigmoid(x * y)
+            h *= 2  # <-
+            return h, ident(**dict(t=h))
+        """, ("breaks", "unsafe"), "in `ident`"),
+    "a helper that calls `retain_grad()` on the tensor before the write: `.grad` afterwards is the old tensor's (eval41)": ("""
+        def keep(t=None):
+            t.retain_grad()
+
+        def f(x, y):
+            h = torch.sigmoid(x * y)
+            keep(t=h)
+            h *= 2  # <-
+            return h
+        """, ("breaks", "unsafe"), "retain_grad"),
     "a chain that reads what it wrote": ("""
         def f(inp, w):
             x = F.linear(inp, w)

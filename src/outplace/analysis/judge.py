@@ -357,8 +357,13 @@ def _identity_read(flow: ScopeFlow, write: ast.AST, names: set, view: bool) -> s
     for n in sorted(names):
         for load in flow.info.loads.get(n, ()):
             p = parent.get(load)
-            if load.lineno <= line and not any(flow.ctx.contains(loop, load) for loop in loops) and not (
-                    isinstance(p, ast.Attribute) and p.attr in ANYWHERE_ATTRS):
+            before = load.lineno <= line and not any(flow.ctx.contains(loop, load) for loop in loops)
+            if before and not (isinstance(p, ast.Attribute) and p.attr in ANYWHERE_ATTRS):
+                # (before the write only `retain_grad` counts, here or in a helper it is handed to)
+                call, how = _argument_of(load, parent)
+                inside = _callee_identity_read(flow, call, how, view, anywhere=True) if call is not None else None
+                if inside is not None:
+                    return inside
                 continue
             found = _identity_use(load, parent, qualname, view)
             if found is not None:
@@ -371,21 +376,33 @@ def _identity_read(flow: ScopeFlow, write: ast.AST, names: set, view: bool) -> s
     return None
 
 
+_PACKERS = frozenset({"dict", "list", "tuple", "set"})
+
+
 def _argument_of(load: ast.AST, parent: dict) -> tuple[ast.Call | None, int | str | None]:
     """The call `load` is passed to, and how: its position, its keyword, or None where it goes in
-    through `*`/`**` or a container unpacked there (`g(*[h])`, `g(**dict(t=h))`: any parameter)."""
+    through `*`/`**` or a container unpacked there (`g(*[h])`, `g(**{"t": h})`, `g(**dict(t=h))`:
+    any parameter)."""
     node, p = load, parent.get(load)
-    if isinstance(p, ast.Call) and node in p.args:
-        return p, p.args.index(node)
-    if isinstance(p, ast.keyword) and p.arg is not None and isinstance(parent.get(p), ast.Call):
-        return parent.get(p), p.arg  # type: ignore[return-value]
-    while isinstance(p, (ast.List, ast.Tuple, ast.Set, ast.Dict, ast.Starred, ast.keyword)) or \
-            isinstance(p, ast.Call) and node in p.args and isinstance(parent.get(p), (ast.Starred, ast.keyword)):
-        node, p = p, parent.get(p)
-        if isinstance(p, ast.Call) and (isinstance(node, ast.Starred) and node in p.args or
-                                        isinstance(node, ast.keyword) and node in p.keywords):
-            return p, None
-    return None, None
+    packed = False
+    while True:
+        if isinstance(p, ast.Call) and not packed and node in p.args:
+            return p, p.args.index(node)
+        if isinstance(p, ast.keyword) and isinstance(parent.get(p), ast.Call) and not packed and p.arg is not None:
+            call = parent.get(p)
+            if not (isinstance(call.func, ast.Name) and call.func.id in _PACKERS):  # type: ignore[union-attr]
+                return call, p.arg  # type: ignore[return-value]
+        if isinstance(p, ast.Call) and packed and (isinstance(node, ast.Starred) and node in p.args or
+                                                   isinstance(node, ast.keyword) and node in p.keywords):
+            if not (isinstance(p.func, ast.Name) and p.func.id in _PACKERS):
+                return p, None
+        if isinstance(p, (ast.List, ast.Tuple, ast.Set, ast.Dict, ast.Starred)) or \
+                isinstance(p, ast.keyword) or \
+                isinstance(p, ast.Call) and isinstance(p.func, ast.Name) and p.func.id in _PACKERS:
+            packed = True
+            node, p = p, parent.get(p)
+            continue
+        return None, None
 
 
 _SAME_MEMORY = frozenset({"detach", "numpy", "data", "cpu"})  # (on a CPU tensor: the same memory, the same layout)
@@ -416,12 +433,19 @@ def _identity_use(load: ast.AST, parent: dict, qualname, view: bool) -> str | No
     return None
 
 
-def _callee_identity_read(flow: ScopeFlow, call: ast.Call, how: int | str | None, view: bool, depth: int = 0
-                          ) -> str | None:
+def _callee_identity_read(flow: ScopeFlow, call: ast.Call, how: int | str | None, view: bool, depth: int = 0,
+                          anywhere: bool = False) -> str | None:
     """A function of the run that `call` runs reads the argument passed at position or keyword `how`
     (None: through `*`/`**`, any parameter) as a tensor's identity or layout (`id(t)` in a memo,
     `t._version`, `t.view(-1)` of a view; eval26 I1, eval41: by keyword or star too): "`t.view` in `flat`"."""
-    for fn, inputs, _ in flow.calls.get(id(call), ()):
+    callees = [(fn, inputs) for fn, inputs, _ in flow.calls.get(id(call), ())]
+    if not callees and isinstance(call.func, ast.Name):
+        # `ver = lambda t: t._version` then `ver(t=h)` (eval41): a local lambda bound once
+        binds = flow.info.bindings.get(call.func.id, [])
+        if len(binds) == 1 and isinstance(binds[0].value, ast.Lambda):
+            flow.ctx.index.ensure_indexed(binds[0].value)
+            callees = [(binds[0].value, {})]
+    for fn, inputs in callees:
         args = getattr(fn, "args", None)
         if args is None:
             continue
@@ -435,12 +459,14 @@ def _callee_identity_read(flow: ScopeFlow, call: ast.Call, how: int | str | None
                 ({args.kwarg.arg} if args.kwarg is not None else set())
         else:
             names = {a.arg for a in everything}
-        owner = flow.ctx.owner_of(fn)
+        owner = flow.ctx.owner_of(fn) if not isinstance(fn, ast.Lambda) else flow.ctx
 
         def qualname(f: ast.AST) -> str | None:
             return owner.imports.qualname(f) or (f.id if isinstance(f, ast.Name) else None)
 
         for n in ast.walk(fn):
+            if anywhere and not (isinstance(p := owner.index.parent.get(n), ast.Attribute) and p.attr in ANYWHERE_ATTRS):
+                continue
             if isinstance(n, ast.Name) and n.id in names and n in owner.index.parent:
                 found = _identity_use(n, owner.index.parent, qualname, view)
                 if found is None and n.id in (getattr(args.vararg, "arg", None), getattr(args.kwarg, "arg", None)):
