@@ -5934,6 +5934,22 @@ CASES = {
             h *= 2  # <-
             return h
         """, ("breaks", "unsafe"), "retain_grad"),
+    "a result whose every later use drops its grad (`_, idx = d.topk(k)` after an in-place fill) is never reached by backward: what saved it never runs (point_transformer, eval43)": ("""
+        def f(x, y):
+            rel = x[:, None, :] - y[None, :, :]
+            d = rel.norm(dim=-1)
+            d.masked_fill_(d > 3, 1e4)  # <-
+            dist, idx = d.topk(2, largest=False)
+            return idx
+        """, None, None),
+    "... where the values are read, backward reaches `norm`, which saved `d`": ("""
+        def f(x, y):
+            rel = x[:, None, :] - y[None, :, :]
+            d = rel.norm(dim=-1)
+            d.masked_fill_(d > 3, 1e4)  # <-
+            dist, idx = d.topk(2, largest=False)
+            return dist, idx
+        """, ("breaks", "unsafe"), "saved by `norm`"),
     "a chain that reads what it wrote": ("""
         def f(inp, w):
             x = F.linear(inp, w)

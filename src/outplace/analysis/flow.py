@@ -1626,6 +1626,14 @@ class ScopeFlow:
                         named and up.attr in GRAPH_READS):
                     # (`(h * s).item()`; of a name read later, not `.backward()`: that runs the graph)
                     return True
+                if named and cur is node and up.attr.endswith("_") and not up.attr.startswith("_") and \
+                        isinstance(parent(parent(up)), ast.Expr):
+                    # (`d.masked_fill_(m, 1e4)` as a statement: it changes what the name holds, and the
+                    # name's other reads say where that goes)
+                    return True
+                if named and cur is node and (eff := self.ctx.effects.method(up.attr)) is not None and \
+                        self._drops_grad_outputs(parent(up), eff):
+                    return True  # (`_, idx = d.topk(k)`, `dist` never read: no grad leaves the call)
                 if up.attr in ops.tensor_methods["fresh"] or up.attr in ops.tensor_methods["alias"]:
                     cur = parent(up)  # (`(temporary).abs()`: another temporary)
                     continue
