@@ -20,6 +20,7 @@ from __future__ import annotations
 import ast
 import os
 import re
+import stat
 from pathlib import Path
 from typing import Iterable, Mapping
 
@@ -183,6 +184,8 @@ class ProjectIndex:
             if other == os.path.abspath(path):
                 continue
             try:
+                if not stat.S_ISREG(os.stat(other).st_mode):
+                    continue  # (a FIFO or device named `*.py` would block the read)
                 with open(other, "rb") as fh:
                     data = fh.read()
             except OSError:
