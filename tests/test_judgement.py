@@ -5950,6 +5950,28 @@ CASES = {
             dist, idx = d.topk(2, largest=False)
             return dist, idx
         """, ("breaks", "unsafe"), "saved by `norm`"),
+    "... also where a helper of the file reads only its dtype (`max_value(d)` = `torch.finfo(d.dtype).max`)": ("""
+        def max_value(t):
+            return torch.finfo(t.dtype).max
+
+        def f(x, y):
+            rel = x[:, None, :] - y[None, :, :]
+            d = rel.norm(dim=-1)
+            d.masked_fill_(d > 3, max_value(d))  # <-
+            dist, idx = d.topk(2, largest=False)
+            return idx
+        """, None, None),
+    "... not a helper that returns something computed from it": ("""
+        def scaled(t):
+            return t * 2
+
+        def f(x, y):
+            rel = x[:, None, :] - y[None, :, :]
+            d = rel.norm(dim=-1)
+            d.masked_fill_(d > 3, 1e4)  # <-
+            dist, idx = d.topk(2, largest=False)
+            return idx, scaled(d)
+        """, ("breaks", "unsafe"), "saved by `norm`"),
     "a chain that reads what it wrote": ("""
         def f(inp, w):
             x = F.linear(inp, w)

@@ -1658,7 +1658,27 @@ class ScopeFlow:
                 if name is not None and (name in ops.torch_functions["fresh"] or name in ops.torch_functions["alias"]):
                     cur = up
                     continue
+                if named and cur is node and self._reads_only_metadata(up, up.args.index(cur)):
+                    return True  # (`max_value(t)` = `torch.finfo(t.dtype).max`: nothing of `t`'s graph)
             return False
+
+    def _reads_only_metadata(self, call: ast.Call, position: int) -> bool:
+        """Is `call` one of the file's module-level functions that returns no tensor, and neither
+        writes, saves nor keeps its parameter at `position` (`def max_value(t): return
+        -torch.finfo(t.dtype).max`, point_transformer, eval43)?"""
+        if not isinstance(call.func, ast.Name) or call.func.id in self.locals or \
+                any(isinstance(a, ast.Starred) for a in call.args) or call.keywords:
+            return False
+        _, o = self.ctx.outside_name(self.scope, call.func.id)
+        fn = o.module[1] if o.origin == "function" and isinstance(o.module, tuple) else None
+        if not isinstance(fn, ast.FunctionDef) or fn.args.vararg is not None or \
+                position >= len(fn.args.posonlyargs + fn.args.args):
+            return False
+        param = (fn.args.posonlyargs + fn.args.args)[position].arg
+        summary = self.ctx.owner_of(fn).summary(fn)
+        return summary is not None and param not in summary.writes and param not in summary.escapes and \
+            not any(entry[0] == param for entry in summary.saves) and \
+            all(part.tensor == NO and param not in part.params for part in summary.result)
 
     def _read_without_grad(self, name: str, depth: int) -> bool:
         """Is every read of the local `name` in the scope consumed by ops whose result needs no grad

@@ -673,6 +673,8 @@ def _first_iteration_only(flow: ScopeFlow, record: WriteRecord) -> tuple[int, in
             if isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 and isinstance(stmt.targets[0], ast.Name) \
                     and stmt.targets[0].id == target.id:
                 got = flow.values.get(id(stmt.value))
+                # (nor what may share memory with it: a module that may return its input, a forward
+                # hook that may, gives it back on the next iteration)
                 if got is not None and \
                         frozenset(s for k in got[0] if (o := got[1].get(k)) is not None
                                   for s in (*o.storage, *o.may_share)).isdisjoint(roots):
