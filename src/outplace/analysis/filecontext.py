@@ -1469,7 +1469,8 @@ class FileContext:
         if not self.plain_decorators(fn):
             return {}  # a decorator may pass the function other objects than its callers do
         calls = self._candidate_calls(fn)
-        outside = self._sibling_calls(fn) if len(calls) <= MAX_CANDIDATE_CALLS else []
+        # (the other files of the directory, only for a helper this file does not call itself)
+        outside = self._sibling_calls(fn) if not calls else []
         if not (calls or outside) or len(calls) + len(outside) > MAX_CANDIDATE_CALLS:
             return {}  # none, or too many to follow (a common method name): the parameters stay symbolic
         if self._handed_on(getattr(fn, "name", "")):

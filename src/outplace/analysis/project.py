@@ -29,6 +29,9 @@ from outplace.optable import OpTable
 MAX_REEXPORT_DEPTH = 6
 MAX_CONTEXTS = 64  # dependency files kept parsed per process
 MAX_SIBLINGS = 200  # files of one directory read for the callers of a helper
+_CALLED = re.compile(rb"\b([A-Za-z_]\w*)\s*\(")
+_IMPORT_LINE = re.compile(rb"^[ \t]*(?:from|import)[ \t][^\n]*", re.M)
+_WORD = re.compile(rb"[A-Za-z_]\w*")
 
 
 def module_name(path: Path) -> str:
@@ -57,6 +60,7 @@ class ProjectIndex:
         self._digests: dict[str, str] = {}  # path -> sha256 of the bytes its context was built from
         self._stats: dict[str, tuple[int, int]] = {}  # path -> (mtime_ns, size) when read (watch mode)
         self.watch = False
+        self._call_words: dict[str, tuple] = {}  # directory -> (name -> files calling it, file -> import words)
         self.used: set[str] = set()
 
     @classmethod
@@ -173,24 +177,13 @@ class ProjectIndex:
         their imports. Files are read and parsed only where the name is followed by `(`. A caller
         in another directory, or added after this result was cached, is not seen."""
         directory = os.path.dirname(os.path.abspath(path))
-        try:
-            names = sorted(f for f in os.listdir(directory) if f.endswith(".py"))
-        except OSError:
-            return []
-        pattern = re.compile(rb"\b" + re.escape(name.encode()) + rb"\s*\(")
+        stem = os.path.splitext(os.path.basename(path))[0]
+        calls, imports = self._callers_by_name(directory)
         out: list[tuple[object, ast.Call]] = []
-        for f in names[:MAX_SIBLINGS]:
-            other = os.path.join(directory, f)
-            if other == os.path.abspath(path):
-                continue
-            try:
-                if not stat.S_ISREG(os.stat(other).st_mode):
-                    continue  # (a FIFO or device named `*.py` would block the read)
-                with open(other, "rb") as fh:
-                    data = fh.read()
-            except OSError:
-                continue
-            if not pattern.search(data):
+        for other in calls.get(name, ()):
+            # (only a file that imports the helper's module by name, `from .utils import f`, `import
+            # pkg.utils as U`, is parsed: reading every caller of a common name costs more than the rest)
+            if other == os.path.abspath(path) or stem not in imports.get(other, ()):
                 continue
             ctx = self.context(other)
             if ctx is None:
@@ -198,6 +191,35 @@ class ProjectIndex:
             for call in ctx.calls_resolving_to(path, name):
                 out.append((ctx, call))
         return out
+
+    def _callers_by_name(self, directory: str) -> tuple[dict[str, list[str]], dict[str, set[str]]]:
+        """For the `.py` files of `directory` (regular files only: a FIFO named `*.py` would block the
+        read): which of them follow each name with `(`, and the words of each one's import lines. Read
+        once per directory per process (in an editor, again each time: files change under it)."""
+        cached = self._call_words.get(directory)
+        if cached is not None and not self.watch:
+            return cached
+        got: dict[str, list[str]] = {}
+        imports: dict[str, set[str]] = {}
+        self._call_words[directory] = (got, imports)
+        try:
+            names = sorted(f for f in os.listdir(directory) if f.endswith(".py"))
+        except OSError:
+            return got, imports
+        for f in names[:MAX_SIBLINGS]:
+            other = os.path.join(directory, f)
+            try:
+                if not stat.S_ISREG(os.stat(other).st_mode):
+                    continue
+                with open(other, "rb") as fh:
+                    data = fh.read()
+            except OSError:
+                continue
+            for word in set(_CALLED.findall(data)):
+                got.setdefault(word.decode("ascii", "replace"), []).append(other)
+            imports[other] = {w.decode("ascii", "replace") for line in _IMPORT_LINE.findall(data)
+                              for w in _WORD.findall(line)}
+        return got, imports
 
     def context(self, path: str):
         """The FileContext of a file of the run (parsed once per process)."""
