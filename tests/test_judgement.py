@@ -5972,6 +5972,10 @@ CASES = {
             dist, idx = d.topk(2, largest=False)
             return idx, scaled(d)
         """, ("breaks", "unsafe"), "saved by `norm`"),
+    "... not where an inner loop around the write writes it again after the inner body saved it (review)":
+        (_FIRST_ITERATION.replace("BODY", "hs.append(h)\n                    for j in range(2):\n                        h += 1  # <-\n"
+                                          "                        y = layer(h)\n                    h = y"),
+         ("breaks", "unsafe"), "saved by `nn.Linear`"),
     "a chain that reads what it wrote": ("""
         def f(inp, w):
             x = F.linear(inp, w)

@@ -246,7 +246,7 @@ def judge(flow: ScopeFlow, live: Liveness, record: WriteRecord, step: tuple[int,
                        "same tensor twice, or a view of another): a later iteration reads what this write "
                        f"changed, which rebinding `{name}` would lose")
         else:
-            certain = _through_loop_element(flow, st, name, objs, aliases, live_after)
+            certain = _through_loop_element(st, name, members, aliases, live_after)
     if certain is None and reread is not None:
         certain = reread
     if hazard in (BREAKS, INPLACE) and keys & flow.version_shared and objs and all(o.origin == "data" for o in objs):
@@ -281,12 +281,10 @@ def _through_view(name: str, views: list[Obj], read_after: bool) -> str:
             f"and rebinding `{name}` would lose that; write through the base instead (`base[...] = ...`)")
 
 
-def _through_loop_element(flow: ScopeFlow, st, name: str, objs: list[Obj], aliases: set, live_after: frozenset
-                          ) -> str | None:
-    """Why rebinding a loop variable over a container of known tensors (`for v in (a, b): v += 1`)
-    certainly changes behaviour: the write is meant for those tensors, and one of them (or the
-    container) is read afterwards, outlives the scope or was handed on."""
-    members = frozenset().union(*(o.one_of for o in objs))
+def _through_loop_element(st, name: str, members: frozenset, aliases: set, live_after: frozenset) -> str | None:
+    """Why rebinding a loop variable over a container of known tensors (`for v in (a, b): v += 1`;
+    `members`: their storages) certainly changes behaviour: the write is meant for those tensors,
+    and one of them (or the container) is read afterwards, outlives the scope or was handed on."""
     seen = sorted(a for a in aliases if a in live_after and not a.startswith("<"))
     if seen:
         return (f"`{name}` is, in turn, each tensor the loop goes over, and `{seen[0]}` (one of them, or what "
@@ -658,7 +656,9 @@ def _first_iteration_only(flow: ScopeFlow, record: WriteRecord) -> tuple[int, in
     if not isinstance(target, ast.Name):
         return None
     st = record.state
-    for loop in flow.index.loops_around(node):
+    # (the innermost loop only: in an outer one, an inner loop around the write may write the same
+    # tensor again after what the inner body saves of it)
+    for loop in flow.index.loops_around(node)[:1]:
         roots = st.storages(frozenset(k for k in record.keys if not flow._made_in_loop(k, loop)))
         if not roots:
             continue

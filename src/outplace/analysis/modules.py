@@ -460,9 +460,10 @@ class ModuleBuilder:
     def _builtin(self, name: str, scope: ast.AST | None) -> bool:
         """Is `name` the builtin where `scope` reads it: bound nowhere in the module, nor in `scope` or a
         function around it (a file's own `def getattr` is another function: eval44 B1)?"""
-        if self.ctx.index.scopes[self.ctx.tree].bindings.get(name) or self.ctx.rebinding.global_name(name):
+        inner = scope if scope is not None else self.ctx.tree
+        if not isinstance(inner, ast.Module) and self.ctx.bindings_around(inner, name):
             return False
-        return scope is None or isinstance(scope, ast.Module) or not self.ctx.bindings_around(scope, name)
+        return self.ctx.outside_name(inner, name)[1].origin == "builtin" and not self.ctx.rebinding.global_name(name)
 
     def _string_values(self, expr: ast.AST, scope: ast.AST | None) -> list[str | None]:
         """The strings `expr` may be: a constant; a parameter's constant default (or, from a caller,
