@@ -5976,6 +5976,72 @@ CASES = {
         (_FIRST_ITERATION.replace("BODY", "hs.append(h)\n                    for j in range(2):\n                        h += 1  # <-\n"
                                           "                        y = layer(h)\n                    h = y"),
          ("breaks", "unsafe"), "saved by `nn.Linear`"),
+    "eval41 certain: `t = next(iter(ts))` is one of the list's tensors, whichever it is; the list is read after: no fix": ("""
+        def f(x, y):
+            ts = [torch.exp(x @ y), torch.exp(x)]
+            t = next(iter(ts))
+            t += 1  # <-
+            return torch.stack(ts)
+        """, ("breaks", "none"), "`ts` holds this very tensor"),
+    "... `first, *rest = ts` and `max(ts, key=...)` too": ("""
+        def f(x, y):
+            ts = [torch.exp(x @ y), torch.exp(x)]
+            first, *rest = ts
+            best = max(ts, key=lambda v: v.sum().item())
+            first.mul_(0.5)  # <-
+            return torch.stack(ts), best
+        """, ("breaks", "none"), "`ts` holds this very tensor"),
+    "... but the list rebound before it is read: unsafe, not certainly wrong": ("""
+        def f(x, y):
+            ts = [torch.exp(x @ y), torch.exp(x)]
+            t = max(ts, key=lambda v: v.sum().item())
+            t.mul_(0.5)  # <-
+            ts = []
+            return t
+        """, ("breaks", "unsafe"), None),
+    "... and where only one of the members is read after (`a`, not `b`): unsafe, not certainly wrong": ("""
+        def f(x, y):
+            a = torch.exp(x @ y)
+            b = torch.exp(x)
+            t = next(iter([a, b]))
+            t += 1  # <-
+            return a, t
+        """, ("breaks", "unsafe"), None),
+    "eval41 certain: `self.buf = h`, `t = self.buf` written, `self.buf` read after: the write is meant for it, no fix": ("""
+        class M(nn.Module):
+            def forward(self, x):
+                self.buf = torch.exp(x)
+                t = self.buf
+                t += 1  # <-
+                return self.buf
+        """, ("breaks", "none"), "`self.buf` holds this very tensor"),
+    "... the attribute stored again before it is read: unsafe, not certainly wrong": ("""
+        class M(nn.Module):
+            def forward(self, x):
+                self.buf = torch.exp(x)
+                t = self.buf
+                t += 1  # <-
+                self.buf = t
+                return self.buf
+        """, ("breaks", "unsafe"), None),
+    "... never read again here (a cache the caller may or may not read): unsafe, not certainly wrong": ("""
+        class M(nn.Module):
+            def forward(self, x):
+                self.buf = torch.exp(x)
+                t = self.buf
+                t += 1  # <-
+                return t
+        """, ("breaks", "unsafe"), None),
+    "... in a loop (a later line is not a later step): unsafe, not certainly wrong": ("""
+        class M(nn.Module):
+            def forward(self, x):
+                for i in range(2):
+                    self.buf = torch.exp(x)
+                    t = self.buf
+                    t += 1  # <-
+                    x = self.buf * x
+                return x
+        """, ("breaks", "unsafe"), None),
     "a chain that reads what it wrote": ("""
         def f(inp, w):
             x = F.linear(inp, w)

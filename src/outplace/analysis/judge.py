@@ -252,8 +252,8 @@ def judge(flow: ScopeFlow, live: Liveness, record: WriteRecord, step: tuple[int,
     if hazard in (BREAKS, INPLACE) and keys & flow.version_shared and objs and all(o.origin == "data" for o in objs):
         certain = ("the write through `.detach()` is meant for the tensor it detaches from, which autograd saved: "
                    "write a copy (`.clone()`) or, to change the saved values on purpose, use `.data`")
-    if certain is None and name is not None and len(keys) == 1:
-        found = _certain_holder(st, next(iter(keys)), sorted(aliases & live_after - {name}),
+    if certain is None and name is not None and keys:
+        found = _certain_holder(st, keys, sorted(aliases & live_after - {name}) + _kept_attributes(flow, st, record.node),
                                 views=isinstance(target, ast.Name) and _write_statement(record, stmt))
         if found is not None:
             holder, view = found
@@ -303,13 +303,45 @@ def _through_loop_element(st, name: str, members: frozenset, aliases: set, live_
     return None
 
 
-def _certain_holder(st, key: Key, names: list[str], views: bool = False) -> tuple[str, bool] | None:
-    """The first of `names` that holds the written object itself on every path: bound to it alone,
-    or to one tuple or list with it alone at a position (`out = (h, h.sum())`). Only an object that
-    is one tensor at run time counts: a parameter, or the latest tensor made at a site with memory
-    of its own (not a view, whose site may stand for several: `a, b = h.chunk(2)`). `views`: a name
-    holding a view of it counts too (the write covers the whole tensor, so the view sees it).
-    (name, whether it holds a view)."""
+def _certain_holder(st, keys: frozenset, names: list[str], views: bool = False) -> tuple[str, bool] | None:
+    """A name of `names` that holds the written object itself on every path, for each object the target
+    may be: bound to it alone, or to one tuple or list with it alone at a position (`out = (h, h.sum())`;
+    `t = next(iter(ts))` or `first, *rest = ts` with `ts = [a, b]`: whichever `t` is, `ts` holds it).
+    Only an object that is one tensor at run time counts: a parameter, or the latest tensor made at a
+    site with memory of its own (not a view, whose site may stand for several: `a, b = h.chunk(2)`).
+    `views`: a name holding a view of it counts too (the write covers the whole tensor, so the view
+    sees it). The first such name, and whether it holds a view; None unless every object has one."""
+    first = None
+    for key in sorted(keys, key=repr):
+        found = _holder_of(st, key, names, views)
+        if found is None:
+            return None
+        first = first or found
+    return first
+
+
+def _kept_attributes(flow: ScopeFlow, st, write: ast.AST) -> list[str]:
+    """The attributes (`self.buf`) this scope stored a value in, of an object that outlives it (`self`,
+    a parameter, a global), that are read after the write and neither stored nor deleted again (`self.buf
+    = h; t = self.buf; t += 1; return self.buf`: the write is meant for `self.buf`). Only outside loops,
+    where a later line is a later step."""
+    dotted_names = [n for n in st.env if "." in n and not n.startswith("<")]
+    if not dotted_names or flow.index.loops_around(write):
+        return []
+    line = getattr(write, "end_lineno", None) or getattr(write, "lineno", 0)
+    stored, read = set(), set()
+    for node in walk(flow.scope):
+        if isinstance(node, ast.Attribute) and node.lineno > line:
+            spelled = dotted(node)
+            if spelled is not None:
+                (read if isinstance(node.ctx, ast.Load) else stored).add(spelled)
+    args = getattr(flow.scope, "args", None)
+    params = {a.arg for a in (*args.posonlyargs, *args.args, *args.kwonlyargs)} if args is not None else set()
+    return [n for n in sorted(dotted_names) if n in read and n not in stored and
+            not (n.split(".", 1)[0] in flow.locals and n.split(".", 1)[0] not in params)]
+
+
+def _holder_of(st, key: Key, names: list[str], views: bool) -> tuple[str, bool] | None:
     o = st.objs.get(key)
     if o is None or o.storage != {key} or o.multi_view or o.may_share or \
             not (key[0] == "parameter" or (key[0] == "site" and key[-1] == "new")):
