@@ -6042,6 +6042,70 @@ CASES = {
                     x = self.buf * x
                 return x
         """, ("breaks", "unsafe"), None),
+    "eval43 equiformer: where `torch.is_tensor(inputs)` failed, `inputs` is no tensor; made a dict where it held: a dict store, no write": ("""
+        class Net(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.emb = nn.Embedding(10, 4)
+
+            def forward(self, inputs):
+                if torch.is_tensor(inputs):
+                    inputs = {0: inputs}
+                feats = self.emb(inputs[0])
+                feats = feats + feats
+                inputs[0] = feats  # <-
+                return inputs
+        """, None, None),
+    "... without the test, the same store may write into a tensor argument": ("""
+        class Net(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.emb = nn.Embedding(10, 4)
+
+            def forward(self, inputs):
+                feats = self.emb(inputs[0])
+                feats = feats + feats
+                inputs[0] = feats  # <-
+                return inputs
+        """, ("breaks", "unsafe"), None),
+    "... `isinstance(x, torch.Tensor)` failed: no tensor there either (`[x]` where it held)": ("""
+        class Net(nn.Module):
+            def forward(self, xs):
+                if isinstance(xs, torch.Tensor):
+                    xs = [xs]
+                h = torch.sigmoid(xs[0])
+                xs[0] = h * 2  # <-
+                return xs, h
+        """, None, None),
+    "... but where the test held, nothing changes it: the tensor made out of a non-tensor is still written": ("""
+        def f(x, y):
+            if not torch.is_tensor(x):
+                x = torch.as_tensor(x)
+            x = x * y
+            h = torch.sigmoid(x)
+            h.mul_(2)  # <-
+            return h
+        """, ("breaks", "safe"), None),
+    "... and `isinstance(x, (torch.Tensor, np.ndarray))` held: `x` may be an array, nothing is dropped": ("""
+        import numpy as np
+
+        class Net(nn.Module):
+            def forward(self, xs):
+                if isinstance(xs, (torch.Tensor, np.ndarray)):
+                    h = torch.sigmoid(torch.as_tensor(xs))
+                    xs[0] = h.sum()  # <-
+                    return h
+                return xs
+        """, ("inplace", "none"), None),
+    "... a tensor made here is one whatever the test says: its other name is not narrowed away": ("""
+        def f(x, y):
+            h = torch.sigmoid(x * y)
+            a = h
+            if not torch.is_tensor(a):
+                a = {0: a}
+            a[0] = y  # <-
+            return h
+        """, ("breaks", "none"), "`h` holds this very tensor"),
     "a chain that reads what it wrote": ("""
         def f(inp, w):
             x = F.linear(inp, w)

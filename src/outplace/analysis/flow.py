@@ -455,6 +455,58 @@ class ScopeFlow:
             out += inner or [(p, t)]
         return out
 
+    def _narrow_tensor(self, state: State, test: ast.expr, truth: bool) -> State:
+        """`if torch.is_tensor(x):` / `if isinstance(x, torch.Tensor):` on a local name: where the test
+        failed, `x` is no tensor (`if is_tensor(inputs): inputs = {0: inputs}`: after it, a dict either
+        way). There the name holds an object of its own, the same object as before known not to be a
+        tensor (it may still hold what it held: it shares their memory for a fix's safety); a tensor
+        it was certainly is dropped. Where the test held, what certainly is no tensor is dropped."""
+        if not (isinstance(test, ast.Call) and test.args and isinstance(test.args[0], ast.Name)
+                and not test.keywords):
+            return state
+        name = test.args[0].id
+        keys = state.env.get(name)
+        if not keys or name not in self.locals:
+            return state
+        callee = self.ctx.imports.qualname(test.func) or ""
+        if callee == "torch.is_tensor" and len(test.args) == 1:
+            exact = True
+        elif isinstance(test.func, ast.Name) and test.func.id == "isinstance" and "isinstance" not in self.locals \
+                and len(test.args) == 2:
+            classes = test.args[1].elts if isinstance(test.args[1], ast.Tuple) else [test.args[1]]
+            names = [self.ctx.imports.qualname(c) or "" for c in classes]
+            if not any(n == "torch.Tensor" for n in names):
+                return state
+            exact = len(names) == 1
+        else:
+            return state
+        objs = state.objs
+        if truth:
+            if not exact:
+                return state
+            kept = frozenset(k for k in keys if (o := objs.get(k)) is None or o.tensor != NO)
+            if not kept or kept == keys:
+                return state
+            state = state.copy()
+            state.env[name] = kept
+            return state
+        # (an unannotated `forward` argument is a tensor by assumption only: the test is what says)
+        maybe = frozenset(k for k in keys if (o := objs.get(k)) is not None and (
+            o.tensor == MAYBE or o.tensor == YES and self._assumed_tensor(o)))
+        sure = frozenset(k for k in keys if (o := objs.get(k)) is not None and o.tensor == YES) - maybe
+        if not (maybe or sure) or keys == sure:
+            return state
+        state = state.copy()
+        rest = keys - maybe - sure
+        if maybe:
+            facts = state.facts(maybe) or Obj()
+            key = site(id(self.marker(test, 3000)))
+            state.objs[key] = Obj(NO, facts.origin, label=facts.label or f"`{name}`", storage=frozenset({key}),
+                                  nonlocal_reason=facts.nonlocal_reason, may_share=state.reach(maybe))
+            rest |= {key}
+        state.env[name] = rest
+        return state
+
     def _refine(self, state: State, test: ast.expr, truth: bool) -> State:
         """What a branch's test says on the branch taken: `if x.requires_grad:` (x is in a graph
         there), and every name the test proves outside any graph (`not_requiring_grad`)."""
@@ -463,6 +515,7 @@ class ScopeFlow:
         while isinstance(bare, ast.UnaryOp) and isinstance(bare.op, ast.Not):
             bare, negate = bare.operand, not negate
         state = _narrow_none(state, bare, truth != negate)
+        state = self._narrow_tensor(state, bare, truth != negate)
         if isinstance(bare, ast.Attribute) and bare.attr == "requires_grad" and truth != negate:
             name = dotted(bare.value)
             keys = state.env.get(name) if name is not None else None
