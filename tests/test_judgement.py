@@ -6106,6 +6106,66 @@ CASES = {
             a[0] = y  # <-
             return h
         """, ("breaks", "none"), "`h` holds this very tensor"),
+    "an integer tensor never requires grad: `labels: torch.LongTensor`, cloned and written after `gather` saved it (transformers' shift_tokens_right)": ("""
+        def shift_tokens_right(input_ids, pad_token_id: int):
+            prev = input_ids.clone()
+            start = prev.gather(1, (prev.ne(pad_token_id).sum(dim=1) - 1).unsqueeze(-1)).squeeze()
+            prev[:, 0] = start  # <-
+            return prev
+
+        class M(nn.Module):
+            def forward(self, x, labels: torch.LongTensor | None = None):
+                return shift_tokens_right(labels, 1)
+        """, None, None),
+    "... annotated a float tensor, the same code breaks": ("""
+        def shift_tokens_right(input_ids, pad_token_id: int):
+            prev = input_ids.clone()
+            start = prev.gather(1, (prev.ne(pad_token_id).sum(dim=1) - 1).unsqueeze(-1)).squeeze()
+            prev[:, 0] = start  # <-
+            return prev
+
+        class M(nn.Module):
+            def forward(self, x, labels: torch.FloatTensor | None = None):
+                return shift_tokens_right(labels, 1)
+        """, ("breaks", "safe"), "saved by `gather`"),
+    "a data name annotated no more than a tensor (`labels: torch.Tensor | None`, `Optional[Tensor]`) is still data": ("""
+        def shift(ids, pad: int):
+            prev = ids.clone()
+            start = prev.gather(1, (prev.ne(pad).sum(dim=1) - 1).unsqueeze(-1)).squeeze()
+            prev[:, 0] = start  # <-
+            return prev
+
+        class M(nn.Module):
+            def forward(self, x, labels: torch.Tensor | None = None, target_mask: Optional[torch.Tensor] = None):
+                return shift(labels, 1), shift(target_mask, 1)
+        """, ("inplace", "safe"), "if that op's inputs required grad"),
+    "... a name that is not data, annotated so, may be in a graph": ("""
+        def shift(ids, pad: int):
+            prev = ids.clone()
+            start = prev.gather(1, (prev.ne(pad).sum(dim=1) - 1).unsqueeze(-1)).squeeze()
+            prev[:, 0] = start  # <-
+            return prev
+
+        class M(nn.Module):
+            def forward(self, x, logits: torch.Tensor | None = None):
+                return shift(logits, 1)
+        """, ("breaks", "safe"), "saved by `gather`"),
+    "a `forward` argument named a shape (`input_shape`) is data: dividing by it is no evidence of a saved input (transformers' SAM)": ("""
+        class PosEmb(nn.Module):
+            def forward(self, input_coords, input_shape=None):
+                coordinates = input_coords.clone()
+                if input_shape is not None:
+                    coordinates[:, 0] = coordinates[:, 0] / input_shape[1]  # <-
+                return coordinates
+        """, ("inplace", "safe"), None),
+    "... divided by another argument, it may be": ("""
+        class PosEmb(nn.Module):
+            def forward(self, input_coords, scale=None):
+                coordinates = input_coords.clone()
+                if scale is not None:
+                    coordinates[:, 0] = coordinates[:, 0] / scale[1]  # <-
+                return coordinates
+        """, ("breaks", "safe"), None),
     "a chain that reads what it wrote": ("""
         def f(inp, w):
             x = F.linear(inp, w)

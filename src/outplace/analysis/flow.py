@@ -243,7 +243,9 @@ class ScopeFlow:
                 else:
                     obj = self.ctx.parameter_obj(scope, a)
                     grad = MAYBE if obj.tensor == YES and _is_forward(scope) and \
-                        not (a.annotation is None and data_by_name(a.arg)) else UNKNOWN
+                        not (_says_only_tensor(a.annotation) and data_by_name(a.arg)) else UNKNOWN
+                    if obj.tensor != NO and obj.dtype in INTEGRAL_DTYPES:
+                        grad = NO  # (`labels: torch.LongTensor`: an integer tensor never requires grad)
                     site_facts = sites.get(a.arg)
                     if site_facts is not None:
                         obj, grad, saved = _refine_parameter(obj, *site_facts[:3], annotated=a.annotation is not None)
@@ -2317,16 +2319,32 @@ def _is_forward(fn: ast.AST) -> bool:
 
 
 # What a `forward` is given under these names is data the model is compared with or looks things up
-# by (a loss's ground truth, token ids, indices, masks), not activations: no evidence of a graph
+# by (a loss's ground truth, token ids, indices, masks, shapes), not activations: no evidence of a graph
 # (eval40: `forward(self, predictions, targets)` then `targets.max(0)`). What a caller in the run
 # passes still decides.
 _DATA_NAME = re.compile(r"(?i)^(y_?true|ground_?truth\w*|gts?|gt_\w+|\w+_gts?|targets?|\w+_targets?|labels?|\w+_labels?|"
-                        r"ids|\w+_ids|indices|\w+_indices|idx|\w+_idx|masks?|\w+_masks?)$")
+                        r"ids|\w+_ids|indices|\w+_indices|idx|\w+_idx|masks?|\w+_masks?|shapes?|\w+_shapes?)$")
+
+
+def _says_only_tensor(annotation: ast.AST | None) -> bool:
+    """No annotation, or one that says no more than "a tensor (or None)": `torch.Tensor`, `Tensor | None`,
+    `Optional[torch.Tensor]` (transformers annotates `labels: torch.Tensor | None`). Not `Float[Tensor, ...]`,
+    `torch.FloatTensor` or anything else that speaks of its dtype."""
+    if annotation is None:
+        return True
+    if isinstance(annotation, ast.BinOp) and isinstance(annotation.op, ast.BitOr):
+        sides = [annotation.left, annotation.right]
+        return any(_says_only_tensor(x) for x in sides if not (isinstance(x, ast.Constant) and x.value is None)) and \
+            all(isinstance(x, ast.Constant) and x.value is None or _says_only_tensor(x) for x in sides)
+    if isinstance(annotation, ast.Subscript) and (dotted(annotation.value) or "").rsplit(".", 1)[-1] == "Optional":
+        return _says_only_tensor(annotation.slice)
+    return dotted(annotation) in ("torch.Tensor", "Tensor")
 
 
 def data_by_name(name: str) -> bool:
-    """Is an unannotated `forward` parameter of this name data (targets, labels, ids, indices, masks)?
-    (An annotation says more: `Float[Tensor, ...]` is a float tensor, which may be in a graph.)"""
+    """Is a `forward` parameter of this name data (targets, labels, ids, indices, masks, shapes), where its
+    annotation says no more than "a tensor" (_says_only_tensor)? (One that says more, `Float[Tensor, ...]`,
+    is a float tensor, which may be in a graph.)"""
     return _DATA_NAME.match(name) is not None
 
 
