@@ -6166,6 +6166,39 @@ CASES = {
                     coordinates[:, 0] = coordinates[:, 0] / scale[1]  # <-
                 return coordinates
         """, ("breaks", "safe"), None),
+    "a helper given `x.detach()` is given no graph: the caller's detached copy shares the storage of `x`, not its grad (torch's model-report observer)": ("""
+        class Obs(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.register_buffer("lo", torch.tensor(float("inf")))
+
+            def forward(self, x):
+                x_copy = x.detach()
+                x_copy = x_copy.to(self.lo.dtype)
+                self._stats(x_copy)
+                return x
+
+            def _stats(self, x_copy):
+                cur, _ = torch.aminmax(x_copy)
+                new = torch.min(self.lo, cur)
+                self.lo.copy_(new)  # <-
+                return x_copy
+        """, None, None),
+    "... given `x` itself, `torch.min` saved the buffer for `x`'s gradient: the write breaks backward": ("""
+        class Obs(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.register_buffer("lo", torch.tensor(float("inf")))
+
+            def forward(self, x):
+                return self._stats(x * 2)
+
+            def _stats(self, x_copy):
+                cur, _ = torch.aminmax(x_copy)
+                new = torch.min(self.lo, cur)
+                self.lo.copy_(new)  # <-
+                return new
+        """, ("breaks", "unsafe"), "saved by `torch.min`"),
     "a chain that reads what it wrote": ("""
         def f(inp, w):
             x = F.linear(inp, w)

@@ -27,7 +27,7 @@ from outplace.analysis.flow import CONST_KEYS, CONSUMING_BUILTINS, COMPUTING_BUI
 from outplace.analysis.imports import ImportMap, dotted
 from outplace.analysis.iterables import container_left_alone
 from outplace.analysis.modules import SKIP, UNKNOWN_MEMBER, UNKNOWN_MODULE, ModuleBuilder, ModuleInfo, members_of
-from outplace.analysis.model import MAYBE, NO, UNKNOWN, YES, Key, Obj, State, outside
+from outplace.analysis.model import INTEGRAL_DTYPES, MAYBE, NO, UNKNOWN, YES, Key, Obj, State, outside
 from outplace.analysis.model import Event, obj_join as _obj_join, state_join, tri_or as _tri_or
 from outplace.analysis.opaque import opaque_reason
 from outplace.analysis.scopes import ScopeIndex, walk
@@ -1399,10 +1399,10 @@ class FileContext:
         change what this scope's tensors are: no summary is needed."""
         if isinstance(self.index.parent.get(node), ast.Expr) and not any(
                 flow.may_hold_tensor(v) for k, v in inputs.items() if k != SELF):
-            flow.calls.setdefault(id(node), []).append((fn, inputs, flow.st.copy()))
+            flow.calls.setdefault(id(node), []).append((fn, inputs, flow.st.copy(), flow.detached_inputs(inputs)))
             return frozenset({CONST_KEYS["none"]})
         summary = self.owner_of(fn).summary(fn, instance)
-        flow.calls.setdefault(id(node), []).append((fn, inputs, flow.st.copy()))
+        flow.calls.setdefault(id(node), []).append((fn, inputs, flow.st.copy(), flow.detached_inputs(inputs)))
         if summary is None:
             return flow.unknown_call(node, None, inputs)
         return apply_summary(flow, node, summary, fn, inputs, bound_self)
@@ -1479,7 +1479,8 @@ class FileContext:
         facts: dict = {}
         from outplace.analysis.summaries import _bind_arguments
 
-        for call, (_, inputs, st), where in [*((c, got, None) for c, got in self._calls_of(fn, calls)), *outside]:
+        for call, (_, inputs, st, detached), where in [*((c, got, None) for c, got in self._calls_of(fn, calls)),
+                                                        *outside]:
             bound = _bind_arguments(fn, inputs, bound_self=SELF in inputs)
             # A call made with autograd off (in a `@torch.no_grad()` forward): the callee builds no
             # graph from what it is given there (what was saved before the call still counts).
@@ -1487,8 +1488,8 @@ class FileContext:
             for name, keys in bound.items():
                 obj = st.facts(keys)
                 # A list or tuple passed holds the caller's tensors: the parameter's parts are them.
-                grad, saved = _passed(st, keys, call, fn, off, where)
-                parts = _passed_parts(st, keys, call, fn, off, where)
+                grad, saved = _passed(st, keys, call, fn, off, where, detached)
+                parts = _passed_parts(st, keys, call, fn, off, where, detached)
                 old = facts.get(name)
                 if old is None:
                     facts[name] = (obj, grad, saved, parts)
@@ -2143,14 +2144,18 @@ def _legacy_tensor_dtype(ann: ast.AST) -> str:
     return found.pop() if len(found) == 1 else "unknown"
 
 
-def _passed(st: State, keys: frozenset, call: ast.Call, fn: ast.AST, off: bool, where: tuple | None = None
-            ) -> tuple[str, frozenset]:
+def _passed(st: State, keys: frozenset, call: ast.Call, fn: ast.AST, off: bool, where: tuple | None = None,
+            detached: frozenset = frozenset()) -> tuple[str, frozenset]:
     """What a call passes in `keys` (and what they hold): may it require grad in the callee (never
     under a call made with autograd off), and what had saved it before the call. `where`: (the
-    caller's FileContext, its file's name) for a call made in another file."""
+    caller's FileContext, its file's name) for a call made in another file. `detached`: the keys
+    the caller knows are outside any graph (`x.detach()` shares the storage of `x`, not its graph;
+    an integer tensor never requires grad either)."""
     storages = frozenset(s for o in st.reachable(keys) if o.tensor != NO for s in o.storage)
+    graph = frozenset(s for o in st.reachable(frozenset(k for k in keys if k not in detached))
+                      if o.tensor != NO and o.dtype not in INTEGRAL_DTYPES for s in o.storage)
     grad = NO
-    for s in storages if not off else ():
+    for s in graph if not off else ():
         grad = _tri_or(grad, st.grad.get(s, UNKNOWN))
     of = f" of `{where[1]}`" if where is not None else ""
     called = f" in `{where[1]}`" if where is not None else ""
@@ -2159,8 +2164,8 @@ def _passed(st: State, keys: frozenset, call: ast.Call, fn: ast.AST, off: bool, 
     return grad, saved
 
 
-def _passed_parts(st: State, keys: frozenset, call: ast.Call, fn: ast.AST, off: bool, where: tuple | None = None
-                  ) -> tuple | None:
+def _passed_parts(st: State, keys: frozenset, call: ast.Call, fn: ast.AST, off: bool, where: tuple | None = None,
+                  detached: frozenset = frozenset()) -> tuple | None:
     """For a list or tuple literal passed (`parse([mel, gate])`): per position, (may-require-grad,
     what had saved it, what it is), so that unpacking the parameter sees each part's own history;
     None for anything else."""
@@ -2175,7 +2180,7 @@ def _passed_parts(st: State, keys: frozenset, call: ast.Call, fn: ast.AST, off: 
         if what is None or not seen.isdisjoint(shared):
             return None  # (`parse([t, t])`, `parse([x, x[0]])`: the parts are one tensor, not apart)
         seen |= shared
-        out.append((*_passed(st, elem, call, fn, off, where), what))
+        out.append((*_passed(st, elem, call, fn, off, where, detached), what))
     return tuple(out)
 
 

@@ -1877,6 +1877,13 @@ class ScopeFlow:
                 return keys if (o := self.obj(k)) is not None and o.tensor != NO else _NONE
         return frozenset(k for k in keys if (o := self.obj(k)) is not None and o.tensor != NO)
 
+    def detached_inputs(self, inputs: dict) -> frozenset:
+        """The keys among a call's inputs that are outside any graph here (`.detach()`, `.data` and
+        views of them; integer tensors): what the callee is given there requires no grad."""
+        return frozenset(k for keys in inputs.values() for k in keys
+                         if k in self._detached or ((o := self.obj(k)) is not None and o.tensor != NO
+                                                    and o.dtype in INTEGRAL_DTYPES))
+
     def grad_of(self, keys: frozenset) -> str:
         if self.grad_off():
             return NO

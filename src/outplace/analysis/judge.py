@@ -468,7 +468,7 @@ def _callee_identity_read(flow: ScopeFlow, call: ast.Call, how: int | str | None
     """A function of the run that `call` runs reads the argument passed at position or keyword `how`
     (None: through `*`/`**`, any parameter) as a tensor's identity or layout (`id(t)` in a memo,
     `t._version`, `t.view(-1)` of a view; eval26 I1, eval41: by keyword or star too): "`t.view` in `flat`"."""
-    callees = [(fn, inputs) for fn, inputs, _ in flow.calls.get(id(call), ())]
+    callees = [(fn, inputs) for fn, inputs, *_ in flow.calls.get(id(call), ())]
     if not callees and isinstance(call.func, ast.Name):
         # `ver = lambda t: t._version` then `ver(t=h)` (eval41): a local lambda bound once
         binds = flow.info.bindings.get(call.func.id, [])
