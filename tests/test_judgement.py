@@ -6199,6 +6199,18 @@ CASES = {
                 self.lo.copy_(new)  # <-
                 return new
         """, ("breaks", "unsafe"), "saved by `torch.min`"),
+    "a factory's `requires_grad=x.requires_grad` makes a leaf that may require grad: the message says where (torch's empty_strided copies)": ("""
+        def f(x, y):
+            out = torch.empty_strided(x.size(), x.stride(), requires_grad=x.requires_grad)
+            out.copy_(x)  # <-
+            return out
+        """, ("breaks", "unsafe"), "where it requires grad, the write raises"),
+    "... `requires_grad=True`: it does": ("""
+        def f(x, y):
+            out = torch.empty_strided(x.size(), x.stride(), requires_grad=True)
+            out.copy_(x)  # <-
+            return out
+        """, ("breaks", "unsafe"), "is a leaf that requires grad"),
     "a chain that reads what it wrote": ("""
         def f(inp, w):
             x = F.linear(inp, w)

@@ -1599,8 +1599,11 @@ class ScopeFlow:
             rg = next((k.value for k in node.keywords if k.arg == "requires_grad"), None)
             leaf = rg is not None and not (isinstance(rg, ast.Constant) and rg.value is False)
             dtype = self._factory_dtype(node, eff, inputs)
+            # (`requires_grad=x.requires_grad`: a leaf that requires grad where `x` does)
+            literal = isinstance(rg, ast.Constant)
             result = self.new(at, Obj(YES, "leaf" if leaf else "factory", dtype, leaf=leaf,
-                                        label=f"{eff.label} result"), grad=YES if leaf and not off else NO)
+                                        label=f"{eff.label} result"),
+                              grad=(YES if literal else MAYBE) if leaf and not off else NO)
         elif eff.result == "nontensor":
             result = frozenset({CONST_KEYS["plain"]})
         elif eff.returns_tuple is not None and not eff.returns_tuple_maybe:  # fresh tensors, in a tuple

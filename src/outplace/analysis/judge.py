@@ -619,6 +619,9 @@ def _hazard(flow: ScopeFlow, record: WriteRecord, objs: list[Obj], roots: frozen
             grad = tri_or(grad, st.grad.get(r, UNKNOWN))
     if any(o.leaf for o in objs) and not _frozen_before(flow, record) and not flow.ctx.intent.grad_disabled(record.node):
         # (with autograd off, an `autograd.Function`'s `forward` for one, writing a leaf raises nothing)
+        if grad == MAYBE and all(o.origin == "leaf" for o in objs):
+            return BREAKS, (f"{_q(shown)} is a leaf made with a `requires_grad=` that is not a literal (or a view of "
+                            "one): where it requires grad, the write raises at once")
         return BREAKS, f"{_q(shown)} is a leaf that requires grad (or a view of one): the write raises at once"
     if record.how == "out" and record.operand_grad in (MAYBE, YES):
         may = "" if record.operand_grad == YES else " (it may)"
