@@ -6211,6 +6211,100 @@ CASES = {
             out.copy_(x)  # <-
             return out
         """, ("breaks", "unsafe"), "is a leaf that requires grad"),
+    "another class's `self.layers` is another object (transformers' depth_pro: `layers` in three classes): the chain through this class's list stays in order": ("""
+    class Head(nn.Module):
+        def __init__(self, c):
+            super().__init__()
+            self.layers = nn.ModuleList([
+                nn.Conv2d(c, c, 3),
+                nn.ReLU(True),  # <-
+                nn.Conv2d(c, 1, 1),
+            ])
+
+        def forward(self, hidden_states):
+            for layer in self.layers:
+                hidden_states = layer(hidden_states)
+            return hidden_states
+
+    class Other(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.layers = nn.ModuleList()
+            for i in range(3):
+                self.layers.append(nn.Linear(2, 2))
+
+        def forward(self, x):
+            for layer in self.layers:
+                x = layer(x)
+            return x
+
+    def build(c):
+        return Head(c), Other()
+    """, ("inplace", "unsafe"), None),
+    "... unless that class's methods may run on this class's instances (a subclass of both): then the list may be another": ("""
+    class Head(nn.Module):
+        def __init__(self, c):
+            super().__init__()
+            self.layers = nn.ModuleList([
+                nn.Conv2d(c, c, 3),
+                nn.ReLU(True),  # <-
+                nn.Conv2d(c, 1, 1),
+            ])
+
+        def forward(self, hidden_states):
+            for layer in self.layers:
+                hidden_states = layer(hidden_states)
+            return hidden_states
+
+    class Other(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.layers = nn.ModuleList()
+            for i in range(3):
+                self.layers.append(nn.Linear(2, 2))
+
+        def forward(self, x):
+            for layer in self.layers:
+                x = layer(x)
+            return x
+    
+    class Both(Head, Other):
+        pass
+
+    def build(c):
+        return Head(c), Other()
+    """, ("breaks", "unsafe"), "saved by `nn.Conv2d`"),
+    "... or `Other.__init__(self)` is run on it": ("""
+    class Head(nn.Module):
+        def __init__(self, c):
+            super().__init__()
+            self.layers = nn.ModuleList([
+                nn.Conv2d(c, c, 3),
+                nn.ReLU(True),  # <-
+                nn.Conv2d(c, 1, 1),
+            ])
+
+        def forward(self, hidden_states):
+            Other.__init__(self)
+            for layer in self.layers:
+                hidden_states = layer(hidden_states)
+            return hidden_states
+
+    class Other(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.layers = nn.ModuleList()
+            for i in range(3):
+                self.layers.append(nn.Linear(2, 2))
+
+        def forward(self, x):
+            for layer in self.layers:
+                x = layer(x)
+            return x
+    
+    def build(c):
+        return Head(c), Other()
+    """, ("breaks", "unsafe"), None),
     "a chain that reads what it wrote": ("""
         def f(inp, w):
             x = F.linear(inp, w)

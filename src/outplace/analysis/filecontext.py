@@ -847,6 +847,56 @@ class FileContext:
         self._attrs[key] = obj
         return obj
 
+    def classes_apart(self, cls: ast.ClassDef) -> frozenset:
+        """Ids of the file's other top-level classes none of whose methods ever runs on an instance of
+        `cls`: not `cls` or a class it derives from, and named in the file only by their own `class`
+        statement and by calls that make an instance (`Other(...)`; not `Other.setup(self)`, `class
+        D(Cls, Other)`, `forward = Other.forward`). What their methods do to their own `self.<attr>`
+        (`self.layers.append(...)`: `layers` is a common name) is another object's. (A subclass of
+        `cls` names `cls`; another file's classes are not looked at, as for `_subclass_assigns`.)"""
+        key = ("classes apart", id(cls))
+        got = self.memo.get(key)
+        if got is None:
+            named = self.memo.get("class names not called")
+            if named is None:
+                # (the names read other than as the function of a call: one walk of the file)
+                classes = self.top_level_classes()
+                calls = [n.func for n in walk(self.tree) if isinstance(n, ast.Call)] if classes else []
+                built = {f.id for f in calls if isinstance(f, ast.Name) and f.id in classes}
+                called = set(map(id, calls))
+                named = self.memo["class names not called"] = (frozenset(
+                    n.id for n in walk(self.tree) if isinstance(n, ast.Name) and n.id in classes and id(n) not in called),
+                    frozenset(built))
+            own = {id(cls), *(id(b) for b in self.bases_of(cls))}
+            # (a class reached by other means than its name: a method bound by hand, the module's namespace)
+            dynamic = any(w in (self.text or "") for w in ("MethodType", "globals(", "__get__"))
+            # (only a class the file makes instances of: one it never names may be there for its methods
+            # to be run on other objects, `Other.setup(obj)`, from elsewhere: adversarial review)
+            got = self.memo[key] = frozenset(
+                id(other) for other in self.top_level_classes().values()
+                if id(other) not in own and other.name not in named[0] and other.name in named[1] and not dynamic)
+        return got
+
+    def own_self_site(self, stmt: ast.stmt, attr: str, apart: frozenset) -> bool:
+        """Is `stmt` `self.<attr>.<method>(...)` in a method (undecorated) of one of the classes `apart`,
+        `self` being that method's first parameter?"""
+        call = stmt.value if isinstance(stmt, ast.Expr) else None
+        if not (isinstance(call, ast.Call) and isinstance(call.func, ast.Attribute) and
+                isinstance(call.func.value, ast.Attribute) and call.func.value.attr == attr and
+                isinstance(call.func.value.value, ast.Name)):
+            return False
+        for cls in self.top_level_classes().values():
+            if id(cls) not in apart:
+                continue
+            for method in cls.body:
+                if isinstance(method, (ast.FunctionDef, ast.AsyncFunctionDef)) and not method.decorator_list and \
+                        method.lineno <= stmt.lineno <= (method.end_lineno or method.lineno):
+                    args = method.args.posonlyargs + method.args.args
+                    return bool(args) and args[0].arg == call.func.value.value.id and not any(
+                        isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)) and
+                        n.lineno <= stmt.lineno <= (n.end_lineno or n.lineno) for b in method.body for n in walk(b))
+        return False
+
     def _module_replaceable(self, cls: ast.ClassDef, attr: str) -> bool:
         """May `self.<attr>` be another module than its assignments say: the file puts one there
         (`m.act = ...`, `add_module`, `blocks.append`), or the class answers attribute reads itself
@@ -862,7 +912,11 @@ class FileContext:
         sites = self._class_facts(cls)[0].get(attr, [])
         added = self.modules.added_modules(cls, attr) if len(sites) == 1 and _empty_call(sites[0][0]) else None
         followed = added[1] if added is not None else set()
-        return any(id(stmt) not in followed for stmt in r.mutation_sites.get(attr, ()))
+        sites = [stmt for stmt in r.mutation_sites.get(attr, ()) if id(stmt) not in followed]
+        if not sites:
+            return False
+        apart = self.classes_apart(cls)  # (`self.layers.append(...)` in another class's methods: its own list)
+        return any(not self.own_self_site(stmt, attr, apart) for stmt in sites)
 
     def _site_value(self, value: ast.AST, cls: ast.ClassDef, attr: str, method: ast.AST | None) -> Obj:
         """`_attribute_value`, read with the imports of the file the assigning method is in (a base

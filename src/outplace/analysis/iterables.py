@@ -169,12 +169,19 @@ def _stable_in_class(cls: ast.ClassDef, attr: str, ctx) -> tuple[ast.AST, ast.AS
     # attribute by other means (`exec`, `vars(self)`, `__dict__`, a class made with `type(...)`, a
     # builtin patched at run time): deny all of them.
     text = ctx.text or ""
+    own = {id(cls), *(id(b) for b in ctx.bases_of(cls))}
+    # Other classes of the file that keep an attribute of that name too (`self.layers` is a common
+    # name): theirs is another object's, where none of their methods is ever run on this class's
+    # instances (the file never names the class but to call it: `Other.setup(self)`, `class
+    # D(Cls, Other)` name it; a subclass of this class or a mixin of one is `_subclass_assigns`'s).
+    others = [other for other in ctx.top_level_classes().values()
+              if id(other) not in own and attr in ctx._class_facts(other)[0]]
+    apart = ctx.classes_apart(cls)
+    if any(id(other) not in apart for other in others):
+        return None
     if "MethodType" in text or (f"{cls.name}." in text or f"{cls.name} ." in text) and re.search(
             rf"\b{re.escape(cls.name)}\s*\.\s*(?!__init__\b)\w", text) or \
-            _dynamic(ctx) or not _only_iterated(attr, ctx, followed) or not _applies_harmless(ctx):
-        return None
-    own = {id(cls), *(id(b) for b in ctx.bases_of(cls))}
-    if any(id(other) not in own and attr in ctx._class_facts(other)[0] for other in ctx.top_level_classes().values()):
+            _dynamic(ctx) or not _only_iterated(attr, ctx, followed, apart) or not _applies_harmless(ctx):
         return None
     value, method = sites[0]
     owner = ctx.owner_of(method) if method is not None else ctx
@@ -187,7 +194,8 @@ _DYNAMIC = re.compile(r"\bexec\s*\(|\bvars\s*\(|__dict__|\btype\s*\(\s*['\"]|\bb
                       # (a module's submodules reached without their attribute's name: `children()`,
                       # `named_modules()`, `get_submodule("blocks")`, `_modules`; a deep copy alone
                       # reaches them by name only, which the reads below see)
-                      r"children\s*\(|modules\s*\(|get_submodule|_modules\b|"
+                      # (`_modules` itself, not a name ending in it: transformers' `_no_split_modules = [...]`)
+                      r"children\s*\(|modules\s*\(|get_submodule|(?<!\w)_modules\b|"
                       r"^\s*(match|case)\s", re.M)
 _READERS = frozenset({"len", "enumerate", "zip", "reversed"})
 _READERS_GIVING_NUMBERS = frozenset({"len"})
@@ -200,13 +208,18 @@ def _dynamic(ctx) -> bool:
     return ctx.memo["dynamic"]
 
 
-def _only_iterated(attr: str, ctx, followed: set[int] = frozenset()) -> bool:  # type: ignore[assignment]
+def _only_iterated(attr: str, ctx, followed: set[int] = frozenset(),  # type: ignore[assignment]
+                   elsewhere: frozenset = frozenset()) -> bool:
     """Is every read of an attribute named `attr` in the file (on any object) one that cannot change
     the list: iterated by a `for`, indexed (`self.blocks[i](x)`), given to `len`, `enumerate`,
     `zip`, `reversed`, or `apply(fn)`'d (see `_applies_harmless`), or one of the `.append(...)`
     statements of `followed` (the ones that built it)? A list handed to anything else
-    (`_drain(self.blocks)`, `Pruner(m.blocks)`, `layers = self.blocks`) may be emptied there."""
-    return all(use is True or use in followed for use in _file_reads(ctx)[0].get(attr, ()))
+    (`_drain(self.blocks)`, `Pruner(m.blocks)`, `layers = self.blocks`) may be emptied there.
+    `elsewhere`: ids of other classes whose methods never run on this one's instances: what they do
+    to their own `self.<attr>` is another object's."""
+    reads, _, owners = _file_reads(ctx)
+    return all(use is True or use in followed or owner in elsewhere
+               for use, owner in zip(reads.get(attr, ()), owners.get(attr, ())))
 
 
 def _appended(cls: ast.ClassDef, attr: str, ctx) -> tuple[list, set[int]]:
@@ -232,14 +245,17 @@ def _applies_harmless(ctx) -> bool:
     return "apply(" not in (ctx.text or "") or _file_reads(ctx)[1]
 
 
-def _file_reads(ctx) -> tuple[dict[str, list], bool]:
+def _file_reads(ctx) -> tuple[dict[str, list], bool, dict[str, list]]:
     """(attr -> for each load of `<x>.attr` in the file, whether its use leaves the object alone
     (True / False, or the id of the `<x>.attr.append(...)` statement it is);
-    whether every `x.apply(fn)` is given a function of the file that changes no container): one
-    walk of the file, kept for the rest of its analysis."""
+    whether every `x.apply(fn)` is given a function of the file that changes no container;
+    attr -> for each of those loads, the id of the top-level class whose own `self` it is read on
+    (`self.layers` in a method of the class), or None): one walk of the file, kept for the rest of
+    its analysis."""
     got = ctx.memo.get("attribute reads")
     if got is None:
         reads: dict[str, list[bool]] = {}
+        owners: dict[str, list] = {}
         parents: dict[ast.AST, ast.AST] = {}
         functions = {n.name: n for n in ctx.tree.body if isinstance(n, ast.FunctionDef)}
         # (`self.apply(self.init_weights)`: a method of the file's classes, where one def has that name)
@@ -267,8 +283,30 @@ def _file_reads(ctx) -> tuple[dict[str, list], bool]:
                         isinstance(grand, ast.Call) and grand.func is node and isinstance(parents.get(grand), ast.Expr):
                     use = id(parents[grand])  # (a statement that adds to it: harmless if the builder followed it)
                 reads.setdefault(child.attr, []).append(use)
-        got = ctx.memo["attribute reads"] = (reads, applies)
+                owners.setdefault(child.attr, []).append(_own_self_class(child, parents, ctx.tree))
+        got = ctx.memo["attribute reads"] = (reads, applies, owners)
     return got
+
+
+def _own_self_class(attr: ast.Attribute, parents: dict, tree: ast.Module) -> int | None:
+    """The id of the top-level class when `attr` is `self.<name>` read in one of its methods, `self`
+    being the method's first parameter (also in a lambda or comprehension inside it, not in a nested
+    function, which has parameters of its own): that object is an instance of the class."""
+    if not isinstance(attr.value, ast.Name):
+        return None
+    node = attr
+    while node in parents:
+        node = parents[node]
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            cls = parents.get(node)
+            args = node.args.posonlyargs + node.args.args
+            if isinstance(cls, ast.ClassDef) and parents.get(cls) is tree and args and args[0].arg == attr.value.id \
+                    and not node.decorator_list:
+                return id(cls)
+            return None
+        if isinstance(node, ast.ClassDef):
+            return None
+    return None
 
 
 def _harmless_use(attr: ast.Attribute, parent: ast.AST, grandparent: ast.AST | None,
