@@ -57,6 +57,9 @@ class AugmentedAssign(Rule):
             # (a tensor made here on one path of a plain name; a container's element joins every value
             # stored in it, whatever its key: no evidence there)
             some_path = judged.some_tensor and isinstance(target, ast.Name)
+            # (what autograd saved is a tensor: a `breaks` by a save of what the name holds is a path
+            # where it is one: a helper's parameter that one call passes a saved activation)
+            some_path = some_path or judged.saved_tensor
             if not judged.info.sure and not some_path and not operand.sure:
                 continue  # maybe a number, a list or an array on every path: no evidence of a tensor
             op = OPS[type(node.op)]

@@ -6305,6 +6305,72 @@ CASES = {
     def build(c):
         return Head(c), Other()
     """, ("breaks", "unsafe"), None),
+    "an `__init__` calls what its instantiations pass (`Block(act_layer=nn.Sigmoid)`): the module it builds saved its output": ("""
+        class Block(nn.Module):
+            def __init__(self, act_layer=nn.GELU):
+                super().__init__()
+                self.fc = nn.Linear(4, 4)
+                self.act = act_layer()
+
+            def forward(self, x):
+                h = self.act(self.fc(x))
+                h *= 2  # <-
+                return h
+
+        def build():
+            return Block(act_layer=nn.Sigmoid)
+        """, ("breaks", "unsafe"), "saved by `nn.Sigmoid`"),
+    "... where they pass a class that saves no output (`nn.GELU`), nothing did": ("""
+        class Block(nn.Module):
+            def __init__(self, act_layer=nn.GELU):
+                super().__init__()
+                self.fc = nn.Linear(4, 4)
+                self.act = act_layer()
+
+            def forward(self, x):
+                h = self.act(self.fc(x))
+                h *= 2  # <-
+                return h
+
+        def build():
+            return Block(act_layer=nn.GELU)
+        """, ("inplace", "unsafe"), None),
+    "FrEIA's AllInOneBlock: the subnet is built by the function its instantiation passes (`subnet_constructor=subnet_fc`), which ends in `nn.Tanh`; the helper's parameter holds that saved output": ("""
+        def subnet_fc(c_in, c_out):
+            return nn.Sequential(nn.Linear(c_in, 16), nn.ReLU(), nn.Linear(16, c_out), nn.Tanh())
+
+        class Block(nn.Module):
+            def __init__(self, subnet_constructor=None):
+                super().__init__()
+                self.subnet = subnet_constructor(4, 4)
+
+            def _affine(self, x, a):
+                a *= 0.1  # <-
+                return x * torch.exp(a)
+
+            def forward(self, x):
+                return self._affine(x, self.subnet(x))
+
+        flow = nn.ModuleList([Block(subnet_constructor=subnet_fc) for _ in range(2)])
+        """, ("breaks", "unsafe"), "saved by `nn.Tanh`"),
+    "... a subnet ending in `nn.Linear` saved nothing of its output: `a` may be a number, nothing says otherwise": ("""
+        def subnet_fc(c_in, c_out):
+            return nn.Sequential(nn.Linear(c_in, 16), nn.ReLU(), nn.Linear(16, c_out))
+
+        class Block(nn.Module):
+            def __init__(self, subnet_constructor=None):
+                super().__init__()
+                self.subnet = subnet_constructor(4, 4)
+
+            def _affine(self, x, a):
+                a *= 0.1  # <-
+                return x * torch.exp(a)
+
+            def forward(self, x):
+                return self._affine(x, self.subnet(x))
+
+        flow = nn.ModuleList([Block(subnet_constructor=subnet_fc) for _ in range(2)])
+        """, None, None),
     "a chain that reads what it wrote": ("""
         def f(inp, w):
             x = F.linear(inp, w)

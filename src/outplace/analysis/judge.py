@@ -76,6 +76,9 @@ class Judgement:
     # made here (`Zi = q.new_zeros(...)` on one branch, `Si, Zi = state` on the other), even where
     # the joined `info` is not sure. (A parameter taken to be a tensor is a guess, not this.)
     some_tensor: bool = False
+    # Autograd certainly saved what the target holds on some path (`saved by`, not `may be saved by`):
+    # what it saved is a tensor, so on that path the target is one.
+    saved_tensor: bool = False
 
 
 def judge(flow: ScopeFlow, live: Liveness, record: WriteRecord, step: tuple[int, int] | None,
@@ -264,7 +267,9 @@ def judge(flow: ScopeFlow, live: Liveness, record: WriteRecord, step: tuple[int,
     # an unknown `act` that may return its input; the arm split asks this of each arm)
     saved_lines = frozenset(e.line for r in roots for e in st.saved.get(r, ()))
     return Judgement(info, spelling, hazard, why, tuple(dict.fromkeys(reasons)), certain, rebindable, saved_lines,
-                     any(o.tensor == YES and o.origin in LOCAL_ORIGINS for o in objs))
+                     any(o.tensor == YES and o.origin in LOCAL_ORIGINS for o in objs),
+                     hazard == BREAKS and any(e.what.startswith("saved by") and e.grad in (MAYBE, YES)
+                                              for r in roots for e in st.saved.get(r, ())))
 
 
 def _views(st, keys: frozenset) -> list[Obj]:

@@ -150,6 +150,10 @@ class ModuleBuilder:
             # `norm_layer(dim)` with `norm_layer=nn.LayerNorm` a parameter: its default's module, or
             # whatever a caller passes
             by_default = self._default_layer(func_name, value, scope, depth)  # type: ignore[arg-type]
+            passed = self._passed_layers(func_name, value, scope, depth)  # type: ignore[arg-type]
+            if passed:  # (and what the file's instantiations pass: `Block(act_layer=nn.Sigmoid)`)
+                return ModuleInfo("container", parts=tuple(dict.fromkeys(
+                    [*([by_default] if by_default is not None else []), *passed, UNKNOWN_MODULE])))
             return _either(by_default, UNKNOWN_MODULE) if by_default is not None else UNKNOWN_MODULE
         if isinstance(target, ast.ClassDef):
             owner = ctx.owner_of(target)
@@ -508,6 +512,38 @@ class ModuleBuilder:
                 ast.Call(func=default, args=call.args, keywords=call.keywords), call)
             made.end_lineno, made.end_col_offset = call.end_lineno, call.end_col_offset
         return self.info(made, scope, depth + 1)
+
+    def _passed_layers(self, name: str, call: ast.Call, scope: ast.AST, depth: int) -> list[ModuleInfo]:
+        """`act_layer(...)` in an `__init__` whose parameter `act_layer` the file's instantiations of
+        the class pass: for each, the module built by calling what is passed, where that is a torch.nn
+        class (`Block(act_layer=nn.Sigmoid)`), a module class of the run (unconfigured: the call's
+        arguments are another scope's) or a function of the run returning modules (FrEIA's
+        `AllInOneBlock(..., subnet_constructor=subnet_fc)`); any module for anything else."""
+        out: list[ModuleInfo] = []
+        for passed, caller in self._passed_to_init(name, scope, depth) or ():
+            got = None
+            q = self.ctx.imports.qualname(passed) or self.ctx.module_alias(passed) or ""
+            parts = q.split(".")
+            if q.startswith("torch.nn.") and parts[-1][:1].isupper() and len(parts) > 2 and \
+                    parts[2] not in ("functional", "init", "utils", "parameter") and parts[-1] not in MODULE_CONTAINERS:
+                index = self.ctx.ops.modules_inplace.get(parts[-1])
+                made = self._defaulted.get((id(call), id(passed)))
+                if made is None:  # (one node per call and value: modules are told apart by the node that built them)
+                    made = self._defaulted[(id(call), id(passed))] = ast.copy_location(  # type: ignore[index]
+                        ast.Call(func=passed, args=call.args, keywords=call.keywords), call)
+                    made.end_lineno, made.end_col_offset = call.end_lineno, call.end_col_offset
+                got = ModuleInfo("torch", parts[-1], inplace=index is not None and inplace_arg(call, index) is not None,
+                                 node=made)
+            elif isinstance(passed, (ast.Name, ast.Attribute)) and not (
+                    isinstance(passed, ast.Name) and caller is not None and self._shadows(passed.id, caller)):
+                target = self._definition(passed)
+                if isinstance(target, ast.ClassDef) and self.ctx.owner_of(target).is_module_class(target) and \
+                        self.ctx.owner_of(target).replacing_decorator(target) is None:
+                    got = ModuleInfo("project", target.name, node=target, config=())
+                elif isinstance(target, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                    got = self.returned(target, depth + 1)
+            out.append(got or UNKNOWN_MODULE)
+        return out
 
     def _bound_otherwise(self, name: str, scope: ast.AST, plain) -> bool:
         """Does `scope` bind `name` other than by the plain assignments `plain`?"""
