@@ -6371,6 +6371,34 @@ CASES = {
 
         flow = nn.ModuleList([Block(subnet_constructor=subnet_fc) for _ in range(2)])
         """, None, None),
+    "`einops.rearrange` of a tensor is a reshape: a view of it, which `nn.LayerNorm` saved before the base is written (MAE-DFER, eval47)": ("""
+        from einops import rearrange
+
+        class LG(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.norm = nn.LayerNorm(4)
+
+            def forward(self, x, b):
+                tokens = rearrange(x[:, 0], "(b n) c -> b n c", b=b)
+                tokens = tokens + self.norm(tokens)
+                x[:, 0] = rearrange(tokens, "b n c -> (b n) c")  # <-
+                return x
+        """, ("breaks", "unsafe"), "saved by `nn.LayerNorm`"),
+    "... of a clone, it is a view of the clone: the base is not what was saved": ("""
+        from einops import rearrange
+
+        class LG(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.norm = nn.LayerNorm(4)
+
+            def forward(self, x, b):
+                tokens = rearrange(x[:, 0].clone(), "(b n) c -> b n c", b=b)
+                tokens = tokens + self.norm(tokens)
+                x[:, 0] = rearrange(tokens, "b n c -> (b n) c")  # <-
+                return x
+        """, ("inplace", "unsafe"), None),
     "a chain that reads what it wrote": ("""
         def f(inp, w):
             x = F.linear(inp, w)

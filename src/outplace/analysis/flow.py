@@ -42,6 +42,10 @@ CONST_KEYS = {
     "real": ("const", "real"),  # an int or a float (`n / 2 if c else n`)
 }
 _NONE_ONLY = frozenset({CONST_KEYS["none"]})
+# Functions of other libraries that, given a tensor, compute what a torch op does: `einops.rearrange`
+# permutes and reshapes (its tensor backend calls `permute` and `reshape`), so its result is a view of
+# its input where memory allows, and it saves nothing for backward. (A list given is stacked: unknown.)
+REARRANGES = frozenset({"einops.rearrange"})
 # A dataset's `__getitem__` (and its kin) in the same file is no sign that unknown objects compare or add.
 _ITEM_DUNDERS = frozenset({"__getitem__", "__setitem__", "__delitem__"})
 # Origins of objects the flow knows nothing of (which may be instances of the run's classes).
@@ -1343,6 +1347,14 @@ class ScopeFlow:
         if q is not None and (q == "torch" or q.startswith("torch.")):
             inputs = self._args(node)
             return self.ctx.torch_call(self, node, q, inputs)
+        if q in REARRANGES and node.args and not isinstance(node.args[0], ast.Starred):
+            inputs = self._args(node)
+            first = inputs.get(0, frozenset())
+            if first and self.tensor_keys(first) == first:
+                # `einops.rearrange(x, "(b n) c -> b n c", b=b)` on a tensor is `x.reshape` after a permute:
+                # a view of `x` where memory allows (else a copy), which saves nothing (MAE-DFER, eval47)
+                return self.ctx.torch_call(self, node, "torch.reshape", {0: first})
+            return self.call_value(node, self.eval(func), inputs)
         if isinstance(func, ast.Attribute):
             recv = self.eval(func.value)
             self._none_raises(recv, func.attr, func)
