@@ -66,13 +66,13 @@ class AugmentedAssign(Rule):
             shown = judged.spelling or ast.unparse(target)
             reasons = list(judged.reasons)
             if literal := _number(node.value):
-                reasons += scalar_reasons(judged.info, shown, literal)
+                reasons += scalar_reasons(judged.safety_info, shown, literal)
             else:
-                reasons += operand_reasons(an, judged.info, shown, [(node.value, False)], positional_operands=True)
-            if op == "/" and judged.info.dtype != "float":
+                reasons += operand_reasons(an, judged.safety_info, shown, [(node.value, False)], positional_operands=True)
+            if op == "/" and judged.safety_info.dtype != "float":
                 reasons.append(f"`{shown}` is not known to be floating: on an integer tensor `/=` raises, "
                                "`/` silently returns floats")
-            if not judged.info.sure:
+            if not judged.safety_info.sure:
                 reasons.append(f"`{shown}` may not be a tensor: then `{op}=` would rebind it, not write")
             yield self.finding(
                 an, node, f"`{shown} {op}= ...` modifies tensor `{shown}` in place; use `{shown} = {shown} {op} ...`",

@@ -104,7 +104,7 @@ class InplaceMethod(Rule):
             if follows_clone(an, stmt, judged.spelling):
                 continue
             edits, reasons, fixable = [], list(judged.reasons), not has_star_args(call)
-            dtype = judged.info.dtype
+            dtype = judged.safety_info.dtype
             for link in reversed(links):  # innermost first
                 name = link.func.attr  # type: ignore[attr-defined]
                 r = ops.methods[name]
@@ -132,7 +132,7 @@ class InplaceMethod(Rule):
                     reasons.append(f"how `{name}` treats dtypes was not verified")
                 if name == "copy_" or r["kind"] == "random" or r["dtype"] == "bool_result":
                     reasons.append(GRAPH_REASON.format(self=_out_of_place_name(name, r, edit), old=shown))
-                reasons += operand_reasons(an, judged.info, shown, call_args(link),
+                reasons += operand_reasons(an, judged.safety_info, shown, call_args(link),
                                            positional_operands=name in OPERAND_METHODS)
             unknown_temporary = dotted(receiver) is None and judged.info.origin == "unknown"
             if fixable and unknown_temporary:

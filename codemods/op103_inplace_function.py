@@ -52,12 +52,12 @@ class InplaceFunction(Rule):
                 continue
             shown = judged.spelling or ast.unparse(receiver)
             reasons = list(judged.reasons)
-            if name in DTYPE_TRAPS and judged.info.dtype not in DTYPE_TRAPS[name][0]:
+            if name in DTYPE_TRAPS and judged.safety_info.dtype not in DTYPE_TRAPS[name][0]:
                 reasons.append(DTYPE_TRAPS[name][1].format(shown=shown))
-            if row.get("dtype") == "int_to_float" and judged.info.dtype != "float":
+            if row.get("dtype") == "int_to_float" and judged.safety_info.dtype != "float":
                 reasons.append(f"`{shown}` is not known to be floating: on an integer tensor `{name}` raises "
                                f"but `{twin}` returns floats")
-            reasons += operand_reasons(an, judged.info, shown, call_args(call, skip_first=True),
+            reasons += operand_reasons(an, judged.safety_info, shown, call_args(call, skip_first=True),
                                        positional_operands=True)
             stmt = an.index.statement_of(call)
             plan = None

@@ -64,7 +64,7 @@ class IndexAssign(Rule):
             reasons = judged.reasons
             if isinstance(node, ast.Assign) and _elementwise_mask(an, sub.slice, sub.value, node) and _scalar(an, node.value):
                 torch = torch_alias(an, node)
-                if torch is not None and _where_keeps_dtype(an.info(node.value).dtype, judged.info.dtype):
+                if torch is not None and _where_keeps_dtype(an.info(node.value).dtype, judged.safety_info.dtype):
                     plan = MaskedFillPlan(an.start(node), where=torch)
                 else:
                     plan = MaskedFillPlan(an.start(node))

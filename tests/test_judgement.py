@@ -1058,7 +1058,7 @@ CASES = {
             b = x * 2
             b[:, 1] = torch.sin(b[:, 0])  # <-
             return b
-        """, ("breaks", "safe"), "saved by `torch.sin`"),
+        """, ("breaks", "unsafe"), "saved by `torch.sin`"),
     "... nor where it only builds the index (`t[t.abs() < eps] = eps`): the temporary `abs` result, and its save, are gone before the write": ("""
         def f(x, y):
             t = (x * 2).reshape(-1)
@@ -1078,7 +1078,7 @@ CASES = {
             s = torch.sin(b)
             b[:, 1] = 0  # <-
             return b, s
-        """, ("breaks", "safe"), "saved by `torch.sin`"),
+        """, ("breaks", "unsafe"), "saved by `torch.sin`"),
     "an attribute holding plain numbers is no tensor operand: multiplying by it saves nothing": ("""
         class M(nn.Module):
             def __init__(self, dim: int, size=320):
@@ -1114,7 +1114,7 @@ CASES = {
             else:
                 conf.mul_(2)  # <-
             return conf
-        """, ("inplace", "safe"), "nothing saved it"),
+        """, ("inplace", "unsafe"), "nothing saved it"),
     "the same write on the branch where the input requires grad breaks backward": ("""
         def f(x, w):
             sim = x @ w
@@ -1122,7 +1122,7 @@ CASES = {
             if sim.requires_grad:
                 conf.mul_(2)  # <-
             return conf
-        """, ("breaks", "safe"), "saved by `F.softmax`"),
+        """, ("breaks", "unsafe"), "saved by `F.softmax`"),
     "a module with parameters builds a graph whatever its input: the test on the input proves nothing": ("""
         class M(nn.Module):
             def __init__(self):
@@ -1160,7 +1160,7 @@ CASES = {
             s = torch.einsum("bd,cd->bc", q, w)
             q.mul_(3)  # <-
             return s
-        """, ("breaks", "safe"), "saved by `torch.einsum`"),
+        """, ("breaks", "unsafe"), "saved by `torch.einsum`"),
     "a buffer saved and then replaced on the same path: the saved one is gone (diffusers' tiled encode)": ("""
         class M(nn.Module):
             def __init__(self):
@@ -1396,46 +1396,46 @@ CASES = {
             y = torch.max(x, w)
             y *= 2  # <-
             return y
-        """, ("inplace", "safe"), "nothing saved it"),
+        """, ("inplace", "unsafe"), "nothing saved it"),
     "unary torch.max saves its result": ("""
         def f(x, w):
             y = torch.max(x * w)
             y *= 2  # <-
             return y
-        """, ("breaks", "safe"), "saved by `torch.max`"),
+        """, ("breaks", "unsafe"), "saved by `torch.max`"),
     "pow by a number saves its input, not its result": ("""
         def f(x, w):
             y = torch.pow(x * w, 2)
             y *= 3  # <-
             return y
-        """, ("inplace", "safe"), "nothing saved it"),
+        """, ("inplace", "unsafe"), "nothing saved it"),
     "pow by a tensor saves its result": ("""
         def f(x, w):
             y = torch.pow(x, w)
             y *= 3  # <-
             return y
-        """, ("breaks", "safe"), "saved by `torch.pow`"),
+        """, ("breaks", "unsafe"), "saved by `torch.pow`"),
     "pow_ by a number saves a copy of the original: a later write is harmless": ("""
         def f(x, w):
             y = x * w
             y.pow_(2)
             y *= 3  # <-
             return y
-        """, ("inplace", "safe"), "nothing saved it"),
+        """, ("inplace", "unsafe"), "nothing saved it"),
     "sigmoid_ saves its result, the tensor it wrote: a later write breaks backward": ("""
         def f(x, w):
             y = x * w
             y.sigmoid_()
             y *= 3  # <-
             return y
-        """, ("breaks", "safe"), "saved by `sigmoid_`"),
+        """, ("breaks", "unsafe"), "saved by `sigmoid_`"),
     "nn.MaxPool2d without return_indices saves its input, not its output": ("""
         def f(x, w):
             pool = nn.MaxPool2d(2)
             y = pool(x * w)
             y *= 2  # <-
             return y
-        """, ("inplace", "safe"), "nothing saved it"),
+        """, ("inplace", "unsafe"), "nothing saved it"),
 
     # ---- saved only for the gradient of another input (saved_when) ----------------------------
     "a product with a random mask outside the graph saves nothing (dropout by hand)": ("""
@@ -1443,14 +1443,14 @@ CASES = {
             y = x * torch.rand_like(x).lt(0.5).float()
             y += 1  # <-
             return y
-        """, ("inplace", "safe"), "nothing saved it"),
+        """, ("inplace", "unsafe"), "nothing saved it"),
     "the mask keeps the other factor out of the saved tensors too": ("""
         def f(x, w):
             h = x + w
             y = h * torch.rand_like(h).lt(0.5).float()
             h += 1  # <-
             return y
-        """, ("inplace", "safe"), "nothing saved it"),
+        """, ("inplace", "unsafe"), "nothing saved it"),
     "a product with a parameter saves the other factor for the parameter's gradient": ("""
         class M(nn.Module):
             def __init__(self):
@@ -2711,21 +2711,21 @@ CASES = {
             z = 5000.0 / y
             y.add_(1)  # <-
             return z
-        """, ("inplace", "safe"), "nothing saved it"),
+        """, ("inplace", "unsafe"), "nothing saved it"),
     "`number ** y` saves `y` (and its result)": ("""
         def f(x, w):
             y = x * 2
             z = 2.0 ** y
             y.add_(1)  # <-
             return z
-        """, ("breaks", "safe"), "saved by `**`"),
+        """, ("breaks", "unsafe"), "saved by `**`"),
     "`w / y` with a tensor numerator saves `y`": ("""
         def f(x, w):
             y = x * 2
             z = w / y
             y.add_(1)  # <-
             return z
-        """, ("breaks", "safe"), "saved by `/`"),
+        """, ("breaks", "unsafe"), "saved by `/`"),
     "adversarial review: an integer tensor index of no dimension is a view (`h[s.argmax()]`)": ("""
         def f(x, y):
             h = x * 3.0
@@ -2747,7 +2747,7 @@ CASES = {
             row = h[y > 0]
             row.mul_(2)  # <-
             return h, row
-        """, (None, "safe"), None),
+        """, (None, "unsafe"), None),
     "adversarial review: one of the file's modules keeps what it is built with": ("""
         class ProtoHead(nn.Module):
             def __init__(self, protos):
@@ -3102,7 +3102,7 @@ CASES = {
                     ws.append(w)
                 z.mul_(2)  # <-
             return z, ws
-        """, ("breaks", "safe"), "sin"),
+        """, ("breaks", "unsafe"), "sin"),
     "eval14 held-out (pgd_head): each iteration's element of a `forward` argument is its own tensor": ("""
         class M(nn.Module):
             def __init__(self):
@@ -3258,7 +3258,7 @@ CASES = {
             d = c * s[0]
             c[0] = 0  # <-
             return d
-        """, ("inplace", "safe"), "nothing saved it"),
+        """, ("inplace", "unsafe"), "nothing saved it"),
     "... but a helper's result computed from its argument may require grad as the argument does": ("""
         def extract(meta, t):
             return t * meta["scale"]
@@ -3269,7 +3269,7 @@ CASES = {
             d = c * s[0]
             c[0] = 0  # <-
             return d
-        """, ("breaks", "safe"), "was saved by `*`"),
+        """, ("breaks", "unsafe"), "was saved by `*`"),
     "eval16 held-out (funasr CIF): the path where `mask` is None ends at `mask.squeeze(-1)`": ("""
         class P(nn.Module):
             def __init__(self):
@@ -4146,7 +4146,7 @@ CASES = {
             if not gate:
                 h[0] = 0  # <-
             return h if g is None else g
-        """, ("inplace", "safe"), "nothing saved it"),
+        """, ("inplace", "unsafe"), "nothing saved it"),
     "... nor for a local flag the function binds again": ("""
         def f(x, y, gate=True):
             h = x * 2
@@ -4157,7 +4157,7 @@ CASES = {
             if not gate:
                 h[0] = 0  # <-
             return h if g is None else g
-        """, ("breaks", "safe"), "saved by `*`"),
+        """, ("breaks", "unsafe"), "saved by `*`"),
     "a name `torch.nn` does not have (`nn.Conv2DBatchNorm`, torchxrayvision) is a call of something unknown, not a module that saves its result": ("""
         class B(nn.Module):
             def __init__(self):
@@ -4363,11 +4363,11 @@ CASES = {
                                                      "def ident(*ts):\n        return list(ts) * 2").replace(
             "v = ident(h)", "v = ident(h)[0]"), ("breaks", "unsafe"), None),
     "a result only read through ops whose result needs no grad (`torch.nonzero(n[i] * m[i])`) holds its saves where no backward runs (funasr)": (
-        _NORM_USE.replace("USE", "idx = torch.nonzero(n[0] * m[0])"), ("inplace", "safe"), None),
+        _NORM_USE.replace("USE", "idx = torch.nonzero(n[0] * m[0])"), ("inplace", "unsafe"), None),
     "... nor one never read": (
-        _NORM_USE.replace("USE", "pass"), ("inplace", "safe"), None),
+        _NORM_USE.replace("USE", "pass"), ("inplace", "unsafe"), None),
     "... but one returned is in the graph: the write breaks its backward": (
-        _NORM_USE.replace("USE", "idx = n * 2"), ("breaks", "safe"), "saved by `torch.linalg.norm`"),
+        _NORM_USE.replace("USE", "idx = n * 2"), ("breaks", "unsafe"), "saved by `torch.linalg.norm`"),
     "`out=out` of a parameter defaulting to None that no call passes writes nothing (asteroid's `_stable_cholesky`)": (
         _OPTIONAL_OUT.replace("CALL", "chol(a)"), ("inplace", "unsafe"), "defaults to None"),
     "... nor where the only call passes down its own optional `out` that no call passes (asteroid's stable_cholesky)": (
@@ -6399,6 +6399,38 @@ CASES = {
                 x[:, 0] = rearrange(tokens, "b n c -> (b n) c")  # <-
                 return x
         """, ("inplace", "unsafe"), None),
+    "eval45 m01: what the callers the run shows pass (floats) is not all a helper may be given: `h.mul_(2.5)` raises in place on an integer tensor another caller may pass": ("""
+        def g(x):
+            h = torch.relu(x)
+            h.mul_(2.5)  # <-
+            return h
+
+        def use():
+            return g(torch.randn(3, requires_grad=True))
+        """, ("breaks", "unsafe"), "is not known to be floating"),
+    "... the function's own facts still prove it: a float tensor made here": ("""
+        def g(x):
+            h = torch.relu(x.float())
+            h.mul_(2.5)  # <-
+            return h
+
+        def use():
+            return g(torch.randn(3, requires_grad=True))
+        """, ("breaks", "safe"), None),
+    "eval45 d23: an annotation's dtype is no proof (`attention_mask: Optional[torch.FloatTensor]` is given long tensors)": ("""
+        class M(nn.Module):
+            def forward(self, attention_mask: Optional[torch.FloatTensor] = None):
+                h = torch.relu(attention_mask)
+                h.mul_(2.5)  # <-
+                return h
+        """, ("breaks", "unsafe"), "is not known to be floating"),
+    "... an integer annotation still says it requires no grad (`torch.LongTensor`)": ("""
+        class M(nn.Module):
+            def forward(self, ids: Optional[torch.LongTensor] = None):
+                h = torch.relu(ids)
+                h.mul_(2)  # <-
+                return h
+        """, None, None),
     "a chain that reads what it wrote": ("""
         def f(inp, w):
             x = F.linear(inp, w)
@@ -6407,7 +6439,7 @@ CASES = {
         """, (None, "none"), "earlier part of the chain"),
 }
 
-HEADER = "import torch\nimport torch.nn as nn\nimport torch.nn.functional as F\nimport numpy as np\nfrom typing import Union\n"
+HEADER = "import torch\nimport torch.nn as nn\nimport torch.nn.functional as F\nimport numpy as np\nfrom typing import Optional, Union\n"
 # Functions named `f` get a caller that passes graph tensors: without one, a helper's parameter
 # may or may not require grad (the "unknown" grad level), and saved writes into it are only `inplace`.
 CALLER = "\n\ndef _train():\n    x = torch.randn(3, requires_grad=True)\n    return f(x, x * 2)\n"

@@ -231,6 +231,8 @@ class Analysis:
         judged_by = flow
         if records:
             result = self._judge_all(flow, records, site)
+        alone = result  # (the function alone: what any caller, seen or not, may pass)
+        if records:
             # (an `out=` of a value whose grad only the callers tell may raise though the buffer needs no grad)
             unknown_out = any(r.how == "out" and r.operand_grad == UNKNOWN for r in records)
             if (result.hazard == INPLACE or result.hazard == NOGRAD and unknown_out) and \
@@ -258,6 +260,8 @@ class Analysis:
                     again = matching if exact else (matching or again)
                 result = self._judge_all(precise, again, site) if again else None
                 judged_by = precise
+        if result is not None and judged_by is not flow:
+            result = _what_any_caller_allows(alone, result)
         if result is not None and result.hazard == BREAKS:
             result = self._split(judged_by, site, target, exact, result)
         if result is not None and self.facts is not None:
@@ -473,7 +477,7 @@ class Analysis:
                 precise = self.ctx.flow_with_callers(flow.scope)
                 again = [r for r in precise.writes_at(record.node) if r.ctor is ctor]
                 if precise is not flow and again:
-                    judged = self._judge_all(precise, again, record.node)
+                    judged = _what_any_caller_allows(judged, self._judge_all(precise, again, record.node))
             if judged.hazard == BREAKS:
                 judged = self._split(flow, record.node, None, False, judged, ctor=ctor)
             read = self._input_read_after(record)
@@ -523,6 +527,32 @@ class Analysis:
                 return cur
             cur = self.index.parent.get(cur)
         return None
+
+
+def _what_any_caller_allows(alone: Judgement | None, precise: Judgement) -> Judgement:
+    """The judgement with the callers' facts (`precise`) for what the report says (the hazard, why,
+    what is written), and for the fix what holds whoever calls the function: the callers the run
+    shows are not all there may be (another module imports a helper, a subclass calls a method), so a
+    fact only they give (`x` is a tensor, a float one) never makes a fix safe (eval45 m01: a helper
+    its own file calls with floats, a sibling with integers, where `h.mul_(2.5)` raises in place).
+    The reasons of both count; what the function alone says is certainly wrong (for some caller) is a
+    reason; `fix_info` keeps what the function alone shows (a fix calling a tensor method needs it
+    to be a tensor)."""
+    from dataclasses import replace
+
+    shown = f"`{precise.spelling}`" if precise.spelling else "what is written"
+    if alone is None:  # (alone, the function writes no tensor it knows of: only the callers show one)
+        return replace(precise, fix_info=UNKNOWN_INFO, reasons=(
+            *precise.reasons, f"{shown} is a tensor only in the calls the run shows: another caller may pass "
+                              "something else"))
+    # (the rules read the dtype and tensor-ness a fix depends on from `fix_info`: `Judgement.safety_info`)
+    extra = [alone.certain] if alone.certain and not precise.certain else []
+    if precise.info.sure and not alone.info.sure:
+        extra.append(f"{shown} is a tensor only in the calls the run shows: another caller may pass an array, a "
+                     "list or a number, which the rewrite would treat otherwise")
+    return replace(precise, fix_info=alone.info,
+                   reasons=tuple(dict.fromkeys((*alone.reasons, *extra, *precise.reasons))),
+                   rebindable=precise.rebindable and alone.rebindable)
 
 
 # The nearest `if`s before a `breaks` write whose arms are followed apart (Analysis._split).

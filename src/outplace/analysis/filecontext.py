@@ -443,7 +443,10 @@ class FileContext:
         if arg.annotation is not None:
             kind = self.annotation_kind(arg.annotation)
             if kind == "tensor":
-                return Obj(YES, "parameter", self.annotated_dtype(arg.annotation), label=shown,
+                # (the dtype an annotation names is no fact a fix may rest on: `attention_mask:
+                # Optional[torch.FloatTensor]` is given long tensors (eval45 d23); an integer one says
+                # the argument requires no grad: ScopeFlow._entry_state)
+                return Obj(YES, "parameter", label=shown,
                            storage=frozenset({outside("parameter", arg.arg)}), nonlocal_reason=reason)
             if kind == "maybe":
                 return Obj(MAYBE, "parameter", label=shown, storage=frozenset({outside("parameter", arg.arg)}),

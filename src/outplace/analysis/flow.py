@@ -248,8 +248,11 @@ class ScopeFlow:
                     obj = self.ctx.parameter_obj(scope, a)
                     grad = MAYBE if obj.tensor == YES and _is_forward(scope) and \
                         not (_says_only_tensor(a.annotation) and data_by_name(a.arg)) else UNKNOWN
-                    if obj.tensor != NO and obj.dtype in INTEGRAL_DTYPES:
-                        grad = NO  # (`labels: torch.LongTensor`: an integer tensor never requires grad)
+                    if obj.tensor != NO and (obj.dtype in INTEGRAL_DTYPES or a.annotation is not None and
+                                             self.ctx.annotated_dtype(a.annotation) in INTEGRAL_DTYPES):
+                        # (`labels: torch.LongTensor`, `Bool[Tensor, "b n"]`: an integer tensor never requires
+                        # grad; the dtype itself stays unknown: annotations are not always true)
+                        grad = NO
                     site_facts = sites.get(a.arg)
                     if site_facts is not None:
                         obj, grad, saved = _refine_parameter(obj, *site_facts[:3], annotated=a.annotation is not None)

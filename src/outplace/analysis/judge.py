@@ -79,6 +79,14 @@ class Judgement:
     # Autograd certainly saved what the target holds on some path (`saved by`, not `may be saved by`):
     # what it saved is a tensor, so on that path the target is one.
     saved_tensor: bool = False
+    # Judged with the callers' facts: what the function alone shows of the target (other callers may
+    # pass something else; a fix that calls a tensor method needs it to be a tensor whoever calls).
+    fix_info: Info | None = None
+
+    @property
+    def safety_info(self) -> Info:
+        """What a fix may rely on: the function's own facts where callers' facts made `info`."""
+        return self.fix_info or self.info
 
 
 def judge(flow: ScopeFlow, live: Liveness, record: WriteRecord, step: tuple[int, int] | None,
