@@ -6014,7 +6014,7 @@ CASES = {
                 t = self.buf
                 t += 1  # <-
                 return self.buf
-        """, ("breaks", "none"), "`self.buf` holds this very tensor"),
+        """, ("breaks", "none"), "`self.buf`"),
     "... the attribute stored again before it is read: unsafe, not certainly wrong": ("""
         class M(nn.Module):
             def forward(self, x):
@@ -6431,6 +6431,51 @@ CASES = {
                 h.mul_(2)  # <-
                 return h
         """, None, None),
+    "eval45: `self.k = h`, then `h.mul_(2)` and `h` never read again: the write is for what `self.k` sees; rebinding `h` is a dead store": ("""
+        class M(nn.Module):
+            def forward(self, x):
+                h = torch.exp(x)
+                self.k = h
+                h.mul_(2)  # <-
+                return x
+        """, ("breaks", "none"), "would drop it"),
+    "... `self.k` stored again after the write: no reference sees it, unsafe only": ("""
+        class M(nn.Module):
+            def forward(self, x):
+                h = torch.exp(x)
+                self.k = h
+                h.mul_(2)  # <-
+                self.k = None
+                return x
+        """, ("breaks", "unsafe"), None),
+    "... `h` read after the write: the rebinding keeps it (unsafe, for `self.k`)": ("""
+        class M(nn.Module):
+            def forward(self, x):
+                h = torch.exp(x)
+                self.k = h
+                h.mul_(2)  # <-
+                return h
+        """, ("breaks", "unsafe"), "stored in `self.k`"),
+    "eval45 g12: a module-level `match ... case act:` binds `act` again: what `act(x)` returns is unknown": ("""
+        act = nn.Sigmoid()
+        match nn.Identity():
+            case act:
+                pass
+
+        def f(x, y):
+            h = act(x * y)
+            h.mul_(2.5)  # <-
+            return h, x
+        """, ("inplace", "unsafe"), "if an unknown call returned its argument"),
+    "eval45 p: `case {**ys}` binds a dict holding the subject's values: `ys` reads the tensor after the write": ("""
+        def f(x, y):
+            h = torch.exp(x)
+            match {"k": h}:
+                case {**ys}:
+                    pass
+            h.mul_(2)  # <-
+            return h, ys["k"]
+        """, ("breaks", "unsafe"), "`ys`"),
     "a chain that reads what it wrote": ("""
         def f(inp, w):
             x = F.linear(inp, w)

@@ -598,7 +598,7 @@ class ScopeFlow:
             got = self.values.get(id(match.subject)) if isinstance(match, ast.Match) else None
             subject = got[0] if got is not None else frozenset()
             for n in walk(node.pattern):  # type: ignore[attr-defined]
-                name = getattr(n, "name", None)
+                name = n.rest if isinstance(n, ast.MatchMapping) else getattr(n, "name", None)
                 if isinstance(name, str):
                     # `case z`, `case T() as z`: the subject itself (eval30 U9: rebinding `z` after a
                     # write is certainly wrong where the subject is read); `case [z]`, `case {"k": z}`:

@@ -20,6 +20,7 @@ here reads again): those are not offered at all.
 from __future__ import annotations
 
 import ast
+import re
 from dataclasses import dataclass
 
 from outplace.analysis.flow import ScopeFlow, WriteRecord
@@ -215,6 +216,14 @@ def judge(flow: ScopeFlow, live: Liveness, record: WriteRecord, step: tuple[int,
             what = nonlocal_objs[0].label or f"`{name}`"
             certain = (f"the write changes {what}, which outlives this scope, and nothing here reads `{name}` "
                        "afterwards: rebinding it would drop the write")
+        else:
+            kept = _kept_reference(flow, st, roots, record.node) if objs and all(
+                o.origin in LOCAL_ORIGINS for o in objs) else None
+            if kept is not None:
+                # `self.k = h`, then `h.mul_(2)` and `h` never read again (eval45): the write is for what
+                # that reference sees, and rebinding `h` would be a dead store that drops it
+                certain = (f"`{name}` was {kept}, and nothing here reads `{name}` afterwards: the write is for what "
+                           f"that reference sees, and rebinding `{name}` would drop it")
     if certain is None and name is not None and name in live_after and _write_statement(record, stmt):
         # `row = y[0]; row.mul_(2)`, then `y` and `row` both read (adversarial review U1): the write
         # is meant for `y` too, whatever `row` is used for afterwards
@@ -331,6 +340,37 @@ def _certain_holder(st, keys: frozenset, names: list[str], views: bool = False) 
             return None
         first = first or found
     return first
+
+
+def _kept_reference(flow: ScopeFlow, st, roots: frozenset, write: ast.AST) -> str | None:
+    """How the written tensor was certainly kept where it outlives the write (an attribute of an object
+    from outside, a global, a `yield`), with that attribute or global not stored again after the write,
+    outside loops; None otherwise. (A call that may keep it, a subscript store into what may be a
+    tensor, are not certain.)"""
+    if flow.index.loops_around(write):
+        return None
+    line = getattr(write, "end_lineno", None) or getattr(write, "lineno", 0)
+    args = getattr(flow.scope, "args", None)
+    params = {a.arg for a in (*args.posonlyargs, *args.args, *args.kwonlyargs)} if args is not None else set()
+    later = {dotted(n) for n in walk(flow.scope) if isinstance(n, (ast.Attribute, ast.Name))
+             and not isinstance(n.ctx, ast.Load) and n.lineno > line}
+    for e in sorted({e for r in roots for e in st.escaped.get(r, ())}, key=lambda e: (e.line, e.what)):
+        if e.line > line:
+            continue
+        m = _ATTRIBUTE_STORE.match(e.what)
+        root = m.group(1).split(".", 1)[0] if m else None
+        if m and m.group(1) not in later and (root not in flow.locals or root in params):
+            return e.what  # (of an object from outside: `self`, a parameter, a global)
+        m = _GLOBAL_STORE.match(e.what)
+        if m and m.group(1) not in later:
+            return e.what
+        if e.what.startswith("yielded on line"):
+            return e.what
+    return None
+
+
+_ATTRIBUTE_STORE = re.compile(r"stored in `(\w+(?:\.\w+)+)` on line \d+$")
+_GLOBAL_STORE = re.compile(r"stored in the global `(\w+)`$")
 
 
 def _kept_attributes(flow: ScopeFlow, st, write: ast.AST) -> list[str]:

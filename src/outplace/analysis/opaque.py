@@ -33,7 +33,9 @@ _HOOKS = re.compile(r"saved_tensors_hooks|save_on_cpu|setprofile|settrace|sys\.m
 _TORCH_PROTOCOL = re.compile(r"__torch_(?!_)")
 _CODE_STORE = re.compile(r"__code__\s*=(?!=)|__globals__\s*(\[|\.\s*(update|setdefault|__setitem__)\b)|"
                          r"['\"]__(code|globals)__['\"]|__code__\s*\.\s*replace\b")
-_SELF_MODULE = re.compile(r"sys\.modules\s*\[\s*(__name__|['\"]__main__['\"])\s*\]|import_module\s*\(\s*(__name__|['\"]__main__)|"
+# (`sys.modules[__name__]` by any spelling of `sys.modules`: `import sys as _s`, `from sys import modules`,
+# `.get(__name__)`: eval45 g03, g04)
+_SELF_MODULE = re.compile(r"\bmodules\s*(\[|\.\s*get\s*\()\s*(__name__|['\"]__main__['\"])|import_module\s*\(\s*(__name__|['\"]__main__)|"
                           r"^\s*import\s+__main__|^\s*from\s+__main__\s+import", re.M)
 
 

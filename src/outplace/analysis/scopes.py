@@ -189,6 +189,13 @@ class ScopeIndex:
         if name:
             scope.bindings.setdefault(name, []).append(Binding(name, node, node, "opaque"))
 
+    def _note_pattern(self, scope: Scope, node: ast.AST) -> None:
+        """A `match` pattern's capture (`case act:`, `case [*rest]:`, `case {**rest}:`) binds a name
+        (at module level a global: eval45 g12)."""
+        name = node.rest if isinstance(node, ast.MatchMapping) else node.name  # type: ignore[attr-defined]
+        if name:
+            scope.bindings.setdefault(name, []).append(Binding(name, node, self.statement_of(node), "opaque"))
+
     def _bind(self, scope: Scope, target: ast.Name) -> None:
         parent = self.parent[target]
         stmt = self.statement_of(target)
@@ -295,6 +302,8 @@ _NOTE = {
     ast.Import: ScopeIndex._note_import, ast.ImportFrom: ScopeIndex._note_import,
     ast.FunctionDef: ScopeIndex._note_named, ast.AsyncFunctionDef: ScopeIndex._note_named,
     ast.ClassDef: ScopeIndex._note_named, ast.ExceptHandler: ScopeIndex._note_named,
+    ast.MatchAs: ScopeIndex._note_pattern, ast.MatchStar: ScopeIndex._note_pattern,
+    ast.MatchMapping: ScopeIndex._note_pattern,
 }
 # What `_children` leaves out: scalars and the expression-context/operator singletons (a third of all
 # nodes, never worth visiting), by their ASDL types as each node class's docstring spells them:
