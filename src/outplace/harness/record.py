@@ -147,7 +147,14 @@ class Recorder:
         return out
 
     def save(self, path: str) -> None:
-        self.torch.save(self.tensors, path)
+        try:
+            self.torch.save(self.tensors, path)
+        except RuntimeError as exc:
+            # (`h` and `h.detach().view(torch.int32)` returned together: torch.save keeps each storage
+            # once and refuses one viewed as two dtypes; copies of the tensors share nothing: eval45)
+            if "different types" not in str(exc):
+                raise
+            self.torch.save([t.clone() if t is not None else None for t in self.tensors], path)
 
     # ------------------------------------------------------------------ leaves
     def register_leaf(self, t: Any, name: str, priority: int) -> None:
