@@ -181,7 +181,7 @@ def test_results_viewing_one_storage_as_two_dtypes_are_recorded(pool, tmp_path):
     """`torch.save` refuses one storage seen as two dtypes (`h` and `h.view(torch.int32)` returned
     together): the record falls back to copies instead of failing the case (eval45)."""
     script = ("import torch\n\ndef outplace_case():\n    h = torch.exp(torch.ones(2, 3))\n"
-              "    return h, h.view(torch.int32)\n")
+              "    snap = h.view(torch.int32)\n    return h, snap\n")
     assert verify_sources(pool, tmp_path, [(script, script + "# same\n")])[0].verdict == "preserved"
 
 
