@@ -6476,6 +6476,23 @@ CASES = {
             h.mul_(2)  # <-
             return h, ys["k"]
         """, ("breaks", "unsafe"), "`ys`"),
+    "... appended to a global list (`G.append(h)`), written, never read again: the list sees the write": ("""
+        G = []
+
+        def f(x, y):
+            h = torch.exp(x)
+            G.append(h)
+            h.mul_(2)  # <-
+            return x
+        """, ("breaks", "none"), "stored in `G`"),
+    "... appended to a local list nothing reads: a dead store either way, unsafe only": ("""
+        def f(x, y):
+            h = torch.exp(x)
+            keep = []
+            keep.append(h)
+            h.mul_(2)  # <-
+            return x
+        """, ("breaks", "unsafe"), None),
     "a chain that reads what it wrote": ("""
         def f(inp, w):
             x = F.linear(inp, w)

@@ -361,9 +361,10 @@ def _kept_reference(flow: ScopeFlow, st, roots: frozenset, write: ast.AST) -> st
         root = m.group(1).split(".", 1)[0] if m else None
         if m and m.group(1) not in later and (root not in flow.locals or root in params):
             return e.what  # (of an object from outside: `self`, a parameter, a global)
-        m = _GLOBAL_STORE.match(e.what)
-        if m and m.group(1) not in later:
-            return e.what
+        m = _GLOBAL_STORE.match(e.what) or _HELD_BY_NAME.match(e.what)
+        if m and m.group(1) not in later and (m.re is _GLOBAL_STORE or m.group(1) not in flow.locals
+                                              or m.group(1) in params):
+            return e.what  # (`G.append(h)` into a global's or a parameter's list: it outlives the scope)
         if e.what.startswith("yielded on line"):
             return e.what
     return None
@@ -371,6 +372,7 @@ def _kept_reference(flow: ScopeFlow, st, roots: frozenset, write: ast.AST) -> st
 
 _ATTRIBUTE_STORE = re.compile(r"stored in `(\w+(?:\.\w+)+)` on line \d+$")
 _GLOBAL_STORE = re.compile(r"stored in the global `(\w+)`$")
+_HELD_BY_NAME = re.compile(r"stored in `(\w+)` on line \d+$")  # (`G.append(h)`: a container method's store)
 
 
 def _kept_attributes(flow: ScopeFlow, st, write: ast.AST) -> list[str]:
