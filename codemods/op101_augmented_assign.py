@@ -59,7 +59,7 @@ class AugmentedAssign(Rule):
             some_path = judged.some_tensor and isinstance(target, ast.Name)
             # (what autograd saved is a tensor: a `breaks` by a save of what the name holds is a path
             # where it is one: a helper's parameter that one call passes a saved activation)
-            some_path = some_path or judged.saved_tensor
+            some_path = some_path or (judged.saved_tensor and isinstance(target, ast.Name))
             if not judged.info.sure and not some_path and not operand.sure:
                 continue  # maybe a number, a list or an array on every path: no evidence of a tensor
             op = OPS[type(node.op)]
