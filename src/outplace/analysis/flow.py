@@ -739,7 +739,7 @@ class ScopeFlow:
     def _bind(self, target: ast.AST, value: frozenset, stmt: ast.AST) -> None:
         if isinstance(target, ast.Name):
             if target.id in self.info.declared_global:
-                self._escape(value, f"stored in the global `{target.id}`")
+                self._escape(value, f"stored in the global `{target.id}`", holder=target.id)
             self.st.env[target.id] = value
         elif isinstance(target, (ast.Tuple, ast.List)):
             elts = target.elts
@@ -776,7 +776,7 @@ class ScopeFlow:
 
     def _attribute_store(self, target: ast.Attribute, value: frozenset) -> None:
         spelled = dotted(target)
-        self._escape(value, f"stored in `{spelled or ast.unparse(target)}` on line {target.lineno}")
+        self._escape(value, f"stored in `{spelled or ast.unparse(target)}` on line {target.lineno}", holder=spelled)
         if spelled is not None:
             self.st.env[spelled] = value  # later loads of `self.h` in this scope see it
 
@@ -1331,7 +1331,7 @@ class ScopeFlow:
 
     def _e_Yield(self, node: ast.Yield) -> frozenset:
         if node.value is not None:
-            self._escape(self.eval(node.value), f"yielded on line {node.lineno}")
+            self._escape(self.eval(node.value), f"yielded on line {node.lineno}", holder="<yield>")
         return self._opaque(node, frozenset(), "a value sent into the generator")
 
     def _e_YieldFrom(self, node: ast.YieldFrom) -> frozenset:
@@ -1386,7 +1386,13 @@ class ScopeFlow:
                 stored: frozenset = frozenset()
                 for v in inputs.values():
                     stored |= v
-                self._escape(stored, f"stored in `{_callee_text(node).rsplit('.', 1)[0]}` on line {node.lineno}")
+                receiver = dotted(func.value)
+                # (certainly a container where no tensor has the method, or nothing it may be is a tensor:
+                # `q.put(h)` may be `Tensor.put`)
+                certain = receiver is not None and (not self.ctx.is_tensor_method(func.attr) or all(
+                    (o := self.obj(k)) is not None and o.tensor == NO for k in rest))
+                self._escape(stored, f"stored in `{_callee_text(node).rsplit('.', 1)[0]}` on line {node.lineno}",
+                             holder=receiver if certain else None)
                 for k in rest:
                     o = self.obj(k)
                     if o is not None and o.origin == "container":
@@ -2293,13 +2299,14 @@ class ScopeFlow:
         return out or "unknown"
 
     # ---- escapes and grad mode ----------------------------------------------------------------------
-    def _escape(self, keys: frozenset, where: str) -> None:
+    def _escape(self, keys: frozenset, where: str, holder: str | None = None) -> None:
+        """`holder`: what certainly keeps a reference from now on (Event.holder), if anything does."""
         reach = self.reach(keys)
         if any(element_read(k, o := self.obj(k)) or (k[0] == "parameter" and o is not None and o.tensor == NO
                                                      and o.origin != "self") for k in keys):
             reach |= {ELEMENTS}  # (an element of a parameter has no memory the analysis follows: summaries.py)
         if reach:
-            self.st.add_event("escaped", reach, Event(where, self._line))
+            self.st.add_event("escaped", reach, Event(where, self._line, holder=holder))
 
     def grad_off(self) -> bool:
         """Is autograd off where the current step runs (`no_grad` block or function)?"""

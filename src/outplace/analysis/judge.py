@@ -20,7 +20,6 @@ here reads again): those are not offered at all.
 from __future__ import annotations
 
 import ast
-import re
 from dataclasses import dataclass
 
 from outplace.analysis.flow import ScopeFlow, WriteRecord
@@ -343,36 +342,18 @@ def _certain_holder(st, keys: frozenset, names: list[str], views: bool = False) 
 
 
 def _kept_reference(flow: ScopeFlow, st, roots: frozenset, write: ast.AST) -> str | None:
-    """How the written tensor was certainly kept where it outlives the write (an attribute of an object
-    from outside, a global, a `yield`), with that attribute or global not stored again after the write,
-    outside loops; None otherwise. (A call that may keep it, a subscript store into what may be a
-    tensor, are not certain.)"""
+    """How the written tensor was certainly kept where it outlives the write (Event.holder: an attribute
+    of an object from outside, a global or a container of one, a `yield`), with that attribute or name
+    not stored again after the write, outside loops; None otherwise."""
     if flow.index.loops_around(write):
         return None
-    line = getattr(write, "end_lineno", None) or getattr(write, "lineno", 0)
-    args = getattr(flow.scope, "args", None)
-    params = {a.arg for a in (*args.posonlyargs, *args.args, *args.kwonlyargs)} if args is not None else set()
-    later = {dotted(n) for n in walk(flow.scope) if isinstance(n, (ast.Attribute, ast.Name))
-             and not isinstance(n.ctx, ast.Load) and n.lineno > line}
+    after = _after_write(flow, write)
     for e in sorted({e for r in roots for e in st.escaped.get(r, ())}, key=lambda e: (e.line, e.what)):
-        if e.line > line:
+        if e.holder is None or e.line > after.line:
             continue
-        m = _ATTRIBUTE_STORE.match(e.what)
-        root = m.group(1).split(".", 1)[0] if m else None
-        if m and m.group(1) not in later and (root not in flow.locals or root in params):
-            return e.what  # (of an object from outside: `self`, a parameter, a global)
-        m = _GLOBAL_STORE.match(e.what) or _HELD_BY_NAME.match(e.what)
-        if m and m.group(1) not in later and (m.re is _GLOBAL_STORE or m.group(1) not in flow.locals
-                                              or m.group(1) in params):
-            return e.what  # (`G.append(h)` into a global's or a parameter's list: it outlives the scope)
-        if e.what.startswith("yielded on line"):
+        if e.holder == "<yield>" or e.holder not in after.stored and after.outside(e.holder):
             return e.what
     return None
-
-
-_ATTRIBUTE_STORE = re.compile(r"stored in `(\w+(?:\.\w+)+)` on line \d+$")
-_GLOBAL_STORE = re.compile(r"stored in the global `(\w+)`$")
-_HELD_BY_NAME = re.compile(r"stored in `(\w+)` on line \d+$")  # (`G.append(h)`: a container method's store)
 
 
 def _kept_attributes(flow: ScopeFlow, st, write: ast.AST) -> list[str]:
@@ -383,17 +364,39 @@ def _kept_attributes(flow: ScopeFlow, st, write: ast.AST) -> list[str]:
     dotted_names = [n for n in st.env if "." in n and not n.startswith("<")]
     if not dotted_names or flow.index.loops_around(write):
         return []
+    after = _after_write(flow, write)
+    return [n for n in sorted(dotted_names) if n in after.read and n not in after.stored and after.outside(n)]
+
+
+@dataclass(frozen=True)
+class _After:
+    """What the scope spells after a write's last line: the names and attributes it stores (or
+    deletes) and those it reads; and which roots are the scope's own locals (not its parameters)."""
+
+    line: int
+    stored: frozenset
+    read: frozenset
+    own: frozenset
+
+    def outside(self, spelled: str) -> bool:
+        """Is `spelled` (`self.k`, `G`) of an object from outside the scope: a parameter's, a global's?"""
+        return spelled.split(".", 1)[0] not in self.own
+
+
+def _after_write(flow: ScopeFlow, write: ast.AST) -> _After:
+    """`_After` for a write, from one walk of the scope (kept for the file: every write asks)."""
+    key = ("spelled uses", id(flow.scope))
+    uses = flow.ctx.memo.get(key)
+    if uses is None:
+        uses = flow.ctx.memo[key] = [
+            (n.lineno, spelled, isinstance(n.ctx, ast.Load)) for n in walk(flow.scope)
+            if isinstance(n, (ast.Attribute, ast.Name)) and (spelled := dotted(n)) is not None]
     line = getattr(write, "end_lineno", None) or getattr(write, "lineno", 0)
-    stored, read = set(), set()
-    for node in walk(flow.scope):
-        if isinstance(node, ast.Attribute) and node.lineno > line:
-            spelled = dotted(node)
-            if spelled is not None:
-                (read if isinstance(node.ctx, ast.Load) else stored).add(spelled)
     args = getattr(flow.scope, "args", None)
     params = {a.arg for a in (*args.posonlyargs, *args.args, *args.kwonlyargs)} if args is not None else set()
-    return [n for n in sorted(dotted_names) if n in read and n not in stored and
-            not (n.split(".", 1)[0] in flow.locals and n.split(".", 1)[0] not in params)]
+    return _After(line, frozenset(s for ln, s, load in uses if ln > line and not load),
+                  frozenset(s for ln, s, load in uses if ln > line and load),
+                  frozenset(flow.locals - params))
 
 
 def _holder_of(st, key: Key, names: list[str], views: bool) -> tuple[str, bool] | None:

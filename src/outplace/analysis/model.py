@@ -191,6 +191,10 @@ class Event(NamedTuple):
     # empty when something else may have (a module's own parameters). Where every one of them is
     # known not to require grad (`else:` of `if x.requires_grad:`), the save never happened.
     sources: frozenset = frozenset()
+    # For an escape: what certainly keeps a reference to it from then on, spelled as the scope reads it
+    # (`self.k` for `self.k = h`, `G` for a global or `G.append(h)` into what is certainly no tensor,
+    # "<yield>"); None where the escape only may keep it (an unknown call, a store into what may be a tensor).
+    holder: str | None = None
 
     def __str__(self) -> str:
         return f"{self.what} (line {self.line})"

@@ -136,8 +136,7 @@ class ModuleBuilder:
             return None
         if q.startswith("torch.nn.utils") and name in MODULE_WRAPPERS and value.args:
             return self.info(value.args[0], scope, depth + 1)
-        if q.startswith("torch.nn.") and name[:1].isupper() and len(parts) > 2 and \
-                parts[2] not in ("functional", "init", "utils", "parameter"):
+        if _torch_module_class(q):
             if name in MODULE_CONTAINERS:
                 return self._container(name, value, scope, depth)
             index = ctx.ops.modules_inplace.get(name)
@@ -524,8 +523,7 @@ class ModuleBuilder:
             got = None
             q = self.ctx.imports.qualname(passed) or self.ctx.module_alias(passed) or ""
             parts = q.split(".")
-            if q.startswith("torch.nn.") and parts[-1][:1].isupper() and len(parts) > 2 and \
-                    parts[2] not in ("functional", "init", "utils", "parameter") and parts[-1] not in MODULE_CONTAINERS:
+            if _torch_module_class(q) and parts[-1] not in MODULE_CONTAINERS:
                 index = self.ctx.ops.modules_inplace.get(parts[-1])
                 made = self._defaulted.get((id(call), id(passed)))
                 if made is None:  # (one node per call and value: modules are told apart by the node that built them)
@@ -762,6 +760,14 @@ def _other_uses(name: str, scope: ast.AST, before: ast.AST, understood: set[int]
 
 def _is_none(node: ast.AST) -> bool:
     return isinstance(node, ast.Constant) and node.value is None
+
+
+def _torch_module_class(q: str) -> bool:
+    """Does the dotted name `q` name a torch.nn module class (`torch.nn.ReLU`, `torch.nn.modules.conv.Conv2d`;
+    not `torch.nn.functional.relu`, `torch.nn.init.*`, `torch.nn.utils.*`, `torch.nn.parameter.*`)?"""
+    parts = q.split(".")
+    return q.startswith("torch.nn.") and parts[-1][:1].isupper() and len(parts) > 2 and \
+        parts[2] not in ("functional", "init", "utils", "parameter")
 
 
 def _either(a: ModuleInfo | None, b: ModuleInfo | None) -> ModuleInfo | None:
