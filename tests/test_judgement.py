@@ -6493,6 +6493,52 @@ CASES = {
             h.mul_(2)  # <-
             return x
         """, ("breaks", "unsafe"), None),
+    "eval46 demucs: a clone-when-grad guard in a loop: the argument is written only where it requires no grad": ("""
+        def em(y: torch.Tensor, x):
+            for it in range(3):
+                v = torch.mean(torch.abs(y[..., 0, :]) ** 2, dim=-2)
+                if y.requires_grad:
+                    y = y.clone()
+                y[0, ...] = x  # <-
+            return y, v
+        """, ("inplace", "unsafe"), None),
+    "... the guard's arm binds another name: the saved argument is written": ("""
+        def em(y: torch.Tensor, x):
+            for it in range(3):
+                v = torch.mean(torch.abs(y[..., 0, :]) ** 2, dim=-2)
+                if y.requires_grad:
+                    x = y.clone()
+                y[0, ...] = x  # <-
+            return y, v
+        """, ("breaks", "unsafe"), "saved by `torch.abs`"),
+    "... the guard inverted (`if not y.requires_grad`): the saved argument is written": ("""
+        def em(y: torch.Tensor, x):
+            for it in range(3):
+                v = torch.mean(torch.abs(y[..., 0, :]) ** 2, dim=-2)
+                if not y.requires_grad:
+                    y = y.clone()
+                y[0, ...] = x  # <-
+            return y, v
+        """, ("breaks", "unsafe"), "saved by `torch.abs`"),
+    "... another name keeps the argument past the guard: it is written through that name": ("""
+        def em(y: torch.Tensor, x):
+            for it in range(3):
+                z = y
+                v = torch.mean(torch.abs(y[..., 0, :]) ** 2, dim=-2)
+                if y.requires_grad:
+                    y = y.clone()
+                z[0, ...] = x  # <-
+            return y, v
+        """, ("breaks", "unsafe"), "saved by `torch.abs`"),
+    "... the guard, where the argument was saved by an op whose other input requires grad (`y * w`)": ("""
+        def em(y: torch.Tensor, x):
+            for it in range(3):
+                v = y * torch.ones(3, requires_grad=True)
+                if y.requires_grad:
+                    y = y.clone()
+                y[0, ...] = 0.0  # <-
+            return y, v
+        """, ("breaks", "unsafe"), "saved by `*`"),
     "a chain that reads what it wrote": ("""
         def f(inp, w):
             x = F.linear(inp, w)

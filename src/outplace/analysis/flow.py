@@ -1814,25 +1814,42 @@ class ScopeFlow:
             if not v:
                 continue
             needs = when.get(p) if when is not None and saves is not None else None
+            if saves is None or (maybe and (p in saves or ALL in saves)):
+                what = f"may be saved by {label}"
+            elif p in saves or ALL in saves:
+                what = f"saved by {label}"
+            else:
+                continue
             level, why = grad, sources
+            storages = self.st.storages(v)
             if needs is not None:
                 level = MAYBE if PARAMS in needs else NO
                 why = frozenset()
                 for k, u in inputs.items():
-                    if k in needs or k in ("*args", "**kwargs"):  # a starred argument may be any of them
+                    # (a starred argument may be any of them; the input's own requiring grad is per storage, below)
+                    if k != p and (k in needs or k in ("*args", "**kwargs")):
                         level = tri_or(level, self.grad_of(u))
                         why |= self.st.storages(u)
+                if p in needs and PARAMS not in needs and len(storages) > 1:
+                    # Saved where it requires grad itself (`abs(y)`): on the way where the input is one of
+                    # the tensors it may be, that one's requiring grad decides, not the others'. (`y` may be
+                    # an argument outside any graph or an earlier iteration's clone: demucs' wiener.py.)
+                    for r in storages:
+                        own = tri_or(level, self.st.grad.get(r, UNKNOWN))
+                        if own != NO:
+                            e = Event(what, self._line, own, why | {r})
+                            self.st.add_event("saved", frozenset({r}), e)
+                            made.add(e)
+                    continue
+                if p in needs:
+                    level = tri_or(level, self.grad_of(v))
+                    why |= storages
                 if level == NO:
                     continue
                 if PARAMS in needs:
                     why = frozenset()
-            if saves is None or (maybe and (p in saves or ALL in saves)):
-                e = Event(f"may be saved by {label}", self._line, level, why)
-            elif p in saves or ALL in saves:
-                e = Event(f"saved by {label}", self._line, level, why)
-            else:
-                continue
-            self.st.add_event("saved", self.st.storages(v), e)
+            e = Event(what, self._line, level, why)
+            self.st.add_event("saved", storages, e)
             made.add(e)
         return frozenset(made)
 
@@ -2437,14 +2454,9 @@ def _forget_never_built(st: State) -> None:
     """A save made by an op all of whose inputs are now known not to require grad never happened
     (autograd built no graph there): forget it in `st`."""
     for s, events in list(st.saved.items()):
-        kept = frozenset(e for e in events if not _never_built(st, e))
+        kept = frozenset(e for e in events if not st.never_built(e))
         if kept != events:
             st.saved[s] = kept
-
-
-def _never_built(st: State, event: Event) -> bool:
-    """A save whose op's inputs are all known not to require grad in `st`: the op built no graph."""
-    return bool(event.sources) and all(st.grad.get(s) == NO for s in event.sources)
 
 
 def _keeps_dtype(call: ast.Call) -> bool:

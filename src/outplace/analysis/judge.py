@@ -693,8 +693,11 @@ def _hazard(flow: ScopeFlow, record: WriteRecord, objs: list[Obj], roots: frozen
                         "`out=` raises at once (\"functions with out=... arguments don't support automatic "
                         "differentiation\")")
     later = _first_iteration_only(flow, record)
+    # (a save whose op's inputs all do not require grad where the write runs never happened on any
+    # way to it: `if y.requires_grad: y = y.clone()` in a loop, where the joined saves of the ways
+    # round still hold the argument's, model._join_torn_grad)
     saved = sorted({e for r in roots for e in st.saved.get(r, ())
-                    if not (later and r in later[2] and later[0] < e.line <= later[1])},
+                    if not (later and r in later[2] and later[0] < e.line <= later[1]) and not st.never_built(e)},
                    key=lambda e: (not e.what.startswith("saved"), e.line, e.what))
     members = frozenset().union(*(o.one_of for o in objs)) - roots
     if members and not saved:

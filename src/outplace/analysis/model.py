@@ -477,6 +477,10 @@ class State:
         for s in storages:
             self.grad[s] = tri_or(self.grad.get(s, NO), level)
 
+    def never_built(self, event: Event) -> bool:
+        """A save whose op's inputs are all known not to require grad here: the op built no graph."""
+        return bool(event.sources) and all(self.grad.get(s) == NO for s in event.sources)
+
     def grad_of(self, keys: frozenset) -> str:
         out = NO
         for s in self.storages(keys):
@@ -507,18 +511,45 @@ def state_join(a: State | None, b: State) -> State:
                 objs, copied = (objs.copy() if type(objs) is IndexedObjs else dict(objs)), True
             objs[k] = joined
     grad = a.grad
+    torn: list = []  # storages whose grad the two paths tell apart
     for k, g in b.grad.items() if grad != b.grad else ():
         have = grad.get(k)
         if have != g and (raised := g if have is None else tri_or(have, g)) != have:
+            if have is not None:
+                torn.append((k, have, g))
+                continue
             if grad is a.grad:
                 grad = dict(grad)
             grad[k] = raised
+    if torn:
+        grad = _join_torn_grad(a, b, grad, torn)
     fresh = a.fresh | b.fresh if a.fresh != b.fresh else a.fresh
     upstream = a.upstream if a.upstream == b.upstream else _meet_upstream(a, b)
     if env is a.env and objs is a.objs and saved is a.saved and escaped is a.escaped and grad is a.grad \
             and fresh == a.fresh and upstream is a.upstream:
         return a
     return State(env, objs, saved, escaped, grad, fresh, upstream)
+
+
+def _join_torn_grad(a: State, b: State, grad: dict, torn: list) -> dict:
+    """Grad where two paths disagree on a storage: what the path that can still reach it says, when
+    the other path holds it under no name (nor anything a name holds) and never let it escape. The
+    clone-when-grad guard (demucs' `wiener.py`: `if y.requires_grad: y = y.clone()`, then writes into
+    `y`): after it, `y` is the clone on the path where the argument requires grad, and the argument
+    only on the path where it does not; the argument's storage, reachable only on the second path,
+    does not require grad there, and a later write can reach it on no other path. Joined storage by
+    storage, "maybe" would pair the first path's grad with the second path's reference. (Writes,
+    the only use of grad here, reach a storage through names; one that escaped (an attribute, a
+    container, a closure) may be reached otherwise, and is joined as before.)"""
+    live_a = a.reach(frozenset().union(*a.env.values())) if a.env else frozenset()
+    live_b = b.reach(frozenset().union(*b.env.values())) if b.env else frozenset()
+    out = dict(grad)
+    for k, have, g in torn:
+        if k in a.escaped or k in b.escaped or (k in live_a) == (k in live_b):
+            out[k] = tri_or(have, g)
+        else:
+            out[k] = have if k in live_a else g
+    return out
 
 
 def _meet_upstream(a: State, b: State) -> dict:
