@@ -2747,7 +2747,7 @@ CASES = {
             row = h[y > 0]
             row.mul_(2)  # <-
             return h, row
-        """, (None, "unsafe"), None),
+        """, (None, "safe"), None),
     "adversarial review: one of the file's modules keeps what it is built with": ("""
         class ProtoHead(nn.Module):
             def __init__(self, protos):
@@ -6539,6 +6539,26 @@ CASES = {
                 y[0, ...] = 0.0  # <-
             return y, v
         """, ("breaks", "unsafe"), "saved by `*`"),
+    "eval46 visnet: a comparison's result indexes by copy, whatever it compared: what `/` saved is the copy": ("""
+        from torch_cluster import radius_graph
+
+        def f(x, y):
+            h = x * y
+            ei = radius_graph(x.detach(), r=5.0)
+            mask = ei[0] != ei[1]
+            h[mask] = h[mask] / torch.norm(h[mask], dim=-1, keepdim=True)  # <-
+            return h
+        """, ("inplace", "unsafe"), "nothing saved it"),
+    "... an index from the same call, not a comparison, may index like an int: a view, saved": ("""
+        from torch_cluster import radius_graph
+
+        def f(x, y):
+            h = x * y
+            ei = radius_graph(x.detach(), r=5.0)
+            i = ei[0]
+            h[i] = h[i] / torch.norm(h[i], dim=-1, keepdim=True)  # <-
+            return h
+        """, ("breaks", "unsafe"), "saved by"),
     "a chain that reads what it wrote": ("""
         def f(inp, w):
             x = F.linear(inp, w)

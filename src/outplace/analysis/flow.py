@@ -1136,10 +1136,12 @@ class ScopeFlow:
                         and (f := self.facts(got[0])) is not None and f.tensor == YES]
             if in_parts:
                 idx = Obj(YES, dtype="bool" if all(f.dtype == "bool" for f in in_parts) else "unknown")
-            if idx is not None and idx.tensor == YES:
+            if idx is not None and (idx.tensor == YES or idx.dtype == "bool"):
                 # Advanced indexing copies; but an integer tensor of no dimension indexes like an int
                 # (`h[s.argmax()]`, `out[b, lengths[b] - 1]`: a view of `h`), and the analysis does
-                # not know dimensions: only a bool mask is surely a copy.
+                # not know dimensions: only a bool mask is surely a copy. A comparison's result is one
+                # whatever it compared (eval46 visnet: `mask = ei[0] != ei[1]` of an outside call's
+                # result): a bool tensor, a bool array, or a Python bool (`h[True]` copies too).
                 dtype = (self.facts(tensors) or Obj()).dtype
                 out |= self.new(node, Obj(YES, "fresh", dtype, label="indexing result",
                                           may_share=frozenset() if idx.dtype == "bool" else self.st.may_storages(tensors)),
