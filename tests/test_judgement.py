@@ -6559,6 +6559,43 @@ CASES = {
             h[i] = h[i] / torch.norm(h[i], dim=-1, keepdim=True)  # <-
             return h
         """, ("breaks", "unsafe"), "saved by"),
+    "eval46 avalanche: a `forward` argument the function joins with `torch.cat` is a list: `xs[i] = ...` replaces an item": ("""
+        class Adapter(nn.Module):
+            def __init__(self, d, n):
+                super().__init__()
+                self.alphas = nn.Parameter(torch.randn(n))
+                self.V = nn.Linear(d * n, d)
+
+            def forward(self, xs):
+                for i, el in enumerate(xs):
+                    xs[i] = self.alphas[i] * el  # <-
+                return self.V(torch.cat(xs, dim=1))
+        """, None, None),
+    "... joined only where a test says it is a list: elsewhere it may be the tensor, saved": ("""
+        class Adapter(nn.Module):
+            def __init__(self, d):
+                super().__init__()
+                self.V = nn.Linear(d, d)
+
+            def forward(self, xs):
+                h = self.V(xs)
+                if isinstance(xs, list):
+                    return torch.cat(xs, dim=1)
+                xs[0] = 0.0  # <-
+                return h
+        """, ("breaks", "none"), "saved by"),
+    "... joined after it is rebound: the argument itself may be the tensor, saved": ("""
+        class Adapter(nn.Module):
+            def __init__(self, d):
+                super().__init__()
+                self.V = nn.Linear(d, d)
+
+            def forward(self, xs):
+                h = self.V(xs)
+                xs[0] = 0.0  # <-
+                xs = [xs, h]
+                return torch.cat(xs, dim=1)
+        """, ("breaks", "unsafe"), "saved by"),
     "a chain that reads what it wrote": ("""
         def f(inp, w):
             x = F.linear(inp, w)

@@ -460,9 +460,43 @@ class FileContext:
             return Obj(NO, "tensors", label=shown, nonlocal_reason=reason)
         if _non_tensor_default(args, arg):
             return Obj(NO, "other", label=shown)
+        if self._joined_by_torch(fn, arg.arg):
+            return Obj(NO, "tensors", label=shown, storage=frozenset({outside("parameter", arg.arg)}),
+                       nonlocal_reason=reason)
         is_forward = isinstance(fn, (ast.FunctionDef, ast.AsyncFunctionDef)) and fn.name == "forward"
         return Obj(YES if is_forward else MAYBE, "parameter", label=shown,
                    storage=frozenset({outside("parameter", arg.arg)}), nonlocal_reason=reason)
+
+    def _joined_by_torch(self, fn: ast.AST, name: str) -> bool:
+        """The parameter `name` is a sequence of tensors, not a tensor: the function passes it, never
+        rebound, as the sequence `torch.cat`/`torch.stack` (and their kin) join, which raises on a
+        tensor (eval46 avalanche: `for i, el in enumerate(xs): xs[i] = a[i] * el` then
+        `torch.cat(xs, dim=1)`, where `xs[i] = ...` replaces a list item). Not a call under an `if`
+        that tests the name (`if isinstance(x, list): y = torch.cat(x)`)."""
+        index = self.index
+        index.ensure_indexed(fn)
+        found = False
+        for node in walk(fn):
+            if isinstance(node, ast.Name) and node.id == name and not isinstance(node.ctx, ast.Load):
+                return False  # (rebound or deleted somewhere, a nested scope's `nonlocal` included)
+            if isinstance(node, (ast.Global, ast.Nonlocal)) and name in node.names:
+                return False
+            if found or not isinstance(node, ast.Call):
+                continue
+            given = node.args[0] if node.args else next((k.value for k in node.keywords if k.arg == "tensors"), None)
+            if not (isinstance(given, ast.Name) and given.id == name) or \
+                    self.imports.qualname(node.func) not in TENSOR_SEQUENCE_JOINS:
+                continue
+            found = not any(isinstance(a, (ast.If, ast.While, ast.IfExp)) and
+                            any(isinstance(n, ast.Name) and n.id == name for n in walk(a.test))
+                            for a in self._ancestors_in(node, fn))
+        return found
+
+    def _ancestors_in(self, node: ast.AST, scope: ast.AST):
+        cur = self.index.parent.get(node)
+        while cur is not None and cur is not scope:
+            yield cur
+            cur = self.index.parent.get(cur)
 
     def _annotated_value(self, ann: ast.AST, shown: str) -> Obj:
         """A non-tensor annotation: a number (`int`, `float`), or a container of numbers
@@ -2461,6 +2495,12 @@ def _statements(node: ast.AST):
                 if isinstance(child, ast.stmt):
                     yield child
                 todo.append(child)
+
+
+# torch functions whose first argument is a sequence of tensors (a tensor there raises a TypeError:
+# "argument 'tensors' must be tuple of Tensors, not Tensor").
+TENSOR_SEQUENCE_JOINS = frozenset({"torch.cat", "torch.concat", "torch.concatenate", "torch.stack", "torch.hstack",
+                                   "torch.vstack", "torch.dstack", "torch.column_stack", "torch.row_stack"})
 
 
 def _non_tensor_default(args: ast.arguments, arg: ast.arg) -> bool:
