@@ -6596,6 +6596,47 @@ CASES = {
                 xs = [xs, h]
                 return torch.cat(xs, dim=1)
         """, ("breaks", "unsafe"), "saved by"),
+    "eval46 stable_audio_tools: a helper reached only through a method every call of which runs under no_grad": ("""
+        def sample_top_k(probs, k):
+            top, _ = torch.topk(probs, k, dim=-1)
+            probs *= (probs >= top[..., [-1]]).float()  # <-
+            return torch.multinomial(probs, 1)
+
+        class LM(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.lm = nn.Linear(8, 16)
+
+            def _next_token(self, x):
+                probs = torch.softmax(self.lm(x), dim=-1)
+                return sample_top_k(probs, 4)
+
+            @torch.no_grad()
+            def generate(self, x):
+                return self._next_token(x)
+        """, None, None),
+    "... the method is also called with autograd on: the softmax result is saved, then written": ("""
+        def sample_top_k(probs, k):
+            top, _ = torch.topk(probs, k, dim=-1)
+            probs *= (probs >= top[..., [-1]]).float()  # <-
+            return torch.multinomial(probs, 1)
+
+        class LM(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.lm = nn.Linear(8, 16)
+
+            def _next_token(self, x):
+                probs = torch.softmax(self.lm(x), dim=-1)
+                return sample_top_k(probs, 4)
+
+            @torch.no_grad()
+            def generate(self, x):
+                return self._next_token(x)
+
+            def forward(self, x):
+                return self._next_token(x)
+        """, ("breaks", "unsafe"), "saved by `torch.softmax`"),
     "a chain that reads what it wrote": ("""
         def f(inp, w):
             x = F.linear(inp, w)

@@ -89,7 +89,10 @@ class IntentContext:
         off = memo.get(cur, False) if cur is not None else False
         for n in reversed(chain):
             if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef)):
-                off = any(self._disables_grad(d) for d in n.decorator_list) or self._autograd_function_body(n)
+                # (or every call the run makes of it is: eval46 stable_audio_tools, `_next_token` only
+                # called from `generate` under `@torch.no_grad()`: its softmax builds no graph)
+                off = any(self._disables_grad(d) for d in n.decorator_list) or self._autograd_function_body(n) \
+                    or self.called_without_grad(n)
             elif isinstance(n, (ast.Lambda, ast.GeneratorExp)):
                 off = False  # (runs when called or consumed, maybe with autograd on: LH3)
             elif isinstance(n, (ast.With, ast.AsyncWith)) and off:
