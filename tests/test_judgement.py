@@ -6637,6 +6637,62 @@ CASES = {
             def forward(self, x):
                 return self._next_token(x)
         """, ("breaks", "unsafe"), "saved by `torch.softmax`"),
+    "eval50 mmdetection HTC: mmcv's ConvModule ends in a ReLU by default, which saved its result": ("""
+        from mmcv.cnn import ConvModule
+
+        class Head(nn.Module):
+            def __init__(self, c, norm_cfg=None):
+                super().__init__()
+                self.lateral = ConvModule(c, c, 1, norm_cfg=norm_cfg, inplace=False)
+                self.other = ConvModule(c, c, 1, norm_cfg=norm_cfg, inplace=False)
+
+            def forward(self, a, b):
+                x = self.lateral(a)
+                x += self.other(b)  # <-
+                return x
+        """, ("breaks", "unsafe"), "saved by `nn.ReLU` as its result"),
+    "... `act_cfg=None`: it ends in the conv (or norm), which saved nothing of its output": ("""
+        from mmcv.cnn import ConvModule
+
+        class Head(nn.Module):
+            def __init__(self, c):
+                super().__init__()
+                self.lateral = ConvModule(c, c, 1, norm_cfg=dict(type='BN'), act_cfg=None)
+                self.other = ConvModule(c, c, 1, act_cfg=None)
+
+            def forward(self, a, b):
+                x = self.lateral(a)
+                x += self.other(b)  # <-
+                return x
+        """, ("inplace", "unsafe"), "nothing saved it"),
+    "... `act_cfg` a local bound once to a literal `dict(type='Sigmoid')`: the sigmoid saved its result": ("""
+        from mmcv.cnn import ConvModule
+
+        class Head(nn.Module):
+            def __init__(self, c):
+                super().__init__()
+                act_cfg = dict(type='Sigmoid')
+                self.gate = ConvModule(c, c, 1, act_cfg=act_cfg)
+
+            def forward(self, a):
+                g = self.gate(a)
+                g[g < 0.5] = 0.0  # <-
+                return g
+        """, ("breaks", "safe"), "saved by `nn.Sigmoid` as its result"),
+    "... `order=` given: the model gives up (what ends the chain is unknown)": ("""
+        from mmcv.cnn import ConvModule
+
+        class Head(nn.Module):
+            def __init__(self, c):
+                super().__init__()
+                self.lateral = ConvModule(c, c, 1, order=('act', 'conv', 'norm'))
+                self.other = ConvModule(c, c, 1)
+
+            def forward(self, a, b):
+                x = self.lateral(a)
+                x += self.other(b)  # <-
+                return x
+        """, ("inplace", "unsafe"), None),
     "a chain that reads what it wrote": ("""
         def f(inp, w):
             x = F.linear(inp, w)

@@ -111,7 +111,7 @@ class ModuleBuilder:
             # (`nn.Linear(d, e) if proj else None`: a call of it runs the module; None is called never)
             if _is_none(value.orelse) or _is_none(value.body):
                 return self.info(value.body if _is_none(value.orelse) else value.orelse, scope, depth + 1)
-            return _either(self.info(value.body, scope, depth + 1), self.info(value.orelse, scope, depth + 1))
+            return either(self.info(value.body, scope, depth + 1), self.info(value.orelse, scope, depth + 1))
         function = self.torch_function(value, scope)
         if function is not None:
             return function
@@ -153,7 +153,7 @@ class ModuleBuilder:
             if passed:  # (and what the file's instantiations pass: `Block(act_layer=nn.Sigmoid)`)
                 return ModuleInfo("container", parts=tuple(dict.fromkeys(
                     [*([by_default] if by_default is not None else []), *passed, UNKNOWN_MODULE])))
-            return _either(by_default, UNKNOWN_MODULE) if by_default is not None else UNKNOWN_MODULE
+            return either(by_default, UNKNOWN_MODULE) if by_default is not None else UNKNOWN_MODULE
         if isinstance(target, ast.ClassDef):
             owner = ctx.owner_of(target)
             if owner.replacing_decorator(target) is not None:
@@ -168,7 +168,18 @@ class ModuleBuilder:
             return None
         if isinstance(target, (ast.FunctionDef, ast.AsyncFunctionDef)):
             return self.returned(target, depth + 1)
+        if target is None and q and not shadowed:
+            from outplace.analysis.external import external_module  # (it builds on this module's infos)
+
+            return external_module(q, value, lambda name: self._bound_once(name, scope))
         return None
+
+    def _bound_once(self, name: str, scope: ast.AST | None) -> ast.AST | None:
+        """What a local of `scope` is bound to, where it is bound once, by a plain assignment
+        (`act_cfg = dict(type='ReLU')` before the modules it configures)."""
+        info = self.ctx.index.scopes.get(scope) if scope is not None else None
+        binds = info.bindings.get(name, []) if info is not None else []
+        return binds[0].value if len(binds) == 1 and binds[0].kind == "assign" and name not in info.params else None
 
     def decided(self, test: ast.AST, scope: ast.AST | None) -> bool | None:
         """The arm a configured `__init__` takes at `test` (None: not fixed, or not that `__init__`)."""
@@ -770,7 +781,7 @@ def _torch_module_class(q: str) -> bool:
         parts[2] not in ("functional", "init", "utils", "parameter")
 
 
-def _either(a: ModuleInfo | None, b: ModuleInfo | None) -> ModuleInfo | None:
+def either(a: ModuleInfo | None, b: ModuleInfo | None) -> ModuleInfo | None:
     """`a if t else b`: either; an arm that builds no module outplace knows may be any
     (`nn.GELU() if act_layer is None else act_layer()`)."""
     if a is None and b is None:
