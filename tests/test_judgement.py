@@ -6693,6 +6693,70 @@ CASES = {
                 x += self.other(b)  # <-
                 return x
         """, ("inplace", "unsafe"), None),
+    "eval46 pypots totem: `x = self._layers[i](x)` in a loop: a block's in-place ReLU writes the previous block's result, not what the previous conv saved": ("""
+        class Residual(nn.Module):
+            def __init__(self, c):
+                super().__init__()
+                self._block = nn.Sequential(nn.ReLU(True), nn.Conv1d(c, c, 3, padding=1))  # <-
+
+            def forward(self, x):
+                return x + self._block(x)
+
+        class Stack(nn.Module):
+            def __init__(self, c, n):
+                super().__init__()
+                self._n = n
+                self._layers = nn.ModuleList([Residual(c) for _ in range(n)])
+
+            def forward(self, x):
+                for i in range(self._n):
+                    x = self._layers[i](x)
+                return F.relu(x)
+        """, ("inplace", "unsafe"), None),
+    "... what the stack is given was saved before the loop (a sigmoid's result): the first block writes it": ("""
+        class Residual(nn.Module):
+            def __init__(self, c):
+                super().__init__()
+                self._block = nn.Sequential(nn.ReLU(True), nn.Conv1d(c, c, 3, padding=1))  # <-
+
+            def forward(self, x):
+                return x + self._block(x)
+
+        class Stack(nn.Module):
+            def __init__(self, c, n):
+                super().__init__()
+                self._n = n
+                self._layers = nn.ModuleList([Residual(c) for _ in range(n)])
+
+            def forward(self, inp):
+                x = torch.sigmoid(inp)
+                for i in range(self._n):
+                    x = self._layers[i](x)
+                return F.relu(x)
+        """, ("breaks", "unsafe"), "saved by `torch.sigmoid`"),
+    "... the loop may bind the name back to what it was given: later blocks write it after it was saved": ("""
+        class Residual(nn.Module):
+            def __init__(self, c):
+                super().__init__()
+                self._block = nn.Sequential(nn.ReLU(True), nn.Conv1d(c, c, 3, padding=1))  # <-
+
+            def forward(self, x):
+                return x + self._block(x)
+
+        class Stack(nn.Module):
+            def __init__(self, c, n):
+                super().__init__()
+                self._n = n
+                self._layers = nn.ModuleList([Residual(c) for _ in range(n)])
+
+            def forward(self, x0, reset: bool):
+                x = x0
+                for i in range(self._n):
+                    x = self._layers[i](x)
+                    if reset:
+                        x = x0
+                return F.relu(x)
+        """, ("breaks", "unsafe"), "saved by `nn.Conv1d`"),
     "a chain that reads what it wrote": ("""
         def f(inp, w):
             x = F.linear(inp, w)

@@ -1576,10 +1576,12 @@ class FileContext:
             # A call made with autograd off (in a `@torch.no_grad()` forward): the callee builds no
             # graph from what it is given there (what was saved before the call still counts).
             off = (self if where is None else where[0]).grad_disabled(call) and not lazy
+            rebound = self._rebinding_loop_call(call, st) if where is None else None
             for name, keys in bound.items():
                 obj = st.facts(keys)
                 # A list or tuple passed holds the caller's tensors: the parameter's parts are them.
-                grad, saved = _passed(st, keys, call, fn, off, where, detached)
+                grad, saved = _passed(st, keys, call, fn, off, where, detached,
+                                      rebound if rebound is not None and keys == rebound[0] else None)
                 parts = _passed_parts(st, keys, call, fn, off, where, detached)
                 old = facts.get(name)
                 if old is None:
@@ -1593,6 +1595,40 @@ class FileContext:
                                    _tri_or(old[1], grad), old[2] | saved, joined)
         self._site_facts[key] = facts
         return facts
+
+    def _rebinding_loop_call(self, call: ast.Call, st: State) -> tuple | None:
+        """(the keys `x` holds at the call, storages, first line, last line) for `x = <call>(x)` at the
+        top of a loop's body, where nothing else in the loop binds `x` and the call's arguments are
+        plain names, and the result shares no memory with what `x` held before the loop (pypots
+        totem, VQ-VAE residual stacks: `for i in range(n): x = self._layers[i](x)`): what `x` held
+        before the loop is passed on the first iteration only, when nothing the loop's body saves
+        from that line on had been saved yet; later iterations pass the previous result."""
+        stmt = self.index.statement_of(call)
+        if not (isinstance(stmt, ast.Assign) and stmt.value is call and len(stmt.targets) == 1 and
+                isinstance(stmt.targets[0], ast.Name)):
+            return None
+        name = stmt.targets[0].id
+        if not any(isinstance(a, ast.Name) and a.id == name for a in call.args) or \
+                not all(isinstance(a, ast.Name) for a in [*call.args, *(k.value for k in call.keywords)]) or \
+                any(isinstance(n, ast.Call) for n in walk(call.func)):
+            return None
+        loops = self.index.loops_around(call)[:1]
+        if not loops or stmt not in getattr(loops[0], "body", []):
+            return None
+        loop = loops[0]
+        if any(isinstance(n, ast.Name) and n.id == name and not isinstance(n.ctx, ast.Load) and n is not stmt.targets[0]
+               for n in walk(loop)) or any(isinstance(n, (ast.Global, ast.Nonlocal)) for n in walk(loop)):
+            return None
+        keys = st.env.get(name)
+        caller = self.flow_with_callers(self.scope_node(call))
+        got = caller.values.get(id(call))
+        if not keys or got is None:
+            return None
+        roots = st.storages(frozenset(k for k in keys if not caller._made_in_loop(k, loop)))
+        result = frozenset(s for k in got[0] if (o := got[1].get(k)) is not None for s in (*o.storage, *o.may_share))
+        if not roots or not result.isdisjoint(roots):
+            return None
+        return keys, roots, call.lineno, loop.end_lineno
 
     def _sibling_calls(self, fn: ast.AST) -> list:
         """(call, (callee, inputs, state), (caller's FileContext, its file's name)) for the calls of a
@@ -2236,7 +2272,7 @@ def _legacy_tensor_dtype(ann: ast.AST) -> str:
 
 
 def _passed(st: State, keys: frozenset, call: ast.Call, fn: ast.AST, off: bool, where: tuple | None = None,
-            detached: frozenset = frozenset()) -> tuple[str, frozenset]:
+            detached: frozenset = frozenset(), first_pass: tuple | None = None) -> tuple[str, frozenset]:
     """What a call passes in `keys` (and what they hold): may it require grad in the callee (never
     under a call made with autograd off), and what had saved it before the call. `where`: (the
     caller's FileContext, its file's name) for a call made in another file. `detached`: the keys
@@ -2250,8 +2286,12 @@ def _passed(st: State, keys: frozenset, call: ast.Call, fn: ast.AST, off: bool, 
         grad = _tri_or(grad, st.grad.get(s, UNKNOWN))
     of = f" of `{where[1]}`" if where is not None else ""
     called = f" in `{where[1]}`" if where is not None else ""
+    # (`first_pass`: FileContext._rebinding_loop_call: what was saved of these storages from that line
+    # to the loop's end was saved after the call that passed them)
+    roots, first, last = first_pass[1:] if first_pass is not None else ((), 0, -1)
     saved = frozenset(Event(f"{e.what} (line {e.line}{of}) before `{getattr(fn, 'name', 'it')}` was called{called}",
-                            call.lineno, e.grad) for s in storages for e in st.saved.get(s, ()))
+                            call.lineno, e.grad) for s in storages for e in st.saved.get(s, ())
+                      if not (s in roots and first <= e.line <= last))
     return grad, saved
 
 
