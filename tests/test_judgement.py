@@ -6757,6 +6757,39 @@ CASES = {
                         x = x0
                 return F.relu(x)
         """, ("breaks", "unsafe"), "saved by `nn.Conv1d`"),
+    "... stored under a key of a global dict, written, never read again: the dict sees the write": ("""
+        CACHE = {}
+
+        def f(x, y):
+            h = torch.exp(x)
+            CACHE["k"] = h
+            h.mul_(2)  # <-
+            return x
+        """, ("breaks", "none"), "stored in `CACHE[...]`"),
+    "... stored in an item of a parameter's dict attribute, never read again: certainly kept": ("""
+        def f(x, y, obj=None):
+            h = torch.exp(x)
+            obj.cache["k"] = h
+            h.mul_(2)  # <-
+            return x
+        """, ("breaks", "none"), "stored in `obj.cache[...]`"),
+    "... the item replaced after the write: nothing may read the written tensor through it, unsafe only": ("""
+        CACHE = {}
+
+        def f(x, y):
+            h = torch.exp(x)
+            CACHE["k"] = h
+            h.mul_(2)  # <-
+            CACHE["k"] = None
+            return x
+        """, ("breaks", "unsafe"), None),
+    "... stored into what may be a tensor (`t[0] = h` copies the values): unsafe only": ("""
+        def f(x, t):
+            h = torch.exp(x)
+            t[0] = h
+            h.mul_(2)  # <-
+            return x
+        """, ("breaks", "unsafe"), None),
     "a chain that reads what it wrote": ("""
         def f(inp, w):
             x = F.linear(inp, w)

@@ -793,7 +793,12 @@ class ScopeFlow:
         if others or any(self.obj(k).tensor != YES for k in tensors) or self._string_key(target.slice):
             # (A maybe-tensor may be a dict or list that keeps what is stored in it.)
             kept = value | self.tensor_keys(self.st.held(index))
-            self._escape(kept, f"stored in `{ast.unparse(target.value)}[...]` on line {target.lineno}")
+            # (certainly kept where the base is certainly no tensor, or the key is a string: a tensor
+            # would copy the values, not keep the object)
+            spelled = dotted(target.value)
+            certain = spelled is not None and (not tensors or self._string_key(target.slice))
+            self._escape(kept, f"stored in `{ast.unparse(target.value)}[...]` on line {target.lineno}",
+                         holder=f"{spelled}[...]" if certain else None)
             for k in others:
                 o = self.obj(k)
                 if o is not None and o.origin == "container":

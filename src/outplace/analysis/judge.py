@@ -351,7 +351,13 @@ def _kept_reference(flow: ScopeFlow, st, roots: frozenset, write: ast.AST) -> st
     for e in sorted({e for r in roots for e in st.escaped.get(r, ())}, key=lambda e: (e.line, e.what)):
         if e.holder is None or e.line > after.line:
             continue
-        if e.holder == "<yield>" or e.holder not in after.stored and after.outside(e.holder):
+        if e.holder.endswith("[...]"):
+            # (an item of a mapping or list from outside: the scope neither reads nor stores that
+            # container again, so nothing here replaces or reads the item)
+            base = e.holder[:-len("[...]")]
+            if base not in after.stored and base not in after.read and after.outside(base):
+                return e.what
+        elif e.holder == "<yield>" or e.holder not in after.stored and after.outside(e.holder):
             return e.what
     return None
 
