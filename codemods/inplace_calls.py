@@ -61,6 +61,17 @@ class CertainIfReal(str):
     to be real (Rule.finding then offers no fix at all)."""
 
 
+def complex_trap(an, category: str, name: str, dtype: str | None, shown: str) -> str | None:
+    """Why rewriting the in-place `name` may change behaviour on a complex tensor (the op table's
+    measured `complex_traps`: `abs_` raises where `abs` returns real values; `F.silu(inplace=True)`
+    runs with grad where `F.silu` raises): unless the tensor is known to be an integer or bool one
+    (no dtype is known to be real: a float-only op of a complex tensor is complex). None: no trap."""
+    trap = an.ops.complex_traps.get(category, {}).get(name)
+    if trap is None or dtype in ("int", "bool"):
+        return None
+    return f"`{shown}` is not known to be a real tensor: {trap} (`{name}`)"
+
+
 def scalar_reasons(target: Info, shown: str, scalar_dtype: str) -> list[str]:
     if scalar_dtype in ("float", "real") and target.dtype != "float":  # (real: an int or a float)
         return [f"`{shown}` is not known to be floating: with an integer tensor the float operand raises "

@@ -14,7 +14,7 @@ from outplace.findings import Finding
 from outplace.plans import CallEdit
 
 from .base import Rule, RuleDoc
-from .inplace_calls import (OPERAND_METHODS, call_args, clone_before, follows_clone, has_star_args,
+from .inplace_calls import (OPERAND_METHODS, call_args, complex_trap, clone_before, follows_clone, has_star_args,
                             operand_reasons, place_call, shown_expr, torch_alias)
 
 TWIN_KINDS = ("twin", "view")
@@ -23,10 +23,6 @@ TWIN_KINDS = ("twin", "view")
 DTYPE_TRAPS = {
     "square_": (("float", "int"), "the dtype of `{shown}` is unknown: on a bool tensor `square_` raises, "
                                   "`square` returns int64"),
-    "abs_": (("float", "int", "bool"), "the dtype of `{shown}` is unknown: on a complex tensor `abs_` raises, "
-                                       "`abs` returns real values"),
-    "absolute_": (("float", "int", "bool"), "the dtype of `{shown}` is unknown: on a complex tensor `absolute_` "
-                                            "raises, `absolute` returns real values"),
     "float_power_": ((), "`float_power_` works in place only on float64; `float_power` always returns float64"),
 }
 GRAPH_REASON = ("out of place `{self}` starts without `{old}`'s graph: gradients to what `{old}` was computed "
@@ -124,6 +120,8 @@ class InplaceMethod(Rule):
                                    f"`{shown}`'s own; `{r['twin'] or name}` accepts any dtype")
                 if name in DTYPE_TRAPS and dtype not in DTYPE_TRAPS[name][0]:
                     reasons.append(DTYPE_TRAPS[name][1].format(shown=shown))
+                elif (trap := complex_trap(an, "methods", name, dtype, shown)) is not None:
+                    reasons.append(trap)
                 if r["dtype"] == "int_to_float" and dtype != "float":
                     reasons.append(f"`{shown}` is not known to be floating: on an integer tensor `{name}` "
                                    f"raises but `{r['twin']}` returns floats")

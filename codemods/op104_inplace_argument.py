@@ -15,7 +15,7 @@ from outplace.findings import Applicability, Finding, Fix
 from outplace.plans import SWITCH_OFF_REASON, CallEdit, CallPlan, ReplaceExprPlan
 
 from .base import Rule, RuleDoc
-from .inplace_calls import has_star_args, place_call
+from .inplace_calls import complex_trap, has_star_args, place_call
 
 
 
@@ -84,8 +84,11 @@ class InplaceArgument(Rule):
         edit = CallEdit("drop_arg", arg=where)
         plan = None if has_star_args(call) else place_call(an, stmt, call, receiver, [(call, edit)], judged)
         func = ast.unparse(call.func)
+        reasons = list(judged.reasons)
+        if (trap := complex_trap(an, "functional", name, judged.safety_info.dtype, shown)) is not None:
+            reasons.append(trap)
         yield self.finding(an, call, f"`{func}(..., inplace=True)` modifies tensor `{shown}` in place; drop "
-                                     "`inplace=True`", plan, judged.reasons, judged)
+                                     "`inplace=True`", plan, reasons, judged)
 
     def _attribute(self, an: Analysis, assign: ast.Assign) -> Finding | None:
         """`m.inplace = True` on modules found at run time (a loop over `self.modules()`): judged at
@@ -149,6 +152,11 @@ class InplaceArgument(Rule):
         changed = _chain_may_change(an, call)
         if changed is not None:
             reasons = [*reasons, changed]
+        dtypes = {j.safety_info.dtype for j in sites} if sites else {None}
+        trap = complex_trap(an, "functional", name.lower(), "int" if dtypes <= {"int", "bool"} else None,
+                            "its input")
+        if trap is not None:
+            reasons = [*reasons, trap]
         global_name = an.module_level_name(call)
         if global_name is not None:
             reasons = [*reasons, f"`{global_name}` is a module-level name: other files may import it and call it on "

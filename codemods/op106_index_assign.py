@@ -121,7 +121,41 @@ def _string_key(index: ast.AST) -> bool:
 
 def _scalar(an: Analysis, value: ast.AST) -> bool:
     info = an.info(value)
-    return info.is_scalar and info.dtype in ("int", "float", "bool")
+    return info.is_scalar and info.dtype in ("int", "float", "bool") and not _beyond_int64(value)
+
+
+_CAP_BITS = 128
+_CAP = 2 ** _CAP_BITS
+
+
+def _beyond_int64(value: ast.AST) -> bool:
+    """An integer literal (or arithmetic of literals: `2**63`, `-(1 << 64)`) outside int64: storing it
+    in place raises ("Overflow when unpacking long long"), `torch.where` computes a result (eval49 D8)."""
+    def fold(node: ast.AST, depth: int = 0):
+        if depth > 8:
+            raise ValueError
+        if isinstance(node, ast.Constant) and type(node.value) is int:
+            return node.value
+        if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd, ast.Invert)):
+            v = fold(node.operand, depth + 1)
+            return -v if isinstance(node.op, ast.USub) else (v if isinstance(node.op, ast.UAdd) else ~v)
+        if isinstance(node, ast.BinOp) and isinstance(node.op, (ast.Add, ast.Sub, ast.Mult, ast.Pow, ast.LShift)):
+            a, b = fold(node.left, depth + 1), fold(node.right, depth + 1)
+            if isinstance(node.op, (ast.Pow, ast.LShift)):
+                if b < 0:
+                    raise ValueError  # (a float, or an error: not an integer store)
+                bits = a.bit_length() * b if isinstance(node.op, ast.Pow) else a.bit_length() + b
+                if abs(a) > 1 and bits > _CAP_BITS:  # (folded no further: its size is all that matters)
+                    return _CAP if a > 0 or (isinstance(node.op, ast.Pow) and b % 2 == 0) else -_CAP
+                return a ** b if isinstance(node.op, ast.Pow) else a << b
+            out = a + b if isinstance(node.op, ast.Add) else a - b if isinstance(node.op, ast.Sub) else a * b
+            return max(-_CAP, min(_CAP, out))
+        raise ValueError
+    try:
+        v = fold(value)
+    except (ValueError, OverflowError, MemoryError):
+        return False
+    return not -(2 ** 63) <= v < 2 ** 63
 
 
 def _elementwise_mask(an: Analysis, mask: ast.AST, tensor: ast.AST, at: ast.stmt) -> bool:

@@ -945,7 +945,7 @@ _OP104_NET = """
             def __init__(self):
                 super().__init__()
                 self.lin = nn.Linear(3, 3)
-                self.act = nn.SiLU(inplace=True)  # <-
+                self.act = nn.ReLU(inplace=True)  # <-
 
             def forward(self, x):
                 return self.act(torch.sigmoid(self.lin(x)))
@@ -5119,6 +5119,15 @@ CASES = {
         "\n" + _OP104_NET.replace("REACH", '[c for c in net.children()][1]'), (None, "unsafe"), "reached where outplace does not follow"),
     "... reached only as `net.act.weight`-free `net(t)`: the fix is safe": (
         "\n" + _OP104_NET.replace("REACH", 'net'), (None, "safe"), None),
+    "... `nn.SiLU(inplace=True)` instead: no dtype is known to be real, and on a complex tensor requiring grad `F.silu` raises where the in-place form runs (eval49 D2)": (
+        "\n" + _OP104_NET.replace("REACH", 'net').replace("nn.ReLU(inplace=True)", "nn.SiLU(inplace=True)"),
+        (None, "unsafe"), "not known to be a real tensor"),
+    "eval49 D1: `abs_` of a float-only op's result, which is complex for a complex input": ("""
+        def f(x, y):
+            h = torch.sigmoid(x)
+            h.abs_()  # <-
+            return h
+        """, (None, "unsafe"), "not known to be a real tensor"),
     "a helper returning a list that holds a view of its argument: the element may be that view (eval30 C1)": ("""
         def helper(t):
             return [t * 2, t.view(-1)]

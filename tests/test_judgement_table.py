@@ -81,8 +81,11 @@ ROWS = [
      "(unsafe, not certain: on the other path it is a fresh local's)"),
     ("function", "y = torch.sigmoid(x) * 1j\ns = y * w\ny.abs_()", "unsafe", "unsafe",
      "times a complex scalar, `y` is complex: abs_ raises on it in place, abs computes"),
-    ("function", "y = torch.sigmoid(x) * 2\ns = y * w\ny.abs_()", "safe", "safe",
-     "times an int scalar, `y` stays floating: abs_ and abs agree"),
+    ("function", "y = torch.sigmoid(x) * 2\ns = y * w\ny.abs_()", "unsafe", "unsafe",
+     "times an int scalar, `y` is floating or complex (a complex `x` makes it complex, eval49 D1): abs_ raises "
+     "on a complex tensor, abs computes"),
+    ("function", "y = (x > 0).int() * 2\ns = y * w\ny.abs_()", "safe", "safe",
+     "an integer tensor: abs_ and abs agree"),
     ("function", "m = x > 0\ns = w * m\nm |= True", "safe", "safe",
      "a comparison of a tensor is a bool tensor; `|= True` keeps its dtype"),
     ("function", "m = 0 < x\ns = w * m\nm |= True", "safe", "safe", "the tensor on the right of the comparison"),

@@ -552,3 +552,23 @@ def test_bool_to_int_is_what_torch_returns(table: OpTable) -> None:
         out = getattr(mask, name)(*args)
         assert not out.is_floating_point() and out.dtype != torch.bool, (name, out.dtype)
     assert "clone" not in table.bool_to_int and mask.clone().dtype == torch.bool
+
+
+def test_complex_traps_are_what_torch_does(table: OpTable) -> None:
+    """On a complex tensor, `abs_` raises where `abs` returns real values, and with grad `F.silu(z,
+    inplace=True)` runs where `F.silu(z)` raises (optable.complex_traps); `mul_` and `F.relu` are no
+    trap: both forms agree there."""
+    torch = pytest.importorskip("torch")
+    F = torch.nn.functional
+    z = torch.randn(3, dtype=torch.complex64)
+    assert {"abs_", "absolute_", "nan_to_num_"} <= set(table.complex_traps["methods"])
+    assert "silu" in table.complex_traps["functional"]
+    assert "mul_" not in table.complex_traps["methods"] and "relu" not in table.complex_traps["functional"]
+    with pytest.raises(RuntimeError):
+        z.clone().abs_()
+    assert z.abs().dtype == torch.float32
+    g = torch.randn(3, dtype=torch.complex64, requires_grad=True) * 1
+    F.silu(g * 1, inplace=True)
+    with pytest.raises(RuntimeError, match="automatic differentiation"):
+        F.silu(g * 1)
+    assert z.clone().mul_(2).dtype == z.mul(2).dtype

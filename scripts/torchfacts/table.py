@@ -20,6 +20,7 @@ from .returns import apply_measured_aliasing, bool_to_int_methods, build_tensor_
     float_only_methods
 from .aliasing import build_input_aliasing
 from .grad import build_no_grad_output
+from .complex_traps import build_complex_traps
 from .overlap import build_overlapping_results
 from .patterns import build_mode_defaults, build_pattern_args, return_flags
 from .saving import (build_inplace_written_saved, build_saved_output_positions, build_saves_inputs, build_saves_output,
@@ -99,6 +100,7 @@ def generate() -> tuple[dict, dict]:
         "keepdim_reductions": keepdim,
         "no_grad_output": no_grad,
         "overlapping_results": overlapping,
+        "complex_traps": build_complex_traps(methods, functions, functional),
         "return_flags": sorted(return_flags()),
         "pattern_args": build_pattern_args(names),
         "mode_defaults": build_mode_defaults(names),

@@ -77,6 +77,9 @@ mirrors a key of the JSON:
 - `overlapping_results`: the four keys -> names some measured call of which returned a tensor whose
   elements share memory locations (`expand`, `broadcast_to`, `as_strided` with a zero stride):
   writing it in place raises where out of place computes.
+- `complex_traps`: `{"methods", "functions", "functional"}` -> in-place name -> how its two forms part
+  on a complex64 tensor (one raises, or the dtypes differ: `abs_`, `nan_to_num_` with grad,
+  `F.silu(inplace=True)` with grad): a rewrite of one is safe only on an integer or bool tensor.
 - Argument patterns, the classes of calls the per-pattern facts tell apart, each call in the first
   that applies: `"inplace"`: the call (a module: its construction) passes `inplace=True`;
   `"flags"`: a return flag (`return_flags`) passed True, by keyword or at its position
@@ -188,6 +191,7 @@ class OpTable:
     keepdim_reductions: Mapping[str, Mapping[str, str]]
     no_grad_output: Mapping[str, frozenset[str]]
     overlapping_results: Mapping[str, frozenset[str]]
+    complex_traps: Mapping[str, Mapping[str, str]]
     return_flags: frozenset[str]
     pattern_args: Mapping[str, Mapping[str, Mapping[str, tuple[str, ...]]]]
     mode_defaults: Mapping[str, Mapping[str, Mapping[str, str]]]
@@ -358,6 +362,7 @@ def parse_optable(data: dict[str, Any]) -> OpTable:
                                              for cat, rows in data["keepdim_reductions"].items()}),
         no_grad_output=_frozen_sets(data["no_grad_output"]),
         overlapping_results=_frozen_sets(data["overlapping_results"]),
+        complex_traps=MappingProxyType({cat: MappingProxyType(dict(rows)) for cat, rows in data["complex_traps"].items()}),
         return_flags=frozenset(data["return_flags"]),
         pattern_args=_per_name(data["pattern_args"], tuple),
         mode_defaults=_per_name(data["mode_defaults"], str),

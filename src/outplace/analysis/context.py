@@ -47,6 +47,7 @@ GRAD_NEUTRAL_MANAGERS = {
 # Calls that switch grad mode for what follows them (not a `with`), or enter a manager by hand.
 GRAD_SWITCH_CALLS = SET_GRAD | {"torch._C._set_grad_enabled", "torch.autograd.grad_mode._set_grad_enabled"}
 ENTER_METHODS = ("__enter__", "enter_context", "enter_async_context")
+GRAD_SWITCH_NAMES = frozenset(q.rsplit(".", 1)[-1] for q in GRAD_SWITCH_CALLS)
 
 
 class IntentContext:
@@ -150,8 +151,10 @@ class IntentContext:
                 isinstance(n.func, ast.Attribute) and n.func.attr in ENTER_METHODS
                 or (self.imports.qualname(n.func) or "") in GRAD_SWITCH_CALLS
                 or isinstance(n.func, ast.Name) and n.func.id in aliases) for n in nodes) or any(
-                # (`getattr(ng, '__enter__')()`: the method by its name in a string, eval26)
-                isinstance(n, ast.Constant) and n.value in ENTER_METHODS for n in nodes)
+                # (`getattr(ng, '__enter__')()`: the method by its name in a string, eval26; and
+                # `getattr(torch, "set_grad_enabled")(False)`, eval49 D6)
+                isinstance(n, ast.Constant) and (n.value in ENTER_METHODS or n.value in GRAD_SWITCH_NAMES)
+                for n in nodes)
             self._switch_memo[scope] = hit
         return hit
 

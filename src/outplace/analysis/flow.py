@@ -592,6 +592,16 @@ class ScopeFlow:
                            self._opaque(node, value, "the `with` target"), node)
         elif kind == "handler":
             if node.name:  # type: ignore[attr-defined]
+                # The exception caught may keep what the `try` body evaluated: an `assert`'s message,
+                # a missing key (`KeyError(h)`), `AttributeError.obj`, a raised `ValueError(h)`
+                # (eval49 D4): every name the body reads may be reached through `e` afterwards.
+                tried = self.index.parent.get(node)
+                read = {n.id for stmt in getattr(tried, "body", ()) for n in walk(stmt)
+                        if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
+                kept = frozenset().union(*(self.st.env.get(n, frozenset()) for n in sorted(read)))
+                if kept:
+                    self._escape(kept, f"possibly kept by the exception caught as `{node.name}` on line "  # type: ignore[attr-defined]
+                                 f"{node.lineno}")
                 self.st.env[node.name] = frozenset({CONST_KEYS["other"]})  # type: ignore[attr-defined]
         elif kind == "case":
             match = self.index.parent.get(node)

@@ -249,6 +249,12 @@ def judge(flow: ScopeFlow, live: Liveness, record: WriteRecord, step: tuple[int,
             certain = (f"`{getattr(flow.scope, 'name', 'this function')}` writes `{name}` in place and returns it, and "
                        f"a call of it drops the result (line {dropped}): that caller sees only the change to its own "
                        f"tensor, which rebinding `{name}` would lose")
+    if certain is None and name is not None and _write_statement(record, stmt):
+        returned = _returned_before_finally(flow, record.node, name)
+        if returned is not None:
+            # `try: return h` / `finally: h.mul_(2)` (eval49 U3): the caller already holds the tensor
+            certain = (f"`{name}` was returned (line {returned}) before this `finally` runs: the caller holds that very "
+                       f"tensor, and rebinding `{name}` here would drop the write")
     if certain is None and target is not None and not isinstance(target, (ast.Name, ast.Attribute)):
         # `u = y.view(-1).mul_(2)`, then `y` is read: the write is meant for `y` through the view.
         views = _views(st, keys)
@@ -339,6 +345,27 @@ def _certain_holder(st, keys: frozenset, names: list[str], views: bool = False) 
             return None
         first = first or found
     return first
+
+
+def _returned_before_finally(flow: ScopeFlow, write: ast.AST, name: str) -> int | None:
+    """The line of a `return` in the `try` (or a handler) whose `finally:` holds the write, where the
+    returned value reads `name` and the `finally` does not rebind it before the write: that value is
+    already the caller's."""
+    node = write
+    for anc in flow.index.ancestors(write):
+        if isinstance(anc, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)):
+            return None
+        if isinstance(anc, ast.Try) and any(flow.ctx.contains(f, node) for f in anc.finalbody):
+            if any(isinstance(m, ast.Name) and m.id == name and not isinstance(m.ctx, ast.Load)
+                   and m.lineno <= write.lineno for f in anc.finalbody for m in walk(f)):
+                return None  # (bound again in the `finally`: the write may be into another tensor)
+            for part in [*anc.body, *anc.handlers, *anc.orelse]:
+                for n in walk(part):
+                    if isinstance(n, ast.Return) and n.value is not None and any(
+                            isinstance(m, ast.Name) and m.id == name for m in walk(n.value)):
+                        return n.lineno
+        node = anc
+    return None
 
 
 def _kept_reference(flow: ScopeFlow, st, roots: frozenset, write: ast.AST) -> str | None:

@@ -64,6 +64,10 @@ def opaque_reason(tree: ast.Module, text: str | None, imports: ImportMap) -> str
     if any(w in text for w in _REFLECTIVE_WORDS) and _REFLECTIVE.search(text):
         return "this file runs code by name or reaches torch as a module object (`exec`, `sys.modules['torch']`, " \
                "`__import__`, `types.new_class`): what a call does may not be what the text says"
+    if _dynamic_by_another_name(tree, text, imports):
+        # (`ev = eval` then `ev('h')`, `builtins.eval`, `getattr(builtins, 'eval')`, `__builtins__`: eval49 D5)
+        return "this file reaches `eval`, `exec` or `locals` under another name (an alias, `builtins`): " \
+               "code may read the function's variables by name"
     torch_names = _aliases(text, [n for n, q in imports.names.items() if q == "torch" or q.startswith("torch.")])
     builtin_names = _aliases(text, ["builtins", "__builtins__", *(n for n, q in imports.names.items() if q == "builtins")]) \
         if "builtins" in text else []
@@ -112,6 +116,45 @@ _HOOK_WORDS = ("saved_tensors", "save_on_cpu", "setprofile", "settrace", "monito
 _FRAME_WORDS = ("frame", "f_back", "f_locals", "inspect", "stack", "getargvalues")
 _REFLECTIVE_WORDS = ("exec", "sys.modules", "__import__", "import_module", "new_class")
 _AFTER_NAME = re.compile(r"([ \t]*\.[ \t]*\w+)+[ \t]*(=[^=]|[-+*/@|&]=)|[ \t]*\.[ \t]*(__dict__|__setattr__)")
+
+
+_DYNAMIC = ("eval", "exec", "locals", "vars", "globals")
+_DYNAMIC_VALUE = re.compile(r"(?<![\w.'\"])(eval|exec|locals|vars|globals)\b(?!\s*\()")
+
+
+def _dynamic_by_another_name(tree: ast.Module, text: str, imports: ImportMap) -> bool:
+    """Does the file reach a builtin that reads variables by name (`eval`, `exec`, `locals`, `vars`,
+    `globals`) otherwise than by calling it by its name, which the flow sees: as a value (`ev = eval`,
+    `run(eval, s)`), through the `builtins` module or `__builtins__` (by attribute, `getattr` or
+    `__dict__`), or through `importlib`? A file that binds the name itself (`vars = [...]`) means its
+    own variable."""
+    if not any(w in text for w in _DYNAMIC):
+        return False
+    if "__builtins__" in text or ("builtins" in text and any(q == "builtins" or q.startswith("builtins.")
+                                                             for q in imports.names.values())) or \
+            ("importlib" in text and "builtins" in text):
+        return True
+    if not _DYNAMIC_VALUE.search(text):
+        return False
+    called: set[int] = set()
+    bound: set[str] = set()
+    values: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
+            called.add(id(node.func))
+        elif isinstance(node, ast.Name) and node.id in _DYNAMIC:
+            if isinstance(node.ctx, ast.Load):
+                if id(node) not in called:
+                    values.add(node.id)
+            else:
+                bound.add(node.id)
+        elif isinstance(node, ast.arg) and node.arg in _DYNAMIC:
+            bound.add(node.arg)
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) and node.name in _DYNAMIC:
+            bound.add(node.name)
+        elif isinstance(node, ast.alias) and (node.asname or node.name) in _DYNAMIC:
+            bound.add(node.asname or node.name)
+    return bool(values - bound)
 
 
 def _patched(text: str, names: list[str]) -> bool:
