@@ -72,6 +72,19 @@ def complex_trap(an, category: str, name: str, dtype: str | None, shown: str) ->
     return f"`{shown}` is not known to be a real tensor: {trap} (`{name}`)"
 
 
+def layout_change(an, category: str, name: str, site: ast.AST, spelling: str | None, shown: str) -> str | None:
+    """Why rewriting the in-place `name` may be seen: its out-of-place form returns another memory
+    layout than the tensor's (optable.layout_changing: `tril`, `cumsum`, `masked_fill`...), and the
+    layout is read after the write (eval49 D3). None: not one of those ops, or no such read."""
+    if name not in an.ops.layout_changing.get(category, frozenset()):
+        return None
+    read = an.layout_read(site, spelling)
+    if read is None:
+        return None
+    return (f"{read} reads the memory layout of `{shown}` after the write, and `{name}` out of place returns a "
+            f"contiguous tensor where `{shown}` may not be one")
+
+
 def scalar_reasons(target: Info, shown: str, scalar_dtype: str) -> list[str]:
     if scalar_dtype in ("float", "real") and target.dtype != "float":  # (real: an int or a float)
         return [f"`{shown}` is not known to be floating: with an integer tensor the float operand raises "

@@ -14,7 +14,7 @@ from outplace.findings import Finding
 from outplace.plans import CallEdit
 
 from .base import Rule, RuleDoc
-from .inplace_calls import (OPERAND_METHODS, call_args, complex_trap, clone_before, follows_clone, has_star_args,
+from .inplace_calls import (OPERAND_METHODS, call_args, complex_trap, layout_change, clone_before, follows_clone, has_star_args,
                             operand_reasons, place_call, shown_expr, torch_alias)
 
 TWIN_KINDS = ("twin", "view")
@@ -122,6 +122,8 @@ class InplaceMethod(Rule):
                     reasons.append(DTYPE_TRAPS[name][1].format(shown=shown))
                 elif (trap := complex_trap(an, "methods", name, dtype, shown)) is not None:
                     reasons.append(trap)
+                if (moved := layout_change(an, "methods", name, call, judged.spelling, shown)) is not None:
+                    reasons.append(moved)
                 if r["dtype"] == "int_to_float" and dtype != "float":
                     reasons.append(f"`{shown}` is not known to be floating: on an integer tensor `{name}` "
                                    f"raises but `{r['twin']}` returns floats")

@@ -10,7 +10,7 @@ from outplace.findings import Finding
 from outplace.plans import CallEdit
 
 from .base import Rule, RuleDoc
-from .inplace_calls import call_args, complex_trap, has_star_args, operand_reasons, place_call
+from .inplace_calls import call_args, complex_trap, layout_change, has_star_args, operand_reasons, place_call
 from .op102_inplace_method import DTYPE_TRAPS
 
 
@@ -57,6 +57,9 @@ class InplaceFunction(Rule):
             elif (trap := complex_trap(an, "functions" if q.startswith("torch.") and len(parts) == 2 else "functional",
                                        name if len(parts) == 2 else twin, judged.safety_info.dtype, shown)) is not None:
                 reasons.append(trap)
+            if (moved := layout_change(an, "functions" if len(parts) == 2 else "functional",
+                                       name if len(parts) == 2 else twin, call, judged.spelling, shown)) is not None:
+                reasons.append(moved)
             if row.get("dtype") == "int_to_float" and judged.safety_info.dtype != "float":
                 reasons.append(f"`{shown}` is not known to be floating: on an integer tensor `{name}` raises "
                                f"but `{twin}` returns floats")

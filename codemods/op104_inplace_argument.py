@@ -15,7 +15,7 @@ from outplace.findings import Applicability, Finding, Fix
 from outplace.plans import SWITCH_OFF_REASON, CallEdit, CallPlan, ReplaceExprPlan
 
 from .base import Rule, RuleDoc
-from .inplace_calls import complex_trap, has_star_args, place_call
+from .inplace_calls import complex_trap, has_star_args, layout_change, place_call
 
 
 
@@ -87,6 +87,8 @@ class InplaceArgument(Rule):
         reasons = list(judged.reasons)
         if (trap := complex_trap(an, "functional", name, judged.safety_info.dtype, shown)) is not None:
             reasons.append(trap)
+        if (moved := layout_change(an, "functional", name, call, judged.spelling, shown)) is not None:
+            reasons.append(moved)
         yield self.finding(an, call, f"`{func}(..., inplace=True)` modifies tensor `{shown}` in place; drop "
                                      "`inplace=True`", plan, reasons, judged)
 

@@ -6799,6 +6799,18 @@ CASES = {
             h.mul_(2)  # <-
             return x
         """, ("breaks", "unsafe"), None),
+    "eval49 D3: `tril_` of a new tensor with a transposed layout, then `.view(-1)`: `tril` returns a contiguous tensor": ("""
+        def f(x, y):
+            h = torch.sigmoid(x.transpose(0, 1))
+            h.tril_()  # <-
+            return h.view(-1)
+        """, (None, "unsafe"), "reads the memory layout"),
+    "... an elementwise op keeps the layout out of place too: `.view(-1)` after `mul_` sees the same": ("""
+        def f(x, y):
+            h = torch.sigmoid(x.transpose(0, 1))
+            h.mul_(2)  # <-
+            return h.view(-1)
+        """, (None, "safe"), None),
     "a chain that reads what it wrote": ("""
         def f(inp, w):
             x = F.linear(inp, w)

@@ -572,3 +572,16 @@ def test_complex_traps_are_what_torch_does(table: OpTable) -> None:
     with pytest.raises(RuntimeError, match="automatic differentiation"):
         F.silu(g * 1)
     assert z.clone().mul_(2).dtype == z.mul(2).dtype
+
+
+def test_layout_changing_is_what_torch_does(table: OpTable) -> None:
+    """`tril`, `cumsum`, `masked_fill` return a contiguous tensor for a non-contiguous one (optable.
+    layout_changing); `mul` keeps the input's strides, as its in-place form does."""
+    torch = pytest.importorskip("torch")
+    x = torch.randn(4, 3).t().clone()
+    assert not x.is_contiguous() and x._base is None
+    assert {"tril_", "cumsum_", "masked_fill_"} <= table.layout_changing["methods"]
+    assert "mul_" not in table.layout_changing["methods"]
+    assert x.tril().stride() != x.clone().tril_().stride()
+    assert x.cumsum(0).stride() != x.clone().cumsum_(0).stride()
+    assert x.mul(2).stride() == x.clone().mul_(2).stride() == x.stride()

@@ -21,6 +21,7 @@ from .returns import apply_measured_aliasing, bool_to_int_methods, build_tensor_
 from .aliasing import build_input_aliasing
 from .grad import build_no_grad_output
 from .complex_traps import build_complex_traps
+from .layout import build_layout_changing
 from .overlap import build_overlapping_results
 from .patterns import build_mode_defaults, build_pattern_args, return_flags
 from .saving import (build_inplace_written_saved, build_saved_output_positions, build_saves_inputs, build_saves_output,
@@ -101,6 +102,7 @@ def generate() -> tuple[dict, dict]:
         "no_grad_output": no_grad,
         "overlapping_results": overlapping,
         "complex_traps": build_complex_traps(methods, functions, functional),
+        "layout_changing": build_layout_changing(methods, functions, functional),
         "return_flags": sorted(return_flags()),
         "pattern_args": build_pattern_args(names),
         "mode_defaults": build_mode_defaults(names),

@@ -80,6 +80,9 @@ mirrors a key of the JSON:
 - `complex_traps`: `{"methods", "functions", "functional"}` -> in-place name -> how its two forms part
   on a complex64 tensor (one raises, or the dtypes differ: `abs_`, `nan_to_num_` with grad,
   `F.silu(inplace=True)` with grad): a rewrite of one is safe only on an integer or bool tensor.
+- `layout_changing`: `{"methods", "functions", "functional"}` -> in-place names whose out-of-place
+  form returns other strides than the tensor had (`tril`, `cumsum`, `masked_fill`, `scatter`...: a
+  contiguous result of a non-contiguous input): a later read of the layout would see the change.
 - Argument patterns, the classes of calls the per-pattern facts tell apart, each call in the first
   that applies: `"inplace"`: the call (a module: its construction) passes `inplace=True`;
   `"flags"`: a return flag (`return_flags`) passed True, by keyword or at its position
@@ -192,6 +195,7 @@ class OpTable:
     no_grad_output: Mapping[str, frozenset[str]]
     overlapping_results: Mapping[str, frozenset[str]]
     complex_traps: Mapping[str, Mapping[str, str]]
+    layout_changing: Mapping[str, frozenset[str]]
     return_flags: frozenset[str]
     pattern_args: Mapping[str, Mapping[str, Mapping[str, tuple[str, ...]]]]
     mode_defaults: Mapping[str, Mapping[str, Mapping[str, str]]]
@@ -363,6 +367,7 @@ def parse_optable(data: dict[str, Any]) -> OpTable:
         no_grad_output=_frozen_sets(data["no_grad_output"]),
         overlapping_results=_frozen_sets(data["overlapping_results"]),
         complex_traps=MappingProxyType({cat: MappingProxyType(dict(rows)) for cat, rows in data["complex_traps"].items()}),
+        layout_changing=_frozen_sets(data["layout_changing"]),
         return_flags=frozenset(data["return_flags"]),
         pattern_args=_per_name(data["pattern_args"], tuple),
         mode_defaults=_per_name(data["mode_defaults"], str),

@@ -215,6 +215,14 @@ class Analysis:
             return UNKNOWN_INFO
         return info_of(got[1])
 
+    def layout_read(self, site: ast.AST, name: str | None) -> str | None:
+        """A read of `name`'s memory layout after the write at `site` (`h.view(-1)`, `h.stride()`)."""
+        if name is None:
+            return None
+        from outplace.analysis.judge import layout_read
+
+        return layout_read(self.flow_of(site), site, {name})
+
     def write(self, site: ast.AST, target: ast.AST | None = None, exact: bool = False) -> Judgement | None:
         """The verdict on the in-place write at `site` (an AugAssign, an index-store Assign, or a
         call) into `target`; None when the written object is no tensor or the code never runs.

@@ -463,6 +463,13 @@ IDENTITY_FUNCTIONS = frozenset({"id", "hash", "builtins.id", "builtins.hash", "w
                                 "weakref.proxy", "torch.utils.dlpack.to_dlpack"})
 
 
+def layout_read(flow: ScopeFlow, write: ast.AST, names: set) -> str | None:
+    """The first read after the write of the memory layout (or identity) of what `names` hold: what
+    an out-of-place form that returns another layout than the tensor's (optable.layout_changing)
+    would change, whether or not the tensor is a view."""
+    return _identity_read(flow, write, names, True)
+
+
 def _identity_read(flow: ScopeFlow, write: ast.AST, names: set, view: bool) -> str | None:
     """The first read of one of `names` that may run after the write (a later line, or the loop
     around the write) and observes the tensor's identity (`id(h)`, `h.data_ptr()`, `h is t`,
