@@ -96,9 +96,11 @@ def test_a_complex_dtype_keeps_abs_unsafe() -> None:
     found = _check(code)
     for marker in ("# complex64", "# cfloat"):
         f = found[_line(code, marker)]
-        assert _verdict(f) == ("nograd", "unsafe") and "on a complex tensor `abs_` raises" in _text(f), marker
-    for marker in ("# float", "# bool"):
-        assert _verdict(found[_line(code, marker)]) == ("nograd", "safe"), marker
+        assert _verdict(f) == ("nograd", "unsafe") and "not known to be a real tensor" in _text(f), marker
+    # (a float dtype is no proof of a real tensor: a float-only op of a complex input is complex, and
+    # the dtype classes do not tell the two apart, so only an integer or bool tensor is safe: eval49 D1)
+    assert _verdict(found[_line(code, "# float")]) == ("nograd", "unsafe")
+    assert _verdict(found[_line(code, "# bool")]) == ("nograd", "safe")
 
 
 # ---- what saves what ------------------------------------------------------------------------------------

@@ -6811,6 +6811,56 @@ CASES = {
             h.mul_(2)  # <-
             return h.view(-1)
         """, (None, "safe"), None),
+    "a `with` that may swallow what its body raises: where the body's first step raises, `keep` is still `h`, read after": ("""
+        import contextlib
+
+        def f(x, y):
+            h = torch.exp(x)
+            keep = h
+            with contextlib.suppress(ValueError):
+                keep = torch.sin(y)
+            h.mul_(2)  # <-
+            return keep
+        """, (None, "unsafe"), "`keep` refers to the same tensor"),
+    "eval51 funasr: a step that certainly raises (`mask.squeeze` of a None `mask`) inside an unknown `with` leaves the block: the write after it never runs on that path": ("""
+        from funasr.utils.amp import autocast
+
+        class Predictor(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.lin = nn.Linear(4, 1)
+
+            def forward(self, hidden, mask=None, target_length=None):
+                with autocast(False):
+                    alphas = torch.sigmoid(self.lin(hidden))
+                    alphas = F.relu(alphas - 0.1)
+                    if mask is not None:
+                        alphas = alphas * mask.transpose(-1, -2).float()
+                    alphas = alphas.squeeze(-1)
+                    mask = mask.squeeze(-1)
+                    token_num = alphas.sum(-1)
+                    if target_length is not None:
+                        alphas *= (target_length / token_num)[:, None]  # <-
+                return alphas
+        """, ("inplace", "unsafe"), None),
+    "... the same without the `if`: the relu result is written on every path": ("""
+        from funasr.utils.amp import autocast
+
+        class Predictor(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.lin = nn.Linear(4, 1)
+
+            def forward(self, hidden, mask=None, target_length=None):
+                with autocast(False):
+                    alphas = torch.sigmoid(self.lin(hidden))
+                    alphas = F.relu(alphas - 0.1)
+                    alphas = alphas.squeeze(-1)
+                    token_num = alphas.sum(-1)
+                    if target_length is not None:
+                        alphas *= (target_length / token_num)[:, None]  # <-
+                return alphas
+        """, ("breaks", "unsafe"), "saved by `F.relu`"),
     "a chain that reads what it wrote": ("""
         def f(inp, w):
             x = F.linear(inp, w)

@@ -82,6 +82,9 @@ class CFG:
         # blocks whose step may raise into a handler (a `try`, a `with` that may swallow): a step
         # there that certainly raises does not end the path
         self.guarded: set[int] = set()
+        # (guarded block, handler): the edges an exception takes (a step that certainly raises sends
+        # its path along these only)
+        self.raise_edges: set[tuple[int, int]] = set()
         self.entry = self._new().id
         self.exit = self._new().id
         if isinstance(scope, ast.Lambda):
@@ -142,6 +145,9 @@ class CFG:
                     for table in (self.loop_entries, self.back_edges, self.body_edges):
                         if (nxt.id, s) in table:
                             table[(b.id, s)] = table.pop((nxt.id, s))
+                    if (nxt.id, s) in self.raise_edges:
+                        self.raise_edges.discard((nxt.id, s))
+                        self.raise_edges.add((b.id, s))
                 nxt.steps, nxt.succ, nxt.pred = [], [], []
         # Unreachable leftovers keep their ids (ids index `blocks`) but no edges: never run.
 
@@ -165,6 +171,7 @@ class CFG:
             self.guarded.add(block)
             for h in ctx.handlers:
                 self._edge(block, h)  # raised before the step completed
+                self.raise_edges.add((block, h))
             self.blocks[block].steps.append((kind, node))
             for h in ctx.handlers:
                 self._edge(block, h)  # or after it, by a later statement
@@ -221,6 +228,7 @@ class CFG:
                                 ctx.finally_entry, ctx.loop_finally, ctx.loop)
             body = self._new().id
             self._edge(cur, body)
+            self._edge(cur, swallow)  # (the body's first step raised: what held before it goes on)
             end = self._build(s.body, body, body_ctx)
             return self._join(end, swallow)
         if isinstance(s, _TRY):

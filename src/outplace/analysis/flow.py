@@ -315,7 +315,14 @@ class ScopeFlow:
             if b not in states_in:
                 continue
             out = self._block(b, states_in[b])
-            if out is None and cfg.exit in rank:  # (this path raised: like a `raise`, it leaves the function)
+            edges = cfg.blocks[b].succ
+            if out is None and b in cfg.guarded:
+                # A step that certainly raises inside a `try` or a `with` that may swallow it: the path
+                # goes on in the handler only (eval51 funasr: `mask.squeeze` of a None `mask` leaves the
+                # `with autocast(False):` block), with what held before the block or where it stopped.
+                out = state_join(states_in[b], self._raised) if self._raised is not None else states_in[b]
+                edges = [s for s in edges if (b, s) in cfg.raise_edges]
+            elif out is None and cfg.exit in rank:  # (this path raised: like a `raise`, it leaves the function)
                 raised = self._raised
                 old = states_in.get(cfg.exit)
                 new = state_join(old, raised)
@@ -324,7 +331,7 @@ class ScopeFlow:
                     if cfg.exit not in work:
                         work.add(cfg.exit)
                         heapq.heappush(queue, rank[cfg.exit])
-            for s in cfg.blocks[b].succ if out is not None else ():  # (None: this path raised)
+            for s in edges if out is not None else ():  # (None: this path raised)
                 if self._skipped_loops and id(cfg.body_edges.get((b, s))) in self._skipped_loops:
                     continue  # the paths where that loop's body never runs
                 cond = cfg.conditions.get((b, s))
@@ -1105,14 +1112,14 @@ class ScopeFlow:
         (what it would have done after, it never does). None has dunder attributes only. Only for
         a local name of a function that no nested function rebinds, read wherever the statement
         runs (not in an arm of `a if c else b`, after a short-circuit, in a comprehension or a
-        lambda), outside a `try` or a `with` that may swallow the error (cfg.guarded)."""
+        lambda). Inside a `try` or a `with` that may swallow the error (cfg.guarded) the path goes on
+        in the handler only (ScopeFlow._fixed_point)."""
         if not keys or attr.startswith("__") or not keys <= _NONE_ONLY:
             return
         name = node.value
         if not isinstance(name, ast.Name) or name.id not in self.locals or name.id in self.captured or \
                 name.id in self.info.declared_global or \
-                not isinstance(self.scope, (ast.FunctionDef, ast.AsyncFunctionDef)) or \
-                self._block_id in self.cfg.guarded:
+                not isinstance(self.scope, (ast.FunctionDef, ast.AsyncFunctionDef)):
             return
         parent = self.index.parent.get
         cur: ast.AST = node
