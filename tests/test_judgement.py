@@ -6861,6 +6861,50 @@ CASES = {
                         alphas *= (target_length / token_num)[:, None]  # <-
                 return alphas
         """, ("breaks", "unsafe"), "saved by `F.relu`"),
+    "eval51 funasr time_warp: called per item on views of one tensor; the writes are in the `else:` of `if x.requires_grad:`, where what the earlier calls saved of it built no graph": ("""
+        def time_warp(x, window=2, mode="bicubic"):
+            org_size = x.size()
+            if x.dim() == 3:
+                x = x[:, None]
+            t = x.shape[2]
+            center = torch.randint(window + 1, t - window, (1,))[0]
+            warped = torch.randint(center - window, center + window, (1,))[0] + 1
+            left = F.interpolate(x[:, :, :center], (warped, x.shape[3]), mode=mode, align_corners=False)
+            right = F.interpolate(x[:, :, center:], (t - warped, x.shape[3]), mode=mode, align_corners=False)
+            if x.requires_grad:
+                x = torch.cat([left, right], dim=-2)
+            else:
+                x[:, :, :warped] = left  # <-
+                x[:, :, warped:] = right
+            return x.view(*org_size)
+
+        class TimeWarp(nn.Module):
+            def forward(self, x, x_lengths):
+                ys = []
+                for i in range(x.size(0)):
+                    ys.append(time_warp(x[i][None, : x_lengths[i]])[0])
+                return torch.stack(ys)
+        """, None, None),
+    "... the earlier call's op had another input that requires grad (`w * x`): it saved the tensor whatever `x` is": ("""
+        def scale(x: torch.Tensor, w: torch.Tensor):
+            y = w * x
+            if x.requires_grad:
+                x = x.clone()
+            else:
+                x[0] = 0.0  # <-
+            return x, y
+
+        class M(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.w = nn.Parameter(torch.ones(3))
+
+            def forward(self, x):
+                out = []
+                for i in range(x.size(0)):
+                    out.append(scale(x[i], self.w)[1])
+                return torch.stack(out)
+        """, ("breaks", "unsafe"), "saved by `*`"),
     "a chain that reads what it wrote": ("""
         def f(inp, w):
             x = F.linear(inp, w)

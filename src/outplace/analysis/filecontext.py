@@ -28,7 +28,7 @@ from outplace.analysis.imports import ImportMap, dotted
 from outplace.analysis.iterables import container_left_alone
 from outplace.analysis.modules import SKIP, UNKNOWN_MEMBER, UNKNOWN_MODULE, ModuleBuilder, ModuleInfo, members_of
 from outplace.analysis.model import INTEGRAL_DTYPES, MAYBE, NO, UNKNOWN, YES, Key, Obj, State, outside
-from outplace.analysis.model import Event, obj_join as _obj_join, state_join, tri_or as _tri_or
+from outplace.analysis.model import ARGUMENT_SOURCE, Event, obj_join as _obj_join, state_join, tri_or as _tri_or
 from outplace.analysis.opaque import opaque_reason
 from outplace.analysis.scopes import ScopeIndex, walk
 from outplace.analysis.summaries import Summary, apply_summary, summarize
@@ -2289,8 +2289,13 @@ def _passed(st: State, keys: frozenset, call: ast.Call, fn: ast.AST, off: bool, 
     # (`first_pass`: FileContext._rebinding_loop_call: what was saved of these storages from that line
     # to the loop's end was saved after the call that passed them)
     roots, first, last = first_pass[1:] if first_pass is not None else ((), 0, -1)
+    # (a save whose op's only tensor inputs were what is passed built a graph only if that requires
+    # grad: in the callee, the parameter's own level decides it, ARGUMENT_SOURCE; eval51 funasr
+    # time_warp, written in the `else:` of `if x.requires_grad:`)
     saved = frozenset(Event(f"{e.what} (line {e.line}{of}) before `{getattr(fn, 'name', 'it')}` was called{called}",
-                            call.lineno, e.grad) for s in storages for e in st.saved.get(s, ())
+                            call.lineno, e.grad,
+                            ARGUMENT_SOURCE if e.sources and e.sources <= storages else frozenset())
+                      for s in storages for e in st.saved.get(s, ())
                       if not (s in roots and first <= e.line <= last))
     return grad, saved
 

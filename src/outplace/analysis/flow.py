@@ -25,7 +25,7 @@ from outplace.analysis.imports import dotted
 from outplace.analysis.config import implied, known_tests
 from outplace.analysis.iterables import certainly_nonempty, chain_loop
 from outplace.analysis.modules import ModuleInfo
-from outplace.analysis.model import (WORK, ELEMENTS, INTEGRAL_DTYPES, element_read, LOCAL_ORIGINS, old_site, retire_all, MAYBE, NO, UNKNOWN, YES, Event, Key, Obj, State, obj_join, outside, parameter_marker,
+from outplace.analysis.model import (ARGUMENT_SOURCE, WORK, ELEMENTS, INTEGRAL_DTYPES, element_read, LOCAL_ORIGINS, old_site, retire_all, MAYBE, NO, UNKNOWN, YES, Event, Key, Obj, State, obj_join, outside, parameter_marker,
                                      forget_unreachable_saves, retire, site, state_equal, state_join, tri_or,
                                      with_storage)
 from outplace.analysis.scopes import walk
@@ -268,11 +268,15 @@ class ScopeFlow:
                                     label=f"`{a.arg}[{i}]`", elems=None, contents=frozenset(), may_share=frozenset(),
                                     nonlocal_reason=f"`{a.arg}[{i}]` is the caller's tensor"), g)
                                 for e in part_saved:
+                                    if e.sources == ARGUMENT_SOURCE:
+                                        e = e._replace(sources=frozenset({pk}))
                                     st.add_event("saved", frozenset({pk}), e)
                                 elems.append(frozenset({pk}))
                             obj = obj._replace(elems=tuple(elems))
                             saved = frozenset()  # (each part carries its own)
                         for e in saved:
+                            if e.sources == ARGUMENT_SOURCE:
+                                e = e._replace(sources=frozenset({key}))
                             st.add_event("saved", frozenset({key}), e)
                     self.add_outside(key, obj, grad)
                     if not self.use_call_sites:

@@ -179,6 +179,11 @@ def element_read(key: Key, o: Obj | None) -> bool:
     return o is not None and key[0] == "site" and o.origin in ("element", "parameter")
 
 
+# The sources of a save a caller made of what it passes, whose op's inputs were all of it: the
+# callee's parameter (ScopeFlow._entry_state puts the parameter's storage in its place).
+ARGUMENT_SOURCE = frozenset({("argument",)})
+
+
 class Event(NamedTuple):
     """Something that happened to a storage: `what` ("saved by `sigmoid`"), at `line`. For a save,
     `grad` is how sure it is that the op built a graph (the may-require-grad of its inputs then):
