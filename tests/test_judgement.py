@@ -6905,6 +6905,49 @@ CASES = {
                     out.append(scale(x[i], self.w)[1])
                 return torch.stack(out)
         """, ("breaks", "unsafe"), "saved by `*`"),
+    "eval51 nflows: a helper returns its argument only where its loop never went round, where nothing saved it (`x = f(x)`)": ("""
+        def refine(inputs, qs):
+            outputs = inputs
+            for q in qs:
+                t = outputs @ q
+                outputs = outputs - t
+            return outputs
+
+        class M(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.lin = nn.Linear(4, 4)
+                self.q = nn.Parameter(torch.randn(2, 4, 4))
+                self.d = nn.Parameter(torch.rand(4))
+
+            def forward(self, x):
+                h = self.lin(x)
+                h = refine(h, self.q)
+                h *= self.d  # <-
+                return h
+        """, ("inplace", "unsafe"), None),
+    "... a loop that may keep the argument after saving it (`if t.sum() > 0: outputs = ...`) returns it saved": ("""
+        def refine(inputs, qs):
+            outputs = inputs
+            for q in qs:
+                t = outputs @ q
+                if t.sum() > 0:
+                    outputs = outputs - t
+            return outputs
+
+        class M(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.lin = nn.Linear(4, 4)
+                self.q = nn.Parameter(torch.randn(2, 4, 4))
+                self.d = nn.Parameter(torch.rand(4))
+
+            def forward(self, x):
+                h = self.lin(x)
+                h = refine(h, self.q)
+                h *= self.d  # <-
+                return h
+        """, ("breaks", "unsafe"), "saved by `@`"),
     "a chain that reads what it wrote": ("""
         def f(inp, w):
             x = F.linear(inp, w)

@@ -2557,7 +2557,18 @@ def _return_heads(cfg: CFG) -> frozenset:
     first): return_paths follows each way through them."""
     heads = {b.id for b in cfg.blocks if len(b.pred) > 1 and b.steps and b.steps[0][0] == "stmt"
              and _returned_names(b.steps[0][1]) is not None}
+    # A `return x` right after a `for` loop is entered once, from the loop's (empty) head, which joins
+    # the way that never went round with the ways back from the body: each is a way out of its own
+    # (`outputs = inputs`, then `for q in qs: t = outputs @ q; outputs = outputs - t`, then `return
+    # outputs`: the argument is returned only where the loop did not go round, where nothing saved
+    # it; eval51 nflows).
+    loop_heads = {h for (_, h) in cfg.back_edges if not cfg.blocks[h].steps}
     through: set = set()
+    for b in cfg.blocks:
+        if len(b.pred) == 1 and b.pred[0] in loop_heads and b.steps and b.steps[0][0] == "stmt" \
+                and _returned_names(b.steps[0][1]) is not None:
+            heads.add(b.id)
+            through.add(b.pred[0])
     grew = bool(heads)
     while grew:
         grew = False
