@@ -6948,6 +6948,29 @@ CASES = {
                 h *= self.d  # <-
                 return h
         """, ("breaks", "unsafe"), "saved by `@`"),
+    "eval51 topomodelx: an unannotated `forward` argument named `x_list` is a list: `x_list[i] = ...` replaces an item": ("""
+        class Layer(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.lin = nn.Linear(4, 4)
+
+            def forward(self, x_list):
+                for i in range(1, 3):
+                    h = self.lin(x_list[i])
+                    x_list[i] = torch.relu(h + self.lin(x_list[i - 1]))  # <-
+                return x_list
+        """, None, None),
+    "... the same name annotated as a tensor is one: written after the Linear saved it": ("""
+        class Layer(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.lin = nn.Linear(4, 4)
+
+            def forward(self, x_list: torch.Tensor):
+                h = self.lin(x_list[1])
+                x_list[1] = torch.relu(h)  # <-
+                return x_list
+        """, ("breaks", "unsafe"), "saved by `nn.Linear`"),
     "a chain that reads what it wrote": ("""
         def f(inp, w):
             x = F.linear(inp, w)

@@ -460,7 +460,8 @@ class FileContext:
             return Obj(NO, "tensors", label=shown, nonlocal_reason=reason)
         if _non_tensor_default(args, arg):
             return Obj(NO, "other", label=shown)
-        if self._joined_by_torch(fn, arg.arg):
+        if self._joined_by_torch(fn, arg.arg) or arg.arg.endswith(LIST_SUFFIXES):
+            # (and a name that says it: `x_list`, eval46 f8 and eval51 topomodelx's `x_list[i] = ...`)
             return Obj(NO, "tensors", label=shown, storage=frozenset({outside("parameter", arg.arg)}),
                        nonlocal_reason=reason)
         is_forward = isinstance(fn, (ast.FunctionDef, ast.AsyncFunctionDef)) and fn.name == "forward"
@@ -2542,6 +2543,8 @@ def _statements(node: ast.AST):
                 todo.append(child)
 
 
+# Unannotated parameters whose name says they hold a list (`x_list`, `feat_lists`): sequences, not tensors.
+LIST_SUFFIXES = ("_list", "_lists")
 # torch functions whose first argument is a sequence of tensors (a tensor there raises a TypeError:
 # "argument 'tensors' must be tuple of Tensors, not Tensor").
 TENSOR_SEQUENCE_JOINS = frozenset({"torch.cat", "torch.concat", "torch.concatenate", "torch.stack", "torch.hstack",
