@@ -6971,6 +6971,27 @@ CASES = {
                 x_list[1] = torch.relu(h)  # <-
                 return x_list
         """, ("breaks", "unsafe"), "saved by `nn.Linear`"),
+    "a parameter saved on one path and rebound there, in a loop: where the loop writes it, nothing saved it": ("""
+        def g(x: torch.Tensor, y):
+            for i in range(3):
+                if y.sum() > 0:
+                    x = torch.nan_to_num(x, 0.0)
+                x[0] = 0.0  # <-
+            return x
+        """, ("inplace", "unsafe"), "nothing saved it"),
+    "... a caller passing the argument after the function saved it (on the path that rebound its own name) sees the save": ("""
+        def clean(x, y):
+            for i in range(3):
+                if y.sum() > 0:
+                    x = torch.nan_to_num(x, 0.0)
+            return y
+
+        def f(x, y):
+            h = x * 2
+            clean(h, y)
+            h[0] = 0.0  # <-
+            return h
+        """, ("breaks", "unsafe"), "saved by `torch.nan_to_num`"),
     "a chain that reads what it wrote": ("""
         def f(inp, w):
             x = F.linear(inp, w)

@@ -209,6 +209,9 @@ class ScopeFlow:
         self._return_heads = _return_heads(self.cfg) if not call_sites else frozenset()
         self._return_edges: dict[tuple[int, int], State] = {}
         self._made_saved: dict[int, frozenset] = {}  # id(comprehension) -> saves of every element it made
+        # parameter storage -> saves of it made on paths that joined others where no name reaches it any
+        # more (model.forget_unreachable_saves): still the function's, for its summary
+        self.saved_elsewhere: dict = {}
         self._detached: set = set()  # keys of `.detach()`/`.data` views: never in a graph themselves
         # keys of `.detach()` views, which share the version counter of what they detach from: a write
         # through one into a tensor autograd saved makes backward fail (a `.data` one does not)
@@ -361,7 +364,8 @@ class ScopeFlow:
                         k for k in taken.fresh if not self._made_in_loop(k, around))
                 prev = old = states_in.get(s)
                 if old is not None and old.saved is not taken.saved and old.saved != taken.saved:
-                    old, taken = forget_unreachable_saves(old, taken), forget_unreachable_saves(taken, old)
+                    old, taken = forget_unreachable_saves(old, taken, self.saved_elsewhere), \
+                        forget_unreachable_saves(taken, old, self.saved_elsewhere)
                 new = state_join(old, taken)
                 if prev is None or not state_equal(prev, new):
                     states_in[s] = new

@@ -592,7 +592,7 @@ def _join_sets(mine: dict, theirs: dict) -> dict:
     return out
 
 
-def forget_unreachable_saves(state: State, other: State) -> State:
+def forget_unreachable_saves(state: State, other: State, elsewhere: dict | None = None) -> State:
     """Before two paths of the control-flow graph join (ScopeFlow._run; not the joins inside one
     expression's evaluation, whose values in flight are held by the analysis, not by names): the
     saves recorded on this path for memory nothing on this path can reach
@@ -601,9 +601,14 @@ def forget_unreachable_saves(state: State, other: State) -> State:
     are, they would attach to whatever the other path still names by that storage (the old
     `buf`), which this path's save never touched. Only the storages whose saves differ between
     the paths are looked at."""
-    # Only memory this scope allocated: a parameter's or an attribute's storage outlives the scope
-    # (the caller holds it; summaries report its saves), reachable from here or not.
-    differ = [s for s, events in state.saved.items() if s[0] == "site" and other.saved.get(s) != events]
+    # Memory this scope allocated; and, with `elsewhere`, a parameter's that never escaped here: the
+    # caller holds it, so what was saved of it is the function's for its summary (kept in
+    # `elsewhere`, ScopeFlow.saved_elsewhere), but this scope reaches it again only through a name
+    # (eval51 granite: `v = torch.nan_to_num(past_values)` on one path, the argument itself on the
+    # other, then a call given `v`). An attribute's storage outlives the scope either way.
+    differ = [s for s, events in state.saved.items()
+              if (s[0] == "site" or elsewhere is not None and s[0] == "parameter" and not state.escaped.get(s))
+              and other.saved.get(s) != events]
     if not differ:
         return state
     dead = _unreachable(state, differ)
@@ -611,6 +616,8 @@ def forget_unreachable_saves(state: State, other: State) -> State:
         return state
     state = state.copy()
     for s in dead:
+        if s[0] == "parameter" and elsewhere is not None:
+            elsewhere[s] = elsewhere.get(s, frozenset()) | state.saved[s]
         del state.saved[s]
     return state
 

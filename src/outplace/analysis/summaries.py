@@ -104,7 +104,8 @@ def summarize(flow: ScopeFlow) -> Summary:
     writes = frozenset(p for w in _all_writes(flow) for k in w.state.storages(w.keys) if (p := param_storage.get(k)))
     paths = flow.return_paths()
     saves = tuple(sorted({(p, e.what, _needs(flow, e, param_storage), _apart(paths, k, e.what))
-                          for k, p in param_storage.items() for e in exit_state.saved.get(k, ())},
+                          for k, p in param_storage.items()
+                          for e in exit_state.saved.get(k, frozenset()) | flow.saved_elsewhere.get(k, frozenset())},
                          key=lambda t: (t[0], t[1], sorted(t[2] or ()), t[3])))
     escapes = frozenset(p for k, p in param_storage.items()
                         if any(not e.what.startswith("returned") for e in exit_state.escaped.get(k, ())))
