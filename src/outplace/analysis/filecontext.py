@@ -227,8 +227,39 @@ class FileContext:
         analysis for every function at once (opaque.py: frames, patched torch, Tensor subclasses...)."""
         if self._opaque is None:
             text = self.text
-            self._opaque = (opaque_reason(self.tree, text, self.imports),)
+            self._opaque = (opaque_reason(self.tree, text, self.imports) or self._imported_tensor_class(),)
         return self._opaque[0]
+
+    def _imported_tensor_class(self) -> str | None:
+        """A Tensor subclass (or a class with `__torch_function__`/`__torch_dispatch__`) that another
+        file of the run defines and this one uses (calls it, or makes tensors of it with
+        `as_subclass`): its methods may do anything, in place or not (eval49 D7). Only names this file
+        imports and uses so; a subclass reaching a function through its parameters from elsewhere is
+        the premise the analysis keeps."""
+        if self.project is None:
+            return None
+        used = set()
+        for node in walk(self.tree):
+            if isinstance(node, ast.Call):
+                if isinstance(node.func, ast.Name) and node.func.id in self.imports.names:
+                    used.add(node.func.id)
+                if isinstance(node.func, ast.Attribute) and node.func.attr in ("as_subclass", "_make_subclass") and \
+                        node.args and isinstance(node.args[0], ast.Name) and node.args[0].id in self.imports.names:
+                    used.add(node.args[0].id)
+        for name in sorted(used):
+            q = self.imports.names[name]
+            if q.startswith("torch"):
+                continue
+            found = self.resolve_import(name)
+            if not isinstance(found, ast.ClassDef):
+                continue
+            owner = self.owner_of(found)
+            if any((owner.imports.qualname(b) or "") in ("torch.Tensor", "torch.nn.Parameter") for b in found.bases) or \
+                    any(isinstance(m, (ast.FunctionDef, ast.AsyncFunctionDef)) and
+                        m.name in ("__torch_function__", "__torch_dispatch__") for m in found.body):
+                return (f"`{name}`, imported from another file of the run, is a Tensor subclass (or overrides how torch "
+                        "runs its functions): its methods may do anything")
+        return None
 
     def dispatched_elsewhere(self, cls: ast.ClassDef, attr: str) -> bool:
         """May `self.<attr>(...)` in `cls` run something else than `cls`'s own `<attr>`: it is
