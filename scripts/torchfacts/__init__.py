@@ -38,6 +38,11 @@ family; see design.md §2, §3 and §6 for the facts this reproduces.
 * ``grad``: ``no_grad_output``, from the probes.
 * ``shapes``: ``shape_preserving`` and ``keepdim_reductions``.
 * ``tensor_only``: ``tensor_only_methods``.
+* ``complex_traps``: in-place ops whose two forms part on a complex tensor (``abs_`` raises in
+  place where ``abs`` returns real values; with grad, ``F.silu(inplace=True)`` runs where
+  ``F.silu`` raises).
+* ``layout``: ``layout_changing`` (in-place ops whose out-of-place form returns a contiguous tensor
+  for a non-contiguous one: ``tril``, ``cumsum``, ``masked_fill``...).
 * ``arity``: ``method_max_positional`` (the most positional arguments each Tensor method takes).
 * ``table``: the whole table in order, the evidence file, the printed summary, the command line.
 * ``verify``: the same facts measured again another way (``verify_optable.py --facts``).
