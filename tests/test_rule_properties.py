@@ -310,10 +310,10 @@ def test_integer_writes_that_would_change_dtype_are_never_safe(setup: str, write
             assert_same_behaviour(source, rewritten, make_inputs(dtype, dtype, ((2, 3), (2, 3)), False, 1))
 
 
-@pytest.mark.xfail(strict=True, reason="analysis/infer.py types the result of a float-only op "
-                   "(`torch.sigmoid(a)`) as float even when `a` may be complex, so the dtype traps do not "
-                   "fire: `abs_` raises on complex in place, `abs` computes; in-place `silu` differentiates "
-                   "complex, `F.silu` raises. For the rebuilt analysis (a float-or-complex class)")
+# The result of a float-only op (`torch.sigmoid(a)`) is complex for a complex `a`, and no dtype is
+# known to be real: the ops whose two forms part on a complex tensor (optable.complex_traps: `abs_`
+# raises in place where `abs` computes; in-place `silu` differentiates complex where `F.silu` raises)
+# get no safe fix on a tensor not known to be an integer or bool one (eval49 D1, D2).
 @pytest.mark.parametrize("write", ["torch.abs_(x)", "x.abs_()", "F.silu(x, inplace=True)"])
 def test_complex_results_of_float_only_ops(write: str) -> None:
     source = HEADER + textwrap.indent(f"x = torch.sigmoid(a)\n{write}\nreturn x", "    ") + "\n"
@@ -322,13 +322,14 @@ def test_complex_results_of_float_only_ops(write: str) -> None:
         assert_same_behaviour(source, rewritten, make_inputs(torch.complex64, torch.complex64, ((2, 3), (2, 3)), grad, 0))
 
 
-@pytest.mark.xfail(strict=True, reason="the op table does not record that `F.silu` and `nan_to_num` refuse "
-                   "complex autograd out of place while their in-place forms differentiate it; the fix is "
-                   "safe on a tensor of unknown dtype (a fact for scripts/generate_optable.py)")
+# `F.silu` and `nan_to_num` refuse complex autograd out of place while their in-place forms
+# differentiate it (optable.complex_traps, measured by scripts/generate_optable.py): no safe fix on
+# a tensor of unknown dtype, with unsafe fixes it is offered with that reason.
 @pytest.mark.parametrize("setup,write", [("x = a.clone()\ns = x * b", "F.silu(x, inplace=True)"),
                                          ("x = torch.tanh(a)", "x.nan_to_num_()")])
 def test_complex_autograd_only_in_place(setup: str, write: str) -> None:
     source = HEADER + textwrap.indent(f"{setup}\n{write}\nreturn x", "    ") + "\n"
     rewritten = fix_source(source, Settings(hazards=HAZARDS)).output
-    assert rewritten != source
+    found = [f for f in check_source(source, Settings(hazards=HAZARDS, unsafe_fixes=True)) if f.fix is not None]
+    assert found and any("not known to be a real tensor" in r for f in found for r in f.fix.reasons), found
     assert_same_behaviour(source, rewritten, make_inputs(torch.complex64, torch.complex64, ((2, 3), (2, 3)), True, 0))
