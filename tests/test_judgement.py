@@ -251,7 +251,7 @@ _ZERO_TRIP = """
             self.res = Res(3)
 
         def forward(self, x):
-            h = F.leaky_relu(x, 0.1)
+            h = torch.sigmoid(x)
             y = self.res(h)
             y += 1  # <-
             return y
@@ -763,7 +763,7 @@ _ZERO_TRIP_HIFI = """
             self.res = Res(3)
 
         def forward(self, x):
-            h = F.leaky_relu(x, 0.1)
+            h = torch.sigmoid(x)
             y = self.res(h)
             y += 1  # <-
             return y
@@ -2591,25 +2591,25 @@ CASES = {
         ("inplace", "unsafe"), "nothing saved it"),
     "... but not of `range(len(xs))` of an `xs` that may be empty": (
         _ZERO_TRIP.replace("CONVS", "[nn.Conv1d(4, 4, 3, padding=1) for _ in range(len(list(range(n))))]").replace(
-            "Res(3)", "Res(DEPTH)"), ("breaks", "unsafe"), "leaky_relu"),
+            "Res(3)", "Res(DEPTH)"), ("breaks", "unsafe"), "sigmoid"),
     "a module list of `range(n)` may be empty: the loop may return the saved input": (
         _ZERO_TRIP.replace("CONVS", "[nn.Conv1d(4, 4, 3, padding=1) for _ in range(n)]").replace("Res(3)", "Res(DEPTH)"),
-        ("breaks", "unsafe"), "leaky_relu"),
+        ("breaks", "unsafe"), "sigmoid"),
     "... but built with `n=3` (a constant the constructor is given), it has three: the loop runs": (
         _ZERO_TRIP.replace("CONVS", "[nn.Conv1d(4, 4, 3, padding=1) for _ in range(n)]"), ("inplace", "unsafe"), None),
     "a module list the file pops from may be empty": (
         _ZERO_TRIP.replace("CONVS", "[nn.Conv1d(4, 4, 3, padding=1)]") +
-        "\n    def prune(block):\n        block.convs.pop()\n", ("breaks", "unsafe"), "leaky_relu"),
+        "\n    def prune(block):\n        block.convs.pop()\n", ("breaks", "unsafe"), "sigmoid"),
     "a module list a subclass assigns again may be empty": (
         _ZERO_TRIP.replace("CONVS", "[nn.Conv1d(4, 4, 3, padding=1)]") +
         "\n    class Bare(Res):\n        def __init__(self, n):\n            super().__init__(n)\n"
-        "            self.convs = nn.ModuleList()\n", ("breaks", "unsafe"), "leaky_relu"),
+        "            self.convs = nn.ModuleList()\n", ("breaks", "unsafe"), "sigmoid"),
     "a loop over `range(0)` never runs": (
         _ZERO_TRIP.replace("CONVS", "[nn.Conv1d(4, 4, 3, padding=1) for _ in range(0)]"), ("breaks", "unsafe"),
-        "leaky_relu"),
+        "sigmoid"),
     "a `range` the file rebinds is not the builtin": (
         _ZERO_TRIP.replace("CONVS", "[nn.Conv1d(4, 4, 3, padding=1) for _ in range(3)]") +
-        "\n    def range(n):\n        return []\n", ("breaks", "unsafe"), "leaky_relu"),
+        "\n    def range(n):\n        return []\n", ("breaks", "unsafe"), "sigmoid"),
     "the indices of a `max` whose values are dropped: no backward reads what it saved": ("""
         def f(scores, y):
             _, idx = scores.max(2)
@@ -2929,18 +2929,18 @@ CASES = {
                       "                    q = self.lin(q)\n"), ("breaks", "unsafe"), "nn.Linear"),
     "adversarial review: a module list emptied through another name (`layers = m.convs; del layers[0]`)": (
         _ZERO_TRIP.replace("CONVS", "[nn.Conv1d(4, 4, 3, padding=1)]") +
-        "\n    def prune(m):\n        layers = m.convs\n        del layers[0]\n", ("breaks", "unsafe"), "leaky_relu"),
+        "\n    def prune(m):\n        layers = m.convs\n        del layers[0]\n", ("breaks", "unsafe"), "sigmoid"),
     "adversarial review: another class's method may run on the object and assign the list": (
         _ZERO_TRIP.replace("CONVS", "[nn.Conv1d(4, 4, 3, padding=1)]") +
         "\n    class Other:\n        def setup(self):\n            self.convs = nn.ModuleList()\n",
-        ("breaks", "unsafe"), "leaky_relu"),
+        ("breaks", "unsafe"), "sigmoid"),
     "adversarial review: the method may run on another object (`forward = Res.forward`)": (
         _ZERO_TRIP.replace("CONVS", "[nn.Conv1d(4, 4, 3, padding=1)]") +
-        "\n    class Twin(nn.Module):\n        forward = Res.forward\n", ("breaks", "unsafe"), "leaky_relu"),
+        "\n    class Twin(nn.Module):\n        forward = Res.forward\n", ("breaks", "unsafe"), "sigmoid"),
     "adversarial review: `import *` may bind `range`": (
         _ZERO_TRIP.replace("CONVS", "[nn.Conv1d(4, 4, 3, padding=1) for _ in range(3)]").replace(
             "    class Res(", "    from helpers import *\n\n    class Res(", 1),
-        ("breaks", "unsafe"), "leaky_relu"),
+        ("breaks", "unsafe"), "sigmoid"),
     "adversarial review: `fuse_modules` may put an `nn.Identity` in a module's place": ("""
         class Net(nn.Module):
             def __init__(self):
@@ -3001,12 +3001,12 @@ CASES = {
             "            self.convs = nn.ModuleList([nn.Conv1d(4, 4, 3, padding=1)])\n"
             "            self.convs.apply(init)\n") +
         "\n    def init(m):\n        if isinstance(m, nn.ModuleList):\n            del m[0]\n",
-        ("breaks", "unsafe"), "leaky_relu"),
+        ("breaks", "unsafe"), "sigmoid"),
     "adversarial review: a module list handed to a helper may be emptied there": (
         _ZERO_TRIP.replace("CONVS", "[nn.Conv1d(4, 4, 3, padding=1)]") +
         "\n    def drain(blocks):\n        while len(blocks):\n            del blocks[0]\n\n"
         "    def build():\n        r = Res(3)\n        drain(r.convs)\n        return r\n",
-        ("breaks", "unsafe"), "leaky_relu"),
+        ("breaks", "unsafe"), "sigmoid"),
     "what a `forward` reads out of its batch dict by a string key is still its input, in a graph": ("""
         class M(nn.Module):
             def forward(self, batch):
@@ -4708,7 +4708,7 @@ CASES = {
         _ZERO_TRIP_HIFI.replace("USE", "(1 / a) * F.leaky_relu(x, 0.1)"), ("inplace", "unsafe"), None),
     "... but a member handed to an unknown function may be changed there: the loop may not run": (
         _ZERO_TRIP_HIFI.replace("USE", "(1 / a) * F.leaky_relu(x, 0.1)").replace("remove_weight_norm(c)", "prune(c)"),
-        ("breaks", "unsafe"), "leaky_relu"),
+        ("breaks", "unsafe"), "sigmoid"),
     "an inner loop's accumulator restarted each outer iteration (`y = 0; for j: y += ...`) is new each time: what the in-place ReLU saved last time is another tensor (mmpose's HRNet fuse)": (
         _FUSE.replace("START", "0").replace("OUTER", "0"), ("inplace", "unsafe"), None),
     "... but one kept across the outer loop is the tensor the ReLU saved: writing it again breaks": (
@@ -6992,6 +6992,69 @@ CASES = {
             h[0] = 0.0  # <-
             return h
         """, ("breaks", "unsafe"), "saved by `torch.nan_to_num`"),
+    "eval51 nflows: the caller keeps the argument under its own name: the result may share it, the call's save is the argument's, not the result's": ("""
+        def refine(inputs, qs):
+            outputs = inputs
+            for q in qs:
+                t = outputs @ q
+                outputs = outputs - t
+            return outputs
+
+        class M(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.lin = nn.Linear(4, 4)
+                self.q = nn.Parameter(torch.randn(2, 4, 4))
+                self.d = nn.Parameter(torch.rand(4))
+
+            def forward(self, x):
+                h = self.lin(x)
+                out = refine(h, self.q)
+                out *= self.d  # <-
+                return out, h
+        """, ("inplace", "unsafe"), "may share memory"),
+    "... a write into the kept argument itself after the call is into the tensor the call saved": ("""
+        def refine(inputs, qs):
+            outputs = inputs
+            for q in qs:
+                t = outputs @ q
+                outputs = outputs - t
+            return outputs
+
+        class M(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.lin = nn.Linear(4, 4)
+                self.q = nn.Parameter(torch.randn(2, 4, 4))
+                self.d = nn.Parameter(torch.rand(4))
+
+            def forward(self, x):
+                h = self.lin(x)
+                out = refine(h, self.q)
+                h *= self.d  # <-
+                return out, h
+        """, ("breaks", "unsafe"), "saved by `@`"),
+    "... what was saved of the argument before the call holds for the result where it is the argument": ("""
+        def refine(inputs, qs):
+            outputs = inputs
+            for q in qs:
+                t = outputs @ q
+                outputs = outputs - t
+            return outputs
+
+        class M(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.lin = nn.Linear(4, 4)
+                self.q = nn.Parameter(torch.randn(2, 4, 4))
+                self.d = nn.Parameter(torch.rand(4))
+
+            def forward(self, x):
+                h = torch.sigmoid(self.lin(x))
+                out = refine(h, self.q)
+                out *= self.d  # <-
+                return out, h
+        """, ("breaks", "unsafe"), "saved by `torch.sigmoid`"),
     "a chain that reads what it wrote": ("""
         def f(inp, w):
             x = F.linear(inp, w)

@@ -338,11 +338,19 @@ def apply_summary(flow: ScopeFlow, node: ast.Call, summary: Summary, fn: ast.AST
     for p in summary.graph_params:
         if p in args:
             upstream |= flow.st.upstream_of(flow.tensor_keys(args[p]))
+    # Parameters the function saved only on ways out that return something else, where the caller
+    # still holds the argument otherwise: the result is the argument only where the call saved nothing
+    # of it (what was saved of it before the call holds either way: `prior`).
+    saved_apart = {p for p, _, _, apart in summary.saves if apart and p in args} - \
+        {p for p, _, _, apart in summary.saves if not apart} - summary.escapes
+    prior = {p: frozenset(e for s in flow.st.storages(flow.tensor_keys(args[p])) for e in flow.st.saved.get(s, ()))
+             for p in saved_apart}
     for p, what, needs, apart in summary.saves:
         if p in args and flow.tensor_keys(args[p]) and not flow.grad_off():
             if apart and p not in summary.escapes and _left_to_the_result(flow, node, flow.tensor_keys(args[p])):
                 # Saved only where something else is returned, and the caller keeps the argument
                 # only through the result: where the result is the argument, nothing saved it.
+                saved_apart.discard(p)
                 continue
             level, sources = tri_or(grad, summary.graph), frozenset()
             if needs is not None:  # only where one of those arguments may require grad
@@ -375,7 +383,8 @@ def apply_summary(flow: ScopeFlow, node: ast.Call, summary: Summary, fn: ast.AST
                 if o is not None and o.origin == "container":
                     flow.st.objs[k] = o._replace(contents=o.contents | kept, elems=None)
     closure = _closure_values(flow, fn)
-    results = [_result(flow, node, part, args, label, grad, i, closure) for i, part in enumerate(summary.result)]
+    apart = {p: prior[p] for p in saved_apart}
+    results = [_result(flow, node, part, args, label, grad, i, closure, apart) for i, part in enumerate(summary.result)]
     if summary.is_tuple:
         contents: frozenset = frozenset().union(*results) if results else frozenset()
         if summary.parts_share:  # `return y, y`: each position may be any of them
@@ -405,10 +414,12 @@ def _closure_values(flow: ScopeFlow, fn: ast.AST) -> frozenset:
 # Offset of the site where a result part's new tensor is allocated when the same part may also be a
 # view of an argument (parts use 0..99, their contents +100, containers +200).
 FRESH_SITE = 5000
+# ... and where it is an argument returned only where the call saved nothing of it (apply_summary).
+APART_SITE = 6000
 
 
 def _result(flow: ScopeFlow, node: ast.Call, part: ResultPart, args: dict, label: str, grad: str, i: int,
-            closure: frozenset = frozenset()) -> frozenset:
+            closure: frozenset = frozenset(), apart: dict | None = None) -> frozenset:
     out: frozenset = frozenset()
     marker = flow.marker(node, i)
     defaulted = any(p not in args for p in part.params)  # `def pick(x, other=ONES)`: what the default holds
@@ -427,6 +438,20 @@ def _result(flow: ScopeFlow, node: ast.Call, part: ResultPart, args: dict, label
                 out |= made
             elif part.views or part.multi_view:
                 out |= flow._view(marker, src, f"returned by {label}", keep_grad=True, multi=part.multi_view)
+            elif apart and part.params <= apart.keys() and part.fresh is not None:
+                # The argument, returned only on ways where the call saved nothing of it (nflows: `outputs
+                # = inputs; for q in qs: t = outputs @ q; outputs = outputs - t`: the argument only where
+                # the loop never went round), else a new tensor. An object of its own that may share the
+                # argument's memory, with what was saved of the argument before the call: what the call
+                # saved of it is the argument's (the caller's other names see it), not this result's.
+                facts = flow.facts(src) or Obj()
+                made = flow.new(flow.marker(node, i + APART_SITE), Obj(
+                    facts.tensor, facts.origin, facts.dtype, leaf=facts.leaf, label=f"{label} result",
+                    may_share=flow.reach(src), nonlocal_reason=facts.nonlocal_reason or
+                    f"returned by {label}, which may return its argument"), grad=flow.grad_of(src))
+                for e in sorted({e for p in part.params for e in apart[p]}, key=lambda e: (e.line, e.what)):
+                    flow.st.add_event("saved", flow.st.storages(made), e)
+                out |= made
             else:
                 out |= src
     if part.fresh is not None:
