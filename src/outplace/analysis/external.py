@@ -1,4 +1,4 @@
-"""Widely used modules of libraries outside the run, as the torch modules they run.
+"""Widely used modules and functions of libraries outside the run, as the torch ones they run.
 
 A module class of a library the run does not hold is unknown: its output may be anything, so a
 write into it is neither known to be a tensor's nor known to break backward. A few such classes
@@ -24,6 +24,12 @@ import ast
 from typing import Callable
 
 from outplace.analysis.modules import SKIP, UNKNOWN_MEMBER, ModuleInfo, either
+
+# Functions of other libraries that, given a tensor as their first argument, compute what a torch
+# function does (ScopeFlow._e_Call): `einops.rearrange` permutes and reshapes (its tensor backend calls
+# `permute` and `reshape`), so its result is a view of its input where memory allows, and it saves
+# nothing for backward. (A list given is stacked: an unknown call.)
+EXTERNAL_FUNCTIONS = {"einops.rearrange": "torch.reshape"}
 
 _CONV_MODULE_PARAMS = ("in_channels", "out_channels", "kernel_size", "stride", "padding", "dilation", "groups",
                        "bias", "conv_cfg", "norm_cfg", "act_cfg", "inplace", "with_spectral_norm", "padding_mode",

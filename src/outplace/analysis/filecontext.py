@@ -12,6 +12,7 @@ import ast
 import os
 import re
 import weakref
+from itertools import takewhile
 from dataclasses import dataclass, field, replace
 from typing import Callable
 
@@ -238,14 +239,10 @@ class FileContext:
         the premise the analysis keeps."""
         if self.project is None:
             return None
-        used = set()
-        for node in walk(self.tree):
-            if isinstance(node, ast.Call):
-                if isinstance(node.func, ast.Name) and node.func.id in self.imports.names:
-                    used.add(node.func.id)
-                if isinstance(node.func, ast.Attribute) and node.func.attr in ("as_subclass", "_make_subclass") and \
-                        node.args and isinstance(node.args[0], ast.Name) and node.args[0].id in self.imports.names:
-                    used.add(node.args[0].id)
+        by_name, by_attr = self._calls_by_name()  # (the file's one walk for its calls)
+        used = {n for n in by_name if n in self.imports.names}
+        used |= {c.args[0].id for attr in ("as_subclass", "_make_subclass") for c in by_attr.get(attr, ())
+                 if c.args and isinstance(c.args[0], ast.Name) and c.args[0].id in self.imports.names}
         for name in sorted(used):
             q = self.imports.names[name]
             if q.startswith("torch"):
@@ -504,31 +501,27 @@ class FileContext:
         rebound, as the sequence `torch.cat`/`torch.stack` (and their kin) join, which raises on a
         tensor (eval46 avalanche: `for i, el in enumerate(xs): xs[i] = a[i] * el` then
         `torch.cat(xs, dim=1)`, where `xs[i] = ...` replaces a list item). Not a call under an `if`
-        that tests the name (`if isinstance(x, list): y = torch.cat(x)`)."""
-        index = self.index
-        index.ensure_indexed(fn)
-        found = False
-        for node in walk(fn):
-            if isinstance(node, ast.Name) and node.id == name and not isinstance(node.ctx, ast.Load):
-                return False  # (rebound or deleted somewhere, a nested scope's `nonlocal` included)
-            if isinstance(node, (ast.Global, ast.Nonlocal)) and name in node.names:
-                return False
-            if found or not isinstance(node, ast.Call):
-                continue
-            given = node.args[0] if node.args else next((k.value for k in node.keywords if k.arg == "tensors"), None)
-            if not (isinstance(given, ast.Name) and given.id == name) or \
-                    self.imports.qualname(node.func) not in TENSOR_SEQUENCE_JOINS:
-                continue
-            found = not any(isinstance(a, (ast.If, ast.While, ast.IfExp)) and
-                            any(isinstance(n, ast.Name) and n.id == name for n in walk(a.test))
-                            for a in self._ancestors_in(node, fn))
-        return found
-
-    def _ancestors_in(self, node: ast.AST, scope: ast.AST):
-        cur = self.index.parent.get(node)
-        while cur is not None and cur is not scope:
-            yield cur
-            cur = self.index.parent.get(cur)
+        that tests the name (`if isinstance(x, list): y = torch.cat(x)`). One walk per function."""
+        key = ("joined by torch", id(fn))
+        got = self.memo.get(key)
+        if got is None:
+            self.index.ensure_indexed(fn)
+            joined, bound = set(), set()
+            for node in walk(fn):
+                if isinstance(node, ast.Name) and not isinstance(node.ctx, ast.Load):
+                    bound.add(node.id)  # (rebound or deleted somewhere, a nested scope's `nonlocal` included)
+                elif isinstance(node, (ast.Global, ast.Nonlocal)):
+                    bound.update(node.names)
+                elif isinstance(node, ast.Call):
+                    given = node.args[0] if node.args else next((k.value for k in node.keywords if k.arg == "tensors"),
+                                                                None)
+                    if isinstance(given, ast.Name) and self.imports.qualname(node.func) in TENSOR_SEQUENCE_JOINS and \
+                            not any(isinstance(a, (ast.If, ast.While, ast.IfExp)) and
+                                    any(isinstance(n, ast.Name) and n.id == given.id for n in walk(a.test))
+                                    for a in takewhile(lambda a: a is not fn, self.index.ancestors(node))):
+                        joined.add(given.id)
+            got = self.memo[key] = frozenset(joined - bound)
+        return name in got
 
     def _annotated_value(self, ann: ast.AST, shown: str) -> Obj:
         """A non-tensor annotation: a number (`int`, `float`), or a container of numbers

@@ -23,6 +23,7 @@ from outplace.analysis.effects import ALL, BINOP_METHODS, LEGACY_CONSTRUCTORS, P
     STORAGE_SHARING, Effect
 from outplace.analysis.imports import dotted
 from outplace.analysis.config import implied, known_tests
+from outplace.analysis.external import EXTERNAL_FUNCTIONS
 from outplace.analysis.iterables import certainly_nonempty, chain_loop
 from outplace.analysis.modules import ModuleInfo
 from outplace.analysis.model import (ARGUMENT_SOURCE, WORK, ELEMENTS, INTEGRAL_DTYPES, element_read, LOCAL_ORIGINS, old_site, retire_all, MAYBE, NO, UNKNOWN, YES, Event, Key, Obj, State, obj_join, outside, parameter_marker,
@@ -42,10 +43,6 @@ CONST_KEYS = {
     "real": ("const", "real"),  # an int or a float (`n / 2 if c else n`)
 }
 _NONE_ONLY = frozenset({CONST_KEYS["none"]})
-# Functions of other libraries that, given a tensor, compute what a torch op does: `einops.rearrange`
-# permutes and reshapes (its tensor backend calls `permute` and `reshape`), so its result is a view of
-# its input where memory allows, and it saves nothing for backward. (A list given is stacked: unknown.)
-REARRANGES = frozenset({"einops.rearrange"})
 # A dataset's `__getitem__` (and its kin) in the same file is no sign that unknown objects compare or add.
 _ITEM_DUNDERS = frozenset({"__getitem__", "__setitem__", "__delitem__"})
 # Origins of objects the flow knows nothing of (which may be instances of the run's classes).
@@ -271,16 +268,12 @@ class ScopeFlow:
                                     label=f"`{a.arg}[{i}]`", elems=None, contents=frozenset(), may_share=frozenset(),
                                     nonlocal_reason=f"`{a.arg}[{i}]` is the caller's tensor"), g)
                                 for e in part_saved:
-                                    if e.sources == ARGUMENT_SOURCE:
-                                        e = e._replace(sources=frozenset({pk}))
-                                    st.add_event("saved", frozenset({pk}), e)
+                                    st.add_event("saved", frozenset({pk}), _of_parameter(e, pk))
                                 elems.append(frozenset({pk}))
                             obj = obj._replace(elems=tuple(elems))
                             saved = frozenset()  # (each part carries its own)
                         for e in saved:
-                            if e.sources == ARGUMENT_SOURCE:
-                                e = e._replace(sources=frozenset({key}))
-                            st.add_event("saved", frozenset({key}), e)
+                            st.add_event("saved", frozenset({key}), _of_parameter(e, key))
                     self.add_outside(key, obj, grad)
                     if not self.use_call_sites:
                         # (for the summary: is what it returns certainly computed from this parameter?)
@@ -610,10 +603,13 @@ class ScopeFlow:
                 # The exception caught may keep what the `try` body evaluated: an `assert`'s message,
                 # a missing key (`KeyError(h)`), `AttributeError.obj`, a raised `ValueError(h)`
                 # (eval49 D4): every name the body reads may be reached through `e` afterwards.
-                tried = self.index.parent.get(node)
-                read = {n.id for stmt in getattr(tried, "body", ()) for n in walk(stmt)
-                        if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
-                kept = frozenset().union(*(self.st.env.get(n, frozenset()) for n in sorted(read)))
+                read = self.ctx.memo.get(("names a try reads", id(node)))
+                if read is None:  # (once per handler, not on every pass of the fixed point)
+                    tried = self.index.parent.get(node)
+                    read = self.ctx.memo[("names a try reads", id(node))] = sorted(
+                        {n.id for stmt in getattr(tried, "body", ()) for n in walk(stmt)
+                         if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)})
+                kept = frozenset().union(*(self.st.env.get(n, frozenset()) for n in read))
                 if kept:
                     self._escape(kept, f"possibly kept by the exception caught as `{node.name}` on line "  # type: ignore[attr-defined]
                                  f"{node.lineno}")
@@ -1382,13 +1378,13 @@ class ScopeFlow:
         if q is not None and (q == "torch" or q.startswith("torch.")):
             inputs = self._args(node)
             return self.ctx.torch_call(self, node, q, inputs)
-        if q in REARRANGES and node.args and not isinstance(node.args[0], ast.Starred):
+        if q in EXTERNAL_FUNCTIONS and node.args and not isinstance(node.args[0], ast.Starred):
             inputs = self._args(node)
             first = inputs.get(0, frozenset())
             if first and self.tensor_keys(first) == first:
                 # `einops.rearrange(x, "(b n) c -> b n c", b=b)` on a tensor is `x.reshape` after a permute:
                 # a view of `x` where memory allows (else a copy), which saves nothing (MAE-DFER, eval47)
-                return self.ctx.torch_call(self, node, "torch.reshape", {0: first})
+                return self.ctx.torch_call(self, node, EXTERNAL_FUNCTIONS[q], {0: first})
             return self.call_value(node, self.eval(func), inputs)
         if isinstance(func, ast.Attribute):
             recv = self.eval(func.value)
@@ -2480,6 +2476,12 @@ def _tensors_one_by_one(node: ast.AST, tensor_inputs: dict) -> bool:
         all(i in tensor_inputs and isinstance(node.args[i], (ast.Name, ast.Attribute, ast.Subscript, ast.Call,
                                                              ast.BinOp)) for i in range(len(node.args))) and \
         not any(isinstance(node.args[i], (ast.List, ast.Tuple)) for i in range(len(node.args)))
+
+
+def _of_parameter(event: Event, key: Key) -> Event:
+    """A save a caller made of what it passes (FileContext._passed), in the callee's terms: where the
+    op's inputs were all that argument (ARGUMENT_SOURCE), the parameter's storage is its source."""
+    return event._replace(sources=frozenset({key})) if event.sources == ARGUMENT_SOURCE else event
 
 
 def _forget_never_built(st: State) -> None:

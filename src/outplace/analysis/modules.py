@@ -516,12 +516,17 @@ class ModuleBuilder:
         default = parameter_default(args, arg) if arg is not None else None
         if not isinstance(default, (ast.Name, ast.Attribute)):
             return None
-        made = self._defaulted.get(id(call))
-        if made is None:  # (one node per call site: modules are told apart by the node that built them)
-            made = self._defaulted[id(call)] = ast.copy_location(
-                ast.Call(func=default, args=call.args, keywords=call.keywords), call)
+        return self.info(self._called_with(default, call, id(call)), scope, depth + 1)
+
+    def _called_with(self, func: ast.expr, call: ast.Call, key) -> ast.Call:
+        """`call` with `func` in its place (what `act_layer(inplace=True)` builds where `act_layer` is
+        `func`): one node per `key`, since modules are told apart by the node that built them."""
+        made = self._defaulted.get(key)
+        if made is None:
+            made = self._defaulted[key] = ast.copy_location(ast.Call(func=func, args=call.args, keywords=call.keywords),
+                                                            call)
             made.end_lineno, made.end_col_offset = call.end_lineno, call.end_col_offset
-        return self.info(made, scope, depth + 1)
+        return made
 
     def _passed_layers(self, name: str, call: ast.Call, scope: ast.AST, depth: int) -> list[ModuleInfo]:
         """`act_layer(...)` in an `__init__` whose parameter `act_layer` the file's instantiations of
@@ -533,16 +538,9 @@ class ModuleBuilder:
         for passed, caller in self._passed_to_init(name, scope, depth) or ():
             got = None
             q = self.ctx.imports.qualname(passed) or self.ctx.module_alias(passed) or ""
-            parts = q.split(".")
-            if _torch_module_class(q) and parts[-1] not in MODULE_CONTAINERS:
-                index = self.ctx.ops.modules_inplace.get(parts[-1])
-                made = self._defaulted.get((id(call), id(passed)))
-                if made is None:  # (one node per call and value: modules are told apart by the node that built them)
-                    made = self._defaulted[(id(call), id(passed))] = ast.copy_location(  # type: ignore[index]
-                        ast.Call(func=passed, args=call.args, keywords=call.keywords), call)
-                    made.end_lineno, made.end_col_offset = call.end_lineno, call.end_col_offset
-                got = ModuleInfo("torch", parts[-1], inplace=index is not None and inplace_arg(call, index) is not None,
-                                 node=made)
+            if _torch_module_class(q) and q.rsplit(".", 1)[-1] not in MODULE_CONTAINERS:
+                # (the passed name is the caller's: read with no scope's locals)
+                got = self.info(self._called_with(passed, call, (id(call), id(passed))), None, depth + 1)
             elif isinstance(passed, (ast.Name, ast.Attribute)) and not (
                     isinstance(passed, ast.Name) and caller is not None and self._shadows(passed.id, caller)):
                 target = self._definition(passed)
